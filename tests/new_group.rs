@@ -70,16 +70,26 @@ impl FiniteIrreps for Quaternion8 {
     fn irreps(&self) -> Vec<IrrepInfo> {
         let mut v: Vec<IrrepInfo> = ["trivial", "chi_i", "chi_j", "chi_k"]
             .iter()
-            .map(|n| IrrepInfo { name: n.to_string(), dim: 1 })
+            .map(|n| IrrepInfo {
+                name: n.to_string(),
+                dim: 1,
+            })
             .collect();
-        v.push(IrrepInfo { name: "pauli".into(), dim: 2 });
+        v.push(IrrepInfo {
+            name: "pauli".into(),
+            dim: 2,
+        });
         v
     }
     fn irrep_matrix(&self, irrep: usize, g: &Q) -> DMatrix<Complex64> {
         let c = |re: f64, im: f64| Complex64::new(re, im);
         if irrep < 4 {
             // chi_u is +1 on ±1 and ±u, −1 on the other two units.
-            let value = if irrep == 0 || g.1 == 0 || g.1 as usize == irrep { 1.0 } else { -1.0 };
+            let value = if irrep == 0 || g.1 == 0 || g.1 as usize == irrep {
+                1.0
+            } else {
+                -1.0
+            };
             return DMatrix::from_element(1, 1, c(value, 0.0));
         }
         let s = f64::from(g.0);
@@ -95,7 +105,13 @@ impl FiniteIrreps for Quaternion8 {
 
 fn assert_all_pass(checks: &[LawCheck]) {
     for c in checks {
-        assert!(c.passed(), "q8: {} = {:e} exceeds {:e}", c.name, c.max_error, c.tolerance);
+        assert!(
+            c.passed(),
+            "q8: {} = {:e} exceeds {:e}",
+            c.name,
+            c.max_error,
+            c.tolerance
+        );
     }
 }
 
@@ -112,9 +128,21 @@ fn quaternion_group_passes_every_generic_group_law() {
 fn quaternion_group_passes_every_generic_representation_law() {
     assert_all_pass(&check_irreps(&Quaternion8, tolerance::EXACT));
     let regular = RegularRepresentation::new(&Quaternion8);
-    assert_all_pass(&check_representation(&regular, &Quaternion8.elements(), 0.0));
+    assert_all_pass(&check_representation(
+        &regular,
+        &Quaternion8.elements(),
+        0.0,
+    ));
     let functions: Vec<Vec<Complex64>> = (0..4)
-        .map(|s| (0..8).map(|i| Complex64::new((i * s) as f64 * 0.4, (i + s) as f64).sin()).collect())
+        .map(|s| {
+            (0..8)
+                .map(|i| Complex64::new((i * s) as f64 * 0.4, (i + s) as f64).sin())
+                .collect()
+        })
         .collect();
-    assert_all_pass(&check_finite_fourier(&Quaternion8, &functions, tolerance::EXACT));
+    assert_all_pass(&check_finite_fourier(
+        &Quaternion8,
+        &functions,
+        tolerance::EXACT,
+    ));
 }

@@ -67,7 +67,11 @@ impl FiniteGroup for CyclicGroup {
         self.n
     }
     fn element(&self, index: usize) -> usize {
-        assert!(index < self.n, "element index {index} out of range for c{}", self.n);
+        assert!(
+            index < self.n,
+            "element index {index} out of range for c{}",
+            self.n
+        );
         index
     }
     fn index_of(&self, element: &usize) -> usize {

@@ -38,11 +38,17 @@ impl DihedralGroup {
     }
     /// The rotation `r^k`.
     pub fn rotation(&self, k: usize) -> DihedralElement {
-        DihedralElement { rotation: k % self.n, reflected: false }
+        DihedralElement {
+            rotation: k % self.n,
+            reflected: false,
+        }
     }
     /// The reflection `r^k s`.
     pub fn reflection(&self, k: usize) -> DihedralElement {
-        DihedralElement { rotation: k % self.n, reflected: true }
+        DihedralElement {
+            rotation: k % self.n,
+            reflected: true,
+        }
     }
 }
 
@@ -57,8 +63,15 @@ impl Group for DihedralGroup {
     fn compose(&self, a: &DihedralElement, b: &DihedralElement) -> DihedralElement {
         // r^k1 s^f1 r^k2 s^f2 = r^(k1 ± k2) s^(f1+f2), since s r s = r⁻¹.
         let n = self.n;
-        let k2 = if a.reflected { (n - b.rotation % n) % n } else { b.rotation % n };
-        DihedralElement { rotation: (a.rotation + k2) % n, reflected: a.reflected ^ b.reflected }
+        let k2 = if a.reflected {
+            (n - b.rotation % n) % n
+        } else {
+            b.rotation % n
+        };
+        DihedralElement {
+            rotation: (a.rotation + k2) % n,
+            reflected: a.reflected ^ b.reflected,
+        }
     }
     fn inverse(&self, a: &DihedralElement) -> DihedralElement {
         if a.reflected {
@@ -84,8 +97,15 @@ impl FiniteGroup for DihedralGroup {
         2 * self.n
     }
     fn element(&self, index: usize) -> DihedralElement {
-        assert!(index < 2 * self.n, "element index {index} out of range for d{}", self.n);
-        DihedralElement { rotation: index % self.n, reflected: index >= self.n }
+        assert!(
+            index < 2 * self.n,
+            "element index {index} out of range for d{}",
+            self.n
+        );
+        DihedralElement {
+            rotation: index % self.n,
+            reflected: index >= self.n,
+        }
     }
     fn index_of(&self, element: &DihedralElement) -> usize {
         element.rotation % self.n + if element.reflected { self.n } else { 0 }

@@ -61,7 +61,11 @@ pub struct Quadrature<P> {
 impl<P> Quadrature<P> {
     /// `Σ_i w_i f(x_i)`.
     pub fn integrate(&self, mut f: impl FnMut(&P) -> f64) -> f64 {
-        self.nodes.iter().zip(&self.weights).map(|(x, w)| w * f(x)).sum()
+        self.nodes
+            .iter()
+            .zip(&self.weights)
+            .map(|(x, w)| w * f(x))
+            .sum()
     }
     /// The sum of the weights, i.e. the volume the rule assigns to the space.
     pub fn total_weight(&self) -> f64 {
@@ -146,7 +150,10 @@ pub trait FiniteGroupExt: FiniteGroup {
         if index < self.order() {
             Ok(self.element(index))
         } else {
-            Err(GroupError::IndexOutOfRange { index, order: self.order() })
+            Err(GroupError::IndexOutOfRange {
+                index,
+                order: self.order(),
+            })
         }
     }
     /// The multiplication table as indices: `table[a][b] = index(element(a)·element(b))`.
@@ -154,7 +161,12 @@ pub trait FiniteGroupExt: FiniteGroup {
         let elements = self.elements();
         elements
             .iter()
-            .map(|a| elements.iter().map(|b| self.index_of(&self.compose(a, b))).collect())
+            .map(|a| {
+                elements
+                    .iter()
+                    .map(|b| self.index_of(&self.compose(a, b)))
+                    .collect()
+            })
             .collect()
     }
     /// Index of the product of the elements with indices `a` and `b`.

@@ -30,7 +30,11 @@ pub struct LawCheck {
 impl LawCheck {
     /// A check result.
     pub fn new(name: impl Into<String>, max_error: f64, tolerance: f64) -> Self {
-        Self { name: name.into(), max_error, tolerance }
+        Self {
+            name: name.into(),
+            max_error,
+            tolerance,
+        }
     }
     /// `max_error ≤ tolerance` (false for NaN).
     pub fn passed(&self) -> bool {
@@ -66,10 +70,18 @@ pub fn check_group_laws<G: Group>(group: &G, elements: &[G::Element], tol: f64) 
     let n = elements.len();
     let mut associativity_err: f64 = 0.0;
     let total = n * n * n;
-    let stride = if total > MAX_TRIPLES { total / MAX_TRIPLES } else { 1 };
+    let stride = if total > MAX_TRIPLES {
+        total / MAX_TRIPLES
+    } else {
+        1
+    };
     let mut t = 0;
     while t < total {
-        let (a, b, c) = (&elements[t % n], &elements[(t / n) % n], &elements[t / (n * n)]);
+        let (a, b, c) = (
+            &elements[t % n],
+            &elements[(t / n) % n],
+            &elements[t / (n * n)],
+        );
         let left = group.compose(&group.compose(a, b), c);
         let right = group.compose(a, &group.compose(b, c));
         associativity_err = nan_max(associativity_err, group.distance(&left, &right));
@@ -88,7 +100,9 @@ pub fn check_group_laws<G: Group>(group: &G, elements: &[G::Element], tol: f64) 
 /// the error counts the violations).
 pub fn check_finite_group<G: FiniteGroup>(group: &G) -> Vec<LawCheck> {
     let order = group.order();
-    let roundtrip = (0..order).filter(|&i| group.index_of(&group.element(i)) != i).count();
+    let roundtrip = (0..order)
+        .filter(|&i| group.index_of(&group.element(i)) != i)
+        .count();
     let table = group.cayley_table();
     let mut violations = 0usize;
     for a in 0..order {

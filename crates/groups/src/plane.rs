@@ -31,7 +31,13 @@ impl<G: PlanarPointGroup> Action<Plane> for G {
 /// entries snapped to exact 0 and ±1 at multiples of 90°.
 pub fn rotation_matrix(k: usize, n: usize) -> Matrix2<f64> {
     let angle = std::f64::consts::TAU * (k % n) as f64 / n as f64;
-    let snap = |v: f64| if (v - v.round()).abs() < 1e-12 { v.round() } else { v };
+    let snap = |v: f64| {
+        if (v - v.round()).abs() < 1e-12 {
+            v.round()
+        } else {
+            v
+        }
+    };
     let (s, c) = angle.sin_cos();
     Matrix2::new(snap(c), snap(-s), snap(s), snap(c))
 }
@@ -61,10 +67,14 @@ impl PixelResampling {
     /// or non-orthogonal matrix.
     pub fn new(matrix: &Matrix2<f64>, size: usize) -> Result<Self, GroupError> {
         if size == 0 {
-            return Err(GroupError::InvalidSize { reason: "a pixel grid needs size ≥ 1".into() });
+            return Err(GroupError::InvalidSize {
+                reason: "a pixel grid needs size ≥ 1".into(),
+            });
         }
         if matrix.iter().any(|v| !v.is_finite()) {
-            return Err(GroupError::NotARotation { reason: "non-finite entry".into() });
+            return Err(GroupError::NotARotation {
+                reason: "non-finite entry".into(),
+            });
         }
         let orthogonality = (matrix.transpose() * matrix - Matrix2::identity()).amax();
         if orthogonality > 1e-9 {
@@ -111,8 +121,16 @@ impl PixelResampling {
     }
     /// Applies the map to one `S×S` channel stored row-major.
     pub fn apply(&self, image: &[f64]) -> Vec<f64> {
-        assert_eq!(image.len(), self.size * self.size, "image must have S² = {} pixels", self.size * self.size);
-        self.rows.iter().map(|r| r.iter().map(|(i, w)| w * image[*i]).sum()).collect()
+        assert_eq!(
+            image.len(),
+            self.size * self.size,
+            "image must have S² = {} pixels",
+            self.size * self.size
+        );
+        self.rows
+            .iter()
+            .map(|r| r.iter().map(|(i, w)| w * image[*i]).sum())
+            .collect()
     }
     /// The dense `S²×S²` matrix.
     pub fn to_dense(&self) -> DMatrix<f64> {
@@ -130,7 +148,13 @@ impl PixelResampling {
 /// Bilinear weights of the point `p` (array coordinates) on an `S×S` grid; exact when `p` is a
 /// lattice point.
 fn bilinear_weights(p: Vector2<f64>, size: usize) -> (Vec<(usize, f64)>, bool) {
-    let snap = |v: f64| if (v - v.round()).abs() < 1e-9 { v.round() } else { v };
+    let snap = |v: f64| {
+        if (v - v.round()).abs() < 1e-9 {
+            v.round()
+        } else {
+            v
+        }
+    };
     let (r, c) = (snap(p.x), snap(p.y));
     let exact = r == r.round() && c == c.round();
     let (r0, c0) = (r.floor(), c.floor());

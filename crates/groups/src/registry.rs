@@ -24,7 +24,10 @@ impl FromStr for GroupName {
     type Err = GroupError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
-        let unknown = || GroupError::UnknownGroup { name: s.to_string(), known: KNOWN_GROUPS.into() };
+        let unknown = || GroupError::UnknownGroup {
+            name: s.to_string(),
+            known: KNOWN_GROUPS.into(),
+        };
         if lower == "so3" || lower == "so(3)" {
             return Ok(GroupName::So3);
         }

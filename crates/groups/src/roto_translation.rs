@@ -34,7 +34,9 @@ impl<H: PlanarPointGroup> RotoTranslation<H> {
     /// `H ⋉ Z_N²` on an `N×N` grid. Errors when `N = 0` or `H` does not act exactly on pixels.
     pub fn new(point_group: H, size: usize) -> Result<Self, GroupError> {
         if size == 0 {
-            return Err(GroupError::InvalidSize { reason: "pixel grid size N must be ≥ 1".into() });
+            return Err(GroupError::InvalidSize {
+                reason: "pixel grid size N must be ≥ 1".into(),
+            });
         }
         if !acts_exactly_on_pixels(&point_group) {
             return Err(GroupError::InvalidSize {
@@ -103,12 +105,18 @@ impl<H: PlanarPointGroup> Group for RotoTranslation<H> {
         format!("{}⋉Z{}²", self.point_group.name(), self.size)
     }
     fn identity(&self) -> Self::Element {
-        RotoTranslationElement { shift: [0, 0], point: self.point_group.identity() }
+        RotoTranslationElement {
+            shift: [0, 0],
+            point: self.point_group.identity(),
+        }
     }
     fn compose(&self, a: &Self::Element, b: &Self::Element) -> Self::Element {
         let rotated = self.rotate_shift(&a.point, b.shift);
         RotoTranslationElement {
-            shift: [(a.shift[0] + rotated[0]) % self.size, (a.shift[1] + rotated[1]) % self.size],
+            shift: [
+                (a.shift[0] + rotated[0]) % self.size,
+                (a.shift[1] + rotated[1]) % self.size,
+            ],
             point: self.point_group.compose(&a.point, &b.point),
         }
     }
@@ -116,7 +124,10 @@ impl<H: PlanarPointGroup> Group for RotoTranslation<H> {
         let point = self.point_group.inverse(&a.point);
         let rotated = self.rotate_shift(&point, a.shift);
         let n = self.size;
-        RotoTranslationElement { shift: [(n - rotated[0]) % n, (n - rotated[1]) % n], point }
+        RotoTranslationElement {
+            shift: [(n - rotated[0]) % n, (n - rotated[1]) % n],
+            point,
+        }
     }
     fn distance(&self, a: &Self::Element, b: &Self::Element) -> f64 {
         if self.index_of(a) == self.index_of(b) {
@@ -130,7 +141,10 @@ impl<H: PlanarPointGroup> Group for RotoTranslation<H> {
         let mut out = Vec::new();
         for a in self.point_group.testing_elements() {
             for shift in [[0, 0], [1 % n, 0], [0, 1 % n], [n / 2, (n + 1) / 3]] {
-                out.push(RotoTranslationElement { shift, point: a.clone() });
+                out.push(RotoTranslationElement {
+                    shift,
+                    point: a.clone(),
+                });
             }
         }
         out

@@ -3,8 +3,8 @@
 
 use entk_groups::laws::{self, tolerance, LawCheck};
 use entk_groups::{
-    CompactGroup, CyclicGroup, DihedralGroup, FiniteGroup, FiniteGroupExt, Group, PixelTorus, Plane,
-    RotoTranslation, Sphere, SO3,
+    CompactGroup, CyclicGroup, DihedralGroup, FiniteGroup, FiniteGroupExt, Group, PixelTorus,
+    Plane, RotoTranslation, Sphere, SO3,
 };
 use nalgebra::{Vector2, Vector3};
 use proptest::prelude::*;
@@ -16,12 +16,23 @@ const SEED: u64 = 0x5eed_0001;
 
 fn assert_all_pass(context: &str, checks: &[LawCheck]) {
     for c in checks {
-        assert!(c.passed(), "{context}: {} = {:e} exceeds {:e}", c.name, c.max_error, c.tolerance);
+        assert!(
+            c.passed(),
+            "{context}: {} = {:e} exceeds {:e}",
+            c.name,
+            c.max_error,
+            c.tolerance
+        );
     }
 }
 
 fn plane_points() -> Vec<Vector2<f64>> {
-    vec![Vector2::new(1.0, 0.0), Vector2::new(-0.3, 2.5), Vector2::new(0.0, 0.0), Vector2::new(4.0, -1.0)]
+    vec![
+        Vector2::new(1.0, 0.0),
+        Vector2::new(-0.3, 2.5),
+        Vector2::new(0.0, 0.0),
+        Vector2::new(4.0, -1.0),
+    ]
 }
 
 #[test]
@@ -29,10 +40,16 @@ fn cyclic_and_dihedral_groups_satisfy_the_axioms_for_many_orders() {
     for n in 1..=12 {
         let c = CyclicGroup::new(n).unwrap();
         assert_all_pass(&c.name(), &laws::check_finite_group_all(&c));
-        assert_all_pass(&c.name(), &laws::check_action_laws::<Plane, _>(&c, &c.elements(), &plane_points(), 1e-12));
+        assert_all_pass(
+            &c.name(),
+            &laws::check_action_laws::<Plane, _>(&c, &c.elements(), &plane_points(), 1e-12),
+        );
         let d = DihedralGroup::new(n).unwrap();
         assert_all_pass(&d.name(), &laws::check_finite_group_all(&d));
-        assert_all_pass(&d.name(), &laws::check_action_laws::<Plane, _>(&d, &d.elements(), &plane_points(), 1e-12));
+        assert_all_pass(
+            &d.name(),
+            &laws::check_action_laws::<Plane, _>(&d, &d.elements(), &plane_points(), 1e-12),
+        );
         assert_eq!(d.order(), 2 * n);
     }
 }
@@ -55,10 +72,16 @@ fn roto_translation_groups_satisfy_the_axioms_and_act_on_pixels() {
         let c4 = RotoTranslation::new(CyclicGroup::new(4).unwrap(), size).unwrap();
         assert_all_pass(&c4.name(), &laws::check_finite_group_all(&c4));
         let pixels: Vec<[usize; 2]> = (0..size * size).map(|i| [i / size, i % size]).collect();
-        assert_all_pass(&c4.name(), &laws::check_action_laws::<PixelTorus, _>(&c4, &c4.elements(), &pixels, 0.0));
+        assert_all_pass(
+            &c4.name(),
+            &laws::check_action_laws::<PixelTorus, _>(&c4, &c4.elements(), &pixels, 0.0),
+        );
         let d4 = RotoTranslation::new(DihedralGroup::new(4).unwrap(), size).unwrap();
         assert_all_pass(&d4.name(), &laws::check_finite_group_all(&d4));
-        assert_all_pass(&d4.name(), &laws::check_action_laws::<PixelTorus, _>(&d4, &d4.elements(), &pixels, 0.0));
+        assert_all_pass(
+            &d4.name(),
+            &laws::check_action_laws::<PixelTorus, _>(&d4, &d4.elements(), &pixels, 0.0),
+        );
     }
 }
 
@@ -74,9 +97,19 @@ fn so3_satisfies_the_axioms_on_testing_and_haar_random_elements() {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut elements = SO3.testing_elements();
     elements.extend((0..20).map(|_| SO3.sample_haar(&mut rng)));
-    assert_all_pass("so3", &laws::check_group_laws(&SO3, &elements, tolerance::EXACT));
-    let points = vec![Vector3::new(0.0, 0.0, 1.0), Vector3::new(0.6, 0.0, 0.8), Vector3::new(-0.48, 0.6, 0.64)];
-    assert_all_pass("so3 on S²", &laws::check_action_laws::<Sphere, _>(&SO3, &elements, &points, tolerance::EXACT));
+    assert_all_pass(
+        "so3",
+        &laws::check_group_laws(&SO3, &elements, tolerance::EXACT),
+    );
+    let points = vec![
+        Vector3::new(0.0, 0.0, 1.0),
+        Vector3::new(0.6, 0.0, 0.8),
+        Vector3::new(-0.48, 0.6, 0.64),
+    ];
+    assert_all_pass(
+        "so3 on S²",
+        &laws::check_action_laws::<Sphere, _>(&SO3, &elements, &points, tolerance::EXACT),
+    );
 }
 
 /// A "group" whose inverse is wrong: the checkers must notice.
@@ -150,12 +183,19 @@ impl FiniteGroup for NotAssociative {
 }
 
 fn failed(checks: &[LawCheck]) -> Vec<String> {
-    checks.iter().filter(|c| !c.passed()).map(|c| c.name.clone()).collect()
+    checks
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 #[test]
 fn inverse_law_fails_for_broken_group() {
-    assert_eq!(failed(&laws::check_finite_group_all(&BrokenInverse)), vec!["inverse_err"]);
+    assert_eq!(
+        failed(&laws::check_finite_group_all(&BrokenInverse)),
+        vec!["inverse_err"]
+    );
 }
 
 #[test]
@@ -174,7 +214,10 @@ fn a_nan_error_never_passes() {
 
 #[test]
 fn zero_orders_are_errors_not_panics() {
-    assert!(CyclicGroup::new(0).unwrap_err().to_string().contains("n must be at least 1"));
+    assert!(CyclicGroup::new(0)
+        .unwrap_err()
+        .to_string()
+        .contains("n must be at least 1"));
     assert!(DihedralGroup::new(0).is_err());
     let c3 = CyclicGroup::new(3).unwrap();
     assert!(c3.try_element(3).is_err());

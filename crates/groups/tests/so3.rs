@@ -20,16 +20,44 @@ fn matrix_err(a: &Rotation, b: &Rotation) -> f64 {
 #[test]
 fn euler_zyz_matches_the_theory_md_matrices() {
     // R_y(β) = [[cos β, 0, sin β], [0, 1, 0], [−sin β, 0, cos β]] and R = R_z(α) R_y(β) R_z(γ).
-    let r = Rotation::from_euler_zyz(EulerZyz { alpha: 0.0, beta: 0.5, gamma: 0.0 });
-    let expected = Matrix3::new(0.5f64.cos(), 0.0, 0.5f64.sin(), 0.0, 1.0, 0.0, -0.5f64.sin(), 0.0, 0.5f64.cos());
+    let r = Rotation::from_euler_zyz(EulerZyz {
+        alpha: 0.0,
+        beta: 0.5,
+        gamma: 0.0,
+    });
+    let expected = Matrix3::new(
+        0.5f64.cos(),
+        0.0,
+        0.5f64.sin(),
+        0.0,
+        1.0,
+        0.0,
+        -0.5f64.sin(),
+        0.0,
+        0.5f64.cos(),
+    );
     assert!((r.matrix() - expected).amax() < 1e-15);
     // γ acts first: R(α=π/2, β=0, γ=0) and R(0, 0, π/2) agree; R(0, π/2, π/2) sends x to y via z-first.
-    let r = Rotation::from_euler_zyz(EulerZyz { alpha: 0.0, beta: PI / 2.0, gamma: PI / 2.0 });
+    let r = Rotation::from_euler_zyz(EulerZyz {
+        alpha: 0.0,
+        beta: PI / 2.0,
+        gamma: PI / 2.0,
+    });
     let image = r.apply(&Vector3::new(1.0, 0.0, 0.0));
-    assert!((image - Vector3::new(0.0, 1.0, 0.0)).amax() < 1e-15, "{image}");
-    let r = Rotation::from_euler_zyz(EulerZyz { alpha: PI / 2.0, beta: PI / 2.0, gamma: 0.0 });
+    assert!(
+        (image - Vector3::new(0.0, 1.0, 0.0)).amax() < 1e-15,
+        "{image}"
+    );
+    let r = Rotation::from_euler_zyz(EulerZyz {
+        alpha: PI / 2.0,
+        beta: PI / 2.0,
+        gamma: 0.0,
+    });
     let image = r.apply(&Vector3::new(1.0, 0.0, 0.0));
-    assert!((image - Vector3::new(0.0, 0.0, -1.0)).amax() < 1e-15, "{image}");
+    assert!(
+        (image - Vector3::new(0.0, 0.0, -1.0)).amax() < 1e-15,
+        "{image}"
+    );
 }
 
 #[test]
@@ -38,20 +66,32 @@ fn euler_round_trips_at_both_gimbal_locks() {
         for (alpha, gamma) in [(0.3, 1.1), (5.9, 6.2), (0.0, 0.0), (PI, PI)] {
             let r = Rotation::from_euler_zyz(EulerZyz { alpha, beta, gamma });
             let back = Rotation::from_euler_zyz(r.to_euler_zyz());
-            assert!(matrix_err(&r, &back) < 1e-13, "β={beta}: {}", matrix_err(&r, &back));
+            assert!(
+                matrix_err(&r, &back) < 1e-13,
+                "β={beta}: {}",
+                matrix_err(&r, &back)
+            );
             let e = r.to_euler_zyz();
             assert!((0.0..TAU).contains(&e.alpha) && (0.0..TAU).contains(&e.gamma));
             assert!((0.0..=PI).contains(&e.beta));
         }
     }
-    let lock = Rotation::from_euler_zyz(EulerZyz { alpha: 0.4, beta: 0.0, gamma: 0.5 }).to_euler_zyz();
+    let lock = Rotation::from_euler_zyz(EulerZyz {
+        alpha: 0.4,
+        beta: 0.0,
+        gamma: 0.5,
+    })
+    .to_euler_zyz();
     assert_eq!(lock.gamma, 0.0);
     assert!((lock.alpha - 0.9).abs() < 1e-14);
 }
 
 #[test]
 fn non_finite_angles_and_bad_matrices_are_errors() {
-    assert!(matches!(EulerZyz::new(f64::NAN, 0.0, 0.0), Err(GroupError::NonFinite { .. })));
+    assert!(matches!(
+        EulerZyz::new(f64::NAN, 0.0, 0.0),
+        Err(GroupError::NonFinite { .. })
+    ));
     assert!(Rotation::try_from_euler_zyz(0.0, f64::INFINITY, 0.0).is_err());
     assert!(Rotation::from_matrix(Matrix3::identity() * 2.0).is_err());
     assert!(Rotation::from_matrix(-Matrix3::identity()).is_err());
@@ -80,8 +120,14 @@ fn haar_samples_have_the_right_moments() {
     first /= n as f64;
     second /= n as f64;
     let se = (4.0 / 45.0 / n as f64).sqrt();
-    assert!(first.amax() < 5.0 * (1.0 / 3.0 / n as f64).sqrt(), "{first}");
-    assert!((second - Matrix3::repeat(1.0 / 3.0)).amax() < 5.0 * se, "{second}");
+    assert!(
+        first.amax() < 5.0 * (1.0 / 3.0 / n as f64).sqrt(),
+        "{first}"
+    );
+    assert!(
+        (second - Matrix3::repeat(1.0 / 3.0)).amax() < 5.0 * se,
+        "{second}"
+    );
 }
 
 /// `∫_{S²} x^a y^b z^c dS = 4π (a−1)!!(b−1)!!(c−1)!!/(a+b+c+1)!!` for even exponents, else 0.
@@ -90,7 +136,9 @@ fn sphere_monomial_integral(a: usize, b: usize, c: usize) -> f64 {
         return 0.0;
     }
     let double_factorial = |n: i64| -> f64 { (1..=n).rev().step_by(2).map(|v| v as f64).product() };
-    let num = double_factorial(a as i64 - 1) * double_factorial(b as i64 - 1) * double_factorial(c as i64 - 1);
+    let num = double_factorial(a as i64 - 1)
+        * double_factorial(b as i64 - 1)
+        * double_factorial(c as i64 - 1);
     4.0 * PI * num / double_factorial((a + b + c + 1) as i64)
 }
 
@@ -103,9 +151,14 @@ fn sphere_quadrature_integrates_monomials_of_degree_up_to_2l_minus_2() {
         for a in 0..=max_degree {
             for b in 0..=max_degree - a {
                 for c in 0..=max_degree - a - b {
-                    let got = q.integrate(|u| u.x.powi(a as i32) * u.y.powi(b as i32) * u.z.powi(c as i32));
+                    let got = q.integrate(|u| {
+                        u.x.powi(a as i32) * u.y.powi(b as i32) * u.z.powi(c as i32)
+                    });
                     let want = sphere_monomial_integral(a, b, c);
-                    assert!((got - want).abs() < 1e-12, "L={l} x^{a}y^{b}z^{c}: {got} vs {want}");
+                    assert!(
+                        (got - want).abs() < 1e-12,
+                        "L={l} x^{a}y^{b}z^{c}: {got} vs {want}"
+                    );
                 }
             }
         }

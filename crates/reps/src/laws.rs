@@ -35,7 +35,11 @@ pub fn check_representation<R: Representation>(
     vec![
         LawCheck::new("homomorphism_err", hom, tol),
         LawCheck::new("unitarity_err", unit, tol),
-        LawCheck::new("rep_identity_err", amax(rep.matrix(&group.identity()) - id), tol),
+        LawCheck::new(
+            "rep_identity_err",
+            amax(rep.matrix(&group.identity()) - id),
+            tol,
+        ),
         LawCheck::new("rep_inverse_err", inv, tol),
     ]
 }
@@ -57,8 +61,10 @@ pub fn check_irreps<G: FiniteIrreps>(group: &G, tol: f64) -> Vec<LawCheck> {
             }
         }
     }
-    let tables: Vec<Vec<DMatrix<Complex64>>> =
-        irreps.iter().map(|r| elements.iter().map(|g| r.matrix(g)).collect()).collect();
+    let tables: Vec<Vec<DMatrix<Complex64>>> = irreps
+        .iter()
+        .map(|r| elements.iter().map(|g| r.matrix(g)).collect())
+        .collect();
     let order = elements.len() as f64;
     let mut schur: f64 = 0.0;
     let mut characters: f64 = 0.0;
@@ -69,36 +75,62 @@ pub fn check_irreps<G: FiniteIrreps>(group: &G, tol: f64) -> Vec<LawCheck> {
                 for b in 0..di {
                     for cc in 0..dj {
                         for d in 0..dj {
-                            let sum: Complex64 =
-                                ti.iter().zip(tj).map(|(x, y)| x[(a, b)] * y[(cc, d)].conj()).sum();
-                            let expected = if i == j && a == cc && b == d { 1.0 / di as f64 } else { 0.0 };
+                            let sum: Complex64 = ti
+                                .iter()
+                                .zip(tj)
+                                .map(|(x, y)| x[(a, b)] * y[(cc, d)].conj())
+                                .sum();
+                            let expected = if i == j && a == cc && b == d {
+                                1.0 / di as f64
+                            } else {
+                                0.0
+                            };
                             schur = nan_max(schur, (sum / order - expected).norm());
                         }
                     }
                 }
             }
-            let inner: Complex64 =
-                ti.iter().zip(tj).map(|(x, y)| x.trace() * y.trace().conj()).sum::<Complex64>() / order;
+            let inner: Complex64 = ti
+                .iter()
+                .zip(tj)
+                .map(|(x, y)| x.trace() * y.trace().conj())
+                .sum::<Complex64>()
+                / order;
             characters = nan_max(characters, (inner - if i == j { 1.0 } else { 0.0 }).norm());
         }
     }
     let dim_sum: usize = irreps.iter().map(|r| r.dim() * r.dim()).sum();
     worst.push(LawCheck::new("schur_orthogonality_err", schur, tol));
-    worst.push(LawCheck::new("character_orthogonality_err", characters, tol));
-    worst.push(LawCheck::new("dimension_sum_err", (dim_sum as f64 - order).abs(), 0.0));
+    worst.push(LawCheck::new(
+        "character_orthogonality_err",
+        characters,
+        tol,
+    ));
+    worst.push(LawCheck::new(
+        "dimension_sum_err",
+        (dim_sum as f64 - order).abs(),
+        0.0,
+    ));
     worst
 }
 
 /// `fourier_roundtrip_err` (inverse ∘ forward = id) and `plancherel_err` (relative), on the
 /// given test functions.
-pub fn check_finite_fourier<G: FiniteIrreps>(group: &G, functions: &[Vec<Complex64>], tol: f64) -> Vec<LawCheck> {
+pub fn check_finite_fourier<G: FiniteIrreps>(
+    group: &G,
+    functions: &[Vec<Complex64>],
+    tol: f64,
+) -> Vec<LawCheck> {
     let fourier = FiniteFourier::new(group);
     let dims: Vec<usize> = group.irreps().iter().map(|i| i.dim).collect();
     let order = group.order() as f64;
     let mut roundtrip: f64 = 0.0;
     let mut plancherel: f64 = 0.0;
     for f in functions {
-        let (coefficients, back) = match fourier.forward(f).and_then(|c| Ok((c.clone(), fourier.inverse(&c)?))) {
+        let (coefficients, back) = match fourier
+            .forward(f)
+            .and_then(|c| Ok((c.clone(), fourier.inverse(&c)?)))
+        {
             Ok(v) => v,
             Err(_) => return vec![LawCheck::new("fourier_roundtrip_err", f64::NAN, tol)],
         };
@@ -106,8 +138,12 @@ pub fn check_finite_fourier<G: FiniteIrreps>(group: &G, functions: &[Vec<Complex
             roundtrip = nan_max(roundtrip, (a - b).norm());
         }
         let energy: f64 = f.iter().map(|v| v.norm_sqr()).sum();
-        let spectral: f64 =
-            coefficients.iter().zip(&dims).map(|(c, &d)| d as f64 * c.norm_squared()).sum::<f64>() / order;
+        let spectral: f64 = coefficients
+            .iter()
+            .zip(&dims)
+            .map(|(c, &d)| d as f64 * c.norm_squared())
+            .sum::<f64>()
+            / order;
         plancherel = nan_max(plancherel, (energy - spectral).abs() / energy.max(1e-300));
     }
     vec![

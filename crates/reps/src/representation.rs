@@ -68,9 +68,17 @@ impl<'a, G: FiniteIrreps> Irrep<'a, G> {
     pub fn new(group: &'a G, index: usize) -> Result<Self, RepsError> {
         let irreps = group.irreps();
         let info = irreps.get(index).ok_or_else(|| RepsError::InvalidIrrep {
-            reason: format!("{} has {} irreps, index {index} requested", group.name(), irreps.len()),
+            reason: format!(
+                "{} has {} irreps, index {index} requested",
+                group.name(),
+                irreps.len()
+            ),
         })?;
-        Ok(Self { group, index, dim: info.dim })
+        Ok(Self {
+            group,
+            index,
+            dim: info.dim,
+        })
     }
     /// All irreps of the group.
     pub fn all(group: &'a G) -> Vec<Self> {
@@ -78,7 +86,11 @@ impl<'a, G: FiniteIrreps> Irrep<'a, G> {
             .irreps()
             .iter()
             .enumerate()
-            .map(|(index, info)| Self { group, index, dim: info.dim })
+            .map(|(index, info)| Self {
+                group,
+                index,
+                dim: info.dim,
+            })
             .collect()
     }
     /// The position of this irrep in [`FiniteIrreps::irreps`].
@@ -154,7 +166,11 @@ impl FiniteFourier {
         let matrices = (0..irreps.len())
             .map(|i| elements.iter().map(|g| group.irrep_matrix(i, g)).collect())
             .collect();
-        Self { order: group.order(), dims: irreps.iter().map(|i| i.dim).collect(), matrices }
+        Self {
+            order: group.order(),
+            dims: irreps.iter().map(|i| i.dim).collect(),
+            matrices,
+        }
     }
 
     /// `f̂(ρ)` for every irrep. Errors when `f.len() ≠ |G|` or `f` has non-finite values.
@@ -166,8 +182,14 @@ impl FiniteFourier {
                 got: format!("{} values", f.len()),
             });
         }
-        if let Some(index) = f.iter().position(|v| !(v.re.is_finite() && v.im.is_finite())) {
-            return Err(RepsError::NonFinite { what: "function on a finite group", index });
+        if let Some(index) = f
+            .iter()
+            .position(|v| !(v.re.is_finite() && v.im.is_finite()))
+        {
+            return Err(RepsError::NonFinite {
+                what: "function on a finite group",
+                index,
+            });
         }
         Ok(self
             .matrices
@@ -185,14 +207,23 @@ impl FiniteFourier {
 
     /// `f(g) = |G|⁻¹ Σ_ρ d_ρ tr(ρ(g)† f̂(ρ))` for every element. Errors when the coefficient
     /// shapes do not match the irreps.
-    pub fn inverse(&self, coefficients: &[DMatrix<Complex64>]) -> Result<Vec<Complex64>, RepsError> {
+    pub fn inverse(
+        &self,
+        coefficients: &[DMatrix<Complex64>],
+    ) -> Result<Vec<Complex64>, RepsError> {
         let shapes_ok = coefficients.len() == self.dims.len()
-            && coefficients.iter().zip(&self.dims).all(|(c, &d)| c.shape() == (d, d));
+            && coefficients
+                .iter()
+                .zip(&self.dims)
+                .all(|(c, &d)| c.shape() == (d, d));
         if !shapes_ok {
             return Err(RepsError::ShapeMismatch {
                 what: "finite Fourier coefficients",
                 expected: format!("one square matrix per irrep, dims {:?}", self.dims),
-                got: format!("{:?}", coefficients.iter().map(|c| c.shape()).collect::<Vec<_>>()),
+                got: format!(
+                    "{:?}",
+                    coefficients.iter().map(|c| c.shape()).collect::<Vec<_>>()
+                ),
             });
         }
         Ok((0..self.order)
@@ -215,7 +246,13 @@ fn c(re: f64, im: f64) -> Complex64 {
 
 /// `e^{iθ}` with exact values at multiples of π/2 (so C4 and D4 irreps are exact).
 fn unit_phase(theta: f64) -> Complex64 {
-    let snap = |v: f64| if (v - v.round()).abs() < 1e-15 { v.round() } else { v };
+    let snap = |v: f64| {
+        if (v - v.round()).abs() < 1e-15 {
+            v.round()
+        } else {
+            v
+        }
+    };
     let (s, co) = theta.sin_cos();
     c(snap(co), snap(s))
 }
@@ -223,7 +260,12 @@ fn unit_phase(theta: f64) -> Complex64 {
 /// `C_n` has `n` one-dimensional irreps: irrep `k` sends rotation `j` to `e^{2πi jk/n}`.
 impl FiniteIrreps for CyclicGroup {
     fn irreps(&self) -> Vec<IrrepInfo> {
-        (0..self.n()).map(|k| IrrepInfo { name: format!("k={k}"), dim: 1 }).collect()
+        (0..self.n())
+            .map(|k| IrrepInfo {
+                name: format!("k={k}"),
+                dim: 1,
+            })
+            .collect()
     }
     fn irrep_matrix(&self, irrep: usize, g: &usize) -> DMatrix<Complex64> {
         let n = self.n();
@@ -243,21 +285,36 @@ impl FiniteIrreps for DihedralGroup {
     fn irreps(&self) -> Vec<IrrepInfo> {
         let n = self.n();
         let mut out = vec![
-            IrrepInfo { name: "trivial".into(), dim: 1 },
-            IrrepInfo { name: "sign".into(), dim: 1 },
+            IrrepInfo {
+                name: "trivial".into(),
+                dim: 1,
+            },
+            IrrepInfo {
+                name: "sign".into(),
+                dim: 1,
+            },
         ];
-        if n % 2 == 0 {
-            out.push(IrrepInfo { name: "alt".into(), dim: 1 });
-            out.push(IrrepInfo { name: "alt_sign".into(), dim: 1 });
+        if n.is_multiple_of(2) {
+            out.push(IrrepInfo {
+                name: "alt".into(),
+                dim: 1,
+            });
+            out.push(IrrepInfo {
+                name: "alt_sign".into(),
+                dim: 1,
+            });
         }
         for k in 1..n.div_ceil(2) {
-            out.push(IrrepInfo { name: format!("rho{k}"), dim: 2 });
+            out.push(IrrepInfo {
+                name: format!("rho{k}"),
+                dim: 2,
+            });
         }
         out
     }
     fn irrep_matrix(&self, irrep: usize, g: &entk_groups::DihedralElement) -> DMatrix<Complex64> {
         let n = self.n();
-        let one_dims = if n % 2 == 0 { 4 } else { 2 };
+        let one_dims = if n.is_multiple_of(2) { 4 } else { 2 };
         let reflection_sign = if g.reflected { -1.0 } else { 1.0 };
         let rotation_sign = if g.rotation % 2 == 1 { -1.0 } else { 1.0 };
         let scalar = |v: f64| DMatrix::from_element(1, 1, c(v, 0.0));
@@ -272,7 +329,11 @@ impl FiniteIrreps for DihedralGroup {
                 let (co, s) = (phase.re, phase.im);
                 let f = reflection_sign;
                 // R(θ) · diag(1, f)
-                DMatrix::from_row_slice(2, 2, &[c(co, 0.0), c(-s * f, 0.0), c(s, 0.0), c(co * f, 0.0)])
+                DMatrix::from_row_slice(
+                    2,
+                    2,
+                    &[c(co, 0.0), c(-s * f, 0.0), c(s, 0.0), c(co * f, 0.0)],
+                )
             }
         }
     }

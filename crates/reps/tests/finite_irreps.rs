@@ -4,14 +4,22 @@
 use entk_groups::laws::{tolerance, LawCheck};
 use entk_groups::{CyclicGroup, DihedralGroup, FiniteGroup, FiniteGroupExt, Group};
 use entk_reps::laws::{check_finite_fourier, check_irreps, check_representation};
-use entk_reps::{FiniteFourier, FiniteIrreps, Irrep, IrrepInfo, RegularRepresentation, Representation};
+use entk_reps::{
+    FiniteFourier, FiniteIrreps, Irrep, IrrepInfo, RegularRepresentation, Representation,
+};
 use nalgebra::DMatrix;
 use num_complex::Complex64;
 use proptest::prelude::*;
 
 fn assert_all_pass(context: &str, checks: &[LawCheck]) {
     for c in checks {
-        assert!(c.passed(), "{context}: {} = {:e} exceeds {:e}", c.name, c.max_error, c.tolerance);
+        assert!(
+            c.passed(),
+            "{context}: {} = {:e} exceeds {:e}",
+            c.name,
+            c.max_error,
+            c.tolerance
+        );
     }
 }
 
@@ -19,7 +27,9 @@ fn test_functions(order: usize) -> Vec<Vec<Complex64>> {
     (0..3)
         .map(|s| {
             (0..order)
-                .map(|i| Complex64::new(((i * 7 + s * 3) as f64).sin(), ((i + s) as f64 * 0.3).cos()))
+                .map(|i| {
+                    Complex64::new(((i * 7 + s * 3) as f64).sin(), ((i + s) as f64 * 0.3).cos())
+                })
                 .collect()
         })
         .collect()
@@ -30,17 +40,28 @@ fn cyclic_and_dihedral_irreps_are_complete_orthogonal_unitary_homomorphisms() {
     for n in 1..=12 {
         let c = CyclicGroup::new(n).unwrap();
         assert_all_pass(&c.name(), &check_irreps(&c, tolerance::EXACT));
-        assert_all_pass(&c.name(), &check_finite_fourier(&c, &test_functions(n), tolerance::EXACT));
+        assert_all_pass(
+            &c.name(),
+            &check_finite_fourier(&c, &test_functions(n), tolerance::EXACT),
+        );
         let d = DihedralGroup::new(n).unwrap();
         assert_all_pass(&d.name(), &check_irreps(&d, tolerance::EXACT));
-        assert_all_pass(&d.name(), &check_finite_fourier(&d, &test_functions(2 * n), tolerance::EXACT));
+        assert_all_pass(
+            &d.name(),
+            &check_finite_fourier(&d, &test_functions(2 * n), tolerance::EXACT),
+        );
     }
 }
 
 #[test]
 fn dihedral_irrep_counts_depend_on_parity() {
     let count = |n: usize, dim: usize| {
-        DihedralGroup::new(n).unwrap().irreps().iter().filter(|i| i.dim == dim).count()
+        DihedralGroup::new(n)
+            .unwrap()
+            .irreps()
+            .iter()
+            .filter(|i| i.dim == dim)
+            .count()
     };
     assert_eq!((count(5, 1), count(5, 2)), (2, 2));
     assert_eq!((count(6, 1), count(6, 2)), (4, 2));
@@ -59,13 +80,19 @@ fn c4_and_d4_irreps_are_exact_integers() {
     let rho = Irrep::new(&d4, 4).unwrap();
     assert_eq!(rho.dim(), 2);
     for g in d4.elements() {
-        assert!(rho.matrix(&g).iter().all(|v| v.re == v.re.round() && v.im == 0.0));
+        assert!(rho
+            .matrix(&g)
+            .iter()
+            .all(|v| v.re == v.re.round() && v.im == 0.0));
     }
 }
 
 #[test]
 fn regular_representation_is_a_permutation_representation_containing_each_irrep_d_times() {
-    for group in [DihedralGroup::new(3).unwrap(), DihedralGroup::new(4).unwrap()] {
+    for group in [
+        DihedralGroup::new(3).unwrap(),
+        DihedralGroup::new(4).unwrap(),
+    ] {
         let regular = RegularRepresentation::new(&group);
         let elements = group.elements();
         assert_all_pass("regular", &check_representation(&regular, &elements, 0.0));
@@ -117,12 +144,21 @@ impl FiniteGroup for IncompleteC4 {
 }
 impl FiniteIrreps for IncompleteC4 {
     fn irreps(&self) -> Vec<IrrepInfo> {
-        (0..3).map(|k| IrrepInfo { name: format!("k={k}"), dim: 1 }).collect()
+        (0..3)
+            .map(|k| IrrepInfo {
+                name: format!("k={k}"),
+                dim: 1,
+            })
+            .collect()
     }
     fn irrep_matrix(&self, irrep: usize, g: &usize) -> DMatrix<Complex64> {
         if irrep == 2 {
             // Not a homomorphism: g ↦ e^{iπ g/3}.
-            return DMatrix::from_element(1, 1, Complex64::from_polar(1.0, std::f64::consts::PI * *g as f64 / 3.0));
+            return DMatrix::from_element(
+                1,
+                1,
+                Complex64::from_polar(1.0, std::f64::consts::PI * *g as f64 / 3.0),
+            );
         }
         self.0.irrep_matrix(irrep, g)
     }
@@ -130,14 +166,26 @@ impl FiniteIrreps for IncompleteC4 {
 
 #[test]
 fn irrep_checks_fail_for_an_incomplete_and_wrong_irrep_list() {
-    let failed: Vec<String> = check_irreps(&IncompleteC4(CyclicGroup::new(4).unwrap()), tolerance::EXACT)
-        .into_iter()
-        .filter(|c| !c.passed())
-        .map(|c| c.name)
-        .collect();
-    assert!(failed.contains(&"dimension_sum_err".to_string()), "{failed:?}");
-    assert!(failed.contains(&"irrep_homomorphism_err".to_string()), "{failed:?}");
-    assert!(failed.contains(&"schur_orthogonality_err".to_string()), "{failed:?}");
+    let failed: Vec<String> = check_irreps(
+        &IncompleteC4(CyclicGroup::new(4).unwrap()),
+        tolerance::EXACT,
+    )
+    .into_iter()
+    .filter(|c| !c.passed())
+    .map(|c| c.name)
+    .collect();
+    assert!(
+        failed.contains(&"dimension_sum_err".to_string()),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&"irrep_homomorphism_err".to_string()),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&"schur_orthogonality_err".to_string()),
+        "{failed:?}"
+    );
 }
 
 #[test]
@@ -146,7 +194,11 @@ fn fourier_rejects_wrong_lengths_and_non_finite_values() {
     assert!(fourier.forward(&[Complex64::new(1.0, 0.0); 3]).is_err());
     let mut f = vec![Complex64::new(1.0, 0.0); 4];
     f[2].re = f64::NAN;
-    assert!(fourier.forward(&f).unwrap_err().to_string().contains("position 2"));
+    assert!(fourier
+        .forward(&f)
+        .unwrap_err()
+        .to_string()
+        .contains("position 2"));
     assert!(fourier.inverse(&[DMatrix::zeros(1, 1)]).is_err());
     assert!(Irrep::new(&CyclicGroup::new(4).unwrap(), 4).is_err());
 }

@@ -29,7 +29,7 @@ impl DriscollHealyGrid {
 
     /// The grid whose array shape is `(n_theta, n_phi)`; errors unless that is `(2L, 2L−1)`.
     pub fn from_shape(n_theta: usize, n_phi: usize) -> Result<Self, GroupError> {
-        if n_theta == 0 || n_theta % 2 != 0 || n_phi + 1 != n_theta {
+        if n_theta == 0 || !n_theta.is_multiple_of(2) || n_phi + 1 != n_theta {
             return Err(GroupError::InvalidSize {
                 reason: format!(
                     "an S² signal on a Driscoll–Healy grid has shape (2L, 2L−1); got ({n_theta}, \
@@ -125,7 +125,11 @@ impl So3Grid {
     /// The grid whose array shape is `(n_gamma, n_beta, n_alpha)`; errors unless it is
     /// `(2L−1, 2L, 2L−1)`.
     pub fn from_shape(n_gamma: usize, n_beta: usize, n_alpha: usize) -> Result<Self, GroupError> {
-        if n_beta == 0 || n_beta % 2 != 0 || n_alpha + 1 != n_beta || n_gamma + 1 != n_beta {
+        if n_beta == 0
+            || !n_beta.is_multiple_of(2)
+            || n_alpha + 1 != n_beta
+            || n_gamma + 1 != n_beta
+        {
             return Err(GroupError::InvalidSize {
                 reason: format!(
                     "an SO(3) signal on a Driscoll–Healy grid has shape (2L−1, 2L, 2L−1) in (γ, β, \
@@ -141,7 +145,9 @@ impl So3Grid {
     }
     /// The S² grid sharing `β` (as `θ`) and `α` (as `φ`) samples.
     pub fn sphere_grid(&self) -> DriscollHealyGrid {
-        DriscollHealyGrid { bandlimit: self.bandlimit }
+        DriscollHealyGrid {
+            bandlimit: self.bandlimit,
+        }
     }
     /// `2L − 1` (number of α and of γ samples).
     pub fn n_azimuth(&self) -> usize {
@@ -174,7 +180,11 @@ impl So3Grid {
     }
     /// The Euler angles of grid point `(γ index, β index, α index)`.
     pub fn euler(&self, gamma: usize, beta: usize, alpha: usize) -> EulerZyz {
-        EulerZyz { alpha: self.azimuth(alpha), beta: self.beta(beta), gamma: self.azimuth(gamma) }
+        EulerZyz {
+            alpha: self.azimuth(alpha),
+            beta: self.beta(beta),
+            gamma: self.azimuth(gamma),
+        }
     }
     /// The rotation of grid point `(γ index, β index, α index)`.
     pub fn rotation(&self, gamma: usize, beta: usize, alpha: usize) -> Rotation {

@@ -6,7 +6,7 @@ mod rotation;
 pub use grid::{DriscollHealyGrid, So3Grid};
 pub use rotation::{EulerZyz, Rotation};
 
-use nalgebra::{UnitQuaternion, Vector3, Quaternion};
+use nalgebra::{Quaternion, UnitQuaternion, Vector3};
 use rand::RngCore;
 use rand_distr::{Distribution, StandardNormal};
 use std::f64::consts::{FRAC_PI_2, PI};

@@ -23,9 +23,11 @@ pub struct EulerZyz {
 impl EulerZyz {
     /// Checked constructor: all three angles must be finite.
     pub fn new(alpha: f64, beta: f64, gamma: f64) -> Result<Self, GroupError> {
-        for (what, value) in
-            [("euler angle alpha", alpha), ("euler angle beta", beta), ("euler angle gamma", gamma)]
-        {
+        for (what, value) in [
+            ("euler angle alpha", alpha),
+            ("euler angle beta", beta),
+            ("euler angle gamma", gamma),
+        ] {
             if !value.is_finite() {
                 return Err(GroupError::NonFinite { what, value });
             }
@@ -47,19 +49,25 @@ pub struct Rotation {
 impl Rotation {
     /// The identity rotation.
     pub fn identity() -> Self {
-        Self { matrix: Matrix3::identity() }
+        Self {
+            matrix: Matrix3::identity(),
+        }
     }
 
     /// `R_z(angle)`: counter-clockwise about +z.
     pub fn about_z(angle: f64) -> Self {
         let (s, c) = angle.sin_cos();
-        Self { matrix: Matrix3::new(c, -s, 0.0, s, c, 0.0, 0.0, 0.0, 1.0) }
+        Self {
+            matrix: Matrix3::new(c, -s, 0.0, s, c, 0.0, 0.0, 0.0, 1.0),
+        }
     }
 
     /// `R_y(angle)`: counter-clockwise about +y, `[[c, 0, s], [0, 1, 0], [−s, 0, c]]`.
     pub fn about_y(angle: f64) -> Self {
         let (s, c) = angle.sin_cos();
-        Self { matrix: Matrix3::new(c, 0.0, s, 0.0, 1.0, 0.0, -s, 0.0, c) }
+        Self {
+            matrix: Matrix3::new(c, 0.0, s, 0.0, 1.0, 0.0, -s, 0.0, c),
+        }
     }
 
     /// `R_z(α) R_y(β) R_z(γ)`.
@@ -80,7 +88,10 @@ impl Rotation {
     /// determinant +1.
     pub fn from_matrix(matrix: Matrix3<f64>) -> Result<Self, GroupError> {
         if let Some(v) = matrix.iter().find(|v| !v.is_finite()) {
-            return Err(GroupError::NonFinite { what: "rotation matrix entry", value: *v });
+            return Err(GroupError::NonFinite {
+                what: "rotation matrix entry",
+                value: *v,
+            });
         }
         let defect = (matrix.transpose() * matrix - Matrix3::identity()).amax();
         if defect > 1e-9 {
@@ -90,7 +101,9 @@ impl Rotation {
         }
         let det = matrix.determinant();
         if (det - 1.0).abs() > 1e-9 {
-            return Err(GroupError::NotARotation { reason: format!("determinant {det} ≠ 1") });
+            return Err(GroupError::NotARotation {
+                reason: format!("determinant {det} ≠ 1"),
+            });
         }
         Ok(Self { matrix })
     }
@@ -99,19 +112,28 @@ impl Rotation {
     /// axis or a non-finite angle.
     pub fn from_axis_angle(axis: Vector3<f64>, angle: f64) -> Result<Self, GroupError> {
         if !angle.is_finite() {
-            return Err(GroupError::NonFinite { what: "rotation angle", value: angle });
+            return Err(GroupError::NonFinite {
+                what: "rotation angle",
+                value: angle,
+            });
         }
         let norm = axis.norm();
         if !norm.is_finite() || norm == 0.0 {
-            return Err(GroupError::NotARotation { reason: "axis must be non-zero and finite".into() });
+            return Err(GroupError::NotARotation {
+                reason: "axis must be non-zero and finite".into(),
+            });
         }
         let rotation = Rotation3::from_axis_angle(&Unit::new_normalize(axis), angle);
-        Ok(Self { matrix: *rotation.matrix() })
+        Ok(Self {
+            matrix: *rotation.matrix(),
+        })
     }
 
     /// From a unit quaternion (nalgebra's `UnitQuaternion`, Hamilton convention).
     pub fn from_quaternion(q: &UnitQuaternion<f64>) -> Self {
-        Self { matrix: *q.to_rotation_matrix().matrix() }
+        Self {
+            matrix: *q.to_rotation_matrix().matrix(),
+        }
     }
 
     /// The unit quaternion of this rotation.
@@ -126,12 +148,16 @@ impl Rotation {
 
     /// `a·b`: apply `b`, then `a`.
     pub fn compose(&self, other: &Rotation) -> Rotation {
-        Rotation { matrix: self.matrix * other.matrix }
+        Rotation {
+            matrix: self.matrix * other.matrix,
+        }
     }
 
     /// The inverse (transpose).
     pub fn inverse(&self) -> Rotation {
-        Rotation { matrix: self.matrix.transpose() }
+        Rotation {
+            matrix: self.matrix.transpose(),
+        }
     }
 
     /// Rotates a vector: `R v`.
@@ -165,14 +191,26 @@ impl Rotation {
         let beta = sin_beta.atan2(r[(2, 2)]);
         let (alpha, gamma) = if r[(2, 2)] >= 0.0 {
             let sum = (r[(1, 0)] - r[(0, 1)]).atan2(r[(0, 0)] + r[(1, 1)]);
-            let alpha = if sin_beta > 0.0 { r[(1, 2)].atan2(r[(0, 2)]) } else { sum };
+            let alpha = if sin_beta > 0.0 {
+                r[(1, 2)].atan2(r[(0, 2)])
+            } else {
+                sum
+            };
             (alpha, sum - alpha)
         } else {
             let difference = (-(r[(1, 0)] + r[(0, 1)])).atan2(-(r[(0, 0)] - r[(1, 1)]));
-            let alpha = if sin_beta > 0.0 { r[(1, 2)].atan2(r[(0, 2)]) } else { difference };
+            let alpha = if sin_beta > 0.0 {
+                r[(1, 2)].atan2(r[(0, 2)])
+            } else {
+                difference
+            };
             (alpha, alpha - difference)
         };
-        EulerZyz { alpha: wrap_angle(alpha), beta: beta.clamp(0.0, PI), gamma: wrap_angle(gamma) }
+        EulerZyz {
+            alpha: wrap_angle(alpha),
+            beta: beta.clamp(0.0, PI),
+            gamma: wrap_angle(gamma),
+        }
     }
 }
 
