@@ -1,0 +1,118 @@
+//! Predictive covariance of the infinite-width network trained by gradient flow (the NTK-GP).
+
+use ndarray::{Array2, ArrayView2};
+
+use super::gradient_flow::{GradientFlow, GradientFlowOptions};
+use super::info::SolveInfo;
+use super::time::TrainingTime;
+use super::validate::{check_cols, check_finite, check_result, check_symmetric_gram};
+use super::RegressionError;
+
+/// The five Gram matrices [`ntk_gp_covariance`] needs (`n` training, `m` test points).
+#[derive(Debug, Clone, Copy)]
+pub struct NtkGpGrams<'a> {
+    /// `Θ(X,X)`, `n×n`, symmetric.
+    pub ntk_train_train: ArrayView2<'a, f64>,
+    /// `Θ(x,X)`, `m×n`.
+    pub ntk_test_train: ArrayView2<'a, f64>,
+    /// `K(X,X)` (NNGP), `n×n`, symmetric.
+    pub nngp_train_train: ArrayView2<'a, f64>,
+    /// `K(x,X)` (NNGP), `m×n`.
+    pub nngp_test_train: ArrayView2<'a, f64>,
+    /// `K(x,x)` (NNGP), `m×m`, symmetric.
+    pub nngp_test_test: ArrayView2<'a, f64>,
+}
+
+/// Output of [`ntk_gp_covariance`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NtkGpCovariance {
+    /// Covariance of the network outputs at the test points at time `t`, `m×m`, exactly
+    /// symmetric; the same for every output dimension.
+    pub covariance: Array2<f64>,
+    /// How `Θ_reg` was factorised, with warnings.
+    pub info: SolveInfo,
+}
+
+/// Covariance over random initialisations of the infinite-width network's test outputs after
+/// gradient flow for time `t` (neural-tangents' `gradient_descent_mse_ensemble(get='ntk')`,
+/// with this module's unnormalised loss, see [`GradientFlowOptions::learning_rate`]).
+///
+/// With `f_0 ~ GP(0, K)` (NNGP) the linearised network is
+/// `f_t(x) = f_0(x) + Θ(x,X) A_t (Y − f_0(X))`, `A_t = Θ_reg⁻¹ (I − e^{−η Θ_reg t})`, so with
+/// `B = A_t Θ(X,x)` (`n×m`)
+///
+/// `cov_t = K(x,x) − Bᵀ K(X,x) − K(x,X) B + Bᵀ K(X,X) B`.
+///
+/// `t = 0` gives the prior `K(x,x)`; at `t = ∞` with `K = Θ` it is the GP posterior covariance.
+/// The mean is [`super::gradient_flow_mean`] with the NTK. `options.diag_reg` regularises `Θ(X,X)`
+/// only (`K(X,X)` enters unregularised); `A_t` is evaluated exactly as in [`GradientFlow`]
+/// (spectral filter at finite `t`, Cholesky or clipped fallback at `t = ∞`).
+pub fn ntk_gp_covariance(
+    grams: &NtkGpGrams<'_>,
+    time: TrainingTime,
+    options: &GradientFlowOptions,
+) -> Result<NtkGpCovariance, RegressionError> {
+    let n = grams.ntk_train_train.nrows();
+    let m = grams.ntk_test_train.nrows();
+    check_symmetric_gram("ntk_train_train Gram", &grams.ntk_train_train)?;
+    check_cols(
+        "ntk_test_train Gram",
+        &grams.ntk_test_train,
+        n,
+        || format!("m×{n} (one column per training point)"),
+        "pass Θ(x_test, X_train), not its transpose",
+    )?;
+    check_symmetric_gram("nngp_train_train Gram", &grams.nngp_train_train)?;
+    let same = |what, a: &ArrayView2<'_, f64>, rows: usize, cols: usize, hint| {
+        if a.dim() != (rows, cols) {
+            return Err(RegressionError::ShapeMismatch {
+                what,
+                expected: format!("{rows}×{cols}"),
+                got: a.dim(),
+                hint,
+            });
+        }
+        Ok(())
+    };
+    same(
+        "nngp_train_train Gram",
+        &grams.nngp_train_train,
+        n,
+        n,
+        "the NNGP and NTK must be evaluated on the same training points",
+    )?;
+    same(
+        "nngp_test_train Gram",
+        &grams.nngp_test_train,
+        m,
+        n,
+        "the NNGP and NTK must be evaluated on the same test and training points",
+    )?;
+    check_finite("nngp_test_train Gram", &grams.nngp_test_train)?;
+    check_symmetric_gram("nngp_test_test Gram", &grams.nngp_test_test)?;
+    same(
+        "nngp_test_test Gram",
+        &grams.nngp_test_test,
+        m,
+        m,
+        "nngp_test_test must be K(x_test, x_test) for the rows of ntk_test_train",
+    )?;
+
+    // B = A_t Θ(X,x): the dual coefficients of gradient flow with "targets" Θ(X,x).
+    let flow = GradientFlow::new(grams.ntk_train_train, grams.ntk_test_train.t(), *options)?;
+    let no_test = Array2::<f64>::zeros((0, n));
+    let prediction = flow.predict(no_test.view(), time)?;
+    let b = prediction.coefficients;
+    let k_xt = grams.nngp_test_train.t();
+    let cross = b.t().dot(&k_xt);
+    let quad = b.t().dot(&grams.nngp_train_train.dot(&b));
+    let cov = Array2::from_shape_fn((m, m), |(i, j)| {
+        let prior = 0.5 * (grams.nngp_test_test[[i, j]] + grams.nngp_test_test[[j, i]]);
+        prior - (cross[[i, j]] + cross[[j, i]]) + 0.5 * (quad[[i, j]] + quad[[j, i]])
+    });
+    check_result("NTK-GP covariance", &cov)?;
+    Ok(NtkGpCovariance {
+        covariance: cov,
+        info: prediction.info,
+    })
+}

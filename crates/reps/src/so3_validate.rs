@@ -1,0 +1,87 @@
+//! Input checks shared by the S² and SO(3) transforms: lengths, bandlimits and finiteness.
+
+use num_complex::Complex64;
+
+use crate::RepsError;
+
+/// Errors unless `got == expected`; `describe` spells out the expected shape.
+pub(crate) fn check_length(
+    what: &'static str,
+    expected: usize,
+    got: usize,
+    describe: impl FnOnce() -> String,
+) -> Result<(), RepsError> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(RepsError::ShapeMismatch {
+            what,
+            expected: describe(),
+            got: format!("{got} values"),
+        })
+    }
+}
+
+/// Errors unless two bandlimits agree.
+pub(crate) fn check_bandlimit(
+    what: &'static str,
+    expected: usize,
+    got: usize,
+) -> Result<(), RepsError> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(RepsError::ShapeMismatch {
+            what,
+            expected: format!("bandlimit L = {expected}"),
+            got: format!("bandlimit L = {got}"),
+        })
+    }
+}
+
+/// Errors at the first NaN or infinite value.
+pub(crate) fn check_finite_real(what: &'static str, values: &[f64]) -> Result<(), RepsError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(RepsError::NonFinite { what, index }),
+        None => Ok(()),
+    }
+}
+
+/// Errors at the first value with a NaN or infinite part.
+pub(crate) fn check_finite_complex(
+    what: &'static str,
+    values: &[Complex64],
+) -> Result<(), RepsError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(RepsError::NonFinite { what, index }),
+        None => Ok(()),
+    }
+}
+
+/// Errors for `L = 0`.
+pub(crate) fn check_nonzero_bandlimit(bandlimit: usize) -> Result<(), RepsError> {
+    if bandlimit == 0 {
+        Err(entk_groups::GroupError::ZeroBandlimit.into())
+    } else {
+        Ok(())
+    }
+}
+
+/// `(m + L) mod (2L−1)`: the FFT bin of order `m` stored at index `m_index = m + L − 1`.
+#[inline]
+pub(crate) fn fft_bin(m_index: usize, bandlimit: usize) -> usize {
+    (m_index + bandlimit) % (2 * bandlimit - 1)
+}
+
+/// Bandlimits below this run the transforms on the calling thread (rayon's overhead would
+/// dominate; callers such as kernel engines parallelise over many small transforms instead).
+pub(crate) const PARALLEL_MIN_BANDLIMIT: usize = 12;
+
+/// `with_min_len` argument: no splitting below [`PARALLEL_MIN_BANDLIMIT`].
+pub(crate) fn parallel_min_len(bandlimit: usize) -> usize {
+    if bandlimit >= PARALLEL_MIN_BANDLIMIT {
+        1
+    } else {
+        usize::MAX
+    }
+}
