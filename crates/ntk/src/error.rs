@@ -1,0 +1,59 @@
+//! The error type of the kernel engine.
+
+use thiserror::Error;
+
+/// Everything that can go wrong when parsing a spec, planning or computing a kernel.
+///
+/// Messages are one line and name the offending layer, field or input.
+#[derive(Debug, Error)]
+pub enum NtkError {
+    /// The architecture spec is malformed (unknown type or field, bad value, bad JSON).
+    #[error("{0}")]
+    Spec(String),
+    /// A layer cannot accept its input (wrong layout, wrong group, shape too small, ...).
+    #[error("layer {index} (`{layer}`): {reason}")]
+    Layer {
+        /// Zero-based index of the layer in its serial container.
+        index: usize,
+        /// The layer's type name.
+        layer: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Input arrays are unusable (NaN/Inf, mismatched shapes or channel counts).
+    #[error("bad input: {0}")]
+    Input(String),
+    /// The computation would exceed the memory budget.
+    #[error(
+        "kernel would need about {estimated_bytes} bytes ({:.2} GiB) of memory, over the budget of \
+         {budget_bytes} bytes ({:.2} GiB); use fewer threads, smaller images or a larger budget",
+        *estimated_bytes as f64 / 1073741824.0,
+        *budget_bytes as f64 / 1073741824.0
+    )]
+    OutOfMemory {
+        /// The estimated peak bytes.
+        estimated_bytes: u64,
+        /// The allowed budget.
+        budget_bytes: u64,
+    },
+    /// A group could not be constructed.
+    #[error("group: {0}")]
+    Group(#[from] entk_groups::GroupError),
+    /// Building the thread pool failed.
+    #[error("thread pool: {0}")]
+    Threads(String),
+}
+
+impl NtkError {
+    /// A [`NtkError::Layer`] error.
+    pub fn layer(index: usize, layer: &str, reason: impl Into<String>) -> Self {
+        NtkError::Layer {
+            index,
+            layer: layer.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result alias of the crate.
+pub type Result<T, E = NtkError> = std::result::Result<T, E>;

@@ -1,0 +1,256 @@
+//! Gram matrices of invariant scalar-output networks: parallel over pairs, bounded memory,
+//! deterministic for any thread count.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ndarray::{Array2, ArrayView2, ArrayView4, Axis};
+use rayon::prelude::*;
+
+use crate::error::{NtkError, Result};
+use crate::layers::{Features, Signature};
+use crate::layout::{Kernel, Layout};
+use crate::network::{check_finite, image_features, Network};
+
+/// Receives progress updates `(done, total)` in work units (pairs, self-pairs included). Called
+/// from worker threads.
+pub trait Progress: Sync {
+    /// `done` of `total` units finished.
+    fn update(&self, done: usize, total: usize);
+}
+
+impl<F: Fn(usize, usize) + Sync> Progress for F {
+    fn update(&self, done: usize, total: usize) {
+        self(done, total)
+    }
+}
+
+/// Options of a Gram computation.
+#[derive(Clone, Copy, Default)]
+pub struct GramOptions<'a> {
+    /// Worker threads (a local rayon pool); 0 = rayon's default. Results are identical for
+    /// every value.
+    pub threads: usize,
+    /// Refuse when the estimated peak bytes exceed this; `None` = the machine's available
+    /// memory (from `/proc/meminfo`, 8 GiB if unknown).
+    pub memory_budget: Option<u64>,
+    /// Progress sink.
+    pub progress: Option<&'a dyn Progress>,
+}
+
+impl std::fmt::Debug for GramOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GramOptions")
+            .field("threads", &self.threads)
+            .field("memory_budget", &self.memory_budget)
+            .finish()
+    }
+}
+
+/// NNGP and NTK Gram matrices, `N1×N2`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gram {
+    /// `K(x1_i, x2_j)`.
+    pub nngp: Array2<f64>,
+    /// `Θ(x1_i, x2_j)`.
+    pub ntk: Array2<f64>,
+}
+
+/// Available memory in bytes (`MemAvailable`), if known.
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+impl Network {
+    /// NNGP and NTK Gram matrices of images `x1` (`N1×H×W×C`) against `x2` (`x2 = None` means
+    /// `x1`, and the result is then exactly symmetric: each unordered pair is computed once).
+    ///
+    /// Each input's self-kernel diagonals are computed once; pairs run in parallel on a local
+    /// thread pool of `opts.threads` threads, each pair sequentially, so the numbers do not
+    /// depend on the thread count. Only the two output matrices and the recorded diagonals are
+    /// kept. Errors: NaN/Inf inputs, mismatched shapes/channels, a network whose output is not
+    /// pooled to a scalar, or a peak-memory estimate over the budget.
+    pub fn gram(
+        &self,
+        x1: ArrayView4<f64>,
+        x2: Option<ArrayView4<f64>>,
+        opts: &GramOptions<'_>,
+    ) -> Result<Gram> {
+        check_finite("x1", &x1)?;
+        if let Some(x2) = &x2 {
+            check_finite("x2", x2)?;
+            let (a, b) = (x1.dim(), x2.dim());
+            if a.3 != b.3 {
+                return Err(NtkError::Input(format!(
+                    "x1 has {} channels but x2 has {}",
+                    a.3, b.3
+                )));
+            }
+            if (a.1, a.2) != (b.1, b.2) {
+                return Err(NtkError::Input(format!(
+                    "x1 images are {}×{} but x2 images are {}×{}",
+                    a.1, a.2, b.1, b.2
+                )));
+            }
+        }
+        let f1: Vec<Features> = x1.axis_iter(Axis(0)).map(image_features).collect();
+        let f2: Option<Vec<Features>> =
+            x2.map(|x| x.axis_iter(Axis(0)).map(image_features).collect());
+        self.gram_features(&f1, f2.as_deref(), opts)
+    }
+
+    /// [`Network::gram`] for `N×D` vector inputs (MLPs: the first layer is `dense`,
+    /// `K⁰ = x·x′/D`).
+    pub fn gram_vectors(
+        &self,
+        x1: ArrayView2<f64>,
+        x2: Option<ArrayView2<f64>>,
+        opts: &GramOptions<'_>,
+    ) -> Result<Gram> {
+        let conv = |name: &str, x: ArrayView2<f64>| -> Result<Vec<Features>> {
+            if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                return Err(NtkError::Input(format!(
+                    "{name}[{i},{j}] is {v} (inputs must be finite)"
+                )));
+            }
+            let d = x.dim().1;
+            Ok(x.axis_iter(Axis(0))
+                .map(|r| Features {
+                    sig: Signature {
+                        layout: Layout::Scalar,
+                        channels: d,
+                    },
+                    data: r.to_vec(),
+                })
+                .collect())
+        };
+        let f1 = conv("x1", x1)?;
+        let f2 = match x2 {
+            Some(x) => {
+                if x.dim().1 != x1.dim().1 {
+                    return Err(NtkError::Input(format!(
+                        "x1 has {} features but x2 has {}",
+                        x1.dim().1,
+                        x.dim().1
+                    )));
+                }
+                Some(conv("x2", x)?)
+            }
+            None => None,
+        };
+        self.gram_features(&f1, f2.as_deref(), opts)
+    }
+
+    /// The Gram engine on inputs given as [`Features`] (all of one signature).
+    pub fn gram_features(
+        &self,
+        x1: &[Features],
+        x2: Option<&[Features]>,
+        opts: &GramOptions<'_>,
+    ) -> Result<Gram> {
+        let n1 = x1.len();
+        if n1 == 0 {
+            return Err(NtkError::Input("x1 is empty".into()));
+        }
+        let sig = x1[0].sig.clone();
+        if let Some(bad) = x1.iter().chain(x2.unwrap_or(&[])).find(|f| f.sig != sig) {
+            return Err(NtkError::Input(format!(
+                "inputs differ in shape: {} × {} vs {} × {}",
+                sig.layout, sig.channels, bad.sig.layout, bad.sig.channels
+            )));
+        }
+        let plan = self.plan(&sig)?;
+        if !plan.is_pooled() {
+            return Err(NtkError::Spec(format!("the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense", plan.output)));
+        }
+        let threads = if opts.threads == 0 {
+            rayon::current_num_threads()
+        } else {
+            opts.threads
+        };
+        let n2 = x2.map(|x| x.len());
+        let estimate = plan.peak_bytes(n1, n2, threads);
+        let budget = opts
+            .memory_budget
+            .or_else(available_memory)
+            .unwrap_or(8 << 30);
+        if estimate > budget {
+            return Err(NtkError::OutOfMemory {
+                estimated_bytes: estimate,
+                budget_bytes: budget,
+            });
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| NtkError::Threads(e.to_string()))?;
+        let symmetric = x2.is_none();
+        let x2v = x2.unwrap_or(x1);
+        let n2v = x2v.len();
+        let cross: Vec<(usize, usize)> = if symmetric {
+            (0..n1)
+                .flat_map(|i| (i + 1..n1).map(move |j| (i, j)))
+                .collect()
+        } else {
+            (0..n1)
+                .flat_map(|i| (0..n2v).map(move |j| (i, j)))
+                .collect()
+        };
+        let n_self = if symmetric { n1 } else { n1 + n2v };
+        let total = n_self + cross.len();
+        let done = AtomicUsize::new(0);
+        let tick = || {
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(p) = opts.progress {
+                p.update(d, total);
+            }
+        };
+        pool.install(|| -> Result<Gram> {
+            // Self pass over every distinct input: its pooled value and recorded diagonals.
+            let selves: Vec<&Features> = x1
+                .iter()
+                .chain(if symmetric { &[][..] } else { x2v })
+                .collect();
+            let recs: Vec<(f64, f64, Vec<Vec<f64>>)> = selves
+                .par_iter()
+                .map(|x| {
+                    let (k, rec) = self.self_kernel(Kernel::from_features(x, x)?)?;
+                    tick();
+                    Ok((k.nngp[0], k.ntk[0], rec))
+                })
+                .collect::<Result<_>>()?;
+            let rec2_base = if symmetric { 0 } else { n1 };
+            let vals: Vec<(f64, f64)> = cross
+                .par_iter()
+                .map(|&(i, j)| {
+                    let k = self.cross_kernel(
+                        Kernel::from_features(&x1[i], &x2v[j])?,
+                        &recs[i].2,
+                        &recs[rec2_base + j].2,
+                    )?;
+                    tick();
+                    Ok((k.nngp[0], k.ntk[0]))
+                })
+                .collect::<Result<_>>()?;
+            let mut nngp = Array2::zeros((n1, n2v));
+            let mut ntk = Array2::zeros((n1, n2v));
+            if symmetric {
+                for i in 0..n1 {
+                    nngp[[i, i]] = recs[i].0;
+                    ntk[[i, i]] = recs[i].1;
+                }
+            }
+            for (&(i, j), &(a, b)) in cross.iter().zip(&vals) {
+                nngp[[i, j]] = a;
+                ntk[[i, j]] = b;
+                if symmetric {
+                    nngp[[j, i]] = a;
+                    ntk[[j, i]] = b;
+                }
+            }
+            Ok(Gram { nngp, ntk })
+        })
+    }
+}

@@ -1,0 +1,557 @@
+//! Composition: `serial`, `fan_out`, `parallel`, `fan_in_sum`, `fan_in_concat` (neural-tangents
+//! `stax` combinators; a composite is again a [`Layer`]).
+
+use rand::RngCore;
+
+use super::{Features, Layer, Params, SigMode, Signature};
+use crate::error::{NtkError, Result};
+use crate::layout::{Kernel, KernelCtx, Layout, Stream};
+
+/// Layers applied one after the other. Error messages name a child by its index here.
+#[derive(Debug, Default)]
+pub struct Serial {
+    /// The layers in order.
+    pub layers: Vec<Box<dyn Layer>>,
+}
+
+impl Serial {
+    /// A serial composite.
+    pub fn new(layers: Vec<Box<dyn Layer>>) -> Self {
+        Serial { layers }
+    }
+    /// The forward activations: `acts[i]` is the input of layer `i`, the last the output.
+    pub fn forward_all(
+        &self,
+        params: &Params,
+        x: &Stream<Features>,
+    ) -> Result<Vec<Stream<Features>>> {
+        let mut acts = vec![x.clone()];
+        for (i, (l, p)) in self.layers.iter().zip(&params.children).enumerate() {
+            let y = l.apply(i, p, acts.last().expect("nonempty"))?;
+            acts.push(y);
+        }
+        Ok(acts)
+    }
+    /// The signatures after every layer (`sigs[0]` is the input).
+    pub fn signatures(
+        &self,
+        input: Stream<Signature>,
+        mode: SigMode,
+    ) -> Result<Vec<Stream<Signature>>> {
+        let mut sigs = vec![input];
+        for (i, l) in self.layers.iter().enumerate() {
+            let s = l.signature(i, sigs.last().expect("nonempty").clone(), mode)?;
+            sigs.push(s);
+        }
+        Ok(sigs)
+    }
+}
+
+impl Layer for Serial {
+    fn name(&self) -> String {
+        "serial".into()
+    }
+    fn describe(&self) -> String {
+        format!(
+            "serial[{}]",
+            self.layers
+                .iter()
+                .map(|l| l.describe())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+    fn signature(
+        &self,
+        _: usize,
+        input: Stream<Signature>,
+        mode: SigMode,
+    ) -> Result<Stream<Signature>> {
+        Ok(self.signatures(input, mode)?.pop().expect("nonempty"))
+    }
+    fn kernel(
+        &self,
+        _: usize,
+        input: Stream<Kernel>,
+        ctx: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let mut k = input;
+        for (i, l) in self.layers.iter().enumerate() {
+            k = l.kernel(i, k, ctx)?;
+        }
+        Ok(k)
+    }
+    fn init(&self, _: usize, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+        let mut sig = input.clone();
+        let mut children = Vec::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            children.push(l.init(i, &sig, rng)?);
+            sig = l.signature(i, sig, SigMode::Finite)?;
+        }
+        Ok(Params {
+            values: vec![],
+            children,
+        })
+    }
+    fn apply(&self, _: usize, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        Ok(self.forward_all(params, x)?.pop().expect("nonempty"))
+    }
+    fn vjp(
+        &self,
+        _: usize,
+        params: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        grad: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let acts = self.forward_all(params, x)?;
+        let mut g = dy.clone();
+        for i in (0..self.layers.len()).rev() {
+            g = self.layers[i].vjp(i, &params.children[i], &acts[i], &g, &mut grad.children[i])?;
+        }
+        Ok(g)
+    }
+    fn children(&self) -> Vec<&dyn Layer> {
+        self.layers.iter().map(|l| &**l).collect()
+    }
+}
+
+/// `fan_out(n)`: copies one input into `n` branches.
+#[derive(Debug, Clone)]
+pub struct FanOut(pub usize);
+
+impl Layer for FanOut {
+    fn name(&self) -> String {
+        "fan_out".into()
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        _: SigMode,
+    ) -> Result<Stream<Signature>> {
+        Ok(Stream::Many(vec![input.one(index, "fan_out")?; self.0]))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        Ok(Stream::Many(vec![input.one(index, "fan_out")?; self.0]))
+    }
+    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+        Ok(Params::default())
+    }
+    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        Ok(Stream::Many(vec![
+            x.as_one(index, "fan_out")?.clone();
+            self.0
+        ]))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        _: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        _: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "fan_out")?;
+        let mut dx = vec![0.0; x.data.len()];
+        if let Stream::Many(v) = dy {
+            for b in v {
+                dx.iter_mut().zip(&b.data).for_each(|(d, g)| *d += g);
+            }
+        }
+        Ok(Stream::One(Features {
+            sig: x.sig.clone(),
+            data: dx,
+        }))
+    }
+}
+
+/// `parallel`: branch `i` goes through layer `i` (input must have as many branches).
+#[derive(Debug, Default)]
+pub struct Parallel {
+    /// One layer per branch.
+    pub branches: Vec<Box<dyn Layer>>,
+}
+
+impl Parallel {
+    fn split<'a, T>(&self, index: usize, s: &'a Stream<T>) -> Result<&'a [T]> {
+        match s {
+            Stream::Many(v) if v.len() == self.branches.len() => Ok(v),
+            Stream::Many(v) => Err(NtkError::layer(
+                index,
+                "parallel",
+                format!(
+                    "has {} branches but got {} inputs",
+                    self.branches.len(),
+                    v.len()
+                ),
+            )),
+            Stream::One(_) => Err(NtkError::layer(
+                index,
+                "parallel",
+                "needs several inputs; put fan_out before it",
+            )),
+        }
+    }
+}
+
+impl Layer for Parallel {
+    fn name(&self) -> String {
+        "parallel".into()
+    }
+    fn describe(&self) -> String {
+        format!(
+            "parallel[{}]",
+            self.branches
+                .iter()
+                .map(|l| l.describe())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        )
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        mode: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let v = self.split(index, &input)?;
+        let mut out = Vec::new();
+        for (i, (b, s)) in self.branches.iter().zip(v).enumerate() {
+            out.push(
+                b.signature(i, Stream::One(s.clone()), mode)?
+                    .one(index, "parallel")?,
+            );
+        }
+        Ok(Stream::Many(out))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        ctx: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let v = match input {
+            Stream::Many(v) if v.len() == self.branches.len() => v,
+            other => {
+                self.split(index, &other)?;
+                unreachable!()
+            }
+        };
+        let mut out = Vec::new();
+        for (i, (b, k)) in self.branches.iter().zip(v).enumerate() {
+            out.push(b.kernel(i, Stream::One(k), ctx)?.one(index, "parallel")?);
+        }
+        Ok(Stream::Many(out))
+    }
+    fn init(
+        &self,
+        index: usize,
+        input: &Stream<Signature>,
+        rng: &mut dyn RngCore,
+    ) -> Result<Params> {
+        let v = self.split(index, input)?;
+        let mut children = Vec::new();
+        for (i, (b, s)) in self.branches.iter().zip(v).enumerate() {
+            children.push(b.init(i, &Stream::One(s.clone()), rng)?);
+        }
+        Ok(Params {
+            values: vec![],
+            children,
+        })
+    }
+    fn apply(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+    ) -> Result<Stream<Features>> {
+        let v = self.split(index, x)?;
+        let mut out = Vec::new();
+        for (i, (b, f)) in self.branches.iter().zip(v).enumerate() {
+            out.push(
+                b.apply(i, &params.children[i], &Stream::One(f.clone()))?
+                    .one(index, "parallel")?,
+            );
+        }
+        Ok(Stream::Many(out))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        grad: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let v = self.split(index, x)?;
+        let d = self.split(index, dy)?;
+        let mut out = Vec::new();
+        for (i, b) in self.branches.iter().enumerate() {
+            out.push(
+                b.vjp(
+                    i,
+                    &params.children[i],
+                    &Stream::One(v[i].clone()),
+                    &Stream::One(d[i].clone()),
+                    &mut grad.children[i],
+                )?
+                .one(index, "parallel")?,
+            );
+        }
+        Ok(Stream::Many(out))
+    }
+    fn children(&self) -> Vec<&dyn Layer> {
+        self.branches.iter().map(|l| &**l).collect()
+    }
+}
+
+fn many<T: Clone>(index: usize, name: &str, s: &Stream<T>) -> Result<Vec<T>> {
+    match s {
+        Stream::Many(v) if !v.is_empty() => Ok(v.clone()),
+        _ => Err(NtkError::layer(
+            index,
+            name,
+            "needs several branches (fan_out + parallel before it)",
+        )),
+    }
+}
+
+/// Brings branch kernels to a common layout (expanding relative group kernels if mixed).
+fn common(index: usize, name: &str, ks: Vec<Kernel>) -> Result<Vec<Kernel>> {
+    let same = ks.iter().all(|k| k.layout == ks[0].layout);
+    let ks: Vec<Kernel> = if same {
+        ks
+    } else {
+        ks.iter().map(Kernel::to_full).collect()
+    };
+    if ks.iter().any(|k| k.layout != ks[0].layout) {
+        return Err(NtkError::layer(
+            index,
+            name,
+            format!(
+                "branches have different layouts: {}",
+                ks.iter()
+                    .map(|k| k.layout.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" vs ")
+            ),
+        ));
+    }
+    Ok(ks)
+}
+
+fn common_sig(index: usize, name: &str, v: &[Signature]) -> Result<Layout> {
+    let strip = |l: &Layout| match l {
+        Layout::GroupRelative { group, h, w }
+            if v.iter()
+                .any(|s| !matches!(s.layout, Layout::GroupRelative { .. })) =>
+        {
+            Layout::Group {
+                group: group.clone(),
+                h: *h,
+                w: *w,
+            }
+        }
+        other => other.clone(),
+    };
+    let l0 = strip(&v[0].layout);
+    if v.iter().any(|s| strip(&s.layout) != l0) {
+        return Err(NtkError::layer(
+            index,
+            name,
+            format!(
+                "branches have different layouts: {}",
+                v.iter()
+                    .map(|s| s.layout.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" vs ")
+            ),
+        ));
+    }
+    Ok(l0)
+}
+
+/// `fan_in_sum`: sums the branches. Kernels add (branches with independent parameters).
+#[derive(Debug, Clone, Default)]
+pub struct FanInSum;
+
+impl Layer for FanInSum {
+    fn name(&self) -> String {
+        "fan_in_sum".into()
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        _: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let v = many(index, "fan_in_sum", &input)?;
+        let layout = common_sig(index, "fan_in_sum", &v)?;
+        if v.iter().any(|s| s.channels != v[0].channels) {
+            return Err(NtkError::layer(
+                index,
+                "fan_in_sum",
+                "branches have different channel counts",
+            ));
+        }
+        Ok(Stream::One(Signature {
+            layout,
+            channels: v[0].channels,
+        }))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let ks = common(index, "fan_in_sum", many(index, "fan_in_sum", &input)?)?;
+        let mut out = ks[0].clone();
+        for k in &ks[1..] {
+            out.nngp.iter_mut().zip(&k.nngp).for_each(|(a, b)| *a += b);
+            out.ntk.iter_mut().zip(&k.ntk).for_each(|(a, b)| *a += b);
+        }
+        Ok(Stream::One(out))
+    }
+    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+        Ok(Params::default())
+    }
+    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let v = many(index, "fan_in_sum", x)?;
+        let mut out = v[0].clone();
+        for f in &v[1..] {
+            if f.data.len() != out.data.len() {
+                return Err(NtkError::layer(
+                    index,
+                    "fan_in_sum",
+                    "branches have different shapes",
+                ));
+            }
+            out.data.iter_mut().zip(&f.data).for_each(|(a, b)| *a += b);
+        }
+        Ok(Stream::One(out))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        _: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        _: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let v = many(index, "fan_in_sum", x)?;
+        let d = dy.as_one(index, "fan_in_sum")?;
+        Ok(Stream::Many(
+            v.iter()
+                .map(|f| Features {
+                    sig: f.sig.clone(),
+                    data: d.data.clone(),
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// `fan_in_concat`: concatenates the branches along channels. Kernel: the channel-weighted mean
+/// `Σ_i (C_i / Σ C) K_i` (neural-tangents `FanInConcat` on the channel axis).
+#[derive(Debug, Clone, Default)]
+pub struct FanInConcat;
+
+impl Layer for FanInConcat {
+    fn name(&self) -> String {
+        "fan_in_concat".into()
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        _: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let v = many(index, "fan_in_concat", &input)?;
+        let layout = common_sig(index, "fan_in_concat", &v)?;
+        Ok(Stream::One(Signature {
+            layout,
+            channels: v.iter().map(|s| s.channels).sum(),
+        }))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let ks = common(
+            index,
+            "fan_in_concat",
+            many(index, "fan_in_concat", &input)?,
+        )?;
+        let total: usize = ks.iter().map(|k| k.channels).sum();
+        let mut out = ks[0].clone();
+        out.nngp.iter_mut().for_each(|v| *v = 0.0);
+        out.ntk.iter_mut().for_each(|v| *v = 0.0);
+        for k in &ks {
+            let w = k.channels as f64 / total as f64;
+            out.nngp
+                .iter_mut()
+                .zip(&k.nngp)
+                .for_each(|(a, b)| *a += w * b);
+            out.ntk
+                .iter_mut()
+                .zip(&k.ntk)
+                .for_each(|(a, b)| *a += w * b);
+        }
+        out.channels = total;
+        Ok(Stream::One(out))
+    }
+    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+        Ok(Params::default())
+    }
+    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let v = many(index, "fan_in_concat", x)?;
+        let p = v[0].sig.positions();
+        let total: usize = v.iter().map(|f| f.sig.channels).sum();
+        let mut data = Vec::with_capacity(p * total);
+        for q in 0..p {
+            for f in &v {
+                let c = f.sig.channels;
+                data.extend_from_slice(&f.data[q * c..][..c]);
+            }
+        }
+        Ok(Stream::One(Features {
+            sig: Signature {
+                layout: v[0].sig.layout.clone(),
+                channels: total,
+            },
+            data,
+        }))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        _: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        _: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let v = many(index, "fan_in_concat", x)?;
+        let d = dy.as_one(index, "fan_in_concat")?;
+        let p = v[0].sig.positions();
+        let total: usize = v.iter().map(|f| f.sig.channels).sum();
+        let mut out: Vec<Features> = v.iter().map(|f| Features::zeros(f.sig.clone())).collect();
+        for q in 0..p {
+            let mut off = 0;
+            for f in out.iter_mut() {
+                let c = f.sig.channels;
+                f.data[q * c..][..c].copy_from_slice(&d.data[q * total + off..][..c]);
+                off += c;
+            }
+        }
+        Ok(Stream::Many(out))
+    }
+}

@@ -1,0 +1,146 @@
+//! `dense`: a channel-mixing affine map applied at every position (a 1×1 conv).
+
+use rand::RngCore;
+
+use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
+use crate::error::Result;
+use crate::layout::{Kernel, KernelCtx, Stream};
+
+/// Dense layer `y_o(p) = α Σ_c W_oc x_c(p) + β b_o` at every position `p`.
+///
+/// Kernel (THEORY.md §4): `K ← σ_w² K + σ_b²`, `Θ ← K_new + σ_w² Θ` (NTK parameterisation),
+/// entrywise in any layout. Parameters: `W` as `(O, C)` row-major, then `b` (`O`) if biased.
+#[derive(Debug, Clone)]
+pub struct Dense {
+    /// Weights, bias, width, parameterisation.
+    pub affine: Affine,
+}
+
+impl Dense {
+    /// A dense layer.
+    pub fn new(affine: Affine) -> Self {
+        Dense { affine }
+    }
+}
+
+impl Layer for Dense {
+    fn name(&self) -> String {
+        "dense".into()
+    }
+    fn describe(&self) -> String {
+        format!(
+            "dense(w_std={}, b_std={}, width={})",
+            self.affine.w_std, self.affine.b_std, self.affine.width
+        )
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        _: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let s = input.one(index, "dense")?;
+        Ok(Stream::One(Signature {
+            layout: s.layout,
+            channels: self.affine.width,
+        }))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let mut k = input.one(index, "dense")?;
+        let fan_in = k.channels;
+        for (kv, tv) in k.nngp.iter_mut().zip(k.ntk.iter_mut()) {
+            let (a, b) = self.affine.combine(fan_in, *kv, *tv);
+            *kv = a;
+            *tv = b;
+        }
+        k.channels = self.affine.width;
+        Ok(Stream::One(k))
+    }
+    fn init(
+        &self,
+        index: usize,
+        input: &Stream<Signature>,
+        rng: &mut dyn RngCore,
+    ) -> Result<Params> {
+        let c = input.as_one(index, "dense")?.channels;
+        let (_, wstd, _, bstd) = self.affine.scales(c);
+        let o = self.affine.width;
+        let mut values = normals(rng, o * c, wstd);
+        if self.affine.has_bias() {
+            values.extend(normals(rng, o, bstd));
+        }
+        Ok(Params {
+            values,
+            children: vec![],
+        })
+    }
+    fn apply(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "dense")?;
+        let (c, o) = (x.sig.channels, self.affine.width);
+        let (alpha, _, beta, _) = self.affine.scales(c);
+        let p = x.sig.positions();
+        let mut y = vec![0.0; p * o];
+        for q in 0..p {
+            let xin = &x.data[q * c..][..c];
+            for oo in 0..o {
+                let w = &params.values[oo * c..][..c];
+                let mut s = alpha * w.iter().zip(xin).map(|(a, b)| a * b).sum::<f64>();
+                if self.affine.has_bias() {
+                    s += beta * params.values[o * c + oo];
+                }
+                y[q * o + oo] = s;
+            }
+        }
+        Ok(Stream::One(Features {
+            sig: Signature {
+                layout: x.sig.layout.clone(),
+                channels: o,
+            },
+            data: y,
+        }))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        grad: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "dense")?;
+        let dy = dy.as_one(index, "dense")?;
+        let (c, o) = (x.sig.channels, self.affine.width);
+        let (alpha, _, beta, _) = self.affine.scales(c);
+        let p = x.sig.positions();
+        let mut dx = vec![0.0; p * c];
+        for q in 0..p {
+            for oo in 0..o {
+                let g = dy.data[q * o + oo];
+                if g == 0.0 {
+                    continue;
+                }
+                for cc in 0..c {
+                    grad.values[oo * c + cc] += alpha * g * x.data[q * c + cc];
+                    dx[q * c + cc] += alpha * g * params.values[oo * c + cc];
+                }
+                if self.affine.has_bias() {
+                    grad.values[o * c + oo] += beta * g;
+                }
+            }
+        }
+        Ok(Stream::One(Features {
+            sig: x.sig.clone(),
+            data: dx,
+        }))
+    }
+}

@@ -1,0 +1,732 @@
+//! Lifting and group convolutions on `H ⋉ Z²`, written once for every [`PlanarPointGroup`].
+//!
+//! Slice convention: slice `s` holds `a_s = g_s⁻¹` ([`GroupInfo`]). The filter of slice `s` is
+//! resampled by `M_s` (`(M_s w)[u] ≈ w(a_s⁻¹ u)`, [`entk_groups::PixelResampling`]), a
+//! permutation for groups acting exactly on pixels (C4, D4, ...), bilinear otherwise.
+//!
+//! Finite layers (THEORY.md §6.2 in element-labelled form):
+//! ```text
+//! lift:       y_o[s](t) = α Σ_c Σ_u (M_s W_oc)[u] x_c(t+u)                         + β b_o
+//! group conv: y_o[s](t) = α Σ_c Σ_{j∈S} Σ_u (M_s W_ocj)[u] x_c[comp(j,s)](t+u)        + β b_o
+//! ```
+//! with `comp(j, s)` the slice of `a_s b_j` (filter slot `j` holds `b_j = g_j⁻¹`). For C4 this is
+//! THEORY.md's `x_c(t + Q^{−r}v)` and `x_c[(r+j) mod 4]`.
+//!
+//! Kernels (THEORY.md §6.3/§6.4): `A[K][s,s′](t,t′) = (|S_G|q²)⁻¹ Σ_{j∈S} Σ_{u,u′}
+//! (M_s M_{s′}ᵀ)[u,u′] K_in[comp(j,s), comp(j,s′)](t+u, t′+u′)` (lift: no `j`, `K_in = K⁰`).
+//! Since the maps are linear, the group conv sums the input slices over `j` first and applies
+//! one stencil per output slice pair (`|G|²` stencils of `nnz(M_s M_{s′}ᵀ)` taps: `q²` for exact
+//! groups, up to `q⁴` otherwise).
+//!
+//! **Relative form.** For exact groups with a conjugation-invariant support (`all`,
+//! `identity`), the kernel is right-invariant under the point group,
+//! `K[s,s′] = K[e, rel(s,s′)]` (the filters' white-noise law is rotation invariant), so only the
+//! `|G|` slices `R[c] = K[e, c]` are computed ([`Layout::GroupRelative`]):
+//! `R_out[c] = q⁻² Σ_u R_in[c](t+u, t′+A_c u)` — a plain CNN stencil on each relative slice, the
+//! same for every support. This is the relative-rotation trick of THEORY.md §6.3 carried
+//! through the whole network (|G|× cheaper than the full form, which remains available and is
+//! tested against it).
+
+use std::sync::Arc;
+
+use nalgebra::DMatrix;
+use rand::RngCore;
+
+use entk_groups::PlanarPointGroup;
+
+use super::conv::{conv_backward, conv_forward};
+use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
+use crate::error::{NtkError, Result};
+use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
+use crate::param::{GroupSupport, Padding};
+use crate::stencil::{apply_taps, pair_taps, resampling, Geometry, Tap};
+
+/// Precomputed resampling operators and stencils of a group on a `q×q` window.
+#[derive(Debug, Clone)]
+struct Stencils {
+    info: Arc<GroupInfo>,
+    q: usize,
+    /// `M_s` as dense `q²×q²`.
+    m: Vec<DMatrix<f64>>,
+    /// Taps of `M_s M_{s′}ᵀ`, index `s·|G| + s′`.
+    full: Vec<Vec<Tap>>,
+}
+
+impl Stencils {
+    fn new<G: PlanarPointGroup>(group: &G, q: usize) -> Result<Self> {
+        let info = Arc::new(GroupInfo::new(group));
+        let m: Vec<DMatrix<f64>> = info
+            .matrices
+            .iter()
+            .map(|a| resampling(a, q))
+            .collect::<Result<_>>()?;
+        let n = info.order;
+        let mut full = Vec::with_capacity(n * n);
+        for s in 0..n {
+            for t in 0..n {
+                full.push(pair_taps(&m[s], &m[t], q));
+            }
+        }
+        Ok(Stencils { info, q, m, full })
+    }
+    fn taps(&self, s: usize, t: usize) -> &[Tap] {
+        &self.full[s * self.info.order + t]
+    }
+    /// Effective filters `M_s W` for all slices: `(|G|, q², rest)` from `w` `(q², rest)`.
+    fn resample_filters(&self, w: &[f64], rest: usize) -> Vec<Vec<f64>> {
+        let q2 = self.q * self.q;
+        self.m
+            .iter()
+            .map(|m| {
+                let mut out = vec![0.0; q2 * rest];
+                for u in 0..q2 {
+                    for v in 0..q2 {
+                        let a = m[(u, v)];
+                        if a != 0.0 {
+                            for (o, i) in out[u * rest..][..rest]
+                                .iter_mut()
+                                .zip(&w[v * rest..][..rest])
+                            {
+                                *o += a * i;
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+    /// `dW += Σ_s M_sᵀ dW_s`.
+    fn unresample_grads(&self, dws: &[Vec<f64>], rest: usize, dw: &mut [f64]) {
+        let q2 = self.q * self.q;
+        for (m, d) in self.m.iter().zip(dws) {
+            for u in 0..q2 {
+                for v in 0..q2 {
+                    let a = m[(u, v)];
+                    if a != 0.0 {
+                        for (o, i) in dw[v * rest..][..rest]
+                            .iter_mut()
+                            .zip(&d[u * rest..][..rest])
+                        {
+                            *o += a * i;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_square(index: usize, layer: &str, info: &GroupInfo, h: usize, w: usize) -> Result<()> {
+    let swaps = info.matrices.iter().any(|m| m[1] != 0.0 || m[2] != 0.0);
+    if swaps && h != w {
+        return Err(NtkError::layer(
+            index,
+            layer,
+            format!(
+                "group {} rotates the image, which must be square, got {h}×{w}",
+                info.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn combine_all(affine: &Affine, fan_in: usize, ak: &mut [f64], at: &mut [f64]) {
+    for (a, t) in ak.iter_mut().zip(at.iter_mut()) {
+        let (x, y) = affine.combine(fan_in, *a, *t);
+        *a = x;
+        *t = y;
+    }
+}
+
+/// Lifting convolution `Z² → H ⋉ Z²` with a `q×q` window (q odd). See the module docs.
+///
+/// Parameters: `W` as HWIO `(q, q, C, O)`, then `b` (`O`). `fan_in = C q²`.
+#[derive(Debug, Clone)]
+pub struct LiftConv<G: PlanarPointGroup> {
+    group: G,
+    st: Stencils,
+    /// Window side.
+    pub q: usize,
+    /// Padding.
+    pub padding: Padding,
+    /// Weights, bias, width, parameterisation.
+    pub affine: Affine,
+    /// Use the relative (right-invariant) kernel form when the group acts exactly.
+    pub relative: bool,
+}
+
+impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> LiftConv<G> {
+    /// A lifting layer; errors for even `q`.
+    pub fn new(group: G, q: usize, padding: Padding, affine: Affine) -> Result<Self> {
+        if q.is_multiple_of(2) {
+            return Err(NtkError::Spec(format!("lift_conv: filter {q} must be odd")));
+        }
+        let st = Stencils::new(&group, q)?;
+        let relative = st.info.exact;
+        Ok(LiftConv {
+            group,
+            st,
+            q,
+            padding,
+            affine,
+            relative,
+        })
+    }
+    /// Forces the full `(G1, G2, ...)` kernel form (for cross-checks); the relative form is
+    /// only ever used when the group acts exactly on pixels.
+    pub fn with_full_kernel(mut self) -> Self {
+        self.relative = false;
+        self
+    }
+    /// The point group.
+    pub fn group(&self) -> &G {
+        &self.group
+    }
+    /// The slice bookkeeping.
+    pub fn info(&self) -> &Arc<GroupInfo> {
+        &self.st.info
+    }
+    fn geometry(&self, index: usize, layout: &Layout) -> Result<Geometry> {
+        let Layout::Pixels { h, w } = layout else {
+            return Err(NtkError::layer(
+                index,
+                "lift_conv",
+                format!("needs pixel features (images), got {}", layout.kind()),
+            ));
+        };
+        check_square(index, "lift_conv", &self.st.info, *h, *w)?;
+        Geometry::new(*h, *w, self.q, self.q, self.padding).ok_or_else(|| {
+            NtkError::layer(
+                index,
+                "lift_conv",
+                format!(
+                    "{q}×{q} filter does not fit a {h}×{w} image with VALID padding",
+                    q = self.q
+                ),
+            )
+        })
+    }
+}
+
+impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv<G> {
+    fn name(&self) -> String {
+        "lift_conv".into()
+    }
+    fn describe(&self) -> String {
+        format!(
+            "lift_conv({}, {q}×{q}, {}, w_std={}, b_std={}, width={})",
+            self.st.info.name,
+            self.padding.name(),
+            self.affine.w_std,
+            self.affine.b_std,
+            self.affine.width,
+            q = self.q
+        )
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        mode: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let s = input.one(index, "lift_conv")?;
+        let g = self.geometry(index, &s.layout)?;
+        let (group, h, w) = (self.st.info.clone(), g.h_out, g.w_out);
+        let layout = if self.relative && mode == SigMode::Kernel {
+            Layout::GroupRelative { group, h, w }
+        } else {
+            Layout::Group { group, h, w }
+        };
+        Ok(Stream::One(Signature {
+            layout,
+            channels: self.affine.width,
+        }))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let k = input.one(index, "lift_conv")?;
+        let g = self.geometry(index, &k.layout)?;
+        let n = self.st.info.order;
+        let blk = g.h_out * g.h_out * g.w_out * g.w_out;
+        let scale = 1.0 / (self.q * self.q) as f64;
+        let slices: Vec<(usize, usize)> = if self.relative {
+            (0..n).map(|c| (self.st.info.identity, c)).collect()
+        } else {
+            (0..n).flat_map(|s| (0..n).map(move |t| (s, t))).collect()
+        };
+        let mut ak = vec![0.0; slices.len() * blk];
+        let mut at = vec![0.0; slices.len() * blk];
+        let has_ntk = k.ntk.iter().any(|v| *v != 0.0);
+        for (i, &(s, t)) in slices.iter().enumerate() {
+            let taps = self.st.taps(s, t);
+            apply_taps(&mut ak[i * blk..][..blk], &k.nngp, taps, &g, scale);
+            if has_ntk {
+                apply_taps(&mut at[i * blk..][..blk], &k.ntk, taps, &g, scale);
+            }
+        }
+        combine_all(&self.affine, k.channels * self.q * self.q, &mut ak, &mut at);
+        let (group, h, w) = (self.st.info.clone(), g.h_out, g.w_out);
+        let layout = if self.relative {
+            Layout::GroupRelative { group, h, w }
+        } else {
+            Layout::Group { group, h, w }
+        };
+        Ok(Stream::One(Kernel {
+            layout,
+            nngp: ak,
+            ntk: at,
+            channels: self.affine.width,
+        }))
+    }
+    fn init(
+        &self,
+        index: usize,
+        input: &Stream<Signature>,
+        rng: &mut dyn RngCore,
+    ) -> Result<Params> {
+        let c = input.as_one(index, "lift_conv")?.channels;
+        let (_, wstd, _, bstd) = self.affine.scales(c * self.q * self.q);
+        let o = self.affine.width;
+        let mut values = normals(rng, self.q * self.q * c * o, wstd);
+        if self.affine.has_bias() {
+            values.extend(normals(rng, o, bstd));
+        }
+        Ok(Params {
+            values,
+            children: vec![],
+        })
+    }
+    fn apply(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "lift_conv")?;
+        let g = self.geometry(index, &x.sig.layout)?;
+        let (c, o, n) = (x.sig.channels, self.affine.width, self.st.info.order);
+        let (alpha, _, beta, _) = self.affine.scales(c * self.q * self.q);
+        let nw = self.q * self.q * c * o;
+        let filters = self.st.resample_filters(&params.values[..nw], c * o);
+        let slice = g.h_out * g.w_out * o;
+        let mut y = vec![0.0; n * slice];
+        for s in 0..n {
+            conv_forward(
+                &mut y[s * slice..][..slice],
+                &x.data,
+                &filters[s],
+                &g,
+                c,
+                o,
+                alpha,
+            );
+        }
+        if self.affine.has_bias() {
+            for (i, v) in y.iter_mut().enumerate() {
+                *v += beta * params.values[nw + i % o];
+            }
+        }
+        let sig = Signature {
+            layout: Layout::Group {
+                group: self.st.info.clone(),
+                h: g.h_out,
+                w: g.w_out,
+            },
+            channels: o,
+        };
+        Ok(Stream::One(Features { sig, data: y }))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        grad: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "lift_conv")?;
+        let dy = dy.as_one(index, "lift_conv")?;
+        let g = self.geometry(index, &x.sig.layout)?;
+        let (c, o, n) = (x.sig.channels, self.affine.width, self.st.info.order);
+        let (alpha, _, beta, _) = self.affine.scales(c * self.q * self.q);
+        let nw = self.q * self.q * c * o;
+        let filters = self.st.resample_filters(&params.values[..nw], c * o);
+        let slice = g.h_out * g.w_out * o;
+        let mut dx = vec![0.0; x.data.len()];
+        let mut dfs = vec![vec![0.0; nw]; n];
+        for s in 0..n {
+            conv_backward(
+                &dy.data[s * slice..][..slice],
+                &x.data,
+                &filters[s],
+                &g,
+                c,
+                o,
+                alpha,
+                &mut dfs[s],
+                &mut dx,
+            );
+        }
+        self.st
+            .unresample_grads(&dfs, c * o, &mut grad.values[..nw]);
+        if self.affine.has_bias() {
+            for (i, v) in dy.data.iter().enumerate() {
+                grad.values[nw + i % o] += beta * v;
+            }
+        }
+        Ok(Stream::One(Features {
+            sig: x.sig.clone(),
+            data: dx,
+        }))
+    }
+}
+
+/// Group convolution `H ⋉ Z² → H ⋉ Z²` with a `q×q` spatial window times a group support.
+/// See the module docs.
+///
+/// Parameters: `W` as HWGIO `(q, q, |S_G|, C, O)` (slot order: the support's slices in
+/// increasing index), then `b` (`O`). `fan_in = C |S_G| q²`.
+#[derive(Debug, Clone)]
+pub struct GroupConv<G: PlanarPointGroup> {
+    group: G,
+    st: Stencils,
+    /// Window side.
+    pub q: usize,
+    /// Padding.
+    pub padding: Padding,
+    /// Group part of the filter support.
+    pub support: GroupSupport,
+    /// Weights, bias, width, parameterisation.
+    pub affine: Affine,
+    slots: Vec<usize>,
+}
+
+impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> GroupConv<G> {
+    /// A group convolution; errors for even `q`.
+    pub fn new(
+        group: G,
+        q: usize,
+        padding: Padding,
+        support: GroupSupport,
+        affine: Affine,
+    ) -> Result<Self> {
+        if q.is_multiple_of(2) {
+            return Err(NtkError::Spec(format!(
+                "group_conv: filter {q} must be odd"
+            )));
+        }
+        let st = Stencils::new(&group, q)?;
+        let slots = match support {
+            GroupSupport::All => (0..st.info.order).collect(),
+            GroupSupport::Identity => vec![st.info.identity],
+        };
+        Ok(GroupConv {
+            group,
+            st,
+            q,
+            padding,
+            support,
+            affine,
+            slots,
+        })
+    }
+    /// The point group.
+    pub fn group(&self) -> &G {
+        &self.group
+    }
+    /// The slice bookkeeping.
+    pub fn info(&self) -> &Arc<GroupInfo> {
+        &self.st.info
+    }
+    fn geometry(&self, index: usize, layout: &Layout) -> Result<Geometry> {
+        let (group, h, w) = match layout {
+            Layout::Group { group, h, w } | Layout::GroupRelative { group, h, w } => (group, h, w),
+            other => {
+                return Err(NtkError::layer(index, "group_conv", format!("needs group features but got {} features; put a lift_conv before any group_conv", other.kind())))
+            }
+        };
+        if group.name != self.st.info.name {
+            return Err(NtkError::layer(
+                index,
+                "group_conv",
+                format!(
+                    "input lives on group {} but this layer uses {}",
+                    group.name, self.st.info.name
+                ),
+            ));
+        }
+        check_square(index, "group_conv", &self.st.info, *h, *w)?;
+        Geometry::new(*h, *w, self.q, self.q, self.padding).ok_or_else(|| {
+            NtkError::layer(
+                index,
+                "group_conv",
+                format!(
+                    "{q}×{q} filter does not fit {h}×{w} features with VALID padding",
+                    q = self.q
+                ),
+            )
+        })
+    }
+    fn fan_in(&self, c: usize) -> usize {
+        c * self.slots.len() * self.q * self.q
+    }
+}
+
+impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupConv<G> {
+    fn name(&self) -> String {
+        "group_conv".into()
+    }
+    fn describe(&self) -> String {
+        format!(
+            "group_conv({}, {q}×{q}, {}, support={:?}, w_std={}, b_std={}, width={})",
+            self.st.info.name,
+            self.padding.name(),
+            self.support,
+            self.affine.w_std,
+            self.affine.b_std,
+            self.affine.width,
+            q = self.q
+        )
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        mode: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let s = input.one(index, "group_conv")?;
+        let g = self.geometry(index, &s.layout)?;
+        let (group, h, w) = (self.st.info.clone(), g.h_out, g.w_out);
+        let layout = match (&s.layout, mode) {
+            (Layout::GroupRelative { .. }, SigMode::Kernel) => {
+                Layout::GroupRelative { group, h, w }
+            }
+            _ => Layout::Group { group, h, w },
+        };
+        Ok(Stream::One(Signature {
+            layout,
+            channels: self.affine.width,
+        }))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let k = input.one(index, "group_conv")?;
+        let g = self.geometry(index, &k.layout)?;
+        let n = self.st.info.order;
+        let (bin, blk) = (
+            g.h_in * g.h_in * g.w_in * g.w_in,
+            g.h_out * g.h_out * g.w_out * g.w_out,
+        );
+        let relative = matches!(k.layout, Layout::GroupRelative { .. });
+        let fan_in = self.fan_in(k.channels);
+        let (group, h, w) = (self.st.info.clone(), g.h_out, g.w_out);
+        let (layout, ak, at) = if relative {
+            // R_out[c] = q⁻² Σ_u R_in[c](t+u, t′+A_c u): independent of the support.
+            let scale = 1.0 / (self.q * self.q) as f64;
+            let (mut ak, mut at) = (vec![0.0; n * blk], vec![0.0; n * blk]);
+            for c in 0..n {
+                let taps = self.st.taps(self.st.info.identity, c);
+                apply_taps(
+                    &mut ak[c * blk..][..blk],
+                    &k.nngp[c * bin..][..bin],
+                    taps,
+                    &g,
+                    scale,
+                );
+                apply_taps(
+                    &mut at[c * blk..][..blk],
+                    &k.ntk[c * bin..][..bin],
+                    taps,
+                    &g,
+                    scale,
+                );
+            }
+            (Layout::GroupRelative { group, h, w }, ak, at)
+        } else {
+            let scale = 1.0 / (self.slots.len() * self.q * self.q) as f64;
+            let (mut ak, mut at) = (vec![0.0; n * n * blk], vec![0.0; n * n * blk]);
+            let (mut sk, mut st) = (vec![0.0; bin], vec![0.0; bin]);
+            for s in 0..n {
+                for t in 0..n {
+                    sk.iter_mut().for_each(|v| *v = 0.0);
+                    st.iter_mut().for_each(|v| *v = 0.0);
+                    for &j in &self.slots {
+                        let (a, b) = (self.st.info.comp[j * n + s], self.st.info.comp[j * n + t]);
+                        let off = (a * n + b) * bin;
+                        for ((x, y), (p, q)) in sk
+                            .iter_mut()
+                            .zip(st.iter_mut())
+                            .zip(k.nngp[off..off + bin].iter().zip(&k.ntk[off..off + bin]))
+                        {
+                            *x += p;
+                            *y += q;
+                        }
+                    }
+                    let taps = self.st.taps(s, t);
+                    let o = (s * n + t) * blk;
+                    apply_taps(&mut ak[o..o + blk], &sk, taps, &g, scale);
+                    apply_taps(&mut at[o..o + blk], &st, taps, &g, scale);
+                }
+            }
+            (Layout::Group { group, h, w }, ak, at)
+        };
+        let (mut ak, mut at) = (ak, at);
+        combine_all(&self.affine, fan_in, &mut ak, &mut at);
+        Ok(Stream::One(Kernel {
+            layout,
+            nngp: ak,
+            ntk: at,
+            channels: self.affine.width,
+        }))
+    }
+    fn init(
+        &self,
+        index: usize,
+        input: &Stream<Signature>,
+        rng: &mut dyn RngCore,
+    ) -> Result<Params> {
+        let c = input.as_one(index, "group_conv")?.channels;
+        let (_, wstd, _, bstd) = self.affine.scales(self.fan_in(c));
+        let o = self.affine.width;
+        let mut values = normals(rng, self.q * self.q * self.slots.len() * c * o, wstd);
+        if self.affine.has_bias() {
+            values.extend(normals(rng, o, bstd));
+        }
+        Ok(Params {
+            values,
+            children: vec![],
+        })
+    }
+    fn apply(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "group_conv")?;
+        let g = self.geometry(index, &x.sig.layout)?;
+        let (c, o, n, nj) = (
+            x.sig.channels,
+            self.affine.width,
+            self.st.info.order,
+            self.slots.len(),
+        );
+        let (alpha, _, beta, _) = self.affine.scales(self.fan_in(c));
+        let nw = self.q * self.q * nj * c * o;
+        // (q², J·C·O) → per slice s the resampled filters; slot j's block is (q², C, O) strided.
+        let filters = self.st.resample_filters(&params.values[..nw], nj * c * o);
+        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
+        let q2 = self.q * self.q;
+        let mut y = vec![0.0; n * sout];
+        let mut f = vec![0.0; q2 * c * o];
+        for s in 0..n {
+            for (ji, &j) in self.slots.iter().enumerate() {
+                for u in 0..q2 {
+                    f[u * c * o..][..c * o]
+                        .copy_from_slice(&filters[s][(u * nj + ji) * c * o..][..c * o]);
+                }
+                let src = self.st.info.comp[j * n + s];
+                conv_forward(
+                    &mut y[s * sout..][..sout],
+                    &x.data[src * sin..][..sin],
+                    &f,
+                    &g,
+                    c,
+                    o,
+                    alpha,
+                );
+            }
+        }
+        if self.affine.has_bias() {
+            for (i, v) in y.iter_mut().enumerate() {
+                *v += beta * params.values[nw + i % o];
+            }
+        }
+        let sig = Signature {
+            layout: Layout::Group {
+                group: self.st.info.clone(),
+                h: g.h_out,
+                w: g.w_out,
+            },
+            channels: o,
+        };
+        Ok(Stream::One(Features { sig, data: y }))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        grad: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "group_conv")?;
+        let dy = dy.as_one(index, "group_conv")?;
+        let g = self.geometry(index, &x.sig.layout)?;
+        let (c, o, n, nj) = (
+            x.sig.channels,
+            self.affine.width,
+            self.st.info.order,
+            self.slots.len(),
+        );
+        let (alpha, _, beta, _) = self.affine.scales(self.fan_in(c));
+        let nw = self.q * self.q * nj * c * o;
+        let filters = self.st.resample_filters(&params.values[..nw], nj * c * o);
+        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
+        let q2 = self.q * self.q;
+        let mut dx = vec![0.0; x.data.len()];
+        let mut dfs = vec![vec![0.0; nw]; n];
+        let mut f = vec![0.0; q2 * c * o];
+        let mut df = vec![0.0; q2 * c * o];
+        for s in 0..n {
+            for (ji, &j) in self.slots.iter().enumerate() {
+                for u in 0..q2 {
+                    f[u * c * o..][..c * o]
+                        .copy_from_slice(&filters[s][(u * nj + ji) * c * o..][..c * o]);
+                }
+                df.iter_mut().for_each(|v| *v = 0.0);
+                let src = self.st.info.comp[j * n + s];
+                conv_backward(
+                    &dy.data[s * sout..][..sout],
+                    &x.data[src * sin..][..sin],
+                    &f,
+                    &g,
+                    c,
+                    o,
+                    alpha,
+                    &mut df,
+                    &mut dx[src * sin..][..sin],
+                );
+                for u in 0..q2 {
+                    for (d, v) in dfs[s][(u * nj + ji) * c * o..][..c * o]
+                        .iter_mut()
+                        .zip(&df[u * c * o..][..c * o])
+                    {
+                        *d += v;
+                    }
+                }
+            }
+        }
+        self.st
+            .unresample_grads(&dfs, nj * c * o, &mut grad.values[..nw]);
+        if self.affine.has_bias() {
+            for (i, v) in dy.data.iter().enumerate() {
+                grad.values[nw + i % o] += beta * v;
+            }
+        }
+        Ok(Stream::One(Features {
+            sig: x.sig.clone(),
+            data: dx,
+        }))
+    }
+}

@@ -1,0 +1,283 @@
+//! The [`Layer`] trait and its implementations.
+//!
+//! A layer is one object carrying, side by side (neural-tangents `stax` style, THEORY.md §2–§4):
+//!
+//! - its **signature map** ([`Layer::signature`]): what layout/size/channel count it produces,
+//!   used for planning and validation before any number is computed;
+//! - its **kernel map** ([`Layer::kernel`]): NNGP and NTK of one input pair, with the self-kernel
+//!   diagonals coming from [`KernelCtx`];
+//! - its **finite-width twin**: [`Layer::init`] (parameters in the same parameterisation),
+//!   [`Layer::apply`] (forward pass) and [`Layer::vjp`] (reverse-mode derivative, used for the
+//!   exact empirical NTK).
+//!
+//! Composites ([`Serial`], [`Parallel`], [`FanOut`], [`FanInSum`], [`FanInConcat`]) are layers
+//! too. New layer types (e.g. SO(3) layers) implement the trait and, if their kernels live on a
+//! new domain, add a [`Layout`] variant.
+
+mod combinators;
+mod conv;
+mod dense;
+mod group;
+mod nonlinear;
+mod pool;
+
+use std::fmt;
+use std::sync::Arc;
+
+use rand::RngCore;
+
+pub use combinators::{FanInConcat, FanInSum, FanOut, Parallel, Serial};
+pub use conv::Conv;
+pub use dense::Dense;
+pub use group::{GroupConv, LiftConv};
+pub use nonlinear::Elementwise;
+pub use pool::{AvgPool, Flatten, GlobalAvgPool, GroupPool};
+
+use crate::error::Result;
+use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
+use crate::param::Parameterization;
+
+/// What flows between layers, without numbers: a layout and a nominal channel count.
+///
+/// For finite networks the layout describes the feature array: [`Layout::Scalar`] = a vector of
+/// `channels` values, [`Layout::Pixels`] = `(H, W, C)`, [`Layout::Group`] = `(G, H, W, C)` with
+/// the slice convention of [`GroupInfo`]. Kernel signatures may use [`Layout::GroupRelative`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signature {
+    /// Layout of the kernel (or of the finite feature array).
+    pub layout: Layout,
+    /// Nominal channel count.
+    pub channels: usize,
+}
+
+impl Signature {
+    /// Values per sample of the finite feature array.
+    pub fn feature_len(&self) -> usize {
+        self.positions() * self.channels
+    }
+    /// Number of positions (1 for scalars, `H·W`, or `|G|·H·W`).
+    pub fn positions(&self) -> usize {
+        match &self.layout {
+            Layout::Pixels { h, w } => h * w,
+            Layout::Group { group, h, w } | Layout::GroupRelative { group, h, w } => {
+                group.order * h * w
+            }
+            _ => 1,
+        }
+    }
+}
+
+/// One sample's finite features: `data` in the order of [`Signature`] (channels last).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    /// Shape.
+    pub sig: Signature,
+    /// Values.
+    pub data: Vec<f64>,
+}
+
+impl Features {
+    /// Zeros of the given shape.
+    pub fn zeros(sig: Signature) -> Self {
+        let n = sig.feature_len();
+        Features {
+            sig,
+            data: vec![0.0; n],
+        }
+    }
+    /// An `H×W×C` image (HWC, row-major).
+    pub fn image(h: usize, w: usize, c: usize, data: Vec<f64>) -> Self {
+        assert_eq!(data.len(), h * w * c, "image data must have H·W·C values");
+        Features {
+            sig: Signature {
+                layout: Layout::Pixels { h, w },
+                channels: c,
+            },
+            data,
+        }
+    }
+    /// A signal on `H ⋉ Z²` stored `(G, H, W, C)`.
+    pub fn group_signal(
+        group: Arc<GroupInfo>,
+        h: usize,
+        w: usize,
+        c: usize,
+        data: Vec<f64>,
+    ) -> Self {
+        assert_eq!(
+            data.len(),
+            group.order * h * w * c,
+            "group signal must have G·H·W·C values"
+        );
+        Features {
+            sig: Signature {
+                layout: Layout::Group { group, h, w },
+                channels: c,
+            },
+            data,
+        }
+    }
+}
+
+/// Parameters of a layer as a tree: its own values plus its children's (composites).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Params {
+    /// This layer's parameters (layer-specific order, documented on each layer).
+    pub values: Vec<f64>,
+    /// Children's parameters (composites).
+    pub children: Vec<Params>,
+}
+
+impl Params {
+    /// Zeros with the same structure.
+    pub fn zeros_like(&self) -> Params {
+        Params {
+            values: vec![0.0; self.values.len()],
+            children: self.children.iter().map(Params::zeros_like).collect(),
+        }
+    }
+    /// All values, depth first.
+    pub fn flatten(&self) -> Vec<f64> {
+        let mut v = self.values.clone();
+        for c in &self.children {
+            v.extend(c.flatten());
+        }
+        v
+    }
+    /// Total number of parameters.
+    pub fn count(&self) -> usize {
+        self.values.len() + self.children.iter().map(Params::count).sum::<usize>()
+    }
+}
+
+/// Whether a signature is wanted for the kernel engine or for the finite network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigMode {
+    /// Kernel layouts (may be [`Layout::GroupRelative`]).
+    Kernel,
+    /// Finite feature arrays (always full layouts).
+    Finite,
+}
+
+/// A layer: kernel map and finite twin side by side. See the module docs.
+pub trait Layer: Send + Sync + fmt::Debug {
+    /// The spec type name (`dense`, `lift_conv`, ...).
+    fn name(&self) -> String;
+    /// A one-line description with the settings.
+    fn describe(&self) -> String {
+        self.name()
+    }
+    /// The output signature for `input`; errors (naming `index`) when the input is unsuitable.
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        mode: SigMode,
+    ) -> Result<Stream<Signature>>;
+    /// The kernel map for one input pair.
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        ctx: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>>;
+    /// Draws parameters for a finite network whose input has signature `input`.
+    fn init(
+        &self,
+        index: usize,
+        input: &Stream<Signature>,
+        rng: &mut dyn RngCore,
+    ) -> Result<Params>;
+    /// The finite forward pass of one sample.
+    fn apply(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+    ) -> Result<Stream<Features>>;
+    /// Reverse mode: given the input `x` and the output cotangent `dy`, accumulates parameter
+    /// gradients into `grad` (same structure as the parameters) and returns the input cotangent.
+    fn vjp(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        grad: &mut Params,
+    ) -> Result<Stream<Features>>;
+    /// True when the kernel map records/reads a self-kernel diagonal (nonlinearities).
+    fn records_diagonal(&self) -> bool {
+        false
+    }
+    /// The nested layers of a composite (for plans).
+    fn children(&self) -> Vec<&dyn Layer> {
+        Vec::new()
+    }
+}
+
+/// Weight and bias settings shared by all linear layers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine {
+    /// `σ_w`.
+    pub w_std: f64,
+    /// `σ_b` (0 means no bias).
+    pub b_std: f64,
+    /// Output channels of the finite layer (also the nominal width in standard
+    /// parameterisation).
+    pub width: usize,
+    /// Parameterisation.
+    pub param: Parameterization,
+}
+
+impl Default for Affine {
+    fn default() -> Self {
+        Affine {
+            w_std: 1.0,
+            b_std: 0.0,
+            width: 1,
+            param: Parameterization::Ntk,
+        }
+    }
+}
+
+impl Affine {
+    /// True when the layer has a bias.
+    pub fn has_bias(&self) -> bool {
+        self.b_std != 0.0
+    }
+    /// `(weight multiplier α, weight init std, bias multiplier, bias init std)` for a fan-in:
+    /// NTK `y = σ_w/√fan_in Σ ω x + σ_b β` with ω, β ~ N(0,1); standard
+    /// `y = Σ W x + b` with `W ~ N(0, σ_w²/fan_in)`, `b ~ N(0, σ_b²)` (s = 1).
+    pub fn scales(&self, fan_in: usize) -> (f64, f64, f64, f64) {
+        let f = fan_in as f64;
+        match self.param {
+            Parameterization::Ntk => (self.w_std / f.sqrt(), 1.0, self.b_std, 1.0),
+            Parameterization::Standard => (1.0, self.w_std / f.sqrt(), 1.0, self.b_std),
+        }
+    }
+    /// Combines `A[K_in]` and `A[Θ_in]` (already normalised by the filter volume) into
+    /// `(K_out, Θ_out)` entries: THEORY.md §2, both parameterisations.
+    #[inline]
+    pub fn combine(&self, fan_in: usize, ak: f64, at: f64) -> (f64, f64) {
+        let (w2, b2) = (self.w_std * self.w_std, self.b_std * self.b_std);
+        let k = w2 * ak + b2;
+        match self.param {
+            Parameterization::Ntk => (k, k + w2 * at),
+            Parameterization::Standard => {
+                let bias = if self.has_bias() { 1.0 } else { 0.0 };
+                (k, fan_in as f64 * ak + w2 * at + bias)
+            }
+        }
+    }
+}
+
+/// Draws `n` standard normal values times `std`.
+pub(crate) fn normals(rng: &mut dyn RngCore, n: usize, std: f64) -> Vec<f64> {
+    use rand_distr::{Distribution, StandardNormal};
+    (0..n)
+        .map(|_| {
+            let z: f64 = StandardNormal.sample(rng);
+            std * z
+        })
+        .collect()
+}

@@ -1,0 +1,295 @@
+//! A network: a serial stack of layers with its spec, plan and kernel entry points.
+
+use std::fmt;
+
+use ndarray::{ArrayView3, ArrayView4};
+
+use crate::error::{NtkError, Result};
+use crate::layers::{Features, Layer, Params, Serial, SigMode, Signature};
+use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
+use crate::param::Parameterization;
+use crate::spec::ArchSpec;
+
+/// A network: the layers of a spec (or built by hand) as one [`Serial`].
+#[derive(Debug)]
+pub struct Network {
+    /// The layers.
+    pub root: Serial,
+    /// The parameterisation (informational; every linear layer carries its own).
+    pub parameterization: Parameterization,
+}
+
+/// One row of a [`KernelPlan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanStep {
+    /// Index of the top-level layer.
+    pub index: usize,
+    /// The layer's description.
+    pub layer: String,
+    /// Kernel layouts after the layer (several for branching layers).
+    pub layouts: Vec<Layout>,
+    /// Nominal channel counts after the layer.
+    pub channels: Vec<usize>,
+    /// Kernel values per pair after the layer (NNGP only; NTK doubles it).
+    pub values_per_pair: usize,
+}
+
+/// What a kernel computation will do, before doing it: layers, layouts, sizes and memory.
+///
+/// Memory model: each worker thread holds one pair's NNGP and NTK, input and output of a
+/// layer plus a temporary (`6 × max values × 8` bytes); every input keeps its recorded
+/// self-kernel diagonals; the outputs are two `N1×N2` matrices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelPlan {
+    /// Parameterisation.
+    pub parameterization: Parameterization,
+    /// Input signature (`H×W×C` images).
+    pub input: Signature,
+    /// One step per top-level layer.
+    pub steps: Vec<PlanStep>,
+    /// The output layout.
+    pub output: Layout,
+    /// Peak working bytes of one pair.
+    pub bytes_per_pair: u64,
+    /// Recorded self-kernel diagonal values per input.
+    pub diag_values_per_input: usize,
+}
+
+impl KernelPlan {
+    /// Estimated peak bytes of a Gram computation of `n1 × n2` inputs (`n2 = None`: symmetric)
+    /// on `threads` threads.
+    pub fn peak_bytes(&self, n1: usize, n2: Option<usize>, threads: usize) -> u64 {
+        let n_inputs = n1 + n2.unwrap_or(0);
+        let out = 2 * 8 * (n1 * n2.unwrap_or(n1)) as u64;
+        threads.max(1) as u64 * self.bytes_per_pair
+            + (n_inputs * self.diag_values_per_input * 8) as u64
+            + out
+    }
+    /// True when the output is one number per pair (an invariant scalar-output network).
+    pub fn is_pooled(&self) -> bool {
+        self.output == Layout::Scalar
+    }
+}
+
+impl fmt::Display for KernelPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "kernel plan ({:?} parameterisation)",
+            self.parameterization
+        )?;
+        writeln!(
+            f,
+            "  input: {} × {} channels",
+            self.input.layout, self.input.channels
+        )?;
+        for s in &self.steps {
+            let ls: Vec<String> = s.layouts.iter().map(|l| l.to_string()).collect();
+            writeln!(
+                f,
+                "  {:>2} {:<60} -> {} [{} values/pair]",
+                s.index,
+                s.layer,
+                ls.join(" | "),
+                s.values_per_pair
+            )?;
+        }
+        writeln!(f, "  output: {}", self.output)?;
+        write!(
+            f,
+            "  peak bytes per pair: {}; self-kernel values per input: {}",
+            self.bytes_per_pair, self.diag_values_per_input
+        )
+    }
+}
+
+fn stream_vec<T: Clone>(s: &Stream<T>) -> Vec<T> {
+    match s {
+        Stream::One(t) => vec![t.clone()],
+        Stream::Many(v) => v.clone(),
+    }
+}
+
+/// Checks an image batch for NaN/Inf.
+pub(crate) fn check_finite(name: &str, x: &ArrayView4<f64>) -> Result<()> {
+    if let Some((idx, v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(NtkError::Input(format!(
+            "{name}[{},{},{},{}] is {v} (inputs must be finite)",
+            idx.0, idx.1, idx.2, idx.3
+        )));
+    }
+    Ok(())
+}
+
+impl Network {
+    /// The network of a spec.
+    pub fn from_spec(spec: &ArchSpec) -> Result<Self> {
+        let layers = spec
+            .layers
+            .iter()
+            .map(|l| l.build())
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Network {
+            root: Serial::new(layers),
+            parameterization: spec.parameterization,
+        })
+    }
+    /// Parses and builds a JSON spec.
+    pub fn from_json(text: &str) -> Result<Self> {
+        Self::from_spec(&ArchSpec::from_json(text)?)
+    }
+    /// A network from layer objects.
+    pub fn new(layers: Vec<Box<dyn Layer>>) -> Self {
+        Network {
+            root: Serial::new(layers),
+            parameterization: Parameterization::Ntk,
+        }
+    }
+
+    /// The signature of `H×W×C` images.
+    pub fn image_signature(h: usize, w: usize, c: usize) -> Signature {
+        Signature {
+            layout: Layout::Pixels { h, w },
+            channels: c,
+        }
+    }
+
+    /// The plan for inputs of signature `input` (validates the whole network).
+    pub fn plan(&self, input: &Signature) -> Result<KernelPlan> {
+        let sigs = self
+            .root
+            .signatures(Stream::One(input.clone()), SigMode::Kernel)?;
+        let mut steps = Vec::new();
+        let mut max_vals = input.layout.len();
+        let mut diag = 0;
+        for (i, (layer, s)) in self.root.layers.iter().zip(&sigs[1..]).enumerate() {
+            let v = stream_vec(s);
+            let values: usize = v.iter().map(|s| s.layout.len()).sum();
+            max_vals = max_vals.max(values);
+            let d_in: usize = stream_vec(&sigs[i])
+                .iter()
+                .map(|s| s.layout.diag_len())
+                .max()
+                .unwrap_or(1);
+            diag += count_recorders(&**layer) * d_in;
+            steps.push(PlanStep {
+                index: i,
+                layer: layer.describe(),
+                layouts: v.iter().map(|s| s.layout.clone()).collect(),
+                channels: v.iter().map(|s| s.channels).collect(),
+                values_per_pair: values,
+            });
+        }
+        let output = match sigs.last().expect("nonempty") {
+            Stream::One(s) => s.layout.clone(),
+            Stream::Many(_) => {
+                return Err(NtkError::Spec(
+                    "network ends with several branches; add fan_in_sum or fan_in_concat".into(),
+                ))
+            }
+        };
+        Ok(KernelPlan {
+            parameterization: self.parameterization,
+            input: input.clone(),
+            steps,
+            output,
+            bytes_per_pair: 6 * 8 * max_vals as u64,
+            diag_values_per_input: diag,
+        })
+    }
+
+    /// Runs the kernel map of an input against itself, recording its self-kernel diagonals.
+    pub fn self_kernel(&self, k0: Kernel) -> Result<(Kernel, Vec<Vec<f64>>)> {
+        let mut rec = Vec::new();
+        let mut ctx = KernelCtx {
+            diag: DiagMode::Record(&mut rec),
+        };
+        let k = self
+            .root
+            .kernel(0, Stream::One(k0), &mut ctx)?
+            .one(self.root.layers.len(), "output")?;
+        Ok((k, rec))
+    }
+    /// Runs the kernel map of a cross pair given both inputs' recordings.
+    pub fn cross_kernel(&self, k0: Kernel, rec1: &[Vec<f64>], rec2: &[Vec<f64>]) -> Result<Kernel> {
+        let mut ctx = KernelCtx {
+            diag: DiagMode::Replay {
+                first: rec1,
+                second: rec2,
+                pos: 0,
+            },
+        };
+        self.root
+            .kernel(0, Stream::One(k0), &mut ctx)?
+            .one(self.root.layers.len(), "output")
+    }
+
+    /// The (unpooled, if the network does not pool) output kernel of one pair of inputs given as
+    /// features (images or group signals). Self-kernels are computed internally.
+    pub fn kernel_pair_features(&self, x1: &Features, x2: &Features) -> Result<Kernel> {
+        if x1.sig != x2.sig {
+            return Err(NtkError::Input(format!(
+                "the two inputs have different shapes: {} × {} vs {} × {}",
+                x1.sig.layout, x1.sig.channels, x2.sig.layout, x2.sig.channels
+            )));
+        }
+        let k0 = |a: &Features, b: &Features| Kernel::from_features(a, b);
+        if x1.data.iter().chain(&x2.data).any(|v| !v.is_finite()) {
+            return Err(NtkError::Input("inputs contain NaN or Inf".into()));
+        }
+        let (_, r1) = self.self_kernel(k0(x1, x1)?)?;
+        let (_, r2) = self.self_kernel(k0(x2, x2)?)?;
+        self.cross_kernel(k0(x1, x2)?, &r1, &r2)
+    }
+
+    /// [`Network::kernel_pair_features`] for two `H×W×C` images.
+    pub fn kernel_pair(&self, x1: ArrayView3<f64>, x2: ArrayView3<f64>) -> Result<Kernel> {
+        self.kernel_pair_features(&image_features(x1), &image_features(x2))
+    }
+}
+
+/// An `H×W×C` image as [`Features`].
+pub fn image_features(x: ArrayView3<f64>) -> Features {
+    let (h, w, c) = x.dim();
+    Features::image(h, w, c, x.iter().copied().collect())
+}
+
+/// Number of diagonal recordings a layer makes per input (nonlinearities, nested included).
+fn count_recorders(l: &dyn Layer) -> usize {
+    usize::from(l.records_diagonal())
+        + l.children()
+            .iter()
+            .map(|k| count_recorders(*k))
+            .sum::<usize>()
+}
+
+impl Network {
+    /// Draws the parameters of a finite network for inputs of signature `input`.
+    pub fn init(&self, input: &Signature, rng: &mut dyn rand::RngCore) -> Result<Params> {
+        self.root.init(0, &Stream::One(input.clone()), rng)
+    }
+    /// [`Network::init`] from a seed (ChaCha8).
+    pub fn init_seeded(&self, input: &Signature, seed: u64) -> Result<Params> {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        self.init(input, &mut rng)
+    }
+    /// The finite forward pass of one sample.
+    pub fn apply(&self, params: &Params, x: &Features) -> Result<Features> {
+        self.root
+            .apply(0, params, &Stream::One(x.clone()))?
+            .one(self.root.layers.len(), "output")
+    }
+    /// The gradient of `⟨cotangent, f(x)⟩` with respect to the parameters.
+    pub fn gradient(&self, params: &Params, x: &Features, cotangent: &Features) -> Result<Params> {
+        let mut g = params.zeros_like();
+        self.root.vjp(
+            0,
+            params,
+            &Stream::One(x.clone()),
+            &Stream::One(cotangent.clone()),
+            &mut g,
+        )?;
+        Ok(g)
+    }
+}

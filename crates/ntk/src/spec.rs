@@ -1,0 +1,631 @@
+//! The architecture spec (DESIGN.md "Architecture spec (JSON)").
+//!
+//! ```json
+//! {"parameterization": "ntk",
+//!  "layers": [{"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"},
+//!             {"type": "relu"},
+//!             {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same", "group_support": "all"},
+//!             {"type": "relu"}, {"type": "group_pool"}, {"type": "dense"}]}
+//! ```
+//!
+//! Beyond DESIGN.md's table, linear layers accept `width` (finite channel count, default 1; also
+//! the nominal width of the standard parameterisation), `avg_pool` takes `window` and `stride`
+//! (default 1), `gelu` takes an optional `degree` (use the
+//! Gauss–Hermite dual of that degree instead of the closed form), and the combinators
+//! `serial` (`layers`), `fan_out` (`n`), `parallel` (`branches`: list of layer lists),
+//! `fan_in_sum` and `fan_in_concat` mirror neural-tangents' `stax`. `conv`, `lift_conv` and
+//! `group_conv` default to `padding: "valid"` as in neural-tangents; `group_conv` without
+//! `group` uses the group of the preceding `lift_conv`. Unknown fields and types are errors:
+//! `layer 3: unknown field `filtr` in `group_conv``.
+
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+use entk_groups::{CyclicGroup, DihedralGroup, GroupName};
+
+use crate::error::{NtkError, Result};
+use crate::layers::{
+    Affine, AvgPool, Conv, Dense, Elementwise, FanInConcat, FanInSum, FanOut, Flatten,
+    GlobalAvgPool, GroupConv, GroupPool, Layer, LiftConv, Parallel, Serial,
+};
+use crate::nonlin::Nonlinearity;
+use crate::param::{GroupSupport, Padding, Parameterization};
+
+/// One layer of a spec.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LayerSpec {
+    /// `dense`.
+    Dense(Affine),
+    /// `conv` with an `(h, w)` filter.
+    Conv {
+        /// Filter `(h, w)`, odd.
+        filter: (usize, usize),
+        /// Padding.
+        padding: Padding,
+        /// Weights.
+        affine: Affine,
+    },
+    /// `flatten`.
+    Flatten,
+    /// `global_avg_pool`.
+    GlobalAvgPool,
+    /// `avg_pool`.
+    AvgPool {
+        /// Window side.
+        window: usize,
+        /// Stride.
+        stride: usize,
+    },
+    /// A pointwise nonlinearity (`relu`, `gelu`, `identity`, `erf`, `leaky_relu`, `abrelu`).
+    Nonlinear(NonlinearSpec),
+    /// `lift_conv`.
+    LiftConv {
+        /// Point group.
+        group: GroupName,
+        /// Window side, odd.
+        filter: usize,
+        /// Padding.
+        padding: Padding,
+        /// Weights.
+        affine: Affine,
+    },
+    /// `group_conv`.
+    GroupConv {
+        /// Point group.
+        group: GroupName,
+        /// Window side, odd.
+        filter: usize,
+        /// Padding.
+        padding: Padding,
+        /// Group support.
+        support: GroupSupport,
+        /// Weights.
+        affine: Affine,
+    },
+    /// `group_pool`.
+    GroupPool,
+    /// `serial`.
+    Serial(Vec<LayerSpec>),
+    /// `fan_out`.
+    FanOut(usize),
+    /// `parallel`.
+    Parallel(Vec<Vec<LayerSpec>>),
+    /// `fan_in_sum`.
+    FanInSum,
+    /// `fan_in_concat`.
+    FanInConcat,
+}
+
+/// A nonlinearity in a spec.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NonlinearSpec {
+    /// `relu`.
+    Relu,
+    /// `gelu`: closed form (`None`) or Gauss–Hermite of the given degree.
+    Gelu(Option<usize>),
+    /// `identity`.
+    Identity,
+    /// `erf` `a·erf(b·u) + c`.
+    Erf(f64, f64, f64),
+    /// `leaky_relu` slope.
+    LeakyRelu(f64),
+    /// `abrelu` `a, b`.
+    AbRelu(f64, f64),
+}
+
+impl NonlinearSpec {
+    /// The nonlinearity object.
+    pub fn build(&self) -> Nonlinearity {
+        match *self {
+            NonlinearSpec::Relu => Nonlinearity::Relu,
+            NonlinearSpec::Gelu(None) => Nonlinearity::Gelu,
+            NonlinearSpec::Gelu(Some(d)) => Nonlinearity::gelu_numerical(d),
+            NonlinearSpec::Identity => Nonlinearity::Identity,
+            NonlinearSpec::Erf(a, b, c) => Nonlinearity::Erf { a, b, c },
+            NonlinearSpec::LeakyRelu(s) => Nonlinearity::leaky_relu(s),
+            NonlinearSpec::AbRelu(a, b) => Nonlinearity::AbRelu { a, b },
+        }
+    }
+}
+
+/// A parsed architecture spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchSpec {
+    /// Parameterisation of every linear layer.
+    pub parameterization: Parameterization,
+    /// The layers.
+    pub layers: Vec<LayerSpec>,
+}
+
+const LINEAR: &[&str] = &["w_std", "b_std", "width"];
+
+fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
+    let mut v: Vec<&'static str> = match ty {
+        "dense" => vec![],
+        "conv" => vec!["filter", "padding"],
+        "lift_conv" => vec!["group", "filter", "padding"],
+        "group_conv" => vec!["group", "filter", "padding", "group_support"],
+        "flatten" | "global_avg_pool" | "group_pool" | "relu" | "identity" | "fan_in_sum"
+        | "fan_in_concat" => return Some(vec![]),
+        "gelu" => return Some(vec!["degree"]),
+        "erf" => return Some(vec!["a", "b", "c"]),
+        "leaky_relu" => return Some(vec!["slope"]),
+        "abrelu" => return Some(vec!["a", "b"]),
+        "avg_pool" => return Some(vec!["window", "stride"]),
+        "serial" => return Some(vec!["layers"]),
+        "fan_out" => return Some(vec!["n"]),
+        "parallel" => return Some(vec!["branches"]),
+        _ => return None,
+    };
+    v.extend_from_slice(LINEAR);
+    Some(v)
+}
+
+const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, avg_pool, relu, gelu, identity, erf, leaky_relu, abrelu, lift_conv, group_conv, group_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
+
+struct Ctx<'a> {
+    path: String,
+    ty: &'a str,
+    obj: &'a Map<String, Value>,
+}
+
+impl Ctx<'_> {
+    fn err(&self, msg: impl std::fmt::Display) -> NtkError {
+        NtkError::Spec(format!("{}: {msg}", self.path))
+    }
+    fn f64(&self, key: &str, default: f64) -> Result<f64> {
+        match self.obj.get(key) {
+            None => Ok(default),
+            Some(v) => v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                self.err(format!(
+                    "field `{key}` of `{}` must be a finite number, got {v}",
+                    self.ty
+                ))
+            }),
+        }
+    }
+    fn usize(&self, key: &str, default: Option<usize>) -> Result<usize> {
+        match self.obj.get(key) {
+            None => {
+                default.ok_or_else(|| self.err(format!("missing field `{key}` in `{}`", self.ty)))
+            }
+            Some(v) => v.as_u64().map(|x| x as usize).ok_or_else(|| {
+                self.err(format!(
+                    "field `{key}` of `{}` must be a non-negative integer, got {v}",
+                    self.ty
+                ))
+            }),
+        }
+    }
+    fn nonneg(&self, key: &str, default: f64) -> Result<f64> {
+        let v = self.f64(key, default)?;
+        if v < 0.0 {
+            return Err(self.err(format!(
+                "field `{key}` of `{}` must be ≥ 0, got {v}",
+                self.ty
+            )));
+        }
+        Ok(v)
+    }
+    fn affine(&self, param: Parameterization) -> Result<Affine> {
+        let width = self.usize("width", Some(1))?;
+        if width == 0 {
+            return Err(self.err(format!("field `width` of `{}` must be ≥ 1", self.ty)));
+        }
+        Ok(Affine {
+            w_std: self.nonneg("w_std", 1.0)?,
+            b_std: self.nonneg("b_std", 0.0)?,
+            width,
+            param,
+        })
+    }
+    fn padding(&self) -> Result<Padding> {
+        match self.obj.get("padding") {
+            None => Ok(Padding::Valid),
+            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "same" => Ok(Padding::Same),
+                "valid" => Ok(Padding::Valid),
+                "circular" => Ok(Padding::Circular),
+                _ => Err(self.err(format!(
+                    "unknown padding `{s}` in `{}` (same, valid, circular)",
+                    self.ty
+                ))),
+            },
+            Some(v) => Err(self.err(format!(
+                "field `padding` of `{}` must be a string, got {v}",
+                self.ty
+            ))),
+        }
+    }
+    fn filter(&self) -> Result<(usize, usize)> {
+        let v = self
+            .obj
+            .get("filter")
+            .ok_or_else(|| self.err(format!("missing field `filter` in `{}`", self.ty)))?;
+        let (h, w) = match v {
+            Value::Number(n) => {
+                let q = n.as_u64().ok_or_else(|| {
+                    self.err(format!(
+                        "filter {n} of `{}` must be a positive odd integer",
+                        self.ty
+                    ))
+                })? as usize;
+                (q, q)
+            }
+            Value::Array(a) if a.len() == 2 => {
+                let g = |x: &Value| {
+                    x.as_u64().map(|v| v as usize).ok_or_else(|| {
+                        self.err(format!(
+                            "filter {v} of `{}` must be [h, w] with odd integers",
+                            self.ty
+                        ))
+                    })
+                };
+                (g(&a[0])?, g(&a[1])?)
+            }
+            _ => {
+                return Err(self.err(format!(
+                    "filter {v} of `{}` must be an odd integer or [h, w]",
+                    self.ty
+                )))
+            }
+        };
+        if h.is_multiple_of(2) || w.is_multiple_of(2) {
+            return Err(self.err(format!(
+                "filter size {h}×{w} of `{}` must be odd (even filters have no centre)",
+                self.ty
+            )));
+        }
+        Ok((h, w))
+    }
+    fn square_filter(&self) -> Result<usize> {
+        let (h, w) = self.filter()?;
+        if h != w {
+            return Err(self.err(format!("`{}` needs a square filter, got {h}×{w}", self.ty)));
+        }
+        Ok(h)
+    }
+    fn group(&self, last: Option<GroupName>) -> Result<GroupName> {
+        match self.obj.get("group") {
+            None => last.ok_or_else(|| {
+                self.err(format!(
+                    "`{}` has no `group` and there is no lift_conv before it",
+                    self.ty
+                ))
+            }),
+            Some(Value::String(s)) => {
+                let g =
+                    GroupName::from_str(s).map_err(|e| self.err(format!("group `{s}`: {e}")))?;
+                if g == GroupName::So3 {
+                    return Err(self.err(format!(
+                        "`{}` works on pixel grids; so3 needs s2_lift_conv/so3_conv",
+                        self.ty
+                    )));
+                }
+                Ok(g)
+            }
+            Some(v) => Err(self.err(format!(
+                "field `group` of `{}` must be a string, got {v}",
+                self.ty
+            ))),
+        }
+    }
+}
+
+fn parse_layers(
+    list: &[Value],
+    prefix: &str,
+    param: Parameterization,
+    last_group: &mut Option<GroupName>,
+) -> Result<Vec<LayerSpec>> {
+    list.iter()
+        .enumerate()
+        .map(|(i, v)| parse_layer(v, &format!("{prefix}layer {i}"), param, last_group))
+        .collect()
+}
+
+fn parse_layer(
+    v: &Value,
+    path: &str,
+    param: Parameterization,
+    last_group: &mut Option<GroupName>,
+) -> Result<LayerSpec> {
+    let obj = v.as_object().ok_or_else(|| {
+        NtkError::Spec(format!(
+            "{path}: must be a JSON object with a `type`, got {v}"
+        ))
+    })?;
+    let ty = match obj.get("type") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => {
+            return Err(NtkError::Spec(format!(
+                "{path}: `type` must be a string, got {other}"
+            )))
+        }
+        None => return Err(NtkError::Spec(format!("{path}: missing field `type`"))),
+    };
+    let allowed = fields_of(ty).ok_or_else(|| {
+        NtkError::Spec(format!(
+            "{path}: unknown layer type `{ty}` (known: {KNOWN_TYPES})"
+        ))
+    })?;
+    for k in obj.keys() {
+        if k != "type" && !allowed.contains(&k.as_str()) {
+            let known = if allowed.is_empty() {
+                "none".to_string()
+            } else {
+                allowed.join(", ")
+            };
+            return Err(NtkError::Spec(format!(
+                "{path}: unknown field `{k}` in `{ty}` (known fields: {known})"
+            )));
+        }
+    }
+    let c = Ctx {
+        path: path.to_string(),
+        ty,
+        obj,
+    };
+    Ok(match ty {
+        "dense" => LayerSpec::Dense(c.affine(param)?),
+        "conv" => LayerSpec::Conv {
+            filter: c.filter()?,
+            padding: c.padding()?,
+            affine: c.affine(param)?,
+        },
+        "flatten" => LayerSpec::Flatten,
+        "global_avg_pool" => LayerSpec::GlobalAvgPool,
+        "group_pool" => LayerSpec::GroupPool,
+        "avg_pool" => LayerSpec::AvgPool {
+            window: c.usize("window", None)?,
+            stride: c.usize("stride", Some(1))?,
+        },
+        "relu" => LayerSpec::Nonlinear(NonlinearSpec::Relu),
+        "identity" => LayerSpec::Nonlinear(NonlinearSpec::Identity),
+        "gelu" => LayerSpec::Nonlinear(NonlinearSpec::Gelu(match obj.get("degree") {
+            None => None,
+            Some(_) => Some(c.usize("degree", None)?.max(1)),
+        })),
+        "erf" => LayerSpec::Nonlinear(NonlinearSpec::Erf(
+            c.f64("a", 1.0)?,
+            c.f64("b", 1.0)?,
+            c.f64("c", 0.0)?,
+        )),
+        "leaky_relu" => LayerSpec::Nonlinear(NonlinearSpec::LeakyRelu(c.f64("slope", 0.01)?)),
+        "abrelu" => LayerSpec::Nonlinear(NonlinearSpec::AbRelu(c.f64("a", 0.0)?, c.f64("b", 1.0)?)),
+        "lift_conv" => {
+            let group = c.group(None)?;
+            *last_group = Some(group);
+            LayerSpec::LiftConv {
+                group,
+                filter: c.square_filter()?,
+                padding: c.padding()?,
+                affine: c.affine(param)?,
+            }
+        }
+        "group_conv" => {
+            let support = match obj.get("group_support") {
+                None => GroupSupport::All,
+                Some(Value::String(s)) if s == "all" => GroupSupport::All,
+                Some(Value::String(s)) if s == "identity" => GroupSupport::Identity,
+                Some(v) => {
+                    return Err(c.err(format!(
+                        "unknown group_support {v} in `group_conv` (all, identity)"
+                    )))
+                }
+            };
+            if last_group.is_none() {
+                return Err(c.err("group_conv before any lift_conv: group convolutions need group features; add a lift_conv first"));
+            }
+            LayerSpec::GroupConv {
+                group: c.group(*last_group)?,
+                filter: c.square_filter()?,
+                padding: c.padding()?,
+                support,
+                affine: c.affine(param)?,
+            }
+        }
+        "serial" => {
+            let list = obj
+                .get("layers")
+                .and_then(Value::as_array)
+                .ok_or_else(|| c.err("`serial` needs `layers`: a list"))?;
+            LayerSpec::Serial(parse_layers(
+                list,
+                &format!("{path} > "),
+                param,
+                last_group,
+            )?)
+        }
+        "fan_out" => LayerSpec::FanOut(c.usize("n", None)?),
+        "parallel" => {
+            let list = obj
+                .get("branches")
+                .and_then(Value::as_array)
+                .ok_or_else(|| c.err("`parallel` needs `branches`: a list of layer lists"))?;
+            let mut out = Vec::new();
+            for (b, br) in list.iter().enumerate() {
+                let layers = br
+                    .as_array()
+                    .ok_or_else(|| c.err(format!("branch {b} must be a list of layers")))?;
+                let mut g = *last_group;
+                out.push(parse_layers(
+                    layers,
+                    &format!("{path} > branch {b} > "),
+                    param,
+                    &mut g,
+                )?);
+            }
+            LayerSpec::Parallel(out)
+        }
+        "fan_in_sum" => LayerSpec::FanInSum,
+        "fan_in_concat" => LayerSpec::FanInConcat,
+        _ => unreachable!("checked by fields_of"),
+    })
+}
+
+impl ArchSpec {
+    /// Parses the JSON text of a spec.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| NtkError::Spec(format!("spec is not valid JSON: {e}")))?;
+        Self::from_value(&v)
+    }
+    /// Parses a JSON value.
+    pub fn from_value(v: &Value) -> Result<Self> {
+        let obj = v
+            .as_object()
+            .ok_or_else(|| NtkError::Spec("spec must be a JSON object with `layers`".into()))?;
+        for k in obj.keys() {
+            if k != "layers" && k != "parameterization" {
+                return Err(NtkError::Spec(format!(
+                    "spec: unknown field `{k}` (known fields: parameterization, layers)"
+                )));
+            }
+        }
+        let parameterization = match obj.get("parameterization") {
+            None => Parameterization::Ntk,
+            Some(Value::String(s)) if s == "ntk" => Parameterization::Ntk,
+            Some(Value::String(s)) if s == "standard" => Parameterization::Standard,
+            Some(v) => {
+                return Err(NtkError::Spec(format!(
+                    "spec: unknown parameterization {v} (ntk, standard)"
+                )))
+            }
+        };
+        let list = obj
+            .get("layers")
+            .and_then(Value::as_array)
+            .ok_or_else(|| NtkError::Spec("spec: missing field `layers` (a list)".into()))?;
+        if list.is_empty() {
+            return Err(NtkError::Spec("spec: `layers` is empty".into()));
+        }
+        let mut g = None;
+        Ok(ArchSpec {
+            parameterization,
+            layers: parse_layers(list, "", parameterization, &mut g)?,
+        })
+    }
+
+    /// The same spec with every linear layer's `width` set to `width`, except a final `dense`
+    /// (the readout keeps its width). Used for finite-width and Monte-Carlo networks.
+    pub fn with_width(&self, width: usize) -> ArchSpec {
+        fn set(l: &mut LayerSpec, width: usize) {
+            match l {
+                LayerSpec::Dense(a)
+                | LayerSpec::Conv { affine: a, .. }
+                | LayerSpec::LiftConv { affine: a, .. }
+                | LayerSpec::GroupConv { affine: a, .. } => a.width = width,
+                LayerSpec::Serial(v) => v.iter_mut().for_each(|l| set(l, width)),
+                LayerSpec::Parallel(b) => b.iter_mut().flatten().for_each(|l| set(l, width)),
+                _ => {}
+            }
+        }
+        let mut s = self.clone();
+        let last_dense = matches!(s.layers.last(), Some(LayerSpec::Dense(_)));
+        let n = s.layers.len();
+        for (i, l) in s.layers.iter_mut().enumerate() {
+            if !(last_dense && i + 1 == n) {
+                set(l, width);
+            }
+        }
+        s
+    }
+}
+
+impl FromStr for ArchSpec {
+    type Err = NtkError;
+    fn from_str(s: &str) -> Result<Self> {
+        ArchSpec::from_json(s)
+    }
+}
+
+impl LayerSpec {
+    /// Builds the layer object.
+    pub fn build(&self) -> Result<Box<dyn Layer>> {
+        Ok(match self {
+            LayerSpec::Dense(a) => Box::new(Dense::new(*a)),
+            LayerSpec::Conv {
+                filter,
+                padding,
+                affine,
+            } => Box::new(Conv::new(filter.0, filter.1, *padding, *affine)?),
+            LayerSpec::Flatten => Box::new(Flatten),
+            LayerSpec::GlobalAvgPool => Box::new(GlobalAvgPool),
+            LayerSpec::GroupPool => Box::new(GroupPool),
+            LayerSpec::AvgPool { window, stride } => Box::new(AvgPool {
+                window: *window,
+                stride: *stride,
+            }),
+            LayerSpec::Nonlinear(n) => Box::new(Elementwise::new(n.build())),
+            LayerSpec::LiftConv {
+                group,
+                filter,
+                padding,
+                affine,
+            } => match group {
+                GroupName::Cyclic(n) => Box::new(LiftConv::new(
+                    CyclicGroup::new(*n)?,
+                    *filter,
+                    *padding,
+                    *affine,
+                )?),
+                GroupName::Dihedral(n) => Box::new(LiftConv::new(
+                    DihedralGroup::new(*n)?,
+                    *filter,
+                    *padding,
+                    *affine,
+                )?),
+                GroupName::So3 => {
+                    return Err(NtkError::Spec(
+                        "lift_conv: so3 is not a planar point group".into(),
+                    ))
+                }
+            },
+            LayerSpec::GroupConv {
+                group,
+                filter,
+                padding,
+                support,
+                affine,
+            } => match group {
+                GroupName::Cyclic(n) => Box::new(GroupConv::new(
+                    CyclicGroup::new(*n)?,
+                    *filter,
+                    *padding,
+                    *support,
+                    *affine,
+                )?),
+                GroupName::Dihedral(n) => Box::new(GroupConv::new(
+                    DihedralGroup::new(*n)?,
+                    *filter,
+                    *padding,
+                    *support,
+                    *affine,
+                )?),
+                GroupName::So3 => {
+                    return Err(NtkError::Spec(
+                        "group_conv: so3 is not a planar point group".into(),
+                    ))
+                }
+            },
+            LayerSpec::Serial(v) => Box::new(Serial::new(
+                v.iter().map(LayerSpec::build).collect::<Result<_>>()?,
+            )),
+            LayerSpec::FanOut(n) => Box::new(FanOut(*n)),
+            LayerSpec::Parallel(b) => Box::new(Parallel {
+                branches: b
+                    .iter()
+                    .map(|br| {
+                        Ok(Box::new(Serial::new(
+                            br.iter().map(LayerSpec::build).collect::<Result<_>>()?,
+                        )) as Box<dyn Layer>)
+                    })
+                    .collect::<Result<_>>()?,
+            }),
+            LayerSpec::FanInSum => Box::new(FanInSum),
+            LayerSpec::FanInConcat => Box::new(FanInConcat),
+        })
+    }
+}

@@ -1,0 +1,198 @@
+//! Bad input is refused with one-line errors that name the problem.
+
+mod common;
+use common::*;
+use entk_ntk::{GramOptions, Network, NtkError};
+use ndarray::Array4;
+
+fn spec_err(text: &str) -> String {
+    let e = Network::from_json(text).unwrap_err().to_string();
+    assert!(!e.contains('\n'), "multi-line error: {e}");
+    e
+}
+
+fn gram_err(net: &str, x1: &Array4<f64>, x2: Option<&Array4<f64>>, opts: &GramOptions) -> String {
+    let net = Network::from_json(net).unwrap();
+    let e = net
+        .gram(x1.view(), x2.map(|x| x.view()), opts)
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains('\n'), "multi-line error: {e}");
+    e
+}
+
+const OK_GCNN: &str = r#"{"layers": [{"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"}, {"type": "group_pool"}, {"type": "dense"}]}"#;
+
+#[test]
+fn unknown_field_is_named_with_its_layer() {
+    let e = spec_err(
+        r#"{"layers": [{"type": "lift_conv", "group": "c4", "filter": 3}, {"type": "relu"}, {"type": "relu"}, {"type": "group_conv", "filtr": 3}]}"#,
+    );
+    assert!(
+        e.starts_with("layer 3: unknown field `filtr` in `group_conv`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_layer_type_is_named() {
+    let e = spec_err(r#"{"layers": [{"type": "dense"}, {"type": "softmax"}]}"#);
+    assert!(e.contains("layer 1: unknown layer type `softmax`"), "{e}");
+    let e = spec_err(r#"{"layers": [{"type": "dense"}], "optimizer": "sgd"}"#);
+    assert!(e.contains("unknown field `optimizer`"), "{e}");
+}
+
+#[test]
+fn even_filter_sizes_are_refused() {
+    let e = spec_err(r#"{"layers": [{"type": "conv", "filter": 4}]}"#);
+    assert!(
+        e.contains("layer 0") && e.contains("4×4") && e.contains("odd"),
+        "{e}"
+    );
+    let e = spec_err(r#"{"layers": [{"type": "lift_conv", "group": "c4", "filter": [3, 2]}]}"#);
+    assert!(e.contains("odd"), "{e}");
+}
+
+#[test]
+fn group_conv_before_any_lift_conv_is_refused() {
+    let e = spec_err(
+        r#"{"layers": [{"type": "conv", "filter": 3}, {"type": "group_conv", "group": "c4", "filter": 3}]}"#,
+    );
+    assert!(
+        e.contains("layer 1") && e.contains("group_conv before any lift_conv"),
+        "{e}"
+    );
+    // Built by hand (no spec check), the plan refuses it too.
+    use entk_ntk::layers::GroupConv;
+    let net = Network::new(vec![Box::new(
+        GroupConv::new(
+            entk_groups::CyclicGroup::new(4).unwrap(),
+            3,
+            entk_ntk::Padding::Same,
+            entk_ntk::GroupSupport::All,
+            Default::default(),
+        )
+        .unwrap(),
+    )]);
+    let e = net
+        .plan(&Network::image_signature(5, 5, 1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("layer 0 (`group_conv`)") && e.contains("lift_conv"),
+        "{e}"
+    );
+}
+
+#[test]
+fn group_pool_on_unlifted_features_is_refused() {
+    let x = random_images(2, 5, 1, SEED);
+    let e = gram_err(
+        r#"{"layers": [{"type": "conv", "filter": 3}, {"type": "relu"}, {"type": "group_pool"}, {"type": "dense"}]}"#,
+        &x,
+        None,
+        &GramOptions::default(),
+    );
+    assert!(
+        e.contains("layer 2 (`group_pool`)") && e.contains("lift_conv"),
+        "{e}"
+    );
+}
+
+#[test]
+fn non_square_images_are_refused_where_the_group_rotates() {
+    let x = Array4::from_elem((2, 5, 7, 1), 0.5);
+    let e = gram_err(OK_GCNN, &x, None, &GramOptions::default());
+    assert!(e.contains("square") && e.contains("5×7"), "{e}");
+}
+
+#[test]
+fn nan_and_inf_inputs_are_refused() {
+    let mut x = random_images(2, 5, 1, SEED);
+    x[[1, 2, 3, 0]] = f64::NAN;
+    let e = gram_err(OK_GCNN, &x, None, &GramOptions::default());
+    assert!(e.contains("x1[1,2,3,0] is NaN"), "{e}");
+    let mut y = random_images(2, 5, 1, SEED);
+    y[[0, 0, 0, 0]] = f64::INFINITY;
+    let e = gram_err(
+        OK_GCNN,
+        &random_images(2, 5, 1, SEED),
+        Some(&y),
+        &GramOptions::default(),
+    );
+    assert!(e.contains("x2[0,0,0,0] is inf"), "{e}");
+}
+
+#[test]
+fn mismatched_channel_counts_are_refused() {
+    let e = gram_err(
+        OK_GCNN,
+        &random_images(2, 5, 1, SEED),
+        Some(&random_images(2, 5, 3, SEED)),
+        &GramOptions::default(),
+    );
+    assert!(e.contains("x1 has 1 channels but x2 has 3"), "{e}");
+}
+
+#[test]
+fn kernels_over_the_memory_budget_are_refused_with_the_estimate() {
+    let x = random_images(2, 5, 1, SEED);
+    let net = Network::from_json(OK_GCNN).unwrap();
+    let opts = GramOptions {
+        memory_budget: Some(1000),
+        threads: 1,
+        ..Default::default()
+    };
+    let err = net.gram(x.view(), None, &opts).unwrap_err();
+    let NtkError::OutOfMemory {
+        estimated_bytes,
+        budget_bytes,
+    } = err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(budget_bytes, 1000);
+    let plan = net.plan(&Network::image_signature(5, 5, 1)).unwrap();
+    assert_eq!(estimated_bytes, plan.peak_bytes(2, None, 1));
+    let msg = net.gram(x.view(), None, &opts).unwrap_err().to_string();
+    assert!(
+        msg.contains(&format!("about {estimated_bytes} bytes")),
+        "{msg}"
+    );
+    println!("{msg}\n{plan}");
+}
+
+#[test]
+fn unpooled_networks_are_refused_for_gram_matrices() {
+    let x = random_images(2, 5, 1, SEED);
+    let e = gram_err(
+        r#"{"layers": [{"type": "conv", "filter": 3}]}"#,
+        &x,
+        None,
+        &GramOptions::default(),
+    );
+    assert!(e.contains("not one scalar per input"), "{e}");
+}
+
+#[test]
+fn zero_variance_borders_give_no_nan() {
+    // SAME padding on images with zero rows: k11·k22 = 0 at many entries (THEORY.md §3).
+    let mut x = random_images(3, 5, 1, SEED);
+    x.index_axis_mut(ndarray::Axis(0), 0).fill(0.0);
+    for phi in ["relu", "erf", "gelu", "abrelu", "leaky_relu"] {
+        let net = Network::from_json(&spec(&[
+            r#"{"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}"#,
+            &format!(r#"{{"type": "{phi}"}}"#),
+            r#"{"type": "group_conv", "group": "c4", "filter": 3, "padding": "same"}"#,
+            &format!(r#"{{"type": "{phi}"}}"#),
+            r#"{"type": "group_pool"}"#,
+            r#"{"type": "dense"}"#,
+        ]))
+        .unwrap();
+        let (k, t) = gram(&net, &x);
+        assert!(
+            k.iter().chain(t.iter()).all(|v| v.is_finite()),
+            "{phi}: NaN/Inf in {k:?} {t:?}"
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! Shared helpers of the ntk tests.
+#![allow(dead_code)]
+
+use entk_ntk::{GramOptions, Network};
+use ndarray::{Array2, Array4};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The named seed of the random test inputs.
+pub const SEED: u64 = 0x5eed_2025;
+
+/// THEORY.md §10 input 1: `x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1·h·w`, 2×5×5×1.
+pub fn golden_input() -> Array4<f64> {
+    Array4::from_shape_fn((2, 5, 5, 1), |(b, h, w, _)| {
+        (0.7 * h as f64 + 1.3 * w as f64 + b as f64).sin() + 0.1 * (h * w) as f64
+    })
+}
+
+/// `n` random `s×s×c` images with N(0,1)-ish entries.
+pub fn random_images(n: usize, s: usize, c: usize, seed: u64) -> Array4<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array4::from_shape_fn((n, s, s, c), |_| rng.random_range(-1.0..1.0))
+}
+
+/// Gram with default options.
+pub fn gram(net: &Network, x: &Array4<f64>) -> (Array2<f64>, Array2<f64>) {
+    let g = net.gram(x.view(), None, &GramOptions::default()).unwrap();
+    (g.nngp, g.ntk)
+}
+
+/// Max relative error `max |a−b| / max |b|`.
+pub fn rel_err(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    a.iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+        / scale
+}
+
+/// Max relative error of two slices.
+pub fn rel_err_slice(a: &[f64], b: &[f64]) -> f64 {
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    a.iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+        / scale
+}
+
+/// A spec string from layer JSON snippets.
+pub fn spec(layers: &[&str]) -> String {
+    format!(r#"{{"layers": [{}]}}"#, layers.join(","))
+}
+
+/// Image `i` of a batch as a batch of one.
+pub fn pick(x: &Array4<f64>, i: usize) -> Array4<f64> {
+    x.select(ndarray::Axis(0), &[i])
+}

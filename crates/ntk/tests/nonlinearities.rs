@@ -1,0 +1,131 @@
+//! Nonlinearity duals (THEORY.md §3): closed forms against the Gauss–Hermite numerical dual, the
+//! stated quadrature accuracy, and the helper special functions.
+
+use entk_ntk::nonlin::{erf, gelu_dual, GaussHermite, Nonlinearity};
+use proptest::prelude::*;
+
+#[test]
+fn gauss_hermite_rule_integrates_moments() {
+    for d in [1, 5, 20, 40, 80] {
+        let r = GaussHermite::new(d);
+        let sqrt_pi = std::f64::consts::PI.sqrt();
+        let m0: f64 = r.weights.iter().sum();
+        let m2: f64 = r.weights.iter().zip(&r.nodes).map(|(w, z)| w * z * z).sum();
+        assert!((m0 - sqrt_pi).abs() < 1e-13, "d={d}: Σw = {m0}");
+        if d > 1 {
+            assert!((m2 - sqrt_pi / 2.0).abs() < 1e-13, "d={d}: Σwz² = {m2}");
+        }
+    }
+}
+
+#[test]
+fn erf_matches_reference_values() {
+    // Reference values from scipy.special.erf (17 significant digits).
+    let cases = [
+        (0.1, 0.1124629160182849),
+        (0.5, 0.5204998778130465),
+        (1.0, 0.8427007929497149),
+        (2.0, 0.9953222650189527),
+        (3.0, 0.9999779095030014),
+        (-1.5, -0.9661051464753108),
+    ];
+    for (x, want) in cases {
+        let got = erf(x);
+        assert!(
+            (got - want).abs() <= 5e-16 * want.abs().max(1.0),
+            "erf({x}) = {got:e}, want {want:e}"
+        );
+    }
+    assert_eq!(erf(0.0), 0.0);
+    assert_eq!(erf(10.0), 1.0);
+}
+
+fn grid() -> Vec<(f64, f64, f64)> {
+    let mut v = Vec::new();
+    for &k11 in &[0.05f64, 0.2, 0.5] {
+        for &k22 in &[0.1f64, 0.3, 0.5] {
+            for &rho in &[-0.99, -0.5, 0.0, 0.3, 0.9, 0.999] {
+                v.push((k11, k22, rho * (k11 * k22).sqrt()));
+            }
+        }
+    }
+    v
+}
+
+fn worst(a: &Nonlinearity, b: &Nonlinearity, scale: f64) -> (f64, f64) {
+    let (mut ek, mut ed) = (0.0f64, 0.0f64);
+    for (k11, k22, k12) in grid() {
+        let (k11, k22, k12) = (k11 * scale, k22 * scale, k12 * scale);
+        let (x1, y1) = a.dual(k11, k22, k12);
+        let (x2, y2) = b.dual(k11, k22, k12);
+        ek = ek.max((x1 - x2).abs() / x2.abs().max(1e-3 * (k11 * k22).sqrt()));
+        ed = ed.max((y1 - y2).abs() / y2.abs());
+    }
+    (ek, ed)
+}
+
+#[test]
+fn gauss_hermite_matches_erf_closed_form_at_the_stated_accuracy() {
+    // THEORY.md §3: d = 40 is ≲ 1e-12 relative for b²k ≲ 0.5.
+    let closed = Nonlinearity::Erf {
+        a: 1.0,
+        b: 1.0,
+        c: 0.0,
+    };
+    let numerical = Nonlinearity::numerical(
+        "erf",
+        erf,
+        |u| std::f64::consts::FRAC_2_SQRT_PI * (-u * u).exp(),
+        40,
+    );
+    let (ek, ed) = worst(&numerical, &closed, 1.0);
+    println!("erf, d=40, b²k ≤ 0.5: E[φφ] rel err {ek:.2e}, E[φ′φ′] rel err {ed:.2e}");
+    assert!(ek < 2e-12 && ed < 2e-12, "THEORY.md §3 states ≲1e-12");
+    let (ek2, ed2) = worst(&numerical, &closed, 2.0);
+    println!("erf, d=40, b²k ≤ 1: E[φφ] rel err {ek2:.2e}, E[φ′φ′] rel err {ed2:.2e}");
+    assert!(ek2 < 1e-6 && ed2 < 1e-6);
+}
+
+#[test]
+fn gelu_closed_form_matches_gauss_hermite() {
+    let numerical = Nonlinearity::gelu_numerical(80);
+    for scale in [1.0, 4.0] {
+        let (ek, ed) = worst(&numerical, &Nonlinearity::Gelu, scale);
+        println!(
+            "gelu, d=80, variances ≤ {}: E[φφ] rel err {ek:.2e}, E[φ′φ′] rel err {ed:.2e}",
+            0.5 * scale
+        );
+        assert!(ek < 1e-9 && ed < 1e-9);
+    }
+    // Zero variance (SAME borders): finite, φ(0)=0 and φ′(0)=1/2.
+    assert_eq!(gelu_dual(0.0, 0.0, 0.0), (0.0, 0.25));
+}
+
+#[test]
+fn abrelu_special_cases() {
+    let (k11, k22, k12) = (0.7, 1.3, 0.4);
+    let relu = Nonlinearity::Relu.dual(k11, k22, k12);
+    let ab = Nonlinearity::AbRelu { a: 0.0, b: 1.0 }.dual(k11, k22, k12);
+    assert!((relu.0 - ab.0).abs() < 1e-15 && (relu.1 - ab.1).abs() < 1e-15);
+    // a = b: a linear map, E[φφ] = a² k12, E[φ′φ′] = a².
+    let lin = Nonlinearity::AbRelu { a: 1.7, b: 1.7 }.dual(k11, k22, k12);
+    assert!((lin.0 - 1.7 * 1.7 * k12).abs() < 1e-15 && (lin.1 - 1.7 * 1.7).abs() < 1e-15);
+    // Diagonal: E[φφ] = (a²+b²)/2 · k11.
+    let d = Nonlinearity::leaky_relu(0.1).dual(k11, k11, k11);
+    assert!((d.0 - (0.01 + 1.0) / 2.0 * k11).abs() < 1e-15);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn duals_are_symmetric_and_finite(k11 in 0.0f64..3.0, k22 in 0.0f64..3.0, rho in -1.0f64..1.0) {
+        let k12 = rho * (k11 * k22).sqrt();
+        for phi in [Nonlinearity::Relu, Nonlinearity::leaky_relu(0.2), Nonlinearity::Erf { a: 1.1, b: 0.8, c: 0.1 }, Nonlinearity::Gelu] {
+            let (a, b) = phi.dual(k11, k22, k12);
+            let (c, d) = phi.dual(k22, k11, k12);
+            prop_assert!(a.is_finite() && b.is_finite());
+            prop_assert!((a - c).abs() <= 1e-14 * a.abs().max(1.0) && (b - d).abs() <= 1e-14 * b.abs().max(1.0));
+        }
+    }
+}
