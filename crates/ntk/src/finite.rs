@@ -34,8 +34,9 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// The empirical NNGP and NTK of one pair in the full layout of the output (`Scalar`,
-/// `Pixels (H1,H2,W1,W2)` or `Group (G1,G2,H1,H2,W1,W2)`), averaged over output channels.
+/// The empirical NNGP and NTK of one pair in the layout of the output (`Scalar`,
+/// `Pixels (H1,H2,W1,W2)`, `Group (G1,G2,H1,H2,W1,W2)`, or the Δγ-reduced `So3`, where pairs
+/// with equal `γ₁ − γ₂` are averaged), averaged over output channels.
 pub fn empirical_kernel_pair(
     net: &Network,
     params: &Params,
@@ -49,18 +50,30 @@ pub fn empirical_kernel_pair(
     let np = y1.sig.positions();
     let mut nngp = vec![0.0; layout.len()];
     let mut ntk = vec![0.0; layout.len()];
-    let index = |p1: usize, p2: usize| -> usize {
+    // Where the pair (p1, p2) of full output positions lands in the kernel layout, and with
+    // which weight. The SO(3) layout is Δγ-reduced: the 2L−1 pairs sharing Δ = γ₁ − γ₂ are
+    // averaged (exact for kernels that are Δγ-invariant, as every expected SO(3) kernel is).
+    let index = |p1: usize, p2: usize| -> (usize, f64) {
         match &layout {
-            Layout::Scalar => 0,
+            Layout::Scalar => (0, 1.0),
             Layout::Pixels { h, w } => {
                 let (i1, k1, i2, k2) = (p1 / w, p1 % w, p2 / w, p2 % w);
-                ((i1 * h + i2) * w + k1) * w + k2
+                (((i1 * h + i2) * w + k1) * w + k2, 1.0)
             }
             Layout::Group { group, h, w } => {
                 let hw = h * w;
                 let (s1, s2, q1, q2) = (p1 / hw, p2 / hw, p1 % hw, p2 % hw);
                 let (i1, k1, i2, k2) = (q1 / w, q1 % w, q2 / w, q2 % w);
-                (s1 * group.order + s2) * h * h * w * w + ((i1 * h + i2) * w + k1) * w + k2
+                (
+                    (s1 * group.order + s2) * h * h * w * w + ((i1 * h + i2) * w + k1) * w + k2,
+                    1.0,
+                )
+            }
+            Layout::So3 { bandlimit } => {
+                let (d, p) = crate::so3::So3PairKernel::dims(*bandlimit);
+                let (g1, g2, q1, q2) = (p1 / p, p2 / p, p1 % p, p2 % p);
+                let delta = (g1 + d - g2) % d;
+                ((delta * p + q1) * p + q2, 1.0 / d as f64)
             }
             _ => unreachable!("finite outputs use full layouts"),
         }
@@ -79,9 +92,9 @@ pub fn empirical_kernel_pair(
                     a += y1.data[p1 * c + o] * y2.data[p2 * c + o];
                     b += dot(&j1[p1 * c + o], &j2[p2 * c + o]);
                 }
-                let e = index(p1, p2);
-                nngp[e] = a / c as f64;
-                ntk[e] = b / c as f64;
+                let (e, weight) = index(p1, p2);
+                nngp[e] += weight * a / c as f64;
+                ntk[e] += weight * b / c as f64;
             }
         }
     }

@@ -110,6 +110,15 @@ pub enum Layout {
         /// Columns.
         w: usize,
     },
+    /// Signals on the SO(3) Driscoll–Healy grid of bandlimit `L` (THEORY.md §7.1), in the
+    /// Δγ-reduced form of [`crate::so3::So3PairKernel`]: `[Δ][p₁][p₂]` with
+    /// `Δ = γ₁ − γ₂ (mod 2L−1)` and in-plane points `p = β·(2L−1) + α`. Every SO(3) layer
+    /// commutes with the grid's γ-shift, so the reduction is exact. Finite features are stored
+    /// `(γ, β, α, C)` as in DESIGN.md.
+    So3 {
+        /// The bandlimit `L`.
+        bandlimit: usize,
+    },
 }
 
 /// One run of entries along the innermost axis that share the first input's diagonal index.
@@ -133,6 +142,10 @@ impl Layout {
             Layout::Pixels { h, w } => h * h * w * w,
             Layout::Group { group, h, w } => group.order * group.order * h * h * w * w,
             Layout::GroupRelative { group, h, w } => group.order * h * h * w * w,
+            Layout::So3 { bandlimit } => {
+                let (d, p) = crate::so3::So3PairKernel::dims(*bandlimit);
+                d * p * p
+            }
         }
     }
     /// Always false (every layout stores at least one value).
@@ -145,12 +158,13 @@ impl Layout {
             Layout::Scalar => 1,
             Layout::Pixels { h, w } | Layout::GroupRelative { h, w, .. } => h * w,
             Layout::Group { group, h, w } => group.order * h * w,
+            Layout::So3 { bandlimit } => crate::so3::So3PairKernel::dims(*bandlimit).1,
         }
     }
     /// Spatial size `(h, w)` if any.
     pub fn spatial(&self) -> Option<(usize, usize)> {
         match self {
-            Layout::Scalar => None,
+            Layout::Scalar | Layout::So3 { .. } => None,
             Layout::Pixels { h, w }
             | Layout::Group { h, w, .. }
             | Layout::GroupRelative { h, w, .. } => Some((*h, *w)),
@@ -188,6 +202,19 @@ impl Layout {
                     push_pixel_rows(&mut out, c * h * h * w * w, 0, 0, *h, *w);
                 }
             }
+            Layout::So3 { bandlimit } => {
+                let (d, p) = crate::so3::So3PairKernel::dims(*bandlimit);
+                for delta in 0..d {
+                    for p1 in 0..p {
+                        out.push(Row {
+                            offset: (delta * p + p1) * p,
+                            d1: p1,
+                            d2: 0,
+                            len: p,
+                        });
+                    }
+                }
+            }
         }
         out
     }
@@ -205,6 +232,10 @@ impl Layout {
             Layout::GroupRelative { group, h, w } => {
                 let blk = h * h * w * w;
                 pixel_diag(&k[group.identity * blk..][..blk], *h, *w)
+            }
+            Layout::So3 { bandlimit } => {
+                let (_, p) = crate::so3::So3PairKernel::dims(*bandlimit);
+                (0..p).map(|i| k[i * p + i]).collect()
             }
         }
     }
@@ -239,6 +270,7 @@ impl Layout {
             Layout::Pixels { .. } => "pixels",
             Layout::Group { .. } => "group",
             Layout::GroupRelative { .. } => "group_relative",
+            Layout::So3 { .. } => "so3",
         }
     }
 }
@@ -284,6 +316,10 @@ impl fmt::Display for Layout {
                 "group {} relative (C,H1,H2,W1,W2)=({},{h},{h},{w},{w})",
                 group.name, group.order
             ),
+            Layout::So3 { bandlimit } => {
+                let (d, p) = crate::so3::So3PairKernel::dims(*bandlimit);
+                write!(f, "so3 L={bandlimit} (Δγ,P1,P2)=({d},{p},{p})")
+            }
         }
     }
 }

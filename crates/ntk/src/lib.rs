@@ -39,6 +39,7 @@ pub mod network;
 pub mod nonlin;
 pub mod param;
 pub mod regression;
+pub mod so3;
 pub mod spec;
 pub mod stencil;
 

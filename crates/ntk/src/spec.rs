@@ -27,7 +27,8 @@ use entk_groups::{CyclicGroup, DihedralGroup, GroupName};
 use crate::error::{NtkError, Result};
 use crate::layers::{
     Affine, AvgPool, Conv, Dense, Elementwise, FanInConcat, FanInSum, FanOut, Flatten,
-    GlobalAvgPool, GroupConv, GroupPool, Layer, LiftConv, Parallel, Serial,
+    GlobalAvgPool, GroupConv, GroupPool, Layer, LiftConv, Parallel, S2LiftConv, Serial, So3Conv,
+    So3Pool,
 };
 use crate::nonlin::Nonlinearity;
 use crate::param::{GroupSupport, Padding, Parameterization};
@@ -85,6 +86,26 @@ pub enum LayerSpec {
     },
     /// `group_pool`.
     GroupPool,
+    /// `s2_lift_conv` (S² → SO(3)).
+    S2LiftConv {
+        /// Output bandlimit `L_out` (≤ the input's).
+        bandlimit_out: usize,
+        /// Filter support: the cap `θ ≤ max_beta`, in `(0, π]` (default π: the sphere).
+        max_beta: f64,
+        /// Weights.
+        affine: Affine,
+    },
+    /// `so3_conv` (SO(3) → SO(3)).
+    So3Conv {
+        /// Output bandlimit `L_out` (≤ the input's).
+        bandlimit_out: usize,
+        /// Filter support `β ≤ max_beta`, in `(0, π]` (default π: all of SO(3)).
+        max_beta: f64,
+        /// Weights.
+        affine: Affine,
+    },
+    /// `so3_pool`.
+    So3Pool,
     /// `serial`.
     Serial(Vec<LayerSpec>),
     /// `fan_out`.
@@ -146,6 +167,8 @@ fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
         "conv" => vec!["filter", "padding"],
         "lift_conv" => vec!["group", "filter", "padding"],
         "group_conv" => vec!["group", "filter", "padding", "group_support"],
+        "s2_lift_conv" | "so3_conv" => vec!["bandlimit_out", "max_beta"],
+        "so3_pool" => return Some(vec![]),
         "flatten" | "global_avg_pool" | "group_pool" | "relu" | "identity" | "fan_in_sum"
         | "fan_in_concat" => return Some(vec![]),
         "gelu" => return Some(vec!["degree"]),
@@ -162,7 +185,7 @@ fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
     Some(v)
 }
 
-const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, avg_pool, relu, gelu, identity, erf, leaky_relu, abrelu, lift_conv, group_conv, group_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
+const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, avg_pool, relu, gelu, identity, erf, leaky_relu, abrelu, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
 
 struct Ctx<'a> {
     path: String,
@@ -377,6 +400,33 @@ fn parse_layer(
         "flatten" => LayerSpec::Flatten,
         "global_avg_pool" => LayerSpec::GlobalAvgPool,
         "group_pool" => LayerSpec::GroupPool,
+        "s2_lift_conv" | "so3_conv" => {
+            let bandlimit_out = c.usize("bandlimit_out", None)?;
+            if bandlimit_out == 0 {
+                return Err(c.err(format!("field `bandlimit_out` of `{ty}` must be ≥ 1")));
+            }
+            let max_beta = c.f64("max_beta", std::f64::consts::PI)?;
+            if !(max_beta > 0.0 && max_beta <= std::f64::consts::PI) {
+                return Err(c.err(format!(
+                    "field `max_beta` of `{ty}` must lie in (0, π], got {max_beta}"
+                )));
+            }
+            let affine = c.affine(param)?;
+            if ty == "s2_lift_conv" {
+                LayerSpec::S2LiftConv {
+                    bandlimit_out,
+                    max_beta,
+                    affine,
+                }
+            } else {
+                LayerSpec::So3Conv {
+                    bandlimit_out,
+                    max_beta,
+                    affine,
+                }
+            }
+        }
+        "so3_pool" => LayerSpec::So3Pool,
         "avg_pool" => LayerSpec::AvgPool {
             window: c.usize("window", None)?,
             stride: c.usize("stride", Some(1))?,
@@ -516,7 +566,9 @@ impl ArchSpec {
                 LayerSpec::Dense(a)
                 | LayerSpec::Conv { affine: a, .. }
                 | LayerSpec::LiftConv { affine: a, .. }
-                | LayerSpec::GroupConv { affine: a, .. } => a.width = width,
+                | LayerSpec::GroupConv { affine: a, .. }
+                | LayerSpec::S2LiftConv { affine: a, .. }
+                | LayerSpec::So3Conv { affine: a, .. } => a.width = width,
                 LayerSpec::Serial(v) => v.iter_mut().for_each(|l| set(l, width)),
                 LayerSpec::Parallel(b) => b.iter_mut().flatten().for_each(|l| set(l, width)),
                 _ => {}
@@ -554,6 +606,17 @@ impl LayerSpec {
             LayerSpec::Flatten => Box::new(Flatten),
             LayerSpec::GlobalAvgPool => Box::new(GlobalAvgPool),
             LayerSpec::GroupPool => Box::new(GroupPool),
+            LayerSpec::S2LiftConv {
+                bandlimit_out,
+                max_beta,
+                affine,
+            } => Box::new(S2LiftConv::new(*bandlimit_out, *max_beta, *affine)?),
+            LayerSpec::So3Conv {
+                bandlimit_out,
+                max_beta,
+                affine,
+            } => Box::new(So3Conv::new(*bandlimit_out, *max_beta, *affine)?),
+            LayerSpec::So3Pool => Box::new(So3Pool::default()),
             LayerSpec::AvgPool { window, stride } => Box::new(AvgPool {
                 window: *window,
                 stride: *stride,

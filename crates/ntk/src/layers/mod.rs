@@ -20,6 +20,7 @@ mod dense;
 mod group;
 mod nonlinear;
 mod pool;
+mod so3;
 
 use std::fmt;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use dense::Dense;
 pub use group::{GroupConv, LiftConv};
 pub use nonlinear::Elementwise;
 pub use pool::{AvgPool, Flatten, GlobalAvgPool, GroupPool};
+pub use so3::{S2LiftConv, So3Conv, So3Pool};
 
 use crate::error::Result;
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
@@ -62,6 +64,7 @@ impl Signature {
             Layout::Group { group, h, w } | Layout::GroupRelative { group, h, w } => {
                 group.order * h * w
             }
+            Layout::So3 { bandlimit } => (2 * bandlimit - 1) * (2 * bandlimit - 1) * 2 * bandlimit,
             _ => 1,
         }
     }

@@ -1,0 +1,578 @@
+//! SO(3) layers (THEORY.md §7): `s2_lift_conv` (S² → SO(3)), `so3_conv` (SO(3) → SO(3)) and
+//! `so3_pool` (Haar mean). Kernels come from [`crate::so3`] (Fourier space, Δγ-reduced
+//! [`Layout::So3`]); the finite twins from [`crate::so3`]'s real-basis layers, whose
+//! single-layer empirical NNGP equals the analytic kernel exactly.
+//!
+//! Inputs of `s2_lift_conv` are S² signals on the Driscoll–Healy grid, stored like images
+//! `(2L, 2L−1, C)` = `(θ, φ, C)` (DESIGN.md), i.e. [`Layout::Pixels`] with `h = 2L`,
+//! `w = 2L − 1`. Only the NTK parameterisation exists for these layers.
+
+use std::sync::{Arc, Mutex};
+
+use rand::RngCore;
+
+use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
+use crate::error::{NtkError, Result};
+use crate::layout::{Kernel, KernelCtx, Layout, Stream};
+use crate::param::Parameterization;
+use crate::so3::{
+    S2LiftFinite, S2LiftOperator, So3Affine, So3ConvFinite, So3ConvOperator, So3Error,
+    So3PairKernel, So3PoolFinite,
+};
+
+fn so3_error(index: usize, layer: &str, e: So3Error) -> NtkError {
+    NtkError::layer(index, layer, e.to_string())
+}
+
+/// A small cache of objects keyed by their construction parameters (operators are built on
+/// first use, when the input bandlimit and channel count are known).
+#[derive(Debug)]
+struct Cache<K, V> {
+    entries: Mutex<Vec<(K, Arc<V>)>>,
+}
+
+impl<K, V> Default for Cache<K, V> {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<K: PartialEq + Copy, V> Cache<K, V> {
+    fn get(
+        &self,
+        key: K,
+        build: impl FnOnce() -> std::result::Result<V, So3Error>,
+    ) -> std::result::Result<Arc<V>, So3Error> {
+        let mut entries = self.entries.lock().expect("cache lock");
+        if let Some((_, v)) = entries.iter().find(|(k, _)| *k == key) {
+            return Ok(v.clone());
+        }
+        let v = Arc::new(build()?);
+        entries.push((key, v.clone()));
+        Ok(v)
+    }
+}
+
+fn check_ntk_param(index: usize, layer: &str, affine: &Affine) -> Result<()> {
+    if affine.param != Parameterization::Ntk {
+        return Err(NtkError::layer(
+            index,
+            layer,
+            "SO(3) layers exist only in the NTK parameterisation",
+        ));
+    }
+    Ok(())
+}
+
+/// The S² bandlimit of a `(2L, 2L−1)` grid, or an error naming the shape.
+fn sphere_bandlimit(index: usize, layout: &Layout) -> Result<usize> {
+    match layout {
+        Layout::Pixels { h, w } if *h >= 2 && h % 2 == 0 && w + 1 == *h => Ok(h / 2),
+        Layout::Pixels { h, w } => Err(NtkError::layer(
+            index,
+            "s2_lift_conv",
+            format!(
+                "input of shape ({h}, {w}) is not a Driscoll–Healy grid: S² signals have shape (2L, 2L−1) \
+                 in (θ, φ), e.g. (12, 11) for L = 6"
+            ),
+        )),
+        Layout::So3 { .. } => Err(NtkError::layer(index, "s2_lift_conv", "input is already an SO(3) signal; use so3_conv")),
+        other => Err(NtkError::layer(index, "s2_lift_conv", format!("needs S² signals, got {}", other.kind()))),
+    }
+}
+
+fn so3_bandlimit(index: usize, layer: &str, layout: &Layout) -> Result<usize> {
+    match layout {
+        Layout::So3 { bandlimit } => Ok(*bandlimit),
+        Layout::Pixels { .. } => Err(NtkError::layer(
+            index,
+            layer,
+            "needs SO(3) features but got S² or image features; put an s2_lift_conv first",
+        )),
+        other => Err(NtkError::layer(
+            index,
+            layer,
+            format!("needs SO(3) features, got {}", other.kind()),
+        )),
+    }
+}
+
+/// `s2_lift_conv`: `y(R) = σ_w/√(C|S|) Σ_c ∫_S κ_c(u) f_c(Ru) du + σ_b b` with the filter
+/// supported on the cap `θ ≤ max_beta`; output bandlimit `bandlimit_out ≤` input bandlimit.
+/// Kernel `K¹ = σ_w² A[K⁰] + σ_b²`, `Θ¹ = K¹ + σ_w² A[Θ⁰]` (`Θ⁰ = 0` for inputs).
+#[derive(Debug)]
+pub struct S2LiftConv {
+    /// Output bandlimit.
+    pub bandlimit_out: usize,
+    /// Filter support (polar angle of the cap), `(0, π]`.
+    pub max_beta: f64,
+    /// Weights, bias and finite width.
+    pub affine: Affine,
+    operators: Cache<usize, S2LiftOperator>,
+    finite: Cache<(usize, usize), S2LiftFinite>,
+}
+
+impl S2LiftConv {
+    /// The layer; errors for `bandlimit_out = 0` or `max_beta ∉ (0, π]`.
+    pub fn new(bandlimit_out: usize, max_beta: f64, affine: Affine) -> Result<Self> {
+        crate::so3::check_bandlimits(bandlimit_out, bandlimit_out)
+            .map_err(|e| NtkError::Spec(format!("s2_lift_conv: {e}")))?;
+        crate::so3::check_max_beta(max_beta)
+            .map_err(|e| NtkError::Spec(format!("s2_lift_conv: {e}")))?;
+        Ok(Self {
+            bandlimit_out,
+            max_beta,
+            affine,
+            operators: Cache::default(),
+            finite: Cache::default(),
+        })
+    }
+    fn operator(&self, index: usize, l_in: usize) -> Result<Arc<S2LiftOperator>> {
+        self.operators
+            .get(l_in, || {
+                S2LiftOperator::new(l_in, self.bandlimit_out, self.max_beta)
+            })
+            .map_err(|e| so3_error(index, "s2_lift_conv", e))
+    }
+    fn finite_layer(&self, index: usize, l_in: usize, c_in: usize) -> Result<Arc<S2LiftFinite>> {
+        let affine = So3Affine {
+            w_std: self.affine.w_std,
+            b_std: self.affine.b_std,
+        };
+        self.finite
+            .get((l_in, c_in), || {
+                S2LiftFinite::new(
+                    l_in,
+                    self.bandlimit_out,
+                    self.max_beta,
+                    c_in,
+                    self.affine.width,
+                    affine,
+                )
+            })
+            .map_err(|e| so3_error(index, "s2_lift_conv", e))
+    }
+}
+
+/// `K` in the pixel layout `(H1, H2, W1, W2)` → `k0[p₁·P + p₂]` with `p = θ·W + φ`.
+fn pixels_to_pairs(k: &[f64], h: usize, w: usize) -> Vec<f64> {
+    let p = h * w;
+    let mut out = vec![0.0; p * p];
+    for i1 in 0..h {
+        for i2 in 0..h {
+            for j1 in 0..w {
+                for j2 in 0..w {
+                    out[(i1 * w + j1) * p + i2 * w + j2] = k[((i1 * h + i2) * w + j1) * w + j2];
+                }
+            }
+        }
+    }
+    out
+}
+
+impl Layer for S2LiftConv {
+    fn name(&self) -> String {
+        "s2_lift_conv".into()
+    }
+    fn describe(&self) -> String {
+        format!(
+            "s2_lift_conv(bandlimit_out={}, max_beta={:.4}, w_std={}, b_std={}, width={})",
+            self.bandlimit_out,
+            self.max_beta,
+            self.affine.w_std,
+            self.affine.b_std,
+            self.affine.width
+        )
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        _: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let s = input.one(index, "s2_lift_conv")?;
+        check_ntk_param(index, "s2_lift_conv", &self.affine)?;
+        let l_in = sphere_bandlimit(index, &s.layout)?;
+        crate::so3::check_bandlimits(l_in, self.bandlimit_out)
+            .map_err(|e| so3_error(index, "s2_lift_conv", e))?;
+        Ok(Stream::One(Signature {
+            layout: Layout::So3 {
+                bandlimit: self.bandlimit_out,
+            },
+            channels: self.affine.width,
+        }))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let k = input.one(index, "s2_lift_conv")?;
+        let l_in = sphere_bandlimit(index, &k.layout)?;
+        let (h, w) = (2 * l_in, 2 * l_in - 1);
+        let op = self.operator(index, l_in)?;
+        let lift = |values: &[f64]| {
+            op.apply_input_kernel(&pixels_to_pairs(values, h, w))
+                .map_err(|e| so3_error(index, "s2_lift_conv", e))
+        };
+        let w2 = self.affine.w_std * self.affine.w_std;
+        let mut nngp = lift(&k.nngp)?;
+        nngp.scale_shift(w2, self.affine.b_std * self.affine.b_std);
+        let mut ntk = nngp.clone();
+        if k.ntk.iter().any(|v| *v != 0.0) {
+            let earlier = lift(&k.ntk)?;
+            for (t, e) in ntk.values_mut().iter_mut().zip(earlier.values()) {
+                *t += w2 * e;
+            }
+        }
+        Ok(Stream::One(Kernel {
+            layout: Layout::So3 {
+                bandlimit: self.bandlimit_out,
+            },
+            nngp: nngp.values().to_vec(),
+            ntk: ntk.values().to_vec(),
+            channels: self.affine.width,
+        }))
+    }
+    fn init(
+        &self,
+        index: usize,
+        input: &Stream<Signature>,
+        rng: &mut dyn RngCore,
+    ) -> Result<Params> {
+        let s = input.as_one(index, "s2_lift_conv")?;
+        let layer = self.finite_layer(index, sphere_bandlimit(index, &s.layout)?, s.channels)?;
+        Ok(Params {
+            values: normals(rng, layer.parameter_count(), 1.0),
+            children: vec![],
+        })
+    }
+    fn apply(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "s2_lift_conv")?;
+        let layer = self.finite_layer(
+            index,
+            sphere_bandlimit(index, &x.sig.layout)?,
+            x.sig.channels,
+        )?;
+        let data = layer.apply(&params.values, &x.data);
+        Ok(Stream::One(Features {
+            sig: Signature {
+                layout: Layout::So3 {
+                    bandlimit: self.bandlimit_out,
+                },
+                channels: self.affine.width,
+            },
+            data,
+        }))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        grad: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "s2_lift_conv")?;
+        let dy = dy.as_one(index, "s2_lift_conv")?;
+        let layer = self.finite_layer(
+            index,
+            sphere_bandlimit(index, &x.sig.layout)?,
+            x.sig.channels,
+        )?;
+        let (dp, dx) = layer.vjp(&params.values, &x.data, &dy.data);
+        grad.values.iter_mut().zip(&dp).for_each(|(g, d)| *g += d);
+        Ok(Stream::One(Features {
+            sig: x.sig.clone(),
+            data: dx,
+        }))
+    }
+}
+
+/// `so3_conv`: `y(R) = σ_w/√(C|S|) Σ_c ∫_S κ_c(Q) f_c(RQ) dQ + σ_b b` with the filter supported
+/// on `β ≤ max_beta`; `K = σ_w² A[K_in] + σ_b²`, `Θ = K + σ_w² A[Θ_in]`.
+#[derive(Debug)]
+pub struct So3Conv {
+    /// Output bandlimit.
+    pub bandlimit_out: usize,
+    /// Filter support, `(0, π]`.
+    pub max_beta: f64,
+    /// Weights, bias and finite width.
+    pub affine: Affine,
+    operators: Cache<usize, So3ConvOperator>,
+    finite: Cache<(usize, usize), So3ConvFinite>,
+}
+
+impl So3Conv {
+    /// The layer; errors for `bandlimit_out = 0` or `max_beta ∉ (0, π]`.
+    pub fn new(bandlimit_out: usize, max_beta: f64, affine: Affine) -> Result<Self> {
+        crate::so3::check_bandlimits(bandlimit_out, bandlimit_out)
+            .map_err(|e| NtkError::Spec(format!("so3_conv: {e}")))?;
+        crate::so3::check_max_beta(max_beta)
+            .map_err(|e| NtkError::Spec(format!("so3_conv: {e}")))?;
+        Ok(Self {
+            bandlimit_out,
+            max_beta,
+            affine,
+            operators: Cache::default(),
+            finite: Cache::default(),
+        })
+    }
+    fn operator(&self, index: usize, l_in: usize) -> Result<Arc<So3ConvOperator>> {
+        self.operators
+            .get(l_in, || {
+                So3ConvOperator::new(l_in, self.bandlimit_out, self.max_beta)
+            })
+            .map_err(|e| so3_error(index, "so3_conv", e))
+    }
+    fn finite_layer(&self, index: usize, l_in: usize, c_in: usize) -> Result<Arc<So3ConvFinite>> {
+        let affine = So3Affine {
+            w_std: self.affine.w_std,
+            b_std: self.affine.b_std,
+        };
+        self.finite
+            .get((l_in, c_in), || {
+                So3ConvFinite::new(
+                    l_in,
+                    self.bandlimit_out,
+                    self.max_beta,
+                    c_in,
+                    self.affine.width,
+                    affine,
+                )
+            })
+            .map_err(|e| so3_error(index, "so3_conv", e))
+    }
+}
+
+impl Layer for So3Conv {
+    fn name(&self) -> String {
+        "so3_conv".into()
+    }
+    fn describe(&self) -> String {
+        format!(
+            "so3_conv(bandlimit_out={}, max_beta={:.4}, w_std={}, b_std={}, width={})",
+            self.bandlimit_out,
+            self.max_beta,
+            self.affine.w_std,
+            self.affine.b_std,
+            self.affine.width
+        )
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        _: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let s = input.one(index, "so3_conv")?;
+        check_ntk_param(index, "so3_conv", &self.affine)?;
+        let l_in = so3_bandlimit(index, "so3_conv", &s.layout)?;
+        crate::so3::check_bandlimits(l_in, self.bandlimit_out)
+            .map_err(|e| so3_error(index, "so3_conv", e))?;
+        Ok(Stream::One(Signature {
+            layout: Layout::So3 {
+                bandlimit: self.bandlimit_out,
+            },
+            channels: self.affine.width,
+        }))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let k = input.one(index, "so3_conv")?;
+        let l_in = so3_bandlimit(index, "so3_conv", &k.layout)?;
+        let op = self.operator(index, l_in)?;
+        let apply = |values: Vec<f64>| -> Result<So3PairKernel> {
+            let kernel = So3PairKernel::from_values(l_in, values).ok_or_else(|| {
+                NtkError::layer(
+                    index,
+                    "so3_conv",
+                    "kernel has the wrong length for its bandlimit",
+                )
+            })?;
+            op.apply(&kernel)
+                .map_err(|e| so3_error(index, "so3_conv", e))
+        };
+        let w2 = self.affine.w_std * self.affine.w_std;
+        let mut nngp = apply(k.nngp)?;
+        nngp.scale_shift(w2, self.affine.b_std * self.affine.b_std);
+        let earlier = apply(k.ntk)?;
+        let ntk: Vec<f64> = nngp
+            .values()
+            .iter()
+            .zip(earlier.values())
+            .map(|(a, e)| a + w2 * e)
+            .collect();
+        Ok(Stream::One(Kernel {
+            layout: Layout::So3 {
+                bandlimit: self.bandlimit_out,
+            },
+            nngp: nngp.values().to_vec(),
+            ntk,
+            channels: self.affine.width,
+        }))
+    }
+    fn init(
+        &self,
+        index: usize,
+        input: &Stream<Signature>,
+        rng: &mut dyn RngCore,
+    ) -> Result<Params> {
+        let s = input.as_one(index, "so3_conv")?;
+        let layer = self.finite_layer(
+            index,
+            so3_bandlimit(index, "so3_conv", &s.layout)?,
+            s.channels,
+        )?;
+        Ok(Params {
+            values: normals(rng, layer.parameter_count(), 1.0),
+            children: vec![],
+        })
+    }
+    fn apply(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "so3_conv")?;
+        let layer = self.finite_layer(
+            index,
+            so3_bandlimit(index, "so3_conv", &x.sig.layout)?,
+            x.sig.channels,
+        )?;
+        Ok(Stream::One(Features {
+            sig: Signature {
+                layout: Layout::So3 {
+                    bandlimit: self.bandlimit_out,
+                },
+                channels: self.affine.width,
+            },
+            data: layer.apply(&params.values, &x.data),
+        }))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        params: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        grad: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "so3_conv")?;
+        let dy = dy.as_one(index, "so3_conv")?;
+        let layer = self.finite_layer(
+            index,
+            so3_bandlimit(index, "so3_conv", &x.sig.layout)?,
+            x.sig.channels,
+        )?;
+        let (dp, dx) = layer.vjp(&params.values, &x.data, &dy.data);
+        grad.values.iter_mut().zip(&dp).for_each(|(g, d)| *g += d);
+        Ok(Stream::One(Features {
+            sig: x.sig.clone(),
+            data: dx,
+        }))
+    }
+}
+
+/// `so3_pool`: the Haar mean `(8π²)⁻¹ ∫ f(R) dR` by the DH quadrature; kernel
+/// `(8π²)⁻² Σ_{R,R′} w_R w_{R′} K(R, R′)` (THEORY.md §7.4).
+#[derive(Debug, Default)]
+pub struct So3Pool {
+    finite: Cache<usize, So3PoolFinite>,
+}
+
+impl Layer for So3Pool {
+    fn name(&self) -> String {
+        "so3_pool".into()
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        _: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let s = input.one(index, "so3_pool")?;
+        so3_bandlimit(index, "so3_pool", &s.layout)?;
+        Ok(Stream::One(Signature {
+            layout: Layout::Scalar,
+            channels: s.channels,
+        }))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let k = input.one(index, "so3_pool")?;
+        let l = so3_bandlimit(index, "so3_pool", &k.layout)?;
+        let pool = |values: Vec<f64>| -> Result<f64> {
+            So3PairKernel::from_values(l, values)
+                .map(|k| k.pool())
+                .ok_or_else(|| {
+                    NtkError::layer(
+                        index,
+                        "so3_pool",
+                        "kernel has the wrong length for its bandlimit",
+                    )
+                })
+        };
+        Ok(Stream::One(Kernel {
+            layout: Layout::Scalar,
+            nngp: vec![pool(k.nngp)?],
+            ntk: vec![pool(k.ntk)?],
+            channels: k.channels,
+        }))
+    }
+    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+        Ok(Params::default())
+    }
+    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "so3_pool")?;
+        let l = so3_bandlimit(index, "so3_pool", &x.sig.layout)?;
+        let pool = self
+            .finite
+            .get(l, || So3PoolFinite::new(l))
+            .map_err(|e| so3_error(index, "so3_pool", e))?;
+        Ok(Stream::One(Features {
+            sig: Signature {
+                layout: Layout::Scalar,
+                channels: x.sig.channels,
+            },
+            data: pool.apply(&x.data, x.sig.channels),
+        }))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        _: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        _: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, "so3_pool")?;
+        let dy = dy.as_one(index, "so3_pool")?;
+        let l = so3_bandlimit(index, "so3_pool", &x.sig.layout)?;
+        let pool = self
+            .finite
+            .get(l, || So3PoolFinite::new(l))
+            .map_err(|e| so3_error(index, "so3_pool", e))?;
+        Ok(Stream::One(Features {
+            sig: x.sig.clone(),
+            data: pool.vjp(&dy.data),
+        }))
+    }
+}

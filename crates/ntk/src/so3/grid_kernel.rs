@@ -1,0 +1,118 @@
+//! Kernels between two signals on the SO(3) Driscoll–Healy grid, stored in Δγ-reduced form.
+
+use entk_groups::So3Grid;
+use std::f64::consts::PI;
+
+/// The kernel `K(R, R′)` of one input pair on the SO(3) grid of bandlimit `L` (THEORY.md §7.1:
+/// points `(γ, β, α)`, `R = R_z(α)R_y(β)R_z(γ)`).
+///
+/// Every SO(3) layer (lifting, group convolution, pointwise nonlinearities) commutes with
+/// `γ → γ + 2πk/(2L−1)` applied to both slots (a right translation by a grid-preserving
+/// z-rotation; THEORY.md §9 item 4), so `K` depends on `(γ₁, γ₂)` only through
+/// `Δ = γ₁ − γ₂ (mod 2L−1)`. Storage is `[Δ][p₁][p₂]`, row-major, with the in-plane index
+/// `p = β·(2L−1) + α` (β major, α fastest): `(2L−1)·P²` numbers for `P = 2L(2L−1)` instead of
+/// `(2L−1)²P²`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct So3PairKernel {
+    bandlimit: usize,
+    values: Vec<f64>,
+}
+
+impl So3PairKernel {
+    /// All zeros at bandlimit `L`.
+    pub fn zeros(bandlimit: usize) -> Self {
+        let (d, p) = Self::dims(bandlimit);
+        Self {
+            bandlimit,
+            values: vec![0.0; d * p * p],
+        }
+    }
+
+    /// Wraps `[Δ][p₁][p₂]` values; `None` when the length is wrong.
+    pub fn from_values(bandlimit: usize, values: Vec<f64>) -> Option<Self> {
+        let (d, p) = Self::dims(bandlimit);
+        (bandlimit > 0 && values.len() == d * p * p).then_some(Self { bandlimit, values })
+    }
+
+    /// `(2L−1, 2L(2L−1))`: number of `Δ` values and of in-plane points.
+    pub fn dims(bandlimit: usize) -> (usize, usize) {
+        let a = 2 * bandlimit - 1;
+        (a, 2 * bandlimit * a)
+    }
+
+    /// The bandlimit `L` of the grid.
+    pub fn bandlimit(&self) -> usize {
+        self.bandlimit
+    }
+
+    /// The raw `[Δ][p₁][p₂]` values.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// Mutable raw values.
+    pub fn values_mut(&mut self) -> &mut [f64] {
+        &mut self.values
+    }
+
+    /// `K(R, R′)` at grid points given as `(γ, β, α)` index triples.
+    pub fn get(&self, first: [usize; 3], second: [usize; 3]) -> f64 {
+        let (d, p) = Self::dims(self.bandlimit);
+        let a = d;
+        let delta = (first[0] + d - second[0] % d) % d;
+        let p1 = first[1] * a + first[2];
+        let p2 = second[1] * a + second[2];
+        self.values[(delta * p + p1) * p + p2]
+    }
+
+    /// The position diagonal `K(R, R)` as a function of `p` (independent of `γ`).
+    pub fn diagonal(&self) -> Vec<f64> {
+        let (_, p) = Self::dims(self.bandlimit);
+        (0..p).map(|i| self.values[i * p + i]).collect()
+    }
+
+    /// The full kernel in THEORY.md §7.1's layout `(γ₁, γ₂, β₁, β₂, α₁, α₂)`, row-major.
+    pub fn to_full(&self) -> Vec<f64> {
+        let a = 2 * self.bandlimit - 1;
+        let b = 2 * self.bandlimit;
+        let mut out = Vec::with_capacity(a * a * b * b * a * a);
+        for g1 in 0..a {
+            for g2 in 0..a {
+                for b1 in 0..b {
+                    for b2 in 0..b {
+                        for a1 in 0..a {
+                            for a2 in 0..a {
+                                out.push(self.get([g1, b1, a1], [g2, b2, a2]));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The Haar-pooled kernel `(8π²)⁻² Σ_{R,R′} w_R w_{R′} K(R, R′)` (THEORY.md §7.4).
+    pub fn pool(&self) -> f64 {
+        let grid = So3Grid::new(self.bandlimit).expect("bandlimit ≥ 1");
+        let (d, p) = Self::dims(self.bandlimit);
+        let a = d;
+        let weights: Vec<f64> = (0..p).map(|i| grid.weight(i / a)).collect();
+        let mut total = 0.0;
+        for delta in 0..d {
+            for p1 in 0..p {
+                let row = &self.values[(delta * p + p1) * p..(delta * p + p1 + 1) * p];
+                let inner: f64 = row.iter().zip(&weights).map(|(k, w)| k * w).sum();
+                total += weights[p1] * inner;
+            }
+        }
+        let volume = 8.0 * PI * PI;
+        // Σ over (γ₁, γ₂) = (2L−1) Σ over Δ.
+        total * d as f64 / (volume * volume)
+    }
+
+    /// `self ← scale·self + shift`, entrywise.
+    pub fn scale_shift(&mut self, scale: f64, shift: f64) {
+        self.values.iter_mut().for_each(|v| *v = scale * *v + shift);
+    }
+}
