@@ -1,9 +1,25 @@
 //! # entk-cli: the person at the terminal
 //!
 //! The library half of the `entk` binary, so downstream tools can call the same work the
-//! commands do: [`verify`] runs the law checks of a registered group and returns a
-//! serialisable report. `main.rs` only parses arguments, calls these functions and prints.
+//! commands do:
+//!
+//! - [`verify`]: the law checks of a registered group as a serialisable report
+//!   (`entk verify-group`);
+//! - [`kernel_cmd`]: `entk kernel` (Gram matrices of an architecture spec) and `entk predict`
+//!   (gradient-flow mean predictions);
+//! - [`npy`]: `.npy` reading/writing with errors naming the file; writes are atomic;
+//! - [`experiments`]: the paper's experiments (`entk experiment NAME`) and `entk reproduce`;
+//! - [`report`]: experiment reports and their JSON, Markdown and PNG writers.
+//!
+//! `main.rs` only parses arguments, calls these functions and prints.
 
+mod error;
+pub mod experiments;
+pub mod kernel_cmd;
+pub mod npy;
+mod progress;
+pub mod report;
 pub mod verify;
 
+pub use error::CliError;
 pub use verify::{verify_group, CheckReport, GroupReport};

@@ -6,8 +6,15 @@
 
 use std::process::ExitCode;
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
+use entk_cli::experiments::{
+    reproduce, run_experiment, ExperimentName, ExperimentOptions, ReproduceOptions,
+};
+use entk_cli::kernel_cmd::{run_kernel, run_predict, KernelOptions, PredictOptions};
+use entk_cli::report::{JsonWriter, PngWriter, ReportWriter};
 use entk_cli::verify::{default_group_names, verify_group, GroupReport};
 
 #[derive(Parser)]
@@ -23,6 +30,56 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Compute the analytic NNGP and NTK Gram matrices of the network in SPEC for the inputs.
+    /// Writes DIR/nngp.npy, DIR/ntk.npy (f64, N1×N2) and DIR/report.json.
+    Kernel {
+        /// Architecture spec (JSON; see DESIGN.md).
+        #[arg(long, value_name = "SPEC.json")]
+        arch: PathBuf,
+        /// Inputs (N1, H, W, C) as .npy (f64 or f32): images, or S² signals (N, 2L, 2L−1, C).
+        #[arg(long, value_name = "A.npy")]
+        x1: PathBuf,
+        /// Second inputs (N2, H, W, C); default x1 (the result is then exactly symmetric).
+        #[arg(long, value_name = "B.npy")]
+        x2: Option<PathBuf>,
+        /// Output folder.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Worker threads (default: all cores). The numbers do not depend on it.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// Mean prediction of gradient-flow MSE training at time t (default ∞), with the NTK and the
+    /// NNGP. Writes DIR/ntk_mean.npy, DIR/nngp_mean.npy (M×K) and DIR/report.json.
+    Predict {
+        /// Architecture spec (JSON).
+        #[arg(long, value_name = "SPEC.json")]
+        arch: PathBuf,
+        /// Training inputs (N, H, W, C).
+        #[arg(long, value_name = "X.npy")]
+        train: PathBuf,
+        /// Training targets (N, K) or (N,).
+        #[arg(long, value_name = "Y.npy")]
+        labels: PathBuf,
+        /// Test inputs (M, H, W, C).
+        #[arg(long, value_name = "T.npy")]
+        test: PathBuf,
+        /// Training time t ≥ 0 (default ∞: kernel regression).
+        #[arg(long)]
+        time: Option<f64>,
+        /// Relative diagonal regularisation λ: adds λ·tr(Θ)/n·I (neural-tangents' diag_reg).
+        #[arg(long, default_value_t = 0.0)]
+        diag_reg: f64,
+        /// Learning rate η of gradient flow on ½Σ|f(x_i) − y_i|².
+        #[arg(long, default_value_t = 1.0)]
+        learning_rate: f64,
+        /// Output folder.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
     /// Run the group laws, representation laws and quadrature checks of a registered group and
     /// print a JSON report with the maximum error of each check. Exits non-zero on failure.
     VerifyGroup {
@@ -32,10 +89,111 @@ enum Command {
         #[arg(long)]
         bandlimit: Option<usize>,
     },
+    /// Run one of the paper's experiments and print its result tables. NAME is one of qm9,
+    /// rotmnist, textures, histology, augmentation, convergence. Progress goes to stderr.
+    Experiment {
+        /// The experiment: qm9, rotmnist, textures, histology, augmentation, convergence.
+        name: String,
+        /// Training-set size (per-experiment default; for convergence: inputs of the Gram matrix).
+        #[arg(long, value_name = "N")]
+        train: Option<usize>,
+        /// Test-set size (per-experiment default; for augmentation: test inputs of each kind).
+        #[arg(long, value_name = "M")]
+        test: Option<usize>,
+        /// Seed of every random draw.
+        #[arg(long, value_name = "S", default_value_t = 0)]
+        seed: u64,
+        /// Write the JSON report here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Draw the plot (PNG) here.
+        #[arg(long, value_name = "FILE")]
+        plot: Option<PathBuf>,
+        /// Data path (histology: the NCT-CRC-HE-100K folder or pathmnist.npz).
+        #[arg(long, value_name = "PATH")]
+        data: Option<PathBuf>,
+        /// Worker threads (default: all cores). The numbers do not depend on it.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// The main job: run every experiment on the embedded data (all but histology) and write
+    /// DIR/report.md with every table, plot (PNG beside it) and setting. Finished experiments
+    /// are written at once (DIR/NAME.json, DIR/NAME.png) and reused on a rerun when their
+    /// settings match.
+    Reproduce {
+        /// Output folder.
+        #[arg(long, value_name = "DIR", default_value = "out")]
+        out: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Recompute every experiment even when a matching result exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn run(cli: Cli) -> Result<bool, String> {
     match cli.command {
+        Command::Kernel {
+            arch,
+            x1,
+            x2,
+            out,
+            threads,
+        } => {
+            let report = run_kernel(&KernelOptions {
+                arch,
+                x1,
+                x2,
+                out: out.clone(),
+                threads,
+            })
+            .map_err(|e| e.to_string())?;
+            print_stdout(&format!(
+                "wrote {}/nngp.npy and ntk.npy ({}×{}) in {:.3} s",
+                out.display(),
+                report.output_shape[0],
+                report.output_shape[1],
+                report.seconds
+            ));
+            Ok(true)
+        }
+        Command::Predict {
+            arch,
+            train,
+            labels,
+            test,
+            time,
+            diag_reg,
+            learning_rate,
+            out,
+            threads,
+        } => {
+            let opts = PredictOptions {
+                arch,
+                train,
+                labels,
+                test,
+                time,
+                diag_reg,
+                learning_rate,
+                out: out.clone(),
+                threads,
+            };
+            let report = run_predict(&opts).map_err(|e| e.to_string())?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            print_stdout(&format!(
+                "wrote {}/{} ({}×{})",
+                out.display(),
+                report.files.join(", "),
+                report.test,
+                report.outputs
+            ));
+            Ok(true)
+        }
         Command::VerifyGroup { name, bandlimit } => {
             let names = if name == "all" {
                 default_group_names()
@@ -63,6 +221,54 @@ fn run(cli: Cli) -> Result<bool, String> {
                 eprintln!("error: {} failed: {}", report.group, failed.join(", "));
             }
             Ok(passed)
+        }
+        Command::Experiment {
+            name,
+            train,
+            test,
+            seed,
+            json,
+            plot,
+            data,
+            threads,
+        } => {
+            let name: ExperimentName = name
+                .parse()
+                .map_err(|e: entk_cli::experiments::ExperimentError| e.to_string())?;
+            let opts = ExperimentOptions {
+                train,
+                test,
+                seed,
+                threads,
+                data,
+            };
+            let report = run_experiment(name, &opts).map_err(|e| e.to_string())?;
+            if let Some(path) = json {
+                JsonWriter
+                    .write(&report, &path)
+                    .map_err(|e| e.to_string())?;
+            }
+            if let Some(path) = plot {
+                PngWriter::default()
+                    .write(&report, &path)
+                    .map_err(|e| e.to_string())?;
+            }
+            print_stdout(report.to_text().trim_end());
+            Ok(true)
+        }
+        Command::Reproduce {
+            out,
+            threads,
+            force,
+        } => {
+            let summary = reproduce(&ReproduceOptions {
+                out,
+                threads,
+                force,
+            })
+            .map_err(|e| e.to_string())?;
+            print_stdout(summary.to_text().trim_end());
+            Ok(summary.failed.is_empty())
         }
     }
 }

@@ -22,6 +22,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use crate::CliError;
+
 /// Seed for the random elements and test functions used by the checks (reports are
 /// reproducible).
 pub const VERIFY_SEED: u64 = 0x0e47_c0de;
@@ -81,7 +83,7 @@ pub fn default_group_names() -> Vec<String> {
 
 /// Runs every check for the group registered as `name`. `bandlimit` is used by SO(3) only
 /// (default 8). Errors for unknown names (listing the known ones), `n = 0` and `L = 0`.
-pub fn verify_group(name: &str, bandlimit: Option<usize>) -> Result<GroupReport, GroupError> {
+pub fn verify_group(name: &str, bandlimit: Option<usize>) -> Result<GroupReport, CliError> {
     let group_name: GroupName = name.parse()?;
     let (checks, bandlimit) = match group_name {
         GroupName::Cyclic(n) => (finite_checks(&CyclicGroup::new(n)?)?, None),
@@ -89,7 +91,7 @@ pub fn verify_group(name: &str, bandlimit: Option<usize>) -> Result<GroupReport,
         GroupName::So3 => {
             let l = bandlimit.unwrap_or(8);
             if l == 0 {
-                return Err(GroupError::ZeroBandlimit);
+                return Err(GroupError::ZeroBandlimit.into());
             }
             (crate::verify::so3_checks(l)?, Some(l))
         }

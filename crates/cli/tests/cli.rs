@@ -8,7 +8,12 @@ fn entk() -> Command {
 
 #[test]
 fn every_subcommand_prints_help() {
-    for sub in [vec!["--help"], vec!["verify-group", "--help"]] {
+    for sub in [
+        vec!["--help"],
+        vec!["verify-group", "--help"],
+        vec!["kernel", "--help"],
+        vec!["predict", "--help"],
+    ] {
         entk().args(&sub).assert().success();
     }
 }
@@ -101,4 +106,328 @@ fn fails_cleanly_for_zero_order_and_zero_bandlimit() {
         .stderr
         .clone();
     assert!(String::from_utf8(stderr).unwrap().contains("bandlimit"));
+}
+
+mod kernel_and_predict {
+    use super::entk;
+    use ndarray::{Array2, Array4};
+    use ndarray_npy::{read_npy, write_npy};
+    use std::path::Path;
+
+    const C4_GCNN: &str = r#"{"layers": [
+        {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
+        {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
+        {"type": "group_pool"}, {"type": "dense"}]}"#;
+
+    /// THEORY.md §10 "input 1".
+    fn golden_input() -> Array4<f64> {
+        Array4::from_shape_fn((2, 5, 5, 1), |(b, h, w, _)| {
+            (0.7 * h as f64 + 1.3 * w as f64 + b as f64).sin() + 0.1 * (h * w) as f64
+        })
+    }
+
+    fn setup(dir: &Path) {
+        std::fs::write(dir.join("arch.json"), C4_GCNN).unwrap();
+        write_npy(dir.join("x.npy"), &golden_input()).unwrap();
+        write_npy(dir.join("y.npy"), &ndarray::array![[1.0], [-1.0]]).unwrap();
+    }
+
+    fn stderr_of(args: &[&str], dir: &Path) -> String {
+        let out = entk()
+            .current_dir(dir)
+            .args(args)
+            .assert()
+            .failure()
+            .get_output()
+            .stderr
+            .clone();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text.trim_end().lines().count(),
+            1,
+            "one-line error expected: {text}"
+        );
+        text
+    }
+
+    #[test]
+    fn kernel_and_predict_print_help() {
+        entk().args(["kernel", "--help"]).assert().success();
+        entk().args(["predict", "--help"]).assert().success();
+    }
+
+    #[test]
+    fn kernel_reproduces_the_c4_golden_values_and_writes_a_report() {
+        let dir = tempfile::tempdir().unwrap();
+        setup(dir.path());
+        entk()
+            .current_dir(dir.path())
+            .args([
+                "kernel",
+                "--arch",
+                "arch.json",
+                "--x1",
+                "x.npy",
+                "--out",
+                "out",
+                "--threads",
+                "1",
+            ])
+            .assert()
+            .success();
+        let nngp: Array2<f64> = read_npy(dir.path().join("out/nngp.npy")).unwrap();
+        let ntk: Array2<f64> = read_npy(dir.path().join("out/ntk.npy")).unwrap();
+        assert!(
+            (nngp[[0, 1]] - 0.0542393893).abs() < 1e-10
+                && (nngp[[1, 0]] - nngp[[0, 1]]).abs() == 0.0
+        );
+        assert!((ntk[[1, 1]] - 0.0953544407).abs() < 1e-10);
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("out/report.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report["output_shape"], serde_json::json!([2, 2]));
+        assert!(report["seconds"].as_f64().unwrap() >= 0.0);
+        assert!(report["peak_bytes_estimate"].as_u64().unwrap() > 0);
+    }
+
+    #[test]
+    fn predict_interpolates_the_training_labels_at_infinite_time() {
+        let dir = tempfile::tempdir().unwrap();
+        setup(dir.path());
+        entk()
+            .current_dir(dir.path())
+            .args([
+                "predict",
+                "--arch",
+                "arch.json",
+                "--train",
+                "x.npy",
+                "--labels",
+                "y.npy",
+                "--test",
+                "x.npy",
+                "--out",
+                "p",
+            ])
+            .assert()
+            .success();
+        let mean: Array2<f64> = read_npy(dir.path().join("p/ntk_mean.npy")).unwrap();
+        assert!(
+            (mean[[0, 0]] - 1.0).abs() < 1e-8 && (mean[[1, 0]] + 1.0).abs() < 1e-8,
+            "{mean}"
+        );
+        let zero_time = entk()
+            .current_dir(dir.path())
+            .args([
+                "predict",
+                "--arch",
+                "arch.json",
+                "--train",
+                "x.npy",
+                "--labels",
+                "y.npy",
+                "--test",
+                "x.npy",
+                "--time",
+                "0",
+                "--out",
+                "p0",
+            ])
+            .assert()
+            .success();
+        drop(zero_time);
+        let mean: Array2<f64> = read_npy(dir.path().join("p0/nngp_mean.npy")).unwrap();
+        assert_eq!(mean[[0, 0]], 0.0);
+    }
+
+    #[test]
+    fn bad_inputs_get_one_line_errors_naming_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        setup(d);
+        std::fs::write(
+            d.join("typo.json"),
+            r#"{"layers": [{"type": "lift_conv", "group": "c4", "filtr": 3}]}"#,
+        )
+        .unwrap();
+        assert!(stderr_of(
+            &[
+                "kernel",
+                "--arch",
+                "typo.json",
+                "--x1",
+                "x.npy",
+                "--out",
+                "o"
+            ],
+            d
+        )
+        .contains("filtr"));
+        std::fs::write(d.join("even.json"), r#"{"layers": [{"type": "lift_conv", "group": "c4", "filter": 4}, {"type": "group_pool"}, {"type": "dense"}]}"#).unwrap();
+        assert!(stderr_of(
+            &[
+                "kernel",
+                "--arch",
+                "even.json",
+                "--x1",
+                "x.npy",
+                "--out",
+                "o"
+            ],
+            d
+        )
+        .contains("odd"));
+        let mut nan = golden_input();
+        nan[[1, 2, 3, 0]] = f64::NAN;
+        write_npy(d.join("nan.npy"), &nan).unwrap();
+        assert!(stderr_of(
+            &[
+                "kernel",
+                "--arch",
+                "arch.json",
+                "--x1",
+                "nan.npy",
+                "--out",
+                "o"
+            ],
+            d
+        )
+        .contains("non-finite"));
+        write_npy(d.join("ints.npy"), &golden_input().mapv(|v| v as i64)).unwrap();
+        assert!(stderr_of(
+            &[
+                "kernel",
+                "--arch",
+                "arch.json",
+                "--x1",
+                "ints.npy",
+                "--out",
+                "o"
+            ],
+            d
+        )
+        .contains("dtype"));
+        let bytes = std::fs::read(d.join("x.npy")).unwrap();
+        std::fs::write(d.join("short.npy"), &bytes[..bytes.len() - 16]).unwrap();
+        assert!(stderr_of(
+            &[
+                "kernel",
+                "--arch",
+                "arch.json",
+                "--x1",
+                "short.npy",
+                "--out",
+                "o"
+            ],
+            d
+        )
+        .contains("truncated"));
+        write_npy(
+            d.join("two_channels.npy"),
+            &Array4::<f64>::zeros((2, 5, 5, 2)),
+        )
+        .unwrap();
+        assert!(stderr_of(
+            &[
+                "kernel",
+                "--arch",
+                "arch.json",
+                "--x1",
+                "x.npy",
+                "--x2",
+                "two_channels.npy",
+                "--out",
+                "o"
+            ],
+            d
+        )
+        .contains("channels"));
+        assert!(stderr_of(
+            &[
+                "kernel",
+                "--arch",
+                "missing.json",
+                "--x1",
+                "x.npy",
+                "--out",
+                "o"
+            ],
+            d
+        )
+        .contains("missing.json"));
+        write_npy(d.join("y3.npy"), &ndarray::array![[1.0], [2.0], [3.0]]).unwrap();
+        assert!(stderr_of(
+            &[
+                "predict",
+                "--arch",
+                "arch.json",
+                "--train",
+                "x.npy",
+                "--labels",
+                "y3.npy",
+                "--test",
+                "x.npy",
+                "--out",
+                "p"
+            ],
+            d
+        )
+        .contains("--labels"));
+    }
+}
+
+mod sphere_inputs {
+    use super::entk;
+    use ndarray::{Array2, Array4};
+    use ndarray_npy::{read_npy, write_npy};
+
+    /// THEORY.md §10 "input 2" on the L = 4 Driscoll–Healy grid, `(2, 8, 7, 2)`.
+    fn golden_sphere_input() -> Array4<f64> {
+        let grid = entk_groups::DriscollHealyGrid::new(4).unwrap();
+        Array4::from_shape_fn((2, 8, 7, 2), |(b, j, k, c)| {
+            let u = grid.point(j, k);
+            match (b, c) {
+                (0, 0) => 1.0 + u.z + 0.5 * u.x * u.y,
+                (0, _) => u.x - 0.3 * u.z * u.z,
+                (_, 0) => 0.2 + u.y + u.x * u.z,
+                _ => 0.5 * u.y * u.y - u.x,
+            }
+        })
+    }
+
+    #[test]
+    fn kernel_accepts_s2_signals_and_reproduces_the_so3_golden_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("so3.json"),
+            r#"{"layers": [{"type": "s2_lift_conv", "bandlimit_out": 2}, {"type": "erf"},
+                {"type": "so3_conv", "bandlimit_out": 2}, {"type": "erf"}, {"type": "so3_pool"}, {"type": "dense"}]}"#,
+        )
+        .unwrap();
+        write_npy(d.join("s2.npy"), &golden_sphere_input()).unwrap();
+        entk()
+            .current_dir(d)
+            .args([
+                "kernel", "--arch", "so3.json", "--x1", "s2.npy", "--out", "o",
+            ])
+            .assert()
+            .success();
+        let ntk: Array2<f64> = read_npy(d.join("o/ntk.npy")).unwrap();
+        assert!(
+            (ntk[[0, 0]] - 0.5442469202).abs() < 1e-9 && (ntk[[0, 1]] - 0.1254721109).abs() < 1e-9,
+            "{ntk}"
+        );
+        write_npy(d.join("bad.npy"), &Array4::<f64>::zeros((2, 8, 8, 2))).unwrap();
+        let out = entk()
+            .current_dir(d)
+            .args([
+                "kernel", "--arch", "so3.json", "--x1", "bad.npy", "--out", "o2",
+            ])
+            .assert()
+            .failure();
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(stderr.contains("Driscoll–Healy"), "{stderr}");
+    }
 }

@@ -1,0 +1,256 @@
+//! Shared pieces of the experiments: architecture specs, image resizing, Gram matrices with
+//! progress bars, kernel regression and small statistics.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::{s, Array2, Array4, ArrayView2, Axis};
+use serde_json::{json, Value};
+
+use entk_datasets::{resize_area, LabelledImages};
+use entk_ntk::regression::{gradient_flow_mean, DiagReg, GradientFlowOptions, TrainingTime};
+use entk_ntk::{Gram, Network};
+
+use super::ExperimentError;
+use crate::kernel_cmd::gram_with_progress;
+
+/// Bumped whenever a change alters experiment numbers, so `entk reproduce` recomputes cached
+/// results.
+pub const CODE_VERSION: &str = "entk-experiments-1";
+
+/// `threads`, or all cores for 0.
+pub fn resolve_threads(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        threads
+    }
+}
+
+/// A named architecture spec (DESIGN.md JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ModelSpec {
+    /// Model name in reports.
+    pub name: String,
+    /// The spec.
+    pub spec: Value,
+}
+
+impl ModelSpec {
+    /// A named spec.
+    pub fn new(name: &str, spec: Value) -> Self {
+        ModelSpec {
+            name: name.to_string(),
+            spec,
+        }
+    }
+    /// The network of the spec.
+    pub fn network(&self) -> Result<Network, ExperimentError> {
+        Ok(Network::from_json(&self.spec.to_string())?)
+    }
+}
+
+/// THEORY.md §8.2 CNN: `[conv 3×3 VALID, relu, conv 3×3 VALID, relu, global_avg_pool, dense,
+/// relu, dense]`.
+pub fn cnn_classifier() -> Value {
+    json!({"layers": [
+        {"type": "conv", "filter": 3, "padding": "valid"}, {"type": "relu"},
+        {"type": "conv", "filter": 3, "padding": "valid"}, {"type": "relu"},
+        {"type": "global_avg_pool"}, {"type": "dense"}, {"type": "relu"}, {"type": "dense"}]})
+}
+
+/// THEORY.md §8.2 group CNN for `group` (`c4`, `d4`): `[lift_conv 3×3 VALID, relu, group_conv
+/// 3×3 VALID (all of the point group), relu, group_pool, dense, relu, dense]`.
+pub fn gcnn_classifier(group: &str) -> Value {
+    json!({"layers": [
+        {"type": "lift_conv", "group": group, "filter": 3, "padding": "valid"}, {"type": "relu"},
+        {"type": "group_conv", "group": group, "filter": 3, "padding": "valid", "group_support": "all"}, {"type": "relu"},
+        {"type": "group_pool"}, {"type": "dense"}, {"type": "relu"}, {"type": "dense"}]})
+}
+
+/// Resizes every image of a batch to `size × size` by area averaging (no-op when equal).
+pub fn resize_images(images: &Array4<f64>, size: usize) -> Result<Array4<f64>, ExperimentError> {
+    let (n, h, w, c) = images.dim();
+    if (h, w) == (size, size) {
+        return Ok(images.clone());
+    }
+    let mut out = Array4::zeros((n, size, size, c));
+    for (i, img) in images.axis_iter(Axis(0)).enumerate() {
+        out.index_axis_mut(Axis(0), i)
+            .assign(&resize_area(img, size, size)?);
+    }
+    Ok(out)
+}
+
+/// [`resize_images`] on labelled images.
+pub fn resize_labelled(
+    data: &LabelledImages,
+    size: usize,
+) -> Result<LabelledImages, ExperimentError> {
+    Ok(LabelledImages::new(
+        resize_images(data.images(), size)?,
+        data.labels().to_vec(),
+        data.class_names().to_vec(),
+    )?)
+}
+
+/// NNGP/NTK Gram matrices with a progress bar on stderr labelled `message`.
+pub fn gram(
+    net: &Network,
+    x1: &Array4<f64>,
+    x2: Option<&Array4<f64>>,
+    threads: usize,
+    message: &str,
+) -> Result<Gram, ExperimentError> {
+    Ok(gram_with_progress(net, x1, x2, threads, message)?)
+}
+
+/// A progress bar of `len` steps on stderr (hidden when stderr is not a terminal).
+pub fn steps_bar(len: u64, message: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len}, {elapsed_precise} elapsed, eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}
+
+/// The leading `m×m` block of a train–train Gram matrix.
+pub fn leading_block(a: &Array2<f64>, m: usize) -> ArrayView2<'_, f64> {
+    a.slice(s![..m, ..m])
+}
+
+/// Kernel regression at `t = ∞` (the NTK mean prediction) with relative diagonal
+/// regularisation: `Θ(x,X)(Θ(X,X) + λ·tr(Θ)/n·I)⁻¹ Y`. Returns the test predictions and the
+/// solver's warnings.
+pub fn kernel_regression(
+    train_train: ArrayView2<'_, f64>,
+    test_train: ArrayView2<'_, f64>,
+    targets: ArrayView2<'_, f64>,
+    diag_reg: f64,
+) -> Result<(Array2<f64>, Vec<String>), ExperimentError> {
+    let opts = GradientFlowOptions {
+        diag_reg: DiagReg::relative(diag_reg),
+        ..GradientFlowOptions::default()
+    };
+    let p = gradient_flow_mean(
+        train_train,
+        test_train,
+        targets,
+        TrainingTime::Infinite,
+        &opts,
+    )?;
+    Ok((p.test, p.info.warnings))
+}
+
+/// Training-set sizes of a learning curve ending at `n`: `n/8, n/4, n/2, n` (at least
+/// `min`, distinct, increasing).
+pub fn curve_sizes(n: usize, min: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = [n / 8, n / 4, n / 2, n]
+        .into_iter()
+        .filter(|&m| m >= min.max(1))
+        .collect();
+    v.dedup();
+    if v.last() != Some(&n) {
+        v.push(n);
+    }
+    v
+}
+
+/// Least-squares slope and intercept of `log10 y` against `log10 x` (points with
+/// non-positive values are skipped). `None` with fewer than two usable points.
+pub fn loglog_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
+    let pts: Vec<(f64, f64)> = x
+        .iter()
+        .zip(y)
+        .filter(|(a, b)| **a > 0.0 && **b > 0.0)
+        .map(|(a, b)| (a.log10(), b.log10()))
+        .collect();
+    if pts.len() < 2 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    Some((slope, my - slope * mx))
+}
+
+/// Percentile `q` in `[0, 1]` of a sample (linear interpolation; sorts a copy).
+pub fn percentile(values: &[f64], q: f64) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let (i, f) = (pos.floor() as usize, pos - pos.floor());
+    if i + 1 < v.len() {
+        v[i] * (1.0 - f) + v[i + 1] * f
+    } else {
+        v[i]
+    }
+}
+
+/// Root mean square of the entries of `a − b` divided by that of `b` (relative RMS
+/// deviation); 0/0 gives 0.
+pub fn relative_rms(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    if den == 0.0 {
+        if num == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        (num / den).sqrt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curve_sizes_end_at_n() {
+        assert_eq!(curve_sizes(200, 10), vec![25, 50, 100, 200]);
+        assert_eq!(curve_sizes(12, 3), vec![3, 6, 12]);
+        assert_eq!(curve_sizes(2, 5), vec![2]);
+    }
+
+    #[test]
+    fn loglog_fit_recovers_a_power_law() {
+        let x = [8.0, 16.0, 32.0, 64.0];
+        let y: Vec<f64> = x.iter().map(|v: &f64| 3.0 / v).collect();
+        let (slope, icpt) = loglog_fit(&x, &y).unwrap();
+        assert!((slope + 1.0).abs() < 1e-12);
+        assert!((icpt - 3f64.log10()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn percentile_interpolates() {
+        assert_eq!(percentile(&[3.0, 1.0, 2.0], 0.5), 2.0);
+        assert_eq!(percentile(&[1.0, 2.0], 0.25), 1.25);
+    }
+
+    #[test]
+    fn specs_parse() {
+        for spec in [
+            cnn_classifier(),
+            gcnn_classifier("c4"),
+            gcnn_classifier("d4"),
+        ] {
+            Network::from_json(&spec.to_string()).unwrap();
+        }
+    }
+}

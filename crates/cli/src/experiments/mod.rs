@@ -1,0 +1,193 @@
+//! The paper's experiments as a library (`entk experiment NAME`, `entk reproduce`).
+//!
+//! Each experiment is a settings struct built from [`ExperimentOptions`] (`from_options`) whose
+//! `run` returns an [`ExperimentReport`](crate::report::ExperimentReport); the settings are
+//! serialised into the report, so two runs with equal settings give equal numbers and
+//! [`reproduce`] can reuse finished results.
+//!
+//! | name | what | data |
+//! |---|---|---|
+//! | `rotmnist` | CNN vs C4-/D4-GCNN NTK accuracy, learning curve | embedded MNIST, rotated |
+//! | `textures` | the same on brick/grass/gravel patches | embedded textures |
+//! | `histology` | CNN vs C4-GCNN (THEORY.md §8.2) | `--data` (NCT-CRC-HE-100K or PathMNIST) |
+//! | `augmentation` | finite CNN ensembles on C4-augmented data vs GCNN ensembles vs μ_t (§5) | embedded MNIST, textures |
+//! | `convergence` | mean empirical NTK/NNGP → analytic as width grows (C4, SO(3)) | embedded MNIST, QM9 |
+//! | `qm9` | SO(3)-CNN vs MLP NTK on U0 atomization energies (§8.1) | embedded QM9 |
+//!
+//! ```no_run
+//! use entk_cli::experiments::{run_experiment, ExperimentName, ExperimentOptions};
+//! let opts = ExperimentOptions { train: Some(40), test: Some(60), ..ExperimentOptions::default() };
+//! let report = run_experiment(ExperimentName::Textures, &opts).unwrap();
+//! println!("{}", report.to_text());
+//! ```
+
+pub mod augmentation;
+pub mod classification;
+pub mod common;
+pub mod convergence;
+mod error;
+pub mod histology;
+pub mod qm9;
+pub mod reproduce;
+pub mod rotmnist;
+pub mod textures;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde_json::Value;
+
+pub use error::ExperimentError;
+pub use reproduce::{reproduce, ReproduceOptions, ReproduceSummary};
+
+use crate::report::ExperimentReport;
+
+/// The experiments of DESIGN.md's `entk experiment NAME`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExperimentName {
+    /// QM9 energies, SO(3)-CNN vs MLP.
+    Qm9,
+    /// Rotated MNIST, CNN vs C4-/D4-GCNN.
+    Rotmnist,
+    /// Rotated texture patches, CNN vs C4-/D4-GCNN.
+    Textures,
+    /// Histology tiles (user data), CNN vs C4-GCNN.
+    Histology,
+    /// Finite-width augmentation ⇔ GCNN ensembles.
+    Augmentation,
+    /// Empirical → analytic kernels with width.
+    Convergence,
+}
+
+impl ExperimentName {
+    /// Every experiment, in DESIGN.md's order.
+    pub const ALL: [ExperimentName; 6] = [
+        ExperimentName::Qm9,
+        ExperimentName::Rotmnist,
+        ExperimentName::Textures,
+        ExperimentName::Histology,
+        ExperimentName::Augmentation,
+        ExperimentName::Convergence,
+    ];
+    /// The experiments of `entk reproduce` (embedded data only), cheapest first.
+    pub const REPRODUCE: [ExperimentName; 5] = [
+        ExperimentName::Convergence,
+        ExperimentName::Augmentation,
+        ExperimentName::Textures,
+        ExperimentName::Rotmnist,
+        ExperimentName::Qm9,
+    ];
+    /// The command-line name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExperimentName::Qm9 => "qm9",
+            ExperimentName::Rotmnist => "rotmnist",
+            ExperimentName::Textures => "textures",
+            ExperimentName::Histology => "histology",
+            ExperimentName::Augmentation => "augmentation",
+            ExperimentName::Convergence => "convergence",
+        }
+    }
+    /// The known names, comma-separated.
+    pub fn known() -> String {
+        Self::ALL
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for ExperimentName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ExperimentName {
+    type Err = ExperimentError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|n| n.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| ExperimentError::Unknown {
+                name: s.to_string(),
+                known: Self::known(),
+            })
+    }
+}
+
+/// Options shared by every experiment (the `entk experiment` flags).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExperimentOptions {
+    /// Training-set size (per experiment default when `None`). For `convergence` the number
+    /// of inputs of the Gram matrices.
+    pub train: Option<usize>,
+    /// Test-set size (per experiment default when `None`). For `augmentation` the test inputs
+    /// of each kind (on and off the training distribution).
+    pub test: Option<usize>,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Worker threads (0 = all cores). Results do not depend on it.
+    pub threads: usize,
+    /// Data path (`histology` only).
+    pub data: Option<PathBuf>,
+}
+
+/// The settings an experiment would run with (what [`reproduce`] compares to decide whether a
+/// stored result can be reused). Errors as the experiment would on bad options.
+pub fn experiment_settings(
+    name: ExperimentName,
+    opts: &ExperimentOptions,
+) -> Result<Value, ExperimentError> {
+    let v = match name {
+        ExperimentName::Qm9 => serde_json::to_value(qm9::Qm9Config::from_options(opts)),
+        ExperimentName::Rotmnist => {
+            serde_json::to_value(rotmnist::RotmnistConfig::from_options(opts))
+        }
+        ExperimentName::Textures => {
+            serde_json::to_value(textures::TexturesConfig::from_options(opts))
+        }
+        ExperimentName::Histology => serde_json::to_value(
+            histology::HistologyConfig::from_options(opts).map_err(|e| e.within("histology"))?,
+        ),
+        ExperimentName::Augmentation => {
+            serde_json::to_value(augmentation::AugmentationConfig::from_options(opts))
+        }
+        ExperimentName::Convergence => {
+            serde_json::to_value(convergence::ConvergenceConfig::from_options(opts))
+        }
+    };
+    v.map_err(|e| ExperimentError::Usage(format!("cannot serialise the settings: {e}")))
+}
+
+/// Runs one experiment. Progress bars go to stderr; nothing is printed on stdout.
+pub fn run_experiment(
+    name: ExperimentName,
+    opts: &ExperimentOptions,
+) -> Result<ExperimentReport, ExperimentError> {
+    if opts.train == Some(0) || (opts.test == Some(0) && name != ExperimentName::Convergence) {
+        return Err(
+            ExperimentError::Usage("--train and --test must be at least 1".into())
+                .within(name.as_str()),
+        );
+    }
+    let threads = common::resolve_threads(opts.threads);
+    let result = match name {
+        ExperimentName::Qm9 => qm9::Qm9Config::from_options(opts).run(threads),
+        ExperimentName::Rotmnist => rotmnist::RotmnistConfig::from_options(opts).run(threads),
+        ExperimentName::Textures => textures::TexturesConfig::from_options(opts).run(threads),
+        ExperimentName::Histology => {
+            histology::HistologyConfig::from_options(opts).and_then(|c| c.run(threads))
+        }
+        ExperimentName::Augmentation => {
+            augmentation::AugmentationConfig::from_options(opts).run(threads)
+        }
+        ExperimentName::Convergence => {
+            convergence::ConvergenceConfig::from_options(opts).run(threads)
+        }
+    };
+    result.map_err(|e| e.within(name.as_str()))
+}

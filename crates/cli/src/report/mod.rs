@@ -1,0 +1,438 @@
+//! Experiment reports and their writers: one serialisable [`ExperimentReport`] per run, written
+//! as JSON ([`JsonWriter`]), Markdown ([`MarkdownWriter`]) or a PNG plot ([`PngWriter`]), all
+//! behind the one small [`ReportWriter`] trait (hyperfine's exporters, STYLE.md §6).
+//!
+//! The JSON form carries DESIGN.md's fields `{"experiment", "models": [{"name", <metric>…}],
+//! "train", "test", "seed", "seconds"}` plus `settings` (everything that determines the numbers,
+//! used by `entk reproduce` to reuse finished results), `tables` and `figures` (so Markdown and
+//! plots can be redrawn from the JSON alone), `notes` and an experiment-specific `extra` object.
+//! Every writer is atomic: it writes a temporary file beside the target and renames it.
+
+mod json;
+mod markdown;
+mod plot;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use json::JsonWriter;
+pub use markdown::{markdown_section, markdown_table, MarkdownWriter};
+pub use plot::PngWriter;
+
+use crate::CliError;
+
+/// One model's results: a name plus named metrics (`accuracy` in 0..1 for classification,
+/// `mae_mev`/`rmse_mev` for QM9, DESIGN.md), flattened into the JSON object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelResult {
+    /// Model name (e.g. `cnn`, `c4_gcnn`).
+    pub name: String,
+    /// Metric name → value (numbers, or small JSON values such as learning curves).
+    #[serde(flatten)]
+    pub metrics: BTreeMap<String, Value>,
+}
+
+impl ModelResult {
+    /// A model with no metrics yet.
+    pub fn new(name: impl Into<String>) -> Self {
+        ModelResult {
+            name: name.into(),
+            metrics: BTreeMap::new(),
+        }
+    }
+    /// Adds a metric (builder style).
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.metrics.insert(key.to_string(), value.into());
+        self
+    }
+    /// A numeric metric, if present.
+    pub fn number(&self, key: &str) -> Option<f64> {
+        self.metrics.get(key).and_then(Value::as_f64)
+    }
+}
+
+/// A result table: printed on stdout and written into Markdown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// Caption.
+    pub title: String,
+    /// Column headers.
+    pub header: Vec<String>,
+    /// Rows of cells (already formatted).
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// An empty table with a caption and headers.
+    pub fn new(title: impl Into<String>, header: &[&str]) -> Self {
+        Table {
+            title: title.into(),
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+    /// Appends a row.
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+    /// Plain-text rendering with aligned columns (for the terminal).
+    pub fn to_text(&self) -> String {
+        let ncol = self
+            .header
+            .len()
+            .max(self.rows.iter().map(Vec::len).max().unwrap_or(0));
+        let cell = |r: &[String], i: usize| r.get(i).cloned().unwrap_or_default();
+        let widths: Vec<usize> = (0..ncol)
+            .map(|i| {
+                std::iter::once(&self.header)
+                    .chain(&self.rows)
+                    .map(|r| cell(r, i).chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |r: &[String]| -> String {
+            let cells: Vec<String> = (0..ncol)
+                .map(|i| format!("{:<w$}", cell(r, i), w = widths[i]))
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        };
+        let mut out = String::new();
+        let _ = writeln!(out, "{}", self.title);
+        let _ = writeln!(out, "{}", line(&self.header));
+        let _ = writeln!(
+            out,
+            "{}",
+            widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .join("  ")
+        );
+        for r in &self.rows {
+            let _ = writeln!(out, "{}", line(r));
+        }
+        out
+    }
+}
+
+/// One curve of a [`Figure`] panel: points `(x, y)` with an optional band `[lo, hi]` drawn as
+/// error bars (e.g. bootstrap confidence intervals).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// Legend label.
+    pub name: String,
+    /// Abscissae.
+    pub x: Vec<f64>,
+    /// Ordinates.
+    pub y: Vec<f64>,
+    /// Lower ends of error bars (same length as `y`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lo: Option<Vec<f64>>,
+    /// Upper ends of error bars, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hi: Option<Vec<f64>>,
+    /// Draw as a dashed reference line without markers (e.g. a fitted slope).
+    #[serde(default)]
+    pub reference: bool,
+}
+
+impl Series {
+    /// A plain line with markers.
+    pub fn new(name: impl Into<String>, x: Vec<f64>, y: Vec<f64>) -> Self {
+        Series {
+            name: name.into(),
+            x,
+            y,
+            lo: None,
+            hi: None,
+            reference: false,
+        }
+    }
+    /// Adds error bars.
+    pub fn with_band(mut self, lo: Vec<f64>, hi: Vec<f64>) -> Self {
+        self.lo = Some(lo);
+        self.hi = Some(hi);
+        self
+    }
+    /// Marks the series as a reference line.
+    pub fn as_reference(mut self) -> Self {
+        self.reference = true;
+        self
+    }
+}
+
+/// One panel of a plot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    /// Panel title.
+    pub title: String,
+    /// x-axis label.
+    pub x_label: String,
+    /// y-axis label.
+    pub y_label: String,
+    /// Logarithmic x axis.
+    #[serde(default)]
+    pub x_log: bool,
+    /// Logarithmic y axis.
+    #[serde(default)]
+    pub y_log: bool,
+    /// The curves.
+    pub series: Vec<Series>,
+    /// Where the legend goes.
+    #[serde(default)]
+    pub legend: Legend,
+}
+
+/// Corner of a panel that holds the legend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Legend {
+    /// Top right (default: suits falling curves).
+    #[default]
+    UpperRight,
+    /// Bottom right (suits rising curves).
+    LowerRight,
+    /// Top left.
+    UpperLeft,
+    /// Bottom left.
+    LowerLeft,
+}
+
+impl Figure {
+    /// A panel with linear axes and no curves.
+    pub fn new(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> Self {
+        Figure {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            x_log: false,
+            y_log: false,
+            series: Vec::new(),
+            legend: Legend::UpperRight,
+        }
+    }
+    /// Puts the legend in another corner (builder style).
+    pub fn legend_at(mut self, legend: Legend) -> Self {
+        self.legend = legend;
+        self
+    }
+    /// Logarithmic axes (builder style).
+    pub fn log_log(mut self) -> Self {
+        self.x_log = true;
+        self.y_log = true;
+        self
+    }
+    /// Logarithmic x axis only (builder style).
+    pub fn log_x(mut self) -> Self {
+        self.x_log = true;
+        self
+    }
+}
+
+/// The result of one experiment (see the module docs for the JSON form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentReport {
+    /// Experiment name (`rotmnist`, `qm9`, …).
+    pub experiment: String,
+    /// Per-model results.
+    pub models: Vec<ModelResult>,
+    /// Training-set size (the largest used).
+    pub train: usize,
+    /// Test-set size.
+    pub test: usize,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+    /// Everything that determines the numbers (data, sizes, architectures, protocol, code
+    /// version); two runs with equal settings give equal results.
+    #[serde(default)]
+    pub settings: Value,
+    /// Result tables.
+    #[serde(default)]
+    pub tables: Vec<Table>,
+    /// Plot panels (drawn side by side in one PNG).
+    #[serde(default)]
+    pub figures: Vec<Figure>,
+    /// Remarks: choices made, deviations from the paper, checks that failed.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Experiment-specific data (learning curves, per-width deviations, …).
+    #[serde(default)]
+    pub extra: Value,
+}
+
+impl ExperimentReport {
+    /// A report with no results yet.
+    pub fn new(experiment: &str, train: usize, test: usize, seed: u64, settings: Value) -> Self {
+        ExperimentReport {
+            experiment: experiment.to_string(),
+            models: Vec::new(),
+            train,
+            test,
+            seed,
+            seconds: 0.0,
+            settings,
+            tables: Vec::new(),
+            figures: Vec::new(),
+            notes: Vec::new(),
+            extra: Value::Null,
+        }
+    }
+    /// The model called `name`, if any.
+    pub fn model(&self, name: &str) -> Option<&ModelResult> {
+        self.models.iter().find(|m| m.name == name)
+    }
+    /// The terminal rendering: every table, then the notes.
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "experiment {} (train {}, test {}, seed {}, {:.1} s)\n\n",
+            self.experiment, self.train, self.test, self.seed, self.seconds
+        );
+        for t in &self.tables {
+            out.push_str(&t.to_text());
+            out.push('\n');
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        out
+    }
+}
+
+/// Writes an [`ExperimentReport`] in one format.
+pub trait ReportWriter {
+    /// The file extension of the format (`json`, `md`, `png`).
+    fn extension(&self) -> &'static str;
+    /// Writes `report` to `path` atomically.
+    fn write(&self, report: &ExperimentReport, path: &Path) -> Result<(), CliError>;
+}
+
+/// `path` with `.partial` inserted before the extension (`a.png` → `a.partial.png`), so that
+/// encoders that pick the format from the extension still work.
+pub(crate) fn partial_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.partial.{}", ext.to_string_lossy()),
+        None => format!("{stem}.partial"),
+    };
+    path.with_file_name(name)
+}
+
+/// Creates the parent folder of `path` if needed.
+pub(crate) fn ensure_parent(path: &Path) -> Result<(), CliError> {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => {
+            std::fs::create_dir_all(p).map_err(|e| CliError::Io {
+                path: p.to_path_buf(),
+                source: e,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Formats a number with `digits` significant digits, without exponent for moderate values.
+pub fn sig(value: f64, digits: usize) -> String {
+    if !value.is_finite() {
+        return format!("{value}");
+    }
+    if value == 0.0 {
+        return "0".into();
+    }
+    let mag = value.abs().log10().floor() as i32;
+    if !(-4..6).contains(&mag) {
+        return format!("{:.*e}", digits.saturating_sub(1), value);
+    }
+    let decimals = (digits as i32 - 1 - mag).max(0) as usize;
+    format!("{value:.decimals$}")
+}
+
+/// Formats a fraction in 0..1 as a percentage with one decimal (`0.8123` → `81.2 %`).
+pub fn percent(value: f64) -> String {
+    format!("{:.1} %", 100.0 * value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample_report() -> ExperimentReport {
+        let mut r = ExperimentReport::new("demo", 10, 20, 3, serde_json::json!({"a": 1}));
+        r.models.push(ModelResult::new("cnn").with("accuracy", 0.5));
+        r.models
+            .push(ModelResult::new("c4_gcnn").with("accuracy", 0.75));
+        let mut t = Table::new("accuracy", &["model", "accuracy"]);
+        t.push(vec!["cnn".into(), percent(0.5)]);
+        t.push(vec!["c4_gcnn".into(), percent(0.75)]);
+        r.tables.push(t);
+        let mut f = Figure::new("curve", "training points", "accuracy").log_x();
+        f.series.push(
+            Series::new("cnn", vec![1.0, 2.0, 4.0], vec![0.2, 0.4, 0.5])
+                .with_band(vec![0.1, 0.3, 0.4], vec![0.3, 0.5, 0.6]),
+        );
+        f.series
+            .push(Series::new("ref", vec![1.0, 4.0], vec![0.3, 0.6]).as_reference());
+        r.figures.push(f.clone());
+        let mut g = Figure::new("log-log", "width", "error").log_log();
+        g.series.push(Series::new(
+            "c4",
+            vec![8.0, 16.0, 32.0],
+            vec![0.1, 0.05, 0.025],
+        ));
+        r.figures.push(g);
+        r.notes.push("a note".into());
+        r.seconds = 1.25;
+        r
+    }
+
+    #[test]
+    fn text_table_aligns_columns() {
+        let r = sample_report();
+        let text = r.tables[0].to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "accuracy");
+        assert_eq!(lines[1], "model    accuracy");
+        assert_eq!(lines[3], "cnn      50.0 %");
+    }
+
+    #[test]
+    fn significant_digits_format() {
+        assert_eq!(sig(0.012345, 3), "0.0123");
+        assert_eq!(sig(1234.6, 3), "1235");
+        assert_eq!(sig(1.5e-7, 2), "1.5e-7");
+        assert_eq!(percent(0.8123), "81.2 %");
+    }
+
+    #[test]
+    fn partial_path_keeps_the_extension() {
+        assert_eq!(
+            partial_path(Path::new("/a/b.png")),
+            PathBuf::from("/a/b.partial.png")
+        );
+        assert_eq!(partial_path(Path::new("x")), PathBuf::from("x.partial"));
+    }
+
+    #[test]
+    fn model_metrics_flatten_into_the_json_object() {
+        let r = sample_report();
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["models"][1]["name"], "c4_gcnn");
+        assert_eq!(v["models"][1]["accuracy"], 0.75);
+        for key in ["experiment", "models", "train", "test", "seed", "seconds"] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+    }
+}
