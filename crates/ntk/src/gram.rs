@@ -8,8 +8,8 @@ use rayon::prelude::*;
 
 use crate::error::{NtkError, Result};
 use crate::layers::{Features, Signature};
-use crate::layout::{Kernel, Layout};
-use crate::network::{check_finite, image_features, Network};
+use crate::layout::Layout;
+use crate::network::{check_finite, image_features, Network, PreparedInput};
 
 /// Receives progress updates `(done, total)` in work units (pairs, self-pairs included). Called
 /// from worker threads.
@@ -67,9 +67,10 @@ impl Network {
     /// NNGP and NTK Gram matrices of images `x1` (`N1×H×W×C`) against `x2` (`x2 = None` means
     /// `x1`, and the result is then exactly symmetric: each unordered pair is computed once).
     ///
-    /// Each input's self-kernel diagonals are computed once; pairs run in parallel on a local
-    /// thread pool of `opts.threads` threads, each pair sequentially, so the numbers do not
-    /// depend on the thread count. Only the two output matrices and the recorded diagonals are
+    /// Each input's self-kernel diagonals, and the first layer's per-input summary where it
+    /// offers one ([`crate::Layer::prepare_input`]), are computed once; pairs run in parallel
+    /// on a local thread pool of `opts.threads` threads, each pair sequentially, so the numbers
+    /// do not depend on the thread count. Only the two output matrices and the recorded diagonals are
     /// kept. Errors: NaN/Inf inputs, mismatched shapes/channels, a network whose output is not
     /// pooled to a scalar, or a peak-memory estimate over the budget.
     pub fn gram(
@@ -213,10 +214,14 @@ impl Network {
                 .iter()
                 .chain(if symmetric { &[][..] } else { x2v })
                 .collect();
-            let recs: Vec<(f64, f64, Vec<Vec<f64>>)> = selves
+            let prepared: Vec<PreparedInput> = selves
+                .par_iter()
+                .map(|x| self.prepare_input(x))
+                .collect::<Result<_>>()?;
+            let recs: Vec<(f64, f64, Vec<Vec<f64>>)> = prepared
                 .par_iter()
                 .map(|x| {
-                    let (k, rec) = self.self_kernel(Kernel::from_features(x, x)?)?;
+                    let (k, rec) = self.self_kernel_prepared(x)?;
                     tick();
                     Ok((k.nngp[0], k.ntk[0], rec))
                 })
@@ -225,8 +230,9 @@ impl Network {
             let vals: Vec<(f64, f64)> = cross
                 .par_iter()
                 .map(|&(i, j)| {
-                    let k = self.cross_kernel(
-                        Kernel::from_features(&x1[i], &x2v[j])?,
+                    let k = self.cross_kernel_prepared(
+                        &prepared[i],
+                        &prepared[rec2_base + j],
                         &recs[i].2,
                         &recs[rec2_base + j].2,
                     )?;

@@ -180,33 +180,38 @@ impl Layout {
     /// The entry runs with their diagonal indices (used by pointwise nonlinearities).
     pub fn rows(&self) -> Vec<Row> {
         let mut out = Vec::new();
+        self.for_each_row(|r| out.push(r));
+        out
+    }
+    /// Calls `f` on each of [`Layout::rows`] in order, without collecting them.
+    pub fn for_each_row(&self, mut f: impl FnMut(Row)) {
         match self {
-            Layout::Scalar => out.push(Row {
+            Layout::Scalar => f(Row {
                 offset: 0,
                 d1: 0,
                 d2: 0,
                 len: 1,
             }),
-            Layout::Pixels { h, w } => push_pixel_rows(&mut out, 0, 0, 0, *h, *w),
+            Layout::Pixels { h, w } => pixel_rows(&mut f, 0, 0, 0, *h, *w),
             Layout::Group { group, h, w } => {
                 let (hw, blk) = (h * w, h * h * w * w);
                 for s1 in 0..group.order {
                     for s2 in 0..group.order {
                         let off = (s1 * group.order + s2) * blk;
-                        push_pixel_rows(&mut out, off, s1 * hw, s2 * hw, *h, *w);
+                        pixel_rows(&mut f, off, s1 * hw, s2 * hw, *h, *w);
                     }
                 }
             }
             Layout::GroupRelative { group, h, w } => {
                 for c in 0..group.order {
-                    push_pixel_rows(&mut out, c * h * h * w * w, 0, 0, *h, *w);
+                    pixel_rows(&mut f, c * h * h * w * w, 0, 0, *h, *w);
                 }
             }
             Layout::So3 { bandlimit } => {
                 let (d, p) = crate::so3::So3PairKernel::dims(*bandlimit);
                 for delta in 0..d {
                     for p1 in 0..p {
-                        out.push(Row {
+                        f(Row {
                             offset: (delta * p + p1) * p,
                             d1: p1,
                             d2: 0,
@@ -216,7 +221,6 @@ impl Layout {
                 }
             }
         }
-        out
     }
     /// The position diagonal of a kernel of an input with itself.
     pub fn diagonal(&self, k: &[f64]) -> Vec<f64> {
@@ -275,11 +279,11 @@ impl Layout {
     }
 }
 
-fn push_pixel_rows(out: &mut Vec<Row>, base: usize, d1: usize, d2: usize, h: usize, w: usize) {
+fn pixel_rows(f: &mut impl FnMut(Row), base: usize, d1: usize, d2: usize, h: usize, w: usize) {
     for i1 in 0..h {
         for i2 in 0..h {
             for j1 in 0..w {
-                out.push(Row {
+                f(Row {
                     offset: base + ((i1 * h + i2) * w + j1) * w,
                     d1: d1 + i1 * w + j1,
                     d2: d2 + i2 * w,
@@ -342,25 +346,39 @@ impl Kernel {
     /// The input kernel `K⁰(x,x′)(p,p′) = C⁻¹ Σ_c x_c(p) x′_c(p′)`, `Θ⁰ = 0`, of two HWC images
     /// of equal size, in [`Layout::Pixels`].
     pub fn from_images(x1: &[f64], x2: &[f64], h: usize, w: usize, c: usize) -> Kernel {
-        let mut k = vec![0.0; h * h * w * w];
+        let n = h * h * w * w;
+        let mut k = crate::scratch::take(n);
         let inv = 1.0 / c as f64;
+        // Channel-major copy of x2, so each output row is a sum of contiguous scaled rows
+        // (vectorised over j2); channels are added in order, as in the plain dot product.
+        let mut x2t = vec![0.0; c * h * w];
+        for (p, px) in x2.chunks_exact(c.max(1)).enumerate() {
+            for (ch, v) in px.iter().enumerate() {
+                x2t[ch * h * w + p] = *v;
+            }
+        }
         for i1 in 0..h {
             for i2 in 0..h {
                 for j1 in 0..w {
                     let a = &x1[(i1 * w + j1) * c..][..c];
                     let row = &mut k[((i1 * h + i2) * w + j1) * w..][..w];
-                    for (j2, out) in row.iter_mut().enumerate() {
-                        let b = &x2[(i2 * w + j2) * c..][..c];
-                        *out = inv * a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+                    row.fill(0.0);
+                    for (ch, av) in a.iter().enumerate() {
+                        let b = &x2t[ch * h * w + i2 * w..][..w];
+                        for (out, bv) in row.iter_mut().zip(b) {
+                            *out += av * bv;
+                        }
                     }
+                    row.iter_mut().for_each(|v| *v *= inv);
                 }
             }
         }
-        let n = k.len();
+        let mut ntk = crate::scratch::take(n);
+        ntk.fill(0.0);
         Kernel {
             layout: Layout::Pixels { h, w },
             nngp: k,
-            ntk: vec![0.0; n],
+            ntk,
             channels: c,
         }
     }

@@ -5,7 +5,7 @@ use std::fmt;
 use ndarray::{ArrayView3, ArrayView4};
 
 use crate::error::{NtkError, Result};
-use crate::layers::{Features, Layer, Params, Serial, SigMode, Signature};
+use crate::layers::{Features, Layer, Params, Prepared, Serial, SigMode, Signature};
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
 use crate::spec::ArchSpec;
@@ -200,18 +200,68 @@ impl Network {
 
     /// Runs the kernel map of an input against itself, recording its self-kernel diagonals.
     pub fn self_kernel(&self, k0: Kernel) -> Result<(Kernel, Vec<Vec<f64>>)> {
+        self.self_kernel_from(0, Stream::One(k0))
+    }
+    /// Runs the kernel map of a cross pair given both inputs' recordings.
+    pub fn cross_kernel(&self, k0: Kernel, rec1: &[Vec<f64>], rec2: &[Vec<f64>]) -> Result<Kernel> {
+        self.cross_kernel_from(0, Stream::One(k0), rec1, rec2)
+    }
+
+    /// Makes an input ready for [`Network::self_kernel_prepared`] and
+    /// [`Network::cross_kernel_prepared`]: when the first layer offers a per-input summary
+    /// ([`Layer::prepare_input`]) it is computed here, once.
+    pub fn prepare_input<'a>(&self, x: &'a Features) -> Result<PreparedInput<'a>> {
+        let first = match self.root.layers.first() {
+            Some(l) => l.prepare_input(0, x).transpose()?,
+            None => None,
+        };
+        Ok(PreparedInput { features: x, first })
+    }
+    /// The kernel a pair's computation starts from and the index of the first layer still to
+    /// run: the first layer's output from the prepared summaries, or `K⁰` and layer 0.
+    fn start_pair(&self, a: &PreparedInput, b: &PreparedInput) -> Result<(usize, Stream<Kernel>)> {
+        match (&a.first, &b.first) {
+            (Some(pa), Some(pb)) => Ok((1, self.root.layers[0].kernel_from_prepared(0, pa, pb)?)),
+            _ => Ok((
+                0,
+                Stream::One(Kernel::from_features(a.features, b.features)?),
+            )),
+        }
+    }
+    /// [`Network::self_kernel`] of a prepared input.
+    pub fn self_kernel_prepared(&self, x: &PreparedInput) -> Result<(Kernel, Vec<Vec<f64>>)> {
+        let (start, k) = self.start_pair(x, x)?;
+        self.self_kernel_from(start, k)
+    }
+    /// [`Network::cross_kernel`] of two prepared inputs.
+    pub fn cross_kernel_prepared(
+        &self,
+        a: &PreparedInput,
+        b: &PreparedInput,
+        rec1: &[Vec<f64>],
+        rec2: &[Vec<f64>],
+    ) -> Result<Kernel> {
+        let (start, k) = self.start_pair(a, b)?;
+        self.cross_kernel_from(start, k, rec1, rec2)
+    }
+    fn self_kernel_from(&self, start: usize, k: Stream<Kernel>) -> Result<(Kernel, Vec<Vec<f64>>)> {
         let mut rec = Vec::new();
         let mut ctx = KernelCtx {
             diag: DiagMode::Record(&mut rec),
         };
         let k = self
             .root
-            .kernel(0, Stream::One(k0), &mut ctx)?
+            .kernel_from(start, k, &mut ctx)?
             .one(self.root.layers.len(), "output")?;
         Ok((k, rec))
     }
-    /// Runs the kernel map of a cross pair given both inputs' recordings.
-    pub fn cross_kernel(&self, k0: Kernel, rec1: &[Vec<f64>], rec2: &[Vec<f64>]) -> Result<Kernel> {
+    fn cross_kernel_from(
+        &self,
+        start: usize,
+        k: Stream<Kernel>,
+        rec1: &[Vec<f64>],
+        rec2: &[Vec<f64>],
+    ) -> Result<Kernel> {
         let mut ctx = KernelCtx {
             diag: DiagMode::Replay {
                 first: rec1,
@@ -220,7 +270,7 @@ impl Network {
             },
         };
         self.root
-            .kernel(0, Stream::One(k0), &mut ctx)?
+            .kernel_from(start, k, &mut ctx)?
             .one(self.root.layers.len(), "output")
     }
 
@@ -233,18 +283,37 @@ impl Network {
                 x1.sig.layout, x1.sig.channels, x2.sig.layout, x2.sig.channels
             )));
         }
-        let k0 = |a: &Features, b: &Features| Kernel::from_features(a, b);
         if x1.data.iter().chain(&x2.data).any(|v| !v.is_finite()) {
             return Err(NtkError::Input("inputs contain NaN or Inf".into()));
         }
-        let (_, r1) = self.self_kernel(k0(x1, x1)?)?;
-        let (_, r2) = self.self_kernel(k0(x2, x2)?)?;
-        self.cross_kernel(k0(x1, x2)?, &r1, &r2)
+        let (p1, p2) = (self.prepare_input(x1)?, self.prepare_input(x2)?);
+        let (_, r1) = self.self_kernel_prepared(&p1)?;
+        let (_, r2) = self.self_kernel_prepared(&p2)?;
+        let k = self.cross_kernel_prepared(&p1, &p2, &r1, &r2);
+        crate::scratch::release();
+        k
     }
 
     /// [`Network::kernel_pair_features`] for two `H×W×C` images.
     pub fn kernel_pair(&self, x1: ArrayView3<f64>, x2: ArrayView3<f64>) -> Result<Kernel> {
         self.kernel_pair_features(&image_features(x1), &image_features(x2))
+    }
+}
+
+/// An input made ready for the kernel engine ([`Network::prepare_input`]): its features and,
+/// when the network's first layer offers one, that layer's per-input summary.
+#[derive(Clone)]
+pub struct PreparedInput<'a> {
+    features: &'a Features,
+    first: Option<Prepared>,
+}
+
+impl fmt::Debug for PreparedInput<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedInput")
+            .field("features", &self.features.sig)
+            .field("summarised", &self.first.is_some())
+            .finish()
     }
 }
 

@@ -19,6 +19,20 @@ impl Serial {
     pub fn new(layers: Vec<Box<dyn Layer>>) -> Self {
         Serial { layers }
     }
+    /// The kernel map of the layers from index `start` on (`input` is the kernel after layer
+    /// `start − 1`).
+    pub fn kernel_from(
+        &self,
+        start: usize,
+        input: Stream<Kernel>,
+        ctx: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let mut k = input;
+        for (i, l) in self.layers.iter().enumerate().skip(start) {
+            k = l.kernel(i, k, ctx)?;
+        }
+        Ok(k)
+    }
     /// The forward activations: `acts[i]` is the input of layer `i`, the last the output.
     pub fn forward_all(
         &self,
@@ -75,11 +89,7 @@ impl Layer for Serial {
         input: Stream<Kernel>,
         ctx: &mut KernelCtx<'_>,
     ) -> Result<Stream<Kernel>> {
-        let mut k = input;
-        for (i, l) in self.layers.iter().enumerate() {
-            k = l.kernel(i, k, ctx)?;
-        }
-        Ok(k)
+        self.kernel_from(0, input, ctx)
     }
     fn init(&self, _: usize, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
         let mut sig = input.clone();

@@ -6,7 +6,8 @@ use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Padding;
-use crate::stencil::{apply_taps, conv_taps, Geometry, Tap};
+use crate::scratch;
+use crate::stencil::{apply_stencil, conv_taps, Geometry, Separable, Tap};
 
 /// Convolution `y_o(t) = α Σ_c Σ_v W[v, c, o] x_c(t + v) + β b_o` (a cross-correlation, as in
 /// neural-tangents' `Conv`), `v` over the `h×w` window centred at 0.
@@ -25,6 +26,7 @@ pub struct Conv {
     /// Weights, bias, width, parameterisation.
     pub affine: Affine,
     taps: Vec<Tap>,
+    separable: Option<Separable>,
 }
 
 impl Conv {
@@ -41,6 +43,7 @@ impl Conv {
             padding,
             affine,
             taps: conv_taps(fh, fw),
+            separable: Separable::detect(&conv_taps(fh, fw), fh, fw),
         })
     }
     fn geometry(&self, index: usize, layout: &Layout) -> Result<Geometry> {
@@ -105,9 +108,11 @@ impl Layer for Conv {
         let g = self.geometry(index, &k.layout)?;
         let n = g.h_out * g.h_out * g.w_out * g.w_out;
         let scale = 1.0 / (self.fh * self.fw) as f64;
-        let (mut ak, mut at) = (vec![0.0; n], vec![0.0; n]);
-        apply_taps(&mut ak, &k.nngp, &self.taps, &g, scale);
-        apply_taps(&mut at, &k.ntk, &self.taps, &g, scale);
+        let (mut ak, mut at) = (scratch::take(n), scratch::take(n));
+        apply_stencil(&mut ak, &k.nngp, &self.taps, self.separable, &g, scale);
+        apply_stencil(&mut at, &k.ntk, &self.taps, self.separable, &g, scale);
+        scratch::recycle(k.nngp);
+        scratch::recycle(k.ntk);
         let fan_in = k.channels * self.fh * self.fw;
         for (a, t) in ak.iter_mut().zip(at.iter_mut()) {
             let (x, y) = self.affine.combine(fan_in, *a, *t);

@@ -39,7 +39,8 @@ use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
 use crate::param::{GroupSupport, Padding};
-use crate::stencil::{apply_taps, pair_taps, resampling, Geometry, Tap};
+use crate::scratch;
+use crate::stencil::{apply_stencil, pair_taps, resampling, Geometry, Separable, Tap};
 
 /// Precomputed resampling operators and stencils of a group on a `q×q` window.
 #[derive(Debug, Clone)]
@@ -50,6 +51,8 @@ struct Stencils {
     m: Vec<DMatrix<f64>>,
     /// Taps of `M_s M_{s′}ᵀ`, index `s·|G| + s′`.
     full: Vec<Vec<Tap>>,
+    /// The factorised form of each `full` entry, where it exists (exact groups).
+    separable: Vec<Option<Separable>>,
 }
 
 impl Stencils {
@@ -67,10 +70,19 @@ impl Stencils {
                 full.push(pair_taps(&m[s], &m[t], q));
             }
         }
-        Ok(Stencils { info, q, m, full })
+        let separable = full.iter().map(|t| Separable::detect(t, q, q)).collect();
+        Ok(Stencils {
+            info,
+            q,
+            m,
+            full,
+            separable,
+        })
     }
-    fn taps(&self, s: usize, t: usize) -> &[Tap] {
-        &self.full[s * self.info.order + t]
+    /// `out = scale · A_{s,t}[inp]` for slice pair `(s, t)` (overwrites `out`).
+    fn apply(&self, s: usize, t: usize, out: &mut [f64], inp: &[f64], g: &Geometry, scale: f64) {
+        let i = s * self.info.order + t;
+        apply_stencil(out, inp, &self.full[i], self.separable[i], g, scale);
     }
     /// Effective filters `M_s W` for all slices: `(|G|, q², rest)` from `w` `(q², rest)`.
     fn resample_filters(&self, w: &[f64], rest: usize) -> Vec<Vec<f64>> {
@@ -260,17 +272,27 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
         } else {
             (0..n).flat_map(|s| (0..n).map(move |t| (s, t))).collect()
         };
-        let mut ak = vec![0.0; slices.len() * blk];
-        let mut at = vec![0.0; slices.len() * blk];
+        let mut ak = scratch::take(slices.len() * blk);
+        let mut at = scratch::take(slices.len() * blk);
         let has_ntk = k.ntk.iter().any(|v| *v != 0.0);
         for (i, &(s, t)) in slices.iter().enumerate() {
-            let taps = self.st.taps(s, t);
-            apply_taps(&mut ak[i * blk..][..blk], &k.nngp, taps, &g, scale);
+            self.st
+                .apply(s, t, &mut ak[i * blk..][..blk], &k.nngp, &g, scale);
             if has_ntk {
-                apply_taps(&mut at[i * blk..][..blk], &k.ntk, taps, &g, scale);
+                self.st
+                    .apply(s, t, &mut at[i * blk..][..blk], &k.ntk, &g, scale);
             }
         }
-        combine_all(&self.affine, k.channels * self.q * self.q, &mut ak, &mut at);
+        scratch::recycle(k.nngp);
+        scratch::recycle(k.ntk);
+        let fan_in = k.channels * self.q * self.q;
+        if has_ntk {
+            combine_all(&self.affine, fan_in, &mut ak, &mut at);
+        } else {
+            for (a, t) in ak.iter_mut().zip(at.iter_mut()) {
+                (*a, *t) = self.affine.combine(fan_in, *a, 0.0);
+            }
+        }
         let (group, h, w) = (self.st.info.clone(), g.h_out, g.w_out);
         let layout = if self.relative {
             Layout::GroupRelative { group, h, w }
@@ -533,23 +555,14 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
         let (layout, ak, at) = if relative {
             // R_out[c] = q⁻² Σ_u R_in[c](t+u, t′+A_c u): independent of the support.
             let scale = 1.0 / (self.q * self.q) as f64;
-            let (mut ak, mut at) = (vec![0.0; n * blk], vec![0.0; n * blk]);
+            let (mut ak, mut at) = (scratch::take(n * blk), scratch::take(n * blk));
+            let e = self.st.info.identity;
             for c in 0..n {
-                let taps = self.st.taps(self.st.info.identity, c);
-                apply_taps(
-                    &mut ak[c * blk..][..blk],
-                    &k.nngp[c * bin..][..bin],
-                    taps,
-                    &g,
-                    scale,
-                );
-                apply_taps(
-                    &mut at[c * blk..][..blk],
-                    &k.ntk[c * bin..][..bin],
-                    taps,
-                    &g,
-                    scale,
-                );
+                let (kin, tin) = (&k.nngp[c * bin..][..bin], &k.ntk[c * bin..][..bin]);
+                self.st
+                    .apply(e, c, &mut ak[c * blk..][..blk], kin, &g, scale);
+                self.st
+                    .apply(e, c, &mut at[c * blk..][..blk], tin, &g, scale);
             }
             (Layout::GroupRelative { group, h, w }, ak, at)
         } else {
@@ -572,14 +585,15 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
                             *y += q;
                         }
                     }
-                    let taps = self.st.taps(s, t);
                     let o = (s * n + t) * blk;
-                    apply_taps(&mut ak[o..o + blk], &sk, taps, &g, scale);
-                    apply_taps(&mut at[o..o + blk], &st, taps, &g, scale);
+                    self.st.apply(s, t, &mut ak[o..o + blk], &sk, &g, scale);
+                    self.st.apply(s, t, &mut at[o..o + blk], &st, &g, scale);
                 }
             }
             (Layout::Group { group, h, w }, ak, at)
         };
+        scratch::recycle(k.nngp);
+        scratch::recycle(k.ntk);
         let (mut ak, mut at) = (ak, at);
         combine_all(&self.affine, fan_in, &mut ak, &mut at);
         Ok(Stream::One(Kernel {

@@ -216,7 +216,32 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn children(&self) -> Vec<&dyn Layer> {
         Vec::new()
     }
+    /// Optional shortcut for a network's first layer: a summary of one input from which
+    /// [`Layer::kernel_from_prepared`] builds this layer's output kernel for any pair without
+    /// forming the input kernel `K⁰` (which can cost more than the layer itself). The engine
+    /// computes it once per input. `None` (the default): not offered.
+    fn prepare_input(&self, _index: usize, _x: &Features) -> Option<Result<Prepared>> {
+        None
+    }
+    /// This layer's output kernel for two inputs summarised by [`Layer::prepare_input`]; equals
+    /// [`Layer::kernel`] applied to `K⁰` of the pair, up to rounding.
+    fn kernel_from_prepared(
+        &self,
+        index: usize,
+        _a: &Prepared,
+        _b: &Prepared,
+    ) -> Result<Stream<Kernel>> {
+        Err(crate::error::NtkError::layer(
+            index,
+            &self.name(),
+            "offers no prepared-input kernel",
+        ))
+    }
 }
+
+/// A first layer's per-input summary (see [`Layer::prepare_input`]); its type is private to
+/// the layer that made it.
+pub type Prepared = Arc<dyn std::any::Any + Send + Sync>;
 
 /// Weight and bias settings shared by all linear layers.
 #[derive(Debug, Clone, Copy, PartialEq)]

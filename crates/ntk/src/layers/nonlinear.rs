@@ -51,9 +51,13 @@ impl Layer for Elementwise {
             let (a, b) = ctx.diagonals(&k);
             (a.into_owned(), b.into_owned())
         };
-        // Dispatch once per layer so the per-entry loop is monomorphised (ReLU inlined).
+        // Dispatch once per layer so the per-entry loop is monomorphised and, for the branch-free
+        // closed forms, vectorised.
         match &self.phi {
             Nonlinearity::Relu => map_rows(&mut k, &d1, &d2, crate::nonlin::relu_dual),
+            &Nonlinearity::Erf { a, b, c } => map_rows(&mut k, &d1, &d2, move |k11, k22, k12| {
+                crate::nonlin::erf_dual(a, b, c, k11, k22, k12)
+            }),
             phi => map_rows(&mut k, &d1, &d2, |a, b, c| phi.dual(a, b, c)),
         }
         Ok(Stream::One(k))
@@ -97,10 +101,11 @@ impl Layer for Elementwise {
 /// `K ← E[φφ]`, `Θ ← Θ·E[φ′φ′]` over all entries, variances from the diagonals.
 #[inline(always)]
 fn map_rows(k: &mut Kernel, d1: &[f64], d2: &[f64], dual: impl Fn(f64, f64, f64) -> (f64, f64)) {
-    for row in k.layout.rows() {
+    let (nngp, ntk) = (&mut k.nngp, &mut k.ntk);
+    k.layout.for_each_row(|row| {
         let k11 = d1[row.d1];
-        let kk = &mut k.nngp[row.offset..row.offset + row.len];
-        let tt = &mut k.ntk[row.offset..row.offset + row.len];
+        let kk = &mut nngp[row.offset..row.offset + row.len];
+        let tt = &mut ntk[row.offset..row.offset + row.len];
         for ((kv, tv), k22) in kk
             .iter_mut()
             .zip(tt.iter_mut())
@@ -110,5 +115,5 @@ fn map_rows(k: &mut Kernel, d1: &[f64], d2: &[f64], dual: impl Fn(f64, f64, f64)
             *kv = a;
             *tv *= b;
         }
-    }
+    });
 }

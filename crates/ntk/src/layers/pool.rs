@@ -15,8 +15,19 @@ fn scalar_kernel(nngp: f64, ntk: f64, channels: usize) -> Kernel {
     }
 }
 
+/// The mean, summed in eight interleaved partial sums (a single running sum is bound by the
+/// latency of one addition per value).
 fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
+    let mut acc = [0.0; 8];
+    let chunks = v.chunks_exact(8);
+    let tail: f64 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (a, x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    let sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    (sum + tail) / v.len() as f64
 }
 
 /// Per-channel mean over all positions (finite pools), and its reverse.
@@ -243,11 +254,10 @@ impl Layer for GroupPool {
         let k = input.one(index, "group_pool")?;
         Self::check(index, &k.layout)?;
         // Relative layout: each R[c] stands for |G| equal slice pairs, so the plain mean is exact.
-        Ok(Stream::One(scalar_kernel(
-            mean(&k.nngp),
-            mean(&k.ntk),
-            k.channels,
-        )))
+        let pooled = scalar_kernel(mean(&k.nngp), mean(&k.ntk), k.channels);
+        crate::scratch::recycle(k.nngp);
+        crate::scratch::recycle(k.ntk);
+        Ok(Stream::One(pooled))
     }
     fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())

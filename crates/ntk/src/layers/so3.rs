@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex};
 
 use rand::RngCore;
 
-use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
+use super::{normals, Affine, Features, Layer, Params, Prepared, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
 use crate::so3::{
-    S2LiftFinite, S2LiftOperator, So3Affine, So3ConvFinite, So3ConvOperator, So3Error,
-    So3PairKernel, So3PoolFinite,
+    QuadratureCoefficients, S2LiftFinite, S2LiftOperator, So3Affine, So3ConvFinite,
+    So3ConvOperator, So3Error, So3PairKernel, So3PoolFinite,
 };
 
 fn so3_error(index: usize, layer: &str, e: So3Error) -> NtkError {
@@ -156,6 +156,12 @@ impl S2LiftConv {
     }
 }
 
+/// [`S2LiftConv`]'s per-input summary: the quadrature coefficients of the input signal.
+struct LiftInput {
+    bandlimit_in: usize,
+    coefficients: QuadratureCoefficients,
+}
+
 /// `K` in the pixel layout `(H1, H2, W1, W2)` → `k0[p₁·P + p₂]` with `p = θ·W + φ`.
 fn pixels_to_pairs(k: &[f64], h: usize, w: usize) -> Vec<f64> {
     let p = h * w;
@@ -234,6 +240,56 @@ impl Layer for S2LiftConv {
             },
             nngp: nngp.values().to_vec(),
             ntk: ntk.values().to_vec(),
+            channels: self.affine.width,
+        }))
+    }
+    fn prepare_input(&self, index: usize, x: &Features) -> Option<Result<Prepared>> {
+        let prepare = || -> Result<Prepared> {
+            let l_in = sphere_bandlimit(index, &x.sig.layout)?;
+            let coefficients = self
+                .operator(index, l_in)?
+                .quadrature_coefficients(&x.data, x.sig.channels)
+                .map_err(|e| so3_error(index, "s2_lift_conv", e))?;
+            Ok(Arc::new(LiftInput {
+                bandlimit_in: l_in,
+                coefficients,
+            }))
+        };
+        Some(prepare())
+    }
+    fn kernel_from_prepared(
+        &self,
+        index: usize,
+        a: &Prepared,
+        b: &Prepared,
+    ) -> Result<Stream<Kernel>> {
+        let (Some(a), Some(b)) = (a.downcast_ref::<LiftInput>(), b.downcast_ref::<LiftInput>())
+        else {
+            return Err(NtkError::layer(
+                index,
+                "s2_lift_conv",
+                "prepared inputs come from another layer",
+            ));
+        };
+        if a.bandlimit_in != b.bandlimit_in {
+            return Err(NtkError::layer(
+                index,
+                "s2_lift_conv",
+                "the two inputs have different bandlimits",
+            ));
+        }
+        let op = self.operator(index, a.bandlimit_in)?;
+        let mut nngp = op.apply_quadrature(&a.coefficients, &b.coefficients);
+        let w2 = self.affine.w_std * self.affine.w_std;
+        nngp.scale_shift(w2, self.affine.b_std * self.affine.b_std);
+        // Inputs carry no NTK (Θ⁰ = 0), so Θ¹ = K¹.
+        let values = nngp.values().to_vec();
+        Ok(Stream::One(Kernel {
+            layout: Layout::So3 {
+                bandlimit: self.bandlimit_out,
+            },
+            ntk: values.clone(),
+            nngp: values,
             channels: self.affine.width,
         }))
     }

@@ -15,49 +15,58 @@ pub(crate) fn block_indices(coeff_bandlimit: usize, n: i32) -> Vec<(usize, i32)>
         .collect()
 }
 
-/// A complex matrix as two real ones, so products run on real GEMMs.
+/// A complex matrix as two real row-major arrays (`rows × cols`): the products below are
+/// loops over contiguous real rows, which vectorise; for these small sizes (`P = 30` points,
+/// at most `L²` coefficients) that beats general GEMMs with their per-call allocation and
+/// packing.
 #[derive(Debug, Clone)]
 struct Split {
-    re: DMatrix<f64>,
-    im: DMatrix<f64>,
+    cols: usize,
+    re: Vec<f64>,
+    im: Vec<f64>,
 }
 
 impl Split {
     fn new(m: &DMatrix<Complex64>) -> Self {
-        Self {
-            re: m.map(|v| v.re),
-            im: m.map(|v| v.im),
+        let (rows, cols) = m.shape();
+        let (mut re, mut im) = (
+            Vec::with_capacity(rows * cols),
+            Vec::with_capacity(rows * cols),
+        );
+        for r in 0..rows {
+            for c in 0..cols {
+                re.push(m[(r, c)].re);
+                im.push(m[(r, c)].im);
+            }
         }
+        Self { cols, re, im }
     }
-    /// `self · other` for complex matrices.
-    fn mul(&self, other: &Split) -> Split {
-        Split {
-            re: &self.re * &other.re - &self.im * &other.im,
-            im: &self.re * &other.im + &self.im * &other.re,
-        }
+    fn rows(&self) -> usize {
+        self.re.len().checked_div(self.cols).unwrap_or(0)
     }
-    fn transpose(&self) -> Split {
-        Split {
-            re: self.re.transpose(),
-            im: self.im.transpose(),
-        }
-    }
-    fn to_complex(&self) -> DMatrix<Complex64> {
-        self.re.zip_map(&self.im, Complex64::new)
+    fn row(&self, r: usize) -> (&[f64], &[f64]) {
+        let c = self.cols;
+        (&self.re[r * c..][..c], &self.im[r * c..][..c])
     }
 }
 
-/// The tables of one γ-frequency `n`.
+/// The tables of one γ-frequency `n` (`P` in-plane points, `s_n` coefficients).
 #[derive(Debug, Clone)]
 struct Block {
     /// `E_n` (`P × s_n`).
     e: Split,
-    /// `E_{−n}` (`P × s_n`).
-    e_minus: Split,
-    /// `(w ⊙ conj E_{−n})ᵀ · (2L_g − 1)` (`s_n × P`): right factor of the projection, transposed.
-    project_right_t: Split,
-    /// `(w ⊙ conj E_n)` (`P × s_n`): left factor of the projection, transposed.
+    /// `E_{−n}ᵀ` (`s_n × P`).
+    e_minus_t: Split,
+    /// `(w ⊙ conj E_n)ᵀ` (`s_n × P`): left factor of the projection.
     project_left_t: Split,
+    /// `(w ⊙ conj E_{−n})ᵀ · (2L_g − 1)` (`s_n × P`): right factor of the projection.
+    project_right_t: Split,
+    /// `(cos, sin)(n γ_Δ)` for every `Δ`.
+    phases: Vec<(f64, f64)>,
+    /// For `n > 0`: `mirror[i]` is the position of `(l, −m)` when position `i` holds `(l, m)`,
+    /// and `sign[i] = (−1)^m`; they give `K̂_{−n}` from `K̂_n`.
+    mirror: Vec<usize>,
+    sign: Vec<f64>,
 }
 
 /// For every `n` with `|n| < L_c`, the matrix `E_n[p, (l, m)] = e^{imα} d^l_{mn}(β)` over the
@@ -79,6 +88,7 @@ impl NBlockBasis {
         let grid = So3Grid::new(grid_bandlimit).expect("grid bandlimit ≥ 1");
         let a = grid.n_azimuth();
         let points = grid.n_beta() * a;
+        let (d, _) = So3PairKernel::dims(grid_bandlimit);
         let tables: Vec<WignerSmallDTable> = (0..grid.n_beta())
             .map(|j| WignerSmallDTable::new(coeff_bandlimit, grid.beta(j)).expect("valid table"))
             .collect();
@@ -99,11 +109,35 @@ impl NBlockBasis {
         let blocks = (0..coeff_bandlimit as i32)
             .map(|n| {
                 let (plus, minus) = (e(n), e(-n));
+                let indices = block_indices(coeff_bandlimit, n);
+                let mirror = indices
+                    .iter()
+                    .map(|&(l, m)| {
+                        indices
+                            .iter()
+                            .position(|&(l2, m2)| l2 == l && m2 == -m)
+                            .expect("mirror")
+                    })
+                    .collect();
+                let sign = indices
+                    .iter()
+                    .map(|&(_, m)| if m.rem_euclid(2) == 0 { 1.0 } else { -1.0 })
+                    .collect();
+                let phases = (0..d)
+                    .map(|delta| {
+                        let gamma = std::f64::consts::TAU * delta as f64 / d as f64;
+                        let (sin, cos) = (n as f64 * gamma).sin_cos();
+                        (cos, sin)
+                    })
+                    .collect();
                 Block {
                     project_right_t: Split::new(&weighted_conj(&minus, a as f64).transpose()),
-                    project_left_t: Split::new(&weighted_conj(&plus, 1.0)),
+                    project_left_t: Split::new(&weighted_conj(&plus, 1.0).transpose()),
                     e: Split::new(&plus),
-                    e_minus: Split::new(&minus),
+                    e_minus_t: Split::new(&minus.transpose()),
+                    phases,
+                    mirror,
+                    sign,
                 }
             })
             .collect();
@@ -117,24 +151,70 @@ impl NBlockBasis {
     /// Evaluates `K(R, R′) = Re Σ_n Σ B_n[(l,m),(l′,m′)] conj D^l_{mn}(R) conj D^{l′}_{m′,−n}(R′)`
     /// on the grid, given `b[n + L_c − 1] = B_n` (a `|block n| × |block −n|` matrix) for a real
     /// kernel (`B_{−n}` is then implied by `B_n`; only `n ≥ 0` is read).
+    ///
+    /// Per `n`: `M = E_n B_n`, then row by row `H[p₁, ·] = Σ_b M[p₁, b] E_{−n}[·, b]`, added to
+    /// every `Δ` slab as `w_n Re(e^{inγ_Δ} H)` (`w_0 = 1`, `w_n = 2` for the implied `−n`).
     pub(crate) fn evaluate(&self, b: &[DMatrix<Complex64>]) -> So3PairKernel {
         let lg = self.grid_bandlimit;
-        let (d, p) = So3PairKernel::dims(lg);
+        let (_, p) = So3PairKernel::dims(lg);
         let lc = self.coeff_bandlimit;
         let mut out = So3PairKernel::zeros(lg);
         let values = out.values_mut();
+        let (mut m_re, mut m_im) = (Vec::new(), Vec::new());
+        let (mut h_re, mut h_im) = (vec![0.0; p], vec![0.0; p]);
         for (n, block) in self.blocks.iter().enumerate() {
-            // Hᵀ = E_{−n} (E_n B_n)ᵀ, whose column-major storage is H row-major, like `values`.
-            let m = block.e.mul(&Split::new(&b[n + lc - 1]));
-            let h_t = block.e_minus.mul(&m.transpose());
+            let bn = Split::new(&b[n + lc - 1]);
+            let s = bn.cols;
+            // M = E_n B_n, row by row (P × s).
+            m_re.clear();
+            m_re.resize(p * s, 0.0);
+            m_im.clear();
+            m_im.resize(p * s, 0.0);
+            for q in 0..p {
+                let (er, ei) = block.e.row(q);
+                let (mr, mi) = (&mut m_re[q * s..][..s], &mut m_im[q * s..][..s]);
+                for a in 0..s {
+                    let (br, bi) = bn.row(a);
+                    let (x, y) = (er[a], ei[a]);
+                    for c in 0..s {
+                        mr[c] += x * br[c] - y * bi[c];
+                        mi[c] += x * bi[c] + y * br[c];
+                    }
+                }
+            }
             let weight = if n == 0 { 1.0 } else { 2.0 };
-            for delta in 0..d {
-                let gamma = std::f64::consts::TAU * delta as f64 / d as f64;
-                let (sin, cos) = (n as f64 * gamma).sin_cos();
-                let (c, s) = (weight * cos, weight * sin);
-                let slab = &mut values[delta * p * p..(delta + 1) * p * p];
-                for ((v, hr), hi) in slab.iter_mut().zip(h_t.re.iter()).zip(h_t.im.iter()) {
-                    *v += c * hr - s * hi;
+            for p1 in 0..p {
+                h_re.fill(0.0);
+                h_im.fill(0.0);
+                for a in 0..s {
+                    let (x, y) = (m_re[p1 * s + a], m_im[p1 * s + a]);
+                    let (er, ei) = block.e_minus_t.row(a);
+                    if n == 0 {
+                        // Only Re H enters at n = 0 (sin 0 = 0).
+                        for ((h, r), i) in h_re.iter_mut().zip(er).zip(ei) {
+                            *h += x * r - y * i;
+                        }
+                    } else {
+                        for (((hr, hi), r), i) in
+                            h_re.iter_mut().zip(h_im.iter_mut()).zip(er).zip(ei)
+                        {
+                            *hr += x * r - y * i;
+                            *hi += x * i + y * r;
+                        }
+                    }
+                }
+                for (delta, &(cos, sin)) in block.phases.iter().enumerate() {
+                    let (c, sn) = (weight * cos, weight * sin);
+                    let row = &mut values[(delta * p + p1) * p..][..p];
+                    if n == 0 {
+                        for (v, hr) in row.iter_mut().zip(&h_re) {
+                            *v += c * hr;
+                        }
+                    } else {
+                        for ((v, hr), hi) in row.iter_mut().zip(&h_re).zip(&h_im) {
+                            *v += c * hr - sn * hi;
+                        }
+                    }
                 }
             }
         }
@@ -144,6 +224,9 @@ impl NBlockBasis {
     /// Projects a grid kernel onto `K̂_n[(l,m),(l′,m′)] = Σ_{R,R′} w w K(R,R′) D^l_{mn}(R)
     /// D^{l′}_{m′,−n}(R′)` for every `|n| < L_c` (degrees `l, l′ < L_c`), using the quadrature of
     /// the kernel's own grid. Returned as `[n + L_c − 1]`.
+    ///
+    /// Per `n ≥ 0`: `X = Σ_Δ e^{−inγ_Δ} K[Δ]` (`P × P`), `V = Lᵀ X` with `L = w conj E_n`, and
+    /// `K̂_n = V Rᵀ` with `Rᵀ = (2L−1) w conj E_{−n}`.
     pub(crate) fn project(&self, kernel: &So3PairKernel) -> Vec<DMatrix<Complex64>> {
         let lg = self.grid_bandlimit;
         assert_eq!(
@@ -151,55 +234,72 @@ impl NBlockBasis {
             lg,
             "kernel grid must match the basis grid"
         );
-        let (d, p) = So3PairKernel::dims(lg);
+        let (_, p) = So3PairKernel::dims(lg);
         let lc = self.coeff_bandlimit;
         let values = kernel.values();
         let mut positive: Vec<DMatrix<Complex64>> = Vec::with_capacity(lc);
-        let (mut cos_part, mut sin_part) =
-            (DMatrix::<f64>::zeros(p, p), DMatrix::<f64>::zeros(p, p));
+        let (mut x_re, mut x_im) = (vec![0.0; p * p], vec![0.0; p * p]);
+        let (mut v_re, mut v_im) = (Vec::new(), Vec::new());
         for (n, block) in self.blocks.iter().enumerate() {
-            // Ǩ_nᵀ = Σ_Δ e^{−inγ_Δ} K[Δ]ᵀ: the row-major slabs read column-major are K[Δ]ᵀ.
-            cos_part.fill(0.0);
-            sin_part.fill(0.0);
-            for delta in 0..d {
-                let gamma = std::f64::consts::TAU * delta as f64 / d as f64;
-                let (sin, cos) = (n as f64 * gamma).sin_cos();
-                let slab = &values[delta * p * p..(delta + 1) * p * p];
-                for ((c, s), k) in cos_part.iter_mut().zip(sin_part.iter_mut()).zip(slab) {
-                    *c += cos * k;
-                    *s -= sin * k;
+            x_re.fill(0.0);
+            x_im.fill(0.0);
+            for (delta, &(cos, sin)) in block.phases.iter().enumerate() {
+                let slab = &values[delta * p * p..][..p * p];
+                if n == 0 {
+                    for (x, k) in x_re.iter_mut().zip(slab) {
+                        *x += k;
+                    }
+                } else {
+                    for ((xr, xi), k) in x_re.iter_mut().zip(x_im.iter_mut()).zip(slab) {
+                        *xr += cos * k;
+                        *xi -= sin * k;
+                    }
                 }
             }
-            // K̂_nᵀ = Rᵀ Ǩ_nᵀ Lᵀ with R = w conj(E_{−n}) (2L−1), L = conj(E_n)ᵀ w.
-            let r = &block.project_right_t;
-            let u = Split {
-                re: &r.re * &cos_part - &r.im * &sin_part,
-                im: &r.re * &sin_part + &r.im * &cos_part,
-            };
-            let khat_t = u.mul(&block.project_left_t);
-            positive.push(khat_t.transpose().to_complex());
+            // V[a, ·] = Σ_{p₁} Lᵀ[a, p₁] X[p₁, ·]  (s × P).
+            let s = block.project_left_t.rows();
+            v_re.clear();
+            v_re.resize(s * p, 0.0);
+            v_im.clear();
+            v_im.resize(s * p, 0.0);
+            for a in 0..s {
+                let (lr, li) = block.project_left_t.row(a);
+                let (vr, vi) = (&mut v_re[a * p..][..p], &mut v_im[a * p..][..p]);
+                for p1 in 0..p {
+                    let (xr, xi) = (&x_re[p1 * p..][..p], &x_im[p1 * p..][..p]);
+                    let (u, w) = (lr[p1], li[p1]);
+                    if n == 0 {
+                        for ((or, oi), x) in vr.iter_mut().zip(vi.iter_mut()).zip(xr) {
+                            *or += u * x;
+                            *oi += w * x;
+                        }
+                    } else {
+                        for (((or, oi), x), y) in vr.iter_mut().zip(vi.iter_mut()).zip(xr).zip(xi) {
+                            *or += u * x - w * y;
+                            *oi += u * y + w * x;
+                        }
+                    }
+                }
+            }
+            // K̂_n[a, b] = Σ_{p₂} V[a, p₂] Rᵀ[b, p₂].
+            let khat = DMatrix::from_fn(s, s, |a, b| {
+                let (vr, vi) = (&v_re[a * p..][..p], &v_im[a * p..][..p]);
+                let (rr, ri) = block.project_right_t.row(b);
+                let (mut re, mut im) = (0.0, 0.0);
+                for q in 0..p {
+                    re += vr[q] * rr[q] - vi[q] * ri[q];
+                    im += vr[q] * ri[q] + vi[q] * rr[q];
+                }
+                Complex64::new(re, im)
+            });
+            positive.push(khat);
         }
         // K̂_{−n}[(l,m),(l′,m′)] = (−1)^{m+m′} conj K̂_n[(l,−m),(l′,−m′)] for real kernels.
         let mut out: Vec<DMatrix<Complex64>> = Vec::with_capacity(2 * lc - 1);
         for n in (1..lc).rev() {
-            let plus = &positive[n];
-            let indices = block_indices(lc, n as i32);
-            let mirror: Vec<usize> = indices
-                .iter()
-                .map(|&(l, m)| {
-                    indices
-                        .iter()
-                        .position(|&(l2, m2)| l2 == l && m2 == -m)
-                        .expect("mirror")
-                })
-                .collect();
+            let (plus, block) = (&positive[n], &self.blocks[n]);
             out.push(DMatrix::from_fn(plus.nrows(), plus.ncols(), |i, j| {
-                let sign = if (indices[i].1 + indices[j].1).rem_euclid(2) == 0 {
-                    1.0
-                } else {
-                    -1.0
-                };
-                plus[(mirror[i], mirror[j])].conj() * sign
+                plus[(block.mirror[i], block.mirror[j])].conj() * (block.sign[i] * block.sign[j])
             }));
         }
         out.extend(positive);

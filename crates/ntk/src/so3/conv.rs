@@ -70,8 +70,12 @@ impl So3ConvOperator {
         let khat = self.input_basis.project(kernel);
         let lo = self.bandlimit_out as i32;
         let norm = 1.0 / (64.0 * PI.powi(4));
+        // Only k ≥ 0 is read by `evaluate` (the kernel is real), so k < 0 stays empty.
         let blocks: Vec<DMatrix<Complex64>> = (-(lo - 1)..lo)
             .map(|k| {
+                if k < 0 {
+                    return DMatrix::zeros(0, 0);
+                }
                 let rows = block_indices(self.bandlimit_out, k);
                 DMatrix::from_fn(rows.len(), rows.len(), |i, j| {
                     let ((l, m), (lp, mp)) = (rows[i], rows[j]);

@@ -13,6 +13,16 @@ pub(crate) fn lm_index(l: usize, m: i32) -> usize {
     (l * l + l).wrapping_add_signed(m as isize)
 }
 
+/// Per-channel quadrature coefficients of one S² signal
+/// ([`S2LiftOperator::quadrature_coefficients`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuadratureCoefficients {
+    /// Real parts, `C × L_out²` (columns `lm_index(l, m)`).
+    pub re: DMatrix<f64>,
+    /// Imaginary parts.
+    pub im: DMatrix<f64>,
+}
+
 /// The linear part of the lifting kernel,
 /// `A[K⁰](R, R′) = (1/|S|) ∫_S K⁰(Ru, R′u) du` truncated to degrees `l < L_out`, where
 /// `K⁰(y, y′) = (1/C) Σ_c x_c(y) x′_c(y′)` and `S` is the polar cap `θ ≤ max_beta` (the whole
@@ -145,11 +155,57 @@ impl S2LiftOperator {
         Ok(self.apply_coefficients(&khat))
     }
 
+    /// The quadrature coefficients `a_c[lm] = Σ_p w_p conj Y_lm(u_p) x_c(u_p)` (`l < L_out`) of
+    /// each channel of a signal stored `(θ, φ, C)`, as real and imaginary `C × L_out²` parts:
+    /// the per-input half of `K̂ = Σ w w K⁰ conj Y conj Y′`, which for `K⁰ = (1/C) Σ_c x_c x′_c`
+    /// factorises as `K̂ = aᵀ a′ / C` ([`S2LiftOperator::apply_quadrature`]).
+    pub fn quadrature_coefficients(
+        &self,
+        signal: &[f64],
+        channels: usize,
+    ) -> Result<QuadratureCoefficients, So3Error> {
+        let p = self.harmonics_re.nrows();
+        if channels == 0 || signal.len() != p * channels {
+            return Err(So3Error::Shape(format!(
+                "S² signal of bandlimit {} with {channels} channel(s) needs {} values, got {}",
+                self.bandlimit_in,
+                p * channels.max(1),
+                signal.len()
+            )));
+        }
+        // Row-major (P, C) read column-major is the C × P matrix Xᵀ.
+        let x_t = nalgebra::DMatrixView::from_slice(signal, channels, p);
+        Ok(QuadratureCoefficients {
+            re: x_t * &self.harmonics_re,
+            im: x_t * &self.harmonics_im,
+        })
+    }
+
+    /// `A[K⁰]` for the pair of signals with quadrature coefficients `a` and `b`; equals
+    /// [`S2LiftOperator::apply_input_kernel`] of their input kernel up to rounding, at a
+    /// fraction of the cost (no `P_in²` input kernel). It is also the more accurate route: for
+    /// signals with small low-degree content the `P_in²` products of the input-kernel route
+    /// cancel to `K̂`, which then carries their rounding (relative 1e-8 on rough signals).
+    pub fn apply_quadrature(
+        &self,
+        a: &QuadratureCoefficients,
+        b: &QuadratureCoefficients,
+    ) -> So3PairKernel {
+        let inv = 1.0 / a.re.nrows() as f64;
+        let re = (a.re.tr_mul(&b.re) - a.im.tr_mul(&b.im)) * inv;
+        let im = (a.re.tr_mul(&b.im) + a.im.tr_mul(&b.re)) * inv;
+        self.apply_coefficients(&re.zip_map(&im, Complex64::new))
+    }
+
     /// `A[K⁰]` from `K̂[lm_index(l,m), lm_index(l′,m′)]`.
     fn apply_coefficients(&self, khat: &DMatrix<Complex64>) -> So3PairKernel {
         let lo = self.bandlimit_out as i32;
+        // Only n ≥ 0 is read by `evaluate` (the kernel is real), so n < 0 stays empty.
         let blocks: Vec<DMatrix<Complex64>> = (-(lo - 1)..lo)
             .map(|n| {
+                if n < 0 {
+                    return DMatrix::zeros(0, 0);
+                }
                 let rows = block_indices(self.bandlimit_out, n);
                 let g = &self.support[(n + lo - 1) as usize];
                 DMatrix::from_fn(rows.len(), rows.len(), |i, j| {

@@ -16,7 +16,7 @@ mod support;
 pub use conv::So3ConvOperator;
 pub use finite::{S2LiftFinite, So3Affine, So3ConvFinite, So3PoolFinite};
 pub use grid_kernel::So3PairKernel;
-pub use lift::S2LiftOperator;
+pub use lift::{QuadratureCoefficients, S2LiftOperator};
 
 use std::f64::consts::PI;
 
