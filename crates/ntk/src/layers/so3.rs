@@ -99,6 +99,89 @@ fn so3_bandlimit(index: usize, layer: &str, layout: &Layout) -> Result<usize> {
     }
 }
 
+/// The finite twin of a linear SO(3) layer: affine in the parameters and linear in the input.
+trait FiniteSo3Linear {
+    fn parameter_count(&self) -> usize;
+    fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64>;
+    fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>);
+}
+
+macro_rules! finite_so3_linear {
+    ($t:ty) => {
+        impl FiniteSo3Linear for $t {
+            fn parameter_count(&self) -> usize {
+                <$t>::parameter_count(self)
+            }
+            fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64> {
+                <$t>::apply(self, params, input)
+            }
+            fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
+                <$t>::vjp(self, params, input, dy)
+            }
+        }
+    };
+}
+finite_so3_linear!(S2LiftFinite);
+finite_so3_linear!(So3ConvFinite);
+
+/// Checks the settings shared by `s2_lift_conv` and `so3_conv`.
+fn check_settings(name: &str, bandlimit_out: usize, max_beta: f64) -> Result<()> {
+    crate::so3::check_bandlimits(bandlimit_out, bandlimit_out)
+        .map_err(|e| NtkError::Spec(format!("{name}: {e}")))?;
+    crate::so3::check_max_beta(max_beta).map_err(|e| NtkError::Spec(format!("{name}: {e}")))
+}
+
+/// The one-line description shared by `s2_lift_conv` and `so3_conv`.
+fn describe_linear(name: &str, bandlimit_out: usize, max_beta: f64, affine: &Affine) -> String {
+    format!(
+        "{name}(bandlimit_out={bandlimit_out}, max_beta={max_beta:.4}, w_std={}, b_std={}, width={})",
+        affine.w_std, affine.b_std, affine.width
+    )
+}
+
+/// Fresh N(0, 1) parameters of a finite layer.
+fn finite_init(layer: &dyn FiniteSo3Linear, rng: &mut dyn RngCore) -> Params {
+    Params {
+        values: normals(rng, layer.parameter_count(), 1.0),
+        children: vec![],
+    }
+}
+
+/// The finite forward pass: SO(3) features of bandlimit `bandlimit_out` with `width` channels.
+fn finite_apply(
+    layer: &dyn FiniteSo3Linear,
+    params: &Params,
+    x: &Features,
+    bandlimit_out: usize,
+    width: usize,
+) -> Stream<Features> {
+    Stream::One(Features {
+        sig: Signature {
+            layout: Layout::So3 {
+                bandlimit: bandlimit_out,
+            },
+            channels: width,
+        },
+        data: layer.apply(&params.values, &x.data),
+    })
+}
+
+/// The finite reverse pass: accumulates the parameter gradient, returns the input cotangent.
+fn finite_vjp(
+    layer: &dyn FiniteSo3Linear,
+    params: &Params,
+    x: &Features,
+    dy: &Features,
+    grad: &mut Params,
+) -> Stream<Features> {
+    let (dp, dx) = layer.vjp(&params.values, &x.data, &dy.data);
+    grad.values.iter_mut().zip(&dp).for_each(|(g, d)| *g += d);
+    Stream::One(Features {
+        sig: x.sig.clone(),
+        data: dx,
+    })
+}
+
 /// `s2_lift_conv`: `y(R) = σ_w/√(C|S|) Σ_c ∫_S κ_c(u) f_c(Ru) du + σ_b b` with the filter
 /// supported on the cap `θ ≤ max_beta`; output bandlimit `bandlimit_out ≤` input bandlimit.
 /// Kernel `K¹ = σ_w² A[K⁰] + σ_b²`, `Θ¹ = K¹ + σ_w² A[Θ⁰]` (`Θ⁰ = 0` for inputs).
@@ -117,10 +200,7 @@ pub struct S2LiftConv {
 impl S2LiftConv {
     /// The layer; errors for `bandlimit_out = 0` or `max_beta ∉ (0, π]`.
     pub fn new(bandlimit_out: usize, max_beta: f64, affine: Affine) -> Result<Self> {
-        crate::so3::check_bandlimits(bandlimit_out, bandlimit_out)
-            .map_err(|e| NtkError::Spec(format!("s2_lift_conv: {e}")))?;
-        crate::so3::check_max_beta(max_beta)
-            .map_err(|e| NtkError::Spec(format!("s2_lift_conv: {e}")))?;
+        check_settings("s2_lift_conv", bandlimit_out, max_beta)?;
         Ok(Self {
             bandlimit_out,
             max_beta,
@@ -183,13 +263,11 @@ impl Layer for S2LiftConv {
         "s2_lift_conv".into()
     }
     fn describe(&self) -> String {
-        format!(
-            "s2_lift_conv(bandlimit_out={}, max_beta={:.4}, w_std={}, b_std={}, width={})",
+        describe_linear(
+            "s2_lift_conv",
             self.bandlimit_out,
             self.max_beta,
-            self.affine.w_std,
-            self.affine.b_std,
-            self.affine.width
+            &self.affine,
         )
     }
     fn signature(
@@ -301,10 +379,7 @@ impl Layer for S2LiftConv {
     ) -> Result<Params> {
         let s = input.as_one(index, "s2_lift_conv")?;
         let layer = self.finite_layer(index, sphere_bandlimit(index, &s.layout)?, s.channels)?;
-        Ok(Params {
-            values: normals(rng, layer.parameter_count(), 1.0),
-            children: vec![],
-        })
+        Ok(finite_init(layer.as_ref(), rng))
     }
     fn apply(
         &self,
@@ -318,16 +393,13 @@ impl Layer for S2LiftConv {
             sphere_bandlimit(index, &x.sig.layout)?,
             x.sig.channels,
         )?;
-        let data = layer.apply(&params.values, &x.data);
-        Ok(Stream::One(Features {
-            sig: Signature {
-                layout: Layout::So3 {
-                    bandlimit: self.bandlimit_out,
-                },
-                channels: self.affine.width,
-            },
-            data,
-        }))
+        Ok(finite_apply(
+            layer.as_ref(),
+            params,
+            x,
+            self.bandlimit_out,
+            self.affine.width,
+        ))
     }
     fn vjp(
         &self,
@@ -344,12 +416,7 @@ impl Layer for S2LiftConv {
             sphere_bandlimit(index, &x.sig.layout)?,
             x.sig.channels,
         )?;
-        let (dp, dx) = layer.vjp(&params.values, &x.data, &dy.data);
-        grad.values.iter_mut().zip(&dp).for_each(|(g, d)| *g += d);
-        Ok(Stream::One(Features {
-            sig: x.sig.clone(),
-            data: dx,
-        }))
+        Ok(finite_vjp(layer.as_ref(), params, x, dy, grad))
     }
 }
 
@@ -370,10 +437,7 @@ pub struct So3Conv {
 impl So3Conv {
     /// The layer; errors for `bandlimit_out = 0` or `max_beta ∉ (0, π]`.
     pub fn new(bandlimit_out: usize, max_beta: f64, affine: Affine) -> Result<Self> {
-        crate::so3::check_bandlimits(bandlimit_out, bandlimit_out)
-            .map_err(|e| NtkError::Spec(format!("so3_conv: {e}")))?;
-        crate::so3::check_max_beta(max_beta)
-            .map_err(|e| NtkError::Spec(format!("so3_conv: {e}")))?;
+        check_settings("so3_conv", bandlimit_out, max_beta)?;
         Ok(Self {
             bandlimit_out,
             max_beta,
@@ -414,14 +478,7 @@ impl Layer for So3Conv {
         "so3_conv".into()
     }
     fn describe(&self) -> String {
-        format!(
-            "so3_conv(bandlimit_out={}, max_beta={:.4}, w_std={}, b_std={}, width={})",
-            self.bandlimit_out,
-            self.max_beta,
-            self.affine.w_std,
-            self.affine.b_std,
-            self.affine.width
-        )
+        describe_linear("so3_conv", self.bandlimit_out, self.max_beta, &self.affine)
     }
     fn signature(
         &self,
@@ -492,10 +549,7 @@ impl Layer for So3Conv {
             so3_bandlimit(index, "so3_conv", &s.layout)?,
             s.channels,
         )?;
-        Ok(Params {
-            values: normals(rng, layer.parameter_count(), 1.0),
-            children: vec![],
-        })
+        Ok(finite_init(layer.as_ref(), rng))
     }
     fn apply(
         &self,
@@ -509,15 +563,13 @@ impl Layer for So3Conv {
             so3_bandlimit(index, "so3_conv", &x.sig.layout)?,
             x.sig.channels,
         )?;
-        Ok(Stream::One(Features {
-            sig: Signature {
-                layout: Layout::So3 {
-                    bandlimit: self.bandlimit_out,
-                },
-                channels: self.affine.width,
-            },
-            data: layer.apply(&params.values, &x.data),
-        }))
+        Ok(finite_apply(
+            layer.as_ref(),
+            params,
+            x,
+            self.bandlimit_out,
+            self.affine.width,
+        ))
     }
     fn vjp(
         &self,
@@ -534,12 +586,7 @@ impl Layer for So3Conv {
             so3_bandlimit(index, "so3_conv", &x.sig.layout)?,
             x.sig.channels,
         )?;
-        let (dp, dx) = layer.vjp(&params.values, &x.data, &dy.data);
-        grad.values.iter_mut().zip(&dp).for_each(|(g, d)| *g += d);
-        Ok(Stream::One(Features {
-            sig: x.sig.clone(),
-            data: dx,
-        }))
+        Ok(finite_vjp(layer.as_ref(), params, x, dy, grad))
     }
 }
 
