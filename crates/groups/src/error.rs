@@ -42,6 +42,16 @@ pub enum GroupError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A finite group larger than entk handles (its Cayley table alone would not fit).
+    #[error("{group}: order {order} is too large (at most {max} elements)")]
+    OrderTooLarge {
+        /// Which family (`cyclic`, `dihedral`, ...).
+        group: &'static str,
+        /// The requested order (saturated at `usize::MAX`).
+        order: usize,
+        /// [`crate::MAX_FINITE_ORDER`].
+        max: usize,
+    },
     /// A group name that is not registered.
     #[error("unknown group `{name}`; known groups: {known}")]
     UnknownGroup {

@@ -45,6 +45,6 @@ pub use dihedral::{DihedralElement, DihedralGroup};
 pub use error::GroupError;
 pub use group::{CompactGroup, FiniteGroup, FiniteGroupExt, Group, GroupExt, Quadrature};
 pub use plane::{PixelResampling, PlanarPointGroup};
-pub use registry::{GroupName, KNOWN_GROUPS};
+pub use registry::{GroupName, KNOWN_GROUPS, MAX_FINITE_ORDER};
 pub use roto_translation::{RotoTranslation, RotoTranslationElement};
 pub use so3::{DriscollHealyGrid, EulerZyz, Rotation, So3Grid, SO3};

@@ -17,8 +17,14 @@ pub enum GroupName {
     So3,
 }
 
+/// The largest finite group entk builds from a name: 1024 elements. Kernels of group
+/// features hold `|G|²` slice pairs per position pair and layers keep `|G|²` stencils, so
+/// larger point groups are refused at parse time, in microseconds, instead of exhausting memory
+/// later (`c1024` and `d512` are the largest cyclic and dihedral names).
+pub const MAX_FINITE_ORDER: usize = 1024;
+
 /// A one-line description of the registered names, for error messages and `--help`.
-pub const KNOWN_GROUPS: &str = "c1, c2, ..., cN (cyclic), d1, ..., dN (dihedral), so3";
+pub const KNOWN_GROUPS: &str = "c1, c2, ..., c1024 (cyclic), d1, ..., d512 (dihedral), so3";
 
 impl FromStr for GroupName {
     type Err = GroupError;
@@ -31,16 +37,29 @@ impl FromStr for GroupName {
         if lower == "so3" || lower == "so(3)" {
             return Ok(GroupName::So3);
         }
-        let (family, digits) = lower.split_at(lower.len().min(1));
+        // Split after the first *character* (the name may be any UTF-8, e.g. `é4`).
+        let mut chars = lower.chars();
+        let family = chars.next();
+        let digits = chars.as_str();
         if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
             return Err(unknown());
         }
-        let n: usize = digits.parse().map_err(|_| unknown())?;
+        // Digits beyond usize saturate: they are refused as too large, not as unknown.
+        let n: usize = digits.parse().unwrap_or(usize::MAX);
+        let too_large = |group, order| GroupError::OrderTooLarge {
+            group,
+            order,
+            max: MAX_FINITE_ORDER,
+        };
         match (family, n) {
-            ("c", 0) => Err(GroupError::ZeroOrder { group: "cyclic" }),
-            ("d", 0) => Err(GroupError::ZeroOrder { group: "dihedral" }),
-            ("c", n) => Ok(GroupName::Cyclic(n)),
-            ("d", n) => Ok(GroupName::Dihedral(n)),
+            (Some('c'), 0) => Err(GroupError::ZeroOrder { group: "cyclic" }),
+            (Some('d'), 0) => Err(GroupError::ZeroOrder { group: "dihedral" }),
+            (Some('c'), n) if n > MAX_FINITE_ORDER => Err(too_large("cyclic", n)),
+            (Some('d'), n) if n > MAX_FINITE_ORDER / 2 => {
+                Err(too_large("dihedral", n.saturating_mul(2)))
+            }
+            (Some('c'), n) => Ok(GroupName::Cyclic(n)),
+            (Some('d'), n) => Ok(GroupName::Dihedral(n)),
             _ => Err(unknown()),
         }
     }

@@ -26,7 +26,8 @@ pub enum NtkError {
     /// The computation would exceed the memory budget.
     #[error(
         "kernel would need about {estimated_bytes} bytes ({:.2} GiB) of memory, over the budget of \
-         {budget_bytes} bytes ({:.2} GiB); use fewer threads, smaller images or a larger budget",
+         {budget_bytes} bytes ({:.2} GiB, the available memory unless set); use fewer threads, \
+         fewer or smaller inputs, or a smaller network",
         *estimated_bytes as f64 / 1073741824.0,
         *budget_bytes as f64 / 1073741824.0
     )]
@@ -36,6 +37,10 @@ pub enum NtkError {
         /// The allowed budget.
         budget_bytes: u64,
     },
+    /// The computation produced a non-finite value or a negative self-kernel; the message
+    /// names the entry, the layer and the likely cause.
+    #[error("numerical range: {0}")]
+    Numerical(String),
     /// A group could not be constructed.
     #[error("group: {0}")]
     Group(#[from] entk_groups::GroupError),

@@ -7,7 +7,7 @@ use ndarray::{Array2, ArrayView2, ArrayView4, Axis};
 use rayon::prelude::*;
 
 use crate::error::{NtkError, Result};
-use crate::layers::{Features, Signature};
+use crate::layers::{Features, Layer, Signature};
 use crate::layout::Layout;
 use crate::network::{check_finite, image_features, Network, PreparedInput};
 
@@ -145,16 +145,167 @@ impl Network {
     }
 
     /// The Gram engine on inputs given as [`Features`] (all of one signature).
+    ///
+    /// Every output is checked before it is returned: a non-finite value or a negative
+    /// self-kernel is an [`NtkError::Numerical`] naming the first layer whose kernel went
+    /// non-finite and the likely cause. For positively homogeneous networks
+    /// ([`crate::Layer::homogeneous`]: bias-free, ReLU-like) inputs of extreme scale are computed
+    /// at a power-of-two rescaled size and scaled back, so `1e100` or `1e-100` inputs give the
+    /// right answer rather than overflow or underflow. Power-of-two factors are exact.
     pub fn gram_features(
         &self,
         x1: &[Features],
         x2: Option<&[Features]>,
         opts: &GramOptions<'_>,
     ) -> Result<Gram> {
-        let n1 = x1.len();
-        if n1 == 0 {
+        if x1.is_empty() {
             return Err(NtkError::Input("x1 is empty".into()));
         }
+        let sig = &x1[0].sig;
+        if sig.channels == 0 || sig.positions() == 0 {
+            return Err(NtkError::Input(format!(
+                "inputs have {} channels and {} positions per channel; both must be ≥ 1",
+                sig.channels,
+                sig.positions()
+            )));
+        }
+        let rescaled = self.homogeneous_rescaling(x1, x2);
+        let mut gram = match &rescaled {
+            None => self.gram_unchecked(x1, x2, opts)?,
+            Some((y1, y2, _, _)) => self.gram_unchecked(y1, y2.as_deref(), opts)?,
+        };
+        if let Some((_, _, e1, e2)) = &rescaled {
+            let e2 = e2.as_ref().unwrap_or(e1);
+            for ((i, j), v) in gram.nngp.indexed_iter_mut() {
+                *v = scale_pow2(*v, e1[i] + e2[j]);
+            }
+            for ((i, j), v) in gram.ntk.indexed_iter_mut() {
+                *v = scale_pow2(*v, e1[i] + e2[j]);
+            }
+        }
+        self.check_output(&gram, x1, x2)?;
+        Ok(gram)
+    }
+
+    /// For a homogeneous network and inputs whose largest magnitude lies outside
+    /// `2^±SAFE_EXPONENT`: inputs scaled by `2^−e` (each its own `e`) and the exponents.
+    #[allow(clippy::type_complexity)]
+    fn homogeneous_rescaling(
+        &self,
+        x1: &[Features],
+        x2: Option<&[Features]>,
+    ) -> Option<(
+        Vec<Features>,
+        Option<Vec<Features>>,
+        Vec<i32>,
+        Option<Vec<i32>>,
+    )> {
+        const SAFE_EXPONENT: i32 = 64;
+        let exponent = |f: &Features| {
+            let m = f.data.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            if m > 0.0 && m.is_finite() {
+                m.log2().floor() as i32
+            } else {
+                0
+            }
+        };
+        let extreme = x1
+            .iter()
+            .chain(x2.unwrap_or(&[]))
+            .any(|f| exponent(f).abs() > SAFE_EXPONENT);
+        if !extreme || !self.root.homogeneous() {
+            return None;
+        }
+        let scale = |xs: &[Features]| -> (Vec<Features>, Vec<i32>) {
+            xs.iter()
+                .map(|f| {
+                    let e = exponent(f);
+                    let data = f.data.iter().map(|v| scale_pow2(*v, -e)).collect();
+                    (
+                        Features {
+                            sig: f.sig.clone(),
+                            data,
+                        },
+                        e,
+                    )
+                })
+                .unzip()
+        };
+        let (y1, e1) = scale(x1);
+        let (y2, e2) = match x2 {
+            Some(x) => {
+                let (y, e) = scale(x);
+                (Some(y), Some(e))
+            }
+            None => (None, None),
+        };
+        Some((y1, y2, e1, e2))
+    }
+
+    /// Refuses non-finite outputs and negative self-kernels, naming the layer where the kernel
+    /// of the offending input first stopped being finite.
+    fn check_output(&self, g: &Gram, x1: &[Features], x2: Option<&[Features]>) -> Result<()> {
+        let symmetric = x2.is_none();
+        let bad = g
+            .nngp
+            .indexed_iter()
+            .map(|(ij, v)| ("NNGP", ij, *v))
+            .chain(g.ntk.indexed_iter().map(|(ij, v)| ("NTK", ij, *v)))
+            .find(|&(_, (i, j), v)| !v.is_finite() || (symmetric && i == j && v < 0.0));
+        let Some((which, (i, j), v)) = bad else {
+            return Ok(());
+        };
+        let xa = &x1[i];
+        let xb = x2.map_or(&x1[j], |x| &x[j]);
+        let scale = [xa, xb]
+            .iter()
+            .flat_map(|f| f.data.iter())
+            .fold(0.0f64, |a, v| a.max(v.abs()));
+        let second = if symmetric { "x1" } else { "x2" };
+        let place = match [xa, xb].iter().find_map(|f| self.first_nonfinite_layer(f)) {
+            Some((k, name)) => {
+                format!("the kernel first becomes non-finite at layer {k} (`{name}`)")
+            }
+            None => "every layer's self-kernel is finite, so the cross kernel or the final value \
+                     lost precision"
+                .to_string(),
+        };
+        Err(NtkError::Numerical(format!(
+            "the {which} entry for (x1[{i}], {second}[{j}]) is {v}; {place}; likely cause: input \
+             scale (largest |x| = {scale:e}) or w_std/b_std/nonlinearity parameters too large or \
+             too small for f64 — rescale the inputs or the parameters"
+        )))
+    }
+
+    /// The first top-level layer whose self-kernel output for `x` has a non-finite value.
+    fn first_nonfinite_layer(&self, x: &Features) -> Option<(usize, String)> {
+        let mut rec = Vec::new();
+        let mut ctx = crate::layout::KernelCtx {
+            diag: crate::layout::DiagMode::Record(&mut rec),
+        };
+        let mut k = crate::layout::Stream::One(crate::layout::Kernel::from_features(x, x).ok()?);
+        for (i, layer) in self.root.layers.iter().enumerate() {
+            k = layer.kernel(i, k, &mut ctx).ok()?;
+            let finite =
+                |k: &crate::layout::Kernel| k.nngp.iter().chain(&k.ntk).all(|v| v.is_finite());
+            let ok = match &k {
+                crate::layout::Stream::One(k) => finite(k),
+                crate::layout::Stream::Many(v) => v.iter().all(finite),
+            };
+            if !ok {
+                return Some((i, layer.describe()));
+            }
+        }
+        None
+    }
+
+    fn gram_unchecked(
+        &self,
+        x1: &[Features],
+        x2: Option<&[Features]>,
+        opts: &GramOptions<'_>,
+    ) -> Result<Gram> {
+        let n1 = x1.len();
         let sig = x1[0].sig.clone();
         if let Some(bad) = x1.iter().chain(x2.unwrap_or(&[])).find(|f| f.sig != sig) {
             return Err(NtkError::Input(format!(
@@ -259,4 +410,10 @@ impl Network {
             Ok(Gram { nngp, ntk })
         })
     }
+}
+
+/// `v · 2^e`, exactly (two steps so that `2^e` itself never overflows).
+fn scale_pow2(v: f64, e: i32) -> f64 {
+    let half = e / 2;
+    v * 2f64.powi(half) * 2f64.powi(e - half)
 }

@@ -135,16 +135,18 @@ pub struct Row {
 }
 
 impl Layout {
-    /// Number of stored values per pair.
+    /// Number of stored values per pair (saturating at `usize::MAX`, so an impossible size
+    /// reaches the memory check as "too large" instead of overflowing).
     pub fn len(&self) -> usize {
+        let prod = |f: &[usize]| f.iter().fold(1usize, |a, &b| a.saturating_mul(b));
         match self {
             Layout::Scalar => 1,
-            Layout::Pixels { h, w } => h * h * w * w,
-            Layout::Group { group, h, w } => group.order * group.order * h * h * w * w,
-            Layout::GroupRelative { group, h, w } => group.order * h * h * w * w,
+            Layout::Pixels { h, w } => prod(&[*h, *h, *w, *w]),
+            Layout::Group { group, h, w } => prod(&[group.order, group.order, *h, *h, *w, *w]),
+            Layout::GroupRelative { group, h, w } => prod(&[group.order, *h, *h, *w, *w]),
             Layout::So3 { bandlimit } => {
                 let (d, p) = crate::so3::So3PairKernel::dims(*bandlimit);
-                d * p * p
+                prod(&[d, p, p])
             }
         }
     }

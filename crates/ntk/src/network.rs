@@ -59,11 +59,12 @@ impl KernelPlan {
     /// Estimated peak bytes of a Gram computation of `n1 × n2` inputs (`n2 = None`: symmetric)
     /// on `threads` threads.
     pub fn peak_bytes(&self, n1: usize, n2: Option<usize>, threads: usize) -> u64 {
-        let n_inputs = n1 + n2.unwrap_or(0);
-        let out = 2 * 8 * (n1 * n2.unwrap_or(n1)) as u64;
-        threads.max(1) as u64 * self.bytes_per_pair
-            + (n_inputs * self.diag_values_per_input * 8) as u64
-            + out
+        let n_inputs = (n1 as u64).saturating_add(n2.unwrap_or(0) as u64);
+        let out = 16u64.saturating_mul((n1 as u64).saturating_mul(n2.unwrap_or(n1) as u64));
+        (threads.max(1) as u64)
+            .saturating_mul(self.bytes_per_pair)
+            .saturating_add(n_inputs.saturating_mul(self.diag_values_per_input as u64 * 8))
+            .saturating_add(out)
     }
     /// True when the output is one number per pair (an invariant scalar-output network).
     pub fn is_pooled(&self) -> bool {
@@ -156,22 +157,25 @@ impl Network {
 
     /// The plan for inputs of signature `input` (validates the whole network).
     pub fn plan(&self, input: &Signature) -> Result<KernelPlan> {
+        self.check_gaussian()?;
         let sigs = self
             .root
             .signatures(Stream::One(input.clone()), SigMode::Kernel)?;
         let mut steps = Vec::new();
         let mut max_vals = input.layout.len();
-        let mut diag = 0;
+        let mut diag = 0usize;
         for (i, (layer, s)) in self.root.layers.iter().zip(&sigs[1..]).enumerate() {
             let v = stream_vec(s);
-            let values: usize = v.iter().map(|s| s.layout.len()).sum();
+            let values = v
+                .iter()
+                .fold(0usize, |a, s| a.saturating_add(s.layout.len()));
             max_vals = max_vals.max(values);
             let d_in: usize = stream_vec(&sigs[i])
                 .iter()
                 .map(|s| s.layout.diag_len())
                 .max()
                 .unwrap_or(1);
-            diag += count_recorders(&**layer) * d_in;
+            diag = diag.saturating_add(count_recorders(&**layer).saturating_mul(d_in));
             steps.push(PlanStep {
                 index: i,
                 layer: layer.describe(),
@@ -193,9 +197,16 @@ impl Network {
             input: input.clone(),
             steps,
             output,
-            bytes_per_pair: 6 * 8 * max_vals as u64,
+            bytes_per_pair: (max_vals as u64).saturating_mul(6 * 8),
             diag_values_per_input: diag,
         })
+    }
+
+    /// Refuses networks whose dual activations would see a non-Gaussian input
+    /// ([`Layer::gaussian`]): their "kernel" would be silently wrong (relu∘relu ≠ relu's dual
+    /// applied twice). Every kernel entry point checks this.
+    fn check_gaussian(&self) -> Result<()> {
+        self.root.gaussian(0, Stream::One(false)).map(|_| ())
     }
 
     /// Runs the kernel map of an input against itself, recording its self-kernel diagonals.
@@ -245,6 +256,7 @@ impl Network {
         self.cross_kernel_from(start, k, rec1, rec2)
     }
     fn self_kernel_from(&self, start: usize, k: Stream<Kernel>) -> Result<(Kernel, Vec<Vec<f64>>)> {
+        self.check_gaussian()?;
         let mut rec = Vec::new();
         let mut ctx = KernelCtx {
             diag: DiagMode::Record(&mut rec),
@@ -262,6 +274,7 @@ impl Network {
         rec1: &[Vec<f64>],
         rec2: &[Vec<f64>],
     ) -> Result<Kernel> {
+        self.check_gaussian()?;
         let mut ctx = KernelCtx {
             diag: DiagMode::Replay {
                 first: rec1,

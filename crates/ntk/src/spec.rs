@@ -185,6 +185,21 @@ fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
     Some(v)
 }
 
+/// Largest filter side (`filter`) a spec may ask for. Larger windows exceed every image entk
+/// can hold a kernel for; group layers are further limited by their stencil memory.
+pub const MAX_FILTER: usize = 1025;
+/// Largest `bandlimit_out` of the SO(3) layers: at `L = 64` one pair's kernel already holds
+/// `127·(128·127)²` ≈ 3.4e10 values; the plan's memory estimate refuses most smaller ones.
+pub const MAX_BANDLIMIT: usize = 64;
+/// Smallest `max_beta` (radians) of a local SO(3) support.
+pub const MIN_MAX_BETA: f64 = 1e-3;
+/// Largest Gauss–Hermite `degree` (the dual costs `degree²` per kernel entry).
+pub const MAX_QUADRATURE_DEGREE: usize = 1000;
+/// Largest `fan_out` count.
+pub const MAX_BRANCHES: usize = 1024;
+/// Largest `width` (finite channel count) of a linear layer.
+pub const MAX_WIDTH: usize = 1 << 20;
+
 const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, avg_pool, relu, gelu, identity, erf, leaky_relu, abrelu, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
 
 struct Ctx<'a> {
@@ -221,6 +236,17 @@ impl Ctx<'_> {
             }),
         }
     }
+    /// [`Ctx::usize`] within `lo..=hi` (sizes are validated before anything is allocated).
+    fn usize_in(&self, key: &str, default: Option<usize>, lo: usize, hi: usize) -> Result<usize> {
+        let v = self.usize(key, default)?;
+        if v < lo || v > hi {
+            return Err(self.err(format!(
+                "field `{key}` of `{}` must lie in {lo}..={hi}, got {v}",
+                self.ty
+            )));
+        }
+        Ok(v)
+    }
     fn nonneg(&self, key: &str, default: f64) -> Result<f64> {
         let v = self.f64(key, default)?;
         if v < 0.0 {
@@ -232,10 +258,7 @@ impl Ctx<'_> {
         Ok(v)
     }
     fn affine(&self, param: Parameterization) -> Result<Affine> {
-        let width = self.usize("width", Some(1))?;
-        if width == 0 {
-            return Err(self.err(format!("field `width` of `{}` must be ≥ 1", self.ty)));
-        }
+        let width = self.usize_in("width", Some(1), 1, MAX_WIDTH)?;
         Ok(Affine {
             w_std: self.nonneg("w_std", 1.0)?,
             b_std: self.nonneg("b_std", 0.0)?,
@@ -294,6 +317,12 @@ impl Ctx<'_> {
                 )))
             }
         };
+        if h > MAX_FILTER || w > MAX_FILTER {
+            return Err(self.err(format!(
+                "filter size {h}×{w} of `{}` is too large (at most {MAX_FILTER} per side)",
+                self.ty
+            )));
+        }
         if h.is_multiple_of(2) || w.is_multiple_of(2) {
             return Err(self.err(format!(
                 "filter size {h}×{w} of `{}` must be odd (even filters have no centre)",
@@ -401,14 +430,12 @@ fn parse_layer(
         "global_avg_pool" => LayerSpec::GlobalAvgPool,
         "group_pool" => LayerSpec::GroupPool,
         "s2_lift_conv" | "so3_conv" => {
-            let bandlimit_out = c.usize("bandlimit_out", None)?;
-            if bandlimit_out == 0 {
-                return Err(c.err(format!("field `bandlimit_out` of `{ty}` must be ≥ 1")));
-            }
+            let bandlimit_out = c.usize_in("bandlimit_out", None, 1, MAX_BANDLIMIT)?;
             let max_beta = c.f64("max_beta", std::f64::consts::PI)?;
-            if !(max_beta > 0.0 && max_beta <= std::f64::consts::PI) {
+            if !(MIN_MAX_BETA..=std::f64::consts::PI).contains(&max_beta) {
                 return Err(c.err(format!(
-                    "field `max_beta` of `{ty}` must lie in (0, π], got {max_beta}"
+                    "field `max_beta` of `{ty}` must lie in [{MIN_MAX_BETA}, π], got {max_beta} \
+                     (smaller supports leave no resolvable filter at any bandlimit ≤ {MAX_BANDLIMIT})"
                 )));
             }
             let affine = c.affine(param)?;
@@ -435,7 +462,7 @@ fn parse_layer(
         "identity" => LayerSpec::Nonlinear(NonlinearSpec::Identity),
         "gelu" => LayerSpec::Nonlinear(NonlinearSpec::Gelu(match obj.get("degree") {
             None => None,
-            Some(_) => Some(c.usize("degree", None)?.max(1)),
+            Some(_) => Some(c.usize_in("degree", None, 1, MAX_QUADRATURE_DEGREE)?),
         })),
         "erf" => LayerSpec::Nonlinear(NonlinearSpec::Erf(
             c.f64("a", 1.0)?,
@@ -457,8 +484,10 @@ fn parse_layer(
         "group_conv" => {
             let support = match obj.get("group_support") {
                 None => GroupSupport::All,
-                Some(Value::String(s)) if s == "all" => GroupSupport::All,
-                Some(Value::String(s)) if s == "identity" => GroupSupport::Identity,
+                Some(Value::String(s)) if s.eq_ignore_ascii_case("all") => GroupSupport::All,
+                Some(Value::String(s)) if s.eq_ignore_ascii_case("identity") => {
+                    GroupSupport::Identity
+                }
                 Some(v) => {
                     return Err(c.err(format!(
                         "unknown group_support {v} in `group_conv` (all, identity)"
@@ -488,7 +517,7 @@ fn parse_layer(
                 last_group,
             )?)
         }
-        "fan_out" => LayerSpec::FanOut(c.usize("n", None)?),
+        "fan_out" => LayerSpec::FanOut(c.usize_in("n", None, 1, MAX_BRANCHES)?),
         "parallel" => {
             let list = obj
                 .get("branches")
@@ -536,8 +565,10 @@ impl ArchSpec {
         }
         let parameterization = match obj.get("parameterization") {
             None => Parameterization::Ntk,
-            Some(Value::String(s)) if s == "ntk" => Parameterization::Ntk,
-            Some(Value::String(s)) if s == "standard" => Parameterization::Standard,
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("ntk") => Parameterization::Ntk,
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("standard") => {
+                Parameterization::Standard
+            }
             Some(v) => {
                 return Err(NtkError::Spec(format!(
                     "spec: unknown parameterization {v} (ntk, standard)"

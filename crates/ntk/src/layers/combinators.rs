@@ -65,6 +65,15 @@ impl Layer for Serial {
     fn name(&self) -> String {
         "serial".into()
     }
+    fn homogeneous(&self) -> bool {
+        self.layers.iter().all(|l| l.homogeneous())
+    }
+    fn gaussian(&self, _: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        self.layers
+            .iter()
+            .enumerate()
+            .try_fold(input, |g, (i, l)| l.gaussian(i, g))
+    }
     fn describe(&self) -> String {
         format!(
             "serial[{}]",
@@ -133,6 +142,12 @@ pub struct FanOut(pub usize);
 impl Layer for FanOut {
     fn name(&self) -> String {
         "fan_out".into()
+    }
+    fn homogeneous(&self) -> bool {
+        true
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        Ok(Stream::Many(vec![input.one(index, "fan_out")?; self.0]))
     }
     fn signature(
         &self,
@@ -213,6 +228,17 @@ impl Parallel {
 impl Layer for Parallel {
     fn name(&self) -> String {
         "parallel".into()
+    }
+    fn homogeneous(&self) -> bool {
+        self.branches.iter().all(|l| l.homogeneous())
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        let v = self.split(index, &input)?;
+        let mut out = Vec::new();
+        for (i, (b, &g)) in self.branches.iter().zip(v).enumerate() {
+            out.push(b.gaussian(i, Stream::One(g))?.one(index, "parallel")?);
+        }
+        Ok(Stream::Many(out))
     }
     fn describe(&self) -> String {
         format!(
@@ -395,6 +421,14 @@ impl Layer for FanInSum {
     fn name(&self) -> String {
         "fan_in_sum".into()
     }
+    fn homogeneous(&self) -> bool {
+        true
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        Ok(Stream::One(
+            many(index, "fan_in_sum", &input)?.iter().all(|&g| g),
+        ))
+    }
     fn signature(
         &self,
         index: usize,
@@ -476,6 +510,14 @@ pub struct FanInConcat;
 impl Layer for FanInConcat {
     fn name(&self) -> String {
         "fan_in_concat".into()
+    }
+    fn homogeneous(&self) -> bool {
+        true
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        Ok(Stream::One(
+            many(index, "fan_in_concat", &input)?.iter().all(|&g| g),
+        ))
     }
     fn signature(
         &self,

@@ -71,6 +71,12 @@ impl Layer for Conv {
     fn name(&self) -> String {
         "conv".into()
     }
+    fn homogeneous(&self) -> bool {
+        !self.affine.has_bias()
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(index, &self.name(), input)
+    }
     fn describe(&self) -> String {
         format!(
             "conv({}×{}, {}, w_std={}, b_std={}, width={})",

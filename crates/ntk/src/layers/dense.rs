@@ -27,6 +27,12 @@ impl Layer for Dense {
     fn name(&self) -> String {
         "dense".into()
     }
+    fn homogeneous(&self) -> bool {
+        !self.affine.has_bias()
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(index, &self.name(), input)
+    }
     fn describe(&self) -> String {
         format!(
             "dense(w_std={}, b_std={}, width={})",

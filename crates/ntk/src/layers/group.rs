@@ -42,6 +42,9 @@ use crate::param::{GroupSupport, Padding};
 use crate::scratch;
 use crate::stencil::{apply_stencil, pair_taps, resampling, Geometry, Separable, Tap};
 
+/// The most memory a layer's precomputed stencils may take (see `Stencils::check_size`).
+const STENCIL_BUDGET: u128 = 2 << 30;
+
 /// Precomputed resampling operators and stencils of a group on a `q×q` window.
 #[derive(Debug, Clone)]
 struct Stencils {
@@ -57,6 +60,7 @@ struct Stencils {
 
 impl Stencils {
     fn new<G: PlanarPointGroup>(group: &G, q: usize) -> Result<Self> {
+        Self::check_size(group, q)?;
         let info = Arc::new(GroupInfo::new(group));
         let m: Vec<DMatrix<f64>> = info
             .matrices
@@ -78,6 +82,37 @@ impl Stencils {
             full,
             separable,
         })
+    }
+    /// Refuses groups and windows whose tables would not fit, before allocating them: the
+    /// `|G|²` slice tables, `|G|` dense `q²×q²` resampling matrices and `|G|²` pair stencils
+    /// (`q²` taps each for lattice-preserving groups, up to `q⁴` otherwise).
+    fn check_size<G: PlanarPointGroup>(group: &G, q: usize) -> Result<()> {
+        let n = group.order();
+        if n > entk_groups::MAX_FINITE_ORDER {
+            return Err(NtkError::Spec(format!(
+                "group {} has {n} elements, more than the {} entk handles",
+                group.name(),
+                entk_groups::MAX_FINITE_ORDER
+            )));
+        }
+        let (n, q2) = (n as u128, (q as u128) * (q as u128));
+        let taps = if entk_groups::plane::acts_exactly_on_pixels(group) {
+            q2
+        } else {
+            q2 * q2
+        };
+        let bytes =
+            16 * n * n + 8 * n * q2 * q2 + n * n * taps * std::mem::size_of::<Tap>() as u128;
+        if bytes > STENCIL_BUDGET {
+            return Err(NtkError::Spec(format!(
+                "the stencils of group {} ({n} elements) with a {q}×{q} filter would need about \
+                 {:.1} GiB (limit {} GiB); use a smaller filter or group",
+                group.name(),
+                bytes as f64 / 1073741824.0,
+                STENCIL_BUDGET >> 30
+            )));
+        }
+        Ok(())
     }
     /// `out = scale · A_{s,t}[inp]` for slice pair `(s, t)` (overwrites `out`).
     fn apply(&self, s: usize, t: usize, out: &mut [f64], inp: &[f64], g: &Geometry, scale: f64) {
@@ -225,6 +260,12 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> LiftConv<G> {
 impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv<G> {
     fn name(&self) -> String {
         "lift_conv".into()
+    }
+    fn homogeneous(&self) -> bool {
+        !self.affine.has_bias()
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(index, &self.name(), input)
     }
     fn describe(&self) -> String {
         format!(
@@ -503,6 +544,12 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> GroupConv<G> {
 impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupConv<G> {
     fn name(&self) -> String {
         "group_conv".into()
+    }
+    fn homogeneous(&self) -> bool {
+        !self.affine.has_bias()
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(index, &self.name(), input)
     }
     fn describe(&self) -> String {
         format!(

@@ -208,6 +208,21 @@ pub trait Layer: Send + Sync + fmt::Debug {
         dy: &Stream<Features>,
         grad: &mut Params,
     ) -> Result<Stream<Features>>;
+    /// Gaussianity of the output, given that of the input (neural-tangents' `is_gaussian`).
+    ///
+    /// Dual activations (THEORY.md §3) assume the pre-activation is a centred Gaussian
+    /// process. Linear layers with random weights output one whatever their input; pools and
+    /// other fixed linear maps of Gaussian inputs stay Gaussian; nonlinearities end it; fan-ins
+    /// are Gaussian when all their inputs are. The network input counts as non-Gaussian. A
+    /// layer that needs a Gaussian input and gets none returns an error naming `index`.
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>>;
+    /// True when the kernel map is positively homogeneous of degree one in each input:
+    /// `K(a·x, b·x′) = a·b·K(x, x′)` for `a, b > 0`, and the same for `Θ` (bias-free linear
+    /// layers, pools, and ReLU-like nonlinearities). The Gram engine then computes extreme-scale
+    /// inputs at a power-of-two rescaled size and scales back, exactly. Default: false.
+    fn homogeneous(&self) -> bool {
+        false
+    }
     /// True when the kernel map records/reads a self-kernel diagonal (nonlinearities).
     fn records_diagonal(&self) -> bool {
         false
@@ -297,6 +312,21 @@ impl Affine {
             }
         }
     }
+}
+
+/// [`Layer::gaussian`] of a layer with random weights: one input, Gaussian output.
+pub(crate) fn gaussian_linear(
+    index: usize,
+    name: &str,
+    input: Stream<bool>,
+) -> Result<Stream<bool>> {
+    input.one(index, name)?;
+    Ok(Stream::One(true))
+}
+
+/// [`Layer::gaussian`] of a fixed linear map (pools, flatten): one input, Gaussian iff it is.
+pub(crate) fn gaussian_kept(index: usize, name: &str, input: Stream<bool>) -> Result<Stream<bool>> {
+    Ok(Stream::One(input.one(index, name)?))
 }
 
 /// Draws `n` standard normal values times `std`.

@@ -26,6 +26,28 @@ impl Layer for Elementwise {
     fn name(&self) -> String {
         self.phi.name()
     }
+    fn homogeneous(&self) -> bool {
+        matches!(
+            self.phi,
+            Nonlinearity::Relu | Nonlinearity::AbRelu { .. } | Nonlinearity::Identity
+        )
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        let gaussian = input.one(index, &self.name())?;
+        if matches!(self.phi, Nonlinearity::Identity) {
+            return Ok(Stream::One(gaussian));
+        }
+        if !gaussian {
+            return Err(crate::error::NtkError::layer(
+                index,
+                &self.name(),
+                "its input is not Gaussian (the network input, or the output of a nonlinearity, \
+                 pooled or not), but the dual activation assumes Gaussian pre-activations; put a \
+                 linear layer (dense, conv, lift_conv, group_conv, ...) before it",
+            ));
+        }
+        Ok(Stream::One(false))
+    }
     fn describe(&self) -> String {
         format!("{:?}", self.phi)
     }

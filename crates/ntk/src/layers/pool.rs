@@ -74,6 +74,12 @@ impl Layer for Flatten {
     fn name(&self) -> String {
         "flatten".into()
     }
+    fn homogeneous(&self) -> bool {
+        true
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(index, &self.name(), input)
+    }
     fn signature(
         &self,
         index: usize,
@@ -141,6 +147,12 @@ pub struct GlobalAvgPool;
 impl Layer for GlobalAvgPool {
     fn name(&self) -> String {
         "global_avg_pool".into()
+    }
+    fn homogeneous(&self) -> bool {
+        true
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(index, &self.name(), input)
     }
     fn signature(
         &self,
@@ -231,6 +243,12 @@ impl GroupPool {
 impl Layer for GroupPool {
     fn name(&self) -> String {
         "group_pool".into()
+    }
+    fn homogeneous(&self) -> bool {
+        true
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(index, &self.name(), input)
     }
     fn signature(
         &self,
@@ -324,6 +342,12 @@ impl AvgPool {
 impl Layer for AvgPool {
     fn name(&self) -> String {
         "avg_pool".into()
+    }
+    fn homogeneous(&self) -> bool {
+        true
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(index, &self.name(), input)
     }
     fn describe(&self) -> String {
         format!("avg_pool(window={}, stride={})", self.window, self.stride)

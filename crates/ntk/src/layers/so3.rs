@@ -126,6 +126,17 @@ finite_so3_linear!(So3ConvFinite);
 
 /// Checks the settings shared by `s2_lift_conv` and `so3_conv`.
 fn check_settings(name: &str, bandlimit_out: usize, max_beta: f64) -> Result<()> {
+    use crate::spec::{MAX_BANDLIMIT, MIN_MAX_BETA};
+    if bandlimit_out > MAX_BANDLIMIT {
+        return Err(NtkError::Spec(format!(
+            "{name}: bandlimit_out {bandlimit_out} is too large (at most {MAX_BANDLIMIT})"
+        )));
+    }
+    if max_beta < MIN_MAX_BETA {
+        return Err(NtkError::Spec(format!(
+            "{name}: max_beta {max_beta} is below the smallest resolvable support {MIN_MAX_BETA}"
+        )));
+    }
     crate::so3::check_bandlimits(bandlimit_out, bandlimit_out)
         .map_err(|e| NtkError::Spec(format!("{name}: {e}")))?;
     crate::so3::check_max_beta(max_beta).map_err(|e| NtkError::Spec(format!("{name}: {e}")))
@@ -261,6 +272,12 @@ fn pixels_to_pairs(k: &[f64], h: usize, w: usize) -> Vec<f64> {
 impl Layer for S2LiftConv {
     fn name(&self) -> String {
         "s2_lift_conv".into()
+    }
+    fn homogeneous(&self) -> bool {
+        !self.affine.has_bias()
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(index, &self.name(), input)
     }
     fn describe(&self) -> String {
         describe_linear(
@@ -477,6 +494,12 @@ impl Layer for So3Conv {
     fn name(&self) -> String {
         "so3_conv".into()
     }
+    fn homogeneous(&self) -> bool {
+        !self.affine.has_bias()
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(index, &self.name(), input)
+    }
     fn describe(&self) -> String {
         describe_linear("so3_conv", self.bandlimit_out, self.max_beta, &self.affine)
     }
@@ -600,6 +623,12 @@ pub struct So3Pool {
 impl Layer for So3Pool {
     fn name(&self) -> String {
         "so3_pool".into()
+    }
+    fn homogeneous(&self) -> bool {
+        true
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(index, &self.name(), input)
     }
     fn signature(
         &self,
