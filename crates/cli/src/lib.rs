@@ -22,4 +22,4 @@ pub mod report;
 pub mod verify;
 
 pub use error::CliError;
-pub use verify::{verify_group, CheckReport, GroupReport};
+pub use verify::{verify_group, verify_groups, CheckReport, GroupReport};

@@ -10,12 +10,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use entk_cli::experiments::{
-    reproduce, run_experiment, ExperimentName, ExperimentOptions, ReproduceOptions,
-};
+use entk_cli::experiments::args::{one_line_clap_error, ExperimentArgs};
+use entk_cli::experiments::{reproduce, run_experiment, ReproduceOptions};
 use entk_cli::kernel_cmd::{run_kernel, run_predict, KernelOptions, PredictOptions};
 use entk_cli::report::{JsonWriter, PngWriter, ReportWriter};
-use entk_cli::verify::{default_group_names, verify_group, GroupReport};
+use entk_cli::verify::{verify_groups, GroupReport};
 
 #[derive(Parser)]
 #[command(
@@ -83,39 +82,17 @@ enum Command {
     /// Run the group laws, representation laws and quadrature checks of a registered group and
     /// print a JSON report with the maximum error of each check. Exits non-zero on failure.
     VerifyGroup {
-        /// A registered group: cN or dN for any N ≥ 1 (c4, d4, ...), so3, or `all`.
+        /// A registered group: cN or dN (order N or 2N, at most 128: c4, d4, ...), so3, or `all`
+        /// (c1…c8, d1…d8, so3).
         name: String,
-        /// Bandlimit L for SO(3) checks (default 8).
+        /// Bandlimit L of the SO(3) checks, 1 ≤ L ≤ 64 (default 8); so3 and `all` only.
         #[arg(long)]
         bandlimit: Option<usize>,
     },
     /// Run one of the paper's experiments and print its result tables. NAME is one of qm9,
-    /// rotmnist, textures, histology, augmentation, convergence. Progress goes to stderr.
-    Experiment {
-        /// The experiment: qm9, rotmnist, textures, histology, augmentation, convergence.
-        name: String,
-        /// Training-set size (per-experiment default; for convergence: inputs of the Gram matrix).
-        #[arg(long, value_name = "N")]
-        train: Option<usize>,
-        /// Test-set size (per-experiment default; for augmentation: test inputs of each kind).
-        #[arg(long, value_name = "M")]
-        test: Option<usize>,
-        /// Seed of every random draw.
-        #[arg(long, value_name = "S", default_value_t = 0)]
-        seed: u64,
-        /// Write the JSON report here.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-        /// Draw the plot (PNG) here.
-        #[arg(long, value_name = "FILE")]
-        plot: Option<PathBuf>,
-        /// Data path (histology: the NCT-CRC-HE-100K folder or pathmnist.npz).
-        #[arg(long, value_name = "PATH")]
-        data: Option<PathBuf>,
-        /// Worker threads (default: all cores). The numbers do not depend on it.
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-    },
+    /// rotmnist, textures, histology, augmentation, convergence (`entk experiment NAME --help`
+    /// for each one's options and defaults). Estimates and progress go to stderr.
+    Experiment(ExperimentArgs),
     /// The main job: run every experiment on the embedded data (all but histology) and write
     /// DIR/report.md with every table, plot (PNG beside it) and setting. Finished experiments
     /// are written at once (DIR/NAME.json, DIR/NAME.png) and reused on a rerun when their
@@ -195,15 +172,8 @@ fn run(cli: Cli) -> Result<bool, String> {
             Ok(true)
         }
         Command::VerifyGroup { name, bandlimit } => {
-            let names = if name == "all" {
-                default_group_names()
-            } else {
-                vec![name]
-            };
-            let reports: Vec<GroupReport> = names
-                .iter()
-                .map(|n| verify_group(n, bandlimit).map_err(|e| e.to_string()))
-                .collect::<Result<_, _>>()?;
+            let reports: Vec<GroupReport> =
+                verify_groups(&name, bandlimit).map_err(|e| e.to_string())?;
             let passed = reports.iter().all(|r| r.passed);
             let json = if reports.len() == 1 {
                 serde_json::to_string_pretty(&reports[0])
@@ -222,35 +192,15 @@ fn run(cli: Cli) -> Result<bool, String> {
             }
             Ok(passed)
         }
-        Command::Experiment {
-            name,
-            train,
-            test,
-            seed,
-            json,
-            plot,
-            data,
-            threads,
-        } => {
-            let name: ExperimentName = name
-                .parse()
-                .map_err(|e: entk_cli::experiments::ExperimentError| e.to_string())?;
-            let opts = ExperimentOptions {
-                train,
-                test,
-                seed,
-                threads,
-                data,
-            };
-            let report = run_experiment(name, &opts).map_err(|e| e.to_string())?;
-            if let Some(path) = json {
-                JsonWriter
-                    .write(&report, &path)
-                    .map_err(|e| e.to_string())?;
+        Command::Experiment(args) => {
+            let (name, args) = args.resolve().map_err(|e| e.to_string())?;
+            let report = run_experiment(name, &args.options()).map_err(|e| e.to_string())?;
+            if let Some(path) = &args.json {
+                JsonWriter.write(&report, path).map_err(|e| e.to_string())?;
             }
-            if let Some(path) = plot {
+            if let Some(path) = &args.plot {
                 PngWriter::default()
-                    .write(&report, &path)
+                    .write(&report, path)
                     .map_err(|e| e.to_string())?;
             }
             print_stdout(report.to_text().trim_end());
@@ -279,8 +229,29 @@ fn print_stdout(text: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
+/// Parses the command line; a usage error is one line (help and version print as usual).
+fn parse() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(if e.use_stderr() { 2 } else { 0 })
+        }
+        _ => {
+            eprintln!("error: {}", one_line_clap_error(&e));
+            ExitCode::from(2)
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(message) => {

@@ -44,7 +44,6 @@ pub(crate) fn so3_checks(l: usize) -> Result<Vec<CheckReport>, CliError> {
         &points,
         tolerance::EXACT,
     ));
-    checks.push(laws::check_quadrature_volume(&SO3, l, tolerance::EXACT));
     let euler_err = elements
         .iter()
         .map(|r| (Rotation::from_euler_zyz(r.to_euler_zyz()).matrix() - r.matrix()).amax())
@@ -101,5 +100,11 @@ pub(crate) fn so3_checks(l: usize) -> Result<Vec<CheckReport>, CliError> {
             check_so3_translations(&so3_coefficients, q, &rotations, tolerance::EXACT_LONG_SUM)?,
         );
     }
-    Ok(checks.into_iter().map(CheckReport::from_law).collect())
+    let mut reports: Vec<CheckReport> = checks.into_iter().map(CheckReport::from_law).collect();
+    let at = reports
+        .iter()
+        .position(|c| c.name == "action_compatibility_err")
+        .map_or(reports.len(), |i| i + 1);
+    reports.insert(at, super::haar_volume_check(&SO3, l));
+    Ok(reports)
 }

@@ -40,8 +40,9 @@ use entk_ntk::augment::{augmented_gram, orbit, PointGroupAction};
 use entk_ntk::regression::{gradient_flow_mean, GradientFlowOptions, TrainingTime};
 use entk_ntk::{image_features, ArchSpec, Features, GramOptions, Network, Params, Stream};
 
-use super::common::{gram, relative_rms, resize_images, steps_bar, CODE_VERSION};
+use super::common::{announce, gram, relative_rms, resize_images, CODE_VERSION};
 use super::{ExperimentError, ExperimentOptions};
+use crate::progress::{Stage, Tracker};
 use crate::report::{sig, ExperimentReport, Figure, ModelResult, Series, Table};
 
 /// Default training digits (the CNN sees 4× as many after augmentation).
@@ -154,7 +155,7 @@ impl AugmentationConfig {
         let cnn_net = Network::from_spec(&cnn_spec)?;
         let all = ndarray::concatenate(Axis(0), &[x.view(), x_in.view(), x_off.view()])
             .expect("same image shape");
-        let g_all = gram(&gcnn_net, &all, None, threads, "GCNN kernel")?;
+        let g_all = gram(&gcnn_net, &all, None, threads, None)?;
         let c4 = PointGroupAction {
             group: CyclicGroup::new(4).map_err(entk_ntk::NtkError::from)?,
         };
@@ -256,17 +257,48 @@ impl AugmentationConfig {
             .num_threads(threads)
             .build()
             .map_err(|e| ExperimentError::Usage(format!("thread pool: {e}")))?;
-        let total_runs = self
-            .widths
-            .iter()
-            .map(|&w| 2 * self.members(w))
-            .sum::<usize>() as u64;
-        let bar = steps_bar(total_runs * last as u64, "training ensembles (steps)");
-        let mut per_width = Vec::new();
-        for (wi, &width) in self.widths.iter().enumerate() {
+        // Time one gradient step of each architecture at each width, then announce.
+        let parallel = threads.max(1) as f64;
+        let mut nets = Vec::new();
+        for &width in &self.widths {
             let cnn = Network::from_spec(&cnn_spec.with_width(width))?;
             let gcnn = Network::from_spec(&gcnn_spec.with_width(width))?;
+            let mut step = 0.0;
+            for (net, xs, ys) in [(&cnn, &f_aug, &y_aug), (&gcnn, &f_plain, &y_plain)] {
+                let params = net.init_seeded(&sig_in, self.seed)?;
+                let t0 = Instant::now();
+                loss_gradient(net, &params, xs, ys)?;
+                step += t0.elapsed().as_secs_f64() / 2.0;
+            }
+            nets.push((cnn, gcnn, step / parallel));
+        }
+        let steps = |w: usize| 2 * self.members(w) * last;
+        let total: f64 = self
+            .widths
+            .iter()
+            .zip(&nets)
+            .map(|(&w, n)| steps(w) as f64 * n.2)
+            .sum();
+        announce(
+            "augmentation",
+            &format!(
+                "{} networks × {last} gradient steps on {} augmented / {} plain inputs",
+                self.widths
+                    .iter()
+                    .map(|&w| 2 * self.members(w))
+                    .sum::<usize>(),
+                x_aug.dim().0,
+                self.train
+            ),
+            total,
+            threads,
+            "timed on one step per width",
+        );
+        let tracker = Tracker::new("augmentation", total);
+        let mut per_width = Vec::new();
+        for (wi, (&width, (cnn, gcnn, step_cost))) in self.widths.iter().zip(&nets).enumerate() {
             let members = self.members(width);
+            let stage = tracker.stage(&format!("width {width}"), steps(width), *step_cost);
             let jobs: Vec<(usize, usize)> = (0..2)
                 .flat_map(|arch| (0..members).map(move |m| (arch, m)))
                 .collect();
@@ -274,9 +306,9 @@ impl AugmentationConfig {
                 jobs.par_iter()
                     .map(|&(arch, member)| {
                         let (net, xs, ys) = if arch == 0 {
-                            (&cnn, &f_aug, &y_aug)
+                            (cnn, &f_aug, &y_aug)
                         } else {
-                            (&gcnn, &f_plain, &y_plain)
+                            (gcnn, &f_plain, &y_plain)
                         };
                         let seed = self
                             .seed
@@ -295,19 +327,15 @@ impl AugmentationConfig {
                             &self.checkpoints,
                             &f_in,
                             &f_off,
-                            &bar,
+                            &stage,
                         )
                     })
                     .collect::<Result<Vec<_>, ExperimentError>>()
             })?;
-            eprintln!(
-                "augmentation: width {width}: {} networks trained ({:.1} s so far)",
-                2 * members,
-                start.elapsed().as_secs_f64()
-            );
+            drop(stage);
             per_width.push(runs);
         }
-        bar.finish_and_clear();
+        tracker.finish();
 
         // Deviations.
         let mut report = ExperimentReport::new(
@@ -696,7 +724,7 @@ fn train_and_record(
     checkpoints: &[usize],
     test_in: &[Features],
     test_off: &[Features],
-    bar: &indicatif::ProgressBar,
+    stage: &Stage<'_>,
 ) -> Result<Vec<Recorded>, ExperimentError> {
     let last = *checkpoints.iter().max().unwrap_or(&0);
     let mut out = Vec::with_capacity(checkpoints.len());
@@ -712,7 +740,7 @@ fn train_and_record(
         }
         let g = loss_gradient(net, params, xs, ys)?;
         axpy(params, -eta, &g);
-        bar.inc(1);
+        stage.inc(1);
     }
     Ok(out)
 }

@@ -9,8 +9,12 @@ use serde_json::json;
 
 use entk_datasets::{accuracy, argmax_rows, LabelledImages};
 
-use super::common::{gram, kernel_regression, leading_block, ModelSpec};
+use super::common::{
+    announce, calibrate_pair_seconds, gram, gram_units, kernel_regression, leading_block,
+    thousands, ModelSpec, CALIBRATION_INPUTS,
+};
 use super::ExperimentError;
+use crate::progress::Tracker;
 use crate::report::{percent, sig, ExperimentReport, Figure, Legend, ModelResult, Series, Table};
 
 /// One classification comparison.
@@ -32,7 +36,40 @@ pub struct Classification<'a> {
 impl Classification<'_> {
     /// Computes every model's Gram matrices and accuracies and fills `report` (models, a
     /// learning-curve table and figure, solver warnings as notes, `extra.learning_curves`).
+    /// First times a few pairs of each model and prints the size and time estimate; progress
+    /// goes to one bar (or periodic lines) for the whole comparison.
     pub fn run_into(&self, report: &mut ExperimentReport) -> Result<(), ExperimentError> {
+        let (n, m) = (self.train.len(), self.test.len());
+        let nets = self
+            .models
+            .iter()
+            .map(|model| model.network())
+            .collect::<Result<Vec<_>, _>>()?;
+        let costs = nets
+            .iter()
+            .map(|net| calibrate_pair_seconds(net, self.train.images(), self.threads))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (tt_units, xt_units) = (gram_units(n, None), gram_units(m, Some(n)));
+        let total: f64 = costs
+            .iter()
+            .map(|c| c.0 * (tt_units + xt_units) as f64)
+            .sum();
+        let experiment = report.experiment.clone();
+        announce(
+            &experiment,
+            &format!(
+                "{} models × {} kernel pairs ({n} training, {m} test inputs)",
+                self.models.len(),
+                thousands(tt_units + xt_units)
+            ),
+            total,
+            self.threads,
+            &format!(
+                "timed on {} pairs per model",
+                gram_units(n.min(CALIBRATION_INPUTS), None)
+            ),
+        );
+        let tracker = Tracker::new(&experiment, total);
         let y = self.train.centred_one_hot();
         let truth = self.test.labels();
         let mut table = Table::new(
@@ -55,23 +92,20 @@ impl Classification<'_> {
         .log_x()
         .legend_at(Legend::LowerRight);
         let mut curves = Vec::new();
-        for model in self.models {
-            let net = model.network()?;
+        for ((model, net), (cost, _)) in self.models.iter().zip(&nets).zip(&costs) {
             let start = Instant::now();
-            let tt = gram(
-                &net,
-                self.train.images(),
-                None,
-                self.threads,
-                &format!("{} train×train", model.name),
-            )?;
+            let stage = tracker.stage(&format!("{} train×train", model.name), tt_units, *cost);
+            let tt = gram(net, self.train.images(), None, self.threads, Some(&stage))?;
+            drop(stage);
+            let stage = tracker.stage(&format!("{} test×train", model.name), xt_units, *cost);
             let xt = gram(
-                &net,
+                net,
                 self.test.images(),
                 Some(self.train.images()),
                 self.threads,
-                &format!("{} test×train", model.name),
+                Some(&stage),
             )?;
+            drop(stage);
             let seconds = start.elapsed().as_secs_f64();
             let mut accs = Vec::new();
             for &m in self.curve {
@@ -131,6 +165,7 @@ impl Classification<'_> {
                 .as_reference(),
             );
         }
+        tracker.finish();
         report.tables.push(table);
         report.figures.push(figure);
         report.extra = json!({"learning_curves": curves, "chance": chance});

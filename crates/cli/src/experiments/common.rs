@@ -1,16 +1,18 @@
 //! Shared pieces of the experiments: architecture specs, image resizing, Gram matrices with
 //! progress bars, kernel regression and small statistics.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Instant;
+
 use ndarray::{s, Array2, Array4, ArrayView2, Axis};
 use serde_json::{json, Value};
 
 use entk_datasets::{resize_area, LabelledImages};
+use entk_ntk::gram::available_memory;
 use entk_ntk::regression::{gradient_flow_mean, DiagReg, GradientFlowOptions, TrainingTime};
-use entk_ntk::{Gram, Network};
+use entk_ntk::{Gram, GramOptions, Network};
 
 use super::ExperimentError;
-use crate::kernel_cmd::gram_with_progress;
+use crate::progress::{format_duration, Stage};
 
 /// Bumped whenever a change alters experiment numbers, so `entk reproduce` recomputes cached
 /// results.
@@ -94,29 +96,111 @@ pub fn resize_labelled(
     )?)
 }
 
-/// NNGP/NTK Gram matrices with a progress bar on stderr labelled `message`.
+/// NNGP/NTK Gram matrices, reporting each pair to `stage` (see [`gram_units`]).
 pub fn gram(
     net: &Network,
     x1: &Array4<f64>,
     x2: Option<&Array4<f64>>,
     threads: usize,
-    message: &str,
+    stage: Option<&Stage<'_>>,
 ) -> Result<Gram, ExperimentError> {
-    Ok(gram_with_progress(net, x1, x2, threads, message)?)
+    let opts = GramOptions {
+        threads,
+        memory_budget: None,
+        progress: stage.map(|s| s as &dyn entk_ntk::Progress),
+    };
+    Ok(net.gram(x1.view(), x2.map(|x| x.view()), &opts)?)
 }
 
-/// A progress bar of `len` steps on stderr (hidden when stderr is not a terminal).
-pub fn steps_bar(len: u64, message: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {pos}/{len}, {elapsed_precise} elapsed, eta {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+/// The units the engine reports for a Gram matrix: `n(n+1)/2` for a symmetric `n × n`,
+/// `n1·n2 + n1 + n2` (cross pairs and self pairs) otherwise.
+pub fn gram_units(n1: usize, n2: Option<usize>) -> usize {
+    match n2 {
+        None => n1 * (n1 + 1) / 2,
+        Some(n2) => n1 * n2 + n1 + n2,
+    }
+}
+
+/// Inputs of the symmetric calibration Gram matrix ([`calibrate_pair_seconds`]): 78 pairs.
+pub const CALIBRATION_INPUTS: usize = 12;
+
+/// Measured seconds per kernel pair (wall clock on `threads` threads), from the symmetric Gram
+/// matrix of the first [`CALIBRATION_INPUTS`] inputs; also returns the pairs measured. This is
+/// what the time estimate printed before long work is computed from.
+pub fn calibrate_pair_seconds(
+    net: &Network,
+    x: &Array4<f64>,
+    threads: usize,
+) -> Result<(f64, usize), ExperimentError> {
+    let k = x.dim().0.min(CALIBRATION_INPUTS);
+    let block = x.slice(s![..k, .., .., ..]).to_owned();
+    time_per_unit(gram_units(k, None), || {
+        gram(net, &block, None, threads, None)
+    })
+}
+
+/// Seconds per unit of `f`, which does `units` units of work.
+pub fn time_per_unit<T>(
+    units: usize,
+    f: impl FnOnce() -> Result<T, ExperimentError>,
+) -> Result<(f64, usize), ExperimentError> {
+    let start = Instant::now();
+    f()?;
+    Ok((start.elapsed().as_secs_f64() / units.max(1) as f64, units))
+}
+
+/// Refuses, before any data is generated, a run whose inputs and kernel matrices would not fit
+/// in the available memory (`bytes` as f64 so that absurd sizes cannot overflow); `what` names
+/// the sizes.
+pub fn check_memory(bytes: f64, what: &str) -> Result<(), ExperimentError> {
+    let budget = available_memory().unwrap_or(8 << 30) as f64;
+    if bytes > budget {
+        return Err(ExperimentError::Usage(format!(
+            "{what} would need about {} for the inputs and kernel matrices, more than the {} of memory available; use smaller --train/--test",
+            gib(bytes),
+            gib(budget)
+        )));
+    }
+    Ok(())
+}
+
+/// `bytes` in GiB, scientific when huge (`3.2 GiB`, `7.5e9 GiB`).
+fn gib(bytes: f64) -> String {
+    let g = bytes / 1_073_741_824.0;
+    if g < 1e5 {
+        format!("{g:.1} GiB")
+    } else {
+        format!("{g:.1e} GiB")
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes of the inputs and of every NNGP/NTK matrix kept for `train` training and `test` test
+/// points of `values` f64 values each: the train × train and test × train pairs of two kernels.
+pub fn run_bytes(train: usize, test: usize, values: usize) -> f64 {
+    let (n, m) = (train as f64, test as f64);
+    8.0 * (n + m) * values as f64 + 2.0 * 8.0 * (n * n + m * n)
+}
+
+/// Prints the size and time estimate of a run to stderr before its long work starts.
+pub fn announce(experiment: &str, work: &str, seconds: f64, threads: usize, basis: &str) {
+    eprintln!(
+        "{experiment}: {work}; estimated {} on {threads} thread{} ({basis})",
+        format_duration(seconds),
+        if threads == 1 { "" } else { "s" }
     );
-    bar.set_message(message.to_string());
-    bar
 }
 
 /// The leading `m×m` block of a train–train Gram matrix.
@@ -235,6 +319,30 @@ mod tests {
         let (slope, icpt) = loglog_fit(&x, &y).unwrap();
         assert!((slope + 1.0).abs() < 1e-12);
         assert!((icpt - 3f64.log10()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sizes_and_units_read_naturally() {
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(gram_units(3, None), 6);
+        assert_eq!(gram_units(2, Some(3)), 11);
+        assert_eq!(gib(3.0 * 1_073_741_824.0), "3.0 GiB");
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_without_overflow() {
+        let e = check_memory(
+            run_bytes(150, usize::MAX, 400),
+            "textures --test 18446744073709551615",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("--test 18446744073709551615") && e.contains("e"),
+            "{e}"
+        );
+        assert!(check_memory(run_bytes(150, 300, 400), "textures").is_ok());
     }
 
     #[test]

@@ -29,8 +29,9 @@ use serde_json::{json, Value};
 use entk_datasets::mnist::embedded_mnist_sample;
 use entk_ntk::{image_features, ArchSpec, Features, LayerSpec, Network};
 
-use super::common::{gram, loglog_fit, percentile, resize_images, steps_bar, CODE_VERSION};
+use super::common::{announce, gram, loglog_fit, percentile, resize_images, CODE_VERSION};
 use super::{ExperimentError, ExperimentOptions};
+use crate::progress::Tracker;
 use crate::report::{sig, ExperimentReport, Figure, ModelResult, Series, Table};
 
 /// Default number of inputs of the Gram matrices.
@@ -141,36 +142,62 @@ impl ConvergenceConfig {
                 "SO(3) network skipped: the kernel engine does not build it yet ({e})."
             )),
         }
+        // Pass 1: analytic kernels, and one network per width, timed (kept as draw 0).
+        let mut prepared = Vec::new();
+        let mut networks = 0;
         for (model, x, widths) in families {
             let spec = ArchSpec::from_json(&model.spec.to_string())?;
-            let analytic = gram(
-                &Network::from_spec(&spec)?,
-                &x,
-                None,
-                threads,
-                &format!("{} analytic", model.name),
-            )?;
-            let mut rows = Vec::new();
+            let analytic = gram(&Network::from_spec(&spec)?, &x, None, threads, None)?;
+            let feats: Vec<Features> = x.axis_iter(Axis(0)).map(image_features).collect();
             let w_min = widths.iter().copied().min().unwrap_or(1).max(1);
-            let total: usize = widths
-                .iter()
-                .map(|&w| (self.samples * w / w_min).min(self.max_samples))
-                .sum();
-            let bar = steps_bar(total as u64, &format!("{} networks", model.name));
+            let mut per_width = Vec::new();
             for &w in widths {
                 let s = (self.samples * w / w_min).min(self.max_samples).max(2);
                 let net = Network::from_spec(&full_width(&spec, w))?;
-                let feats: Vec<Features> = x.axis_iter(Axis(0)).map(image_features).collect();
-                let draws: Vec<(Array2<f64>, Array2<f64>)> = pool.install(|| {
-                    (0..s)
+                let t0 = Instant::now();
+                let first = empirical(&net, &feats, self.seed.wrapping_add(1))?;
+                per_width.push((w, s, net, first, t0.elapsed().as_secs_f64()));
+                networks += s;
+            }
+            prepared.push((model, analytic, feats, per_width));
+        }
+        let parallel = threads.max(1) as f64;
+        let total: f64 = prepared
+            .iter()
+            .flat_map(|p| p.3.iter())
+            .map(|(_, s, _, _, t)| (s - 1) as f64 * t / parallel)
+            .sum();
+        announce(
+            "convergence",
+            &format!(
+                "{} network families, {networks} finite networks on {} inputs",
+                prepared.len(),
+                self.inputs
+            ),
+            total,
+            threads,
+            "timed on one network per width",
+        );
+        let tracker = Tracker::new("convergence", total);
+        // Pass 2: the other networks, in parallel.
+        for (model, analytic, feats, per_width) in prepared {
+            let mut rows = Vec::new();
+            for (w, s, net, first, t) in per_width {
+                let stage =
+                    tracker.stage(&format!("{} width {w}", model.name), s - 1, t / parallel);
+                let rest: Vec<(Array2<f64>, Array2<f64>)> = pool.install(|| {
+                    (1..s)
                         .into_par_iter()
                         .map(|i| {
                             let r = empirical(&net, &feats, self.seed.wrapping_add(1 + i as u64));
-                            bar.inc(1);
+                            stage.inc(1);
                             r
                         })
                         .collect::<Result<_, _>>()
                 })?;
+                drop(stage);
+                let draws: Vec<(Array2<f64>, Array2<f64>)> =
+                    std::iter::once(first).chain(rest).collect();
                 let nngp = summarise(
                     draws.iter().map(|d| &d.0).collect(),
                     &analytic.nngp,
@@ -204,7 +231,6 @@ impl ConvergenceConfig {
                 ]);
                 rows.push((w, s, nngp, ntk));
             }
-            bar.finish_and_clear();
             let wx: Vec<f64> = rows.iter().map(|r| r.0 as f64).collect();
             let pick = |f: &dyn Fn(&WidthRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
             let (ntk_e, nngp_e) = (pick(&|r| r.3.error), pick(&|r| r.2.error));
@@ -271,6 +297,7 @@ impl ConvergenceConfig {
                 "nngp": rows.iter().map(|r| json!(r.2)).collect::<Vec<_>>(),
             }));
         }
+        tracker.finish();
         report.tables.push(table);
         report.figures.extend([fig_ntk, fig_nngp]);
         report.extra = json!({ "families": extra });

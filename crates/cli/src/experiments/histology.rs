@@ -20,7 +20,8 @@ use entk_datasets::LabelledImages;
 
 use super::classification::Classification;
 use super::common::{
-    cnn_classifier, curve_sizes, gcnn_classifier, resize_labelled, ModelSpec, CODE_VERSION,
+    check_memory, cnn_classifier, curve_sizes, gcnn_classifier, resize_labelled, run_bytes,
+    ModelSpec, CODE_VERSION,
 };
 use super::{ExperimentError, ExperimentOptions};
 use crate::report::ExperimentReport;
@@ -125,6 +126,10 @@ impl HistologyConfig {
     /// Runs the comparison.
     pub fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
         let start = Instant::now();
+        check_memory(
+            run_bytes(self.train, self.test, 32 * 32 * 3),
+            &format!("histology --train {} --test {}", self.train, self.test),
+        )?;
         let (train, test, source) = self.load()?;
         let train = resize_labelled(&train, self.image_size)?;
         let test = resize_labelled(&test, self.image_size)?;

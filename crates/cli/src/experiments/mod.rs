@@ -21,6 +21,7 @@
 //! println!("{}", report.to_text());
 //! ```
 
+pub mod args;
 pub mod augmentation;
 pub mod classification;
 pub mod common;
@@ -136,12 +137,39 @@ pub struct ExperimentOptions {
     pub data: Option<PathBuf>,
 }
 
+impl ExperimentOptions {
+    /// Refuses options that do not apply to `name`: sizes of 0, `--test` for `convergence`
+    /// (its Gram matrices are `--train × --train`; it has no test set), `--data` for anything
+    /// but `histology` (the others run on the data embedded in the binary).
+    pub fn check(&self, name: ExperimentName) -> Result<(), ExperimentError> {
+        let usage = |m: String| Err(ExperimentError::Usage(m).within(name.as_str()));
+        if self.train == Some(0) || (self.test == Some(0) && name != ExperimentName::Convergence) {
+            return usage("--train and --test must be at least 1".into());
+        }
+        if name == ExperimentName::Convergence && self.test.is_some() {
+            return usage(
+                "--test does not apply: convergence compares --train × --train Gram matrices and has no test set".into(),
+            );
+        }
+        if name != ExperimentName::Histology {
+            if let Some(path) = &self.data {
+                return usage(format!(
+                    "--data {} does not apply: {name} runs on the data embedded in the binary (only histology reads --data)",
+                    path.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The settings an experiment would run with (what [`reproduce`] compares to decide whether a
 /// stored result can be reused). Errors as the experiment would on bad options.
 pub fn experiment_settings(
     name: ExperimentName,
     opts: &ExperimentOptions,
 ) -> Result<Value, ExperimentError> {
+    opts.check(name)?;
     let v = match name {
         ExperimentName::Qm9 => serde_json::to_value(qm9::Qm9Config::from_options(opts)),
         ExperimentName::Rotmnist => {
@@ -163,17 +191,13 @@ pub fn experiment_settings(
     v.map_err(|e| ExperimentError::Usage(format!("cannot serialise the settings: {e}")))
 }
 
-/// Runs one experiment. Progress bars go to stderr; nothing is printed on stdout.
+/// Runs one experiment. The size and time estimate and the progress (a bar on a terminal,
+/// periodic lines elsewhere) go to stderr; nothing is printed on stdout.
 pub fn run_experiment(
     name: ExperimentName,
     opts: &ExperimentOptions,
 ) -> Result<ExperimentReport, ExperimentError> {
-    if opts.train == Some(0) || (opts.test == Some(0) && name != ExperimentName::Convergence) {
-        return Err(
-            ExperimentError::Usage("--train and --test must be at least 1".into())
-                .within(name.as_str()),
-        );
-    }
+    opts.check(name)?;
     let threads = common::resolve_threads(opts.threads);
     let result = match name {
         ExperimentName::Qm9 => qm9::Qm9Config::from_options(opts).run(threads),
@@ -190,4 +214,46 @@ pub fn run_experiment(
         }
     };
     result.map_err(|e| e.within(name.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(name: ExperimentName, opts: ExperimentOptions) -> String {
+        let e = opts.check(name).expect_err("refused").to_string();
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.starts_with(name.as_str()), "{e}");
+        e
+    }
+
+    #[test]
+    fn options_that_do_not_apply_are_refused() {
+        let test = ExperimentOptions {
+            test: Some(5),
+            ..ExperimentOptions::default()
+        };
+        assert!(
+            refusal(ExperimentName::Convergence, test.clone()).contains("--test does not apply")
+        );
+        assert!(test.check(ExperimentName::Textures).is_ok());
+        let data = ExperimentOptions {
+            data: Some("some/folder".into()),
+            ..ExperimentOptions::default()
+        };
+        for name in ExperimentName::ALL {
+            if name == ExperimentName::Histology {
+                assert!(data.check(name).is_ok());
+            } else {
+                let e = refusal(name, data.clone());
+                assert!(e.contains("--data some/folder does not apply"), "{e}");
+            }
+        }
+        let zero = ExperimentOptions {
+            train: Some(0),
+            ..ExperimentOptions::default()
+        };
+        assert!(refusal(ExperimentName::Qm9, zero).contains("at least 1"));
+        assert!(experiment_settings(ExperimentName::Convergence, &test).is_err());
+    }
 }

@@ -26,8 +26,12 @@ use entk_datasets::qm9::{
 };
 use entk_ntk::{Gram, GramOptions, Network};
 
-use super::common::{curve_sizes, gram, kernel_regression, leading_block, ModelSpec, CODE_VERSION};
+use super::common::{
+    announce, curve_sizes, gram, gram_units, kernel_regression, leading_block, thousands,
+    time_per_unit, ModelSpec, CALIBRATION_INPUTS, CODE_VERSION,
+};
 use super::{ExperimentError, ExperimentOptions};
+use crate::progress::{Stage, Tracker};
 use crate::report::{sig, ExperimentReport, Figure, ModelResult, Series, Table};
 
 /// Default training molecules. The paper's network needs one SO(3) kernel per pair of atoms in
@@ -121,26 +125,54 @@ impl Qm9Config {
             .collect();
         let mut figure = Figure::new("QM9: test MAE", "training molecules", "MAE (meV)").log_log();
         let mut curves = Vec::new();
+        let mut nets = Vec::new();
         for model in &self.models {
-            let net = match SlotNetwork::from_spec(&model.spec) {
-                Ok(n) => n,
-                Err(e) => {
-                    report.notes.push(format!(
-                        "{} not run: the kernel engine cannot build it ({e}).",
-                        model.name
-                    ));
-                    continue;
-                }
-            };
+            match SlotNetwork::from_spec(&model.spec) {
+                Ok(n) => nets.push((model, n)),
+                Err(e) => report.notes.push(format!(
+                    "{} not run: the kernel engine cannot build it ({e}).",
+                    model.name
+                )),
+            }
+        }
+        // Time a few atom pairs of each network, then announce the size and the estimate.
+        let units = molecule_gram_units(&train, &test, slots);
+        let k = train.len().min(CALIBRATION_INPUTS);
+        let probe = featurizer.slot_signals(&train[..k], 0)?;
+        let costs = nets
+            .iter()
+            .map(|(_, net)| {
+                time_per_unit(gram_units(k, None), || {
+                    net.gram(&probe, None, threads, None)
+                })
+                .map(|c| c.0)
+            })
+            .collect::<Result<Vec<f64>, _>>()?;
+        let total: f64 = costs.iter().map(|c| c * units as f64).sum();
+        announce(
+            "qm9",
+            &format!(
+                "{} models × {} atom-pair kernels ({} training, {} test molecules, {slots} atom slots)",
+                nets.len(),
+                thousands(units),
+                self.train,
+                self.test
+            ),
+            total,
+            threads,
+            &format!("timed on {} pairs per model", gram_units(k, None)),
+        );
+        let tracker = Tracker::new("qm9", total);
+        for ((model, net), cost) in nets.iter().zip(&costs) {
             let t0 = Instant::now();
             let (ktt, kxt, slot_pairs) = molecule_grams(
-                &net,
+                net,
                 &featurizer,
                 &train,
                 &test,
                 slots,
                 threads,
-                &model.name,
+                (&tracker, *cost, &model.name),
             )?;
             let seconds = t0.elapsed().as_secs_f64();
             let mut maes = Vec::new();
@@ -194,6 +226,7 @@ impl Qm9Config {
                     ),
             );
         }
+        tracker.finish();
         let baseline: f64 = e_test
             .iter()
             .map(|e| hartree_to_mev((e - scaler.mean).abs()))
@@ -248,16 +281,16 @@ impl SlotNetwork {
         }
     }
 
-    /// NNGP/NTK Gram matrices of slot signals `(N, 2L, 2L−1, C)`.
+    /// NNGP/NTK Gram matrices of slot signals `(N, 2L, 2L−1, C)`, reporting pairs to `stage`.
     pub fn gram(
         &self,
         x1: &Array4<f64>,
         x2: Option<&Array4<f64>>,
         threads: usize,
-        message: &str,
+        stage: Option<&Stage<'_>>,
     ) -> Result<Gram, ExperimentError> {
         match self {
-            SlotNetwork::Signals(net) => gram(net, x1, x2, threads, message),
+            SlotNetwork::Signals(net) => gram(net, x1, x2, threads, stage),
             SlotNetwork::Vectors(net) => {
                 let flat = |x: &Array4<f64>| -> Array2<f64> {
                     let n = x.dim().0;
@@ -265,22 +298,39 @@ impl SlotNetwork {
                     Array2::from_shape_vec((n, d), x.iter().copied().collect()).expect("n·d values")
                 };
                 let (a, b) = (flat(x1), x2.map(flat));
-                let bar = crate::progress::Bar::new(message);
                 let g = net.gram_vectors(
                     a.view(),
                     b.as_ref().map(|b| b.view()),
                     &GramOptions {
                         threads,
                         memory_budget: None,
-                        progress: Some(&bar),
+                        progress: stage.map(|s| s as &dyn entk_ntk::Progress),
                     },
                 );
-                bar.finish();
                 Ok(g?)
             }
         }
     }
 }
+
+/// The units [`molecule_grams`] reports: per slot, the engine units of its train × train and
+/// test × train Gram matrices over the molecules with an atom in that slot.
+pub fn molecule_gram_units(train: &[Molecule], test: &[Molecule], slots: usize) -> usize {
+    (0..slots)
+        .map(|slot| {
+            let tr = train.iter().filter(|m| m.num_atoms() > slot).count();
+            let te = test.iter().filter(|m| m.num_atoms() > slot).count();
+            match (tr, te) {
+                (0, _) => 0,
+                (tr, 0) => gram_units(tr, None),
+                (tr, te) => gram_units(tr, None) + gram_units(te, Some(tr)),
+            }
+        })
+        .sum()
+}
+
+/// Where [`molecule_grams`] reports progress: the tracker, the cost of one unit, the model name.
+pub type SlotProgress<'a> = (&'a Tracker, f64, &'a str);
 
 /// Molecule Gram matrices `Σ_slots` of the per-slot atom Gram matrices (train×train and
 /// test×train), computing each slot only over molecules with an atom in it. Also returns the
@@ -292,7 +342,7 @@ pub fn molecule_grams(
     test: &[Molecule],
     slots: usize,
     threads: usize,
-    name: &str,
+    (tracker, cost, name): SlotProgress<'_>,
 ) -> Result<(Array2<f64>, Array2<f64>, usize), ExperimentError> {
     let (n, m) = (train.len(), test.len());
     let mut ktt = Array2::zeros((n, n));
@@ -308,12 +358,13 @@ pub fn molecule_grams(
             idx.iter().map(|&i| set[i].clone()).collect::<Vec<_>>()
         };
         let xtr = featurizer.slot_signals(&pick(train, &tr), slot)?;
-        let g = net.gram(
-            &xtr,
-            None,
-            threads,
+        let stage = tracker.stage(
             &format!("{name} slot {slot} train×train"),
-        )?;
+            gram_units(tr.len(), None),
+            cost,
+        );
+        let g = net.gram(&xtr, None, threads, Some(&stage))?;
+        drop(stage);
         for (a, &i) in tr.iter().enumerate() {
             for (b, &j) in tr.iter().enumerate() {
                 ktt[[i, j]] += g.ntk[[a, b]];
@@ -322,12 +373,13 @@ pub fn molecule_grams(
         pairs += tr.len() * (tr.len() + 1) / 2;
         if !te.is_empty() {
             let xte = featurizer.slot_signals(&pick(test, &te), slot)?;
-            let g = net.gram(
-                &xte,
-                Some(&xtr),
-                threads,
+            let stage = tracker.stage(
                 &format!("{name} slot {slot} test×train"),
-            )?;
+                gram_units(te.len(), Some(tr.len())),
+                cost,
+            );
+            let g = net.gram(&xte, Some(&xtr), threads, Some(&stage))?;
+            drop(stage);
             for (a, &i) in te.iter().enumerate() {
                 for (b, &j) in tr.iter().enumerate() {
                     kxt[[i, j]] += g.ntk[[a, b]];
@@ -360,8 +412,8 @@ mod tests {
         let vectors = SlotNetwork::from_spec(&mlp_atom_network()).unwrap();
         assert!(matches!(vectors, SlotNetwork::Vectors(_)));
         let (a, b) = (
-            images.gram(&y, Some(&x), 1, "a").unwrap(),
-            vectors.gram(&y, Some(&x), 1, "b").unwrap(),
+            images.gram(&y, Some(&x), 1, None).unwrap(),
+            vectors.gram(&y, Some(&x), 1, None).unwrap(),
         );
         for (p, q) in a.ntk.iter().zip(&b.ntk).chain(a.nngp.iter().zip(&b.nngp)) {
             assert!((p - q).abs() <= 1e-12 * p.abs().max(1.0), "{p} vs {q}");

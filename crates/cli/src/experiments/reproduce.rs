@@ -5,10 +5,15 @@
 //! soon as it finishes, each atomically (temporary file, then rename), and `DIR/report.md` is
 //! rewritten after every experiment. On a rerun an experiment is skipped when `DIR/NAME.json`
 //! exists, parses, and its `settings` equal the settings the experiment would run with now
-//! (sizes, seed, architectures, protocol and [`CODE_VERSION`](super::common::CODE_VERSION));
-//! its plot is redrawn from the JSON if missing. A failing experiment is reported in
+//! (sizes, seed, architectures, protocol and [`CODE_VERSION`](super::common::CODE_VERSION))
+//! **and** its bytes still have the checksum recorded in `DIR/checksums.json` when it was
+//! written (64-bit FNV-1a of the file), so a result whose numbers were edited by hand, or a
+//! file from elsewhere, is recomputed rather than passed off as this code's output. The
+//! checksum detects edits, not forgery: whoever edits both files on purpose can fool it, and
+//! `--force` always recomputes. Its plot is redrawn from the JSON if missing. A failing experiment is reported in
 //! `report.md` and on stderr, the others still run, and the command exits non-zero.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -95,6 +100,34 @@ fn settings_match(stored: &ExperimentReport, settings: &Value) -> bool {
         .unwrap_or(false)
 }
 
+/// 64-bit FNV-1a of `bytes`, as `fnv1a64:<16 hex digits>`.
+pub fn checksum(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
+/// The file of checksums of the results reproduce wrote (`{"NAME.json": "fnv1a64:…"}`).
+pub const CHECKSUMS_FILE: &str = "checksums.json";
+
+fn read_checksums(path: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Whether the file at `path` has the checksum recorded for it (false when either is missing).
+fn checksum_matches(sums: &BTreeMap<String, String>, file: &str, path: &Path) -> bool {
+    match (sums.get(file), std::fs::read(path)) {
+        (Some(recorded), Ok(bytes)) => *recorded == checksum(&bytes),
+        _ => false,
+    }
+}
+
 /// Runs every experiment of [`ExperimentName::REPRODUCE`] (or reuses it), writing
 /// `DIR/NAME.json`, `DIR/NAME.png` and `DIR/report.md`.
 pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, ExperimentError> {
@@ -108,15 +141,30 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, Experiment
         threads: opts.threads,
         ..ExperimentOptions::default()
     };
+    let sums_path = opts.out.join(CHECKSUMS_FILE);
+    let mut sums = read_checksums(&sums_path);
     let mut done: Vec<(ExperimentName, Outcome, Option<ExperimentReport>)> = Vec::new();
     for name in ExperimentName::REPRODUCE {
-        let json_path = opts.out.join(format!("{name}.json"));
+        let file = format!("{name}.json");
+        let json_path = opts.out.join(&file);
         let png_path = opts.out.join(format!("{name}.png"));
         let settings = experiment_settings(name, &exp_opts)?;
         let stored = if opts.force {
             None
         } else {
-            JsonWriter::read(&json_path).filter(|r| settings_match(r, &settings))
+            JsonWriter::read(&json_path)
+                .filter(|r| settings_match(r, &settings))
+                .filter(|_| {
+                    let ok = checksum_matches(&sums, &file, &json_path);
+                    if !ok {
+                        eprintln!(
+                            "{name}: {} does not have the checksum recorded in {} when it was written (edited, or from elsewhere); recomputing",
+                            json_path.display(),
+                            sums_path.display()
+                        );
+                    }
+                    ok
+                })
         };
         let (outcome, report) = match stored {
             Some(r) => {
@@ -131,6 +179,15 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, Experiment
                 match run_experiment(name, &exp_opts) {
                     Ok(r) => {
                         JsonWriter.write(&r, &json_path)?;
+                        let bytes = std::fs::read(&json_path).map_err(|e| CliError::Io {
+                            path: json_path.clone(),
+                            source: e,
+                        })?;
+                        sums.insert(file.clone(), checksum(&bytes));
+                        let text = serde_json::to_string_pretty(&sums).map_err(|e| {
+                            CliError::Usage(format!("cannot serialise the checksums: {e}"))
+                        })?;
+                        write_text(&sums_path, &(text + "\n"))?;
                         PngWriter::default().write(&r, &png_path)?;
                         eprintln!("{name}: done in {:.1} s", r.seconds);
                         (Outcome::Computed, Some(r))
@@ -358,7 +415,7 @@ Each section lists its settings and the choices made.\n";
 const CACHING_NOTE: &str = "## How this report is produced\n\n\
 Each experiment writes `NAME.json` (full results and settings) and `NAME.png` beside this file as soon as it finishes, atomically; this file is rewritten after every experiment. \
 Rerunning `entk reproduce --out DIR` reuses an experiment whose `NAME.json` has exactly the settings it would run with now (sizes, seed, architectures, protocol, code version) \
-and recomputes the others; `--force` recomputes everything.\n";
+and still has the checksum recorded in `checksums.json` when it was written (so hand-edited numbers are recomputed, not reused), and recomputes the others; `--force` recomputes everything.\n";
 
 #[cfg(test)]
 mod tests {
@@ -379,6 +436,27 @@ mod tests {
         assert_eq!(t.rows[0][1], "yes");
         assert_eq!(t.rows[1][1], "NO");
         assert_eq!(t.rows[2][1], "not measured");
+    }
+
+    #[test]
+    fn checksums_detect_a_one_character_edit() {
+        assert_eq!(checksum(b""), "fnv1a64:cbf29ce484222325");
+        assert_eq!(checksum(b"a"), "fnv1a64:af63dc4c8601ec8c");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("qm9.json");
+        std::fs::write(&path, "{\"mae_mev\": 1673.1}").unwrap();
+        let mut sums = BTreeMap::new();
+        assert!(
+            !checksum_matches(&sums, "qm9.json", &path),
+            "nothing recorded"
+        );
+        sums.insert(
+            "qm9.json".to_string(),
+            checksum(&std::fs::read(&path).unwrap()),
+        );
+        assert!(checksum_matches(&sums, "qm9.json", &path));
+        std::fs::write(&path, "{\"mae_mev\": 1573.1}").unwrap();
+        assert!(!checksum_matches(&sums, "qm9.json", &path), "edited");
     }
 
     #[test]

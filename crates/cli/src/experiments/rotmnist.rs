@@ -18,7 +18,8 @@ use entk_datasets::RotationMode;
 
 use super::classification::Classification;
 use super::common::{
-    cnn_classifier, curve_sizes, gcnn_classifier, resize_labelled, ModelSpec, CODE_VERSION,
+    check_memory, cnn_classifier, curve_sizes, gcnn_classifier, resize_labelled, run_bytes,
+    ModelSpec, CODE_VERSION,
 };
 use super::{ExperimentError, ExperimentOptions};
 use crate::report::ExperimentReport;
@@ -77,6 +78,10 @@ impl RotmnistConfig {
     /// Runs the comparison.
     pub fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
         let start = Instant::now();
+        check_memory(
+            run_bytes(self.train, self.test, 28 * 28),
+            &format!("rotmnist --train {} --test {}", self.train, self.test),
+        )?;
         let digits = embedded_mnist_sample()?;
         let split = rotated_mnist(
             &digits,

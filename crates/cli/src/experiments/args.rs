@@ -1,0 +1,286 @@
+//! The `entk experiment` command line: one clap subcommand per experiment, so each has its own
+//! `--help`, while DESIGN.md's form `entk experiment NAME [--train N] [--test M] [--seed S]
+//! [--json FILE] [--plot FILE]` keeps working (names are also accepted in any case).
+//!
+//! Every experiment parses the same [`RunArgs`]; options that do not apply (`--test` for
+//! `convergence`, `--data` outside `histology`) are hidden from that experiment's help and,
+//! when given anyway, refused by [`ExperimentOptions::check`] with a one-line error that says
+//! why, rather than by clap's multi-line usage text.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::{ExperimentError, ExperimentName, ExperimentOptions};
+
+/// The options of one experiment run.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct RunArgs {
+    /// Training-set size.
+    #[arg(long, value_name = "N")]
+    pub train: Option<usize>,
+    /// Test-set size.
+    #[arg(long, value_name = "M")]
+    pub test: Option<usize>,
+    /// Data path.
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub data: Option<PathBuf>,
+    /// Seed of every random draw (data selection, rotations, initialisations).
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Write the JSON report here: {"experiment", "models": [{"name", <metric>...}], "train",
+    /// "test", "seed", "seconds", "settings", ...}.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Draw the plot (PNG) here.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Worker threads (default: all cores). The numbers do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+impl RunArgs {
+    /// The library's options.
+    pub fn options(&self) -> ExperimentOptions {
+        ExperimentOptions {
+            train: self.train,
+            test: self.test,
+            seed: self.seed,
+            threads: self.threads,
+            data: self.data.clone(),
+        }
+    }
+}
+
+/// What `entk experiment --help` prints after the list of experiments.
+const OPTIONS_HELP: &str = "\
+Options of every experiment (`entk experiment NAME --help` gives its defaults):
+  --train N      training-set size (convergence: inputs of the Gram matrices)
+  --test M       test-set size (augmentation: test inputs of each kind; not for convergence)
+  --seed S       seed of every random draw (default 0)
+  --json FILE    write the JSON report here
+  --plot FILE    draw the plot (PNG) here
+  --threads T    worker threads (default: all cores; the numbers do not depend on it)
+  --data PATH    histology only: the NCT-CRC-HE-100K folder or pathmnist.npz
+
+Before its long work each experiment times a few kernel pairs (or networks) and prints the size
+of the run and an estimated time on stderr. Progress goes to stderr: a bar on a terminal, one
+line every ENTK_PROGRESS_SECONDS seconds (default 15) otherwise (CI, log files, Slurm).";
+
+/// `entk experiment NAME ...`.
+#[derive(Args, Debug)]
+#[command(
+    subcommand_value_name = "NAME",
+    subcommand_help_heading = "Experiments",
+    after_help = OPTIONS_HELP
+)]
+pub struct ExperimentArgs {
+    /// The experiment and its options.
+    #[command(subcommand)]
+    pub which: ExperimentCommand,
+}
+
+/// One subcommand per experiment (DESIGN.md's names).
+#[derive(Subcommand, Debug)]
+pub enum ExperimentCommand {
+    /// QM9 U0 atomization energies: SO(3)-CNN vs MLP NTK regression (THEORY.md §8.1).
+    ///
+    /// Embedded QM9 sample (2,000 molecules); each atom is an S² signal at L = 6 (distance
+    /// powers 2 and 6, 10 channels), the molecule kernel sums atom kernels over 29 matching
+    /// slots. Reports MAE and RMSE in meV with a learning curve. The defaults (200 / 200) need
+    /// about 1 M SO(3) atom-pair kernels, a few minutes on 2 cores.
+    #[command(
+        mut_arg("train", |a| a.help("Training molecules (default 200)")),
+        mut_arg("test", |a| a.help("Test molecules (default 200; train + test ≤ 2000)"))
+    )]
+    Qm9(RunArgs),
+    /// Rotated MNIST: CNN vs C4- and D4-GCNN NTK accuracy (THEORY.md §8.2 protocol).
+    ///
+    /// Embedded 2,000-digit MNIST sample, every digit rotated by a uniform random angle and
+    /// area-downsampled to 10×10. Reports NTK and NNGP test accuracy and a learning curve.
+    #[command(
+        mut_arg("train", |a| a.help("Training digits (default 200)")),
+        mut_arg("test", |a| a.help("Test digits (default 500; train + test ≤ 2000)"))
+    )]
+    Rotmnist(RunArgs),
+    /// Rotated texture patches (brick, grass, gravel): CNN vs C4- and D4-GCNN NTK accuracy.
+    ///
+    /// Randomly rotated 20×20 patches cut from the embedded CC0 textures (train from the upper,
+    /// test from the lower image halves), area-downsampled to 10×10. Reports accuracies and a
+    /// learning curve.
+    #[command(
+        mut_arg("train", |a| a.help("Training patches (default 150)")),
+        mut_arg("test", |a| a.help("Test patches (default 300)"))
+    )]
+    Textures(RunArgs),
+    /// Histology tiles: CNN vs C4-GCNN NTK accuracy on downloaded data (THEORY.md §8.2).
+    ///
+    /// Needs --data: the unpacked NCT-CRC-HE-100K folder (Zenodo record 1214456) or MedMNIST's
+    /// pathmnist.npz. Tiles are read at 32×32 and area-downsampled to 16×16 RGB. Not part of
+    /// `entk reproduce`.
+    #[command(
+        mut_arg("train", |a| a.help("Training tiles (default 100)")),
+        mut_arg("test", |a| a.help("Test tiles (default 200)")),
+        mut_arg("data", |a| a
+            .hide(false)
+            .help("The NCT-CRC-HE-100K folder or pathmnist.npz (required)"))
+    )]
+    Histology(RunArgs),
+    /// Finite-width C4 augmentation vs GCNN ensembles vs the analytic mean (THEORY.md §5).
+    ///
+    /// Ensembles of finite CNNs trained by gradient descent on C4-augmented 7×7 digits and of
+    /// GCNNs on the plain digits, at widths 16–128; reports their deviation from each other and
+    /// from μ_k, on held-out digits (in distribution) and texture patches (off it).
+    #[command(
+        mut_arg("train", |a| a.help("Training digits (default 6; the CNN sees 4× as many)")),
+        mut_arg("test", |a| a.help("Test inputs of each kind, digits and texture patches (default 8)"))
+    )]
+    Augmentation(RunArgs),
+    /// Mean empirical NTK/NNGP of finite networks → the analytic kernel as the width grows.
+    ///
+    /// A C4 GCNN on 7×7 digits (widths 8–128) and an SO(3) network on S² signals (widths
+    /// 8–64); reports the relative error of the mean with bootstrap CIs and log-log slopes.
+    /// There is no test set: --test is refused.
+    #[command(
+        mut_arg("train", |a| a.help("Inputs of the Gram matrices (default 4)")),
+        mut_arg("test", |a| a.hide(true))
+    )]
+    Convergence(RunArgs),
+    /// Any other name: refused with the list of known ones (or re-read in lower case).
+    #[command(external_subcommand)]
+    Other(Vec<OsString>),
+}
+
+/// Re-reads `entk experiment NAME ...` after normalising the case of NAME.
+#[derive(Parser, Debug)]
+#[command(name = "entk experiment", no_binary_name = true)]
+struct Reread {
+    #[command(subcommand)]
+    which: ExperimentCommand,
+}
+
+impl ExperimentArgs {
+    /// The experiment and its options; an unknown name is a one-line error listing the known
+    /// ones.
+    pub fn resolve(self) -> Result<(ExperimentName, RunArgs), ExperimentError> {
+        let (name, args) = match self.which {
+            ExperimentCommand::Qm9(a) => (ExperimentName::Qm9, a),
+            ExperimentCommand::Rotmnist(a) => (ExperimentName::Rotmnist, a),
+            ExperimentCommand::Textures(a) => (ExperimentName::Textures, a),
+            ExperimentCommand::Histology(a) => (ExperimentName::Histology, a),
+            ExperimentCommand::Augmentation(a) => (ExperimentName::Augmentation, a),
+            ExperimentCommand::Convergence(a) => (ExperimentName::Convergence, a),
+            ExperimentCommand::Other(argv) => {
+                let given = argv
+                    .first()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let name: ExperimentName = given.parse()?;
+                let mut again: Vec<OsString> = vec![name.as_str().into()];
+                again.extend(argv.into_iter().skip(1));
+                let reread = Reread::try_parse_from(again)
+                    .map_err(|e| ExperimentError::Usage(one_line_clap_error(&e)))?;
+                if matches!(reread.which, ExperimentCommand::Other(_)) {
+                    return Err(ExperimentError::Usage(format!("cannot read `{given}`")));
+                }
+                return ExperimentArgs {
+                    which: reread.which,
+                }
+                .resolve();
+            }
+        };
+        args.options().check(name)?;
+        Ok((name, args))
+    }
+}
+
+/// A clap error as one line: its first line plus where to read the usage, e.g. ``unexpected
+/// argument '--tset' found (usage: entk experiment textures [OPTIONS]; --help lists the
+/// options)``. Without the leading `error: `.
+pub fn one_line_clap_error(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match text.lines().find_map(|l| l.trim().strip_prefix("Usage: ")) {
+        Some(usage) => format!("{first} (usage: {usage}; --help lists the options)"),
+        None => first.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    #[command(name = "entk", no_binary_name = true)]
+    struct Top {
+        #[command(subcommand)]
+        command: TopCommand,
+    }
+
+    #[derive(Subcommand, Debug)]
+    enum TopCommand {
+        Experiment(ExperimentArgs),
+    }
+
+    fn resolve(argv: &[&str]) -> Result<(ExperimentName, RunArgs), String> {
+        let top = Top::try_parse_from(argv).map_err(|e| one_line_clap_error(&e))?;
+        let TopCommand::Experiment(a) = top.command;
+        a.resolve().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_design_form_still_parses() {
+        let (name, a) = resolve(&[
+            "experiment",
+            "textures",
+            "--train",
+            "9",
+            "--test",
+            "12",
+            "--seed",
+            "3",
+            "--json",
+            "r.json",
+            "--plot",
+            "r.png",
+        ])
+        .unwrap();
+        assert_eq!(name, ExperimentName::Textures);
+        assert_eq!((a.train, a.test, a.seed), (Some(9), Some(12), 3));
+        assert_eq!(a.json, Some(PathBuf::from("r.json")));
+        let (name, a) = resolve(&["experiment", "QM9", "--train", "4"]).unwrap();
+        assert_eq!((name, a.train), (ExperimentName::Qm9, Some(4)));
+    }
+
+    #[test]
+    fn options_that_do_not_apply_are_one_line_refusals() {
+        let e = resolve(&["experiment", "convergence", "--test", "5"]).unwrap_err();
+        assert!(e.contains("convergence: --test does not apply"), "{e}");
+        let e = resolve(&["experiment", "qm9", "--data", "some/folder"]).unwrap_err();
+        assert!(e.contains("qm9: --data some/folder does not apply"), "{e}");
+        let e = resolve(&["experiment", "Convergence", "--test", "5"]).unwrap_err();
+        assert!(e.contains("--test does not apply"), "{e}");
+        assert!(resolve(&["experiment", "histology", "--data", "x.npz"]).is_ok());
+    }
+
+    #[test]
+    fn unknown_names_and_flags_are_one_line_errors() {
+        let e = resolve(&["experiment", "mnist3d"]).unwrap_err();
+        assert!(
+            e.contains("unknown experiment `mnist3d`") && e.contains("convergence"),
+            "{e}"
+        );
+        let e = resolve(&["experiment", "textures", "--tset", "4"]).unwrap_err();
+        assert!(e.contains("--tset") && e.contains("usage:"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        let e = resolve(&["experiment", "textures", "--train", "many"]).unwrap_err();
+        assert!(e.contains("many") && !e.contains('\n'), "{e}");
+    }
+}
