@@ -3,14 +3,20 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array2, Array4, Ix4};
+use ndarray::{Array2, Array4, Axis, Ix4};
 use serde::Serialize;
 
-use entk_ntk::regression::{gradient_flow_mean, DiagReg, GradientFlowOptions, TrainingTime};
-use entk_ntk::{Gram, GramOptions, Network};
+use entk_ntk::regression::{
+    gradient_flow_mean, ntk_gp_covariance, ntk_gp_variance, DiagReg, GradientFlowOptions,
+    NtkGpDiagGrams, NtkGpGrams, TrainingTime,
+};
+use entk_ntk::{image_features, Features, Gram, GramOptions, Network};
 
 use crate::npy::{read_array_ndim, read_labels, write_array, write_text};
 use crate::progress::Bar;
+use crate::tiles::hash::array_hash;
+use crate::tiles::store::{canonical_spec, code_version, spec_hash, InputRecord, STORE_FORMAT};
+use crate::tiles::{self, Manifest, TileStore, Which};
 use crate::CliError;
 
 /// Options of `entk kernel`.
@@ -26,6 +32,10 @@ pub struct KernelOptions {
     pub out: PathBuf,
     /// Worker threads (0 = all cores). Results do not depend on it.
     pub threads: usize,
+    /// Tile edge (`None`: [`tiles::default_tile`]). Results do not depend on it.
+    pub tile: Option<usize>,
+    /// Discard a tile store of another computation instead of refusing.
+    pub force: bool,
 }
 
 /// `report.json` of `entk kernel`.
@@ -39,23 +49,42 @@ pub struct KernelReport {
     pub x2_shape: Vec<usize>,
     /// Shape of `nngp.npy` and `ntk.npy`.
     pub output_shape: [usize; 2],
-    /// Wall-clock seconds of the kernel computation.
+    /// Wall-clock seconds of the kernel computation (this run's tiles only).
     pub seconds: f64,
-    /// The engine's peak-memory estimate in bytes.
+    /// The engine's peak-memory estimate in bytes for one tile.
     pub peak_bytes_estimate: u64,
     /// Threads used.
     pub threads: usize,
     /// The kernel plan, one line per layer.
     pub plan: Vec<String>,
+    /// Tile edge.
+    pub tile: usize,
+    /// Tiles of the grid, reused from the store, and computed now.
+    pub tiles_total: usize,
+    /// Tiles found finished in the store.
+    pub tiles_reused: usize,
+    /// Tiles computed by this run.
+    pub tiles_computed: usize,
+    /// Hash of the canonical spec (as in the tile manifest).
+    pub spec_hash: String,
+    /// The inputs with their shapes and value hashes (as in the tile manifest).
+    pub inputs: Vec<InputRecord>,
+    /// The code that computed it.
+    pub code_version: String,
 }
 
 /// Loads a network from a spec file.
 pub fn load_network(path: &Path) -> Result<Network, CliError> {
+    Ok(load_spec(path)?.0)
+}
+
+/// Loads a spec file: the network and the spec text.
+fn load_spec(path: &Path) -> Result<(Network, String), CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| CliError::Io {
         path: path.to_path_buf(),
         source: e,
     })?;
-    Ok(Network::from_json(&text)?)
+    Ok((Network::from_json(&text)?, text))
 }
 
 /// Loads a 4-D input array `(N, H, W, C)` (images, or S² signals `(N, 2L, 2L−1, C)`).
@@ -65,13 +94,25 @@ pub fn load_inputs(path: &Path, what: &str) -> Result<Array4<f64>, CliError> {
         .expect("checked 4 dimensions"))
 }
 
-fn threads_or_default(threads: usize) -> usize {
-    if threads == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+/// At most this many threads per core are used; more only slows the work down.
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
+/// The thread count to use for a requested one: 0 means all cores, and requests above
+/// [`MAX_THREADS_PER_CORE`] × cores are capped (with a note on stderr).
+pub fn effective_threads(requested: usize) -> usize {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cap = MAX_THREADS_PER_CORE * cores;
+    if requested == 0 {
+        cores
+    } else if requested > cap {
+        eprintln!(
+            "note: --threads {requested} capped at {cap} ({MAX_THREADS_PER_CORE} per core on {cores} cores)"
+        );
+        cap
     } else {
-        threads
+        requested
     }
 }
 
@@ -85,7 +126,7 @@ pub fn gram_with_progress(
 ) -> Result<Gram, CliError> {
     let bar = Bar::new(message);
     let opts = GramOptions {
-        threads,
+        threads: effective_threads(threads),
         memory_budget: None,
         progress: Some(&bar),
     };
@@ -101,40 +142,149 @@ fn create_dir(out: &Path) -> Result<(), CliError> {
     })
 }
 
-/// Runs `entk kernel`: writes `nngp.npy`, `ntk.npy` and `report.json` into `out`.
+/// Removes results of an earlier run from `out` before new work starts, so a killed run never
+/// leaves old numbers that look like new ones. `report.json` goes first: it marks a complete
+/// result and is written last.
+fn remove_stale(out: &Path, files: &[&str]) -> Result<(), CliError> {
+    let mut removed = Vec::new();
+    for name in files {
+        let path = out.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed.push(*name),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(CliError::Io { path, source: e }),
+        }
+    }
+    if !removed.is_empty() {
+        eprintln!(
+            "note: removed the earlier results {} from {}",
+            removed.join(", "),
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Inputs of a Gram computation as engine features, with their manifest records.
+fn input_record(name: &str, path: &Path, x: &Array4<f64>) -> InputRecord {
+    InputRecord {
+        name: name.to_string(),
+        path: path.display().to_string(),
+        shape: x.shape().to_vec(),
+        hash: array_hash(x.shape(), x.iter()),
+    }
+}
+
+fn features_of(x: &Array4<f64>) -> Vec<Features> {
+    x.axis_iter(Axis(0)).map(image_features).collect()
+}
+
+/// Runs `entk kernel`: computes the Gram matrices tile by tile into the store `out/tiles`
+/// (resuming a matching one), then writes `nngp.npy`, `ntk.npy` and, last, `report.json` into
+/// `out`.
 pub fn run_kernel(opts: &KernelOptions) -> Result<KernelReport, CliError> {
-    let net = load_network(&opts.arch)?;
+    let (net, spec_text) = load_spec(&opts.arch)?;
     let x1 = load_inputs(&opts.x1, "x1")?;
     let x2 = opts
         .x2
         .as_deref()
         .map(|p| load_inputs(p, "x2"))
         .transpose()?;
-    let threads = threads_or_default(opts.threads);
-    let (_, h, w, c) = x1.dim();
+    let threads = effective_threads(opts.threads);
+    let n1 = x1.dim().0;
+    let (h, w, c) = same_input_shape(("x1", &x1), ("x2", x2.as_ref().unwrap_or(&x1)))?;
     let plan = net.plan(&Network::image_signature(h, w, c))?;
-    let peak = plan.peak_bytes(x1.dim().0, x2.as_ref().map(|x| x.dim().0), threads);
+    if !plan.is_pooled() {
+        return Err(CliError::Usage(format!(
+            "the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense",
+            plan.output
+        )));
+    }
+    if opts.tile == Some(0) {
+        return Err(CliError::Usage("--tile must be at least 1".into()));
+    }
+    let n2 = x2.as_ref().map_or(n1, |x| x.dim().0);
+    let spec = canonical_spec(&spec_text)?;
+    let mut inputs = vec![input_record("x1", &opts.x1, &x1)];
+    if let (Some(x2), Some(p)) = (&x2, &opts.x2) {
+        inputs.push(input_record("x2", p, x2));
+    }
     create_dir(&opts.out)?;
+    let store = open_store(
+        &opts.out.join("tiles"),
+        &spec,
+        &inputs[0],
+        inputs.get(1),
+        opts.tile,
+        opts.force,
+    )?;
+    remove_stale(&opts.out, &["report.json", "nngp.npy", "ntk.npy"])?;
+    let manifest = store.manifest().clone();
+    let tile = manifest.tile;
+    let peak = plan.peak_bytes(tile.min(n1), x2.as_ref().map(|_| tile.min(n2)), threads);
     let start = Instant::now();
-    let gram = gram_with_progress(&net, &x1, x2.as_ref(), threads, "kernel")?;
+    let f1 = features_of(&x1);
+    let f2 = x2.as_ref().map(features_of);
+    let run = tiles::compute_missing(&store, &net, &f1, f2.as_deref(), threads, "kernel")?;
     let seconds = start.elapsed().as_secs_f64();
-    write_array(&opts.out.join("nngp.npy"), &gram.nngp)?;
-    write_array(&opts.out.join("ntk.npy"), &gram.ntk)?;
+    tiles::assemble(&store, &opts.out)?;
     let report = KernelReport {
         command: "kernel".into(),
         x1_shape: x1.shape().to_vec(),
         x2_shape: x2.as_ref().unwrap_or(&x1).shape().to_vec(),
-        output_shape: [gram.nngp.nrows(), gram.nngp.ncols()],
+        output_shape: [n1, n2],
         seconds,
         peak_bytes_estimate: peak,
         threads,
         plan: plan.to_string().lines().map(str::to_string).collect(),
+        tile,
+        tiles_total: run.total,
+        tiles_reused: run.reused,
+        tiles_computed: run.computed,
+        spec_hash: manifest.spec_hash.clone(),
+        inputs,
+        code_version: manifest.code_version.clone(),
     };
     write_text(
         &opts.out.join("report.json"),
         &serde_json::to_string_pretty(&report).expect("serialisable"),
     )?;
     Ok(report)
+}
+
+/// Which kernels `entk predict` uses (neural-tangents' `get`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GetKernels {
+    /// Both, NTK and NNGP.
+    #[default]
+    Both,
+    /// The NNGP only.
+    Nngp,
+    /// The NTK only.
+    Ntk,
+}
+
+/// Predictive covariances of `entk predict` (neural-tangents' `compute_cov`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CovMode {
+    /// Means only.
+    #[default]
+    None,
+    /// The full `M×M` covariance (needs the `M×M` test–test NNGP).
+    Full,
+    /// The `M` variances only (needs only each test input's self-kernel).
+    Diag,
+}
+
+/// How `--time` and `--learning-rate` are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeConvention {
+    /// entk's: gradient flow at rate `η` on `½ Σ_i |f(x_i) − y_i|²`.
+    #[default]
+    Entk,
+    /// neural-tangents' `gradient_descent_mse`: the loss is normalised by `y_train.size = N·K`,
+    /// so `η_entk = η / (N·K)` and a neural-tangents `t` carries over unchanged.
+    Nt,
 }
 
 /// Options of `entk predict`.
@@ -144,7 +294,7 @@ pub struct PredictOptions {
     pub arch: PathBuf,
     /// Training inputs `(N, H, W, C)`.
     pub train: PathBuf,
-    /// Training targets `(N, K)`.
+    /// Training targets `(N, K)` or `(N,)`, float or integer.
     pub labels: PathBuf,
     /// Test inputs `(M, H, W, C)`.
     pub test: PathBuf,
@@ -158,6 +308,16 @@ pub struct PredictOptions {
     pub out: PathBuf,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// Kernels to predict with.
+    pub get: GetKernels,
+    /// Covariances to compute.
+    pub cov: CovMode,
+    /// Convention of `time` and `learning_rate`.
+    pub time_convention: TimeConvention,
+    /// Tile edge of the kernel stores (`None`: default).
+    pub tile: Option<usize>,
+    /// Discard tile stores of another computation.
+    pub force: bool,
 }
 
 /// `report.json` of `entk predict`.
@@ -175,29 +335,106 @@ pub struct PredictReport {
     pub time: Option<f64>,
     /// Relative diagonal regularisation.
     pub diag_reg: f64,
-    /// Learning rate.
+    /// Learning rate as given.
     pub learning_rate: f64,
-    /// Seconds for the kernels.
+    /// `entk` or `nt`.
+    pub time_convention: String,
+    /// The rate of entk's unnormalised gradient flow actually used (`learning_rate`, or
+    /// `learning_rate / (N·K)` under `nt`).
+    pub effective_learning_rate: f64,
+    /// Seconds for the kernels (this run's tiles only).
     pub kernel_seconds: f64,
+    /// Tiles of all kernel stores, and how many were reused from an earlier run.
+    pub tiles_total: usize,
+    /// Tiles reused.
+    pub tiles_reused: usize,
     /// Solver warnings (regularised or clipped eigenvalues), NTK then NNGP.
     pub warnings: Vec<String>,
     /// Files written.
     pub files: Vec<String>,
+    /// Hash of the canonical spec.
+    pub spec_hash: String,
+    /// The inputs and labels with shapes and value hashes.
+    pub inputs: Vec<InputRecord>,
+    /// The code that computed it.
+    pub code_version: String,
+}
+
+/// Opens (or resumes) a tile store for the Gram matrix of `x1` against `x2` (`None`: itself).
+fn open_store(
+    dir: &Path,
+    spec: &str,
+    x1: &InputRecord,
+    x2: Option<&InputRecord>,
+    tile: Option<usize>,
+    force: bool,
+) -> Result<TileStore, CliError> {
+    let (rows, cols) = (x1.shape[0], x2.map_or(x1.shape[0], |x| x.shape[0]));
+    let tile = match tile {
+        Some(0) => return Err(CliError::Usage("--tile must be at least 1".into())),
+        Some(t) => t,
+        None => tiles::default_tile(rows, cols),
+    };
+    let manifest = Manifest {
+        format: STORE_FORMAT,
+        code_version: code_version(),
+        spec_hash: spec_hash(spec),
+        spec: spec.to_string(),
+        inputs: std::iter::once(x1).chain(x2).cloned().collect(),
+        symmetric: x2.is_none(),
+        rows,
+        cols,
+        tile,
+    };
+    Ok(TileStore::open(dir, manifest, force)?.0)
+}
+
+/// Checks the shared `H×W×C` of two input sets and returns it.
+fn same_input_shape(
+    a: (&str, &Array4<f64>),
+    b: (&str, &Array4<f64>),
+) -> Result<(usize, usize, usize), CliError> {
+    let (da, db) = (a.1.dim(), b.1.dim());
+    for (name, d) in [(a.0, da), (b.0, db)] {
+        if d.0 == 0 {
+            return Err(CliError::Usage(format!("{name} has no inputs")));
+        }
+    }
+    if da.3 != db.3 {
+        return Err(CliError::Usage(format!(
+            "{} has {} channels but {} has {}",
+            a.0, da.3, b.0, db.3
+        )));
+    }
+    if (da.1, da.2) != (db.1, db.2) {
+        return Err(CliError::Usage(format!(
+            "{} inputs are {}×{} but {} inputs are {}×{}: both need the same size",
+            a.0, da.1, da.2, b.0, db.1, db.2
+        )));
+    }
+    Ok((da.1, da.2, da.3))
 }
 
 /// Runs `entk predict`: writes `ntk_mean.npy` and `nngp_mean.npy` (`M×K` mean test predictions
-/// of gradient-flow training with the NTK, and of the NNGP-kernel flow), plus `report.json`.
+/// of gradient-flow training with the NTK, and of the NNGP-kernel flow), optionally their
+/// covariances (`*_cov.npy`, `M×M`) or variances (`*_var.npy`, `M`), and, last, `report.json`.
+/// The Gram matrices go through durable tile stores under `out/tiles/`, so a killed run
+/// resumes. Every argument is checked before any kernel work.
 pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
-    let net = load_network(&opts.arch)?;
+    let (net, spec_text) = load_spec(&opts.arch)?;
     let train = load_inputs(&opts.train, "train")?;
     let test = load_inputs(&opts.test, "test")?;
     let labels: Array2<f64> = read_labels(&opts.labels)?;
-    if labels.nrows() != train.dim().0 {
+    let (n, m, k) = (train.dim().0, test.dim().0, labels.ncols());
+    let (h, w, c) = same_input_shape(("--train", &train), ("--test", &test))?;
+    if labels.nrows() != n {
         return Err(CliError::Usage(format!(
-            "--labels has {} rows but --train has {} inputs",
-            labels.nrows(),
-            train.dim().0
+            "--labels has {} rows but --train has {n} inputs",
+            labels.nrows()
         )));
+    }
+    if k == 0 {
+        return Err(CliError::Usage("--labels has no columns".into()));
     }
     if !(opts.diag_reg.is_finite() && opts.diag_reg >= 0.0) {
         return Err(CliError::Usage(format!(
@@ -205,24 +442,134 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
             opts.diag_reg
         )));
     }
+    if !(opts.learning_rate.is_finite() && opts.learning_rate > 0.0) {
+        return Err(CliError::Usage(format!(
+            "--learning-rate must be a finite number > 0, got {}",
+            opts.learning_rate
+        )));
+    }
     let time = TrainingTime::from_f64(opts.time.unwrap_or(f64::INFINITY))?;
-    let threads = threads_or_default(opts.threads);
+    let plan = net.plan(&Network::image_signature(h, w, c))?;
+    if !plan.is_pooled() {
+        return Err(CliError::Usage(format!(
+            "the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense",
+            plan.output
+        )));
+    }
+    if opts.tile == Some(0) {
+        return Err(CliError::Usage("--tile must be at least 1".into()));
+    }
+    let learning_rate = match opts.time_convention {
+        TimeConvention::Entk => opts.learning_rate,
+        TimeConvention::Nt => opts.learning_rate / (n * k) as f64,
+    };
+    let threads = effective_threads(opts.threads);
+    let spec = canonical_spec(&spec_text)?;
+    let train_rec = input_record("train", &opts.train, &train);
+    let test_rec = input_record("test", &opts.test, &test);
+    let labels_rec = InputRecord {
+        name: "labels".into(),
+        path: opts.labels.display().to_string(),
+        shape: labels.shape().to_vec(),
+        hash: array_hash(labels.shape(), labels.iter()),
+    };
+
     create_dir(&opts.out)?;
+    let dir = opts.out.join("tiles");
+    let tt_store = open_store(
+        &dir.join("train_train"),
+        &spec,
+        &train_rec,
+        None,
+        opts.tile,
+        opts.force,
+    )?;
+    let xt_store = open_store(
+        &dir.join("test_train"),
+        &spec,
+        &test_rec,
+        Some(&train_rec),
+        opts.tile,
+        opts.force,
+    )?;
+    let xx_store = match opts.cov {
+        CovMode::Full => Some(open_store(
+            &dir.join("test_test"),
+            &spec,
+            &test_rec,
+            None,
+            opts.tile,
+            opts.force,
+        )?),
+        _ => None,
+    };
+    let mut stale = vec!["report.json".to_string()];
+    for kernel in ["ntk", "nngp"] {
+        for what in ["mean", "cov", "var"] {
+            stale.push(format!("{kernel}_{what}.npy"));
+        }
+    }
+    remove_stale(
+        &opts.out,
+        &stale.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
+
     let start = Instant::now();
-    let train_gram = gram_with_progress(&net, &train, None, threads, "train×train")?;
-    let test_gram = gram_with_progress(&net, &test, Some(&train), threads, "test×train")?;
+    let f_train = features_of(&train);
+    let f_test = features_of(&test);
+    let mut runs = vec![tiles::compute_missing(
+        &tt_store,
+        &net,
+        &f_train,
+        None,
+        threads,
+        "train×train",
+    )?];
+    runs.push(tiles::compute_missing(
+        &xt_store,
+        &net,
+        &f_test,
+        Some(&f_train),
+        threads,
+        "test×train",
+    )?);
+    if let Some(store) = &xx_store {
+        runs.push(tiles::compute_missing(
+            store,
+            &net,
+            &f_test,
+            None,
+            threads,
+            "test×test",
+        )?);
+    }
+    let test_diag = match opts.cov {
+        CovMode::Diag => Some(self_kernels(&net, &f_test, threads)?),
+        _ => None,
+    };
     let kernel_seconds = start.elapsed().as_secs_f64();
+
     let flow = GradientFlowOptions {
-        learning_rate: opts.learning_rate,
+        learning_rate,
         diag_reg: DiagReg::relative(opts.diag_reg),
         ..GradientFlowOptions::default()
     };
     let mut warnings = Vec::new();
     let mut files = Vec::new();
-    for (name, tt, xt) in [
-        ("ntk", &train_gram.ntk, &test_gram.ntk),
-        ("nngp", &train_gram.nngp, &test_gram.nngp),
-    ] {
+    let kernels: &[(&str, Which)] = match opts.get {
+        GetKernels::Both => &[("ntk", Which::Ntk), ("nngp", Which::Nngp)],
+        GetKernels::Ntk => &[("ntk", Which::Ntk)],
+        GetKernels::Nngp => &[("nngp", Which::Nngp)],
+    };
+    let mut write = |file: String, a: &dyn Fn(&Path) -> Result<(), CliError>| {
+        a(&opts.out.join(&file))?;
+        files.push(file);
+        Ok::<(), CliError>(())
+    };
+    // One kernel at a time, so at most the train–train matrices of the covariance are held.
+    for &(name, which) in kernels {
+        let tt = tiles::load_matrix(&tt_store, which)?;
+        let xt = tiles::load_matrix(&xt_store, which)?;
         let prediction = gradient_flow_mean(tt.view(), xt.view(), labels.view(), time, &flow)?;
         warnings.extend(
             prediction
@@ -231,25 +578,101 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
                 .iter()
                 .map(|w| format!("{name}: {w}")),
         );
-        let file = format!("{name}_mean.npy");
-        write_array(&opts.out.join(&file), &prediction.test)?;
-        files.push(file);
+        write(format!("{name}_mean.npy"), &|p| {
+            write_array(p, &prediction.test)
+        })?;
+        if opts.cov == CovMode::None {
+            continue;
+        }
+        // The covariance over initialisations: NTK-trained, or (neural-tangents' get='nngp')
+        // the NNGP in both roles.
+        let (k_tt, k_xt) = match which {
+            Which::Ntk => (
+                tiles::load_matrix(&tt_store, Which::Nngp)?,
+                tiles::load_matrix(&xt_store, Which::Nngp)?,
+            ),
+            Which::Nngp => (tt.clone(), xt.clone()),
+        };
+        if let Some(store) = &xx_store {
+            let k_xx = tiles::load_matrix(store, Which::Nngp)?;
+            let cov = ntk_gp_covariance(
+                &NtkGpGrams {
+                    ntk_train_train: tt.view(),
+                    ntk_test_train: xt.view(),
+                    nngp_train_train: k_tt.view(),
+                    nngp_test_train: k_xt.view(),
+                    nngp_test_test: k_xx.view(),
+                },
+                time,
+                &flow,
+            )?;
+            write(format!("{name}_cov.npy"), &|p| {
+                write_array(p, &cov.covariance)
+            })?;
+        }
+        if let Some(diag) = &test_diag {
+            let (var, _) = ntk_gp_variance(
+                &NtkGpDiagGrams {
+                    ntk_train_train: tt.view(),
+                    ntk_test_train: xt.view(),
+                    nngp_train_train: k_tt.view(),
+                    nngp_test_train: k_xt.view(),
+                    nngp_test_diag: diag.view(),
+                },
+                time,
+                &flow,
+            )?;
+            write(format!("{name}_var.npy"), &|p| write_array(p, &var))?;
+        }
     }
     let report = PredictReport {
         command: "predict".into(),
-        train: train.dim().0,
-        test: test.dim().0,
-        outputs: labels.ncols(),
+        train: n,
+        test: m,
+        outputs: k,
         time: opts.time.filter(|t| t.is_finite()),
         diag_reg: opts.diag_reg,
         learning_rate: opts.learning_rate,
+        time_convention: match opts.time_convention {
+            TimeConvention::Entk => "entk".into(),
+            TimeConvention::Nt => "nt".into(),
+        },
+        effective_learning_rate: learning_rate,
         kernel_seconds,
+        tiles_total: runs.iter().map(|r| r.total).sum(),
+        tiles_reused: runs.iter().map(|r| r.reused).sum(),
         warnings,
         files,
+        spec_hash: spec_hash(&spec),
+        inputs: vec![train_rec, test_rec, labels_rec],
+        code_version: code_version(),
     };
     write_text(
         &opts.out.join("report.json"),
         &serde_json::to_string_pretty(&report).expect("serialisable"),
     )?;
     Ok(report)
+}
+
+/// The NNGP self-kernels `K(x_i, x_i)` of each input, in parallel (each input alone, so the
+/// numbers equal the diagonal of a symmetric Gram matrix).
+fn self_kernels(
+    net: &Network,
+    x: &[Features],
+    threads: usize,
+) -> Result<ndarray::Array1<f64>, CliError> {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start {threads} threads: {e}")))?;
+    let values: Vec<f64> = pool.install(|| {
+        x.par_iter()
+            .map(|f| {
+                let p = net.prepare_input(f)?;
+                Ok(net.self_kernel_prepared(&p)?.0.nngp[0])
+            })
+            .collect::<Result<_, entk_ntk::NtkError>>()
+    })?;
+    Ok(ndarray::Array1::from(values))
 }

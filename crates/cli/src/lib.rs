@@ -7,6 +7,7 @@
 //!   (`entk verify-group`);
 //! - [`kernel_cmd`]: `entk kernel` (Gram matrices of an architecture spec) and `entk predict`
 //!   (gradient-flow mean predictions);
+//! - [`tiles`]: the durable, resumable tile store behind `entk kernel`;
 //! - [`npy`]: `.npy` reading/writing with errors naming the file; writes are atomic;
 //! - [`experiments`]: the paper's experiments (`entk experiment NAME`) and `entk reproduce`;
 //! - [`report`]: experiment reports and their JSON, Markdown and PNG writers.
@@ -19,6 +20,7 @@ pub mod kernel_cmd;
 pub mod npy;
 mod progress;
 pub mod report;
+pub mod tiles;
 pub mod verify;
 
 pub use error::CliError;

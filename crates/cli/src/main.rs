@@ -12,7 +12,9 @@ use clap::{Parser, Subcommand};
 
 use entk_cli::experiments::args::{one_line_clap_error, ExperimentArgs};
 use entk_cli::experiments::{reproduce, run_experiment, ReproduceOptions};
-use entk_cli::kernel_cmd::{run_kernel, run_predict, KernelOptions, PredictOptions};
+use entk_cli::kernel_cmd::{
+    run_kernel, run_predict, CovMode, GetKernels, KernelOptions, PredictOptions, TimeConvention,
+};
 use entk_cli::report::{JsonWriter, PngWriter, ReportWriter};
 use entk_cli::verify::{verify_groups, GroupReport};
 
@@ -30,7 +32,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Compute the analytic NNGP and NTK Gram matrices of the network in SPEC for the inputs.
-    /// Writes DIR/nngp.npy, DIR/ntk.npy (f64, N1×N2) and DIR/report.json.
+    /// Writes DIR/nngp.npy, DIR/ntk.npy (f64, N1×N2) and, last, DIR/report.json. Work is saved
+    /// tile by tile in DIR/tiles: rerunning the same command resumes where it stopped.
     Kernel {
         /// Architecture spec (JSON; see DESIGN.md).
         #[arg(long, value_name = "SPEC.json")]
@@ -47,9 +50,19 @@ enum Command {
         /// Worker threads (default: all cores). The numbers do not depend on it.
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Tile edge: the matrix is computed and saved in TILE×TILE blocks (any TILE ≥ 1; edge
+        /// tiles may be smaller). Default: 64, or less so that small problems have ~16 tiles.
+        /// The numbers do not depend on it.
+        #[arg(long, value_name = "TILE")]
+        tile: Option<usize>,
+        /// Discard a tile store in DIR/tiles that belongs to another computation (another
+        /// spec, inputs or --tile) and start over, instead of refusing.
+        #[arg(long)]
+        force: bool,
     },
     /// Mean prediction of gradient-flow MSE training at time t (default ∞), with the NTK and the
-    /// NNGP. Writes DIR/ntk_mean.npy, DIR/nngp_mean.npy (M×K) and DIR/report.json.
+    /// NNGP. Writes DIR/ntk_mean.npy, DIR/nngp_mean.npy (M×K), optional covariances, and last
+    /// DIR/report.json. The kernels are saved tile by tile in DIR/tiles: a rerun resumes.
     Predict {
         /// Architecture spec (JSON).
         #[arg(long, value_name = "SPEC.json")]
@@ -78,6 +91,25 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Kernels to predict with (neural-tangents' `get`): both, nngp or ntk.
+        #[arg(long, default_value = "both", value_parser = ["both", "nngp", "ntk"])]
+        get: String,
+        /// Predictive covariance over initialisations (neural-tangents' compute_cov): `full`
+        /// writes DIR/KERNEL_cov.npy (M×M; computes the M×M test×test NNGP), `diag` writes
+        /// DIR/KERNEL_var.npy (M; needs only each test input's self-kernel).
+        #[arg(long, default_value = "none", value_parser = ["none", "full", "diag"])]
+        cov: String,
+        /// `entk`: flow at rate η on ½Σ|f(x_i) − y_i|². `nt`: neural-tangents'
+        /// gradient_descent_mse, whose loss is divided by N·K, so η_entk = η/(N·K) and a
+        /// neural-tangents t carries over.
+        #[arg(long, default_value = "entk", value_parser = ["entk", "nt"])]
+        time_convention: String,
+        /// Tile edge of the kernel stores in DIR/tiles (see `entk kernel --help`).
+        #[arg(long, value_name = "TILE")]
+        tile: Option<usize>,
+        /// Discard tile stores in DIR/tiles of another computation and start over.
+        #[arg(long)]
+        force: bool,
     },
     /// Run the group laws, representation laws and quadrature checks of a registered group and
     /// print a JSON report with the maximum error of each check. Exits non-zero on failure.
@@ -118,6 +150,8 @@ fn run(cli: Cli) -> Result<bool, String> {
             x2,
             out,
             threads,
+            tile,
+            force,
         } => {
             let report = run_kernel(&KernelOptions {
                 arch,
@@ -125,14 +159,18 @@ fn run(cli: Cli) -> Result<bool, String> {
                 x2,
                 out: out.clone(),
                 threads,
+                tile,
+                force,
             })
             .map_err(|e| e.to_string())?;
             print_stdout(&format!(
-                "wrote {}/nngp.npy and ntk.npy ({}×{}) in {:.3} s",
+                "wrote {}/nngp.npy and ntk.npy ({}×{}) in {:.3} s; reused {} of {} tiles",
                 out.display(),
                 report.output_shape[0],
                 report.output_shape[1],
-                report.seconds
+                report.seconds,
+                report.tiles_reused,
+                report.tiles_total
             ));
             Ok(true)
         }
@@ -146,6 +184,11 @@ fn run(cli: Cli) -> Result<bool, String> {
             learning_rate,
             out,
             threads,
+            get,
+            cov,
+            time_convention,
+            tile,
+            force,
         } => {
             let opts = PredictOptions {
                 arch,
@@ -157,6 +200,23 @@ fn run(cli: Cli) -> Result<bool, String> {
                 learning_rate,
                 out: out.clone(),
                 threads,
+                get: match get.as_str() {
+                    "nngp" => GetKernels::Nngp,
+                    "ntk" => GetKernels::Ntk,
+                    _ => GetKernels::Both,
+                },
+                cov: match cov.as_str() {
+                    "full" => CovMode::Full,
+                    "diag" => CovMode::Diag,
+                    _ => CovMode::None,
+                },
+                time_convention: if time_convention == "nt" {
+                    TimeConvention::Nt
+                } else {
+                    TimeConvention::Entk
+                },
+                tile,
+                force,
             };
             let report = run_predict(&opts).map_err(|e| e.to_string())?;
             for w in &report.warnings {

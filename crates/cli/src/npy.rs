@@ -71,9 +71,18 @@ pub fn read_array_ndim(path: &Path, ndim: usize, what: &str) -> Result<ArrayD<f6
     Ok(a)
 }
 
-/// Reads labels `(N, K)`; a 1-D `(N,)` array is accepted as `(N, 1)`.
+/// Reads labels `(N, K)` (float or integer); a 1-D `(N,)` array is accepted as `(N, 1)`.
 pub fn read_labels(path: &Path) -> Result<Array2<f64>, CliError> {
-    let a = read_array(path)?;
+    let a = match read_array(path) {
+        Ok(a) => a,
+        // Only a wrong (float) dtype falls back to the integer readers.
+        Err(CliError::Npy { reason, .. }) if reason.contains("dtype") => read_integer_labels(path)
+            .ok_or_else(|| CliError::Npy {
+                path: path.to_path_buf(),
+                reason,
+            })?,
+        Err(e) => return Err(e),
+    };
     let a = match a.ndim() {
         1 => {
             let n = a.len();
@@ -95,6 +104,36 @@ pub fn read_labels(path: &Path) -> Result<Array2<f64>, CliError> {
         });
     }
     Ok(a.into_dimensionality().expect("two dimensions"))
+}
+
+/// Integer label arrays (`<i8`, `<i4`, `<i2`, `|i1`, `<u8`, `<u4`, `<u2`, `|u1`), as f64;
+/// `None` when the file is not one (the caller reports its float error). Values beyond 2⁵³ are
+/// refused rather than rounded.
+fn read_integer_labels(path: &Path) -> Option<ArrayD<f64>> {
+    fn read<T: ndarray_npy::ReadableElement + Copy + TryInto<i64> + TryInto<u64>>(
+        path: &Path,
+    ) -> Option<ArrayD<f64>> {
+        let a = ArrayD::<T>::read_npy(BufReader::new(File::open(path).ok()?)).ok()?;
+        let exact = |v: T| -> Option<f64> {
+            let limit = 1u64 << 53;
+            if let Ok(i) = TryInto::<i64>::try_into(v) {
+                (i.unsigned_abs() <= limit).then_some(i as f64)
+            } else {
+                let u: u64 = v.try_into().ok()?;
+                (u <= limit).then_some(u as f64)
+            }
+        };
+        let values: Option<Vec<f64>> = a.iter().map(|&v| exact(v)).collect();
+        ArrayD::from_shape_vec(a.raw_dim(), values?).ok()
+    }
+    read::<i64>(path)
+        .or_else(|| read::<i32>(path))
+        .or_else(|| read::<i16>(path))
+        .or_else(|| read::<i8>(path))
+        .or_else(|| read::<u64>(path))
+        .or_else(|| read::<u32>(path))
+        .or_else(|| read::<u16>(path))
+        .or_else(|| read::<u8>(path))
 }
 
 /// Writes an f64 array atomically (temporary file, then rename).

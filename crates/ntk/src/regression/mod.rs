@@ -54,7 +54,7 @@ pub use gradient_flow::{
     gradient_flow_mean, GradientFlow, GradientFlowOptions, GradientFlowPrediction,
 };
 pub use info::{SolveInfo, SolveMethod};
-pub use ntk_gp::{ntk_gp_covariance, NtkGpCovariance, NtkGpGrams};
+pub use ntk_gp::{ntk_gp_covariance, ntk_gp_variance, NtkGpCovariance, NtkGpDiagGrams, NtkGpGrams};
 pub use regularize::{regularized_gram, DiagReg};
 pub use spectral::{flow_filter, flow_fraction};
 pub use time::TrainingTime;

@@ -1,6 +1,6 @@
 //! Predictive covariance of the infinite-width network trained by gradient flow (the NTK-GP).
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use super::gradient_flow::{GradientFlow, GradientFlowOptions};
 use super::info::SolveInfo;
@@ -98,11 +98,7 @@ pub fn ntk_gp_covariance(
         "nngp_test_test must be K(x_test, x_test) for the rows of ntk_test_train",
     )?;
 
-    // B = A_t Θ(X,x): the dual coefficients of gradient flow with "targets" Θ(X,x).
-    let flow = GradientFlow::new(grams.ntk_train_train, grams.ntk_test_train.t(), *options)?;
-    let no_test = Array2::<f64>::zeros((0, n));
-    let prediction = flow.predict(no_test.view(), time)?;
-    let b = prediction.coefficients;
+    let (b, info) = flow_coefficients(grams.ntk_train_train, grams.ntk_test_train, time, options)?;
     let k_xt = grams.nngp_test_train.t();
     let cross = b.t().dot(&k_xt);
     let quad = b.t().dot(&grams.nngp_train_train.dot(&b));
@@ -113,6 +109,90 @@ pub fn ntk_gp_covariance(
     check_result("NTK-GP covariance", &cov)?;
     Ok(NtkGpCovariance {
         covariance: cov,
-        info: prediction.info,
+        info,
     })
+}
+
+/// `B = A_t Θ(X,x)` (`n×m`): the dual coefficients of gradient flow with "targets" `Θ(X,x)`.
+fn flow_coefficients(
+    ntk_train_train: ArrayView2<'_, f64>,
+    ntk_test_train: ArrayView2<'_, f64>,
+    time: TrainingTime,
+    options: &GradientFlowOptions,
+) -> Result<(Array2<f64>, SolveInfo), RegressionError> {
+    let n = ntk_train_train.nrows();
+    let flow = GradientFlow::new(ntk_train_train, ntk_test_train.t(), *options)?;
+    let no_test = Array2::<f64>::zeros((0, n));
+    let prediction = flow.predict(no_test.view(), time)?;
+    Ok((prediction.coefficients, prediction.info))
+}
+
+/// The Gram matrices [`ntk_gp_variance`] needs: as [`NtkGpGrams`], with only the diagonal
+/// `K(x_i, x_i)` of the test–test NNGP (so a large test set needs no `m×m` matrix).
+#[derive(Debug, Clone, Copy)]
+pub struct NtkGpDiagGrams<'a> {
+    /// `Θ(X,X)`, `n×n`, symmetric.
+    pub ntk_train_train: ArrayView2<'a, f64>,
+    /// `Θ(x,X)`, `m×n`.
+    pub ntk_test_train: ArrayView2<'a, f64>,
+    /// `K(X,X)` (NNGP), `n×n`, symmetric.
+    pub nngp_train_train: ArrayView2<'a, f64>,
+    /// `K(x,X)` (NNGP), `m×n`.
+    pub nngp_test_train: ArrayView2<'a, f64>,
+    /// `K(x_i,x_i)` (NNGP), length `m`.
+    pub nngp_test_diag: ArrayView1<'a, f64>,
+}
+
+/// The diagonal of [`ntk_gp_covariance`] (the predictive variance of each test output) without
+/// forming any `m×m` matrix: `var_i = K(x_i,x_i) − 2 (Bᵀ K(X,x))_ii + (Bᵀ K(X,X) B)_ii`, with
+/// the same `B` and the same validation. Equal to the diagonal of the full covariance up to
+/// rounding.
+pub fn ntk_gp_variance(
+    grams: &NtkGpDiagGrams<'_>,
+    time: TrainingTime,
+    options: &GradientFlowOptions,
+) -> Result<(Array1<f64>, SolveInfo), RegressionError> {
+    let n = grams.ntk_train_train.nrows();
+    let m = grams.ntk_test_train.nrows();
+    check_symmetric_gram("ntk_train_train Gram", &grams.ntk_train_train)?;
+    check_symmetric_gram("nngp_train_train Gram", &grams.nngp_train_train)?;
+    for (what, a, rows, cols) in [
+        ("ntk_test_train Gram", &grams.ntk_test_train, m, n),
+        ("nngp_train_train Gram", &grams.nngp_train_train, n, n),
+        ("nngp_test_train Gram", &grams.nngp_test_train, m, n),
+    ] {
+        if a.dim() != (rows, cols) {
+            return Err(RegressionError::ShapeMismatch {
+                what,
+                expected: format!("{rows}×{cols}"),
+                got: a.dim(),
+                hint: "the NNGP and NTK must be evaluated on the same test and training points",
+            });
+        }
+        check_finite(what, a)?;
+    }
+    if grams.nngp_test_diag.len() != m {
+        return Err(RegressionError::ShapeMismatch {
+            what: "nngp_test_diag",
+            expected: format!("{m} values (one per test point)"),
+            got: (grams.nngp_test_diag.len(), 1),
+            hint: "pass K(x_i, x_i) for the rows of ntk_test_train",
+        });
+    }
+    let diag = grams.nngp_test_diag.insert_axis(ndarray::Axis(1));
+    check_finite("nngp_test_diag", &diag)?;
+    let (b, info) = flow_coefficients(grams.ntk_train_train, grams.ntk_test_train, time, options)?;
+    let kb = grams.nngp_train_train.dot(&b);
+    let var = Array1::from_shape_fn(m, |i| {
+        let cross: f64 = (0..n)
+            .map(|j| b[[j, i]] * grams.nngp_test_train[[i, j]])
+            .sum();
+        let quad: f64 = (0..n).map(|j| b[[j, i]] * kb[[j, i]]).sum();
+        grams.nngp_test_diag[i] - 2.0 * cross + quad
+    });
+    check_result(
+        "NTK-GP variance",
+        &var.clone().insert_axis(ndarray::Axis(1)),
+    )?;
+    Ok((var, info))
 }

@@ -1,0 +1,267 @@
+//! Streaming `.npy` files of a tile store: assembling `nngp.npy` / `ntk.npy` block-row by
+//! block-row (memory `2 · tile · cols` values, never the whole matrix) and reading row blocks
+//! back.
+//!
+//! Positional streaming instead of a memory map: the output is written strictly in order, so
+//! the page cache does the work a map would, and no `unsafe` is needed (the workspace denies
+//! it). The largest `n` is therefore set by disk, not memory (README, "Tiles").
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::store::{partial_path, sync_dir, TileStore};
+use super::TileId;
+use crate::CliError;
+
+/// The `.npy` (format 1.0) header of a C-ordered little-endian f64 `rows × cols` array, padded
+/// to a multiple of 64 bytes as NumPy writes it.
+pub fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
+    let dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let unpadded = 10 + dict.len() + 1;
+    let total = unpadded.div_ceil(64) * 64;
+    let mut h = Vec::with_capacity(total);
+    h.extend_from_slice(b"\x93NUMPY\x01\x00");
+    h.extend_from_slice(&((total - 10) as u16).to_le_bytes());
+    h.extend_from_slice(dict.as_bytes());
+    h.resize(total - 1, b' ');
+    h.push(b'\n');
+    h
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    move |e| CliError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    }
+}
+
+/// Writes `out_dir/nngp.npy` and `out_dir/ntk.npy` from a complete store: both go to
+/// `.partial` files first, are fsynced, then renamed (NTK first, NNGP last) and the folder
+/// fsynced. A symmetric store's lower triangle is the exact transpose of its upper one.
+pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
+    let grid = store.manifest().grid();
+    let names = [out_dir.join("nngp.npy"), out_dir.join("ntk.npy")];
+    let partials: Vec<PathBuf> = names.iter().map(|p| partial_path(p)).collect();
+    let mut files = Vec::new();
+    for p in &partials {
+        let mut w = BufWriter::with_capacity(1 << 20, File::create(p).map_err(io(p))?);
+        w.write_all(&npy_header(grid.rows, grid.cols))
+            .map_err(io(p))?;
+        files.push(w);
+    }
+    let cols = grid.cols;
+    for row in 0..grid.block_rows() {
+        let (rows, _) = grid.extent(TileId { row, col: 0 });
+        let r0 = rows.start;
+        let mut buf = [
+            vec![0.0f64; rows.len() * cols],
+            vec![0.0f64; rows.len() * cols],
+        ];
+        for col in 0..grid.block_cols() {
+            let transpose = grid.symmetric && col < row;
+            let id = if transpose {
+                TileId { row: col, col: row }
+            } else {
+                TileId { row, col }
+            };
+            let tile = store
+                .load(id)
+                .map_err(|why| CliError::Usage(format!("cannot assemble the result: {why}")))?
+                .ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "cannot assemble the result: {} is missing",
+                        store.tile_path(id).display()
+                    ))
+                })?;
+            let (tr, tc) = grid.extent(id);
+            for (b, values) in buf.iter_mut().zip([&tile.nngp, &tile.ntk]) {
+                for (a, i) in tr.clone().enumerate() {
+                    for (c, j) in tc.clone().enumerate() {
+                        let v = values[a * tile.cols + c];
+                        if transpose {
+                            b[(j - r0) * cols + i] = v;
+                        } else {
+                            b[(i - r0) * cols + j] = v;
+                        }
+                    }
+                }
+            }
+        }
+        for ((w, b), p) in files.iter_mut().zip(&buf).zip(&partials) {
+            let bytes: Vec<u8> = b.iter().flat_map(|v| v.to_le_bytes()).collect();
+            w.write_all(&bytes).map_err(io(p))?;
+        }
+    }
+    for (w, p) in files.into_iter().zip(&partials) {
+        let f = w.into_inner().map_err(|e| CliError::Io {
+            path: p.clone(),
+            source: e.into_error(),
+        })?;
+        f.sync_all().map_err(io(p))?;
+    }
+    for (p, name) in partials.iter().zip(&names).rev() {
+        std::fs::rename(p, name).map_err(io(name))?;
+    }
+    sync_dir(out_dir)
+}
+
+/// Which kernel of a tile store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// The NNGP `K`.
+    Nngp,
+    /// The NTK `Θ`.
+    Ntk,
+}
+
+/// One kernel of a complete store as an in-memory matrix (symmetric stores mirrored exactly).
+pub fn load_matrix(store: &TileStore, which: Which) -> Result<ndarray::Array2<f64>, CliError> {
+    let grid = store.manifest().grid();
+    let mut m = ndarray::Array2::zeros((grid.rows, grid.cols));
+    for id in grid.tiles() {
+        let tile = store
+            .load(id)
+            .map_err(|why| CliError::Usage(format!("cannot read the result: {why}")))?
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "cannot read the result: {} is missing",
+                    store.tile_path(id).display()
+                ))
+            })?;
+        let values = match which {
+            Which::Nngp => &tile.nngp,
+            Which::Ntk => &tile.ntk,
+        };
+        let (r, c) = grid.extent(id);
+        for (a, i) in r.clone().enumerate() {
+            for (b, j) in c.clone().enumerate() {
+                let v = values[a * tile.cols + b];
+                m[[i, j]] = v;
+                if grid.symmetric {
+                    m[[j, i]] = v;
+                }
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// Reads a C-ordered f64 `.npy` matrix by row blocks, for solvers that never hold it whole.
+pub struct NpyRows {
+    reader: BufReader<File>,
+    path: PathBuf,
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    data_offset: u64,
+}
+
+impl NpyRows {
+    /// Opens a file written by [`assemble`] (or NumPy: C order, `<f8`, 2-D).
+    pub fn open(path: &Path) -> Result<Self, CliError> {
+        let file = File::open(path).map_err(io(path))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let bad = |reason: String| CliError::Npy {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut pre = [0u8; 10];
+        reader
+            .read_exact(&mut pre)
+            .map_err(|_| bad("too short for a .npy header".into()))?;
+        if &pre[..6] != b"\x93NUMPY" || pre[6] != 1 {
+            return Err(bad("not a version-1 .npy file".into()));
+        }
+        let len = u16::from_le_bytes([pre[8], pre[9]]) as usize;
+        let mut dict = vec![0u8; len];
+        reader
+            .read_exact(&mut dict)
+            .map_err(|_| bad("truncated .npy header".into()))?;
+        let dict = String::from_utf8_lossy(&dict).to_string();
+        if !dict.contains("'descr': '<f8'") || !dict.contains("'fortran_order': False") {
+            return Err(bad(format!(
+                "expected a C-ordered little-endian float64 matrix, header {}",
+                dict.trim()
+            )));
+        }
+        let shape = dict
+            .split("'shape': (")
+            .nth(1)
+            .and_then(|s| s.split(')').next())
+            .ok_or_else(|| bad("header has no shape".into()))?;
+        let dims: Vec<usize> = shape
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad(format!("unreadable shape ({shape})")))?;
+        let [rows, cols] = dims[..] else {
+            return Err(bad(format!("expected a matrix, shape ({shape})")));
+        };
+        let data_offset = (10 + len) as u64;
+        let need = data_offset + 8 * (rows as u64) * (cols as u64);
+        let have = reader.get_ref().metadata().map_err(io(path))?.len();
+        if have != need {
+            return Err(bad(format!(
+                "{have} bytes, a {rows}×{cols} matrix needs {need} (truncated or damaged)"
+            )));
+        }
+        Ok(NpyRows {
+            reader,
+            path: path.to_path_buf(),
+            rows,
+            cols,
+            data_offset,
+        })
+    }
+
+    /// Calls `f(first_row, values)` for consecutive blocks of at most `block` rows, from the
+    /// first row, with `values` row-major `(rows in block) × cols`.
+    pub fn for_each_block(
+        &mut self,
+        block: usize,
+        mut f: impl FnMut(usize, &[f64]),
+    ) -> Result<(), CliError> {
+        use std::io::Seek;
+        self.reader
+            .seek(std::io::SeekFrom::Start(self.data_offset))
+            .map_err(io(&self.path))?;
+        let mut bytes = Vec::new();
+        let mut values = Vec::new();
+        let mut r0 = 0;
+        while r0 < self.rows {
+            let r = block.max(1).min(self.rows - r0);
+            bytes.resize(8 * r * self.cols, 0);
+            self.reader.read_exact(&mut bytes).map_err(io(&self.path))?;
+            values.clear();
+            values.extend(
+                bytes
+                    .chunks_exact(8)
+                    .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))),
+            );
+            f(r0, &values);
+            r0 += r;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_what_numpy_and_ndarray_npy_read() {
+        use ndarray_npy::ReadNpyExt;
+        let mut bytes = npy_header(2, 3);
+        assert_eq!(bytes.len() % 64, 0);
+        for v in [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let a = ndarray::Array2::<f64>::read_npy(&bytes[..]).unwrap();
+        assert_eq!(a, ndarray::array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    }
+}

@@ -1,0 +1,382 @@
+//! The durable tile store: a manifest and one file per finished tile, under `DIR/tiles/`.
+//!
+//! Every file is written durably: to `NAME.partial`, `fsync`, rename, then `fsync` of the
+//! folder, so a crash or SIGKILL leaves either the whole old file, the whole new one, or a
+//! `.partial` that is ignored. A tile file carries the store's identity (a hash of the
+//! manifest), its position and size, the NNGP and NTK values and a checksum; a tile that is
+//! short, torn, foreign or fails its checksum is treated as missing and recomputed.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::grid::{TileGrid, TileId};
+use super::hash::{text_hash, Fnv128};
+use crate::CliError;
+
+/// Version of the tile file format and manifest layout.
+pub const STORE_FORMAT: u32 = 1;
+
+/// The code version recorded in a manifest: a store is reused only by the same release, since
+/// another one may compute different rounding.
+pub fn code_version() -> String {
+    format!("entk {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// One input of a Gram computation as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputRecord {
+    /// Role: `x1` or `x2` (or `train` / `test` in `entk predict`).
+    pub name: String,
+    /// The file it was read from (informational, not compared).
+    pub path: String,
+    /// Shape as read.
+    pub shape: Vec<usize>,
+    /// [`super::hash::array_hash`] of the values read.
+    pub hash: String,
+}
+
+/// What a tile store holds: enough to refuse any other computation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`STORE_FORMAT`].
+    pub format: u32,
+    /// [`code_version`].
+    pub code_version: String,
+    /// The architecture spec, canonicalised (keys sorted, no whitespace).
+    pub spec: String,
+    /// Hash of `spec`.
+    pub spec_hash: String,
+    /// The inputs, `x1` first.
+    pub inputs: Vec<InputRecord>,
+    /// `x2 = x1`: only the upper triangle of tiles is stored.
+    pub symmetric: bool,
+    /// Rows of the result.
+    pub rows: usize,
+    /// Columns of the result.
+    pub cols: usize,
+    /// Tile edge.
+    pub tile: usize,
+}
+
+impl Manifest {
+    /// The tile grid of this manifest.
+    pub fn grid(&self) -> TileGrid {
+        TileGrid::new(self.rows, self.cols, self.tile, self.symmetric)
+    }
+
+    /// Hash of the whole manifest: stamped into every tile file.
+    pub fn identity(&self) -> u128 {
+        let mut h = Fnv128::default();
+        h.update(
+            serde_json::to_string(self)
+                .expect("serialisable")
+                .as_bytes(),
+        );
+        h.finish()
+    }
+
+    /// The first difference from `other` (the manifest found on disk), in words, or `None`.
+    pub fn difference(&self, found: &Manifest) -> Option<String> {
+        if self.format != found.format {
+            return Some(format!(
+                "store format {} (this build writes {})",
+                found.format, self.format
+            ));
+        }
+        if self.code_version != found.code_version {
+            return Some(format!(
+                "code version `{}` (this is `{}`)",
+                found.code_version, self.code_version
+            ));
+        }
+        if self.spec_hash != found.spec_hash || self.spec != found.spec {
+            return Some(format!(
+                "another architecture spec (hash {}, this run's is {})",
+                found.spec_hash, self.spec_hash
+            ));
+        }
+        if self.symmetric != found.symmetric {
+            return Some(if found.symmetric {
+                "x2 = x1 (no --x2), this run gives --x2".to_string()
+            } else {
+                "a separate --x2, this run has none".to_string()
+            });
+        }
+        for (mine, theirs) in self.inputs.iter().zip(&found.inputs) {
+            if mine.shape != theirs.shape {
+                return Some(format!(
+                    "{} of shape {:?} (this run's {} has shape {:?})",
+                    theirs.name, theirs.shape, mine.name, mine.shape
+                ));
+            }
+            if mine.hash != theirs.hash {
+                return Some(format!(
+                    "other {} values (hash {}, this run's {} hashes to {})",
+                    theirs.name, theirs.hash, mine.path, mine.hash
+                ));
+            }
+        }
+        if self.inputs.len() != found.inputs.len() {
+            return Some(format!(
+                "{} inputs, this run has {}",
+                found.inputs.len(),
+                self.inputs.len()
+            ));
+        }
+        if self.tile != found.tile {
+            return Some(format!(
+                "--tile {} (this run asks for --tile {}; omit --tile to reuse the store)",
+                found.tile, self.tile
+            ));
+        }
+        if (self.rows, self.cols) != (found.rows, found.cols) {
+            return Some(format!(
+                "a {}×{} result, this run's is {}×{}",
+                found.rows, found.cols, self.rows, self.cols
+            ));
+        }
+        None
+    }
+}
+
+/// Canonical form of a spec text: parsed and re-serialised with sorted keys, so whitespace and
+/// key order do not count as a different spec.
+pub fn canonical_spec(text: &str) -> Result<String, CliError> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| CliError::Usage(format!("the architecture spec is not valid JSON: {e}")))?;
+    Ok(value.to_string())
+}
+
+/// A tile: `rows × cols` NNGP and NTK values, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tile {
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// NNGP values.
+    pub nngp: Vec<f64>,
+    /// NTK values.
+    pub ntk: Vec<f64>,
+}
+
+const MAGIC: &[u8; 8] = b"ENTKTILE";
+/// magic, format, identity (16), bi, bj, rows, cols.
+const HEADER_BYTES: usize = 8 + 8 + 16 + 4 * 8;
+const CHECKSUM_BYTES: usize = 16;
+
+/// How a store was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    /// No store was there; a new one was made.
+    Created,
+    /// A matching store was found.
+    Resumed,
+    /// A store was there and `--force` wiped it.
+    Replaced,
+}
+
+/// A tile store under a folder (`DIR/tiles`).
+#[derive(Debug)]
+pub struct TileStore {
+    dir: PathBuf,
+    manifest: Manifest,
+    identity: u128,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    move |e| CliError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    }
+}
+
+/// Writes `bytes` to `path` durably: `path.partial`, fsync, rename, fsync of the folder.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let tmp = partial_path(path);
+    {
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// `fsync` of a folder, so a rename in it is durable.
+pub fn sync_dir(dir: &Path) -> Result<(), CliError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// `NAME.partial` beside `NAME`.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+impl TileStore {
+    /// Opens the store in `dir` for `manifest`: creates it when absent; resumes when the
+    /// manifest on disk is the same; otherwise refuses with the first difference, unless
+    /// `force`, which deletes the old store and starts over.
+    pub fn open(dir: &Path, manifest: Manifest, force: bool) -> Result<(Self, Opened), CliError> {
+        let manifest_path = dir.join("manifest.json");
+        let opened = if force && dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(io(dir))?;
+            Opened::Replaced
+        } else {
+            let verdict = match read_manifest(&manifest_path) {
+                Ok(Some(found)) => match manifest.difference(&found) {
+                    None => Ok(Opened::Resumed),
+                    Some(diff) => Err(format!("it holds tiles of another computation: {diff}")),
+                },
+                Ok(None) if has_tiles(dir)? => Err(
+                    "it holds tile files but no manifest (not an entk tile store, or a damaged one)"
+                        .to_string(),
+                ),
+                Ok(None) => Ok(Opened::Created),
+                Err(reason) => Err(format!("{}: {reason}", manifest_path.display())),
+            };
+            verdict.map_err(|why| {
+                CliError::Usage(format!(
+                    "{} cannot be resumed: {why}; use another --out, or --force to discard it",
+                    dir.display()
+                ))
+            })?
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        if opened != Opened::Resumed {
+            let text = serde_json::to_string_pretty(&manifest).expect("serialisable");
+            write_durably(&manifest_path, text.as_bytes())?;
+        }
+        let identity = manifest.identity();
+        Ok((
+            TileStore {
+                dir: dir.to_path_buf(),
+                manifest,
+                identity,
+            },
+            opened,
+        ))
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file of a tile.
+    pub fn tile_path(&self, id: TileId) -> PathBuf {
+        self.dir.join(format!("tile_{}_{}.bin", id.row, id.col))
+    }
+
+    /// Writes a finished tile durably.
+    pub fn save(&self, id: TileId, tile: &Tile) -> Result<(), CliError> {
+        let (r, c) = self.manifest.grid().extent(id);
+        debug_assert_eq!((r.len(), c.len()), (tile.rows, tile.cols));
+        let values = tile.rows * tile.cols;
+        let mut bytes = Vec::with_capacity(HEADER_BYTES + 16 * values + CHECKSUM_BYTES);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&u64::from(STORE_FORMAT).to_le_bytes());
+        bytes.extend_from_slice(&self.identity.to_le_bytes());
+        for v in [id.row, id.col, tile.rows, tile.cols] {
+            bytes.extend_from_slice(&(v as u64).to_le_bytes());
+        }
+        for v in tile.nngp.iter().chain(&tile.ntk) {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut h = Fnv128::default();
+        h.update(&bytes);
+        bytes.extend_from_slice(&h.finish().to_le_bytes());
+        write_durably(&self.tile_path(id), &bytes)
+    }
+
+    /// Reads a tile: `Ok(None)` when it is missing, `Err(reason)` when a file is there but
+    /// unusable (short, torn, foreign, wrong checksum), so the caller recomputes it.
+    pub fn load(&self, id: TileId) -> Result<Option<Tile>, String> {
+        let path = self.tile_path(id);
+        let mut bytes = Vec::new();
+        match File::open(&path) {
+            Ok(mut f) => f
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let (r, c) = self.manifest.grid().extent(id);
+        let (rows, cols) = (r.len(), c.len());
+        let expected = HEADER_BYTES + 16 * rows * cols + CHECKSUM_BYTES;
+        let name = path.display();
+        if bytes.len() != expected {
+            return Err(format!(
+                "{name} has {} bytes, a {rows}×{cols} tile has {expected} (truncated or damaged)",
+                bytes.len()
+            ));
+        }
+        let (body, sum) = bytes.split_at(expected - CHECKSUM_BYTES);
+        let mut h = Fnv128::default();
+        h.update(body);
+        if h.finish().to_le_bytes() != sum {
+            return Err(format!("{name} fails its checksum (damaged)"));
+        }
+        let u64_at = |at: usize| u64::from_le_bytes(body[at..at + 8].try_into().expect("8 bytes"));
+        let identity = u128::from_le_bytes(body[16..32].try_into().expect("16 bytes"));
+        if &body[..8] != MAGIC || u64_at(8) != u64::from(STORE_FORMAT) || identity != self.identity
+        {
+            return Err(format!("{name} belongs to another tile store"));
+        }
+        let header = [u64_at(32), u64_at(40), u64_at(48), u64_at(56)];
+        if header != [id.row as u64, id.col as u64, rows as u64, cols as u64] {
+            return Err(format!("{name} holds another tile ({header:?})"));
+        }
+        let values: Vec<f64> = body[HEADER_BYTES..]
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect();
+        let (nngp, ntk) = values.split_at(rows * cols);
+        Ok(Some(Tile {
+            rows,
+            cols,
+            nngp: nngp.to_vec(),
+            ntk: ntk.to_vec(),
+        }))
+    }
+}
+
+fn has_tiles(dir: &Path) -> Result<bool, CliError> {
+    if !dir.exists() {
+        return Ok(false);
+    }
+    let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
+    Ok(entries.any(|e| {
+        e.map(|e| e.file_name().to_string_lossy().starts_with("tile_"))
+            .unwrap_or(false)
+    }))
+}
+
+/// `Ok(None)`: no manifest; `Err`: a manifest that cannot be read.
+fn read_manifest(path: &Path) -> Result<Option<Manifest>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("not an entk tile-store manifest ({e})")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// [`text_hash`] of a canonical spec.
+pub fn spec_hash(canonical: &str) -> String {
+    text_hash(canonical)
+}

@@ -1,0 +1,300 @@
+//! The durable tile store of `entk kernel`, through the real binary: SIGKILL half-way and
+//! resume, truncated and foreign tiles, refused mismatches, and bit-identity with the engine's
+//! in-memory Gram matrix for any tile size and thread count.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use ndarray::{Array2, Array4};
+use ndarray_npy::{read_npy, write_npy};
+
+use entk_ntk::{GramOptions, Network};
+
+const C4_GCNN: &str = r#"{"layers": [
+    {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
+    {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
+    {"type": "group_pool"}, {"type": "dense"}]}"#;
+
+const CNN: &str = r#"{"layers": [
+    {"type": "conv", "filter": 3, "padding": "same"}, {"type": "relu"},
+    {"type": "global_avg_pool"}, {"type": "dense"}]}"#;
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("entk")
+}
+
+fn entk(dir: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(dir);
+    c
+}
+
+fn images(n: usize, size: usize, seed: f64) -> Array4<f64> {
+    Array4::from_shape_fn((n, size, size, 1), |(b, h, w, _)| {
+        (0.7 * h as f64 + 1.3 * w as f64 + seed * b as f64).sin() + 0.05 * (h * w) as f64
+    })
+}
+
+fn setup(dir: &Path, n: usize, size: usize) {
+    std::fs::write(dir.join("c4.json"), C4_GCNN).unwrap();
+    std::fs::write(dir.join("cnn.json"), CNN).unwrap();
+    write_npy(dir.join("x.npy"), &images(n, size, 1.0)).unwrap();
+    write_npy(dir.join("z.npy"), &images(n / 2 + 1, size, 2.3)).unwrap();
+}
+
+fn kernel_args<'a>(arch: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["kernel", "--arch", arch, "--x1", "x.npy", "--out", out];
+    v.extend_from_slice(extra);
+    v
+}
+
+fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let out = entk(dir).args(args).assert().success().get_output().clone();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn bytes(path: PathBuf) -> Vec<u8> {
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn tiles_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("tile_") && name.ends_with(".bin")
+            })
+            .count()
+        })
+        .unwrap_or(0)
+}
+
+fn reused(stdout: &str) -> (usize, usize) {
+    let tail = stdout.split("reused ").nth(1).expect("a reuse count");
+    let mut it = tail.split_whitespace();
+    let a = it.next().unwrap().parse().unwrap();
+    assert_eq!(it.next(), Some("of"));
+    (a, it.next().unwrap().parse().unwrap())
+}
+
+#[test]
+fn tiled_results_equal_the_in_memory_gram_bit_for_bit_for_any_tile_and_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 7, 6);
+    let net = Network::from_json(C4_GCNN).unwrap();
+    let x: Array4<f64> = read_npy(d.join("x.npy")).unwrap();
+    let z: Array4<f64> = read_npy(d.join("z.npy")).unwrap();
+    let opts = GramOptions {
+        threads: 1,
+        ..GramOptions::default()
+    };
+    let sym = net.gram(x.view(), None, &opts).unwrap();
+    let cross = net.gram(x.view(), Some(z.view()), &opts).unwrap();
+    for (tile, threads) in [("1", "1"), ("3", "2"), ("7", "1"), ("100", "2")] {
+        let out = format!("sym{tile}");
+        run_ok(
+            d,
+            &kernel_args("c4.json", &out, &["--tile", tile, "--threads", threads]),
+        );
+        let nngp: Array2<f64> = read_npy(d.join(&out).join("nngp.npy")).unwrap();
+        let ntk: Array2<f64> = read_npy(d.join(&out).join("ntk.npy")).unwrap();
+        assert_eq!(nngp, sym.nngp, "tile {tile}");
+        assert_eq!(ntk, sym.ntk, "tile {tile}");
+        assert_eq!(nngp, nngp.t(), "exactly symmetric");
+        let out = format!("cross{tile}");
+        let mut args = kernel_args("c4.json", &out, &["--tile", tile, "--threads", threads]);
+        args.extend(["--x2", "z.npy"]);
+        run_ok(d, &args);
+        let nngp: Array2<f64> = read_npy(d.join(&out).join("nngp.npy")).unwrap();
+        let ntk: Array2<f64> = read_npy(d.join(&out).join("ntk.npy")).unwrap();
+        assert_eq!(nngp, cross.nngp, "tile {tile}");
+        assert_eq!(ntk, cross.ntk, "tile {tile}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("sym3/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["tile"], 3);
+    assert_eq!(
+        report["tiles_total"], 6,
+        "3 block rows, upper triangle only"
+    );
+    assert_eq!(report["inputs"][0]["hash"].as_str().unwrap().len(), 32);
+    assert_eq!(report["spec_hash"].as_str().unwrap().len(), 32);
+}
+
+#[test]
+fn a_run_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 40, 10);
+    let args = kernel_args("c4.json", "killed", &["--tile", "4", "--threads", "1"]);
+    let total = 10 * 11 / 2;
+    let store = d.join("killed/tiles");
+    let mut child = Process::new(bin())
+        .current_dir(d)
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while tiles_in(&store) < total / 2 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before half-way: make the test problem larger"
+        );
+        assert!(start.elapsed() < Duration::from_secs(600));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let left = tiles_in(&store);
+    assert!(left < total, "killed before the end ({left} of {total})");
+    for name in ["nngp.npy", "ntk.npy", "report.json"] {
+        assert!(
+            !d.join("killed").join(name).exists(),
+            "{name} exists before the run finished"
+        );
+    }
+    let stdout = run_ok(d, &args);
+    let (reused_tiles, of) = reused(&stdout);
+    assert_eq!(of, total);
+    assert!(reused_tiles >= left && reused_tiles >= total / 2 && reused_tiles < total);
+    // An uninterrupted run, with another tile size and thread count.
+    run_ok(
+        d,
+        &kernel_args("c4.json", "whole", &["--tile", "7", "--threads", "2"]),
+    );
+    for name in ["nngp.npy", "ntk.npy"] {
+        assert_eq!(
+            bytes(d.join("killed").join(name)),
+            bytes(d.join("whole").join(name)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_truncated_or_foreign_tile_is_detected_and_recomputed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 9, 5);
+    let args = kernel_args("c4.json", "out", &["--tile", "3"]);
+    run_ok(d, &args);
+    let good = bytes(d.join("out/ntk.npy"));
+    let tile = d.join("out/tiles/tile_0_1.bin");
+    let len = std::fs::metadata(&tile).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&tile).unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    let out = entk(d).args(&args).assert().success().get_output().clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+    assert_eq!(reused(&String::from_utf8(out.stdout).unwrap()), (5, 6));
+    assert_eq!(bytes(d.join("out/ntk.npy")), good);
+    // A bit flip inside the values fails the checksum.
+    let mut b = bytes(tile.clone());
+    b[100] ^= 1;
+    std::fs::write(&tile, &b).unwrap();
+    let out = entk(d).args(&args).assert().success().get_output().clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checksum"));
+    assert_eq!(bytes(d.join("out/ntk.npy")), good);
+    // A tile of the same position from another store (another spec) is refused too.
+    run_ok(d, &kernel_args("cnn.json", "other", &["--tile", "3"]));
+    std::fs::copy(d.join("other/tiles/tile_0_1.bin"), &tile).unwrap();
+    let out = entk(d).args(&args).assert().success().get_output().clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another tile store"));
+    assert_eq!(bytes(d.join("out/ntk.npy")), good);
+}
+
+fn one_line_failure(dir: &Path, args: &[&str]) -> String {
+    let out = entk(dir).args(args).assert().failure().get_output().clone();
+    let text = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(text.trim_end().lines().count(), 1, "one line: {text}");
+    text
+}
+
+#[test]
+fn another_spec_inputs_or_tile_on_the_same_out_is_refused_and_force_starts_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 6, 5);
+    run_ok(d, &kernel_args("c4.json", "out", &["--tile", "2"]));
+    let old = bytes(d.join("out/nngp.npy"));
+    let e = one_line_failure(d, &kernel_args("cnn.json", "out", &["--tile", "2"]));
+    assert!(
+        e.contains("another architecture spec") && e.contains("--force"),
+        "{e}"
+    );
+    let e = one_line_failure(d, &kernel_args("c4.json", "out", &["--tile", "3"]));
+    assert!(e.contains("--tile 2"), "{e}");
+    let mut with_x2 = kernel_args("c4.json", "out", &["--tile", "2"]);
+    with_x2.extend(["--x2", "z.npy"]);
+    let e = one_line_failure(d, &with_x2);
+    assert!(e.contains("x2"), "{e}");
+    // Other values in x.npy.
+    write_npy(d.join("x.npy"), &images(6, 5, 1.5)).unwrap();
+    let e = one_line_failure(d, &kernel_args("c4.json", "out", &["--tile", "2"]));
+    assert!(e.contains("other x1 values"), "{e}");
+    // The refused runs left the earlier, consistent result alone.
+    assert_eq!(bytes(d.join("out/nngp.npy")), old);
+    assert!(d.join("out/report.json").exists());
+    // Whitespace and key order are not a different spec.
+    write_npy(d.join("x.npy"), &images(6, 5, 1.0)).unwrap();
+    let reordered: serde_json::Value = serde_json::from_str(C4_GCNN).unwrap();
+    std::fs::write(
+        d.join("c4b.json"),
+        serde_json::to_string_pretty(&reordered).unwrap(),
+    )
+    .unwrap();
+    let s = run_ok(d, &kernel_args("c4b.json", "out", &["--tile", "2"]));
+    assert_eq!(reused(&s), (6, 6));
+    // --force discards the store and computes the new problem.
+    let s = run_ok(
+        d,
+        &kernel_args("cnn.json", "out", &["--tile", "2", "--force"]),
+    );
+    assert_eq!(reused(&s), (0, 6));
+    assert_ne!(bytes(d.join("out/nngp.npy")), old);
+}
+
+#[test]
+fn a_folder_of_foreign_tile_files_is_refused_and_bad_tiles_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 4, 5);
+    std::fs::create_dir_all(d.join("out/tiles")).unwrap();
+    std::fs::write(d.join("out/tiles/tile_0_0.bin"), b"not mine").unwrap();
+    let e = one_line_failure(d, &kernel_args("c4.json", "out", &[]));
+    assert!(e.contains("no manifest"), "{e}");
+    std::fs::write(d.join("out/tiles/manifest.json"), b"{\"hello\": 1}").unwrap();
+    let e = one_line_failure(d, &kernel_args("c4.json", "out", &[]));
+    assert!(e.contains("not an entk tile-store manifest"), "{e}");
+    let e = one_line_failure(d, &kernel_args("c4.json", "out2", &["--tile", "0"]));
+    assert!(e.contains("--tile"), "{e}");
+    // An unwritable --out: a path below a regular file.
+    std::fs::write(d.join("file"), b"x").unwrap();
+    let e = one_line_failure(d, &kernel_args("c4.json", "file/out", &[]));
+    assert!(e.contains("file/out"), "{e}");
+}
+
+#[test]
+fn threads_are_capped_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 3, 5);
+    let out = entk(d)
+        .args(kernel_args("c4.json", "out", &["--threads", "100000"]))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("capped"), "{err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/report.json")).unwrap()).unwrap();
+    assert!(report["threads"].as_u64().unwrap() < 100000);
+}
