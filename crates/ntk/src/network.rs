@@ -37,7 +37,9 @@ pub struct PlanStep {
 /// What a kernel computation will do, before doing it: layers, layouts, sizes and memory.
 ///
 /// Memory model: each worker thread holds one pair's NNGP and NTK, input and output of a
-/// layer plus a temporary (`6 × max values × 8` bytes); every input keeps its recorded
+/// layer plus a temporary (`6 × max values × 8` bytes, the maximum including what a layer
+/// holds in between, [`Layer::extra_values`]: the stride-1 kernel of a strided convolution,
+/// the layers inside a `serial`/`repeat`); every input keeps its recorded
 /// self-kernel diagonals; the outputs are two `N1×N2` matrices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KernelPlan {
@@ -169,7 +171,7 @@ impl Network {
             let values = v
                 .iter()
                 .fold(0usize, |a, s| a.saturating_add(s.layout.len()));
-            max_vals = max_vals.max(values);
+            max_vals = max_vals.max(values).max(layer.extra_values(i, &sigs[i]));
             let d_in: usize = stream_vec(&sigs[i])
                 .iter()
                 .map(|s| s.layout.diag_len())

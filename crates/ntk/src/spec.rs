@@ -9,12 +9,15 @@
 //! ```
 //!
 //! Beyond DESIGN.md's table, linear layers accept `width` (finite channel count, default 1; also
-//! the nominal width of the standard parameterisation), `avg_pool` takes `window` and `stride`
-//! (default 1), `gelu` takes an optional `degree` (use the
+//! the nominal width of the standard parameterisation), `avg_pool` and `sum_pool` take `window`
+//! (an int or `[h, w]`), `strides` (default 1; the older `stride` is accepted), `padding`
+//! (default `valid`) and, for `avg_pool`, `normalize_edges` (default false), as
+//! neural-tangents' `AvgPool`/`SumPool`; `gelu` takes an optional `degree` (use the
 //! Gauss–Hermite dual of that degree instead of the closed form), and the combinators
 //! `serial` (`layers`), `fan_out` (`n`), `parallel` (`branches`: list of layer lists),
 //! `fan_in_sum` and `fan_in_concat` mirror neural-tangents' `stax`. `conv`, `lift_conv` and
-//! `group_conv` default to `padding: "valid"` as in neural-tangents; `group_conv` without
+//! `group_conv` default to `padding: "valid"` as in neural-tangents and take `strides` (an int or
+//! `[sh, sw]`, default 1); `group_conv` without
 //! `group` uses the group of the preceding `lift_conv`. Unknown fields and types are errors:
 //! `layer 3: unknown field `filtr` in `group_conv``.
 
@@ -26,9 +29,9 @@ use entk_groups::{CyclicGroup, DihedralGroup, GroupName};
 
 use crate::error::{NtkError, Result};
 use crate::layers::{
-    Affine, AvgPool, Conv, Dense, Elementwise, FanInConcat, FanInSum, FanOut, Flatten,
-    GlobalAvgPool, GroupConv, GroupPool, Layer, LiftConv, Parallel, S2LiftConv, Serial, So3Conv,
-    So3Pool,
+    Affine, Conv, Dense, Elementwise, FanInConcat, FanInSum, FanOut, Flatten, GlobalAvgPool,
+    GlobalSumPool, GroupConv, GroupPool, Layer, LiftConv, Parallel, PoolKind, S2LiftConv, Serial,
+    So3Conv, So3Pool, WindowPool,
 };
 use crate::nonlin::Nonlinearity;
 use crate::param::{GroupSupport, Padding, Parameterization};
@@ -44,6 +47,8 @@ pub enum LayerSpec {
         filter: (usize, usize),
         /// Padding.
         padding: Padding,
+        /// Strides `(sh, sw)`.
+        strides: (usize, usize),
         /// Weights.
         affine: Affine,
     },
@@ -51,12 +56,20 @@ pub enum LayerSpec {
     Flatten,
     /// `global_avg_pool`.
     GlobalAvgPool,
-    /// `avg_pool`.
-    AvgPool {
-        /// Window side.
-        window: usize,
-        /// Stride.
-        stride: usize,
+    /// `global_sum_pool`.
+    GlobalSumPool,
+    /// `avg_pool` or `sum_pool`.
+    Pool {
+        /// Mean or sum.
+        kind: PoolKind,
+        /// Window `(h, w)`.
+        window: (usize, usize),
+        /// Strides `(sh, sw)`.
+        strides: (usize, usize),
+        /// Padding.
+        padding: Padding,
+        /// `avg_pool`'s `normalize_edges`.
+        normalize_edges: bool,
     },
     /// A pointwise nonlinearity (`relu`, `gelu`, `identity`, `erf`, `leaky_relu`, `abrelu`).
     Nonlinear(NonlinearSpec),
@@ -68,6 +81,8 @@ pub enum LayerSpec {
         filter: usize,
         /// Padding.
         padding: Padding,
+        /// Strides `(sh, sw)`.
+        strides: (usize, usize),
         /// Weights.
         affine: Affine,
     },
@@ -79,6 +94,8 @@ pub enum LayerSpec {
         filter: usize,
         /// Padding.
         padding: Padding,
+        /// Strides `(sh, sw)`.
+        strides: (usize, usize),
         /// Group support.
         support: GroupSupport,
         /// Weights.
@@ -164,9 +181,9 @@ const LINEAR: &[&str] = &["w_std", "b_std", "width"];
 fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
     let mut v: Vec<&'static str> = match ty {
         "dense" => vec![],
-        "conv" => vec!["filter", "padding"],
-        "lift_conv" => vec!["group", "filter", "padding"],
-        "group_conv" => vec!["group", "filter", "padding", "group_support"],
+        "conv" => vec!["filter", "padding", "strides"],
+        "lift_conv" => vec!["group", "filter", "padding", "strides"],
+        "group_conv" => vec!["group", "filter", "padding", "strides", "group_support"],
         "s2_lift_conv" | "so3_conv" => vec!["bandlimit_out", "max_beta"],
         "so3_pool" => return Some(vec![]),
         "flatten" | "global_avg_pool" | "group_pool" | "relu" | "identity" | "fan_in_sum"
@@ -175,7 +192,17 @@ fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
         "erf" => return Some(vec!["a", "b", "c"]),
         "leaky_relu" => return Some(vec!["slope"]),
         "abrelu" => return Some(vec!["a", "b"]),
-        "avg_pool" => return Some(vec!["window", "stride"]),
+        "avg_pool" => {
+            return Some(vec![
+                "window",
+                "strides",
+                "stride",
+                "padding",
+                "normalize_edges",
+            ])
+        }
+        "sum_pool" => return Some(vec!["window", "strides", "stride", "padding"]),
+        "global_sum_pool" => return Some(vec![]),
         "serial" => return Some(vec!["layers"]),
         "fan_out" => return Some(vec!["n"]),
         "parallel" => return Some(vec!["branches"]),
@@ -200,7 +227,7 @@ pub const MAX_BRANCHES: usize = 1024;
 /// Largest `width` (finite channel count) of a linear layer.
 pub const MAX_WIDTH: usize = 1 << 20;
 
-const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, avg_pool, relu, gelu, identity, erf, leaky_relu, abrelu, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
+const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, global_sum_pool, avg_pool, sum_pool, relu, gelu, identity, erf, leaky_relu, abrelu, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
 
 struct Ctx<'a> {
     path: String,
@@ -280,6 +307,61 @@ impl Ctx<'_> {
             },
             Some(v) => Err(self.err(format!(
                 "field `padding` of `{}` must be a string, got {v}",
+                self.ty
+            ))),
+        }
+    }
+    /// A positive integer or `[h, w]` of positive integers (`window`, `strides`).
+    fn pair(&self, key: &str, default: Option<(usize, usize)>) -> Result<(usize, usize)> {
+        let bad = || {
+            self.err(format!(
+                "field `{key}` of `{}` must be a positive integer or [h, w] of positive integers",
+                self.ty
+            ))
+        };
+        let pos = |x: &Value| x.as_u64().filter(|v| *v > 0).map(|v| v as usize);
+        match self.obj.get(key) {
+            None => {
+                default.ok_or_else(|| self.err(format!("missing field `{key}` in `{}`", self.ty)))
+            }
+            Some(Value::Array(a)) if a.len() == 2 => match (pos(&a[0]), pos(&a[1])) {
+                (Some(h), Some(w)) => Ok((h, w)),
+                _ => Err(bad()),
+            },
+            Some(v) => pos(v).map(|q| (q, q)).ok_or_else(bad),
+        }
+        .and_then(|(h, w)| {
+            if h > MAX_FILTER || w > MAX_FILTER {
+                Err(self.err(format!(
+                    "field `{key}` of `{}` is too large: {h}×{w} (at most {MAX_FILTER} per side)",
+                    self.ty
+                )))
+            } else {
+                Ok((h, w))
+            }
+        })
+    }
+    /// `strides` (neural-tangents' name), or the older `stride`; default 1.
+    fn strides(&self) -> Result<(usize, usize)> {
+        if self.obj.contains_key("strides") && self.obj.contains_key("stride") {
+            return Err(self.err(format!(
+                "`{}` has both `strides` and `stride`; use `strides`",
+                self.ty
+            )));
+        }
+        let key = if self.obj.contains_key("stride") {
+            "stride"
+        } else {
+            "strides"
+        };
+        self.pair(key, Some((1, 1)))
+    }
+    fn bool(&self, key: &str, default: bool) -> Result<bool> {
+        match self.obj.get(key) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(v) => Err(self.err(format!(
+                "field `{key}` of `{}` must be true or false, got {v}",
                 self.ty
             ))),
         }
@@ -424,6 +506,7 @@ fn parse_layer(
         "conv" => LayerSpec::Conv {
             filter: c.filter()?,
             padding: c.padding()?,
+            strides: c.pair("strides", Some((1, 1)))?,
             affine: c.affine(param)?,
         },
         "flatten" => LayerSpec::Flatten,
@@ -454,10 +537,18 @@ fn parse_layer(
             }
         }
         "so3_pool" => LayerSpec::So3Pool,
-        "avg_pool" => LayerSpec::AvgPool {
-            window: c.usize("window", None)?,
-            stride: c.usize("stride", Some(1))?,
+        "avg_pool" | "sum_pool" => LayerSpec::Pool {
+            kind: if ty == "avg_pool" {
+                PoolKind::Avg
+            } else {
+                PoolKind::Sum
+            },
+            window: c.pair("window", None)?,
+            strides: c.strides()?,
+            padding: c.padding()?,
+            normalize_edges: c.bool("normalize_edges", false)?,
         },
+        "global_sum_pool" => LayerSpec::GlobalSumPool,
         "relu" => LayerSpec::Nonlinear(NonlinearSpec::Relu),
         "identity" => LayerSpec::Nonlinear(NonlinearSpec::Identity),
         "gelu" => LayerSpec::Nonlinear(NonlinearSpec::Gelu(match obj.get("degree") {
@@ -478,6 +569,7 @@ fn parse_layer(
                 group,
                 filter: c.square_filter()?,
                 padding: c.padding()?,
+                strides: c.pair("strides", Some((1, 1)))?,
                 affine: c.affine(param)?,
             }
         }
@@ -501,6 +593,7 @@ fn parse_layer(
                 group: c.group(*last_group)?,
                 filter: c.square_filter()?,
                 padding: c.padding()?,
+                strides: c.pair("strides", Some((1, 1)))?,
                 support,
                 affine: c.affine(param)?,
             }
@@ -632,8 +725,11 @@ impl LayerSpec {
             LayerSpec::Conv {
                 filter,
                 padding,
+                strides,
                 affine,
-            } => Box::new(Conv::new(filter.0, filter.1, *padding, *affine)?),
+            } => {
+                Box::new(Conv::new(filter.0, filter.1, *padding, *affine)?.with_strides(*strides)?)
+            }
             LayerSpec::Flatten => Box::new(Flatten),
             LayerSpec::GlobalAvgPool => Box::new(GlobalAvgPool),
             LayerSpec::GroupPool => Box::new(GroupPool),
@@ -648,29 +744,36 @@ impl LayerSpec {
                 affine,
             } => Box::new(So3Conv::new(*bandlimit_out, *max_beta, *affine)?),
             LayerSpec::So3Pool => Box::new(So3Pool::default()),
-            LayerSpec::AvgPool { window, stride } => Box::new(AvgPool {
-                window: *window,
-                stride: *stride,
-            }),
+            LayerSpec::GlobalSumPool => Box::new(GlobalSumPool),
+            LayerSpec::Pool {
+                kind,
+                window,
+                strides,
+                padding,
+                normalize_edges,
+            } => Box::new(WindowPool::new(
+                *kind,
+                *window,
+                *strides,
+                *padding,
+                *normalize_edges,
+            )?),
             LayerSpec::Nonlinear(n) => Box::new(Elementwise::new(n.build())),
             LayerSpec::LiftConv {
                 group,
                 filter,
                 padding,
+                strides,
                 affine,
             } => match group {
-                GroupName::Cyclic(n) => Box::new(LiftConv::new(
-                    CyclicGroup::new(*n)?,
-                    *filter,
-                    *padding,
-                    *affine,
-                )?),
-                GroupName::Dihedral(n) => Box::new(LiftConv::new(
-                    DihedralGroup::new(*n)?,
-                    *filter,
-                    *padding,
-                    *affine,
-                )?),
+                GroupName::Cyclic(n) => Box::new(
+                    LiftConv::new(CyclicGroup::new(*n)?, *filter, *padding, *affine)?
+                        .with_strides(*strides)?,
+                ),
+                GroupName::Dihedral(n) => Box::new(
+                    LiftConv::new(DihedralGroup::new(*n)?, *filter, *padding, *affine)?
+                        .with_strides(*strides)?,
+                ),
                 GroupName::So3 => {
                     return Err(NtkError::Spec(
                         "lift_conv: so3 is not a planar point group".into(),
@@ -681,23 +784,24 @@ impl LayerSpec {
                 group,
                 filter,
                 padding,
+                strides,
                 support,
                 affine,
             } => match group {
-                GroupName::Cyclic(n) => Box::new(GroupConv::new(
-                    CyclicGroup::new(*n)?,
-                    *filter,
-                    *padding,
-                    *support,
-                    *affine,
-                )?),
-                GroupName::Dihedral(n) => Box::new(GroupConv::new(
-                    DihedralGroup::new(*n)?,
-                    *filter,
-                    *padding,
-                    *support,
-                    *affine,
-                )?),
+                GroupName::Cyclic(n) => Box::new(
+                    GroupConv::new(CyclicGroup::new(*n)?, *filter, *padding, *support, *affine)?
+                        .with_strides(*strides)?,
+                ),
+                GroupName::Dihedral(n) => Box::new(
+                    GroupConv::new(
+                        DihedralGroup::new(*n)?,
+                        *filter,
+                        *padding,
+                        *support,
+                        *affine,
+                    )?
+                    .with_strides(*strides)?,
+                ),
                 GroupName::So3 => {
                     return Err(NtkError::Spec(
                         "group_conv: so3 is not a planar point group".into(),

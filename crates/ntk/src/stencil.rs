@@ -464,3 +464,187 @@ pub fn apply_stencil(
         }
     }
 }
+
+/// How a pooling window weighs the entries it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowWeight {
+    /// Every entry weighs 1 (`sum_pool`).
+    Sum,
+    /// Every entry weighs `1/k` per axis, padding included (`avg_pool`, neural-tangents'
+    /// default `normalize_edges=False`).
+    Mean,
+    /// `1/(entries inside the image)` per axis (`avg_pool` with `normalize_edges`).
+    MeanInside,
+}
+
+/// A linear map along one spatial axis: output `o` is `Σ_{(i, w) ∈ rows[o]} w · input[i]`.
+///
+/// Windowed pools and the subsampling of strided convolutions are such maps, applied to both
+/// slots of a kernel: `K_out = (P ⊗ P ⊗ Q ⊗ Q) K_in` on `(H1, H2, W1, W2)` for `P` on rows and
+/// `Q` on columns ([`map_pair_block`]), and `y = (P ⊗ Q) x` on `(H, W, C)` features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxisMap {
+    /// Input length.
+    pub n_in: usize,
+    /// Per output index, the `(input index, weight)` terms.
+    pub rows: Vec<Vec<(usize, f64)>>,
+}
+
+/// The SAME padding of lax (and neural-tangents) for an axis of length `n`, window `k` and
+/// stride `s`: output length `⌈n/s⌉` and `(lo, hi)` padding with
+/// `lo + hi = max((out − 1)·s + k − n, 0)`, `lo = ⌊(lo + hi)/2⌋` (so 8 → 4 at `k = 3, s = 2`
+/// pads `(0, 1)`).
+pub fn same_padding(n: usize, k: usize, s: usize) -> (usize, usize, usize) {
+    let out = n.div_ceil(s);
+    let total = ((out - 1) * s + k).saturating_sub(n);
+    (out, total / 2, total - total / 2)
+}
+
+impl AxisMap {
+    /// Output length.
+    pub fn n_out(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// A pooling window of length `k` moved by `stride` under `padding` (lax semantics:
+    /// VALID `⌊(n − k)/s⌋ + 1` outputs; SAME and CIRCULAR `⌈n/s⌉` outputs with
+    /// [`same_padding`], CIRCULAR wrapping where SAME reads zeros). `None` when VALID does not
+    /// fit or `k`/`stride` is 0.
+    pub fn window(
+        n: usize,
+        k: usize,
+        stride: usize,
+        padding: Padding,
+        weight: WindowWeight,
+    ) -> Option<AxisMap> {
+        if k == 0 || stride == 0 || n == 0 {
+            return None;
+        }
+        let (n_out, lo) = match padding {
+            Padding::Valid => (n.checked_sub(k)? / stride + 1, 0),
+            Padding::Same | Padding::Circular => {
+                let (o, lo, _) = same_padding(n, k, stride);
+                (o, lo)
+            }
+        };
+        let rows = (0..n_out)
+            .map(|o| {
+                let start = (o * stride) as isize - lo as isize;
+                let idx: Vec<usize> = (0..k as isize)
+                    .filter_map(|j| {
+                        let i = start + j;
+                        match padding {
+                            Padding::Circular => Some(i.rem_euclid(n as isize) as usize),
+                            _ => (i >= 0 && (i as usize) < n).then_some(i as usize),
+                        }
+                    })
+                    .collect();
+                let w = match weight {
+                    WindowWeight::Sum => 1.0,
+                    WindowWeight::Mean => 1.0 / k as f64,
+                    WindowWeight::MeanInside => 1.0 / idx.len() as f64,
+                };
+                idx.into_iter().map(|i| (i, w)).collect()
+            })
+            .collect();
+        Some(AxisMap { n_in: n, rows })
+    }
+
+    /// Picks inputs `start, start + stride, …` (`n_out` of them).
+    pub fn subsample(n_in: usize, start: usize, stride: usize, n_out: usize) -> AxisMap {
+        AxisMap {
+            n_in,
+            rows: (0..n_out)
+                .map(|o| vec![(start + o * stride, 1.0)])
+                .collect(),
+        }
+    }
+
+    /// True when the map commutes with reversing the axis (`J P J = P`): then a pool or
+    /// strided convolution with this map on both axes of a square image commutes with the
+    /// rotations and reflections of the square, and equivariance is kept.
+    pub fn is_reversal_symmetric(&self) -> bool {
+        let (n_in, n_out) = (self.n_in, self.n_out());
+        let sorted = |mut v: Vec<(usize, f64)>| {
+            v.sort_by_key(|a| a.0);
+            v
+        };
+        (0..n_out).all(|o| {
+            let mirrored: Vec<(usize, f64)> = self.rows[n_out - 1 - o]
+                .iter()
+                .map(|&(i, w)| (n_in - 1 - i, w))
+                .collect();
+            sorted(mirrored) == sorted(self.rows[o].clone())
+        })
+    }
+
+    /// One pass of this map along `axis` of a row-major array of shape `dims`; returns the new
+    /// array (the axis now has `n_out` entries).
+    fn pass(&self, inp: &[f64], dims: &mut [usize], axis: usize) -> Vec<f64> {
+        debug_assert_eq!(dims[axis], self.n_in);
+        let outer: usize = dims[..axis].iter().product();
+        let inner: usize = dims[axis + 1..].iter().product();
+        let (ni, no) = (self.n_in, self.n_out());
+        let mut out = vec![0.0; outer * no * inner];
+        for p in 0..outer {
+            for (o, row) in self.rows.iter().enumerate() {
+                let dst = &mut out[(p * no + o) * inner..][..inner];
+                for &(i, w) in row {
+                    let src = &inp[(p * ni + i) * inner..][..inner];
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d += w * s;
+                    }
+                }
+            }
+        }
+        dims[axis] = no;
+        out
+    }
+
+    /// The transpose pass (for reverse mode): `axis` goes from `n_out` back to `n_in` entries.
+    fn pass_transpose(&self, inp: &[f64], dims: &mut [usize], axis: usize) -> Vec<f64> {
+        debug_assert_eq!(dims[axis], self.n_out());
+        let outer: usize = dims[..axis].iter().product();
+        let inner: usize = dims[axis + 1..].iter().product();
+        let (ni, no) = (self.n_in, self.n_out());
+        let mut out = vec![0.0; outer * ni * inner];
+        for p in 0..outer {
+            for (o, row) in self.rows.iter().enumerate() {
+                let src = &inp[(p * no + o) * inner..][..inner];
+                for &(i, w) in row {
+                    let dst = &mut out[(p * ni + i) * inner..][..inner];
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d += w * s;
+                    }
+                }
+            }
+        }
+        dims[axis] = ni;
+        out
+    }
+}
+
+/// `(P ⊗ P ⊗ Q ⊗ Q) K` for one `(H1, H2, W1, W2)` kernel block: `rows` = `P` acts on both row
+/// slots, `cols` = `Q` on both column slots (four one-axis passes, cost linear in the window).
+pub fn map_pair_block(inp: &[f64], rows: &AxisMap, cols: &AxisMap) -> Vec<f64> {
+    let mut dims = [rows.n_in, rows.n_in, cols.n_in, cols.n_in];
+    debug_assert_eq!(inp.len(), dims.iter().product::<usize>());
+    let a = rows.pass(inp, &mut dims, 0);
+    let b = rows.pass(&a, &mut dims, 1);
+    let c = cols.pass(&b, &mut dims, 2);
+    cols.pass(&c, &mut dims, 3)
+}
+
+/// `y = (P ⊗ Q ⊗ 1) x` on `(H, W, C)` features (`P` on rows, `Q` on columns).
+pub fn map_features(x: &[f64], c: usize, rows: &AxisMap, cols: &AxisMap) -> Vec<f64> {
+    let mut dims = [rows.n_in, cols.n_in, c];
+    let a = rows.pass(x, &mut dims, 0);
+    cols.pass(&a, &mut dims, 1)
+}
+
+/// The transpose of [`map_features`]: `dx = (Pᵀ ⊗ Qᵀ ⊗ 1) dy`.
+pub fn map_features_transpose(dy: &[f64], c: usize, rows: &AxisMap, cols: &AxisMap) -> Vec<f64> {
+    let mut dims = [rows.n_out(), cols.n_out(), c];
+    let a = cols.pass_transpose(dy, &mut dims, 1);
+    rows.pass_transpose(&a, &mut dims, 0)
+}

@@ -130,6 +130,28 @@ impl Layer for Serial {
         }
         Ok(g)
     }
+    fn extra_values(&self, _: usize, input: &Stream<Signature>) -> usize {
+        let Ok(sigs) = self.signatures(input.clone(), SigMode::Kernel) else {
+            return 0;
+        };
+        self.layers
+            .iter()
+            .zip(&sigs)
+            .enumerate()
+            .map(|(i, (l, s))| {
+                let own = match s {
+                    Stream::One(s) => s.layout.len(),
+                    Stream::Many(v) => v.iter().map(|s| s.layout.len()).sum(),
+                };
+                let out = match &sigs[i + 1] {
+                    Stream::One(s) => s.layout.len(),
+                    Stream::Many(v) => v.iter().map(|s| s.layout.len()).sum(),
+                };
+                l.extra_values(i, s).max(own).max(out)
+            })
+            .max()
+            .unwrap_or(0)
+    }
     fn children(&self) -> Vec<&dyn Layer> {
         self.layers.iter().map(|l| &**l).collect()
     }

@@ -1,7 +1,8 @@
-//! `conv`: ordinary 2-D convolution on pixel grids (stride 1, odd `h×w` filters).
+//! `conv`: ordinary 2-D convolution on pixel grids (odd `h×w` filters, any strides).
 
 use rand::RngCore;
 
+use super::spatial::{check_strides, SpatialMap};
 use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
@@ -15,6 +16,12 @@ use crate::stencil::{apply_stencil, conv_taps, Geometry, Separable, Tap};
 /// Kernel: `A[K](t,t′) = (hw)⁻¹ Σ_v K(t+v, t′+v)` (same offset in both slots), combined per
 /// THEORY.md §2 with `fan_in = C·h·w`. Input and output layout [`Layout::Pixels`].
 /// Parameters: `W` as HWIO `(h, w, C, O)` row-major, then `b` (`O`) if biased.
+///
+/// **Strides** (`(sh, sw)`, lax/neural-tangents semantics): the layer is the stride-1
+/// convolution followed by the subsampling of [`SpatialMap::strided`] (VALID keeps outputs
+/// `0, s, 2s, …`; SAME/CIRCULAR keep `⌈n/s⌉` window centres with lax's SAME padding), and so is
+/// its kernel: both slots are subsampled. Stride 1 runs the plain (separable) stencil only.
+/// A strided convolution is equivariant only to translations by multiples of the stride.
 #[derive(Debug, Clone)]
 pub struct Conv {
     /// Filter rows (odd).
@@ -25,6 +32,8 @@ pub struct Conv {
     pub padding: Padding,
     /// Weights, bias, width, parameterisation.
     pub affine: Affine,
+    /// Strides `(sh, sw)`, default `(1, 1)`.
+    pub strides: (usize, usize),
     taps: Vec<Tap>,
     separable: Option<Separable>,
 }
@@ -42,9 +51,16 @@ impl Conv {
             fw,
             padding,
             affine,
+            strides: (1, 1),
             taps: conv_taps(fh, fw),
             separable: Separable::detect(&conv_taps(fh, fw), fh, fw),
         })
+    }
+    /// The same convolution with strides `(sh, sw)`; errors for zero strides.
+    pub fn with_strides(mut self, strides: (usize, usize)) -> Result<Self> {
+        check_strides("conv", strides)?;
+        self.strides = strides;
+        Ok(self)
     }
     fn geometry(&self, index: usize, layout: &Layout) -> Result<Geometry> {
         let Layout::Pixels { h, w } = layout else {
@@ -79,10 +95,11 @@ impl Layer for Conv {
     }
     fn describe(&self) -> String {
         format!(
-            "conv({}×{}, {}, w_std={}, b_std={}, width={})",
+            "conv({}×{}, {}{}, w_std={}, b_std={}, width={})",
             self.fh,
             self.fw,
             self.padding.name(),
+            stride_note(self.strides),
             self.affine.w_std,
             self.affine.b_std,
             self.affine.width
@@ -96,11 +113,9 @@ impl Layer for Conv {
     ) -> Result<Stream<Signature>> {
         let s = input.one(index, "conv")?;
         let g = self.geometry(index, &s.layout)?;
+        let (h, w) = strided_size(&g, self.strides);
         Ok(Stream::One(Signature {
-            layout: Layout::Pixels {
-                h: g.h_out,
-                w: g.w_out,
-            },
+            layout: Layout::Pixels { h, w },
             channels: self.affine.width,
         }))
     }
@@ -125,7 +140,7 @@ impl Layer for Conv {
             *a = x;
             *t = y;
         }
-        Ok(Stream::One(Kernel {
+        let k = Kernel {
             layout: Layout::Pixels {
                 h: g.h_out,
                 w: g.w_out,
@@ -133,7 +148,17 @@ impl Layer for Conv {
             nngp: ak,
             ntk: at,
             channels: self.affine.width,
-        }))
+        };
+        Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
+    }
+    fn extra_values(&self, index: usize, input: &Stream<Signature>) -> usize {
+        match input
+            .as_one(index, "conv")
+            .map(|s| self.geometry(index, &s.layout))
+        {
+            Ok(Ok(g)) if self.strides != (1, 1) => g.h_out * g.h_out * g.w_out * g.w_out,
+            _ => 0,
+        }
     }
     fn init(
         &self,
@@ -179,7 +204,7 @@ impl Layer for Conv {
                 *v += beta * b[i % o];
             }
         }
-        Ok(Stream::One(Features {
+        let y = Features {
             sig: Signature {
                 layout: Layout::Pixels {
                     h: g.h_out,
@@ -188,7 +213,8 @@ impl Layer for Conv {
                 channels: o,
             },
             data: y,
-        }))
+        };
+        Ok(Stream::One(restride(&g, self.strides, y)))
     }
     fn vjp(
         &self,
@@ -199,8 +225,8 @@ impl Layer for Conv {
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
         let x = x.as_one(index, "conv")?;
-        let dy = dy.as_one(index, "conv")?;
         let g = self.geometry(index, &x.sig.layout)?;
+        let dy = &unstride_cotangent(&g, self.strides, dy.as_one(index, "conv")?);
         let (c, o) = (x.sig.channels, self.affine.width);
         let (alpha, _, beta, _) = self.affine.scales(c * self.fh * self.fw);
         let nw = self.fh * self.fw * c * o;
@@ -306,5 +332,55 @@ pub(crate) fn conv_backward(
                 }
             }
         }
+    }
+}
+
+/// `", strides a×b"` for strided layers, empty for stride 1 (descriptions).
+pub(crate) fn stride_note(strides: (usize, usize)) -> String {
+    if strides == (1, 1) {
+        String::new()
+    } else {
+        format!(", strides {}×{}", strides.0, strides.1)
+    }
+}
+
+/// A stride-1 kernel of geometry `g`, subsampled to `strides` (unchanged for stride 1).
+pub(crate) fn subsample_kernel(g: &Geometry, strides: (usize, usize), k: Kernel) -> Kernel {
+    match SpatialMap::strided(g, strides) {
+        Some(m) => {
+            let out = m.kernel(&k);
+            scratch::recycle(k.nngp);
+            scratch::recycle(k.ntk);
+            out
+        }
+        None => k,
+    }
+}
+
+/// The cotangent of the stride-1 output (zeros where the subsampling drops outputs) from that
+/// of the strided output; a copy for stride 1.
+pub(crate) fn unstride_cotangent(g: &Geometry, strides: (usize, usize), dy: &Features) -> Features {
+    match SpatialMap::strided(g, strides) {
+        Some(m) => {
+            let sig = Signature {
+                layout: super::spatial::resized(&dy.sig.layout, g.h_out, g.w_out),
+                channels: dy.sig.channels,
+            };
+            m.features_transpose(&sig, dy)
+        }
+        None => dy.clone(),
+    }
+}
+
+/// Output size of a convolution of stride-1 geometry `g` with `strides`.
+pub(crate) fn strided_size(g: &Geometry, strides: (usize, usize)) -> (usize, usize) {
+    SpatialMap::strided(g, strides).map_or((g.h_out, g.w_out), |m| m.out_size())
+}
+
+/// Subsamples stride-1 output features to `strides` (unchanged for stride 1).
+pub(crate) fn restride(g: &Geometry, strides: (usize, usize), y: Features) -> Features {
+    match SpatialMap::strided(g, strides) {
+        Some(m) => m.features(&y),
+        None => y,
     }
 }

@@ -26,6 +26,15 @@
 //! same for every support. This is the relative-rotation trick of THEORY.md §6.3 carried
 //! through the whole network (|G|× cheaper than the full form, which remains available and is
 //! tested against it).
+//!
+//! **Strides** (`(sh, sw)`, as [`super::Conv`]): the stride-1 layer followed by the spatial
+//! subsampling of [`SpatialMap::strided`] on every slice. The relative layout stays exact
+//! (right-invariance holds position by position), but equivariance to the point group, which
+//! rotates the image about its centre, holds only when the kept positions are symmetric about
+//! the centre: square strides on a square image and, per axis of length `n` with filter `q`,
+//! VALID with `(n − q) mod s = 0`, or SAME/CIRCULAR with lax's padding symmetric
+//! (`lo = hi`: e.g. 9 → 5 at `q = 3, s = 2` keeps it, 8 → 4 pads `(0, 1)` and breaks it).
+//! Translations are kept only by multiples of the stride.
 
 use std::sync::Arc;
 
@@ -34,7 +43,11 @@ use rand::RngCore;
 
 use entk_groups::PlanarPointGroup;
 
-use super::conv::{conv_backward, conv_forward};
+use super::conv::{
+    conv_backward, conv_forward, restride, stride_note, strided_size, subsample_kernel,
+    unstride_cotangent,
+};
+use super::spatial::check_strides;
 use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
@@ -202,6 +215,8 @@ pub struct LiftConv<G: PlanarPointGroup> {
     pub affine: Affine,
     /// Use the relative (right-invariant) kernel form when the group acts exactly.
     pub relative: bool,
+    /// Strides `(sh, sw)`, default `(1, 1)`.
+    pub strides: (usize, usize),
 }
 
 impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> LiftConv<G> {
@@ -219,7 +234,14 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> LiftConv<G> {
             padding,
             affine,
             relative,
+            strides: (1, 1),
         })
+    }
+    /// The same layer with strides `(sh, sw)`; errors for zero strides.
+    pub fn with_strides(mut self, strides: (usize, usize)) -> Result<Self> {
+        check_strides("lift_conv", strides)?;
+        self.strides = strides;
+        Ok(self)
     }
     /// Forces the full `(G1, G2, ...)` kernel form (for cross-checks); the relative form is
     /// only ever used when the group acts exactly on pixels.
@@ -269,9 +291,10 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
     }
     fn describe(&self) -> String {
         format!(
-            "lift_conv({}, {q}×{q}, {}, w_std={}, b_std={}, width={})",
+            "lift_conv({}, {q}×{q}, {}{}, w_std={}, b_std={}, width={})",
             self.st.info.name,
             self.padding.name(),
+            stride_note(self.strides),
             self.affine.w_std,
             self.affine.b_std,
             self.affine.width,
@@ -286,7 +309,8 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
     ) -> Result<Stream<Signature>> {
         let s = input.one(index, "lift_conv")?;
         let g = self.geometry(index, &s.layout)?;
-        let (group, h, w) = (self.st.info.clone(), g.h_out, g.w_out);
+        let (h, w) = strided_size(&g, self.strides);
+        let group = self.st.info.clone();
         let layout = if self.relative && mode == SigMode::Kernel {
             Layout::GroupRelative { group, h, w }
         } else {
@@ -340,12 +364,26 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
         } else {
             Layout::Group { group, h, w }
         };
-        Ok(Stream::One(Kernel {
+        let k = Kernel {
             layout,
             nngp: ak,
             ntk: at,
             channels: self.affine.width,
-        }))
+        };
+        Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
+    }
+    fn extra_values(&self, index: usize, input: &Stream<Signature>) -> usize {
+        let sig = self.signature(index, input.clone(), SigMode::Kernel);
+        match (input.as_one(index, "lift_conv"), sig) {
+            (Ok(s), Ok(Stream::One(out))) if self.strides != (1, 1) => {
+                let g = self
+                    .geometry(index, &s.layout)
+                    .expect("checked by signature");
+                let slices = out.layout.len() / strided_len(&out.layout);
+                slices * g.h_out * g.h_out * g.w_out * g.w_out
+            }
+            _ => 0,
+        }
     }
     fn init(
         &self,
@@ -403,7 +441,11 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
             },
             channels: o,
         };
-        Ok(Stream::One(Features { sig, data: y }))
+        Ok(Stream::One(restride(
+            &g,
+            self.strides,
+            Features { sig, data: y },
+        )))
     }
     fn vjp(
         &self,
@@ -414,8 +456,8 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
         let x = x.as_one(index, "lift_conv")?;
-        let dy = dy.as_one(index, "lift_conv")?;
         let g = self.geometry(index, &x.sig.layout)?;
+        let dy = &unstride_cotangent(&g, self.strides, dy.as_one(index, "lift_conv")?);
         let (c, o, n) = (x.sig.channels, self.affine.width, self.st.info.order);
         let (alpha, _, beta, _) = self.affine.scales(c * self.q * self.q);
         let nw = self.q * self.q * c * o;
@@ -467,6 +509,8 @@ pub struct GroupConv<G: PlanarPointGroup> {
     pub support: GroupSupport,
     /// Weights, bias, width, parameterisation.
     pub affine: Affine,
+    /// Strides `(sh, sw)`, default `(1, 1)`.
+    pub strides: (usize, usize),
     slots: Vec<usize>,
 }
 
@@ -496,8 +540,15 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> GroupConv<G> {
             padding,
             support,
             affine,
+            strides: (1, 1),
             slots,
         })
+    }
+    /// The same layer with strides `(sh, sw)`; errors for zero strides.
+    pub fn with_strides(mut self, strides: (usize, usize)) -> Result<Self> {
+        check_strides("group_conv", strides)?;
+        self.strides = strides;
+        Ok(self)
     }
     /// The point group.
     pub fn group(&self) -> &G {
@@ -553,9 +604,10 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
     }
     fn describe(&self) -> String {
         format!(
-            "group_conv({}, {q}×{q}, {}, support={:?}, w_std={}, b_std={}, width={})",
+            "group_conv({}, {q}×{q}, {}{}, support={:?}, w_std={}, b_std={}, width={})",
             self.st.info.name,
             self.padding.name(),
+            stride_note(self.strides),
             self.support,
             self.affine.w_std,
             self.affine.b_std,
@@ -571,7 +623,8 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
     ) -> Result<Stream<Signature>> {
         let s = input.one(index, "group_conv")?;
         let g = self.geometry(index, &s.layout)?;
-        let (group, h, w) = (self.st.info.clone(), g.h_out, g.w_out);
+        let (h, w) = strided_size(&g, self.strides);
+        let group = self.st.info.clone();
         let layout = match (&s.layout, mode) {
             (Layout::GroupRelative { .. }, SigMode::Kernel) => {
                 Layout::GroupRelative { group, h, w }
@@ -643,12 +696,26 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
         scratch::recycle(k.ntk);
         let (mut ak, mut at) = (ak, at);
         combine_all(&self.affine, fan_in, &mut ak, &mut at);
-        Ok(Stream::One(Kernel {
+        let k = Kernel {
             layout,
             nngp: ak,
             ntk: at,
             channels: self.affine.width,
-        }))
+        };
+        Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
+    }
+    fn extra_values(&self, index: usize, input: &Stream<Signature>) -> usize {
+        let sig = self.signature(index, input.clone(), SigMode::Kernel);
+        match (input.as_one(index, "group_conv"), sig) {
+            (Ok(s), Ok(Stream::One(out))) if self.strides != (1, 1) => {
+                let g = self
+                    .geometry(index, &s.layout)
+                    .expect("checked by signature");
+                let slices = out.layout.len() / strided_len(&out.layout);
+                slices * g.h_out * g.h_out * g.w_out * g.w_out
+            }
+            _ => 0,
+        }
     }
     fn init(
         &self,
@@ -721,7 +788,11 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
             },
             channels: o,
         };
-        Ok(Stream::One(Features { sig, data: y }))
+        Ok(Stream::One(restride(
+            &g,
+            self.strides,
+            Features { sig, data: y },
+        )))
     }
     fn vjp(
         &self,
@@ -732,8 +803,8 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
         let x = x.as_one(index, "group_conv")?;
-        let dy = dy.as_one(index, "group_conv")?;
         let g = self.geometry(index, &x.sig.layout)?;
+        let dy = &unstride_cotangent(&g, self.strides, dy.as_one(index, "group_conv")?);
         let (c, o, n, nj) = (
             x.sig.channels,
             self.affine.width,
@@ -790,4 +861,9 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
             data: dx,
         }))
     }
+}
+
+/// Values of one spatial block `(H1, H2, W1, W2)` of a planar layout.
+fn strided_len(layout: &Layout) -> usize {
+    layout.spatial().map_or(1, |(h, w)| h * h * w * w)
 }

@@ -21,6 +21,7 @@ mod group;
 mod nonlinear;
 mod pool;
 mod so3;
+mod spatial;
 
 use std::fmt;
 use std::sync::Arc;
@@ -32,8 +33,9 @@ pub use conv::Conv;
 pub use dense::Dense;
 pub use group::{GroupConv, LiftConv};
 pub use nonlinear::Elementwise;
-pub use pool::{AvgPool, Flatten, GlobalAvgPool, GroupPool};
+pub use pool::{Flatten, GlobalAvgPool, GlobalSumPool, GroupPool, PoolKind, WindowPool};
 pub use so3::{S2LiftConv, So3Conv, So3Pool};
+pub use spatial::SpatialMap;
 
 use crate::error::Result;
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
@@ -226,6 +228,12 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// True when the kernel map records/reads a self-kernel diagonal (nonlinearities).
     fn records_diagonal(&self) -> bool {
         false
+    }
+    /// Kernel values per pair the kernel map holds besides its input and output (the stride-1
+    /// kernel of a strided convolution, say), for the plan's memory estimate; `input` is the
+    /// kernel signature it receives. Default 0.
+    fn extra_values(&self, _index: usize, _input: &Stream<Signature>) -> usize {
+        0
     }
     /// The nested layers of a composite (for plans).
     fn children(&self) -> Vec<&dyn Layer> {

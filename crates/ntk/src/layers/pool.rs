@@ -2,9 +2,12 @@
 
 use rand::RngCore;
 
+use super::spatial::{planar, SpatialMap};
 use super::{Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
+use crate::param::Padding;
+use crate::stencil::{AxisMap, WindowWeight};
 
 fn scalar_kernel(nngp: f64, ntk: f64, channels: usize) -> Kernel {
     Kernel {
@@ -300,48 +303,14 @@ impl Layer for GroupPool {
     }
 }
 
-/// `avg_pool`: mean over a `k×k` window with stride `s` (VALID; neural-tangents' `AvgPool`
-/// defaults to stride 1). Output side `(N − k)/s + 1`. Kernel:
-/// `K_out(t,t′) = k⁻⁴ Σ_{v,v′} K(s·t + v, s·t′ + v′)`. Pixel features only.
-#[derive(Debug, Clone)]
-pub struct AvgPool {
-    /// Window side.
-    pub window: usize,
-    /// Stride.
-    pub stride: usize,
-}
+/// `global_sum_pool` (neural-tangents `GlobalSumPool`): sum over space, so the kernel is the
+/// sum over all position pairs, `(H·W)²` times [`GlobalAvgPool`]'s. Pixel features only.
+#[derive(Debug, Clone, Default)]
+pub struct GlobalSumPool;
 
-impl AvgPool {
-    fn out(&self, index: usize, layout: &Layout) -> Result<(usize, usize, usize, usize)> {
-        let Layout::Pixels { h, w } = layout else {
-            return Err(NtkError::layer(
-                index,
-                "avg_pool",
-                format!("needs pixel features, got {}", layout.kind()),
-            ));
-        };
-        if self.window == 0 || self.stride == 0 || self.window > *h || self.window > *w {
-            return Err(NtkError::layer(
-                index,
-                "avg_pool",
-                format!(
-                    "window {} / stride {} do not fit {h}×{w}",
-                    self.window, self.stride
-                ),
-            ));
-        }
-        Ok((
-            *h,
-            *w,
-            (h - self.window) / self.stride + 1,
-            (w - self.window) / self.stride + 1,
-        ))
-    }
-}
-
-impl Layer for AvgPool {
+impl Layer for GlobalSumPool {
     fn name(&self) -> String {
-        "avg_pool".into()
+        "global_sum_pool".into()
     }
     fn homogeneous(&self) -> bool {
         true
@@ -349,21 +318,18 @@ impl Layer for AvgPool {
     fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
         super::gaussian_kept(index, &self.name(), input)
     }
-    fn describe(&self) -> String {
-        format!("avg_pool(window={}, stride={})", self.window, self.stride)
-    }
     fn signature(
         &self,
         index: usize,
         input: Stream<Signature>,
-        _: SigMode,
+        mode: SigMode,
     ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "avg_pool")?;
-        let (_, _, ho, wo) = self.out(index, &s.layout)?;
-        Ok(Stream::One(Signature {
-            layout: Layout::Pixels { h: ho, w: wo },
-            channels: s.channels,
-        }))
+        pixels_only(
+            index,
+            "global_sum_pool",
+            &input.as_one(index, "global_sum_pool")?.layout,
+        )?;
+        GlobalAvgPool.signature(index, input, mode)
     }
     fn kernel(
         &self,
@@ -371,69 +337,25 @@ impl Layer for AvgPool {
         input: Stream<Kernel>,
         _: &mut KernelCtx<'_>,
     ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "avg_pool")?;
-        let (h, w, ho, wo) = self.out(index, &k.layout)?;
-        let (kw, s) = (self.window, self.stride);
-        let norm = 1.0 / (kw * kw * kw * kw) as f64;
-        let pool = |src: &[f64]| {
-            let mut out = vec![0.0; ho * ho * wo * wo];
-            for i1 in 0..ho {
-                for i2 in 0..ho {
-                    for j1 in 0..wo {
-                        for j2 in 0..wo {
-                            let mut acc = 0.0;
-                            for a1 in 0..kw {
-                                for a2 in 0..kw {
-                                    let base = ((s * i1 + a1) * h + s * i2 + a2) * w * w;
-                                    for b1 in 0..kw {
-                                        let row = &src[base + (s * j1 + b1) * w..][..w];
-                                        acc += row[s * j2..s * j2 + kw].iter().sum::<f64>();
-                                    }
-                                }
-                            }
-                            out[((i1 * ho + i2) * wo + j1) * wo + j2] = norm * acc;
-                        }
-                    }
-                }
-            }
-            out
-        };
-        let (nngp, ntk) = (pool(&k.nngp), pool(&k.ntk));
-        Ok(Stream::One(Kernel {
-            layout: Layout::Pixels { h: ho, w: wo },
-            nngp,
-            ntk,
-            channels: k.channels,
-        }))
+        let k = input.one(index, "global_sum_pool")?;
+        pixels_only(index, "global_sum_pool", &k.layout)?;
+        let n = k.nngp.len() as f64;
+        Ok(Stream::One(scalar_kernel(
+            mean(&k.nngp) * n,
+            mean(&k.ntk) * n,
+            k.channels,
+        )))
     }
     fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
     fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "avg_pool")?;
-        let (_, w, ho, wo) = self.out(index, &x.sig.layout)?;
-        let c = x.sig.channels;
-        let mut y = vec![0.0; ho * wo * c];
-        let norm = 1.0 / (self.window * self.window) as f64;
-        for i in 0..ho {
-            for j in 0..wo {
-                for a in 0..self.window {
-                    for b in 0..self.window {
-                        let src = ((self.stride * i + a) * w + self.stride * j + b) * c;
-                        for cc in 0..c {
-                            y[(i * wo + j) * c + cc] += norm * x.data[src + cc];
-                        }
-                    }
-                }
-            }
-        }
-        Ok(Stream::One(Features {
-            sig: Signature {
-                layout: Layout::Pixels { h: ho, w: wo },
-                channels: c,
-            },
-            data: y,
-        }))
+        let x = x.as_one(index, "global_sum_pool")?;
+        pixels_only(index, "global_sum_pool", &x.sig.layout)?;
+        let mut y = channel_mean(x);
+        let p = x.sig.positions() as f64;
+        y.data.iter_mut().for_each(|v| *v *= p);
+        Ok(Stream::One(y))
     }
     fn vjp(
         &self,
@@ -443,27 +365,202 @@ impl Layer for AvgPool {
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "avg_pool")?;
-        let dy = dy.as_one(index, "avg_pool")?;
-        let (_, w, ho, wo) = self.out(index, &x.sig.layout)?;
-        let c = x.sig.channels;
-        let mut dx = vec![0.0; x.data.len()];
-        let norm = 1.0 / (self.window * self.window) as f64;
-        for i in 0..ho {
-            for j in 0..wo {
-                for a in 0..self.window {
-                    for b in 0..self.window {
-                        let src = ((self.stride * i + a) * w + self.stride * j + b) * c;
-                        for cc in 0..c {
-                            dx[src + cc] += norm * dy.data[(i * wo + j) * c + cc];
-                        }
-                    }
-                }
-            }
+        let x = x.as_one(index, "global_sum_pool")?;
+        let mut dx = channel_mean_vjp(x, dy.as_one(index, "global_sum_pool")?);
+        let p = x.sig.positions() as f64;
+        dx.data.iter_mut().for_each(|v| *v *= p);
+        Ok(Stream::One(dx))
+    }
+}
+
+fn pixels_only(index: usize, name: &str, layout: &Layout) -> Result<()> {
+    if matches!(layout, Layout::Pixels { .. }) {
+        Ok(())
+    } else {
+        Err(NtkError::layer(
+            index,
+            name,
+            format!(
+                "needs pixel features, got {} (use group_pool for group features)",
+                layout.kind()
+            ),
+        ))
+    }
+}
+
+/// Sum or mean over a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolKind {
+    /// `avg_pool`: the mean over the window.
+    Avg,
+    /// `sum_pool`: the sum over the window.
+    Sum,
+}
+
+/// `avg_pool` and `sum_pool` (neural-tangents `AvgPool` / `SumPool`): an `h×w` window moved by
+/// `strides` under `padding`, with lax's output sizes (VALID `⌊(n − k)/s⌋ + 1`, SAME and
+/// CIRCULAR `⌈n/s⌉` with the SAME padding of [`crate::stencil::same_padding`]; CIRCULAR wraps
+/// around instead of reading zeros).
+///
+/// `avg_pool` divides by the window size, padding included (neural-tangents' default
+/// `normalize_edges = false`), or by the number of entries inside the image with
+/// `normalize_edges`; `sum_pool` = window size × `avg_pool` (kernels: squared). The layer is
+/// the linear map `P ⊗ Q` of [`SpatialMap`]; kernel `K_out = (P⊗P⊗Q⊗Q) K_in`.
+///
+/// On group features it acts on the spatial axes of every slice alike, so the output is again a
+/// group feature. Rotation/reflection equivariance is kept exactly when the map commutes with
+/// reversing each axis and is the same on both axes: square windows and strides, and, per axis
+/// of length `n`, VALID with `(n − k) mod s = 0`, or SAME/CIRCULAR with symmetric padding
+/// (`lo = hi`, e.g. 9 → 5 at `k = 3, s = 2`; 8 → 4 pads `(0, 1)` and breaks it). Stride 1 with
+/// VALID, or an odd window with SAME/CIRCULAR, always keeps it. Translations by multiples of
+/// the stride are kept; others are not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowPool {
+    /// Sum or mean.
+    pub kind: PoolKind,
+    /// Window `(h, w)`.
+    pub window: (usize, usize),
+    /// Strides `(sh, sw)`.
+    pub strides: (usize, usize),
+    /// Padding.
+    pub padding: Padding,
+    /// `avg_pool` only: divide by the entries inside the image instead of the window size.
+    pub normalize_edges: bool,
+}
+
+impl WindowPool {
+    /// A pool; errors for zero windows or strides.
+    pub fn new(
+        kind: PoolKind,
+        window: (usize, usize),
+        strides: (usize, usize),
+        padding: Padding,
+        normalize_edges: bool,
+    ) -> Result<Self> {
+        let name = match kind {
+            PoolKind::Avg => "avg_pool",
+            PoolKind::Sum => "sum_pool",
+        };
+        if window.0 == 0 || window.1 == 0 || strides.0 == 0 || strides.1 == 0 {
+            return Err(NtkError::Spec(format!(
+                "{name}: window {}×{} and strides {}×{} must be ≥ 1",
+                window.0, window.1, strides.0, strides.1
+            )));
         }
-        Ok(Stream::One(Features {
-            sig: x.sig.clone(),
-            data: dx,
+        if normalize_edges && kind == PoolKind::Sum {
+            return Err(NtkError::Spec(
+                "sum_pool: normalize_edges exists only for avg_pool".into(),
+            ));
+        }
+        Ok(WindowPool {
+            kind,
+            window,
+            strides,
+            padding,
+            normalize_edges,
+        })
+    }
+    /// The spatial map on an `h×w` input, or an error naming the layer.
+    pub fn map(&self, index: usize, h: usize, w: usize) -> Result<SpatialMap> {
+        let weight = match (self.kind, self.normalize_edges) {
+            (PoolKind::Sum, _) => WindowWeight::Sum,
+            (PoolKind::Avg, false) => WindowWeight::Mean,
+            (PoolKind::Avg, true) => WindowWeight::MeanInside,
+        };
+        let rows = AxisMap::window(h, self.window.0, self.strides.0, self.padding, weight);
+        let cols = AxisMap::window(w, self.window.1, self.strides.1, self.padding, weight);
+        match (rows, cols) {
+            (Some(rows), Some(cols)) => Ok(SpatialMap { rows, cols }),
+            _ => Err(NtkError::layer(
+                index,
+                &self.name(),
+                format!(
+                    "window {}×{} does not fit {h}×{w} features with VALID padding",
+                    self.window.0, self.window.1
+                ),
+            )),
+        }
+    }
+    fn input_map(&self, index: usize, layout: &Layout) -> Result<SpatialMap> {
+        let (h, w) = planar(index, &self.name(), layout)?;
+        self.map(index, h, w)
+    }
+}
+
+impl Layer for WindowPool {
+    fn name(&self) -> String {
+        match self.kind {
+            PoolKind::Avg => "avg_pool".into(),
+            PoolKind::Sum => "sum_pool".into(),
+        }
+    }
+    fn homogeneous(&self) -> bool {
+        true
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(index, &self.name(), input)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "{}(window={}×{}, strides={}×{}, {}{})",
+            self.name(),
+            self.window.0,
+            self.window.1,
+            self.strides.0,
+            self.strides.1,
+            self.padding.name(),
+            if self.normalize_edges {
+                ", normalize_edges"
+            } else {
+                ""
+            }
+        )
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        _: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let s = input.one(index, &self.name())?;
+        let (ho, wo) = self.input_map(index, &s.layout)?.out_size();
+        Ok(Stream::One(Signature {
+            layout: super::spatial::resized(&s.layout, ho, wo),
+            channels: s.channels,
         }))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let k = input.one(index, &self.name())?;
+        let out = self.input_map(index, &k.layout)?.kernel(&k);
+        crate::scratch::recycle(k.nngp);
+        crate::scratch::recycle(k.ntk);
+        Ok(Stream::One(out))
+    }
+    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+        Ok(Params::default())
+    }
+    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one(index, &self.name())?;
+        Ok(Stream::One(
+            self.input_map(index, &x.sig.layout)?.features(x),
+        ))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        _: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        _: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, &self.name())?;
+        let dy = dy.as_one(index, &self.name())?;
+        let map = self.input_map(index, &x.sig.layout)?;
+        Ok(Stream::One(map.features_transpose(&x.sig, dy)))
     }
 }
