@@ -411,8 +411,12 @@ fn plan_counts_the_stride_one_kernel_of_strided_layers() {
     ]);
     let plan = n.plan(&Network::image_signature(9, 9, 1)).unwrap();
     println!("{plan}");
-    // relative layout: |G| = 4 blocks of the stride-1 9⁴ kernel, not of the 3⁴ output.
-    assert_eq!(plan.bytes_per_pair, 6 * 8 * 4 * 9usize.pow(4) as u64);
+    // relative layout: |G| = 4 blocks of the stride-1 9⁴ kernel, not of the 3⁴ output (four
+    // arrays of it per worker), plus the 9⁴ input kernel (NNGP and NTK).
+    assert_eq!(
+        plan.bytes_per_pair,
+        (4 * 8 * 4 * 9usize.pow(4) + 2 * 8 * 9usize.pow(4)) as u64
+    );
 }
 
 #[test]
