@@ -245,6 +245,28 @@ impl Layout {
             }
         }
     }
+    /// The indices of the same-position entries `K(p, p)` of a pair's kernel array (same
+    /// slice and pixel; `Δγ = 0` and the same in-plane point for SO(3); the identity block of a
+    /// relative group kernel). Dropout scales them in a sample's self kernel.
+    pub fn same_position_entries(&self) -> Vec<usize> {
+        let pixel = |base: usize, h: usize, w: usize| {
+            (0..h).flat_map(move |i| (0..w).map(move |j| base + ((i * h + i) * w + j) * w + j))
+        };
+        match self {
+            Layout::Scalar => vec![0],
+            Layout::Pixels { h, w } => pixel(0, *h, *w).collect(),
+            Layout::Group { group, h, w } => (0..group.order)
+                .flat_map(|s| pixel((s * group.order + s) * h * h * w * w, *h, *w))
+                .collect(),
+            Layout::GroupRelative { group, h, w } => {
+                pixel(group.identity * h * h * w * w, *h, *w).collect()
+            }
+            Layout::So3 { bandlimit } => {
+                let (_, p) = crate::so3::So3PairKernel::dims(*bandlimit);
+                (0..p).map(|i| i * p + i).collect()
+            }
+        }
+    }
     /// Converts a kernel array to the full [`Layout::Group`] form (identity for other layouts).
     pub fn to_full(&self, k: &[f64]) -> (Layout, Vec<f64>) {
         match self {

@@ -29,9 +29,9 @@ use entk_groups::{CyclicGroup, DihedralGroup, GroupName};
 
 use crate::error::{NtkError, Result};
 use crate::layers::{
-    Affine, Conv, Dense, Elementwise, FanInConcat, FanInSum, FanOut, Flatten, GlobalAvgPool,
-    GlobalSumPool, GroupConv, GroupPool, Layer, LiftConv, Parallel, PoolKind, S2LiftConv, Serial,
-    So3Conv, So3Pool, WindowPool,
+    Affine, Conv, Dense, Dropout, Elementwise, FanInConcat, FanInSum, FanOut, Flatten,
+    GlobalAvgPool, GlobalSumPool, GroupConv, GroupPool, Layer, LayerNorm, LiftConv, Parallel,
+    PoolKind, S2LiftConv, Serial, So3Conv, So3Pool, WindowPool,
 };
 use crate::nonlin::Nonlinearity;
 use crate::param::{GroupSupport, Padding, Parameterization};
@@ -58,6 +58,20 @@ pub enum LayerSpec {
     GlobalAvgPool,
     /// `global_sum_pool`.
     GlobalSumPool,
+    /// `layer_norm`.
+    LayerNorm {
+        /// Axes of the NHWC array (negative from the end).
+        axis: Vec<i64>,
+        /// `ε`.
+        eps: f64,
+    },
+    /// `dropout`.
+    Dropout {
+        /// Keep probability.
+        rate: f64,
+        /// `mode: "train"` (true) or `"test"`.
+        train: bool,
+    },
     /// `avg_pool` or `sum_pool`.
     Pool {
         /// Mean or sum.
@@ -203,6 +217,8 @@ fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
         }
         "sum_pool" => return Some(vec!["window", "strides", "stride", "padding"]),
         "global_sum_pool" => return Some(vec![]),
+        "layer_norm" => return Some(vec!["axis", "eps"]),
+        "dropout" => return Some(vec!["rate", "mode"]),
         "serial" => return Some(vec!["layers"]),
         "fan_out" => return Some(vec!["n"]),
         "parallel" => return Some(vec!["branches"]),
@@ -227,7 +243,7 @@ pub const MAX_BRANCHES: usize = 1024;
 /// Largest `width` (finite channel count) of a linear layer.
 pub const MAX_WIDTH: usize = 1 << 20;
 
-const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, global_sum_pool, avg_pool, sum_pool, relu, gelu, identity, erf, leaky_relu, abrelu, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
+const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, global_sum_pool, avg_pool, sum_pool, layer_norm, dropout, relu, gelu, identity, erf, leaky_relu, abrelu, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
 
 struct Ctx<'a> {
     path: String,
@@ -549,6 +565,32 @@ fn parse_layer(
             normalize_edges: c.bool("normalize_edges", false)?,
         },
         "global_sum_pool" => LayerSpec::GlobalSumPool,
+        "layer_norm" => LayerSpec::LayerNorm {
+            axis: match obj.get("axis") {
+                None => vec![-1],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_i64().filter(|x| x.abs() < 8))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| c.err("field `axis` of `layer_norm` must be an integer or a list of integers (NHWC axes, e.g. -1 or [1, 2, 3])"))?,
+                Some(v) => vec![v.as_i64().filter(|x| x.abs() < 8).ok_or_else(|| {
+                    c.err(format!("field `axis` of `layer_norm` must be an integer or a list of integers, got {v}"))
+                })?],
+            },
+            eps: c.f64("eps", 1e-12)?,
+        },
+        "dropout" => LayerSpec::Dropout {
+            rate: match obj.get("rate") {
+                None => return Err(c.err("`dropout` needs `rate`, the keep probability in (0, 1] (neural-tangents' convention)")),
+                Some(_) => c.f64("rate", 1.0)?,
+            },
+            train: match obj.get("mode") {
+                None => true,
+                Some(Value::String(m)) if m == "train" => true,
+                Some(Value::String(m)) if m == "test" => false,
+                Some(v) => return Err(c.err(format!("unknown mode {v} of `dropout` (train, test)"))),
+            },
+        },
         "relu" => LayerSpec::Nonlinear(NonlinearSpec::Relu),
         "identity" => LayerSpec::Nonlinear(NonlinearSpec::Identity),
         "gelu" => LayerSpec::Nonlinear(NonlinearSpec::Gelu(match obj.get("degree") {
@@ -637,6 +679,40 @@ fn parse_layer(
     })
 }
 
+/// Refuses a `train` dropout that no linear layer precedes (neural-tangents: "Dropout cannot
+/// be applied to the input layer"): the input's finitely many channels do not average the mask
+/// out. `linear`: a linear layer came before `layers`. Returns whether one has after them.
+fn check_dropout_after_linear(layers: &[LayerSpec], mut linear: bool) -> Result<bool> {
+    for l in layers {
+        match l {
+            LayerSpec::Dense(_)
+            | LayerSpec::Conv { .. }
+            | LayerSpec::LiftConv { .. }
+            | LayerSpec::GroupConv { .. }
+            | LayerSpec::S2LiftConv { .. }
+            | LayerSpec::So3Conv { .. } => linear = true,
+            LayerSpec::Dropout { train: true, .. } if !linear => {
+                return Err(NtkError::Spec(
+                    "dropout cannot act on the network input (its finitely many channels do not \
+                     average the mask out; neural-tangents refuses it too): put a dense or conv \
+                     layer before it"
+                        .into(),
+                ))
+            }
+            LayerSpec::Serial(v) => linear = check_dropout_after_linear(v, linear)?,
+            LayerSpec::Parallel(b) => {
+                let mut all = true;
+                for br in b {
+                    all &= check_dropout_after_linear(br, linear)?;
+                }
+                linear = all;
+            }
+            _ => {}
+        }
+    }
+    Ok(linear)
+}
+
 impl ArchSpec {
     /// Parses the JSON text of a spec.
     pub fn from_json(text: &str) -> Result<Self> {
@@ -676,9 +752,11 @@ impl ArchSpec {
             return Err(NtkError::Spec("spec: `layers` is empty".into()));
         }
         let mut g = None;
+        let layers = parse_layers(list, "", parameterization, &mut g)?;
+        check_dropout_after_linear(&layers, false)?;
         Ok(ArchSpec {
             parameterization,
-            layers: parse_layers(list, "", parameterization, &mut g)?,
+            layers,
         })
     }
 
@@ -745,6 +823,8 @@ impl LayerSpec {
             } => Box::new(So3Conv::new(*bandlimit_out, *max_beta, *affine)?),
             LayerSpec::So3Pool => Box::new(So3Pool::default()),
             LayerSpec::GlobalSumPool => Box::new(GlobalSumPool),
+            LayerSpec::LayerNorm { axis, eps } => Box::new(LayerNorm::new(axis.clone(), *eps)?),
+            LayerSpec::Dropout { rate, train } => Box::new(Dropout::new(*rate, *train)?),
             LayerSpec::Pool {
                 kind,
                 window,

@@ -127,6 +127,19 @@ def pool(kind, window, strides=None, padding="valid", normalize_edges=None):
 
 
 RELU = {"type": "relu"}
+
+
+def LN(axis, eps=None):
+    d = {"type": "layer_norm", "axis": axis}
+    if eps is not None:
+        d["eps"] = eps
+    return d
+
+
+def DROP(rate, mode="train"):
+    return {"type": "dropout", "rate": rate, "mode": mode}
+
+
 ERF = {"type": "erf", "a": 1.0, "b": 1.0, "c": 0.0}
 GAP = {"type": "global_avg_pool"}
 FLAT = {"type": "flatten"}
@@ -167,6 +180,28 @@ CASES = [
     ("conv_strided_rect_filter", [conv("same", 1.1, 0.1, [3, 5], [3, 2]), RELU, conv("valid", 1.0, 0.0, [1, 3], 2),
                                   RELU, FLAT, dense(1.0)], "odd",
      ODD + " filter [3, 5] strides [3, 2] SAME (7x9 -> 3x5), filter [1, 3] strides 2 VALID (3x5 -> 2x2)."),
+    # ---- layer norm
+    ("ln_mlp", [dense(1.2, 0.1), LN(-1), ERF, dense(1.1, 0.2), LN(-1), RELU, dense(1.0)], "vec",
+     VEC + " LayerNorm(axis=-1) after dense layers (channel axis only)."),
+    ("ln_cnn_channel_then_all", [conv("same", 1.2, 0.1), LN(-1), RELU, conv("same", 1.0), LN([1, 2, 3]), RELU,
+                                 GAP, dense(1.0)], "img", IMG + " LayerNorm over channels, then over [1, 2, 3]."),
+    ("ln_cnn_partial_axes", [conv("same", 1.1, 0.3), LN([2, 3]), RELU, conv("valid", 1.0), LN([1, -1], 1e-3), ERF,
+                             FLAT, dense(1.0)], "odd",
+     ODD + " LayerNorm over [2, 3] (W and C), then over [1, -1] (H and C) with eps 1e-3."),
+    # ---- dropout (rate = keep probability)
+    ("dropout_mlp_self", [dense(1.3, 0.1), RELU, DROP(0.6), dense(1.1, 0.2), RELU, DROP(0.8), dense(1.0)],
+     "vec_self", VEC + " x2 = None: the Gram's diagonal gets the 1/rate same-sample factor."),
+    ("dropout_mlp_cross", [dense(1.3, 0.1), RELU, DROP(0.6), dense(1.1, 0.2), RELU, DROP(0.8), dense(1.0)],
+     "vec", VEC + " x1 vs a separate x2: no same-sample entries, dropout leaves the kernel unchanged."),
+    ("dropout_cnn_self", [conv("same", 1.2, 0.1), RELU, DROP(0.5), conv("same", 1.0), RELU, GAP, dense(1.0)],
+     "img_self", IMG + " x2 = None; dropout 0.5 between convolutions scales same-sample same-pixel entries."),
+    ("dropout_flatten_self", [conv("valid", 1.0), ERF, FLAT, DROP(0.7), dense(1.0, 0.1)], "odd_self",
+     ODD + " x2 = None; dropout after Flatten. Erf, not ReLU: with ReLU neural-tangents' self-pair NTK "
+     "diagonal comes out up to 1.7e-10 (relative) low, because arctan2(sqrt(k11*k22 - k12^2), k12) sees a "
+     "rounding residue instead of 0 at correlation 1 and the ReLU derivative dual (pi - theta)/(2 pi) has "
+     "slope 1/(2 pi) there; entk takes theta = 0 exactly on self pairs."),
+    ("dropout_test_mode", [conv("same", 1.0), RELU, DROP(0.3, "test"), conv("same", 1.0), RELU, GAP, dense(1.0)],
+     "img_self", IMG + " mode test: identity."),
 ]
 
 THEORY_SAME = None
