@@ -3,17 +3,61 @@
 //! For a centred Gaussian `(u, v)` with covariance `[[k11, k12], [k12, k22]]` the dual returns
 //! `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])`; the kernel map is `K ← E[φφ]`, `Θ ← Θ ⊙ E[φ′φ′]`.
 //!
-//! Closed forms: ReLU (arc-cosine), ABReLU / LeakyReLU, Erf, identity, GELU ([`gelu_dual`]).
-//! Anything else goes through the Gauss–Hermite numerical dual [`GaussHermite`].
+//! Closed forms: ReLU (arc-cosine), ABReLU / LeakyReLU / Abs, Erf, identity, GELU
+//! ([`gelu_dual`]), and neural-tangents' Sin / Cos, Rbf, Gaussian, Exp, Sign, Monomial,
+//! RectifiedMonomial, Polynomial and Hermite ([`closed`]). Anything else goes through the
+//! Gauss–Hermite numerical dual [`GaussHermite`]; [`NamedFn`] lists the activations known by
+//! name to the spec (`elementwise_numerical`).
 //!
-//! **Accuracy of the numerical dual** (degree `d`, checked in `tests/nonlinearities.rs` against
-//! the Erf closed form): relative error ≲ 1e-12 for `b²k ≲ 0.5` at `d = 40`, degrading as the
-//! variance grows (1e-12–1e-7 at `b²k = 1`, 1e-4–1e-2 at `b²k = 4`). Size `d` for the largest
-//! variance in your network; cost is `d²` function evaluations per kernel entry.
+//! **Accuracy of the numerical dual.** [`GaussHermite::dual`] is neural-tangents' rule
+//! (physicists' nodes, the row argument factored) averaged with its transpose, so it is
+//! symmetric in its two arguments and equals neural-tangents' value exactly whenever
+//! `k11 = k22`. Its error against the closed forms, measured by
+//! `tests/nonlinearities.rs::quadrature_error_against_closed_forms` (which asserts 3× these):
+//! largest input variance `k`, variance ratios 1, 1/3, 1/10, correlations in [−0.999, 0.999],
+//! error relative to `√(E[φ(u)²]E[φ(v)²])`; first `E[φφ]` (NNGP), then `E[φ′φ′]` (NTK factor):
+//!
+//! | φ | degree | k = 0.5 | k = 1 | k = 4 | k = 10 |
+//! |---|---|---|---|---|---|
+//! | erf | 10 | 4e-4 | 7e-3 | 1e-1 | 2e-1 |
+//! | erf′ | 10 | 1e-3 | 3e-2 | 6e-1 | 9e-1 |
+//! | erf | 20 | 2e-7 | 5e-5 | 2e-2 | 1e-1 |
+//! | erf′ | 20 | 1e-6 | 5e-4 | 2e-1 | 7e-1 |
+//! | erf | 40 | 7e-14 | 7e-9 | 1e-3 | 2e-2 |
+//! | erf′ | 40 | 1e-12 | 1e-7 | 2e-2 | 3e-1 |
+//! | erf | 80 | 1e-15 | 1e-15 | 4e-6 | 1e-3 |
+//! | erf′ | 80 | 1e-15 | 1e-14 | 1e-4 | 4e-2 |
+//! | gelu | 10 | 2e-5 | 5e-4 | 1e-2 | 2e-2 |
+//! | gelu′ | 10 | 6e-5 | 2e-3 | 1e-1 | 2e-1 |
+//! | gelu | 20 | 3e-10 | 4e-7 | 1e-3 | 5e-3 |
+//! | gelu′ | 20 | 2e-9 | 3e-6 | 1e-2 | 1e-1 |
+//! | gelu | 40 | 8e-16 | 3e-13 | 9e-6 | 6e-4 |
+//! | gelu′ | 40 | 7e-16 | 6e-12 | 2e-4 | 2e-2 |
+//! | gelu | 80 | 1e-15 | 2e-15 | 9e-10 | 8e-6 |
+//! | gelu′ | 80 | 1e-15 | 1e-15 | 5e-8 | 5e-4 |
+//! | relu | 10 | 3e-2 | 3e-2 | 3e-2 | 3e-2 |
+//! | relu′ | 10 | 1e-1 | 1e-1 | 1e-1 | 1e-1 |
+//! | relu | 20 | 1e-2 | 1e-2 | 1e-2 | 1e-2 |
+//! | relu′ | 20 | 9e-2 | 9e-2 | 9e-2 | 9e-2 |
+//! | relu | 40 | 7e-3 | 7e-3 | 7e-3 | 7e-3 |
+//! | relu′ | 40 | 7e-2 | 7e-2 | 7e-2 | 7e-2 |
+//! | relu | 80 | 3e-3 | 3e-3 | 3e-3 | 3e-3 |
+//! | relu′ | 80 | 5e-2 | 5e-2 | 5e-2 | 5e-2 |
+//!
+//! Smooth `φ` converge geometrically until `φ` looks steep on the scale `√k` (erf at `k ≥ 4`);
+//! kinks converge only algebraically (ReLU: ≈3e-3 at degree 80, and its step derivative far
+//! worse), so prefer closed forms there. Size the degree for the largest variance in your
+//! network. Cost: `2d²` function evaluations per kernel entry (`d²` where `k11 = k22`).
 
-use std::f64::consts::{FRAC_2_SQRT_PI, FRAC_PI_2, FRAC_PI_4, PI};
+use std::f64::consts::{FRAC_2_SQRT_PI, FRAC_PI_2, FRAC_PI_4, PI, SQRT_2};
 use std::fmt;
 use std::sync::Arc;
+
+pub mod closed;
+mod named;
+
+pub use closed::ArcCosine;
+pub use named::NamedFn;
 
 /// `erf(x)` to ≈1e-16 relative, from the positive series
 /// `erf x = (2/√π) e^{−x²} Σ_n 2ⁿ x^{2n+1}/(2n+1)!!` (no cancellation); `±1` beyond `|x| = 6.5`.
@@ -99,9 +143,31 @@ impl GaussHermite {
         }
     }
 
-    /// `(E[f(u)f(v)], E[df(u)df(v)])` for the bivariate Gaussian `(k11, k22, k12)` (THEORY.md §3):
-    /// `u_i = √(2k11) z_i`, `v_ij = √(2k22)(ρ z_i + √(1−ρ²) z_j)`, `E ≈ π⁻¹ Σ w_i w_j h(u_i, v_ij)`.
+    /// `(E[f(u)f(v)], E[df(u)df(v)])` for the bivariate Gaussian `(k11, k22, k12)` by
+    /// neural-tangents' rule ([`GaussHermite::dual_factored`]) averaged over both orders of
+    /// the arguments: symmetric under `k11 ↔ k22` bitwise, and neural-tangents' value itself
+    /// when `k11 = k22`. Where the rule has converged both orders agree to rounding; where not,
+    /// neural-tangents' kernel is not symmetric (`K(x, x′) ≠ K(x′, x)`) and this one is.
     pub fn dual(
+        &self,
+        f: &dyn Fn(f64) -> f64,
+        df: &dyn Fn(f64) -> f64,
+        k11: f64,
+        k22: f64,
+        k12: f64,
+    ) -> (f64, f64) {
+        let (a, b) = self.dual_factored(f, df, k11, k22, k12);
+        if k11 == k22 {
+            return (a, b);
+        }
+        let (c, d) = self.dual_factored(f, df, k22, k11, k12);
+        (0.5 * (a + c), 0.5 * (b + d))
+    }
+
+    /// neural-tangents' `ElementwiseNumerical` rule (THEORY.md §3), the row argument factored:
+    /// `u_i = √(2k11) z_i`, `v_ij = √(2k22)(ρ z_i + √(1−ρ²) z_j)`,
+    /// `E ≈ π⁻¹ Σ w_i w_j h(u_i, v_ij)`. Not symmetric in `(k11, k22)` beyond its convergence.
+    pub fn dual_factored(
         &self,
         f: &dyn Fn(f64) -> f64,
         df: &dyn Fn(f64) -> f64,
@@ -311,7 +377,8 @@ pub fn erf_dual_reference(a: f64, b: f64, c: f64, k11: f64, k22: f64, k12: f64) 
     (kk, dd)
 }
 
-/// A pointwise nonlinearity.
+/// A pointwise nonlinearity. Spec names and parameters follow neural-tangents' `stax`
+/// (snake case): see [`Nonlinearity::name`].
 #[derive(Debug, Clone)]
 pub enum Nonlinearity {
     /// `max(u, 0)`.
@@ -323,6 +390,8 @@ pub enum Nonlinearity {
         /// Slope for `u > 0`.
         b: f64,
     },
+    /// `|u|` (neural-tangents' `Abs`, ABReLU(−1, 1)).
+    Abs,
     /// `a·erf(b·u) + c`.
     Erf {
         /// Amplitude.
@@ -336,14 +405,79 @@ pub enum Nonlinearity {
     Identity,
     /// Exact GELU `u Φ(u)` in closed form (see [`gelu_dual`]).
     Gelu,
+    /// `a·sin(b·u + c)` ([`closed::sin_dual`]).
+    Sin {
+        /// Amplitude.
+        a: f64,
+        /// Input scale.
+        b: f64,
+        /// Phase.
+        c: f64,
+    },
+    /// `a·cos(b·u + c)`, i.e. `a·sin(b·u + c + π/2)` as in neural-tangents.
+    Cos {
+        /// Amplitude.
+        a: f64,
+        /// Input scale.
+        b: f64,
+        /// Phase.
+        c: f64,
+    },
+    /// `√2·sin(√(2γ)·u + π/4)`, whose NNGP is the RBF kernel ([`closed::rbf_dual`]).
+    Rbf {
+        /// `γ = 1/(2ℓ²)`.
+        gamma: f64,
+    },
+    /// `a·e^{b·u²}` ([`closed::gaussian_dual`]).
+    Gaussian {
+        /// Amplitude.
+        a: f64,
+        /// Exponent scale (default −1).
+        b: f64,
+    },
+    /// `a·e^{b·u}` ([`closed::exp_dual`]).
+    Exp {
+        /// Amplitude.
+        a: f64,
+        /// Exponent scale.
+        b: f64,
+    },
+    /// `sign(u)`, derivative 0 almost everywhere ([`closed::sign_dual`]).
+    Sign,
+    /// `uⁿ` ([`closed::monomial_dual`]).
+    Monomial {
+        /// `n ≥ 0`.
+        degree: usize,
+    },
+    /// `1{u ≥ 0}·u^d` ([`ArcCosine`]).
+    RectifiedMonomial(ArcCosine),
+    /// `Σ_n coef[n]·uⁿ` ([`closed::polynomial_dual`]).
+    Polynomial {
+        /// Coefficients, constant term first (numpy's order).
+        coef: Vec<f64>,
+    },
+    /// `He_n(u)/√n!` ([`closed::hermite_dual`]; exact at any variance).
+    Hermite {
+        /// `n ≥ 0`.
+        degree: usize,
+    },
     /// Any `φ` through Gauss–Hermite quadrature (GELU uses this).
     Numerical(NumericalFn),
+}
+
+/// `x^n` for a small non-negative integer `n` (`0⁰ = 1`).
+fn powu(x: f64, n: usize) -> f64 {
+    x.powi(n as i32)
 }
 
 impl Nonlinearity {
     /// LeakyReLU with the given negative slope.
     pub fn leaky_relu(slope: f64) -> Self {
         Nonlinearity::AbRelu { a: slope, b: 1.0 }
+    }
+    /// `1{u ≥ 0}·u^degree`.
+    pub fn rectified_monomial(degree: usize) -> Self {
+        Nonlinearity::RectifiedMonomial(ArcCosine::new(degree))
     }
     /// GELU through the numerical Gauss–Hermite dual of degree `degree` (cross-check of the
     /// closed form [`Nonlinearity::Gelu`]).
@@ -352,6 +486,16 @@ impl Nonlinearity {
             name: "gelu".into(),
             f: Arc::new(gelu),
             df: Arc::new(gelu_derivative),
+            rule: Arc::new(GaussHermite::new(degree)),
+        })
+    }
+    /// A named activation ([`NamedFn`]) through the Gauss–Hermite dual of degree `degree`
+    /// (`{"type": "elementwise_numerical", "fn": NAME, "degree": N}`).
+    pub fn named_numerical(f: NamedFn, degree: usize) -> Self {
+        Nonlinearity::Numerical(NumericalFn {
+            name: format!("elementwise_numerical({f})"),
+            f: Arc::new(move |u| f.apply(u)),
+            df: Arc::new(move |u| f.derivative(u)),
             rule: Arc::new(GaussHermite::new(degree)),
         })
     }
@@ -374,9 +518,20 @@ impl Nonlinearity {
         match self {
             Nonlinearity::Relu => "relu".into(),
             Nonlinearity::AbRelu { .. } => "abrelu".into(),
+            Nonlinearity::Abs => "abs".into(),
             Nonlinearity::Erf { .. } => "erf".into(),
             Nonlinearity::Identity => "identity".into(),
             Nonlinearity::Gelu => "gelu".into(),
+            Nonlinearity::Sin { .. } => "sin".into(),
+            Nonlinearity::Cos { .. } => "cos".into(),
+            Nonlinearity::Rbf { .. } => "rbf".into(),
+            Nonlinearity::Gaussian { .. } => "gaussian".into(),
+            Nonlinearity::Exp { .. } => "exp".into(),
+            Nonlinearity::Sign => "sign".into(),
+            Nonlinearity::Monomial { .. } => "monomial".into(),
+            Nonlinearity::RectifiedMonomial(_) => "rectified_monomial".into(),
+            Nonlinearity::Polynomial { .. } => "polynomial".into(),
+            Nonlinearity::Hermite { .. } => "hermite".into(),
             Nonlinearity::Numerical(n) => n.name.clone(),
         }
     }
@@ -385,14 +540,37 @@ impl Nonlinearity {
         match self {
             Nonlinearity::Relu => u.max(0.0),
             Nonlinearity::AbRelu { a, b } => a * u.min(0.0) + b * u.max(0.0),
+            Nonlinearity::Abs => u.abs(),
             Nonlinearity::Erf { a, b, c } => a * erf(b * u) + c,
             Nonlinearity::Identity => u,
             Nonlinearity::Gelu => gelu(u),
+            Nonlinearity::Sin { a, b, c } => a * (b * u + c).sin(),
+            Nonlinearity::Cos { a, b, c } => a * (b * u + c + FRAC_PI_2).sin(),
+            Nonlinearity::Rbf { gamma } => SQRT_2 * ((2.0 * gamma).sqrt() * u + FRAC_PI_4).sin(),
+            Nonlinearity::Gaussian { a, b } => a * (b * u * u).exp(),
+            Nonlinearity::Exp { a, b } => a * (b * u).exp(),
+            Nonlinearity::Sign => {
+                if u == 0.0 {
+                    0.0
+                } else {
+                    u.signum()
+                }
+            }
+            Nonlinearity::Monomial { degree } => powu(u, *degree),
+            Nonlinearity::RectifiedMonomial(r) => {
+                if u >= 0.0 {
+                    powu(u, r.degree)
+                } else {
+                    0.0
+                }
+            }
+            Nonlinearity::Polynomial { coef } => coef.iter().rev().fold(0.0, |acc, c| acc * u + c),
+            Nonlinearity::Hermite { degree } => closed::hermite_value(*degree, u).0,
             Nonlinearity::Numerical(n) => (n.f)(u),
         }
     }
     /// `φ′(u)` (at the kink of ReLU-like maps, the right derivative for `u > 0` and the left one
-    /// otherwise).
+    /// otherwise; 0 for `sign` and the degree-0 rectified monomial, as in neural-tangents).
     pub fn derivative(&self, u: f64) -> f64 {
         match self {
             Nonlinearity::Relu => {
@@ -409,9 +587,41 @@ impl Nonlinearity {
                     *a
                 }
             }
+            Nonlinearity::Abs => {
+                if u > 0.0 {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }
             Nonlinearity::Erf { a, b, .. } => a * b * FRAC_2_SQRT_PI * (-(b * u) * (b * u)).exp(),
             Nonlinearity::Identity => 1.0,
             Nonlinearity::Gelu => gelu_derivative(u),
+            Nonlinearity::Sin { a, b, c } => a * b * (b * u + c).cos(),
+            Nonlinearity::Cos { a, b, c } => a * b * (b * u + c + FRAC_PI_2).cos(),
+            Nonlinearity::Rbf { gamma } => {
+                let s = (2.0 * gamma).sqrt();
+                SQRT_2 * s * (s * u + FRAC_PI_4).cos()
+            }
+            Nonlinearity::Gaussian { a, b } => 2.0 * a * b * u * (b * u * u).exp(),
+            Nonlinearity::Exp { a, b } => a * b * (b * u).exp(),
+            Nonlinearity::Sign => 0.0,
+            Nonlinearity::Monomial { degree } => match degree {
+                0 => 0.0,
+                &n => n as f64 * powu(u, n - 1),
+            },
+            Nonlinearity::RectifiedMonomial(r) => match r.degree {
+                0 => 0.0,
+                n if u >= 0.0 => n as f64 * powu(u, n - 1),
+                _ => 0.0,
+            },
+            Nonlinearity::Polynomial { coef } => coef
+                .iter()
+                .enumerate()
+                .skip(1)
+                .rev()
+                .fold(0.0, |acc, (n, c)| acc * u + n as f64 * c),
+            Nonlinearity::Hermite { degree } => closed::hermite_value(*degree, u).1,
             Nonlinearity::Numerical(n) => (n.df)(u),
         }
     }
@@ -422,16 +632,46 @@ impl Nonlinearity {
     pub fn dual(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
         match self {
             Nonlinearity::Relu => relu_dual(k11, k22, k12),
-            Nonlinearity::AbRelu { a, b } => {
-                let (s, phi) = arc_complement(k11, k22, k12);
-                let d2 = (a - b) * (a - b);
-                let dd = (a * a + b * b) / 2.0 - d2 * (PI - phi) / (2.0 * PI);
-                (d2 / (2.0 * PI) * s + dd * k12, dd)
-            }
+            Nonlinearity::AbRelu { a, b } => abrelu_dual(*a, *b, k11, k22, k12),
+            Nonlinearity::Abs => abrelu_dual(-1.0, 1.0, k11, k22, k12),
             Nonlinearity::Erf { a, b, c } => erf_dual(*a, *b, *c, k11, k22, k12),
             Nonlinearity::Identity => (k12, 1.0),
             Nonlinearity::Gelu => gelu_dual(k11, k22, k12),
+            Nonlinearity::Sin { a, b, c } => closed::sin_dual(*a, *b, *c, k11, k22, k12),
+            Nonlinearity::Cos { a, b, c } => closed::sin_dual(*a, *b, c + FRAC_PI_2, k11, k22, k12),
+            Nonlinearity::Rbf { gamma } => closed::rbf_dual(*gamma, k11, k22, k12),
+            Nonlinearity::Gaussian { a, b } => closed::gaussian_dual(*a, *b, k11, k22, k12),
+            Nonlinearity::Exp { a, b } => closed::exp_dual(*a, *b, k11, k22, k12),
+            Nonlinearity::Sign => closed::sign_dual(k11, k22, k12),
+            Nonlinearity::Monomial { degree } => closed::monomial_dual(*degree, k11, k22, k12),
+            Nonlinearity::RectifiedMonomial(r) => r.dual(k11, k22, k12),
+            Nonlinearity::Polynomial { coef } => closed::polynomial_dual(coef, k11, k22, k12),
+            Nonlinearity::Hermite { degree } => closed::hermite_dual(*degree, k11, k22, k12),
             Nonlinearity::Numerical(n) => n.rule.dual(&*n.f, &*n.df, k11, k22, k12),
         }
     }
+
+    /// `Err` with the reason when the dual is not finite for input variances up to `max_var`
+    /// (only `gaussian` with `b > 0` has such a domain; overflow elsewhere is caught by the Gram
+    /// engine's output check, which names the layer).
+    pub fn check_variance(&self, max_var: f64) -> std::result::Result<(), String> {
+        match self {
+            Nonlinearity::Gaussian { b, .. } => closed::gaussian_domain(*b, max_var),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The ABReLU dual (THEORY.md §3), `(a−b)²/(2π)·s + [(a²+b²)/2 − (a−b)²θ/(2π)]·k12`.
+#[inline(always)]
+fn abrelu_dual(a: f64, b: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+    let (s, phi) = arc_complement(k11, k22, k12);
+    let d2 = (a - b) * (a - b);
+    let dd = (a * a + b * b) / 2.0 - d2 * (PI - phi) / (2.0 * PI);
+    (d2 / (2.0 * PI) * s + dd * k12, dd)
+}
+
+/// The names `elementwise_numerical` accepts, comma-separated.
+pub fn named_fn_names() -> String {
+    named::NAMES.join(", ")
 }

@@ -15,9 +15,15 @@
 //! neural-tangents' `AvgPool`/`SumPool`; `gelu` takes an optional `degree` (use the
 //! Gauss–Hermite dual of that degree instead of the closed form), and the combinators
 //! `serial` (`layers`), `fan_out` (`n`), `parallel` (`branches`: list of layer lists),
-//! `fan_in_sum` and `fan_in_concat` mirror neural-tangents' `stax`. `conv`, `lift_conv` and
-//! `group_conv` default to `padding: "valid"` as in neural-tangents and take `strides` (an int or
-//! `[sh, sw]`, default 1); `group_conv` without
+//! `fan_in_sum` and `fan_in_concat` mirror neural-tangents' `stax`. The nonlinearities follow
+//! `stax` names in snake case with its parameter names and defaults: `sin`/`cos` (`a` 1, `b` 1,
+//! `c` 0), `rbf` (`gamma` 1), `gaussian` (`a` 1, `b` −1), `exp` (`a` 1, `b` 1),
+//! `exp_normalized` (`gamma` 1, `shift` −1, `do_clip` false), `sign`, `abs`, `monomial`,
+//! `rectified_monomial` and `hermite` (`degree`, required, ≤ 64), `polynomial` (`coef`, a list,
+//! constant term first), and `elementwise_numerical` (`fn`: tanh, sigmoid, softplus, silu, elu,
+//! selu, mish, softsign or gelu; `degree`, or neural-tangents' name `deg`, required). `conv`,
+//! `lift_conv` and `group_conv` default to `padding: "valid"` as in neural-tangents and take
+//! `strides` (an int or `[sh, sw]`, default 1); `group_conv` without
 //! `group` uses the group of the preceding `lift_conv`. Unknown fields and types are errors:
 //! `layer 3: unknown field `filtr` in `group_conv``.
 
@@ -29,11 +35,11 @@ use entk_groups::{CyclicGroup, DihedralGroup, GroupName};
 
 use crate::error::{NtkError, Result};
 use crate::layers::{
-    Affine, Conv, Dense, Dropout, Elementwise, FanInConcat, FanInSum, FanOut, Flatten,
-    GlobalAvgPool, GlobalSumPool, GroupConv, GroupPool, Layer, LayerNorm, LiftConv, Parallel,
-    PoolKind, S2LiftConv, Serial, So3Conv, So3Pool, WindowPool,
+    Affine, Conv, Dense, Dropout, Elementwise, ExpNormalized, FanInConcat, FanInSum, FanOut,
+    Flatten, GlobalAvgPool, GlobalSumPool, GroupConv, GroupPool, Layer, LayerNorm, LiftConv,
+    Parallel, PoolKind, S2LiftConv, Serial, So3Conv, So3Pool, WindowPool,
 };
-use crate::nonlin::Nonlinearity;
+use crate::nonlin::{NamedFn, Nonlinearity};
 use crate::param::{GroupSupport, Padding, Parameterization};
 
 /// One layer of a spec.
@@ -85,8 +91,11 @@ pub enum LayerSpec {
         /// `avg_pool`'s `normalize_edges`.
         normalize_edges: bool,
     },
-    /// A pointwise nonlinearity (`relu`, `gelu`, `identity`, `erf`, `leaky_relu`, `abrelu`).
+    /// A pointwise nonlinearity (`relu`, `gelu`, `erf`, `sin`, `monomial`, ..., see
+    /// [`NonlinearSpec`]).
     Nonlinear(NonlinearSpec),
+    /// `exp_normalized` (`gamma` 1, `shift` −1, `do_clip` false).
+    ExpNormalized(ExpNormalized),
     /// `lift_conv`.
     LiftConv {
         /// Point group.
@@ -149,8 +158,9 @@ pub enum LayerSpec {
     FanInConcat,
 }
 
-/// A nonlinearity in a spec.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A nonlinearity in a spec (neural-tangents' `stax` names in snake case, with its parameter
+/// names and defaults).
+#[derive(Debug, Clone, PartialEq)]
 pub enum NonlinearSpec {
     /// `relu`.
     Relu,
@@ -164,6 +174,30 @@ pub enum NonlinearSpec {
     LeakyRelu(f64),
     /// `abrelu` `a, b`.
     AbRelu(f64, f64),
+    /// `abs`.
+    Abs,
+    /// `sin` `a·sin(b·u + c)` (defaults 1, 1, 0).
+    Sin(f64, f64, f64),
+    /// `cos` `a·cos(b·u + c)` (defaults 1, 1, 0).
+    Cos(f64, f64, f64),
+    /// `rbf` `gamma` (default 1).
+    Rbf(f64),
+    /// `gaussian` `a·exp(b·u²)` (defaults 1, −1).
+    Gaussian(f64, f64),
+    /// `exp` `a·exp(b·u)` (defaults 1, 1).
+    Exp(f64, f64),
+    /// `sign`.
+    Sign,
+    /// `monomial` `degree`.
+    Monomial(usize),
+    /// `rectified_monomial` `degree`.
+    RectifiedMonomial(usize),
+    /// `polynomial` `coef` (constant term first).
+    Polynomial(Vec<f64>),
+    /// `hermite` `degree`.
+    Hermite(usize),
+    /// `elementwise_numerical` `fn`, `degree`.
+    Numerical(NamedFn, usize),
 }
 
 impl NonlinearSpec {
@@ -177,6 +211,18 @@ impl NonlinearSpec {
             NonlinearSpec::Erf(a, b, c) => Nonlinearity::Erf { a, b, c },
             NonlinearSpec::LeakyRelu(s) => Nonlinearity::leaky_relu(s),
             NonlinearSpec::AbRelu(a, b) => Nonlinearity::AbRelu { a, b },
+            NonlinearSpec::Abs => Nonlinearity::Abs,
+            NonlinearSpec::Sin(a, b, c) => Nonlinearity::Sin { a, b, c },
+            NonlinearSpec::Cos(a, b, c) => Nonlinearity::Cos { a, b, c },
+            NonlinearSpec::Rbf(gamma) => Nonlinearity::Rbf { gamma },
+            NonlinearSpec::Gaussian(a, b) => Nonlinearity::Gaussian { a, b },
+            NonlinearSpec::Exp(a, b) => Nonlinearity::Exp { a, b },
+            NonlinearSpec::Sign => Nonlinearity::Sign,
+            NonlinearSpec::Monomial(degree) => Nonlinearity::Monomial { degree },
+            NonlinearSpec::RectifiedMonomial(d) => Nonlinearity::rectified_monomial(d),
+            NonlinearSpec::Polynomial(ref coef) => Nonlinearity::Polynomial { coef: coef.clone() },
+            NonlinearSpec::Hermite(degree) => Nonlinearity::Hermite { degree },
+            NonlinearSpec::Numerical(f, d) => Nonlinearity::named_numerical(f, d),
         }
     }
 }
@@ -191,6 +237,11 @@ pub struct ArchSpec {
 }
 
 const LINEAR: &[&str] = &["w_std", "b_std", "width"];
+
+/// The largest `degree` of `monomial`, `rectified_monomial`, `hermite` and `polynomial`
+/// (neural-tangents allows any for the latter three and 0..=5 for `monomial`; beyond a few
+/// tens the moments overflow f64 at unit variance anyway).
+const MAX_DEGREE: usize = 64;
 
 fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
     let mut v: Vec<&'static str> = match ty {
@@ -219,6 +270,14 @@ fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
         "global_sum_pool" => return Some(vec![]),
         "layer_norm" => return Some(vec!["axis", "eps"]),
         "dropout" => return Some(vec!["rate", "mode"]),
+        "abs" | "sign" => return Some(vec![]),
+        "sin" | "cos" => return Some(vec!["a", "b", "c"]),
+        "rbf" => return Some(vec!["gamma"]),
+        "gaussian" | "exp" => return Some(vec!["a", "b"]),
+        "exp_normalized" => return Some(vec!["gamma", "shift", "do_clip"]),
+        "monomial" | "rectified_monomial" | "hermite" => return Some(vec!["degree"]),
+        "polynomial" => return Some(vec!["coef"]),
+        "elementwise_numerical" => return Some(vec!["fn", "degree", "deg"]),
         "serial" => return Some(vec!["layers"]),
         "fan_out" => return Some(vec!["n"]),
         "parallel" => return Some(vec!["branches"]),
@@ -243,7 +302,7 @@ pub const MAX_BRANCHES: usize = 1024;
 /// Largest `width` (finite channel count) of a linear layer.
 pub const MAX_WIDTH: usize = 1 << 20;
 
-const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, global_sum_pool, avg_pool, sum_pool, layer_norm, dropout, relu, gelu, identity, erf, leaky_relu, abrelu, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
+const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, global_sum_pool, avg_pool, sum_pool, layer_norm, dropout, relu, gelu, identity, erf, leaky_relu, abrelu, abs, sign, sin, cos, rbf, gaussian, exp, exp_normalized, monomial, rectified_monomial, polynomial, hermite, elementwise_numerical, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
 
 struct Ctx<'a> {
     path: String,
@@ -289,6 +348,46 @@ impl Ctx<'_> {
             )));
         }
         Ok(v)
+    }
+    /// `degree` of the polynomial-type nonlinearities: required, an integer in 0..=64.
+    fn degree(&self) -> Result<usize> {
+        let d = self.usize("degree", None)?;
+        if d > MAX_DEGREE {
+            return Err(self.err(format!(
+                "field `degree` of `{}` is {d}; at most {MAX_DEGREE} is supported",
+                self.ty
+            )));
+        }
+        Ok(d)
+    }
+    /// `coef` of `polynomial`: a non-empty list of finite numbers.
+    fn coef(&self) -> Result<Vec<f64>> {
+        let v = self.obj.get("coef").ok_or_else(|| {
+            self.err(
+                "missing field `coef` in `polynomial` (a list of numbers, constant term first)",
+            )
+        })?;
+        let list = v.as_array().ok_or_else(|| {
+            self.err(format!(
+                "field `coef` of `polynomial` must be a list of numbers, got {v}"
+            ))
+        })?;
+        if list.len() > MAX_DEGREE + 1 {
+            return Err(self.err(format!(
+                "field `coef` of `polynomial` has {} entries; at most {} (degree {MAX_DEGREE}) are supported",
+                list.len(),
+                MAX_DEGREE + 1
+            )));
+        }
+        list.iter()
+            .map(|x| {
+                x.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                    self.err(format!(
+                        "entry {x} of `coef` in `polynomial` must be a finite number"
+                    ))
+                })
+            })
+            .collect()
     }
     fn nonneg(&self, key: &str, default: f64) -> Result<f64> {
         let v = self.f64(key, default)?;
@@ -604,6 +703,55 @@ fn parse_layer(
         )),
         "leaky_relu" => LayerSpec::Nonlinear(NonlinearSpec::LeakyRelu(c.f64("slope", 0.01)?)),
         "abrelu" => LayerSpec::Nonlinear(NonlinearSpec::AbRelu(c.f64("a", 0.0)?, c.f64("b", 1.0)?)),
+        "abs" => LayerSpec::Nonlinear(NonlinearSpec::Abs),
+        "sign" => LayerSpec::Nonlinear(NonlinearSpec::Sign),
+        "sin" | "cos" => {
+            let (a, b, cc) = (c.f64("a", 1.0)?, c.f64("b", 1.0)?, c.f64("c", 0.0)?);
+            LayerSpec::Nonlinear(if ty == "sin" {
+                NonlinearSpec::Sin(a, b, cc)
+            } else {
+                NonlinearSpec::Cos(a, b, cc)
+            })
+        }
+        "rbf" => LayerSpec::Nonlinear(NonlinearSpec::Rbf(c.nonneg("gamma", 1.0)?)),
+        "gaussian" => {
+            LayerSpec::Nonlinear(NonlinearSpec::Gaussian(c.f64("a", 1.0)?, c.f64("b", -1.0)?))
+        }
+        "exp" => LayerSpec::Nonlinear(NonlinearSpec::Exp(c.f64("a", 1.0)?, c.f64("b", 1.0)?)),
+        "exp_normalized" => LayerSpec::ExpNormalized(ExpNormalized {
+            gamma: c.nonneg("gamma", 1.0)?,
+            shift: c.f64("shift", -1.0)?,
+            do_clip: c.bool("do_clip", false)?,
+        }),
+        "monomial" => LayerSpec::Nonlinear(NonlinearSpec::Monomial(c.degree()?)),
+        "rectified_monomial" => LayerSpec::Nonlinear(NonlinearSpec::RectifiedMonomial(c.degree()?)),
+        "hermite" => LayerSpec::Nonlinear(NonlinearSpec::Hermite(c.degree()?)),
+        "polynomial" => LayerSpec::Nonlinear(NonlinearSpec::Polynomial(c.coef()?)),
+        "elementwise_numerical" => {
+            let name = match obj.get("fn") {
+                Some(Value::String(s)) => s.as_str(),
+                Some(v) => {
+                    return Err(c.err(format!(
+                        "field `fn` of `elementwise_numerical` must be a string, got {v}"
+                    )))
+                }
+                None => {
+                    return Err(c.err(format!(
+                        "missing field `fn` in `elementwise_numerical` (one of {})",
+                        crate::nonlin::named_fn_names()
+                    )))
+                }
+            };
+            let f = NamedFn::from_str(name)
+                .map_err(|e| c.err(format!("`elementwise_numerical`: {e}")))?;
+            let key = match (obj.contains_key("degree"), obj.contains_key("deg")) {
+                (true, true) => return Err(c.err("`elementwise_numerical` takes `degree` or its neural-tangents name `deg`, not both")),
+                (false, true) => "deg",
+                _ => "degree",
+            };
+            let degree = c.usize_in(key, None, 1, MAX_QUADRATURE_DEGREE)?;
+            LayerSpec::Nonlinear(NonlinearSpec::Numerical(f, degree))
+        }
         "lift_conv" => {
             let group = c.group(None)?;
             *last_group = Some(group);
@@ -839,6 +987,7 @@ impl LayerSpec {
                 *normalize_edges,
             )?),
             LayerSpec::Nonlinear(n) => Box::new(Elementwise::new(n.build())),
+            LayerSpec::ExpNormalized(e) => Box::new(*e),
             LayerSpec::LiftConv {
                 group,
                 filter,

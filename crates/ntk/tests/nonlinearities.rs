@@ -129,3 +129,169 @@ proptest! {
         }
     }
 }
+
+/// Worst error of the degree-`d` Gauss–Hermite dual of `phi` against `closed` for variances up
+/// to `kmax` (ratios 1, 1/3, 1/10; correlations in [−0.999, 0.999]), relative to the
+/// Cauchy–Schwarz scale `√(E[φ(u)²]·E[φ(v)²])` (same for `φ′`).
+fn quadrature_error(phi: &Nonlinearity, closed: &Nonlinearity, kmax: f64) -> (f64, f64) {
+    let (mut ek, mut ed) = (0.0f64, 0.0f64);
+    for ratio in [1.0, 1.0 / 3.0, 0.1] {
+        let (k11, k22) = (kmax, kmax * ratio);
+        let (s1, t1) = closed.dual(k11, k11, k11);
+        let (s2, t2) = closed.dual(k22, k22, k22);
+        for rho in [-0.999, -0.9, -0.5, 0.0, 0.3, 0.7, 0.95, 0.999] {
+            let k12 = rho * (k11 * k22).sqrt();
+            let (a, b) = phi.dual(k11, k22, k12);
+            let (c, d) = closed.dual(k11, k22, k12);
+            ek = ek.max((a - c).abs() / (s1 * s2).sqrt());
+            ed = ed.max((b - d).abs() / (t1 * t2).sqrt());
+        }
+    }
+    (ek, ed)
+}
+
+#[test]
+fn quadrature_error_against_closed_forms() {
+    use entk_ntk::nonlin::{gelu, gelu_derivative};
+    let erf_d = |u: f64| std::f64::consts::FRAC_2_SQRT_PI * (-u * u).exp();
+    let relu_d = |u: f64| if u > 0.0 { 1.0 } else { 0.0 };
+    // (name, degree, bounds on the E[φφ] and E[φ′φ′] errors at kmax = 0.5, 1, 4, 10): three
+    // times the measured values (the table in the `nonlin` module docs), floored at 1e-14.
+    type Row = (&'static str, usize, [f64; 4], [f64; 4]);
+    let bounds: &[Row] = &[
+        (
+            "erf",
+            10,
+            [1e-03, 2e-02, 3e-01, 6e-01],
+            [3e-03, 9e-02, 2e+00, 3e+00],
+        ),
+        (
+            "erf",
+            20,
+            [6e-07, 2e-04, 6e-02, 3e-01],
+            [3e-06, 2e-03, 6e-01, 2e+00],
+        ),
+        (
+            "erf",
+            40,
+            [2e-13, 2e-08, 3e-03, 6e-02],
+            [3e-12, 3e-07, 6e-02, 9e-01],
+        ),
+        (
+            "erf",
+            80,
+            [1e-14, 1e-14, 1e-05, 3e-03],
+            [1e-14, 3e-14, 3e-04, 1e-01],
+        ),
+        (
+            "gelu",
+            10,
+            [6e-05, 2e-03, 3e-02, 6e-02],
+            [2e-04, 6e-03, 3e-01, 6e-01],
+        ),
+        (
+            "gelu",
+            20,
+            [9e-10, 1e-06, 3e-03, 1e-02],
+            [6e-09, 9e-06, 3e-02, 3e-01],
+        ),
+        (
+            "gelu",
+            40,
+            [1e-14, 9e-13, 3e-05, 2e-03],
+            [1e-14, 2e-11, 6e-04, 6e-02],
+        ),
+        (
+            "gelu",
+            80,
+            [1e-14, 1e-14, 3e-09, 2e-05],
+            [1e-14, 1e-14, 1e-07, 2e-03],
+        ),
+        (
+            "relu",
+            10,
+            [9e-02, 9e-02, 9e-02, 9e-02],
+            [3e-01, 3e-01, 3e-01, 3e-01],
+        ),
+        (
+            "relu",
+            20,
+            [3e-02, 3e-02, 3e-02, 3e-02],
+            [3e-01, 3e-01, 3e-01, 3e-01],
+        ),
+        (
+            "relu",
+            40,
+            [2e-02, 2e-02, 2e-02, 2e-02],
+            [2e-01, 2e-01, 2e-01, 2e-01],
+        ),
+        (
+            "relu",
+            80,
+            [9e-03, 9e-03, 9e-03, 9e-03],
+            [2e-01, 2e-01, 2e-01, 2e-01],
+        ),
+    ];
+    println!("| φ | degree | k = 0.5 | k = 1 | k = 4 | k = 10 |");
+    for &(name, degree, bound, bound_d) in bounds {
+        let (num, closed) = match name {
+            "erf" => (
+                Nonlinearity::numerical("erf", erf, erf_d, degree),
+                Nonlinearity::Erf {
+                    a: 1.0,
+                    b: 1.0,
+                    c: 0.0,
+                },
+            ),
+            "gelu" => (
+                Nonlinearity::numerical("gelu", gelu, gelu_derivative, degree),
+                Nonlinearity::Gelu,
+            ),
+            _ => (
+                Nonlinearity::numerical("relu", |u: f64| u.max(0.0), relu_d, degree),
+                Nonlinearity::Relu,
+            ),
+        };
+        let mut row = format!("| {name} | {degree} |");
+        let mut row_d = format!("| {name} φ′ | {degree} |");
+        for ((kmax, b), bd) in [0.5, 1.0, 4.0, 10.0].into_iter().zip(bound).zip(bound_d) {
+            let (ek, ed) = quadrature_error(&num, &closed, kmax);
+            row += &format!(" {ek:.0e} |");
+            row_d += &format!(" {ed:.0e} |");
+            assert!(
+                ek <= b,
+                "{name} degree {degree} at k = {kmax}: {ek:e} > {b:e}"
+            );
+            assert!(
+                ed <= bd,
+                "{name}′ degree {degree} at k = {kmax}: {ed:e} > {bd:e}"
+            );
+        }
+        println!("{row}");
+        println!("{row_d}");
+    }
+}
+
+#[test]
+fn numerical_dual_is_symmetric_and_equals_the_factored_rule_at_equal_variances() {
+    let rule = GaussHermite::new(7);
+    let f = |u: f64| u.tanh();
+    let df = |u: f64| 1.0 - u.tanh().powi(2);
+    for (k11, k22, rho) in [(0.4, 2.5, 0.6), (1.3, 0.2, -0.8), (3.0, 0.9, 0.99)] {
+        let k12 = rho * f64::sqrt(k11 * k22);
+        let a = rule.dual(&f, &df, k11, k22, k12);
+        let b = rule.dual(&f, &df, k22, k11, k12);
+        assert_eq!(a, b, "bitwise symmetric");
+        // neural-tangents' factored rule is not, at this low degree.
+        let fa = rule.dual_factored(&f, &df, k11, k22, k12);
+        let fb = rule.dual_factored(&f, &df, k22, k11, k12);
+        assert!(
+            (fa.0 - fb.0).abs() > 1e-6,
+            "factored rule asymmetry {fa:?} {fb:?}"
+        );
+        assert_eq!(a.0, 0.5 * (fa.0 + fb.0));
+        // Equal variances: exactly the factored rule.
+        let e = rule.dual(&f, &df, k11, k11, rho * k11);
+        assert_eq!(e, rule.dual_factored(&f, &df, k11, k11, rho * k11));
+    }
+}

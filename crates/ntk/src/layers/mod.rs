@@ -33,7 +33,7 @@ pub use combinators::{FanInConcat, FanInSum, FanOut, Parallel, Serial};
 pub use conv::Conv;
 pub use dense::Dense;
 pub use group::{GroupConv, LiftConv};
-pub use nonlinear::Elementwise;
+pub use nonlinear::{Elementwise, ExpNormalized};
 pub use norm::{Dropout, LayerNorm};
 pub use pool::{Flatten, GlobalAvgPool, GlobalSumPool, GroupPool, PoolKind, WindowPool};
 pub use so3::{S2LiftConv, So3Conv, So3Pool};

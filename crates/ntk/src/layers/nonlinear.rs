@@ -3,7 +3,7 @@
 use rand::RngCore;
 
 use super::{Features, Layer, Params, SigMode, Signature};
-use crate::error::Result;
+use crate::error::{NtkError, Result};
 use crate::layout::{Kernel, KernelCtx, Stream};
 use crate::nonlin::Nonlinearity;
 
@@ -29,24 +29,17 @@ impl Layer for Elementwise {
     fn homogeneous(&self) -> bool {
         matches!(
             self.phi,
-            Nonlinearity::Relu | Nonlinearity::AbRelu { .. } | Nonlinearity::Identity
+            Nonlinearity::Relu
+                | Nonlinearity::AbRelu { .. }
+                | Nonlinearity::Abs
+                | Nonlinearity::Identity
         )
     }
     fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        let gaussian = input.one(index, &self.name())?;
         if matches!(self.phi, Nonlinearity::Identity) {
-            return Ok(Stream::One(gaussian));
+            return Ok(Stream::One(input.one(index, &self.name())?));
         }
-        if !gaussian {
-            return Err(crate::error::NtkError::layer(
-                index,
-                &self.name(),
-                "its input is not Gaussian (the network input, or the output of a nonlinearity, \
-                 pooled or not), but the dual activation assumes Gaussian pre-activations; put a \
-                 linear layer (dense, conv, lift_conv, group_conv, ...) before it",
-            ));
-        }
-        Ok(Stream::One(false))
+        gaussian_nonlinear(index, &self.name(), input)
     }
     fn describe(&self) -> String {
         format!("{:?}", self.phi)
@@ -80,7 +73,12 @@ impl Layer for Elementwise {
             &Nonlinearity::Erf { a, b, c } => map_rows(&mut k, &d1, &d2, move |k11, k22, k12| {
                 crate::nonlin::erf_dual(a, b, c, k11, k22, k12)
             }),
-            phi => map_rows(&mut k, &d1, &d2, |a, b, c| phi.dual(a, b, c)),
+            phi => {
+                let max_var = d1.iter().chain(d2.iter()).fold(0.0f64, |m, v| m.max(*v));
+                phi.check_variance(max_var)
+                    .map_err(|e| NtkError::layer(index, &self.name(), e))?;
+                map_rows(&mut k, &d1, &d2, |a, b, c| phi.dual(a, b, c));
+            }
         }
         Ok(Stream::One(k))
     }
@@ -138,4 +136,167 @@ fn map_rows(k: &mut Kernel, d1: &[f64], d2: &[f64], dual: impl Fn(f64, f64, f64)
             *tv *= b;
         }
     });
+}
+
+/// [`Layer::gaussian`] of a nonlinearity: its dual activation needs Gaussian pre-activations,
+/// and its output is not Gaussian.
+fn gaussian_nonlinear(index: usize, name: &str, input: Stream<bool>) -> Result<Stream<bool>> {
+    if !input.one(index, name)? {
+        return Err(NtkError::layer(
+            index,
+            name,
+            "its input is not Gaussian (the network input, or the output of a nonlinearity, \
+             pooled or not), but the dual activation assumes Gaussian pre-activations; put a \
+             linear layer (dense, conv, lift_conv, group_conv, ...) before it",
+        ));
+    }
+    Ok(Stream::One(false))
+}
+
+/// neural-tangents' `ExpNormalized(gamma, shift, do_clip)`, the "Gaussian normalised kernel" of
+/// Shankar et al. (2020): `K ← √(k11k22)·e^{γ(ρ + shift)}`, `Θ ← Θ·γ·e^{γ(ρ + shift)}` with
+/// `ρ = k12/√(k11k22)` (clamped to [−1, 1] only with `do_clip`, as in neural-tangents), and 0
+/// where `k11·k22 = 0` (neural-tangents gives `10⁻¹⁵·e^{γ·shift}` there).
+///
+/// It is not a pointwise map, so neural-tangents has no finite network for it. The finite twin
+/// here normalises each position's channel vector: with `r = ‖x‖/√C` (the channel RMS),
+/// `y_c = r·φ(x_c/r)`, `φ(t) = e^{√γ·t + γ(shift − 1)/2}`. At infinite width `r² → k11`, and
+/// since `E[φ(s)φ(t)] = e^{γ(ρ + shift)}` for unit-variance `(s, t)` with correlation `ρ`, the
+/// twin's NNGP is the kernel above; the derivative of `r` contributes `O(1/C)`, so its NTK
+/// factor is `E[φ′φ′] = γ·e^{γ(ρ + shift)}` (tested by Monte Carlo).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExpNormalized {
+    /// `γ` (default 1).
+    pub gamma: f64,
+    /// `shift` (default −1).
+    pub shift: f64,
+    /// Clamp the correlation to [−1, 1] (default false).
+    pub do_clip: bool,
+}
+
+impl ExpNormalized {
+    /// `(K, Θ factor)` of one entry.
+    #[inline]
+    pub fn dual(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+        let prod = k11 * k22;
+        let (root, mut rho) = if prod > 0.0 {
+            let r = prod.sqrt();
+            (r, k12 / r)
+        } else {
+            (0.0, 0.0)
+        };
+        if self.do_clip {
+            rho = rho.clamp(-1.0, 1.0);
+        }
+        let e = (self.gamma * (rho + self.shift)).exp();
+        (root * e, self.gamma * e)
+    }
+    fn phi(&self, t: f64) -> f64 {
+        (self.gamma.sqrt() * t + 0.5 * self.gamma * (self.shift - 1.0)).exp()
+    }
+    /// The channel RMS `r = ‖x‖/√C` of one position.
+    fn rms(block: &[f64]) -> f64 {
+        (block.iter().map(|v| v * v).sum::<f64>() / block.len() as f64).sqrt()
+    }
+}
+
+impl Layer for ExpNormalized {
+    fn name(&self) -> String {
+        "exp_normalized".into()
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        gaussian_nonlinear(index, &self.name(), input)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "exp_normalized(gamma={}, shift={}, do_clip={})",
+            self.gamma, self.shift, self.do_clip
+        )
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        _: SigMode,
+    ) -> Result<Stream<Signature>> {
+        Ok(Stream::One(input.one(index, &self.name())?))
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        ctx: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let mut k = input.one(index, &self.name())?;
+        let (d1, d2) = {
+            let (a, b) = ctx.diagonals(&k);
+            (a.into_owned(), b.into_owned())
+        };
+        let this = *self;
+        map_rows(&mut k, &d1, &d2, move |a, b, c| this.dual(a, b, c));
+        Ok(Stream::One(k))
+    }
+    fn records_diagonal(&self) -> bool {
+        true
+    }
+    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+        Ok(Params::default())
+    }
+    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one(index, &self.name())?;
+        let c = x.sig.channels.max(1);
+        let mut data = Vec::with_capacity(x.data.len());
+        for block in x.data.chunks(c) {
+            let r = Self::rms(block);
+            if r > 0.0 {
+                data.extend(block.iter().map(|v| r * self.phi(v / r)));
+            } else {
+                data.extend(block.iter().map(|_| 0.0));
+            }
+        }
+        Ok(Stream::One(Features {
+            sig: x.sig.clone(),
+            data,
+        }))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        _: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        _: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one(index, &self.name())?;
+        let dy = dy.as_one(index, &self.name())?;
+        let c = x.sig.channels.max(1);
+        let sg = self.gamma.sqrt();
+        let mut data = Vec::with_capacity(x.data.len());
+        for (block, g) in x.data.chunks(c).zip(dy.data.chunks(c)) {
+            let r = Self::rms(block);
+            if r > 0.0 {
+                // y_c = r·φ(t_c), t_c = x_c/r, ∂r/∂x_k = x_k/(C·r), φ′ = √γ·φ:
+                // dx_k = g_k·φ′(t_k) + x_k/(C·r)·Σ_c g_c·(φ(t_c) − t_c·φ′(t_c)).
+                let mut acc = 0.0;
+                for (v, gc) in block.iter().zip(g) {
+                    let t = v / r;
+                    let p = self.phi(t);
+                    acc += gc * (p - t * sg * p);
+                }
+                let scale = acc / (c as f64 * r);
+                data.extend(
+                    block
+                        .iter()
+                        .zip(g)
+                        .map(|(v, gc)| gc * sg * self.phi(v / r) + v * scale),
+                );
+            } else {
+                data.extend(g.iter().map(|gc| gc * sg * self.phi(0.0)));
+            }
+        }
+        Ok(Stream::One(Features {
+            sig: x.sig.clone(),
+            data,
+        }))
+    }
 }

@@ -1,0 +1,270 @@
+//! Closed-form duals of neural-tangents' remaining `stax` nonlinearities (THEORY.md §3).
+//!
+//! Every function returns `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])` for the centred Gaussian `(u, v)` with
+//! covariance `[[k11, k12], [k12, k22]]`. Where neural-tangents 0.6.5 has a defect (Sign's
+//! self-kernel after a pool, RectifiedMonomial at correlation 1, Hermite's unit-variance
+//! assumption) these are the exact expectations, not neural-tangents' values; README.md lists
+//! each difference.
+
+use std::f64::consts::{FRAC_2_PI, PI};
+
+/// `φ(u) = a·sin(b·u + c)`: with `Σ = k11 + k22`,
+/// `E[φφ] = a²/2·(e^{b²(k12 − Σ/2)} − cos(2c)·e^{−b²(k12 + Σ/2)})`,
+/// `E[φ′φ′] = a²b²/2·(e^{b²(k12 − Σ/2)} + cos(2c)·e^{−b²(k12 + Σ/2)})`.
+pub fn sin_dual(a: f64, b: f64, c: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+    let b2 = b * b;
+    let half_sum = 0.5 * (k11 + k22);
+    let s1 = (b2 * (k12 - half_sum)).exp();
+    let s2 = (-b2 * (k12 + half_sum)).exp() * (2.0 * c).cos();
+    let h = 0.5 * a * a;
+    (h * (s1 - s2), h * b2 * (s1 + s2))
+}
+
+/// `φ(u) = √2·sin(√(2γ)·u + π/4)`, whose NNGP is the RBF kernel
+/// `E[φφ] = e^{−γ(k11 + k22 − 2k12)}` (`= exp(−γ‖x − x′‖²/d)` on a dense input), and
+/// `E[φ′φ′] = 2γ·E[φφ]`.
+pub fn rbf_dual(gamma: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+    let e = (gamma * (2.0 * k12 - k11 - k22)).exp();
+    (e, 2.0 * gamma * e)
+}
+
+/// `φ(u) = a·e^{b·u²}` (neural-tangents' `Gaussian`, default `b = −1`): with
+/// `D = (1 − 2bk11)(1 − 2bk22) − 4b²k12²`, `E[φφ] = a²/√D` and
+/// `E[φ′φ′] = 4a²b²·k12/D^{3/2}`. Finite only while `4b·k < 1` for every variance `k`
+/// (always for `b ≤ 0`); callers check [`gaussian_domain`] first.
+pub fn gaussian_dual(a: f64, b: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+    let d = (1.0 - 2.0 * b * k11) * (1.0 - 2.0 * b * k22) - 4.0 * b * b * k12 * k12;
+    let root = d.max(0.0).sqrt();
+    (
+        a * a / root,
+        4.0 * a * a * b * b * k12 / (root * root * root),
+    )
+}
+
+/// `Err` with the reason when `a·e^{b·u²}` has no finite second moment at variance `max_var`
+/// (`b > 0` and `4b·max_var ≥ 1`).
+pub fn gaussian_domain(b: f64, max_var: f64) -> Result<(), String> {
+    if b > 0.0 && 4.0 * b * max_var >= 1.0 {
+        return Err(format!(
+            "E[exp(2b·u²)] diverges: b = {b} needs every input variance below 1/(4b) = {}, got {max_var}",
+            0.25 / b
+        ));
+    }
+    Ok(())
+}
+
+/// `φ(u) = a·e^{b·u}`: `E[φφ] = a²·e^{b²(k11 + k22 + 2k12)/2}`, `E[φ′φ′] = b²·E[φφ]`.
+pub fn exp_dual(a: f64, b: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+    let b2 = b * b;
+    let e = a * a * (b2 * (0.5 * (k11 + k22) + k12)).exp();
+    (e, b2 * e)
+}
+
+/// `φ(u) = sign(u)`: `E[φφ] = (2/π)·atan2(k12, √(k11k22 − k12²))` (`= 1 − 2θ/π`), and 0 when
+/// `k11·k22 = 0` (θ = π/2, THEORY.md §3). `E[φ′φ′] = 0`: neural-tangents' convention that the
+/// derivative vanishes almost everywhere (the `2δ(u)` of the distributional derivative is
+/// dropped), so a sign layer stops the NTK of everything below it.
+pub fn sign_dual(k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+    let prod = k11 * k22;
+    if prod <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let s = (prod - k12 * k12).max(0.0).sqrt();
+    (FRAC_2_PI * k12.atan2(s), 0.0)
+}
+
+/// `Σ_l l!·k12^l·H_l(k11)·H_l(k22)` and its `k12`-derivative `Σ_l l·l!·k12^{l−1}·H_l·H_l`, for a
+/// `φ` whose expansion at variance `k` in the probabilists' Hermite polynomials of the
+/// standardised variable is `φ(√k·x) = Σ_l k^{l/2} H_l(k) He_l(x)` (Mehler's formula, with
+/// `E[He_l He_m] = l!·δ_lm`). By Price's theorem the derivative is `E[φ′(u)φ′(v)]`. Written
+/// with `k12^l` instead of `ρ^l·(k11k22)^{l/2}`, there is no division: zero variances are fine.
+fn hermite_series(
+    n: usize,
+    h: impl Fn(usize, f64) -> f64,
+    k11: f64,
+    k22: f64,
+    k12: f64,
+) -> (f64, f64) {
+    let (mut kk, mut dd) = (0.0, 0.0);
+    let (mut fact, mut pow, mut pow_prev) = (1.0, 1.0, 0.0);
+    for l in 0..=n {
+        if l > 0 {
+            fact *= l as f64;
+            pow_prev = pow;
+            pow *= k12;
+        }
+        let hh = h(l, k11) * h(l, k22);
+        kk += fact * pow * hh;
+        dd += l as f64 * fact * pow_prev * hh;
+    }
+    (kk, dd)
+}
+
+/// `H_l(k)` of the polynomial `Σ_n coef[n]·uⁿ` (see [`hermite_series`]): from
+/// `xⁿ = Σ_i n!/(l!·2^i·i!) He_l(x)`, `l = n − 2i`,
+/// `H_l(k) = Σ_i coef[l+2i]·(l+2i)!/(l!·2^i·i!)·k^i`.
+fn polynomial_h(coef: &[f64], l: usize, k: f64) -> f64 {
+    let (mut sum, mut ratio, mut kp) = (0.0, 1.0, 1.0);
+    let mut i = 0;
+    while l + 2 * i < coef.len() {
+        sum += coef[l + 2 * i] * ratio * kp;
+        // (l+2i+2)!/(l!·2^{i+1}·(i+1)!) = previous · (l+2i+1)(l+2i+2)/(2(i+1)).
+        ratio *= ((l + 2 * i + 1) * (l + 2 * i + 2)) as f64 / (2 * (i + 1)) as f64;
+        kp *= k;
+        i += 1;
+    }
+    sum
+}
+
+/// `φ(u) = Σ_n coef[n]·uⁿ` (neural-tangents' `Polynomial`, numpy's coefficient order): the
+/// exact moments of the bivariate Gaussian through [`hermite_series`]. An empty list is `φ = 0`.
+pub fn polynomial_dual(coef: &[f64], k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+    if coef.is_empty() {
+        return (0.0, 0.0);
+    }
+    hermite_series(
+        coef.len() - 1,
+        |l, k| polynomial_h(coef, l, k),
+        k11,
+        k22,
+        k12,
+    )
+}
+
+/// `φ(u) = uⁿ`: [`polynomial_dual`] with a single coefficient, written out
+/// (`H_l(k) = n!/(l!·2^i·i!)·k^i` for `l = n − 2i`). Degree 2 gives `2k12² + k11k22`.
+pub fn monomial_dual(n: usize, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+    let h = |l: usize, k: f64| -> f64 {
+        if l > n || (n - l) % 2 == 1 {
+            return 0.0;
+        }
+        let i = (n - l) / 2;
+        // n!/(l!·2^i·i!) as a product of i factors (m+1)(m+2)/(2j) with m = l + 2(j−1).
+        let mut c = 1.0;
+        for j in 1..=i {
+            let m = l + 2 * (j - 1);
+            c *= ((m + 1) * (m + 2)) as f64 / (2 * j) as f64;
+        }
+        c * k.powi(i as i32)
+    };
+    hermite_series(n, h, k11, k22, k12)
+}
+
+/// `φ(u) = He_n(u)/√n!` (neural-tangents' `Hermite`, probabilists' polynomials normalised to
+/// unit norm under N(0, 1)). Exact at any variance, from
+/// `He_n(√k·x) = Σ_i n!/(i!·l!)·k^{l/2}·((k − 1)/2)^i He_l(x)`, `l = n − 2i`:
+/// `E[φφ] = Σ_i n!/(l!·(i!)²)·k12^l·((k11 − 1)/2)^i·((k22 − 1)/2)^i`, which is `k12ⁿ` at unit
+/// variances (all neural-tangents computes) with no cancellation there.
+pub fn hermite_dual(n: usize, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+    let fact = |m: usize| -> f64 { (1..=m).map(|j| j as f64).product() };
+    let root_n = fact(n).sqrt();
+    let h = |l: usize, k: f64| -> f64 {
+        if l > n || (n - l) % 2 == 1 {
+            return 0.0;
+        }
+        let i = (n - l) / 2;
+        // n!/(√n!·i!·l!) = √n!/(i!·l!)
+        let c = root_n / (fact(i) * fact(l));
+        c * (0.5 * (k - 1.0)).powi(i as i32)
+    };
+    hermite_series(n, h, k11, k22, k12)
+}
+
+/// The arc-cosine kernel of degree `d` (Cho & Saul 2009): `φ(u) = 1{u ≥ 0}·u^d`,
+/// `E[φφ] = (k11k22)^{d/2}/(2π)·J_d(ρ)`. Writing `J_d = P_d(ρ)·√(1−ρ²) + Q_d(ρ)·(π − θ)`
+/// (`ρ = cos θ`), the recurrence
+/// `P_{d+1} = (1−ρ²)P_d′ + 2dρP_d + Q_d`, `Q_{d+1} = (1−ρ²)Q_d′ + (2d+1)ρQ_d`,
+/// `P_0 = 0`, `Q_0 = 1`, follows from `J_d = (1−ρ²)^{d+½} ∂_ρ^d [(π−θ)/√(1−ρ²)]`. This form
+/// is finite at `ρ = ±1` (`J_d(1) = π(2d−1)!!`), where neural-tangents' `0·∞` gives NaN.
+/// `E[φ′φ′] = d²·E[1{u≥0}u^{d−1}·1{v≥0}v^{d−1}]` (Price's theorem, `J_d′ = d²J_{d−1}`);
+/// 0 for `d = 0` (the step's derivative vanishes a.e., as in neural-tangents).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArcCosine {
+    /// The degree `d`.
+    pub degree: usize,
+    /// `(P_d, Q_d)` and `(P_{d−1}, Q_{d−1})` as coefficient lists in `ρ` (ascending).
+    polys: [(Vec<f64>, Vec<f64>); 2],
+}
+
+impl ArcCosine {
+    /// The kernel of degree `degree`.
+    pub fn new(degree: usize) -> Self {
+        let derivative = |p: &[f64]| -> Vec<f64> {
+            p.iter()
+                .enumerate()
+                .skip(1)
+                .map(|(i, c)| i as f64 * c)
+                .collect()
+        };
+        // (1−ρ²)·p′ + m·ρ·p (+ extra), on ascending coefficients.
+        let step = |p: &[f64], m: f64, extra: &[f64]| -> Vec<f64> {
+            let dp = derivative(p);
+            let mut out = vec![0.0; p.len() + 2];
+            for (i, c) in dp.iter().enumerate() {
+                out[i] += c;
+                out[i + 2] -= c;
+            }
+            for (i, c) in p.iter().enumerate() {
+                out[i + 1] += m * c;
+            }
+            for (i, c) in extra.iter().enumerate() {
+                out[i] += c;
+            }
+            out
+        };
+        let (mut p, mut q) = (vec![0.0], vec![1.0]);
+        let mut prev = (p.clone(), q.clone());
+        for n in 0..degree {
+            let np = step(&p, 2.0 * n as f64, &q);
+            let nq = step(&q, (2 * n + 1) as f64, &[]);
+            prev = (p, q);
+            p = np;
+            q = nq;
+        }
+        ArcCosine {
+            degree,
+            polys: [(p, q), prev],
+        }
+    }
+
+    /// `J(ρ)` from `(P, Q)` at `ρ`, `√(1−ρ²)` and `π − θ`.
+    fn j(pq: &(Vec<f64>, Vec<f64>), rho: f64, s: f64, phi: f64) -> f64 {
+        let horner = |c: &[f64]| c.iter().rev().fold(0.0, |acc, v| acc * rho + v);
+        horner(&pq.0) * s + horner(&pq.1) * phi
+    }
+
+    /// `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])`; `θ = π/2` when `k11·k22 = 0` (THEORY.md §3), so that
+    /// degree 0 gives 1/4 there, like the ReLU derivative.
+    pub fn dual(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+        let prod = (k11 * k22).max(0.0);
+        let (rho, s, phi) = if prod > 0.0 {
+            let rho = (k12 / prod.sqrt()).clamp(-1.0, 1.0);
+            let s = (1.0 - rho * rho).max(0.0).sqrt();
+            (rho, s, s.atan2(-rho))
+        } else {
+            (0.0, 1.0, 0.5 * PI)
+        };
+        let d = self.degree;
+        let kk = prod.powf(0.5 * d as f64) / (2.0 * PI) * Self::j(&self.polys[0], rho, s, phi);
+        let dd = if d == 0 {
+            0.0
+        } else {
+            (d * d) as f64 * prod.powf(0.5 * (d - 1) as f64) / (2.0 * PI)
+                * Self::j(&self.polys[1], rho, s, phi)
+        };
+        (kk, dd)
+    }
+}
+
+/// `(He_n(u)/√n!, He_n′(u)/√n!)` by the recurrence `He_{k+1} = u·He_k − k·He_{k−1}` and
+/// `He_n′ = n·He_{n−1}`.
+pub fn hermite_value(n: usize, u: f64) -> (f64, f64) {
+    let (mut prev, mut cur) = (0.0, 1.0); // He_{−1} := 0, He_0 = 1
+    for k in 0..n {
+        let next = u * cur - k as f64 * prev;
+        prev = cur;
+        cur = next;
+    }
+    let norm = (1..=n).map(|j| j as f64).product::<f64>().sqrt();
+    (cur / norm, n as f64 * prev / norm)
+}
