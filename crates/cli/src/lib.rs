@@ -9,6 +9,8 @@
 //!   (gradient-flow mean predictions);
 //! - [`tiles`]: the durable, resumable tile store behind `entk kernel`;
 //! - [`npy`]: `.npy` reading/writing with errors naming the file; writes are atomic;
+//! - [`progress`]: the progress bar on stderr behind the engine's `Progress` trait (also used by
+//!   the Python binding);
 //! - [`experiments`]: the paper's experiments (`entk experiment NAME`) and `entk reproduce`;
 //! - [`report`]: experiment reports and their JSON, Markdown and PNG writers.
 //!
@@ -18,7 +20,7 @@ mod error;
 pub mod experiments;
 pub mod kernel_cmd;
 pub mod npy;
-mod progress;
+pub mod progress;
 pub mod report;
 pub mod tiles;
 pub mod verify;

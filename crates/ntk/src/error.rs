@@ -44,6 +44,9 @@ pub enum NtkError {
     /// A group could not be constructed.
     #[error("group: {0}")]
     Group(#[from] entk_groups::GroupError),
+    /// The caller stopped the computation ([`crate::Progress::cancelled`]).
+    #[error("interrupted")]
+    Interrupted,
     /// Building the thread pool failed.
     #[error("thread pool: {0}")]
     Threads(String),

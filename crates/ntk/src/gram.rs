@@ -16,6 +16,12 @@ use crate::network::{check_finite, image_features, Network, PreparedInput};
 pub trait Progress: Sync {
     /// `done` of `total` units finished.
     fn update(&self, done: usize, total: usize);
+    /// True when the caller wants the computation stopped (e.g. Ctrl-C in the Python binding).
+    /// Polled before every pair; the computation then ends with [`NtkError::Interrupted`] and
+    /// nothing half-done is returned. Default: never.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 impl<F: Fn(usize, usize) + Sync> Progress for F {
@@ -359,6 +365,10 @@ impl Network {
                 p.update(d, total);
             }
         };
+        let check = || match opts.progress {
+            Some(p) if p.cancelled() => Err(NtkError::Interrupted),
+            _ => Ok(()),
+        };
         pool.install(|| -> Result<Gram> {
             // Self pass over every distinct input: its pooled value and recorded diagonals.
             let selves: Vec<&Features> = x1
@@ -372,6 +382,7 @@ impl Network {
             let recs: Vec<(f64, f64, Vec<Vec<f64>>)> = prepared
                 .par_iter()
                 .map(|x| {
+                    check()?;
                     let (k, rec) = self.self_kernel_prepared(x)?;
                     tick();
                     Ok((k.nngp[0], k.ntk[0], rec))
@@ -381,6 +392,7 @@ impl Network {
             let vals: Vec<(f64, f64)> = cross
                 .par_iter()
                 .map(|&(i, j)| {
+                    check()?;
                     let k = self.cross_kernel_prepared(
                         &prepared[i],
                         &prepared[rec2_base + j],
