@@ -7,6 +7,7 @@
 //! every pair ([`entk_ntk::Progress::cancelled`]); the helper returns within one pair and the
 //! exception propagates to Python. Other Python threads run freely meanwhile.
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
@@ -17,16 +18,21 @@ use pyo3::prelude::*;
 use entk_cli::progress::Bar;
 use entk_ntk::Progress;
 
-/// The progress sink handed to the engine: the CLI's bar on stderr (drawn only when stderr is a
-/// terminal) and the stop flag.
+/// The progress sink handed to the engine: the CLI's bar on stderr and the stop flag. The bar
+/// exists only when stderr is a terminal: off a terminal (scripts, notebooks, logs) the binding
+/// prints nothing, unlike the CLI's periodic progress lines.
 pub struct Watch {
-    bar: Mutex<Bar>,
+    bar: Mutex<Option<Bar>>,
     stop: AtomicBool,
+}
+
+fn bar(message: &str) -> Option<Bar> {
+    std::io::stderr().is_terminal().then(|| Bar::new(message))
 }
 
 impl Progress for Watch {
     fn update(&self, done: usize, total: usize) {
-        if let Ok(bar) = self.bar.lock() {
+        if let Ok(Some(bar)) = self.bar.lock().as_deref() {
             bar.update(done, total);
         }
     }
@@ -39,13 +45,15 @@ impl Watch {
     /// Starts a new bar labelled `message` (work with several Gram matrices calls this between
     /// them).
     pub fn stage(&self, message: &str) {
-        if let Ok(mut bar) = self.bar.lock() {
-            bar.finish();
-            *bar = Bar::new(message);
+        if let Ok(mut slot) = self.bar.lock() {
+            if let Some(old) = slot.as_ref() {
+                old.finish();
+            }
+            *slot = bar(message);
         }
     }
     fn finish(&self) {
-        if let Ok(bar) = self.bar.lock() {
+        if let Ok(Some(bar)) = self.bar.lock().as_deref() {
             bar.finish();
         }
     }
@@ -61,7 +69,7 @@ where
     M: FnOnce(E) -> PyErr,
 {
     let watch = Watch {
-        bar: Mutex::new(Bar::new(message)),
+        bar: Mutex::new(bar(message)),
         stop: AtomicBool::new(false),
     };
     let (outcome, interrupt) = py.detach(|| {

@@ -79,3 +79,21 @@ def test_verify_group_is_the_cli_report(entk_bin):
     assert "c4" in names and "d4" in names and "so3" in names
     report = entk.verify_group("so3", bandlimit=3)
     assert report["group"] == "so3" and report["bandlimit"] == 3 and report["passed"]
+
+
+def test_so3_network_on_s2_signals_matches_the_cli(entk_bin, tmp_path):
+    # S² signals (N, 2L, 2L−1, C) with L = 3 through the stax SO(3) layers.
+    from entk import stax
+
+    init_fn, apply_fn, kernel_fn = net = stax.serial(
+        stax.S2LiftConv(4, 2), stax.Erf(), stax.SO3Conv(4, 2, b_std=0.1), stax.Erf(),
+        stax.SO3Pool(), stax.Dense(1))
+    x = np.random.default_rng(7).standard_normal((3, 6, 5, 2))
+    (tmp_path / "spec.json").write_text(json.dumps(net.spec))
+    np.save(tmp_path / "x.npy", x)
+    run_cli(entk_bin, "kernel", "--arch", tmp_path / "spec.json", "--x1", tmp_path / "x.npy", "--out", tmp_path / "o")
+    nngp, ntk = kernel_fn(x, None, ("nngp", "ntk"))
+    assert np.array_equal(nngp, np.load(tmp_path / "o" / "nngp.npy"))
+    assert np.array_equal(ntk, np.load(tmp_path / "o" / "ntk.npy"))
+    out_shape, params = init_fn(0, x.shape)
+    assert out_shape == (3, 1) and apply_fn(params, x).shape == (3, 1)
