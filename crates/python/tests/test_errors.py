@@ -91,8 +91,10 @@ def test_unknown_group():
 
 
 def test_stax_refuses_what_entk_cannot_honour():
-    with pytest.raises(ValueError, match="stride 1"):
-        stax.Conv(4, (3, 3), strides=(2, 2))
+    with pytest.raises(ValueError, match="dimension_numbers"):
+        stax.Conv(4, (3, 3), dimension_numbers=("NCHW", "OIHW", "NCHW"))
+    with pytest.raises(ValueError, match="approximate=False"):
+        stax.Gelu(approximate=True)
     with pytest.raises(ValueError, match="one parameterization"):
         stax.serial(stax.Dense(3), stax.Dense(1, parameterization="standard"))
     with pytest.raises(ValueError, match="not an entk.stax layer"):

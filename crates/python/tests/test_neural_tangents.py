@@ -24,6 +24,21 @@ def cnn(stax):
     )
 
 
+def strided_cnn_with_pools(stax):
+    return stax.serial(
+        stax.Conv(6, (3, 3), strides=(2, 2), padding="SAME", b_std=0.3),
+        stax.Gelu(),
+        stax.AvgPool((2, 2), strides=(1, 1), padding="SAME"),
+        stax.Conv(5, (3, 3), padding="CIRCULAR"),
+        stax.LeakyRelu(0.1),
+        stax.SumPool((2, 2), padding="VALID"),
+        stax.Conv(4, (1, 1)),
+        stax.ABRelu(-0.5, 1.5),
+        stax.GlobalSumPool(),
+        stax.Dense(1),
+    )
+
+
 def mlp_standard(stax):
     return stax.serial(
         stax.Dense(64, W_std=1.3, b_std=0.2, parameterization="standard"),
@@ -66,6 +81,11 @@ def compare(build, x1, x2):
 def test_cnn_matches_neural_tangents():
     rng = np.random.default_rng(0)
     compare(cnn, rng.standard_normal((3, 6, 6, 2)), rng.standard_normal((2, 6, 6, 2)))
+
+
+def test_strided_cnn_with_pools_matches_neural_tangents():
+    rng = np.random.default_rng(4)
+    compare(strided_cnn_with_pools, rng.standard_normal((3, 7, 7, 2)), rng.standard_normal((2, 7, 7, 2)))
 
 
 def test_standard_parameterisation_mlp_matches_neural_tangents():

@@ -26,7 +26,7 @@ Inputs are (N, H, W, C) images (NHWC, neural-tangents' default), (N, 2L, 2L-1, C
 for ``S2LiftConv`` networks, or (N, D) vectors. ``layer.spec`` is the DESIGN.md spec dict that
 :func:`entk.kernel` accepts.
 
-Decisions where the two libraries differ: entk convolutions have stride 1 and odd filters;
+Decisions where the two libraries differ: entk convolutions have odd filters;
 ``b_std=None`` and ``b_std=0`` both mean no bias (in neural-tangents' standard
 parameterisation a zero-variance bias still adds 1 to the NTK); one parameterisation per
 network; the ``s`` width scalings of neural-tangents' standard parameterisation are fixed at
@@ -45,7 +45,7 @@ from . import _entk
 __all__ = [
     "serial", "parallel", "FanOut", "FanInSum", "FanInConcat",
     "Dense", "Conv", "Relu", "Erf", "Gelu", "LeakyRelu", "ABRelu", "Identity",
-    "Flatten", "GlobalAvgPool", "AvgPool",
+    "Flatten", "GlobalAvgPool", "AvgPool", "SumPool", "GlobalSumPool",
     "LiftConv", "GroupConv", "GroupPool", "S2LiftConv", "SO3Conv", "SO3Pool",
     "Layer",
 ]
@@ -174,6 +174,13 @@ def _filter(filter_shape: Union[int, Sequence[int]]) -> Union[int, List[int]]:
     return [int(n) for n in filter_shape]
 
 
+def _strides(strides: Union[None, int, Sequence[int]]) -> Dict[str, Any]:
+    """The spec's ``strides`` field (absent for None: stride 1)."""
+    if strides is None:
+        return {}
+    return {"strides": _filter(strides)}
+
+
 def _default(what: str, **given: Any) -> None:
     """Raises for neural-tangents arguments that entk does not support, when not at default."""
     for name, (value, default) in given.items():
@@ -240,12 +247,11 @@ def Conv(
     parameterization: str = "ntk",
     s: Tuple[int, int] = (1, 1),
 ) -> Layer:
-    """2-D convolution (NHWC, stride 1, odd filters) with ``out_chan`` channels."""
-    if strides is not None and any(int(v) != 1 for v in strides):
-        raise ValueError(f"Conv: entk convolutions have stride 1, got strides={tuple(strides)}")
+    """2-D convolution (NHWC, odd filters) with ``out_chan`` channels."""
     if dimension_numbers is not None and tuple(dimension_numbers) != ("NHWC", "HWIO", "NHWC"):
         raise ValueError(f"Conv: entk uses dimension_numbers ('NHWC', 'HWIO', 'NHWC'), got {dimension_numbers!r}")
-    layer = {"type": "conv", "filter": _filter(filter_shape), "padding": _padding(padding, "Conv")}
+    layer = {"type": "conv", "filter": _filter(filter_shape), "padding": _padding(padding, "Conv"),
+             **_strides(strides)}
     return Layer([{**layer, **_affine(out_chan, W_std, b_std, s)}], _parameterization(parameterization))
 
 
@@ -298,30 +304,42 @@ def GlobalAvgPool(batch_axis: int = 0, channel_axis: int = -1) -> Layer:
     return Layer([{"type": "global_avg_pool"}])
 
 
+def _pool(kind: str, window_shape: Union[int, Sequence[int]], strides: Union[None, int, Sequence[int]],
+          padding: str, batch_axis: int, channel_axis: int, **extra: Any) -> Layer:
+    _default(kind, batch_axis=(batch_axis, 0), channel_axis=(channel_axis, -1))
+    layer = {"type": kind, "window": _filter(window_shape), "padding": _padding(padding, kind), **_strides(strides)}
+    return Layer([{**layer, **extra}])
+
+
 def AvgPool(
     window_shape: Union[int, Sequence[int]],
-    strides: Optional[Sequence[int]] = None,
+    strides: Union[None, int, Sequence[int]] = None,
     padding: str = "VALID",
     normalize_edges: bool = False,
     batch_axis: int = 0,
     channel_axis: int = -1,
 ) -> Layer:
-    """Average pooling over square windows (VALID; strides default 1 as in neural-tangents)."""
-    window = _filter(window_shape)
-    window = window if isinstance(window, int) else list(window)
-    if isinstance(window, list):
-        if len(set(window)) != 1:
-            raise ValueError(f"AvgPool: entk pools square windows, got window_shape={tuple(window)}")
-        window = window[0]
-    stride = 1
-    if strides is not None:
-        st = [int(v) for v in (strides if not isinstance(strides, (int, np.integer)) else (strides, strides))]
-        if len(set(st)) != 1:
-            raise ValueError(f"AvgPool: entk needs equal strides, got strides={tuple(st)}")
-        stride = st[0]
-    _default("AvgPool", padding=(str(padding).upper(), "VALID"), normalize_edges=(normalize_edges, False),
-             batch_axis=(batch_axis, 0), channel_axis=(channel_axis, -1))
-    return Layer([{"type": "avg_pool", "window": window, "stride": stride}])
+    """Average pooling (strides default 1 as in neural-tangents; ``normalize_edges=False``
+    divides by the window size, padding included)."""
+    return _pool("avg_pool", window_shape, strides, padding, batch_axis, channel_axis,
+                 normalize_edges=bool(normalize_edges))
+
+
+def SumPool(
+    window_shape: Union[int, Sequence[int]],
+    strides: Union[None, int, Sequence[int]] = None,
+    padding: str = "VALID",
+    batch_axis: int = 0,
+    channel_axis: int = -1,
+) -> Layer:
+    """Sum pooling."""
+    return _pool("sum_pool", window_shape, strides, padding, batch_axis, channel_axis)
+
+
+def GlobalSumPool(batch_axis: int = 0, channel_axis: int = -1) -> Layer:
+    """Sum over all spatial positions."""
+    _default("GlobalSumPool", batch_axis=(batch_axis, 0), channel_axis=(channel_axis, -1))
+    return Layer([{"type": "global_sum_pool"}])
 
 
 # ----------------------------------------------------------------------------- group layers
@@ -335,10 +353,11 @@ def LiftConv(
     W_std: float = 1.0,
     b_std: Optional[float] = None,
     parameterization: str = "ntk",
+    strides: Union[None, int, Sequence[int]] = None,
 ) -> Layer:
     """Lifting convolution Z² → ``group`` ⋉ Z² (``group``: "c4", "d4", "cN", "dN")."""
     layer = {"type": "lift_conv", "group": str(group), "filter": _filter(filter_shape),
-             "padding": _padding(padding, "LiftConv")}
+             "padding": _padding(padding, "LiftConv"), **_strides(strides)}
     return Layer([{**layer, **_affine(out_chan, W_std, b_std, (1, 1))}], _parameterization(parameterization))
 
 
@@ -351,11 +370,12 @@ def GroupConv(
     W_std: float = 1.0,
     b_std: Optional[float] = None,
     parameterization: str = "ntk",
+    strides: Union[None, int, Sequence[int]] = None,
 ) -> Layer:
     """Group convolution on ``group`` ⋉ Z² (default: the preceding LiftConv's group);
     ``group_support`` "all" or "identity"."""
     layer = {"type": "group_conv", "filter": _filter(filter_shape), "padding": _padding(padding, "GroupConv"),
-             "group_support": str(group_support)}
+             "group_support": str(group_support), **_strides(strides)}
     if group is not None:
         layer["group"] = str(group)
     return Layer([{**layer, **_affine(out_chan, W_std, b_std, (1, 1))}], _parameterization(parameterization))
