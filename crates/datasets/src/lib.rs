@@ -16,6 +16,8 @@
 //! - [`mnist`]: IDX reader, an embedded 2,000-digit sample, rotated MNIST (continuous or C4).
 //! - [`textures`]: embedded brick / grass / gravel textures and a rotation-invariant
 //!   patch-classification task.
+//! - [`npy`]: defensive `.npy` reading (sizes checked before allocating, exact integer
+//!   conversion), shared by the `.npz` readers and the CLI.
 //! - [`histology`]: NCT-CRC-HE-100K (TIFF folders) and PathMNIST (`.npz`) readers for users who
 //!   download them.
 //! - Shared: [`LabelledImages`], seeded splits ([`train_test_indices`]), image rotation
@@ -42,6 +44,7 @@ mod image_rotation;
 mod labelled_images;
 mod labels;
 pub mod mnist;
+pub mod npy;
 pub mod qm9;
 mod split;
 pub mod textures;

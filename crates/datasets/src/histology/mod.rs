@@ -13,7 +13,7 @@ mod tiff_image;
 
 pub use nct_crc::{read_nct_crc_he, NctCrcOptions};
 pub use pathmnist::{read_pathmnist, read_pathmnist_from, MedMnistSplit};
-pub use tiff_image::read_tiff_rgb;
+pub use tiff_image::{decode_tiff_rgb, read_tiff_rgb, TIFF_MAX_PIXELS};
 
 /// The nine tissue classes of NCT-CRC-HE-100K in label order (alphabetical): adipose,
 /// background, debris, lymphocytes, mucus, smooth muscle, normal colon mucosa,

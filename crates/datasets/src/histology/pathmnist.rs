@@ -7,8 +7,11 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
-use ndarray::{Array4, ArrayD, IxDyn};
-use ndarray_npy::{NpzReader, ReadNpyError, ReadNpzError};
+use ndarray::{ArrayD, Axis, Ix4};
+
+use crate::npy::{
+    read_npy_data, read_npy_header, Accept, DtypeKind, NpyDtype, NpyError, SourceLength,
+};
 
 use super::HISTOLOGY_CLASSES;
 use crate::{DatasetError, LabelledImages};
@@ -57,27 +60,50 @@ pub fn read_pathmnist(path: &Path, split: MedMnistSplit) -> Result<LabelledImage
 }
 
 /// [`read_pathmnist`] from any seekable reader of `.npz` bytes.
+///
+/// Every member's npy header is checked against the member's declared size, and against
+/// [`crate::npy::MAX_DECODED_BYTES`] of `f64` output, before anything is decompressed; a
+/// member is never decompressed past its declared end. So a zip bomb is refused in
+/// milliseconds with a one-line error.
 pub fn read_pathmnist_from<R: Read + Seek>(
     reader: R,
     source_name: &str,
     split: MedMnistSplit,
 ) -> Result<LabelledImages, DatasetError> {
-    let mut npz = NpzReader::new(reader).map_err(|e| npz_error(source_name, "(archive)", e))?;
+    let mut zip = zip::ZipArchive::new(reader).map_err(|source| DatasetError::Zip {
+        source_name: source_name.to_string(),
+        source,
+    })?;
     let images_name = format!("{}_images", split.prefix());
     let labels_name = format!("{}_labels", split.prefix());
 
-    let images: Array4<u8> = npz
-        .by_name(&images_name)
-        .map_err(|e| npz_error(source_name, &images_name, e))?;
-    let (n, h, w, c) = images.dim();
-    if c != 3 {
+    let images = read_member(&mut zip, &images_name, source_name, |dtype| {
+        (dtype.kind == DtypeKind::Unsigned && dtype.size == 1)
+            .then_some(())
+            .ok_or_else(|| format!("{dtype}; MedMNIST images are uint8"))
+    })?;
+    if !matches!(images.shape(), [_, _, _, 3]) {
         return Err(DatasetError::Shape {
             what: format!("{source_name}: {images_name}"),
             expected: "(N, H, W, 3) RGB".into(),
-            got: vec![n, h, w, c],
+            got: images.shape().to_vec(),
         });
     }
-    let labels = read_labels(&mut npz, &labels_name, source_name)?;
+    let images = images
+        .into_dimensionality::<Ix4>()
+        .expect("four dimensions checked");
+    let n = images.len_of(Axis(0));
+    let labels = read_member(&mut zip, &labels_name, source_name, |_| Ok(()))?;
+    let labels: Vec<f64> = match labels.shape() {
+        [_] | [_, 1] => labels.iter().copied().collect(),
+        shape => {
+            return Err(DatasetError::Shape {
+                what: format!("{source_name}: {labels_name}"),
+                expected: "(N, 1) or (N,)".into(),
+                got: shape.to_vec(),
+            })
+        }
+    };
     if labels.len() != n {
         return Err(DatasetError::Shape {
             what: format!("{source_name}: {labels_name}"),
@@ -85,10 +111,11 @@ pub fn read_pathmnist_from<R: Read + Seek>(
             got: vec![labels.len()],
         });
     }
+    let classes = HISTOLOGY_CLASSES.len();
     if let Some((i, &label)) = labels
         .iter()
         .enumerate()
-        .find(|(_, &l)| l < 0 || l as usize >= HISTOLOGY_CLASSES.len())
+        .find(|(_, &l)| !(l >= 0.0 && l < classes as f64))
     {
         return Err(DatasetError::parse(
             source_name,
@@ -97,63 +124,46 @@ pub fn read_pathmnist_from<R: Read + Seek>(
         ));
     }
     LabelledImages::new(
-        images.mapv(|v| f64::from(v) / 255.0),
+        images.mapv(|v| v / 255.0),
         labels.into_iter().map(|l| l as usize).collect(),
         HISTOLOGY_CLASSES.iter().map(|c| c.to_string()).collect(),
     )
 }
 
-/// Labels `(N, 1)` or `(N,)` stored as u8 (MedMNIST's choice) or any of i64, i32, u16.
-fn read_labels<R: Read + Seek>(
-    npz: &mut NpzReader<R>,
+/// Reads the integer array `name` (or `name.npy`) of an `.npz`, as `f64`; `check_dtype`
+/// may refuse the dtype before any data is decompressed.
+fn read_member<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
     name: &str,
     source_name: &str,
-) -> Result<Vec<i64>, DatasetError> {
-    fn attempt<R: Read + Seek, T: ndarray_npy::ReadableElement + Copy + Into<i64>>(
-        npz: &mut NpzReader<R>,
-        name: &str,
-    ) -> Result<ArrayD<i64>, ReadNpzError> {
-        npz.by_name::<_, IxDyn>(name)
-            .map(|a: ArrayD<T>| a.mapv(Into::into))
-    }
-    let is_wrong_type =
-        |e: &ReadNpzError| matches!(e, ReadNpzError::Npy(ReadNpyError::WrongDescriptor(_)));
-    let mut result = attempt::<R, u8>(npz, name);
-    if result.as_ref().is_err_and(is_wrong_type) {
-        result = attempt::<R, i64>(npz, name);
-    }
-    if result.as_ref().is_err_and(is_wrong_type) {
-        result = attempt::<R, i32>(npz, name);
-    }
-    if result.as_ref().is_err_and(is_wrong_type) {
-        result = attempt::<R, u16>(npz, name);
-    }
-    let labels = result.map_err(|e| npz_error(source_name, name, e))?;
-    match labels.shape() {
-        [_] | [_, 1] => Ok(labels.iter().copied().collect()),
-        shape => Err(DatasetError::Shape {
-            what: format!("{source_name}: {name}"),
-            expected: "(N, 1) or (N,)".into(),
-            got: shape.to_vec(),
-        }),
-    }
-}
-
-fn npz_error(source_name: &str, array: &str, error: ReadNpzError) -> DatasetError {
-    match error {
-        ReadNpzError::Zip(zip::result::ZipError::FileNotFound) => DatasetError::MissingMember {
+    check_dtype: impl Fn(NpyDtype) -> Result<(), String>,
+) -> Result<ArrayD<f64>, DatasetError> {
+    let npy_error = |e: NpyError| DatasetError::Npy {
+        source_name: source_name.to_string(),
+        array: name.to_string(),
+        reason: e.to_string(),
+    };
+    let member_name = [name.to_string(), format!("{name}.npy")]
+        .into_iter()
+        .find(|n| zip.index_for_name(n).is_some())
+        .ok_or_else(|| DatasetError::MissingMember {
             source_name: source_name.to_string(),
-            member: format!("{array}.npy"),
+            member: format!("{name}.npy"),
             hint: "a MedMNIST .npz holds train_/val_/test_ images and labels",
-        },
-        ReadNpzError::Zip(source) => DatasetError::Zip {
+        })?;
+    let mut member = zip
+        .by_name(&member_name)
+        .map_err(|source| DatasetError::Zip {
             source_name: source_name.to_string(),
             source,
-        },
-        other => DatasetError::Npy {
-            source_name: source_name.to_string(),
-            array: array.to_string(),
-            reason: other.to_string(),
-        },
-    }
+        })?;
+    let length = SourceLength::Declared(member.size());
+    let header = read_npy_header(&mut member, length, Accept::Integers).map_err(npy_error)?;
+    check_dtype(header.dtype).map_err(|found| {
+        npy_error(NpyError::Dtype {
+            found,
+            expected: "uint8",
+        })
+    })?;
+    read_npy_data(&mut member, &header).map_err(npy_error)
 }

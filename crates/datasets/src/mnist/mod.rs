@@ -76,8 +76,11 @@ pub fn mnist_from_idx(
         ));
     }
     let pixels = images.data.iter().map(|&v| f64::from(v) / 255.0).collect();
-    let array =
-        Array4::from_shape_vec((n, h, w, 1), pixels).expect("IDX size checked by parse_idx");
+    let array = Array4::from_shape_vec((n, h, w, 1), pixels).map_err(|_| DatasetError::Shape {
+        what: format!("{source_name}: MNIST images"),
+        expected: "(N, H, W) with N·H·W pixel bytes".into(),
+        got: images.dims.clone(),
+    })?;
     LabelledImages::new(
         array,
         labels.data.iter().map(|&l| usize::from(l)).collect(),

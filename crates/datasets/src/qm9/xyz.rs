@@ -73,8 +73,11 @@ pub fn parse_qm9_xyz(text: &str, source_name: &str) -> Result<Molecule, DatasetE
     let u0 = parse_real(u0_text)
         .ok_or_else(|| error(2, format!("U0 `{u0_text}` is not a finite number")))?;
 
-    let mut elements = Vec::with_capacity(n_atoms);
-    let mut positions = Vec::with_capacity(n_atoms);
+    // The count is untrusted: reserve no more than the lines present can hold (one atom per
+    // line); a count beyond them fails at the first line that is not an atom.
+    let capacity = n_atoms.min(lines.clone().count());
+    let mut elements = Vec::with_capacity(capacity);
+    let mut positions = Vec::with_capacity(capacity);
     for atom in 0..n_atoms {
         let line_number = atom as u64 + 3;
         let line = lines.next().ok_or_else(|| {
@@ -111,10 +114,13 @@ pub fn parse_qm9_xyz(text: &str, source_name: &str) -> Result<Molecule, DatasetE
     Molecule::new(id, elements, positions, u0)
 }
 
-/// Reads one QM9 `.xyz` file (plain or gzip-compressed).
+/// The most bytes a (decompressed) `.xyz` file may hold: 64 MiB. A QM9 file is under 2 KB.
+pub const XYZ_MAX_BYTES: u64 = 64 << 20;
+
+/// Reads one QM9 `.xyz` file (plain or gzip-compressed, at most [`XYZ_MAX_BYTES`]).
 pub fn read_qm9_xyz_file(path: &Path) -> Result<Molecule, DatasetError> {
     let source_name = path.display().to_string();
-    let bytes = read_file_maybe_gzip(path)?;
+    let bytes = read_file_maybe_gzip(path, XYZ_MAX_BYTES)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| DatasetError::parse(&source_name, None, "not UTF-8 text"))?;
     parse_qm9_xyz(&text, &source_name)
