@@ -18,7 +18,7 @@ const CNN: &str = r#"{"layers": [{"type": "conv", "filter": 3, "padding": "same"
 /// A version-1.0 `.npy` header for `descr` and `shape`, padded to 64 bytes, then `data`.
 fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
     let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + dict.len() + 1) % 64 != 0 {
+    while !(10 + dict.len() + 1).is_multiple_of(64) {
         dict.push(' ');
     }
     dict.push('\n');
