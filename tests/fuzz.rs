@@ -33,6 +33,10 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
+
+#[path = "../crates/datasets/tests/common/npy_fixture.rs"]
+mod npy_fixture;
+use npy_fixture::{declare_uncompressed_size, npy_bytes, npy_bytes_version, tiff_huge_dimensions};
 use rand_chacha::ChaCha8Rng;
 
 /// The largest single allocation a parser may request on a fuzz input (all inputs are under
@@ -505,22 +509,6 @@ fn every_parser_survives_mutated_input() {
     );
 }
 
-/// A version-1.0 `.npy`: header for `descr`/`shape`, padded to 64 bytes, then `data`.
-fn npy_bytes(descr: &str, shape: &str, fortran: bool, data: &[u8]) -> Vec<u8> {
-    let fortran = if fortran { "True" } else { "False" };
-    let mut dict =
-        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
-    while !(10 + dict.len() + 1).is_multiple_of(64) {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
-
 fn f64_bytes(values: &[f64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
@@ -584,45 +572,6 @@ fn tiff_bytes(kind: &str) -> Vec<u8> {
     out.into_inner()
 }
 
-/// A TIFF whose directory declares a 100000×100000 RGB image in 8 bytes of data.
-fn tiff_huge_dimensions() -> Vec<u8> {
-    let mut t = b"II*\0\x08\0\0\0".to_vec();
-    let entries: [(u16, u16, u32, u32); 8] = [
-        (256, 4, 1, 100_000),
-        (257, 4, 1, 100_000),
-        (258, 3, 1, 8),
-        (259, 3, 1, 1),
-        (262, 3, 1, 2),
-        (273, 4, 1, 8),
-        (277, 3, 1, 3),
-        (279, 4, 1, 30_000_000),
-    ];
-    t.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    for (tag, kind, count, value) in entries {
-        for field in [
-            &tag.to_le_bytes()[..],
-            &kind.to_le_bytes(),
-            &count.to_le_bytes(),
-            &value.to_le_bytes(),
-        ] {
-            t.extend_from_slice(field);
-        }
-    }
-    t.extend_from_slice(&0u32.to_le_bytes());
-    t
-}
-
-/// Patches every zip entry's uncompressed size (local header and central directory).
-fn declare_uncompressed_size(zip: &mut [u8], size: u32) {
-    for i in 0..zip.len().saturating_sub(30) {
-        if zip[i..].starts_with(b"PK\x03\x04") {
-            zip[i + 22..i + 26].copy_from_slice(&size.to_le_bytes());
-        } else if zip[i..].starts_with(b"PK\x01\x02") {
-            zip[i + 24..i + 28].copy_from_slice(&size.to_le_bytes());
-        }
-    }
-}
-
 #[test]
 #[ignore = "writes the generated seeds of tests/fuzz_corpus; run by hand"]
 fn write_seed_corpus() {
@@ -678,15 +627,7 @@ fn write_seed_corpus() {
         "scalar.npy",
         &npy_bytes("<f8", "()", false, &f64_bytes(&[4.0])),
     );
-    let mut dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }".to_string();
-    while !(12 + dict.len() + 1).is_multiple_of(64) {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut v2 = b"\x93NUMPY\x02\x00".to_vec();
-    v2.extend_from_slice(&(dict.len() as u32).to_le_bytes());
-    v2.extend_from_slice(dict.as_bytes());
-    v2.extend_from_slice(&f64_bytes(&[1.0, 2.0]));
+    let v2 = npy_bytes_version(2, "<f8", "(2,)", false, &f64_bytes(&[1.0, 2.0]));
     write("npy", "f8_version2.npy", &v2);
     write(
         "npy",

@@ -5,8 +5,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use assert_cmd::Command;
+
 use ndarray::{array, Array2, Array4};
 use ndarray_npy::{read_npy, write_npy};
+
+#[path = "../../datasets/tests/common/npy_fixture.rs"]
+mod npy_fixture;
 
 fn entk() -> Command {
     Command::cargo_bin("entk").expect("the entk binary is built by cargo test")
@@ -15,19 +19,7 @@ fn entk() -> Command {
 const CNN: &str = r#"{"layers": [{"type": "conv", "filter": 3, "padding": "same"}, {"type": "relu"},
     {"type": "global_avg_pool"}, {"type": "dense"}]}"#;
 
-/// A version-1.0 `.npy` header for `descr` and `shape`, padded to 64 bytes, then `data`.
-fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while !(10 + dict.len() + 1).is_multiple_of(64) {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
+use npy_fixture::npy_bytes;
 
 fn one_line_failure(args: &[&str], dir: &Path) -> String {
     let out = entk()
@@ -59,7 +51,7 @@ fn a_192_byte_npy_that_claims_1e12_values_is_refused_in_milliseconds() {
     let d = dir.path();
     std::fs::write(d.join("arch.json"), CNN).unwrap();
     for descr in ["<f8", "<i8"] {
-        let bytes = npy_bytes(descr, "(1000000000000,)", &[0u8; 64]);
+        let bytes = npy_bytes(descr, "(1000000000000,)", false, &[0u8; 64]);
         assert_eq!(bytes.len(), 192);
         std::fs::write(d.join("bomb.npy"), bytes).unwrap();
         let start = Instant::now();
@@ -91,7 +83,11 @@ fn a_192_byte_npy_that_claims_1e12_values_is_refused_in_milliseconds() {
     }
     // A header cut short says what is truncated and the sizes, not "failed to fill whole
     // buffer"; a malformed header dict is one line.
-    std::fs::write(d.join("cut.npy"), &npy_bytes("<f8", "(2,)", &[])[..30]).unwrap();
+    std::fs::write(
+        d.join("cut.npy"),
+        &npy_bytes("<f8", "(2,)", false, &[])[..30],
+    )
+    .unwrap();
     let error = one_line_failure(
         &[
             "kernel",
@@ -108,7 +104,7 @@ fn a_192_byte_npy_that_claims_1e12_values_is_refused_in_milliseconds() {
         error.contains("truncated header") && error.contains("30") && error.contains("128"),
         "{error}"
     );
-    std::fs::write(d.join("dict.npy"), npy_bytes("<f8", "(2,", &[0; 16])).unwrap();
+    std::fs::write(d.join("dict.npy"), npy_bytes("<f8", "(2,", false, &[0; 16])).unwrap();
     let error = one_line_failure(
         &[
             "kernel",

@@ -58,6 +58,20 @@ pub(crate) fn read_file_maybe_gzip(path: &Path, limit: u64) -> Result<Vec<u8>, D
     gunzip_limited(bytes, limit, &path.display().to_string())
 }
 
+/// Reads until `buf` is full or the reader ends; returns how many bytes were read.
+pub(crate) fn read_up_to<R: Read>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// A reader that fails once more than `limit` bytes have come out of it.
 pub(crate) struct LimitedReader<R> {
     inner: R,
@@ -101,16 +115,7 @@ impl<R: Read> Read for LimitedReader<R> {
 pub(crate) fn open_maybe_gzip(path: &Path) -> Result<Box<dyn Read>, DatasetError> {
     let mut file = File::open(path).map_err(|e| DatasetError::io(path, e))?;
     let mut magic = [0u8; 2];
-    let mut filled = 0;
-    while filled < 2 {
-        match file
-            .read(&mut magic[filled..])
-            .map_err(|e| DatasetError::io(path, e))?
-        {
-            0 => break,
-            n => filled += n,
-        }
-    }
+    let filled = read_up_to(&mut file, &mut magic).map_err(|e| DatasetError::io(path, e))?;
     let head = std::io::Cursor::new(magic[..filled].to_vec());
     let stream = head.chain(BufReader::new(file));
     if filled == 2 && magic == GZIP_MAGIC {

@@ -23,6 +23,8 @@ use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::npy::header::{Header, Layout, ParseHeaderError, ReadHeaderError};
 use thiserror::Error;
 
+use crate::compressed::read_up_to;
+
 /// The longest header accepted, in bytes (numpy itself refuses headers over 10,000 bytes
 /// unless told otherwise).
 pub const NPY_MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -342,18 +344,9 @@ impl SourceLength {
     }
 }
 
-/// Reads exactly `buf.len()` bytes, or reports how many there were.
+/// Reads until `buf` is full or the source ends; returns how many bytes there were.
 fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> Result<usize, NpyError> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(NpyError::Io(e.to_string())),
-        }
-    }
-    Ok(filled)
+    read_up_to(reader, buf).map_err(|e| NpyError::Io(e.to_string()))
 }
 
 /// Reads and validates the header of an `.npy` source of `length` bytes, leaving `reader` at

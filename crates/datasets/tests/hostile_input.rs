@@ -6,6 +6,8 @@
 //! written out by hand, never against the reader itself.
 
 mod common;
+#[path = "common/npy_fixture.rs"]
+mod npy_fixture;
 
 use std::io::{Cursor, Write};
 use std::path::Path;
@@ -19,23 +21,7 @@ use entk_datasets::qm9::parse_qm9_xyz;
 use entk_datasets::DatasetError;
 use ndarray::{array, ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::WriteNpyExt;
-
-/// A version-1.0 `.npy` header for `descr` and `shape`, padded to 64 bytes as numpy does,
-/// followed by `data`.
-fn npy_bytes(descr: &str, shape: &str, fortran: bool, data: &[u8]) -> Vec<u8> {
-    let fortran = if fortran { "True" } else { "False" };
-    let mut dict =
-        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
-    while !(10 + dict.len() + 1).is_multiple_of(64) {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
+use npy_fixture::{declare_uncompressed_size, npy_bytes, tiff_huge_dimensions};
 
 fn read(bytes: &[u8], accept: Accept) -> Result<ArrayD<f64>, NpyError> {
     read_npy(
@@ -274,18 +260,6 @@ fn integer_labels_convert_exactly_and_refuse_what_f64_cannot_hold() {
     ));
 }
 
-/// Patches the uncompressed-size fields of every zip entry (local header and central
-/// directory) to `size`, so the archive declares a size its data does not have.
-fn declare_uncompressed_size(zip: &mut [u8], size: u32) {
-    for i in 0..zip.len().saturating_sub(30) {
-        if zip[i..].starts_with(b"PK\x03\x04") {
-            zip[i + 22..i + 26].copy_from_slice(&size.to_le_bytes());
-        } else if zip[i..].starts_with(b"PK\x01\x02") {
-            zip[i + 24..i + 28].copy_from_slice(&size.to_le_bytes());
-        }
-    }
-}
-
 fn npz(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
@@ -461,26 +435,7 @@ fn idx_headers_that_overflow_or_overclaim_are_errors() {
 
 #[test]
 fn tiff_images_beyond_the_pixel_limit_are_refused() {
-    // A little-endian TIFF whose only directory declares a 100000×100000 RGB image.
-    let mut t = b"II*\0\x08\0\0\0".to_vec();
-    let entries: [(u16, u16, u32, u32); 8] = [
-        (256, 4, 1, 100_000),    // ImageWidth
-        (257, 4, 1, 100_000),    // ImageLength
-        (258, 3, 1, 8),          // BitsPerSample
-        (259, 3, 1, 1),          // Compression: none
-        (262, 3, 1, 2),          // Photometric: RGB
-        (273, 4, 1, 8),          // StripOffsets
-        (277, 3, 1, 3),          // SamplesPerPixel
-        (279, 4, 1, 30_000_000), // StripByteCounts
-    ];
-    t.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    for (tag, kind, count, value) in entries {
-        t.extend_from_slice(&tag.to_le_bytes());
-        t.extend_from_slice(&kind.to_le_bytes());
-        t.extend_from_slice(&count.to_le_bytes());
-        t.extend_from_slice(&value.to_le_bytes());
-    }
-    t.extend_from_slice(&0u32.to_le_bytes());
+    let t = tiff_huge_dimensions();
     let start = Instant::now();
     let error = decode_tiff_rgb(Cursor::new(t), Path::new("huge.tif")).unwrap_err();
     assert!(start.elapsed().as_secs_f64() < 0.5);

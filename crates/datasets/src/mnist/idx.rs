@@ -16,7 +16,7 @@ use std::path::Path;
 
 use flate2::read::GzDecoder;
 
-use crate::compressed::is_gzip;
+use crate::compressed::{self, is_gzip};
 use crate::npy::MAX_DECODED_BYTES;
 use crate::DatasetError;
 
@@ -52,22 +52,13 @@ fn read_up_to<R: Read>(
     buf: &mut [u8],
     source_name: &str,
 ) -> Result<usize, DatasetError> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(DatasetError::parse(
-                    source_name,
-                    None,
-                    format!("invalid or truncated gzip data: {e}"),
-                ))
-            }
-        }
-    }
-    Ok(filled)
+    compressed::read_up_to(reader, buf).map_err(|e| {
+        DatasetError::parse(
+            source_name,
+            None,
+            format!("invalid or truncated gzip data: {e}"),
+        )
+    })
 }
 
 /// `real_len`: the length of plain data; `None` for decompressed data, whose size is only
