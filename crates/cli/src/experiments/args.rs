@@ -42,6 +42,39 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// Checks, before any work, that the `--json` and `--plot` files can be written (their
+    /// folder exists or can be created, and a file can be created in it), so a long run is not
+    /// lost at the end for a mistyped path.
+    pub fn check_outputs(&self) -> Result<(), ExperimentError> {
+        for (flag, path) in [("--json", &self.json), ("--plot", &self.plot)] {
+            let Some(path) = path else { continue };
+            let fail = |why: String| {
+                Err(ExperimentError::Usage(format!(
+                    "{flag} {}: cannot write there ({why})",
+                    path.display()
+                )))
+            };
+            if path.is_dir() {
+                return fail("it is a folder".into());
+            }
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            if let Err(e) = std::fs::create_dir_all(&parent) {
+                return fail(e.to_string());
+            }
+            let probe = parent.join(format!(".entk-write-test-{}", std::process::id()));
+            match std::fs::File::create(&probe) {
+                Ok(_) => {
+                    let _ = std::fs::remove_file(&probe);
+                }
+                Err(e) => return fail(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
     /// The library's options.
     pub fn options(&self) -> ExperimentOptions {
         ExperimentOptions {
@@ -192,6 +225,7 @@ impl ExperimentArgs {
             }
         };
         args.options().check(name)?;
+        args.check_outputs().map_err(|e| e.within(name.as_str()))?;
         Ok((name, args))
     }
 }
@@ -268,6 +302,26 @@ mod tests {
         let e = resolve(&["experiment", "Convergence", "--test", "5"]).unwrap_err();
         assert!(e.contains("--test does not apply"), "{e}");
         assert!(resolve(&["experiment", "histology", "--data", "x.npz"]).is_ok());
+    }
+
+    #[test]
+    fn unwritable_outputs_are_refused_before_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let e = resolve(&["experiment", "textures", "--json", d]).unwrap_err();
+        assert!(
+            e.contains("textures: --json") && e.contains("it is a folder"),
+            "{e}"
+        );
+        let file = dir.path().join("plain");
+        std::fs::write(&file, "x").unwrap();
+        let below = format!("{}/r.png", file.display());
+        let e = resolve(&["experiment", "qm9", "--plot", &below]).unwrap_err();
+        assert!(e.contains("--plot") && e.contains("cannot write"), "{e}");
+        let ok = format!("{d}/new/r.json");
+        assert!(resolve(&["experiment", "textures", "--json", &ok]).is_ok());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("new")).unwrap().collect();
+        assert!(leftovers.is_empty(), "the probe file is removed");
     }
 
     #[test]
