@@ -18,36 +18,10 @@ use crate::progress::{format_duration, Stage};
 /// results.
 pub const CODE_VERSION: &str = "entk-experiments-1";
 
-/// At most this many worker threads per core: more only adds scheduling overhead (10,000
-/// threads made a 0.01 s job take minutes).
-pub const MAX_THREADS_PER_CORE: usize = 4;
-
-/// `threads`, or all cores for 0, capped at [`MAX_THREADS_PER_CORE`] × the cores with a note on
-/// stderr.
+/// `threads`, or all cores for 0, capped as `entk kernel` caps it
+/// ([`crate::kernel_cmd::effective_threads`]: at most 4 per core, with a note on stderr).
 pub fn resolve_threads(threads: usize) -> usize {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let (n, note) = cap_threads(threads, cores);
-    if let Some(note) = note {
-        eprintln!("note: {note}");
-    }
-    n
-}
-
-/// The thread count for a request on `cores` cores, and the note when it was capped.
-pub fn cap_threads(requested: usize, cores: usize) -> (usize, Option<String>) {
-    let cap = cores.max(1).saturating_mul(MAX_THREADS_PER_CORE);
-    match requested {
-        0 => (cores.max(1), None),
-        n if n > cap => (
-            cap,
-            Some(format!(
-                "--threads {n} capped at {cap} ({MAX_THREADS_PER_CORE} per core on {cores} cores)"
-            )),
-        ),
-        n => (n, None),
-    }
+    crate::kernel_cmd::effective_threads(threads)
 }
 
 /// A named architecture spec (DESIGN.md JSON).
@@ -340,15 +314,6 @@ mod tests {
         let (slope, icpt) = loglog_fit(&x, &y).unwrap();
         assert!((slope + 1.0).abs() < 1e-12);
         assert!((icpt - 3f64.log10()).abs() < 1e-12);
-    }
-
-    #[test]
-    fn thread_requests_are_capped_with_a_note() {
-        assert_eq!(cap_threads(0, 2), (2, None));
-        assert_eq!(cap_threads(8, 2), (8, None));
-        let (n, note) = cap_threads(10_000, 2);
-        assert_eq!(n, 8);
-        assert!(note.unwrap().contains("--threads 10000 capped at 8"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! exists, parses, and its `settings` equal the settings the experiment would run with now
 //! (sizes, seed, architectures, protocol and [`CODE_VERSION`](super::common::CODE_VERSION))
 //! **and** its bytes still have the checksum recorded in `DIR/checksums.json` when it was
-//! written (64-bit FNV-1a of the file), so a result whose numbers were edited by hand, or a
+//! written (128-bit FNV-1a of the file), so a result whose numbers were edited by hand, or a
 //! file from elsewhere, is recomputed rather than passed off as this code's output. The
 //! checksum detects edits, not forgery: whoever edits both files on purpose can fool it, and
 //! `--force` always recomputes. Its plot is redrawn from the JSON if missing. A failing experiment is reported in
@@ -28,6 +28,7 @@ use crate::report::{
     markdown_section, markdown_table, percent, sig, ExperimentReport, JsonWriter, PngWriter,
     ReportWriter, Table,
 };
+use crate::tiles::hash::Fnv128;
 use crate::CliError;
 
 /// Options of [`reproduce`].
@@ -100,17 +101,14 @@ fn settings_match(stored: &ExperimentReport, settings: &Value) -> bool {
         .unwrap_or(false)
 }
 
-/// 64-bit FNV-1a of `bytes`, as `fnv1a64:<16 hex digits>`.
+/// 128-bit FNV-1a of `bytes` ([`crate::tiles::hash`], as for tiles), as `fnv1a128:<32 hex>`.
 pub fn checksum(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("fnv1a64:{h:016x}")
+    let mut h = Fnv128::default();
+    h.update(bytes);
+    format!("fnv1a128:{}", h.hex())
 }
 
-/// The file of checksums of the results reproduce wrote (`{"NAME.json": "fnv1a64:…"}`).
+/// The file of checksums of the results reproduce wrote (`{"NAME.json": "fnv1a128:…"}`).
 pub const CHECKSUMS_FILE: &str = "checksums.json";
 
 fn read_checksums(path: &Path) -> BTreeMap<String, String> {
@@ -440,8 +438,8 @@ mod tests {
 
     #[test]
     fn checksums_detect_a_one_character_edit() {
-        assert_eq!(checksum(b""), "fnv1a64:cbf29ce484222325");
-        assert_eq!(checksum(b"a"), "fnv1a64:af63dc4c8601ec8c");
+        assert_eq!(checksum(b""), "fnv1a128:6c62272e07bb014262b821756295c58d");
+        assert_eq!(checksum(b"a"), "fnv1a128:d228cb696f1a8caf78912b704e4a8964");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("qm9.json");
         std::fs::write(&path, "{\"mae_mev\": 1673.1}").unwrap();
