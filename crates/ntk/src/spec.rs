@@ -35,9 +35,9 @@ use entk_groups::{CyclicGroup, DihedralGroup, GroupName};
 
 use crate::error::{NtkError, Result};
 use crate::layers::{
-    Affine, Conv, Dense, Dropout, Elementwise, ExpNormalized, FanInConcat, FanInSum, FanOut,
-    Flatten, GlobalAvgPool, GlobalSumPool, GroupConv, GroupPool, Layer, LayerNorm, LiftConv,
-    Parallel, PoolKind, S2LiftConv, Serial, So3Conv, So3Pool, WindowPool,
+    Affine, Conv, Dense, Dropout, Elementwise, ExpNormalized, FanInConcat, FanInProd, FanInSum,
+    FanOut, Flatten, GlobalAvgPool, GlobalSumPool, GroupConv, GroupPool, Layer, LayerNorm,
+    LiftConv, Parallel, PoolKind, S2LiftConv, Serial, So3Conv, So3Pool, WindowPool,
 };
 use crate::nonlin::{NamedFn, Nonlinearity};
 use crate::param::{GroupSupport, Padding, Parameterization};
@@ -156,6 +156,15 @@ pub enum LayerSpec {
     FanInSum,
     /// `fan_in_concat`.
     FanInConcat,
+    /// `fan_in_prod`.
+    FanInProd,
+    /// `repeat`: the block applied `n` times, each copy with its own parameters.
+    Repeat {
+        /// Number of copies (≥ 1).
+        n: usize,
+        /// The block.
+        layers: Vec<LayerSpec>,
+    },
 }
 
 /// A nonlinearity in a spec (neural-tangents' `stax` names in snake case, with its parameter
@@ -267,7 +276,8 @@ fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
             ])
         }
         "sum_pool" => return Some(vec!["window", "strides", "stride", "padding"]),
-        "global_sum_pool" => return Some(vec![]),
+        "global_sum_pool" | "fan_in_prod" => return Some(vec![]),
+        "repeat" => return Some(vec!["n", "layers"]),
         "layer_norm" => return Some(vec!["axis", "eps"]),
         "dropout" => return Some(vec!["rate", "mode"]),
         "abs" | "sign" => return Some(vec![]),
@@ -302,7 +312,7 @@ pub const MAX_BRANCHES: usize = 1024;
 /// Largest `width` (finite channel count) of a linear layer.
 pub const MAX_WIDTH: usize = 1 << 20;
 
-const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, global_sum_pool, avg_pool, sum_pool, layer_norm, dropout, relu, gelu, identity, erf, leaky_relu, abrelu, abs, sign, sin, cos, rbf, gaussian, exp, exp_normalized, monomial, rectified_monomial, polynomial, hermite, elementwise_numerical, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat";
+const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, global_sum_pool, avg_pool, sum_pool, layer_norm, dropout, relu, gelu, identity, erf, leaky_relu, abrelu, abs, sign, sin, cos, rbf, gaussian, exp, exp_normalized, monomial, rectified_monomial, polynomial, hermite, elementwise_numerical, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat, fan_in_prod, repeat";
 
 struct Ctx<'a> {
     path: String,
@@ -823,6 +833,18 @@ fn parse_layer(
         }
         "fan_in_sum" => LayerSpec::FanInSum,
         "fan_in_concat" => LayerSpec::FanInConcat,
+        "fan_in_prod" => LayerSpec::FanInProd,
+        "repeat" => {
+            let n = c.usize_in("n", None, 1, MAX_BRANCHES)?;
+            let list = obj
+                .get("layers")
+                .and_then(Value::as_array)
+                .ok_or_else(|| c.err("`repeat` needs `layers`: a list"))?;
+            LayerSpec::Repeat {
+                n,
+                layers: parse_layers(list, &format!("{path} > "), param, last_group)?,
+            }
+        }
         _ => unreachable!("checked by fields_of"),
     })
 }
@@ -847,7 +869,9 @@ fn check_dropout_after_linear(layers: &[LayerSpec], mut linear: bool) -> Result<
                         .into(),
                 ))
             }
-            LayerSpec::Serial(v) => linear = check_dropout_after_linear(v, linear)?,
+            LayerSpec::Serial(v) | LayerSpec::Repeat { layers: v, .. } => {
+                linear = check_dropout_after_linear(v, linear)?
+            }
             LayerSpec::Parallel(b) => {
                 let mut all = true;
                 for br in b {
@@ -919,7 +943,9 @@ impl ArchSpec {
                 | LayerSpec::GroupConv { affine: a, .. }
                 | LayerSpec::S2LiftConv { affine: a, .. }
                 | LayerSpec::So3Conv { affine: a, .. } => a.width = width,
-                LayerSpec::Serial(v) => v.iter_mut().for_each(|l| set(l, width)),
+                LayerSpec::Serial(v) | LayerSpec::Repeat { layers: v, .. } => {
+                    v.iter_mut().for_each(|l| set(l, width))
+                }
                 LayerSpec::Parallel(b) => b.iter_mut().flatten().for_each(|l| set(l, width)),
                 _ => {}
             }
@@ -1053,6 +1079,16 @@ impl LayerSpec {
             }),
             LayerSpec::FanInSum => Box::new(FanInSum),
             LayerSpec::FanInConcat => Box::new(FanInConcat),
+            LayerSpec::FanInProd => Box::new(FanInProd),
+            LayerSpec::Repeat { n, layers } => Box::new(Serial::new(
+                (0..*n)
+                    .map(|_| {
+                        Ok(Box::new(Serial::new(
+                            layers.iter().map(LayerSpec::build).collect::<Result<_>>()?,
+                        )) as Box<dyn Layer>)
+                    })
+                    .collect::<Result<_>>()?,
+            )),
         })
     }
 }

@@ -629,3 +629,103 @@ impl Layer for FanInConcat {
         Ok(Stream::Many(out))
     }
 }
+
+/// `fan_in_prod` (neural-tangents `FanInProd`): the entrywise product of the branches.
+///
+/// Kernels (as neural-tangents): `K = Π_i K_i` and `Θ = Σ_i Θ_i Π_{j≠i} K_j`, entry by entry.
+/// This is exact when the branches are independent Gaussian processes, i.e. each branch has
+/// its own random linear layer after the `fan_out` (then, at infinite width,
+/// `E[Π_i f_i(x) Π_i f_i(x′)] = Π_i E[f_i(x) f_i(x′)]`); branches sharing all their
+/// randomness (e.g. two `identity` branches) are not independent and the formula does not
+/// apply. The output is not Gaussian (a product of Gaussians; neural-tangents marks it so) for
+/// two or more branches, so a nonlinearity right after it is refused.
+#[derive(Debug, Clone, Default)]
+pub struct FanInProd;
+
+impl Layer for FanInProd {
+    fn name(&self) -> String {
+        "fan_in_prod".into()
+    }
+    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+        let v = many(index, "fan_in_prod", &input)?;
+        Ok(Stream::One(v.len() == 1 && v[0]))
+    }
+    fn signature(
+        &self,
+        index: usize,
+        input: Stream<Signature>,
+        mode: SigMode,
+    ) -> Result<Stream<Signature>> {
+        FanInSum.signature(index, input, mode).map_err(|e| match e {
+            NtkError::Layer { index, reason, .. } => NtkError::layer(index, "fan_in_prod", reason),
+            other => other,
+        })
+    }
+    fn kernel(
+        &self,
+        index: usize,
+        input: Stream<Kernel>,
+        _: &mut KernelCtx<'_>,
+    ) -> Result<Stream<Kernel>> {
+        let ks = common(index, "fan_in_prod", many(index, "fan_in_prod", &input)?)?;
+        let mut out = ks[0].clone();
+        for k in &ks[1..] {
+            // Θ ← Θ·K_k + K·Θ_k before K ← K·K_k (neural-tangents' running product).
+            for ((t, a), (b, tb)) in out
+                .ntk
+                .iter_mut()
+                .zip(out.nngp.iter_mut())
+                .zip(k.nngp.iter().zip(&k.ntk))
+            {
+                *t = *t * b + *a * tb;
+                *a *= b;
+            }
+        }
+        Ok(Stream::One(out))
+    }
+    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+        Ok(Params::default())
+    }
+    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let v = many(index, "fan_in_prod", x)?;
+        let mut out = v[0].clone();
+        for f in &v[1..] {
+            if f.data.len() != out.data.len() {
+                return Err(NtkError::layer(
+                    index,
+                    "fan_in_prod",
+                    "branches have different shapes",
+                ));
+            }
+            out.data.iter_mut().zip(&f.data).for_each(|(a, b)| *a *= b);
+        }
+        Ok(Stream::One(out))
+    }
+    fn vjp(
+        &self,
+        index: usize,
+        _: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        _: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let v = many(index, "fan_in_prod", x)?;
+        let d = dy.as_one(index, "fan_in_prod")?;
+        Ok(Stream::Many(
+            (0..v.len())
+                .map(|i| {
+                    let mut g = d.data.clone();
+                    for (j, f) in v.iter().enumerate() {
+                        if j != i {
+                            g.iter_mut().zip(&f.data).for_each(|(a, b)| *a *= b);
+                        }
+                    }
+                    Features {
+                        sig: v[i].sig.clone(),
+                        data: g,
+                    }
+                })
+                .collect(),
+        ))
+    }
+}

@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use rand::RngCore;
 
-pub use combinators::{FanInConcat, FanInSum, FanOut, Parallel, Serial};
+pub use combinators::{FanInConcat, FanInProd, FanInSum, FanOut, Parallel, Serial};
 pub use conv::Conv;
 pub use dense::Dense;
 pub use group::{GroupConv, LiftConv};

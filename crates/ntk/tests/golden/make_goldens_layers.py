@@ -202,6 +202,22 @@ CASES = [
      "slope 1/(2 pi) there; entk takes theta = 0 exactly on self pairs."),
     ("dropout_test_mode", [conv("same", 1.0), RELU, DROP(0.3, "test"), conv("same", 1.0), RELU, GAP, dense(1.0)],
      "img_self", IMG + " mode test: identity."),
+    # ---- combinators
+    ("repeat_mlp", [dense(1.2, 0.1), {"type": "repeat", "n": 3, "layers": [RELU, dense(1.3, 0.2)]}, ERF, dense(1.0)],
+     "vec", VEC + " stax.repeat(serial(Relu, Dense), 3): independent parameters per copy."),
+    ("repeat_cnn_two_convs", [conv("same", 1.1, 0.1), {"type": "repeat", "n": 2, "layers": [
+        RELU, conv("same", 1.2, 0.1), RELU, conv("circular", 1.0)]}, RELU, GAP, dense(1.0)], "img",
+     IMG + " repeat of a block with two convolutions (neural-tangents' repeat needs an even number of convs "
+     "per block: each flips its is_reversed flag)."),
+    ("fan_in_prod_mlp", [dense(1.2, 0.1), {"type": "fan_out", "n": 2},
+                         {"type": "parallel", "branches": [[dense(1.1, 0.2), RELU], [dense(0.9), ERF, dense(1.3, 0.1)]]},
+                         {"type": "fan_in_prod"}, dense(1.0)], "vec",
+     VEC + " FanOut(2) -> parallel(serial(Dense, Relu), serial(Dense, Erf, Dense)) -> FanInProd."),
+    ("fan_in_prod_cnn_three", [conv("same", 1.0, 0.1), RELU, {"type": "fan_out", "n": 3},
+                               {"type": "parallel", "branches": [[conv("same", 1.1)], [conv("same", 0.8, 0.3), RELU],
+                                                                 [conv("circular", 1.0)]]},
+                               {"type": "fan_in_prod"}, pool("avg_pool", 2, 2), FLAT, dense(1.0)], "img",
+     IMG + " three conv branches multiplied, then avg_pool 2 strides 2 and Flatten."),
 ]
 
 THEORY_SAME = None
