@@ -103,7 +103,7 @@ pub fn rotate_bilinear(
     let mut out = Array3::zeros((h, w, channels));
     for ch in 0..channels {
         let plane: Vec<f64> = image.index_axis(Axis(2), ch).iter().copied().collect();
-        let rotated = resampling.apply(&plane);
+        let rotated = resampling.apply(&plane)?;
         for (value, target) in rotated
             .into_iter()
             .zip(out.index_axis_mut(Axis(2), ch).iter_mut())

@@ -119,18 +119,23 @@ impl PixelResampling {
     pub fn row(&self, output_pixel: usize) -> &[(usize, f64)] {
         &self.rows[output_pixel]
     }
-    /// Applies the map to one `S×S` channel stored row-major.
-    pub fn apply(&self, image: &[f64]) -> Vec<f64> {
-        assert_eq!(
-            image.len(),
-            self.size * self.size,
-            "image must have S² = {} pixels",
-            self.size * self.size
-        );
-        self.rows
+    /// Applies the map to one `S×S` channel stored row-major; errors unless it has `S²` values.
+    pub fn apply(&self, image: &[f64]) -> Result<Vec<f64>, GroupError> {
+        if image.len() != self.size * self.size {
+            return Err(GroupError::InvalidSize {
+                reason: format!(
+                    "resampling a {s}×{s} grid needs {} pixels, got {}",
+                    self.size * self.size,
+                    image.len(),
+                    s = self.size
+                ),
+            });
+        }
+        Ok(self
+            .rows
             .iter()
             .map(|r| r.iter().map(|(i, w)| w * image[*i]).sum())
-            .collect()
+            .collect())
     }
     /// The dense `S²×S²` matrix.
     pub fn to_dense(&self) -> DMatrix<f64> {

@@ -47,7 +47,8 @@ fn c4_quarter_turn_is_numpy_rot90_for_odd_and_even_sizes() {
         }
         let m = PixelResampling::for_element(group.point_group(), &1, n).unwrap();
         assert!(m.is_exact());
-        assert_eq!(m.apply(&x), numpy_rot90(&x, n));
+        assert_eq!(m.apply(&x).unwrap(), numpy_rot90(&x, n));
+        assert!(m.apply(&x[1..]).is_err());
     }
 }
 
@@ -127,7 +128,7 @@ fn c8_resampling_is_approximate_and_its_error_is_measured() {
     let plane: Vec<f64> = (0..25)
         .map(|p| (p / 5) as f64 + 2.0 * (p % 5) as f64)
         .collect();
-    let rotated = m.apply(&plane);
+    let rotated = m.apply(&plane).unwrap();
     let matrix = c8.plane_matrix(&1).transpose();
     let expected_centre = {
         let v = matrix * nalgebra::Vector2::new(1.0, 0.0);

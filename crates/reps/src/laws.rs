@@ -22,6 +22,11 @@ pub fn check_representation<R: Representation>(
     let id = DMatrix::<Complex64>::identity(rep.dim(), rep.dim());
     let amax = |m: DMatrix<Complex64>| m.iter().map(|v| v.norm()).fold(0.0, nan_max);
     let mats: Vec<_> = elements.iter().map(|g| rep.matrix(g)).collect();
+    if let Some(err) = size_mismatch(rep, elements) {
+        // Matrices of the wrong size: a failed check with the sizes, not a panic in the
+        // matrix products below.
+        return vec![LawCheck::new(err, f64::INFINITY, tol)];
+    }
     let mut hom: f64 = 0.0;
     let mut unit: f64 = 0.0;
     let mut inv: f64 = 0.0;
@@ -51,6 +56,9 @@ pub fn check_representation<R: Representation>(
 pub fn check_irreps<G: FiniteIrreps>(group: &G, tol: f64) -> Vec<LawCheck> {
     let elements = group.elements();
     let irreps = Irrep::all(group);
+    if let Some(err) = irreps.iter().find_map(|r| size_mismatch(r, &elements)) {
+        return vec![LawCheck::new(format!("irrep_{err}"), f64::INFINITY, tol)];
+    }
     let mut worst: Vec<LawCheck> = Vec::new();
     for irrep in &irreps {
         for check in check_representation(irrep, &elements, tol) {
@@ -150,4 +158,23 @@ pub fn check_finite_fourier<G: FiniteIrreps>(
         LawCheck::new("fourier_roundtrip_err", roundtrip, tol),
         LawCheck::new("plancherel_err", plancherel, tol),
     ]
+}
+
+/// The name of a failed `matrix_size_err` check when some `rep.matrix(g)` is not
+/// `dim × dim` (the declared dimension), naming the element index and both sizes.
+fn size_mismatch<R: Representation>(
+    rep: &R,
+    elements: &[<R::Group as Group>::Element],
+) -> Option<String> {
+    let d = rep.dim();
+    elements.iter().enumerate().find_map(|(i, g)| {
+        let m = rep.matrix(g);
+        (m.nrows() != d || m.ncols() != d).then(|| {
+            format!(
+                "matrix_size_err (element {i}: {}×{} matrix, declared dimension {d})",
+                m.nrows(),
+                m.ncols()
+            )
+        })
+    })
 }

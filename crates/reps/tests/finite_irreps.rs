@@ -108,8 +108,9 @@ fn regular_representation_is_a_permutation_representation_containing_each_irrep_
     }
 }
 
-/// C4 with only three of its four irreps, and one of them wrong.
-struct IncompleteC4(CyclicGroup);
+/// C4 with only three of its four irreps, and one of them wrong; the second field is the
+/// dimension declared for irrep 0 (1 is right; anything else disagrees with its matrices).
+struct IncompleteC4(CyclicGroup, usize);
 impl Group for IncompleteC4 {
     type Element = usize;
     fn name(&self) -> String {
@@ -147,7 +148,7 @@ impl FiniteIrreps for IncompleteC4 {
         (0..3)
             .map(|k| IrrepInfo {
                 name: format!("k={k}"),
-                dim: 1,
+                dim: if k == 0 { self.1 } else { 1 },
             })
             .collect()
     }
@@ -167,7 +168,7 @@ impl FiniteIrreps for IncompleteC4 {
 #[test]
 fn irrep_checks_fail_for_an_incomplete_and_wrong_irrep_list() {
     let failed: Vec<String> = check_irreps(
-        &IncompleteC4(CyclicGroup::new(4).unwrap()),
+        &IncompleteC4(CyclicGroup::new(4).unwrap(), 1),
         tolerance::EXACT,
     )
     .into_iter()
@@ -213,4 +214,20 @@ proptest! {
         let checks = check_finite_fourier(&d, &[f], tolerance::EXACT);
         prop_assert!(checks.iter().all(|c| c.passed()), "{checks:?}");
     }
+}
+
+#[test]
+fn a_matrix_size_that_disagrees_with_the_declared_dimension_fails_the_check_without_a_panic() {
+    let group = IncompleteC4(CyclicGroup::new(4).unwrap(), 2);
+    let checks = check_irreps(&group, tolerance::EXACT);
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert!(!checks[0].passed());
+    assert!(
+        checks[0].name.contains("matrix_size_err") && checks[0].name.contains("1×1"),
+        "{}",
+        checks[0].name
+    );
+    let irrep = Irrep::new(&group, 0).unwrap();
+    let checks = check_representation(&irrep, &group.elements(), tolerance::EXACT);
+    assert!(checks.iter().all(|c| !c.passed()) && checks[0].name.contains("declared dimension 2"));
 }
