@@ -7,8 +7,8 @@ use ndarray::{Array2, Array4, Axis, Ix4};
 use serde::Serialize;
 
 use entk_ntk::regression::{
-    gradient_flow_mean, ntk_gp_covariance, ntk_gp_variance, DiagReg, GradientFlowOptions,
-    NtkGpDiagGrams, NtkGpGrams, TrainingTime,
+    conjugate_gradient_solve, gradient_flow_mean, ntk_gp_covariance, ntk_gp_variance, CgOptions,
+    DiagReg, GradientFlowOptions, NtkGpDiagGrams, NtkGpGrams, TrainingTime,
 };
 use entk_ntk::{image_features, Features, Gram, GramOptions, Network};
 
@@ -287,6 +287,33 @@ pub enum TimeConvention {
     Nt,
 }
 
+/// How `entk predict` solves `Θ_reg α = Y`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Solver {
+    /// Direct while three `N×N` matrices fit in half the available memory, else CG (at
+    /// `t = ∞` without covariances; otherwise direct).
+    #[default]
+    Auto,
+    /// Cholesky (eigendecomposition at finite `t`), in memory.
+    Direct,
+    /// Preconditioned conjugate gradients on the Gram matrix streamed from disk (`t = ∞`, no
+    /// covariances).
+    Cg,
+}
+
+/// How one kernel's system was solved, for `report.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SolveRecord {
+    /// `ntk` or `nngp`.
+    pub kernel: String,
+    /// `cholesky`, `eigendecomposition` or `cg`.
+    pub method: String,
+    /// CG iterations (`null` for direct solves).
+    pub iterations: Option<usize>,
+    /// CG's final relative residual `‖Θ_reg α − y‖/‖y‖` (worst column).
+    pub relative_residual: Option<f64>,
+}
+
 /// Options of `entk predict`.
 #[derive(Debug, Clone)]
 pub struct PredictOptions {
@@ -318,6 +345,8 @@ pub struct PredictOptions {
     pub tile: Option<usize>,
     /// Discard tile stores of another computation.
     pub force: bool,
+    /// Solver of the `t = ∞` system.
+    pub solver: Solver,
 }
 
 /// `report.json` of `entk predict`.
@@ -350,6 +379,8 @@ pub struct PredictReport {
     pub tiles_reused: usize,
     /// Solver warnings (regularised or clipped eigenvalues), NTK then NNGP.
     pub warnings: Vec<String>,
+    /// How each kernel's system was solved.
+    pub solves: Vec<SolveRecord>,
     /// Files written.
     pub files: Vec<String>,
     /// Hash of the canonical spec.
@@ -459,6 +490,20 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
     if opts.tile == Some(0) {
         return Err(CliError::Usage("--tile must be at least 1".into()));
     }
+    let cg_possible = time == TrainingTime::Infinite && opts.cov == CovMode::None;
+    if opts.solver == Solver::Cg && !cg_possible {
+        return Err(CliError::Usage(
+            "--solver cg solves the t = ∞ system only and gives no covariances; drop --time and --cov, or use --solver direct".into(),
+        ));
+    }
+    let use_cg = match opts.solver {
+        Solver::Cg => true,
+        Solver::Direct => false,
+        Solver::Auto => {
+            let need = 3 * 8 * (n as u64) * (n as u64);
+            cg_possible && need > entk_ntk::gram::available_memory().unwrap_or(8 << 30) / 2
+        }
+    };
     let learning_rate = match opts.time_convention {
         TimeConvention::Entk => opts.learning_rate,
         TimeConvention::Nt => opts.learning_rate / (n * k) as f64,
@@ -566,11 +611,55 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
         files.push(file);
         Ok::<(), CliError>(())
     };
+    let mut solves = Vec::new();
+    if use_cg {
+        tiles::assemble(&tt_store, tt_store.dir())?;
+        tiles::assemble(&xt_store, xt_store.dir())?;
+    }
     // One kernel at a time, so at most the train–train matrices of the covariance are held.
     for &(name, which) in kernels {
+        if use_cg {
+            let file = format!("{name}.npy");
+            let mut gram = tiles::NpyGram::open(&tt_store.dir().join(&file), 256)?;
+            let sol = conjugate_gradient_solve(
+                &mut gram,
+                labels.view(),
+                &CgOptions {
+                    diag_reg: DiagReg::relative(opts.diag_reg),
+                    ..CgOptions::default()
+                },
+            )?;
+            if !sol.converged {
+                warnings.push(format!(
+                    "{name}: conjugate gradients stopped after {} iterations at relative residual {:e}; consider a larger --diag-reg",
+                    sol.iterations, sol.relative_residual
+                ));
+            }
+            let mut rows = tiles::NpyRows::open(&xt_store.dir().join(&file))?;
+            let mut mean = Array2::<f64>::zeros((m, k));
+            rows.for_each_block(256, |r0, v| {
+                let block = ndarray::ArrayView2::from_shape((v.len() / n, n), v).expect("rows");
+                mean.slice_mut(ndarray::s![r0..r0 + block.nrows(), ..])
+                    .assign(&block.dot(&sol.coefficients));
+            })?;
+            write(format!("{name}_mean.npy"), &|p| write_array(p, &mean))?;
+            solves.push(SolveRecord {
+                kernel: name.into(),
+                method: "cg".into(),
+                iterations: Some(sol.iterations),
+                relative_residual: Some(sol.relative_residual),
+            });
+            continue;
+        }
         let tt = tiles::load_matrix(&tt_store, which)?;
         let xt = tiles::load_matrix(&xt_store, which)?;
         let prediction = gradient_flow_mean(tt.view(), xt.view(), labels.view(), time, &flow)?;
+        solves.push(SolveRecord {
+            kernel: name.into(),
+            method: prediction.info.method.to_string(),
+            iterations: None,
+            relative_residual: None,
+        });
         warnings.extend(
             prediction
                 .info
@@ -642,6 +731,7 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
         tiles_total: runs.iter().map(|r| r.total).sum(),
         tiles_reused: runs.iter().map(|r| r.reused).sum(),
         warnings,
+        solves,
         files,
         spec_hash: spec_hash(&spec),
         inputs: vec![train_rec, test_rec, labels_rec],

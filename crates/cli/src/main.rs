@@ -13,7 +13,8 @@ use clap::{Parser, Subcommand};
 use entk_cli::experiments::args::{one_line_clap_error, ExperimentArgs};
 use entk_cli::experiments::{reproduce, run_experiment, ReproduceOptions};
 use entk_cli::kernel_cmd::{
-    run_kernel, run_predict, CovMode, GetKernels, KernelOptions, PredictOptions, TimeConvention,
+    run_kernel, run_predict, CovMode, GetKernels, KernelOptions, PredictOptions, Solver,
+    TimeConvention,
 };
 use entk_cli::report::{JsonWriter, PngWriter, ReportWriter};
 use entk_cli::verify::{verify_groups, GroupReport};
@@ -110,6 +111,11 @@ enum Command {
         /// Discard tile stores in DIR/tiles of another computation and start over.
         #[arg(long)]
         force: bool,
+        /// `direct`: Cholesky (eigendecomposition at finite t) in memory. `cg`: preconditioned
+        /// conjugate gradients on the Gram matrix streamed from disk (t = ∞, no --cov).
+        /// `auto`: direct while three N×N matrices fit in half the available memory.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "direct", "cg"])]
+        solver: String,
     },
     /// Run the group laws, representation laws and quadrature checks of a registered group and
     /// print a JSON report with the maximum error of each check. Exits non-zero on failure.
@@ -189,6 +195,7 @@ fn run(cli: Cli) -> Result<bool, String> {
             time_convention,
             tile,
             force,
+            solver,
         } => {
             let opts = PredictOptions {
                 arch,
@@ -217,6 +224,11 @@ fn run(cli: Cli) -> Result<bool, String> {
                 },
                 tile,
                 force,
+                solver: match solver.as_str() {
+                    "direct" => Solver::Direct,
+                    "cg" => Solver::Cg,
+                    _ => Solver::Auto,
+                },
             };
             let report = run_predict(&opts).map_err(|e| e.to_string())?;
             for w in &report.warnings {

@@ -254,3 +254,55 @@ fn bad_arguments_are_refused_before_any_kernel_work() {
         assert!(!d.join("bad/tiles").exists(), "no kernel work for {args:?}");
     }
 }
+
+#[test]
+fn cg_on_the_gram_matrix_streamed_from_disk_matches_the_direct_solve() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    predict(d, "direct", &["--solver", "direct", "--diag-reg", "1e-3"]);
+    predict(
+        d,
+        "cg",
+        &["--solver", "cg", "--diag-reg", "1e-3", "--tile", "4"],
+    );
+    for name in ["ntk", "nngp"] {
+        let a: Array2<f64> = read_npy(d.join(format!("direct/{name}_mean.npy"))).unwrap();
+        let b: Array2<f64> = read_npy(d.join(format!("cg/{name}_mean.npy"))).unwrap();
+        assert!(max_rel(&to_d(&b), &to_d(&a)) < 1e-8, "{name}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("cg/report.json")).unwrap()).unwrap();
+    let solves = report["solves"].as_array().unwrap();
+    assert_eq!(solves.len(), 2);
+    for s in solves {
+        assert_eq!(s["method"], "cg");
+        assert!(s["iterations"].as_u64().unwrap() >= 1);
+        assert!(s["relative_residual"].as_f64().unwrap() < 1e-9);
+    }
+    let out = entk(d)
+        .args([
+            "predict",
+            "--arch",
+            "cnn.json",
+            "--train",
+            "train.npy",
+            "--labels",
+            "y.npy",
+            "--test",
+            "test.npy",
+            "--out",
+            "bad",
+            "--solver",
+            "cg",
+            "--time",
+            "3",
+        ])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("--solver cg"));
+}

@@ -10,6 +10,9 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use entk_ntk::regression::{RegressionError, SymmetricMatrix};
+use ndarray::{Array2, ArrayView2};
+
 use super::store::{partial_path, sync_dir, TileStore};
 use super::TileId;
 use crate::CliError;
@@ -218,6 +221,21 @@ impl NpyRows {
         })
     }
 
+    /// Row `i`.
+    pub fn read_row(&mut self, i: usize) -> Result<Vec<f64>, CliError> {
+        use std::io::Seek;
+        let at = self.data_offset + 8 * (i as u64) * (self.cols as u64);
+        self.reader
+            .seek(std::io::SeekFrom::Start(at))
+            .map_err(io(&self.path))?;
+        let mut bytes = vec![0u8; 8 * self.cols];
+        self.reader.read_exact(&mut bytes).map_err(io(&self.path))?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect())
+    }
+
     /// Calls `f(first_row, values)` for consecutive blocks of at most `block` rows, from the
     /// first row, with `values` row-major `(rows in block) × cols`.
     pub fn for_each_block(
@@ -246,6 +264,67 @@ impl NpyRows {
             r0 += r;
         }
         Ok(())
+    }
+}
+
+/// A symmetric Gram matrix in an `.npy` file, read from disk on every use, for
+/// [`entk_ntk::regression::conjugate_gradient_solve`].
+pub struct NpyGram {
+    rows: NpyRows,
+    block: usize,
+}
+
+impl NpyGram {
+    /// Opens a square matrix; products stream `block` rows at a time.
+    pub fn open(path: &Path, block: usize) -> Result<Self, CliError> {
+        let rows = NpyRows::open(path)?;
+        if rows.rows != rows.cols {
+            return Err(CliError::Npy {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "expected a square Gram matrix, got {}×{}",
+                    rows.rows, rows.cols
+                ),
+            });
+        }
+        Ok(NpyGram { rows, block })
+    }
+}
+
+fn read_error(e: CliError) -> RegressionError {
+    RegressionError::MatrixRead(e.to_string())
+}
+
+impl SymmetricMatrix for NpyGram {
+    fn size(&self) -> usize {
+        self.rows.rows
+    }
+    fn diagonal(&mut self) -> Result<Vec<f64>, RegressionError> {
+        let n = self.rows.cols;
+        let mut d = vec![0.0; n];
+        self.rows
+            .for_each_block(self.block, |r0, v| {
+                for (a, row) in v.chunks_exact(n).enumerate() {
+                    d[r0 + a] = row[r0 + a];
+                }
+            })
+            .map_err(read_error)?;
+        Ok(d)
+    }
+    fn row(&mut self, i: usize) -> Result<Vec<f64>, RegressionError> {
+        self.rows.read_row(i).map_err(read_error)
+    }
+    fn mul(&mut self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, RegressionError> {
+        let n = self.rows.cols;
+        let mut y = Array2::zeros((self.rows.rows, x.ncols()));
+        self.rows
+            .for_each_block(self.block, |r0, v| {
+                let block = ndarray::ArrayView2::from_shape((v.len() / n, n), v).expect("rows");
+                y.slice_mut(ndarray::s![r0..r0 + block.nrows(), ..])
+                    .assign(&block.dot(&x));
+            })
+            .map_err(read_error)?;
+        Ok(y)
     }
 }
 

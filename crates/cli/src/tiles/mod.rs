@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use entk_ntk::{Features, GramOptions, Network};
 
-pub use assemble::{assemble, load_matrix, npy_header, NpyRows, Which};
+pub use assemble::{assemble, load_matrix, npy_header, NpyGram, NpyRows, Which};
 pub use grid::{default_tile, TileGrid, TileId};
 pub use store::{Manifest, Opened, Tile, TileStore};
 

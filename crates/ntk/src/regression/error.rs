@@ -75,6 +75,9 @@ pub enum RegressionError {
         /// The matrix that was decomposed.
         what: &'static str,
     },
+    /// A matrix behind [`super::SymmetricMatrix`] could not be read (for example a file).
+    #[error("{0}")]
+    MatrixRead(String),
     /// The inputs were finite but the result overflowed (entries near `f64::MAX`).
     #[error(
         "{what} is not finite although all inputs are: the inputs overflow in f64; \

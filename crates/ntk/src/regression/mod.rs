@@ -36,6 +36,7 @@
 //! assert!(at_inf.info.warnings.is_empty());
 //! ```
 
+mod cg;
 mod convert;
 mod error;
 mod gp;
@@ -48,6 +49,7 @@ mod spectral;
 mod time;
 mod validate;
 
+pub use cg::{conjugate_gradient_solve, CgOptions, CgSolution, SymmetricMatrix};
 pub use error::RegressionError;
 pub use gp::{gp_posterior, GpOptions, GpPosterior};
 pub use gradient_flow::{
