@@ -25,10 +25,18 @@ fn examples() -> Vec<(String, String)> {
 #[test]
 fn every_example_spec_computes_a_gram_matrix() {
     let specs = examples();
-    assert!(specs.len() >= 6, "expected ≥ 6 example specs, found {}", specs.len());
+    assert!(
+        specs.len() >= 6,
+        "expected ≥ 6 example specs, found {}",
+        specs.len()
+    );
     for (name, text) in specs {
         let net = Network::from_json(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let (h, w) = if text.contains("s2_lift_conv") { (6, 5) } else { (6, 6) };
+        let (h, w) = if text.contains("s2_lift_conv") {
+            (6, 5)
+        } else {
+            (6, 6)
+        };
         let x = Array4::from_shape_fn((3, h, w, 2), |(n, i, j, c)| {
             ((n * 31 + i * 7 + j * 3 + c * 5) as f64 * 0.37).sin()
         });
@@ -38,11 +46,20 @@ fn every_example_spec_computes_a_gram_matrix() {
         for k in [&g.nngp, &g.ntk] {
             assert_eq!(k.dim(), (3, 3), "{name}");
             for i in 0..3 {
-                assert!(k[[i, i]].is_finite() && k[[i, i]] > 0.0, "{name}: diagonal {k:?}");
+                assert!(
+                    k[[i, i]].is_finite() && k[[i, i]] > 0.0,
+                    "{name}: diagonal {k:?}"
+                );
                 for j in 0..3 {
                     let tol = 1e-10 * k[[i, i]].max(k[[j, j]]);
-                    assert!((k[[i, j]] - k[[j, i]]).abs() <= tol, "{name}: not symmetric {k:?}");
-                    assert!(k[[i, j]].powi(2) <= k[[i, i]] * k[[j, j]] * (1.0 + 1e-10), "{name}: Cauchy–Schwarz {k:?}");
+                    assert!(
+                        (k[[i, j]] - k[[j, i]]).abs() <= tol,
+                        "{name}: not symmetric {k:?}"
+                    );
+                    assert!(
+                        k[[i, j]].powi(2) <= k[[i, i]] * k[[j, j]] * (1.0 + 1e-10),
+                        "{name}: Cauchy–Schwarz {k:?}"
+                    );
                 }
             }
         }
