@@ -3,16 +3,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array2, Array4, Axis, Ix4};
+use ndarray::{Array2, Array4, ArrayD, Axis};
 use serde::Serialize;
 
 use entk_ntk::regression::{
     conjugate_gradient_solve, gradient_flow_mean, ntk_gp_covariance, ntk_gp_variance, CgOptions,
     DiagReg, GradientFlowOptions, NtkGpDiagGrams, NtkGpGrams, TrainingTime,
 };
-use entk_ntk::{image_features, Features, Gram, GramOptions, Network};
+use entk_ntk::{so3_signal_bandlimit, Features, Gram, GramOptions, Network, NtkError, Signature};
 
-use crate::npy::{read_array_ndim, read_labels, write_array, write_text};
+use crate::npy::{read_array_ranks, read_labels, write_array, write_text};
 use crate::progress::Bar;
 use crate::tiles::hash::array_hash;
 use crate::tiles::store::{canonical_spec, code_version, spec_hash, InputRecord, STORE_FORMAT};
@@ -24,7 +24,8 @@ use crate::CliError;
 pub struct KernelOptions {
     /// Architecture spec (JSON, DESIGN.md).
     pub arch: PathBuf,
-    /// First inputs `(N1, H, W, C)`.
+    /// First inputs: `(N1, H, W, C)` images or S² signals, or `(N1, 2L−1, 2L, 2L−1, C)` SO(3)
+    /// signals ([`Inputs`]).
     pub x1: PathBuf,
     /// Second inputs; `None` means `x1` (exactly symmetric result).
     pub x2: Option<PathBuf>,
@@ -87,11 +88,82 @@ fn load_spec(path: &Path) -> Result<(Network, String), CliError> {
     Ok((Network::from_json(&text)?, text))
 }
 
-/// Loads a 4-D input array `(N, H, W, C)` (images, or S² signals `(N, 2L, 2L−1, C)`).
-pub fn load_inputs(path: &Path, what: &str) -> Result<Array4<f64>, CliError> {
-    let a = read_array_ndim(path, 4, what)?;
-    Ok(a.into_dimensionality::<Ix4>()
-        .expect("checked 4 dimensions"))
+/// An input array of `entk kernel` and `entk predict`, told apart by its rank (DESIGN.md
+/// "Arrays on disk"): 4-D `(N, H, W, C)` are images or S² signals `(N, 2L, 2L−1, C)` (the first
+/// layer decides which: `s2_lift_conv` reads `(2L, 2L−1)` as the sphere's `(θ, φ)` grid), 5-D
+/// `(N, 2L−1, 2L, 2L−1, C)` are SO(3) signals on the `(γ, β, α)` grid of bandlimit `L`, for
+/// networks that start with `so3_conv`.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    array: ArrayD<f64>,
+    signature: Signature,
+}
+
+impl Inputs {
+    /// The inputs of an array, or a one-line error for a rank other than 4 or 5 or an SO(3)
+    /// shape that is not a grid (`what` names the array in it).
+    pub fn new(array: ArrayD<f64>, what: &str) -> Result<Self, CliError> {
+        let signature = match *array.shape() {
+            [_, h, w, c] => Network::image_signature(h, w, c),
+            [_, g, b, a, c] => Network::so3_signature(
+                so3_signal_bandlimit(g, b, a).map_err(|e| match e {
+                    NtkError::Input(reason) => CliError::Usage(format!("{what}: {reason}")),
+                    other => other.into(),
+                })?,
+                c,
+            ),
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "{what} must have {RANKS}, got shape {:?}",
+                    array.shape()
+                )))
+            }
+        };
+        Ok(Self { array, signature })
+    }
+    /// Number of inputs `N`.
+    pub fn len(&self) -> usize {
+        self.array.shape()[0]
+    }
+    /// True when there are no inputs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The array's shape.
+    pub fn shape(&self) -> &[usize] {
+        self.array.shape()
+    }
+    /// The signature of one input.
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    /// The inputs as engine features.
+    pub fn features(&self) -> Vec<Features> {
+        self.array
+            .axis_iter(Axis(0))
+            .map(|x| Features {
+                sig: self.signature.clone(),
+                data: x.iter().copied().collect(),
+            })
+            .collect()
+    }
+    /// `4-D` or `5-D` and what the axes are, for messages.
+    fn kind(&self) -> &'static str {
+        if self.array.ndim() == 5 {
+            "5-D SO(3) signals (N, 2L−1, 2L, 2L−1, C)"
+        } else {
+            "4-D images or S² signals (N, H, W, C)"
+        }
+    }
+}
+
+/// The accepted input ranks, for messages.
+const RANKS: &str = "4 dimensions (N, H, W, C): images, or S² signals (N, 2L, 2L−1, C); or 5 \
+                     dimensions (N, 2L−1, 2L, 2L−1, C): SO(3) signals";
+
+/// Loads an input array ([`Inputs`]): 4-D images or S² signals, or 5-D SO(3) signals.
+pub fn load_inputs(path: &Path, what: &str) -> Result<Inputs, CliError> {
+    Inputs::new(read_array_ranks(path, &[4, 5], what, RANKS)?, what)
 }
 
 /// At most this many threads per core are used; more only slows the work down.
@@ -165,18 +237,14 @@ fn remove_stale(out: &Path, files: &[&str]) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Inputs of a Gram computation as engine features, with their manifest records.
-fn input_record(name: &str, path: &Path, x: &Array4<f64>) -> InputRecord {
+/// The manifest record of an input array.
+fn input_record(name: &str, path: &Path, x: &Inputs) -> InputRecord {
     InputRecord {
         name: name.to_string(),
         path: path.display().to_string(),
         shape: x.shape().to_vec(),
-        hash: array_hash(x.shape(), x.iter()),
+        hash: array_hash(x.shape(), x.array.iter()),
     }
-}
-
-fn features_of(x: &Array4<f64>) -> Vec<Features> {
-    x.axis_iter(Axis(0)).map(image_features).collect()
 }
 
 /// Runs `entk kernel`: computes the Gram matrices tile by tile into the store `out/tiles`
@@ -191,9 +259,9 @@ pub fn run_kernel(opts: &KernelOptions) -> Result<KernelReport, CliError> {
         .map(|p| load_inputs(p, "x2"))
         .transpose()?;
     let threads = effective_threads(opts.threads);
-    let n1 = x1.dim().0;
-    let (h, w, c) = same_input_shape(("x1", &x1), ("x2", x2.as_ref().unwrap_or(&x1)))?;
-    let plan = net.plan(&Network::image_signature(h, w, c))?;
+    let n1 = x1.len();
+    let signature = same_input_shape(("x1", &x1), ("x2", x2.as_ref().unwrap_or(&x1)))?;
+    let plan = net.plan(&signature)?;
     if !plan.is_pooled() {
         return Err(CliError::Usage(format!(
             "the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense",
@@ -203,7 +271,7 @@ pub fn run_kernel(opts: &KernelOptions) -> Result<KernelReport, CliError> {
     if opts.tile == Some(0) {
         return Err(CliError::Usage("--tile must be at least 1".into()));
     }
-    let n2 = x2.as_ref().map_or(n1, |x| x.dim().0);
+    let n2 = x2.as_ref().map_or(n1, Inputs::len);
     let spec = canonical_spec(&spec_text)?;
     let mut inputs = vec![input_record("x1", &opts.x1, &x1)];
     if let (Some(x2), Some(p)) = (&x2, &opts.x2) {
@@ -223,8 +291,8 @@ pub fn run_kernel(opts: &KernelOptions) -> Result<KernelReport, CliError> {
     let tile = manifest.tile;
     let peak = plan.peak_bytes(tile.min(n1), x2.as_ref().map(|_| tile.min(n2)), threads);
     let start = Instant::now();
-    let f1 = features_of(&x1);
-    let f2 = x2.as_ref().map(features_of);
+    let f1 = x1.features();
+    let f2 = x2.as_ref().map(Inputs::features);
     let run = tiles::compute_missing(&store, &net, &f1, f2.as_deref(), threads, "kernel")?;
     let seconds = start.elapsed().as_secs_f64();
     tiles::assemble(&store, &opts.out)?;
@@ -319,11 +387,11 @@ pub struct SolveRecord {
 pub struct PredictOptions {
     /// Architecture spec.
     pub arch: PathBuf,
-    /// Training inputs `(N, H, W, C)`.
+    /// Training inputs `(N, H, W, C)` or `(N, 2L−1, 2L, 2L−1, C)` ([`Inputs`]).
     pub train: PathBuf,
     /// Training targets `(N, K)` or `(N,)`, float or integer.
     pub labels: PathBuf,
-    /// Test inputs `(M, H, W, C)`.
+    /// Test inputs, of the kind and per-input shape of the training inputs.
     pub test: PathBuf,
     /// Training time `t` (`∞` when `None`).
     pub time: Option<f64>,
@@ -420,30 +488,43 @@ fn open_store(
     Ok(TileStore::open(dir, manifest, force)?.0)
 }
 
-/// Checks the shared `H×W×C` of two input sets and returns it.
-fn same_input_shape(
-    a: (&str, &Array4<f64>),
-    b: (&str, &Array4<f64>),
-) -> Result<(usize, usize, usize), CliError> {
-    let (da, db) = (a.1.dim(), b.1.dim());
-    for (name, d) in [(a.0, da), (b.0, db)] {
-        if d.0 == 0 {
+/// Checks that two input sets have one kind and per-input shape, and returns their signature.
+fn same_input_shape(a: (&str, &Inputs), b: (&str, &Inputs)) -> Result<Signature, CliError> {
+    for (name, x) in [a, b] {
+        if x.is_empty() {
             return Err(CliError::Usage(format!("{name} has no inputs")));
         }
     }
-    if da.3 != db.3 {
+    let (sa, sb) = (a.1.shape(), b.1.shape());
+    if sa.len() != sb.len() {
         return Err(CliError::Usage(format!(
-            "{} has {} channels but {} has {}",
-            a.0, da.3, b.0, db.3
+            "{} holds {} but {} holds {}: both must be of one kind",
+            a.0,
+            a.1.kind(),
+            b.0,
+            b.1.kind()
         )));
     }
-    if (da.1, da.2) != (db.1, db.2) {
+    let (ca, cb) = (sa[sa.len() - 1], sb[sb.len() - 1]);
+    if ca != cb {
         return Err(CliError::Usage(format!(
-            "{} inputs are {}×{} but {} inputs are {}×{}: both need the same size",
-            a.0, da.1, da.2, b.0, db.1, db.2
+            "{} has {ca} channels but {} has {cb}",
+            a.0, b.0
         )));
     }
-    Ok((da.1, da.2, da.3))
+    let (ga, gb) = (&sa[1..sa.len() - 1], &sb[1..sb.len() - 1]);
+    if ga != gb {
+        let size = |g: &[usize]| g.iter().map(usize::to_string).collect::<Vec<_>>().join("×");
+        let axes = if ga.len() == 3 { " (γ×β×α)" } else { "" };
+        return Err(CliError::Usage(format!(
+            "{} inputs are {}{axes} but {} inputs are {}: both need the same size",
+            a.0,
+            size(ga),
+            b.0,
+            size(gb)
+        )));
+    }
+    Ok(a.1.signature().clone())
 }
 
 /// Runs `entk predict`: writes `ntk_mean.npy` and `nngp_mean.npy` (`M×K` mean test predictions
@@ -456,8 +537,8 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
     let train = load_inputs(&opts.train, "train")?;
     let test = load_inputs(&opts.test, "test")?;
     let labels: Array2<f64> = read_labels(&opts.labels)?;
-    let (n, m, k) = (train.dim().0, test.dim().0, labels.ncols());
-    let (h, w, c) = same_input_shape(("--train", &train), ("--test", &test))?;
+    let (n, m, k) = (train.len(), test.len(), labels.ncols());
+    let signature = same_input_shape(("--train", &train), ("--test", &test))?;
     if labels.nrows() != n {
         return Err(CliError::Usage(format!(
             "--labels has {} rows but --train has {n} inputs",
@@ -480,7 +561,7 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
         )));
     }
     let time = TrainingTime::from_f64(opts.time.unwrap_or(f64::INFINITY))?;
-    let plan = net.plan(&Network::image_signature(h, w, c))?;
+    let plan = net.plan(&signature)?;
     if !plan.is_pooled() {
         return Err(CliError::Usage(format!(
             "the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense",
@@ -560,8 +641,8 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
     )?;
 
     let start = Instant::now();
-    let f_train = features_of(&train);
-    let f_test = features_of(&test);
+    let f_train = train.features();
+    let f_test = test.features();
     let mut runs = vec![tiles::compute_missing(
         &tt_store,
         &net,

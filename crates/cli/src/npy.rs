@@ -33,14 +33,22 @@ fn read_accepting(path: &Path, accept: Accept) -> Result<ArrayD<f64>, CliError> 
 
 /// Reads an `.npy` file that must have `ndim` dimensions.
 pub fn read_array_ndim(path: &Path, ndim: usize, what: &str) -> Result<ArrayD<f64>, CliError> {
+    read_array_ranks(path, &[ndim], what, &format!("{ndim} dimensions"))
+}
+
+/// Reads an `.npy` file of finite values whose number of dimensions is one of `ranks`;
+/// `expected` says which in the error (e.g. "4 dimensions (N, H, W, C)").
+pub fn read_array_ranks(
+    path: &Path,
+    ranks: &[usize],
+    what: &str,
+    expected: &str,
+) -> Result<ArrayD<f64>, CliError> {
     let a = read_array(path)?;
-    if a.ndim() != ndim {
+    if !ranks.contains(&a.ndim()) {
         return Err(CliError::Npy {
             path: path.to_path_buf(),
-            reason: format!(
-                "{what} must have {ndim} dimensions, got shape {:?}",
-                a.shape()
-            ),
+            reason: format!("{what} must have {expected}, got shape {:?}", a.shape()),
         });
     }
     if let Some(i) = a.iter().position(|v| !v.is_finite()) {

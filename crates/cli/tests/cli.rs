@@ -383,7 +383,7 @@ mod sphere_inputs {
     use ndarray_npy::{read_npy, write_npy};
 
     /// THEORY.md §10 "input 2" on the L = 4 Driscoll–Healy grid, `(2, 8, 7, 2)`.
-    fn golden_sphere_input() -> Array4<f64> {
+    pub(super) fn golden_sphere_input() -> Array4<f64> {
         let grid = entk_groups::DriscollHealyGrid::new(4).unwrap();
         Array4::from_shape_fn((2, 8, 7, 2), |(b, j, k, c)| {
             let u = grid.point(j, k);
@@ -429,5 +429,119 @@ mod sphere_inputs {
             .failure();
         let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
         assert!(stderr.contains("Driscoll–Healy"), "{stderr}");
+    }
+}
+
+mod so3_signal_inputs {
+    use super::entk;
+    use entk_ntk::{GramOptions, Network};
+    use ndarray::{Array2, Array4, Array5, ArrayD, IxDyn};
+    use ndarray_npy::{read_npy, write_npy};
+    use std::path::Path;
+
+    const SO3_NET: &str = r#"{"layers": [{"type": "so3_conv", "bandlimit_out": 2}, {"type": "erf"},
+        {"type": "so3_conv", "bandlimit_out": 2}, {"type": "erf"}, {"type": "so3_pool"}, {"type": "dense"}]}"#;
+
+    /// THEORY.md §10 "input 2" lifted by the north-pole delta, `x(R) = f(R e_z)`: constant in γ,
+    /// `(2, 7, 8, 7, 2)` on the L = 4 grid `(γ, β, α)`, whose `(β, α)` slice is the S² grid.
+    fn golden_so3_input() -> Array5<f64> {
+        let f = super::sphere_inputs::golden_sphere_input();
+        Array5::from_shape_fn((2, 7, 8, 7, 2), |(b, _, j, k, c)| f[[b, j, k, c]])
+    }
+
+    fn failure(d: &Path, args: &[&str]) -> String {
+        let out = entk().current_dir(d).args(args).assert().failure();
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        stderr
+    }
+
+    #[test]
+    fn kernel_and_predict_accept_5d_so3_signals() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("so3.json"), SO3_NET).unwrap();
+        let x = golden_so3_input();
+        write_npy(d.join("x.npy"), &x).unwrap();
+        entk()
+            .current_dir(d)
+            .args([
+                "kernel", "--arch", "so3.json", "--x1", "x.npy", "--out", "o",
+            ])
+            .assert()
+            .success();
+        let ntk: Array2<f64> = read_npy(d.join("o/ntk.npy")).unwrap();
+        let nngp: Array2<f64> = read_npy(d.join("o/nngp.npy")).unwrap();
+        // The S² golden values of THEORY.md §10, carried over by the delta lift.
+        assert!(
+            (ntk[[0, 0]] - 0.5442469202).abs() < 1e-9 && (ntk[[0, 1]] - 0.1254721109).abs() < 1e-9,
+            "{ntk}"
+        );
+        assert!((nngp[[1, 1]] - 0.0214151883).abs() < 1e-9, "{nngp}");
+        let engine = Network::from_json(SO3_NET)
+            .unwrap()
+            .gram_so3(x.view(), None, &GramOptions::default())
+            .unwrap();
+        assert_eq!(
+            ntk, engine.ntk,
+            "entk kernel = Network::gram_so3, bit for bit"
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("o/report.json")).unwrap())
+                .unwrap();
+        assert_eq!(report["x1_shape"], serde_json::json!([2, 7, 8, 7, 2]));
+
+        write_npy(d.join("y.npy"), &ndarray::array![[1.0], [-1.0]]).unwrap();
+        entk()
+            .current_dir(d)
+            .args([
+                "predict", "--arch", "so3.json", "--train", "x.npy", "--labels", "y.npy", "--test",
+                "x.npy", "--out", "p",
+            ])
+            .assert()
+            .success();
+        let mean: Array2<f64> = read_npy(d.join("p/ntk_mean.npy")).unwrap();
+        assert!(
+            (mean[[0, 0]] - 1.0).abs() < 1e-8 && (mean[[1, 0]] + 1.0).abs() < 1e-8,
+            "{mean}"
+        );
+    }
+
+    #[test]
+    fn bad_so3_signal_inputs_get_one_line_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("so3.json"), SO3_NET).unwrap();
+        std::fs::write(
+            d.join("lift.json"),
+            r#"{"layers": [{"type": "s2_lift_conv", "bandlimit_out": 2}, {"type": "so3_pool"}, {"type": "dense"}]}"#,
+        )
+        .unwrap();
+        write_npy(d.join("x.npy"), &golden_so3_input()).unwrap();
+        write_npy(d.join("skew.npy"), &Array5::<f64>::zeros((2, 7, 8, 6, 2))).unwrap();
+        write_npy(d.join("s2.npy"), &Array4::<f64>::zeros((2, 8, 7, 2))).unwrap();
+        write_npy(
+            d.join("six.npy"),
+            &ArrayD::<f64>::zeros(IxDyn(&[1, 3, 4, 3, 1, 1])),
+        )
+        .unwrap();
+        let kernel = |arch: &str, x1: &str, x2: Option<&str>| {
+            let mut args = vec!["kernel", "--arch", arch, "--x1", x1, "--out", "o"];
+            if let Some(x2) = x2 {
+                args.extend(["--x2", x2]);
+            }
+            failure(d, &args)
+        };
+        let e = kernel("so3.json", "skew.npy", None);
+        assert!(
+            e.contains("γ and α axes differ") && e.contains("(N, 2L−1, 2L, 2L−1, C)"),
+            "{e}"
+        );
+        let e = kernel("so3.json", "x.npy", Some("s2.npy"));
+        assert!(e.contains("both must be of one kind"), "{e}");
+        let e = kernel("so3.json", "six.npy", None);
+        assert!(e.contains("5 dimensions (N, 2L−1, 2L, 2L−1, C)"), "{e}");
+        let e = kernel("lift.json", "x.npy", None);
+        assert!(e.contains("must go straight into so3_conv"), "{e}");
     }
 }

@@ -114,14 +114,38 @@ pub fn empirical_gram(
     x1: ArrayView4<f64>,
     x2: Option<ArrayView4<f64>>,
 ) -> Result<(Array2<f64>, Array2<f64>)> {
+    let (f1, f2) = image_batches(x1, x2)?;
+    empirical_gram_features(net, params, &f1, f2.as_deref())
+}
+
+/// Two batches of images as [`Features`], after checking that they are finite.
+#[allow(clippy::type_complexity)]
+fn image_batches(
+    x1: ArrayView4<f64>,
+    x2: Option<ArrayView4<f64>>,
+) -> Result<(Vec<Features>, Option<Vec<Features>>)> {
     check_finite("x1", &x1)?;
-    let x2v = x2.unwrap_or(x1.view());
-    check_finite("x2", &x2v)?;
+    if let Some(x2) = &x2 {
+        check_finite("x2", x2)?;
+    }
+    let images = |x: ArrayView4<f64>| -> Vec<Features> {
+        x.axis_iter(Axis(0)).map(image_features).collect()
+    };
+    Ok((images(x1), x2.map(images)))
+}
+
+/// [`empirical_gram`] for inputs given as [`Features`] (SO(3) signals, vectors, …).
+pub fn empirical_gram_features(
+    net: &Network,
+    params: &Params,
+    x1: &[Features],
+    x2: Option<&[Features]>,
+) -> Result<(Array2<f64>, Array2<f64>)> {
     type OutputsAndJacobian = (Vec<f64>, Vec<Vec<f64>>);
-    let grads = |x: &ArrayView4<f64>| -> Result<Vec<OutputsAndJacobian>> {
-        x.axis_iter(Axis(0))
-            .map(|img| {
-                let (y, j) = jacobian(net, params, &image_features(img))?;
+    let grads = |x: &[Features]| -> Result<Vec<OutputsAndJacobian>> {
+        x.iter()
+            .map(|f| {
+                let (y, j) = jacobian(net, params, f)?;
                 if y.sig.layout != Layout::Scalar {
                     return Err(NtkError::Spec(format!(
                         "empirical_gram needs pooled outputs, got {}",
@@ -132,11 +156,10 @@ pub fn empirical_gram(
             })
             .collect()
     };
-    let g1 = grads(&x1)?;
-    let g2 = if x2.is_some() {
-        grads(&x2v)?
-    } else {
-        g1.clone()
+    let g1 = grads(x1)?;
+    let g2 = match x2 {
+        Some(x2) => grads(x2)?,
+        None => g1.clone(),
     };
     let (n1, n2) = (g1.len(), g2.len());
     let mut k = Array2::zeros((n1, n2));
@@ -184,19 +207,35 @@ pub fn monte_carlo_gram(
     x1: ArrayView4<f64>,
     x2: Option<ArrayView4<f64>>,
 ) -> Result<MonteCarlo> {
+    let (f1, f2) = image_batches(x1, x2)?;
+    monte_carlo_gram_features(spec, width, samples, seed, &f1, f2.as_deref())
+}
+
+/// [`monte_carlo_gram`] for inputs given as [`Features`] (SO(3) signals, vectors, …), all of the
+/// signature of `x1[0]`.
+pub fn monte_carlo_gram_features(
+    spec: &ArchSpec,
+    width: usize,
+    samples: usize,
+    seed: u64,
+    x1: &[Features],
+    x2: Option<&[Features]>,
+) -> Result<MonteCarlo> {
     if samples < 2 {
         return Err(NtkError::Input(
             "monte_carlo_gram needs at least 2 samples for a standard error".into(),
         ));
     }
+    let Some(first) = x1.first() else {
+        return Err(NtkError::Input("x1 is empty".into()));
+    };
     let net = Network::from_spec(&spec.with_width(width))?;
-    let (_, h, w, c) = x1.dim();
-    let sig = Network::image_signature(h, w, c);
+    let sig = first.sig.clone();
     let draws: Vec<(Array2<f64>, Array2<f64>)> = (0..samples as u64)
         .into_par_iter()
         .map(|s| {
             let params = net.init_seeded(&sig, seed.wrapping_add(s))?;
-            empirical_gram(&net, &params, x1.view(), x2.as_ref().map(|v| v.view()))
+            empirical_gram_features(&net, &params, x1, x2)
         })
         .collect::<Result<_>>()?;
     let n = samples as f64;

@@ -3,13 +3,13 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ndarray::{Array2, ArrayView2, ArrayView4, Axis};
+use ndarray::{Array2, ArrayView2, ArrayView4, ArrayView5, Axis};
 use rayon::prelude::*;
 
 use crate::error::{NtkError, Result};
 use crate::layers::{Features, Layer, Signature};
 use crate::layout::Layout;
-use crate::network::{check_finite, image_features, Network, PreparedInput};
+use crate::network::{check_finite, image_features, so3_features, Network, PreparedInput};
 
 /// Receives progress updates `(done, total)` in work units (pairs, self-pairs included). Called
 /// from worker threads.
@@ -105,6 +105,49 @@ impl Network {
         let f1: Vec<Features> = x1.axis_iter(Axis(0)).map(image_features).collect();
         let f2: Option<Vec<Features>> =
             x2.map(|x| x.axis_iter(Axis(0)).map(image_features).collect());
+        self.gram_features(&f1, f2.as_deref(), opts)
+    }
+
+    /// [`Network::gram`] for raw SO(3) signals `(N, 2L−1, 2L, 2L−1, C)`, indexed `(γ, β, α)` on
+    /// the Driscoll–Healy grid of bandlimit `L` (DESIGN.md, THEORY.md §7.1;
+    /// [`so3_signal_bandlimit`](crate::so3_signal_bandlimit) states the shape rule). The network
+    /// must start with `so3_conv` (or `so3_pool`). Errors as [`Network::gram`], plus a one-line
+    /// error for a shape that is not an SO(3) grid.
+    pub fn gram_so3(
+        &self,
+        x1: ArrayView5<f64>,
+        x2: Option<ArrayView5<f64>>,
+        opts: &GramOptions<'_>,
+    ) -> Result<Gram> {
+        let conv = |name: &str, x: &ArrayView5<f64>| -> Result<Vec<Features>> {
+            if let Some((i, v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                return Err(NtkError::Input(format!(
+                    "{name}[{},{},{},{},{}] is {v} (inputs must be finite)",
+                    i.0, i.1, i.2, i.3, i.4
+                )));
+            }
+            x.axis_iter(Axis(0)).map(so3_features).collect()
+        };
+        let f1 = conv("x1", &x1)?;
+        let f2 = match &x2 {
+            Some(x2) => {
+                let (a, b) = (x1.dim(), x2.dim());
+                if a.4 != b.4 {
+                    return Err(NtkError::Input(format!(
+                        "x1 has {} channels but x2 has {}",
+                        a.4, b.4
+                    )));
+                }
+                if (a.1, a.2, a.3) != (b.1, b.2, b.3) {
+                    return Err(NtkError::Input(format!(
+                        "x1 SO(3) signals are {}×{}×{} but x2 signals are {}×{}×{} (γ×β×α)",
+                        a.1, a.2, a.3, b.1, b.2, b.3
+                    )));
+                }
+                Some(conv("x2", x2)?)
+            }
+            None => None,
+        };
         self.gram_features(&f1, f2.as_deref(), opts)
     }
 

@@ -113,8 +113,10 @@ pub enum Layout {
     /// Signals on the SO(3) Driscoll–Healy grid of bandlimit `L` (THEORY.md §7.1), in the
     /// Δγ-reduced form of [`crate::so3::So3PairKernel`]: `[Δ][p₁][p₂]` with
     /// `Δ = γ₁ − γ₂ (mod 2L−1)` and in-plane points `p = β·(2L−1) + α`. Every SO(3) layer
-    /// commutes with the grid's γ-shift, so the reduction is exact. Finite features are stored
-    /// `(γ, β, α, C)` as in DESIGN.md.
+    /// commutes with the grid's γ-shift, so the reduction is exact. Finite features (and raw
+    /// SO(3)-signal inputs) are stored `(γ, β, α, C)` as in DESIGN.md; the input kernel of raw
+    /// signals is not γ-shift invariant, and is held as its γ-shift average, which is exact for
+    /// the only layers allowed to read it ([`Kernel::from_features`]).
     So3 {
         /// The bandlimit `L`.
         bandlimit: usize,
@@ -448,7 +450,11 @@ impl Kernel {
     }
 
     /// The input kernel of two feature arrays of the same signature: vectors ([`Layout::Scalar`]
-    /// with `C` values, `K⁰ = x·x′/C`), images or group signals.
+    /// with `C` values, `K⁰ = x·x′/C`), images, group signals, or raw SO(3) signals
+    /// ([`Layout::So3`], stored `(γ, β, α, C)`), whose `K⁰` is not γ-shift invariant and is
+    /// returned averaged over the grid's common γ-shifts
+    /// ([`crate::so3::So3PairKernel::from_signals`]): exact for the only layers that may read it,
+    /// `so3_conv` and `so3_pool` ([`Network::plan`](crate::Network::plan) refuses others).
     pub fn from_features(
         a: &crate::layers::Features,
         b: &crate::layers::Features,
@@ -473,8 +479,29 @@ impl Kernel {
                 *w,
                 c,
             )),
+            Layout::So3 { bandlimit } => {
+                let nngp = crate::so3::So3PairKernel::from_signals(*bandlimit, &a.data, &b.data, c)
+                    .ok_or_else(|| {
+                        NtkError::Input(format!(
+                            "SO(3) signals of bandlimit {bandlimit} with {c} channel(s) need \
+                                 {} values each",
+                            a.sig.feature_len()
+                        ))
+                    })?
+                    .values()
+                    .to_vec();
+                let len = nngp.len();
+                Ok(Kernel {
+                    layout: Layout::So3 {
+                        bandlimit: *bandlimit,
+                    },
+                    nngp,
+                    ntk: vec![0.0; len],
+                    channels: c,
+                })
+            }
             other => Err(NtkError::Input(format!(
-                "inputs must be vectors, images or group signals, got {}",
+                "inputs must be vectors, images, group signals or SO(3) signals, got {}",
                 other.kind()
             ))),
         }

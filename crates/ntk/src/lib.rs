@@ -48,7 +48,10 @@ pub use error::{NtkError, Result};
 pub use gram::{Gram, GramOptions, Progress};
 pub use layers::{Affine, Features, Layer, Params, Signature};
 pub use layout::{GroupInfo, Kernel, Layout, Stream};
-pub use network::{image_features, KernelPlan, Network, PlanStep, PreparedInput};
+pub use network::{
+    image_features, so3_features, so3_signal_bandlimit, KernelPlan, Network, PlanStep,
+    PreparedInput,
+};
 pub use nonlin::Nonlinearity;
 pub use param::{GroupSupport, Padding, Parameterization};
 pub use spec::{ArchSpec, LayerSpec};

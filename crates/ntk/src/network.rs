@@ -158,9 +158,19 @@ impl Network {
         }
     }
 
+    /// The signature of raw SO(3) signals of bandlimit `L` with `C` channels: features stored
+    /// `(γ, β, α, C)` = `(2L−1, 2L, 2L−1, C)` on the Driscoll–Healy grid (THEORY.md §7.1).
+    pub fn so3_signature(bandlimit: usize, c: usize) -> Signature {
+        Signature {
+            layout: Layout::So3 { bandlimit },
+            channels: c,
+        }
+    }
+
     /// The plan for inputs of signature `input` (validates the whole network).
     pub fn plan(&self, input: &Signature) -> Result<KernelPlan> {
         self.check_gaussian()?;
+        self.check_input_layout(&input.layout)?;
         let sigs = self
             .root
             .signatures(Stream::One(input.clone()), SigMode::Kernel)?;
@@ -214,6 +224,28 @@ impl Network {
         self.root.gaussian(0, Stream::One(false)).map(|_| ())
     }
 
+    /// Refuses raw SO(3)-signal inputs for networks that do not start with `so3_conv` or
+    /// `so3_pool`. Their input kernel `K⁰(R, R′)` is not invariant under a common γ-shift, which
+    /// every SO(3) kernel layout assumes; these two layers are the ones whose output is the same
+    /// for `K⁰` and its γ-shift average (docs/theory.md), and `so3_conv`'s output is again
+    /// γ-shift invariant, so everything after it is exact. (Nonlinearities on the raw input are
+    /// refused anyway: it is not Gaussian.)
+    fn check_input_layout(&self, input: &Layout) -> Result<()> {
+        if !matches!(input, Layout::So3 { .. }) {
+            return Ok(());
+        }
+        let reason = "SO(3)-signal inputs (N, 2L−1, 2L, 2L−1, C) must go straight into so3_conv \
+                      (or so3_pool): their input kernel is not invariant under a common γ-shift, \
+                      which every later SO(3) layer assumes";
+        match self.root.layers.first() {
+            Some(l) if matches!(l.name().as_str(), "so3_conv" | "so3_pool") => Ok(()),
+            Some(l) => Err(NtkError::layer(0, &l.name(), reason)),
+            None => Err(NtkError::Spec(format!(
+                "the network has no layers; {reason}"
+            ))),
+        }
+    }
+
     /// Runs the kernel map of an input against itself, recording its self-kernel diagonals.
     pub fn self_kernel(&self, k0: Kernel) -> Result<(Kernel, Vec<Vec<f64>>)> {
         self.self_kernel_from(0, Stream::One(k0))
@@ -227,6 +259,7 @@ impl Network {
     /// [`Network::cross_kernel_prepared`]: when the first layer offers a per-input summary
     /// ([`Layer::prepare_input`]) it is computed here, once.
     pub fn prepare_input<'a>(&self, x: &'a Features) -> Result<PreparedInput<'a>> {
+        self.check_input_layout(&x.sig.layout)?;
         let first = match self.root.layers.first() {
             Some(l) => l.prepare_input(0, x).transpose()?,
             None => None,
@@ -333,6 +366,49 @@ impl fmt::Debug for PreparedInput<'_> {
             .field("summarised", &self.first.is_some())
             .finish()
     }
+}
+
+/// The bandlimit `L` of raw SO(3) signals whose per-sample grid axes are `(γ, β, α)` =
+/// `(2L−1, 2L, 2L−1)` (DESIGN.md "Arrays on disk"), or a one-line error naming the shape.
+pub fn so3_signal_bandlimit(gamma: usize, beta: usize, alpha: usize) -> Result<usize> {
+    let problem = if gamma != alpha {
+        Some(format!("the γ and α axes differ ({gamma} vs {alpha})"))
+    } else if gamma.is_multiple_of(2) {
+        Some(format!(
+            "the γ and α axes have {gamma} points, but need an odd number 2L−1"
+        ))
+    } else if beta != gamma + 1 {
+        Some(format!(
+            "the β axis has {beta} points, but γ and α with 2L−1 = {gamma} need 2L = {}",
+            gamma + 1
+        ))
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(beta / 2),
+        Some(p) => Err(NtkError::Input(format!(
+            "SO(3) signals have shape (N, 2L−1, 2L, 2L−1, C) over (γ, β, α), e.g. (N, 11, 12, 11, C) \
+             for L = 6; got (N, {gamma}, {beta}, {alpha}, C): {p}"
+        ))),
+    }
+}
+
+/// One raw SO(3) signal `(γ, β, α, C)` = `(2L−1, 2L, 2L−1, C)` as [`Features`] of
+/// [`Layout::So3`]; errors for a shape that is not such a grid
+/// ([`so3_signal_bandlimit`]) or for zero channels.
+pub fn so3_features(x: ArrayView4<f64>) -> Result<Features> {
+    let (g, b, a, c) = x.dim();
+    let bandlimit = so3_signal_bandlimit(g, b, a)?;
+    if c == 0 {
+        return Err(NtkError::Input(
+            "SO(3) signals need at least one channel".into(),
+        ));
+    }
+    Ok(Features {
+        sig: Network::so3_signature(bandlimit, c),
+        data: x.iter().copied().collect(),
+    })
 }
 
 /// An `H×W×C` image as [`Features`].

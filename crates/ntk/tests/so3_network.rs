@@ -13,6 +13,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::f64::consts::PI;
 
+mod common;
+
 /// Fixed so that failures reproduce; any value works.
 const SEED: u64 = 0x5030_0003;
 
@@ -245,12 +247,7 @@ fn gram_matrices_are_symmetric_and_positive_semidefinite() {
         )
         .unwrap();
     for m in [&g.nngp, &g.ntk] {
-        let n = m.nrows();
-        let dm = nalgebra::DMatrix::from_fn(n, n, |i, j| m[[i, j]]);
-        assert_eq!(dm, dm.transpose());
-        let eig = dm.symmetric_eigen().eigenvalues;
-        let (min, max) = (eig.min(), eig.max());
-        assert!(min >= -1e-10 * max, "λ_min {min}, λ_max {max}");
+        common::assert_symmetric_psd(m);
     }
 }
 

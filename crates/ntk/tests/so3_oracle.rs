@@ -7,6 +7,9 @@ use entk_ntk::so3::{S2LiftOperator, So3ConvOperator, So3PairKernel};
 use nalgebra::Vector3;
 use std::f64::consts::PI;
 
+mod common;
+use common::gauss_legendre;
+
 type Signal = Box<dyn Fn(&Vector3<f64>) -> f64>;
 
 /// THEORY.md §10 "input 2": x0 = [1 + Z + 0.5XY, X − 0.3Z²], x1 = [0.2 + Y + XZ, 0.5Y² − X].
@@ -34,32 +37,6 @@ fn sample(l: usize, f: &[Signal]) -> Vec<f64> {
         }
     }
     out
-}
-
-/// Gauss–Legendre on `[a, b]`, written independently of the crate's (Newton on `P_n`).
-fn gauss_legendre(n: usize, a: f64, b: f64) -> (Vec<f64>, Vec<f64>) {
-    let (mut xs, mut ws) = (vec![], vec![]);
-    for i in 0..n {
-        let mut x = (PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();
-        let mut dp = 0.0;
-        for _ in 0..100 {
-            let (mut p0, mut p1) = (1.0, x);
-            for k in 2..=n {
-                let p2 = ((2 * k - 1) as f64 * x * p1 - (k - 1) as f64 * p0) / k as f64;
-                p0 = p1;
-                p1 = p2;
-            }
-            dp = n as f64 * (x * p1 - p0) / (x * x - 1.0);
-            let dx = p1 / dp;
-            x -= dx;
-            if dx.abs() < 1e-16 {
-                break;
-            }
-        }
-        xs.push(0.5 * (b - a) * x + 0.5 * (b + a));
-        ws.push(0.5 * (b - a) * 2.0 / ((1.0 - x * x) * dp * dp));
-    }
-    (xs, ws)
 }
 
 const GRID_PAIRS: [([usize; 3], [usize; 3]); 4] = [

@@ -52,7 +52,8 @@ fn sample_shape(sig: &Signature) -> Vec<usize> {
     }
 }
 
-/// The input signature of a per-sample shape `(H, W, C)` or `(D,)`.
+/// The input signature of a per-sample shape `(H, W, C)`, `(2L−1, 2L, 2L−1, C)` (SO(3)
+/// signals) or `(D,)`.
 fn signature_of(shape: &[usize]) -> Option<Signature> {
     match *shape {
         [d] if d > 0 => Some(Signature {
@@ -60,6 +61,9 @@ fn signature_of(shape: &[usize]) -> Option<Signature> {
             channels: d,
         }),
         [h, w, c] if h > 0 && w > 0 && c > 0 => Some(Network::image_signature(h, w, c)),
+        [g, b, a, c] if c > 0 => entk_ntk::so3_signal_bandlimit(g, b, a)
+            .ok()
+            .map(|l| Network::so3_signature(l, c)),
         _ => None,
     }
 }
@@ -80,7 +84,8 @@ fn output_signature(net: &Network, input: &Signature) -> Result<Signature, NtkEr
 /// --
 ///
 /// Draws the parameters of the finite network `spec` (widths from each linear layer's
-/// `width`) for inputs of `input_shape` ((batch, H, W, C) or (batch, D); the batch entry is
+/// `width`) for inputs of `input_shape` ((batch, H, W, C), (batch, 2L−1, 2L, 2L−1, C) or
+/// (batch, D); the batch entry is
 /// ignored, -1 allowed). Returns (output_shape, params) with the batch entry copied.
 #[pyfunction]
 pub fn init(
@@ -92,7 +97,7 @@ pub fn init(
     let (net, text) = network(spec)?;
     let bad = || {
         value_error(format!(
-            "input_shape must be (batch, H, W, C) or (batch, D) with positive sizes, got {input_shape:?}"
+            "input_shape must be (batch, H, W, C), (batch, 2L−1, 2L, 2L−1, C) or (batch, D) with positive sizes, got {input_shape:?}"
         ))
     };
     let sample: Vec<usize> = input_shape
@@ -123,7 +128,8 @@ pub fn init(
 /// apply(spec, params, x)
 /// --
 ///
-/// The finite network's outputs for a batch `x` ((N, H, W, C) or (N, D), float32/float64):
+/// The finite network's outputs for a batch `x` ((N, H, W, C), (N, 2L−1, 2L, 2L−1, C) or
+/// (N, D), float32/float64):
 /// an array (N, ...) of the output shape `init` reported.
 #[pyfunction]
 pub fn apply<'py>(

@@ -17,7 +17,7 @@ mod datasets;
 mod finite;
 mod interrupt;
 
-use ndarray::{Array2, ArrayView2, ArrayView4, Ix2, Ix4};
+use ndarray::{Array2, ArrayView2, ArrayView4, ArrayView5, Ix2, Ix4, Ix5};
 use numpy::{PyArray2, PyUntypedArrayMethods, ToPyArray};
 use pyo3::prelude::*;
 
@@ -27,11 +27,14 @@ use entk_ntk::{Gram, GramOptions, Network, NtkError};
 
 use convert::{cli_error, floats, network, ntk_error, shape_text, value_error, Floats};
 
-/// A batch of inputs: images / S² signals `(N, H, W, C)` or vectors `(N, D)`.
+/// A batch of inputs: images / S² signals `(N, H, W, C)`, SO(3) signals
+/// `(N, 2L−1, 2L, 2L−1, C)` or vectors `(N, D)`, told apart by rank.
 #[derive(Clone, Copy)]
 pub(crate) enum Batch<'a> {
     /// `(N, H, W, C)`.
     Images(ArrayView4<'a, f64>),
+    /// `(N, 2L−1, 2L, 2L−1, C)`, indexed `(γ, β, α)`.
+    So3(ArrayView5<'a, f64>),
     /// `(N, D)`.
     Vectors(ArrayView2<'a, f64>),
 }
@@ -42,10 +45,13 @@ impl<'a> Batch<'a> {
         let v = x.view();
         match v.ndim() {
             4 => Ok(Batch::Images(v.into_dimensionality::<Ix4>().expect("4-D"))),
+            5 => Ok(Batch::So3(v.into_dimensionality::<Ix5>().expect("5-D"))),
             2 => Ok(Batch::Vectors(v.into_dimensionality::<Ix2>().expect("2-D"))),
             _ => Err(value_error(format!(
                 "{name} must have 4 dimensions (N, H, W, C): images, or S² signals (N, 2L, 2L−1, C); \
-                 or 2 dimensions (N, D): vectors for networks that start with dense; got shape {}",
+                 or 5 dimensions (N, 2L−1, 2L, 2L−1, C): SO(3) signals for networks that start \
+                 with so3_conv; or 2 dimensions (N, D): vectors for networks that start with \
+                 dense; got shape {}",
                 shape_text(v.shape())
             ))),
         }
@@ -54,14 +60,18 @@ impl<'a> Batch<'a> {
     pub(crate) fn len(&self) -> usize {
         match self {
             Batch::Images(a) => a.dim().0,
+            Batch::So3(a) => a.dim().0,
             Batch::Vectors(a) => a.dim().0,
         }
     }
     fn same_kind(&self, other: &Batch, names: (&str, &str)) -> PyResult<()> {
         match (self, other) {
-            (Batch::Images(_), Batch::Images(_)) | (Batch::Vectors(_), Batch::Vectors(_)) => Ok(()),
+            (Batch::Images(_), Batch::Images(_))
+            | (Batch::So3(_), Batch::So3(_))
+            | (Batch::Vectors(_), Batch::Vectors(_)) => Ok(()),
             _ => Err(value_error(format!(
-                "{} and {} must both be 4-D (N, H, W, C) or both 2-D (N, D)",
+                "{} and {} must both be 4-D (N, H, W, C), both 5-D (N, 2L−1, 2L, 2L−1, C) or \
+                 both 2-D (N, D)",
                 names.0, names.1
             ))),
         }
@@ -74,10 +84,14 @@ fn gram(net: &Network, x1: Batch, x2: Option<Batch>, opts: &GramOptions) -> Resu
     match (x1, x2) {
         (Batch::Images(a), None) => net.gram(a, None, opts),
         (Batch::Images(a), Some(Batch::Images(b))) => net.gram(a, Some(b), opts),
+        (Batch::So3(a), None) => net.gram_so3(a, None, opts),
+        (Batch::So3(a), Some(Batch::So3(b))) => net.gram_so3(a, Some(b), opts),
         (Batch::Vectors(a), None) => net.gram_vectors(a, None, opts),
         (Batch::Vectors(a), Some(Batch::Vectors(b))) => net.gram_vectors(a, Some(b), opts),
         _ => Err(NtkError::Input(
-            "x1 and x2 must both be 4-D (N, H, W, C) or both 2-D (N, D)".into(),
+            "x1 and x2 must both be 4-D (N, H, W, C), both 5-D (N, 2L−1, 2L, 2L−1, C) or both \
+             2-D (N, D)"
+                .into(),
         )),
     }
 }
@@ -147,8 +161,9 @@ impl Prediction {
 /// NNGP and NTK Gram matrices of the network `spec` (a dict or a JSON string in the
 /// DESIGN.md format), bit-identical to `entk kernel` on the same inputs.
 ///
-/// x1, x2: float32/float64 arrays (N, H, W, C) of images or S² signals (N, 2L, 2L−1, C), or
-/// (N, D) vectors for networks that start with `dense`; x2=None means x1 (the result is then
+/// x1, x2: float32/float64 arrays (N, H, W, C) of images or S² signals (N, 2L, 2L−1, C),
+/// (N, 2L−1, 2L, 2L−1, C) SO(3) signals indexed (γ, β, α) for networks that start with
+/// `so3_conv`, or (N, D) vectors for networks that start with `dense`; x2=None means x1 (the result is then
 /// exactly symmetric). threads: worker threads (None or 0: all cores); the numbers do not
 /// depend on it. Releases the GIL; Ctrl-C stops it; a progress bar shows on stderr when it is a
 /// terminal. Raises ValueError for a bad spec or input (MemoryError when the engine's memory

@@ -5,7 +5,9 @@
 //!
 //! Inputs of `s2_lift_conv` are S² signals on the Driscoll–Healy grid, stored like images
 //! `(2L, 2L−1, C)` = `(θ, φ, C)` (DESIGN.md), i.e. [`Layout::Pixels`] with `h = 2L`,
-//! `w = 2L − 1`. Only the NTK parameterisation exists for these layers.
+//! `w = 2L − 1`. A network may also start with `so3_conv` on raw SO(3) signals `(γ, β, α, C)`
+//! ([`Layout::So3`] features; docs/theory.md "Raw SO(3) inputs"). Only the NTK
+//! parameterisation exists for these layers.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,8 +18,8 @@ use crate::error::{NtkError, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
 use crate::so3::{
-    QuadratureCoefficients, S2LiftFinite, S2LiftOperator, So3Affine, So3ConvFinite,
-    So3ConvOperator, So3Error, So3PairKernel, So3PoolFinite,
+    QuadratureCoefficients, S2LiftFinite, S2LiftOperator, SignalCoefficients, So3Affine,
+    So3ConvFinite, So3ConvOperator, So3Error, So3PairKernel, So3PoolFinite,
 };
 
 fn so3_error(index: usize, layer: &str, e: So3Error) -> NtkError {
@@ -89,7 +91,8 @@ fn so3_bandlimit(index: usize, layer: &str, layout: &Layout) -> Result<usize> {
         Layout::Pixels { .. } => Err(NtkError::layer(
             index,
             layer,
-            "needs SO(3) features but got S² or image features; put an s2_lift_conv first",
+            "needs SO(3) features but got S² or image features; put an s2_lift_conv first, or \
+             give SO(3) signals (N, 2L−1, 2L, 2L−1, C)",
         )),
         other => Err(NtkError::layer(
             index,
@@ -190,6 +193,50 @@ fn finite_vjp(
     Stream::One(Features {
         sig: x.sig.clone(),
         data: dx,
+    })
+}
+
+/// The two per-input summaries of a pair, made by `layer`'s [`Layer::prepare_input`], which
+/// must come from grids of one bandlimit (`bandlimit` reads it).
+fn prepared_pair<'a, T: 'static>(
+    index: usize,
+    layer: &str,
+    (a, b): (&'a Prepared, &'a Prepared),
+    bandlimit: impl Fn(&T) -> usize,
+) -> Result<(&'a T, &'a T)> {
+    let (Some(a), Some(b)) = (a.downcast_ref::<T>(), b.downcast_ref::<T>()) else {
+        return Err(NtkError::layer(
+            index,
+            layer,
+            "prepared inputs come from another layer",
+        ));
+    };
+    if bandlimit(a) != bandlimit(b) {
+        return Err(NtkError::layer(
+            index,
+            layer,
+            "the two inputs have different bandlimits",
+        ));
+    }
+    Ok((a, b))
+}
+
+/// A first layer's kernels from its linear part `A[K⁰]`: `K¹ = σ_w² A[K⁰] + σ_b²` and, since
+/// inputs carry no NTK (`Θ⁰ = 0`), `Θ¹ = K¹`.
+fn first_layer_kernel(
+    mut linear: So3PairKernel,
+    affine: &Affine,
+    bandlimit_out: usize,
+) -> Stream<Kernel> {
+    linear.scale_shift(affine.w_std * affine.w_std, affine.b_std * affine.b_std);
+    let values = linear.values().to_vec();
+    Stream::One(Kernel {
+        layout: Layout::So3 {
+            bandlimit: bandlimit_out,
+        },
+        ntk: values.clone(),
+        nngp: values,
+        channels: affine.width,
     })
 }
 
@@ -358,35 +405,12 @@ impl Layer for S2LiftConv {
         a: &Prepared,
         b: &Prepared,
     ) -> Result<Stream<Kernel>> {
-        let (Some(a), Some(b)) = (a.downcast_ref::<LiftInput>(), b.downcast_ref::<LiftInput>())
-        else {
-            return Err(NtkError::layer(
-                index,
-                "s2_lift_conv",
-                "prepared inputs come from another layer",
-            ));
-        };
-        if a.bandlimit_in != b.bandlimit_in {
-            return Err(NtkError::layer(
-                index,
-                "s2_lift_conv",
-                "the two inputs have different bandlimits",
-            ));
-        }
+        let (a, b) = prepared_pair(index, "s2_lift_conv", (a, b), |x: &LiftInput| {
+            x.bandlimit_in
+        })?;
         let op = self.operator(index, a.bandlimit_in)?;
-        let mut nngp = op.apply_quadrature(&a.coefficients, &b.coefficients);
-        let w2 = self.affine.w_std * self.affine.w_std;
-        nngp.scale_shift(w2, self.affine.b_std * self.affine.b_std);
-        // Inputs carry no NTK (Θ⁰ = 0), so Θ¹ = K¹.
-        let values = nngp.values().to_vec();
-        Ok(Stream::One(Kernel {
-            layout: Layout::So3 {
-                bandlimit: self.bandlimit_out,
-            },
-            ntk: values.clone(),
-            nngp: values,
-            channels: self.affine.width,
-        }))
+        let linear = op.apply_quadrature(&a.coefficients, &b.coefficients);
+        Ok(first_layer_kernel(linear, &self.affine, self.bandlimit_out))
     }
     fn init(
         &self,
@@ -559,6 +583,36 @@ impl Layer for So3Conv {
             ntk,
             channels: self.affine.width,
         }))
+    }
+    /// As the first layer on raw SO(3) signals: their per-channel Wigner coefficients, from
+    /// which [`So3Conv::kernel_from_prepared`] gives the output kernel of any pair without the
+    /// full `(γ, β, α)²` input kernel (which is not γ-shift invariant). Not offered for other
+    /// inputs (the kernel map then refuses them).
+    fn prepare_input(&self, index: usize, x: &Features) -> Option<Result<Prepared>> {
+        let Layout::So3 { bandlimit: l_in } = x.sig.layout else {
+            return None;
+        };
+        let prepare = || -> Result<Prepared> {
+            let coefficients = self
+                .operator(index, l_in)?
+                .signal_coefficients(&x.data, x.sig.channels)
+                .map_err(|e| so3_error(index, "so3_conv", e))?;
+            Ok(Arc::new(coefficients))
+        };
+        Some(prepare())
+    }
+    fn kernel_from_prepared(
+        &self,
+        index: usize,
+        a: &Prepared,
+        b: &Prepared,
+    ) -> Result<Stream<Kernel>> {
+        let (a, b) = prepared_pair(index, "so3_conv", (a, b), SignalCoefficients::bandlimit_in)?;
+        let linear = self
+            .operator(index, a.bandlimit_in())?
+            .apply_signals(a, b)
+            .map_err(|e| so3_error(index, "so3_conv", e))?;
+        Ok(first_layer_kernel(linear, &self.affine, self.bandlimit_out))
     }
     fn init(
         &self,

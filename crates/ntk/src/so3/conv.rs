@@ -1,8 +1,10 @@
 //! The SO(3) → SO(3) group convolution's kernel operator (THEORY.md §7.3–7.5).
 
+use entk_reps::{So3FourierTransform, So3Transform};
 use nalgebra::DMatrix;
 use num_complex::Complex64;
 use std::f64::consts::PI;
+use std::sync::OnceLock;
 
 use super::basis::{block_indices, NBlockBasis};
 use super::support::conv_support;
@@ -27,6 +29,33 @@ pub struct So3ConvOperator {
     support: Vec<Vec<DMatrix<f64>>>,
     input_basis: NBlockBasis,
     output_basis: NBlockBasis,
+    /// The Wigner transform of the input grid, built on first use by
+    /// [`So3ConvOperator::signal_coefficients`].
+    transform: OnceLock<So3Transform>,
+}
+
+/// Per-channel Wigner coefficients `x̂^l_{c,mn} = Σ_R w_R x_c(R) D^l_{mn}(R)` (`l < L_out`) of one
+/// SO(3) signal, split by the γ-frequency `n` ([`So3ConvOperator::signal_coefficients`]): the
+/// per-input half of the two-slot transform of a raw input kernel
+/// `K⁰(R, R′) = (1/C) Σ_c x_c(R) x′_c(R′)`, which factorises as
+/// `K̂_n = (1/C) Σ_c x̂_{c,·n} x̂′_{c,·,−n}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalCoefficients {
+    bandlimit_in: usize,
+    /// `[n + L_out − 1]`: real and imaginary parts of the `C × s_n` matrix of `x̂^l_{c,mn}`,
+    /// columns in the order of `block_indices(L_out, n)`.
+    blocks: Vec<(DMatrix<f64>, DMatrix<f64>)>,
+}
+
+impl SignalCoefficients {
+    /// The bandlimit of the signal's grid.
+    pub fn bandlimit_in(&self) -> usize {
+        self.bandlimit_in
+    }
+    /// The number of channels.
+    pub fn channels(&self) -> usize {
+        self.blocks.first().map_or(0, |(re, _)| re.nrows())
+    }
 }
 
 impl So3ConvOperator {
@@ -42,6 +71,7 @@ impl So3ConvOperator {
             support: conv_support(bandlimit_out, max_beta),
             input_basis: NBlockBasis::new(bandlimit_in, bandlimit_out),
             output_basis: NBlockBasis::new(bandlimit_out, bandlimit_out),
+            transform: OnceLock::new(),
         })
     }
 
@@ -67,7 +97,105 @@ impl So3ConvOperator {
                 kernel.bandlimit()
             )));
         }
-        let khat = self.input_basis.project(kernel);
+        Ok(self.apply_coefficients(&self.input_basis.project(kernel)))
+    }
+
+    /// The per-channel Wigner coefficients (degrees `l < L_out`) of one raw SO(3) signal on the
+    /// input grid, stored `(γ, β, α, C)` (channels last, DESIGN.md): the per-input summary from
+    /// which [`So3ConvOperator::apply_signals`] gives `A[K⁰]` of any pair.
+    pub fn signal_coefficients(
+        &self,
+        signal: &[f64],
+        channels: usize,
+    ) -> Result<SignalCoefficients, So3Error> {
+        let transform = match self.transform.get() {
+            Some(t) => t,
+            None => {
+                let t = So3Transform::new(self.bandlimit_in)?;
+                self.transform.get_or_init(|| t)
+            }
+        };
+        let points = transform.grid().len();
+        if channels == 0 || signal.len() != points * channels {
+            return Err(So3Error::Shape(format!(
+                "SO(3) signal of bandlimit {} with {channels} channel(s) needs {} values, got {}",
+                self.bandlimit_in,
+                points * channels.max(1),
+                signal.len()
+            )));
+        }
+        let lo = self.bandlimit_out as i32;
+        let mut blocks: Vec<(DMatrix<f64>, DMatrix<f64>)> = (-(lo - 1)..lo)
+            .map(|n| {
+                let s = block_indices(self.bandlimit_out, n).len();
+                (DMatrix::zeros(channels, s), DMatrix::zeros(channels, s))
+            })
+            .collect();
+        let mut channel = vec![0.0; points];
+        for c in 0..channels {
+            for (p, v) in channel.iter_mut().enumerate() {
+                *v = signal[p * channels + c];
+            }
+            let coeffs = transform.forward(&channel)?;
+            for n in -(lo - 1)..lo {
+                let (re, im) = &mut blocks[(n + lo - 1) as usize];
+                for (i, (l, m)) in block_indices(self.bandlimit_out, n).into_iter().enumerate() {
+                    let v = coeffs.get(l, m, n);
+                    re[(c, i)] = v.re;
+                    im[(c, i)] = v.im;
+                }
+            }
+        }
+        Ok(SignalCoefficients {
+            bandlimit_in: self.bandlimit_in,
+            blocks,
+        })
+    }
+
+    /// `A[K⁰]` for the raw input kernel `K⁰(R, R′) = (1/C) Σ_c x_c(R) x′_c(R′)` of two SO(3)
+    /// signals summarised by [`So3ConvOperator::signal_coefficients`]. Both slots are
+    /// transformed (THEORY.md §7.4–7.5); the region `S` is invariant under multiplication by
+    /// z-rotations, so only `n′ = −n` survives and the output is invariant under a common
+    /// γ-shift, i.e. it lives in the Δγ-reduced layout although `K⁰` does not (docs/theory.md
+    /// "Raw SO(3) inputs"). Equals [`So3ConvOperator::apply`] of the γ-shift average of `K⁰`
+    /// ([`So3PairKernel::from_signals`]) up to rounding, without its `(2L−1)·P²` values.
+    pub fn apply_signals(
+        &self,
+        a: &SignalCoefficients,
+        b: &SignalCoefficients,
+    ) -> Result<So3PairKernel, So3Error> {
+        for x in [a, b] {
+            if x.bandlimit_in != self.bandlimit_in || x.blocks.len() != 2 * self.bandlimit_out - 1 {
+                return Err(So3Error::Shape(format!(
+                    "so3_conv expects SO(3) signals of bandlimit {}, got {}",
+                    self.bandlimit_in, x.bandlimit_in
+                )));
+            }
+        }
+        if a.channels() != b.channels() {
+            return Err(So3Error::Shape(format!(
+                "the two SO(3) signals have {} and {} channels",
+                a.channels(),
+                b.channels()
+            )));
+        }
+        let inv = 1.0 / a.channels() as f64;
+        let count = a.blocks.len();
+        let khat: Vec<DMatrix<Complex64>> = (0..count)
+            .map(|i| {
+                // K̂_n = (1/C) A_nᵀ B_{−n}.
+                let ((ar, ai), (br, bi)) = (&a.blocks[i], &b.blocks[count - 1 - i]);
+                let re = (ar.tr_mul(br) - ai.tr_mul(bi)) * inv;
+                let im = (ar.tr_mul(bi) + ai.tr_mul(br)) * inv;
+                re.zip_map(&im, Complex64::new)
+            })
+            .collect();
+        Ok(self.apply_coefficients(&khat))
+    }
+
+    /// `A[K]` from the two-slot coefficients `K̂_n` (`[n + L_out − 1]`, rows and columns in the
+    /// order of `block_indices(L_out, n)`).
+    fn apply_coefficients(&self, khat: &[DMatrix<Complex64>]) -> So3PairKernel {
         let lo = self.bandlimit_out as i32;
         let norm = 1.0 / (64.0 * PI.powi(4));
         // Only k ≥ 0 is read by `evaluate` (the kernel is real), so k < 0 stays empty.
@@ -92,7 +220,7 @@ impl So3ConvOperator {
                 })
             })
             .collect();
-        Ok(self.output_basis.evaluate(&blocks))
+        self.output_basis.evaluate(&blocks)
     }
 }
 

@@ -34,6 +34,43 @@ impl So3PairKernel {
         (bandlimit > 0 && values.len() == d * p * p).then_some(Self { bandlimit, values })
     }
 
+    /// The input kernel of two raw SO(3) signals stored `(γ, β, α, C)`, averaged over the grid's
+    /// common γ-shifts: `K̄(R, R′) = (2L−1)⁻¹ Σ_k K⁰(R Z_k, R′ Z_k)` with
+    /// `K⁰(R, R′) = (1/C) Σ_c x_c(R) x′_c(R′)` and `Z_k = R_z(2πk/(2L−1))`.
+    ///
+    /// `K⁰` itself is not γ-shift invariant, so it has no Δγ-reduced form; `K̄` is its
+    /// projection onto the invariant kernels. The layers that may read a raw SO(3) input
+    /// (`so3_conv`, whose region `β ≤ β_max` is invariant under left multiplication by
+    /// z-rotations, and `so3_pool`) give the same output for `K⁰` and `K̄` (docs/theory.md).
+    /// `None` when a slice has the wrong length or `channels = 0`.
+    pub fn from_signals(bandlimit: usize, x1: &[f64], x2: &[f64], channels: usize) -> Option<Self> {
+        let (d, p) = Self::dims(bandlimit);
+        let n = d * p * channels;
+        if bandlimit == 0 || channels == 0 || x1.len() != n || x2.len() != n {
+            return None;
+        }
+        // Rows p, columns (γ, c): K̄[Δ] = (1/(dC)) X₁ Π_Δ X₂ᵀ, with Π_Δ rotating the γ blocks.
+        let rows = |x: &[f64], shift: usize| {
+            nalgebra::DMatrix::from_fn(p, d * channels, |q, j| {
+                let (g, c) = (j / channels, j % channels);
+                x[(((g + shift) % d) * p + q) * channels + c]
+            })
+        };
+        let second = rows(x2, 0);
+        let scale = 1.0 / (d * channels) as f64;
+        let mut values = vec![0.0; d * p * p];
+        for delta in 0..d {
+            let product = rows(x1, delta) * second.transpose();
+            let slab = &mut values[delta * p * p..][..p * p];
+            for p1 in 0..p {
+                for p2 in 0..p {
+                    slab[p1 * p + p2] = product[(p1, p2)] * scale;
+                }
+            }
+        }
+        Some(Self { bandlimit, values })
+    }
+
     /// `(2L−1, 2L(2L−1))`: number of `Δ` values and of in-plane points.
     pub fn dims(bandlimit: usize) -> (usize, usize) {
         let a = 2 * bandlimit - 1;

@@ -13,7 +13,7 @@ mod grid_kernel;
 mod lift;
 mod support;
 
-pub use conv::So3ConvOperator;
+pub use conv::{SignalCoefficients, So3ConvOperator};
 pub use finite::{S2LiftFinite, So3Affine, So3ConvFinite, So3PoolFinite};
 pub use grid_kernel::So3PairKernel;
 pub use lift::{QuadratureCoefficients, S2LiftOperator};

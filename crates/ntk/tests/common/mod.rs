@@ -5,6 +5,7 @@ use entk_ntk::{GramOptions, Network};
 use ndarray::{Array2, Array4};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::f64::consts::PI;
 
 /// The named seed of the random test inputs.
 pub const SEED: u64 = 0x5eed_2025;
@@ -54,4 +55,41 @@ pub fn spec(layers: &[&str]) -> String {
 /// Image `i` of a batch as a batch of one.
 pub fn pick(x: &Array4<f64>, i: usize) -> Array4<f64> {
     x.select(ndarray::Axis(0), &[i])
+}
+
+/// Gauss–Legendre on `[a, b]`, written independently of the crate's (Newton on `P_n`).
+pub fn gauss_legendre(n: usize, a: f64, b: f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut xs, mut ws) = (vec![], vec![]);
+    for i in 0..n {
+        let mut x = (PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();
+        let mut dp = 0.0;
+        for _ in 0..100 {
+            let (mut p0, mut p1) = (1.0, x);
+            for k in 2..=n {
+                let p2 = ((2 * k - 1) as f64 * x * p1 - (k - 1) as f64 * p0) / k as f64;
+                p0 = p1;
+                p1 = p2;
+            }
+            dp = n as f64 * (x * p1 - p0) / (x * x - 1.0);
+            let dx = p1 / dp;
+            x -= dx;
+            if dx.abs() < 1e-16 {
+                break;
+            }
+        }
+        xs.push(0.5 * (b - a) * x + 0.5 * (b + a));
+        ws.push(0.5 * (b - a) * 2.0 / ((1.0 - x * x) * dp * dp));
+    }
+    (xs, ws)
+}
+
+/// Asserts that a Gram matrix is exactly symmetric and positive semi-definite
+/// (`λ_min ≥ −1e-10·λ_max`, THEORY.md §9 items 1–2).
+pub fn assert_symmetric_psd(m: &Array2<f64>) {
+    let n = m.nrows();
+    let dm = nalgebra::DMatrix::from_fn(n, n, |i, j| m[[i, j]]);
+    assert_eq!(dm, dm.transpose());
+    let eig = dm.symmetric_eigen().eigenvalues;
+    let (min, max) = (eig.min(), eig.max());
+    assert!(min >= -1e-10 * max, "λ_min {min}, λ_max {max}");
 }

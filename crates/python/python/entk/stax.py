@@ -23,7 +23,8 @@ argument order, so a neural-tangents CNN or MLP ports by changing the import::
 - ``apply_fn(params, inputs) -> outputs``: the finite forward pass on a NumPy batch.
 
 Inputs are (N, H, W, C) images (NHWC, neural-tangents' default), (N, 2L, 2L-1, C) S² signals
-for ``S2LiftConv`` networks, or (N, D) vectors. ``layer.spec`` is the DESIGN.md spec dict that
+for ``S2LiftConv`` networks, (N, 2L-1, 2L, 2L-1, C) SO(3) signals indexed (γ, β, α) for networks
+that start with ``SO3Conv``, or (N, D) vectors. ``layer.spec`` is the DESIGN.md spec dict that
 :func:`entk.kernel` accepts.
 
 Decisions where the two libraries differ: entk convolutions have odd filters;
