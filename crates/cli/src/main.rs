@@ -39,10 +39,12 @@ enum Command {
         /// Architecture spec (JSON; see DESIGN.md).
         #[arg(long, value_name = "SPEC.json")]
         arch: PathBuf,
-        /// Inputs (N1, H, W, C) as .npy (f64 or f32): images, or S² signals (N, 2L, 2L−1, C).
+        /// Inputs as .npy (f64 or f32): 4-D (N1, H, W, C) images or S² signals (N1, 2L, 2L−1, C),
+        /// or 5-D (N1, 2L−1, 2L, 2L−1, C) SO(3) signals on the (γ, β, α) grid (first layer so3_conv).
         #[arg(long, value_name = "A.npy")]
         x1: PathBuf,
-        /// Second inputs (N2, H, W, C); default x1 (the result is then exactly symmetric).
+        /// Second inputs, of the kind and per-input shape of x1; default x1 (the result is then
+        /// exactly symmetric).
         #[arg(long, value_name = "B.npy")]
         x2: Option<PathBuf>,
         /// Output folder.
@@ -68,13 +70,13 @@ enum Command {
         /// Architecture spec (JSON).
         #[arg(long, value_name = "SPEC.json")]
         arch: PathBuf,
-        /// Training inputs (N, H, W, C).
+        /// Training inputs: 4-D (N, H, W, C) or 5-D SO(3) signals (N, 2L−1, 2L, 2L−1, C).
         #[arg(long, value_name = "X.npy")]
         train: PathBuf,
         /// Training targets (N, K) or (N,).
         #[arg(long, value_name = "Y.npy")]
         labels: PathBuf,
-        /// Test inputs (M, H, W, C).
+        /// Test inputs, of the kind and per-input shape of the training inputs.
         #[arg(long, value_name = "T.npy")]
         test: PathBuf,
         /// Training time t ≥ 0 (default ∞: kernel regression).
