@@ -26,4 +26,6 @@ pub mod tiles;
 pub mod verify;
 
 pub use error::CliError;
-pub use verify::{verify_group, verify_groups, CheckReport, GroupReport};
+pub use verify::{
+    verify_group, verify_group_in, verify_groups, verify_groups_in, CheckReport, GroupReport,
+};

@@ -1,26 +1,22 @@
-//! `entk verify-group`: every generic law check of a registered group, as numbers.
+//! `entk verify-group`: the checker bundle of a registered group, as numbers.
 //!
-//! Finite groups (`cN`, `dN`): group axioms and numbering, Haar volume, the plane action, all
-//! irreps (homomorphism, unitarity, Schur and character orthogonality, completeness), the
-//! regular representation, the finite Fourier transform, and the pixel action — exact
-//! roto-translations `H ⋉ Z_5²` for subgroups of D4, and the measured defect of bilinear
-//! resampling (informational) for other angles. `so3`: group axioms on Haar samples, the action
-//! on S², the Driscoll–Healy quadratures, Euler-angle round trips, Wigner D laws and the S² and
-//! SO(3) transform round trips at the requested bandlimit.
+//! The checks themselves live with the groups (each [`entk_groups::GroupEntry`] carries its
+//! bundle; see `entk_reps::default_registry` for the built-ins). Planar point groups (`cN`,
+//! `dN`): group axioms and numbering, Haar volume, the plane action (orthogonality and
+//! homomorphism of `plane_matrix`), all irreps (homomorphism, unitarity, Schur and character
+//! orthogonality, completeness), the regular representation, the finite Fourier transform, and
+//! the pixel action — exact roto-translations `H ⋉ Z_5²` for groups claiming to preserve the
+//! pixel lattice, the measured defect of bilinear resampling (informational) for others. Finite
+//! rotation groups (`octahedral`, `icosahedral`): the same with the sphere action (orthogonality,
+//! homomorphism, faithfulness) in place of the plane. `so3`: group axioms on Haar samples, the
+//! action on S², the Driscoll–Healy quadratures, Euler-angle round trips, Wigner D laws and the
+//! S² and SO(3) transform round trips at the requested bandlimit.
+//!
+//! [`verify_group_in`] and [`verify_groups_in`] take any registry, so a downstream binary with
+//! its own groups gets the same command.
 
-use entk_groups::laws::{self, tolerance, LawCheck};
-use entk_groups::plane::{acts_exactly_on_pixels, resampling_homomorphism_error};
-use entk_groups::CompactGroup;
-use entk_groups::{
-    CyclicGroup, DihedralGroup, FiniteGroupExt, GroupError, GroupName, PixelTorus,
-    PlanarPointGroup, Plane, RotoTranslation,
-};
-use entk_reps::laws::{check_finite_fourier, check_irreps, check_representation};
-use entk_reps::{FiniteIrreps, RegularRepresentation};
-use nalgebra::Vector2;
-use num_complex::Complex64;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use entk_groups::laws::{tolerance, LawCheck};
+use entk_groups::{CheckOptions, GroupError, GroupKind, GroupRegistry};
 use serde::Serialize;
 
 use crate::CliError;
@@ -65,8 +61,15 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    fn from_law(check: LawCheck) -> Self {
-        let tolerance_rule = if check.tolerance == 0.0 {
+    /// The report of one measured law: informational measurements (`tolerance = ∞`) keep no
+    /// tolerance; a check's own rule, when it states one, is kept.
+    pub fn from_law(check: LawCheck) -> Self {
+        if check.is_informational() {
+            return Self::informational(&check.name, check.max_error);
+        }
+        let tolerance_rule = if let Some(rule) = &check.rule {
+            rule.clone()
+        } else if check.tolerance == 0.0 {
             "exact (0): integer or permutation arithmetic".to_string()
         } else if check.tolerance == tolerance::EXACT {
             "1e-12 relative: an identity computed in O(1) floating-point operations".to_string()
@@ -97,26 +100,6 @@ impl CheckReport {
     }
 }
 
-/// `haar_volume_err`: `|Σ_i w_i − vol(G)| / vol(G)` for the Haar quadrature at `bandlimit`,
-/// with tolerance `max(1e-12, N·ε)` for `N` nodes: summing `N` positive weights in floating
-/// point can be off by up to `(N − 1)·ε` relative, so a fixed tolerance would fail large grids
-/// (SO(3) at L = 40 has 499,200 nodes and measures 1.5e-12).
-fn haar_volume_check<G: CompactGroup>(group: &G, bandlimit: usize) -> CheckReport {
-    let (err, nodes) = match group.haar_quadrature(bandlimit) {
-        Ok(q) => (
-            (q.total_weight() - group.volume()).abs() / group.volume(),
-            q.weights.len(),
-        ),
-        Err(_) => (f64::NAN, 0),
-    };
-    let tol = tolerance::EXACT.max(nodes as f64 * f64::EPSILON);
-    let mut report = CheckReport::from_law(LawCheck::new("haar_volume_err", err, tol));
-    report.tolerance_rule = format!(
-        "max(1e-12, N·ε) relative to the volume, N = {nodes} quadrature nodes (rounding bound of a sum of N positive weights)"
-    );
-    report
-}
-
 /// The report of `entk verify-group NAME`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct GroupReport {
@@ -130,52 +113,68 @@ pub struct GroupReport {
     pub passed: bool,
 }
 
-/// The names `entk verify-group all` runs.
+/// The names `entk verify-group all` runs: `c1…c8`, `d1…d8`, `so3`, `octahedral`,
+/// `icosahedral`.
 pub fn default_group_names() -> Vec<String> {
     let mut names: Vec<String> = (1..=8).map(|n| format!("c{n}")).collect();
     names.extend((1..=8).map(|n| format!("d{n}")));
-    names.push("so3".into());
+    names.extend(["so3", "octahedral", "icosahedral"].map(String::from));
     names
 }
 
-/// `entk verify-group NAME [--bandlimit L]`: the report of one group, or of every group of
-/// [`default_group_names`] for `all` (the bandlimit then applies to `so3` only). Every size is
-/// validated before the first check runs.
+/// `entk verify-group NAME [--bandlimit L]` with the built-in groups
+/// ([`entk_reps::default_registry`]); see [`verify_groups_in`].
 pub fn verify_groups(name: &str, bandlimit: Option<usize>) -> Result<Vec<GroupReport>, CliError> {
-    if name == "all" {
-        let names = default_group_names();
-        let parsed: Vec<GroupName> = names.iter().map(|n| n.parse()).collect::<Result<_, _>>()?;
-        let bandlimit_of = |g: &GroupName| match g {
-            GroupName::So3 => bandlimit,
-            _ => None,
-        };
-        for g in &parsed {
-            check_sizes(&g.to_string(), g, bandlimit_of(g))?;
-        }
-        names
-            .iter()
-            .zip(&parsed)
-            .map(|(n, g)| verify_group(n, bandlimit_of(g)))
-            .collect()
-    } else {
-        Ok(vec![verify_group(name, bandlimit)?])
+    verify_groups_in(&entk_reps::default_registry(), name, bandlimit)
+}
+
+/// The report of one group of `registry`, or for `all` of every group of
+/// [`default_group_names`] that `registry` knows plus every other name registered in it (the
+/// bandlimit then applies to `so3` only). Every size is validated before the first check runs.
+pub fn verify_groups_in(
+    registry: &GroupRegistry,
+    name: &str,
+    bandlimit: Option<usize>,
+) -> Result<Vec<GroupReport>, CliError> {
+    if name.trim() != "all" {
+        return Ok(vec![verify_group_in(registry, name, bandlimit)?]);
     }
+    let mut names: Vec<String> = default_group_names()
+        .into_iter()
+        .filter(|n| registry.contains(n))
+        .collect();
+    for n in registry.names() {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    let entries = names
+        .iter()
+        .map(|n| registry.get(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bandlimit_of = |kind: &GroupKind| match kind {
+        GroupKind::So3 => bandlimit,
+        _ => None,
+    };
+    for (n, e) in names.iter().zip(&entries) {
+        check_sizes(n, e.order(), bandlimit_of(e.kind()))?;
+    }
+    names
+        .iter()
+        .zip(&entries)
+        .map(|(n, e)| verify_group_in(registry, n, bandlimit_of(e.kind())))
+        .collect()
 }
 
 /// Refuses sizes that do not apply or cannot be checked: a bandlimit for a finite group, an
-/// order over [`MAX_ORDER`] (computed without overflow), a bandlimit of 0 or over
-/// [`MAX_BANDLIMIT`].
-fn check_sizes(name: &str, group: &GroupName, bandlimit: Option<usize>) -> Result<(), CliError> {
-    let order: Option<u128> = match group {
-        GroupName::Cyclic(n) => Some(*n as u128),
-        GroupName::Dihedral(n) => Some(2 * *n as u128),
-        GroupName::So3 => None,
-    };
+/// order over [`MAX_ORDER`], a bandlimit of 0 or over [`MAX_BANDLIMIT`]. `order` is `None` for
+/// SO(3).
+fn check_sizes(name: &str, order: Option<usize>, bandlimit: Option<usize>) -> Result<(), CliError> {
     match (order, bandlimit) {
         (Some(_), Some(l)) => Err(CliError::Usage(format!(
             "verify-group {name}: --bandlimit {l} applies to so3 only ({name} is finite: its checks use every element, with no quadrature to refine)"
         ))),
-        (Some(order), None) if order > MAX_ORDER as u128 => {
+        (Some(order), None) if order > MAX_ORDER => {
             let bytes = 16.0 * (order as f64).powi(3);
             Err(CliError::Usage(format!(
                 "verify-group {name}: order {order} is over the largest order verify-group checks ({MAX_ORDER}): the regular-representation laws alone would hold 16·order³ bytes ({}) and take ~order⁴ operations",
@@ -203,117 +202,44 @@ fn human_bytes(bytes: f64) -> String {
     format!("{bytes:.1e} B")
 }
 
-/// Runs every check for the group registered as `name`. `bandlimit` is used by SO(3) only
-/// (default 8; giving one for a finite group is an error). Errors, before anything is
-/// allocated, for unknown names (listing the known ones), `n = 0`, `L = 0`, orders over
-/// [`MAX_ORDER`] and bandlimits over [`MAX_BANDLIMIT`].
+/// [`verify_group_in`] with the built-in groups ([`entk_reps::default_registry`]).
 pub fn verify_group(name: &str, bandlimit: Option<usize>) -> Result<GroupReport, CliError> {
-    let group_name: GroupName = name.parse()?;
-    check_sizes(name, &group_name, bandlimit)?;
-    let (checks, bandlimit) = match group_name {
-        GroupName::Cyclic(n) => (finite_checks(&CyclicGroup::new(n)?)?, None),
-        GroupName::Dihedral(n) => (finite_checks(&DihedralGroup::new(n)?)?, None),
-        GroupName::So3 => {
-            let l = bandlimit.unwrap_or(8);
-            (crate::verify::so3_checks(l)?, Some(l))
-        }
+    verify_group_in(&entk_reps::default_registry(), name, bandlimit)
+}
+
+/// Runs the checker bundle of the group registered as `name` in `registry`. `bandlimit` is
+/// used by SO(3) only (default 8; giving one for a finite group is an error). Errors, before
+/// anything is allocated, for unknown names (listing the known ones), `n = 0`, `L = 0`, orders
+/// over [`MAX_ORDER`] and bandlimits over [`MAX_BANDLIMIT`].
+pub fn verify_group_in(
+    registry: &GroupRegistry,
+    name: &str,
+    bandlimit: Option<usize>,
+) -> Result<GroupReport, CliError> {
+    let entry = registry.get(name)?;
+    let order = entry.order();
+    check_sizes(name, order, bandlimit)?;
+    let bandlimit = match entry.kind() {
+        GroupKind::So3 => Some(bandlimit.unwrap_or(8)),
+        _ => None,
     };
+    let options = CheckOptions {
+        bandlimit: bandlimit.unwrap_or(1),
+        seed: VERIFY_SEED,
+    };
+    let checks: Vec<CheckReport> = entry
+        .run_checks(&options)?
+        .into_iter()
+        .map(CheckReport::from_law)
+        .collect();
     let passed = checks.iter().all(|c| c.passed);
     Ok(GroupReport {
-        group: group_name.to_string(),
+        group: entry.name().to_string(),
         bandlimit,
         checks,
         passed,
     })
 }
-
-fn random_functions(order: usize, count: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<Complex64>> {
-    (0..count)
-        .map(|_| {
-            (0..order)
-                .map(|_| Complex64::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)))
-                .collect()
-        })
-        .collect()
-}
-
-fn finite_checks<H: PlanarPointGroup + FiniteIrreps + Clone>(
-    group: &H,
-) -> Result<Vec<CheckReport>, GroupError> {
-    let mut rng = ChaCha8Rng::seed_from_u64(VERIFY_SEED);
-    let elements = group.elements();
-    let points: Vec<Vector2<f64>> = (0..6)
-        .map(|_| Vector2::new(rng.random_range(-3.0..3.0), rng.random_range(-3.0..3.0)))
-        .collect();
-    let mut checks: Vec<LawCheck> = laws::check_finite_group_all(group);
-    checks.extend(laws::check_action_laws::<Plane, _>(
-        group,
-        &elements,
-        &points,
-        tolerance::EXACT,
-    ));
-    checks.extend(check_irreps(group, tolerance::EXACT));
-    let regular = RegularRepresentation::new(group);
-    checks.extend(
-        check_representation(&regular, &elements, 0.0)
-            .into_iter()
-            .map(|mut c| {
-                c.name = format!("regular_{}", c.name);
-                c
-            }),
-    );
-    checks.extend(check_finite_fourier(
-        group,
-        &random_functions(group.order(), 4, &mut rng),
-        tolerance::EXACT,
-    ));
-    let mut reports: Vec<CheckReport> = checks
-        .into_iter()
-        .map(|c| {
-            if c.name == "haar_volume_err" {
-                haar_volume_check(group, 1)
-            } else {
-                CheckReport::from_law(c)
-            }
-        })
-        .collect();
-    let window = 5;
-    let defect = resampling_homomorphism_error(group, window)?;
-    if acts_exactly_on_pixels(group) {
-        reports.push(CheckReport::from_law(LawCheck::new(
-            "pixel_resampling_homomorphism_err",
-            defect,
-            0.0,
-        )));
-        let roto = RotoTranslation::new(group.clone(), window)?;
-        let pixels: Vec<[usize; 2]> = (0..window * window)
-            .map(|i| [i / window, i % window])
-            .collect();
-        let mut roto_checks = laws::check_finite_group_all(&roto);
-        roto_checks.extend(laws::check_action_laws::<PixelTorus, _>(
-            &roto,
-            &roto.elements(),
-            &pixels,
-            0.0,
-        ));
-        reports.extend(roto_checks.into_iter().map(|mut c| {
-            c.name = format!("roto_translation_{}", c.name);
-            CheckReport::from_law(c)
-        }));
-    } else {
-        // Bilinear resampling by angles other than multiples of 90° is not a group action;
-        // the defect is reported, not judged (THEORY.md §6.4).
-        reports.push(CheckReport::informational(
-            "pixel_resampling_homomorphism_err",
-            defect,
-        ));
-    }
-    Ok(reports)
-}
-
-#[path = "verify_so3.rs"]
-mod so3_part;
-pub(crate) use so3_part::so3_checks;
 
 #[cfg(test)]
 mod tests {
@@ -340,14 +266,8 @@ mod tests {
 
     #[test]
     fn the_largest_orders_are_accepted() {
-        assert_eq!(
-            check_sizes("c128", &GroupName::Cyclic(128), None).ok(),
-            Some(())
-        );
-        assert_eq!(
-            check_sizes("d64", &GroupName::Dihedral(64), None).ok(),
-            Some(())
-        );
+        assert_eq!(check_sizes("c128", Some(128), None).ok(), Some(()));
+        assert_eq!(check_sizes("d64", Some(128), None).ok(), Some(()));
     }
 
     #[test]
@@ -368,7 +288,8 @@ mod tests {
 
     #[test]
     fn haar_tolerance_grows_with_the_number_of_nodes() {
-        let c = haar_volume_check(&entk_groups::SO3, 40);
+        use entk_groups::CompactGroup;
+        let c = CheckReport::from_law(entk_groups::laws::check_haar_volume(&entk_groups::SO3, 40));
         let nodes = entk_groups::SO3.haar_quadrature(40).unwrap().weights.len();
         assert!(nodes > 400_000, "{nodes}");
         assert_eq!(c.tolerance, Some(nodes as f64 * f64::EPSILON));
@@ -378,9 +299,39 @@ mod tests {
             c.tolerance_rule
         );
         assert!(c.passed && c.relative, "{c:?}");
-        let small = haar_volume_check(&CyclicGroup::new(4).unwrap(), 1);
+        let small = CheckReport::from_law(entk_groups::laws::check_haar_volume(
+            &entk_groups::CyclicGroup::new(4).unwrap(),
+            1,
+        ));
         assert_eq!(small.tolerance, Some(tolerance::EXACT));
         assert!(small.max_err <= 1e-15, "{small:?}");
+    }
+
+    #[test]
+    fn a_downstream_registry_is_verified_by_name_and_in_all() {
+        use entk_groups::{DihedralGroup, GroupEntry};
+        let mut registry = entk_reps::default_registry();
+        let flip = entk_reps::planar_entry(DihedralGroup::new(1).unwrap())
+            .unwrap()
+            .named("flip");
+        registry.register(flip).unwrap();
+        let report = verify_group_in(&registry, "FLIP", None).unwrap();
+        assert_eq!(report.group, "flip");
+        assert!(report.passed && report.checks.len() > 20, "{report:?}");
+        // Without irreps the bundle is the group and action laws only.
+        let mut bare = entk_groups::GroupRegistry::new();
+        bare.register(
+            GroupEntry::planar(DihedralGroup::new(1).unwrap())
+                .unwrap()
+                .named("flip"),
+        )
+        .unwrap();
+        let report = verify_group_in(&bare, "flip", None).unwrap();
+        assert!(report.passed && report.checks.iter().all(|c| !c.name.contains("irrep")));
+        let all = verify_groups_in(&bare, "all", None).unwrap();
+        assert_eq!(all.len(), 1);
+        let e = verify_group("flip", None).unwrap_err().to_string();
+        assert!(e.contains("unknown group `flip`"), "{e}");
     }
 
     #[test]

@@ -53,6 +53,42 @@ fn verify_group_so3_passes_at_a_given_bandlimit() {
 }
 
 #[test]
+fn verify_group_checks_the_finite_rotation_groups_with_their_irreps() {
+    for (name, order_checks) in [("octahedral", 24), ("icosahedral", 60)] {
+        let out = entk()
+            .args(["verify-group", name])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(report["group"], name);
+        assert_eq!(report["passed"], true);
+        assert!(report["bandlimit"].is_null());
+        let names: Vec<&str> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        for n in [
+            "associativity_err",
+            "sphere_homomorphism_err",
+            "sphere_faithfulness_err",
+            "schur_orthogonality_err",
+            "dimension_sum_err",
+            "regular_homomorphism_err",
+        ] {
+            assert!(
+                names.contains(&n),
+                "{name} ({order_checks}): {n} in {names:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn verify_group_c8_reports_the_resampling_defect_without_failing() {
     let out = entk()
         .args(["verify-group", "c8"])
@@ -75,13 +111,14 @@ fn verify_group_c8_reports_the_resampling_defect_without_failing() {
 #[test]
 fn fails_with_a_one_line_error_listing_known_groups_for_an_unknown_name() {
     let assert = entk()
-        .args(["verify-group", "icosahedral"])
+        .args(["verify-group", "tetrahedral"])
         .assert()
         .failure();
     let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains("unknown group `icosahedral`") && stderr.contains("so3"),
+        stderr.contains("unknown group `tetrahedral`")
+            && stderr.contains("so3, octahedral, icosahedral"),
         "{stderr}"
     );
 }

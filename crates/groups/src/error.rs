@@ -60,4 +60,20 @@ pub enum GroupError {
         /// The known names, comma separated.
         known: String,
     },
+    /// A finite group whose numbering or Cayley table cannot be used.
+    #[error("{name} is not a usable finite group: {reason}")]
+    NotAGroup {
+        /// The group's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A name that cannot be registered.
+    #[error("cannot register group `{name}`: {reason}")]
+    InvalidName {
+        /// The name asked for.
+        name: String,
+        /// Why it is refused.
+        reason: String,
+    },
 }

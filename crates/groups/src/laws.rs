@@ -6,7 +6,13 @@
 
 use serde::Serialize;
 
-use crate::{Action, CompactGroup, FiniteGroup, FiniteGroupExt, Group, Space};
+use nalgebra::{Matrix2, Matrix3, Vector2, Vector3};
+
+use crate::plane::resampling_homomorphism_error;
+use crate::{
+    Action, CompactGroup, FiniteGroup, FiniteGroupExt, Group, GroupError, PixelTorus,
+    PlanarPointGroup, Plane, RotoTranslation, Space, Sphere, SphericalPointGroup,
+};
 
 /// Named tolerances, one per kind of check (THEORY.md §9: "exact" means ≤ 1e-12 relative).
 pub mod tolerance {
@@ -23,8 +29,12 @@ pub struct LawCheck {
     pub name: String,
     /// The largest error seen.
     pub max_error: f64,
-    /// The tolerance it is compared with.
+    /// The tolerance it is compared with; `+∞` for an informational measurement
+    /// ([`LawCheck::informational`]), which cannot fail unless it is NaN.
     pub tolerance: f64,
+    /// How the tolerance was chosen, when it is not one of the named [`tolerance`]s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl LawCheck {
@@ -34,7 +44,21 @@ impl LawCheck {
             name: name.into(),
             max_error,
             tolerance,
+            rule: None,
         }
+    }
+    /// A measurement reported for information, not judged (tolerance `+∞`).
+    pub fn informational(name: impl Into<String>, value: f64) -> Self {
+        Self::new(name, value, f64::INFINITY)
+    }
+    /// True for [`LawCheck::informational`] measurements.
+    pub fn is_informational(&self) -> bool {
+        self.tolerance == f64::INFINITY
+    }
+    /// The same check with a stated tolerance rule.
+    pub fn with_rule(mut self, rule: impl Into<String>) -> Self {
+        self.rule = Some(rule.into());
+        self
     }
     /// `max_error ≤ tolerance` (false for NaN).
     pub fn passed(&self) -> bool {
@@ -170,6 +194,192 @@ pub fn check_finite_group_all<G: FiniteGroup>(group: &G) -> Vec<LawCheck> {
     let elements = group.elements();
     let mut checks = check_group_laws(group, &elements, 0.0);
     checks.extend(check_finite_group(group));
-    checks.push(check_quadrature_volume(group, 1, tolerance::EXACT));
+    checks.push(check_haar_volume(group, 1));
     checks
+}
+
+/// Largest-entry norm of a matrix, NaN-propagating.
+fn amax<I: IntoIterator<Item = f64>>(values: I) -> f64 {
+    values.into_iter().map(f64::abs).fold(0.0, nan_max)
+}
+
+/// Plane points used by the action laws: a fixed set spread over `[−3, 3]²`.
+fn plane_points() -> Vec<Vector2<f64>> {
+    [
+        (0.3, -1.2),
+        (2.5, 0.7),
+        (-1.9, -2.6),
+        (1.1, 2.9),
+        (-0.4, 0.05),
+        (-2.8, 1.6),
+    ]
+    .iter()
+    .map(|&(a, b)| Vector2::new(a, b))
+    .collect()
+}
+
+/// Everything the pixel-grid layers rely on in a [`PlanarPointGroup`]'s plane action, over
+/// all elements and all pairs:
+///
+/// - `action_identity_err`, `action_compatibility_err` ([`check_action_laws`] on plane points);
+/// - `plane_orthogonality_err`: `max_g |A_gᵀA_g − I|` (filters are resampled by orthogonal maps);
+/// - `plane_homomorphism_err`: `max_{g,h} |A_g A_h − A_{gh}|` (the layers' equivariance rests
+///   on it; a wrong `plane_matrix` fails here);
+/// - where the group claims [`PlanarPointGroup::preserves_pixel_lattice`]: `pixel_lattice_err`
+///   (largest distance of an entry from an integer; tolerance 0, as the layers then use exact
+///   permutations), `pixel_resampling_homomorphism_err` (the 5×5 resampling permutations
+///   compose like the group, tolerance 0) and the `roto_translation_*` laws of `H ⋉ Z_5²`.
+///   Other groups get `pixel_resampling_homomorphism_err` as an informational measurement
+///   (bilinear resampling by other angles is not a group action; THEORY.md §6.4).
+pub fn check_plane_action<G: PlanarPointGroup + Clone>(group: &G) -> Vec<LawCheck> {
+    let elements = group.elements();
+    let matrices: Vec<Matrix2<f64>> = elements.iter().map(|g| group.plane_matrix(g)).collect();
+    let mut checks =
+        check_action_laws::<Plane, _>(group, &elements, &plane_points(), tolerance::EXACT);
+    let orthogonality = matrices
+        .iter()
+        .map(|m| amax((m.transpose() * m - Matrix2::identity()).iter().copied()))
+        .fold(0.0, nan_max);
+    let mut homomorphism: f64 = 0.0;
+    for (a, ma) in matrices.iter().enumerate() {
+        for (b, mb) in matrices.iter().enumerate() {
+            let ab = group.compose_indices(a, b);
+            homomorphism = nan_max(homomorphism, amax((ma * mb - matrices[ab]).iter().copied()));
+        }
+    }
+    checks.push(LawCheck::new(
+        "plane_orthogonality_err",
+        orthogonality,
+        tolerance::EXACT,
+    ));
+    checks.push(LawCheck::new(
+        "plane_homomorphism_err",
+        homomorphism,
+        tolerance::EXACT,
+    ));
+    let window = 5;
+    let defect = resampling_homomorphism_error(group, window).unwrap_or(f64::NAN);
+    if group.preserves_pixel_lattice() {
+        let lattice = matrices
+            .iter()
+            .flat_map(|m| m.iter().map(|v| (v - v.round()).abs()).collect::<Vec<_>>())
+            .fold(0.0, nan_max);
+        checks.push(LawCheck::new("pixel_lattice_err", lattice, 0.0));
+        checks.push(LawCheck::new(
+            "pixel_resampling_homomorphism_err",
+            defect,
+            0.0,
+        ));
+        match RotoTranslation::new(group.clone(), window) {
+            Ok(roto) => {
+                let pixels: Vec<[usize; 2]> = (0..window * window)
+                    .map(|i| [i / window, i % window])
+                    .collect();
+                let mut roto_checks = check_finite_group_all(&roto);
+                roto_checks.extend(check_action_laws::<PixelTorus, _>(
+                    &roto,
+                    &roto.elements(),
+                    &pixels,
+                    0.0,
+                ));
+                checks.extend(roto_checks.into_iter().map(|mut c| {
+                    c.name = format!("roto_translation_{}", c.name);
+                    c
+                }));
+            }
+            Err(_) => checks.push(LawCheck::new("roto_translation_err", f64::NAN, 0.0)),
+        }
+    } else {
+        checks.push(LawCheck::informational(
+            "pixel_resampling_homomorphism_err",
+            defect,
+        ));
+    }
+    checks
+}
+
+/// Everything the sphere layers rely on in a [`SphericalPointGroup`]'s action, over all
+/// elements and pairs:
+///
+/// - `action_identity_err`, `action_compatibility_err` ([`check_action_laws`] on points of S²);
+/// - `sphere_orthogonality_err`: `max_g max(|R_gᵀR_g − I|, |det R_g − 1|)`;
+/// - `sphere_homomorphism_err`: `max_{g,h} |R_g R_h − R_{gh}|`;
+/// - `sphere_faithfulness_err`: the number of pairs of distinct elements with the same rotation
+///   (tolerance 0: two slices of a lifted signal would otherwise always agree).
+pub fn check_sphere_action<G: SphericalPointGroup>(group: &G) -> Vec<LawCheck> {
+    let elements = group.elements();
+    let matrices: Vec<Matrix3<f64>> = elements
+        .iter()
+        .map(|g| *group.rotation(g).matrix())
+        .collect();
+    let points: Vec<Vector3<f64>> = [
+        (0.3, -1.2, 0.5),
+        (2.5, 0.7, -1.0),
+        (-0.1, 0.2, 1.0),
+        (1.0, 1.0, 1.0),
+        (-0.6, -0.8, 0.0),
+    ]
+    .iter()
+    .map(|&(x, y, z)| Vector3::new(x, y, z).normalize())
+    .collect();
+    let mut checks = check_action_laws::<Sphere, _>(group, &elements, &points, tolerance::EXACT);
+    let orthogonality = matrices
+        .iter()
+        .map(|m| {
+            nan_max(
+                amax((m.transpose() * m - Matrix3::identity()).iter().copied()),
+                (m.determinant() - 1.0).abs(),
+            )
+        })
+        .fold(0.0, nan_max);
+    let mut homomorphism: f64 = 0.0;
+    let mut coincident = 0usize;
+    for (a, ma) in matrices.iter().enumerate() {
+        for (b, mb) in matrices.iter().enumerate() {
+            let ab = group.compose_indices(a, b);
+            homomorphism = nan_max(homomorphism, amax((ma * mb - matrices[ab]).iter().copied()));
+            if a < b && amax((ma - mb).iter().copied()) < 1e-9 {
+                coincident += 1;
+            }
+        }
+    }
+    checks.push(LawCheck::new(
+        "sphere_orthogonality_err",
+        orthogonality,
+        tolerance::EXACT,
+    ));
+    checks.push(LawCheck::new(
+        "sphere_homomorphism_err",
+        homomorphism,
+        tolerance::EXACT,
+    ));
+    checks.push(LawCheck::new(
+        "sphere_faithfulness_err",
+        coincident as f64,
+        0.0,
+    ));
+    checks
+}
+
+/// `haar_volume_err` with the tolerance `max(1e-12, N·ε)` for a rule of `N` nodes: summing `N`
+/// positive weights in floating point can be off by up to `(N − 1)·ε` relative, so a fixed
+/// tolerance would fail large grids (SO(3) at L = 40 has 499,200 nodes and measures 1.5e-12).
+pub fn check_haar_volume<G: CompactGroup + ?Sized>(group: &G, bandlimit: usize) -> LawCheck {
+    let (err, nodes) = match group.haar_quadrature(bandlimit) {
+        Ok(q) => (
+            (q.total_weight() - group.volume()).abs() / group.volume(),
+            q.weights.len(),
+        ),
+        Err(_) => (f64::NAN, 0),
+    };
+    let tol = tolerance::EXACT.max(nodes as f64 * f64::EPSILON);
+    LawCheck::new("haar_volume_err", err, tol).with_rule(format!(
+        "max(1e-12, N·ε) relative to the volume, N = {nodes} quadrature nodes (rounding bound of a sum of N positive weights)"
+    ))
+}
+
+/// An error of a checker that could not run (a group that cannot be built, say), as a failed
+/// check named `what` carrying the message, so that a report never silently omits it.
+pub fn failed_to_run(what: &str, error: &GroupError) -> LawCheck {
+    LawCheck::new(what, f64::NAN, 0.0).with_rule(format!("could not run: {error}"))
 }

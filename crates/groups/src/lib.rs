@@ -38,6 +38,8 @@ pub mod plane;
 mod registry;
 mod roto_translation;
 mod so3;
+mod sphere;
+mod structure;
 
 pub use action::{Action, Circle, PixelTorus, Plane, Space, Sphere};
 pub use cyclic::CyclicGroup;
@@ -45,6 +47,11 @@ pub use dihedral::{DihedralElement, DihedralGroup};
 pub use error::GroupError;
 pub use group::{CompactGroup, FiniteGroup, FiniteGroupExt, Group, GroupExt, Quadrature};
 pub use plane::{PixelResampling, PlanarPointGroup};
-pub use registry::{GroupName, KNOWN_GROUPS, MAX_FINITE_ORDER};
+pub use registry::{
+    cyclic_family, dihedral_family, CheckOptions, Checker, FamilyParser, GroupEntry, GroupFamily,
+    GroupKind, GroupName, GroupRegistry, KNOWN_GROUPS, MAX_FINITE_ORDER,
+};
 pub use roto_translation::{RotoTranslation, RotoTranslationElement};
 pub use so3::{DriscollHealyGrid, EulerZyz, Rotation, So3Grid, SO3};
+pub use sphere::{FiniteRotationGroup, SphericalPointGroup, GOLDEN_RATIO};
+pub use structure::{GroupStructure, PlaneAction};

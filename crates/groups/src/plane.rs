@@ -19,6 +19,14 @@ pub trait PlanarPointGroup: FiniteGroup {
     /// integers in exact arithmetic must be returned exactly (0, ±1), so that exactness can be
     /// detected.
     fn plane_matrix(&self, g: &Self::Element) -> Matrix2<f64>;
+    /// Whether every element maps the pixel lattice to itself, so that filters are resampled by
+    /// exact permutations and the layers may use the relative (right-invariant) kernel form.
+    /// Default: detected, true when every entry of every [`PlanarPointGroup::plane_matrix`] is
+    /// an exact integer ([`acts_exactly_on_pixels`]). A group may state it; the checker
+    /// ([`crate::laws::check_plane_action`]) then verifies the claim.
+    fn preserves_pixel_lattice(&self) -> bool {
+        acts_exactly_on_pixels(self)
+    }
 }
 
 impl<G: PlanarPointGroup> Action<Plane> for G {
@@ -44,7 +52,7 @@ pub fn rotation_matrix(k: usize, n: usize) -> Matrix2<f64> {
 
 /// True when every element of the group maps the pixel lattice to itself (integer matrices), so
 /// that resampling is an exact permutation on every odd window and every square image.
-pub fn acts_exactly_on_pixels<G: PlanarPointGroup>(group: &G) -> bool {
+pub fn acts_exactly_on_pixels<G: PlanarPointGroup + ?Sized>(group: &G) -> bool {
     group.elements().iter().all(|g| {
         let m = group.plane_matrix(g);
         m.iter().all(|v| *v == v.round())

@@ -1,10 +1,22 @@
-//! Group names used by the CLI and by architecture specs: `c4`, `d4`, `cN`, `dN` (any `N ≥ 1`)
-//! and `so3`.
+//! The open group registry: names → groups, for architecture specs, `entk verify-group` and
+//! every layer that takes a `group`.
+//!
+//! A [`GroupRegistry`] holds [`GroupEntry`]s (one name each, plus aliases) and
+//! [`GroupFamily`]s (parsers for families of names such as `cN`). An entry carries the group
+//! as data the layers use ([`GroupKind`]: a [`GroupStructure`] for finite groups, or SO(3)) and
+//! its checker bundle (closures returning [`LawCheck`]s). Built-in groups are registered through
+//! the same calls a downstream crate uses; `entk_reps::default_registry()` returns a registry
+//! with all of them and their irreps checks.
+//!
+//! [`GroupName`] is the parser of the built-in names `cN`, `dN` and `so3` (limits and errors
+//! below); the registry's built-in families use it.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use crate::GroupError;
+use crate::laws::{self, LawCheck};
+use crate::{FiniteGroup, GroupError, GroupStructure, PlanarPointGroup, SphericalPointGroup};
 
 /// A registered group, parsed from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,4 +85,380 @@ impl fmt::Display for GroupName {
             GroupName::So3 => write!(f, "so3"),
         }
     }
+}
+
+/// Options of a checker run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Bandlimit of the quadrature and transform checks of compact groups (SO(3)); finite groups
+    /// ignore it.
+    pub bandlimit: usize,
+    /// Seed of the random elements and test functions some checks draw.
+    pub seed: u64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            bandlimit: 8,
+            seed: 0x0e47_c0de,
+        }
+    }
+}
+
+/// A checker: measures laws of one group.
+pub type Checker = dyn Fn(&CheckOptions) -> Result<Vec<LawCheck>, GroupError> + Send + Sync;
+
+/// What a registered group is, as the layers see it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum GroupKind {
+    /// A finite group: Cayley table and declared actions.
+    Finite(Arc<GroupStructure>),
+    /// The rotation group SO(3) (`s2_lift_conv`/`so3_conv` on Driscoll–Healy grids).
+    So3,
+}
+
+/// One registered group: its name, aliases, the group as data ([`GroupKind`]) and its checker
+/// bundle.
+///
+/// ```
+/// use entk_groups::{CyclicGroup, GroupEntry, GroupRegistry};
+/// let mut registry = GroupRegistry::new();
+/// registry.register(GroupEntry::planar(CyclicGroup::new(4).unwrap()).unwrap()).unwrap();
+/// let c4 = registry.get("C4").unwrap();
+/// assert_eq!(c4.order(), Some(4));
+/// assert!(c4.run_checks(&Default::default()).unwrap().iter().all(|c| c.passed()));
+/// ```
+#[derive(Clone)]
+pub struct GroupEntry {
+    name: String,
+    aliases: Vec<String>,
+    kind: GroupKind,
+    summary: String,
+    checks: Vec<Arc<Checker>>,
+}
+
+impl fmt::Debug for GroupEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupEntry")
+            .field("name", &self.name)
+            .field("aliases", &self.aliases)
+            .field("kind", &self.kind)
+            .field("summary", &self.summary)
+            .field("checkers", &self.checks.len())
+            .finish()
+    }
+}
+
+impl GroupEntry {
+    /// A finite group acting on the pixel plane (`lift_conv`, `group_conv` with a spatial
+    /// filter, `group_pool`). Its checker bundle: group laws, numbering, Haar volume and
+    /// [`laws::check_plane_action`]. Named by [`crate::Group::name`] (lower-cased).
+    pub fn planar<G: PlanarPointGroup + Clone + 'static>(group: G) -> Result<Self, GroupError> {
+        let structure = GroupStructure::planar(&group)?;
+        let summary = format!(
+            "finite group of order {} acting on the pixel plane{}",
+            structure.order(),
+            if structure.plane().is_some_and(|p| p.preserves_lattice) {
+                " (maps the pixel lattice to itself)"
+            } else {
+                " (bilinear filter resampling)"
+            }
+        );
+        Ok(
+            Self::finite_entry(structure, summary).with_checks(move |_| {
+                let mut checks = laws::check_finite_group_all(&group);
+                checks.extend(laws::check_plane_action(&group));
+                Ok(checks)
+            }),
+        )
+    }
+
+    /// A finite group acting on the sphere by rotations (`s2_lift_conv` with `group`, then
+    /// `group_conv` without a spatial part and `group_pool`). Its checker bundle: group laws,
+    /// numbering, Haar volume and [`laws::check_sphere_action`].
+    pub fn spherical<G: SphericalPointGroup + Clone + 'static>(
+        group: G,
+    ) -> Result<Self, GroupError> {
+        let structure = GroupStructure::spherical(&group)?;
+        let summary = format!(
+            "finite group of order {} acting on the sphere by rotations",
+            structure.order()
+        );
+        Ok(
+            Self::finite_entry(structure, summary).with_checks(move |_| {
+                let mut checks = laws::check_finite_group_all(&group);
+                checks.extend(laws::check_sphere_action(&group));
+                Ok(checks)
+            }),
+        )
+    }
+
+    /// SO(3) itself, with no checks yet (`entk_reps` adds them).
+    pub fn so3() -> Self {
+        Self {
+            name: "so3".into(),
+            aliases: vec!["so(3)".into()],
+            kind: GroupKind::So3,
+            summary: "the rotation group SO(3) acting on the sphere".into(),
+            checks: Vec::new(),
+        }
+    }
+
+    fn finite_entry(structure: GroupStructure, summary: String) -> Self {
+        Self {
+            name: structure.group_name().to_ascii_lowercase(),
+            aliases: Vec::new(),
+            kind: GroupKind::Finite(Arc::new(structure)),
+            summary,
+            checks: Vec::new(),
+        }
+    }
+
+    /// The same entry registered under `name` (the structure is renamed too; its fingerprint
+    /// does not depend on the name).
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = name.trim().to_ascii_lowercase();
+        if let GroupKind::Finite(s) = &self.kind {
+            self.kind = GroupKind::Finite(Arc::new((**s).clone().renamed(&self.name)));
+        }
+        self
+    }
+
+    /// Adds another name for the same group.
+    pub fn with_alias(mut self, alias: &str) -> Self {
+        self.aliases.push(alias.trim().to_ascii_lowercase());
+        self
+    }
+
+    /// Adds a checker to the bundle (run after the ones already there).
+    pub fn with_checks(
+        mut self,
+        checker: impl Fn(&CheckOptions) -> Result<Vec<LawCheck>, GroupError> + Send + Sync + 'static,
+    ) -> Self {
+        self.checks.push(Arc::new(checker));
+        self
+    }
+
+    /// The registry name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Other accepted names.
+    pub fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+    /// The group as the layers see it.
+    pub fn kind(&self) -> &GroupKind {
+        &self.kind
+    }
+    /// A one-line description.
+    pub fn summary(&self) -> &str {
+        &self.summary
+    }
+    /// The finite structure, for finite groups.
+    pub fn structure(&self) -> Option<&Arc<GroupStructure>> {
+        match &self.kind {
+            GroupKind::Finite(s) => Some(s),
+            GroupKind::So3 => None,
+        }
+    }
+    /// `|G|` for finite groups.
+    pub fn order(&self) -> Option<usize> {
+        self.structure().map(|s| s.order())
+    }
+    /// Runs the whole checker bundle, in registration order.
+    pub fn run_checks(&self, options: &CheckOptions) -> Result<Vec<LawCheck>, GroupError> {
+        let mut out = Vec::new();
+        for check in &self.checks {
+            out.extend(check(options)?);
+        }
+        Ok(out)
+    }
+}
+
+/// A parser for a family of names (`cN`, `dN`, ...): `None` when a name is not of the family's
+/// form, `Some(Err)` when it is but cannot be built (`c0`, `c5000`).
+pub type FamilyParser = dyn Fn(&str) -> Option<Result<GroupEntry, GroupError>> + Send + Sync;
+
+/// A family of groups named by a pattern.
+#[derive(Clone)]
+pub struct GroupFamily {
+    description: String,
+    parse: Arc<FamilyParser>,
+}
+
+impl fmt::Debug for GroupFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupFamily")
+            .field("description", &self.description)
+            .finish()
+    }
+}
+
+impl GroupFamily {
+    /// A family described (in error messages and listings) as `description`, e.g.
+    /// `"c1, c2, ..., c1024 (cyclic)"`. `parse` receives trimmed, lower-cased names.
+    pub fn new(
+        description: &str,
+        parse: impl Fn(&str) -> Option<Result<GroupEntry, GroupError>> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            description: description.into(),
+            parse: Arc::new(parse),
+        }
+    }
+    /// The description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+/// Names → groups. See the module documentation.
+///
+/// Names are matched after trimming and lower-casing. Exact names and aliases are tried first,
+/// then the families in registration order. A name can be registered once, and not when a
+/// family already parses it (`c7`): one name, one group.
+#[derive(Debug, Clone, Default)]
+pub struct GroupRegistry {
+    entries: Vec<GroupEntry>,
+    families: Vec<GroupFamily>,
+}
+
+impl GroupRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `entry` under its name and aliases. Errors for an empty or malformed name
+    /// (names are ASCII letters, digits, `_`, `-`, `(`, `)`, starting with a letter), for
+    /// `all` (reserved by `entk verify-group`), and for a name already taken by an entry or a
+    /// family.
+    pub fn register(&mut self, entry: GroupEntry) -> Result<(), GroupError> {
+        let mut names = vec![entry.name.clone()];
+        names.extend(entry.aliases.iter().cloned());
+        for name in &names {
+            let invalid = |reason: &str| GroupError::InvalidName {
+                name: name.clone(),
+                reason: reason.into(),
+            };
+            let mut chars = name.chars();
+            if !chars.next().is_some_and(|c| c.is_ascii_lowercase()) {
+                return Err(invalid("names start with an ASCII letter"));
+            }
+            if !chars.all(|c| c.is_ascii_alphanumeric() || "_-()".contains(c)) {
+                return Err(invalid(
+                    "names may contain only ASCII letters, digits, `_`, `-`, `(` and `)`",
+                ));
+            }
+            if name == "all" {
+                return Err(invalid("`all` is reserved (entk verify-group all)"));
+            }
+            if self.find_entry(name).is_some() {
+                return Err(invalid("the name is already registered"));
+            }
+            if let Some(f) = self.families.iter().find(|f| (f.parse)(name).is_some()) {
+                return Err(invalid(&format!(
+                    "the name belongs to the family {}",
+                    f.description
+                )));
+            }
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// Registers a family of names.
+    pub fn register_family(&mut self, family: GroupFamily) {
+        self.families.push(family);
+    }
+
+    fn find_entry(&self, name: &str) -> Option<&GroupEntry> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name || e.aliases.iter().any(|a| a == name))
+    }
+
+    /// The group registered as `name`. Errors for unknown names (listing the known ones) and
+    /// for family members that cannot be built (`c0`: order 0, `c2000`: too large).
+    pub fn get(&self, name: &str) -> Result<GroupEntry, GroupError> {
+        let key = name.trim().to_ascii_lowercase();
+        if let Some(e) = self.find_entry(&key) {
+            return Ok(e.clone());
+        }
+        for f in &self.families {
+            if let Some(result) = (f.parse)(&key) {
+                return result;
+            }
+        }
+        Err(GroupError::UnknownGroup {
+            name: name.to_string(),
+            known: self.known(),
+        })
+    }
+
+    /// True when [`GroupRegistry::get`] would find a group (built or not).
+    pub fn contains(&self, name: &str) -> bool {
+        let key = name.trim().to_ascii_lowercase();
+        self.find_entry(&key).is_some() || self.families.iter().any(|f| (f.parse)(&key).is_some())
+    }
+
+    /// The registered names (not the families, not the aliases), in registration order.
+    pub fn names(&self) -> Vec<String> {
+        self.entries.iter().map(|e| e.name.clone()).collect()
+    }
+
+    /// The family descriptions, in registration order.
+    pub fn families(&self) -> Vec<String> {
+        self.families
+            .iter()
+            .map(|f| f.description.clone())
+            .collect()
+    }
+
+    /// A one-line list of the known names: family descriptions, then names.
+    pub fn known(&self) -> String {
+        let mut parts = self.families();
+        parts.extend(self.names());
+        if parts.is_empty() {
+            "none registered".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// The built-in family `c1 … c1024` of [`crate::CyclicGroup`]s, each entry made by `entry`
+/// (which adds the checks a caller wants, e.g. irreps). Errors keep [`GroupName`]'s messages.
+pub fn cyclic_family(
+    entry: impl Fn(crate::CyclicGroup) -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
+) -> GroupFamily {
+    GroupFamily::new("c1, c2, ..., c1024 (cyclic)", move |name| {
+        if !name.starts_with('c') {
+            return None;
+        }
+        match GroupName::from_str(name) {
+            Ok(GroupName::Cyclic(n)) => Some(crate::CyclicGroup::new(n).and_then(&entry)),
+            Err(GroupError::UnknownGroup { .. }) | Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }
+    })
+}
+
+/// The built-in family `d1 … d512` of [`crate::DihedralGroup`]s (see [`cyclic_family`]).
+pub fn dihedral_family(
+    entry: impl Fn(crate::DihedralGroup) -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
+) -> GroupFamily {
+    GroupFamily::new("d1, ..., d512 (dihedral)", move |name| {
+        if !name.starts_with('d') {
+            return None;
+        }
+        match GroupName::from_str(name) {
+            Ok(GroupName::Dihedral(n)) => Some(crate::DihedralGroup::new(n).and_then(&entry)),
+            Err(GroupError::UnknownGroup { .. }) | Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }
+    })
 }

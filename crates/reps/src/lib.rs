@@ -11,6 +11,11 @@ mod representation;
 pub use representation::{
     FiniteFourier, FiniteIrreps, Irrep, IrrepInfo, RegularRepresentation, Representation,
 };
+mod registry;
+mod rotation_irreps;
+pub use registry::{
+    default_registry, irrep_checks, planar_entry, so3_checks, so3_entry, spherical_entry,
+};
 
 // ---- SO(3) harmonic analysis (owner: so3 harmonic-analysis work) ----
 // BEGIN SO3 MODULES
