@@ -6,6 +6,18 @@ fn entk() -> Command {
     Command::cargo_bin("entk").expect("the entk binary is built by cargo test")
 }
 
+/// The JSON report `entk ARGS` prints on success.
+fn json_report(args: &[&str]) -> serde_json::Value {
+    let out = entk()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
 #[test]
 fn every_subcommand_prints_help() {
     for sub in [
@@ -20,14 +32,7 @@ fn every_subcommand_prints_help() {
 
 #[test]
 fn verify_group_c4_prints_a_passing_json_report_with_err_fields() {
-    let out = entk()
-        .args(["verify-group", "c4"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let report = json_report(&["verify-group", "c4"]);
     assert_eq!(report["group"], "c4");
     assert_eq!(report["passed"], true);
     let checks = report["checks"].as_array().unwrap();
@@ -40,14 +45,7 @@ fn verify_group_c4_prints_a_passing_json_report_with_err_fields() {
 
 #[test]
 fn verify_group_so3_passes_at_a_given_bandlimit() {
-    let out = entk()
-        .args(["verify-group", "so3", "--bandlimit", "4"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let report = json_report(&["verify-group", "so3", "--bandlimit", "4"]);
     assert_eq!(report["bandlimit"], 4);
     assert_eq!(report["passed"], true);
 }
@@ -55,14 +53,7 @@ fn verify_group_so3_passes_at_a_given_bandlimit() {
 #[test]
 fn verify_group_checks_the_finite_rotation_groups_with_their_irreps() {
     for (name, order_checks) in [("octahedral", 24), ("icosahedral", 60)] {
-        let out = entk()
-            .args(["verify-group", name])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let report = json_report(&["verify-group", name]);
         assert_eq!(report["group"], name);
         assert_eq!(report["passed"], true);
         assert!(report["bandlimit"].is_null());
@@ -90,14 +81,7 @@ fn verify_group_checks_the_finite_rotation_groups_with_their_irreps() {
 
 #[test]
 fn verify_group_c8_reports_the_resampling_defect_without_failing() {
-    let out = entk()
-        .args(["verify-group", "c8"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let report = json_report(&["verify-group", "c8"]);
     let defect = report["checks"]
         .as_array()
         .unwrap()

@@ -66,6 +66,15 @@ impl LawCheck {
     }
 }
 
+/// The names of the checks that did not pass, in order.
+pub fn failures(checks: &[LawCheck]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| c.name.clone())
+        .collect()
+}
+
 /// Maximum of errors that propagates NaN (a NaN error must fail a check).
 pub fn nan_max(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {

@@ -182,13 +182,7 @@ impl FiniteGroup for NotAssociative {
     }
 }
 
-fn failed(checks: &[LawCheck]) -> Vec<String> {
-    checks
-        .iter()
-        .filter(|c| !c.passed())
-        .map(|c| c.name.clone())
-        .collect()
-}
+use laws::failures as failed;
 
 #[test]
 fn inverse_law_fails_for_broken_group() {
