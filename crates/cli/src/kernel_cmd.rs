@@ -582,7 +582,7 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
         Solver::Direct => false,
         Solver::Auto => {
             let need = 3 * 8 * (n as u64) * (n as u64);
-            cg_possible && need > entk_ntk::gram::available_memory().unwrap_or(8 << 30) / 2
+            cg_possible && need > entk_ntk::available_memory().unwrap_or(8 << 30) / 2
         }
     };
     let learning_rate = match opts.time_convention {

@@ -20,6 +20,12 @@ pub enum NtkError {
         /// What is wrong.
         reason: String,
     },
+    /// A layer rejected its input or parameters, before its position is known: what a
+    /// [`crate::Layer`] method returns. The walker that calls the layer ([`crate::layers::Serial`],
+    /// [`crate::layers::Parallel`], [`crate::Network`]) knows its index and name and turns this
+    /// into [`NtkError::Layer`], so callers of [`crate::Network`] see only the located form.
+    #[error("{0}")]
+    Rejected(String),
     /// Input arrays are unusable (NaN/Inf, mismatched shapes or channel counts).
     #[error("bad input: {0}")]
     Input(String),
@@ -59,6 +65,26 @@ impl NtkError {
             index,
             layer: layer.to_string(),
             reason: reason.into(),
+        }
+    }
+}
+
+impl NtkError {
+    /// A [`NtkError::Rejected`] error: what a layer method returns when its input is unsuitable.
+    pub fn reject(reason: impl Into<String>) -> Self {
+        NtkError::Rejected(reason.into())
+    }
+    /// Locates an error raised inside the layer at `index` named `layer`: a
+    /// [`NtkError::Rejected`] becomes [`NtkError::Layer`]; any other error (already located by
+    /// an inner walker, or not about a layer) is returned unchanged.
+    pub fn at_layer(self, index: usize, layer: impl FnOnce() -> String) -> Self {
+        match self {
+            NtkError::Rejected(reason) => NtkError::Layer {
+                index,
+                layer: layer(),
+                reason,
+            },
+            other => other,
         }
     }
 }

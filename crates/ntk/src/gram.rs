@@ -334,7 +334,7 @@ impl Network {
         };
         let mut k = crate::layout::Stream::One(crate::layout::Kernel::from_features(x, x).ok()?);
         for (i, layer) in self.root.layers.iter().enumerate() {
-            k = layer.kernel(i, k, &mut ctx).ok()?;
+            k = layer.kernel(k, &mut ctx).ok()?;
             let finite =
                 |k: &crate::layout::Kernel| k.nngp.iter().chain(&k.ntk).all(|v| v.is_finite());
             let ok = match &k {

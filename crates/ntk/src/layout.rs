@@ -125,7 +125,7 @@ pub enum Layout {
 
 /// One run of entries along the innermost axis that share the first input's diagonal index.
 #[derive(Debug, Clone, Copy)]
-pub struct Row {
+pub(crate) struct Row {
     /// Offset of the first entry in the kernel array.
     pub offset: usize,
     /// Index into the first input's diagonal.
@@ -181,14 +181,9 @@ impl Layout {
             _ => None,
         }
     }
-    /// The entry runs with their diagonal indices (used by pointwise nonlinearities).
-    pub fn rows(&self) -> Vec<Row> {
-        let mut out = Vec::new();
-        self.for_each_row(|r| out.push(r));
-        out
-    }
-    /// Calls `f` on each of [`Layout::rows`] in order, without collecting them.
-    pub fn for_each_row(&self, mut f: impl FnMut(Row)) {
+    /// Calls `f` on each run of entries sharing the first input's diagonal index, in order
+    /// (used by pointwise nonlinearities).
+    pub(crate) fn for_each_row(&self, mut f: impl FnMut(Row)) {
         match self {
             Layout::Scalar => f(Row {
                 offset: 0,
@@ -531,34 +526,26 @@ pub enum Stream<T> {
 }
 
 impl<T> Stream<T> {
-    /// The single value, or an error naming the layer.
-    pub fn one(self, index: usize, layer: &str) -> Result<T> {
+    /// The single value, or a [`NtkError::Rejected`] error (the caller's walker names the layer).
+    pub fn one(self) -> Result<T> {
         match self {
             Stream::One(t) => Ok(t),
-            Stream::Many(v) => Err(NtkError::layer(
-                index,
-                layer,
-                format!(
-                    "expects one input but got {} branches (missing fan_in_*?)",
-                    v.len()
-                ),
-            )),
+            Stream::Many(v) => Err(branches_error(v.len())),
         }
     }
     /// Borrowing form of [`Stream::one`].
-    pub fn as_one(&self, index: usize, layer: &str) -> Result<&T> {
+    pub fn as_one(&self) -> Result<&T> {
         match self {
             Stream::One(t) => Ok(t),
-            Stream::Many(v) => Err(NtkError::layer(
-                index,
-                layer,
-                format!(
-                    "expects one input but got {} branches (missing fan_in_*?)",
-                    v.len()
-                ),
-            )),
+            Stream::Many(v) => Err(branches_error(v.len())),
         }
     }
+}
+
+fn branches_error(n: usize) -> NtkError {
+    NtkError::reject(format!(
+        "expects one input but got {n} branches (missing fan_in_*?)"
+    ))
 }
 
 /// Where the nonlinearities get the self-kernel diagonals `K(x,x)(p,p)` and `K(x′,x′)(p′,p′)`.

@@ -30,28 +30,28 @@
 //! ```
 
 pub mod augment;
-pub mod error;
+mod error;
 pub mod finite;
-pub mod gram;
+mod gram;
 pub mod layers;
-pub mod layout;
-pub mod network;
+mod layout;
+mod network;
 pub mod nonlin;
-pub mod param;
+mod param;
 pub mod regression;
 mod scratch;
 pub mod so3;
-pub mod spec;
-pub mod stencil;
+mod spec;
+mod stencil;
 
 pub use error::{NtkError, Result};
-pub use gram::{Gram, GramOptions, Progress};
-pub use layers::{Affine, Features, Layer, Params, Signature};
-pub use layout::{GroupInfo, Kernel, Layout, Stream};
+pub use gram::{available_memory, Gram, GramOptions, Progress};
+pub use layers::{Affine, Features, Layer, Params, SigMode, Signature};
+pub use layout::{DiagMode, GroupInfo, Kernel, KernelCtx, Layout, Stream};
 pub use network::{
     image_features, so3_features, so3_signal_bandlimit, KernelPlan, Network, PlanStep,
-    PreparedInput,
+    PreparedInput, Pullback,
 };
 pub use nonlin::Nonlinearity;
 pub use param::{GroupSupport, Padding, Parameterization};
-pub use spec::{ArchSpec, LayerSpec};
+pub use spec::{ArchSpec, LayerSpec, NonlinearSpec};

@@ -5,7 +5,7 @@ use std::fmt;
 use ndarray::{ArrayView3, ArrayView4};
 
 use crate::error::{NtkError, Result};
-use crate::layers::{Features, Layer, Params, Prepared, Serial, SigMode, Signature};
+use crate::layers::{locate, Features, Layer, Params, Prepared, Serial, SigMode, Signature};
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
 use crate::spec::ArchSpec;
@@ -14,9 +14,9 @@ use crate::spec::ArchSpec;
 #[derive(Debug)]
 pub struct Network {
     /// The layers.
-    pub root: Serial,
+    pub(crate) root: Serial,
     /// The parameterisation (informational; every linear layer carries its own).
-    pub parameterization: Parameterization,
+    parameterization: Parameterization,
 }
 
 /// One row of a [`KernelPlan`].
@@ -150,6 +150,16 @@ impl Network {
         }
     }
 
+    /// The top-level layers, in order.
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.root.layers
+    }
+    /// The parameterisation the network was built with (informational: every linear layer
+    /// carries its own).
+    pub fn parameterization(&self) -> Parameterization {
+        self.parameterization
+    }
+
     /// The signature of `H×W×C` images.
     pub fn image_signature(h: usize, w: usize, c: usize) -> Signature {
         Signature {
@@ -182,7 +192,7 @@ impl Network {
             let values = v
                 .iter()
                 .fold(0usize, |a, s| a.saturating_add(s.layout.len()));
-            max_vals = max_vals.max(values).max(layer.extra_values(i, &sigs[i]));
+            max_vals = max_vals.max(values).max(layer.extra_values(&sigs[i]));
             let d_in: usize = stream_vec(&sigs[i])
                 .iter()
                 .map(|s| s.layout.diag_len())
@@ -221,7 +231,10 @@ impl Network {
     /// ([`Layer::gaussian`]): their "kernel" would be silently wrong (relu∘relu ≠ relu's dual
     /// applied twice). Every kernel entry point checks this.
     fn check_gaussian(&self) -> Result<()> {
-        self.root.gaussian(0, Stream::One(false)).map(|_| ())
+        self.root
+            .gaussian(Stream::One(false))
+            .map(|_| ())
+            .map_err(|e| self.at_root(e))
     }
 
     /// Refuses raw SO(3)-signal inputs for networks that do not start with `so3_conv` or
@@ -261,7 +274,7 @@ impl Network {
     pub fn prepare_input<'a>(&self, x: &'a Features) -> Result<PreparedInput<'a>> {
         self.check_input_layout(&x.sig.layout)?;
         let first = match self.root.layers.first() {
-            Some(l) => l.prepare_input(0, x).transpose()?,
+            Some(l) => locate(0, &**l, l.prepare_input(x).transpose())?,
             None => None,
         };
         Ok(PreparedInput { features: x, first })
@@ -270,7 +283,10 @@ impl Network {
     /// run: the first layer's output from the prepared summaries, or `K⁰` and layer 0.
     fn start_pair(&self, a: &PreparedInput, b: &PreparedInput) -> Result<(usize, Stream<Kernel>)> {
         match (&a.first, &b.first) {
-            (Some(pa), Some(pb)) => Ok((1, self.root.layers[0].kernel_from_prepared(0, pa, pb)?)),
+            (Some(pa), Some(pb)) => {
+                let first = &*self.root.layers[0];
+                Ok((1, locate(0, first, first.kernel_from_prepared(pa, pb))?))
+            }
             _ => Ok((
                 0,
                 Stream::One(Kernel::from_features(a.features, b.features)?),
@@ -301,8 +317,8 @@ impl Network {
         };
         let k = self
             .root
-            .kernel_from(start, k, &mut ctx)?
-            .one(self.root.layers.len(), "output")?;
+            .kernel_from(start, k, &mut ctx)
+            .and_then(|k| self.output(k))?;
         Ok((k, rec))
     }
     fn cross_kernel_from(
@@ -321,8 +337,8 @@ impl Network {
             },
         };
         self.root
-            .kernel_from(start, k, &mut ctx)?
-            .one(self.root.layers.len(), "output")
+            .kernel_from(start, k, &mut ctx)
+            .and_then(|k| self.output(k))
     }
 
     /// The (unpooled, if the network does not pool) output kernel of one pair of inputs given as
@@ -427,9 +443,42 @@ fn count_recorders(l: &dyn Layer) -> usize {
 }
 
 impl Network {
+    /// Locates an error that the root [`Serial`] raised itself (not one of its layers): it
+    /// concerns the network's parameters, so it is reported as bad input.
+    fn at_root(&self, e: NtkError) -> NtkError {
+        match e {
+            NtkError::Rejected(reason) => NtkError::Input(reason),
+            other => other,
+        }
+    }
+    /// The single output of the last layer, or an error naming the position after it.
+    fn output<T>(&self, s: Stream<T>) -> Result<T> {
+        s.one()
+            .map_err(|e| e.at_layer(self.root.layers.len(), || "output".into()))
+    }
+
+    /// The signature of the finite network's output for inputs of signature `input`
+    /// (validates the network as [`Network::init`] does).
+    pub fn output_signature(&self, input: &Signature) -> Result<Signature> {
+        let sigs = self
+            .root
+            .signatures(Stream::One(input.clone()), SigMode::Finite)
+            .map_err(|e| self.at_root(e))?;
+        match sigs.into_iter().last().expect("input signature") {
+            Stream::One(s) => Ok(s),
+            Stream::Many(_) => Err(NtkError::Spec(
+                "network ends with several branches; add fan_in_sum or fan_in_concat".into(),
+            )),
+        }
+    }
     /// Draws the parameters of a finite network for inputs of signature `input`.
+    ///
+    /// Weights and biases are independent `N(0, s²)` draws in the order documented on each
+    /// layer, with `s` from the layer's parameterisation ([`crate::Affine::scales`]).
     pub fn init(&self, input: &Signature, rng: &mut dyn rand::RngCore) -> Result<Params> {
-        self.root.init(0, &Stream::One(input.clone()), rng)
+        self.root
+            .init(&Stream::One(input.clone()), rng)
+            .map_err(|e| self.at_root(e))
     }
     /// [`Network::init`] from a seed (ChaCha8).
     pub fn init_seeded(&self, input: &Signature, seed: u64) -> Result<Params> {
@@ -440,19 +489,70 @@ impl Network {
     /// The finite forward pass of one sample.
     pub fn apply(&self, params: &Params, x: &Features) -> Result<Features> {
         self.root
-            .apply(0, params, &Stream::One(x.clone()))?
-            .one(self.root.layers.len(), "output")
+            .apply(params, &Stream::One(x.clone()))
+            .map_err(|e| self.at_root(e))
+            .and_then(|y| self.output(y))
+    }
+    /// The forward pass of one sample, keeping what the reverse pass needs: the output
+    /// ([`Pullback::output`]) and a [`Pullback`] that maps output cotangents to parameter
+    /// gradients (jax's `vjp`). One forward pass serves any number of cotangents.
+    pub fn vjp<'a>(&'a self, params: &'a Params, x: &Features) -> Result<Pullback<'a>> {
+        let acts = self
+            .root
+            .forward_all(params, &Stream::One(x.clone()))
+            .map_err(|e| self.at_root(e))?;
+        let output = self.output(acts.last().expect("nonempty").clone())?;
+        Ok(Pullback {
+            net: self,
+            params,
+            acts,
+            output,
+        })
     }
     /// The gradient of `⟨cotangent, f(x)⟩` with respect to the parameters.
     pub fn gradient(&self, params: &Params, x: &Features, cotangent: &Features) -> Result<Params> {
         let mut g = params.zeros_like();
-        self.root.vjp(
-            0,
-            params,
-            &Stream::One(x.clone()),
-            &Stream::One(cotangent.clone()),
-            &mut g,
-        )?;
+        self.vjp(params, x)?.accumulate(cotangent, &mut g)?;
         Ok(g)
+    }
+}
+
+/// The saved forward pass of one sample ([`Network::vjp`]).
+#[derive(Debug)]
+pub struct Pullback<'a> {
+    net: &'a Network,
+    params: &'a Params,
+    acts: Vec<Stream<Features>>,
+    output: Features,
+}
+
+impl Pullback<'_> {
+    /// The network's output `f(x)`.
+    pub fn output(&self) -> &Features {
+        &self.output
+    }
+    /// Adds the gradient of `⟨cotangent, f(x)⟩` with respect to the parameters to `grad`
+    /// (shaped like the parameters, e.g. [`Params::zeros_like`]) and returns the input
+    /// cotangent. Summing over samples this way gives the gradient of a loss.
+    pub fn accumulate(&self, cotangent: &Features, grad: &mut Params) -> Result<Features> {
+        if cotangent.sig != self.output.sig {
+            return Err(NtkError::Input(format!(
+                "the cotangent has shape {} × {} but the output is {} × {}",
+                cotangent.sig.layout,
+                cotangent.sig.channels,
+                self.output.sig.layout,
+                self.output.sig.channels
+            )));
+        }
+        let root = &self.net.root;
+        let dx = root
+            .backward(
+                self.params,
+                &self.acts,
+                &Stream::One(cotangent.clone()),
+                grad,
+            )
+            .map_err(|e| self.net.at_root(e))?;
+        dx.one().map_err(|e| e.at_layer(0, || "input".into()))
     }
 }

@@ -648,3 +648,6 @@ pub fn map_features_transpose(dy: &[f64], c: usize, rows: &AxisMap, cols: &AxisM
     let a = cols.pass_transpose(dy, &mut dims, 1);
     rows.pass_transpose(&a, &mut dims, 0)
 }
+
+#[cfg(test)]
+mod tests;

@@ -371,7 +371,7 @@ fn spec_entries_parse_with_neural_tangents_defaults() {
             r#"{{"layers": [{{"type": "dense"}}, {layer}, {{"type": "dense"}}]}}"#
         ))
     };
-    use entk_ntk::spec::{LayerSpec, NonlinearSpec};
+    use entk_ntk::{LayerSpec, NonlinearSpec};
     let nl = |layer: &str| match parse(layer).unwrap().layers[1].clone() {
         LayerSpec::Nonlinear(n) => n,
         other => panic!("{other:?}"),

@@ -9,8 +9,8 @@ mod common;
 use common::*;
 use entk_groups::CyclicGroup;
 use entk_ntk::finite::{empirical_kernel_pair, monte_carlo_gram};
+use entk_ntk::layers::{same_padding, Geometry};
 use entk_ntk::layers::{Conv, GroupConv, LiftConv, PoolKind, SpatialMap, WindowPool};
-use entk_ntk::stencil::{same_padding, Geometry};
 use entk_ntk::{
     Affine, ArchSpec, Features, GramOptions, GroupInfo, GroupSupport, Layer, Network, Padding,
     Parameterization,
@@ -164,7 +164,7 @@ fn invariance_cases(n: usize) -> Vec<(String, Vec<String>, bool)> {
     let p = |pad: Padding, s: usize| {
         WindowPool::new(PoolKind::Avg, (3, 3), (s, s), pad, false)
             .unwrap()
-            .map(0, n, n)
+            .map(n, n)
             .unwrap()
             .keeps_rotations()
     };

@@ -5,8 +5,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use numpy::{PyArray1, PyArrayDyn};
 use pyo3::prelude::*;
 
-use entk_ntk::layers::SigMode;
-use entk_ntk::{Features, Layout, Network, NtkError, Signature, Stream};
+use entk_ntk::{Features, Layout, Network, NtkError, Signature};
 
 use crate::convert::{floats, network, ntk_error, shape_text, value_error};
 use crate::Batch;
@@ -69,15 +68,7 @@ fn signature_of(shape: &[usize]) -> Option<Signature> {
 }
 
 fn output_signature(net: &Network, input: &Signature) -> Result<Signature, NtkError> {
-    let sigs = net
-        .root
-        .signatures(Stream::One(input.clone()), SigMode::Finite)?;
-    match sigs.into_iter().last().expect("input signature") {
-        Stream::One(s) => Ok(s),
-        Stream::Many(_) => Err(NtkError::Spec(
-            "network ends with several branches; add fan_in_sum or fan_in_concat".into(),
-        )),
-    }
+    net.output_signature(input)
 }
 
 /// init(spec, input_shape, seed)

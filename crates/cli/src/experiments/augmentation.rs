@@ -38,7 +38,7 @@ use entk_datasets::RotationMode;
 use entk_groups::CyclicGroup;
 use entk_ntk::augment::{augmented_gram, orbit, PointGroupAction};
 use entk_ntk::regression::{gradient_flow_mean, GradientFlowOptions, TrainingTime};
-use entk_ntk::{image_features, ArchSpec, Features, GramOptions, Network, Params, Stream};
+use entk_ntk::{image_features, ArchSpec, Features, GramOptions, Network, Params};
 
 use super::common::{announce, gram, relative_rms, resize_images, CODE_VERSION};
 use super::{ExperimentError, ExperimentOptions};
@@ -653,29 +653,6 @@ fn axpy(p: &mut Params, a: f64, g: &Params) {
         .for_each(|(x, y)| axpy(x, a, y));
 }
 
-/// Forward pass keeping every activation: `acts[0] = x`, `acts[i+1]` = output of layer `i`.
-fn forward_all(
-    net: &Network,
-    params: &Params,
-    x: &Features,
-) -> Result<Vec<Stream<Features>>, ExperimentError> {
-    let mut acts = vec![Stream::One(x.clone())];
-    for (i, layer) in net.root.layers.iter().enumerate() {
-        let next = layer.apply(i, &params.children[i], acts.last().expect("nonempty"))?;
-        acts.push(next);
-    }
-    Ok(acts)
-}
-
-fn scalar_output(acts: &[Stream<Features>]) -> Result<f64, ExperimentError> {
-    match acts.last() {
-        Some(Stream::One(f)) if f.data.len() == 1 => Ok(f.data[0]),
-        _ => Err(ExperimentError::Usage(
-            "the network must end in one scalar output".into(),
-        )),
-    }
-}
-
 /// The gradient of `(1/2m) Σ_i (f(x_i) − y_i)²` (one forward and one reverse pass per sample).
 fn loss_gradient(
     net: &Network,
@@ -686,24 +663,18 @@ fn loss_gradient(
     let mut grad = params.zeros_like();
     let m = xs.len() as f64;
     for (x, &y) in xs.iter().zip(ys) {
-        let acts = forward_all(net, params, x)?;
-        let f = scalar_output(&acts)?;
-        let Some(Stream::One(out)) = acts.last() else {
-            unreachable!("checked by scalar_output")
-        };
-        let mut g = Stream::One(Features {
-            sig: out.sig.clone(),
-            data: vec![(f - y) / m],
-        });
-        for i in (0..net.root.layers.len()).rev() {
-            g = net.root.layers[i].vjp(
-                i,
-                &params.children[i],
-                &acts[i],
-                &g,
-                &mut grad.children[i],
-            )?;
+        let pullback = net.vjp(params, x)?;
+        let out = pullback.output();
+        if out.data.len() != 1 {
+            return Err(ExperimentError::Usage(
+                "the network must end in one scalar output".into(),
+            ));
         }
+        let cotangent = Features {
+            sig: out.sig.clone(),
+            data: vec![(out.data[0] - y) / m],
+        };
+        pullback.accumulate(&cotangent, &mut grad)?;
     }
     Ok(grad)
 }

@@ -7,7 +7,7 @@ use ndarray::{s, Array2, Array4, ArrayView2, Axis};
 use serde_json::{json, Value};
 
 use entk_datasets::{resize_area, LabelledImages};
-use entk_ntk::gram::available_memory;
+use entk_ntk::available_memory;
 use entk_ntk::regression::{gradient_flow_mean, DiagReg, GradientFlowOptions, TrainingTime};
 use entk_ntk::{Gram, GramOptions, Network};
 

@@ -3,15 +3,28 @@
 
 use rand::RngCore;
 
-use super::{Features, Layer, Params, SigMode, Signature};
+use super::{locate, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 
-/// Layers applied one after the other. Error messages name a child by its index here.
+/// Layers applied one after the other. Error messages name a child by its index here
+/// ([`super::locate`]).
 #[derive(Debug, Default)]
 pub struct Serial {
     /// The layers in order.
     pub layers: Vec<Box<dyn Layer>>,
+}
+
+/// Checks that a composite's parameters (and gradient) have one child per layer: parameters
+/// of another network are refused instead of being zipped short or indexed out of range.
+pub(crate) fn check_children(params: &Params, layers: usize, what: &str) -> Result<()> {
+    if params.children.len() != layers {
+        return Err(NtkError::reject(format!(
+            "{what} have {} entries for {layers} layers (drawn for another network?)",
+            params.children.len()
+        )));
+    }
+    Ok(())
 }
 
 impl Serial {
@@ -21,7 +34,7 @@ impl Serial {
     }
     /// The kernel map of the layers from index `start` on (`input` is the kernel after layer
     /// `start − 1`).
-    pub fn kernel_from(
+    pub(crate) fn kernel_from(
         &self,
         start: usize,
         input: Stream<Kernel>,
@@ -29,35 +42,72 @@ impl Serial {
     ) -> Result<Stream<Kernel>> {
         let mut k = input;
         for (i, l) in self.layers.iter().enumerate().skip(start) {
-            k = l.kernel(i, k, ctx)?;
+            k = locate(i, &**l, l.kernel(k, ctx))?;
         }
         Ok(k)
     }
     /// The forward activations: `acts[i]` is the input of layer `i`, the last the output.
-    pub fn forward_all(
+    pub(crate) fn forward_all(
         &self,
         params: &Params,
         x: &Stream<Features>,
     ) -> Result<Vec<Stream<Features>>> {
+        check_children(params, self.layers.len(), "parameters")?;
         let mut acts = vec![x.clone()];
         for (i, (l, p)) in self.layers.iter().zip(&params.children).enumerate() {
-            let y = l.apply(i, p, acts.last().expect("nonempty"))?;
+            let y = locate(i, &**l, l.apply(p, acts.last().expect("nonempty")))?;
             acts.push(y);
         }
         Ok(acts)
     }
+    /// Reverse mode over the activations of [`Serial::forward_all`]: accumulates parameter
+    /// gradients into `grad` and returns the input cotangent.
+    pub(crate) fn backward(
+        &self,
+        params: &Params,
+        acts: &[Stream<Features>],
+        dy: &Stream<Features>,
+        grad: &mut Params,
+    ) -> Result<Stream<Features>> {
+        check_children(params, self.layers.len(), "parameters")?;
+        check_children(grad, self.layers.len(), "gradients")?;
+        if acts.len() != self.layers.len() + 1 {
+            return Err(NtkError::reject(format!(
+                "{} activations for {} layers",
+                acts.len(),
+                self.layers.len()
+            )));
+        }
+        let mut g = dy.clone();
+        for (i, l) in self.layers.iter().enumerate().rev() {
+            let r = l.vjp(&params.children[i], &acts[i], &g, &mut grad.children[i]);
+            g = locate(i, &**l, r)?;
+        }
+        Ok(g)
+    }
     /// The signatures after every layer (`sigs[0]` is the input).
-    pub fn signatures(
+    pub(crate) fn signatures(
         &self,
         input: Stream<Signature>,
         mode: SigMode,
     ) -> Result<Vec<Stream<Signature>>> {
         let mut sigs = vec![input];
         for (i, l) in self.layers.iter().enumerate() {
-            let s = l.signature(i, sigs.last().expect("nonempty").clone(), mode)?;
+            let s = locate(
+                i,
+                &**l,
+                l.signature(sigs.last().expect("nonempty").clone(), mode),
+            )?;
             sigs.push(s);
         }
         Ok(sigs)
+    }
+}
+
+fn stream_len(s: &Stream<Signature>) -> usize {
+    match s {
+        Stream::One(s) => s.layout.len(),
+        Stream::Many(v) => v.iter().map(|s| s.layout.len()).sum(),
     }
 }
 
@@ -68,11 +118,11 @@ impl Layer for Serial {
     fn homogeneous(&self) -> bool {
         self.layers.iter().all(|l| l.homogeneous())
     }
-    fn gaussian(&self, _: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
         self.layers
             .iter()
             .enumerate()
-            .try_fold(input, |g, (i, l)| l.gaussian(i, g))
+            .try_fold(input, |g, (i, l)| locate(i, &**l, l.gaussian(g)))
     }
     fn describe(&self) -> String {
         format!(
@@ -84,70 +134,48 @@ impl Layer for Serial {
                 .join(", ")
         )
     }
-    fn signature(
-        &self,
-        _: usize,
-        input: Stream<Signature>,
-        mode: SigMode,
-    ) -> Result<Stream<Signature>> {
+    fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
         Ok(self.signatures(input, mode)?.pop().expect("nonempty"))
     }
-    fn kernel(
-        &self,
-        _: usize,
-        input: Stream<Kernel>,
-        ctx: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
+    fn kernel(&self, input: Stream<Kernel>, ctx: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         self.kernel_from(0, input, ctx)
     }
-    fn init(&self, _: usize, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
         let mut sig = input.clone();
         let mut children = Vec::new();
         for (i, l) in self.layers.iter().enumerate() {
-            children.push(l.init(i, &sig, rng)?);
-            sig = l.signature(i, sig, SigMode::Finite)?;
+            children.push(locate(i, &**l, l.init(&sig, rng))?);
+            sig = locate(i, &**l, l.signature(sig, SigMode::Finite))?;
         }
         Ok(Params {
             values: vec![],
             children,
         })
     }
-    fn apply(&self, _: usize, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         Ok(self.forward_all(params, x)?.pop().expect("nonempty"))
     }
     fn vjp(
         &self,
-        _: usize,
         params: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
         let acts = self.forward_all(params, x)?;
-        let mut g = dy.clone();
-        for i in (0..self.layers.len()).rev() {
-            g = self.layers[i].vjp(i, &params.children[i], &acts[i], &g, &mut grad.children[i])?;
-        }
-        Ok(g)
+        self.backward(params, &acts, dy, grad)
     }
-    fn extra_values(&self, _: usize, input: &Stream<Signature>) -> usize {
+    fn extra_values(&self, input: &Stream<Signature>) -> usize {
         let Ok(sigs) = self.signatures(input.clone(), SigMode::Kernel) else {
             return 0;
         };
         self.layers
             .iter()
-            .zip(&sigs)
-            .enumerate()
-            .map(|(i, (l, s))| {
-                let own = match s {
-                    Stream::One(s) => s.layout.len(),
-                    Stream::Many(v) => v.iter().map(|s| s.layout.len()).sum(),
-                };
-                let out = match &sigs[i + 1] {
-                    Stream::One(s) => s.layout.len(),
-                    Stream::Many(v) => v.iter().map(|s| s.layout.len()).sum(),
-                };
-                l.extra_values(i, s).max(own).max(out)
+            .zip(sigs.windows(2))
+            .map(|(l, s)| {
+                l.extra_values(&s[0])
+                    .max(stream_len(&s[0]))
+                    .max(stream_len(&s[1]))
             })
             .max()
             .unwrap_or(0)
@@ -168,43 +196,29 @@ impl Layer for FanOut {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        Ok(Stream::Many(vec![input.one(index, "fan_out")?; self.0]))
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        Ok(Stream::Many(vec![input.one()?; self.0]))
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        Ok(Stream::Many(vec![input.one(index, "fan_out")?; self.0]))
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        Ok(Stream::Many(vec![input.one()?; self.0]))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        Ok(Stream::Many(vec![input.one(index, "fan_out")?; self.0]))
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        Ok(Stream::Many(vec![input.one()?; self.0]))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        Ok(Stream::Many(vec![
-            x.as_one(index, "fan_out")?.clone();
-            self.0
-        ]))
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        Ok(Stream::Many(vec![x.as_one()?.clone(); self.0]))
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "fan_out")?;
+        let x = x.as_one()?;
         let mut dx = vec![0.0; x.data.len()];
         if let Stream::Many(v) = dy {
             for b in v {
@@ -226,21 +240,15 @@ pub struct Parallel {
 }
 
 impl Parallel {
-    fn split<'a, T>(&self, index: usize, s: &'a Stream<T>) -> Result<&'a [T]> {
+    fn split<'a, T>(&self, s: &'a Stream<T>) -> Result<&'a [T]> {
         match s {
             Stream::Many(v) if v.len() == self.branches.len() => Ok(v),
-            Stream::Many(v) => Err(NtkError::layer(
-                index,
-                "parallel",
-                format!(
-                    "has {} branches but got {} inputs",
-                    self.branches.len(),
-                    v.len()
-                ),
-            )),
-            Stream::One(_) => Err(NtkError::layer(
-                index,
-                "parallel",
+            Stream::Many(v) => Err(NtkError::reject(format!(
+                "has {} branches but got {} inputs",
+                self.branches.len(),
+                v.len()
+            ))),
+            Stream::One(_) => Err(NtkError::reject(
                 "needs several inputs; put fan_out before it",
             )),
         }
@@ -254,11 +262,11 @@ impl Layer for Parallel {
     fn homogeneous(&self) -> bool {
         self.branches.iter().all(|l| l.homogeneous())
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        let v = self.split(index, &input)?;
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        let v = self.split(&input)?;
         let mut out = Vec::new();
         for (i, (b, &g)) in self.branches.iter().zip(v).enumerate() {
-            out.push(b.gaussian(i, Stream::One(g))?.one(index, "parallel")?);
+            out.push(locate(i, &**b, b.gaussian(Stream::One(g)))?.one()?);
         }
         Ok(Stream::Many(out))
     }
@@ -272,95 +280,66 @@ impl Layer for Parallel {
                 .join(" | ")
         )
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        mode: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let v = self.split(index, &input)?;
+    fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
+        let v = self.split(&input)?;
         let mut out = Vec::new();
         for (i, (b, s)) in self.branches.iter().zip(v).enumerate() {
-            out.push(
-                b.signature(i, Stream::One(s.clone()), mode)?
-                    .one(index, "parallel")?,
-            );
+            out.push(locate(i, &**b, b.signature(Stream::One(s.clone()), mode))?.one()?);
         }
         Ok(Stream::Many(out))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        ctx: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let v = match input {
-            Stream::Many(v) if v.len() == self.branches.len() => v,
-            other => {
-                self.split(index, &other)?;
-                unreachable!()
-            }
+    fn kernel(&self, input: Stream<Kernel>, ctx: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        self.split(&input)?;
+        let Stream::Many(v) = input else {
+            unreachable!("checked by split")
         };
         let mut out = Vec::new();
         for (i, (b, k)) in self.branches.iter().zip(v).enumerate() {
-            out.push(b.kernel(i, Stream::One(k), ctx)?.one(index, "parallel")?);
+            out.push(locate(i, &**b, b.kernel(Stream::One(k), ctx))?.one()?);
         }
         Ok(Stream::Many(out))
     }
-    fn init(
-        &self,
-        index: usize,
-        input: &Stream<Signature>,
-        rng: &mut dyn RngCore,
-    ) -> Result<Params> {
-        let v = self.split(index, input)?;
+    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+        let v = self.split(input)?;
         let mut children = Vec::new();
         for (i, (b, s)) in self.branches.iter().zip(v).enumerate() {
-            children.push(b.init(i, &Stream::One(s.clone()), rng)?);
+            children.push(locate(i, &**b, b.init(&Stream::One(s.clone()), rng))?);
         }
         Ok(Params {
             values: vec![],
             children,
         })
     }
-    fn apply(
-        &self,
-        index: usize,
-        params: &Params,
-        x: &Stream<Features>,
-    ) -> Result<Stream<Features>> {
-        let v = self.split(index, x)?;
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let v = self.split(x)?;
+        check_children(params, self.branches.len(), "parameters")?;
         let mut out = Vec::new();
         for (i, (b, f)) in self.branches.iter().zip(v).enumerate() {
-            out.push(
-                b.apply(i, &params.children[i], &Stream::One(f.clone()))?
-                    .one(index, "parallel")?,
-            );
+            let y = b.apply(&params.children[i], &Stream::One(f.clone()));
+            out.push(locate(i, &**b, y)?.one()?);
         }
         Ok(Stream::Many(out))
     }
     fn vjp(
         &self,
-        index: usize,
         params: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
-        let v = self.split(index, x)?;
-        let d = self.split(index, dy)?;
+        let v = self.split(x)?;
+        let d = self.split(dy)?;
+        check_children(params, self.branches.len(), "parameters")?;
+        check_children(grad, self.branches.len(), "gradients")?;
         let mut out = Vec::new();
         for (i, b) in self.branches.iter().enumerate() {
-            out.push(
-                b.vjp(
-                    i,
-                    &params.children[i],
-                    &Stream::One(v[i].clone()),
-                    &Stream::One(d[i].clone()),
-                    &mut grad.children[i],
-                )?
-                .one(index, "parallel")?,
+            let r = b.vjp(
+                &params.children[i],
+                &Stream::One(v[i].clone()),
+                &Stream::One(d[i].clone()),
+                &mut grad.children[i],
             );
+            out.push(locate(i, &**b, r)?.one()?);
         }
         Ok(Stream::Many(out))
     }
@@ -369,19 +348,17 @@ impl Layer for Parallel {
     }
 }
 
-fn many<T: Clone>(index: usize, name: &str, s: &Stream<T>) -> Result<Vec<T>> {
+fn many<T: Clone>(s: &Stream<T>) -> Result<Vec<T>> {
     match s {
         Stream::Many(v) if !v.is_empty() => Ok(v.clone()),
-        _ => Err(NtkError::layer(
-            index,
-            name,
+        _ => Err(NtkError::reject(
             "needs several branches (fan_out + parallel before it)",
         )),
     }
 }
 
 /// Brings branch kernels to a common layout (expanding relative group kernels if mixed).
-fn common(index: usize, name: &str, ks: Vec<Kernel>) -> Result<Vec<Kernel>> {
+fn common(ks: Vec<Kernel>) -> Result<Vec<Kernel>> {
     let same = ks.iter().all(|k| k.layout == ks[0].layout);
     let ks: Vec<Kernel> = if same {
         ks
@@ -389,22 +366,18 @@ fn common(index: usize, name: &str, ks: Vec<Kernel>) -> Result<Vec<Kernel>> {
         ks.iter().map(Kernel::to_full).collect()
     };
     if ks.iter().any(|k| k.layout != ks[0].layout) {
-        return Err(NtkError::layer(
-            index,
-            name,
-            format!(
-                "branches have different layouts: {}",
-                ks.iter()
-                    .map(|k| k.layout.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" vs ")
-            ),
-        ));
+        return Err(NtkError::reject(format!(
+            "branches have different layouts: {}",
+            ks.iter()
+                .map(|k| k.layout.to_string())
+                .collect::<Vec<_>>()
+                .join(" vs ")
+        )));
     }
     Ok(ks)
 }
 
-fn common_sig(index: usize, name: &str, v: &[Signature]) -> Result<Layout> {
+fn common_sig(v: &[Signature]) -> Result<Layout> {
     let strip = |l: &Layout| match l {
         Layout::GroupRelative { group, h, w }
             if v.iter()
@@ -420,17 +393,13 @@ fn common_sig(index: usize, name: &str, v: &[Signature]) -> Result<Layout> {
     };
     let l0 = strip(&v[0].layout);
     if v.iter().any(|s| strip(&s.layout) != l0) {
-        return Err(NtkError::layer(
-            index,
-            name,
-            format!(
-                "branches have different layouts: {}",
-                v.iter()
-                    .map(|s| s.layout.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" vs ")
-            ),
-        ));
+        return Err(NtkError::reject(format!(
+            "branches have different layouts: {}",
+            v.iter()
+                .map(|s| s.layout.to_string())
+                .collect::<Vec<_>>()
+                .join(" vs ")
+        )));
     }
     Ok(l0)
 }
@@ -446,38 +415,22 @@ impl Layer for FanInSum {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        Ok(Stream::One(
-            many(index, "fan_in_sum", &input)?.iter().all(|&g| g),
-        ))
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        Ok(Stream::One(many(&input)?.iter().all(|&g| g)))
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let v = many(index, "fan_in_sum", &input)?;
-        let layout = common_sig(index, "fan_in_sum", &v)?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let v = many(&input)?;
+        let layout = common_sig(&v)?;
         if v.iter().any(|s| s.channels != v[0].channels) {
-            return Err(NtkError::layer(
-                index,
-                "fan_in_sum",
-                "branches have different channel counts",
-            ));
+            return Err(NtkError::reject("branches have different channel counts"));
         }
         Ok(Stream::One(Signature {
             layout,
             channels: v[0].channels,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let ks = common(index, "fan_in_sum", many(index, "fan_in_sum", &input)?)?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let ks = common(many(&input)?)?;
         let mut out = ks[0].clone();
         for k in &ks[1..] {
             out.nngp.iter_mut().zip(&k.nngp).for_each(|(a, b)| *a += b);
@@ -485,19 +438,15 @@ impl Layer for FanInSum {
         }
         Ok(Stream::One(out))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let v = many(index, "fan_in_sum", x)?;
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let v = many(x)?;
         let mut out = v[0].clone();
         for f in &v[1..] {
             if f.data.len() != out.data.len() {
-                return Err(NtkError::layer(
-                    index,
-                    "fan_in_sum",
-                    "branches have different shapes",
-                ));
+                return Err(NtkError::reject("branches have different shapes"));
             }
             out.data.iter_mut().zip(&f.data).for_each(|(a, b)| *a += b);
         }
@@ -505,14 +454,13 @@ impl Layer for FanInSum {
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let v = many(index, "fan_in_sum", x)?;
-        let d = dy.as_one(index, "fan_in_sum")?;
+        let v = many(x)?;
+        let d = dy.as_one()?;
         Ok(Stream::Many(
             v.iter()
                 .map(|f| Features {
@@ -536,35 +484,19 @@ impl Layer for FanInConcat {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        Ok(Stream::One(
-            many(index, "fan_in_concat", &input)?.iter().all(|&g| g),
-        ))
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        Ok(Stream::One(many(&input)?.iter().all(|&g| g)))
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let v = many(index, "fan_in_concat", &input)?;
-        let layout = common_sig(index, "fan_in_concat", &v)?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let v = many(&input)?;
+        let layout = common_sig(&v)?;
         Ok(Stream::One(Signature {
             layout,
             channels: v.iter().map(|s| s.channels).sum(),
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let ks = common(
-            index,
-            "fan_in_concat",
-            many(index, "fan_in_concat", &input)?,
-        )?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let ks = common(many(&input)?)?;
         let total: usize = ks.iter().map(|k| k.channels).sum();
         let mut out = ks[0].clone();
         out.nngp.iter_mut().for_each(|v| *v = 0.0);
@@ -583,11 +515,11 @@ impl Layer for FanInConcat {
         out.channels = total;
         Ok(Stream::One(out))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let v = many(index, "fan_in_concat", x)?;
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let v = many(x)?;
         let p = v[0].sig.positions();
         let total: usize = v.iter().map(|f| f.sig.channels).sum();
         let mut data = Vec::with_capacity(p * total);
@@ -607,14 +539,13 @@ impl Layer for FanInConcat {
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let v = many(index, "fan_in_concat", x)?;
-        let d = dy.as_one(index, "fan_in_concat")?;
+        let v = many(x)?;
+        let d = dy.as_one()?;
         let p = v[0].sig.positions();
         let total: usize = v.iter().map(|f| f.sig.channels).sum();
         let mut out: Vec<Features> = v.iter().map(|f| Features::zeros(f.sig.clone())).collect();
@@ -646,28 +577,15 @@ impl Layer for FanInProd {
     fn name(&self) -> String {
         "fan_in_prod".into()
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        let v = many(index, "fan_in_prod", &input)?;
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        let v = many(&input)?;
         Ok(Stream::One(v.len() == 1 && v[0]))
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        mode: SigMode,
-    ) -> Result<Stream<Signature>> {
-        FanInSum.signature(index, input, mode).map_err(|e| match e {
-            NtkError::Layer { index, reason, .. } => NtkError::layer(index, "fan_in_prod", reason),
-            other => other,
-        })
+    fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
+        FanInSum.signature(input, mode)
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let ks = common(index, "fan_in_prod", many(index, "fan_in_prod", &input)?)?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let ks = common(many(&input)?)?;
         let mut out = ks[0].clone();
         for k in &ks[1..] {
             // Θ ← Θ·K_k + K·Θ_k before K ← K·K_k (neural-tangents' running product).
@@ -683,19 +601,15 @@ impl Layer for FanInProd {
         }
         Ok(Stream::One(out))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let v = many(index, "fan_in_prod", x)?;
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let v = many(x)?;
         let mut out = v[0].clone();
         for f in &v[1..] {
             if f.data.len() != out.data.len() {
-                return Err(NtkError::layer(
-                    index,
-                    "fan_in_prod",
-                    "branches have different shapes",
-                ));
+                return Err(NtkError::reject("branches have different shapes"));
             }
             out.data.iter_mut().zip(&f.data).for_each(|(a, b)| *a *= b);
         }
@@ -703,14 +617,13 @@ impl Layer for FanInProd {
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let v = many(index, "fan_in_prod", x)?;
-        let d = dy.as_one(index, "fan_in_prod")?;
+        let v = many(x)?;
+        let d = dy.as_one()?;
         Ok(Stream::Many(
             (0..v.len())
                 .map(|i| {

@@ -62,23 +62,18 @@ impl Conv {
         self.strides = strides;
         Ok(self)
     }
-    fn geometry(&self, index: usize, layout: &Layout) -> Result<Geometry> {
+    fn geometry(&self, layout: &Layout) -> Result<Geometry> {
         let Layout::Pixels { h, w } = layout else {
-            return Err(NtkError::layer(
-                index,
-                "conv",
-                format!("needs pixel features, got {}", layout.kind()),
-            ));
+            return Err(NtkError::reject(format!(
+                "needs pixel features, got {}",
+                layout.kind()
+            )));
         };
         Geometry::new(*h, *w, self.fh, self.fw, self.padding).ok_or_else(|| {
-            NtkError::layer(
-                index,
-                "conv",
-                format!(
-                    "{}×{} filter does not fit a {h}×{w} image with VALID padding",
-                    self.fh, self.fw
-                ),
-            )
+            NtkError::reject(format!(
+                "{}×{} filter does not fit a {h}×{w} image with VALID padding",
+                self.fh, self.fw
+            ))
         })
     }
 }
@@ -90,8 +85,8 @@ impl Layer for Conv {
     fn homogeneous(&self) -> bool {
         !self.affine.has_bias()
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(input)
     }
     fn describe(&self) -> String {
         format!(
@@ -105,28 +100,18 @@ impl Layer for Conv {
             self.affine.width
         )
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "conv")?;
-        let g = self.geometry(index, &s.layout)?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        let g = self.geometry(&s.layout)?;
         let (h, w) = strided_size(&g, self.strides);
         Ok(Stream::One(Signature {
             layout: Layout::Pixels { h, w },
             channels: self.affine.width,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "conv")?;
-        let g = self.geometry(index, &k.layout)?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        let g = self.geometry(&k.layout)?;
         let n = g.h_out * g.h_out * g.w_out * g.w_out;
         let scale = 1.0 / (self.fh * self.fw) as f64;
         let (mut ak, mut at) = (scratch::take(n), scratch::take(n));
@@ -151,22 +136,14 @@ impl Layer for Conv {
         };
         Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
     }
-    fn extra_values(&self, index: usize, input: &Stream<Signature>) -> usize {
-        match input
-            .as_one(index, "conv")
-            .map(|s| self.geometry(index, &s.layout))
-        {
+    fn extra_values(&self, input: &Stream<Signature>) -> usize {
+        match input.as_one().map(|s| self.geometry(&s.layout)) {
             Ok(Ok(g)) if self.strides != (1, 1) => g.h_out * g.h_out * g.w_out * g.w_out,
             _ => 0,
         }
     }
-    fn init(
-        &self,
-        index: usize,
-        input: &Stream<Signature>,
-        rng: &mut dyn RngCore,
-    ) -> Result<Params> {
-        let c = input.as_one(index, "conv")?.channels;
+    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+        let c = input.as_one()?.channels;
         let (_, wstd, _, bstd) = self.affine.scales(c * self.fh * self.fw);
         let o = self.affine.width;
         let mut values = normals(rng, self.fh * self.fw * c * o, wstd);
@@ -178,14 +155,9 @@ impl Layer for Conv {
             children: vec![],
         })
     }
-    fn apply(
-        &self,
-        index: usize,
-        params: &Params,
-        x: &Stream<Features>,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "conv")?;
-        let g = self.geometry(index, &x.sig.layout)?;
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        let g = self.geometry(&x.sig.layout)?;
         let (c, o) = (x.sig.channels, self.affine.width);
         let (alpha, _, beta, _) = self.affine.scales(c * self.fh * self.fw);
         let mut y = vec![0.0; g.h_out * g.w_out * o];
@@ -218,15 +190,14 @@ impl Layer for Conv {
     }
     fn vjp(
         &self,
-        index: usize,
         params: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "conv")?;
-        let g = self.geometry(index, &x.sig.layout)?;
-        let dy = &unstride_cotangent(&g, self.strides, dy.as_one(index, "conv")?);
+        let x = x.as_one()?;
+        let g = self.geometry(&x.sig.layout)?;
+        let dy = &unstride_cotangent(&g, self.strides, dy.as_one()?);
         let (c, o) = (x.sig.channels, self.affine.width);
         let (alpha, _, beta, _) = self.affine.scales(c * self.fh * self.fw);
         let nw = self.fh * self.fw * c * o;

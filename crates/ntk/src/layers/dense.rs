@@ -30,8 +30,8 @@ impl Layer for Dense {
     fn homogeneous(&self) -> bool {
         !self.affine.has_bias()
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(input)
     }
     fn describe(&self) -> String {
         format!(
@@ -39,25 +39,15 @@ impl Layer for Dense {
             self.affine.w_std, self.affine.b_std, self.affine.width
         )
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "dense")?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
         Ok(Stream::One(Signature {
             layout: s.layout,
             channels: self.affine.width,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let mut k = input.one(index, "dense")?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let mut k = input.one()?;
         let fan_in = k.channels;
         for (kv, tv) in k.nngp.iter_mut().zip(k.ntk.iter_mut()) {
             let (a, b) = self.affine.combine(fan_in, *kv, *tv);
@@ -67,13 +57,8 @@ impl Layer for Dense {
         k.channels = self.affine.width;
         Ok(Stream::One(k))
     }
-    fn init(
-        &self,
-        index: usize,
-        input: &Stream<Signature>,
-        rng: &mut dyn RngCore,
-    ) -> Result<Params> {
-        let c = input.as_one(index, "dense")?.channels;
+    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+        let c = input.as_one()?.channels;
         let (_, wstd, _, bstd) = self.affine.scales(c);
         let o = self.affine.width;
         let mut values = normals(rng, o * c, wstd);
@@ -85,13 +70,8 @@ impl Layer for Dense {
             children: vec![],
         })
     }
-    fn apply(
-        &self,
-        index: usize,
-        params: &Params,
-        x: &Stream<Features>,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "dense")?;
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
         let (c, o) = (x.sig.channels, self.affine.width);
         let (alpha, _, beta, _) = self.affine.scales(c);
         let p = x.sig.positions();
@@ -117,14 +97,13 @@ impl Layer for Dense {
     }
     fn vjp(
         &self,
-        index: usize,
         params: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "dense")?;
-        let dy = dy.as_one(index, "dense")?;
+        let x = x.as_one()?;
+        let dy = dy.as_one()?;
         let (c, o) = (x.sig.channels, self.affine.width);
         let (alpha, _, beta, _) = self.affine.scales(c);
         let p = x.sig.positions();

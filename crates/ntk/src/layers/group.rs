@@ -177,17 +177,13 @@ impl Stencils {
     }
 }
 
-fn check_square(index: usize, layer: &str, info: &GroupInfo, h: usize, w: usize) -> Result<()> {
+fn check_square(info: &GroupInfo, h: usize, w: usize) -> Result<()> {
     let swaps = info.matrices.iter().any(|m| m[1] != 0.0 || m[2] != 0.0);
     if swaps && h != w {
-        return Err(NtkError::layer(
-            index,
-            layer,
-            format!(
-                "group {} rotates the image, which must be square, got {h}×{w}",
-                info.name
-            ),
-        ));
+        return Err(NtkError::reject(format!(
+            "group {} rotates the image, which must be square, got {h}×{w}",
+            info.name
+        )));
     }
     Ok(())
 }
@@ -257,24 +253,19 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> LiftConv<G> {
     pub fn info(&self) -> &Arc<GroupInfo> {
         &self.st.info
     }
-    fn geometry(&self, index: usize, layout: &Layout) -> Result<Geometry> {
+    fn geometry(&self, layout: &Layout) -> Result<Geometry> {
         let Layout::Pixels { h, w } = layout else {
-            return Err(NtkError::layer(
-                index,
-                "lift_conv",
-                format!("needs pixel features (images), got {}", layout.kind()),
-            ));
+            return Err(NtkError::reject(format!(
+                "needs pixel features (images), got {}",
+                layout.kind()
+            )));
         };
-        check_square(index, "lift_conv", &self.st.info, *h, *w)?;
+        check_square(&self.st.info, *h, *w)?;
         Geometry::new(*h, *w, self.q, self.q, self.padding).ok_or_else(|| {
-            NtkError::layer(
-                index,
-                "lift_conv",
-                format!(
-                    "{q}×{q} filter does not fit a {h}×{w} image with VALID padding",
-                    q = self.q
-                ),
-            )
+            NtkError::reject(format!(
+                "{q}×{q} filter does not fit a {h}×{w} image with VALID padding",
+                q = self.q
+            ))
         })
     }
 }
@@ -286,8 +277,8 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
     fn homogeneous(&self) -> bool {
         !self.affine.has_bias()
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(input)
     }
     fn describe(&self) -> String {
         format!(
@@ -301,14 +292,9 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
             q = self.q
         )
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        mode: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "lift_conv")?;
-        let g = self.geometry(index, &s.layout)?;
+    fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        let g = self.geometry(&s.layout)?;
         let (h, w) = strided_size(&g, self.strides);
         let group = self.st.info.clone();
         let layout = if self.relative && mode == SigMode::Kernel {
@@ -321,14 +307,9 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
             channels: self.affine.width,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "lift_conv")?;
-        let g = self.geometry(index, &k.layout)?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        let g = self.geometry(&k.layout)?;
         let n = self.st.info.order;
         let blk = g.h_out * g.h_out * g.w_out * g.w_out;
         let scale = 1.0 / (self.q * self.q) as f64;
@@ -372,26 +353,19 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
         };
         Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
     }
-    fn extra_values(&self, index: usize, input: &Stream<Signature>) -> usize {
-        let sig = self.signature(index, input.clone(), SigMode::Kernel);
-        match (input.as_one(index, "lift_conv"), sig) {
+    fn extra_values(&self, input: &Stream<Signature>) -> usize {
+        let sig = self.signature(input.clone(), SigMode::Kernel);
+        match (input.as_one(), sig) {
             (Ok(s), Ok(Stream::One(out))) if self.strides != (1, 1) => {
-                let g = self
-                    .geometry(index, &s.layout)
-                    .expect("checked by signature");
+                let g = self.geometry(&s.layout).expect("checked by signature");
                 let slices = out.layout.len() / strided_len(&out.layout);
                 slices * g.h_out * g.h_out * g.w_out * g.w_out
             }
             _ => 0,
         }
     }
-    fn init(
-        &self,
-        index: usize,
-        input: &Stream<Signature>,
-        rng: &mut dyn RngCore,
-    ) -> Result<Params> {
-        let c = input.as_one(index, "lift_conv")?.channels;
+    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+        let c = input.as_one()?.channels;
         let (_, wstd, _, bstd) = self.affine.scales(c * self.q * self.q);
         let o = self.affine.width;
         let mut values = normals(rng, self.q * self.q * c * o, wstd);
@@ -403,14 +377,9 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
             children: vec![],
         })
     }
-    fn apply(
-        &self,
-        index: usize,
-        params: &Params,
-        x: &Stream<Features>,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "lift_conv")?;
-        let g = self.geometry(index, &x.sig.layout)?;
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        let g = self.geometry(&x.sig.layout)?;
         let (c, o, n) = (x.sig.channels, self.affine.width, self.st.info.order);
         let (alpha, _, beta, _) = self.affine.scales(c * self.q * self.q);
         let nw = self.q * self.q * c * o;
@@ -449,15 +418,14 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
     }
     fn vjp(
         &self,
-        index: usize,
         params: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "lift_conv")?;
-        let g = self.geometry(index, &x.sig.layout)?;
-        let dy = &unstride_cotangent(&g, self.strides, dy.as_one(index, "lift_conv")?);
+        let x = x.as_one()?;
+        let g = self.geometry(&x.sig.layout)?;
+        let dy = &unstride_cotangent(&g, self.strides, dy.as_one()?);
         let (c, o, n) = (x.sig.channels, self.affine.width, self.st.info.order);
         let (alpha, _, beta, _) = self.affine.scales(c * self.q * self.q);
         let nw = self.q * self.q * c * o;
@@ -558,33 +526,28 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> GroupConv<G> {
     pub fn info(&self) -> &Arc<GroupInfo> {
         &self.st.info
     }
-    fn geometry(&self, index: usize, layout: &Layout) -> Result<Geometry> {
+    fn geometry(&self, layout: &Layout) -> Result<Geometry> {
         let (group, h, w) = match layout {
             Layout::Group { group, h, w } | Layout::GroupRelative { group, h, w } => (group, h, w),
             other => {
-                return Err(NtkError::layer(index, "group_conv", format!("needs group features but got {} features; put a lift_conv before any group_conv", other.kind())))
+                return Err(NtkError::reject(format!(
+                "needs group features but got {} features; put a lift_conv before any group_conv",
+                other.kind()
+            )))
             }
         };
         if group.name != self.st.info.name {
-            return Err(NtkError::layer(
-                index,
-                "group_conv",
-                format!(
-                    "input lives on group {} but this layer uses {}",
-                    group.name, self.st.info.name
-                ),
-            ));
+            return Err(NtkError::reject(format!(
+                "input lives on group {} but this layer uses {}",
+                group.name, self.st.info.name
+            )));
         }
-        check_square(index, "group_conv", &self.st.info, *h, *w)?;
+        check_square(&self.st.info, *h, *w)?;
         Geometry::new(*h, *w, self.q, self.q, self.padding).ok_or_else(|| {
-            NtkError::layer(
-                index,
-                "group_conv",
-                format!(
-                    "{q}×{q} filter does not fit {h}×{w} features with VALID padding",
-                    q = self.q
-                ),
-            )
+            NtkError::reject(format!(
+                "{q}×{q} filter does not fit {h}×{w} features with VALID padding",
+                q = self.q
+            ))
         })
     }
     fn fan_in(&self, c: usize) -> usize {
@@ -599,8 +562,8 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
     fn homogeneous(&self) -> bool {
         !self.affine.has_bias()
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(input)
     }
     fn describe(&self) -> String {
         format!(
@@ -615,14 +578,9 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
             q = self.q
         )
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        mode: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "group_conv")?;
-        let g = self.geometry(index, &s.layout)?;
+    fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        let g = self.geometry(&s.layout)?;
         let (h, w) = strided_size(&g, self.strides);
         let group = self.st.info.clone();
         let layout = match (&s.layout, mode) {
@@ -636,14 +594,9 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
             channels: self.affine.width,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "group_conv")?;
-        let g = self.geometry(index, &k.layout)?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        let g = self.geometry(&k.layout)?;
         let n = self.st.info.order;
         let (bin, blk) = (
             g.h_in * g.h_in * g.w_in * g.w_in,
@@ -705,26 +658,19 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
         };
         Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
     }
-    fn extra_values(&self, index: usize, input: &Stream<Signature>) -> usize {
-        let sig = self.signature(index, input.clone(), SigMode::Kernel);
-        match (input.as_one(index, "group_conv"), sig) {
+    fn extra_values(&self, input: &Stream<Signature>) -> usize {
+        let sig = self.signature(input.clone(), SigMode::Kernel);
+        match (input.as_one(), sig) {
             (Ok(s), Ok(Stream::One(out))) if self.strides != (1, 1) => {
-                let g = self
-                    .geometry(index, &s.layout)
-                    .expect("checked by signature");
+                let g = self.geometry(&s.layout).expect("checked by signature");
                 let slices = out.layout.len() / strided_len(&out.layout);
                 slices * g.h_out * g.h_out * g.w_out * g.w_out
             }
             _ => 0,
         }
     }
-    fn init(
-        &self,
-        index: usize,
-        input: &Stream<Signature>,
-        rng: &mut dyn RngCore,
-    ) -> Result<Params> {
-        let c = input.as_one(index, "group_conv")?.channels;
+    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+        let c = input.as_one()?.channels;
         let (_, wstd, _, bstd) = self.affine.scales(self.fan_in(c));
         let o = self.affine.width;
         let mut values = normals(rng, self.q * self.q * self.slots.len() * c * o, wstd);
@@ -736,14 +682,9 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
             children: vec![],
         })
     }
-    fn apply(
-        &self,
-        index: usize,
-        params: &Params,
-        x: &Stream<Features>,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "group_conv")?;
-        let g = self.geometry(index, &x.sig.layout)?;
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        let g = self.geometry(&x.sig.layout)?;
         let (c, o, n, nj) = (
             x.sig.channels,
             self.affine.width,
@@ -797,15 +738,14 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
     }
     fn vjp(
         &self,
-        index: usize,
         params: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "group_conv")?;
-        let g = self.geometry(index, &x.sig.layout)?;
-        let dy = &unstride_cotangent(&g, self.strides, dy.as_one(index, "group_conv")?);
+        let x = x.as_one()?;
+        let g = self.geometry(&x.sig.layout)?;
+        let dy = &unstride_cotangent(&g, self.strides, dy.as_one()?);
         let (c, o, n, nj) = (
             x.sig.channels,
             self.affine.width,

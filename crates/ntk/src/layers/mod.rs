@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use rand::RngCore;
 
+pub use crate::stencil::{same_padding, AxisMap, Geometry, WindowWeight};
 pub use combinators::{FanInConcat, FanInProd, FanInSum, FanOut, Parallel, Serial};
 pub use conv::Conv;
 pub use dense::Dense;
@@ -39,7 +40,7 @@ pub use pool::{Flatten, GlobalAvgPool, GlobalSumPool, GroupPool, PoolKind, Windo
 pub use so3::{S2LiftConv, So3Conv, So3Pool};
 pub use spatial::SpatialMap;
 
-use crate::error::Result;
+use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
 
@@ -167,6 +168,14 @@ pub enum SigMode {
 }
 
 /// A layer: kernel map and finite twin side by side. See the module docs.
+///
+/// **Errors.** A layer does not know where it sits in a network. When its input or parameters
+/// are unsuitable, a method returns [`NtkError::Rejected`] with the reason (build it with
+/// [`NtkError::reject`]); the walker that called it ([`Serial`], [`Parallel`],
+/// [`crate::Network`]) knows the position and the layer's [`Layer::name`] and turns it into
+/// [`NtkError::Layer`], read as "layer 3 (`group_conv`): needs group features ...". Composites
+/// locate their children's errors the same way ([`locate`]), so the innermost position is the one
+/// reported.
 pub trait Layer: Send + Sync + fmt::Debug {
     /// The spec type name (`dense`, `lift_conv`, ...).
     fn name(&self) -> String;
@@ -174,39 +183,18 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn describe(&self) -> String {
         self.name()
     }
-    /// The output signature for `input`; errors (naming `index`) when the input is unsuitable.
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        mode: SigMode,
-    ) -> Result<Stream<Signature>>;
+    /// The output signature for `input`; an error when the input is unsuitable.
+    fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>>;
     /// The kernel map for one input pair.
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        ctx: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>>;
+    fn kernel(&self, input: Stream<Kernel>, ctx: &mut KernelCtx<'_>) -> Result<Stream<Kernel>>;
     /// Draws parameters for a finite network whose input has signature `input`.
-    fn init(
-        &self,
-        index: usize,
-        input: &Stream<Signature>,
-        rng: &mut dyn RngCore,
-    ) -> Result<Params>;
+    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params>;
     /// The finite forward pass of one sample.
-    fn apply(
-        &self,
-        index: usize,
-        params: &Params,
-        x: &Stream<Features>,
-    ) -> Result<Stream<Features>>;
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>>;
     /// Reverse mode: given the input `x` and the output cotangent `dy`, accumulates parameter
     /// gradients into `grad` (same structure as the parameters) and returns the input cotangent.
     fn vjp(
         &self,
-        index: usize,
         params: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
@@ -218,8 +206,8 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// process. Linear layers with random weights output one whatever their input; pools and
     /// other fixed linear maps of Gaussian inputs stay Gaussian; nonlinearities end it; fan-ins
     /// are Gaussian when all their inputs are. The network input counts as non-Gaussian. A
-    /// layer that needs a Gaussian input and gets none returns an error naming `index`.
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>>;
+    /// layer that needs a Gaussian input and gets none returns an error.
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>>;
     /// True when the kernel map is positively homogeneous of degree one in each input:
     /// `K(a·x, b·x′) = a·b·K(x, x′)` for `a, b > 0`, and the same for `Θ` (bias-free linear
     /// layers, pools, and ReLU-like nonlinearities). The Gram engine then computes extreme-scale
@@ -234,7 +222,7 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// Kernel values per pair the kernel map holds besides its input and output (the stride-1
     /// kernel of a strided convolution, say), for the plan's memory estimate; `input` is the
     /// kernel signature it receives. Default 0.
-    fn extra_values(&self, _index: usize, _input: &Stream<Signature>) -> usize {
+    fn extra_values(&self, _input: &Stream<Signature>) -> usize {
         0
     }
     /// The nested layers of a composite (for plans).
@@ -245,22 +233,13 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// [`Layer::kernel_from_prepared`] builds this layer's output kernel for any pair without
     /// forming the input kernel `K⁰` (which can cost more than the layer itself). The engine
     /// computes it once per input. `None` (the default): not offered.
-    fn prepare_input(&self, _index: usize, _x: &Features) -> Option<Result<Prepared>> {
+    fn prepare_input(&self, _x: &Features) -> Option<Result<Prepared>> {
         None
     }
     /// This layer's output kernel for two inputs summarised by [`Layer::prepare_input`]; equals
     /// [`Layer::kernel`] applied to `K⁰` of the pair, up to rounding.
-    fn kernel_from_prepared(
-        &self,
-        index: usize,
-        _a: &Prepared,
-        _b: &Prepared,
-    ) -> Result<Stream<Kernel>> {
-        Err(crate::error::NtkError::layer(
-            index,
-            &self.name(),
-            "offers no prepared-input kernel",
-        ))
+    fn kernel_from_prepared(&self, _a: &Prepared, _b: &Prepared) -> Result<Stream<Kernel>> {
+        Err(NtkError::reject("offers no prepared-input kernel"))
     }
 }
 
@@ -324,19 +303,21 @@ impl Affine {
     }
 }
 
+/// Attaches the position of the layer at `index` to an error it raised
+/// ([`NtkError::at_layer`]): how walkers report "layer i (`name`): reason".
+pub fn locate<T>(index: usize, layer: &dyn Layer, r: Result<T>) -> Result<T> {
+    r.map_err(|e| e.at_layer(index, || layer.name()))
+}
+
 /// [`Layer::gaussian`] of a layer with random weights: one input, Gaussian output.
-pub(crate) fn gaussian_linear(
-    index: usize,
-    name: &str,
-    input: Stream<bool>,
-) -> Result<Stream<bool>> {
-    input.one(index, name)?;
+pub(crate) fn gaussian_linear(input: Stream<bool>) -> Result<Stream<bool>> {
+    input.one()?;
     Ok(Stream::One(true))
 }
 
 /// [`Layer::gaussian`] of a fixed linear map (pools, flatten): one input, Gaussian iff it is.
-pub(crate) fn gaussian_kept(index: usize, name: &str, input: Stream<bool>) -> Result<Stream<bool>> {
-    Ok(Stream::One(input.one(index, name)?))
+pub(crate) fn gaussian_kept(input: Stream<bool>) -> Result<Stream<bool>> {
+    Ok(Stream::One(input.one()?))
 }
 
 /// Draws `n` standard normal values times `std`.

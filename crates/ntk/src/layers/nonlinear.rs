@@ -35,30 +35,20 @@ impl Layer for Elementwise {
                 | Nonlinearity::Identity
         )
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
         if matches!(self.phi, Nonlinearity::Identity) {
-            return Ok(Stream::One(input.one(index, &self.name())?));
+            return Ok(Stream::One(input.one()?));
         }
-        gaussian_nonlinear(index, &self.name(), input)
+        gaussian_nonlinear(input)
     }
     fn describe(&self) -> String {
         format!("{:?}", self.phi)
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        Ok(Stream::One(input.one(index, &self.name())?))
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        Ok(Stream::One(input.one()?))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        ctx: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let mut k = input.one(index, &self.name())?;
+    fn kernel(&self, input: Stream<Kernel>, ctx: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let mut k = input.one()?;
         if matches!(self.phi, Nonlinearity::Identity) {
             return Ok(Stream::One(k));
         }
@@ -75,8 +65,7 @@ impl Layer for Elementwise {
             }),
             phi => {
                 let max_var = d1.iter().chain(d2.iter()).fold(0.0f64, |m, v| m.max(*v));
-                phi.check_variance(max_var)
-                    .map_err(|e| NtkError::layer(index, &self.name(), e))?;
+                phi.check_variance(max_var).map_err(NtkError::reject)?;
                 map_rows(&mut k, &d1, &d2, |a, b, c| phi.dual(a, b, c));
             }
         }
@@ -85,11 +74,11 @@ impl Layer for Elementwise {
     fn records_diagonal(&self) -> bool {
         !matches!(self.phi, Nonlinearity::Identity)
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one(index, &self.name())?;
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
         Ok(Stream::One(Features {
             sig: x.sig.clone(),
             data: x.data.iter().map(|v| self.phi.apply(*v)).collect(),
@@ -97,14 +86,13 @@ impl Layer for Elementwise {
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, &self.name())?;
-        let dy = dy.as_one(index, &self.name())?;
+        let x = x.as_one()?;
+        let dy = dy.as_one()?;
         let data = x
             .data
             .iter()
@@ -140,11 +128,9 @@ fn map_rows(k: &mut Kernel, d1: &[f64], d2: &[f64], dual: impl Fn(f64, f64, f64)
 
 /// [`Layer::gaussian`] of a nonlinearity: its dual activation needs Gaussian pre-activations,
 /// and its output is not Gaussian.
-fn gaussian_nonlinear(index: usize, name: &str, input: Stream<bool>) -> Result<Stream<bool>> {
-    if !input.one(index, name)? {
-        return Err(NtkError::layer(
-            index,
-            name,
+fn gaussian_nonlinear(input: Stream<bool>) -> Result<Stream<bool>> {
+    if !input.one()? {
+        return Err(NtkError::reject(
             "its input is not Gaussian (the network input, or the output of a nonlinearity, \
              pooled or not), but the dual activation assumes Gaussian pre-activations; put a \
              linear layer (dense, conv, lift_conv, group_conv, ...) before it",
@@ -204,8 +190,8 @@ impl Layer for ExpNormalized {
     fn name(&self) -> String {
         "exp_normalized".into()
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        gaussian_nonlinear(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        gaussian_nonlinear(input)
     }
     fn describe(&self) -> String {
         format!(
@@ -213,21 +199,11 @@ impl Layer for ExpNormalized {
             self.gamma, self.shift, self.do_clip
         )
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        Ok(Stream::One(input.one(index, &self.name())?))
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        Ok(Stream::One(input.one()?))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        ctx: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let mut k = input.one(index, &self.name())?;
+    fn kernel(&self, input: Stream<Kernel>, ctx: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let mut k = input.one()?;
         let (d1, d2) = {
             let (a, b) = ctx.diagonals(&k);
             (a.into_owned(), b.into_owned())
@@ -239,11 +215,11 @@ impl Layer for ExpNormalized {
     fn records_diagonal(&self) -> bool {
         true
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one(index, &self.name())?;
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
         let c = x.sig.channels.max(1);
         let mut data = Vec::with_capacity(x.data.len());
         for block in x.data.chunks(c) {
@@ -261,14 +237,13 @@ impl Layer for ExpNormalized {
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, &self.name())?;
-        let dy = dy.as_one(index, &self.name())?;
+        let x = x.as_one()?;
+        let dy = dy.as_one()?;
         let c = x.sig.channels.max(1);
         let sg = self.gamma.sqrt();
         let mut data = Vec::with_capacity(x.data.len());

@@ -49,51 +49,38 @@ impl LayerNorm {
         }
         Ok(LayerNorm { axis, eps })
     }
-    fn resolve(&self, index: usize, layout: &Layout) -> Result<Resolved> {
+    fn resolve(&self, layout: &Layout) -> Result<Resolved> {
         let ndim: i64 = match layout {
             Layout::Scalar => 2,
             Layout::Pixels { .. } | Layout::Group { .. } | Layout::GroupRelative { .. } => 4,
             other => {
-                return Err(NtkError::layer(
-                    index,
-                    "layer_norm",
-                    format!(
-                        "needs vector, pixel or group features, got {}",
-                        other.kind()
-                    ),
-                ))
+                return Err(NtkError::reject(format!(
+                    "needs vector, pixel or group features, got {}",
+                    other.kind()
+                )))
             }
         };
         let mut axes = Vec::new();
         for &a in &self.axis {
             let r = if a < 0 { a + ndim } else { a };
             if !(0..ndim).contains(&r) {
-                return Err(NtkError::layer(
-                    index,
-                    "layer_norm",
-                    format!("axis {a} is out of range for {ndim}-d features (N…C)"),
-                ));
+                return Err(NtkError::reject(format!(
+                    "axis {a} is out of range for {ndim}-d features (N…C)"
+                )));
             }
             axes.push(r);
         }
         if axes.contains(&0) {
-            return Err(NtkError::layer(
-                index,
-                "layer_norm",
-                "normalising over the batch axis 0 has no per-sample kernel; use channel and spatial axes",
+            return Err(NtkError::reject("normalising over the batch axis 0 has no per-sample kernel; use channel and spatial axes",
             ));
         }
         if !axes.contains(&(ndim - 1)) {
-            return Err(NtkError::layer(
-                index,
-                "layer_norm",
-                format!(
-                    "axis {:?} must contain the channel axis ({} or -1): without it there is no \
+            return Err(NtkError::reject(format!(
+                "axis {:?} must contain the channel axis ({} or -1): without it there is no \
                      infinite-width limit kernel",
-                    self.axis,
-                    ndim - 1
-                ),
-            ));
+                self.axis,
+                ndim - 1
+            )));
         }
         Ok(Resolved {
             rows: ndim == 4 && axes.contains(&1),
@@ -165,11 +152,9 @@ impl Layer for LayerNorm {
     fn describe(&self) -> String {
         format!("layer_norm(axis={:?}, eps={})", self.axis, self.eps)
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        if !input.one(index, "layer_norm")? {
-            return Err(NtkError::layer(
-                index,
-                "layer_norm",
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        if !input.one()? {
+            return Err(NtkError::reject(
                 "its input is not Gaussian (the network input, or a nonlinearity's output); \
                  neural-tangents' layer-norm kernel needs Gaussian inputs: put a linear layer \
                  before it",
@@ -180,24 +165,14 @@ impl Layer for LayerNorm {
     fn records_diagonal(&self) -> bool {
         true
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "layer_norm")?;
-        self.resolve(index, &s.layout)?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        self.resolve(&s.layout)?;
         Ok(Stream::One(s))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        ctx: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let mut k = input.one(index, "layer_norm")?;
-        let r = self.resolve(index, &k.layout)?;
+    fn kernel(&self, input: Stream<Kernel>, ctx: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let mut k = input.one()?;
+        let r = self.resolve(&k.layout)?;
         let (slices, h, w) = diag_shape(&k.layout);
         let (n1, n2) = {
             let (d1, d2) = ctx.diagonals(&k);
@@ -217,12 +192,12 @@ impl Layer for LayerNorm {
         });
         Ok(Stream::One(k))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "layer_norm")?;
-        let r = self.resolve(index, &x.sig.layout)?;
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        let r = self.resolve(&x.sig.layout)?;
         let mut y = x.clone();
         for g in groups(&x.sig, r) {
             let (mu, sigma) = moments(&x.data, &g, self.eps);
@@ -234,15 +209,14 @@ impl Layer for LayerNorm {
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "layer_norm")?;
-        let dy = dy.as_one(index, "layer_norm")?;
-        let r = self.resolve(index, &x.sig.layout)?;
+        let x = x.as_one()?;
+        let dy = dy.as_one()?;
+        let r = self.resolve(&x.sig.layout)?;
         let mut dx = Features::zeros(x.sig.clone());
         for g in groups(&x.sig, r) {
             let (mu, sigma) = moments(&x.data, &g, self.eps);
@@ -350,25 +324,15 @@ impl Layer for Dropout {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        let g = input.one(index, "dropout")?;
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        let g = input.one()?;
         Ok(Stream::One(g && !self.active()))
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        Ok(Stream::One(input.one(index, "dropout")?))
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        Ok(Stream::One(input.one()?))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        ctx: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let mut k = input.one(index, "dropout")?;
+    fn kernel(&self, input: Stream<Kernel>, ctx: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let mut k = input.one()?;
         if self.active() && matches!(ctx.diag, DiagMode::Record(_)) {
             let f = 1.0 / self.rate;
             for i in k.layout.same_position_entries() {
@@ -378,19 +342,14 @@ impl Layer for Dropout {
         }
         Ok(Stream::One(k))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
         Ok(Params {
             values: vec![f64::from(rng.next_u32())],
             children: vec![],
         })
     }
-    fn apply(
-        &self,
-        index: usize,
-        params: &Params,
-        x: &Stream<Features>,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "dropout")?;
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
         let mut y = x.clone();
         if self.active() {
             let m = self.mask(params.values[0], x);
@@ -400,14 +359,13 @@ impl Layer for Dropout {
     }
     fn vjp(
         &self,
-        index: usize,
         params: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "dropout")?;
-        let mut dx = dy.as_one(index, "dropout")?.clone();
+        let x = x.as_one()?;
+        let mut dx = dy.as_one()?.clone();
         if self.active() {
             let m = self.mask(params.values[0], x);
             dx.data.iter_mut().zip(&m).for_each(|(v, m)| *v *= m);

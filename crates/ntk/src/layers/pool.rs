@@ -80,28 +80,18 @@ impl Layer for Flatten {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(input)
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "flatten")?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
         Ok(Stream::One(Signature {
             layout: Layout::Scalar,
             channels: s.feature_len(),
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "flatten")?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
         let p = Signature {
             layout: k.layout.clone(),
             channels: k.channels,
@@ -113,11 +103,11 @@ impl Layer for Flatten {
         );
         Ok(Stream::One(scalar_kernel(a, b, k.channels * p)))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "flatten")?;
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
         Ok(Stream::One(Features {
             sig: Signature {
                 layout: Layout::Scalar,
@@ -128,16 +118,15 @@ impl Layer for Flatten {
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "flatten")?;
+        let x = x.as_one()?;
         Ok(Stream::One(Features {
             sig: x.sig.clone(),
-            data: dy.as_one(index, "flatten")?.data.clone(),
+            data: dy.as_one()?.data.clone(),
         }))
     }
 }
@@ -154,44 +143,29 @@ impl Layer for GlobalAvgPool {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(input)
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "global_avg_pool")?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
         if !matches!(s.layout, Layout::Pixels { .. }) {
-            return Err(NtkError::layer(
-                index,
-                "global_avg_pool",
-                format!(
-                    "needs pixel features, got {} (use group_pool for group features)",
-                    s.layout.kind()
-                ),
-            ));
+            return Err(NtkError::reject(format!(
+                "needs pixel features, got {} (use group_pool for group features)",
+                s.layout.kind()
+            )));
         }
         Ok(Stream::One(Signature {
             layout: Layout::Scalar,
             channels: s.channels,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "global_avg_pool")?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
         if !matches!(k.layout, Layout::Pixels { .. }) {
-            return Err(NtkError::layer(
-                index,
-                "global_avg_pool",
-                format!("needs pixel features, got {}", k.layout.kind()),
-            ));
+            return Err(NtkError::reject(format!(
+                "needs pixel features, got {}",
+                k.layout.kind()
+            )));
         }
         Ok(Stream::One(scalar_kernel(
             mean(&k.nngp),
@@ -199,26 +173,20 @@ impl Layer for GlobalAvgPool {
             k.channels,
         )))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        Ok(Stream::One(channel_mean(
-            x.as_one(index, "global_avg_pool")?,
-        )))
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        Ok(Stream::One(channel_mean(x.as_one()?)))
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        Ok(Stream::One(channel_mean_vjp(
-            x.as_one(index, "global_avg_pool")?,
-            dy.as_one(index, "global_avg_pool")?,
-        )))
+        Ok(Stream::One(channel_mean_vjp(x.as_one()?, dy.as_one()?)))
     }
 }
 
@@ -228,17 +196,13 @@ impl Layer for GlobalAvgPool {
 pub struct GroupPool;
 
 impl GroupPool {
-    fn check(index: usize, layout: &Layout) -> Result<()> {
+    fn check(layout: &Layout) -> Result<()> {
         match layout {
             Layout::Group { .. } | Layout::GroupRelative { .. } => Ok(()),
-            other => Err(NtkError::layer(
-                index,
-                "group_pool",
-                format!(
-                    "needs group features but got {} features; put a lift_conv before group_pool",
-                    other.kind()
-                ),
-            )),
+            other => Err(NtkError::reject(format!(
+                "needs group features but got {} features; put a lift_conv before group_pool",
+                other.kind()
+            ))),
         }
     }
 }
@@ -250,56 +214,42 @@ impl Layer for GroupPool {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(input)
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "group_pool")?;
-        Self::check(index, &s.layout)?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        Self::check(&s.layout)?;
         Ok(Stream::One(Signature {
             layout: Layout::Scalar,
             channels: s.channels,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "group_pool")?;
-        Self::check(index, &k.layout)?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        Self::check(&k.layout)?;
         // Relative layout: each R[c] stands for |G| equal slice pairs, so the plain mean is exact.
         let pooled = scalar_kernel(mean(&k.nngp), mean(&k.ntk), k.channels);
         crate::scratch::recycle(k.nngp);
         crate::scratch::recycle(k.ntk);
         Ok(Stream::One(pooled))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "group_pool")?;
-        Self::check(index, &x.sig.layout)?;
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        Self::check(&x.sig.layout)?;
         Ok(Stream::One(channel_mean(x)))
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        Ok(Stream::One(channel_mean_vjp(
-            x.as_one(index, "group_pool")?,
-            dy.as_one(index, "group_pool")?,
-        )))
+        Ok(Stream::One(channel_mean_vjp(x.as_one()?, dy.as_one()?)))
     }
 }
 
@@ -315,30 +265,16 @@ impl Layer for GlobalSumPool {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(input)
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        mode: SigMode,
-    ) -> Result<Stream<Signature>> {
-        pixels_only(
-            index,
-            "global_sum_pool",
-            &input.as_one(index, "global_sum_pool")?.layout,
-        )?;
-        GlobalAvgPool.signature(index, input, mode)
+    fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
+        pixels_only(&input.as_one()?.layout)?;
+        GlobalAvgPool.signature(input, mode)
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "global_sum_pool")?;
-        pixels_only(index, "global_sum_pool", &k.layout)?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        pixels_only(&k.layout)?;
         let n = k.nngp.len() as f64;
         Ok(Stream::One(scalar_kernel(
             mean(&k.nngp) * n,
@@ -346,12 +282,12 @@ impl Layer for GlobalSumPool {
             k.channels,
         )))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "global_sum_pool")?;
-        pixels_only(index, "global_sum_pool", &x.sig.layout)?;
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        pixels_only(&x.sig.layout)?;
         let mut y = channel_mean(x);
         let p = x.sig.positions() as f64;
         y.data.iter_mut().for_each(|v| *v *= p);
@@ -359,32 +295,27 @@ impl Layer for GlobalSumPool {
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "global_sum_pool")?;
-        let mut dx = channel_mean_vjp(x, dy.as_one(index, "global_sum_pool")?);
+        let x = x.as_one()?;
+        let mut dx = channel_mean_vjp(x, dy.as_one()?);
         let p = x.sig.positions() as f64;
         dx.data.iter_mut().for_each(|v| *v *= p);
         Ok(Stream::One(dx))
     }
 }
 
-fn pixels_only(index: usize, name: &str, layout: &Layout) -> Result<()> {
+fn pixels_only(layout: &Layout) -> Result<()> {
     if matches!(layout, Layout::Pixels { .. }) {
         Ok(())
     } else {
-        Err(NtkError::layer(
-            index,
-            name,
-            format!(
-                "needs pixel features, got {} (use group_pool for group features)",
-                layout.kind()
-            ),
-        ))
+        Err(NtkError::reject(format!(
+            "needs pixel features, got {} (use group_pool for group features)",
+            layout.kind()
+        )))
     }
 }
 
@@ -461,7 +392,7 @@ impl WindowPool {
         })
     }
     /// The spatial map on an `h×w` input, or an error naming the layer.
-    pub fn map(&self, index: usize, h: usize, w: usize) -> Result<SpatialMap> {
+    pub fn map(&self, h: usize, w: usize) -> Result<SpatialMap> {
         let weight = match (self.kind, self.normalize_edges) {
             (PoolKind::Sum, _) => WindowWeight::Sum,
             (PoolKind::Avg, false) => WindowWeight::Mean,
@@ -471,19 +402,15 @@ impl WindowPool {
         let cols = AxisMap::window(w, self.window.1, self.strides.1, self.padding, weight);
         match (rows, cols) {
             (Some(rows), Some(cols)) => Ok(SpatialMap { rows, cols }),
-            _ => Err(NtkError::layer(
-                index,
-                &self.name(),
-                format!(
-                    "window {}×{} does not fit {h}×{w} features with VALID padding",
-                    self.window.0, self.window.1
-                ),
-            )),
+            _ => Err(NtkError::reject(format!(
+                "window {}×{} does not fit {h}×{w} features with VALID padding",
+                self.window.0, self.window.1
+            ))),
         }
     }
-    fn input_map(&self, index: usize, layout: &Layout) -> Result<SpatialMap> {
-        let (h, w) = planar(index, &self.name(), layout)?;
-        self.map(index, h, w)
+    fn input_map(&self, layout: &Layout) -> Result<SpatialMap> {
+        let (h, w) = planar(layout)?;
+        self.map(h, w)
     }
 }
 
@@ -497,8 +424,8 @@ impl Layer for WindowPool {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(input)
     }
     fn describe(&self) -> String {
         format!(
@@ -516,51 +443,38 @@ impl Layer for WindowPool {
             }
         )
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, &self.name())?;
-        let (ho, wo) = self.input_map(index, &s.layout)?.out_size();
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        let (ho, wo) = self.input_map(&s.layout)?.out_size();
         Ok(Stream::One(Signature {
             layout: super::spatial::resized(&s.layout, ho, wo),
             channels: s.channels,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, &self.name())?;
-        let out = self.input_map(index, &k.layout)?.kernel(&k);
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        let out = self.input_map(&k.layout)?.kernel(&k);
         crate::scratch::recycle(k.nngp);
         crate::scratch::recycle(k.ntk);
         Ok(Stream::One(out))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one(index, &self.name())?;
-        Ok(Stream::One(
-            self.input_map(index, &x.sig.layout)?.features(x),
-        ))
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        Ok(Stream::One(self.input_map(&x.sig.layout)?.features(x)))
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, &self.name())?;
-        let dy = dy.as_one(index, &self.name())?;
-        let map = self.input_map(index, &x.sig.layout)?;
+        let x = x.as_one()?;
+        let dy = dy.as_one()?;
+        let map = self.input_map(&x.sig.layout)?;
         Ok(Stream::One(map.features_transpose(&x.sig, dy)))
     }
 }

@@ -22,8 +22,8 @@ use crate::so3::{
     So3ConvFinite, So3ConvOperator, So3Error, So3PairKernel, So3PoolFinite,
 };
 
-fn so3_error(index: usize, layer: &str, e: So3Error) -> NtkError {
-    NtkError::layer(index, layer, e.to_string())
+fn so3_error(e: So3Error) -> NtkError {
+    NtkError::reject(e.to_string())
 }
 
 /// A small cache of objects keyed by their construction parameters (operators are built on
@@ -57,11 +57,9 @@ impl<K: PartialEq + Copy, V> Cache<K, V> {
     }
 }
 
-fn check_ntk_param(index: usize, layer: &str, affine: &Affine) -> Result<()> {
+fn check_ntk_param(affine: &Affine) -> Result<()> {
     if affine.param != Parameterization::Ntk {
-        return Err(NtkError::layer(
-            index,
-            layer,
+        return Err(NtkError::reject(
             "SO(3) layers exist only in the NTK parameterisation",
         ));
     }
@@ -69,36 +67,30 @@ fn check_ntk_param(index: usize, layer: &str, affine: &Affine) -> Result<()> {
 }
 
 /// The S² bandlimit of a `(2L, 2L−1)` grid, or an error naming the shape.
-fn sphere_bandlimit(index: usize, layout: &Layout) -> Result<usize> {
+fn sphere_bandlimit(layout: &Layout) -> Result<usize> {
     match layout {
         Layout::Pixels { h, w } if *h >= 2 && h % 2 == 0 && w + 1 == *h => Ok(h / 2),
-        Layout::Pixels { h, w } => Err(NtkError::layer(
-            index,
-            "s2_lift_conv",
-            format!(
+        Layout::Pixels { h, w } => Err(NtkError::reject(format!(
                 "input of shape ({h}, {w}) is not a Driscoll–Healy grid: S² signals have shape (2L, 2L−1) \
                  in (θ, φ), e.g. (12, 11) for L = 6"
             ),
         )),
-        Layout::So3 { .. } => Err(NtkError::layer(index, "s2_lift_conv", "input is already an SO(3) signal; use so3_conv")),
-        other => Err(NtkError::layer(index, "s2_lift_conv", format!("needs S² signals, got {}", other.kind()))),
+        Layout::So3 { .. } => Err(NtkError::reject("input is already an SO(3) signal; use so3_conv")),
+        other => Err(NtkError::reject(format!("needs S² signals, got {}", other.kind()))),
     }
 }
 
-fn so3_bandlimit(index: usize, layer: &str, layout: &Layout) -> Result<usize> {
+fn so3_bandlimit(layout: &Layout) -> Result<usize> {
     match layout {
         Layout::So3 { bandlimit } => Ok(*bandlimit),
-        Layout::Pixels { .. } => Err(NtkError::layer(
-            index,
-            layer,
+        Layout::Pixels { .. } => Err(NtkError::reject(
             "needs SO(3) features but got S² or image features; put an s2_lift_conv first, or \
              give SO(3) signals (N, 2L−1, 2L, 2L−1, C)",
         )),
-        other => Err(NtkError::layer(
-            index,
-            layer,
-            format!("needs SO(3) features, got {}", other.kind()),
-        )),
+        other => Err(NtkError::reject(format!(
+            "needs SO(3) features, got {}",
+            other.kind()
+        ))),
     }
 }
 
@@ -199,24 +191,14 @@ fn finite_vjp(
 /// The two per-input summaries of a pair, made by `layer`'s [`Layer::prepare_input`], which
 /// must come from grids of one bandlimit (`bandlimit` reads it).
 fn prepared_pair<'a, T: 'static>(
-    index: usize,
-    layer: &str,
     (a, b): (&'a Prepared, &'a Prepared),
     bandlimit: impl Fn(&T) -> usize,
 ) -> Result<(&'a T, &'a T)> {
     let (Some(a), Some(b)) = (a.downcast_ref::<T>(), b.downcast_ref::<T>()) else {
-        return Err(NtkError::layer(
-            index,
-            layer,
-            "prepared inputs come from another layer",
-        ));
+        return Err(NtkError::reject("prepared inputs come from another layer"));
     };
     if bandlimit(a) != bandlimit(b) {
-        return Err(NtkError::layer(
-            index,
-            layer,
-            "the two inputs have different bandlimits",
-        ));
+        return Err(NtkError::reject("the two inputs have different bandlimits"));
     }
     Ok((a, b))
 }
@@ -267,14 +249,14 @@ impl S2LiftConv {
             finite: Cache::default(),
         })
     }
-    fn operator(&self, index: usize, l_in: usize) -> Result<Arc<S2LiftOperator>> {
+    fn operator(&self, l_in: usize) -> Result<Arc<S2LiftOperator>> {
         self.operators
             .get(l_in, || {
                 S2LiftOperator::new(l_in, self.bandlimit_out, self.max_beta)
             })
-            .map_err(|e| so3_error(index, "s2_lift_conv", e))
+            .map_err(so3_error)
     }
-    fn finite_layer(&self, index: usize, l_in: usize, c_in: usize) -> Result<Arc<S2LiftFinite>> {
+    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<S2LiftFinite>> {
         let affine = So3Affine {
             w_std: self.affine.w_std,
             b_std: self.affine.b_std,
@@ -290,7 +272,7 @@ impl S2LiftConv {
                     affine,
                 )
             })
-            .map_err(|e| so3_error(index, "s2_lift_conv", e))
+            .map_err(so3_error)
     }
 }
 
@@ -323,8 +305,8 @@ impl Layer for S2LiftConv {
     fn homogeneous(&self) -> bool {
         !self.affine.has_bias()
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(input)
     }
     fn describe(&self) -> String {
         describe_linear(
@@ -334,17 +316,11 @@ impl Layer for S2LiftConv {
             &self.affine,
         )
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "s2_lift_conv")?;
-        check_ntk_param(index, "s2_lift_conv", &self.affine)?;
-        let l_in = sphere_bandlimit(index, &s.layout)?;
-        crate::so3::check_bandlimits(l_in, self.bandlimit_out)
-            .map_err(|e| so3_error(index, "s2_lift_conv", e))?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        check_ntk_param(&self.affine)?;
+        let l_in = sphere_bandlimit(&s.layout)?;
+        crate::so3::check_bandlimits(l_in, self.bandlimit_out).map_err(so3_error)?;
         Ok(Stream::One(Signature {
             layout: Layout::So3 {
                 bandlimit: self.bandlimit_out,
@@ -352,19 +328,14 @@ impl Layer for S2LiftConv {
             channels: self.affine.width,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "s2_lift_conv")?;
-        let l_in = sphere_bandlimit(index, &k.layout)?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        let l_in = sphere_bandlimit(&k.layout)?;
         let (h, w) = (2 * l_in, 2 * l_in - 1);
-        let op = self.operator(index, l_in)?;
+        let op = self.operator(l_in)?;
         let lift = |values: &[f64]| {
             op.apply_input_kernel(&pixels_to_pairs(values, h, w))
-                .map_err(|e| so3_error(index, "s2_lift_conv", e))
+                .map_err(so3_error)
         };
         let w2 = self.affine.w_std * self.affine.w_std;
         let mut nngp = lift(&k.nngp)?;
@@ -385,13 +356,13 @@ impl Layer for S2LiftConv {
             channels: self.affine.width,
         }))
     }
-    fn prepare_input(&self, index: usize, x: &Features) -> Option<Result<Prepared>> {
+    fn prepare_input(&self, x: &Features) -> Option<Result<Prepared>> {
         let prepare = || -> Result<Prepared> {
-            let l_in = sphere_bandlimit(index, &x.sig.layout)?;
+            let l_in = sphere_bandlimit(&x.sig.layout)?;
             let coefficients = self
-                .operator(index, l_in)?
+                .operator(l_in)?
                 .quadrature_coefficients(&x.data, x.sig.channels)
-                .map_err(|e| so3_error(index, "s2_lift_conv", e))?;
+                .map_err(so3_error)?;
             Ok(Arc::new(LiftInput {
                 bandlimit_in: l_in,
                 coefficients,
@@ -399,41 +370,20 @@ impl Layer for S2LiftConv {
         };
         Some(prepare())
     }
-    fn kernel_from_prepared(
-        &self,
-        index: usize,
-        a: &Prepared,
-        b: &Prepared,
-    ) -> Result<Stream<Kernel>> {
-        let (a, b) = prepared_pair(index, "s2_lift_conv", (a, b), |x: &LiftInput| {
-            x.bandlimit_in
-        })?;
-        let op = self.operator(index, a.bandlimit_in)?;
+    fn kernel_from_prepared(&self, a: &Prepared, b: &Prepared) -> Result<Stream<Kernel>> {
+        let (a, b) = prepared_pair((a, b), |x: &LiftInput| x.bandlimit_in)?;
+        let op = self.operator(a.bandlimit_in)?;
         let linear = op.apply_quadrature(&a.coefficients, &b.coefficients);
         Ok(first_layer_kernel(linear, &self.affine, self.bandlimit_out))
     }
-    fn init(
-        &self,
-        index: usize,
-        input: &Stream<Signature>,
-        rng: &mut dyn RngCore,
-    ) -> Result<Params> {
-        let s = input.as_one(index, "s2_lift_conv")?;
-        let layer = self.finite_layer(index, sphere_bandlimit(index, &s.layout)?, s.channels)?;
+    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+        let s = input.as_one()?;
+        let layer = self.finite_layer(sphere_bandlimit(&s.layout)?, s.channels)?;
         Ok(finite_init(layer.as_ref(), rng))
     }
-    fn apply(
-        &self,
-        index: usize,
-        params: &Params,
-        x: &Stream<Features>,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "s2_lift_conv")?;
-        let layer = self.finite_layer(
-            index,
-            sphere_bandlimit(index, &x.sig.layout)?,
-            x.sig.channels,
-        )?;
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        let layer = self.finite_layer(sphere_bandlimit(&x.sig.layout)?, x.sig.channels)?;
         Ok(finite_apply(
             layer.as_ref(),
             params,
@@ -444,19 +394,14 @@ impl Layer for S2LiftConv {
     }
     fn vjp(
         &self,
-        index: usize,
         params: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "s2_lift_conv")?;
-        let dy = dy.as_one(index, "s2_lift_conv")?;
-        let layer = self.finite_layer(
-            index,
-            sphere_bandlimit(index, &x.sig.layout)?,
-            x.sig.channels,
-        )?;
+        let x = x.as_one()?;
+        let dy = dy.as_one()?;
+        let layer = self.finite_layer(sphere_bandlimit(&x.sig.layout)?, x.sig.channels)?;
         Ok(finite_vjp(layer.as_ref(), params, x, dy, grad))
     }
 }
@@ -487,14 +432,14 @@ impl So3Conv {
             finite: Cache::default(),
         })
     }
-    fn operator(&self, index: usize, l_in: usize) -> Result<Arc<So3ConvOperator>> {
+    fn operator(&self, l_in: usize) -> Result<Arc<So3ConvOperator>> {
         self.operators
             .get(l_in, || {
                 So3ConvOperator::new(l_in, self.bandlimit_out, self.max_beta)
             })
-            .map_err(|e| so3_error(index, "so3_conv", e))
+            .map_err(so3_error)
     }
-    fn finite_layer(&self, index: usize, l_in: usize, c_in: usize) -> Result<Arc<So3ConvFinite>> {
+    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<So3ConvFinite>> {
         let affine = So3Affine {
             w_std: self.affine.w_std,
             b_std: self.affine.b_std,
@@ -510,7 +455,7 @@ impl So3Conv {
                     affine,
                 )
             })
-            .map_err(|e| so3_error(index, "so3_conv", e))
+            .map_err(so3_error)
     }
 }
 
@@ -521,23 +466,17 @@ impl Layer for So3Conv {
     fn homogeneous(&self) -> bool {
         !self.affine.has_bias()
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(input)
     }
     fn describe(&self) -> String {
         describe_linear("so3_conv", self.bandlimit_out, self.max_beta, &self.affine)
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "so3_conv")?;
-        check_ntk_param(index, "so3_conv", &self.affine)?;
-        let l_in = so3_bandlimit(index, "so3_conv", &s.layout)?;
-        crate::so3::check_bandlimits(l_in, self.bandlimit_out)
-            .map_err(|e| so3_error(index, "so3_conv", e))?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        check_ntk_param(&self.affine)?;
+        let l_in = so3_bandlimit(&s.layout)?;
+        crate::so3::check_bandlimits(l_in, self.bandlimit_out).map_err(so3_error)?;
         Ok(Stream::One(Signature {
             layout: Layout::So3 {
                 bandlimit: self.bandlimit_out,
@@ -545,25 +484,14 @@ impl Layer for So3Conv {
             channels: self.affine.width,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "so3_conv")?;
-        let l_in = so3_bandlimit(index, "so3_conv", &k.layout)?;
-        let op = self.operator(index, l_in)?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        let l_in = so3_bandlimit(&k.layout)?;
+        let op = self.operator(l_in)?;
         let apply = |values: Vec<f64>| -> Result<So3PairKernel> {
-            let kernel = So3PairKernel::from_values(l_in, values).ok_or_else(|| {
-                NtkError::layer(
-                    index,
-                    "so3_conv",
-                    "kernel has the wrong length for its bandlimit",
-                )
-            })?;
-            op.apply(&kernel)
-                .map_err(|e| so3_error(index, "so3_conv", e))
+            let kernel = So3PairKernel::from_values(l_in, values)
+                .ok_or_else(|| NtkError::reject("kernel has the wrong length for its bandlimit"))?;
+            op.apply(&kernel).map_err(so3_error)
         };
         let w2 = self.affine.w_std * self.affine.w_std;
         let mut nngp = apply(k.nngp)?;
@@ -588,58 +516,35 @@ impl Layer for So3Conv {
     /// which [`So3Conv::kernel_from_prepared`] gives the output kernel of any pair without the
     /// full `(γ, β, α)²` input kernel (which is not γ-shift invariant). Not offered for other
     /// inputs (the kernel map then refuses them).
-    fn prepare_input(&self, index: usize, x: &Features) -> Option<Result<Prepared>> {
+    fn prepare_input(&self, x: &Features) -> Option<Result<Prepared>> {
         let Layout::So3 { bandlimit: l_in } = x.sig.layout else {
             return None;
         };
         let prepare = || -> Result<Prepared> {
             let coefficients = self
-                .operator(index, l_in)?
+                .operator(l_in)?
                 .signal_coefficients(&x.data, x.sig.channels)
-                .map_err(|e| so3_error(index, "so3_conv", e))?;
+                .map_err(so3_error)?;
             Ok(Arc::new(coefficients))
         };
         Some(prepare())
     }
-    fn kernel_from_prepared(
-        &self,
-        index: usize,
-        a: &Prepared,
-        b: &Prepared,
-    ) -> Result<Stream<Kernel>> {
-        let (a, b) = prepared_pair(index, "so3_conv", (a, b), SignalCoefficients::bandlimit_in)?;
+    fn kernel_from_prepared(&self, a: &Prepared, b: &Prepared) -> Result<Stream<Kernel>> {
+        let (a, b) = prepared_pair((a, b), SignalCoefficients::bandlimit_in)?;
         let linear = self
-            .operator(index, a.bandlimit_in())?
+            .operator(a.bandlimit_in())?
             .apply_signals(a, b)
-            .map_err(|e| so3_error(index, "so3_conv", e))?;
+            .map_err(so3_error)?;
         Ok(first_layer_kernel(linear, &self.affine, self.bandlimit_out))
     }
-    fn init(
-        &self,
-        index: usize,
-        input: &Stream<Signature>,
-        rng: &mut dyn RngCore,
-    ) -> Result<Params> {
-        let s = input.as_one(index, "so3_conv")?;
-        let layer = self.finite_layer(
-            index,
-            so3_bandlimit(index, "so3_conv", &s.layout)?,
-            s.channels,
-        )?;
+    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+        let s = input.as_one()?;
+        let layer = self.finite_layer(so3_bandlimit(&s.layout)?, s.channels)?;
         Ok(finite_init(layer.as_ref(), rng))
     }
-    fn apply(
-        &self,
-        index: usize,
-        params: &Params,
-        x: &Stream<Features>,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "so3_conv")?;
-        let layer = self.finite_layer(
-            index,
-            so3_bandlimit(index, "so3_conv", &x.sig.layout)?,
-            x.sig.channels,
-        )?;
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        let layer = self.finite_layer(so3_bandlimit(&x.sig.layout)?, x.sig.channels)?;
         Ok(finite_apply(
             layer.as_ref(),
             params,
@@ -650,19 +555,14 @@ impl Layer for So3Conv {
     }
     fn vjp(
         &self,
-        index: usize,
         params: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         grad: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "so3_conv")?;
-        let dy = dy.as_one(index, "so3_conv")?;
-        let layer = self.finite_layer(
-            index,
-            so3_bandlimit(index, "so3_conv", &x.sig.layout)?,
-            x.sig.channels,
-        )?;
+        let x = x.as_one()?;
+        let dy = dy.as_one()?;
+        let layer = self.finite_layer(so3_bandlimit(&x.sig.layout)?, x.sig.channels)?;
         Ok(finite_vjp(layer.as_ref(), params, x, dy, grad))
     }
 }
@@ -681,40 +581,24 @@ impl Layer for So3Pool {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, index: usize, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(index, &self.name(), input)
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_kept(input)
     }
-    fn signature(
-        &self,
-        index: usize,
-        input: Stream<Signature>,
-        _: SigMode,
-    ) -> Result<Stream<Signature>> {
-        let s = input.one(index, "so3_pool")?;
-        so3_bandlimit(index, "so3_pool", &s.layout)?;
+    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        so3_bandlimit(&s.layout)?;
         Ok(Stream::One(Signature {
             layout: Layout::Scalar,
             channels: s.channels,
         }))
     }
-    fn kernel(
-        &self,
-        index: usize,
-        input: Stream<Kernel>,
-        _: &mut KernelCtx<'_>,
-    ) -> Result<Stream<Kernel>> {
-        let k = input.one(index, "so3_pool")?;
-        let l = so3_bandlimit(index, "so3_pool", &k.layout)?;
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        let l = so3_bandlimit(&k.layout)?;
         let pool = |values: Vec<f64>| -> Result<f64> {
             So3PairKernel::from_values(l, values)
                 .map(|k| k.pool())
-                .ok_or_else(|| {
-                    NtkError::layer(
-                        index,
-                        "so3_pool",
-                        "kernel has the wrong length for its bandlimit",
-                    )
-                })
+                .ok_or_else(|| NtkError::reject("kernel has the wrong length for its bandlimit"))
         };
         Ok(Stream::One(Kernel {
             layout: Layout::Scalar,
@@ -723,16 +607,16 @@ impl Layer for So3Pool {
             channels: k.channels,
         }))
     }
-    fn init(&self, _: usize, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
+    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
         Ok(Params::default())
     }
-    fn apply(&self, index: usize, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "so3_pool")?;
-        let l = so3_bandlimit(index, "so3_pool", &x.sig.layout)?;
+    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        let l = so3_bandlimit(&x.sig.layout)?;
         let pool = self
             .finite
             .get(l, || So3PoolFinite::new(l))
-            .map_err(|e| so3_error(index, "so3_pool", e))?;
+            .map_err(so3_error)?;
         Ok(Stream::One(Features {
             sig: Signature {
                 layout: Layout::Scalar,
@@ -743,19 +627,18 @@ impl Layer for So3Pool {
     }
     fn vjp(
         &self,
-        index: usize,
         _: &Params,
         x: &Stream<Features>,
         dy: &Stream<Features>,
         _: &mut Params,
     ) -> Result<Stream<Features>> {
-        let x = x.as_one(index, "so3_pool")?;
-        let dy = dy.as_one(index, "so3_pool")?;
-        let l = so3_bandlimit(index, "so3_pool", &x.sig.layout)?;
+        let x = x.as_one()?;
+        let dy = dy.as_one()?;
+        let l = so3_bandlimit(&x.sig.layout)?;
         let pool = self
             .finite
             .get(l, || So3PoolFinite::new(l))
-            .map_err(|e| so3_error(index, "so3_pool", e))?;
+            .map_err(so3_error)?;
         Ok(Stream::One(Features {
             sig: x.sig.clone(),
             data: pool.vjp(&dy.data),

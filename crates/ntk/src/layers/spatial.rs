@@ -51,16 +51,12 @@ pub(crate) fn resized(layout: &Layout, h: usize, w: usize) -> Layout {
 }
 
 /// `(h, w)` of a planar layout, or an error naming the layer.
-pub(crate) fn planar(index: usize, layer: &str, layout: &Layout) -> Result<(usize, usize)> {
+pub(crate) fn planar(layout: &Layout) -> Result<(usize, usize)> {
     spatial_of(layout).map(|(_, h, w)| (h, w)).ok_or_else(|| {
-        NtkError::layer(
-            index,
-            layer,
-            format!(
-                "needs pixel or group features on a grid, got {}",
-                layout.kind()
-            ),
-        )
+        NtkError::reject(format!(
+            "needs pixel or group features on a grid, got {}",
+            layout.kind()
+        ))
     })
 }
 

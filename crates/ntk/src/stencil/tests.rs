@@ -1,8 +1,11 @@
 //! The factorised stencil ([`Separable`]) equals the tap-by-tap stencil ([`apply_taps`]) for
 //! every signed permutation, padding, window and image size, to rounding.
 
-use entk_ntk::stencil::{apply_stencil, apply_taps, conv_taps, Geometry, Separable, Tap};
-use entk_ntk::Padding;
+//!
+//! (A unit test: the stencil kernels are private to the crate.)
+
+use super::{apply_stencil, apply_taps, conv_taps, Geometry, Separable, Tap};
+use crate::Padding;
 
 /// `(v, A v, 1)` over a `q×q` window for the signed permutation `A` given by `(swap, sr, sc)`.
 fn taps(q: usize, swap: bool, sr: isize, sc: isize) -> Vec<Tap> {
