@@ -16,7 +16,7 @@
 //! Hence the single-layer empirical NNGP equals the analytic kernel exactly (THEORY.md §9 item 7).
 //! Only the NTK parameterisation exists for these layers.
 
-use entk_groups::{DriscollHealyGrid, So3Grid};
+use entk_groups::{DriscollHealyGrid, EulerZyz, Rotation, So3Grid};
 use entk_reps::{real_spherical_harmonic, real_wigner_d_from_euler};
 use nalgebra::DMatrix;
 use std::f64::consts::PI;
@@ -34,26 +34,47 @@ fn wigner_offset(l: usize) -> usize {
 fn real_wigner_table(grid_bandlimit: usize, coeff_bandlimit: usize) -> DMatrix<f64> {
     let grid = So3Grid::new(grid_bandlimit).expect("bandlimit ≥ 1");
     let (a, b) = (grid.n_azimuth(), grid.n_beta());
-    let q = wigner_offset(coeff_bandlimit);
-    let mut table = DMatrix::zeros(a * b * a, q);
-    for g in 0..a {
-        for j in 0..b {
-            for k in 0..a {
-                let p = (g * b + j) * a + k;
-                let euler = grid.euler(g, j, k);
-                for l in 0..coeff_bandlimit {
-                    let d = real_wigner_d_from_euler(l, euler);
-                    let w = 2 * l + 1;
-                    for i in 0..w {
-                        for jj in 0..w {
-                            table[(p, wigner_offset(l) + i * w + jj)] = d[(i, jj)];
-                        }
-                    }
+    let points = (0..a * b * a).map(|p| grid.euler(p / (a * b), (p / a) % b, p % a));
+    real_wigner_rows(points, coeff_bandlimit)
+}
+
+/// [`real_wigner_table`] at a list of rotations given by their Euler angles (row `p` for the
+/// `p`-th).
+fn real_wigner_rows(
+    points: impl ExactSizeIterator<Item = EulerZyz>,
+    coeff_bandlimit: usize,
+) -> DMatrix<f64> {
+    let mut table = DMatrix::zeros(points.len(), wigner_offset(coeff_bandlimit));
+    for (p, euler) in points.enumerate() {
+        for l in 0..coeff_bandlimit {
+            let d = real_wigner_d_from_euler(l, euler);
+            let w = 2 * l + 1;
+            for i in 0..w {
+                for jj in 0..w {
+                    table[(p, wigner_offset(l) + i * w + jj)] = d[(i, jj)];
                 }
             }
         }
     }
     table
+}
+
+/// `w_p Y^real_{lm}(u_p)` on the points of `grid` for `l < L`: `P × L²`, column `l² + l + m`
+/// (the real quadrature analysis of S² signals).
+pub(crate) fn weighted_real_harmonics(grid: &DriscollHealyGrid, bandlimit: usize) -> DMatrix<f64> {
+    let mut h = DMatrix::zeros(grid.len(), bandlimit * bandlimit);
+    for j in 0..grid.n_theta() {
+        for k in 0..grid.n_phi() {
+            let p = j * grid.n_phi() + k;
+            for l in 0..bandlimit {
+                for m in -(l as i32)..=l as i32 {
+                    let y = real_spherical_harmonic(l, m, grid.theta(j), grid.phi(k));
+                    h[(p, (l * l + l).wrapping_add_signed(m as isize))] = grid.weight(j) * y;
+                }
+            }
+        }
+    }
+    h
 }
 
 /// The symmetric square root of a PSD matrix (negative rounding eigenvalues clipped to 0).
@@ -108,19 +129,7 @@ impl S2LiftFinite {
         check_max_beta(max_beta)?;
         let grid = DriscollHealyGrid::new(bandlimit_in).map_err(entk_reps::RepsError::from)?;
         let lo = bandlimit_out;
-        let mut weighted_harmonics = DMatrix::zeros(grid.len(), lo * lo);
-        for j in 0..grid.n_theta() {
-            for k in 0..grid.n_phi() {
-                let p = j * grid.n_phi() + k;
-                for l in 0..lo {
-                    for m in -(l as i32)..=l as i32 {
-                        let y = real_spherical_harmonic(l, m, grid.theta(j), grid.phi(k));
-                        weighted_harmonics[(p, (l * l + l).wrapping_add_signed(m as isize))] =
-                            grid.weight(j) * y;
-                    }
-                }
-            }
-        }
+        let weighted_harmonics = weighted_real_harmonics(&grid, lo);
         let area = 2.0 * PI * (1.0 - max_beta.cos());
         let filter_sqrt = if max_beta >= PI {
             DMatrix::identity(lo * lo, lo * lo)
@@ -137,6 +146,17 @@ impl S2LiftFinite {
             filter_sqrt,
             scale: affine.w_std / (channels_in as f64 * area).sqrt(),
         })
+    }
+
+    /// The same layer sampled at `rotations` instead of the SO(3) grid: the output is
+    /// `(R, C_out)` with one row per rotation, in order (the lifting onto a finite rotation
+    /// group). Parameters are unchanged.
+    pub fn with_output_rotations(mut self, rotations: &[Rotation]) -> Self {
+        self.wigner_out = real_wigner_rows(
+            rotations.iter().map(Rotation::to_euler_zyz),
+            self.bandlimit_out,
+        );
+        self
     }
 
     /// Number of parameters.
@@ -475,7 +495,7 @@ fn region_gram(bandlimit: usize, max_beta: f64) -> DMatrix<f64> {
 
 /// `M[(l,n),(l′,n′)] = ∫_{θ≤β} Y^real_{ln} Y^real_{l′n′} du` by Gauss–Legendre in `cos θ` times
 /// a uniform φ rule (exact: polynomial of degree `≤ 2L−2` in `cos θ` after the φ integral).
-fn cap_gram(bandlimit: usize, max_beta: f64) -> DMatrix<f64> {
+pub(crate) fn cap_gram(bandlimit: usize, max_beta: f64) -> DMatrix<f64> {
     let l2 = bandlimit * bandlimit;
     let (xs, ws) = gauss_legendre(bandlimit + 1, max_beta.cos(), 1.0);
     let n_phi = 4 * bandlimit + 1;

@@ -11,12 +11,14 @@ mod conv;
 mod finite;
 mod grid_kernel;
 mod lift;
+mod rotation_lift;
 mod support;
 
 pub use conv::{SignalCoefficients, So3ConvOperator};
 pub use finite::{S2LiftFinite, So3Affine, So3ConvFinite, So3PoolFinite};
 pub use grid_kernel::So3PairKernel;
 pub use lift::{QuadratureCoefficients, S2LiftOperator};
+pub use rotation_lift::S2RotationLiftOperator;
 
 use std::f64::consts::PI;
 
