@@ -1,5 +1,7 @@
 //! `conv`: ordinary 2-D convolution on pixel grids (odd `h×w` filters, any strides).
 
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rand::RngCore;
 
 use super::spatial::{check_strides, SpatialMap};
@@ -225,8 +227,38 @@ impl Layer for Conv {
     }
 }
 
+/// The im2col matrix of `x` `(H, W, C)` for geometry `g`: one row per output position
+/// `p = i·W_out + j`, one column per window tap and input channel `(u, c)` (taps row-major over
+/// the `fh×fw` window, as in the filters), holding `x[p + u][c]`, or 0 where the window reads
+/// the zero padding. `(P, fh·fw·C)` row-major.
+fn im2col(x: &[f64], g: &Geometry, c: usize) -> Vec<f64> {
+    let fw = 2 * g.kw + 1;
+    let cols = (2 * g.kh + 1) * fw * c;
+    let mut m = vec![0.0; g.h_out * g.w_out * cols];
+    for i in 0..g.h_out {
+        for j in 0..g.w_out {
+            let row = &mut m[(i * g.w_out + j) * cols..][..cols];
+            for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
+                let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {
+                    continue;
+                };
+                for (uc, dc) in (-(g.kw as isize)..=g.kw as isize).enumerate() {
+                    let Some(sj) = g.padding.source(j, dc, g.kw, g.w_in) else {
+                        continue;
+                    };
+                    row[(ur * fw + uc) * c..][..c]
+                        .copy_from_slice(&x[(si * g.w_in + sj) * c..][..c]);
+                }
+            }
+        }
+    }
+    m
+}
+
 /// `y[t][o] += α Σ_{u,c} filt[u][c][o] · x[t+u][c]` with `x` `(H,W,C)`, `y` `(Ho,Wo,O)` and
-/// `filt` `(fh, fw, C, O)` (window of half sizes `g.kh`, `g.kw`).
+/// `filt` `(fh, fw, C, O)` (window of half sizes `g.kh`, `g.kw`): one matrix product of the
+/// [`im2col`] matrix `(P, fh·fw·C)` with the filter `(fh·fw·C, O)` (matrixmultiply's blocked
+/// kernel through ndarray).
 pub(crate) fn conv_forward(
     y: &mut [f64],
     x: &[f64],
@@ -236,33 +268,16 @@ pub(crate) fn conv_forward(
     o: usize,
     alpha: f64,
 ) {
-    let fw = 2 * g.kw + 1;
-    for i in 0..g.h_out {
-        for j in 0..g.w_out {
-            let yo = &mut y[(i * g.w_out + j) * o..][..o];
-            for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
-                let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {
-                    continue;
-                };
-                for (uc, dc) in (-(g.kw as isize)..=g.kw as isize).enumerate() {
-                    let Some(sj) = g.padding.source(j, dc, g.kw, g.w_in) else {
-                        continue;
-                    };
-                    let xin = &x[(si * g.w_in + sj) * c..][..c];
-                    let f = &filt[(ur * fw + uc) * c * o..][..c * o];
-                    for (cc, xv) in xin.iter().enumerate() {
-                        let a = alpha * xv;
-                        for (yv, fv) in yo.iter_mut().zip(&f[cc * o..][..o]) {
-                            *yv += a * fv;
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let (p, k) = (g.h_out * g.w_out, (2 * g.kh + 1) * (2 * g.kw + 1) * c);
+    let cols = im2col(x, g, c);
+    let a = ArrayView2::from_shape((p, k), &cols).expect("im2col shape");
+    let b = ArrayView2::from_shape((k, o), &filt[..k * o]).expect("filter shape");
+    let mut out = ArrayViewMut2::from_shape((p, o), &mut y[..p * o]).expect("output shape");
+    general_mat_mul(alpha, &a, &b, 1.0, &mut out);
 }
 
-/// Reverse of [`conv_forward`]: accumulates `dfilt` and `dx`.
+/// Reverse of [`conv_forward`]: accumulates `dfilt += α colsᵀ·dy` and `dx` (the transpose of
+/// im2col applied to `α dy·filtᵀ`).
 pub(crate) fn conv_backward(
     dy: &[f64],
     x: &[f64],
@@ -275,12 +290,19 @@ pub(crate) fn conv_backward(
     dx: &mut [f64],
 ) {
     let fw = 2 * g.kw + 1;
+    let (p, k) = (g.h_out * g.w_out, (2 * g.kh + 1) * fw * c);
+    let cols = im2col(x, g, c);
+    let a = ArrayView2::from_shape((p, k), &cols).expect("im2col shape");
+    let gy = ArrayView2::from_shape((p, o), &dy[..p * o]).expect("cotangent shape");
+    let f = ArrayView2::from_shape((k, o), &filt[..k * o]).expect("filter shape");
+    let mut df = ArrayViewMut2::from_shape((k, o), &mut dfilt[..k * o]).expect("filter shape");
+    general_mat_mul(alpha, &a.t(), &gy, 1.0, &mut df);
+    let mut dcols = Array2::<f64>::zeros((p, k));
+    general_mat_mul(alpha, &gy, &f.t(), 0.0, &mut dcols);
     for i in 0..g.h_out {
         for j in 0..g.w_out {
-            let gy = &dy[(i * g.w_out + j) * o..][..o];
-            if gy.iter().all(|v| *v == 0.0) {
-                continue;
-            }
+            let row = dcols.row(i * g.w_out + j);
+            let row = row.as_slice().expect("standard layout");
             for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
                 let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {
                     continue;
@@ -289,16 +311,11 @@ pub(crate) fn conv_backward(
                     let Some(sj) = g.padding.source(j, dc, g.kw, g.w_in) else {
                         continue;
                     };
-                    let base = (si * g.w_in + sj) * c;
-                    let fbase = (ur * fw + uc) * c * o;
-                    for cc in 0..c {
-                        let xv = x[base + cc];
-                        let mut acc = 0.0;
-                        for oo in 0..o {
-                            dfilt[fbase + cc * o + oo] += alpha * gy[oo] * xv;
-                            acc += gy[oo] * filt[fbase + cc * o + oo];
-                        }
-                        dx[base + cc] += alpha * acc;
+                    for (d, v) in dx[(si * g.w_in + sj) * c..][..c]
+                        .iter_mut()
+                        .zip(&row[(ur * fw + uc) * c..][..c])
+                    {
+                        *d += v;
                     }
                 }
             }
@@ -353,5 +370,83 @@ pub(crate) fn restride(g: &Geometry, strides: (usize, usize), y: Features) -> Fe
     match SpatialMap::strided(g, strides) {
         Some(m) => m.features(&y),
         None => y,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct loops the matrix-product version replaced, as an independent reference.
+    fn direct(
+        x: &[f64],
+        filt: &[f64],
+        dy: &[f64],
+        g: &Geometry,
+        c: usize,
+        o: usize,
+    ) -> [Vec<f64>; 3] {
+        let fw = 2 * g.kw + 1;
+        let mut y = vec![0.0; g.h_out * g.w_out * o];
+        let mut df = vec![0.0; filt.len()];
+        let mut dx = vec![0.0; x.len()];
+        for i in 0..g.h_out {
+            for j in 0..g.w_out {
+                let t = i * g.w_out + j;
+                for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
+                    let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {
+                        continue;
+                    };
+                    for (uc, dc) in (-(g.kw as isize)..=g.kw as isize).enumerate() {
+                        let Some(sj) = g.padding.source(j, dc, g.kw, g.w_in) else {
+                            continue;
+                        };
+                        for cc in 0..c {
+                            let xi = (si * g.w_in + sj) * c + cc;
+                            for oo in 0..o {
+                                let fi = ((ur * fw + uc) * c + cc) * o + oo;
+                                y[t * o + oo] += 0.7 * filt[fi] * x[xi];
+                                df[fi] += 0.7 * dy[t * o + oo] * x[xi];
+                                dx[xi] += 0.7 * dy[t * o + oo] * filt[fi];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        [y, df, dx]
+    }
+
+    #[test]
+    fn matrix_product_convolution_equals_the_direct_sum() {
+        for padding in [Padding::Valid, Padding::Same, Padding::Circular] {
+            for (h, w, fh, fwid, c, o) in
+                [(5, 6, 3, 3, 2, 3), (4, 4, 1, 3, 1, 5), (6, 5, 5, 3, 3, 1)]
+            {
+                let g = Geometry::new(h, w, fh, fwid, padding).unwrap();
+                let val = |n: usize, s: f64| -> Vec<f64> {
+                    (0..n).map(|i| (i as f64 * s).sin()).collect()
+                };
+                let x = val(h * w * c, 0.37);
+                let filt = val(fh * fwid * c * o, 0.53);
+                let dy = val(g.h_out * g.w_out * o, 0.91);
+                let [y0, df0, dx0] = direct(&x, &filt, &dy, &g, c, o);
+                let mut y = vec![0.0; y0.len()];
+                conv_forward(&mut y, &x, &filt, &g, c, o, 0.7);
+                let (mut df, mut dx) = (vec![0.0; df0.len()], vec![0.0; dx0.len()]);
+                conv_backward(&dy, &x, &filt, &g, c, o, 0.7, &mut df, &mut dx);
+                for (a, b) in y
+                    .iter()
+                    .zip(&y0)
+                    .chain(df.iter().zip(&df0))
+                    .chain(dx.iter().zip(&dx0))
+                {
+                    assert!(
+                        (a - b).abs() < 1e-12,
+                        "{padding:?} {h}×{w} {fh}×{fwid}: {a} vs {b}"
+                    );
+                }
+            }
+        }
     }
 }
