@@ -9,20 +9,40 @@
 //!
 //! Both minimise the **normalised** loss `L = (1/2m) Σ_i (f(x_i) − y_i)²` over their own `m`
 //! training samples (`m = 4n` and `n`) at the same step size `η`; by §5 the `|G|` then cancels,
-//! and both infinite-width mean predictions equal the analytic
-//! `μ_k(x) = Θ̄(x,X) Θ̄⁻¹ (I − (I − η Θ̄/n)ᵏ) Y` after `k` steps (discrete gradient descent,
-//! computed from the eigendecomposition of `Θ̄`; the continuous-flow `μ_t` of
-//! [`entk_ntk::regression`] at `t = kη` is reported beside it). `Θ̄` is the GCNN's analytic NTK,
-//! checked against the orbit-averaged CNN NTK ([`entk_ntk::augment::augmented_gram`]).
+//! and both infinite-width mean predictions equal `μ_k(x) = Θ̄(x,X) Θ̄⁻¹ (I − (I − η Θ̄/n)ᵏ) Y`
+//! after `k` steps (discrete gradient descent, from the eigendecomposition of `Θ̄`; the
+//! continuous-flow `μ_t` of [`entk_ntk::regression`] at `t = kη` is reported beside it). `Θ̄` is
+//! the GCNN's analytic NTK, checked against the orbit-averaged CNN NTK
+//! ([`entk_ntk::augment::augmented_gram`]).
 //!
-//! Ensembles use **antithetic pairs**: member `2j+1` is member `2j` with the readout weights
-//! negated, which flips the initial function `f₀ → −f₀`; in the linearised regime the pair's
-//! mean is then exactly `μ_k`, so the initial-function noise (which does not shrink with width)
-//! cancels and what remains is the finite-width effect (kernel fluctuations and nonlinearity of
-//! training, shrinking as the width grows) plus its Monte-Carlo noise. Deviations are relative
-//! RMS over test inputs: `‖a − b‖ / ‖μ_k‖`.
+//! **What is estimated.** `D_w = ‖E f_CNN+aug − E f_GCNN‖/‖μ_k‖` over the test inputs, the
+//! deviation of the two ensemble means (expectations over initialisations) at width `w`, on
+//! MNIST digits (the training distribution) and texture patches (off it); also each ensemble's
+//! deviation from `μ_k`. Squared norms are estimated without their noise floor
+//! ([`super::stats::debiased_sq_norm_groups`]), so a deviation is *resolved* when its interval
+//! excludes 0; 95 % intervals come from a bootstrap over independent units.
 //!
-//! Test inputs: held-out MNIST digits (the training distribution) and texture patches (off it).
+//! **Variance reduction** (all three keep every estimate unbiased):
+//!
+//! 1. *Antithetic pairs*: each initialisation is also used with its readout negated, which
+//!    flips `f₀ → −f₀`; in the linearised regime the pair's mean does not depend on `f₀`.
+//! 2. *Common random numbers*: the CNN and the GCNN of a unit start from the same parameter
+//!    values (the two architectures have the same parameter shapes; with these values the GCNN
+//!    at initialisation is exactly the orbit average of the CNN, tested below), so their
+//!    difference is less noisy than that of independent draws. Each architecture's marginal
+//!    distribution is unchanged.
+//! 3. *The linearised network as a control variate* (a two-level estimator): for every trained
+//!    member the linearised network of the same initialisation, trained in closed form with its
+//!    empirical NTK at initialisation, is subtracted, and the mean of the linearised networks is
+//!    added back from `linear_ratio` times as many extra, untrained units:
+//!    `E f ≈ mean_E (f − f_lin) + mean_M f_lin`, exactly unbiased because both means are.
+//!    The variance it removes is measured and reported (`cv_variance_ratio`); the report says
+//!    whether the control variate was used (it is, when the pilot shows a gain).
+//!
+//! A unit is one initialisation: 4 trained networks (2 architectures × 2 signs) and their
+//! linearisations. Sizes come from a pilot of `pilot_units` units per width: enough units for a
+//! relative standard error ≤ `target_relative_se` of each deviation the pilot resolves, and the
+//! cap `max_units` otherwise (a fixed schedule, so the numbers do not depend on machine speed).
 
 use std::time::Instant;
 
@@ -41,8 +61,12 @@ use entk_ntk::regression::{gradient_flow_mean, GradientFlowOptions, TrainingTime
 use entk_ntk::{image_features, ArchSpec, Features, GramOptions, Network, Params};
 
 use super::common::{announce, gram, relative_rms, resize_images, CODE_VERSION};
+use super::stats::{
+    debiased_sq_norm_groups, decide_less, decide_positive, samples_needed, verdict, Bootstrap,
+    Claim, Estimate,
+};
 use super::{ExperimentError, ExperimentOptions};
-use crate::progress::{Stage, Tracker};
+use crate::progress::{format_duration, Stage, Tracker};
 use crate::report::{sig, ExperimentReport, Figure, ModelResult, Series, Table};
 
 /// Default training digits (the CNN sees 4× as many after augmentation).
@@ -63,14 +87,18 @@ pub struct AugmentationConfig {
     pub seed: u64,
     /// Image side (MNIST area-downsampled; textures cut at this size).
     pub image_size: usize,
-    /// Hidden widths.
+    /// Hidden widths (span ≥ 16×).
     pub widths: Vec<usize>,
-    /// Ensemble members per architecture at the widths `≥ ensemble_width` (even: antithetic
-    /// pairs); narrower networks are cheap and noisier, so they get
-    /// `ensemble · ensemble_width / width` members.
-    pub ensemble: usize,
-    /// See `ensemble`.
-    pub ensemble_width: usize,
+    /// Pilot units per width.
+    pub pilot_units: usize,
+    /// Cap on the trained units per width (same order as `widths`).
+    pub max_units: Vec<usize>,
+    /// Extra linearised-only units per trained unit (control variate).
+    pub linear_ratio: usize,
+    /// Target relative standard error of each reported deviation.
+    pub target_relative_se: f64,
+    /// Bootstrap resamples.
+    pub bootstrap: usize,
     /// Gradient-descent steps at which predictions are recorded (the last is the length).
     pub checkpoints: Vec<usize>,
     /// Step size as a fraction of the stability scale: `η = lr_fraction · n / λ_max(Θ̄(X,X))`.
@@ -92,9 +120,12 @@ impl AugmentationConfig {
             test: o.test.unwrap_or(DEFAULT_TEST),
             seed: o.seed,
             image_size: 7,
-            widths: vec![16, 32, 64, 128],
-            ensemble: 8,
-            ensemble_width: 64,
+            widths: vec![8, 16, 32, 64, 128],
+            pilot_units: 6,
+            max_units: vec![256, 128, 64, 32, 16],
+            linear_ratio: 4,
+            target_relative_se: 0.2,
+            bootstrap: 1000,
             checkpoints: vec![5, 20, 40],
             lr_fraction: 0.25,
             targets: "+1 for digits 0–4, −1 for digits 5–9",
@@ -109,21 +140,21 @@ impl AugmentationConfig {
         }
     }
 
-    /// Ensemble members at `width` (even).
-    pub fn members(&self, width: usize) -> usize {
-        let m = (self.ensemble * self.ensemble_width)
-            .div_ceil(width.max(1))
-            .max(self.ensemble);
-        m + m % 2
-    }
-
     /// Runs the experiment.
     pub fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
         let start = Instant::now();
-        if self.ensemble < 2 || !self.ensemble.is_multiple_of(2) {
+        if self.pilot_units < 3 {
             return Err(ExperimentError::Usage(
-                "the ensemble size must be even (antithetic pairs)".into(),
+                "the pilot needs at least 3 units per width".into(),
             ));
+        }
+        if self.widths.is_empty() || self.widths.len() != self.max_units.len() {
+            return Err(ExperimentError::Usage(
+                "widths and max_units must have the same, non-zero length".into(),
+            ));
+        }
+        if self.checkpoints.is_empty() {
+            return Err(ExperimentError::Usage("no checkpoints".into()));
         }
         // Data.
         let digits = embedded_mnist_sample()?;
@@ -139,14 +170,12 @@ impl AugmentationConfig {
             seed: self.seed,
         })?;
         let x_off = patches.test.images().clone();
-        let y: Array2<f64> = Array2::from_shape_fn((self.train, 1), |(i, _)| {
-            if train.labels()[i] < 5 {
-                1.0
-            } else {
-                -1.0
-            }
-        });
-        let n = self.train as f64;
+        let y: Vec<f64> = train
+            .labels()
+            .iter()
+            .map(|&l| if l < 5 { 1.0 } else { -1.0 })
+            .collect();
+        let nt = self.train;
 
         // Analytic kernels: the GCNN's NTK is Θ̄; check it against the orbit-averaged CNN NTK.
         let cnn_spec = ArchSpec::from_json(&self.cnn.to_string())?;
@@ -177,167 +206,176 @@ impl AugmentationConfig {
             .chain(g_all.nngp.iter().zip(&aug.nngp))
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
-        let nt = self.train;
         let theta = g_all.ntk.slice(ndarray::s![..nt, ..nt]).to_owned();
-        let theta_in = g_all
-            .ntk
-            .slice(ndarray::s![nt..nt + self.test, ..nt])
-            .to_owned();
-        let theta_off = g_all
-            .ntk
-            .slice(ndarray::s![nt + self.test.., ..nt])
-            .to_owned();
+        let cross = g_all.ntk.slice(ndarray::s![nt.., ..nt]).to_owned();
 
-        // Step size and analytic predictions.
-        let eig = SymmetricEigen::new(DMatrix::from_fn(nt, nt, |i, j| theta[[i, j]]));
-        let lmax = eig.eigenvalues.iter().copied().fold(0.0, f64::max);
-        let lmin = eig
-            .eigenvalues
+        // Step size and analytic predictions μ_k on [in ++ off].
+        let gd = DiscreteGd::new(&theta);
+        let (lmax, lmin) = (gd.lambda_max(), gd.lambda_min());
+        let eta = self.lr_fraction * nt as f64 / lmax;
+        let zeros = vec![0.0; nt];
+        let mu: Vec<Vec<f64>> = self
+            .checkpoints
             .iter()
-            .copied()
-            .fold(f64::INFINITY, f64::min);
-        let eta = self.lr_fraction * n / lmax;
-        let mu_discrete = |k: usize, cross: &Array2<f64>| -> Array2<f64> {
-            let uty: Vec<f64> = (0..nt)
-                .map(|a| (0..nt).map(|i| eig.eigenvectors[(i, a)] * y[[i, 0]]).sum())
-                .collect();
-            let coef: Vec<f64> = (0..nt)
-                .map(|i| {
-                    (0..nt)
-                        .map(|a| {
-                            let l = eig.eigenvalues[a].max(0.0);
-                            let g = if l > 0.0 {
-                                (1.0 - (1.0 - eta * l / n).powi(k as i32)) / l
-                            } else {
-                                eta * k as f64 / n
-                            };
-                            eig.eigenvectors[(i, a)] * g * uty[a]
-                        })
-                        .sum()
-                })
-                .collect();
-            Array2::from_shape_fn((cross.nrows(), 1), |(r, _)| {
-                (0..nt).map(|j| cross[[r, j]] * coef[j]).sum()
-            })
-        };
+            .map(|&k| gd.predict(&cross, &zeros, &y, &zeros[..0], eta, nt, k, true))
+            .collect();
         let flow_opts = GradientFlowOptions {
-            learning_rate: 1.0 / n,
+            learning_rate: 1.0 / nt as f64,
             ..GradientFlowOptions::default()
         };
-        let mut mu_in = Vec::new();
-        let mut mu_off = Vec::new();
         let mut flow_gap: f64 = 0.0;
-        for &k in &self.checkpoints {
-            let (a, b) = (mu_discrete(k, &theta_in), mu_discrete(k, &theta_off));
-            for (cross, disc) in [(&theta_in, &a), (&theta_off, &b)] {
-                let flow = gradient_flow_mean(
-                    theta.view(),
-                    cross.view(),
-                    y.view(),
-                    TrainingTime::Finite(k as f64 * eta),
-                    &flow_opts,
-                )?;
-                flow_gap = flow_gap.max(relative_rms(&flow.test, disc));
-            }
-            mu_in.push(a);
-            mu_off.push(b);
+        let y2 = Array2::from_shape_vec((nt, 1), y.clone()).expect("n×1");
+        for (c, &k) in self.checkpoints.iter().enumerate() {
+            let flow = gradient_flow_mean(
+                theta.view(),
+                cross.view(),
+                y2.view(),
+                TrainingTime::Finite(k as f64 * eta),
+                &flow_opts,
+            )?;
+            let disc = Array2::from_shape_vec((mu[c].len(), 1), mu[c].clone()).expect("m×1");
+            flow_gap = flow_gap.max(relative_rms(&flow.test, &disc));
         }
 
-        // Finite ensembles.
+        // Finite networks.
         let x_aug = orbit(x.view(), &c4)?;
-        let y_aug: Vec<f64> = (0..x_aug.dim().0).map(|i| y[[i / 4, 0]]).collect();
-        let y_plain: Vec<f64> = y.column(0).to_vec();
+        let y_aug: Vec<f64> = (0..x_aug.dim().0).map(|i| y[i / 4]).collect();
         let feats = |a: &Array4<f64>| -> Vec<Features> {
             a.axis_iter(Axis(0)).map(image_features).collect()
         };
-        let (f_aug, f_plain, f_in, f_off) = (feats(&x_aug), feats(&x), feats(&x_in), feats(&x_off));
-        let sig_in = Network::image_signature(self.image_size, self.image_size, 1);
-        let last = *self.checkpoints.iter().max().expect("checkpoints");
+        let tests: Vec<Features> = feats(&x_in).into_iter().chain(feats(&x_off)).collect();
+        let ctx = Context {
+            sets: [(feats(&x_aug), y_aug), (feats(&x), y.clone())],
+            tests,
+            eta,
+            checkpoints: self.checkpoints.clone(),
+            sig_in: Network::image_signature(self.image_size, self.image_size, 1),
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .map_err(|e| ExperimentError::Usage(format!("thread pool: {e}")))?;
-        // Time one gradient step of each architecture at each width, then announce.
         let parallel = threads.max(1) as f64;
-        let mut nets = Vec::new();
-        for &width in &self.widths {
-            let cnn = Network::from_spec(&cnn_spec.with_width(width))?;
-            let gcnn = Network::from_spec(&gcnn_spec.with_width(width))?;
-            let mut step = 0.0;
-            for (net, xs, ys) in [(&cnn, &f_aug, &y_aug), (&gcnn, &f_plain, &y_plain)] {
-                let params = net.init_seeded(&sig_in, self.seed)?;
-                let t0 = Instant::now();
-                loss_gradient(net, &params, xs, ys)?;
-                step += t0.elapsed().as_secs_f64() / 2.0;
-            }
-            nets.push((cnn, gcnn, step / parallel));
+        let last = *self.checkpoints.iter().max().expect("checkpoints");
+
+        // Pilot of every width (timed), then sizes.
+        let mut plans = Vec::new();
+        for (wi, (&width, &cap)) in self.widths.iter().zip(&self.max_units).enumerate() {
+            let nets = [
+                Network::from_spec(&cnn_spec.with_width(width))?,
+                Network::from_spec(&gcnn_spec.with_width(width))?,
+            ];
+            let base = self
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add((wi as u64) << 32);
+            let units: Vec<Unit> = pool.install(|| {
+                (0..self.pilot_units)
+                    .into_par_iter()
+                    .map(|u| ctx.unit(&nets, base + u as u64, true, None))
+                    .collect::<Result<_, _>>()
+            })?;
+            let k = units.len() as f64;
+            let unit_seconds = units.iter().map(|u| u.seconds.0 + u.seconds.1).sum::<f64>() / k;
+            let linear_seconds = units.iter().map(|u| u.seconds.1).sum::<f64>() / k;
+            plans.push(WidthPlan {
+                width,
+                cap,
+                nets,
+                base,
+                units,
+                linear: Vec::new(),
+                unit_seconds,
+                linear_seconds,
+                needed: 0,
+                use_cv: false,
+                diag: VarianceDiagnostics::default(),
+            });
         }
-        let steps = |w: usize| 2 * self.members(w) * last;
-        let total: f64 = self
-            .widths
-            .iter()
-            .zip(&nets)
-            .map(|(&w, n)| steps(w) as f64 * n.2)
-            .sum();
+        // Per width, the control variate is used when it lowers the variance per CPU second
+        // of the deviation's estimate: plain `V·c` against `(V_res + V_lin/r)·(c + r·c_lin)`.
+        for p in &mut plans {
+            p.diag = VarianceDiagnostics::of(&p.units, self.checkpoints.len() - 1);
+            let r = self.linear_ratio as f64;
+            // Per trained unit: cost c (its own linearisation included), variance V.
+            let plain = p.diag.crn * p.unit_seconds;
+            let cv = (p.diag.cv + p.diag.linear / r) * (p.unit_seconds + r * p.linear_seconds);
+            p.use_cv = self.linear_ratio > 0 && cv < plain;
+        }
+        let mut total = 0.0;
+        for p in &mut plans {
+            let s = self.summarise(&p.units, &p.linear, p.base, p.use_cv, &mu);
+            let fin = &s[s.len() - 1];
+            let mut want = 0;
+            for e in [&fin.between[0], &fin.between[1]] {
+                want = want.max(if e.sq.ci.lo > 0.0 {
+                    samples_needed(p.units.len(), e.root.relative_se(), self.target_relative_se)
+                } else {
+                    p.cap
+                });
+            }
+            p.needed = want.clamp(self.pilot_units, p.cap.max(self.pilot_units));
+            let lin = if p.use_cv {
+                self.linear_ratio as f64 * p.linear_seconds
+            } else {
+                0.0
+            };
+            total += (p.needed - p.units.len()) as f64 * (p.unit_seconds + lin) / parallel;
+        }
         announce(
             "augmentation",
             &format!(
-                "{} networks × {last} gradient steps on {} augmented / {} plain inputs",
-                self.widths
+                "{} units ({}; each: CNN+aug and GCNN, ± readout, {last} gradient steps on {} augmented / {} plain inputs), plus {}× as many linearised units at widths {:?}",
+                plans.iter().map(|p| p.needed).sum::<usize>(),
+                plans
                     .iter()
-                    .map(|&w| 2 * self.members(w))
-                    .sum::<usize>(),
-                x_aug.dim().0,
-                self.train
+                    .map(|p| format!("w{} {} × {}", p.width, p.needed, format_duration(p.unit_seconds)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ctx.sets[0].0.len(),
+                nt,
+                self.linear_ratio,
+                plans.iter().filter(|p| p.use_cv).map(|p| p.width).collect::<Vec<_>>()
             ),
             total,
             threads,
-            "timed on one step per width",
+            "timed on the pilot units",
         );
         let tracker = Tracker::new("augmentation", total);
-        let mut per_width = Vec::new();
-        for (wi, (&width, (cnn, gcnn, step_cost))) in self.widths.iter().zip(&nets).enumerate() {
-            let members = self.members(width);
-            let stage = tracker.stage(&format!("width {width}"), steps(width), *step_cost);
-            let jobs: Vec<(usize, usize)> = (0..2)
-                .flat_map(|arch| (0..members).map(move |m| (arch, m)))
-                .collect();
-            let runs: Vec<Vec<Recorded>> = pool.install(|| {
-                jobs.par_iter()
-                    .map(|&(arch, member)| {
-                        let (net, xs, ys) = if arch == 0 {
-                            (cnn, &f_aug, &y_aug)
-                        } else {
-                            (gcnn, &f_plain, &y_plain)
-                        };
-                        let seed = self
-                            .seed
-                            .wrapping_mul(1_000_003)
-                            .wrapping_add((wi * 10_000 + arch * 1_000 + member / 2) as u64);
-                        let mut params = net.init_seeded(&sig_in, seed)?;
-                        if member % 2 == 1 {
-                            negate_readout(&mut params);
-                        }
-                        train_and_record(
-                            net,
-                            &mut params,
-                            xs,
-                            ys,
-                            eta,
-                            &self.checkpoints,
-                            &f_in,
-                            &f_off,
-                            &stage,
-                        )
-                    })
-                    .collect::<Result<Vec<_>, ExperimentError>>()
+        for p in &mut plans {
+            let more = p.needed - p.units.len();
+            let per = (p.unit_seconds
+                + if p.use_cv {
+                    self.linear_ratio as f64 * p.linear_seconds
+                } else {
+                    0.0
+                })
+                / parallel;
+            let stage = tracker.stage(&format!("width {}", p.width), more, per);
+            let from = p.units.len();
+            let rest: Vec<Unit> = pool.install(|| {
+                (from..p.needed)
+                    .into_par_iter()
+                    .map(|u| ctx.unit(&p.nets, p.base + u as u64, true, Some(&stage)))
+                    .collect::<Result<_, _>>()
             })?;
+            p.units.extend(rest);
+            if p.use_cv {
+                let lfrom = p.linear.len();
+                let lto = p.needed * self.linear_ratio;
+                let lin: Vec<Unit> = pool.install(|| {
+                    (lfrom..lto)
+                        .into_par_iter()
+                        .map(|u| ctx.unit(&p.nets, p.base + (1 << 31) + u as u64, false, None))
+                        .collect::<Result<_, _>>()
+                })?;
+                p.linear.extend(lin);
+            }
             drop(stage);
-            per_width.push(runs);
         }
         tracker.finish();
 
-        // Deviations.
+        // Statistics and report.
         let mut report = ExperimentReport::new(
             "augmentation",
             self.train,
@@ -346,35 +384,108 @@ impl AugmentationConfig {
             json!(self),
         );
         let ck = self.checkpoints.len();
-        let mean_of = |runs: &[Vec<Recorded>],
-                       members: std::ops::Range<usize>,
-                       c: usize,
-                       off: bool|
-         -> Array2<f64> {
-            let m = members.len() as f64;
-            let len = if off {
-                runs[members.start][c].1.len()
-            } else {
-                runs[members.start][c].0.len()
-            };
-            let mut acc = Array2::zeros((len, 1));
-            for r in &runs[members] {
-                let v = if off { &r[c].1 } else { &r[c].0 };
-                for (i, x) in v.iter().enumerate() {
-                    acc[[i, 0]] += x / m;
-                }
-            }
-            acc
-        };
-        let mut rows = Vec::new();
+        let summaries: Vec<Vec<CheckpointStats>> = plans
+            .iter()
+            .map(|p| self.summarise(&p.units, &p.linear, p.base, p.use_cv, &mu))
+            .collect();
         let mut width_table = Table::new(
-            format!("Relative RMS deviation ‖a − b‖/‖μ‖ of ensemble means after {last} steps (t = kη = {}), test on MNIST digits (in) and texture patches (off)", sig(last as f64 * eta, 3)),
-            &["width", "members", "CNN+aug vs GCNN (in)", "CNN+aug vs GCNN (off)", "CNN+aug vs μ (in)", "GCNN vs μ (in)", "CNN+aug vs μ (off)", "GCNN vs μ (off)", "MC noise of the difference (in / off)"],
+            format!("Deviation of ensemble means after {last} steps (t = kη = {}), ‖a − b‖/‖μ‖ with noise floor removed [95 % bootstrap interval], tests on MNIST digits (in) and texture patches (off); 'n.r.' = interval reaches 0 (not resolved above the noise)", sig(last as f64 * eta, 3)),
+            &["width", "units (×4 networks)", "CNN+aug vs GCNN (in)", "CNN+aug vs GCNN (off)", "CNN+aug vs μ (in)", "GCNN vs μ (in)", "CNN+aug vs μ (off)", "GCNN vs μ (off)"],
         );
+        let mut fig_w = Figure::new(
+            "deviation of ensemble means vs width (final step)",
+            "width",
+            "‖a − b‖/‖μ‖",
+        )
+        .log_log();
+        let mut models = Vec::new();
+        let mut series: Vec<Vec<Estimate>> = vec![Vec::new(); 6];
+        for (p, s) in plans.iter().zip(&summaries) {
+            let f = &s[ck - 1];
+            width_table.push(vec![
+                p.width.to_string(),
+                p.units.len().to_string(),
+                cell(&f.between[0]),
+                cell(&f.between[1]),
+                cell(&f.cnn_mu[0]),
+                cell(&f.gcnn_mu[0]),
+                cell(&f.cnn_mu[1]),
+                cell(&f.gcnn_mu[1]),
+            ]);
+            for (k, d) in [&f.between[0], &f.between[1], &f.cnn_mu[0], &f.gcnn_mu[0]]
+                .into_iter()
+                .enumerate()
+            {
+                series[k].push(d.root);
+            }
+            let ci = |d: &Deviation| json!(d.root.ci);
+            models.push(
+                ModelResult::new(format!("cnn_c4_augmented_w{}", p.width))
+                    .with("width", p.width)
+                    .with("units", p.units.len())
+                    .with("deviation_from_gcnn_in", f.between[0].root.value)
+                    .with("deviation_from_gcnn_in_ci", ci(&f.between[0]))
+                    .with("deviation_from_gcnn_off", f.between[1].root.value)
+                    .with("deviation_from_gcnn_off_ci", ci(&f.between[1]))
+                    .with("deviation_from_mu_in", f.cnn_mu[0].root.value)
+                    .with("deviation_from_mu_in_ci", ci(&f.cnn_mu[0]))
+                    .with("deviation_from_mu_off", f.cnn_mu[1].root.value)
+                    .with("deviation_from_mu_off_ci", ci(&f.cnn_mu[1])),
+            );
+            models.push(
+                ModelResult::new(format!("gcnn_c4_w{}", p.width))
+                    .with("width", p.width)
+                    .with("units", p.units.len())
+                    .with("deviation_from_cnn_in", f.between[0].root.value)
+                    .with("deviation_from_cnn_in_ci", ci(&f.between[0]))
+                    .with("deviation_from_cnn_off", f.between[1].root.value)
+                    .with("deviation_from_cnn_off_ci", ci(&f.between[1]))
+                    .with("deviation_from_mu_in", f.gcnn_mu[0].root.value)
+                    .with("deviation_from_mu_in_ci", ci(&f.gcnn_mu[0]))
+                    .with("deviation_from_mu_off", f.gcnn_mu[1].root.value)
+                    .with("deviation_from_mu_off_ci", ci(&f.gcnn_mu[1])),
+            );
+        }
+        report.models = models;
+        let wx: Vec<f64> = self.widths.iter().map(|&w| w as f64).collect();
+        for (k, label) in [
+            "CNN+aug vs GCNN (in)",
+            "CNN+aug vs GCNN (off)",
+            "CNN+aug vs μ (in)",
+            "GCNN vs μ (in)",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            fig_w.series.push(
+                Series::new(
+                    label,
+                    wx.clone(),
+                    series[k].iter().map(|e| e.value).collect(),
+                )
+                .with_band(
+                    series[k].iter().map(|e| e.ci.lo).collect(),
+                    series[k].iter().map(|e| e.ci.hi).collect(),
+                ),
+            );
+        }
+        if let (Some(&w0), Some(e0)) = (wx.first(), series[0].first()) {
+            fig_w.series.push(
+                Series::new(
+                    "∝ 1/width",
+                    wx.clone(),
+                    wx.iter().map(|w| e0.value * w0 / w).collect(),
+                )
+                .as_reference(),
+            );
+        }
+        // Against training time, at the largest width.
+        let wl = plans.len() - 1;
         let mut time_table = Table::new(
             format!(
-                "Deviation against training time at width {}",
-                self.widths.last().copied().unwrap_or(0)
+                "Deviation against training time at width {} ({} units) [95 % intervals]",
+                plans[wl].width,
+                plans[wl].units.len()
             ),
             &[
                 "steps k",
@@ -386,209 +497,137 @@ impl AugmentationConfig {
                 "GCNN vs μ (in)",
             ],
         );
+        for (c, &k) in self.checkpoints.iter().enumerate() {
+            let s = &summaries[wl][c];
+            let t_in = &mu[c][..self.test];
+            time_table.push(vec![
+                k.to_string(),
+                sig(k as f64 * eta, 3),
+                sig(
+                    (t_in.iter().map(|v| v * v).sum::<f64>() / t_in.len() as f64).sqrt(),
+                    3,
+                ),
+                cell(&s.between[0]),
+                cell(&s.between[1]),
+                cell(&s.cnn_mu[0]),
+                cell(&s.gcnn_mu[0]),
+            ]);
+        }
+        // Against ensemble size (leading units), final step, in distribution.
+        let max_units = plans.iter().map(|p| p.units.len()).max().unwrap_or(2);
+        let columns: Vec<usize> = std::iter::successors(Some(4usize), |s| Some(s * 2))
+            .take_while(|&s| s <= max_units)
+            .collect();
         let mut ens_table = Table::new(
-            format!("CNN+aug vs GCNN (in) after {last} steps against ensemble size"),
+            format!("CNN+aug vs GCNN (in) after {last} steps against the number of units used (each 4 trained networks) [95 % intervals]"),
             &[],
         );
-        let max_members = self
-            .widths
-            .iter()
-            .map(|&w| self.members(w))
-            .max()
-            .unwrap_or(2);
-        let columns: Vec<usize> = std::iter::successors(Some(2usize), |s| Some(s * 2))
-            .take_while(|&s| s <= max_members)
-            .collect();
         ens_table.header = std::iter::once("width".to_string())
-            .chain(columns.iter().map(|s| format!("{s} members")))
+            .chain(columns.iter().map(|s| format!("{s} units")))
             .collect();
-        let mut fig_w = Figure::new(
-            "deviation vs width (final step)",
-            "width",
-            "relative RMS deviation",
-        )
-        .log_log();
         let mut fig_e = Figure::new(
             "CNN+aug vs GCNN (in) vs ensemble size",
-            "ensemble members",
-            "relative RMS deviation",
+            "units (4 trained networks each)",
+            "‖a − b‖/‖μ‖",
         )
         .log_log();
-        let mut s_between_in = Vec::new();
-        let mut s_between_off = Vec::new();
-        let mut s_cnn_mu = Vec::new();
-        let mut s_gcnn_mu = Vec::new();
-        for (wi, &width) in self.widths.iter().enumerate() {
-            let runs = &per_width[wi];
-            let e = self.members(width);
-            let (cnn_runs, gcnn_runs) = runs.split_at(e);
-            let mut by_time = Vec::new();
-            for c in 0..ck {
-                let (ci, gi) = (
-                    mean_of(cnn_runs, 0..e, c, false),
-                    mean_of(gcnn_runs, 0..e, c, false),
-                );
-                let (co, go) = (
-                    mean_of(cnn_runs, 0..e, c, true),
-                    mean_of(gcnn_runs, 0..e, c, true),
-                );
-                let norm = |a: &Array2<f64>, b: &Array2<f64>, mu: &Array2<f64>| -> f64 {
-                    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
-                    let den: f64 = mu.iter().map(|v| v * v).sum();
-                    (num / den).sqrt()
-                };
-                // Standard error of the difference of the two ensemble means, from the spread of
-                // antithetic-pair means (independent draws): the Monte-Carlo noise floor.
-                let noise = |off: bool, mu: &Array2<f64>| -> f64 {
-                    let pairs = e / 2;
-                    let mut total = 0.0;
-                    for runs in [cnn_runs, gcnn_runs] {
-                        let pm: Vec<Vec<f64>> = (0..pairs)
-                            .map(|p| {
-                                let (a, b) = if off {
-                                    (&runs[2 * p][c].1, &runs[2 * p + 1][c].1)
-                                } else {
-                                    (&runs[2 * p][c].0, &runs[2 * p + 1][c].0)
-                                };
-                                a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
-                            })
-                            .collect();
-                        for i in 0..pm[0].len() {
-                            let m = pm.iter().map(|v| v[i]).sum::<f64>() / pairs as f64;
-                            let var = pm.iter().map(|v| (v[i] - m).powi(2)).sum::<f64>()
-                                / (pairs as f64 - 1.0).max(1.0);
-                            total += var / pairs as f64;
-                        }
-                    }
-                    (total / mu.iter().map(|v| v * v).sum::<f64>()).sqrt()
-                };
-                by_time.push(json!({
-                    "steps": self.checkpoints[c], "time": self.checkpoints[c] as f64 * eta,
-                    "between_in": norm(&ci, &gi, &mu_in[c]), "between_off": norm(&co, &go, &mu_off[c]),
-                    "cnn_mu_in": relative_rms(&ci, &mu_in[c]), "gcnn_mu_in": relative_rms(&gi, &mu_in[c]),
-                    "cnn_mu_off": relative_rms(&co, &mu_off[c]), "gcnn_mu_off": relative_rms(&go, &mu_off[c]),
-                    "noise_in": noise(false, &mu_in[c]), "noise_off": noise(true, &mu_off[c]),
-                    "rms_mu_in": (mu_in[c].iter().map(|v| v * v).sum::<f64>() / mu_in[c].len() as f64).sqrt(),
-                }));
-            }
-            let fin = by_time.last().expect("checkpoints").clone();
-            let f = |k: &str| fin[k].as_f64().unwrap_or(f64::NAN);
-            width_table.push(vec![
-                width.to_string(),
-                e.to_string(),
-                sig(f("between_in"), 3),
-                sig(f("between_off"), 3),
-                sig(f("cnn_mu_in"), 3),
-                sig(f("gcnn_mu_in"), 3),
-                sig(f("cnn_mu_off"), 3),
-                sig(f("gcnn_mu_off"), 3),
-                format!("{} / {}", sig(f("noise_in"), 2), sig(f("noise_off"), 2)),
-            ]);
-            s_between_in.push(f("between_in"));
-            s_between_off.push(f("between_off"));
-            s_cnn_mu.push(f("cnn_mu_in"));
-            s_gcnn_mu.push(f("gcnn_mu_in"));
-            if wi + 1 == self.widths.len() {
-                for b in &by_time {
-                    let g = |k: &str| b[k].as_f64().unwrap_or(f64::NAN);
-                    time_table.push(vec![
-                        b["steps"].to_string(),
-                        sig(g("time"), 3),
-                        sig(g("rms_mu_in"), 3),
-                        sig(g("between_in"), 3),
-                        sig(g("between_off"), 3),
-                        sig(g("cnn_mu_in"), 3),
-                        sig(g("gcnn_mu_in"), 3),
-                    ]);
+        let mut ens_json = Vec::new();
+        for p in &plans {
+            let mut row = vec![p.width.to_string()];
+            let mut xs = Vec::new();
+            let mut es = Vec::new();
+            for &c in &columns {
+                if c <= p.units.len() {
+                    let lin = &p.linear[..(c * self.linear_ratio).min(p.linear.len())];
+                    let d = self.summarise(&p.units[..c], lin, p.base, p.use_cv, &mu)[ck - 1]
+                        .between[0];
+                    row.push(cell(&d));
+                    xs.push(c as f64);
+                    es.push(d.root);
+                } else {
+                    row.push(String::new());
                 }
             }
-            // Ensemble-size dependence (whole antithetic pairs), final checkpoint.
-            let sizes: Vec<usize> = columns.iter().copied().filter(|&s| s <= e).collect();
-            let ens: Vec<f64> = sizes
+            ens_table.push(row);
+            fig_e.series.push(
+                Series::new(
+                    format!("width {}", p.width),
+                    xs.clone(),
+                    es.iter().map(|e| e.value).collect(),
+                )
+                .with_band(
+                    es.iter().map(|e| e.ci.lo).collect(),
+                    es.iter().map(|e| e.ci.hi).collect(),
+                ),
+            );
+            ens_json.push(json!({"width": p.width, "units": xs, "between_in": es}));
+        }
+
+        // Claims.
+        let (first, lastw) = (&summaries[0][ck - 1], &summaries[wl][ck - 1]);
+        let mut claims = Vec::new();
+        for (k, dist) in ["on", "off"].into_iter().enumerate() {
+            let (a, b) = (&lastw.between[k], &first.between[k]);
+            claims.push(Claim::new(
+                format!("Augmentation: CNN+aug vs GCNN ensemble-mean deviation smaller at width {} than at width {} ({dist} the training distribution)", plans[wl].width, plans[0].width),
+                decide_less(&a.root.ci, &b.root.ci),
+                format!(
+                    "width {}: {}; width {}: {} (holds only with disjoint 95 % intervals)",
+                    plans[0].width,
+                    b.root.display(2),
+                    plans[wl].width,
+                    a.root.display(2)
+                ),
+            ));
+        }
+        for (k, dist) in ["in", "off"].into_iter().enumerate() {
+            let res: Vec<String> = plans
                 .iter()
-                .map(|&s| {
-                    let (ci, gi) = (
-                        mean_of(cnn_runs, 0..s, ck - 1, false),
-                        mean_of(gcnn_runs, 0..s, ck - 1, false),
-                    );
-                    let num: f64 = ci.iter().zip(&gi).map(|(x, y)| (x - y).powi(2)).sum();
-                    (num / mu_in[ck - 1].iter().map(|v| v * v).sum::<f64>()).sqrt()
+                .zip(&summaries)
+                .map(|(p, s)| {
+                    format!(
+                        "w{} {}",
+                        p.width,
+                        verdict(decide_positive(&s[ck - 1].between[k].sq.ci))
+                    )
                 })
                 .collect();
-            ens_table.push(
-                std::iter::once(width.to_string())
-                    .chain(columns.iter().map(|&c| {
-                        sizes
-                            .iter()
-                            .position(|&s| s == c)
-                            .map(|i| sig(ens[i], 3))
-                            .unwrap_or_default()
-                    }))
-                    .collect(),
-            );
-            fig_e.series.push(Series::new(
-                format!("width {width}"),
-                sizes.iter().map(|&s| s as f64).collect(),
-                ens.clone(),
+            let all_res = summaries
+                .iter()
+                .all(|s| s[ck - 1].between[k].sq.ci.lo > 0.0);
+            claims.push(Claim::new(
+                format!("Augmentation: the finite-width deviation CNN+aug vs GCNN ({dist}) is resolved above the Monte-Carlo noise at every width"),
+                if all_res { Some(true) } else { None },
+                format!("interval of the squared deviation above 0: {}", res.join(", ")),
             ));
-            report.models.push(
-                ModelResult::new(format!("cnn_c4_augmented_w{width}"))
-                    .with("width", width)
-                    .with("deviation_from_gcnn_in", f("between_in"))
-                    .with("deviation_from_gcnn_off", f("between_off"))
-                    .with("deviation_from_mu_in", f("cnn_mu_in"))
-                    .with("deviation_from_mu_off", f("cnn_mu_off")),
-            );
-            report.models.push(
-                ModelResult::new(format!("gcnn_c4_w{width}"))
-                    .with("width", width)
-                    .with("deviation_from_cnn_in", f("between_in"))
-                    .with("deviation_from_cnn_off", f("between_off"))
-                    .with("deviation_from_mu_in", f("gcnn_mu_in"))
-                    .with("deviation_from_mu_off", f("gcnn_mu_off")),
-            );
-            rows.push(json!({"width": width, "members": e, "by_time": by_time, "ensemble_sizes": sizes, "between_in_by_ensemble": ens}));
         }
-        let wx: Vec<f64> = self.widths.iter().map(|&w| w as f64).collect();
-        fig_w.series.push(Series::new(
-            "CNN+aug vs GCNN (in)",
-            wx.clone(),
-            s_between_in.clone(),
+        claims.push(Claim::new(
+            "Augmentation: analytic identity Θ_GCNN = Θ̄_CNN and K_GCNN = K̄_CNN (§5 pair a), max |difference| ≤ 1e-10",
+            Some(identity_err <= 1e-10),
+            format!("max |difference| over {} inputs = {:.2e} (exact computation, no sampling)", all.dim().0, identity_err),
         ));
-        fig_w.series.push(Series::new(
-            "CNN+aug vs GCNN (off)",
-            wx.clone(),
-            s_between_off.clone(),
-        ));
-        fig_w
-            .series
-            .push(Series::new("CNN+aug vs μ (in)", wx.clone(), s_cnn_mu));
-        fig_w
-            .series
-            .push(Series::new("GCNN vs μ (in)", wx.clone(), s_gcnn_mu));
-        if let (Some(&w0), Some(&v0)) = (wx.first(), s_between_in.first()) {
-            fig_w.series.push(
-                Series::new(
-                    "∝ 1/√width",
-                    wx.clone(),
-                    wx.iter().map(|w| v0 * (w0 / w).sqrt()).collect(),
-                )
-                .as_reference(),
-            );
+        let mut claims_table = Table::new(
+            "Claims, decided from the 95 % intervals",
+            &["claim", "holds?", "evidence"],
+        );
+        for c in &claims {
+            claims_table.push(vec![
+                c.claim.clone(),
+                c.verdict().into(),
+                c.evidence.clone(),
+            ]);
         }
-        report.tables.extend([width_table, time_table, ens_table]);
+        report
+            .tables
+            .extend([width_table, claims_table, time_table, ens_table]);
         report.figures.extend([fig_w, fig_e]);
-        let monotone = s_between_in.windows(2).all(|w| w[1] < w[0])
-            && s_between_off.windows(2).all(|w| w[1] < w[0]);
-        let overall = s_between_in.last() < s_between_in.first()
-            && s_between_off.last() < s_between_off.first();
         report.notes.push(format!(
             "Kernel identity check (§5 pair a): max |Θ_GCNN − Θ̄_CNN| and |K_GCNN − K̄_CNN| over {} inputs = {:.2e}.",
             all.dim().0,
             identity_err
         ));
         report.notes.push(format!(
-            "{n} MNIST digits at {s}×{s}, targets {t}; CNN trained on the 4n = {m} rotated copies, GCNN on the n originals; normalised MSE loss (1/2m)Σ(f−y)² for both, step η = {lr}·n/λ_max(Θ̄) = {eta} (λ_max = {lmax}, λ_min = {lmin}); NTK parameterisation, no biases; widths {w:?}; ensembles of antithetic pairs (readout sign flipped), {e} members at width ≥ {ew} and proportionally more below.",
+            "{n} MNIST digits at {s}×{s}, targets {t}; CNN trained on the 4n = {m} rotated copies, GCNN on the n originals; normalised MSE loss (1/2m)Σ(f−y)² for both, step η = {lr}·n/λ_max(Θ̄) = {eta} (λ_max = {lmax}, λ_min = {lmin}); NTK parameterisation, no biases; widths {w:?}; units per width {u:?} (cap {cap:?}; a unit = one initialisation shared by both architectures, used with both readout signs: 4 trained networks).",
             n = self.train,
             s = self.image_size,
             t = self.targets,
@@ -598,37 +637,485 @@ impl AugmentationConfig {
             lmax = sig(lmax, 4),
             lmin = sig(lmin, 3),
             w = self.widths,
-            e = self.ensemble,
-            ew = self.ensemble_width,
+            u = plans.iter().map(|p| p.units.len()).collect::<Vec<_>>(),
+            cap = self.max_units,
+        ));
+        report.notes.push(format!(
+            "Variance reduction: antithetic pairs (readout sign) and common random numbers (same initial values for CNN and GCNN) always; the linearised network as a control variate (with {}× as many extra linearised units) where the pilot shows a gain per CPU second: used at widths {:?}. Summed variance of the per-unit CNN−GCNN difference (final step, pilot), per width: {}.",
+            self.linear_ratio,
+            plans.iter().filter(|p| p.use_cv).map(|p| p.width).collect::<Vec<_>>(),
+            plans
+                .iter()
+                .map(|p| format!(
+                    "w{}: common random numbers {} (independent draws {}), control-variate residual {}",
+                    p.width,
+                    sig(p.diag.crn, 2),
+                    sig(p.diag.independent, 2),
+                    sig(p.diag.cv, 2)
+                ))
+                .collect::<Vec<_>>()
+                .join("; "),
         ));
         report.notes.push(format!(
             "μ is the exact mean of linearised discrete gradient descent, Θ̄(x,X)Θ̄⁻¹(I − (I − ηΘ̄/n)ᵏ)Y; the continuous-flow μ_t of entk_ntk::regression at t = kη differs from it by at most {} (relative RMS).",
             sig(flow_gap, 2)
         ));
-        let (w0, w1) = (
-            self.widths.first().copied().unwrap_or(0),
-            self.widths.last().copied().unwrap_or(0),
-        );
-        report.notes.push(format!(
-            "CNN+aug vs GCNN ensemble means: {} → {} (in) and {} → {} (off) from width {w0} to {w1}; {}.",
-            sig(*s_between_in.first().unwrap_or(&f64::NAN), 3),
-            sig(*s_between_in.last().unwrap_or(&f64::NAN), 3),
-            sig(*s_between_off.first().unwrap_or(&f64::NAN), 3),
-            sig(*s_between_off.last().unwrap_or(&f64::NAN), 3),
-            match (overall, monotone) {
-                (true, true) => "they converge as the width grows, on and off the training distribution, at every step of the width ladder",
-                (true, false) => "they converge overall as the width grows, but not at every step of the width ladder (Monte-Carlo noise of finite ensembles)",
-                _ => "they do NOT get closer at these sizes; see the tables",
-            }
-        ));
-        report.extra = json!({"eta": eta, "lambda_max": lmax, "lambda_min": lmin, "identity_max_abs_error": identity_err, "flow_vs_discrete_max_rel": flow_gap, "widths": rows});
+        report.extra = json!({
+            "eta": eta, "lambda_max": lmax, "lambda_min": lmin,
+            "identity_max_abs_error": identity_err, "flow_vs_discrete_max_rel": flow_gap,
+            "widths": plans.iter().zip(&summaries).map(|(p, s)| json!({
+                "width": p.width, "units": p.units.len(), "linear_units": if p.use_cv { p.linear.len() } else { 0 },
+                "control_variate_used": p.use_cv, "pilot_variances": p.diag,
+                "seconds_per_unit": p.unit_seconds, "seconds_per_linearised_unit": p.linear_seconds,
+                "by_time": self.checkpoints.iter().zip(s).map(|(&k, c)| json!({
+                    "steps": k, "time": k as f64 * eta,
+                    "between_in": c.between[0], "between_off": c.between[1],
+                    "cnn_mu_in": c.cnn_mu[0], "cnn_mu_off": c.cnn_mu[1],
+                    "gcnn_mu_in": c.gcnn_mu[0], "gcnn_mu_off": c.gcnn_mu[1],
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "by_ensemble_size": ens_json,
+        });
+        report.claims = claims;
         report.seconds = start.elapsed().as_secs_f64();
         Ok(report)
     }
+
+    /// The deviations of one width at every checkpoint.
+    fn summarise(
+        &self,
+        units: &[Unit],
+        linear: &[Unit],
+        base: u64,
+        use_cv: bool,
+        mu: &[Vec<f64>],
+    ) -> Vec<CheckpointStats> {
+        let t = self.test;
+        (0..self.checkpoints.len())
+            .map(|c| {
+                let parts = |off: bool| -> (std::ops::Range<usize>, Vec<f64>) {
+                    let r = if off { t..2 * t } else { 0..t };
+                    (r.clone(), mu[c][r].to_vec())
+                };
+                let mut between = [Deviation::default(); 2];
+                let mut cnn_mu = [Deviation::default(); 2];
+                let mut gcnn_mu = [Deviation::default(); 2];
+                for (k, off) in [false, true].into_iter().enumerate() {
+                    let (r, m) = parts(off);
+                    let norm2: f64 = m.iter().map(|v| v * v).sum();
+                    let zero = vec![0.0; r.len()];
+                    // Rows per unit: (CNN pair mean, GCNN pair mean), trained minus linearised
+                    // when the control variate is used; linear units add their pair means.
+                    let rows =
+                        |arch: Option<usize>, trained: &[Unit], linear: bool| -> Vec<Vec<f64>> {
+                            trained
+                                .iter()
+                                .map(|u| {
+                                    let v = |a: usize| -> Vec<f64> {
+                                        let tr = u.pair_mean(a, c, true, &r);
+                                        if linear {
+                                            let li = u.pair_mean(a, c, false, &r);
+                                            tr.iter().zip(li).map(|(x, y)| x - y).collect()
+                                        } else {
+                                            tr
+                                        }
+                                    };
+                                    match arch {
+                                        Some(a) => v(a),
+                                        None => v(0).iter().zip(v(1)).map(|(x, y)| x - y).collect(),
+                                    }
+                                })
+                                .collect()
+                        };
+                    let lin_rows = |arch: Option<usize>| -> Vec<Vec<f64>> {
+                        linear
+                            .iter()
+                            .map(|u| {
+                                let v = |a: usize| u.pair_mean(a, c, false, &r);
+                                match arch {
+                                    Some(a) => v(a),
+                                    None => v(0).iter().zip(v(1)).map(|(x, y)| x - y).collect(),
+                                }
+                            })
+                            .collect()
+                    };
+                    let stat = |arch: Option<usize>, target: &[f64], seed: u64| -> Deviation {
+                        let a = rows(arch, units, use_cv);
+                        let b = if use_cv { lin_rows(arch) } else { Vec::new() };
+                        let ra: Vec<&[f64]> = a.iter().map(|v| v.as_slice()).collect();
+                        let rb: Vec<&[f64]> = b.iter().map(|v| v.as_slice()).collect();
+                        let e = Bootstrap {
+                            resamples: self.bootstrap,
+                            seed,
+                        }
+                        .estimates_strata(&[ra.len(), rb.len()], |w| {
+                            let mut groups = vec![(ra.as_slice(), w[0].as_slice())];
+                            if !rb.is_empty() {
+                                groups.push((rb.as_slice(), w[1].as_slice()));
+                            }
+                            let (u, pl) = debiased_sq_norm_groups(&groups, target);
+                            vec![u / norm2, (pl / norm2).sqrt()]
+                        });
+                        Deviation {
+                            sq: e[0],
+                            root: e[0].map(|v| v.max(0.0).sqrt()),
+                            plug_in: e[1],
+                        }
+                    };
+                    let seed = base ^ ((c as u64) << 8) ^ ((k as u64) << 4);
+                    between[k] = stat(None, &zero, seed);
+                    cnn_mu[k] = stat(Some(0), &m, seed + 1);
+                    gcnn_mu[k] = stat(Some(1), &m, seed + 2);
+                }
+                CheckpointStats {
+                    between,
+                    cnn_mu,
+                    gcnn_mu,
+                }
+            })
+            .collect()
+    }
 }
 
-/// Test predictions `(on the training distribution, off it)` at one checkpoint.
-type Recorded = (Vec<f64>, Vec<f64>);
+/// `value [lo, hi]`, with `n.r.` when the squared interval reaches 0.
+fn cell(d: &Deviation) -> String {
+    let mark = if d.sq.ci.lo > 0.0 { "" } else { " n.r." };
+    format!("{}{mark}", d.root.display(2))
+}
+
+/// One deviation: the noise-corrected square, its root, and the plug-in root.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Deviation {
+    /// `‖a − b‖²/‖μ‖²`, noise floor removed.
+    sq: Estimate,
+    /// `√max(0, sq)` with the mapped interval.
+    root: Estimate,
+    /// The plug-in `‖mean a − mean b‖/‖μ‖` (with the noise floor).
+    plug_in: Estimate,
+}
+
+impl Default for Deviation {
+    fn default() -> Self {
+        let e = Estimate {
+            value: f64::NAN,
+            se: f64::NAN,
+            ci: super::stats::Interval::new(f64::NAN, f64::NAN),
+        };
+        Deviation {
+            sq: e,
+            root: e,
+            plug_in: e,
+        }
+    }
+}
+
+/// The deviations at one checkpoint, `[in, off]`.
+#[derive(Debug, Clone, Copy)]
+struct CheckpointStats {
+    between: [Deviation; 2],
+    cnn_mu: [Deviation; 2],
+    gcnn_mu: [Deviation; 2],
+}
+
+/// One width: its networks, units drawn so far, timings and planned size.
+struct WidthPlan {
+    width: usize,
+    cap: usize,
+    nets: [Network; 2],
+    base: u64,
+    units: Vec<Unit>,
+    linear: Vec<Unit>,
+    unit_seconds: f64,
+    linear_seconds: f64,
+    needed: usize,
+    use_cv: bool,
+    diag: VarianceDiagnostics,
+}
+
+/// One unit: per architecture (CNN, GCNN) and readout sign, the test predictions (`in ++ off`)
+/// at each checkpoint, of the trained network (if trained) and of its linearisation.
+#[derive(Debug, Clone)]
+struct Unit {
+    trained: Option<[[Vec<Vec<f64>>; 2]; 2]>,
+    linear: [[Vec<Vec<f64>>; 2]; 2],
+    /// Seconds spent (training, linearising), for the time estimates.
+    seconds: (f64, f64),
+}
+
+impl Unit {
+    /// Mean over the two readout signs of architecture `arch` at checkpoint `c`, entries `r`.
+    fn pair_mean(
+        &self,
+        arch: usize,
+        c: usize,
+        trained: bool,
+        r: &std::ops::Range<usize>,
+    ) -> Vec<f64> {
+        let p = if trained {
+            &self.trained.as_ref().expect("trained unit")[arch]
+        } else {
+            &self.linear[arch]
+        };
+        p[0][c][r.clone()]
+            .iter()
+            .zip(&p[1][c][r.clone()])
+            .map(|(a, b)| 0.5 * (a + b))
+            .collect()
+    }
+}
+
+/// Variances of the per-unit estimates at checkpoint `c`, summed over the test entries: how
+/// much each variance reduction helps (measured, reported, and used to decide the control
+/// variate).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+struct VarianceDiagnostics {
+    /// Var(CNN pair mean − GCNN pair mean) of trained networks, common random numbers.
+    crn: f64,
+    /// Var(CNN pair mean) + Var(GCNN pair mean): the difference's variance with independent
+    /// initialisations.
+    independent: f64,
+    /// Var of the difference minus its linearised counterpart (the control-variate residual).
+    cv: f64,
+    /// Var of the linearised difference alone.
+    linear: f64,
+}
+
+impl VarianceDiagnostics {
+    fn of(units: &[Unit], c: usize) -> Self {
+        let n = units.len() as f64;
+        let len = units[0].linear[0][0][c].len();
+        let r = 0..len;
+        let var = |rows: &[Vec<f64>]| -> f64 {
+            (0..len)
+                .map(|i| {
+                    let m = rows.iter().map(|r| r[i]).sum::<f64>() / n;
+                    rows.iter().map(|r| (r[i] - m).powi(2)).sum::<f64>() / (n - 1.0)
+                })
+                .sum()
+        };
+        let sub = |a: Vec<f64>, b: Vec<f64>| -> Vec<f64> {
+            a.iter().zip(b).map(|(x, y)| x - y).collect()
+        };
+        let diff = |u: &Unit, t: bool| sub(u.pair_mean(0, c, t, &r), u.pair_mean(1, c, t, &r));
+        let rows =
+            |f: &dyn Fn(&Unit) -> Vec<f64>| -> Vec<Vec<f64>> { units.iter().map(f).collect() };
+        VarianceDiagnostics {
+            crn: var(&rows(&|u| diff(u, true))),
+            independent: var(&rows(&|u| u.pair_mean(0, c, true, &r)))
+                + var(&rows(&|u| u.pair_mean(1, c, true, &r))),
+            cv: var(&rows(&|u| sub(diff(u, true), diff(u, false)))),
+            linear: var(&rows(&|u| diff(u, false))),
+        }
+    }
+}
+
+/// What every unit needs: training sets (augmented for the CNN, plain for the GCNN), test
+/// inputs, step size and checkpoints.
+struct Context {
+    sets: [(Vec<Features>, Vec<f64>); 2],
+    tests: Vec<Features>,
+    eta: f64,
+    checkpoints: Vec<usize>,
+    sig_in: entk_ntk::Signature,
+}
+
+impl Context {
+    /// One unit from `seed`: the GCNN's initial parameters, copied into the CNN (same shapes),
+    /// each with both readout signs; trained (when `train`) and linearised.
+    fn unit(
+        &self,
+        nets: &[Network; 2],
+        seed: u64,
+        train: bool,
+        stage: Option<&Stage<'_>>,
+    ) -> Result<Unit, ExperimentError> {
+        let g0 = nets[1].init_seeded(&self.sig_in, seed)?;
+        let c0 = copy_values(&nets[0].init_seeded(&self.sig_in, 0)?, &g0.flatten())?;
+        let mut trained: [[Vec<Vec<f64>>; 2]; 2] = Default::default();
+        let mut linear: [[Vec<Vec<f64>>; 2]; 2] = Default::default();
+        let mut seconds = (0.0, 0.0);
+        for (arch, start) in [c0, g0].into_iter().enumerate() {
+            let (xs, ys) = &self.sets[arch];
+            for sign in 0..2 {
+                let mut params = start.clone();
+                if sign == 1 {
+                    negate_readout(&mut params);
+                }
+                let t0 = Instant::now();
+                linear[arch][sign] = self.linearised(&nets[arch], &params, xs, ys)?;
+                seconds.1 += t0.elapsed().as_secs_f64();
+                if train {
+                    let t1 = Instant::now();
+                    trained[arch][sign] = self.train(&nets[arch], &mut params, xs, ys)?;
+                    seconds.0 += t1.elapsed().as_secs_f64();
+                }
+            }
+        }
+        if let Some(s) = stage {
+            s.inc(1);
+        }
+        Ok(Unit {
+            trained: train.then_some(trained),
+            linear,
+            seconds,
+        })
+    }
+
+    /// Full-batch gradient descent on `(1/2m) Σ (f − y)²`, test predictions at each checkpoint.
+    fn train(
+        &self,
+        net: &Network,
+        params: &mut Params,
+        xs: &[Features],
+        ys: &[f64],
+    ) -> Result<Vec<Vec<f64>>, ExperimentError> {
+        let last = *self.checkpoints.iter().max().unwrap_or(&0);
+        let mut out = Vec::with_capacity(self.checkpoints.len());
+        for step in 0..=last {
+            if self.checkpoints.contains(&step) {
+                out.push(
+                    self.tests
+                        .iter()
+                        .map(|x| Ok(net.apply(params, x)?.data[0]))
+                        .collect::<Result<Vec<f64>, ExperimentError>>()?,
+                );
+            }
+            if step == last {
+                break;
+            }
+            let g = loss_gradient(net, params, xs, ys)?;
+            axpy(params, -self.eta, &g);
+        }
+        Ok(out)
+    }
+
+    /// The linearised network of `params` (empirical NTK at initialisation) trained by the same
+    /// discrete gradient descent in closed form: test predictions at each checkpoint.
+    fn linearised(
+        &self,
+        net: &Network,
+        params: &Params,
+        xs: &[Features],
+        ys: &[f64],
+    ) -> Result<Vec<Vec<f64>>, ExperimentError> {
+        let value_grad = |x: &Features| -> Result<(f64, Vec<f64>), ExperimentError> {
+            let y = net.apply(params, x)?;
+            let mut e0 = Features::zeros(y.sig.clone());
+            e0.data[0] = 1.0;
+            Ok((y.data[0], net.gradient(params, x, &e0)?.flatten()))
+        };
+        let tr: Vec<(f64, Vec<f64>)> = xs.iter().map(value_grad).collect::<Result<_, _>>()?;
+        let te: Vec<(f64, Vec<f64>)> = self
+            .tests
+            .iter()
+            .map(value_grad)
+            .collect::<Result<_, _>>()?;
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+        let m = tr.len();
+        let theta = Array2::from_shape_fn((m, m), |(i, j)| dot(&tr[i].1, &tr[j].1));
+        let cross = Array2::from_shape_fn((te.len(), m), |(i, j)| dot(&te[i].1, &tr[j].1));
+        let f0: Vec<f64> = tr.iter().map(|t| t.0).collect();
+        let f0_test: Vec<f64> = te.iter().map(|t| t.0).collect();
+        let gd = DiscreteGd::new(&theta);
+        Ok(self
+            .checkpoints
+            .iter()
+            .map(|&k| gd.predict(&cross, &f0, ys, &f0_test, self.eta, m, k, false))
+            .collect())
+    }
+}
+
+/// Discrete gradient descent of a linear model with kernel `Θ(X,X)` on the normalised loss:
+/// after `k` steps of size `η`, `f_k(x) = f₀(x) + Θ(x,X) Θ⁻¹ (I − (I − ηΘ/m)ᵏ)(Y − f₀(X))`,
+/// evaluated from the eigendecomposition (`(1 − (1 − ηλ/m)ᵏ)/λ → ηk/m` as `λ → 0`).
+struct DiscreteGd {
+    eig: SymmetricEigen<f64, nalgebra::Dyn>,
+}
+
+impl DiscreteGd {
+    fn new(theta: &Array2<f64>) -> Self {
+        let m = theta.nrows();
+        DiscreteGd {
+            eig: SymmetricEigen::new(DMatrix::from_fn(m, m, |i, j| theta[[i, j]])),
+        }
+    }
+    fn lambda_max(&self) -> f64 {
+        self.eig.eigenvalues.iter().copied().fold(0.0, f64::max)
+    }
+    fn lambda_min(&self) -> f64 {
+        self.eig
+            .eigenvalues
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+    }
+    /// Predictions at the rows of `cross` (`Θ(x, X)`), given `f₀` on the training inputs and
+    /// (unless `zero_init`) on the test inputs.
+    #[allow(clippy::too_many_arguments)]
+    fn predict(
+        &self,
+        cross: &Array2<f64>,
+        f0: &[f64],
+        y: &[f64],
+        f0_test: &[f64],
+        eta: f64,
+        m: usize,
+        k: usize,
+        zero_init: bool,
+    ) -> Vec<f64> {
+        let n = self.eig.eigenvalues.len();
+        let v = &self.eig.eigenvectors;
+        let resid: Vec<f64> = y.iter().zip(f0).map(|(a, b)| a - b).collect();
+        let uty: Vec<f64> = (0..n)
+            .map(|a| (0..n).map(|i| v[(i, a)] * resid[i]).sum())
+            .collect();
+        let coef: Vec<f64> = (0..n)
+            .map(|i| {
+                (0..n)
+                    .map(|a| {
+                        let l = self.eig.eigenvalues[a].max(0.0);
+                        let g = if l > 0.0 {
+                            (1.0 - (1.0 - eta * l / m as f64).powi(k as i32)) / l
+                        } else {
+                            eta * k as f64 / m as f64
+                        };
+                        v[(i, a)] * g * uty[a]
+                    })
+                    .sum()
+            })
+            .collect();
+        (0..cross.nrows())
+            .map(|r| {
+                let base = if zero_init { 0.0 } else { f0_test[r] };
+                base + (0..n).map(|j| cross[[r, j]] * coef[j]).sum::<f64>()
+            })
+            .collect()
+    }
+}
+
+/// `template`'s structure filled with `values` in flattened (depth-first) order.
+fn copy_values(template: &Params, values: &[f64]) -> Result<Params, ExperimentError> {
+    fn fill(t: &Params, v: &mut std::slice::Iter<'_, f64>) -> Option<Params> {
+        let values = (0..t.values.len())
+            .map(|_| v.next().copied())
+            .collect::<Option<Vec<f64>>>()?;
+        let children = t
+            .children
+            .iter()
+            .map(|c| fill(c, v))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Params { values, children })
+    }
+    if template.count() != values.len() {
+        return Err(ExperimentError::Usage(format!(
+            "common random numbers need equal parameter counts ({} vs {})",
+            template.count(),
+            values.len()
+        )));
+    }
+    fill(template, &mut values.iter())
+        .ok_or_else(|| ExperimentError::Usage("parameter structure mismatch".into()))
+}
 
 /// Negates the parameters of the last layer (the readout), flipping the sign of the network.
 fn negate_readout(params: &mut Params) {
@@ -679,46 +1166,20 @@ fn loss_gradient(
     Ok(grad)
 }
 
-fn predict(net: &Network, params: &Params, xs: &[Features]) -> Result<Vec<f64>, ExperimentError> {
-    xs.iter()
-        .map(|x| Ok(net.apply(params, x)?.data[0]))
-        .collect()
-}
-
-/// Full-batch gradient descent, recording test predictions `(in, off)` at each checkpoint.
-fn train_and_record(
-    net: &Network,
-    params: &mut Params,
-    xs: &[Features],
-    ys: &[f64],
-    eta: f64,
-    checkpoints: &[usize],
-    test_in: &[Features],
-    test_off: &[Features],
-    stage: &Stage<'_>,
-) -> Result<Vec<Recorded>, ExperimentError> {
-    let last = *checkpoints.iter().max().unwrap_or(&0);
-    let mut out = Vec::with_capacity(checkpoints.len());
-    for step in 0..=last {
-        if checkpoints.contains(&step) {
-            out.push((
-                predict(net, params, test_in)?,
-                predict(net, params, test_off)?,
-            ));
-        }
-        if step == last {
-            break;
-        }
-        let g = loss_gradient(net, params, xs, ys)?;
-        axpy(params, -eta, &g);
-        stage.inc(1);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn image(seed: usize) -> Features {
+        Features::image(
+            5,
+            5,
+            1,
+            (0..25)
+                .map(|i| ((i * (seed + 2)) as f64 * 0.37).sin())
+                .collect(),
+        )
+    }
 
     #[test]
     fn hand_written_gradient_matches_network_gradient() {
@@ -729,7 +1190,7 @@ mod tests {
         let net = Network::from_spec(&spec).unwrap();
         let sig_in = Network::image_signature(5, 5, 1);
         let params = net.init_seeded(&sig_in, 7).unwrap();
-        let x = Features::image(5, 5, 1, (0..25).map(|i| (i as f64 * 0.37).sin()).collect());
+        let x = image(0);
         let ours = loss_gradient(&net, &params, std::slice::from_ref(&x), &[0.3]).unwrap();
         let f = net.apply(&params, &x).unwrap();
         let cot = Features {
@@ -753,10 +1214,77 @@ mod tests {
         .unwrap();
         let sig_in = Network::image_signature(5, 5, 1);
         let mut params = net.init_seeded(&sig_in, 3).unwrap();
-        let x = Features::image(5, 5, 1, (0..25).map(|i| (i as f64 * 0.11).cos()).collect());
+        let x = image(1);
         let a = net.apply(&params, &x).unwrap().data[0];
         negate_readout(&mut params);
         let b = net.apply(&params, &x).unwrap().data[0];
         assert_eq!(a, -b);
+    }
+
+    /// With the GCNN's parameter values copied into the CNN, the finite GCNN is the orbit
+    /// average of the finite CNN, `f_G(x) = ¼ Σ_k f_C(rot90ᵏ x)` (§5 pair a at finite width):
+    /// the common random numbers couple the two architectures exactly at initialisation.
+    #[test]
+    fn copied_parameters_make_the_gcnn_the_orbit_average_of_the_cnn() {
+        let cfg = AugmentationConfig::from_options(&ExperimentOptions::default());
+        let spec = |v: &Value| ArchSpec::from_json(&v.to_string()).unwrap().with_width(3);
+        let (cnn, gcnn) = (
+            Network::from_spec(&spec(&cfg.cnn)).unwrap(),
+            Network::from_spec(&spec(&cfg.gcnn)).unwrap(),
+        );
+        let sig_in = Network::image_signature(5, 5, 1);
+        let g = gcnn.init_seeded(&sig_in, 5).unwrap();
+        let c = copy_values(&cnn.init_seeded(&sig_in, 0).unwrap(), &g.flatten()).unwrap();
+        let x = image(2);
+        let arr = ndarray::Array4::from_shape_vec((1, 5, 5, 1), x.data.clone()).unwrap();
+        let c4 = PointGroupAction {
+            group: CyclicGroup::new(4).unwrap(),
+        };
+        let rotated = orbit(arr.view(), &c4).unwrap();
+        let avg: f64 = rotated
+            .axis_iter(Axis(0))
+            .map(|img| cnn.apply(&c, &image_features(img)).unwrap().data[0])
+            .sum::<f64>()
+            / 4.0;
+        let fg = gcnn.apply(&g, &x).unwrap().data[0];
+        assert!(
+            (fg - avg).abs() < 1e-12 * avg.abs().max(1.0),
+            "{fg} vs {avg}"
+        );
+    }
+
+    /// The closed-form linearised training equals explicit gradient descent on the model
+    /// `f₀ + J(θ − θ₀)` (independent computation: iterate the parameters).
+    #[test]
+    fn closed_form_linearised_training_matches_iterated_steps() {
+        let (m, p) = (4, 6);
+        let j: Vec<Vec<f64>> = (0..m + 2)
+            .map(|i| {
+                (0..p)
+                    .map(|k| ((i * 7 + k * 3) as f64 * 0.61).sin())
+                    .collect()
+            })
+            .collect();
+        let f0: Vec<f64> = (0..m + 2).map(|i| (i as f64 * 0.9).cos()).collect();
+        let y = [1.0, -1.0, 0.5, 0.2];
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, z)| x * z).sum::<f64>();
+        let theta = Array2::from_shape_fn((m, m), |(a, b)| dot(&j[a], &j[b]));
+        let cross = Array2::from_shape_fn((2, m), |(a, b)| dot(&j[m + a], &j[b]));
+        let (eta, k) = (0.3, 17);
+        let gd = DiscreteGd::new(&theta);
+        let closed = gd.predict(&cross, &f0[..m], &y, &f0[m..], eta, m, k, false);
+        let mut w = vec![0.0; p];
+        for _ in 0..k {
+            let mut g = vec![0.0; p];
+            for a in 0..m {
+                let r = (f0[a] + dot(&j[a], &w) - y[a]) / m as f64;
+                g.iter_mut().zip(&j[a]).for_each(|(gi, ji)| *gi += r * ji);
+            }
+            w.iter_mut().zip(&g).for_each(|(wi, gi)| *wi -= eta * gi);
+        }
+        for t in 0..2 {
+            let it = f0[m + t] + dot(&j[m + t], &w);
+            assert!((closed[t] - it).abs() < 1e-12, "{} vs {it}", closed[t]);
+        }
     }
 }

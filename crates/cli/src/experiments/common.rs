@@ -91,6 +91,18 @@ pub fn resize_labelled(
     )?)
 }
 
+/// Two labelled image sets as one (rows of `a`, then rows of `b`).
+pub fn concat(a: &LabelledImages, b: &LabelledImages) -> Result<LabelledImages, ExperimentError> {
+    let images = ndarray::concatenate(Axis(0), &[a.images().view(), b.images().view()])
+        .map_err(|e| ExperimentError::Usage(format!("image sets of different shapes: {e}")))?;
+    let labels = a.labels().iter().chain(b.labels()).copied().collect();
+    Ok(LabelledImages::new(
+        images,
+        labels,
+        a.class_names().to_vec(),
+    )?)
+}
+
 /// NNGP/NTK Gram matrices, reporting each pair to `stage` (see [`gram_units`]).
 pub fn gram(
     net: &Network,
@@ -264,22 +276,6 @@ pub fn loglog_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
     Some((slope, my - slope * mx))
 }
 
-/// Percentile `q` in `[0, 1]` of a sample (linear interpolation; sorts a copy).
-pub fn percentile(values: &[f64], q: f64) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
-    let (i, f) = (pos.floor() as usize, pos - pos.floor());
-    if i + 1 < v.len() {
-        v[i] * (1.0 - f) + v[i + 1] * f
-    } else {
-        v[i]
-    }
-}
-
 /// Root mean square of the entries of `a − b` divided by that of `b` (relative RMS
 /// deviation); 0/0 gives 0.
 pub fn relative_rms(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
@@ -338,12 +334,6 @@ mod tests {
             "{e}"
         );
         assert!(check_memory(run_bytes(150, 300, 400), "textures").is_ok());
-    }
-
-    #[test]
-    fn percentile_interpolates() {
-        assert_eq!(percentile(&[3.0, 1.0, 2.0], 0.5), 2.0);
-        assert_eq!(percentile(&[1.0, 2.0], 0.25), 1.25);
     }
 
     #[test]

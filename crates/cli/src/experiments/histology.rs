@@ -18,9 +18,9 @@ use entk_datasets::histology::{
 };
 use entk_datasets::LabelledImages;
 
-use super::classification::Classification;
+use super::classification::{Classification, Pool, DEFAULT_DRAWS};
 use super::common::{
-    check_memory, cnn_classifier, curve_sizes, gcnn_classifier, resize_labelled, run_bytes,
+    check_memory, cnn_classifier, concat, curve_sizes, gcnn_classifier, resize_labelled, run_bytes,
     ModelSpec, CODE_VERSION,
 };
 use super::{ExperimentError, ExperimentOptions};
@@ -49,6 +49,9 @@ pub struct HistologyConfig {
     pub test: usize,
     /// Seed of the selection.
     pub seed: u64,
+    /// Random train/test draws from the candidates (`⌈4/3 · train⌉` training and `⌈4/3 ·
+    /// test⌉` test tiles are read once).
+    pub draws: usize,
     /// Side after downsampling.
     pub image_size: usize,
     /// Learning-curve sizes.
@@ -73,6 +76,7 @@ impl HistologyConfig {
             train,
             test: o.test.unwrap_or(DEFAULT_TEST),
             seed: o.seed,
+            draws: DEFAULT_DRAWS,
             image_size: 16,
             curve: curve_sizes(train, 9),
             diag_reg: 1e-4,
@@ -83,7 +87,13 @@ impl HistologyConfig {
         })
     }
 
+    /// Candidates read for `n` drawn tiles.
+    fn candidates(n: usize) -> usize {
+        (4 * n).div_ceil(3)
+    }
+
     fn load(&self) -> Result<(LabelledImages, LabelledImages, String), ExperimentError> {
+        let (ntr, nte) = (Self::candidates(self.train), Self::candidates(self.test));
         let path: &Path = &self.data;
         let is_npz = path
             .extension()
@@ -91,8 +101,8 @@ impl HistologyConfig {
         if is_npz {
             let train_all = read_pathmnist(path, MedMnistSplit::Train)?;
             let test_all = read_pathmnist(path, MedMnistSplit::Test)?;
-            let (train, _) = train_all.train_test_split(self.train, 0, self.seed)?;
-            let (test, _) = test_all.train_test_split(self.test, 0, self.seed.wrapping_add(1))?;
+            let (train, _) = train_all.train_test_split(ntr, 0, self.seed)?;
+            let (test, _) = test_all.train_test_split(nte, 0, self.seed.wrapping_add(1))?;
             Ok((
                 train,
                 test,
@@ -102,7 +112,7 @@ impl HistologyConfig {
                 ),
             ))
         } else {
-            let per_class = (self.train + self.test).div_ceil(HISTOLOGY_CLASSES.len()) * 2;
+            let per_class = (ntr + nte).div_ceil(HISTOLOGY_CLASSES.len()) * 2;
             let all = read_nct_crc_he(
                 path,
                 &NctCrcOptions {
@@ -111,7 +121,7 @@ impl HistologyConfig {
                     seed: self.seed,
                 },
             )?;
-            let (train, test) = all.train_test_split(self.train, self.test, self.seed)?;
+            let (train, test) = all.train_test_split(ntr, nte, self.seed)?;
             Ok((
                 train,
                 test,
@@ -127,21 +137,33 @@ impl HistologyConfig {
     pub fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
         let start = Instant::now();
         check_memory(
-            run_bytes(self.train, self.test, 32 * 32 * 3),
+            run_bytes(
+                Self::candidates(self.train),
+                Self::candidates(self.test),
+                32 * 32 * 3,
+            ),
             &format!("histology --train {} --test {}", self.train, self.test),
         )?;
         let (train, test, source) = self.load()?;
-        let train = resize_labelled(&train, self.image_size)?;
-        let test = resize_labelled(&test, self.image_size)?;
+        let u = train.len();
+        let pool = resize_labelled(&concat(&train, &test)?, self.image_size)?;
         let mut report =
             ExperimentReport::new("histology", self.train, self.test, self.seed, json!(self));
         Classification {
-            train: &train,
-            test: &test,
+            pool: Pool {
+                images: &pool,
+                train_candidates: u,
+                shared: false,
+            },
+            train: self.train,
+            test: self.test,
+            draws: self.draws,
+            seed: self.seed,
             models: &self.models,
             curve: &self.curve,
             diag_reg: self.diag_reg,
             threads,
+            comparisons: &[("c4_gcnn", "cnn")],
         }
         .run_into(&mut report)?;
         report.notes.insert(

@@ -31,6 +31,7 @@ pub mod histology;
 pub mod qm9;
 pub mod reproduce;
 pub mod rotmnist;
+pub mod stats;
 pub mod textures;
 
 use std::fmt;

@@ -16,7 +16,7 @@
 
 use std::time::Instant;
 
-use ndarray::{s, Array2, Array4};
+use ndarray::{Array2, Array4};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -26,10 +26,12 @@ use entk_datasets::qm9::{
 };
 use entk_ntk::{Gram, GramOptions, Network};
 
+use super::classification::{draw_indices, paired_claim, CurveDraws, DEFAULT_DRAWS};
 use super::common::{
-    announce, curve_sizes, gram, gram_units, kernel_regression, leading_block, thousands,
-    time_per_unit, ModelSpec, CALIBRATION_INPUTS, CODE_VERSION,
+    announce, curve_sizes, gram, gram_units, kernel_regression, thousands, time_per_unit,
+    ModelSpec, CALIBRATION_INPUTS, CODE_VERSION,
 };
+use super::stats::{mean_estimate, Estimate};
 use super::{ExperimentError, ExperimentOptions};
 use crate::progress::{Stage, Tracker};
 use crate::report::{sig, ExperimentReport, Figure, ModelResult, Series, Table};
@@ -50,8 +52,10 @@ pub struct Qm9Config {
     pub train: usize,
     /// Test molecules.
     pub test: usize,
-    /// Seed of the split.
+    /// Seed of the pool and the draws.
     pub seed: u64,
+    /// Random train/test draws (partitions of the pool of `train + test` molecules).
+    pub draws: usize,
     /// Bandlimit of the atom signals.
     pub bandlimit: usize,
     /// Distance powers.
@@ -88,6 +92,7 @@ impl Qm9Config {
             train,
             test: o.test.unwrap_or(DEFAULT_TEST),
             seed: o.seed,
+            draws: DEFAULT_DRAWS,
             bandlimit: 6,
             powers: vec![2, 6],
             curve: curve_sizes(train, 5),
@@ -105,26 +110,17 @@ impl Qm9Config {
         let start = Instant::now();
         let molecules = embedded_qm9_sample()?;
         let (train, test) = train_test_molecules(&molecules, self.train, self.test, self.seed)?;
+        // One pool (the first draw's molecules); each draw is a random partition of it.
+        let pool: Vec<Molecule> = train.iter().chain(&test).cloned().collect();
         let featurizer = Qm9Featurizer::new(FeatureConfig {
             bandlimit: self.bandlimit,
             powers: self.powers.clone(),
             ..FeatureConfig::default()
         })?;
         let slots = featurizer.config().max_atoms;
-        let e_train = atomization_energies_hartree(&train).to_vec();
-        let e_test = atomization_energies_hartree(&test).to_vec();
-        let scaler = Standardizer::fit(&e_train)?;
-        let y =
-            Array2::from_shape_vec((self.train, 1), scaler.standardize_all(&e_train)).expect("n×1");
+        let energies = atomization_energies_hartree(&pool).to_vec();
         let mut report =
             ExperimentReport::new("qm9", self.train, self.test, self.seed, json!(self));
-        let mut table = Table::new(format!("U0 atomization energy, NTK at t = ∞ (diag_reg {}), {} test molecules: MAE / RMSE in meV", self.diag_reg, self.test), &[]);
-        table.header = std::iter::once("model".to_string())
-            .chain(self.curve.iter().map(|m| format!("n = {m}")))
-            .chain(["kernel seconds".to_string()])
-            .collect();
-        let mut figure = Figure::new("QM9: test MAE", "training molecules", "MAE (meV)").log_log();
-        let mut curves = Vec::new();
         let mut nets = Vec::new();
         for model in &self.models {
             match SlotNetwork::from_spec(&model.spec) {
@@ -136,9 +132,9 @@ impl Qm9Config {
             }
         }
         // Time a few atom pairs of each network, then announce the size and the estimate.
-        let units = molecule_gram_units(&train, &test, slots);
-        let k = train.len().min(CALIBRATION_INPUTS);
-        let probe = featurizer.slot_signals(&train[..k], 0)?;
+        let units = molecule_gram_units(&pool, &[], slots);
+        let k = pool.len().min(CALIBRATION_INPUTS);
+        let probe = featurizer.slot_signals(&pool[..k], 0)?;
         let costs = nets
             .iter()
             .map(|(_, net)| {
@@ -152,9 +148,11 @@ impl Qm9Config {
         announce(
             "qm9",
             &format!(
-                "{} models × {} atom-pair kernels ({} training, {} test molecules, {slots} atom slots)",
+                "{} models × {} atom-pair kernels (a pool of {} molecules, {slots} atom slots; {} draws of {} training and {} test molecules)",
                 nets.len(),
                 thousands(units),
+                pool.len(),
+                self.draws,
                 self.train,
                 self.test
             ),
@@ -162,96 +160,255 @@ impl Qm9Config {
             threads,
             &format!("timed on {} pairs per model", gram_units(k, None)),
         );
+        let splits: Vec<(Vec<usize>, Vec<usize>)> = (0..self.draws)
+            .map(|d| {
+                draw_indices(
+                    pool.len(),
+                    pool.len(),
+                    true,
+                    self.train,
+                    self.test,
+                    self.seed,
+                    d,
+                )
+            })
+            .collect();
         let tracker = Tracker::new("qm9", total);
+        let mut results = Vec::new();
         for ((model, net), cost) in nets.iter().zip(&costs) {
             let t0 = Instant::now();
-            let (ktt, kxt, slot_pairs) = molecule_grams(
+            let (grams, slot_pairs) = molecule_grams(
                 net,
                 &featurizer,
-                &train,
-                &test,
+                &pool,
+                &[],
                 slots,
                 threads,
                 (&tracker, *cost, &model.name),
             )?;
             let seconds = t0.elapsed().as_secs_f64();
-            let mut maes = Vec::new();
-            let mut rmses = Vec::new();
-            for &m in &self.curve {
-                let (pred, warnings) = kernel_regression(
-                    leading_block(&ktt, m),
-                    kxt.slice(s![.., ..m]),
-                    y.slice(s![..m, ..]),
-                    self.diag_reg,
-                )?;
-                report.notes.extend(
-                    warnings
-                        .into_iter()
-                        .map(|w| format!("{} (n = {m}): {w}", model.name)),
-                );
-                let errs: Vec<f64> = pred
-                    .column(0)
-                    .iter()
-                    .zip(&e_test)
-                    .map(|(z, e)| hartree_to_mev(scaler.unstandardize(*z) - e))
-                    .collect();
-                maes.push(errs.iter().map(|e| e.abs()).sum::<f64>() / errs.len() as f64);
-                rmses.push((errs.iter().map(|e| e * e).sum::<f64>() / errs.len() as f64).sqrt());
+            // [kernel][draw][size] of (MAE, RMSE) in meV.
+            let mut errs = [Vec::new(), Vec::new()];
+            for (d, (tr, te)) in splits.iter().enumerate() {
+                let e_train: Vec<f64> = tr.iter().map(|&i| energies[i]).collect();
+                let scaler = Standardizer::fit(&e_train)?;
+                for (kk, kernel) in [&grams.ntk, &grams.nngp].into_iter().enumerate() {
+                    let mut row = Vec::new();
+                    for &m in &self.curve {
+                        let rows = &tr[..m];
+                        let ktt =
+                            Array2::from_shape_fn((m, m), |(a, b)| kernel[[rows[a], rows[b]]]);
+                        let kxt =
+                            Array2::from_shape_fn((te.len(), m), |(a, b)| kernel[[te[a], rows[b]]]);
+                        let y = Array2::from_shape_fn((m, 1), |(a, _)| {
+                            scaler.standardize(energies[rows[a]])
+                        });
+                        let (pred, warnings) =
+                            kernel_regression(ktt.view(), kxt.view(), y.view(), self.diag_reg)?;
+                        report.notes.extend(warnings.into_iter().map(|w| {
+                            format!(
+                                "{} (draw {d}, n = {m}, {}): {w}",
+                                model.name,
+                                ["NTK", "NNGP"][kk]
+                            )
+                        }));
+                        let e: Vec<f64> = pred
+                            .column(0)
+                            .iter()
+                            .zip(te)
+                            .map(|(z, &i)| hartree_to_mev(scaler.unstandardize(*z) - energies[i]))
+                            .collect();
+                        let mae = e.iter().map(|v| v.abs()).sum::<f64>() / e.len() as f64;
+                        let rmse = (e.iter().map(|v| v * v).sum::<f64>() / e.len() as f64).sqrt();
+                        row.push((mae, rmse));
+                    }
+                    errs[kk].push(row);
+                }
             }
-            table.push(
-                std::iter::once(model.name.clone())
-                    .chain(
-                        maes.iter()
-                            .zip(&rmses)
-                            .map(|(a, r)| format!("{} / {}", sig(*a, 4), sig(*r, 4))),
-                    )
-                    .chain([sig(seconds, 3)])
-                    .collect(),
-            );
-            figure.series.push(Series::new(
-                &model.name,
-                self.curve.iter().map(|&m| m as f64).collect(),
-                maes.clone(),
-            ));
-            curves.push(json!({"model": model.name, "train": self.curve, "mae_mev": maes, "rmse_mev": rmses}));
-            report.models.push(
-                ModelResult::new(&model.name)
-                    .with("mae_mev", *maes.last().expect("curve"))
-                    .with("rmse_mev", *rmses.last().expect("curve"))
-                    .with("kernel_seconds", seconds)
-                    .with("atom_pairs", slot_pairs)
-                    .with(
-                        "learning_curve",
-                        json!({"train": self.curve, "mae_mev": maes, "rmse_mev": rmses}),
-                    ),
-            );
+            results.push((*model, errs, seconds, slot_pairs));
         }
         tracker.finish();
-        let baseline: f64 = e_test
-            .iter()
-            .map(|e| hartree_to_mev((e - scaler.mean).abs()))
-            .sum::<f64>()
-            / e_test.len() as f64;
+        self.fill(&mut report, &results, &splits, &energies);
         report.notes.insert(
             0,
             format!(
-                "Embedded QM9 sample; atom signals at L = {} ({}×{} grid, powers {:?}, 10 channels), 29 slots, matching-slot molecule kernel; targets standardised with the training mean {} Ha and std {} Ha. Predicting the training mean gives MAE {} meV.",
+                "Embedded QM9 sample: a pool of {} molecules, {} random train/test draws ({} / {}); atom signals at L = {} ({}×{} grid, powers {:?}, 10 channels), 29 slots, matching-slot molecule kernel; targets standardised with each draw's training mean and std. Errors are means over the draws ± their standard error, intervals 95 % Student t; comparisons paired over draws.",
+                pool.len(),
+                self.draws,
+                self.train,
+                self.test,
                 self.bandlimit,
                 2 * self.bandlimit,
                 2 * self.bandlimit - 1,
                 self.powers,
-                sig(scaler.mean, 6),
-                sig(scaler.std, 4),
-                sig(baseline, 4)
             ),
         );
-        report.tables.push(table);
-        report.figures.push(figure);
-        report.extra = json!({"learning_curves": curves, "mean_baseline_mae_mev": baseline, "target_mean_ha": scaler.mean, "target_std_ha": scaler.std});
         report.seconds = start.elapsed().as_secs_f64();
         Ok(report)
     }
+
+    /// Tables, figure, models and claims from the per-draw errors.
+    fn fill(
+        &self,
+        report: &mut ExperimentReport,
+        results: &[ModelErrors<'_>],
+        splits: &[(Vec<usize>, Vec<usize>)],
+        energies: &[f64],
+    ) {
+        let last = self.curve.len() - 1;
+        let pm = |e: &Estimate| format!("{} ± {}", sig(e.value, 4), sig(e.se, 2));
+        let mut table = Table::new(
+            format!(
+                "U0 atomization energy at t = ∞ (diag_reg {}), {} test molecules: MAE in meV, mean ± standard error over {} draws (RMSE in the JSON)",
+                self.diag_reg, self.test, self.draws
+            ),
+            &[],
+        );
+        table.header = std::iter::once("model".to_string())
+            .chain(self.curve.iter().map(|m| format!("n = {m}")))
+            .chain(["kernel seconds".to_string()])
+            .collect();
+        let mut figure = Figure::new(
+            "QM9: test MAE (band: ± 1 s.e.)",
+            "training molecules",
+            "MAE (meV)",
+        )
+        .log_log();
+        let xs: Vec<f64> = self.curve.iter().map(|&m| m as f64).collect();
+        let mut curves = Vec::new();
+        let per = |v: &[Vec<(f64, f64)>], f: fn(&(f64, f64)) -> f64| -> Vec<Vec<f64>> {
+            v.iter().map(|d| d.iter().map(f).collect()).collect()
+        };
+        for (model, errs, seconds, pairs) in results {
+            let mut m = ModelResult::new(&model.name)
+                .with("kernel_seconds", *seconds)
+                .with("atom_pairs", *pairs)
+                .with("draws", self.draws);
+            let mut curve = serde_json::Map::new();
+            curve.insert("train".into(), json!(self.curve));
+            for (kk, kernel) in ["", "nngp_"].into_iter().enumerate() {
+                for (metric, f) in [
+                    ("mae_mev", (|p: &(f64, f64)| p.0) as fn(&(f64, f64)) -> f64),
+                    ("rmse_mev", |p: &(f64, f64)| p.1),
+                ] {
+                    let by_draw = per(&errs[kk], f);
+                    let sum = CurveDraws::summary(&by_draw);
+                    let key = format!("{kernel}{metric}");
+                    m = m
+                        .with(&key, sum[last].value)
+                        .with(&format!("{key}_se"), sum[last].se)
+                        .with(&format!("{key}_ci"), json!(sum[last].ci));
+                    curve.insert(
+                        key.clone(),
+                        json!(sum.iter().map(|e| e.value).collect::<Vec<_>>()),
+                    );
+                    curve.insert(
+                        format!("{key}_se"),
+                        json!(sum.iter().map(|e| e.se).collect::<Vec<_>>()),
+                    );
+                    curve.insert(
+                        format!("{key}_ci"),
+                        json!(sum.iter().map(|e| e.ci).collect::<Vec<_>>()),
+                    );
+                    curve.insert(format!("{key}_by_draw"), json!(by_draw));
+                    if kk == 0 && metric == "mae_mev" {
+                        table.push(
+                            std::iter::once(model.name.clone())
+                                .chain(sum.iter().map(pm))
+                                .chain([sig(*seconds, 3)])
+                                .collect(),
+                        );
+                        figure.series.push(
+                            Series::new(
+                                &model.name,
+                                xs.clone(),
+                                sum.iter().map(|e| e.value).collect(),
+                            )
+                            .with_fill(
+                                sum.iter().map(|e| e.value - e.se).collect(),
+                                sum.iter().map(|e| e.value + e.se).collect(),
+                            ),
+                        );
+                    }
+                }
+            }
+            let curve = Value::Object(curve);
+            curves.push(json!({"model": model.name, "curve": curve}));
+            report.models.push(m.with("learning_curve", curve));
+        }
+        let mae = |name: &str, kk: usize| -> Option<Vec<f64>> {
+            let r = results.iter().find(|r| r.0.name == name)?;
+            Some(r.1[kk].iter().map(|d| d[last].0).collect())
+        };
+        let mev = |v: f64| format!("{} meV", sig(v, 4));
+        for &(a, b) in QM9_COMPARISONS {
+            if let (Some(ea), Some(eb)) = (mae(a, 0), mae(b, 0)) {
+                // "a below b" ⇔ the paired difference b − a is positive.
+                let (claim, _) = paired_claim(
+                    format!(
+                        "QM9: {a} NTK MAE below {b} ({} training molecules)",
+                        self.train
+                    ),
+                    &eb,
+                    &ea,
+                    mev,
+                );
+                report.claims.push(claim);
+            }
+        }
+        let mut kernel_table = Table::new(
+            format!("NNGP against NTK (all {} training molecules): MAE in meV, mean ± s.e. over draws; paired difference NNGP − NTK [95 % t interval]", self.train),
+            &["model", "NTK", "NNGP", "NNGP − NTK"],
+        );
+        for (model, errs, _, _) in results {
+            let (t, n) = (per(&errs[0], |p| p.0), per(&errs[1], |p| p.0));
+            let (et, en) = (CurveDraws::summary(&t)[last], CurveDraws::summary(&n)[last]);
+            let (_, d) = paired_claim(
+                String::new(),
+                &n.iter().map(|v| v[last]).collect::<Vec<_>>(),
+                &t.iter().map(|v| v[last]).collect::<Vec<_>>(),
+                mev,
+            );
+            kernel_table.push(vec![
+                model.name.clone(),
+                pm(&et),
+                pm(&en),
+                format!(
+                    "{} [{}, {}]",
+                    sig(d.value, 3),
+                    sig(d.ci.lo, 3),
+                    sig(d.ci.hi, 3)
+                ),
+            ]);
+        }
+        let baseline: Vec<f64> = splits
+            .iter()
+            .map(|(tr, te)| {
+                let mean = tr.iter().map(|&i| energies[i]).sum::<f64>() / tr.len() as f64;
+                te.iter()
+                    .map(|&i| hartree_to_mev((energies[i] - mean).abs()))
+                    .sum::<f64>()
+                    / te.len() as f64
+            })
+            .collect();
+        let base = mean_estimate(&baseline);
+        report.notes.push(format!(
+            "Predicting the training mean gives MAE {} meV.",
+            pm(&base)
+        ));
+        report.tables.extend([table, kernel_table]);
+        report.figures.push(figure);
+        report.extra = json!({"learning_curves": curves, "mean_baseline_mae_mev": base.value, "mean_baseline_mae_mev_ci": base.ci, "draws": self.draws});
+    }
 }
+
+/// One model's errors: its spec, `[NTK, NNGP][draw][size]` of (MAE, RMSE) in meV, kernel seconds
+/// and atom pairs.
+type ModelErrors<'a> = (&'a ModelSpec, [Vec<Vec<(f64, f64)>>; 2], f64, usize);
+
+/// "First model's NTK MAE below the second's", decided over the draws. A new model (e.g. a
+/// permutation-invariant set model) adds a row here and one to [`Qm9Config::models`].
+pub const QM9_COMPARISONS: &[(&str, &str)] = &[("so3_cnn", "mlp")];
 
 /// How an atom network is evaluated on one slot's signals.
 pub enum SlotNetwork {
@@ -332,9 +489,9 @@ pub fn molecule_gram_units(train: &[Molecule], test: &[Molecule], slots: usize) 
 /// Where [`molecule_grams`] reports progress: the tracker, the cost of one unit, the model name.
 pub type SlotProgress<'a> = (&'a Tracker, f64, &'a str);
 
-/// Molecule Gram matrices `Σ_slots` of the per-slot atom Gram matrices (train×train and
-/// test×train), computing each slot only over molecules with an atom in it. Also returns the
-/// number of atom pairs evaluated.
+/// Molecule Gram matrices `Σ_slots` of the per-slot atom Gram matrices, NTK and NNGP, as
+/// `(train + test) × train` (the train×train block, then test×train), computing each slot only
+/// over molecules with an atom in it. Also returns the number of atom pairs evaluated.
 pub fn molecule_grams(
     net: &SlotNetwork,
     featurizer: &Qm9Featurizer,
@@ -343,10 +500,12 @@ pub fn molecule_grams(
     slots: usize,
     threads: usize,
     (tracker, cost, name): SlotProgress<'_>,
-) -> Result<(Array2<f64>, Array2<f64>, usize), ExperimentError> {
+) -> Result<(Gram, usize), ExperimentError> {
     let (n, m) = (train.len(), test.len());
-    let mut ktt = Array2::zeros((n, n));
-    let mut kxt = Array2::zeros((m, n));
+    let mut out = Gram {
+        nngp: Array2::zeros((n + m, n)),
+        ntk: Array2::zeros((n + m, n)),
+    };
     let mut pairs = 0;
     for slot in 0..slots {
         let tr: Vec<usize> = (0..n).filter(|&i| train[i].num_atoms() > slot).collect();
@@ -367,7 +526,8 @@ pub fn molecule_grams(
         drop(stage);
         for (a, &i) in tr.iter().enumerate() {
             for (b, &j) in tr.iter().enumerate() {
-                ktt[[i, j]] += g.ntk[[a, b]];
+                out.ntk[[i, j]] += g.ntk[[a, b]];
+                out.nngp[[i, j]] += g.nngp[[a, b]];
             }
         }
         pairs += tr.len() * (tr.len() + 1) / 2;
@@ -382,13 +542,14 @@ pub fn molecule_grams(
             drop(stage);
             for (a, &i) in te.iter().enumerate() {
                 for (b, &j) in tr.iter().enumerate() {
-                    kxt[[i, j]] += g.ntk[[a, b]];
+                    out.ntk[[n + i, j]] += g.ntk[[a, b]];
+                    out.nngp[[n + i, j]] += g.nngp[[a, b]];
                 }
             }
             pairs += te.len() * tr.len();
         }
     }
-    Ok((ktt, kxt, pairs))
+    Ok((out, pairs))
 }
 
 #[cfg(test)]

@@ -220,17 +220,33 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, Experiment
     })
 }
 
-fn metric(r: &ExperimentReport, model: &str, key: &str) -> Option<f64> {
-    r.model(model).and_then(|m| m.number(key))
+/// `value [lo, hi]` of a metric and its `_ci` partner.
+fn with_ci(
+    m: &crate::report::ModelResult,
+    key: &str,
+    show: &dyn Fn(f64) -> String,
+) -> Option<String> {
+    let v = m.number(key)?;
+    let ci = m
+        .metrics
+        .get(&format!("{key}_ci"))
+        .and_then(|c| Some((c.get(0)?.as_f64()?, c.get(1)?.as_f64()?)));
+    Some(match ci {
+        Some((lo, hi)) => format!("{} [{}, {}]", show(v), show(lo), show(hi)),
+        None => show(v),
+    })
 }
 
 /// One line of results per experiment for the summary table.
 fn headline(r: &ExperimentReport) -> String {
+    let pct = |v: f64| percent(v);
+    let sig2 = |v: f64| sig(v, 2);
+    let sig4 = |v: f64| sig(v, 4);
     match r.experiment.as_str() {
         "rotmnist" | "textures" | "histology" => r
             .models
             .iter()
-            .filter_map(|m| Some(format!("{} {}", m.name, percent(m.number("accuracy")?))))
+            .filter_map(|m| Some(format!("{} {}", m.name, with_ci(m, "accuracy", &pct)?)))
             .collect::<Vec<_>>()
             .join(", "),
         "qm9" => r
@@ -240,7 +256,7 @@ fn headline(r: &ExperimentReport) -> String {
                 Some(format!(
                     "{} MAE {} meV",
                     m.name,
-                    sig(m.number("mae_mev")?, 4)
+                    with_ci(m, "mae_mev", &sig4)?
                 ))
             })
             .collect::<Vec<_>>()
@@ -254,7 +270,7 @@ fn headline(r: &ExperimentReport) -> String {
                     Some(format!(
                         "w{}: {}",
                         m.number("width")?,
-                        sig(m.number("deviation_from_gcnn_in")?, 2)
+                        with_ci(m, "deviation_from_gcnn_in", &sig2)?
                     ))
                 })
                 .collect();
@@ -265,93 +281,47 @@ fn headline(r: &ExperimentReport) -> String {
             .iter()
             .filter_map(|m| {
                 Some(format!(
-                    "{} NTK slope {}",
+                    "{} NTK slope {}, NNGP slope {}",
                     m.name,
-                    sig(m.number("ntk_slope")?, 2)
+                    with_ci(m, "ntk_slope", &sig2)?,
+                    with_ci(m, "nngp_slope", &sig2)?
                 ))
             })
             .collect::<Vec<_>>()
-            .join(", "),
+            .join("; "),
         _ => String::new(),
     }
 }
 
-/// The claims the paper makes that these runs test, with what we saw.
+/// The claims the paper makes that these runs test, each decided by its experiment from 95 %
+/// intervals (`yes` only when the intervals decide it; `not resolved` when they overlap).
 fn claims(reports: &[&ExperimentReport]) -> Table {
-    let find = |n: &str| reports.iter().copied().find(|r| r.experiment == n);
-    let mut t = Table::new("What must come out", &["claim", "holds?", "evidence"]);
-    let yes_no = |b: bool| if b { "yes" } else { "NO" }.to_string();
-    match find("qm9") {
-        Some(r) => match (metric(r, "so3_cnn", "mae_mev"), metric(r, "mlp", "mae_mev")) {
-            (Some(a), Some(b)) => t.push(vec![
-                "QM9: SO(3)-CNN MAE below MLP MAE".into(),
-                yes_no(a < b),
-                format!("{} vs {} meV", sig(a, 4), sig(b, 4)),
-            ]),
-            _ => t.push(vec![
-                "QM9: SO(3)-CNN MAE below MLP MAE".into(),
+    let mut t = Table::new(
+        "What must come out (decided from 95 % intervals; \"not resolved\" when they cannot decide)",
+        &["claim", "holds?", "evidence"],
+    );
+    for name in ["qm9", "rotmnist", "textures", "augmentation", "convergence"] {
+        match reports.iter().find(|r| r.experiment == name) {
+            Some(r) if !r.claims.is_empty() => {
+                for c in &r.claims {
+                    t.push(vec![
+                        c.claim.clone(),
+                        c.verdict().into(),
+                        c.evidence.clone(),
+                    ]);
+                }
+            }
+            Some(_) => t.push(vec![
+                format!("{name}: claims"),
                 "not measured".into(),
-                "model missing in the report".into(),
+                "the stored report has no claims (from an older version)".into(),
             ]),
-        },
-        None => t.push(vec![
-            "QM9: SO(3)-CNN MAE below MLP MAE".into(),
-            "not measured".into(),
-            "qm9 did not run (see below)".into(),
-        ]),
-    }
-    match find("rotmnist") {
-        Some(r) => match (
-            metric(r, "c4_gcnn", "accuracy"),
-            metric(r, "cnn", "accuracy"),
-        ) {
-            (Some(a), Some(b)) => t.push(vec![
-                "Rotated MNIST: C4-GCNN accuracy above CNN".into(),
-                yes_no(a > b),
-                format!("{} vs {}", percent(a), percent(b)),
-            ]),
-            _ => t.push(vec![
-                "Rotated MNIST: C4-GCNN accuracy above CNN".into(),
+            None => t.push(vec![
+                format!("{name}: claims"),
                 "not measured".into(),
-                String::new(),
+                format!("{name} did not run (see below)"),
             ]),
-        },
-        None => t.push(vec![
-            "Rotated MNIST: C4-GCNN accuracy above CNN".into(),
-            "not measured".into(),
-            "rotmnist did not run".into(),
-        ]),
-    }
-    match find("augmentation") {
-        Some(r) => {
-            let dev: Vec<(f64, f64, f64)> = r
-                .models
-                .iter()
-                .filter(|m| m.name.starts_with("cnn"))
-                .filter_map(|m| {
-                    Some((
-                        m.number("width")?,
-                        m.number("deviation_from_gcnn_in")?,
-                        m.number("deviation_from_gcnn_off")?,
-                    ))
-                })
-                .collect();
-            let falls = dev.len() >= 2 && {
-                let (first, last) = (dev[0], dev[dev.len() - 1]);
-                last.1 < first.1 && last.2 < first.2
-            };
-            let ev = dev
-                .iter()
-                .map(|(w, a, b)| format!("w{w}: {} / {}", sig(*a, 2), sig(*b, 2)))
-                .collect::<Vec<_>>()
-                .join("; ");
-            t.push(vec!["Augmentation: CNN+aug and GCNN ensemble means converge as width grows (in / off distribution)".into(), yes_no(falls), ev]);
         }
-        None => t.push(vec![
-            "Augmentation: ensemble means converge with width".into(),
-            "not measured".into(),
-            "augmentation did not run".into(),
-        ]),
     }
     t
 }
@@ -422,18 +392,23 @@ mod tests {
 
     #[test]
     fn claims_read_the_reports() {
+        use crate::experiments::stats::Claim;
         let mut q = ExperimentReport::new("qm9", 1, 1, 0, Value::Null);
-        q.models
-            .push(ModelResult::new("so3_cnn").with("mae_mev", 10.0));
-        q.models.push(ModelResult::new("mlp").with("mae_mev", 20.0));
+        q.claims
+            .push(Claim::new("qm9: so3 below mlp", Some(true), "e"));
         let mut m = ExperimentReport::new("rotmnist", 1, 1, 0, Value::Null);
-        m.models.push(ModelResult::new("cnn").with("accuracy", 0.6));
-        m.models
-            .push(ModelResult::new("c4_gcnn").with("accuracy", 0.5));
+        m.claims
+            .push(Claim::new("rotmnist: c4 above cnn", None, "overlap"));
+        m.models.push(
+            ModelResult::new("cnn")
+                .with("accuracy", 0.6)
+                .with("accuracy_ci", serde_json::json!([0.55, 0.65])),
+        );
         let t = claims(&[&q, &m]);
         assert_eq!(t.rows[0][1], "yes");
-        assert_eq!(t.rows[1][1], "NO");
+        assert_eq!(t.rows[1][1], "not resolved");
         assert_eq!(t.rows[2][1], "not measured");
+        assert_eq!(headline(&m), "cnn 60.0 % [55.0 %, 65.0 %]");
     }
 
     #[test]

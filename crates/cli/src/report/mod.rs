@@ -5,7 +5,8 @@
 //! The JSON form carries DESIGN.md's fields `{"experiment", "models": [{"name", <metric>…}],
 //! "train", "test", "seed", "seconds"}` plus `settings` (everything that determines the numbers,
 //! used by `entk reproduce` to reuse finished results), `tables` and `figures` (so Markdown and
-//! plots can be redrawn from the JSON alone), `notes` and an experiment-specific `extra` object.
+//! plots can be redrawn from the JSON alone), `notes`, an experiment-specific `extra` object, and
+//! `claims` (`[{"claim", "holds": true|false|null, "evidence"}]`, decided from 95 % intervals).
 //! Every writer is atomic: it writes a temporary file beside the target and renames it.
 
 mod json;
@@ -23,6 +24,7 @@ pub use json::JsonWriter;
 pub use markdown::{markdown_section, markdown_table, MarkdownWriter};
 pub use plot::PngWriter;
 
+pub use crate::experiments::stats::Claim;
 use crate::CliError;
 
 /// One model's results: a name plus named metrics (`accuracy` in 0..1 for classification,
@@ -139,6 +141,9 @@ pub struct Series {
     /// Draw as a dashed reference line without markers (e.g. a fitted slope).
     #[serde(default)]
     pub reference: bool,
+    /// Draw `[lo, hi]` as a shaded band instead of error bars.
+    #[serde(default)]
+    pub fill: bool,
 }
 
 impl Series {
@@ -151,6 +156,7 @@ impl Series {
             lo: None,
             hi: None,
             reference: false,
+            fill: false,
         }
     }
     /// Adds error bars.
@@ -158,6 +164,11 @@ impl Series {
         self.lo = Some(lo);
         self.hi = Some(hi);
         self
+    }
+    /// Adds a shaded band (e.g. mean ± standard error).
+    pub fn with_fill(mut self, lo: Vec<f64>, hi: Vec<f64>) -> Self {
+        self.fill = true;
+        self.with_band(lo, hi)
     }
     /// Marks the series as a reference line.
     pub fn as_reference(mut self) -> Self {
@@ -186,6 +197,9 @@ pub struct Figure {
     /// Where the legend goes.
     #[serde(default)]
     pub legend: Legend,
+    /// The y values are fractions shown as percentages (`0.6` → `60 %`).
+    #[serde(default)]
+    pub y_percent: bool,
 }
 
 /// Corner of a panel that holds the legend.
@@ -218,6 +232,7 @@ impl Figure {
             y_log: false,
             series: Vec::new(),
             legend: Legend::UpperRight,
+            y_percent: false,
         }
     }
     /// Puts the legend in another corner (builder style).
@@ -229,6 +244,11 @@ impl Figure {
     pub fn log_log(mut self) -> Self {
         self.x_log = true;
         self.y_log = true;
+        self
+    }
+    /// Percent labels on the y axis (builder style).
+    pub fn percent(mut self) -> Self {
+        self.y_percent = true;
         self
     }
     /// Logarithmic x axis only (builder style).
@@ -269,6 +289,10 @@ pub struct ExperimentReport {
     /// Experiment-specific data (learning curves, per-width deviations, …).
     #[serde(default)]
     pub extra: Value,
+    /// The paper's claims this run tests, each decided from 95 % intervals (`holds: null` =
+    /// not resolved); see [`crate::experiments::stats`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<Claim>,
 }
 
 impl ExperimentReport {
@@ -286,6 +310,7 @@ impl ExperimentReport {
             figures: Vec::new(),
             notes: Vec::new(),
             extra: Value::Null,
+            claims: Vec::new(),
         }
     }
     /// The model called `name`, if any.

@@ -12,7 +12,7 @@ use std::sync::Once;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::{ensure_parent, partial_path, sig, ExperimentReport, Figure, Legend, ReportWriter};
+use super::{ensure_parent, partial_path, ExperimentReport, Figure, Legend, ReportWriter};
 use crate::CliError;
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/fonts/LICENSE_DEJAVU`).
@@ -131,21 +131,27 @@ fn draw_panel<DB: DrawingBackend>(
     });
     let (x0, x1) = range(xs);
     let (y0, y1) = range(ys);
+    let (xl, yl) = (fig.x_log, fig.y_log);
+    let (xt, yt) = (ticks(x0, x1, xl), ticks(y0, y1, yl));
     let mut chart = ChartBuilder::on(area)
         .caption(&fig.title, (FAMILY, 17).into_font())
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(62)
-        .build_cartesian_2d(x0..x1, y0..y1)
+        .build_cartesian_2d(
+            TickedAxis {
+                lo: x0,
+                hi: x1,
+                ticks: xt,
+            },
+            TickedAxis {
+                lo: y0,
+                hi: y1,
+                ticks: yt,
+            },
+        )
         .map_err(err)?;
-    let (xl, yl) = (fig.x_log, fig.y_log);
-    let fmt = move |v: &f64, log: bool| {
-        if log {
-            sig(10f64.powf(*v), 2)
-        } else {
-            sig(*v, 3)
-        }
-    };
+    let percent = fig.y_percent;
     chart
         .configure_mesh()
         .x_desc(if xl {
@@ -158,11 +164,11 @@ fn draw_panel<DB: DrawingBackend>(
         } else {
             fig.y_label.clone()
         })
-        .x_label_formatter(&|v| fmt(v, xl))
-        .y_label_formatter(&|v| fmt(v, yl))
+        .x_label_formatter(&|v| tick_label(*v, xl, false))
+        .y_label_formatter(&|v| tick_label(*v, yl, percent))
         .label_style((FAMILY, 13).into_font())
         .axis_desc_style((FAMILY, 14).into_font())
-        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(225, 225, 225))
         .draw()
         .map_err(err)?;
     let mut colour_index = 0;
@@ -191,28 +197,42 @@ fn draw_panel<DB: DrawingBackend>(
                 .map_err(err)?;
         }
         if let (Some(lo), Some(hi)) = (&s.lo, &s.hi) {
+            // On a log axis a lower end at or below 0 (an interval reaching 0) is drawn to the
+            // bottom of the panel.
             let bars: Vec<(f64, f64, f64)> =
                 s.x.iter()
                     .zip(lo.iter().zip(hi))
                     .filter_map(|(&x, (&l, &h))| {
-                        Some((transform(x, xl)?, transform(l, yl)?, transform(h, yl)?))
+                        let low = transform(l, yl).or((yl && h > 0.0).then_some(y0));
+                        Some((transform(x, xl)?, low?, transform(h, yl)?))
                     })
                     .collect();
-            let cap = 0.01 * (x1 - x0);
-            for (x, l, h) in bars {
+            if s.fill {
+                let mut poly: Vec<(f64, f64)> = bars.iter().map(|b| (b.0, b.2)).collect();
+                poly.extend(bars.iter().rev().map(|b| (b.0, b.1)));
                 chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        vec![(x, l), (x, h)],
-                        colour.stroke_width(1),
+                    .draw_series(std::iter::once(Polygon::new(
+                        poly,
+                        colour.mix(0.18).filled(),
                     )))
                     .map_err(err)?;
-                for e in [l, h] {
+            } else {
+                let cap = 0.01 * (x1 - x0);
+                for (x, l, h) in bars {
                     chart
                         .draw_series(std::iter::once(PathElement::new(
-                            vec![(x - cap, e), (x + cap, e)],
+                            vec![(x, l), (x, h)],
                             colour.stroke_width(1),
                         )))
                         .map_err(err)?;
+                    for e in [l, h] {
+                        chart
+                            .draw_series(std::iter::once(PathElement::new(
+                                vec![(x - cap, e), (x + cap, e)],
+                                colour.stroke_width(1),
+                            )))
+                            .map_err(err)?;
+                    }
                 }
             }
         }
@@ -233,6 +253,102 @@ fn draw_panel<DB: DrawingBackend>(
     Ok(())
 }
 
+/// A linear f64 axis whose ticks are given ([`ticks`]), so that labels sit at round numbers.
+struct TickedAxis {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for TickedAxis {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let f = (value - self.lo) / (self.hi - self.lo);
+        limit.0 + (f * (limit.1 - limit.0) as f64).round() as i32
+    }
+    fn key_points<H: plotters::coord::ranged1d::KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// Tick positions at round numbers: `1, 2, 5 × 10ᵏ` (in `log10` units) on a log axis, thinned to
+/// powers of ten when there are more than 8 and filled with `3, 4, 6, 7, 8, 9 × 10ᵏ` when
+/// there are fewer than 3; multiples of `1, 2, 5 × 10ᵏ` on a linear axis (about 6 of them).
+pub(crate) fn ticks(lo: f64, hi: f64, log: bool) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return vec![lo];
+    }
+    if log {
+        let pick = |mantissas: &[f64]| -> Vec<f64> {
+            let mut v = Vec::new();
+            for e in (lo.floor() as i32 - 1)..=(hi.ceil() as i32) {
+                for &m in mantissas {
+                    let t = (m * 10f64.powi(e)).log10();
+                    if t >= lo - 1e-12 && t <= hi + 1e-12 {
+                        v.push(t);
+                    }
+                }
+            }
+            v
+        };
+        let mut v = pick(&[1.0, 2.0, 5.0]);
+        if v.len() > 8 {
+            v = pick(&[1.0]);
+        } else if v.len() < 3 {
+            v = pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        }
+        v
+    } else {
+        let raw = (hi - lo) / 6.0;
+        let p = 10f64.powf(raw.log10().floor());
+        let step = [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|m| m * p)
+            .find(|s| *s >= raw)
+            .unwrap_or(10.0 * p);
+        let first = (lo / step).ceil() as i64;
+        let last = (hi / step).floor() as i64;
+        (first..=last).map(|k| k as f64 * step).collect()
+    }
+}
+
+/// The label of a tick: the round number itself (back from `log10` on a log axis), as a
+/// percentage of 1 when `percent`.
+pub(crate) fn tick_label(v: f64, log: bool, percent: bool) -> String {
+    let x = if log { 10f64.powf(v) } else { v };
+    let x = if percent { 100.0 * x } else { x };
+    // Round to the tick's own precision (ticks are 1, 2 or 5 times a power of ten).
+    let text = if x == 0.0 || x.abs() < 1e-12 {
+        "0".to_string()
+    } else {
+        let mag = x.abs().log10().floor() as i32;
+        if (-4..6).contains(&mag) {
+            let decimals = (-mag).max(0) as usize;
+            let s = format!("{x:.decimals$}");
+            if s.contains('.') {
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            } else {
+                s
+            }
+        } else {
+            format!("{x:.0e}")
+        }
+    };
+    if percent {
+        format!("{text} %")
+    } else {
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +366,31 @@ mod tests {
         let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
         assert_eq!((width, height), (1280, 480));
         assert!(!dir.path().join("plot.partial.png").exists());
+    }
+
+    #[test]
+    fn ticks_sit_at_round_numbers() {
+        let lg = |a: f64, b: f64| -> Vec<String> {
+            ticks(a.log10(), b.log10(), true)
+                .iter()
+                .map(|t| tick_label(*t, true, false))
+                .collect()
+        };
+        // The learning-curve axis 25…200 with padding: no 63, 79, 126, 158.
+        assert_eq!(lg(22.0, 230.0), ["50", "100", "200"]);
+        assert_eq!(lg(7.0, 140.0), ["10", "20", "50", "100"]);
+        assert_eq!(
+            lg(0.004, 0.3),
+            ["0.005", "0.01", "0.02", "0.05", "0.1", "0.2"]
+        );
+        assert_eq!(lg(1e-6, 1.0).len(), 7, "powers of ten only when crowded");
+        assert_eq!(lg(60.0, 90.0), ["60", "70", "80", "90"]);
+        let lin: Vec<String> = ticks(0.23, 0.61, false)
+            .iter()
+            .map(|t| tick_label(*t, false, true))
+            .collect();
+        assert_eq!(lin, ["30 %", "40 %", "50 %", "60 %"]);
+        assert_eq!(tick_label(0.5f64.log10(), true, false), "0.5");
     }
 
     #[test]
