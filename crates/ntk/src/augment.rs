@@ -39,12 +39,7 @@ impl<G: PlanarPointGroup + Clone> ImageAction for PointGroupAction<G> {
         self.group.order()
     }
     fn act(&self, g: usize, image: ArrayView3<f64>) -> Result<Array3<f64>> {
-        let f = Features::image(
-            image.dim().0,
-            image.dim().1,
-            image.dim().2,
-            image.iter().copied().collect(),
-        );
+        let f = crate::image_features(image);
         let out = act_on_image(&self.group, g, &f)?;
         Ok(Array3::from_shape_vec(image.dim(), out.data).expect("same shape"))
     }

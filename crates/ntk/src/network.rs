@@ -430,7 +430,10 @@ pub fn so3_features(x: ArrayView4<f64>) -> Result<Features> {
 /// An `H×W×C` image as [`Features`].
 pub fn image_features(x: ArrayView3<f64>) -> Features {
     let (h, w, c) = x.dim();
-    Features::image(h, w, c, x.iter().copied().collect())
+    Features {
+        sig: Network::image_signature(h, w, c),
+        data: x.iter().copied().collect(),
+    }
 }
 
 /// Number of diagonal recordings a layer makes per input (nonlinearities, nested included).
@@ -488,6 +491,7 @@ impl Network {
     }
     /// The finite forward pass of one sample.
     pub fn apply(&self, params: &Params, x: &Features) -> Result<Features> {
+        x.check()?;
         self.root
             .apply(params, &Stream::One(x.clone()))
             .map_err(|e| self.at_root(e))
@@ -497,6 +501,7 @@ impl Network {
     /// ([`Pullback::output`]) and a [`Pullback`] that maps output cotangents to parameter
     /// gradients (jax's `vjp`). One forward pass serves any number of cotangents.
     pub fn vjp<'a>(&'a self, params: &'a Params, x: &Features) -> Result<Pullback<'a>> {
+        x.check()?;
         let acts = self
             .root
             .forward_all(params, &Stream::One(x.clone()))
@@ -544,6 +549,7 @@ impl Pullback<'_> {
                 self.output.sig.channels
             )));
         }
+        cotangent.check()?;
         let root = &self.net.root;
         let dx = root
             .backward(

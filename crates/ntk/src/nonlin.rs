@@ -53,6 +53,8 @@ use std::f64::consts::{FRAC_2_SQRT_PI, FRAC_PI_2, FRAC_PI_4, PI, SQRT_2};
 use std::fmt;
 use std::sync::Arc;
 
+use crate::error::NtkError;
+
 pub mod closed;
 mod named;
 
@@ -99,8 +101,15 @@ pub struct GaussHermite {
 impl GaussHermite {
     /// The degree-`n` rule (Newton iteration on the orthonormal Hermite recurrence; exact for
     /// polynomials of degree `< 2n`).
-    pub fn new(n: usize) -> Self {
-        assert!(n >= 1, "Gauss–Hermite degree must be ≥ 1");
+    /// Refuses `n = 0` (a rule needs at least one node) and `n` above
+    /// 1000 (the spec's limit).
+    pub fn new(n: usize) -> Result<Self, NtkError> {
+        if n == 0 || n > crate::spec::MAX_QUADRATURE_DEGREE {
+            return Err(NtkError::Input(format!(
+                "Gauss–Hermite degree {n} is out of range 1..={}",
+                crate::spec::MAX_QUADRATURE_DEGREE
+            )));
+        }
         let pim4 = PI.powf(-0.25);
         let (mut x, mut w) = (vec![0.0; n], vec![0.0; n]);
         let nf = n as f64;
@@ -137,10 +146,10 @@ impl GaussHermite {
         if n % 2 == 1 {
             x[n / 2] = 0.0;
         }
-        GaussHermite {
+        Ok(GaussHermite {
             nodes: x,
             weights: w,
-        }
+        })
     }
 
     /// `(E[f(u)f(v)], E[df(u)df(v)])` for the bivariate Gaussian `(k11, k22, k12)` by
@@ -481,23 +490,25 @@ impl Nonlinearity {
     }
     /// GELU through the numerical Gauss–Hermite dual of degree `degree` (cross-check of the
     /// closed form [`Nonlinearity::Gelu`]).
-    pub fn gelu_numerical(degree: usize) -> Self {
-        Nonlinearity::Numerical(NumericalFn {
+    /// Refuses a degree outside `1..=`1000 (the spec's limit).
+    pub fn gelu_numerical(degree: usize) -> Result<Self, NtkError> {
+        Ok(Nonlinearity::Numerical(NumericalFn {
             name: "gelu".into(),
             f: Arc::new(gelu),
             df: Arc::new(gelu_derivative),
-            rule: Arc::new(GaussHermite::new(degree)),
-        })
+            rule: Arc::new(GaussHermite::new(degree)?),
+        }))
     }
     /// A named activation ([`NamedFn`]) through the Gauss–Hermite dual of degree `degree`
     /// (`{"type": "elementwise_numerical", "fn": NAME, "degree": N}`).
-    pub fn named_numerical(f: NamedFn, degree: usize) -> Self {
-        Nonlinearity::Numerical(NumericalFn {
+    /// Refuses a degree outside `1..=`1000 (the spec's limit).
+    pub fn named_numerical(f: NamedFn, degree: usize) -> Result<Self, NtkError> {
+        Ok(Nonlinearity::Numerical(NumericalFn {
             name: format!("elementwise_numerical({f})"),
             f: Arc::new(move |u| f.apply(u)),
             df: Arc::new(move |u| f.derivative(u)),
-            rule: Arc::new(GaussHermite::new(degree)),
-        })
+            rule: Arc::new(GaussHermite::new(degree)?),
+        }))
     }
     /// A numerical nonlinearity from `φ` and `φ′`.
     pub fn numerical(
@@ -505,13 +516,13 @@ impl Nonlinearity {
         f: impl Fn(f64) -> f64 + Send + Sync + 'static,
         df: impl Fn(f64) -> f64 + Send + Sync + 'static,
         degree: usize,
-    ) -> Self {
-        Nonlinearity::Numerical(NumericalFn {
+    ) -> Result<Self, NtkError> {
+        Ok(Nonlinearity::Numerical(NumericalFn {
             name: name.into(),
             f: Arc::new(f),
             df: Arc::new(df),
-            rule: Arc::new(GaussHermite::new(degree)),
-        })
+            rule: Arc::new(GaussHermite::new(degree)?),
+        }))
     }
     /// The spec name.
     pub fn name(&self) -> String {

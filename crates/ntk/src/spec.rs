@@ -210,12 +210,12 @@ pub enum NonlinearSpec {
 }
 
 impl NonlinearSpec {
-    /// The nonlinearity object.
-    pub fn build(&self) -> Nonlinearity {
-        match *self {
+    /// The nonlinearity object; refuses a quadrature degree outside `1..=1000`.
+    pub fn build(&self) -> Result<Nonlinearity> {
+        Ok(match *self {
             NonlinearSpec::Relu => Nonlinearity::Relu,
             NonlinearSpec::Gelu(None) => Nonlinearity::Gelu,
-            NonlinearSpec::Gelu(Some(d)) => Nonlinearity::gelu_numerical(d),
+            NonlinearSpec::Gelu(Some(d)) => Nonlinearity::gelu_numerical(d)?,
             NonlinearSpec::Identity => Nonlinearity::Identity,
             NonlinearSpec::Erf(a, b, c) => Nonlinearity::Erf { a, b, c },
             NonlinearSpec::LeakyRelu(s) => Nonlinearity::leaky_relu(s),
@@ -231,8 +231,8 @@ impl NonlinearSpec {
             NonlinearSpec::RectifiedMonomial(d) => Nonlinearity::rectified_monomial(d),
             NonlinearSpec::Polynomial(ref coef) => Nonlinearity::Polynomial { coef: coef.clone() },
             NonlinearSpec::Hermite(degree) => Nonlinearity::Hermite { degree },
-            NonlinearSpec::Numerical(f, d) => Nonlinearity::named_numerical(f, d),
-        }
+            NonlinearSpec::Numerical(f, d) => Nonlinearity::named_numerical(f, d)?,
+        })
     }
 }
 
@@ -1012,7 +1012,7 @@ impl LayerSpec {
                 *padding,
                 *normalize_edges,
             )?),
-            LayerSpec::Nonlinear(n) => Box::new(Elementwise::new(n.build())),
+            LayerSpec::Nonlinear(n) => Box::new(Elementwise::new(n.build()?)),
             LayerSpec::ExpNormalized(e) => Box::new(*e),
             LayerSpec::LiftConv {
                 group,

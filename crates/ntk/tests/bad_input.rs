@@ -196,3 +196,72 @@ fn zero_variance_borders_give_no_nan() {
         );
     }
 }
+
+#[test]
+fn features_of_the_wrong_length_are_refused() {
+    use entk_groups::CyclicGroup;
+    use entk_ntk::{Features, GroupInfo};
+    let e = Features::image(5, 5, 1, vec![0.0; 24])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("need 25 values, got 24"), "{e}");
+    let info = std::sync::Arc::new(GroupInfo::new(&CyclicGroup::new(4).unwrap()));
+    let e = Features::group_signal(info, 3, 3, 2, vec![0.0; 4 * 9 * 2 + 1])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("need 72 values, got 73"), "{e}");
+    // Hand-built features of the wrong length reach `apply` and are refused there too.
+    let net = Network::from_json(r#"{"layers": [{"type": "conv", "filter": 3}]}"#).unwrap();
+    let good = Features::image(5, 5, 1, vec![0.5; 25]).unwrap();
+    let params = net.init_seeded(&good.sig, 1).unwrap();
+    let mut bad = good.clone();
+    bad.data.pop();
+    let e = net.apply(&params, &bad).unwrap_err().to_string();
+    assert!(e.contains("need 25 values, got 24"), "{e}");
+    assert!(net.vjp(&params, &bad).is_err());
+}
+
+#[test]
+fn parameters_of_another_network_are_refused() {
+    use entk_ntk::Features;
+    let narrow = Network::from_json(
+        r#"{"layers": [{"type": "conv", "filter": 3, "width": 4}, {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "width": 1}]}"#,
+    )
+    .unwrap();
+    let wide = Network::from_json(
+        r#"{"layers": [{"type": "conv", "filter": 3, "width": 8}, {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "width": 1}]}"#,
+    )
+    .unwrap();
+    let x = Features::image(5, 5, 2, vec![0.25; 50]).unwrap();
+    let p_wide = wide.init_seeded(&x.sig, 3).unwrap();
+    // Same layer count, other sizes: refused with the layer named, never indexed out of range.
+    let e = narrow.apply(&p_wide, &x).unwrap_err().to_string();
+    assert!(!e.contains('\n'), "multi-line error: {e}");
+    assert!(
+        e.contains("layer 0 (`conv`)") && e.contains("another network"),
+        "{e}"
+    );
+    assert!(narrow.vjp(&p_wide, &x).is_err());
+    // Parameters drawn for another input shape are refused as well.
+    let x3 = Features::image(5, 5, 3, vec![0.25; 75]).unwrap();
+    let p_narrow = narrow.init_seeded(&x.sig, 3).unwrap();
+    let e = narrow.apply(&p_narrow, &x3).unwrap_err().to_string();
+    assert!(e.contains("another input shape"), "{e}");
+    // Another layer count.
+    let short = Network::from_json(r#"{"layers": [{"type": "dense", "width": 1}]}"#).unwrap();
+    let e = short.apply(&p_narrow, &x).unwrap_err().to_string();
+    assert!(e.contains("another network"), "{e}");
+}
+
+#[test]
+fn quadrature_degree_zero_is_refused() {
+    use entk_ntk::nonlin::GaussHermite;
+    use entk_ntk::Nonlinearity;
+    let e = Nonlinearity::gelu_numerical(0).unwrap_err().to_string();
+    assert!(e.contains("degree 0 is out of range"), "{e}");
+    assert!(GaussHermite::new(0).is_err());
+    assert!(
+        Nonlinearity::numerical("relu", |u: f64| u.max(0.0), |u| f64::from(u > 0.0), 0).is_err()
+    );
+    assert!(Nonlinearity::gelu_numerical(20).is_ok());
+}

@@ -28,6 +28,7 @@ fn images(s: usize, c: usize) -> (Features, Features) {
             c,
             x.index_axis(ndarray::Axis(0), i).iter().copied().collect(),
         )
+        .unwrap()
     };
     (f(0), f(1))
 }
@@ -43,6 +44,7 @@ fn group_signals(info: Arc<GroupInfo>, s: usize, c: usize) -> (Features, Feature
             c,
             (0..n).map(|_| rng.random_range(-1.0..1.0)).collect(),
         )
+        .unwrap()
     };
     (f(), f())
 }

@@ -249,7 +249,7 @@ fn layer_equivariance_error<G: PlanarPointGroup + Clone + std::fmt::Debug + 'sta
         GroupConv::new(group.clone(), 3, pad, GroupSupport::All, a).unwrap(),
     )]);
     let x = random_images(1, 7, 2, seed);
-    let x = Features::image(7, 7, 2, x.iter().copied().collect());
+    let x = Features::image(7, 7, 2, x.iter().copied().collect()).unwrap();
     let pl = lift.init_seeded(&x.sig, seed).unwrap();
     let y = lift.apply(&pl, &x).unwrap();
     let y_rot = lift

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 #[test]
 fn gauss_hermite_rule_integrates_moments() {
     for d in [1, 5, 20, 40, 80] {
-        let r = GaussHermite::new(d);
+        let r = GaussHermite::new(d).unwrap();
         let sqrt_pi = std::f64::consts::PI.sqrt();
         let m0: f64 = r.weights.iter().sum();
         let m2: f64 = r.weights.iter().zip(&r.nodes).map(|(w, z)| w * z * z).sum();
@@ -77,7 +77,8 @@ fn gauss_hermite_matches_erf_closed_form_at_the_stated_accuracy() {
         erf,
         |u| std::f64::consts::FRAC_2_SQRT_PI * (-u * u).exp(),
         40,
-    );
+    )
+    .unwrap();
     let (ek, ed) = worst(&numerical, &closed, 1.0);
     println!("erf, d=40, b²k ≤ 0.5: E[φφ] rel err {ek:.2e}, E[φ′φ′] rel err {ed:.2e}");
     assert!(ek < 2e-12 && ed < 2e-12, "THEORY.md §3 states ≲1e-12");
@@ -88,7 +89,7 @@ fn gauss_hermite_matches_erf_closed_form_at_the_stated_accuracy() {
 
 #[test]
 fn gelu_closed_form_matches_gauss_hermite() {
-    let numerical = Nonlinearity::gelu_numerical(80);
+    let numerical = Nonlinearity::gelu_numerical(80).unwrap();
     for scale in [1.0, 4.0] {
         let (ek, ed) = worst(&numerical, &Nonlinearity::Gelu, scale);
         println!(
@@ -236,7 +237,7 @@ fn quadrature_error_against_closed_forms() {
     for &(name, degree, bound, bound_d) in bounds {
         let (num, closed) = match name {
             "erf" => (
-                Nonlinearity::numerical("erf", erf, erf_d, degree),
+                Nonlinearity::numerical("erf", erf, erf_d, degree).unwrap(),
                 Nonlinearity::Erf {
                     a: 1.0,
                     b: 1.0,
@@ -244,11 +245,11 @@ fn quadrature_error_against_closed_forms() {
                 },
             ),
             "gelu" => (
-                Nonlinearity::numerical("gelu", gelu, gelu_derivative, degree),
+                Nonlinearity::numerical("gelu", gelu, gelu_derivative, degree).unwrap(),
                 Nonlinearity::Gelu,
             ),
             _ => (
-                Nonlinearity::numerical("relu", |u: f64| u.max(0.0), relu_d, degree),
+                Nonlinearity::numerical("relu", |u: f64| u.max(0.0), relu_d, degree).unwrap(),
                 Nonlinearity::Relu,
             ),
         };
@@ -274,7 +275,7 @@ fn quadrature_error_against_closed_forms() {
 
 #[test]
 fn numerical_dual_is_symmetric_and_equals_the_factored_rule_at_equal_variances() {
-    let rule = GaussHermite::new(7);
+    let rule = GaussHermite::new(7).unwrap();
     let f = |u: f64| u.tanh();
     let df = |u: f64| 1.0 - u.tanh().powi(2);
     for (k11, k22, rho) in [(0.4, 2.5, 0.6), (1.3, 0.2, -0.8), (3.0, 0.9, 0.99)] {

@@ -241,6 +241,7 @@ fn images(s: usize, c: usize) -> (Features, Features) {
             c,
             x.slice(s![i, .., .., ..]).iter().copied().collect(),
         )
+        .unwrap()
     };
     (f(0), f(1))
 }
@@ -315,8 +316,8 @@ fn linear_strided_and_pooled_networks_finite_equal_infinite() {
                         .map(|i| ((i * 7 + o) as f64 * 0.37).sin())
                         .collect::<Vec<_>>()
                 };
-                let g1 = Features::group_signal(info.clone(), 7, 7, 2, sig(1));
-                let g2 = Features::group_signal(info.clone(), 7, 7, 2, sig(5));
+                let g1 = Features::group_signal(info.clone(), 7, 7, 2, sig(1)).unwrap();
+                let g2 = Features::group_signal(info.clone(), 7, 7, 2, sig(5)).unwrap();
                 let gc = GroupConv::new(group, 3, pad, GroupSupport::All, a)
                     .unwrap()
                     .with_strides((s, s))

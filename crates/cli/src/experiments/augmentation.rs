@@ -1179,6 +1179,7 @@ mod tests {
                 .map(|i| ((i * (seed + 2)) as f64 * 0.37).sin())
                 .collect(),
         )
+        .unwrap()
     }
 
     #[test]

@@ -734,6 +734,7 @@ mod tests {
                         .map(|i| ((i * (k + 2)) as f64 * 0.37).sin())
                         .collect(),
                 )
+                .unwrap()
             })
             .collect();
         let d = fam.draw(&xs, 11).unwrap();

@@ -5,7 +5,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rand::RngCore;
 
 use super::spatial::{check_strides, SpatialMap};
-use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
+use super::{Affine, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Padding;
@@ -146,38 +146,20 @@ impl Layer for Conv {
     }
     fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
         let c = input.as_one()?.channels;
-        let (_, wstd, _, bstd) = self.affine.scales(c * self.fh * self.fw);
-        let o = self.affine.width;
-        let mut values = normals(rng, self.fh * self.fw * c * o, wstd);
-        if self.affine.has_bias() {
-            values.extend(normals(rng, o, bstd));
-        }
-        Ok(Params {
-            values,
-            children: vec![],
-        })
+        let taps = self.fh * self.fw;
+        Ok(self
+            .affine
+            .init_params(rng, taps * c * self.affine.width, taps * c))
     }
     fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
         let (c, o) = (x.sig.channels, self.affine.width);
-        let (alpha, _, beta, _) = self.affine.scales(c * self.fh * self.fw);
+        let fan_in = c * self.fh * self.fw;
+        let (w, b) = self.affine.split(&params.values, fan_in * o)?;
         let mut y = vec![0.0; g.h_out * g.w_out * o];
-        conv_forward(
-            &mut y,
-            &x.data,
-            &params.values[..self.fh * self.fw * c * o],
-            &g,
-            c,
-            o,
-            alpha,
-        );
-        if self.affine.has_bias() {
-            let b = &params.values[self.fh * self.fw * c * o..];
-            for (i, v) in y.iter_mut().enumerate() {
-                *v += beta * b[i % o];
-            }
-        }
+        conv_forward(&mut y, &x.data, w, &g, c, o, self.affine.scales(fan_in).0);
+        self.affine.add_bias(fan_in, &mut y, b);
         let y = Features {
             sig: Signature {
                 layout: Layout::Pixels {
@@ -201,25 +183,13 @@ impl Layer for Conv {
         let g = self.geometry(&x.sig.layout)?;
         let dy = &unstride_cotangent(&g, self.strides, dy.as_one()?);
         let (c, o) = (x.sig.channels, self.affine.width);
-        let (alpha, _, beta, _) = self.affine.scales(c * self.fh * self.fw);
-        let nw = self.fh * self.fw * c * o;
+        let fan_in = c * self.fh * self.fw;
+        let (w, _) = self.affine.split(&params.values, fan_in * o)?;
+        let (gw, gb) = self.affine.split_mut(&mut grad.values, fan_in * o)?;
         let mut dx = vec![0.0; x.data.len()];
-        conv_backward(
-            &dy.data,
-            &x.data,
-            &params.values[..nw],
-            &g,
-            c,
-            o,
-            alpha,
-            &mut grad.values[..nw],
-            &mut dx,
-        );
-        if self.affine.has_bias() {
-            for (i, v) in dy.data.iter().enumerate() {
-                grad.values[nw + i % o] += beta * v;
-            }
-        }
+        let alpha = self.affine.scales(fan_in).0;
+        conv_backward(&dy.data, &x.data, w, &g, c, o, alpha, gw, &mut dx);
+        self.affine.bias_grad(fan_in, &dy.data, gb);
         Ok(Stream::One(Features {
             sig: x.sig.clone(),
             data: dx,

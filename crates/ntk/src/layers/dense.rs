@@ -2,7 +2,7 @@
 
 use rand::RngCore;
 
-use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
+use super::{Affine, Features, Layer, Params, SigMode, Signature};
 use crate::error::Result;
 use crate::layout::{Kernel, KernelCtx, Stream};
 
@@ -59,34 +59,23 @@ impl Layer for Dense {
     }
     fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
         let c = input.as_one()?.channels;
-        let (_, wstd, _, bstd) = self.affine.scales(c);
-        let o = self.affine.width;
-        let mut values = normals(rng, o * c, wstd);
-        if self.affine.has_bias() {
-            values.extend(normals(rng, o, bstd));
-        }
-        Ok(Params {
-            values,
-            children: vec![],
-        })
+        Ok(self.affine.init_params(rng, self.affine.width * c, c))
     }
     fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let (c, o) = (x.sig.channels, self.affine.width);
-        let (alpha, _, beta, _) = self.affine.scales(c);
+        let (w, b) = self.affine.split(&params.values, o * c)?;
+        let alpha = self.affine.scales(c).0;
         let p = x.sig.positions();
         let mut y = vec![0.0; p * o];
         for q in 0..p {
             let xin = &x.data[q * c..][..c];
             for oo in 0..o {
-                let w = &params.values[oo * c..][..c];
-                let mut s = alpha * w.iter().zip(xin).map(|(a, b)| a * b).sum::<f64>();
-                if self.affine.has_bias() {
-                    s += beta * params.values[o * c + oo];
-                }
-                y[q * o + oo] = s;
+                let w = &w[oo * c..][..c];
+                y[q * o + oo] = alpha * w.iter().zip(xin).map(|(a, b)| a * b).sum::<f64>();
             }
         }
+        self.affine.add_bias(c, &mut y, b);
         Ok(Stream::One(Features {
             sig: Signature {
                 layout: x.sig.layout.clone(),
@@ -105,7 +94,9 @@ impl Layer for Dense {
         let x = x.as_one()?;
         let dy = dy.as_one()?;
         let (c, o) = (x.sig.channels, self.affine.width);
-        let (alpha, _, beta, _) = self.affine.scales(c);
+        let (w, _) = self.affine.split(&params.values, o * c)?;
+        let (gw, gb) = self.affine.split_mut(&mut grad.values, o * c)?;
+        let alpha = self.affine.scales(c).0;
         let p = x.sig.positions();
         let mut dx = vec![0.0; p * c];
         for q in 0..p {
@@ -115,14 +106,12 @@ impl Layer for Dense {
                     continue;
                 }
                 for cc in 0..c {
-                    grad.values[oo * c + cc] += alpha * g * x.data[q * c + cc];
-                    dx[q * c + cc] += alpha * g * params.values[oo * c + cc];
-                }
-                if self.affine.has_bias() {
-                    grad.values[o * c + oo] += beta * g;
+                    gw[oo * c + cc] += alpha * g * x.data[q * c + cc];
+                    dx[q * c + cc] += alpha * g * w[oo * c + cc];
                 }
             }
         }
+        self.affine.bias_grad(c, &dy.data, gb);
         Ok(Stream::One(Features {
             sig: x.sig.clone(),
             data: dx,

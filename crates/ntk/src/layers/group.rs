@@ -48,7 +48,7 @@ use super::conv::{
     unstride_cotangent,
 };
 use super::spatial::check_strides;
-use super::{normals, Affine, Features, Layer, Params, SigMode, Signature};
+use super::{Affine, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
 use crate::param::{GroupSupport, Padding};
@@ -131,6 +131,101 @@ impl Stencils {
     fn apply(&self, s: usize, t: usize, out: &mut [f64], inp: &[f64], g: &Geometry, scale: f64) {
         let i = s * self.info.order + t;
         apply_stencil(out, inp, &self.full[i], self.separable[i], g, scale);
+    }
+    /// The finite forward pass shared by `lift_conv` and `group_conv`: output slice `s` sums,
+    /// over the filter slots `j` in `slots`, the convolution of input slice `src(j, s)` with
+    /// slot `j`'s resampled filter `M_s W_j` (lift: one slot and the whole input as slice 0).
+    /// `w` is `(q², |slots|, C, O)`; the output `(|G|, Ho, Wo, O)` before bias and strides.
+    fn forward(
+        &self,
+        g: &Geometry,
+        w: &[f64],
+        x: &[f64],
+        (c, o): (usize, usize),
+        alpha: f64,
+        slots: &[usize],
+        src: impl Fn(usize, usize) -> usize,
+    ) -> Vec<f64> {
+        let (n, nj, q2) = (self.info.order, slots.len(), self.q * self.q);
+        let filters = self.resample_filters(w, nj * c * o);
+        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
+        let mut y = vec![0.0; n * sout];
+        let mut f = vec![0.0; q2 * c * o];
+        for s in 0..n {
+            for (ji, &j) in slots.iter().enumerate() {
+                for u in 0..q2 {
+                    f[u * c * o..][..c * o]
+                        .copy_from_slice(&filters[s][(u * nj + ji) * c * o..][..c * o]);
+                }
+                let x = &x[src(j, s) * sin..][..sin];
+                conv_forward(&mut y[s * sout..][..sout], x, &f, g, c, o, alpha);
+            }
+        }
+        y
+    }
+    /// Reverse mode of [`Stencils::forward`]: accumulates the weight gradient into `gw` and
+    /// returns the input cotangent. `dy` is the stride-1 output cotangent.
+    fn backward(
+        &self,
+        g: &Geometry,
+        w: &[f64],
+        (x, dy): (&[f64], &[f64]),
+        (c, o): (usize, usize),
+        alpha: f64,
+        slots: &[usize],
+        src: impl Fn(usize, usize) -> usize,
+        gw: &mut [f64],
+    ) -> Vec<f64> {
+        let (n, nj, q2) = (self.info.order, slots.len(), self.q * self.q);
+        let filters = self.resample_filters(w, nj * c * o);
+        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
+        let mut dx = vec![0.0; x.len()];
+        let mut dfs = vec![vec![0.0; w.len()]; n];
+        let mut f = vec![0.0; q2 * c * o];
+        let mut df = vec![0.0; q2 * c * o];
+        for s in 0..n {
+            for (ji, &j) in slots.iter().enumerate() {
+                for u in 0..q2 {
+                    f[u * c * o..][..c * o]
+                        .copy_from_slice(&filters[s][(u * nj + ji) * c * o..][..c * o]);
+                }
+                df.iter_mut().for_each(|v| *v = 0.0);
+                let src = src(j, s);
+                conv_backward(
+                    &dy[s * sout..][..sout],
+                    &x[src * sin..][..sin],
+                    &f,
+                    g,
+                    c,
+                    o,
+                    alpha,
+                    &mut df,
+                    &mut dx[src * sin..][..sin],
+                );
+                for u in 0..q2 {
+                    let block = &mut dfs[s][(u * nj + ji) * c * o..][..c * o];
+                    for (d, v) in block.iter_mut().zip(&df[u * c * o..][..c * o]) {
+                        *d += v;
+                    }
+                }
+            }
+        }
+        self.unresample_grads(&dfs, nj * c * o, gw);
+        dx
+    }
+    /// Stride-1 group features `(|G|, Ho, Wo, O)` of this group.
+    fn features(&self, g: &Geometry, o: usize, data: Vec<f64>) -> Features {
+        Features {
+            sig: Signature {
+                layout: Layout::Group {
+                    group: self.info.clone(),
+                    h: g.h_out,
+                    w: g.w_out,
+                },
+                channels: o,
+            },
+            data,
+        }
     }
     /// Effective filters `M_s W` for all slices: `(|G|, q², rest)` from `w` `(q², rest)`.
     fn resample_filters(&self, w: &[f64], rest: usize) -> Vec<Vec<f64>> {
@@ -366,54 +461,26 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
     }
     fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
         let c = input.as_one()?.channels;
-        let (_, wstd, _, bstd) = self.affine.scales(c * self.q * self.q);
         let o = self.affine.width;
-        let mut values = normals(rng, self.q * self.q * c * o, wstd);
-        if self.affine.has_bias() {
-            values.extend(normals(rng, o, bstd));
-        }
-        Ok(Params {
-            values,
-            children: vec![],
-        })
+        Ok(self
+            .affine
+            .init_params(rng, self.q * self.q * c * o, c * self.q * self.q))
     }
     fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
-        let (c, o, n) = (x.sig.channels, self.affine.width, self.st.info.order);
-        let (alpha, _, beta, _) = self.affine.scales(c * self.q * self.q);
-        let nw = self.q * self.q * c * o;
-        let filters = self.st.resample_filters(&params.values[..nw], c * o);
-        let slice = g.h_out * g.w_out * o;
-        let mut y = vec![0.0; n * slice];
-        for s in 0..n {
-            conv_forward(
-                &mut y[s * slice..][..slice],
-                &x.data,
-                &filters[s],
-                &g,
-                c,
-                o,
-                alpha,
-            );
-        }
-        if self.affine.has_bias() {
-            for (i, v) in y.iter_mut().enumerate() {
-                *v += beta * params.values[nw + i % o];
-            }
-        }
-        let sig = Signature {
-            layout: Layout::Group {
-                group: self.st.info.clone(),
-                h: g.h_out,
-                w: g.w_out,
-            },
-            channels: o,
-        };
+        let (c, o) = (x.sig.channels, self.affine.width);
+        let fan_in = c * self.q * self.q;
+        let (w, b) = self.affine.split(&params.values, self.q * self.q * c * o)?;
+        let alpha = self.affine.scales(fan_in).0;
+        let mut y = self
+            .st
+            .forward(&g, w, &x.data, (c, o), alpha, &[0], |_, _| 0);
+        self.affine.add_bias(fan_in, &mut y, b);
         Ok(Stream::One(restride(
             &g,
             self.strides,
-            Features { sig, data: y },
+            self.st.features(&g, o, y),
         )))
     }
     fn vjp(
@@ -426,33 +493,24 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
         let dy = &unstride_cotangent(&g, self.strides, dy.as_one()?);
-        let (c, o, n) = (x.sig.channels, self.affine.width, self.st.info.order);
-        let (alpha, _, beta, _) = self.affine.scales(c * self.q * self.q);
-        let nw = self.q * self.q * c * o;
-        let filters = self.st.resample_filters(&params.values[..nw], c * o);
-        let slice = g.h_out * g.w_out * o;
-        let mut dx = vec![0.0; x.data.len()];
-        let mut dfs = vec![vec![0.0; nw]; n];
-        for s in 0..n {
-            conv_backward(
-                &dy.data[s * slice..][..slice],
-                &x.data,
-                &filters[s],
-                &g,
-                c,
-                o,
-                alpha,
-                &mut dfs[s],
-                &mut dx,
-            );
-        }
-        self.st
-            .unresample_grads(&dfs, c * o, &mut grad.values[..nw]);
-        if self.affine.has_bias() {
-            for (i, v) in dy.data.iter().enumerate() {
-                grad.values[nw + i % o] += beta * v;
-            }
-        }
+        let (c, o) = (x.sig.channels, self.affine.width);
+        let fan_in = c * self.q * self.q;
+        let (w, _) = self.affine.split(&params.values, self.q * self.q * c * o)?;
+        let (gw, gb) = self
+            .affine
+            .split_mut(&mut grad.values, self.q * self.q * c * o)?;
+        let alpha = self.affine.scales(fan_in).0;
+        let dx = self.st.backward(
+            &g,
+            w,
+            (&x.data, &dy.data),
+            (c, o),
+            alpha,
+            &[0],
+            |_, _| 0,
+            gw,
+        );
+        self.affine.bias_grad(fan_in, &dy.data, gb);
         Ok(Stream::One(Features {
             sig: x.sig.clone(),
             data: dx,
@@ -671,69 +729,33 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
     }
     fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
         let c = input.as_one()?.channels;
-        let (_, wstd, _, bstd) = self.affine.scales(self.fan_in(c));
         let o = self.affine.width;
-        let mut values = normals(rng, self.q * self.q * self.slots.len() * c * o, wstd);
-        if self.affine.has_bias() {
-            values.extend(normals(rng, o, bstd));
-        }
-        Ok(Params {
-            values,
-            children: vec![],
-        })
+        Ok(self.affine.init_params(
+            rng,
+            self.q * self.q * self.slots.len() * c * o,
+            self.fan_in(c),
+        ))
     }
     fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
-        let (c, o, n, nj) = (
-            x.sig.channels,
-            self.affine.width,
-            self.st.info.order,
-            self.slots.len(),
-        );
-        let (alpha, _, beta, _) = self.affine.scales(self.fan_in(c));
-        let nw = self.q * self.q * nj * c * o;
-        // (q², J·C·O) → per slice s the resampled filters; slot j's block is (q², C, O) strided.
-        let filters = self.st.resample_filters(&params.values[..nw], nj * c * o);
-        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
-        let q2 = self.q * self.q;
-        let mut y = vec![0.0; n * sout];
-        let mut f = vec![0.0; q2 * c * o];
-        for s in 0..n {
-            for (ji, &j) in self.slots.iter().enumerate() {
-                for u in 0..q2 {
-                    f[u * c * o..][..c * o]
-                        .copy_from_slice(&filters[s][(u * nj + ji) * c * o..][..c * o]);
-                }
-                let src = self.st.info.comp[j * n + s];
-                conv_forward(
-                    &mut y[s * sout..][..sout],
-                    &x.data[src * sin..][..sin],
-                    &f,
-                    &g,
-                    c,
-                    o,
-                    alpha,
-                );
-            }
-        }
-        if self.affine.has_bias() {
-            for (i, v) in y.iter_mut().enumerate() {
-                *v += beta * params.values[nw + i % o];
-            }
-        }
-        let sig = Signature {
-            layout: Layout::Group {
-                group: self.st.info.clone(),
-                h: g.h_out,
-                w: g.w_out,
-            },
-            channels: o,
-        };
+        let (c, o) = (x.sig.channels, self.affine.width);
+        let fan_in = self.fan_in(c);
+        let (w, b) = self
+            .affine
+            .split(&params.values, self.q * self.q * self.slots.len() * c * o)?;
+        let (comp, n) = (&self.st.info.comp, self.st.info.order);
+        let alpha = self.affine.scales(fan_in).0;
+        let mut y = self
+            .st
+            .forward(&g, w, &x.data, (c, o), alpha, &self.slots, |j, s| {
+                comp[j * n + s]
+            });
+        self.affine.add_bias(fan_in, &mut y, b);
         Ok(Stream::One(restride(
             &g,
             self.strides,
-            Features { sig, data: y },
+            self.st.features(&g, o, y),
         )))
     }
     fn vjp(
@@ -746,57 +768,27 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
         let dy = &unstride_cotangent(&g, self.strides, dy.as_one()?);
-        let (c, o, n, nj) = (
-            x.sig.channels,
-            self.affine.width,
-            self.st.info.order,
-            self.slots.len(),
+        let (c, o) = (x.sig.channels, self.affine.width);
+        let fan_in = self.fan_in(c);
+        let (w, _) = self
+            .affine
+            .split(&params.values, self.q * self.q * self.slots.len() * c * o)?;
+        let (gw, gb) = self
+            .affine
+            .split_mut(&mut grad.values, self.q * self.q * self.slots.len() * c * o)?;
+        let (comp, n) = (&self.st.info.comp, self.st.info.order);
+        let alpha = self.affine.scales(fan_in).0;
+        let dx = self.st.backward(
+            &g,
+            w,
+            (&x.data, &dy.data),
+            (c, o),
+            alpha,
+            &self.slots,
+            |j, s| comp[j * n + s],
+            gw,
         );
-        let (alpha, _, beta, _) = self.affine.scales(self.fan_in(c));
-        let nw = self.q * self.q * nj * c * o;
-        let filters = self.st.resample_filters(&params.values[..nw], nj * c * o);
-        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
-        let q2 = self.q * self.q;
-        let mut dx = vec![0.0; x.data.len()];
-        let mut dfs = vec![vec![0.0; nw]; n];
-        let mut f = vec![0.0; q2 * c * o];
-        let mut df = vec![0.0; q2 * c * o];
-        for s in 0..n {
-            for (ji, &j) in self.slots.iter().enumerate() {
-                for u in 0..q2 {
-                    f[u * c * o..][..c * o]
-                        .copy_from_slice(&filters[s][(u * nj + ji) * c * o..][..c * o]);
-                }
-                df.iter_mut().for_each(|v| *v = 0.0);
-                let src = self.st.info.comp[j * n + s];
-                conv_backward(
-                    &dy.data[s * sout..][..sout],
-                    &x.data[src * sin..][..sin],
-                    &f,
-                    &g,
-                    c,
-                    o,
-                    alpha,
-                    &mut df,
-                    &mut dx[src * sin..][..sin],
-                );
-                for u in 0..q2 {
-                    for (d, v) in dfs[s][(u * nj + ji) * c * o..][..c * o]
-                        .iter_mut()
-                        .zip(&df[u * c * o..][..c * o])
-                    {
-                        *d += v;
-                    }
-                }
-            }
-        }
-        self.st
-            .unresample_grads(&dfs, nj * c * o, &mut grad.values[..nw]);
-        if self.affine.has_bias() {
-            for (i, v) in dy.data.iter().enumerate() {
-                grad.values[nw + i % o] += beta * v;
-            }
-        }
+        self.affine.bias_grad(fan_in, &dy.data, gb);
         Ok(Stream::One(Features {
             sig: x.sig.clone(),
             data: dx,

@@ -93,37 +93,52 @@ impl Features {
             data: vec![0.0; n],
         }
     }
-    /// An `H×W×C` image (HWC, row-major).
-    pub fn image(h: usize, w: usize, c: usize, data: Vec<f64>) -> Self {
-        assert_eq!(data.len(), h * w * c, "image data must have H·W·C values");
-        Features {
-            sig: Signature {
+    /// Features of signature `sig`; refuses data of another length than
+    /// [`Signature::feature_len`].
+    pub fn new(sig: Signature, data: Vec<f64>) -> Result<Self> {
+        let f = Features { sig, data };
+        f.check()?;
+        Ok(f)
+    }
+    /// An `H×W×C` image (HWC, row-major); refuses data of another length than `H·W·C`.
+    pub fn image(h: usize, w: usize, c: usize, data: Vec<f64>) -> Result<Self> {
+        Self::new(
+            Signature {
                 layout: Layout::Pixels { h, w },
                 channels: c,
             },
             data,
-        }
+        )
     }
-    /// A signal on `H ⋉ Z²` stored `(G, H, W, C)`.
+    /// A signal on `H ⋉ Z²` stored `(G, H, W, C)`; refuses data of another length than
+    /// `|G|·H·W·C`.
     pub fn group_signal(
         group: Arc<GroupInfo>,
         h: usize,
         w: usize,
         c: usize,
         data: Vec<f64>,
-    ) -> Self {
-        assert_eq!(
-            data.len(),
-            group.order * h * w * c,
-            "group signal must have G·H·W·C values"
-        );
-        Features {
-            sig: Signature {
+    ) -> Result<Self> {
+        Self::new(
+            Signature {
                 layout: Layout::Group { group, h, w },
                 channels: c,
             },
             data,
+        )
+    }
+    /// Checks that the data length matches the signature ([`NtkError::Input`] otherwise).
+    pub fn check(&self) -> Result<()> {
+        let want = self.sig.feature_len();
+        if self.data.len() != want {
+            return Err(NtkError::Input(format!(
+                "features of shape {} × {} channels need {want} values, got {}",
+                self.sig.layout,
+                self.sig.channels,
+                self.data.len()
+            )));
         }
+        Ok(())
     }
 }
 
@@ -301,6 +316,80 @@ impl Affine {
             }
         }
     }
+}
+
+impl Affine {
+    /// Parameter count of a linear layer with `n_weights` weights: the weights, then `width`
+    /// biases when it has a bias.
+    pub(crate) fn param_len(&self, n_weights: usize) -> usize {
+        n_weights + if self.has_bias() { self.width } else { 0 }
+    }
+    /// Draws a linear layer's parameters: `n_weights` weights, then the biases, each
+    /// `N(0, s²)` with the standard deviations of [`Affine::scales`] for `fan_in`.
+    pub(crate) fn init_params(
+        &self,
+        rng: &mut dyn RngCore,
+        n_weights: usize,
+        fan_in: usize,
+    ) -> Params {
+        let (_, wstd, _, bstd) = self.scales(fan_in);
+        let mut values = normals(rng, n_weights, wstd);
+        if self.has_bias() {
+            values.extend(normals(rng, self.width, bstd));
+        }
+        Params {
+            values,
+            children: vec![],
+        }
+    }
+    /// `(weights, biases)` of a linear layer's parameter values; refuses values of another
+    /// size (parameters drawn for another network or another input shape).
+    pub(crate) fn split<'a>(
+        &self,
+        values: &'a [f64],
+        n_weights: usize,
+    ) -> Result<(&'a [f64], &'a [f64])> {
+        check_len("parameters", values.len(), self.param_len(n_weights))?;
+        Ok(values.split_at(n_weights))
+    }
+    /// [`Affine::split`] of a gradient accumulator.
+    pub(crate) fn split_mut<'a>(
+        &self,
+        values: &'a mut [f64],
+        n_weights: usize,
+    ) -> Result<(&'a mut [f64], &'a mut [f64])> {
+        check_len("gradients", values.len(), self.param_len(n_weights))?;
+        Ok(values.split_at_mut(n_weights))
+    }
+    /// Adds the bias term `β b_o` to channel-last outputs `y` (`o = i mod width`).
+    pub(crate) fn add_bias(&self, fan_in: usize, y: &mut [f64], bias: &[f64]) {
+        if self.has_bias() {
+            let beta = self.scales(fan_in).2;
+            for (i, v) in y.iter_mut().enumerate() {
+                *v += beta * bias[i % self.width];
+            }
+        }
+    }
+    /// Accumulates the bias gradient `β Σ dy` over positions of channel-last cotangents.
+    pub(crate) fn bias_grad(&self, fan_in: usize, dy: &[f64], grad: &mut [f64]) {
+        if self.has_bias() {
+            let beta = self.scales(fan_in).2;
+            for (i, v) in dy.iter().enumerate() {
+                grad[i % self.width] += beta * v;
+            }
+        }
+    }
+}
+
+/// Refuses parameter (or gradient) values of the wrong count.
+pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
+    if got != want {
+        return Err(NtkError::reject(format!(
+            "{what} have {got} values but the layer needs {want} for its input (drawn for \
+             another network or another input shape?)"
+        )));
+    }
+    Ok(())
 }
 
 /// Attaches the position of the layer at `index` to an error it raised

@@ -352,6 +352,7 @@ impl Layer for Dropout {
         let x = x.as_one()?;
         let mut y = x.clone();
         if self.active() {
+            super::check_len("parameters", params.values.len(), 1)?;
             let m = self.mask(params.values[0], x);
             y.data.iter_mut().zip(&m).for_each(|(v, m)| *v *= m);
         }
@@ -367,6 +368,7 @@ impl Layer for Dropout {
         let x = x.as_one()?;
         let mut dx = dy.as_one()?.clone();
         if self.active() {
+            super::check_len("parameters", params.values.len(), 1)?;
             let m = self.mask(params.values[0], x);
             dx.data.iter_mut().zip(&m).for_each(|(v, m)| *v *= m);
         }

@@ -160,8 +160,9 @@ fn finite_apply(
     x: &Features,
     bandlimit_out: usize,
     width: usize,
-) -> Stream<Features> {
-    Stream::One(Features {
+) -> Result<Stream<Features>> {
+    super::check_len("parameters", params.values.len(), layer.parameter_count())?;
+    Ok(Stream::One(Features {
         sig: Signature {
             layout: Layout::So3 {
                 bandlimit: bandlimit_out,
@@ -169,7 +170,7 @@ fn finite_apply(
             channels: width,
         },
         data: layer.apply(&params.values, &x.data),
-    })
+    }))
 }
 
 /// The finite reverse pass: accumulates the parameter gradient, returns the input cotangent.
@@ -179,13 +180,15 @@ fn finite_vjp(
     x: &Features,
     dy: &Features,
     grad: &mut Params,
-) -> Stream<Features> {
+) -> Result<Stream<Features>> {
+    super::check_len("parameters", params.values.len(), layer.parameter_count())?;
+    super::check_len("gradients", grad.values.len(), layer.parameter_count())?;
     let (dp, dx) = layer.vjp(&params.values, &x.data, &dy.data);
     grad.values.iter_mut().zip(&dp).for_each(|(g, d)| *g += d);
-    Stream::One(Features {
+    Ok(Stream::One(Features {
         sig: x.sig.clone(),
         data: dx,
-    })
+    }))
 }
 
 /// The two per-input summaries of a pair, made by `layer`'s [`Layer::prepare_input`], which
@@ -384,13 +387,13 @@ impl Layer for S2LiftConv {
     fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let layer = self.finite_layer(sphere_bandlimit(&x.sig.layout)?, x.sig.channels)?;
-        Ok(finite_apply(
+        finite_apply(
             layer.as_ref(),
             params,
             x,
             self.bandlimit_out,
             self.affine.width,
-        ))
+        )
     }
     fn vjp(
         &self,
@@ -402,7 +405,7 @@ impl Layer for S2LiftConv {
         let x = x.as_one()?;
         let dy = dy.as_one()?;
         let layer = self.finite_layer(sphere_bandlimit(&x.sig.layout)?, x.sig.channels)?;
-        Ok(finite_vjp(layer.as_ref(), params, x, dy, grad))
+        finite_vjp(layer.as_ref(), params, x, dy, grad)
     }
 }
 
@@ -545,13 +548,13 @@ impl Layer for So3Conv {
     fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let layer = self.finite_layer(so3_bandlimit(&x.sig.layout)?, x.sig.channels)?;
-        Ok(finite_apply(
+        finite_apply(
             layer.as_ref(),
             params,
             x,
             self.bandlimit_out,
             self.affine.width,
-        ))
+        )
     }
     fn vjp(
         &self,
@@ -563,7 +566,7 @@ impl Layer for So3Conv {
         let x = x.as_one()?;
         let dy = dy.as_one()?;
         let layer = self.finite_layer(so3_bandlimit(&x.sig.layout)?, x.sig.channels)?;
-        Ok(finite_vjp(layer.as_ref(), params, x, dy, grad))
+        finite_vjp(layer.as_ref(), params, x, dy, grad)
     }
 }
 
