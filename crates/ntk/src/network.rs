@@ -79,7 +79,7 @@ impl fmt::Display for KernelPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "kernel plan ({:?} parameterisation)",
+            "kernel plan ({} parameterisation)",
             self.parameterization
         )?;
         writeln!(
@@ -142,11 +142,18 @@ impl Network {
     pub fn from_json(text: &str) -> Result<Self> {
         Self::from_spec(&ArchSpec::from_json(text)?)
     }
-    /// A network from layer objects.
+    /// A network from layer objects. Its [`Network::parameterization`] is that of the first
+    /// linear layer (nested ones included), NTK when there is none.
     pub fn new(layers: Vec<Box<dyn Layer>>) -> Self {
+        fn first(l: &dyn Layer) -> Option<Parameterization> {
+            l.affine()
+                .map(|a| a.param)
+                .or_else(|| l.children().into_iter().find_map(first))
+        }
+        let parameterization = layers.iter().find_map(|l| first(&**l)).unwrap_or_default();
         Network {
             root: Serial::new(layers),
-            parameterization: Parameterization::Ntk,
+            parameterization,
         }
     }
 

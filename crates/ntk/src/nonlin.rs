@@ -474,6 +474,37 @@ pub enum Nonlinearity {
     Numerical(NumericalFn),
 }
 
+/// The spec form: the name of [`Nonlinearity::name`] with its parameters in the spec's field
+/// names, e.g. `relu`, `erf(a=1, b=1, c=0)`, `gelu(degree=80)` (what plans print).
+impl fmt::Display for Nonlinearity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name();
+        match self {
+            Nonlinearity::AbRelu { a, b } => write!(f, "{name}(a={a}, b={b})"),
+            Nonlinearity::Erf { a, b, c }
+            | Nonlinearity::Sin { a, b, c }
+            | Nonlinearity::Cos { a, b, c } => write!(f, "{name}(a={a}, b={b}, c={c})"),
+            Nonlinearity::Rbf { gamma } => write!(f, "{name}(gamma={gamma})"),
+            Nonlinearity::Gaussian { a, b } | Nonlinearity::Exp { a, b } => {
+                write!(f, "{name}(a={a}, b={b})")
+            }
+            Nonlinearity::Monomial { degree } | Nonlinearity::Hermite { degree } => {
+                write!(f, "{name}(degree={degree})")
+            }
+            Nonlinearity::RectifiedMonomial(r) => write!(f, "{name}(degree={})", r.degree),
+            Nonlinearity::Polynomial { coef } => write!(f, "{name}(coef={coef:?})"),
+            Nonlinearity::Numerical(n) => {
+                write!(f, "{name} [Gauss–Hermite degree {}]", n.rule.nodes.len())
+            }
+            Nonlinearity::Relu
+            | Nonlinearity::Abs
+            | Nonlinearity::Identity
+            | Nonlinearity::Gelu
+            | Nonlinearity::Sign => f.write_str(&name),
+        }
+    }
+}
+
 /// `x^n` for a small non-negative integer `n` (`0⁰ = 1`).
 fn powu(x: f64, n: usize) -> f64 {
     x.powi(n as i32)

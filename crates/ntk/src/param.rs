@@ -28,6 +28,16 @@ pub enum Parameterization {
     Standard,
 }
 
+/// The spec's name: `ntk` or `standard`.
+impl std::fmt::Display for Parameterization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Parameterization::Ntk => "ntk",
+            Parameterization::Standard => "standard",
+        })
+    }
+}
+
 /// Spatial padding of convolutions (stride 1).
 ///
 /// - `Same`: output has the input size; out-of-range inputs read 0.

@@ -84,3 +84,45 @@ fn residual_blocks_with_combinators_plan_and_run() {
     let g = net.gram(x.view(), None, &Default::default()).unwrap();
     assert!(g.ntk.iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn hand_built_networks_record_their_parameterization_and_plans_print_it() {
+    use entk_ntk::layers::{Dense, Elementwise, Serial};
+    use entk_ntk::{Affine, Nonlinearity, Parameterization};
+    let standard = Affine {
+        param: Parameterization::Standard,
+        width: 3,
+        ..Affine::default()
+    };
+    // The first linear layer sits inside a `serial`: it is found there.
+    let net = Network::new(vec![
+        Box::new(Serial::new(vec![Box::new(Dense::new(standard))])),
+        Box::new(Elementwise::new(Nonlinearity::Erf {
+            a: 1.0,
+            b: 2.0,
+            c: 0.0,
+        })),
+        Box::new(Dense::new(standard)),
+    ]);
+    assert_eq!(net.parameterization(), Parameterization::Standard);
+    let plan = net.plan(&Network::image_signature(1, 1, 4)).unwrap();
+    assert_eq!(plan.parameterization, Parameterization::Standard);
+    let text = plan.to_string();
+    assert!(
+        text.contains("kernel plan (standard parameterisation)"),
+        "{text}"
+    );
+    // Nonlinearities print in the spec's form (Display), not as Rust debug output.
+    assert!(text.contains("erf(a=1, b=2, c=0)"), "{text}");
+    assert!(!text.contains("Erf {"), "{text}");
+    let ntk = Network::new(vec![Box::new(Dense::new(Affine::default()))]);
+    assert_eq!(ntk.parameterization(), Parameterization::Ntk);
+    assert_eq!(
+        Nonlinearity::gelu_numerical(8).unwrap().to_string(),
+        "gelu [Gauss–Hermite degree 8]"
+    );
+    assert_eq!(
+        Nonlinearity::leaky_relu(0.1).to_string(),
+        "abrelu(a=0.1, b=1)"
+    );
+}

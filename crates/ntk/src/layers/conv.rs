@@ -81,6 +81,9 @@ impl Conv {
 }
 
 impl Layer for Conv {
+    fn affine(&self) -> Option<&Affine> {
+        Some(&self.affine)
+    }
     fn name(&self) -> String {
         "conv".into()
     }

@@ -24,6 +24,9 @@ impl Dense {
 }
 
 impl Layer for Dense {
+    fn affine(&self) -> Option<&Affine> {
+        Some(&self.affine)
+    }
     fn name(&self) -> String {
         "dense".into()
     }

@@ -366,6 +366,9 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> LiftConv<G> {
 }
 
 impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv<G> {
+    fn affine(&self) -> Option<&Affine> {
+        Some(&self.affine)
+    }
     fn name(&self) -> String {
         "lift_conv".into()
     }
@@ -614,6 +617,9 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> GroupConv<G> {
 }
 
 impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupConv<G> {
+    fn affine(&self) -> Option<&Affine> {
+        Some(&self.affine)
+    }
     fn name(&self) -> String {
         "group_conv".into()
     }

@@ -240,6 +240,12 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn extra_values(&self, _input: &Stream<Signature>) -> usize {
         0
     }
+    /// The weights' settings of a linear layer (`dense`, `conv`, the group and SO(3)
+    /// convolutions); `None` for every other layer. [`crate::Network::new`] reads the
+    /// parameterisation from here.
+    fn affine(&self) -> Option<&Affine> {
+        None
+    }
     /// The nested layers of a composite (for plans).
     fn children(&self) -> Vec<&dyn Layer> {
         Vec::new()

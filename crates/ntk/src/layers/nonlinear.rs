@@ -42,7 +42,7 @@ impl Layer for Elementwise {
         gaussian_nonlinear(input)
     }
     fn describe(&self) -> String {
-        format!("{:?}", self.phi)
+        self.phi.to_string()
     }
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         Ok(Stream::One(input.one()?))

@@ -302,6 +302,9 @@ fn pixels_to_pairs(k: &[f64], h: usize, w: usize) -> Vec<f64> {
 }
 
 impl Layer for S2LiftConv {
+    fn affine(&self) -> Option<&Affine> {
+        Some(&self.affine)
+    }
     fn name(&self) -> String {
         "s2_lift_conv".into()
     }
@@ -463,6 +466,9 @@ impl So3Conv {
 }
 
 impl Layer for So3Conv {
+    fn affine(&self) -> Option<&Affine> {
+        Some(&self.affine)
+    }
     fn name(&self) -> String {
         "so3_conv".into()
     }
