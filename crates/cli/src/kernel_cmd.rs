@@ -54,8 +54,10 @@ pub struct KernelReport {
     pub seconds: f64,
     /// The engine's peak-memory estimate in bytes for one tile.
     pub peak_bytes_estimate: u64,
-    /// Threads used.
+    /// Threads used (per process).
     pub threads: usize,
+    /// Processes that computed tiles: 1, or the MPI ranks of `mpirun -n R`.
+    pub ranks: usize,
     /// The kernel plan, one line per layer.
     pub plan: Vec<String>,
     /// Tile edge.
@@ -247,10 +249,27 @@ fn input_record(name: &str, path: &Path, x: &Inputs) -> InputRecord {
     }
 }
 
-/// Runs `entk kernel`: computes the Gram matrices tile by tile into the store `out/tiles`
-/// (resuming a matching one), then writes `nngp.npy`, `ntk.npy` and, last, `report.json` into
-/// `out`.
-pub fn run_kernel(opts: &KernelOptions) -> Result<KernelReport, CliError> {
+/// An `entk kernel` job, read and checked with nothing written yet: the network, the inputs as
+/// engine features and the tile-store manifest. Every MPI rank prepares its own and they
+/// compare manifests ([`crate::distributed`]).
+pub struct KernelJob {
+    net: Network,
+    f1: Vec<Features>,
+    f2: Option<Vec<Features>>,
+    /// The tile store's manifest (spec, input hashes, tile edge, code version).
+    pub manifest: Manifest,
+    x1_shape: Vec<usize>,
+    x2_shape: Vec<usize>,
+    plan: Vec<String>,
+    peak: u64,
+    /// Worker threads (per process).
+    pub threads: usize,
+    inputs: Vec<InputRecord>,
+}
+
+/// Reads and checks everything `entk kernel` needs (spec, inputs, plan, `--tile`) and builds
+/// the tile-store manifest; writes nothing.
+pub fn prepare_kernel(opts: &KernelOptions) -> Result<KernelJob, CliError> {
     let (net, spec_text) = load_spec(&opts.arch)?;
     let x1 = load_inputs(&opts.x1, "x1")?;
     let x2 = opts
@@ -268,56 +287,134 @@ pub fn run_kernel(opts: &KernelOptions) -> Result<KernelReport, CliError> {
             plan.output
         )));
     }
-    if opts.tile == Some(0) {
-        return Err(CliError::Usage("--tile must be at least 1".into()));
-    }
     let n2 = x2.as_ref().map_or(n1, Inputs::len);
     let spec = canonical_spec(&spec_text)?;
     let mut inputs = vec![input_record("x1", &opts.x1, &x1)];
     if let (Some(x2), Some(p)) = (&x2, &opts.x2) {
         inputs.push(input_record("x2", p, x2));
     }
-    create_dir(&opts.out)?;
-    let store = open_store(
-        &opts.out.join("tiles"),
-        &spec,
-        &inputs[0],
-        inputs.get(1),
-        opts.tile,
-        opts.force,
-    )?;
-    remove_stale(&opts.out, &["report.json", "nngp.npy", "ntk.npy"])?;
-    let manifest = store.manifest().clone();
+    let tile = opts
+        .tile
+        .or_else(|| TileStore::stored_tile(&opts.out.join("tiles")));
+    let manifest = store_manifest(&spec, &inputs[0], inputs.get(1), tile)?;
     let tile = manifest.tile;
     let peak = plan.peak_bytes(tile.min(n1), x2.as_ref().map(|_| tile.min(n2)), threads);
-    let start = Instant::now();
-    let f1 = x1.features();
-    let f2 = x2.as_ref().map(Inputs::features);
-    let run = tiles::compute_missing(&store, &net, &f1, f2.as_deref(), threads, "kernel")?;
-    let seconds = start.elapsed().as_secs_f64();
-    tiles::assemble(&store, &opts.out)?;
-    let report = KernelReport {
-        command: "kernel".into(),
+    Ok(KernelJob {
+        net,
+        f1: x1.features(),
+        f2: x2.as_ref().map(Inputs::features),
+        manifest,
         x1_shape: x1.shape().to_vec(),
         x2_shape: x2.as_ref().unwrap_or(&x1).shape().to_vec(),
-        output_shape: [n1, n2],
-        seconds,
-        peak_bytes_estimate: peak,
-        threads,
         plan: plan.to_string().lines().map(str::to_string).collect(),
-        tile,
-        tiles_total: run.total,
-        tiles_reused: run.reused,
-        tiles_computed: run.computed,
-        spec_hash: manifest.spec_hash.clone(),
+        peak,
+        threads,
         inputs,
-        code_version: manifest.code_version.clone(),
-    };
-    write_text(
-        &opts.out.join("report.json"),
-        &serde_json::to_string_pretty(&report).expect("serialisable"),
-    )?;
-    Ok(report)
+    })
+}
+
+impl KernelJob {
+    /// Creates `out` and opens (or resumes) the tile store `out/tiles`, then removes the
+    /// results of an earlier run; `force` discards a store of another computation.
+    pub fn open(&self, out: &Path, force: bool) -> Result<TileStore, CliError> {
+        create_dir(out)?;
+        let (store, _) = TileStore::open(&out.join("tiles"), self.manifest.clone(), force)?;
+        remove_stale(out, &["report.json", "nngp.npy", "ntk.npy"])?;
+        Ok(store)
+    }
+
+    /// The store `out/tiles` that another process opened for this job
+    /// ([`TileStore::attach`]).
+    pub fn attach(&self, out: &Path) -> Result<TileStore, CliError> {
+        TileStore::attach(&out.join("tiles"), self.manifest.clone())
+    }
+
+    /// Computes one tile of the job with its thread count, reporting pairs to `progress`.
+    pub fn compute_tile(
+        &self,
+        id: tiles::TileId,
+        progress: Option<&dyn entk_ntk::Progress>,
+    ) -> Result<tiles::Tile, CliError> {
+        let opts = GramOptions {
+            threads: self.threads,
+            memory_budget: None,
+            progress,
+        };
+        tiles::compute_tile(
+            &self.net,
+            &self.manifest.grid(),
+            id,
+            &self.f1,
+            self.f2.as_deref(),
+            &opts,
+        )
+    }
+
+    /// Computes the missing tiles of `store` in this process ([`tiles::compute_missing`]).
+    pub fn compute_missing(&self, store: &TileStore) -> Result<tiles::TileRun, CliError> {
+        tiles::compute_missing(
+            store,
+            &self.net,
+            &self.f1,
+            self.f2.as_deref(),
+            self.threads,
+            "kernel",
+            self.results_bytes(),
+        )
+    }
+
+    /// Bytes of `nngp.npy` and `ntk.npy`.
+    pub fn results_bytes(&self) -> u64 {
+        2 * tiles::space::npy_bytes(self.manifest.rows, self.manifest.cols)
+    }
+
+    /// Writes `nngp.npy`, `ntk.npy` and, last, `report.json` into `out` from the complete
+    /// `store`; `run` and `seconds` describe this run's tile work, done by `ranks` processes.
+    pub fn finish(
+        &self,
+        store: &TileStore,
+        out: &Path,
+        run: &tiles::TileRun,
+        seconds: f64,
+        ranks: usize,
+    ) -> Result<KernelReport, CliError> {
+        tiles::assemble(store, out)?;
+        let report = KernelReport {
+            command: "kernel".into(),
+            x1_shape: self.x1_shape.clone(),
+            x2_shape: self.x2_shape.clone(),
+            output_shape: [self.manifest.rows, self.manifest.cols],
+            seconds,
+            peak_bytes_estimate: self.peak,
+            threads: self.threads,
+            ranks,
+            plan: self.plan.clone(),
+            tile: self.manifest.tile,
+            tiles_total: run.total,
+            tiles_reused: run.reused,
+            tiles_computed: run.computed,
+            spec_hash: self.manifest.spec_hash.clone(),
+            inputs: self.inputs.clone(),
+            code_version: self.manifest.code_version.clone(),
+        };
+        write_text(
+            &out.join("report.json"),
+            &serde_json::to_string_pretty(&report).expect("serialisable"),
+        )?;
+        Ok(report)
+    }
+}
+
+/// Runs `entk kernel` in this process: computes the Gram matrices tile by tile into the store
+/// `out/tiles` (resuming a matching one), then writes `nngp.npy`, `ntk.npy` and, last,
+/// `report.json` into `out`. (`mpirun -n R entk kernel` in an MPI build spreads the tiles over
+/// R processes instead: [`crate::distributed`].)
+pub fn run_kernel(opts: &KernelOptions) -> Result<KernelReport, CliError> {
+    let job = prepare_kernel(opts)?;
+    let store = job.open(&opts.out, opts.force)?;
+    let start = Instant::now();
+    let run = job.compute_missing(&store)?;
+    job.finish(&store, &opts.out, &run, start.elapsed().as_secs_f64(), 1)
 }
 
 /// Which kernels `entk predict` uses (neural-tangents' `get`).
@@ -459,22 +556,21 @@ pub struct PredictReport {
     pub code_version: String,
 }
 
-/// Opens (or resumes) a tile store for the Gram matrix of `x1` against `x2` (`None`: itself).
-fn open_store(
-    dir: &Path,
+/// The manifest of the Gram matrix of `x1` against `x2` (`None`: itself) with tile edge
+/// `tile` (`None`: [`tiles::default_tile`]; callers pass the edge of a store they resume).
+fn store_manifest(
     spec: &str,
     x1: &InputRecord,
     x2: Option<&InputRecord>,
     tile: Option<usize>,
-    force: bool,
-) -> Result<TileStore, CliError> {
+) -> Result<Manifest, CliError> {
     let (rows, cols) = (x1.shape[0], x2.map_or(x1.shape[0], |x| x.shape[0]));
     let tile = match tile {
         Some(0) => return Err(CliError::Usage("--tile must be at least 1".into())),
         Some(t) => t,
         None => tiles::default_tile(rows, cols),
     };
-    let manifest = Manifest {
+    Ok(Manifest {
         format: STORE_FORMAT,
         code_version: code_version(),
         spec_hash: spec_hash(spec),
@@ -484,7 +580,20 @@ fn open_store(
         rows,
         cols,
         tile,
-    };
+    })
+}
+
+/// Opens (or resumes) a tile store for the Gram matrix of `x1` against `x2` (`None`: itself).
+fn open_store(
+    dir: &Path,
+    spec: &str,
+    x1: &InputRecord,
+    x2: Option<&InputRecord>,
+    tile: Option<usize>,
+    force: bool,
+) -> Result<TileStore, CliError> {
+    let tile = tile.or_else(|| TileStore::stored_tile(dir));
+    let manifest = store_manifest(spec, x1, x2, tile)?;
     Ok(TileStore::open(dir, manifest, force)?.0)
 }
 
@@ -643,6 +752,14 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
     let start = Instant::now();
     let f_train = train.features();
     let f_test = test.features();
+    // With CG, each store's `nngp.npy` and `ntk.npy` are assembled beside its tiles.
+    let assembled = |rows: usize, cols: usize| {
+        if use_cg {
+            2 * tiles::space::npy_bytes(rows, cols)
+        } else {
+            0
+        }
+    };
     let mut runs = vec![tiles::compute_missing(
         &tt_store,
         &net,
@@ -650,6 +767,7 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
         None,
         threads,
         "train×train",
+        assembled(n, n),
     )?];
     runs.push(tiles::compute_missing(
         &xt_store,
@@ -658,6 +776,7 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
         Some(&f_train),
         threads,
         "test×train",
+        assembled(m, n),
     )?);
     if let Some(store) = &xx_store {
         runs.push(tiles::compute_missing(
@@ -667,6 +786,7 @@ pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
             None,
             threads,
             "test×test",
+            0,
         )?);
     }
     let test_diag = match opts.cov {

@@ -8,6 +8,8 @@
 //! - [`kernel_cmd`]: `entk kernel` (Gram matrices of an architecture spec) and `entk predict`
 //!   (gradient-flow mean predictions);
 //! - [`tiles`]: the durable, resumable tile store behind `entk kernel`;
+//! - [`distributed`]: `mpirun -n R entk kernel` (cargo feature `mpi`), and the launcher checks
+//!   of every build;
 //! - [`npy`]: `.npy` reading/writing with errors naming the file; writes are atomic;
 //! - [`progress`]: the progress bar on stderr behind the engine's `Progress` trait (also used by
 //!   the Python binding);
@@ -16,6 +18,7 @@
 //!
 //! `main.rs` only parses arguments, calls these functions and prints.
 
+pub mod distributed;
 mod error;
 pub mod experiments;
 pub mod kernel_cmd;

@@ -12,8 +12,10 @@ use clap::{Parser, Subcommand};
 
 use entk_cli::experiments::args::{one_line_clap_error, ExperimentArgs};
 use entk_cli::experiments::{reproduce, run_experiment, ReproduceOptions};
+#[cfg(not(feature = "mpi"))]
+use entk_cli::kernel_cmd::run_kernel;
 use entk_cli::kernel_cmd::{
-    run_kernel, run_predict, CovMode, GetKernels, KernelOptions, PredictOptions, Solver,
+    run_predict, CovMode, GetKernels, KernelOptions, KernelReport, PredictOptions, Solver,
     TimeConvention,
 };
 use entk_cli::report::{JsonWriter, PngWriter, ReportWriter};
@@ -151,6 +153,14 @@ enum Command {
 }
 
 fn run(cli: Cli) -> Result<bool, String> {
+    let name = match &cli.command {
+        Command::Kernel { .. } => "kernel",
+        Command::Predict { .. } => "predict",
+        Command::VerifyGroup { .. } => "verify-group",
+        Command::Experiment(_) => "experiment",
+        Command::Reproduce { .. } => "reproduce",
+    };
+    entk_cli::distributed::check_launch(name).map_err(|e| e.to_string())?;
     match cli.command {
         Command::Kernel {
             arch,
@@ -161,7 +171,7 @@ fn run(cli: Cli) -> Result<bool, String> {
             tile,
             force,
         } => {
-            let report = run_kernel(&KernelOptions {
+            let opts = KernelOptions {
                 arch,
                 x1,
                 x2,
@@ -169,18 +179,22 @@ fn run(cli: Cli) -> Result<bool, String> {
                 threads,
                 tile,
                 force,
-            })
-            .map_err(|e| e.to_string())?;
-            print_stdout(&format!(
-                "wrote {}/nngp.npy and ntk.npy ({}×{}) in {:.3} s; reused {} of {} tiles",
-                out.display(),
-                report.output_shape[0],
-                report.output_shape[1],
-                report.seconds,
-                report.tiles_reused,
-                report.tiles_total
-            ));
-            Ok(true)
+            };
+            #[cfg(feature = "mpi")]
+            {
+                // Every rank runs this; rank 0 alone prints, before it releases the others.
+                let print = |outcome: Result<&KernelReport, &entk_cli::CliError>| match outcome {
+                    Ok(report) => print_stdout(&kernel_summary(&out, report)),
+                    Err(e) => eprintln!("error: {e}"),
+                };
+                Ok(entk_cli::distributed::run_kernel_mpi(&opts, &print))
+            }
+            #[cfg(not(feature = "mpi"))]
+            {
+                let report = run_kernel(&opts).map_err(|e| e.to_string())?;
+                print_stdout(&kernel_summary(&out, &report));
+                Ok(true)
+            }
         }
         Command::Predict {
             arch,
@@ -295,6 +309,24 @@ fn run(cli: Cli) -> Result<bool, String> {
             Ok(summary.failed.is_empty())
         }
     }
+}
+
+/// The line `entk kernel` prints when it is done.
+fn kernel_summary(out: &std::path::Path, report: &KernelReport) -> String {
+    let ranks = if report.ranks > 1 {
+        format!(" on {} MPI ranks", report.ranks)
+    } else {
+        String::new()
+    };
+    format!(
+        "wrote {}/nngp.npy and ntk.npy ({}×{}) in {:.3} s{ranks}; reused {} of {} tiles",
+        out.display(),
+        report.output_shape[0],
+        report.output_shape[1],
+        report.seconds,
+        report.tiles_reused,
+        report.tiles_total
+    )
 }
 
 /// Prints a result to stdout; a closed pipe (`entk ... | head`) is not an error.

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
-use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use ndarray::{Array2, Array4};
@@ -12,10 +11,8 @@ use ndarray_npy::{read_npy, write_npy};
 
 use entk_ntk::{GramOptions, Network};
 
-const C4_GCNN: &str = r#"{"layers": [
-    {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
-    {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
-    {"type": "group_pool"}, {"type": "dense"}]}"#;
+mod common;
+use common::{images, reused, tiles_in, wait_for_tiles, C4_GCNN};
 
 const CNN: &str = r#"{"layers": [
     {"type": "conv", "filter": 3, "padding": "same"}, {"type": "relu"},
@@ -29,12 +26,6 @@ fn entk(dir: &Path) -> Command {
     let mut c = Command::new(bin());
     c.current_dir(dir);
     c
-}
-
-fn images(n: usize, size: usize, seed: f64) -> Array4<f64> {
-    Array4::from_shape_fn((n, size, size, 1), |(b, h, w, _)| {
-        (0.7 * h as f64 + 1.3 * w as f64 + seed * b as f64).sin() + 0.05 * (h * w) as f64
-    })
 }
 
 fn setup(dir: &Path, n: usize, size: usize) {
@@ -57,27 +48,6 @@ fn run_ok(dir: &Path, args: &[&str]) -> String {
 
 fn bytes(path: PathBuf) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn tiles_in(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter(|e| {
-                let name = e.as_ref().unwrap().file_name();
-                let name = name.to_string_lossy();
-                name.starts_with("tile_") && name.ends_with(".bin")
-            })
-            .count()
-        })
-        .unwrap_or(0)
-}
-
-fn reused(stdout: &str) -> (usize, usize) {
-    let tail = stdout.split("reused ").nth(1).expect("a reuse count");
-    let mut it = tail.split_whitespace();
-    let a = it.next().unwrap().parse().unwrap();
-    assert_eq!(it.next(), Some("of"));
-    (a, it.next().unwrap().parse().unwrap())
 }
 
 #[test]
@@ -141,15 +111,7 @@ fn a_run_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_run() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while tiles_in(&store) < total / 2 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "finished before half-way: make the test problem larger"
-        );
-        assert!(start.elapsed() < Duration::from_secs(600));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_tiles(&mut child, || tiles_in(&store), total / 2);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let left = tiles_in(&store);
@@ -297,4 +259,81 @@ fn threads_are_capped_with_a_note() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("out/report.json")).unwrap()).unwrap();
     assert!(report["threads"].as_u64().unwrap() < 100000);
+}
+
+#[test]
+fn a_rerun_without_tile_resumes_with_the_stored_tile_edge() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 6, 5);
+    run_ok(d, &kernel_args("c4.json", "out", &["--tile", "4"]));
+    let s = run_ok(d, &kernel_args("c4.json", "out", &["--threads", "2"]));
+    assert_eq!(reused(&s), (3, 3), "{s}");
+}
+
+/// A tmpfs of `size` mounted for one test, unmounted when dropped; `None` (with the reason)
+/// where mounting is not allowed (not root, or no CAP_SYS_ADMIN in a container).
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> Result<Self, String> {
+        std::fs::create_dir_all(at).unwrap();
+        let out = Process::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(SmallDisk(at.to_path_buf()))
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Process::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_a_one_line_error_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 160, 5);
+    let _disk = match SmallDisk::mount(&d.join("small"), "256k") {
+        Ok(disk) => disk,
+        Err(why) => {
+            eprintln!("skipped: cannot mount a 256 kB tmpfs to fill ({why}); needs root");
+            return;
+        }
+    };
+    // 160×160: 2 × 205 kB of results and 205 kB of tiles do not fit in 256 kB.
+    let e = one_line_failure(d, &kernel_args("c4.json", "small/out", &["--tile", "40"]));
+    assert!(
+        e.contains("not enough disk space in small/out/tiles")
+            && e.contains("the 10 missing tiles and the results need 666.7 kB")
+            && e.contains("kB free"),
+        "{e}"
+    );
+    assert_eq!(tiles_in(&d.join("small/out/tiles")), 0, "no tile computed");
+    // What fits is computed as usual.
+    write_npy(d.join("x.npy"), &images(20, 5, 1.0)).unwrap();
+    run_ok(d, &kernel_args("c4.json", "small/out", &["--force"]));
+    assert!(d.join("small/out/ntk.npy").exists());
+    // `entk predict` checks its stores too.
+    write_npy(d.join("x.npy"), &images(160, 5, 1.0)).unwrap();
+    write_npy(d.join("y.npy"), &Array2::<f64>::zeros((160, 1))).unwrap();
+    let e = one_line_failure(
+        d,
+        &[
+            "predict", "--arch", "c4.json", "--train", "x.npy", "--labels", "y.npy", "--test",
+            "z.npy", "--out", "small/p", "--solver", "cg",
+        ],
+    );
+    assert!(
+        e.contains("not enough disk space in small/p/tiles/train_train"),
+        "{e}"
+    );
 }

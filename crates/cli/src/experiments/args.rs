@@ -39,6 +39,11 @@ pub struct RunArgs {
     /// Worker threads (default: all cores). The numbers do not depend on it.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Keep the Gram matrices in durable tile stores under DIR/NAME, so a killed run resumes
+    /// where it stopped when rerun with the same DIR (as `entk reproduce` does in
+    /// OUT/.tiles). The numbers do not depend on it.
+    #[arg(long, value_name = "DIR")]
+    pub tiles: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -83,6 +88,7 @@ impl RunArgs {
             seed: self.seed,
             threads: self.threads,
             data: self.data.clone(),
+            tiles: self.tiles.clone(),
         }
     }
 }
@@ -97,6 +103,7 @@ Options of every experiment (`entk experiment NAME --help` gives its defaults):
   --plot FILE    draw the plot (PNG) here
   --threads T    worker threads (default: all cores; the numbers do not depend on it)
   --data PATH    histology only: the NCT-CRC-HE-100K folder or pathmnist.npz
+  --tiles DIR    keep the Gram matrices in tile stores under DIR/NAME: a killed run resumes
 
 Before its long work each experiment times a few kernel pairs (or networks) and prints the size
 of the run and an estimated time on stderr. Progress goes to stderr: a bar on a terminal, one

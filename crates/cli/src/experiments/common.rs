@@ -1,6 +1,8 @@
 //! Shared pieces of the experiments: architecture specs, image resizing, Gram matrices with
 //! progress bars, kernel regression and small statistics.
 
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ndarray::{s, Array2, Array4, ArrayView2, Axis};
@@ -9,10 +11,12 @@ use serde_json::{json, Value};
 use entk_datasets::{resize_area, LabelledImages};
 use entk_ntk::available_memory;
 use entk_ntk::regression::{gradient_flow_mean, DiagReg, GradientFlowOptions, TrainingTime};
-use entk_ntk::{Gram, GramOptions, Network};
+use entk_ntk::{image_features, Features, Gram, GramOptions, Network};
 
 use super::ExperimentError;
 use crate::progress::{format_duration, Stage};
+use crate::tiles::gram_in_store;
+use crate::tiles::hash::text_hash;
 
 /// Bumped whenever a change alters experiment numbers, so `entk reproduce` recomputes cached
 /// results.
@@ -103,7 +107,30 @@ pub fn concat(a: &LabelledImages, b: &LabelledImages) -> Result<LabelledImages, 
     )?)
 }
 
-/// NNGP/NTK Gram matrices, reporting each pair to `stage` (see [`gram_units`]).
+thread_local! {
+    /// Where [`gram`] keeps its tile stores on this thread ([`with_tile_stores`]).
+    static TILE_ROOT: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (an experiment) with every Gram matrix that [`gram`] computes on this thread kept
+/// in a durable tile store under `root` ([`crate::tiles::gram_in_store`]: one store per
+/// network and inputs), so a killed run loses at most the tile in flight and a rerun resumes.
+/// `entk reproduce` uses `OUT/.tiles/NAME`, `entk experiment --tiles DIR` uses `DIR`. Without
+/// it, Gram matrices are computed in memory. The numbers are the same either way.
+pub fn with_tile_stores<T>(root: &Path, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<PathBuf>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let old = self.0.take();
+            TILE_ROOT.with(|r| *r.borrow_mut() = old);
+        }
+    }
+    let _restore = Restore(TILE_ROOT.with(|r| r.replace(Some(root.to_path_buf()))));
+    f()
+}
+
+/// NNGP/NTK Gram matrices, reporting each pair to `stage` (see [`gram_units`]); through a
+/// tile store inside [`with_tile_stores`], in memory otherwise.
 pub fn gram(
     net: &Network,
     x1: &Array4<f64>,
@@ -111,10 +138,40 @@ pub fn gram(
     threads: usize,
     stage: Option<&Stage<'_>>,
 ) -> Result<Gram, ExperimentError> {
+    let progress = stage.map(|s| s as &dyn entk_ntk::Progress);
+    match TILE_ROOT.with(|r| r.borrow().clone()) {
+        Some(root) => {
+            let features = |x: &Array4<f64>| -> Vec<Features> {
+                x.axis_iter(Axis(0)).map(image_features).collect()
+            };
+            let (f1, f2) = (features(x1), x2.map(features));
+            // The network's full description (layers and every parameter) names its store.
+            let key = format!("network {}", text_hash(&format!("{net:?}")));
+            Ok(gram_in_store(
+                &root,
+                net,
+                &key,
+                &f1,
+                f2.as_deref(),
+                threads,
+                progress,
+            )?)
+        }
+        None => gram_in_memory(net, x1, x2, threads, progress),
+    }
+}
+
+fn gram_in_memory(
+    net: &Network,
+    x1: &Array4<f64>,
+    x2: Option<&Array4<f64>>,
+    threads: usize,
+    progress: Option<&dyn entk_ntk::Progress>,
+) -> Result<Gram, ExperimentError> {
     let opts = GramOptions {
         threads,
         memory_budget: None,
-        progress: stage.map(|s| s as &dyn entk_ntk::Progress),
+        progress,
     };
     Ok(net.gram(x1.view(), x2.map(|x| x.view()), &opts)?)
 }
@@ -141,8 +198,9 @@ pub fn calibrate_pair_seconds(
 ) -> Result<(f64, usize), ExperimentError> {
     let k = x.dim().0.min(CALIBRATION_INPUTS);
     let block = x.slice(s![..k, .., .., ..]).to_owned();
+    // In memory: a timing from tiles reused from a store would mean nothing.
     time_per_unit(gram_units(k, None), || {
-        gram(net, &block, None, threads, None)
+        gram_in_memory(net, &block, None, threads, None)
     })
 }
 

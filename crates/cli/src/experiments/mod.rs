@@ -136,6 +136,10 @@ pub struct ExperimentOptions {
     pub threads: usize,
     /// Data path (`histology` only).
     pub data: Option<PathBuf>,
+    /// Keep the Gram matrices in durable tile stores under `tiles/NAME`
+    /// ([`common::with_tile_stores`]); `None`: in memory. Not a setting: the numbers are the
+    /// same either way.
+    pub tiles: Option<PathBuf>,
 }
 
 impl ExperimentOptions {
@@ -200,7 +204,7 @@ pub fn run_experiment(
 ) -> Result<ExperimentReport, ExperimentError> {
     opts.check(name)?;
     let threads = common::resolve_threads(opts.threads);
-    let result = match name {
+    let run = || match name {
         ExperimentName::Qm9 => qm9::Qm9Config::from_options(opts).run(threads),
         ExperimentName::Rotmnist => rotmnist::RotmnistConfig::from_options(opts).run(threads),
         ExperimentName::Textures => textures::TexturesConfig::from_options(opts).run(threads),
@@ -213,6 +217,10 @@ pub fn run_experiment(
         ExperimentName::Convergence => {
             convergence::ConvergenceConfig::from_options(opts).run(threads)
         }
+    };
+    let result = match &opts.tiles {
+        Some(root) => common::with_tile_stores(&root.join(name.as_str()), run),
+        None => run(),
     };
     result.map_err(|e| e.within(name.as_str()))
 }

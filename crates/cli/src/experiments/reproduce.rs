@@ -10,7 +10,10 @@
 //! written (128-bit FNV-1a of the file), so a result whose numbers were edited by hand, or a
 //! file from elsewhere, is recomputed rather than passed off as this code's output. The
 //! checksum detects edits, not forgery: whoever edits both files on purpose can fool it, and
-//! `--force` always recomputes. Its plot is redrawn from the JSON if missing. A failing experiment is reported in
+//! `--force` always recomputes. Its plot is redrawn from the JSON if missing. An unfinished
+//! experiment keeps its Gram matrices tile by tile in `DIR/.tiles/NAME` ([`TILES_DIR`]), so a
+//! killed run loses at most the tiles in flight; they are deleted once `NAME.json` is written
+//! (and, with `--force`, before the experiment starts). A failing experiment is reported in
 //! `report.md` and on stderr, the others still run, and the command exits non-zero.
 
 use std::collections::BTreeMap;
@@ -93,6 +96,21 @@ impl ReproduceSummary {
     }
 }
 
+/// The folder under `--out` where unfinished experiments keep their Gram tiles
+/// ([`super::common::with_tile_stores`]): a killed `entk reproduce` loses at most the tiles in
+/// flight. An experiment's tiles are removed once its `NAME.json` is written.
+pub const TILES_DIR: &str = ".tiles";
+
+fn remove_tiles(dir: &Path) -> Result<(), CliError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CliError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// True when `stored` holds results computed with `settings` (compared after the same JSON
 /// round trip, so float formatting cannot cause a spurious mismatch).
 fn settings_match(stored: &ExperimentReport, settings: &Value) -> bool {
@@ -135,8 +153,10 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, Experiment
         source: e,
     })?;
     let report_path = opts.out.join("report.md");
+    let tiles = opts.out.join(TILES_DIR);
     let exp_opts = ExperimentOptions {
         threads: opts.threads,
+        tiles: Some(tiles.clone()),
         ..ExperimentOptions::default()
     };
     let sums_path = opts.out.join(CHECKSUMS_FILE);
@@ -174,6 +194,9 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, Experiment
             }
             None => {
                 eprintln!("{name}: running");
+                if opts.force {
+                    remove_tiles(&tiles.join(name.as_str()))?;
+                }
                 match run_experiment(name, &exp_opts) {
                     Ok(r) => {
                         JsonWriter.write(&r, &json_path)?;
@@ -187,6 +210,8 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, Experiment
                         })?;
                         write_text(&sums_path, &(text + "\n"))?;
                         PngWriter::default().write(&r, &png_path)?;
+                        // The result is safe: its Gram tiles are no longer needed.
+                        remove_tiles(&tiles.join(name.as_str()))?;
                         eprintln!("{name}: done in {:.1} s", r.seconds);
                         (Outcome::Computed, Some(r))
                     }

@@ -44,6 +44,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
 /// fsynced. A symmetric store's lower triangle is the exact transpose of its upper one.
 pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
     let grid = store.manifest().grid();
+    super::space::check_space(
+        out_dir,
+        2 * super::space::npy_bytes(grid.rows, grid.cols),
+        "nngp.npy and ntk.npy",
+    )?;
     let names = [out_dir.join("nngp.npy"), out_dir.join("ntk.npy")];
     let partials: Vec<PathBuf> = names.iter().map(|p| partial_path(p)).collect();
     let mut files = Vec::new();

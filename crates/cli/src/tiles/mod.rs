@@ -6,10 +6,15 @@
 //! are bit-for-bit those of [`entk_ntk::Network::gram`] on the whole set, for any tile size and
 //! thread count: a diagonal tile of a symmetric grid uses the symmetric routine (self-kernels
 //! on its diagonal), every other tile the cross routine; both evaluate each pair alone.
+//!
+//! Users: `entk kernel` (one process, or MPI ranks sharing one store: [`crate::distributed`]),
+//! `entk predict`, and the experiments ([`gram_in_store`], stores named by what they hold).
+//! Before tiles or results are written, [`space`] checks that they fit on the disk.
 
 pub mod assemble;
 pub mod grid;
 pub mod hash;
+pub mod space;
 pub mod store;
 
 use std::io::IsTerminal;
@@ -93,39 +98,55 @@ fn check_tile(
     Ok(())
 }
 
-/// Progress of one tile inside the bar of the whole run.
+/// Progress of one tile inside the progress of the whole run: the engine counts the tile's
+/// pairs from 0, the run's progress continues from `base`.
 struct Offset<'a> {
-    bar: &'a Bar,
+    inner: &'a dyn entk_ntk::Progress,
     base: usize,
     total: usize,
 }
 
 impl entk_ntk::Progress for Offset<'_> {
     fn update(&self, done: usize, _tile_total: usize) {
-        entk_ntk::Progress::update(self.bar, self.base + done, self.total);
+        self.inner.update(self.base + done, self.total);
+    }
+    fn cancelled(&self) -> bool {
+        self.inner.cancelled()
     }
 }
 
-/// Computes every tile missing from `store` (tiles in block-row order, each in parallel over
-/// its pairs on `threads` threads) and saves each durably as soon as it is done. `message`
-/// labels the progress bar; when stderr is not a terminal, a one-line progress report with an
-/// ETA is printed at most every 30 s instead.
-pub fn compute_missing(
-    store: &TileStore,
-    net: &Network,
-    x1: &[Features],
-    x2: Option<&[Features]>,
-    threads: usize,
-    message: &str,
-) -> Result<TileRun, CliError> {
-    let grid = store.manifest().grid();
-    let tiles = grid.tiles();
+/// The tiles of a store: those found finished, and those still to compute.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// Counts so far (`computed` is 0).
+    pub run: TileRun,
+    /// Tiles to compute, block-row by block-row.
+    pub missing: Vec<TileId>,
+}
+
+impl Pending {
+    /// Bytes the missing tiles will take on disk.
+    pub fn bytes(&self, store: &TileStore) -> u64 {
+        self.missing.iter().map(|&id| store.file_bytes(id)).sum()
+    }
+
+    /// Work units of the missing tiles ([`TileGrid::work`]).
+    pub fn work(&self, grid: &TileGrid) -> usize {
+        self.missing.iter().map(|&id| grid.work(id)).sum()
+    }
+}
+
+/// Reads every tile of `store` (checking each one's checksum and identity): the finished ones
+/// are counted as reused; missing and unusable ones (a note on stderr names each unusable file)
+/// are to be computed.
+pub fn scan(store: &TileStore) -> Pending {
+    let tiles = store.manifest().grid().tiles();
     let mut run = TileRun {
         total: tiles.len(),
         ..TileRun::default()
     };
     let mut missing = Vec::new();
-    for &id in &tiles {
+    for id in tiles {
         match store.load(id) {
             Ok(Some(_)) => run.reused += 1,
             Ok(None) => missing.push(id),
@@ -138,38 +159,258 @@ pub fn compute_missing(
     for why in &run.damaged {
         eprintln!("note: {why}; recomputing it");
     }
-    let work: usize = missing.iter().map(|&id| grid.work(id)).sum();
+    Pending { run, missing }
+}
+
+/// Refuses to start when the missing tiles of `pending` plus `then` more bytes (the results
+/// written after them) do not fit on the store's disk.
+pub fn check_pending_space(
+    store: &TileStore,
+    pending: &Pending,
+    then: u64,
+) -> Result<(), CliError> {
+    space::check_space(
+        store.dir(),
+        pending.bytes(store) + then,
+        &format!(
+            "the {} missing tiles and the results",
+            pending.missing.len()
+        ),
+    )
+}
+
+/// Computes every tile missing from `store` (tiles in block-row order, each in parallel over
+/// its pairs on `threads` threads) and saves each durably as soon as it is done. Before any
+/// work, the missing tiles and `results_bytes` more (what the caller writes afterwards) must
+/// fit on the disk ([`check_pending_space`]). `message` labels the progress bar; when stderr
+/// is not a terminal, a one-line progress report with an ETA is printed at most every 30 s
+/// instead.
+pub fn compute_missing(
+    store: &TileStore,
+    net: &Network,
+    x1: &[Features],
+    x2: Option<&[Features]>,
+    threads: usize,
+    message: &str,
+    results_bytes: u64,
+) -> Result<TileRun, CliError> {
+    let pending = scan(store);
+    check_pending_space(store, &pending, results_bytes)?;
+    let grid = store.manifest().grid();
+    let work = pending.work(&grid);
     let bar = Bar::new(message);
     let log = !std::io::stderr().is_terminal();
     let (start, mut last_log) = (Instant::now(), Instant::now());
+    let count = pending.missing.len();
+    let run = compute_pending(
+        store,
+        net,
+        (x1, x2),
+        threads,
+        pending,
+        &bar,
+        0,
+        |run, done| {
+            if log && (last_log.elapsed() >= Duration::from_secs(30) || run.computed == count) {
+                last_log = Instant::now();
+                let secs = start.elapsed().as_secs_f64();
+                let eta = secs * (work - done) as f64 / done.max(1) as f64;
+                eprintln!(
+                    "{message}: {} of {} tiles ({:.1} %), {secs:.0} s elapsed, eta {eta:.0} s",
+                    run.reused + run.computed,
+                    run.total,
+                    100.0 * done as f64 / work.max(1) as f64
+                );
+            }
+        },
+    )?;
+    bar.finish();
+    Ok(run)
+}
+
+/// Computes and saves the missing tiles of `pending` one after the other, reporting the
+/// engine's pairs to `progress` as one count that starts at `base`; `after` sees the counts
+/// and the work done so far after each saved tile.
+fn compute_pending(
+    store: &TileStore,
+    net: &Network,
+    (x1, x2): (&[Features], Option<&[Features]>),
+    threads: usize,
+    pending: Pending,
+    progress: &dyn entk_ntk::Progress,
+    base: usize,
+    mut after: impl FnMut(&TileRun, usize),
+) -> Result<TileRun, CliError> {
+    let grid = store.manifest().grid();
+    let total = base + pending.work(&grid);
+    let Pending { mut run, missing } = pending;
     let mut done = 0;
-    for (k, &id) in missing.iter().enumerate() {
-        let progress = Offset {
-            bar: &bar,
-            base: done,
-            total: work,
+    for &id in &missing {
+        let offset = Offset {
+            inner: progress,
+            base: base + done,
+            total,
         };
         let opts = GramOptions {
             threads,
             memory_budget: None,
-            progress: Some(&progress),
+            progress: Some(&offset),
         };
         let tile = compute_tile(net, &grid, id, x1, x2, &opts)?;
         store.save(id, &tile)?;
         run.computed += 1;
         done += grid.work(id);
-        if log && (last_log.elapsed() >= Duration::from_secs(30) || k + 1 == missing.len()) {
-            last_log = Instant::now();
-            let secs = start.elapsed().as_secs_f64();
-            let eta = secs * (work - done) as f64 / done.max(1) as f64;
-            eprintln!(
-                "{message}: {} of {} tiles ({:.1} %), {secs:.0} s elapsed, eta {eta:.0} s",
-                run.reused + run.computed,
-                run.total,
-                100.0 * done as f64 / work.max(1) as f64
-            );
-        }
+        after(&run, done);
     }
-    bar.finish();
     Ok(run)
+}
+
+/// The Gram matrices of `x1` against `x2` (`None`: itself), through a durable tile store in
+/// `root` that is named by what it holds: the network (`key`, any text that identifies the
+/// network and its parameters), the inputs' signature and values, and the code version. A rerun
+/// after a kill finds the same store and computes only its missing tiles (a note on stderr
+/// says how many were reused); another computation gets another store. The numbers are bit for
+/// bit those of [`Network::gram_features`] on the whole set. `progress` sees the engine's
+/// pairs, reused tiles credited at once.
+pub fn gram_in_store(
+    root: &std::path::Path,
+    net: &Network,
+    key: &str,
+    x1: &[Features],
+    x2: Option<&[Features]>,
+    threads: usize,
+    progress: Option<&dyn entk_ntk::Progress>,
+) -> Result<entk_ntk::Gram, CliError> {
+    let record = |name: &str, x: &[Features]| store::InputRecord {
+        name: name.to_string(),
+        path: String::new(),
+        shape: vec![x.len(), x.first().map_or(0, |f| f.data.len())],
+        hash: hash::array_hash(
+            &[x.len(), x.first().map_or(0, |f| f.data.len())],
+            x.iter().flat_map(|f| f.data.iter()),
+        ),
+    };
+    let spec = format!("{key}; inputs {:?}", x1.first().map(|f| &f.sig));
+    let (rows, cols) = (x1.len(), x2.map_or(x1.len(), <[Features]>::len));
+    let manifest = Manifest {
+        format: store::STORE_FORMAT,
+        code_version: store::code_version(),
+        spec_hash: store::spec_hash(&spec),
+        spec,
+        inputs: std::iter::once(record("x1", x1))
+            .chain(x2.map(|x| record("x2", x)))
+            .collect(),
+        symmetric: x2.is_none(),
+        rows,
+        cols,
+        tile: default_tile(rows, cols),
+    };
+    let dir = root.join(format!("{:032x}", manifest.identity()));
+    let store = match TileStore::open(&dir, manifest.clone(), false) {
+        Ok((store, _)) => store,
+        // A damaged manifest: the store is only a cache, start it over.
+        Err(e) => {
+            eprintln!("note: {e}; starting it over");
+            TileStore::open(&dir, manifest, true)?.0
+        }
+    };
+    let pending = scan(&store);
+    check_pending_space(&store, &pending, 0)?;
+    let grid = store.manifest().grid();
+    let all = grid.tiles().iter().map(|&id| grid.work(id)).sum::<usize>();
+    let reused_work = all - pending.work(&grid);
+    if pending.run.reused > 0 {
+        eprintln!(
+            "note: reused {} of {} tiles of a Gram matrix from {}",
+            pending.run.reused,
+            pending.run.total,
+            dir.display()
+        );
+    }
+    let quiet = NoProgress;
+    let progress = progress.unwrap_or(&quiet);
+    progress.update(reused_work, all);
+    compute_pending(
+        &store,
+        net,
+        (x1, x2),
+        threads,
+        pending,
+        progress,
+        reused_work,
+        |_, _| {},
+    )?;
+    Ok(entk_ntk::Gram {
+        nngp: load_matrix(&store, Which::Nngp)?,
+        ntk: load_matrix(&store, Which::Ntk)?,
+    })
+}
+
+struct NoProgress;
+
+impl entk_ntk::Progress for NoProgress {
+    fn update(&self, _done: usize, _total: usize) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entk_ntk::image_features;
+    use ndarray::{Array4, Axis};
+
+    const C4_GCNN: &str = r#"{"layers": [
+        {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
+        {"type": "group_pool"}, {"type": "dense"}]}"#;
+
+    fn features(n: usize, seed: f64) -> Vec<Features> {
+        let x = Array4::from_shape_fn((n, 5, 5, 1), |(b, h, w, _)| {
+            (0.7 * h as f64 + 1.3 * w as f64 + seed * b as f64).sin()
+        });
+        x.axis_iter(Axis(0)).map(image_features).collect()
+    }
+
+    fn stores(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn gram_in_store_is_the_engine_gram_and_resumes_from_its_store() {
+        let net = Network::from_json(C4_GCNN).unwrap();
+        let (x, z) = (features(19, 1.0), features(11, 2.0));
+        let opts = GramOptions {
+            threads: 1,
+            ..GramOptions::default()
+        };
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        for x2 in [None, Some(&z[..])] {
+            let want = net.gram_features(&x, x2, &opts).unwrap();
+            let got = gram_in_store(r, &net, "c4", &x, x2, 2, None).unwrap();
+            assert_eq!(got, want, "bit for bit");
+        }
+        let dirs = stores(r);
+        assert_eq!(dirs.len(), 2, "one store per computation");
+        // Lose some tiles: they are recomputed, the rest reused, and the numbers are the same.
+        let sym = dirs
+            .iter()
+            .find(|d| {
+                std::fs::read_to_string(d.join("manifest.json"))
+                    .unwrap()
+                    .contains("\"symmetric\": true")
+            })
+            .unwrap();
+        std::fs::remove_file(sym.join("tile_0_1.bin")).unwrap();
+        std::fs::write(sym.join("tile_1_1.bin"), b"torn").unwrap();
+        let again = gram_in_store(r, &net, "c4", &x, None, 1, None).unwrap();
+        assert_eq!(again, net.gram_features(&x, None, &opts).unwrap());
+        // Another network (key) or other inputs get stores of their own.
+        gram_in_store(r, &net, "another", &x, None, 1, None).unwrap();
+        gram_in_store(r, &net, "c4", &z, None, 1, None).unwrap();
+        assert_eq!(stores(r).len(), 4);
+    }
 }

@@ -223,9 +223,14 @@ pub fn partial_path(path: &Path) -> PathBuf {
 
 impl TileStore {
     /// Opens the store in `dir` for `manifest`: creates it when absent; resumes when the
-    /// manifest on disk is the same; otherwise refuses with the first difference, unless
+    /// manifest on disk is the same ([`Manifest::difference`]: input paths do not count, so a
+    /// moved input file resumes); otherwise refuses with the first difference, unless
     /// `force`, which deletes the old store and starts over.
-    pub fn open(dir: &Path, manifest: Manifest, force: bool) -> Result<(Self, Opened), CliError> {
+    pub fn open(
+        dir: &Path,
+        mut manifest: Manifest,
+        force: bool,
+    ) -> Result<(Self, Opened), CliError> {
         let manifest_path = dir.join("manifest.json");
         let opened = if force && dir.exists() {
             std::fs::remove_dir_all(dir).map_err(io(dir))?;
@@ -233,7 +238,12 @@ impl TileStore {
         } else {
             let verdict = match read_manifest(&manifest_path) {
                 Ok(Some(found)) => match manifest.difference(&found) {
-                    None => Ok(Opened::Resumed),
+                    // The store keeps the manifest it was made with (the input paths, which
+                    // are not compared, may differ), so its tiles keep their identity.
+                    None => {
+                        manifest = found;
+                        Ok(Opened::Resumed)
+                    }
                     Some(diff) => Err(format!("it holds tiles of another computation: {diff}")),
                 },
                 Ok(None) if has_tiles(dir)? => Err(
@@ -266,6 +276,45 @@ impl TileStore {
         ))
     }
 
+    /// Opens, without writing anything, the store that another process (MPI rank 0) opened in
+    /// `dir` for `manifest`: its manifest must be there and the same (so every rank computes
+    /// tiles of one computation, and a folder that is not shared between machines is caught).
+    pub fn attach(dir: &Path, manifest: Manifest) -> Result<Self, CliError> {
+        let manifest_path = dir.join("manifest.json");
+        let why = match read_manifest(&manifest_path) {
+            Ok(Some(found)) => match manifest.difference(&found) {
+                None => {
+                    let identity = found.identity();
+                    return Ok(TileStore {
+                        dir: dir.to_path_buf(),
+                        manifest: found,
+                        identity,
+                    });
+                }
+                Some(diff) => format!("it holds tiles of another computation: {diff}"),
+            },
+            Ok(None) => {
+                "it has no manifest (is the output folder on a filesystem that every rank shares?)"
+                    .to_string()
+            }
+            Err(reason) => format!("{}: {reason}", manifest_path.display()),
+        };
+        Err(CliError::Usage(format!(
+            "cannot use the tile store {}: {why}",
+            dir.display()
+        )))
+    }
+
+    /// The tile edge of the store in `dir`, if one is there: a run without `--tile` resumes
+    /// with it rather than with the default.
+    pub fn stored_tile(dir: &Path) -> Option<usize> {
+        read_manifest(&dir.join("manifest.json"))
+            .ok()
+            .flatten()
+            .map(|m| m.tile)
+            .filter(|&t| t >= 1)
+    }
+
     /// The manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
@@ -279,6 +328,12 @@ impl TileStore {
     /// The file of a tile.
     pub fn tile_path(&self, id: TileId) -> PathBuf {
         self.dir.join(format!("tile_{}_{}.bin", id.row, id.col))
+    }
+
+    /// Bytes of a tile's file.
+    pub fn file_bytes(&self, id: TileId) -> u64 {
+        let (r, c) = self.manifest.grid().extent(id);
+        (HEADER_BYTES + 16 * r.len() * c.len() + CHECKSUM_BYTES) as u64
     }
 
     /// Writes a finished tile durably.

@@ -1,0 +1,58 @@
+//! Helpers shared by the tile-store tests (tiles.rs, mpi.rs, experiment_tiles.rs).
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use ndarray::Array4;
+
+/// A small C4 group CNN (SAME padding), cheap enough for tests.
+pub const C4_GCNN: &str = r#"{"layers": [
+    {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
+    {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
+    {"type": "group_pool"}, {"type": "dense"}]}"#;
+
+/// `n` deterministic single-channel `size × size` images.
+pub fn images(n: usize, size: usize, seed: f64) -> Array4<f64> {
+    Array4::from_shape_fn((n, size, size, 1), |(b, h, w, _)| {
+        (0.7 * h as f64 + 1.3 * w as f64 + seed * b as f64).sin() + 0.05 * (h * w) as f64
+    })
+}
+
+/// Finished tile files (`tile_*.bin`, not `.partial`) in a store folder.
+pub fn tiles_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("tile_") && name.ends_with(".bin")
+            })
+            .count()
+        })
+        .unwrap_or(0)
+}
+
+/// `(R, T)` of `reused R of T tiles` in `entk kernel`'s stdout.
+pub fn reused(stdout: &str) -> (usize, usize) {
+    let tail = stdout.split("reused ").nth(1).expect("a reuse count");
+    let mut it = tail.split_whitespace();
+    let a = it.next().unwrap().parse().unwrap();
+    assert_eq!(it.next(), Some("of"));
+    (a, it.next().unwrap().parse().unwrap())
+}
+
+/// Waits until `count()` reaches `at_least` while `child` still runs (it must not finish
+/// first: the test problem would be too small to be interrupted).
+pub fn wait_for_tiles(child: &mut Child, count: impl Fn() -> usize, at_least: usize) {
+    let start = Instant::now();
+    while count() < at_least {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before {at_least} tiles were saved: make the test problem larger"
+        );
+        assert!(start.elapsed() < Duration::from_secs(600));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

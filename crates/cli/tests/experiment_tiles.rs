@@ -1,0 +1,120 @@
+//! `entk experiment --tiles DIR` (and so `entk reproduce`, which keeps its tiles in
+//! `OUT/.tiles`): a run killed with SIGKILL half-way resumes from the tiles it saved and gives
+//! the numbers of an uninterrupted run that never touched a tile store.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+mod common;
+use common::{tiles_in, wait_for_tiles};
+
+fn bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("entk")
+}
+
+const ARGS: [&str; 8] = [
+    "experiment",
+    "textures",
+    "--train",
+    "40",
+    "--test",
+    "40",
+    "--threads",
+    "1",
+];
+
+/// Tiles in every store under `root`.
+fn tiles_under(root: &Path) -> usize {
+    std::fs::read_dir(root)
+        .map(|stores| stores.flatten().map(|s| tiles_in(&s.path())).sum())
+        .unwrap_or(0)
+}
+
+/// The report without its timings (`seconds`, `kernel_seconds` and the table column of them).
+fn numbers(path: &Path) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|k, _| !k.contains("seconds"));
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    strip(&mut v);
+    for table in v["tables"].as_array_mut().unwrap() {
+        let header = table["header"].as_array().unwrap().clone();
+        if let Some(col) = header.iter().position(|h| h == "kernel seconds") {
+            for row in table["rows"].as_array_mut().unwrap() {
+                row.as_array_mut().unwrap().remove(col);
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn a_killed_experiment_resumes_from_its_tiles_with_the_numbers_of_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("tiles/textures");
+    let mut child = Command::new(bin())
+        .current_dir(d)
+        .args(ARGS)
+        .args(["--tiles", "tiles", "--json", "killed.json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // 3 models × (10 train×train + 16 test×train tiles) = 78 tiles.
+    wait_for_tiles(&mut child, || tiles_under(&root), 30);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let kept = tiles_under(&root);
+    assert!(kept < 78, "killed before the end");
+    assert!(!d.join("killed.json").exists());
+
+    let out = Command::new(bin())
+        .current_dir(d)
+        .args(ARGS)
+        .args(["--tiles", "tiles", "--json", "killed.json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let reused: usize = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("note: reused "))
+        .map(|l| {
+            l.split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert!(
+        reused + 3 >= kept && reused > 0,
+        "reused {reused} tiles, {kept} were saved: {stderr}"
+    );
+
+    let out = Command::new(bin())
+        .current_dir(d)
+        .args(ARGS)
+        .args(["--json", "whole.json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        numbers(&d.join("killed.json")),
+        numbers(&d.join("whole.json"))
+    );
+}

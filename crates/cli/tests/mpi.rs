@@ -1,0 +1,317 @@
+//! `mpirun -n R entk kernel` (cargo feature `mpi`) on one machine: bit-identity with the
+//! engine's in-memory Gram matrix for R = 1, 2, 3 and several tile sizes and thread counts, a
+//! rank killed mid-run and the job resumed on another number of ranks, ranks that disagree on
+//! their inputs, an output folder that the ranks do not share, and the MPI build started
+//! without a launcher. Run by `scripts/test-mpi` (`scripts/test-all` calls it):
+//! `cargo test --release -p entk-cli --features mpi --test mpi`. Needs Open MPI's `mpirun`.
+#![cfg(feature = "mpi")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use ndarray::{Array2, Array4};
+use ndarray_npy::{read_npy, write_npy};
+
+use entk_ntk::{Gram, GramOptions, Network};
+
+mod common;
+use common::{images, reused, tiles_in, wait_for_tiles, C4_GCNN};
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("entk")
+}
+
+fn setup(dir: &Path, n: usize, size: usize) {
+    std::fs::write(dir.join("c4.json"), C4_GCNN).unwrap();
+    write_npy(dir.join("x.npy"), &images(n, size, 1.0)).unwrap();
+    write_npy(dir.join("z.npy"), &images(n / 2 + 1, size, 2.3)).unwrap();
+    write_npy(dir.join("other.npy"), &images(n, size, 1.5)).unwrap();
+}
+
+/// `mpirun -n R` on this machine: more ranks than cores allowed, no core binding (ranks run
+/// threads), and as root allowed (the environment form of `--allow-run-as-root`, which is
+/// harmless for other users).
+fn mpirun(dir: &Path) -> Command {
+    let mut c = Command::new("mpirun");
+    c.current_dir(dir)
+        .args(["--oversubscribe", "--bind-to", "none"])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .stdin(Stdio::null());
+    c
+}
+
+/// The arguments of one rank's `entk kernel` (an MPMD application context of mpirun).
+fn kernel(x1: &str, out: &str, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        bin().to_str().unwrap(),
+        "kernel",
+        "--arch",
+        "c4.json",
+        "--x1",
+        x1,
+        "--out",
+        out,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+/// mpirun's MPMD form: `-n R1 ARGS1 : -n R2 ARGS2 ...` (ranks numbered in that order).
+fn mpmd(contexts: &[(usize, Vec<String>)]) -> Vec<String> {
+    let mut v = Vec::new();
+    for (k, (ranks, args)) in contexts.iter().enumerate() {
+        if k > 0 {
+            v.push(":".to_string());
+        }
+        v.extend(["-n".to_string(), ranks.to_string()]);
+        v.extend(args.iter().cloned());
+    }
+    v
+}
+
+fn run_ranks(dir: &Path, ranks: usize, args: &[String]) -> Output {
+    mpirun(dir)
+        .arg("-n")
+        .arg(ranks.to_string())
+        .args(args)
+        .output()
+        .expect("mpirun (Open MPI) on PATH")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn engine_gram(dir: &Path, x2: Option<&str>) -> Gram {
+    let net = Network::from_json(C4_GCNN).unwrap();
+    let x: Array4<f64> = read_npy(dir.join("x.npy")).unwrap();
+    let z: Option<Array4<f64>> = x2.map(|p| read_npy(dir.join(p)).unwrap());
+    let opts = GramOptions {
+        threads: 1,
+        ..GramOptions::default()
+    };
+    net.gram(x.view(), z.as_ref().map(|z| z.view()), &opts)
+        .unwrap()
+}
+
+fn assert_result(dir: &Path, out: &str, gram: &Gram) {
+    let nngp: Array2<f64> = read_npy(dir.join(out).join("nngp.npy")).unwrap();
+    let ntk: Array2<f64> = read_npy(dir.join(out).join("ntk.npy")).unwrap();
+    assert_eq!(nngp, gram.nngp, "{out}: NNGP bit for bit");
+    assert_eq!(ntk, gram.ntk, "{out}: NTK bit for bit");
+}
+
+/// The one line entk printed to stderr (mpirun adds its own notice about the exit status).
+fn entk_error(out: &Output) -> String {
+    assert!(!out.status.success(), "should fail: {}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "one error line, from rank 0: {stderr}");
+    lines[0].to_string()
+}
+
+#[test]
+fn any_number_of_ranks_gives_the_bytes_of_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 9, 6);
+    let sym = engine_gram(d, None);
+    let cross = engine_gram(d, Some("z.npy"));
+    for (ranks, tile, threads) in [(1, "4", "2"), (2, "3", "1"), (3, "2", "2"), (3, "100", "1")] {
+        let out = format!("sym{ranks}_{tile}");
+        let stdout = ok(run_ranks(
+            d,
+            ranks,
+            &kernel("x.npy", &out, &["--tile", tile, "--threads", threads]),
+        ));
+        assert_result(d, &out, &sym);
+        if ranks > 1 {
+            assert!(
+                stdout.contains(&format!("on {ranks} MPI ranks")),
+                "{stdout}"
+            );
+        }
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(d.join(&out).join("report.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report["ranks"], ranks);
+        let out = format!("cross{ranks}_{tile}");
+        ok(run_ranks(
+            d,
+            ranks,
+            &kernel(
+                "x.npy",
+                &out,
+                &["--x2", "z.npy", "--tile", tile, "--threads", threads],
+            ),
+        ));
+        assert_result(d, &out, &cross);
+    }
+}
+
+/// The pid of the process that mpirun `launcher` started as `rank`.
+fn rank_pid(launcher: u32, rank: usize) -> Option<u32> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: the comm may hold spaces, so split after its ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid != Some(launcher) {
+            continue;
+        }
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let wanted = format!("OMPI_COMM_WORLD_RANK={rank}");
+        if environ.split(|&b| b == 0).any(|v| v == wanted.as_bytes()) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+#[test]
+fn a_rank_killed_mid_run_loses_only_its_tile_and_the_job_resumes_on_other_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 40, 10);
+    let args = kernel("x.npy", "killed", &["--tile", "4", "--threads", "1"]);
+    let total = 10 * 11 / 2;
+    let store = d.join("killed/tiles");
+    let mut job = mpirun(d)
+        .arg("-n")
+        .arg("3")
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_tiles(&mut job, || tiles_in(&store), total / 3);
+    let victim = rank_pid(job.id(), 1).expect("rank 1 is a child of mpirun");
+    let killed = Command::new("kill")
+        .args(["-KILL", &victim.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = job.wait().unwrap();
+    assert!(!status.success(), "mpirun reports the killed rank");
+    let kept = tiles_in(&store);
+    assert!(
+        kept < total,
+        "killed before the end ({kept} of {total} tiles)"
+    );
+    assert!(
+        !d.join("killed/nngp.npy").exists() && !d.join("killed/report.json").exists(),
+        "no result before every tile is there"
+    );
+    // Resume on 2 ranks with another thread count: the saved tiles are reused.
+    let stdout = ok(run_ranks(
+        d,
+        2,
+        &kernel("x.npy", "killed", &["--threads", "2"]),
+    ));
+    let (reused_tiles, all) = reused(&stdout);
+    assert_eq!(all, total);
+    assert!(
+        reused_tiles >= kept.saturating_sub(3) && reused_tiles > 0,
+        "reused {reused_tiles}, {kept} were on disk after the kill"
+    );
+    assert_result(d, "killed", &engine_gram(d, None));
+}
+
+#[test]
+fn ranks_that_disagree_on_their_inputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 6, 5);
+    let args = mpmd(&[
+        (1, kernel("x.npy", "o", &[])),
+        (1, kernel("other.npy", "o", &[])),
+    ]);
+    let out = mpirun(d).args(&args).output().unwrap();
+    let e = entk_error(&out);
+    assert!(
+        e.contains("the ranks disagree") && e.contains("rank 1 has other x1 values"),
+        "{e}"
+    );
+    assert!(!d.join("o/tiles").exists(), "nothing written");
+
+    // Another --tile on one rank.
+    let args = mpmd(&[
+        (2, kernel("x.npy", "o", &["--tile", "2"])),
+        (1, kernel("x.npy", "o", &["--tile", "3"])),
+    ]);
+    let e = entk_error(&mpirun(d).args(&args).output().unwrap());
+    assert!(e.contains("rank 2 has --tile 3"), "{e}");
+}
+
+#[test]
+fn a_rank_that_does_not_see_the_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 6, 5);
+    // Rank 1 writes elsewhere, as a rank on a machine without the shared folder would.
+    let args = mpmd(&[
+        (1, kernel("x.npy", "shared", &[])),
+        (1, kernel("x.npy", "local", &[])),
+    ]);
+    let e = entk_error(&mpirun(d).args(&args).output().unwrap());
+    assert!(
+        e.contains("rank 1: cannot use the tile store local/tiles") && e.contains("shares"),
+        "{e}"
+    );
+    assert!(!d.join("shared/nngp.npy").exists());
+}
+
+#[test]
+fn the_mpi_build_without_a_launcher_refuses_kernel_but_runs_other_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 4, 5);
+    let out = Command::new(bin())
+        .current_dir(d)
+        .args(["kernel", "--arch", "c4.json", "--x1", "x.npy", "--out", "o"])
+        .env_remove("OMPI_COMM_WORLD_SIZE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("mpirun -n R entk kernel"), "{stderr}");
+    assert!(!d.join("o").exists());
+    // Other commands are one process, with or without MPI.
+    let out = Command::new(bin())
+        .args(["verify-group", "c2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = mpirun(d)
+        .args(["-n", "2", bin().to_str().unwrap(), "verify-group", "c2"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("`entk verify-group` runs as one process"),
+        "{}",
+        text(&out.stderr)
+    );
+}
