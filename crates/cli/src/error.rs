@@ -35,6 +35,9 @@ pub enum CliError {
     /// A representation-layer failure.
     #[error("{0}")]
     Reps(#[from] entk_reps::RepsError),
+    /// A data set could not be read or is malformed.
+    #[error("{0}")]
+    Dataset(#[from] entk_datasets::DatasetError),
     /// Arguments that do not fit together.
     #[error("{0}")]
     Usage(String),

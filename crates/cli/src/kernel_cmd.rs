@@ -1,4 +1,4 @@
-//! `entk kernel` and `entk predict` (DESIGN.md).
+//! `entk kernel` and `entk predict` (docs/spec.md).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -22,7 +22,7 @@ use crate::CliError;
 /// Options of `entk kernel`.
 #[derive(Debug, Clone)]
 pub struct KernelOptions {
-    /// Architecture spec (JSON, DESIGN.md).
+    /// Architecture spec (JSON, docs/spec.md).
     pub arch: PathBuf,
     /// First inputs: `(N1, H, W, C)` images or S² signals, or `(N1, 2L−1, 2L, 2L−1, C)` SO(3)
     /// signals ([`Inputs`]).
@@ -90,8 +90,8 @@ fn load_spec(path: &Path) -> Result<(Network, String), CliError> {
     Ok((Network::from_json(&text)?, text))
 }
 
-/// An input array of `entk kernel` and `entk predict`, told apart by its rank (DESIGN.md
-/// "Arrays on disk"): 4-D `(N, H, W, C)` are images or S² signals `(N, 2L, 2L−1, C)` (the first
+/// An input array of `entk kernel` and `entk predict`, told apart by its rank (docs/spec.md
+/// "Input arrays"): 4-D `(N, H, W, C)` are images or S² signals `(N, 2L, 2L−1, C)` (the first
 /// layer decides which: `s2_lift_conv` reads `(2L, 2L−1)` as the sphere's `(θ, φ)` grid), 5-D
 /// `(N, 2L−1, 2L, 2L−1, C)` are SO(3) signals on the `(γ, β, α)` grid of bandlimit `L`, for
 /// networks that start with `so3_conv`.

@@ -38,7 +38,7 @@ enum Command {
     /// Writes DIR/nngp.npy, DIR/ntk.npy (f64, N1×N2) and, last, DIR/report.json. Work is saved
     /// tile by tile in DIR/tiles: rerunning the same command resumes where it stopped.
     Kernel {
-        /// Architecture spec (JSON; see DESIGN.md).
+        /// Architecture spec (JSON; see docs/spec.md).
         #[arg(long, value_name = "SPEC.json")]
         arch: PathBuf,
         /// Inputs as .npy (f64 or f32): 4-D (N1, H, W, C) images or S² signals (N1, 2L, 2L−1, C),

@@ -43,7 +43,7 @@ pub trait FiniteGroup: Group {
     /// The number of elements `|G|`.
     fn order(&self) -> usize;
     /// The element with index `index < order()`. Implementations may panic out of range; use
-    /// [`GroupExt::try_element`] for a checked version.
+    /// [`FiniteGroupExt::try_element`] for a checked version.
     fn element(&self, index: usize) -> Self::Element;
     /// The index of an element (inverse of [`FiniteGroup::element`]).
     fn index_of(&self, element: &Self::Element) -> usize;

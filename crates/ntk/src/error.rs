@@ -47,6 +47,15 @@ pub enum NtkError {
     /// names the entry, the layer and the likely cause.
     #[error("numerical range: {0}")]
     Numerical(String),
+    /// Kernel regression refused its Gram matrices or targets ([`crate::Network::predict`]).
+    #[error("kernel regression: {0}")]
+    Regression(#[from] crate::regression::RegressionError),
+    /// A representation-layer (transform, Wigner table) failure.
+    #[error("{0}")]
+    Reps(#[from] entk_reps::RepsError),
+    /// An SO(3) kernel operator or finite SO(3) layer refused its settings or inputs.
+    #[error("so3: {0}")]
+    So3(#[from] crate::so3::So3Error),
     /// A group could not be constructed.
     #[error("group: {0}")]
     Group(#[from] entk_groups::GroupError),

@@ -1,9 +1,12 @@
 //! # entk-ntk: kernels and networks
 //!
 //! Exact infinite-width NNGP `K` and NTK `Θ` of (group-)convolutional networks, their
-//! finite-width twins and empirical / Monte-Carlo kernels (THEORY.md §1–§6).
+//! finite-width twins and empirical / Monte-Carlo kernels (docs/theory.md).
 //!
-//! - [`ArchSpec`] parses the architecture JSON of DESIGN.md; [`Network::from_spec`] builds a
+//! - [`stax`] and [`Network::serial`] build a network from layer functions (neural-tangents'
+//!   `stax.serial`); [`Network::kernel`] gives both Gram matrices and [`Network::predict`]
+//!   kernel-regression predictions in one call.
+//! - [`ArchSpec`] parses the architecture JSON of docs/spec.md; [`Network::from_spec`] builds a
 //!   [`Network`] of [`Layer`] objects (neural-tangents `stax` style: every layer carries its
 //!   kernel map *and* its finite `init`/`apply`/`vjp`).
 //! - [`Network::plan`] gives a [`KernelPlan`] (layers, [`Layout`]s, values per pair, peak bytes)
@@ -13,7 +16,7 @@
 //! - [`augment::augmented_gram`] is the orbit-averaged kernel `Θ̄(x,x′) = |G|⁻¹ Σ_g Θ(x, g·x′)`.
 //! - [`finite`]: exact empirical NNGP/NTK from the parameter Jacobian and Monte-Carlo kernels.
 //!
-//! Kernel recursions (THEORY.md §2): with the A-operator `A_S[K](g,g′) = |S|⁻¹ Σ_{h∈S} K(gh, g′h)`,
+//! Kernel recursions (docs/theory.md): with the A-operator `A_S[K](g,g′) = |S|⁻¹ Σ_{h∈S} K(gh, g′h)`,
 //! `K_out = σ_w² A[K_in] + σ_b²` and `Θ_out = K_out + σ_w² A[Θ_in]`; the first layer has
 //! `Θ_in = 0`, hence `Θ¹ = K¹`.
 //!
@@ -40,8 +43,10 @@ pub mod nonlin;
 mod param;
 pub mod regression;
 mod scratch;
+mod short;
 pub mod so3;
 mod spec;
+pub mod stax;
 mod stencil;
 
 pub use error::{NtkError, Result};
@@ -54,4 +59,10 @@ pub use network::{
 };
 pub use nonlin::Nonlinearity;
 pub use param::{GroupSupport, Padding, Parameterization};
+pub use short::Prediction;
 pub use spec::{ArchSpec, LayerSpec, NonlinearSpec};
+
+// Foreign crates whose types appear in the API, so downstream code needs no version pin.
+pub use entk_groups::GroupName;
+pub use ndarray;
+pub use rand;

@@ -167,6 +167,44 @@ pub enum LayerSpec {
     },
 }
 
+impl LayerSpec {
+    /// Sets `w_std` and `b_std` (0: no bias) of this layer if it is linear, or of every linear
+    /// layer inside it if it is a combinator (`serial`, `parallel`, `repeat`); other layers have
+    /// no weights and are returned as they are. Builder style, for [`crate::stax`].
+    pub fn with_weights(mut self, w_std: f64, b_std: f64) -> Self {
+        self.for_each_affine(&mut |a| {
+            a.w_std = w_std;
+            a.b_std = b_std;
+        });
+        self
+    }
+    /// Sets the finite `width` (output channels) of this layer if it is linear, or of every
+    /// linear layer inside it if it is a combinator; other layers are returned as they are.
+    pub fn with_width(mut self, width: usize) -> Self {
+        self.for_each_affine(&mut |a| a.width = width);
+        self
+    }
+    /// Calls `f` on the weights' settings of this layer and of every layer nested in it.
+    pub(crate) fn for_each_affine(&mut self, f: &mut dyn FnMut(&mut Affine)) {
+        match self {
+            LayerSpec::Dense(affine)
+            | LayerSpec::Conv { affine, .. }
+            | LayerSpec::LiftConv { affine, .. }
+            | LayerSpec::GroupConv { affine, .. }
+            | LayerSpec::S2LiftConv { affine, .. }
+            | LayerSpec::So3Conv { affine, .. } => f(affine),
+            LayerSpec::Serial(layers) | LayerSpec::Repeat { layers, .. } => {
+                layers.iter_mut().for_each(|l| l.for_each_affine(f))
+            }
+            LayerSpec::Parallel(branches) => branches
+                .iter_mut()
+                .flatten()
+                .for_each(|l| l.for_each_affine(f)),
+            _ => {}
+        }
+    }
+}
+
 /// A nonlinearity in a spec (neural-tangents' `stax` names in snake case, with its parameter
 /// names and defaults).
 #[derive(Debug, Clone, PartialEq)]

@@ -481,7 +481,7 @@ pub enum WindowWeight {
 ///
 /// Windowed pools and the subsampling of strided convolutions are such maps, applied to both
 /// slots of a kernel: `K_out = (P ⊗ P ⊗ Q ⊗ Q) K_in` on `(H1, H2, W1, W2)` for `P` on rows and
-/// `Q` on columns ([`map_pair_block`]), and `y = (P ⊗ Q) x` on `(H, W, C)` features.
+/// `Q` on columns (`map_pair_block`), and `y = (P ⊗ Q) x` on `(H, W, C)` features.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AxisMap {
     /// Input length.

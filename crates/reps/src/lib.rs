@@ -1,11 +1,33 @@
 //! # entk-reps: how a group acts on functions
 //!
-//! Placeholder tour; filled in below.
+//! Representations of the groups of `entk-groups` and harmonic analysis on them:
+//!
+//! - finite groups: [`Representation`]s, irreps ([`FiniteIrreps`]), the regular
+//!   representation and the group Fourier transform ([`FiniteFourier`]), with checkers in
+//!   [`laws`] and the registry hooks ([`default_registry`], [`irrep_checks`]);
+//! - SO(3) and S²: Wigner `D` and `d` matrices (complex and real bases), spherical harmonics,
+//!   the Driscoll–Healy Fourier transforms on S² ([`S2Transform`]) and SO(3)
+//!   ([`So3Transform`]) with naive references, rotations of signals, and checkers in
+//!   [`so3_laws`].
+//!
+//! Conventions (ZYZ Euler angles, grids, rotation directions) are those of
+//! `docs/conventions.md`; each function restates the ones it uses.
+//!
+//! ```
+//! use entk_groups::Rotation;
+//! use entk_reps::wigner_d;
+//! // D^l is a representation: D^l(R1 R2) = D^l(R1) D^l(R2).
+//! let r1 = Rotation::try_from_euler_zyz(0.3, 1.1, -0.4)?;
+//! let r2 = Rotation::try_from_euler_zyz(-1.2, 0.5, 2.0)?;
+//! let product = wigner_d(2, &r1) * wigner_d(2, &r2);
+//! assert!((wigner_d(2, &r1.compose(&r2)) - product).norm() < 1e-12);
+//! # Ok::<(), entk_groups::GroupError>(())
+//! ```
 
 mod error;
 pub use error::RepsError;
 
-// ---- finite groups: representations, irreps, Fourier transform (owner: finite-reps work) ----
+// Finite groups: representations, irreps, Fourier transform.
 pub mod laws;
 mod representation;
 pub use representation::{
@@ -17,8 +39,7 @@ pub use registry::{
     default_registry, irrep_checks, planar_entry, so3_checks, so3_entry, spherical_entry,
 };
 
-// ---- SO(3) harmonic analysis (owner: so3 harmonic-analysis work) ----
-// BEGIN SO3 MODULES
+// SO(3) and S² harmonic analysis.
 mod harmonics;
 mod rotate;
 mod s2_transform;
@@ -39,4 +60,3 @@ pub use wigner::{
     complex_to_real_basis, real_wigner_d, real_wigner_d_from_euler, wigner_d, wigner_d_from_euler,
     wigner_small_d, wigner_small_d_entry, RealWignerIrrep, WignerD, WignerIrrep, WignerSmallDTable,
 };
-// END SO3 MODULES

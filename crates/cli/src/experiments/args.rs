@@ -29,7 +29,7 @@ pub struct RunArgs {
     /// Seed of every random draw (data selection, rotations, initialisations).
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
-    /// Write the JSON report here: {"experiment", "models": [{"name", <metric>...}], "train",
+    /// Write the JSON report here: {"experiment", "models": [{"name", `<metric>`...}], "train",
     /// "test", "seed", "seconds", "settings", ...}.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,

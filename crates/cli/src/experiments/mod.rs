@@ -1,7 +1,7 @@
 //! The paper's experiments as a library (`entk experiment NAME`, `entk reproduce`).
 //!
 //! Each experiment is a settings struct built from [`ExperimentOptions`] (`from_options`) whose
-//! `run` returns an [`ExperimentReport`](crate::report::ExperimentReport); the settings are
+//! `run` returns an [`crate::report::ExperimentReport`]; the settings are
 //! serialised into the report, so two runs with equal settings give equal numbers and
 //! [`reproduce`] can reuse finished results.
 //!

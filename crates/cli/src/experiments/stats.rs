@@ -137,7 +137,7 @@ impl Estimate {
 }
 
 /// The standard normal quantile `Φ⁻¹(p)`, `0 < p < 1` (Acklam's rational approximation,
-/// relative error < 1.2e-9, refined by one Halley step on [`erfc`] to ≈1e-15).
+/// relative error < 1.2e-9, refined by one Halley step on `erfc` to ≈1e-15).
 pub fn normal_quantile(p: f64) -> f64 {
     if p <= 0.0 {
         return f64::NEG_INFINITY;

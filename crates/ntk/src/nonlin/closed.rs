@@ -117,7 +117,7 @@ fn polynomial_h(coef: &[f64], l: usize, k: f64) -> f64 {
 }
 
 /// `φ(u) = Σ_n coef[n]·uⁿ` (neural-tangents' `Polynomial`, numpy's coefficient order): the
-/// exact moments of the bivariate Gaussian through [`hermite_series`]. An empty list is `φ = 0`.
+/// exact moments of the bivariate Gaussian through `hermite_series`. An empty list is `φ = 0`.
 pub fn polynomial_dual(coef: &[f64], k11: f64, k22: f64, k12: f64) -> (f64, f64) {
     if coef.is_empty() {
         return (0.0, 0.0);
