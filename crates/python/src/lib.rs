@@ -9,7 +9,7 @@
 //!
 //! Conventions: inputs are float32 or float64 NumPy arrays of any memory layout (float64 is
 //! borrowed, float32 widened once); every long call releases the GIL and stops on Ctrl-C
-//! ([`interrupt`]); errors are `ValueError`s carrying the engine's one-line messages (a refused
+//! (`interrupt`); errors are `ValueError`s carrying the engine's one-line messages (a refused
 //! memory estimate is a `MemoryError`).
 
 mod convert;

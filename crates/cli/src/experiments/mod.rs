@@ -3,7 +3,7 @@
 //! Each experiment is a settings struct built from [`ExperimentOptions`] (`from_options`) whose
 //! `run` returns an [`crate::report::ExperimentReport`]; the settings are
 //! serialised into the report, so two runs with equal settings give equal numbers and
-//! [`reproduce`] can reuse finished results.
+//! [`reproduce()`] can reuse finished results.
 //!
 //! | name | what | data |
 //! |---|---|---|
@@ -168,7 +168,7 @@ impl ExperimentOptions {
     }
 }
 
-/// The settings an experiment would run with (what [`reproduce`] compares to decide whether a
+/// The settings an experiment would run with (what [`reproduce()`] compares to decide whether a
 /// stored result can be reused). Errors as the experiment would on bad options.
 pub fn experiment_settings(
     name: ExperimentName,
