@@ -180,11 +180,12 @@ pub enum ExperimentCommand {
     Augmentation(RunArgs),
     /// Mean empirical NTK/NNGP of finite networks → the analytic kernel as the width grows.
     ///
-    /// A C4 GCNN on 7×7 digits (widths 8–128) and an SO(3) network on S² signals (widths
-    /// 8–64); reports the relative error of the mean with bootstrap CIs and log-log slopes.
-    /// There is no test set: --test is refused.
+    /// A C4 GCNN on 7×7 digits (widths 16–256) and an SO(3) network on S² signals (widths
+    /// 8–128); reports each width's mean squared deviation of one network and the
+    /// noise-corrected bias of the mean, with 95 % bootstrap intervals, and weighted
+    /// least-squares log-log slopes with intervals. There is no test set: --test is refused.
     #[command(
-        mut_arg("train", |a| a.help("Inputs of the Gram matrices (default 4)")),
+        mut_arg("train", |a| a.help("Inputs of the Gram matrices (default 16)")),
         mut_arg("test", |a| a.hide(true))
     )]
     Convergence(RunArgs),

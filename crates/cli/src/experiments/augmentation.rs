@@ -62,8 +62,8 @@ use entk_ntk::{image_features, ArchSpec, Features, GramOptions, Network, Params}
 
 use super::common::{announce, gram, relative_rms, resize_images, CODE_VERSION};
 use super::stats::{
-    debiased_sq_norm_groups, decide_less, decide_positive, samples_needed, verdict, Bootstrap,
-    Claim, Estimate,
+    all_hold, debiased_sq_norm_groups, decide_less, decide_positive, samples_needed, verdict,
+    Bootstrap, Claim, Estimate,
 };
 use super::{ExperimentError, ExperimentOptions};
 use crate::progress::{format_duration, Stage, Tracker};
@@ -580,6 +580,23 @@ impl AugmentationConfig {
                 ),
             ));
         }
+        // The finite-width sharpening of the identity: the two ensembles agree with each other
+        // more closely than either agrees with the infinite-width prediction μ.
+        for (k, dist) in ["on", "off"].into_iter().enumerate() {
+            let between = &first.between[k].root;
+            let to_mu = [&first.cnn_mu[k].root, &first.gcnn_mu[k].root];
+            let holds = all_hold(to_mu.iter().map(|m| decide_less(&between.ci, &m.ci)));
+            claims.push(Claim::new(
+                format!("Augmentation: at width {} the CNN+aug and GCNN ensemble means are closer to each other than either is to the infinite-width μ ({dist} the training distribution)", plans[0].width),
+                holds,
+                format!(
+                    "CNN+aug vs GCNN {}; CNN+aug vs μ {}; GCNN vs μ {} (holds only with disjoint 95 % intervals)",
+                    between.display(2),
+                    to_mu[0].display(2),
+                    to_mu[1].display(2)
+                ),
+            ));
+        }
         for (k, dist) in ["in", "off"].into_iter().enumerate() {
             let res: Vec<String> = plans
                 .iter()
@@ -595,10 +612,25 @@ impl AugmentationConfig {
             let all_res = summaries
                 .iter()
                 .all(|s| s[ck - 1].between[k].sq.ci.lo > 0.0);
+            let none_res = summaries
+                .iter()
+                .all(|s| s[ck - 1].between[k].sq.ci.lo <= 0.0);
+            let upper = summaries
+                .iter()
+                .map(|s| s[ck - 1].between[k].root.ci.hi)
+                .fold(0.0, f64::max);
             claims.push(Claim::new(
                 format!("Augmentation: the finite-width deviation CNN+aug vs GCNN ({dist}) is resolved above the Monte-Carlo noise at every width"),
                 if all_res { Some(true) } else { None },
-                format!("interval of the squared deviation above 0: {}", res.join(", ")),
+                format!(
+                    "interval of the squared deviation above 0: {}{}",
+                    res.join(", "),
+                    if none_res {
+                        format!("; at no width from {} to {} does the deviation rise above the noise: the two ensemble means agree to within {} of ‖μ‖ (largest 95 % upper bound), so whether it falls with width cannot be decided at affordable sizes", plans[0].width, plans[wl].width, sig(upper, 2))
+                    } else {
+                        String::new()
+                    }
+                ),
             ));
         }
         claims.push(Claim::new(
