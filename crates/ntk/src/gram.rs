@@ -7,9 +7,11 @@ use ndarray::{Array2, ArrayView2, ArrayView4, ArrayView5, Axis};
 use rayon::prelude::*;
 
 use crate::error::{NtkError, Result};
-use crate::layers::{Features, Layer, Signature};
-use crate::layout::Layout;
-use crate::network::{check_finite, image_features, so3_features, Network, PreparedInput};
+use crate::layers::{DeepSet, Features, Layer, Signature};
+use crate::layout::{Kernel, Layout, Stream};
+use crate::network::{
+    check_finite, count_recorders, image_features, so3_features, Network, PreparedInput,
+};
 
 /// Receives progress updates `(done, total)` in work units (pairs, self-pairs included). Called
 /// from worker threads.
@@ -372,6 +374,11 @@ impl Network {
             opts.threads
         };
         let n2 = x2.map(|x| x.len());
+        if let Some(ds) = self.root.layers.first().and_then(|l| l.as_deep_set()) {
+            if let Some(g) = self.gram_of_sets(ds, x1, x2, threads, opts)? {
+                return Ok(g);
+            }
+        }
         let estimate = plan.peak_bytes(n1, n2, threads);
         let budget = opts
             .memory_budget
@@ -464,6 +471,112 @@ impl Network {
             }
             Ok(Gram { nngp, ntk })
         })
+    }
+}
+
+impl Network {
+    /// The Gram matrices of a network that starts with `deep_set`, from one element-level Gram
+    /// matrix over the unique elements ([`DeepSet`]); `None` when the element network's output
+    /// is not one scalar per element (the generic per-pair path then sums element kernels per
+    /// pair of sets). The layers after `deep_set` run per pair of sets on the pooled kernels,
+    /// with each set's self-kernel recorded once, as in the generic engine.
+    fn gram_of_sets(
+        &self,
+        ds: &DeepSet,
+        x1: &[Features],
+        x2: Option<&[Features]>,
+        threads: usize,
+        opts: &GramOptions<'_>,
+    ) -> Result<Option<Gram>> {
+        let head_records = self.root.layers[1..]
+            .iter()
+            .any(|l| count_recorders(&**l) > 0);
+        let (n1, n2) = (x1.len(), x2.map_or(x1.len(), <[Features]>::len));
+        let symmetric = x2.is_none();
+        let units = if symmetric {
+            n1 * (n1 + 1) / 2
+        } else {
+            n1 * n2 + n1 + n2
+        };
+        let opts = GramOptions { threads, ..*opts };
+        let Some(pooled) = ds.pooled_grams(x1, x2, !symmetric && head_records, units, &opts)?
+        else {
+            return Ok(None);
+        };
+        let (k, t) = &pooled.cross;
+        let scalar = |nngp: f64, ntk: f64| {
+            Stream::One(Kernel {
+                layout: Layout::Scalar,
+                nngp: vec![nngp],
+                ntk: vec![ntk],
+                channels: pooled.channels,
+            })
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| NtkError::Threads(e.to_string()))?;
+        let head_self = |v: &[(f64, f64)]| -> Result<Vec<(Kernel, Vec<Vec<f64>>)>> {
+            v.par_iter()
+                .map(|&(a, b)| self.self_kernel_from(1, scalar(a, b)))
+                .collect()
+        };
+        let gram = pool.install(|| -> Result<Gram> {
+            let diag: Vec<(f64, f64)> = (0..n1).map(|i| (k[[i, i]], t[[i, i]])).collect();
+            let (selves1, selves2) = match (&pooled.selves, symmetric) {
+                (_, true) => (head_self(&diag)?, None),
+                (Some((s1, s2)), false) => (head_self(s1)?, Some(head_self(s2)?)),
+                (None, false) => (Vec::new(), None),
+            };
+            let none: Vec<Vec<f64>> = Vec::new();
+            let rows: Vec<Vec<(f64, f64)>> = (0..n1)
+                .into_par_iter()
+                .map(|i| {
+                    if opts.progress.is_some_and(|p| p.cancelled()) {
+                        return Err(NtkError::Interrupted);
+                    }
+                    let r1 = selves1.get(i).map_or(&none, |s| &s.1);
+                    (0..n2)
+                        .map(|j| {
+                            if symmetric && j == i {
+                                let s = &selves1[i].0;
+                                return Ok((s.nngp[0], s.ntk[0]));
+                            }
+                            if symmetric && j < i {
+                                return Ok((0.0, 0.0));
+                            }
+                            let r2 = match &selves2 {
+                                Some(v) => v.get(j).map_or(&none, |s| &s.1),
+                                None => selves1.get(j).map_or(&none, |s| &s.1),
+                            };
+                            let o =
+                                self.cross_kernel_from(1, scalar(k[[i, j]], t[[i, j]]), r1, r2)?;
+                            Ok((o.nngp[0], o.ntk[0]))
+                        })
+                        .collect()
+                })
+                .collect::<Result<_>>()?;
+            let mut nngp = Array2::zeros((n1, n2));
+            let mut ntk = Array2::zeros((n1, n2));
+            for (i, row) in rows.iter().enumerate() {
+                for (j, &(a, b)) in row.iter().enumerate() {
+                    if symmetric && j < i {
+                        continue;
+                    }
+                    nngp[[i, j]] = a;
+                    ntk[[i, j]] = b;
+                    if symmetric {
+                        nngp[[j, i]] = a;
+                        ntk[[j, i]] = b;
+                    }
+                }
+            }
+            Ok(Gram { nngp, ntk })
+        })?;
+        if let Some(p) = opts.progress {
+            p.update(units, units);
+        }
+        Ok(Some(gram))
     }
 }
 

@@ -186,6 +186,7 @@ impl Network {
 
     /// The plan for inputs of signature `input` (validates the whole network).
     pub fn plan(&self, input: &Signature) -> Result<KernelPlan> {
+        self.check_set_position()?;
         self.check_gaussian()?;
         self.check_input_layout(&input.layout)?;
         let sigs = self
@@ -234,6 +235,34 @@ impl Network {
         })
     }
 
+    /// True when the network reads sets: its first layer is `deep_set`
+    /// ([`crate::layers::DeepSet`]), and each input is one set ([`Features::set`]).
+    pub fn takes_sets(&self) -> bool {
+        self.root
+            .layers
+            .first()
+            .is_some_and(|l| l.as_deep_set().is_some())
+    }
+
+    /// Refuses a `deep_set` anywhere but first: only the first layer sees the network's sets.
+    fn check_set_position(&self) -> Result<()> {
+        fn nested(l: &dyn Layer) -> bool {
+            l.children()
+                .iter()
+                .any(|c| c.as_deep_set().is_some() || nested(*c))
+        }
+        for (i, l) in self.root.layers.iter().enumerate() {
+            if (i > 0 && l.as_deep_set().is_some()) || nested(&**l) {
+                return Err(NtkError::layer(
+                    i,
+                    &l.name(),
+                    "a deep_set must be the network's first layer and cannot be nested: only                      the first layer reads the network's set inputs (put per-element layers                      inside its `layers`)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses networks whose dual activations would see a non-Gaussian input
     /// ([`Layer::gaussian`]): their "kernel" would be silently wrong (relu∘relu ≠ relu's dual
     /// applied twice). Every kernel entry point checks this.
@@ -259,6 +288,12 @@ impl Network {
                       which every later SO(3) layer assumes";
         match self.root.layers.first() {
             Some(l) if matches!(l.name().as_str(), "so3_conv" | "so3_pool") => Ok(()),
+            // Sets of SO(3) signals: the element network must start right.
+            Some(l) if l.as_deep_set().is_some() => l
+                .as_deep_set()
+                .expect("checked")
+                .element_network()
+                .check_input_layout(input),
             Some(l) => Err(NtkError::layer(0, &l.name(), reason)),
             None => Err(NtkError::Spec(format!(
                 "the network has no layers; {reason}"
@@ -280,11 +315,17 @@ impl Network {
     /// ([`Layer::prepare_input`]) it is computed here, once.
     pub fn prepare_input<'a>(&self, x: &'a Features) -> Result<PreparedInput<'a>> {
         self.check_input_layout(&x.sig.layout)?;
-        let first = match self.root.layers.first() {
-            Some(l) => locate(0, &**l, l.prepare_input(x).transpose())?,
-            None => None,
-        };
-        Ok(PreparedInput { features: x, first })
+        Ok(PreparedInput {
+            features: x,
+            first: self.first_layer_summary(x)?,
+        })
+    }
+    /// The first layer's per-input summary of `x`, if it offers one.
+    pub(crate) fn first_layer_summary(&self, x: &Features) -> Result<Option<Prepared>> {
+        match self.root.layers.first() {
+            Some(l) => locate(0, &**l, l.prepare_input(x).transpose()),
+            None => Ok(None),
+        }
     }
     /// The kernel a pair's computation starts from and the index of the first layer still to
     /// run: the first layer's output from the prepared summaries, or `K⁰` and layer 0.
@@ -316,7 +357,11 @@ impl Network {
         let (start, k) = self.start_pair(a, b)?;
         self.cross_kernel_from(start, k, rec1, rec2)
     }
-    fn self_kernel_from(&self, start: usize, k: Stream<Kernel>) -> Result<(Kernel, Vec<Vec<f64>>)> {
+    pub(crate) fn self_kernel_from(
+        &self,
+        start: usize,
+        k: Stream<Kernel>,
+    ) -> Result<(Kernel, Vec<Vec<f64>>)> {
         self.check_gaussian()?;
         let mut rec = Vec::new();
         let mut ctx = KernelCtx {
@@ -328,7 +373,7 @@ impl Network {
             .and_then(|k| self.output(k))?;
         Ok((k, rec))
     }
-    fn cross_kernel_from(
+    pub(crate) fn cross_kernel_from(
         &self,
         start: usize,
         k: Stream<Kernel>,
@@ -380,6 +425,13 @@ impl Network {
 pub struct PreparedInput<'a> {
     features: &'a Features,
     first: Option<Prepared>,
+}
+
+impl<'a> PreparedInput<'a> {
+    /// An input with a first-layer summary made elsewhere (e.g. kept by `deep_set`).
+    pub(crate) fn from_parts(features: &'a Features, first: Option<Prepared>) -> Self {
+        PreparedInput { features, first }
+    }
 }
 
 impl fmt::Debug for PreparedInput<'_> {
@@ -444,7 +496,7 @@ pub fn image_features(x: ArrayView3<f64>) -> Features {
 }
 
 /// Number of diagonal recordings a layer makes per input (nonlinearities, nested included).
-fn count_recorders(l: &dyn Layer) -> usize {
+pub(crate) fn count_recorders(l: &dyn Layer) -> usize {
     usize::from(l.records_diagonal())
         + l.children()
             .iter()

@@ -35,9 +35,10 @@ use entk_groups::{CyclicGroup, DihedralGroup, GroupName};
 
 use crate::error::{NtkError, Result};
 use crate::layers::{
-    Affine, Conv, Dense, Dropout, Elementwise, ExpNormalized, FanInConcat, FanInProd, FanInSum,
-    FanOut, Flatten, GlobalAvgPool, GlobalSumPool, GroupConv, GroupPool, Layer, LayerNorm,
-    LiftConv, Parallel, PoolKind, S2LiftConv, Serial, So3Conv, So3Pool, WindowPool,
+    Affine, Conv, DeepSet, Dense, Dropout, Elementwise, ExpNormalized, FanInConcat, FanInProd,
+    FanInSum, FanOut, Flatten, GlobalAvgPool, GlobalSumPool, GroupConv, GroupPool, Layer,
+    LayerNorm, LiftConv, Parallel, PoolKind, S2LiftConv, Serial, SetReduce, So3Conv, So3Pool,
+    WindowPool,
 };
 use crate::nonlin::{NamedFn, Nonlinearity};
 use crate::param::{GroupSupport, Padding, Parameterization};
@@ -158,6 +159,14 @@ pub enum LayerSpec {
     FanInConcat,
     /// `fan_in_prod`.
     FanInProd,
+    /// `deep_set`: the element layers shared over every element of a set, then a sum or mean
+    /// over the elements. Only as the first top-level layer.
+    DeepSet {
+        /// Sum or mean.
+        reduce: SetReduce,
+        /// The element network.
+        layers: Vec<LayerSpec>,
+    },
     /// `repeat`: the block applied `n` times, each copy with its own parameters.
     Repeat {
         /// Number of copies (≥ 1).
@@ -316,6 +325,7 @@ fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
         "sum_pool" => return Some(vec!["window", "strides", "stride", "padding"]),
         "global_sum_pool" | "fan_in_prod" => return Some(vec![]),
         "repeat" => return Some(vec!["n", "layers"]),
+        "deep_set" => return Some(vec!["reduce", "layers"]),
         "layer_norm" => return Some(vec!["axis", "eps"]),
         "dropout" => return Some(vec!["rate", "mode"]),
         "abs" | "sign" => return Some(vec![]),
@@ -350,7 +360,7 @@ pub const MAX_BRANCHES: usize = 1024;
 /// Largest `width` (finite channel count) of a linear layer.
 pub const MAX_WIDTH: usize = 1 << 20;
 
-const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, global_sum_pool, avg_pool, sum_pool, layer_norm, dropout, relu, gelu, identity, erf, leaky_relu, abrelu, abs, sign, sin, cos, rbf, gaussian, exp, exp_normalized, monomial, rectified_monomial, polynomial, hermite, elementwise_numerical, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat, fan_in_prod, repeat";
+const KNOWN_TYPES: &str = "dense, conv, flatten, global_avg_pool, global_sum_pool, avg_pool, sum_pool, layer_norm, dropout, relu, gelu, identity, erf, leaky_relu, abrelu, abs, sign, sin, cos, rbf, gaussian, exp, exp_normalized, monomial, rectified_monomial, polynomial, hermite, elementwise_numerical, lift_conv, group_conv, group_pool, s2_lift_conv, so3_conv, so3_pool, serial, fan_out, parallel, fan_in_sum, fan_in_concat, fan_in_prod, repeat, deep_set";
 
 struct Ctx<'a> {
     path: String,
@@ -883,6 +893,29 @@ fn parse_layer(
                 layers: parse_layers(list, &format!("{path} > "), param, last_group)?,
             }
         }
+        "deep_set" => {
+            let reduce = match obj.get("reduce") {
+                None => SetReduce::Sum,
+                Some(Value::String(s)) if s.eq_ignore_ascii_case("sum") => SetReduce::Sum,
+                Some(Value::String(s)) if s.eq_ignore_ascii_case("mean") => SetReduce::Mean,
+                Some(v) => {
+                    return Err(c.err(format!(
+                        "unknown reduce {v} in `deep_set` (sum, mean)"
+                    )))
+                }
+            };
+            let list = obj
+                .get("layers")
+                .and_then(Value::as_array)
+                .filter(|l| !l.is_empty())
+                .ok_or_else(|| {
+                    c.err("`deep_set` needs `layers`: a non-empty list, the network applied to every element")
+                })?;
+            LayerSpec::DeepSet {
+                reduce,
+                layers: parse_layers(list, &format!("{path} > "), param, last_group)?,
+            }
+        }
         _ => unreachable!("checked by fields_of"),
     })
 }
@@ -907,7 +940,9 @@ fn check_dropout_after_linear(layers: &[LayerSpec], mut linear: bool) -> Result<
                         .into(),
                 ))
             }
-            LayerSpec::Serial(v) | LayerSpec::Repeat { layers: v, .. } => {
+            LayerSpec::Serial(v)
+            | LayerSpec::Repeat { layers: v, .. }
+            | LayerSpec::DeepSet { layers: v, .. } => {
                 linear = check_dropout_after_linear(v, linear)?
             }
             LayerSpec::Parallel(b) => {
@@ -921,6 +956,33 @@ fn check_dropout_after_linear(layers: &[LayerSpec], mut linear: bool) -> Result<
         }
     }
     Ok(linear)
+}
+
+/// Refuses a `deep_set` anywhere but as the first top-level layer (`prefix` empty): only the
+/// first layer reads the network's set inputs.
+fn check_set_position(layers: &[LayerSpec], prefix: &str) -> Result<()> {
+    for (i, l) in layers.iter().enumerate() {
+        let path = format!("{prefix}layer {i}");
+        let inner: Vec<&[LayerSpec]> = match l {
+            LayerSpec::DeepSet { layers, .. } => {
+                if i > 0 || !prefix.is_empty() {
+                    return Err(NtkError::Spec(format!(
+                        "{path}: `deep_set` must be the first layer of the network (it reads the \
+                         set inputs) and cannot be nested; put per-element layers inside its \
+                         `layers`"
+                    )));
+                }
+                vec![layers]
+            }
+            LayerSpec::Serial(v) | LayerSpec::Repeat { layers: v, .. } => vec![v],
+            LayerSpec::Parallel(b) => b.iter().map(Vec::as_slice).collect(),
+            _ => vec![],
+        };
+        for v in inner {
+            check_set_position(v, &format!("{path} > "))?;
+        }
+    }
+    Ok(())
 }
 
 impl ArchSpec {
@@ -964,6 +1026,7 @@ impl ArchSpec {
         let mut g = None;
         let layers = parse_layers(list, "", parameterization, &mut g)?;
         check_dropout_after_linear(&layers, false)?;
+        check_set_position(&layers, "")?;
         Ok(ArchSpec {
             parameterization,
             layers,
@@ -971,7 +1034,8 @@ impl ArchSpec {
     }
 
     /// The same spec with every linear layer's `width` set to `width`, except a final `dense`
-    /// (the readout keeps its width). Used for finite-width and Monte-Carlo networks.
+    /// (the readout keeps its width; in a network that ends with `deep_set`, the element
+    /// network's final `dense`). Used for finite-width and Monte-Carlo networks.
     pub fn with_width(&self, width: usize) -> ArchSpec {
         fn set(l: &mut LayerSpec, width: usize) {
             match l {
@@ -981,21 +1045,30 @@ impl ArchSpec {
                 | LayerSpec::GroupConv { affine: a, .. }
                 | LayerSpec::S2LiftConv { affine: a, .. }
                 | LayerSpec::So3Conv { affine: a, .. } => a.width = width,
-                LayerSpec::Serial(v) | LayerSpec::Repeat { layers: v, .. } => {
-                    v.iter_mut().for_each(|l| set(l, width))
-                }
+                LayerSpec::Serial(v)
+                | LayerSpec::Repeat { layers: v, .. }
+                | LayerSpec::DeepSet { layers: v, .. } => v.iter_mut().for_each(|l| set(l, width)),
                 LayerSpec::Parallel(b) => b.iter_mut().flatten().for_each(|l| set(l, width)),
                 _ => {}
             }
         }
-        let mut s = self.clone();
-        let last_dense = matches!(s.layers.last(), Some(LayerSpec::Dense(_)));
-        let n = s.layers.len();
-        for (i, l) in s.layers.iter_mut().enumerate() {
-            if !(last_dense && i + 1 == n) {
-                set(l, width);
+        /// Every layer but a final `dense` (the readout).
+        fn set_all_but_readout(layers: &mut [LayerSpec], width: usize) {
+            let n = layers.len();
+            for (i, l) in layers.iter_mut().enumerate() {
+                match l {
+                    LayerSpec::Dense(_) if i + 1 == n => {}
+                    // A network that ends in `deep_set` reads out through the element
+                    // network's last layer.
+                    LayerSpec::DeepSet { layers: v, .. } if i + 1 == n => {
+                        set_all_but_readout(v, width)
+                    }
+                    _ => set(l, width),
+                }
             }
         }
+        let mut s = self.clone();
+        set_all_but_readout(&mut s.layers, width);
         s
     }
 }
@@ -1118,6 +1191,10 @@ impl LayerSpec {
             LayerSpec::FanInSum => Box::new(FanInSum),
             LayerSpec::FanInConcat => Box::new(FanInConcat),
             LayerSpec::FanInProd => Box::new(FanInProd),
+            LayerSpec::DeepSet { reduce, layers } => Box::new(DeepSet::new(
+                layers.iter().map(LayerSpec::build).collect::<Result<_>>()?,
+                *reduce,
+            )?),
             LayerSpec::Repeat { n, layers } => Box::new(Serial::new(
                 (0..*n)
                     .map(|_| {

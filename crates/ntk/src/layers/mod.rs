@@ -21,6 +21,7 @@ mod group;
 mod nonlinear;
 mod norm;
 mod pool;
+mod set;
 mod so3;
 mod spatial;
 
@@ -37,6 +38,7 @@ pub use group::{GroupConv, LiftConv};
 pub use nonlinear::{Elementwise, ExpNormalized};
 pub use norm::{Dropout, LayerNorm};
 pub use pool::{Flatten, GlobalAvgPool, GlobalSumPool, GroupPool, PoolKind, WindowPool};
+pub use set::{sets_from_padded, DeepSet, SetReduce};
 pub use so3::{S2LiftConv, So3Conv, So3Pool};
 pub use spatial::SpatialMap;
 
@@ -261,6 +263,11 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// [`Layer::kernel`] applied to `K⁰` of the pair, up to rounding.
     fn kernel_from_prepared(&self, _a: &Prepared, _b: &Prepared) -> Result<Stream<Kernel>> {
         Err(NtkError::reject("offers no prepared-input kernel"))
+    }
+    /// `Some` for the set layer [`DeepSet`], which reads the network's set inputs and must be
+    /// its first layer (the engine then sums element kernels over the sets). Default `None`.
+    fn as_deep_set(&self) -> Option<&DeepSet> {
+        None
     }
 }
 
