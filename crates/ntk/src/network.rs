@@ -550,7 +550,7 @@ impl Network {
     }
     /// The finite forward pass of one sample.
     pub fn apply(&self, params: &Params, x: &Features) -> Result<Features> {
-        x.check()?;
+        self.check_sample(x)?;
         self.root
             .apply(params, &Stream::One(x.clone()))
             .map_err(|e| self.at_root(e))
@@ -560,7 +560,7 @@ impl Network {
     /// ([`Pullback::output`]) and a [`Pullback`] that maps output cotangents to parameter
     /// gradients (jax's `vjp`). One forward pass serves any number of cotangents.
     pub fn vjp<'a>(&'a self, params: &'a Params, x: &Features) -> Result<Pullback<'a>> {
-        x.check()?;
+        self.check_sample(x)?;
         let acts = self
             .root
             .forward_all(params, &Stream::One(x.clone()))
@@ -572,6 +572,14 @@ impl Network {
             acts,
             output,
         })
+    }
+    /// Checks a sample's data length: whole elements of the element signature for a network
+    /// that starts with `deep_set` (a set, [`Features::set`]), the signature's length otherwise.
+    fn check_sample(&self, x: &Features) -> Result<()> {
+        match self.root.layers.first().and_then(|l| l.as_deep_set()) {
+            Some(_) => x.set_len().map(|_| ()),
+            None => x.check(),
+        }
     }
     /// The gradient of `⟨cotangent, f(x)⟩` with respect to the parameters.
     pub fn gradient(&self, params: &Params, x: &Features, cotangent: &Features) -> Result<Params> {
