@@ -136,6 +136,37 @@ pub(crate) struct Row {
     pub len: usize,
 }
 
+/// A block of rows of a kernel array in the pixel order `(H1, H2, W1, W2)`: row `(i1, i2, j1)`
+/// starts at `offset + ((i1·h + i2)·w + j1)·w`, holds `w` entries, and reads the first input's
+/// diagonal at `d1 + i1·w + j1` and the second's from `d2 + i2·w` on. See
+/// [`Layout::row_blocks`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowBlock {
+    /// Offset of the block's first entry.
+    pub offset: usize,
+    /// Base index into the first input's diagonal.
+    pub d1: usize,
+    /// Base index into the second input's diagonal.
+    pub d2: usize,
+    /// Positions along the first spatial axis (1 for scalar and SO(3) kernels).
+    pub h: usize,
+    /// Entries per row.
+    pub w: usize,
+}
+
+impl RowBlock {
+    /// Row `(i1, i2, j1)` of the block.
+    #[inline(always)]
+    pub(crate) fn row(&self, i1: usize, i2: usize, j1: usize) -> Row {
+        Row {
+            offset: self.offset + ((i1 * self.h + i2) * self.w + j1) * self.w,
+            d1: self.d1 + i1 * self.w + j1,
+            d2: self.d2 + i2 * self.w,
+            len: self.w,
+        }
+    }
+}
+
 impl Layout {
     /// Number of stored values per pair (saturating at `usize::MAX`, so an impossible size
     /// reaches the memory check as "too large" instead of overflowing).
@@ -182,42 +213,51 @@ impl Layout {
         }
     }
     /// Calls `f` on each run of entries sharing the first input's diagonal index, in order
-    /// (used by pointwise nonlinearities).
+    /// (used by pointwise nonlinearities): the rows of [`Layout::row_blocks`] block by block.
     pub(crate) fn for_each_row(&self, mut f: impl FnMut(Row)) {
+        for b in self.row_blocks() {
+            for i1 in 0..b.h {
+                for i2 in 0..b.h {
+                    for j1 in 0..b.w {
+                        f(b.row(i1, i2, j1));
+                    }
+                }
+            }
+        }
+    }
+    /// The rows as blocks of `(H1, H2, W1)` runs of `W2` entries: [`Layout::for_each_row`] visits,
+    /// block by block, `b.row(i1, i2, j1)` for `i1, i2 < b.h`, `j1 < b.w` in that order (scalar and SO(3)
+    /// kernels are blocks with `h = 1`). Loops written over blocks need no closure per row,
+    /// which keeps vectorised callers' row loops in one function.
+    pub(crate) fn row_blocks(&self) -> Vec<RowBlock> {
+        let block = |offset, d1, d2, h, w| RowBlock {
+            offset,
+            d1,
+            d2,
+            h,
+            w,
+        };
         match self {
-            Layout::Scalar => f(Row {
-                offset: 0,
-                d1: 0,
-                d2: 0,
-                len: 1,
-            }),
-            Layout::Pixels { h, w } => pixel_rows(&mut f, 0, 0, 0, *h, *w),
+            Layout::Scalar => vec![block(0, 0, 0, 1, 1)],
+            Layout::Pixels { h, w } => vec![block(0, 0, 0, *h, *w)],
             Layout::Group { group, h, w } => {
                 let (hw, blk) = (h * w, h * h * w * w);
-                for s1 in 0..group.order {
-                    for s2 in 0..group.order {
-                        let off = (s1 * group.order + s2) * blk;
-                        pixel_rows(&mut f, off, s1 * hw, s2 * hw, *h, *w);
-                    }
-                }
+                (0..group.order)
+                    .flat_map(|s1| {
+                        (0..group.order).map(move |s2| {
+                            block((s1 * group.order + s2) * blk, s1 * hw, s2 * hw, *h, *w)
+                        })
+                    })
+                    .collect()
             }
-            Layout::GroupRelative { group, h, w } => {
-                for c in 0..group.order {
-                    pixel_rows(&mut f, c * h * h * w * w, 0, 0, *h, *w);
-                }
-            }
+            Layout::GroupRelative { group, h, w } => (0..group.order)
+                .map(|c| block(c * h * h * w * w, 0, 0, *h, *w))
+                .collect(),
             Layout::So3 { bandlimit } => {
                 let (d, p) = crate::so3::So3PairKernel::dims(*bandlimit);
-                for delta in 0..d {
-                    for p1 in 0..p {
-                        f(Row {
-                            offset: (delta * p + p1) * p,
-                            d1: p1,
-                            d2: 0,
-                            len: p,
-                        });
-                    }
-                }
+                (0..d)
+                    .map(|delta| block(delta * p * p, 0, 0, 1, p))
+                    .collect()
             }
         }
     }
@@ -296,21 +336,6 @@ impl Layout {
             Layout::Group { .. } => "group",
             Layout::GroupRelative { .. } => "group_relative",
             Layout::So3 { .. } => "so3",
-        }
-    }
-}
-
-fn pixel_rows(f: &mut impl FnMut(Row), base: usize, d1: usize, d2: usize, h: usize, w: usize) {
-    for i1 in 0..h {
-        for i2 in 0..h {
-            for j1 in 0..w {
-                f(Row {
-                    offset: base + ((i1 * h + i2) * w + j1) * w,
-                    d1: d1 + i1 * w + j1,
-                    d2: d2 + i2 * w,
-                    len: w,
-                });
-            }
         }
     }
 }

@@ -44,6 +44,7 @@ mod param;
 pub mod regression;
 mod scratch;
 mod short;
+pub mod simd;
 pub mod so3;
 mod spec;
 pub mod stax;
@@ -60,6 +61,7 @@ pub use network::{
 pub use nonlin::Nonlinearity;
 pub use param::{GroupSupport, Padding, Parameterization};
 pub use short::Prediction;
+pub use simd::SimdLevel;
 pub use spec::{ArchSpec, LayerSpec, NonlinearSpec};
 
 // Foreign crates whose types appear in the API, so downstream code needs no version pin.

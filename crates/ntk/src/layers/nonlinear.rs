@@ -6,6 +6,7 @@ use super::{Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{Kernel, KernelCtx, Stream};
 use crate::nonlin::Nonlinearity;
+use crate::simd::{SimdLevel, SimdOp};
 
 /// A pointwise nonlinearity `φ` (THEORY.md §3): `K ← E[φ(u)φ(v)]`, `Θ ← Θ ⊙ E[φ′(u)φ′(v)]`
 /// at every entry, with the variances read from the self-kernel diagonals. No parameters.
@@ -56,19 +57,17 @@ impl Layer for Elementwise {
             let (a, b) = ctx.diagonals(&k);
             (a.into_owned(), b.into_owned())
         };
-        // Dispatch once per layer so the per-entry loop is monomorphised and, for the branch-free
-        // closed forms, vectorised.
-        match &self.phi {
-            Nonlinearity::Relu => map_rows(&mut k, &d1, &d2, crate::nonlin::relu_dual),
-            &Nonlinearity::Erf { a, b, c } => map_rows(&mut k, &d1, &d2, move |k11, k22, k12| {
-                crate::nonlin::erf_dual(a, b, c, k11, k22, k12)
-            }),
-            phi => {
-                let max_var = d1.iter().chain(d2.iter()).fold(0.0f64, |m, v| m.max(*v));
-                phi.check_variance(max_var).map_err(NtkError::reject)?;
-                map_rows(&mut k, &d1, &d2, |a, b, c| phi.dual(a, b, c));
-            }
-        }
+        let max_var = d1.iter().chain(d2.iter()).fold(0.0f64, |m, v| m.max(*v));
+        self.phi.check_variance(max_var).map_err(NtkError::reject)?;
+        let layout = k.layout.clone();
+        self.phi.dual_layout(
+            SimdLevel::current(),
+            &layout,
+            &d1,
+            &d2,
+            &mut k.nngp,
+            &mut k.ntk,
+        );
         Ok(Stream::One(k))
     }
     fn records_diagonal(&self) -> bool {
@@ -106,24 +105,43 @@ impl Layer for Elementwise {
     }
 }
 
-/// `K ← E[φφ]`, `Θ ← Θ·E[φ′φ′]` over all entries, variances from the diagonals.
-#[inline(always)]
-fn map_rows(k: &mut Kernel, d1: &[f64], d2: &[f64], dual: impl Fn(f64, f64, f64) -> (f64, f64)) {
-    let (nngp, ntk) = (&mut k.nngp, &mut k.ntk);
-    k.layout.for_each_row(|row| {
-        let k11 = d1[row.d1];
-        let kk = &mut nngp[row.offset..row.offset + row.len];
-        let tt = &mut ntk[row.offset..row.offset + row.len];
-        for ((kv, tv), k22) in kk
-            .iter_mut()
-            .zip(tt.iter_mut())
-            .zip(&d2[row.d2..row.d2 + row.len])
-        {
-            let (a, b) = dual(k11, *k22, *kv);
-            *kv = a;
-            *tv *= b;
+/// `K ← E[φφ]`, `Θ ← Θ·E[φ′φ′]` of [`ExpNormalized`] over all entries, variances from the
+/// diagonals, vectorised.
+struct ExpNormalizedRows<'a> {
+    this: ExpNormalized,
+    k: &'a mut Kernel,
+    d1: &'a [f64],
+    d2: &'a [f64],
+}
+
+impl SimdOp for ExpNormalizedRows<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn call(self) {
+        let (this, d1, d2) = (self.this, self.d1, self.d2);
+        let (nngp, ntk) = (&mut self.k.nngp, &mut self.k.ntk);
+        for b in self.k.layout.row_blocks() {
+            for i1 in 0..b.h {
+                for i2 in 0..b.h {
+                    for j1 in 0..b.w {
+                        let row = b.row(i1, i2, j1);
+                        let k11 = d1[row.d1];
+                        let kk = &mut nngp[row.offset..row.offset + row.len];
+                        let tt = &mut ntk[row.offset..row.offset + row.len];
+                        for ((kv, tv), k22) in kk
+                            .iter_mut()
+                            .zip(tt.iter_mut())
+                            .zip(&d2[row.d2..row.d2 + row.len])
+                        {
+                            let (a, b) = this.dual(k11, *k22, *kv);
+                            *kv = a;
+                            *tv *= b;
+                        }
+                    }
+                }
+            }
         }
-    });
+    }
 }
 
 /// [`Layer::gaussian`] of a nonlinearity: its dual activation needs Gaussian pre-activations,
@@ -162,19 +180,16 @@ pub struct ExpNormalized {
 
 impl ExpNormalized {
     /// `(K, Θ factor)` of one entry.
-    #[inline]
+    /// Branch-free ([`crate::nonlin::exp_branch_free`]), so the layer's loop vectorises.
+    #[inline(always)]
     pub fn dual(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
         let prod = k11 * k22;
-        let (root, mut rho) = if prod > 0.0 {
-            let r = prod.sqrt();
-            (r, k12 / r)
-        } else {
-            (0.0, 0.0)
-        };
+        let r = prod.max(0.0).sqrt();
+        let (root, mut rho) = if prod > 0.0 { (r, k12 / r) } else { (0.0, 0.0) };
         if self.do_clip {
             rho = rho.clamp(-1.0, 1.0);
         }
-        let e = (self.gamma * (rho + self.shift)).exp();
+        let e = crate::nonlin::exp_branch_free(self.gamma * (rho + self.shift));
         (root * e, self.gamma * e)
     }
     fn phi(&self, t: f64) -> f64 {
@@ -208,8 +223,12 @@ impl Layer for ExpNormalized {
             let (a, b) = ctx.diagonals(&k);
             (a.into_owned(), b.into_owned())
         };
-        let this = *self;
-        map_rows(&mut k, &d1, &d2, move |a, b, c| this.dual(a, b, c));
+        SimdLevel::current().run(ExpNormalizedRows {
+            this: *self,
+            k: &mut k,
+            d1: &d1,
+            d2: &d2,
+        });
         Ok(Stream::One(k))
     }
     fn records_diagonal(&self) -> bool {

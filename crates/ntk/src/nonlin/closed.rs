@@ -8,14 +8,31 @@
 
 use std::f64::consts::{FRAC_2_PI, PI};
 
+use super::{atan2_right_half, exp_branch_free};
+
 /// `φ(u) = a·sin(b·u + c)`: with `Σ = k11 + k22`,
 /// `E[φφ] = a²/2·(e^{b²(k12 − Σ/2)} − cos(2c)·e^{−b²(k12 + Σ/2)})`,
 /// `E[φ′φ′] = a²b²/2·(e^{b²(k12 − Σ/2)} + cos(2c)·e^{−b²(k12 + Σ/2)})`.
+///
+/// The exponentials are [`exp_branch_free`], so loops over kernel entries vectorise.
 pub fn sin_dual(a: f64, b: f64, c: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+    sin_dual_cos2c(a, b, (2.0 * c).cos(), k11, k22, k12)
+}
+
+/// [`sin_dual`] with `cos(2c)` given (the batch loops compute it once per layer).
+#[inline(always)]
+pub(crate) fn sin_dual_cos2c(
+    a: f64,
+    b: f64,
+    cos2c: f64,
+    k11: f64,
+    k22: f64,
+    k12: f64,
+) -> (f64, f64) {
     let b2 = b * b;
     let half_sum = 0.5 * (k11 + k22);
-    let s1 = (b2 * (k12 - half_sum)).exp();
-    let s2 = (-b2 * (k12 + half_sum)).exp() * (2.0 * c).cos();
+    let s1 = exp_branch_free(b2 * (k12 - half_sum));
+    let s2 = exp_branch_free(-b2 * (k12 + half_sum)) * cos2c;
     let h = 0.5 * a * a;
     (h * (s1 - s2), h * b2 * (s1 + s2))
 }
@@ -23,8 +40,9 @@ pub fn sin_dual(a: f64, b: f64, c: f64, k11: f64, k22: f64, k12: f64) -> (f64, f
 /// `φ(u) = √2·sin(√(2γ)·u + π/4)`, whose NNGP is the RBF kernel
 /// `E[φφ] = e^{−γ(k11 + k22 − 2k12)}` (`= exp(−γ‖x − x′‖²/d)` on a dense input), and
 /// `E[φ′φ′] = 2γ·E[φφ]`.
+#[inline(always)]
 pub fn rbf_dual(gamma: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
-    let e = (gamma * (2.0 * k12 - k11 - k22)).exp();
+    let e = exp_branch_free(gamma * (2.0 * k12 - k11 - k22));
     (e, 2.0 * gamma * e)
 }
 
@@ -32,6 +50,7 @@ pub fn rbf_dual(gamma: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
 /// `D = (1 − 2bk11)(1 − 2bk22) − 4b²k12²`, `E[φφ] = a²/√D` and
 /// `E[φ′φ′] = 4a²b²·k12/D^{3/2}`. Finite only while `4b·k < 1` for every variance `k`
 /// (always for `b ≤ 0`); callers check [`gaussian_domain`] first.
+#[inline(always)]
 pub fn gaussian_dual(a: f64, b: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
     let d = (1.0 - 2.0 * b * k11) * (1.0 - 2.0 * b * k22) - 4.0 * b * b * k12 * k12;
     let root = d.max(0.0).sqrt();
@@ -54,9 +73,10 @@ pub fn gaussian_domain(b: f64, max_var: f64) -> Result<(), String> {
 }
 
 /// `φ(u) = a·e^{b·u}`: `E[φφ] = a²·e^{b²(k11 + k22 + 2k12)/2}`, `E[φ′φ′] = b²·E[φφ]`.
+#[inline(always)]
 pub fn exp_dual(a: f64, b: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
     let b2 = b * b;
-    let e = a * a * (b2 * (0.5 * (k11 + k22) + k12)).exp();
+    let e = a * a * exp_branch_free(b2 * (0.5 * (k11 + k22) + k12));
     (e, b2 * e)
 }
 
@@ -64,13 +84,13 @@ pub fn exp_dual(a: f64, b: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
 /// `k11·k22 = 0` (θ = π/2, THEORY.md §3). `E[φ′φ′] = 0`: neural-tangents' convention that the
 /// derivative vanishes almost everywhere (the `2δ(u)` of the distributional derivative is
 /// dropped), so a sign layer stops the NTK of everything below it.
+/// Branch-free ([`atan2_right_half`], `s ≥ 0`).
+#[inline(always)]
 pub fn sign_dual(k11: f64, k22: f64, k12: f64) -> (f64, f64) {
     let prod = k11 * k22;
-    if prod <= 0.0 {
-        return (0.0, 0.0);
-    }
     let s = (prod - k12 * k12).max(0.0).sqrt();
-    (FRAC_2_PI * k12.atan2(s), 0.0)
+    let v = FRAC_2_PI * atan2_right_half(k12, s);
+    (if prod <= 0.0 { 0.0 } else { v }, 0.0)
 }
 
 /// `Σ_l l!·k12^l·H_l(k11)·H_l(k22)` and its `k12`-derivative `Σ_l l·l!·k12^{l−1}·H_l·H_l`, for a

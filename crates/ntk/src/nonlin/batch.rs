@@ -1,0 +1,223 @@
+//! Dual activations over many kernel entries at once, compiled for the vector level that
+//! [`SimdLevel`] picks at run time.
+//!
+//! The closed forms of ReLU, ABReLU / LeakyReLU / Abs, Erf, GELU, Sign, Sin / Cos, Rbf,
+//! Gaussian and Exp are branch-free (`atan_ratio`, `exp_branch_free`, selects), so the entry
+//! loops below vectorise to 2 (baseline), 4 (AVX2) or 8 (AVX-512) lanes, with bitwise the same
+//! results at every level and as [`Nonlinearity::dual`] entry by entry. The polynomial family,
+//! the rectified monomials and the numerical duals run the same loops entry by entry.
+
+use std::f64::consts::FRAC_PI_2;
+
+use super::{abrelu_dual, closed, erf_dual, gelu_dual, relu_dual, Nonlinearity};
+use crate::layout::{Layout, RowBlock};
+use crate::simd::{SimdLevel, SimdOp};
+
+/// Binds `$dual` to `φ`'s dual as a monomorphic `Fn(k11, k22, k12) -> (E[φφ], E[φ′φ′])` and
+/// evaluates `$body` with it (one copy of `$body` per closed form, so each loop is compiled for
+/// that form alone).
+macro_rules! with_dual {
+    ($phi:expr, $dual:ident => $body:expr) => {
+        match $phi {
+            Nonlinearity::Relu => {
+                let $dual = relu_dual;
+                $body
+            }
+            &Nonlinearity::AbRelu { a, b } => {
+                let $dual = move |x, y, z| abrelu_dual(a, b, x, y, z);
+                $body
+            }
+            Nonlinearity::Abs => {
+                let $dual = |x, y, z| abrelu_dual(-1.0, 1.0, x, y, z);
+                $body
+            }
+            &Nonlinearity::Erf { a, b, c } => {
+                let $dual = move |x, y, z| erf_dual(a, b, c, x, y, z);
+                $body
+            }
+            Nonlinearity::Gelu => {
+                let $dual = gelu_dual;
+                $body
+            }
+            Nonlinearity::Sign => {
+                let $dual = closed::sign_dual;
+                $body
+            }
+            &Nonlinearity::Sin { a, b, c } => {
+                let cos2c = (2.0 * c).cos();
+                let $dual = move |x, y, z| closed::sin_dual_cos2c(a, b, cos2c, x, y, z);
+                $body
+            }
+            &Nonlinearity::Cos { a, b, c } => {
+                let cos2c = (2.0 * (c + FRAC_PI_2)).cos();
+                let $dual = move |x, y, z| closed::sin_dual_cos2c(a, b, cos2c, x, y, z);
+                $body
+            }
+            &Nonlinearity::Rbf { gamma } => {
+                let $dual = move |x, y, z| closed::rbf_dual(gamma, x, y, z);
+                $body
+            }
+            &Nonlinearity::Gaussian { a, b } => {
+                let $dual = move |x, y, z| closed::gaussian_dual(a, b, x, y, z);
+                $body
+            }
+            &Nonlinearity::Exp { a, b } => {
+                let $dual = move |x, y, z| closed::exp_dual(a, b, x, y, z);
+                $body
+            }
+            Nonlinearity::Identity => {
+                let $dual = |_: f64, _: f64, z: f64| (z, 1.0);
+                $body
+            }
+            phi => {
+                let $dual = move |x, y, z| phi.dual(x, y, z);
+                $body
+            }
+        }
+    };
+}
+
+/// `k ← E[φφ]`, `t ← t·E[φ′φ′]` over one run of entries whose first variance is `k11`.
+#[inline(always)]
+fn run_row<D: Fn(f64, f64, f64) -> (f64, f64)>(
+    dual: &D,
+    k11: f64,
+    k22: &[f64],
+    k: &mut [f64],
+    t: &mut [f64],
+) {
+    for ((kv, tv), k22) in k.iter_mut().zip(t.iter_mut()).zip(k22) {
+        let (a, b) = dual(k11, *k22, *kv);
+        *kv = a;
+        *tv *= b;
+    }
+}
+
+impl Nonlinearity {
+    /// `k[i] ← E[φ(u)φ(v)]` and `t[i] ← t[i]·E[φ′(u)φ′(v)]` for the Gaussians
+    /// `(k11[i], k22[i], k[i])`, compiled for `level` (or the widest level below it that the CPU
+    /// has). Bitwise equal to [`Nonlinearity::dual`] entry by entry, at every level.
+    ///
+    /// # Panics
+    /// When the four slices differ in length.
+    pub fn dual_batch(
+        &self,
+        level: SimdLevel,
+        k11: &[f64],
+        k22: &[f64],
+        k: &mut [f64],
+        t: &mut [f64],
+    ) {
+        let n = k.len();
+        assert!(
+            k11.len() == n && k22.len() == n && t.len() == n,
+            "dual_batch: slices of lengths {}, {}, {}, {}",
+            k11.len(),
+            k22.len(),
+            n,
+            t.len()
+        );
+        level.run(Entries {
+            phi: self,
+            k11,
+            k22,
+            k,
+            t,
+        })
+    }
+
+    /// [`Nonlinearity::dual_batch`] over a pair kernel in `layout`: the variances of entry `i`
+    /// of row `r` are `d1[r.d1]` and `d2[r.d2 + i]`.
+    pub(crate) fn dual_layout(
+        &self,
+        level: SimdLevel,
+        layout: &Layout,
+        d1: &[f64],
+        d2: &[f64],
+        nngp: &mut [f64],
+        ntk: &mut [f64],
+    ) {
+        level.run(Rows {
+            phi: self,
+            blocks: &layout.row_blocks(),
+            d1,
+            d2,
+            nngp,
+            ntk,
+        })
+    }
+}
+
+/// The loop of [`Nonlinearity::dual_batch`].
+struct Entries<'a> {
+    phi: &'a Nonlinearity,
+    k11: &'a [f64],
+    k22: &'a [f64],
+    k: &'a mut [f64],
+    t: &'a mut [f64],
+}
+
+impl SimdOp for Entries<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn call(self) {
+        let Entries {
+            phi,
+            k11,
+            k22,
+            k,
+            t,
+        } = self;
+        with_dual!(phi, dual => {
+            for (((kv, tv), k11), k22) in k.iter_mut().zip(t.iter_mut()).zip(k11).zip(k22) {
+                let (a, b) = dual(*k11, *k22, *kv);
+                *kv = a;
+                *tv *= b;
+            }
+        })
+    }
+}
+
+/// The loop of [`Nonlinearity::dual_layout`].
+struct Rows<'a> {
+    phi: &'a Nonlinearity,
+    blocks: &'a [RowBlock],
+    d1: &'a [f64],
+    d2: &'a [f64],
+    nngp: &'a mut [f64],
+    ntk: &'a mut [f64],
+}
+
+impl SimdOp for Rows<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn call(self) {
+        let Rows {
+            phi,
+            blocks,
+            d1,
+            d2,
+            nngp,
+            ntk,
+        } = self;
+        with_dual!(phi, dual => {
+            for b in blocks {
+                for i1 in 0..b.h {
+                    for i2 in 0..b.h {
+                        for j1 in 0..b.w {
+                            let row = b.row(i1, i2, j1);
+                            let range = row.offset..row.offset + row.len;
+                            run_row(
+                                &dual,
+                                d1[row.d1],
+                                &d2[row.d2..row.d2 + row.len],
+                                &mut nngp[range.clone()],
+                                &mut ntk[range],
+                            );
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
