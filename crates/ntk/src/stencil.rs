@@ -11,6 +11,7 @@ use entk_groups::PixelResampling;
 
 use crate::error::{NtkError, Result};
 use crate::param::Padding;
+use crate::simd::{SimdLevel, SimdOp};
 
 /// One stencil term: offsets `u = (r1, c1)` in the first slot, `u′ = (r2, c2)` in the second
 /// (row, col from the window centre) and a weight.
@@ -110,81 +111,16 @@ impl Geometry {
     }
 }
 
-/// Contiguous runs `(out_start, in_start, len)` of the innermost axis for offset `off`.
-fn segments(g: &Geometry, off: isize) -> Vec<(usize, usize, usize)> {
-    let (n_out, n_in) = (g.w_out, g.w_in);
-    match g.padding {
-        Padding::Valid => vec![(0, (g.kw as isize + off) as usize, n_out)],
-        Padding::Same => {
-            let lo = (-off).max(0) as usize;
-            let hi = ((n_in as isize - off).min(n_out as isize)).max(0) as usize;
-            if hi > lo {
-                vec![(lo, (lo as isize + off) as usize, hi - lo)]
-            } else {
-                vec![]
-            }
-        }
-        Padding::Circular => {
-            let mut v = Vec::new();
-            let mut o = 0;
-            while o < n_out {
-                let i = (o as isize + off).rem_euclid(n_in as isize) as usize;
-                let len = (n_in - i).min(n_out - o);
-                v.push((o, i, len));
-                o += len;
-            }
-            v
-        }
-    }
-}
-
-/// `out(t,t′) += scale · Σ_taps w · inp(t+u, t′+u′)` on `(H1,H2,W1,W2)` blocks.
-///
-/// `out` has `h_out²·w_out²` values, `inp` `h_in²·w_in²`. The innermost loop runs over
-/// contiguous memory; no allocation happens inside the loops over positions.
-pub fn apply_taps(out: &mut [f64], inp: &[f64], taps: &[Tap], g: &Geometry, scale: f64) {
-    let (hi, wi, ho, wo) = (g.h_in, g.w_in, g.h_out, g.w_out);
-    debug_assert_eq!(out.len(), ho * ho * wo * wo);
-    debug_assert_eq!(inp.len(), hi * hi * wi * wi);
-    let segs: Vec<Vec<(usize, usize, usize)>> = taps.iter().map(|t| segments(g, t.c2)).collect();
-    for i1 in 0..ho {
-        for i2 in 0..ho {
-            let out_blk = &mut out[(i1 * ho + i2) * wo * wo..][..wo * wo];
-            for (tap, seg) in taps.iter().zip(&segs) {
-                let Some(s1) = g.padding.source(i1, tap.r1, g.kh, hi) else {
-                    continue;
-                };
-                let Some(s2) = g.padding.source(i2, tap.r2, g.kh, hi) else {
-                    continue;
-                };
-                let in_blk = &inp[(s1 * hi + s2) * wi * wi..][..wi * wi];
-                let w = scale * tap.w;
-                for j1 in 0..wo {
-                    let Some(sj1) = g.padding.source(j1, tap.c1, g.kw, wi) else {
-                        continue;
-                    };
-                    let in_row = &in_blk[sj1 * wi..][..wi];
-                    let out_row = &mut out_blk[j1 * wo..][..wo];
-                    for &(o0, i0, len) in seg {
-                        let (dst, src) = (&mut out_row[o0..o0 + len], &in_row[i0..i0 + len]);
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d += w * s;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// A stencil whose taps are `(v, A v, 1)` for every offset `v = (r, c)` of the window, with `A`
 /// a signed permutation matrix: plain convolutions (`A = 1`) and the slice pairs of groups that
 /// act exactly on pixels (C4, D4 and subgroups, THEORY.md §6.3).
 ///
 /// Each coordinate of `v` then moves exactly two of the four axes `(H1, H2, W1, W2)`, and the
 /// zero padding is a product of per-axis indicators, so the `q²`-term sum factorises into two
-/// `q`-term passes: `2q` instead of `q²` additions per entry (6 instead of 9 for 3×3). Only
-/// the summation order differs from [`apply_taps`] (relative differences of order 1e-16).
+/// `q`-term passes. [`RowPlan`] sums the `q²` input rows of each output row in one sweep, in
+/// the grouped order of that factorisation (first along one pass, then along the other), which
+/// is bitwise what the two-pass evaluation gives, without its intermediate array. Only the
+/// summation order differs from the tap-by-tap reference (relative differences of order 1e-16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Separable {
     /// `A` swaps the coordinates: `A v = (sign_r·c, sign_c·r)`; otherwise
@@ -253,8 +189,7 @@ impl Separable {
         }
     }
 
-    /// The two passes. The second is the one that moves `W2` (the innermost axis), so the
-    /// first writes whole rows and the second reads rows of a padded intermediate.
+    /// The two passes. The second is the one that moves `W2` (the innermost axis).
     fn passes(&self, g: &Geometry) -> [Pass; 2] {
         if self.swap {
             // A v = (sign_r·c, sign_c·r): c moves (W1, H2), r moves (H1, W2).
@@ -281,173 +216,9 @@ impl Separable {
             ]
         }
     }
-
-    /// `out(t,t′) = scale · Σ_v inp(t+v, t′+Av)` on `(H1,H2,W1,W2)` blocks (overwrites `out`).
-    ///
-    /// The intermediate stores each `W2` row with `k` extra entries on both sides holding the
-    /// padding (zeros, or the wrapped values for CIRCULAR), so the second pass sums whole
-    /// shifted rows without edge cases.
-    pub fn apply(&self, out: &mut [f64], inp: &[f64], g: &Geometry, scale: f64) {
-        let in_dims = [g.h_in, g.h_in, g.w_in, g.w_in];
-        let out_dims = [g.h_out, g.h_out, g.w_out, g.w_out];
-        debug_assert_eq!(out.len(), out_dims.iter().product::<usize>());
-        debug_assert_eq!(inp.len(), in_dims.iter().product::<usize>());
-        let [first, second] = self.passes(g);
-        let mut mid_dims = in_dims;
-        for (a, _) in first.axes {
-            mid_dims[a] = out_dims[a];
-        }
-        let margin = match g.padding {
-            Padding::Valid => 0,
-            Padding::Same | Padding::Circular => second.k,
-        };
-        let mid_rows = Rows {
-            dims: mid_dims,
-            stride: mid_dims[3] + 2 * margin,
-            margin,
-        };
-        let mut mid =
-            crate::scratch::take(mid_dims[..3].iter().product::<usize>() * mid_rows.stride);
-        let input = Rows {
-            dims: in_dims,
-            stride: in_dims[3],
-            margin: 0,
-        };
-        let output = Rows {
-            dims: out_dims,
-            stride: out_dims[3],
-            margin: 0,
-        };
-        run_pass(&mut mid, &mid_rows, inp, &input, &first, g.padding, 1.0);
-        run_pass(out, &output, &mid, &mid_rows, &second, g.padding, scale);
-        crate::scratch::recycle(mid);
-    }
 }
 
-/// An `(H1, H2, W1, W2)` array whose `W2` rows are `stride` apart, the `dims[3]` values of a
-/// row starting `margin` entries in.
-struct Rows {
-    dims: [usize; 4],
-    stride: usize,
-    margin: usize,
-}
-
-/// `out[o] = scale · Σ_{d=−k..k} inp[src(o, d)]` for one [`Pass`] (overwrites `out`'s rows and
-/// fills their margins with the padding); axes not in the pass keep their index. A pass that
-/// moves `W2` reads `inp`'s margins instead of the padding.
-fn run_pass(
-    out: &mut [f64],
-    o: &Rows,
-    inp: &[f64],
-    i: &Rows,
-    pass: &Pass,
-    padding: Padding,
-    scale: f64,
-) {
-    let taps = 2 * pass.k + 1;
-    let k = pass.k as isize;
-    let sign = |a: usize| pass.axes.iter().find(|(b, _)| *b == a).map(|(_, s)| *s);
-    // sources[a][o·taps + d]: the input index of axis a read by output index o at offset d.
-    let sources: [Vec<Option<usize>>; 3] = [0, 1, 2].map(|a| {
-        (0..o.dims[a])
-            .flat_map(|x| {
-                (0..taps).map(move |d| match sign(a) {
-                    Some(s) => padding.source(x, s * (d as isize - k), pass.k, i.dims[a]),
-                    None => Some(x),
-                })
-            })
-            .collect()
-    });
-    // Start of the W2 run read at offset d within a padded input row: output x reads position
-    // `x + s·(d − k)` behind a margin of k (SAME/CIRCULAR) or `x + k + s·(d − k)` (VALID, no
-    // margin), both `x + k + s·(d − k)` from the row start.
-    let shift: Vec<usize> = (0..taps)
-        .map(|d| match sign(3) {
-            Some(s) => (k + s * (d as isize - k)) as usize,
-            None => i.margin,
-        })
-        .collect();
-    let n = o.dims[3];
-    let mut rows: Vec<usize> = Vec::with_capacity(taps);
-    let mut outer: Vec<Option<usize>> = vec![None; taps];
-    let mut out_rows = out.chunks_exact_mut(o.stride);
-    for o0 in 0..o.dims[0] {
-        for o1 in 0..o.dims[1] {
-            // The (H1, H2) part of each offset's source row, shared by the whole W1 loop.
-            for (d, part) in outer.iter_mut().enumerate() {
-                *part = match (sources[0][o0 * taps + d], sources[1][o1 * taps + d]) {
-                    (Some(s0), Some(s1)) => Some((s0 * i.dims[1] + s1) * i.dims[2]),
-                    _ => None,
-                };
-            }
-            for o2 in 0..o.dims[2] {
-                rows.clear();
-                for (d, part) in outer.iter().enumerate() {
-                    if let (Some(p), Some(s2)) = (part, sources[2][o2 * taps + d]) {
-                        rows.push((p + s2) * i.stride + shift[d]);
-                    }
-                }
-                let padded = out_rows.next().expect("output rows match the dimensions");
-                let (left, rest) = padded.split_at_mut(o.margin);
-                let (row, right) = rest.split_at_mut(n);
-                sum_rows(row, inp, &rows, scale);
-                match padding {
-                    Padding::Circular => {
-                        let m = o.margin as isize;
-                        for (j, v) in left.iter_mut().enumerate() {
-                            *v = row[(j as isize - m).rem_euclid(n as isize) as usize];
-                        }
-                        for (j, v) in right.iter_mut().enumerate() {
-                            *v = row[j % n];
-                        }
-                    }
-                    _ => {
-                        left.fill(0.0);
-                        right.fill(0.0);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// `row = scale · Σ_r inp[r..r + len]` over the row starts `rows`, summed left to right in one
-/// sweep for up to three rows (the 3×3 case).
-fn sum_rows(row: &mut [f64], inp: &[f64], rows: &[usize], scale: f64) {
-    let n = row.len();
-    let src = |r: usize| &inp[r..r + n];
-    match *rows {
-        [] => row.fill(0.0),
-        [a] => {
-            for (o, a) in row.iter_mut().zip(src(a)) {
-                *o = scale * a;
-            }
-        }
-        [a, b] => {
-            for ((o, a), b) in row.iter_mut().zip(src(a)).zip(src(b)) {
-                *o = scale * (a + b);
-            }
-        }
-        [a, b, c] => {
-            for (((o, a), b), c) in row.iter_mut().zip(src(a)).zip(src(b)).zip(src(c)) {
-                *o = scale * ((a + b) + c);
-            }
-        }
-        [a, ref more @ ..] => {
-            row.copy_from_slice(src(a));
-            for &b in more {
-                for (o, b) in row.iter_mut().zip(src(b)) {
-                    *o += b;
-                }
-            }
-            if scale != 1.0 {
-                row.iter_mut().for_each(|v| *v *= scale);
-            }
-        }
-    }
-}
-
-/// `out = scale · A[inp]` (overwriting `out`) through the factorised form when there is one.
+/// `out = scale · A[inp]` (overwriting `out`), row by row ([`RowPlan`]).
 pub fn apply_stencil(
     out: &mut [f64],
     inp: &[f64],
@@ -456,11 +227,361 @@ pub fn apply_stencil(
     g: &Geometry,
     scale: f64,
 ) {
-    match separable {
-        Some(s) => s.apply(out, inp, g, scale),
-        None => {
-            out.fill(0.0);
-            apply_taps(out, inp, taps, g, scale);
+    let plan = RowPlan::new(taps, separable, g);
+    plan.run(
+        SimdLevel::current(),
+        &[inp],
+        g,
+        scale,
+        &mut Store(vec![out]),
+    );
+}
+
+/// One tap of a [`RowPlan`]: its offsets on `(H1, H2, W1)` and where its run starts in a
+/// padded `W2` row.
+#[derive(Debug, Clone, Copy)]
+struct PlannedTap {
+    off: [isize; 3],
+    start: usize,
+    w: f64,
+}
+
+/// How a [`RowPlan`] sums its taps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Summation {
+    /// `scale · Σ_e (Σ_d row[e][d])`, unit weights, `inner` taps per group summed left to
+    /// right, then the groups left to right: the order of the two passes of a [`Separable`]
+    /// stencil (the first pass sums along `d`, the second along `e`), the order in which entk
+    /// has always summed them.
+    Grouped { inner: usize },
+    /// `Σ_t (scale·w_t)·row[t]` from 0, taps in order: the order of the tap-by-tap reference.
+    Weighted,
+}
+
+/// A stencil prepared to run one output row `(o0, o1, o2)` (a run of `W2` values) at a time:
+/// each output row is a sum of whole input rows, shifted along `W2`, one per tap. Taps that fall
+/// into the padding on `H1`, `H2` or `W1` read a row of zeros, and each input row is read from a
+/// copy with `k_w` padding values on both sides (zeros, or the wrapped values for CIRCULAR), so
+/// the inner loop has no edge cases and vectorises. The summation order is that of the
+/// two-pass separable form or of the tap-by-tap reference, so the results are bitwise theirs (adding a
+/// zero row is exact; at most the sign of a zero differs).
+///
+/// Every output row is computed in one sweep over its taps with the sum held in registers, and
+/// handed to a sink while it is in L1: the layers fold the affine step and the dual activation
+/// into that sink ([`RowPlan::run`]).
+#[derive(Debug, Clone)]
+pub(crate) struct RowPlan {
+    taps: Vec<PlannedTap>,
+    summation: Summation,
+    /// Per axis `a < 3`, `sources[a][x · taps + t]`: the input index read by output index `x`
+    /// for tap `t`, or `usize::MAX` in the padding.
+    sources: [Vec<usize>; 3],
+}
+
+impl RowPlan {
+    /// The plan of `taps` (or of `separable`, which must describe the same taps) on `g`.
+    pub(crate) fn new(taps: &[Tap], separable: Option<Separable>, g: &Geometry) -> Self {
+        let (kh, kw) = (g.kh as isize, g.kw as isize);
+        let planned: Vec<PlannedTap> = match separable {
+            Some(sep) => {
+                let [first, second] = sep.passes(g);
+                let (k1, k2) = (first.k as isize, second.k as isize);
+                let mut v = Vec::new();
+                for e in -k2..=k2 {
+                    for d in -k1..=k1 {
+                        let mut off = [0isize; 4];
+                        for (a, s) in first.axes {
+                            off[a] += s * d;
+                        }
+                        for (a, s) in second.axes {
+                            off[a] += s * e;
+                        }
+                        v.push(PlannedTap {
+                            off: [off[0], off[1], off[2]],
+                            start: (kw + off[3]) as usize,
+                            w: 1.0,
+                        });
+                    }
+                }
+                v
+            }
+            None => taps
+                .iter()
+                .map(|t| PlannedTap {
+                    off: [t.r1, t.r2, t.c1],
+                    start: (kw + t.c2) as usize,
+                    w: t.w,
+                })
+                .collect(),
+        };
+        let summation = match separable {
+            Some(sep) => Summation::Grouped {
+                inner: 2 * sep.passes(g)[0].k + 1,
+            },
+            None => Summation::Weighted,
+        };
+        let axis = |a: usize| -> Vec<usize> {
+            let (n_out, n_in, k) = match a {
+                0 | 1 => (g.h_out, g.h_in, kh as usize),
+                _ => (g.w_out, g.w_in, kw as usize),
+            };
+            (0..n_out)
+                .flat_map(|x| {
+                    planned
+                        .iter()
+                        .map(move |t| g.padding.source(x, t.off[a], k, n_in).unwrap_or(usize::MAX))
+                })
+                .collect()
+        };
+        RowPlan {
+            sources: [axis(0), axis(1), axis(2)],
+            taps: planned,
+            summation,
+        }
+    }
+
+    /// Computes `scale · A[inp]` for each of `inputs` row by row at `level`, handing output row
+    /// `r = (o0·h_out + o1)·w_out + o2` of every input to `sink` at once (its `w_out` values
+    /// belong at `r · w_out` in the output array). Rows come in increasing order.
+    pub(crate) fn run<S: RowSink>(
+        &self,
+        level: SimdLevel,
+        inputs: &[&[f64]],
+        g: &Geometry,
+        scale: f64,
+        sink: &mut S,
+    ) {
+        let padded: Vec<Padded<'_>> = inputs.iter().map(|inp| Padded::new(inp, g)).collect();
+        level.run(RunRows {
+            plan: self,
+            padded: &padded,
+            g,
+            scale,
+            sink,
+        });
+        padded.into_iter().for_each(Padded::recycle);
+    }
+}
+
+/// Receives the output rows of a [`RowPlan`] (one per input), mutable so that a sink may finish
+/// them in place; `row` is inlined into the vectorised row loop.
+pub(crate) trait RowSink {
+    /// Output row `r` of every input.
+    fn row(&mut self, r: usize, rows: &mut [Vec<f64>]);
+}
+
+/// Stores each row at its place in the output arrays.
+pub(crate) struct Store<'a>(pub Vec<&'a mut [f64]>);
+
+impl RowSink for Store<'_> {
+    #[inline(always)]
+    fn row(&mut self, r: usize, rows: &mut [Vec<f64>]) {
+        for (out, row) in self.0.iter_mut().zip(rows.iter()) {
+            out[r * row.len()..][..row.len()].copy_from_slice(row);
+        }
+    }
+}
+
+/// The row loop of [`RowPlan::run`].
+struct RunRows<'a, S> {
+    plan: &'a RowPlan,
+    padded: &'a [Padded<'a>],
+    g: &'a Geometry,
+    scale: f64,
+    sink: &'a mut S,
+}
+
+impl<S: RowSink> SimdOp for RunRows<'_, S> {
+    type Output = ();
+    #[inline(always)]
+    fn call(self) {
+        let RunRows {
+            plan,
+            padded,
+            g,
+            scale,
+            sink,
+        } = self;
+        let n = plan.taps.len();
+        let (hi, wi) = (g.h_in, g.w_in);
+        let stride = padded.first().map_or(g.w_in, |p| p.stride);
+        let zero = padded.first().map_or(0, |p| p.zero);
+        let mut rows = vec![vec![0.0; g.w_out]; padded.len()];
+        let mut part = vec![0.0; g.w_out];
+        let mut base = vec![usize::MAX; n];
+        let mut starts = vec![0usize; n];
+        let mut r = 0;
+        for o0 in 0..g.h_out {
+            for o1 in 0..g.h_out {
+                for (t, b) in base.iter_mut().enumerate() {
+                    let (s0, s1) = (plan.sources[0][o0 * n + t], plan.sources[1][o1 * n + t]);
+                    *b = if s0 == usize::MAX || s1 == usize::MAX {
+                        usize::MAX
+                    } else {
+                        (s0 * hi + s1) * wi
+                    };
+                }
+                for o2 in 0..g.w_out {
+                    for t in 0..n {
+                        let s2 = plan.sources[2][o2 * n + t];
+                        starts[t] = plan.taps[t].start
+                            + if base[t] == usize::MAX || s2 == usize::MAX {
+                                zero
+                            } else {
+                                (base[t] + s2) * stride
+                            };
+                    }
+                    for (row, p) in rows.iter_mut().zip(padded) {
+                        sum_taps(
+                            row,
+                            &mut part,
+                            p.data(),
+                            &starts,
+                            &plan.taps,
+                            plan.summation,
+                            scale,
+                        );
+                    }
+                    sink.row(r, &mut rows);
+                    r += 1;
+                }
+            }
+        }
+    }
+}
+
+/// `row = Σ over the taps of the runs data[start..start + len]`, in `summation`'s order.
+#[inline(always)]
+fn sum_taps(
+    row: &mut [f64],
+    part: &mut [f64],
+    data: &[f64],
+    starts: &[usize],
+    taps: &[PlannedTap],
+    summation: Summation,
+    scale: f64,
+) {
+    let n = row.len();
+    let src = |t: usize| &data[starts[t]..starts[t] + n];
+    match summation {
+        Summation::Grouped { inner: 3 } if starts.len() == 9 => {
+            let (a0, a1, a2, b0, b1, b2, c0, c1, c2) = (
+                src(0),
+                src(1),
+                src(2),
+                src(3),
+                src(4),
+                src(5),
+                src(6),
+                src(7),
+                src(8),
+            );
+            for j in 0..n {
+                let a = (a0[j] + a1[j]) + a2[j];
+                let b = (b0[j] + b1[j]) + b2[j];
+                let c = (c0[j] + c1[j]) + c2[j];
+                row[j] = scale * ((a + b) + c);
+            }
+        }
+        Summation::Grouped { inner } => {
+            // Group sums left to right, then the groups left to right (`row` holds the running
+            // total), then the scale.
+            let groups = starts.len() / inner;
+            for e in 0..groups {
+                part.copy_from_slice(src(e * inner));
+                for d in 1..inner {
+                    for (p, v) in part.iter_mut().zip(src(e * inner + d)) {
+                        *p += v;
+                    }
+                }
+                if e == 0 {
+                    row.copy_from_slice(part);
+                } else {
+                    for (t, p) in row.iter_mut().zip(part.iter()) {
+                        *t += p;
+                    }
+                }
+            }
+            for r in row.iter_mut() {
+                *r *= scale;
+            }
+        }
+        Summation::Weighted => {
+            row.fill(0.0);
+            for (t, tap) in taps.iter().enumerate() {
+                let w = scale * tap.w;
+                for (r, v) in row.iter_mut().zip(src(t)) {
+                    *r += w * v;
+                }
+            }
+        }
+    }
+}
+
+/// The input with every `W2` row padded by `k_w` values on both sides (zeros for SAME, the
+/// wrapped values for CIRCULAR; VALID reads the input as it is), followed by a row of zeros
+/// for taps that fall into the padding on the other axes.
+struct Padded<'a> {
+    data: PaddedData<'a>,
+    stride: usize,
+    /// Start of the zero row (`start + w_out ≤ stride` for every tap).
+    zero: usize,
+}
+
+enum PaddedData<'a> {
+    Borrowed(&'a [f64]),
+    Owned(Vec<f64>),
+}
+
+impl<'a> Padded<'a> {
+    fn new(inp: &'a [f64], g: &Geometry) -> Self {
+        let wi = g.w_in;
+        let rows = inp.len() / wi.max(1);
+        match g.padding {
+            Padding::Valid => Padded {
+                // Every tap is inside the input: the zero row is never read.
+                data: PaddedData::Borrowed(inp),
+                stride: wi,
+                zero: 0,
+            },
+            Padding::Same | Padding::Circular => {
+                let m = g.kw;
+                let stride = wi + 2 * m;
+                let mut data = crate::scratch::take((rows + 1) * stride);
+                for (dst, src) in data.chunks_exact_mut(stride).zip(inp.chunks_exact(wi)) {
+                    let (left, rest) = dst.split_at_mut(m);
+                    let (mid, right) = rest.split_at_mut(wi);
+                    mid.copy_from_slice(src);
+                    if g.padding == Padding::Circular {
+                        for (j, v) in left.iter_mut().enumerate() {
+                            *v = src[(j as isize - m as isize).rem_euclid(wi as isize) as usize];
+                        }
+                        for (j, v) in right.iter_mut().enumerate() {
+                            *v = src[j % wi];
+                        }
+                    } else {
+                        left.fill(0.0);
+                        right.fill(0.0);
+                    }
+                }
+                data[rows * stride..].fill(0.0);
+                Padded {
+                    data: PaddedData::Owned(data),
+                    stride,
+                    zero: rows * stride,
+                }
+            }
+        }
+    }
+    fn data(&self) -> &[f64] {
+        match &self.data {
+            PaddedData::Borrowed(d) => d,
+            PaddedData::Owned(d) => d,
+        }
+    }
+    fn recycle(self) {
+        if let PaddedData::Owned(d) = self.data {
+            crate::scratch::recycle(d);
         }
     }
 }

@@ -4,8 +4,75 @@
 //!
 //! (A unit test: the stencil kernels are private to the crate.)
 
-use super::{apply_stencil, apply_taps, conv_taps, Geometry, Separable, Tap};
+use super::{apply_stencil, conv_taps, Geometry, Separable, Tap};
 use crate::Padding;
+
+/// Contiguous runs `(out_start, in_start, len)` of the innermost axis for offset `off`.
+fn segments(g: &Geometry, off: isize) -> Vec<(usize, usize, usize)> {
+    let (n_out, n_in) = (g.w_out, g.w_in);
+    match g.padding {
+        Padding::Valid => vec![(0, (g.kw as isize + off) as usize, n_out)],
+        Padding::Same => {
+            let lo = (-off).max(0) as usize;
+            let hi = ((n_in as isize - off).min(n_out as isize)).max(0) as usize;
+            if hi > lo {
+                vec![(lo, (lo as isize + off) as usize, hi - lo)]
+            } else {
+                vec![]
+            }
+        }
+        Padding::Circular => {
+            let mut v = Vec::new();
+            let mut o = 0;
+            while o < n_out {
+                let i = (o as isize + off).rem_euclid(n_in as isize) as usize;
+                let len = (n_in - i).min(n_out - o);
+                v.push((o, i, len));
+                o += len;
+            }
+            v
+        }
+    }
+}
+
+/// `out(t,t′) += scale · Σ_taps w · inp(t+u, t′+u′)` on `(H1,H2,W1,W2)` blocks.
+///
+/// `out` has `h_out²·w_out²` values, `inp` `h_in²·w_in²`. The innermost loop runs over
+/// contiguous memory; no allocation happens inside the loops over positions.
+fn apply_taps(out: &mut [f64], inp: &[f64], taps: &[Tap], g: &Geometry, scale: f64) {
+    let (hi, wi, ho, wo) = (g.h_in, g.w_in, g.h_out, g.w_out);
+    debug_assert_eq!(out.len(), ho * ho * wo * wo);
+    debug_assert_eq!(inp.len(), hi * hi * wi * wi);
+    let segs: Vec<Vec<(usize, usize, usize)>> = taps.iter().map(|t| segments(g, t.c2)).collect();
+    for i1 in 0..ho {
+        for i2 in 0..ho {
+            let out_blk = &mut out[(i1 * ho + i2) * wo * wo..][..wo * wo];
+            for (tap, seg) in taps.iter().zip(&segs) {
+                let Some(s1) = g.padding.source(i1, tap.r1, g.kh, hi) else {
+                    continue;
+                };
+                let Some(s2) = g.padding.source(i2, tap.r2, g.kh, hi) else {
+                    continue;
+                };
+                let in_blk = &inp[(s1 * hi + s2) * wi * wi..][..wi * wi];
+                let w = scale * tap.w;
+                for j1 in 0..wo {
+                    let Some(sj1) = g.padding.source(j1, tap.c1, g.kw, wi) else {
+                        continue;
+                    };
+                    let in_row = &in_blk[sj1 * wi..][..wi];
+                    let out_row = &mut out_blk[j1 * wo..][..wo];
+                    for &(o0, i0, len) in seg {
+                        let (dst, src) = (&mut out_row[o0..o0 + len], &in_row[i0..i0 + len]);
+                        for (d, s) in dst.iter_mut().zip(src) {
+                            *d += w * s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// `(v, A v, 1)` over a `q×q` window for the signed permutation `A` given by `(swap, sr, sc)`.
 fn taps(q: usize, swap: bool, sr: isize, sc: isize) -> Vec<Tap> {
