@@ -3,52 +3,64 @@
 //! identical: it prints the wall time per pair and a 64-bit FNV-1a hash of the Gram's bits.
 //!
 //! `cargo run --release -p entk-ntk --example speed_probe -- CASE [N] [THREADS]`, CASE one of
-//! `c4-16` (16×16×3 images), `c4-28` (28×28×1), `c8-28` (C8, 28×28×1, full layout), `so3-6`,
-//! `so3-8` (16 S² signals, 10 channels, L = 6 / 8); N inputs (default 4), THREADS (default 1).
+//! `c4-16` (16×16×3 images), `c4-28` (28×28×1), `c8-28` (C8, 28×28×1, full layout), `so3-L`
+//! (S² signals with 10 channels at bandlimit L, `s2_lift_conv L→L/2 – erf – so3_conv – erf –
+//! so3_pool – dense`); N inputs (default 4), THREADS (default 1).
+//!
+//! `… --example speed_probe -- spec CASE FILE` writes the case's spec (JSON) to FILE and
+//! `… -- npy CASE N FILE` its N inputs (`.npy`), for timing `entk kernel` on the same work;
+//! `… -- simd` prints the vector level the kernels use.
 
 use std::time::Instant;
 
 use entk_ntk::{GramOptions, Network};
 use ndarray::Array4;
-use rand::{Rng, SeedableRng};
 
-const C4: &str = r#"{"layers": [
-    {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
-    {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same", "group_support": "all"}, {"type": "relu"},
-    {"type": "group_pool"}, {"type": "dense"}]}"#;
+#[path = "../benches/cases.rs"]
+#[allow(dead_code)]
+mod cases;
+use cases::{images, s2_signals, so3_spec, C4_SPEC as C4};
 
-fn images(n: usize, s: usize, c: usize) -> Array4<f64> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    Array4::from_shape_fn((n, s, s, c), |_| rng.random_range(-1.0..1.0))
-}
-
-fn s2_signals(n: usize, l: usize, channels: usize) -> Array4<f64> {
-    Array4::from_shape_fn((n, 2 * l, 2 * l - 1, channels), |(b, j, k, c)| {
-        ((b * 7919 + j * 104729 + k * 1299709 + c * 15485863) as f64 * 0.618_033_988_75).sin()
-    })
-}
-
-fn so3_spec(l: usize) -> String {
-    let lo = l / 2;
-    format!(
-        r#"{{"layers": [{{"type": "s2_lift_conv", "bandlimit_out": {lo}}}, {{"type": "erf"}},
-            {{"type": "so3_conv", "bandlimit_out": {lo}}}, {{"type": "erf"}}, {{"type": "so3_pool"}}, {{"type": "dense"}}]}}"#
-    )
+fn case(case: &str, n: usize) -> (String, Array4<f64>) {
+    match case {
+        "c4-16" => (C4.to_string(), images(n, 16, 3)),
+        "c4-28" => (C4.to_string(), images(n, 28, 1)),
+        "c8-28" => (C4.replace("c4", "c8"), images(n, 28, 1)),
+        other => match other.strip_prefix("so3-").and_then(|l| l.parse().ok()) {
+            Some(l) => (so3_spec(l), s2_signals(n, l, 10)),
+            None => panic!("unknown case {other}"),
+        },
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let case = args.first().map_or("c4-16", |s| s.as_str());
+    match args.first().map(|s| s.as_str()) {
+        Some("spec") => {
+            let (spec, _) = case(&args[1], 1);
+            std::fs::write(&args[2], spec).expect("write the spec");
+            return;
+        }
+        Some("simd") => {
+            println!(
+                "{} (available: {:?})",
+                entk_ntk::SimdLevel::current(),
+                entk_ntk::SimdLevel::available()
+            );
+            return;
+        }
+        Some("npy") => {
+            let (_, x) = case(&args[1], args[2].parse().expect("N"));
+            ndarray_npy::write_npy(&args[3], &x).expect("write the inputs");
+            return;
+        }
+        _ => {}
+    }
+    let case_name = args.first().map_or("c4-16", |s| s.as_str());
     let n: usize = args.get(1).map_or(4, |s| s.parse().expect("N"));
     let threads: usize = args.get(2).map_or(1, |s| s.parse().expect("THREADS"));
-    let (spec, x) = match case {
-        "c4-16" => (C4.to_string(), images(n, 16, 3)),
-        "c4-28" => (C4.to_string(), images(n, 28, 1)),
-        "c8-28" => (C4.replace("c4", "c8"), images(n, 28, 1)),
-        "so3-6" => (so3_spec(6), s2_signals(n, 6, 10)),
-        "so3-8" => (so3_spec(8), s2_signals(n, 8, 10)),
-        other => panic!("unknown case {other}"),
-    };
+    let (spec, x) = case(case_name, n);
+    let case = case_name;
     let net = Network::from_json(&spec).expect("spec");
     let opts = GramOptions {
         threads,

@@ -26,9 +26,9 @@ fn nonlinearities() -> Vec<Nonlinearity> {
         Nonlinearity::Gelu,
         Nonlinearity::Sign,
         Nonlinearity::Sin {
-            a: 1.3,
-            b: 0.7,
-            c: 0.4,
+            a: 1.25,
+            b: 0.75,
+            c: 0.45,
         },
         Nonlinearity::Cos {
             a: 0.9,

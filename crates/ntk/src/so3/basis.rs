@@ -2,10 +2,13 @@
 
 use entk_groups::So3Grid;
 use entk_reps::WignerSmallDTable;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
 use nalgebra::DMatrix;
 use num_complex::Complex64;
 
 use super::So3PairKernel;
+use crate::scratch;
 
 /// The `(l, m)` pairs with `|n| ≤ l < L_c`, in order `l` then `m`: the coefficients that
 /// multiply `e^{inγ}` in a bandlimit-`L_c` expansion.
@@ -15,10 +18,8 @@ pub(crate) fn block_indices(coeff_bandlimit: usize, n: i32) -> Vec<(usize, i32)>
         .collect()
 }
 
-/// A complex matrix as two real row-major arrays (`rows × cols`): the products below are
-/// loops over contiguous real rows, which vectorise; for these small sizes (`P = 30` points,
-/// at most `L²` coefficients) that beats general GEMMs with their per-call allocation and
-/// packing.
+/// A complex matrix as two real row-major arrays (`rows × cols`), the operands of the real
+/// GEMMs below (a complex product is four real ones).
 #[derive(Debug, Clone)]
 struct Split {
     cols: usize,
@@ -44,10 +45,30 @@ impl Split {
     fn rows(&self) -> usize {
         self.re.len().checked_div(self.cols).unwrap_or(0)
     }
-    fn row(&self, r: usize) -> (&[f64], &[f64]) {
-        let c = self.cols;
-        (&self.re[r * c..][..c], &self.im[r * c..][..c])
+    fn re(&self) -> MatRef<'_, f64> {
+        MatRef::from_row_major_slice(&self.re, self.rows(), self.cols)
     }
+    fn im(&self) -> MatRef<'_, f64> {
+        MatRef::from_row_major_slice(&self.im, self.rows(), self.cols)
+    }
+}
+
+/// `dst (+)= Σ_i sign_i · lhs_i · rhs_i` (real GEMMs, one thread: the Gram engine runs pairs in
+/// parallel).
+fn gemm_sum(mut dst: MatMut<'_, f64>, terms: &[(f64, MatRef<'_, f64>, MatRef<'_, f64>)]) {
+    for (i, &(sign, lhs, rhs)) in terms.iter().enumerate() {
+        let accum = if i == 0 { Accum::Replace } else { Accum::Add };
+        matmul(dst.as_mut(), accum, lhs, rhs, sign, Par::Seq);
+    }
+}
+
+/// A row-major `rows × cols` view of a scratch array.
+fn view_mut(v: &mut [f64], rows: usize, cols: usize) -> MatMut<'_, f64> {
+    MatMut::from_row_major_slice_mut(&mut v[..rows * cols], rows, cols)
+}
+
+fn view(v: &[f64], rows: usize, cols: usize) -> MatRef<'_, f64> {
+    MatRef::from_row_major_slice(&v[..rows * cols], rows, cols)
 }
 
 /// The tables of one γ-frequency `n` (`P` in-plane points, `s_n` coefficients).
@@ -152,72 +173,65 @@ impl NBlockBasis {
     /// on the grid, given `b[n + L_c − 1] = B_n` (a `|block n| × |block −n|` matrix) for a real
     /// kernel (`B_{−n}` is then implied by `B_n`; only `n ≥ 0` is read).
     ///
-    /// Per `n`: `M = E_n B_n`, then row by row `H[p₁, ·] = Σ_b M[p₁, b] E_{−n}[·, b]`, added to
-    /// every `Δ` slab as `w_n Re(e^{inγ_Δ} H)` (`w_0 = 1`, `w_n = 2` for the implied `−n`).
+    /// Per `n`: `H_n = E_n B_n E_{−n}ᵀ` (`P × P`, complex GEMMs as real ones); then every `Δ`
+    /// slab at once as one real GEMM, `K[Δ] = Σ_n w_n (cos(nγ_Δ) Re H_n − sin(nγ_Δ) Im H_n)`
+    /// (`w_0 = 1`, `w_n = 2` for the implied `−n`). Buffers come from the thread's scratch pool.
     pub(crate) fn evaluate(&self, b: &[DMatrix<Complex64>]) -> So3PairKernel {
         let lg = self.grid_bandlimit;
-        let (_, p) = So3PairKernel::dims(lg);
+        let (d, p) = So3PairKernel::dims(lg);
         let lc = self.coeff_bandlimit;
-        let mut out = So3PairKernel::zeros(lg);
-        let values = out.values_mut();
-        let (mut m_re, mut m_im) = (Vec::new(), Vec::new());
-        let (mut h_re, mut h_im) = (vec![0.0; p], vec![0.0; p]);
+        let pp = p * p;
+        // Rows of the stacked H: Re H_0, then Re H_n and Im H_n for n ≥ 1.
+        let stacked = 2 * lc - 1;
+        let mut h = scratch::take(stacked * pp);
+        let mut phases = vec![0.0; d * stacked];
+        let max_s = self.blocks.first().map_or(0, |b| b.e.cols);
+        let mut m = scratch::take(2 * p * max_s);
+        let (mut br, mut bi) = (vec![0.0; max_s * max_s], vec![0.0; max_s * max_s]);
         for (n, block) in self.blocks.iter().enumerate() {
-            let bn = Split::new(&b[n + lc - 1]);
-            let s = bn.cols;
-            // M = E_n B_n, row by row (P × s).
-            m_re.clear();
-            m_re.resize(p * s, 0.0);
-            m_im.clear();
-            m_im.resize(p * s, 0.0);
-            for q in 0..p {
-                let (er, ei) = block.e.row(q);
-                let (mr, mi) = (&mut m_re[q * s..][..s], &mut m_im[q * s..][..s]);
-                for a in 0..s {
-                    let (br, bi) = bn.row(a);
-                    let (x, y) = (er[a], ei[a]);
-                    for c in 0..s {
-                        mr[c] += x * br[c] - y * bi[c];
-                        mi[c] += x * bi[c] + y * br[c];
-                    }
+            let bn = &b[n + lc - 1];
+            let s = bn.ncols();
+            for r in 0..s {
+                for c in 0..s {
+                    br[r * s + c] = bn[(r, c)].re;
+                    bi[r * s + c] = bn[(r, c)].im;
                 }
             }
+            let (bre, bim) = (view(&br, s, s), view(&bi, s, s));
+            let (m_re, m_im) = m.split_at_mut(p * max_s);
+            // M = E_n B_n (P × s).
+            gemm_sum(
+                view_mut(m_re, p, s),
+                &[(1.0, block.e.re(), bre), (-1.0, block.e.im(), bim)],
+            );
+            gemm_sum(
+                view_mut(m_im, p, s),
+                &[(1.0, block.e.re(), bim), (1.0, block.e.im(), bre)],
+            );
+            let (mre, mim) = (view(m_re, p, s), view(m_im, p, s));
+            let (tre, tim) = (block.e_minus_t.re(), block.e_minus_t.im());
+            // H = M E_{−n}ᵀ (P × P); only Re H enters at n = 0 (sin 0 = 0).
+            let row = if n == 0 { 0 } else { 2 * n - 1 };
+            let (hn, rest) = h[row * pp..].split_at_mut(pp);
+            gemm_sum(view_mut(hn, p, p), &[(1.0, mre, tre), (-1.0, mim, tim)]);
             let weight = if n == 0 { 1.0 } else { 2.0 };
-            for p1 in 0..p {
-                h_re.fill(0.0);
-                h_im.fill(0.0);
-                for a in 0..s {
-                    let (x, y) = (m_re[p1 * s + a], m_im[p1 * s + a]);
-                    let (er, ei) = block.e_minus_t.row(a);
-                    if n == 0 {
-                        // Only Re H enters at n = 0 (sin 0 = 0).
-                        for ((h, r), i) in h_re.iter_mut().zip(er).zip(ei) {
-                            *h += x * r - y * i;
-                        }
-                    } else {
-                        for (((hr, hi), r), i) in
-                            h_re.iter_mut().zip(h_im.iter_mut()).zip(er).zip(ei)
-                        {
-                            *hr += x * r - y * i;
-                            *hi += x * i + y * r;
-                        }
-                    }
+            for (delta, &(cos, sin)) in block.phases.iter().enumerate() {
+                phases[delta * stacked + row] = weight * cos;
+                if n > 0 {
+                    phases[delta * stacked + row + 1] = -weight * sin;
                 }
-                for (delta, &(cos, sin)) in block.phases.iter().enumerate() {
-                    let (c, sn) = (weight * cos, weight * sin);
-                    let row = &mut values[(delta * p + p1) * p..][..p];
-                    if n == 0 {
-                        for (v, hr) in row.iter_mut().zip(&h_re) {
-                            *v += c * hr;
-                        }
-                    } else {
-                        for ((v, hr), hi) in row.iter_mut().zip(&h_re).zip(&h_im) {
-                            *v += c * hr - sn * hi;
-                        }
-                    }
-                }
+            }
+            if n > 0 {
+                gemm_sum(view_mut(rest, p, p), &[(1.0, mre, tim), (1.0, mim, tre)]);
             }
         }
+        let mut out = So3PairKernel::zeros(lg);
+        gemm_sum(
+            view_mut(out.values_mut(), d, pp),
+            &[(1.0, view(&phases, d, stacked), view(&h, stacked, pp))],
+        );
+        scratch::recycle(h);
+        scratch::recycle(m);
         out
     }
 
@@ -225,8 +239,9 @@ impl NBlockBasis {
     /// D^{l′}_{m′,−n}(R′)` for every `|n| < L_c` (degrees `l, l′ < L_c`), using the quadrature of
     /// the kernel's own grid. Returned as `[n + L_c − 1]`.
     ///
-    /// Per `n ≥ 0`: `X = Σ_Δ e^{−inγ_Δ} K[Δ]` (`P × P`), `V = Lᵀ X` with `L = w conj E_n`, and
-    /// `K̂_n = V Rᵀ` with `Rᵀ = (2L−1) w conj E_{−n}`.
+    /// `X_n = Σ_Δ e^{−inγ_Δ} K[Δ]` (`P × P`) for every `n ≥ 0` at once as one real GEMM, then per
+    /// `n` `V = Lᵀ X_n` with `L = w conj E_n`, and `K̂_n = V Rᵀ` with `Rᵀ = (2L−1) w conj E_{−n}`
+    /// (complex GEMMs as real ones). Buffers come from the thread's scratch pool.
     pub(crate) fn project(&self, kernel: &So3PairKernel) -> Vec<DMatrix<Complex64>> {
         let lg = self.grid_bandlimit;
         assert_eq!(
@@ -234,66 +249,62 @@ impl NBlockBasis {
             lg,
             "kernel grid must match the basis grid"
         );
-        let (_, p) = So3PairKernel::dims(lg);
+        let (d, p) = So3PairKernel::dims(lg);
         let lc = self.coeff_bandlimit;
-        let values = kernel.values();
-        let mut positive: Vec<DMatrix<Complex64>> = Vec::with_capacity(lc);
-        let (mut x_re, mut x_im) = (vec![0.0; p * p], vec![0.0; p * p]);
-        let (mut v_re, mut v_im) = (Vec::new(), Vec::new());
+        let pp = p * p;
+        // Rows of the stacked X: Re X_0, then Re X_n and Im X_n for n ≥ 1.
+        let stacked = 2 * lc - 1;
+        let mut phases = vec![0.0; stacked * d];
         for (n, block) in self.blocks.iter().enumerate() {
-            x_re.fill(0.0);
-            x_im.fill(0.0);
+            let row = if n == 0 { 0 } else { 2 * n - 1 };
             for (delta, &(cos, sin)) in block.phases.iter().enumerate() {
-                let slab = &values[delta * p * p..][..p * p];
-                if n == 0 {
-                    for (x, k) in x_re.iter_mut().zip(slab) {
-                        *x += k;
-                    }
-                } else {
-                    for ((xr, xi), k) in x_re.iter_mut().zip(x_im.iter_mut()).zip(slab) {
-                        *xr += cos * k;
-                        *xi -= sin * k;
-                    }
+                phases[row * d + delta] = cos;
+                if n > 0 {
+                    phases[(row + 1) * d + delta] = -sin;
                 }
             }
-            // V[a, ·] = Σ_{p₁} Lᵀ[a, p₁] X[p₁, ·]  (s × P).
-            let s = block.project_left_t.rows();
-            v_re.clear();
-            v_re.resize(s * p, 0.0);
-            v_im.clear();
-            v_im.resize(s * p, 0.0);
-            for a in 0..s {
-                let (lr, li) = block.project_left_t.row(a);
-                let (vr, vi) = (&mut v_re[a * p..][..p], &mut v_im[a * p..][..p]);
-                for p1 in 0..p {
-                    let (xr, xi) = (&x_re[p1 * p..][..p], &x_im[p1 * p..][..p]);
-                    let (u, w) = (lr[p1], li[p1]);
-                    if n == 0 {
-                        for ((or, oi), x) in vr.iter_mut().zip(vi.iter_mut()).zip(xr) {
-                            *or += u * x;
-                            *oi += w * x;
-                        }
-                    } else {
-                        for (((or, oi), x), y) in vr.iter_mut().zip(vi.iter_mut()).zip(xr).zip(xi) {
-                            *or += u * x - w * y;
-                            *oi += u * y + w * x;
-                        }
-                    }
-                }
-            }
-            // K̂_n[a, b] = Σ_{p₂} V[a, p₂] Rᵀ[b, p₂].
-            let khat = DMatrix::from_fn(s, s, |a, b| {
-                let (vr, vi) = (&v_re[a * p..][..p], &v_im[a * p..][..p]);
-                let (rr, ri) = block.project_right_t.row(b);
-                let (mut re, mut im) = (0.0, 0.0);
-                for q in 0..p {
-                    re += vr[q] * rr[q] - vi[q] * ri[q];
-                    im += vr[q] * ri[q] + vi[q] * rr[q];
-                }
-                Complex64::new(re, im)
-            });
-            positive.push(khat);
         }
+        let mut x = scratch::take(stacked * pp);
+        gemm_sum(
+            view_mut(&mut x, stacked, pp),
+            &[(1.0, view(&phases, stacked, d), view(kernel.values(), d, pp))],
+        );
+        let max_s = self.blocks.first().map_or(0, |b| b.e.cols);
+        let mut v = scratch::take(2 * max_s * p);
+        let (mut kr, mut ki) = (vec![0.0; max_s * max_s], vec![0.0; max_s * max_s]);
+        let mut positive: Vec<DMatrix<Complex64>> = Vec::with_capacity(lc);
+        for (n, block) in self.blocks.iter().enumerate() {
+            let s = block.project_left_t.rows();
+            let row = if n == 0 { 0 } else { 2 * n - 1 };
+            let xre = view(&x[row * pp..], p, p);
+            let (lre, lim) = (block.project_left_t.re(), block.project_left_t.im());
+            let (v_re, v_im) = v.split_at_mut(max_s * p);
+            // V = Lᵀ X (s × P).
+            if n == 0 {
+                gemm_sum(view_mut(v_re, s, p), &[(1.0, lre, xre)]);
+                gemm_sum(view_mut(v_im, s, p), &[(1.0, lim, xre)]);
+            } else {
+                let xim = view(&x[(row + 1) * pp..], p, p);
+                gemm_sum(view_mut(v_re, s, p), &[(1.0, lre, xre), (-1.0, lim, xim)]);
+                gemm_sum(view_mut(v_im, s, p), &[(1.0, lre, xim), (1.0, lim, xre)]);
+            }
+            let (vre, vim) = (view(v_re, s, p), view(v_im, s, p));
+            // K̂_n = V R (s × s), R = (Rᵀ)ᵀ.
+            let (rre, rim) = (
+                block.project_right_t.re().transpose(),
+                block.project_right_t.im().transpose(),
+            );
+            gemm_sum(
+                view_mut(&mut kr, s, s),
+                &[(1.0, vre, rre), (-1.0, vim, rim)],
+            );
+            gemm_sum(view_mut(&mut ki, s, s), &[(1.0, vre, rim), (1.0, vim, rre)]);
+            positive.push(DMatrix::from_fn(s, s, |a, b| {
+                Complex64::new(kr[a * s + b], ki[a * s + b])
+            }));
+        }
+        scratch::recycle(x);
+        scratch::recycle(v);
         // K̂_{−n}[(l,m),(l′,m′)] = (−1)^{m+m′} conj K̂_n[(l,−m),(l′,−m′)] for real kernels.
         let mut out: Vec<DMatrix<Complex64>> = Vec::with_capacity(2 * lc - 1);
         for n in (1..lc).rev() {
