@@ -372,10 +372,13 @@ fn kernels_are_left_equivariant_under_independent_grid_z_rotations() {
         let gr = net
             .gram_features(&rotated, Some(&base_f), &GramOptions::default())
             .unwrap();
+        // The NTK of the local support (β_max = 1) is ill-conditioned here: its rounding shows at
+        // 9.4e-12 relative with loop transforms and 1.6e-11 with GEMM ones (another summation
+        // order, issue #14), while the NNGP agrees to 1e-16; 4e-11 covers both.
         for (m, mr) in [(&g.nngp, &gr.nngp), (&g.ntk, &gr.ntk)] {
             let worst = (m - mr).iter().fold(0.0f64, |w, v| w.max(v.abs()));
             let scale = m.iter().fold(0.0f64, |w, v| w.max(v.abs()));
-            assert!(worst < 1e-11 * scale, "{worst:e} of {scale}");
+            assert!(worst < 4e-11 * scale, "{worst:e} of {scale}");
         }
     }
 }
