@@ -468,7 +468,7 @@ fn divergent_or_overflowing_kernels_are_one_line_errors() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("non-finite at layer 1") && e.contains("Exp"),
+        e.contains("non-finite at layer 1") && e.contains("`exp(a=1, b=3)`"),
         "{e}"
     );
 }
