@@ -271,15 +271,16 @@ fn a_rerun_without_tile_resumes_with_the_stored_tile_edge() {
     assert_eq!(reused(&s), (3, 3), "{s}");
 }
 
-/// A tmpfs of `size` mounted for one test, unmounted when dropped; `None` (with the reason)
-/// where mounting is not allowed (not root, or no CAP_SYS_ADMIN in a container).
+/// A tmpfs mounted with `options` (e.g. `size=256k`, `size=64k,ro`) for one test, unmounted
+/// when dropped; `Err` (with the reason) where mounting is not allowed (not root, or no
+/// CAP_SYS_ADMIN in a container).
 struct SmallDisk(PathBuf);
 
 impl SmallDisk {
-    fn mount(at: &Path, size: &str) -> Result<Self, String> {
+    fn mount(at: &Path, options: &str) -> Result<Self, String> {
         std::fs::create_dir_all(at).unwrap();
         let out = Process::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(at)
             .output()
             .map_err(|e| e.to_string())?;
@@ -302,7 +303,7 @@ fn a_full_disk_is_a_one_line_error_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     setup(d, 160, 5);
-    let _disk = match SmallDisk::mount(&d.join("small"), "256k") {
+    let _disk = match SmallDisk::mount(&d.join("small"), "size=256k") {
         Ok(disk) => disk,
         Err(why) => {
             eprintln!("skipped: cannot mount a 256 kB tmpfs to fill ({why}); needs root");
@@ -335,5 +336,59 @@ fn a_full_disk_is_a_one_line_error_before_any_work() {
     assert!(
         e.contains("not enough disk space in small/p/tiles/train_train"),
         "{e}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unwritable_out_is_a_one_line_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, 4, 5);
+    write_npy(d.join("y.npy"), &Array2::<f64>::zeros((4, 1))).unwrap();
+    // Root writes through file permissions, so the unwritable folder is a read-only
+    // filesystem; without mount rights, a folder without write permission (if that stops us).
+    let ro = d.join("ro");
+    let _disk = match SmallDisk::mount(&ro, "size=64k,ro") {
+        Ok(disk) => Some(disk),
+        Err(why) => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+            if std::fs::write(ro.join("probe"), b"x").is_ok() {
+                eprintln!("skipped: cannot make an unwritable folder (mount: {why}; permissions do not stop this user)");
+                return;
+            }
+            None
+        }
+    };
+    for args in [
+        kernel_args("c4.json", "ro/out", &[]),
+        vec![
+            "predict", "--arch", "c4.json", "--train", "x.npy", "--labels", "y.npy", "--test",
+            "z.npy", "--out", "ro/p",
+        ],
+        vec!["reproduce", "--out", "ro/r"],
+    ] {
+        let e = one_line_failure(d, &args);
+        assert!(
+            e.starts_with("error: ") && e.contains("ro/"),
+            "{args:?}: {e}"
+        );
+    }
+    // An experiment prints its estimate first; the failure is one error line, no retry.
+    let out = entk(d)
+        .args(["experiment", "textures", "--train", "4", "--test", "4"])
+        .args(["--tiles", "ro/t", "--json", "t.json"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert!(
+        errors.len() == 1
+            && errors[0].contains("ro/t/textures")
+            && !stderr.contains("starting it over"),
+        "{stderr}"
     );
 }

@@ -308,6 +308,8 @@ pub fn gram_in_store(
     let dir = root.join(format!("{:032x}", manifest.identity()));
     let store = match TileStore::open(&dir, manifest.clone(), false) {
         Ok((store, _)) => store,
+        // The folder cannot be written (read-only, full, no permission): say so.
+        Err(e @ CliError::Io { .. }) => return Err(e),
         // A damaged manifest: the store is only a cache, start it over.
         Err(e) => {
             eprintln!("note: {e}; starting it over");
