@@ -31,7 +31,7 @@ x_train, y_train, x_test, y_test = entk.datasets.rotated_mnist(args.train, args.
 targets = np.eye(10)[y_train] - 0.1  # centred one-hot
 print(f"train {x_train.shape}, test {x_test.shape}")
 
-# %% The models of THEORY.md §8.2, written the neural-tangents way.
+# %% The models of docs/theory.md#histology, written the neural-tangents way.
 models = {
     "cnn": stax.serial(
         stax.Conv(1, (3, 3)), stax.Relu(), stax.Conv(1, (3, 3)), stax.Relu(),

@@ -1,4 +1,4 @@
-//! Reading and writing the `.npy` arrays of DESIGN.md ("Arrays on disk"): f64 (f32 accepted
+//! Reading and writing the `.npy` arrays of docs/spec.md#input-arrays: f64 (f32 accepted
 //! on input; integer and bool dtypes too for labels), with one-line errors that name the file
 //! and the problem.
 

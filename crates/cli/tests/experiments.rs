@@ -11,7 +11,7 @@ fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Runs an experiment with a JSON report and checks DESIGN.md's fields.
+/// Runs an experiment with a JSON report and checks the README's report fields.
 fn run_json(args: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");

@@ -1,6 +1,6 @@
 //! Rotating images about their centre: exact quarter turns and bilinear resampling.
 //!
-//! Convention (THEORY.md §6.1): pixel offsets `(row, col)` from the centre `((S−1)/2, (S−1)/2)`;
+//! Convention (docs/conventions.md#pixel-grid-and-planar-groups): pixel offsets `(row, col)` from the centre `((S−1)/2, (S−1)/2)`;
 //! rotating an image by `g` gives `(ρ(g)x)(p) = x(g⁻¹p)`. A quarter turn is `numpy.rot90(x, 1)`
 //! on the `(H, W)` axes (counter-clockwise as displayed); a rotation by angle `α` uses the
 //! matrix `[[cos α, −sin α], [sin α, cos α]]` on `(row, col)`, so `α = π/2` is one quarter turn.

@@ -8,7 +8,7 @@ use crate::DatasetError;
 
 /// A batch of labelled images.
 ///
-/// - `images`: `(N, H, W, C)` (DESIGN.md image layout), `f64`, intensities in `[0, 1]` for every
+/// - `images`: `(N, H, W, C)` (docs/conventions.md#arrays-and-index-order), `f64`, intensities in `[0, 1]` for every
 ///   loader in this crate; row 0 is the top of the image, column 0 the left.
 /// - `labels[n]`: class index in `0..K`.
 /// - `class_names[k]`: the name of class `k` (`"0"`…`"9"` for MNIST, `ADI`…`TUM` for histology).
@@ -102,7 +102,7 @@ impl LabelledImages {
     pub fn one_hot(&self) -> Array2<f64> {
         one_hot(&self.labels, self.num_classes()).expect("labels checked at construction")
     }
-    /// Centred one-hot labels `(N, K)`, one-hot minus `1/K` (THEORY.md §8.2).
+    /// Centred one-hot labels `(N, K)`, one-hot minus `1/K` (docs/theory.md#histology).
     pub fn centred_one_hot(&self) -> Array2<f64> {
         centred_one_hot(&self.labels, self.num_classes()).expect("labels checked at construction")
     }
@@ -138,7 +138,7 @@ impl LabelledImages {
 }
 
 /// A training and a test set built with random rotations, plus the angle applied to each image
-/// (radians, counter-clockwise in the `(row, col)` convention of THEORY.md §6.1; 0 when not
+/// (radians, counter-clockwise in the `(row, col)` convention of docs/conventions.md#pixel-grid-and-planar-groups; 0 when not
 /// rotated).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RotatedSplit {

@@ -1,4 +1,4 @@
-//! Label encodings: class indices to `(N, K)` target matrices (DESIGN.md "Labels: (N, K)").
+//! Label encodings: class indices to `(N, K)` target matrices (docs/spec.md#input-arrays).
 
 use ndarray::{Array2, ArrayView2};
 
@@ -27,7 +27,7 @@ pub fn one_hot(labels: &[usize], num_classes: usize) -> Result<Array2<f64>, Data
     Ok(out)
 }
 
-/// Centred one-hot targets (THEORY.md §8.2): one-hot minus `1/K`, so every row sums to 0;
+/// Centred one-hot targets (docs/theory.md#histology): one-hot minus `1/K`, so every row sums to 0;
 /// the true class gets `1 − 1/K`, the others `−1/K`. Shape `(N, K)`.
 pub fn centred_one_hot(labels: &[usize], num_classes: usize) -> Result<Array2<f64>, DatasetError> {
     let shift = 1.0 / num_classes.max(1) as f64;

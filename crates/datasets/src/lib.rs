@@ -1,7 +1,7 @@
 //! # entk-datasets: the real data behind entk's experiments
 //!
-//! Readers and task builders for the data sets of THEORY.md §8, returning `f64` ndarray arrays
-//! in the DESIGN.md layouts:
+//! Readers and task builders for the data sets of docs/theory.md#experiments, returning `f64` ndarray arrays
+//! in the layouts of docs/conventions.md#arrays-and-index-order:
 //!
 //! | data | layout |
 //! |---|---|
@@ -11,7 +11,7 @@
 //!
 //! Modules:
 //! - [`qm9`]: molecules from the qm9pack wheel, qm9pack CSV or original `.xyz` files; an
-//!   embedded 2,000-molecule sample; per-atom S² features (THEORY.md §8.1); U0 atomization
+//!   embedded 2,000-molecule sample; per-atom S² features (docs/theory.md#qm9-energies); U0 atomization
 //!   energies (Hartree, meV) and target standardisation.
 //! - [`mnist`]: IDX reader, an embedded 2,000-digit sample, rotated MNIST (continuous or C4).
 //! - [`textures`]: embedded brick / grass / gravel textures and a rotation-invariant

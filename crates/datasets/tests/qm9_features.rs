@@ -1,4 +1,4 @@
-//! QM9 featurisation (THEORY.md §8.1): values, layout, rotation equivariance, translation
+//! QM9 featurisation (docs/theory.md#qm9-energies): values, layout, rotation equivariance, translation
 //! invariance, padding, and target standardisation.
 
 use entk_datasets::qm9::{

@@ -159,7 +159,7 @@ fn embedded_sample_is_two_thousand_plausible_molecules() {
     );
     let hcn_atomization = -93.411888 - (-37.846772 - 54.583861 - 0.500273);
     assert!((hcn.atomization_energy_hartree() - hcn_atomization).abs() < 1e-12);
-    // statistics close to THEORY.md §8.1 (mean −2.798 Ha, std 0.379 Ha on one split)
+    // statistics close to docs/theory.md#qm9-energies (mean −2.798 Ha, std 0.379 Ha on one split)
     let energies: Vec<f64> = molecules
         .iter()
         .map(Molecule::atomization_energy_hartree)

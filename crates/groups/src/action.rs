@@ -24,7 +24,7 @@ pub trait Action<S: Space>: Group {
 }
 
 /// The Euclidean plane of pixel offsets, in `(row, col)` coordinates measured from the image
-/// centre `((N−1)/2, (N−1)/2)` (THEORY.md §6.1).
+/// centre `((N−1)/2, (N−1)/2)` (docs/conventions.md#pixel-grid-and-planar-groups).
 #[derive(Debug, Clone, Copy)]
 pub struct Plane;
 

@@ -8,7 +8,7 @@ use crate::{FiniteGroup, Group, GroupError, PlanarPointGroup};
 ///
 /// Element `k ∈ 0..n` is the counter-clockwise rotation by `2πk/n`; its index is `k`. On
 /// `(row, col)` pixel offsets it acts by `[[cos, −sin], [sin, cos]]`, so for `n = 4`, `k = 1` it is
-/// THEORY.md's `Q(a, b) = (−b, a)` and rotating an image by `k` is `numpy.rot90(x, k)`.
+/// `Q(a, b) = (−b, a)` and rotating an image by `k` is `numpy.rot90(x, k)`.
 ///
 /// ```
 /// use entk_groups::{CyclicGroup, Group, FiniteGroup};

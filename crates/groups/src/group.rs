@@ -38,7 +38,7 @@ pub trait Group: Send + Sync {
 /// A finite group with its elements numbered `0..order()`.
 ///
 /// The numbering is part of the public contract: kernels store one slice per element in this
-/// order (THEORY.md §6.1: slice `r` of a C4 feature holds the rotation `Q^{−r}`'s element `r`).
+/// order (docs/conventions.md#slice-convention-of-group-features: slice `r` of a C4 feature holds the rotation `Q^{−r}`'s element `r`).
 pub trait FiniteGroup: Group {
     /// The number of elements `|G|`.
     fn order(&self) -> usize;

@@ -14,7 +14,7 @@ use crate::{
     PlanarPointGroup, Plane, RotoTranslation, Space, Sphere, SphericalPointGroup,
 };
 
-/// Named tolerances, one per kind of check (THEORY.md §9: "exact" means ≤ 1e-12 relative).
+/// Named tolerances, one per kind of check (docs/theory.md#tested-properties: "exact" means ≤ 1e-12 relative).
 pub mod tolerance {
     /// Identities that hold exactly in real arithmetic and are computed in O(1) flops.
     pub const EXACT: f64 = 1e-12;
@@ -239,7 +239,7 @@ fn plane_points() -> Vec<Vector2<f64>> {
 ///   permutations), `pixel_resampling_homomorphism_err` (the 5×5 resampling permutations
 ///   compose like the group, tolerance 0) and the `roto_translation_*` laws of `H ⋉ Z_5²`.
 ///   Other groups get `pixel_resampling_homomorphism_err` as an informational measurement
-///   (bilinear resampling by other angles is not a group action; THEORY.md §6.4).
+///   (bilinear resampling by other angles is not a group action; docs/theory.md#other-point-groups-resampled-filters).
 pub fn check_plane_action<G: PlanarPointGroup + Clone>(group: &G) -> Vec<LawCheck> {
     let elements = group.elements();
     let matrices: Vec<Matrix2<f64>> = elements.iter().map(|g| group.plane_matrix(g)).collect();

@@ -13,8 +13,8 @@
 //!   [`DriscollHealyGrid`] (S²) and [`So3Grid`].
 //! - [`laws`]: measuring checkers for the group, numbering, action and quadrature laws.
 //!
-//! Conventions follow THEORY.md §6.1 (pixel coordinates, rotation direction) and §7.1 (ZYZ
-//! Euler angles, grids).
+//! Conventions follow docs/conventions.md#pixel-grid-and-planar-groups (pixel coordinates,
+//! rotation direction) and docs/conventions.md#so3 (ZYZ Euler angles, grids).
 //!
 //! ```
 //! use entk_groups::{laws, CyclicGroup, FiniteGroupExt};

@@ -1,7 +1,7 @@
 //! Point groups acting on the plane of pixel offsets, and the pixel resampling operator.
 //!
 //! Coordinates are `(row, col)` offsets from the centre of a window or image,
-//! `((S−1)/2, (S−1)/2)` for an `S×S` grid (THEORY.md §6.1). Rotations by multiples of 90° and the
+//! `((S−1)/2, (S−1)/2)` for an `S×S` grid (docs/conventions.md#pixel-grid-and-planar-groups). Rotations by multiples of 90° and the
 //! reflections of the square (D4 and its subgroups) map pixel centres to pixel centres: there the
 //! resampling operator is an exact permutation. Any other angle is approximated by bilinear
 //! interpolation; [`resampling_homomorphism_error`] measures how far that is from a group action.
@@ -13,7 +13,7 @@ use crate::{Action, FiniteGroup, FiniteGroupExt, GroupError, Plane};
 /// A finite group acting linearly (orthogonally) on the plane of `(row, col)` pixel offsets.
 ///
 /// This is the one hook the kernel engine needs to build lifting and group convolutions on pixel
-/// grids: together with the group law it fixes the filter resampling `M_a` of THEORY.md §6.4.
+/// grids: together with the group law it fixes the filter resampling `M_a` of docs/theory.md#other-point-groups-resampled-filters.
 pub trait PlanarPointGroup: FiniteGroup {
     /// The 2×2 orthogonal matrix of `g` acting on `(row, col)` column vectors. Entries that are
     /// integers in exact arithmetic must be returned exactly (0, ±1), so that exactness can be

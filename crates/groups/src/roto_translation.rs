@@ -15,7 +15,7 @@ pub struct RotoTranslationElement<E> {
     pub point: E,
 }
 
-/// The roto-translation group `H ⋉ Z_N²` of an `N×N` periodic pixel grid (THEORY.md §6.2,
+/// The roto-translation group `H ⋉ Z_N²` of an `N×N` periodic pixel grid (docs/conventions.md#slice-convention-of-group-features,
 /// "element-labelled form"): `g·p = a·(p − c) + c + t (mod N)` with `c = ((N−1)/2, (N−1)/2)`, and
 /// `(t₁, a₁)(t₂, a₂) = (t₁ + a₁t₂, a₁a₂)`.
 ///

@@ -15,7 +15,7 @@ use crate::{Action, FiniteGroup, Group, GroupError, Rotation, Sphere, MAX_FINITE
 /// ([`crate::laws::check_sphere_action`]) verifies that the map is a homomorphism into SO(3)
 /// and faithful.
 pub trait SphericalPointGroup: FiniteGroup {
-    /// The rotation `R_g` of `g`, acting on column vectors of R³ (THEORY.md §7.1 conventions).
+    /// The rotation `R_g` of `g`, acting on column vectors of R³ (docs/conventions.md#so3 conventions).
     fn rotation(&self, g: &Self::Element) -> Rotation;
 }
 

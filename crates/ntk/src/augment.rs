@@ -1,4 +1,4 @@
-//! Orbit-averaged (augmented) kernels and group actions on inputs (THEORY.md §5).
+//! Orbit-averaged (augmented) kernels and group actions on inputs (docs/theory.md#data-augmentation-and-group-convolution).
 //!
 //! `Θ̄(x, x′) = |G|⁻¹ Σ_{g∈G} Θ(x, ρ(g)x′)` (same for the NNGP) for any base network and any
 //! finite group acting on images. For a base kernel invariant under simultaneous

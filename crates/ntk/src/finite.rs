@@ -1,5 +1,5 @@
 //! Finite-width networks: exact empirical NNGP/NTK from the parameter Jacobian, and Monte-Carlo
-//! averages over random initialisations (THEORY.md §9 items 7–8).
+//! averages over random initialisations (docs/theory.md#tested-properties, properties 7–8).
 //!
 //! For a network with outputs `f_o(x)(p)` (channel `o < C_out`, position `p`), the empirical
 //! kernels are channel averages:

@@ -111,7 +111,7 @@ impl Network {
     }
 
     /// [`Network::gram`] for raw SO(3) signals `(N, 2L−1, 2L, 2L−1, C)`, indexed `(γ, β, α)` on
-    /// the Driscoll–Healy grid of bandlimit `L` (DESIGN.md, THEORY.md §7.1;
+    /// the Driscoll–Healy grid of bandlimit `L` (docs/spec.md#input-arrays, docs/conventions.md#so3;
     /// [`so3_signal_bandlimit`](crate::so3_signal_bandlimit) states the shape rule). The network
     /// must start with `so3_conv` (or `so3_pool`). Errors as [`Network::gram`], plus a one-line
     /// error for a shape that is not an SO(3) grid.

@@ -1,4 +1,4 @@
-//! Kernel values and their layouts (THEORY.md §6.1).
+//! Kernel values and their layouts (docs/conventions.md#pixel-grid-and-planar-groups).
 //!
 //! A [`Kernel`] holds the NNGP `K(x,x′)` and NTK `Θ(x,x′)` of **one** input pair, flattened
 //! row-major in the order its [`Layout`] states. Self-kernels are not stored here: the engine
@@ -15,9 +15,9 @@ use crate::error::{NtkError, Result};
 
 /// The slice bookkeeping of a finite planar point group `H` (for `H ⋉ Z²` features).
 ///
-/// **Slice convention** (THEORY.md §6.1): slice `s` of a group feature holds the element
+/// **Slice convention** (docs/conventions.md#slice-convention-of-group-features): slice `s` of a group feature holds the element
 /// `a_s = g_s⁻¹`, where `g_s = H.element(s)`. For C4 (`g_s` = rotation by `s·90°`), slice `r`
-/// holds the rotation `Q^{−r}`, as in THEORY.md. The action of `h ∈ H` on a feature is
+/// holds the rotation `Q^{−r}`, as in docs/conventions.md. The action of `h ∈ H` on a feature is
 /// `(ρ(h)y)[a](t) = y[h⁻¹a](h⁻¹t)`; for C4 that is `rot90(roll(y, −s, axis=G), s)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupInfo {
@@ -100,7 +100,7 @@ pub enum Layout {
     },
     /// A right-invariant group kernel, `K[s, s′] = R[rel(s, s′)]`, storing
     /// `R[c] = K[identity, c]` as `(C, H1, H2, W1, W2)`. Exact for groups acting exactly on
-    /// pixels with conjugation-invariant filter supports (THEORY.md §6.3 relative-rotation
+    /// pixels with conjugation-invariant filter supports (docs/theory.md#linear-layers-the-a-operator relative-rotation
     /// trick): |H| times cheaper than [`Layout::Group`].
     GroupRelative {
         /// The point group.
@@ -110,11 +110,11 @@ pub enum Layout {
         /// Columns.
         w: usize,
     },
-    /// Signals on the SO(3) Driscoll–Healy grid of bandlimit `L` (THEORY.md §7.1), in the
+    /// Signals on the SO(3) Driscoll–Healy grid of bandlimit `L` (docs/conventions.md#so3), in the
     /// Δγ-reduced form of [`crate::so3::So3PairKernel`]: `[Δ][p₁][p₂]` with
     /// `Δ = γ₁ − γ₂ (mod 2L−1)` and in-plane points `p = β·(2L−1) + α`. Every SO(3) layer
     /// commutes with the grid's γ-shift, so the reduction is exact. Finite features (and raw
-    /// SO(3)-signal inputs) are stored `(γ, β, α, C)` as in DESIGN.md; the input kernel of raw
+    /// SO(3)-signal inputs) are stored `(γ, β, α, C)` as in docs/spec.md#input-arrays; the input kernel of raw
     /// signals is not γ-shift invariant, and is held as its γ-shift average, which is exact for
     /// the only layers allowed to read it ([`Kernel::from_features`]).
     So3 {

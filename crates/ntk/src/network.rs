@@ -176,7 +176,7 @@ impl Network {
     }
 
     /// The signature of raw SO(3) signals of bandlimit `L` with `C` channels: features stored
-    /// `(γ, β, α, C)` = `(2L−1, 2L, 2L−1, C)` on the Driscoll–Healy grid (THEORY.md §7.1).
+    /// `(γ, β, α, C)` = `(2L−1, 2L, 2L−1, C)` on the Driscoll–Healy grid (docs/conventions.md#so3).
     pub fn so3_signature(bandlimit: usize, c: usize) -> Signature {
         Signature {
             layout: Layout::So3 { bandlimit },
@@ -444,7 +444,7 @@ impl fmt::Debug for PreparedInput<'_> {
 }
 
 /// The bandlimit `L` of raw SO(3) signals whose per-sample grid axes are `(γ, β, α)` =
-/// `(2L−1, 2L, 2L−1)` (DESIGN.md "Arrays on disk"), or a one-line error naming the shape.
+/// `(2L−1, 2L, 2L−1)` (docs/spec.md#input-arrays), or a one-line error naming the shape.
 pub fn so3_signal_bandlimit(gamma: usize, beta: usize, alpha: usize) -> Result<usize> {
     let problem = if gamma != alpha {
         Some(format!("the γ and α axes differ ({gamma} vs {alpha})"))

@@ -1,4 +1,4 @@
-//! Pointwise nonlinearities: finite maps `φ`, `φ′` and their Gaussian duals (THEORY.md §3).
+//! Pointwise nonlinearities: finite maps `φ`, `φ′` and their Gaussian duals (docs/theory.md#nonlinearities-dual-activations).
 //!
 //! For a centred Gaussian `(u, v)` with covariance `[[k11, k12], [k12, k22]]` the dual returns
 //! `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])`; the kernel map is `K ← E[φφ]`, `Θ ← Θ ⊙ E[φ′φ′]`.
@@ -174,7 +174,7 @@ impl GaussHermite {
         (0.5 * (a + c), 0.5 * (b + d))
     }
 
-    /// neural-tangents' `ElementwiseNumerical` rule (THEORY.md §3), the row argument factored:
+    /// neural-tangents' `ElementwiseNumerical` rule (docs/theory.md#nonlinearities-dual-activations), the row argument factored:
     /// `u_i = √(2k11) z_i`, `v_ij = √(2k22)(ρ z_i + √(1−ρ²) z_j)`,
     /// `E ≈ π⁻¹ Σ w_i w_j h(u_i, v_ij)`. Not symmetric in `(k11, k22)` beyond its convergence.
     pub fn dual_factored(
@@ -327,7 +327,7 @@ pub fn atan2_right_half(y: f64, x: f64) -> f64 {
 }
 
 /// `(s, π − θ)` with `s = √max(k11k22 − k12², 0)` and `θ = atan2(s, k12) ∈ [0, π]`, or
-/// `(0, π/2)` when `k11·k22 = 0` (THEORY.md §3 safeguards). `π − θ = atan2(s, −k12)` is
+/// `(0, π/2)` when `k11·k22 = 0` (docs/theory.md#nonlinearities-dual-activations safeguards). `π − θ = atan2(s, −k12)` is
 /// evaluated directly (no cancellation near `θ = π`) and branch-free ([`atan_ratio`]).
 #[inline(always)]
 fn arc_complement(k11: f64, k22: f64, k12: f64) -> (f64, f64) {
@@ -364,7 +364,7 @@ pub fn relu_dual_reference(k11: f64, k22: f64, k12: f64) -> (f64, f64) {
     }
 }
 
-/// The Erf dual of `φ(u) = a·erf(b·u) + c` (THEORY.md §3), branch-free:
+/// The Erf dual of `φ(u) = a·erf(b·u) + c` (docs/theory.md#nonlinearities-dual-activations), branch-free:
 /// `(a²(2/π)·atan2(2k12, √D) + c², a²b²(4/π)/√D)` with `k ← b²k` and
 /// `D = max((1+2k11)(1+2k22) − 4k12², 0)`.
 #[inline(always)]
@@ -714,7 +714,7 @@ impl Nonlinearity {
     }
 
     /// `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])` for the Gaussian `(k11, k22, k12)`, with the safeguards of
-    /// THEORY.md §3 (clamped correlations, safe square roots, `θ = π/2` when `k11·k22 = 0`).
+    /// docs/theory.md#nonlinearities-dual-activations (clamped correlations, safe square roots, `θ = π/2` when `k11·k22 = 0`).
     #[inline]
     pub fn dual(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
         match self {
@@ -749,7 +749,7 @@ impl Nonlinearity {
     }
 }
 
-/// The ABReLU dual (THEORY.md §3), `(a−b)²/(2π)·s + [(a²+b²)/2 − (a−b)²θ/(2π)]·k12`.
+/// The ABReLU dual (docs/theory.md#nonlinearities-dual-activations), `(a−b)²/(2π)·s + [(a²+b²)/2 − (a−b)²θ/(2π)]·k12`.
 #[inline(always)]
 pub(crate) fn abrelu_dual(a: f64, b: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
     let (s, phi) = arc_complement(k11, k22, k12);

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How weights enter the forward pass (THEORY.md §1–§2).
+/// How weights enter the forward pass (docs/conventions.md#parameterisations).
 ///
 /// With `fan_in = n_in·|S|` (input channels times filter volume; for `dense`, `n_in`), and the
 /// A-operator `A_S[K](g,g′) = |S|⁻¹ Σ_{h∈S} K(g·h, g′·h)`:
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 ///   previous linear layer's `width` afterwards.
 ///
 /// In both, the first layer's NTK equals its NNGP (`Θ_in = 0`): the first layer is never
-/// counted twice (THEORY.md §2 pitfall).
+/// counted twice (docs/theory.md#linear-layers-the-a-operator pitfall).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Parameterization {

@@ -1,4 +1,4 @@
-//! The architecture spec (DESIGN.md "Architecture spec (JSON)").
+//! The architecture spec (docs/spec.md).
 //!
 //! ```json
 //! {"parameterization": "ntk",
@@ -8,7 +8,7 @@
 //!             {"type": "relu"}, {"type": "group_pool"}, {"type": "dense"}]}
 //! ```
 //!
-//! Beyond DESIGN.md's table, linear layers accept `width` (finite channel count, default 1; also
+//! Beyond the original spec table, linear layers accept `width` (finite channel count, default 1; also
 //! the nominal width of the standard parameterisation), `avg_pool` and `sum_pool` take `window`
 //! (an int or `[h, w]`), `strides` (default 1; the older `stride` is accepted), `padding`
 //! (default `valid`) and, for `avg_pool`, `normalize_edges` (default false), as

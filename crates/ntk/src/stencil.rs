@@ -1,9 +1,9 @@
-//! Two-slot spatial stencils: the A-operator of THEORY.md §2 on pixel kernels.
+//! Two-slot spatial stencils: the A-operator of docs/theory.md#linear-layers-the-a-operator on pixel kernels.
 //!
 //! A stencil is a list of [`Tap`]s; applied to a kernel block stored `(H1, H2, W1, W2)` it gives
 //! `out(t, t′) += scale · Σ_taps w · in(t + u, t′ + u′)` with padding deciding what happens out
 //! of range. A plain conv uses taps `(v, v, 1)`; a lifting/group conv for slice pair `(s, s′)` uses
-//! the nonzeros of `M_s M_{s′}ᵀ` (THEORY.md §6.4), which for exact groups is `(a_s v, a_{s′} v, 1)`.
+//! the nonzeros of `M_s M_{s′}ᵀ` (docs/theory.md#other-point-groups-resampled-filters), which for exact groups is `(a_s v, a_{s′} v, 1)`.
 
 use nalgebra::{DMatrix, Matrix2};
 
@@ -113,7 +113,7 @@ impl Geometry {
 
 /// A stencil whose taps are `(v, A v, 1)` for every offset `v = (r, c)` of the window, with `A`
 /// a signed permutation matrix: plain convolutions (`A = 1`) and the slice pairs of groups that
-/// act exactly on pixels (C4, D4 and subgroups, THEORY.md §6.3).
+/// act exactly on pixels (C4, D4 and subgroups, docs/theory.md#linear-layers-the-a-operator).
 ///
 /// Each coordinate of `v` then moves exactly two of the four axes `(H1, H2, W1, W2)`, and the
 /// zero padding is a product of per-axis indicators, so the `q²`-term sum factorises into two

@@ -1,11 +1,11 @@
-//! THEORY.md §5 / §9 item 6: data augmentation ⇔ group convolution, as exact identities.
+//! docs/theory.md#data-augmentation-and-group-convolution (tested property 6): data augmentation ⇔ group convolution, as exact identities.
 //!
 //! (a) GCNN with `group_support: identity` = point-group-orbit-averaged CNN (C4 and D4; SAME,
 //!     CIRCULAR and VALID padding).
 //! (b) Full-support CIRCULAR lifting GCNN = `(H ⋉ Z_N²)`-orbit-averaged MLP (C4 and D4).
 //!
 //! Inputs are distinct random images (x1 against x2), so no entry pairs an input with its own
-//! orbit (where ReLU's `θ ≈ 0` amplifies rounding to ≈1e-10, THEORY.md §5).
+//! orbit (where ReLU's `θ ≈ 0` amplifies rounding to ≈1e-10, docs/theory.md#data-augmentation-and-group-convolution).
 
 mod common;
 use common::*;

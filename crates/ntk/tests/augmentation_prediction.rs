@@ -1,4 +1,4 @@
-//! THEORY.md §5 / §9 item 6, for predictions: the mean prediction of gradient-flow training of
+//! docs/theory.md#data-augmentation-and-group-convolution (tested property 6), for predictions: the mean prediction of gradient-flow training of
 //! a CNN on the C4-augmented training set (|G| copies, rate η) equals that of the matched GCNN
 //! (`group_support: identity`) trained on the un-augmented set at rate η|G|, for every t and for
 //! test inputs unlike the training data.

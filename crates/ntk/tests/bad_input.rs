@@ -176,7 +176,7 @@ fn unpooled_networks_are_refused_for_gram_matrices() {
 
 #[test]
 fn zero_variance_borders_give_no_nan() {
-    // SAME padding on images with zero rows: k11·k22 = 0 at many entries (THEORY.md §3).
+    // SAME padding on images with zero rows: k11·k22 = 0 at many entries (docs/theory.md#nonlinearities-dual-activations).
     let mut x = random_images(3, 5, 1, SEED);
     x.index_axis_mut(ndarray::Axis(0), 0).fill(0.0);
     for phi in ["relu", "erf", "gelu", "abrelu", "leaky_relu"] {

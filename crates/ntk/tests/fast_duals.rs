@@ -1,5 +1,5 @@
 //! The branch-free arc-tangent and the ReLU / Erf duals built on it agree with libm's `atan2`
-//! formulas to ≤ 1e-15 relative, over many decades and at the edges of THEORY.md §3
+//! formulas to ≤ 1e-15 relative, over many decades and at the edges of docs/theory.md#nonlinearities-dual-activations
 //! (`k12 = ±√(k11k22)`, `k12 = 0`, `k11·k22 = 0`).
 
 use std::f64::consts::PI;

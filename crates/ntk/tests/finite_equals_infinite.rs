@@ -1,8 +1,8 @@
-//! THEORY.md §9 item 7: for a single linear lifting or group-conv layer, the finite layer's exact
+//! docs/theory.md#tested-properties, property 7: for a single linear lifting or group-conv layer, the finite layer's exact
 //! empirical NNGP `(1/C_out)·JJᵀ` (J = Jacobian w.r.t. the N(0,1) parameters) equals the
 //! analytic NNGP, and its
 //! exact empirical NTK (Jacobian with respect to the stored parameters) equals the analytic
-//! first-layer NTK `Θ¹ = K¹` — not `2σ_w²A[K⁰] + σ_b²` (the §2 pitfall: ratio 2 without bias).
+//! first-layer NTK `Θ¹ = K¹` — not `2σ_w²A[K⁰] + σ_b²` (the first layer counted twice, docs/theory.md#linear-layers-the-a-operator: ratio 2 without bias).
 //! Every support, every padding, C4, D4 and C8 (bilinear resampling), both parameterisations.
 
 mod common;
@@ -138,7 +138,7 @@ fn single_c8_layers_finite_equals_infinite() {
 
 #[test]
 fn first_layer_ntk_is_not_counted_twice() {
-    // Bias-free lifting layer: analytic NTK / empirical NTK must be 1, not 2 (THEORY.md §2).
+    // Bias-free lifting layer: analytic NTK / empirical NTK must be 1, not 2 (docs/theory.md#linear-layers-the-a-operator).
     let (x1, x2) = images(5, 1);
     let layer = LiftConv::new(
         CyclicGroup::new(4).unwrap(),

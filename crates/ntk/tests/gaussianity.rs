@@ -1,4 +1,4 @@
-//! Dual activations assume Gaussian pre-activations (THEORY.md §3). A nonlinearity whose input
+//! Dual activations assume Gaussian pre-activations (docs/theory.md#nonlinearities-dual-activations). A nonlinearity whose input
 //! is not Gaussian (the data itself, another nonlinearity's output, or a pool of one) would
 //! give a silently wrong kernel — `conv → relu → relu` is *not* `conv → relu` under the dual
 //! map — so every kernel entry point refuses it, naming the layer (neural-tangents does the

@@ -1,4 +1,4 @@
-//! THEORY.md §10 golden values (C4 GCNN and CNN on input 1), to all printed digits.
+//! docs/theory.md#prediction0 golden values (C4 GCNN and CNN on input 1), to all printed digits.
 
 mod common;
 use common::*;

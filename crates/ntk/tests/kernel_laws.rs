@@ -1,4 +1,4 @@
-//! Kernel laws of THEORY.md §9 items 1–5: symmetry, PSD, thread-count independence, pooled
+//! Kernel laws of docs/theory.md#tested-properties, properties 1–5: symmetry, PSD, thread-count independence, pooled
 //! invariance under independent rotations, layer equivariance, and the relative/full forms.
 
 mod common;
@@ -273,7 +273,7 @@ fn layer_equivariance_error<G: PlanarPointGroup + Clone + std::fmt::Debug + 'sta
 
 #[test]
 fn c8_finite_layers_are_approximately_equivariant() {
-    // 45° rotations interpolate bilinearly: not exact on the pixel grid (THEORY.md §6.4).
+    // 45° rotations interpolate bilinearly: not exact on the pixel grid (docs/theory.md#other-point-groups-resampled-filters).
     let c8 = CyclicGroup::new(8).unwrap();
     for h in 0..c8.order() {
         let e = layer_equivariance_error(c8, h, SEED, Padding::Same);

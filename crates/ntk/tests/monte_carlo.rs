@@ -1,4 +1,4 @@
-//! THEORY.md §9 item 8: the mean empirical NTK/NNGP of a deep C4 GCNN approaches the analytic
+//! docs/theory.md#tested-properties, property 8: the mean empirical NTK/NNGP of a deep C4 GCNN approaches the analytic
 //! kernels as the width grows. Tolerance: 4 standard errors of the Monte-Carlo mean plus a
 //! finite-width bias allowance of `c/width` (bias falls as 1/width).
 

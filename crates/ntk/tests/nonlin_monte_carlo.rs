@@ -1,4 +1,4 @@
-//! THEORY.md §9 item 8 for the closed-form and numerical nonlinearities: the mean empirical
+//! docs/theory.md#tested-properties, property 8 for the closed-form and numerical nonlinearities: the mean empirical
 //! NNGP/NTK of finite-width twins (`apply`/`vjp` of each layer) agrees with the analytic kernel
 //! within 4 standard errors of the Monte-Carlo mean plus a finite-width bias allowance
 //! `2/width` (relative); the standard error is the sample standard deviation over `samples`

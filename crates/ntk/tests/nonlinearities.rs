@@ -1,4 +1,4 @@
-//! Nonlinearity duals (THEORY.md §3): closed forms against the Gauss–Hermite numerical dual, the
+//! Nonlinearity duals (docs/theory.md#nonlinearities-dual-activations): closed forms against the Gauss–Hermite numerical dual, the
 //! stated quadrature accuracy, and the helper special functions.
 
 use entk_ntk::nonlin::{erf, gelu_dual, GaussHermite, Nonlinearity};
@@ -66,7 +66,7 @@ fn worst(a: &Nonlinearity, b: &Nonlinearity, scale: f64) -> (f64, f64) {
 
 #[test]
 fn gauss_hermite_matches_erf_closed_form_at_the_stated_accuracy() {
-    // THEORY.md §3: d = 40 is ≲ 1e-12 relative for b²k ≲ 0.5.
+    // docs/theory.md#nonlinearities-dual-activations: d = 40 is ≲ 1e-12 relative for b²k ≲ 0.5.
     let closed = Nonlinearity::Erf {
         a: 1.0,
         b: 1.0,
@@ -81,7 +81,7 @@ fn gauss_hermite_matches_erf_closed_form_at_the_stated_accuracy() {
     .unwrap();
     let (ek, ed) = worst(&numerical, &closed, 1.0);
     println!("erf, d=40, b²k ≤ 0.5: E[φφ] rel err {ek:.2e}, E[φ′φ′] rel err {ed:.2e}");
-    assert!(ek < 2e-12 && ed < 2e-12, "THEORY.md §3 states ≲1e-12");
+    assert!(ek < 2e-12 && ed < 2e-12, "docs/theory.md states ≲1e-12");
     let (ek2, ed2) = worst(&numerical, &closed, 2.0);
     println!("erf, d=40, b²k ≤ 1: E[φφ] rel err {ek2:.2e}, E[φ′φ′] rel err {ed2:.2e}");
     assert!(ek2 < 1e-6 && ed2 < 1e-6);

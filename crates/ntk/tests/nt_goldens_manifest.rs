@@ -1,5 +1,5 @@
 //! Validates the neural-tangents golden files in `tests/golden/` (see its README.md): the
-//! manifest parses, every architecture uses only DESIGN.md spec fields, every file loads with
+//! manifest parses, every architecture uses only docs/spec.md fields, every file loads with
 //! ndarray-npy, and shapes are consistent. The kernel comparison itself lives with the engine.
 
 use std::collections::BTreeSet;
@@ -27,7 +27,7 @@ fn load(name: &str) -> ArrayD<f64> {
     ndarray_npy::read_npy(golden_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// Allowed fields per layer type: DESIGN.md's spec table plus `avg_pool {window}`.
+/// Allowed fields per layer type: docs/spec.md's layer fields plus `avg_pool {window}`.
 fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
         "dense" => &["w_std", "b_std"],
@@ -205,7 +205,7 @@ fn golden_arrays_load_and_have_consistent_shapes() {
 
 #[test]
 fn cnn_golden_case_holds_the_theory_md_values() {
-    // THEORY.md §10, "CNN golden (input 1)", as printed (10 decimals).
+    // docs/theory.md#prediction0, "CNN golden (input 1)", as printed (10 decimals).
     let nngp_ref = [[0.0496483127, 0.0560029807], [0.0560029807, 0.0642979651]];
     let ntk_ref = [[0.0835055112, 0.0921219094], [0.0921219094, 0.1089959559]];
     let case = manifest()

@@ -35,7 +35,7 @@ fn max_rel(a: &ndarray::Array2<f64>, b: &ndarray::Array2<f64>) -> f64 {
 fn bias_free_relu_networks_are_exact_at_extreme_input_scales() {
     let x = images(3, 5, 2);
     let reference = gram(RELU_CNN, &x).unwrap();
-    // K(c·x, c·x′) = c²·K(x, x′) for bias-free ReLU networks (THEORY.md §3: the arc-cosine dual
+    // K(c·x, c·x′) = c²·K(x, x′) for bias-free ReLU networks (docs/theory.md#nonlinearities-dual-activations: the arc-cosine dual
     // is positively homogeneous). Before rescaling, 1e100 overflowed and 1e-100 underflowed to
     // a 100 % wrong kernel.
     for c in [1e100, 1e-100, 1e150, 1e-150, 3e40] {

@@ -1,5 +1,5 @@
 //! Kernel regression against independent oracles: linear solves (nalgebra), explicit RK4
-//! integration of the gradient-flow ODE, the augmentation lemma of THEORY.md §5 on a toy kernel,
+//! integration of the gradient-flow ODE, the augmentation lemma of docs/theory.md#data-augmentation-and-group-convolution on a toy kernel,
 //! the direct GP formulas, and input validation.
 
 use entk_ntk::regression::{
@@ -21,7 +21,7 @@ const SEED: u64 = 2_406_065_004;
 const EXACT_TOL: f64 = 1e-10;
 /// RK4 with step `h` where `h·η·λ_max ≈ 5e-3`: global error ≈ 1e-11 over the times used.
 const RK4_TOL: f64 = 1e-9;
-/// THEORY.md §9 item 6: augmented vs orbit-averaged predictions.
+/// docs/theory.md#tested-properties, property 6: augmented vs orbit-averaged predictions.
 const AUGMENTATION_TOL: f64 = 1e-10;
 
 // ---------------------------------------------------------------------------------------------
@@ -504,7 +504,7 @@ fn inconsistent_duplicates_and_low_rank_grams_stay_finite() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// (5) Augmentation lemma (THEORY.md §5) on a toy kernel.
+// (5) Augmentation lemma (docs/theory.md#data-augmentation-and-group-convolution) on a toy kernel.
 
 /// The dihedral group of the square acting on R^4 by permuting the coordinates (corners of a
 /// square in cyclic order): 4 rotations and 4 reflections.

@@ -202,7 +202,7 @@ fn set_kernels_equal_the_brute_force_double_sum_of_element_kernels() {
     }
 }
 
-/// THEORY.md §3: the ReLU dual `(√(k11k22 − k12²) + (π−θ)k12)/(2π)` and `E[φ′φ′] = (π−θ)/(2π)`.
+/// docs/theory.md#nonlinearities-dual-activations: the ReLU dual `(√(k11k22 − k12²) + (π−θ)k12)/(2π)` and `E[φ′φ′] = (π−θ)/(2π)`.
 fn relu_dual(k11: f64, k22: f64, k12: f64, t12: f64) -> (f64, f64) {
     let s = (k11 * k22 - k12 * k12).max(0.0).sqrt();
     let theta = s.atan2(k12);

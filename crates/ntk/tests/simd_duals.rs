@@ -46,7 +46,7 @@ fn nonlinearities() -> Vec<Nonlinearity> {
     ]
 }
 
-/// Gaussians `(k11, k22, k12)` over several decades, with the edge cases of THEORY.md §3:
+/// Gaussians `(k11, k22, k12)` over several decades, with the edge cases of docs/theory.md#nonlinearities-dual-activations:
 /// `k12 = ±√(k11k22)` (and just beyond, by rounding), `k12 = ±0`, `k11·k22 = 0`.
 fn gaussians() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let mags: [f64; 11] = [0.0, 1e-12, 1e-6, 0.003, 0.25, 0.9, 1.0, 1.7, 4.0, 30.0, 1e3];

@@ -1,4 +1,4 @@
-//! SO(3) kernel operators against independent oracles (THEORY.md §9 items 9–10, §10):
+//! SO(3) kernel operators against independent oracles (docs/theory.md#tested-properties, properties 9–10; #golden-values):
 //! real-space quadrature of `(1/|S|)∫_S K⁰(Ru, R′u) du` and `(1/|S|)∫_S K(RQ, R′Q) dQ` with
 //! Gauss–Legendre × uniform rules (global and local support), and the lifting golden values.
 
@@ -12,7 +12,7 @@ use common::gauss_legendre;
 
 type Signal = Box<dyn Fn(&Vector3<f64>) -> f64>;
 
-/// THEORY.md §10 "input 2": x0 = [1 + Z + 0.5XY, X − 0.3Z²], x1 = [0.2 + Y + XZ, 0.5Y² − X].
+/// docs/theory.md#prediction0 "input 2": x0 = [1 + Z + 0.5XY, X − 0.3Z²], x1 = [0.2 + Y + XZ, 0.5Y² − X].
 fn golden_inputs() -> [Vec<Signal>; 2] {
     [
         vec![

@@ -1,13 +1,13 @@
 //! Raw SO(3)-signal inputs `(N, 2L−1, 2L, 2L−1, C)` (indexed `(γ, β, α)`) for networks that
 //! start with `so3_conv` (or `so3_pool`), tested three ways (docs/theory.md "Raw SO(3) inputs"):
 //!
-//! - the real-space oracle of THEORY.md §9 item 10: direct quadrature of
+//! - the real-space oracle of docs/theory.md#tested-properties, property 10: direct quadrature of
 //!   `(1/|S|) ∫_S K⁰(RQ, R′Q) dQ` with inputs known everywhere (polynomials in the entries of
 //!   `R`), global and local supports, `L_out ≤ L_in`;
 //! - exact identities: finite = infinite for one linear `so3_conv` (every position pair of the
 //!   exact Jacobian kernel), symmetry and PSD, invariance under grid z-rotations applied on the
 //!   left (independently per input) and under common right translations, the S² lift by the
-//!   north-pole delta (`x(R) = f(R e_z)`) against `s2_lift_conv`, and THEORY.md §10's golden
+//!   north-pole delta (`x(R) = f(R e_z)`) against `s2_lift_conv`, and docs/theory.md#prediction0's golden
 //!   values through that lift;
 //! - Monte-Carlo agreement of the finite twin.
 
@@ -444,7 +444,7 @@ fn kernels_are_invariant_under_common_right_translations() {
     );
 }
 
-/// THEORY.md §10 "input 2" on the S² grid of bandlimit 4, `(2, 8, 7, 2)`.
+/// docs/theory.md#prediction0 "input 2" on the S² grid of bandlimit 4, `(2, 8, 7, 2)`.
 fn golden_sphere_input() -> Array4<f64> {
     let grid = DriscollHealyGrid::new(4).unwrap();
     Array4::from_shape_fn((2, 8, 7, 2), |(b, j, k, c)| {

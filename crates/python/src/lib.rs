@@ -159,7 +159,7 @@ impl Prediction {
 /// --
 ///
 /// NNGP and NTK Gram matrices of the network `spec` (a dict or a JSON string in the
-/// DESIGN.md format), bit-identical to `entk kernel` on the same inputs.
+/// docs/spec.md format), bit-identical to `entk kernel` on the same inputs.
 ///
 /// x1, x2: float32/float64 arrays (N, H, W, C) of images or S² signals (N, 2L, 2L−1, C),
 /// (N, 2L−1, 2L, 2L−1, C) SO(3) signals indexed (γ, β, α) for networks that start with

@@ -1,4 +1,4 @@
-"""The augmentation theorem (THEORY.md §5, pair (a)) through the Python API: the C4 GCNN with
+"""The augmentation theorem (docs/theory.md#data-augmentation-and-group-convolution, pair (a)) through the Python API: the C4 GCNN with
 identity-supported group convolution has the orbit-averaged CNN kernel, and a CNN trained on
 the C4-augmented set predicts the same mean as that GCNN trained at rate η|G|, at every t."""
 

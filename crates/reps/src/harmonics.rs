@@ -1,6 +1,6 @@
 //! Spherical harmonics on S²: complex (Condon–Shortley) and real, orthonormal.
 //!
-//! Convention (THEORY.md §7.1): `u = (sin θ cos φ, sin θ sin φ, cos θ)`,
+//! Convention (docs/conventions.md#so3): `u = (sin θ cos φ, sin θ sin φ, cos θ)`,
 //! `Y_lm(θ, φ) = √((2l+1)/4π) d^l_{m0}(θ) e^{imφ}`, which is the orthonormal harmonic with the
 //! Condon–Shortley phase, equal to `scipy.special.sph_harm_y(l, m, θ, φ)`; for example
 //! `Y₁¹ = −√(3/8π) sin θ e^{iφ}`. Then `Y_{l,−m} = (−1)^m conj Y_lm` and

@@ -1,4 +1,4 @@
-//! Rotating bandlimited signals exactly, through Wigner D (THEORY.md §7.1).
+//! Rotating bandlimited signals exactly, through Wigner D (docs/conventions.md#so3).
 //!
 //! - **S².** `(Λ_R f)(u) = f(R⁻¹u)`. From `Y_lm(R⁻¹u) = Σ_n D^l_{nm}(R) Y_ln(u)` the coefficients
 //!   are `ĝ_ln = Σ_m D^l_{nm}(R) f̂_lm`, i.e. `ĝ_l = D^l(R) f̂_l` per degree.

@@ -1,4 +1,4 @@
-//! The spherical-harmonic transform on the Driscoll–Healy grid of S² (THEORY.md §7.1–7.2): the
+//! The spherical-harmonic transform on the Driscoll–Healy grid of S² (docs/conventions.md#so3): the
 //! [`S2FourierTransform`] trait (normalisation, coefficient order and signal layout are stated
 //! there), the coefficient container [`S2Coefficients`], the fast `O(L³)` [`S2Transform`] and the
 //! `O(L⁴)` direct-quadrature oracle [`S2TransformNaive`].
@@ -152,7 +152,7 @@ impl S2Coefficients {
         self.data
     }
 
-    /// Bandlimit reduction `L → L_out ≤ L` (THEORY.md §7.4): keeps `l < L_out`.
+    /// Bandlimit reduction `L → L_out ≤ L` (docs/theory.md#the-so3-layers-in-fourier-space): keeps `l < L_out`.
     pub fn truncate(&self, bandlimit_out: usize) -> Result<Self, RepsError> {
         if bandlimit_out > self.bandlimit {
             return Err(RepsError::ShapeMismatch {
@@ -201,7 +201,7 @@ impl S2Coefficients {
 }
 
 /// A transform between signals on the Driscoll–Healy grid of S² and [`S2Coefficients`]
-/// (THEORY.md §7.1–7.2).
+/// (docs/conventions.md#so3).
 ///
 /// **Normalisation.** Forward `f̂_lm = ∫_{S²} f(u) conj Y_lm(u) du`, computed as the DH quadrature
 /// `Σ_{j,k} w_j f(θ_j, φ_k) conj Y_lm(θ_j, φ_k)`; inverse `f(u) = Σ_{l<L, |m|≤l} f̂_lm Y_lm(u)`,

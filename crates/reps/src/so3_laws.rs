@@ -5,7 +5,7 @@
 //! are checked by [`crate::laws::check_representation`] through [`crate::WignerIrrep`].
 //!
 //! Errors are relative: the largest absolute difference divided by the largest absolute value of
-//! the reference (THEORY.md §9; [`entk_groups::laws::tolerance::EXACT_LONG_SUM`] = 1e-10 is the
+//! the reference (docs/theory.md#tested-properties; [`entk_groups::laws::tolerance::EXACT_LONG_SUM`] = 1e-10 is the
 //! tolerance for transforms up to `L = 32`).
 
 use entk_groups::laws::{nan_max, LawCheck};

@@ -1,4 +1,4 @@
-//! The Wigner transform on the Driscoll–Healy grid of SO(3) (THEORY.md §7.1–7.2): the
+//! The Wigner transform on the Driscoll–Healy grid of SO(3) (docs/conventions.md#so3): the
 //! [`So3FourierTransform`] trait (normalisation, coefficient order and signal layout are stated
 //! there), the coefficient container [`So3Coefficients`], the fast `O(L⁴)` [`So3Transform`]
 //! (algorithm, cost and memory on its page) and the `O(L⁶)` direct-quadrature oracle
@@ -216,7 +216,7 @@ impl So3Coefficients {
         self.data
     }
 
-    /// Bandlimit reduction `L → L_out ≤ L` (THEORY.md §7.4): keeps `l < L_out`.
+    /// Bandlimit reduction `L → L_out ≤ L` (docs/theory.md#the-so3-layers-in-fourier-space): keeps `l < L_out`.
     pub fn truncate(&self, bandlimit_out: usize) -> Result<Self, RepsError> {
         if bandlimit_out > self.bandlimit {
             return Err(RepsError::ShapeMismatch {
@@ -284,7 +284,7 @@ impl So3Coefficients {
 }
 
 /// A transform between signals on the Driscoll–Healy grid of SO(3) and [`So3Coefficients`]
-/// (THEORY.md §7.1–7.2).
+/// (docs/conventions.md#so3).
 ///
 /// **Normalisation.** Forward `f̂^l_{mn} = ∫_{SO(3)} f(R) D^l_{mn}(R) dR` (Haar measure of volume
 /// `8π²`), computed as the DH quadrature `Σ_p w_p f(R_p) D^l_{mn}(R_p)`; inverse

@@ -1,4 +1,4 @@
-//! Spherical harmonics (THEORY.md §7.1): values against scipy and the standard closed forms,
+//! Spherical harmonics (docs/conventions.md#so3): values against scipy and the standard closed forms,
 //! conjugation symmetry, orthonormality under the Driscoll–Healy quadrature, and the rotation
 //! identities `Y_lm(Ru) = Σ_n conj D^l_{mn}(R) Y_ln(u)` and `Y^real(Ru) = D_real(R) Y^real(u)`.
 
@@ -228,7 +228,7 @@ fn degree_vector(l: usize, u: &Vector3<f64>) -> DVector<Complex64> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(8))]
 
-    /// THEORY.md §7.1: `Y_lm(Ru) = Σ_n conj D^l_{mn}(R) Y_ln(u)`.
+    /// docs/conventions.md#so3: `Y_lm(Ru) = Σ_n conj D^l_{mn}(R) Y_ln(u)`.
     #[test]
     fn harmonics_of_a_rotated_point_mix_through_conjugate_wigner_d(seed in any::<u64>()) {
         let mut rng = rng(seed);

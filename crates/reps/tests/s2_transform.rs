@@ -1,4 +1,4 @@
-//! The S² transform on the Driscoll–Healy grid (THEORY.md §7.1–7.2): the naive reference against
+//! The S² transform on the Driscoll–Healy grid (docs/conventions.md#so3): the naive reference against
 //! closed-form coefficients, the fast transform against the reference, exact round trips and
 //! Parseval for bandlimited signals up to L = 32, real-signal symmetry, bandlimit reduction,
 //! off-grid evaluation, and errors for bad input.

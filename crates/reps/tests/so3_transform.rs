@@ -1,4 +1,4 @@
-//! The Wigner transform on the Driscoll–Healy grid of SO(3) (THEORY.md §7.1–7.2): Schur
+//! The Wigner transform on the Driscoll–Healy grid of SO(3) (docs/conventions.md#so3): Schur
 //! orthogonality under the quadrature, the naive reference against closed-form coefficients,
 //! the fast transform against the reference (with and without precomputed tables), exact round
 //! trips and Parseval for bandlimited signals up to L = 32, real-signal symmetry, bandlimit

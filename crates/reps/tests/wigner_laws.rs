@@ -1,4 +1,4 @@
-//! Laws of the Wigner matrices (THEORY.md §7.1): closed forms, symmetries, orthogonality up to
+//! Laws of the Wigner matrices (docs/conventions.md#so3): closed forms, symmetries, orthogonality up to
 //! l = 100, and the representation laws of D and of the real D.
 
 mod common;

@@ -1,5 +1,5 @@
 //! The `entk experiment` command line: one clap subcommand per experiment, so each has its own
-//! `--help`, while DESIGN.md's form `entk experiment NAME [--train N] [--test M] [--seed S]
+//! `--help`, while the README's form `entk experiment NAME [--train N] [--test M] [--seed S]
 //! [--json FILE] [--plot FILE]` keeps working (names are also accepted in any case).
 //!
 //! Every experiment parses the same [`RunArgs`]; options that do not apply (`--test` for
@@ -122,10 +122,10 @@ pub struct ExperimentArgs {
     pub which: ExperimentCommand,
 }
 
-/// One subcommand per experiment (DESIGN.md's names).
+/// One subcommand per experiment (the README's names).
 #[derive(Subcommand, Debug)]
 pub enum ExperimentCommand {
-    /// QM9 U0 atomization energies: SO(3)-CNN vs MLP NTK regression (THEORY.md §8.1).
+    /// QM9 U0 atomization energies: SO(3)-CNN vs MLP NTK regression (docs/theory.md#qm9-energies).
     ///
     /// Embedded QM9 sample (2,000 molecules); each atom is an S² signal at L = 6 (distance
     /// powers 2 and 6, 10 channels), the molecule kernel sums atom kernels over 29 matching
@@ -136,7 +136,7 @@ pub enum ExperimentCommand {
         mut_arg("test", |a| a.help("Test molecules (default 200; train + test ≤ 2000)"))
     )]
     Qm9(RunArgs),
-    /// Rotated MNIST: CNN vs C4- and D4-GCNN NTK accuracy (THEORY.md §8.2 protocol).
+    /// Rotated MNIST: CNN vs C4- and D4-GCNN NTK accuracy (docs/theory.md#histology protocol).
     ///
     /// Embedded 2,000-digit MNIST sample, every digit rotated by a uniform random angle and
     /// area-downsampled to 10×10. Reports NTK and NNGP test accuracy and a learning curve.
@@ -155,7 +155,7 @@ pub enum ExperimentCommand {
         mut_arg("test", |a| a.help("Test patches (default 300)"))
     )]
     Textures(RunArgs),
-    /// Histology tiles: CNN vs C4-GCNN NTK accuracy on downloaded data (THEORY.md §8.2).
+    /// Histology tiles: CNN vs C4-GCNN NTK accuracy on downloaded data (docs/theory.md#histology).
     ///
     /// Needs --data: the unpacked NCT-CRC-HE-100K folder (Zenodo record 1214456) or MedMNIST's
     /// pathmnist.npz. Tiles are read at 32×32 and area-downsampled to 16×16 RGB. Not part of
@@ -168,7 +168,8 @@ pub enum ExperimentCommand {
             .help("The NCT-CRC-HE-100K folder or pathmnist.npz (required)"))
     )]
     Histology(RunArgs),
-    /// Finite-width C4 augmentation vs GCNN ensembles vs the analytic mean (THEORY.md §5).
+    /// Finite-width C4 augmentation vs GCNN ensembles vs the analytic mean
+    /// (docs/theory.md#data-augmentation-and-group-convolution).
     ///
     /// Ensembles of finite CNNs trained by gradient descent on C4-augmented 7×7 digits and of
     /// GCNNs on the plain digits, at widths 16–128; reports their deviation from each other and

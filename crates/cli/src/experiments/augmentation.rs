@@ -1,4 +1,4 @@
-//! `entk experiment augmentation`: the paper's finite-width test of THEORY.md §5.
+//! `entk experiment augmentation`: the paper's finite-width test of docs/theory.md#data-augmentation-and-group-convolution.
 //!
 //! Two ensembles of finite networks are trained by full-batch gradient descent on the MSE loss:
 //!

@@ -1,5 +1,4 @@
-//! The classification protocol shared by `rotmnist`, `textures` and `histology` (THEORY.md
-//! §8.2): centred one-hot labels, the NTK and NNGP mean predictions at `t = ∞` with relative
+//! The classification protocol shared by `rotmnist`, `textures` and `histology` (docs/theory.md#histology): centred one-hot labels, the NTK and NNGP mean predictions at `t = ∞` with relative
 //! `diag_reg`, argmax, accuracy; learning curves from leading blocks of one Gram matrix per
 //! model, **repeated over several random train/test draws** and reported as mean ± standard
 //! error with 95 % Student-t intervals ([`super::stats`]).

@@ -28,7 +28,7 @@ pub fn resolve_threads(threads: usize) -> usize {
     crate::kernel_cmd::effective_threads(threads)
 }
 
-/// A named architecture spec (DESIGN.md JSON).
+/// A named architecture spec (docs/spec.md JSON).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ModelSpec {
     /// Model name in reports.
@@ -51,7 +51,7 @@ impl ModelSpec {
     }
 }
 
-/// THEORY.md §8.2 CNN: `[conv 3×3 VALID, relu, conv 3×3 VALID, relu, global_avg_pool, dense,
+/// docs/theory.md#histology CNN: `[conv 3×3 VALID, relu, conv 3×3 VALID, relu, global_avg_pool, dense,
 /// relu, dense]`.
 pub fn cnn_classifier() -> Value {
     json!({"layers": [
@@ -60,7 +60,7 @@ pub fn cnn_classifier() -> Value {
         {"type": "global_avg_pool"}, {"type": "dense"}, {"type": "relu"}, {"type": "dense"}]})
 }
 
-/// THEORY.md §8.2 group CNN for `group` (`c4`, `d4`): `[lift_conv 3×3 VALID, relu, group_conv
+/// docs/theory.md#histology group CNN for `group` (`c4`, `d4`): `[lift_conv 3×3 VALID, relu, group_conv
 /// 3×3 VALID (all of the point group), relu, group_pool, dense, relu, dense]`.
 pub fn gcnn_classifier(group: &str) -> Value {
     json!({"layers": [

@@ -1,5 +1,5 @@
 //! `entk experiment convergence`: finite-width empirical NNGP/NTK Gram matrices approach the
-//! analytic kernels as the width grows (THEORY.md §9 item 8), for a C4 GCNN on MNIST digits and
+//! analytic kernels as the width grows (docs/theory.md#tested-properties, property 8), for a C4 GCNN on MNIST digits and
 //! an SO(3) network on smooth S² signals.
 //!
 //! For each width `w`, `S_w` networks are drawn (every hidden layer of width `w`, a scalar

@@ -1,11 +1,11 @@
 //! `entk experiment histology --data PATH`: CNN vs C4-GCNN NTK on H&E tissue tiles
-//! (THEORY.md §8.2), from data the user downloads.
+//! (docs/theory.md#histology), from data the user downloads.
 //!
 //! `PATH` is either the unpacked NCT-CRC-HE-100K folder (class folders `ADI` … `TUM`; tiles are
 //! read 32×32 by area averaging, at most enough per class for the request, then split with the
 //! seed) or MedMNIST's `pathmnist.npz` (training tiles from its `train` split, test tiles from
 //! its `test` split). Tiles are then area-downsampled to `image_size` (default 16) for the
-//! kernel budget; THEORY.md uses 32×32, which costs ≈25× more per kernel pair.
+//! kernel budget; the paper uses 32×32, which costs ≈25× more per kernel pair.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -56,7 +56,7 @@ pub struct HistologyConfig {
     pub image_size: usize,
     /// Learning-curve sizes.
     pub curve: Vec<usize>,
-    /// Relative diagonal regularisation (THEORY.md §8.2: 1e-4).
+    /// Relative diagonal regularisation (docs/theory.md#histology: 1e-4).
     pub diag_reg: f64,
     /// The models.
     pub models: Vec<ModelSpec>,

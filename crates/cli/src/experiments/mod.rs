@@ -9,10 +9,10 @@
 //! |---|---|---|
 //! | `rotmnist` | CNN vs C4-/D4-GCNN NTK accuracy, learning curve | embedded MNIST, rotated |
 //! | `textures` | the same on brick/grass/gravel patches | embedded textures |
-//! | `histology` | CNN vs C4-GCNN (THEORY.md §8.2) | `--data` (NCT-CRC-HE-100K or PathMNIST) |
-//! | `augmentation` | finite CNN ensembles on C4-augmented data vs GCNN ensembles vs μ_t (§5) | embedded MNIST, textures |
+//! | `histology` | CNN vs C4-GCNN (docs/theory.md#histology) | `--data` (NCT-CRC-HE-100K or PathMNIST) |
+//! | `augmentation` | finite CNN ensembles on C4-augmented data vs GCNN ensembles vs μ_t (docs/theory.md#data-augmentation-and-group-convolution) | embedded MNIST, textures |
 //! | `convergence` | mean empirical NTK/NNGP → analytic as width grows (C4, SO(3)) | embedded MNIST, QM9 |
-//! | `qm9` | SO(3)-CNN vs MLP NTK on U0 atomization energies (§8.1) | embedded QM9 |
+//! | `qm9` | SO(3)-CNN vs MLP NTK on U0 atomization energies (docs/theory.md#qm9-energies) | embedded QM9 |
 //!
 //! ```no_run
 //! use entk_cli::experiments::{run_experiment, ExperimentName, ExperimentOptions};
@@ -45,7 +45,7 @@ pub use reproduce::{reproduce, ReproduceOptions, ReproduceSummary};
 
 use crate::report::ExperimentReport;
 
-/// The experiments of DESIGN.md's `entk experiment NAME`.
+/// The experiments of `entk experiment NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExperimentName {
     /// QM9 energies, SO(3)-CNN vs MLP.
@@ -63,7 +63,7 @@ pub enum ExperimentName {
 }
 
 impl ExperimentName {
-    /// Every experiment, in DESIGN.md's order.
+    /// Every experiment, in the README's order.
     pub const ALL: [ExperimentName; 6] = [
         ExperimentName::Qm9,
         ExperimentName::Rotmnist,

@@ -1,5 +1,5 @@
 //! `entk experiment qm9`: SO(3)-CNN NTK vs MLP NTK regressing U0 atomization energies
-//! (THEORY.md §8.1).
+//! (docs/theory.md#qm9-energies).
 //!
 //! Molecules come from the embedded 2,000-molecule QM9 sample (seeded disjoint train/test
 //! draws). Each atom gets 10 S² signals on the `L = 6` Driscoll–Healy grid (elements × powers
@@ -70,7 +70,7 @@ pub struct Qm9Config {
     pub models: Vec<ModelSpec>,
 }
 
-/// The SO(3)-CNN atom network of THEORY.md §8.1 for input bandlimit 6.
+/// The SO(3)-CNN atom network of docs/theory.md#qm9-energies for input bandlimit 6.
 pub fn so3_atom_network() -> Value {
     json!({"layers": [
         {"type": "s2_lift_conv", "bandlimit_out": 3}, {"type": "erf"},
@@ -78,7 +78,7 @@ pub fn so3_atom_network() -> Value {
         {"type": "so3_pool"}, {"type": "dense"}]})
 }
 
-/// The MLP atom network of THEORY.md §8.1.
+/// The MLP atom network of docs/theory.md#qm9-energies.
 pub fn mlp_atom_network() -> Value {
     json!({"layers": [{"type": "flatten"}, {"type": "dense"}, {"type": "relu"}, {"type": "dense"}]})
 }
@@ -415,7 +415,7 @@ pub enum SlotNetwork {
     /// On S² signals `(2L, 2L−1, C)`, as images.
     Signals(Network),
     /// A spec starting with `flatten`, evaluated as the rest of the spec on flattened vectors
-    /// ([`Network::gram_vectors`]). THEORY.md §4's Flatten kernel is `P⁻¹ Σ_p K⁰(p,p) =
+    /// ([`Network::gram_vectors`]). docs/theory.md#pools-reshapes-normalisation's Flatten kernel is `P⁻¹ Σ_p K⁰(p,p) =
     /// x·x′/(P·C)`, exactly the vector input kernel `x·x′/D`, and Flatten has no parameters, so
     /// NNGP and NTK are identical (checked in the tests) while the vector path skips the
     /// `P²`-sized position-pair input kernel.

@@ -37,7 +37,7 @@ use crate::CliError;
 /// Options of [`reproduce`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReproduceOptions {
-    /// Output folder (DESIGN.md default `out/`).
+    /// Output folder (default `out/`).
     pub out: PathBuf,
     /// Worker threads (0 = all cores).
     pub threads: usize,
@@ -397,12 +397,12 @@ fn render(
 }
 
 const PAPER_COMPARISON: &str = "## The paper's numbers, for comparison\n\n\
-THEORY.md §8.2 gives magnitudes of tiny runs only (\"magnitudes only\"): histology with 8 training / 100 test tiles, CNN 25.0 % and C4-CNN 28.0 %; \
+docs/theory.md#histology gives magnitudes of tiny runs only (\"magnitudes only\"): histology with 8 training / 100 test tiles, CNN 25.0 % and C4-CNN 28.0 %; \
 QM9 with 10 training / 20 test molecules at L = 6, MLP MAE 5951.8 meV (RMSE 7164.4) and SO(3)-CNN MAE 3340.9 meV (RMSE 4510.9). \
-The paper's claim is qualitative: the equivariant NTK wins on both. The §5 augmentation identities hold to ≈1e-14 for the analytic kernels (checked again in `augmentation` below); \
+The paper's claim is qualitative: the equivariant NTK wins on both. The augmentation identities hold to ≈1e-14 for the analytic kernels (checked again in `augmentation` below); \
 for finite widths the paper reports the match as approximate, improving with width.\n\n\
 Where ours differ and why: our runs are larger than those tiny runs (hundreds of points), so the absolute numbers are not comparable, only the ordering; images are downsampled \
-(rotated MNIST and textures to 10×10) to fit the time budget of a 2-core machine; rotated MNIST and textures are our own tasks (not in THEORY.md), so there is no paper number for them. \
+(rotated MNIST and textures to 10×10) to fit the time budget of a 2-core machine; rotated MNIST and textures are our own tasks (not in the paper), so there is no paper number for them. \
 Each section lists its settings and the choices made.\n";
 
 const CACHING_NOTE: &str = "## How this report is produced\n\n\

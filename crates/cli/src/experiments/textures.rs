@@ -5,7 +5,7 @@
 //! CC0 textures (training patches from the upper halves, test patches from the lower halves, so
 //! no pixel is shared), rotated by a uniform random angle (the crop is taken larger so that no
 //! rotated pixel reads outside the texture), and area-downsampled to `image_size` (default 10)
-//! for the kernel budget. Protocol as THEORY.md §8.2.
+//! for the kernel budget. Protocol as docs/theory.md#histology.
 
 use std::time::Instant;
 

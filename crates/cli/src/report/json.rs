@@ -1,4 +1,4 @@
-//! The JSON report (DESIGN.md's `--json` fields plus settings, tables, figures, notes, extra).
+//! The JSON report (the README's `--json` fields plus settings, tables, figures, notes, extra).
 
 use std::path::Path;
 

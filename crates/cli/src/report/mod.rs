@@ -1,8 +1,8 @@
 //! Experiment reports and their writers: one serialisable [`ExperimentReport`] per run, written
 //! as JSON ([`JsonWriter`]), Markdown ([`MarkdownWriter`]) or a PNG plot ([`PngWriter`]), all
-//! behind the one small [`ReportWriter`] trait (hyperfine's exporters, STYLE.md §6).
+//! behind the one small [`ReportWriter`] trait (as hyperfine's exporters).
 //!
-//! The JSON form carries DESIGN.md's fields `{"experiment", "models": [{"name", <metric>…}],
+//! The JSON form carries the README's fields `{"experiment", "models": [{"name", <metric>…}],
 //! "train", "test", "seed", "seconds"}` plus `settings` (everything that determines the numbers,
 //! used by `entk reproduce` to reuse finished results), `tables` and `figures` (so Markdown and
 //! plots can be redrawn from the JSON alone), `notes`, an experiment-specific `extra` object, and
@@ -28,7 +28,7 @@ pub use crate::experiments::stats::Claim;
 use crate::CliError;
 
 /// One model's results: a name plus named metrics (`accuracy` in 0..1 for classification,
-/// `mae_mev`/`rmse_mev` for QM9, DESIGN.md), flattened into the JSON object.
+/// `mae_mev`/`rmse_mev` for QM9), flattened into the JSON object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelResult {
     /// Model name (e.g. `cnn`, `c4_gcnn`).

@@ -1,4 +1,4 @@
-//! Histology (THEORY.md §8.2): readers for data the user downloads.
+//! Histology (docs/theory.md#histology): readers for data the user downloads.
 //!
 //! - [`read_nct_crc_he`]: NCT-CRC-HE-100K TIFF tiles, resized to 32×32 RGB.
 //! - [`read_pathmnist`]: MedMNIST's `pathmnist.npz` (28×28 RGB, pre-split).

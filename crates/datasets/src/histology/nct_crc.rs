@@ -18,7 +18,7 @@ const DOWNLOAD_HINT: &str = "download NCT-CRC-HE-100K.zip from Zenodo record 121
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NctCrcOptions {
     /// Output side in pixels: tiles are resized to `image_size × image_size` by area averaging.
-    /// Default 32 (THEORY.md §8.2).
+    /// Default 32 (docs/theory.md#histology).
     pub image_size: usize,
     /// Read at most this many tiles per class, chosen at random with `seed` (all tiles if
     /// `None`). Default `None`.

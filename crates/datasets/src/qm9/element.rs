@@ -60,7 +60,7 @@ impl Element {
     }
 
     /// The free-atom energy at 0 K in Hartree used for U0 atomization energies (QM9 atomref,
-    /// B3LYP/6-31G(2df,p); THEORY.md §8.1).
+    /// B3LYP/6-31G(2df,p); docs/theory.md#qm9-energies).
     pub fn reference_energy_hartree(self) -> f64 {
         match self {
             Element::H => -0.500273,

@@ -1,4 +1,4 @@
-//! Per-atom S² signals of a molecule (THEORY.md §8.1).
+//! Per-atom S² signals of a molecule (docs/theory.md#qm9-energies).
 //!
 //! Atom `i` sees every other atom `j` as a bump on the sphere of directions, centred on the
 //! unit vector `r̂_ij = (x_j − x_i)/r_ij` from `i` to `j` and weighted by `Z_i Z_j / r_ij^p`:
@@ -11,7 +11,7 @@
 //! with `r_ij` in Å. There is one channel per element `Z ∈ {H, C, N, O, F}` and power `p`;
 //! channel index `c = element_index · P + power_index` ([`Qm9Featurizer::channel`]). Signals are
 //! sampled on the Driscoll–Healy grid of bandlimit `L`, `θ_j = π(2j+1)/(4L)`,
-//! `φ_k = 2πk/(2L−1)`, points `(sin θ cos φ, sin θ sin φ, cos θ)` (DESIGN.md S² layout).
+//! `φ_k = 2πk/(2L−1)`, points `(sin θ cos φ, sin θ sin φ, cos θ)` (docs/conventions.md#the-sphere-s²).
 //! Molecules are padded to a fixed number of atom slots (29 for QM9); padding slots are zero.
 //!
 //! The signals are rotation-equivariant and translation-invariant: rotating the molecule by `R`
@@ -27,10 +27,10 @@ use crate::DatasetError;
 /// The number of atom slots for QM9: its largest molecules have 29 atoms.
 pub const QM9_MAX_ATOMS: usize = 29;
 
-/// The distance powers of THEORY.md §8.1.
+/// The distance powers of docs/theory.md#qm9-energies.
 pub const DEFAULT_POWERS: [i32; 2] = [2, 6];
 
-/// The bandlimit of THEORY.md §8.1 (a 12×11 grid).
+/// The bandlimit of docs/theory.md#qm9-energies (a 12×11 grid).
 pub const DEFAULT_BANDLIMIT: usize = 6;
 
 /// The bump width `β = −(cos(π/4) − 1)²/ln 0.05 ≈ 0.02864`.
@@ -40,7 +40,7 @@ pub fn bump_width() -> f64 {
 
 /// How a downstream kernel combines the per-atom signals of two molecules. The featurisation is
 /// the same for both; this flag travels with the features so that the experiment code knows
-/// which molecule kernel to build (THEORY.md §8.1).
+/// which molecule kernel to build (docs/theory.md#qm9-energies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AtomCombination {
     /// The paper's architecture: slot `i` of one molecule meets slot `i` of the other only,
@@ -93,7 +93,7 @@ pub struct MoleculeFeatures {
 }
 
 impl MoleculeFeatures {
-    /// The signals of one atom slot for every molecule, `(M, 2L, 2L−1, C)`: the DESIGN.md S²
+    /// The signals of one atom slot for every molecule, `(M, 2L, 2L−1, C)`: the docs/spec.md S²
     /// layout, ready for an S² kernel.
     pub fn slot(&self, slot: usize) -> ArrayView4<'_, f64> {
         self.signals.index_axis(Axis(1), slot)
@@ -112,7 +112,7 @@ impl MoleculeFeatures {
     }
 }
 
-/// Computes the S² atom signals of THEORY.md §8.1. Build once per configuration (it caches the
+/// Computes the S² atom signals of docs/theory.md#qm9-energies. Build once per configuration (it caches the
 /// grid points) and apply to many molecules.
 #[derive(Debug, Clone)]
 pub struct Qm9Featurizer {

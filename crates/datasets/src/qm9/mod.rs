@@ -1,4 +1,4 @@
-//! QM9 (THEORY.md §8.1): molecules, readers for its three on-disk forms, the embedded sample,
+//! QM9 (docs/theory.md#qm9-energies): molecules, readers for its three on-disk forms, the embedded sample,
 //! S² atom featurisation and energy targets.
 //!
 //! - [`Molecule`]: elements, positions (Å), U0 (Hartree), QM9 index.

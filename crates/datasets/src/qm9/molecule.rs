@@ -6,7 +6,7 @@ use nalgebra::Vector3;
 use super::Element;
 use crate::DatasetError;
 
-/// Millielectronvolts per Hartree (THEORY.md §8.1): `1 Ha = 27211.386 meV`.
+/// Millielectronvolts per Hartree (docs/theory.md#qm9-energies): `1 Ha = 27211.386 meV`.
 pub const MEV_PER_HARTREE: f64 = 27211.386;
 
 /// Converts an energy from Hartree to meV.
@@ -103,7 +103,7 @@ impl Molecule {
     }
 
     /// The U0 atomization energy in Hartree, `U0 − Σ_atoms E_ref(Z)` with the reference
-    /// energies of [`Element::reference_energy_hartree`] (THEORY.md §8.1). Negative for bound
+    /// energies of [`Element::reference_energy_hartree`] (docs/theory.md#qm9-energies). Negative for bound
     /// molecules (about −2.8 Ha on average over QM9).
     pub fn atomization_energy_hartree(&self) -> f64 {
         let reference: f64 = self

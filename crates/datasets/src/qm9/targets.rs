@@ -14,7 +14,7 @@ pub fn atomization_energies_hartree(molecules: &[Molecule]) -> Array1<f64> {
         .collect()
 }
 
-/// U0 atomization energies in Hartree as a label matrix `(N, 1)` (DESIGN.md labels layout).
+/// U0 atomization energies in Hartree as a label matrix `(N, 1)` (docs/spec.md#input-arrays).
 pub fn atomization_targets(molecules: &[Molecule]) -> Array2<f64> {
     let energies = atomization_energies_hartree(molecules);
     let n = energies.len();
@@ -23,7 +23,7 @@ pub fn atomization_targets(molecules: &[Molecule]) -> Array2<f64> {
         .expect("a length-N vector reshapes to (N, 1)")
 }
 
-/// Affine standardisation `z = (y − mean)/std` fitted on training targets (THEORY.md §8.1:
+/// Affine standardisation `z = (y − mean)/std` fitted on training targets (docs/theory.md#qm9-energies:
 /// one QM9 split gives mean −2.798 Ha, std 0.379 Ha). `std` is the population standard
 /// deviation (divide by N), as `numpy.std`.
 #[derive(Debug, Clone, Copy, PartialEq)]

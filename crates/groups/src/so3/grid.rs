@@ -1,4 +1,4 @@
-//! Driscoll–Healy sampling grids on S² and SO(3) (THEORY.md §7.1–7.2).
+//! Driscoll–Healy sampling grids on S² and SO(3) (docs/conventions.md#so3).
 
 use nalgebra::Vector3;
 use std::f64::consts::{PI, TAU};

@@ -5,7 +5,7 @@ use std::f64::consts::{PI, TAU};
 
 use crate::GroupError;
 
-/// ZYZ Euler angles (THEORY.md §7.1): `R(α, β, γ) = R_z(α) R_y(β) R_z(γ)` acting on column
+/// ZYZ Euler angles (docs/conventions.md#so3): `R(α, β, γ) = R_z(α) R_y(β) R_z(γ)` acting on column
 /// vectors, so `γ` (about z) is applied first, then `β` (about y), then `α` (about z), all about
 /// the fixed axes. Angles are in radians. Ranges produced by [`Rotation::to_euler_zyz`]:
 /// `α, γ ∈ [0, 2π)`, `β ∈ [0, π]`; at the gimbal locks `β = 0` and `β = π` only `α ± γ` is
@@ -38,7 +38,7 @@ impl EulerZyz {
 
 /// A rotation of R³, stored as its 3×3 orthogonal matrix acting on column vectors.
 ///
-/// Conversions: [`Rotation::from_euler_zyz`]/[`Rotation::to_euler_zyz`] (THEORY.md's ZYZ
+/// Conversions: [`Rotation::from_euler_zyz`]/[`Rotation::to_euler_zyz`] (docs/conventions.md#so3: ZYZ
 /// convention, see [`EulerZyz`]), [`Rotation::from_quaternion`]/[`Rotation::to_quaternion`] and
 /// [`Rotation::from_axis_angle`]. Composition is matrix multiplication: `(a·b)(v) = a(b(v))`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -16,7 +16,7 @@ use crate::stencil::{apply_stencil, conv_taps, Geometry, Separable, Tap};
 /// neural-tangents' `Conv`), `v` over the `h×w` window centred at 0.
 ///
 /// Kernel: `A[K](t,t′) = (hw)⁻¹ Σ_v K(t+v, t′+v)` (same offset in both slots), combined per
-/// THEORY.md §2 with `fan_in = C·h·w`. Input and output layout [`Layout::Pixels`].
+/// docs/theory.md#linear-layers-the-a-operator with `fan_in = C·h·w`. Input and output layout [`Layout::Pixels`].
 /// Parameters: `W` as HWIO `(h, w, C, O)` row-major, then `b` (`O`) if biased.
 ///
 /// **Strides** (`(sh, sw)`, lax/neural-tangents semantics): the layer is the stride-1

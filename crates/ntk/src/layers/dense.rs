@@ -8,7 +8,7 @@ use crate::layout::{Kernel, KernelCtx, Stream};
 
 /// Dense layer `y_o(p) = α Σ_c W_oc x_c(p) + β b_o` at every position `p`.
 ///
-/// Kernel (THEORY.md §4): `K ← σ_w² K + σ_b²`, `Θ ← K_new + σ_w² Θ` (NTK parameterisation),
+/// Kernel (docs/theory.md#pools-reshapes-normalisation): `K ← σ_w² K + σ_b²`, `Θ ← K_new + σ_w² Θ` (NTK parameterisation),
 /// entrywise in any layout. Parameters: `W` as `(O, C)` row-major, then `b` (`O`) if biased.
 #[derive(Debug, Clone)]
 pub struct Dense {

@@ -4,15 +4,15 @@
 //! resampled by `M_s` (`(M_s w)[u] ≈ w(a_s⁻¹ u)`, [`entk_groups::PixelResampling`]), a
 //! permutation for groups acting exactly on pixels (C4, D4, ...), bilinear otherwise.
 //!
-//! Finite layers (THEORY.md §6.2 in element-labelled form):
+//! Finite layers (docs/conventions.md#slice-convention-of-group-features in element-labelled form):
 //! ```text
 //! lift:       y_o[s](t) = α Σ_c Σ_u (M_s W_oc)[u] x_c(t+u)                         + β b_o
 //! group conv: y_o[s](t) = α Σ_c Σ_{j∈S} Σ_u (M_s W_ocj)[u] x_c[comp(j,s)](t+u)        + β b_o
 //! ```
 //! with `comp(j, s)` the slice of `a_s b_j` (filter slot `j` holds `b_j = g_j⁻¹`). For C4 this is
-//! THEORY.md's `x_c(t + Q^{−r}v)` and `x_c[(r+j) mod 4]`.
+//! the paper's `x_c(t + Q^{−r}v)` and `x_c[(r+j) mod 4]`.
 //!
-//! Kernels (THEORY.md §6.3/§6.4): `A[K][s,s′](t,t′) = (|S_G|q²)⁻¹ Σ_{j∈S} Σ_{u,u′}
+//! Kernels (docs/theory.md#linear-layers-the-a-operator): `A[K][s,s′](t,t′) = (|S_G|q²)⁻¹ Σ_{j∈S} Σ_{u,u′}
 //! (M_s M_{s′}ᵀ)[u,u′] K_in[comp(j,s), comp(j,s′)](t+u, t′+u′)` (lift: no `j`, `K_in = K⁰`).
 //! Since the maps are linear, the group conv sums the input slices over `j` first and applies
 //! one stencil per output slice pair (`|G|²` stencils of `nnz(M_s M_{s′}ᵀ)` taps: `q²` for exact
@@ -23,7 +23,7 @@
 //! `K[s,s′] = K[e, rel(s,s′)]` (the filters' white-noise law is rotation invariant), so only the
 //! `|G|` slices `R[c] = K[e, c]` are computed ([`Layout::GroupRelative`]):
 //! `R_out[c] = q⁻² Σ_u R_in[c](t+u, t′+A_c u)` — a plain CNN stencil on each relative slice, the
-//! same for every support. This is the relative-rotation trick of THEORY.md §6.3 carried
+//! same for every support. This is the relative-rotation trick of docs/theory.md#linear-layers-the-a-operator carried
 //! through the whole network (|G|× cheaper than the full form, which remains available and is
 //! tested against it).
 //!

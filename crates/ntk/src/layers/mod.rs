@@ -1,6 +1,6 @@
 //! The [`Layer`] trait and its implementations.
 //!
-//! A layer is one object carrying, side by side (neural-tangents `stax` style, THEORY.md §2–§4):
+//! A layer is one object carrying, side by side (neural-tangents `stax` style, docs/theory.md):
 //!
 //! - its **signature map** ([`Layer::signature`]): what layout/size/channel count it produces,
 //!   used for planning and validation before any number is computed;
@@ -219,7 +219,7 @@ pub trait Layer: Send + Sync + fmt::Debug {
     ) -> Result<Stream<Features>>;
     /// Gaussianity of the output, given that of the input (neural-tangents' `is_gaussian`).
     ///
-    /// Dual activations (THEORY.md §3) assume the pre-activation is a centred Gaussian
+    /// Dual activations (docs/theory.md#nonlinearities-dual-activations) assume the pre-activation is a centred Gaussian
     /// process. Linear layers with random weights output one whatever their input; pools and
     /// other fixed linear maps of Gaussian inputs stay Gaussian; nonlinearities end it; fan-ins
     /// are Gaussian when all their inputs are. The network input counts as non-Gaussian. A
@@ -316,7 +316,7 @@ impl Affine {
         }
     }
     /// Combines `A[K_in]` and `A[Θ_in]` (already normalised by the filter volume) into
-    /// `(K_out, Θ_out)` entries: THEORY.md §2, both parameterisations.
+    /// `(K_out, Θ_out)` entries: docs/theory.md#linear-layers-the-a-operator, both parameterisations.
     #[inline]
     pub fn combine(&self, fan_in: usize, ak: f64, at: f64) -> (f64, f64) {
         let (w2, b2) = (self.w_std * self.w_std, self.b_std * self.b_std);

@@ -8,7 +8,7 @@ use crate::layout::{Kernel, KernelCtx, Stream};
 use crate::nonlin::Nonlinearity;
 use crate::simd::{SimdLevel, SimdOp};
 
-/// A pointwise nonlinearity `φ` (THEORY.md §3): `K ← E[φ(u)φ(v)]`, `Θ ← Θ ⊙ E[φ′(u)φ′(v)]`
+/// A pointwise nonlinearity `φ` (docs/theory.md#nonlinearities-dual-activations): `K ← E[φ(u)φ(v)]`, `Θ ← Θ ⊙ E[φ′(u)φ′(v)]`
 /// at every entry, with the variances read from the self-kernel diagonals. No parameters.
 #[derive(Debug, Clone)]
 pub struct Elementwise {

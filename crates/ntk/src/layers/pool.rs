@@ -1,4 +1,4 @@
-//! Pooling and flattening (THEORY.md §4).
+//! Pooling and flattening (docs/theory.md#pools-reshapes-normalisation).
 
 use rand::RngCore;
 
@@ -190,7 +190,7 @@ impl Layer for GlobalAvgPool {
     }
 }
 
-/// `group_pool`: mean over the group and space, `K_pool = |G|⁻² ∫∫ K(g, g′)` (THEORY.md §4);
+/// `group_pool`: mean over the group and space, `K_pool = |G|⁻² ∫∫ K(g, g′)` (docs/theory.md#pools-reshapes-normalisation);
 /// invariant. Group features only.
 #[derive(Debug, Clone, Default)]
 pub struct GroupPool;

@@ -1,10 +1,10 @@
-//! SO(3) layers (THEORY.md §7): `s2_lift_conv` (S² → SO(3)), `so3_conv` (SO(3) → SO(3)) and
+//! SO(3) layers (docs/theory.md#the-so3-layers-in-fourier-space): `s2_lift_conv` (S² → SO(3)), `so3_conv` (SO(3) → SO(3)) and
 //! `so3_pool` (Haar mean). Kernels come from [`crate::so3`] (Fourier space, Δγ-reduced
 //! [`Layout::So3`]); the finite twins from [`crate::so3`]'s real-basis layers, whose
 //! single-layer empirical NNGP equals the analytic kernel exactly.
 //!
 //! Inputs of `s2_lift_conv` are S² signals on the Driscoll–Healy grid, stored like images
-//! `(2L, 2L−1, C)` = `(θ, φ, C)` (DESIGN.md), i.e. [`Layout::Pixels`] with `h = 2L`,
+//! `(2L, 2L−1, C)` = `(θ, φ, C)` (docs/spec.md#input-arrays), i.e. [`Layout::Pixels`] with `h = 2L`,
 //! `w = 2L − 1`. A network may also start with `so3_conv` on raw SO(3) signals `(γ, β, α, C)`
 //! ([`Layout::So3`] features; docs/theory.md "Raw SO(3) inputs"). Only the NTK
 //! parameterisation exists for these layers.
@@ -577,7 +577,7 @@ impl Layer for So3Conv {
 }
 
 /// `so3_pool`: the Haar mean `(8π²)⁻¹ ∫ f(R) dR` by the DH quadrature; kernel
-/// `(8π²)⁻² Σ_{R,R′} w_R w_{R′} K(R, R′)` (THEORY.md §7.4).
+/// `(8π²)⁻² Σ_{R,R′} w_R w_{R′} K(R, R′)` (docs/theory.md#the-so3-layers-in-fourier-space).
 #[derive(Debug, Default)]
 pub struct So3Pool {
     finite: Cache<usize, So3PoolFinite>,

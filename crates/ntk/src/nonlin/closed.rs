@@ -1,4 +1,4 @@
-//! Closed-form duals of neural-tangents' remaining `stax` nonlinearities (THEORY.md §3).
+//! Closed-form duals of neural-tangents' remaining `stax` nonlinearities (docs/theory.md#nonlinearities-dual-activations).
 //!
 //! Every function returns `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])` for the centred Gaussian `(u, v)` with
 //! covariance `[[k11, k12], [k12, k22]]`. Where neural-tangents 0.6.5 has a defect (Sign's
@@ -81,7 +81,7 @@ pub fn exp_dual(a: f64, b: f64, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
 }
 
 /// `φ(u) = sign(u)`: `E[φφ] = (2/π)·atan2(k12, √(k11k22 − k12²))` (`= 1 − 2θ/π`), and 0 when
-/// `k11·k22 = 0` (θ = π/2, THEORY.md §3). `E[φ′φ′] = 0`: neural-tangents' convention that the
+/// `k11·k22 = 0` (θ = π/2, docs/theory.md#nonlinearities-dual-activations). `E[φ′φ′] = 0`: neural-tangents' convention that the
 /// derivative vanishes almost everywhere (the `2δ(u)` of the distributional derivative is
 /// dropped), so a sign layer stops the NTK of everything below it.
 /// Branch-free ([`atan2_right_half`], `s ≥ 0`).
@@ -253,7 +253,7 @@ impl ArcCosine {
         horner(&pq.0) * s + horner(&pq.1) * phi
     }
 
-    /// `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])`; `θ = π/2` when `k11·k22 = 0` (THEORY.md §3), so that
+    /// `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])`; `θ = π/2` when `k11·k22 = 0` (docs/theory.md#nonlinearities-dual-activations), so that
     /// degree 0 gives 1/4 there, like the ReLU derivative.
     pub fn dual(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
         let prod = (k11 * k22).max(0.0);

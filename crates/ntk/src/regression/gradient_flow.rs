@@ -1,4 +1,4 @@
-//! Mean prediction of gradient-flow MSE training at infinite width (THEORY.md §1).
+//! Mean prediction of gradient-flow MSE training at infinite width (docs/theory.md#prediction).
 
 use std::sync::OnceLock;
 
@@ -66,7 +66,7 @@ pub struct GradientFlowPrediction {
 ///
 /// With `Θ_reg = Θ(X,X) + jitter·I` (see [`DiagReg`]) the prediction at a test input `x` is
 ///
-/// `μ_t(x) = Θ(x,X) Θ_reg⁻¹ (I − e^{−η Θ_reg t}) Y`   (THEORY.md §1),
+/// `μ_t(x) = Θ(x,X) Θ_reg⁻¹ (I − e^{−η Θ_reg t}) Y`   (docs/theory.md#prediction),
 ///
 /// evaluated for finite `t` as `Θ(x,X) U diag(g(λ_i)) Uᵀ Y` with `Θ_reg = U Λ Uᵀ` and the
 /// spectral filter `g(λ) = (1 − e^{−λ η t})/λ` ([`super::flow_filter`]), which is finite at

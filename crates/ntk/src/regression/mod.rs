@@ -1,5 +1,5 @@
 //! Kernel regression with NNGP/NTK Gram matrices: the mean prediction of gradient-flow MSE
-//! training at any time `t` (THEORY.md §1), exact GP inference ([`gp_posterior`]) and the
+//! training at any time `t` (docs/theory.md#prediction), exact GP inference ([`gp_posterior`]) and the
 //! predictive covariance of the trained infinite-width network ([`ntk_gp_covariance`]).
 //!
 //! Conventions (all arrays `f64`, row-major `ndarray`; the functions take views and return owned
@@ -7,13 +7,13 @@
 //!
 //! - `train_train` = `Θ(X,X)`, `n×n`, symmetric (checked within [`SYMMETRY_TOL`], then
 //!   symmetrised); `test_train` = `Θ(x,X)`, `m×n` (rows are test points); `test_test` =
-//!   `Θ(x,x)`, `m×m`; targets `Y`, `n×k` (DESIGN.md's labels `(N, K)`).
+//!   `Θ(x,x)`, `m×m`; targets `Y`, `n×k` (docs/spec.md#input-arrays: labels `(N, K)`).
 //! - Gradient flow runs at rate `η` on the unnormalised loss `½ Σ_i |f(x_i) − y_i|²` from
 //!   `f_0 = 0`, so `μ_t(x) = Θ(x,X) Θ⁻¹ (I − e^{−η Θ t}) Y` ([`GradientFlow`]); time is a
 //!   [`TrainingTime`] (`Finite(t)` or `Infinite`, from an `f64` with `f64::INFINITY` ↦
 //!   `Infinite`).
 //! - Regularisation ([`DiagReg`]) adds `(λ·tr(Θ)/n + c)·I`, neural-tangents' relative
-//!   `diag_reg` plus an absolute part (THEORY.md §3).
+//!   `diag_reg` plus an absolute part (docs/theory.md#prediction).
 //! - Safeguards: finite `t` uses the eigendecomposition with the spectral filter
 //!   [`flow_filter`], finite at `λ = 0`, and clamps negative eigenvalues to 0; `t = ∞` uses
 //!   Cholesky and, if that is rejected, the eigendecomposition with eigenvalues clipped to

@@ -1,4 +1,4 @@
-//! Diagonal regularisation of a train–train Gram matrix (THEORY.md §3, "Safeguards").
+//! Diagonal regularisation of a train–train Gram matrix (docs/theory.md#prediction).
 
 use ndarray::{Array2, ArrayView2};
 
@@ -11,7 +11,7 @@ use super::RegressionError;
 /// `Θ_reg = Θ + (relative · tr(Θ)/n + absolute) · I`.
 ///
 /// `relative` is neural-tangents' `diag_reg` (with `diag_reg_absolute_scale=False`): a fraction
-/// of the mean diagonal, so it is invariant to rescaling the kernel. THEORY.md §8 uses
+/// of the mean diagonal, so it is invariant to rescaling the kernel. docs/theory.md#experiments uses
 /// `relative = 5e-5` (QM9) and `1e-4` (histology). `absolute` is a fixed amount in kernel
 /// units; for GP inference ([`super::gp_posterior`]) it is the observation-noise variance `σ²`.
 /// Both default to 0 (no regularisation) and must be finite and `>= 0`.

@@ -7,9 +7,9 @@ const SERIES_BELOW: f64 = 1e-5;
 /// `(1 − e^{−λ·s})/λ` with `s = η·t >= 0`: the gradient-flow filter that multiplies each
 /// eigen-direction of `Θ(X,X)`, so that `μ_t(x) = Θ(x,X) U diag(flow_filter(λ_i, ηt)) Uᵀ Y`.
 ///
-/// Finite for every `λ`: it tends to `s` as `λ → 0` (THEORY.md §5: a singular Gram matrix is
+/// Finite for every `λ`: it tends to `s` as `λ → 0` (docs/theory.md#data-augmentation-and-group-convolution: a singular Gram matrix is
 /// harmless at finite `t`). Negative `λ` (rounding in a PSD Gram matrix) is clamped to 0, as
-/// THEORY.md §3 prescribes. Uses `expm1` for accuracy at small `λ·s`.
+/// docs/theory.md#prediction prescribes. Uses `expm1` for accuracy at small `λ·s`.
 pub fn flow_filter(lambda: f64, s: f64) -> f64 {
     let lambda = lambda.max(0.0);
     let x = lambda * s;

@@ -4,7 +4,7 @@ use super::RegressionError;
 
 /// How long gradient flow runs: a finite time `t >= 0` or the limit `t → ∞`.
 ///
-/// The flow evolves in `η·t` (learning rate times time), THEORY.md §1. `Infinite` is kernel
+/// The flow evolves in `η·t` (learning rate times time), docs/theory.md#prediction. `Infinite` is kernel
 /// regression, solved by Cholesky; finite times use the eigendecomposition of the Gram matrix.
 /// Build one from an `f64` with [`TrainingTime::try_from`] (or [`TrainingTime::from_f64`]):
 /// `f64::INFINITY` maps to `Infinite`, NaN and negative values are errors. The default is

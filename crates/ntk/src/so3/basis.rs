@@ -92,7 +92,7 @@ struct Block {
 
 /// For every `n` with `|n| < L_c`, the matrix `E_n[p, (l, m)] = e^{imα} d^l_{mn}(β)` over the
 /// in-plane points `p = (β, α)` of the SO(3) grid of bandlimit `L_g`, so that
-/// `conj D^l_{mn}(α, β, γ) = E_n[p, (l, m)] · e^{inγ}` (THEORY.md §7.1 Wigner convention).
+/// `conj D^l_{mn}(α, β, γ) = E_n[p, (l, m)] · e^{inγ}` (docs/conventions.md#so3 Wigner convention).
 ///
 /// Kernels are real, so only `n ≥ 0` is computed; negative `n` follow from
 /// `conj D^l_{mn} = (−1)^{m−n} D^l_{−m,−n}`.

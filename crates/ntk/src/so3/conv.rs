@@ -1,4 +1,4 @@
-//! The SO(3) → SO(3) group convolution's kernel operator (THEORY.md §7.3–7.5).
+//! The SO(3) → SO(3) group convolution's kernel operator (docs/theory.md#the-so3-layers-in-fourier-space).
 
 use entk_reps::{So3FourierTransform, So3Transform};
 use nalgebra::DMatrix;
@@ -13,13 +13,13 @@ use super::{So3Error, So3PairKernel};
 /// The linear part of the SO(3) convolution kernel,
 /// `A[K](R, R′) = (1/|S|) ∫_S K(RQ, R′Q) dQ` truncated to degrees `l < L_out`, with `S` the
 /// region `β ≤ max_beta` (all of SO(3) for `max_beta = π`), where `K` is known on the grid of
-/// bandlimit `L_in` and is projected with that grid's quadrature (THEORY.md §7.2: for
+/// bandlimit `L_in` and is projected with that grid's quadrature (docs/conventions.md#the-sphere-s²: for
 /// post-nonlinearity kernels the quadrature defines the projection).
 ///
 /// Fourier form: `K̂_n[(l,m),(l′,m′)] = Σ w w K D^l_{mn}(R) D^{l′}_{m′,−n}(R′)`, then
 /// `A[K](R,R′) = Σ_k Σ (2l+1)(2l′+1)/(8π²)² Σ_n K̂_n G_{k,n}[l,l′] conj D^l_{mk}(R)
 /// conj D^{l′}_{m′,−k}(R′)` with `G_{k,n}[l,l′] = (1/|S|)∫_S conj D^l_{kn} conj D^{l′}_{−k,−n}`
-/// (for all of SO(3) `(−1)^{n−k} δ_{ll′}/(2l+1)`, which is §7.4's contraction including its
+/// (for all of SO(3) `(−1)^{n−k} δ_{ll′}/(2l+1)`, which is the global-support contraction of docs/theory.md#the-so3-layers-in-fourier-space including its
 /// `[|k| ≤ l]` mask).
 #[derive(Debug, Clone)]
 pub struct So3ConvOperator {
@@ -101,7 +101,7 @@ impl So3ConvOperator {
     }
 
     /// The per-channel Wigner coefficients (degrees `l < L_out`) of one raw SO(3) signal on the
-    /// input grid, stored `(γ, β, α, C)` (channels last, DESIGN.md): the per-input summary from
+    /// input grid, stored `(γ, β, α, C)` (channels last, docs/spec.md#input-arrays): the per-input summary from
     /// which [`So3ConvOperator::apply_signals`] gives `A[K⁰]` of any pair.
     pub fn signal_coefficients(
         &self,
@@ -154,7 +154,7 @@ impl So3ConvOperator {
 
     /// `A[K⁰]` for the raw input kernel `K⁰(R, R′) = (1/C) Σ_c x_c(R) x′_c(R′)` of two SO(3)
     /// signals summarised by [`So3ConvOperator::signal_coefficients`]. Both slots are
-    /// transformed (THEORY.md §7.4–7.5); the region `S` is invariant under multiplication by
+    /// transformed (docs/theory.md#the-so3-layers-in-fourier-space); the region `S` is invariant under multiplication by
     /// z-rotations, so only `n′ = −n` survives and the output is invariant under a common
     /// γ-shift, i.e. it lives in the Δγ-reduced layout although `K⁰` does not (docs/theory.md
     /// "Raw SO(3) inputs"). Equals [`So3ConvOperator::apply`] of the γ-shift average of `K⁰`

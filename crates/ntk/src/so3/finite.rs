@@ -1,4 +1,4 @@
-//! Finite-width SO(3) layers whose empirical kernels equal the analytic ones (THEORY.md §7.6).
+//! Finite-width SO(3) layers whose empirical kernels equal the analytic ones (docs/theory.md#finite-width-networks).
 //!
 //! Both layers work in the **real** bases (real spherical harmonics `Y^real_{lm}` and real Wigner
 //! matrices `D^l_real`, `Y^real_l(Ru) = D^l_real(R) Y^real_l(u)`; see `entk_reps`), where every
@@ -13,7 +13,7 @@
 //! The filter coefficients are exactly those of unit white noise on the support `S` projected to
 //! degrees `< L_out`: `κ̂ = M^{1/2} z` with `z ~ N(0, I)` (the trainable parameters) and `M` the
 //! Gram matrix of the basis functions over `S` (`M = I` on the sphere, `8π²/(2l+1)·I` on SO(3)).
-//! Hence the single-layer empirical NNGP equals the analytic kernel exactly (THEORY.md §9 item 7).
+//! Hence the single-layer empirical NNGP equals the analytic kernel exactly (docs/theory.md#tested-properties, property 7).
 //! Only the NTK parameterisation exists for these layers.
 
 use entk_groups::{DriscollHealyGrid, EulerZyz, Rotation, So3Grid};

@@ -3,12 +3,12 @@
 use entk_groups::So3Grid;
 use std::f64::consts::PI;
 
-/// The kernel `K(R, R′)` of one input pair on the SO(3) grid of bandlimit `L` (THEORY.md §7.1:
+/// The kernel `K(R, R′)` of one input pair on the SO(3) grid of bandlimit `L` (docs/conventions.md#so3:
 /// points `(γ, β, α)`, `R = R_z(α)R_y(β)R_z(γ)`).
 ///
 /// Every SO(3) layer (lifting, group convolution, pointwise nonlinearities) commutes with
 /// `γ → γ + 2πk/(2L−1)` applied to both slots (a right translation by a grid-preserving
-/// z-rotation; THEORY.md §9 item 4), so `K` depends on `(γ₁, γ₂)` only through
+/// z-rotation; docs/theory.md#tested-properties, property 4), so `K` depends on `(γ₁, γ₂)` only through
 /// `Δ = γ₁ − γ₂ (mod 2L−1)`. Storage is `[Δ][p₁][p₂]`, row-major, with the in-plane index
 /// `p = β·(2L−1) + α` (β major, α fastest): `(2L−1)·P²` numbers for `P = 2L(2L−1)` instead of
 /// `(2L−1)²P²`.
@@ -108,7 +108,7 @@ impl So3PairKernel {
         (0..p).map(|i| self.values[i * p + i]).collect()
     }
 
-    /// The full kernel in THEORY.md §7.1's layout `(γ₁, γ₂, β₁, β₂, α₁, α₂)`, row-major.
+    /// The full kernel in docs/conventions.md#so3's layout `(γ₁, γ₂, β₁, β₂, α₁, α₂)`, row-major.
     pub fn to_full(&self) -> Vec<f64> {
         let a = 2 * self.bandlimit - 1;
         let b = 2 * self.bandlimit;
@@ -129,7 +129,7 @@ impl So3PairKernel {
         out
     }
 
-    /// The Haar-pooled kernel `(8π²)⁻² Σ_{R,R′} w_R w_{R′} K(R, R′)` (THEORY.md §7.4).
+    /// The Haar-pooled kernel `(8π²)⁻² Σ_{R,R′} w_R w_{R′} K(R, R′)` (docs/theory.md#the-so3-layers-in-fourier-space).
     pub fn pool(&self) -> f64 {
         let grid = So3Grid::new(self.bandlimit).expect("bandlimit ≥ 1");
         let (d, p) = Self::dims(self.bandlimit);

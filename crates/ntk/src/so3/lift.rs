@@ -1,4 +1,4 @@
-//! The S² → SO(3) lifting layer's kernel operator (THEORY.md §7.3–7.5).
+//! The S² → SO(3) lifting layer's kernel operator (docs/theory.md#the-so3-layers-in-fourier-space).
 
 use entk_reps::{S2FourierTransform, S2Transform};
 use nalgebra::DMatrix;
@@ -28,7 +28,7 @@ pub struct QuadratureCoefficients {
 /// `K⁰(y, y′) = (1/C) Σ_c x_c(y) x′_c(y′)` and `S` is the polar cap `θ ≤ max_beta` (the whole
 /// sphere for `max_beta = π`).
 ///
-/// Fourier form (THEORY.md §7.4–7.5): with `K̂[l,m; l′,m′] = (1/C) Σ_c x̂_{c,lm} x̂′_{c,l′m′}`,
+/// Fourier form (docs/theory.md#the-so3-layers-in-fourier-space): with `K̂[l,m; l′,m′] = (1/C) Σ_c x̂_{c,lm} x̂′_{c,l′m′}`,
 /// `A[K⁰](R,R′) = Σ K̂ · G_n[l,l′] · conj D^l_{mn}(R) conj D^{l′}_{m′,−n}(R′)`, where
 /// `G_n[l,l′] = (1/|S|)∫_S Y_{ln} Y_{l′,−n}` (for the sphere `(−1)^n δ_{ll′}/4π`). The output
 /// lives on the SO(3) grid of bandlimit `L_out`.
@@ -92,7 +92,7 @@ impl S2LiftOperator {
     }
 
     /// The truncated S² coefficients of one multi-channel signal stored `(θ, φ, C)` (channels
-    /// last, as in DESIGN.md), as a `C × L_out²` matrix with columns `lm_index(l, m)`.
+    /// last, as in docs/spec.md#input-arrays), as a `C × L_out²` matrix with columns `lm_index(l, m)`.
     pub fn coefficients(
         &self,
         signal: &[f64],

@@ -1,5 +1,5 @@
 //! SO(3) layers' kernels: S² lifting, SO(3) group convolution and Haar pooling
-//! (THEORY.md §7).
+//! (docs/theory.md#the-so3-layers-in-fourier-space).
 //!
 //! Kernels between SO(3) feature maps live on the Driscoll–Healy grid in the Δγ-reduced form of
 //! [`So3PairKernel`]. The linear layers are operators on such kernels computed in Fourier space

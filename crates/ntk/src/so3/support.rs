@@ -1,5 +1,5 @@
 //! Filter supports: the Gram matrices of harmonics over a polar cap of S² or a region
-//! `β ≤ β_max` of SO(3) (THEORY.md §7.5), which replace the δ-structure of global support.
+//! `β ≤ β_max` of SO(3) (docs/theory.md#the-so3-layers-in-fourier-space), which replace the δ-structure of global support.
 
 use entk_reps::WignerSmallDTable;
 use nalgebra::DMatrix;

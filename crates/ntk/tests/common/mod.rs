@@ -10,7 +10,7 @@ use std::f64::consts::PI;
 /// The named seed of the random test inputs.
 pub const SEED: u64 = 0x5eed_2025;
 
-/// THEORY.md §10 input 1: `x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1·h·w`, 2×5×5×1.
+/// docs/theory.md#prediction0 input 1: `x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1·h·w`, 2×5×5×1.
 pub fn golden_input() -> Array4<f64> {
     Array4::from_shape_fn((2, 5, 5, 1), |(b, h, w, _)| {
         (0.7 * h as f64 + 1.3 * w as f64 + b as f64).sin() + 0.1 * (h * w) as f64
@@ -84,7 +84,7 @@ pub fn gauss_legendre(n: usize, a: f64, b: f64) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Asserts that a Gram matrix is exactly symmetric and positive semi-definite
-/// (`λ_min ≥ −1e-10·λ_max`, THEORY.md §9 items 1–2).
+/// (`λ_min ≥ −1e-10·λ_max`, docs/theory.md#tested-properties, properties 1–2).
 pub fn assert_symmetric_psd(m: &Array2<f64>) {
     let n = m.nrows();
     let dm = nalgebra::DMatrix::from_fn(n, n, |i, j| m[[i, j]]);

@@ -12,18 +12,18 @@ The committed files were produced by CPython 3.11.7 with neural-tangents 0.6.5, 
 CPU with float64 (jax_enable_x64). Re-running is deterministic: inputs come from a seeded numpy
 Generator.
 
-For every case the network is written once in entk's architecture-spec format (DESIGN.md) and
+For every case the network is written once in entk's architecture-spec format (docs/spec.md) and
 translated to neural_tangents.stax, so spec and network cannot drift apart. Every network ends
 with a Dense(1) readout, so kernel_fn(x1, x2, ('nngp', 'ntk')) gives N1×N2 matrices. The script
 also
-  * asserts THEORY.md §10's "CNN golden (input 1)" to all printed digits, and
+  * asserts docs/theory.md#prediction0's "CNN golden (input 1)" to all printed digits, and
   * pins down neural-tangents' layout of an *unpooled* Conv kernel against a direct numpy
-    implementation of THEORY.md §2/§6.3 on a non-square image with a non-square filter (this
-    is the "compare layouts explicitly" warning of THEORY.md §6.1).
+    implementation of docs/theory.md#linear-layers-the-a-operator on a non-square image with a non-square filter (this
+    is the "compare layouts explicitly" warning of docs/conventions.md#pixel-grid-and-planar-groups).
 
 Conventions of the translation (also in README.md):
   * spec b_std == 0  ->  stax b_std=None (no bias). With b_std=0.0 neural-tangents would still
-    add the +1 bias term to the standard-parameterisation NTK (THEORY.md §2).
+    add the +1 bias term to the standard-parameterisation NTK (docs/theory.md#linear-layers-the-a-operator).
   * conv "filter": q or [h, w]  ->  filter_shape=(h, w) on (H, W) of NHWC images, HWIO weights.
   * conv "padding": same/valid/circular -> 'SAME'/'VALID'/'CIRCULAR'; strides 1.
   * avg_pool {"window": k} -> stax.AvgPool((k, k)) with neural-tangents' defaults
@@ -34,7 +34,7 @@ Conventions of the translation (also in README.md):
     identity -> stax.Identity().
   * parameterization "standard": every Dense/Conv gets parameterization='standard' and the
     default width scale s=(1, 1). Its NTK depends on the nominal widths (out_dim / out_chan) of
-    the hidden layers (fan_in = previous nominal width × |S|; THEORY.md §2); those widths are
+    the hidden layers (fan_in = previous nominal width × |S|; docs/theory.md#linear-layers-the-a-operator); those widths are
     stored per case in the manifest field "widths" (one per dense/conv layer, readout = 1). For
     "ntk" parameterisation the widths do not affect the kernels.
 """
@@ -64,7 +64,7 @@ def _b(layer):
 
 
 def to_stax(arch, widths):
-    """Translate an entk spec (DESIGN.md) into a stax.serial network."""
+    """Translate an entk spec (docs/spec.md) into a stax.serial network."""
     param = arch.get("parameterization", "ntk")
     widths = list(widths)
     out = []
@@ -126,7 +126,7 @@ IMG1, IMG2 = rng.standard_normal((3, 6, 6, 2)), rng.standard_normal((2, 6, 6, 2)
 
 
 def theory_input1():
-    """THEORY.md §10 input 1: x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1·h·w, shape 2×5×5×1."""
+    """docs/theory.md#prediction0 input 1: x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1·h·w, shape 2×5×5×1."""
     h = np.arange(5.0)[:, None]
     w = np.arange(5.0)[None, :]
     return np.stack([np.sin(0.7 * h + 1.3 * w + b) + 0.1 * h * w for b in range(2)])[..., None]
@@ -151,7 +151,7 @@ CASES = [
      "vec", VEC + " Erf(1, 1, 0) = plain erf."),
     ("mlp_gelu", "ntk", [dense(1.0, 0.1), {"type": "gelu"}, dense(1.0, 0.1), {"type": "gelu"}, dense(1.0)], None,
      "vec", VEC + " Exact (erf) GELU, closed-form in neural-tangents; pre-activation variances <= ~2, so "
-     "a Gauss-Hermite dual needs d >= 40 for ~1e-8 (THEORY.md §3)."),
+     "a Gauss-Hermite dual needs d >= 40 for ~1e-8 (docs/theory.md#nonlinearities-dual-activations)."),
     ("mlp_identity", "ntk", [dense(1.3, 0.4), {"type": "identity"}, dense(0.7, 0.2)], None, "vec", VEC),
     ("mlp_relu_standard_bias", "standard", [dense(1.5, 0.2), RELU, dense(1.2, 0.1), RELU, dense(0.9, 0.3)],
      None, "vec", VEC + " Standard parameterisation, s=(1,1), all hidden widths 1."),
@@ -197,11 +197,11 @@ CASES = [
      IMG + " Standard parameterisation, s=(1,1), conv widths 3 and 2 (field 'widths'): fan_in 2*9, 3*9, "
      "and 2*2*2 = 8 for the readout after Flatten of 2x2x2."),
     ("cnn_golden_input1", "ntk", [conv("same"), RELU, conv("same"), RELU, GAP, dense(1.0)], None, "theory1",
-     "THEORY.md §10 'CNN golden (input 1)': x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1*h*w, shape "
+     "docs/theory.md#prediction0 'CNN golden (input 1)': x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1*h*w, shape "
      "(2, 5, 5, 1); x2 = x1. All w_std 1, no biases."),
 ]
 
-# THEORY.md §10, CNN golden (input 1), as printed (10 decimals).
+# docs/theory.md#prediction0, CNN golden (input 1), as printed (10 decimals).
 THEORY_CNN_NNGP = np.array([[0.0496483127, 0.0560029807], [0.0560029807, 0.0642979651]])
 THEORY_CNN_NTK = np.array([[0.0835055112, 0.0921219094], [0.0921219094, 0.1089959559]])
 
@@ -242,7 +242,7 @@ def check_conv_layout():
             k += np.einsum("nhwc,mgvc->nmhgwv", s1, s2) / x1.shape[-1]
     k = w_std**2 * k / (fh * fw) + b_std**2
     layouts = {
-        "(N1, N2, H1, H2, W1, W2) (THEORY.md's interleaved layout)": k,
+        "(N1, N2, H1, H2, W1, W2) (entk's interleaved layout)": k,
         "(N1, N2, W1, W2, H1, H2) (spatial axes reversed)": k.transpose(0, 1, 4, 5, 2, 3),
     }
     for name, ref in layouts.items():
@@ -252,11 +252,11 @@ def check_conv_layout():
 
 
 # --------------------------------------------------------------------------------------------
-# independent numpy evaluation of THEORY.md §2–§4 for the MLP cases (checks nt's conventions)
+# independent numpy evaluation of docs/theory.md for the MLP cases (checks nt's conventions)
 
 
 def _dual(layer, k11, k22, k12):
-    """(E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for the bivariate Gaussian of THEORY.md §3."""
+    """(E[φ(u)φ(v)], E[φ'(u)φ'(v)]) for the bivariate Gaussian of docs/theory.md#nonlinearities-dual-activations."""
     t = layer["type"]
     if t == "identity":
         return k12, np.ones_like(k12)
@@ -276,7 +276,7 @@ def _dual(layer, k11, k22, k12):
 
 
 def mlp_numpy(arch, widths, x1, x2):
-    """NNGP and NTK of a dense/pointwise network on vectors, straight from THEORY.md."""
+    """NNGP and NTK of a dense/pointwise network on vectors, straight from docs/theory.md."""
     std = arch["parameterization"] == "standard"
     widths = list(widths)
     d = x1.shape[1]
@@ -332,12 +332,12 @@ def main():
             ref_nngp, ref_ntk = mlp_numpy(arch, widths, x1, x2)
             err = max(np.max(np.abs(ref_nngp - nngp)), np.max(np.abs(ref_ntk - ntk)))
             assert err <= 1e-13 * max(1.0, np.max(np.abs(ntk))), (name, err)
-            notes += f" Matches an independent numpy evaluation of THEORY.md §2-§4 to {err:.1e}."
+            notes += f" Matches an independent numpy evaluation of docs/theory.md to {err:.1e}."
         if name == "cnn_golden_input1":
             # to all printed digits: within half a unit of the 10th decimal
             assert np.max(np.abs(nngp - THEORY_CNN_NNGP)) <= 0.5e-10, nngp
             assert np.max(np.abs(ntk - THEORY_CNN_NTK)) <= 0.5e-10, ntk
-            notes += " Reproduces THEORY.md §10 to all printed digits (asserted by make_goldens.py)."
+            notes += " Reproduces docs/theory.md#prediction0 to all printed digits (asserted by make_goldens.py)."
         manifest.append({
             "name": name,
             "arch": arch,

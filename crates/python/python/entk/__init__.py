@@ -10,7 +10,7 @@ The functional API (an interface other code relies on):
 - ``entk.verify_group(name, bandlimit=None) -> dict``, the report of ``entk verify-group``;
 - ``entk.groups()``, the registered group names.
 
-``spec`` is a dict or a JSON string in the DESIGN.md architecture format. ``entk.stax`` builds
+``spec`` is a dict or a JSON string in the docs/spec.md architecture format. ``entk.stax`` builds
 the same networks the neural-tangents way: ``init_fn, apply_fn, kernel_fn = stax.serial(...)``.
 ``entk.datasets`` exposes the embedded rotated-MNIST sample.
 

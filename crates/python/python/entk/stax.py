@@ -24,7 +24,7 @@ argument order, so a neural-tangents CNN or MLP ports by changing the import::
 
 Inputs are (N, H, W, C) images (NHWC, neural-tangents' default), (N, 2L, 2L-1, C) S² signals
 for ``S2LiftConv`` networks, (N, 2L-1, 2L, 2L-1, C) SO(3) signals indexed (γ, β, α) for networks
-that start with ``SO3Conv``, or (N, D) vectors. ``layer.spec`` is the DESIGN.md spec dict that
+that start with ``SO3Conv``, or (N, D) vectors. ``layer.spec`` is the docs/spec.md spec dict that
 :func:`entk.kernel` accepts.
 
 Decisions where the two libraries differ: entk convolutions have odd filters;
@@ -77,7 +77,7 @@ class Layer(tuple):
     """``(init_fn, apply_fn, kernel_fn)`` of an entk.stax layer or network.
 
     A tuple, so ``init_fn, apply_fn, kernel_fn = layer`` works as in neural-tangents; it also
-    carries its DESIGN.md layer list (``layers``), its parameterisation (``None`` when it has
+    carries its docs/spec.md layer list (``layers``), its parameterisation (``None`` when it has
     no linear layer) and the whole spec (``spec``).
     """
 
@@ -115,7 +115,7 @@ class Layer(tuple):
 
     @property
     def spec(self) -> Dict[str, Any]:
-        """The DESIGN.md spec of this network (for :func:`entk.kernel`, ``entk kernel``)."""
+        """The docs/spec.md spec of this network (for :func:`entk.kernel`, ``entk kernel``)."""
         return {"parameterization": self.parameterization or "ntk", "layers": self.layers}
 
     def __repr__(self) -> str:

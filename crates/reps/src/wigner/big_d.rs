@@ -1,4 +1,4 @@
-//! The complex Wigner D-matrices `D^l(R)` (THEORY.md §7.1).
+//! The complex Wigner D-matrices `D^l(R)` (docs/conventions.md#so3).
 
 use entk_groups::{EulerZyz, GroupError, Rotation};
 use nalgebra::DMatrix;
@@ -30,7 +30,7 @@ pub fn wigner_d(l: usize, rotation: &Rotation) -> DMatrix<Complex64> {
 
 /// The Wigner D-matrices `D^l(R)` of one rotation for all degrees `l < L`.
 ///
-/// Convention (THEORY.md §7.1): `D^l_{mn}(α, β, γ) = e^{−imα} d^l_{mn}(β) e^{−inγ}` with
+/// Convention (docs/conventions.md#so3): `D^l_{mn}(α, β, γ) = e^{−imα} d^l_{mn}(β) e^{−inγ}` with
 /// `R = R_z(α) R_y(β) R_z(γ)` on column vectors and the standard (Wigner-formula) `d` of
 /// [`super::wigner_small_d`]; block `l` is indexed `[m + l, n + l]`.
 ///

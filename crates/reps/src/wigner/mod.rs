@@ -1,6 +1,6 @@
 //! Wigner matrices of SO(3): small `d^l(β)`, complex `D^l(R)` and real `D^l_real(R)`.
 //!
-//! Conventions (THEORY.md §7.1): ZYZ Euler angles `R = R_z(α) R_y(β) R_z(γ)` on column vectors,
+//! Conventions (docs/conventions.md#so3): ZYZ Euler angles `R = R_z(α) R_y(β) R_z(γ)` on column vectors,
 //! `D^l_{mn}(α, β, γ) = e^{−imα} d^l_{mn}(β) e^{−inγ}`, the standard Wigner-formula `d` (so
 //! `d¹₁₀(β) = −sin β/√2`), matrices indexed `[m + l, n + l]`. The `d` values come from a stable
 //! three-term recursion in `l` (see [`wigner_small_d_entry`]), accurate to 1e-10 at `l = 100`.

@@ -239,7 +239,7 @@ def gh2_sym(f, k11, k22, k12, deg=200):
 
 
 def mlp_numpy(layers, x1, x2, dual):
-    """NNGP/NTK of dense/pointwise nets (THEORY.md §2–§3); dual(layer, k11, k22, k12)."""
+    """NNGP/NTK of dense/pointwise nets (docs/theory.md); dual(layer, k11, k22, k12)."""
     d = x1.shape[1]
     k12 = x1 @ x2.T / d
     k11 = np.sum(x1 * x1, 1)[:, None] / d + 0 * k12
@@ -284,7 +284,7 @@ def hermite_dual_quadrature(layer, k11, k22, k12):
 
 
 def conv_kernel_same(k_in, th_in, w, b):
-    """3×3 SAME conv on a full spatial kernel (H1, W1, H2, W2) [THEORY.md §2, A-operator]."""
+    """3×3 SAME conv on a full spatial kernel (H1, W1, H2, W2) [docs/theory.md#linear-layers-the-a-operator, A-operator]."""
     H, W = k_in.shape[0], k_in.shape[1]
     pad = np.zeros((H + 2, W + 2, H + 2, W + 2))
     pad_t = np.zeros_like(pad)
@@ -314,7 +314,7 @@ def avg_pool_valid(k, q):
 
 def sign_pool_reference(x1, x2):
     """conv 3×3 SAME → avg_pool(2) → sign → global_avg_pool → dense → erf → dense, all in
-    numpy on full spatial kernels (self kernels from the (x, x) pair, as THEORY.md §3 says)."""
+    numpy on full spatial kernels (self kernels from the (x, x) pair, as docs/theory.md#nonlinearities-dual-activations says)."""
     def pair(a, b):
         k0 = np.einsum("ijc,klc->ijkl", a, b) / a.shape[-1]
         k, _ = conv_kernel_same(k0, 0 * k0, 1.0, 0.0)
