@@ -451,6 +451,67 @@ mod sphere_inputs {
         let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
         assert!(stderr.contains("Driscoll–Healy"), "{stderr}");
     }
+
+    /// Issue #8's spec: S² signals lifted onto the octahedral group O.
+    const OCTAHEDRAL_NET: &str = r#"{"layers": [
+        {"type": "s2_lift_conv", "group": "octahedral", "bandlimit_out": 3},
+        {"type": "relu"},
+        {"type": "group_conv", "group": "octahedral", "group_support": "all"},
+        {"type": "relu"},
+        {"type": "group_pool"},
+        {"type": "dense"}]}"#;
+
+    #[test]
+    fn kernel_runs_the_octahedral_spec_on_s2_signals_and_is_invariant_under_o() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("o.json"), OCTAHEDRAL_NET).unwrap();
+        let x = golden_sphere_input();
+        // The inputs turned by a quarter turn about x, an element of O: (x, y, z) ↦ (x, −z, y),
+        // so x_rot(u) = x(R⁻¹u) with R⁻¹(x, y, z) = (x, z, −y); polynomials rotate exactly.
+        let grid = entk_groups::DriscollHealyGrid::new(4).unwrap();
+        let rotated = Array4::from_shape_fn((2, 8, 7, 2), |(b, j, k, c)| {
+            let p = grid.point(j, k);
+            let u = nalgebra::Vector3::new(p.x, p.z, -p.y);
+            match (b, c) {
+                (0, 0) => 1.0 + u.z + 0.5 * u.x * u.y,
+                (0, _) => u.x - 0.3 * u.z * u.z,
+                (_, 0) => 0.2 + u.y + u.x * u.z,
+                _ => 0.5 * u.y * u.y - u.x,
+            }
+        });
+        write_npy(d.join("s2.npy"), &x).unwrap();
+        write_npy(d.join("rot.npy"), &rotated).unwrap();
+        for (out, x1) in [("plain", "s2.npy"), ("rotated", "rot.npy")] {
+            entk()
+                .current_dir(d)
+                .args([
+                    "kernel", "--arch", "o.json", "--x1", x1, "--x2", "s2.npy", "--out", out,
+                ])
+                .assert()
+                .success();
+        }
+        let net = entk_ntk::Network::from_json(OCTAHEDRAL_NET).unwrap();
+        let g = net
+            .gram(x.view(), Some(x.view()), &entk_ntk::GramOptions::default())
+            .unwrap();
+        for kernel in ["nngp", "ntk"] {
+            let plain: Array2<f64> = read_npy(d.join(format!("plain/{kernel}.npy"))).unwrap();
+            let turned: Array2<f64> = read_npy(d.join(format!("rotated/{kernel}.npy"))).unwrap();
+            assert_eq!(plain.dim(), (2, 2));
+            let library = if kernel == "nngp" { &g.nngp } else { &g.ntk };
+            assert_eq!(&plain, library, "entk kernel = Network::gram, bit for bit");
+            let worst = plain
+                .iter()
+                .zip(&turned)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            // Off-diagonal entries pair different inputs; the diagonal pairs an input with its
+            // own turned copy, where ReLU's NTK is ill-conditioned (THEORY §5): ≈1e-10.
+            assert!(worst < 1e-9, "{kernel}: {worst:e}");
+            assert!((plain[[0, 1]] - turned[[0, 1]]).abs() < 1e-12, "{kernel}");
+        }
+    }
 }
 
 mod so3_signal_inputs {

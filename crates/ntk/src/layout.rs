@@ -9,19 +9,24 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use entk_groups::{FiniteGroupExt, PlanarPointGroup};
+use entk_groups::{FiniteGroup, GroupStructure, PlanarPointGroup};
 
 use crate::error::{NtkError, Result};
 
-/// The slice bookkeeping of a finite planar point group `H` (for `H ⋉ Z²` features).
+/// The slice bookkeeping of a finite group `H`: for `H ⋉ Z²` features of planar point groups,
+/// and for features on a finite rotation group after `s2_lift_conv` (no spatial part: a 1×1
+/// "image"). Built from the group's [`GroupStructure`] (Cayley table and declared actions), so
+/// the finite-group layers are written once for every [`entk_groups::FiniteGroup`].
 ///
 /// **Slice convention** (docs/conventions.md#slice-convention-of-group-features): slice `s` of a group feature holds the element
 /// `a_s = g_s⁻¹`, where `g_s = H.element(s)`. For C4 (`g_s` = rotation by `s·90°`), slice `r`
 /// holds the rotation `Q^{−r}`, as in docs/conventions.md. The action of `h ∈ H` on a feature is
 /// `(ρ(h)y)[a](t) = y[h⁻¹a](h⁻¹t)`; for C4 that is `rot90(roll(y, −s, axis=G), s)`.
+///
+/// Layers compare groups with [`GroupInfo::same_group`]: by structure, never by name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupInfo {
-    /// Registry name (`c4`, `d4`, ...).
+    /// Registry name (`c4`, `d4`, `octahedral`, ...).
     pub name: String,
     /// `|H|`.
     pub order: usize,
@@ -33,43 +38,76 @@ pub struct GroupInfo {
     /// `comp[j·|H| + s] = index(g_j g_s)`: the slice holding `a_s b_j` where filter slot `j` holds
     /// `b_j = g_j⁻¹` (so group conv output slice `s` reads input slice `comp(j, s)`).
     pub comp: Vec<usize>,
-    /// The 2×2 matrices of the slice elements `a_s = g_s⁻¹`, row-major `[m00, m01, m10, m11]`.
+    /// The 2×2 matrices of the slice elements `a_s = g_s⁻¹`, row-major `[m00, m01, m10, m11]`
+    /// (identities for a group with no plane action).
     pub matrices: Vec<[f64; 4]>,
-    /// True when every element maps the pixel lattice to itself (C4, D4 and subgroups).
+    /// True when every element maps the pixel lattice to itself (C4, D4 and subgroups; groups
+    /// without a plane action too, since they only meet 1×1 features).
     pub exact: bool,
+    /// The group's Cayley table and declared actions.
+    pub structure: Arc<GroupStructure>,
 }
 
 impl GroupInfo {
-    /// The bookkeeping for `group`.
-    pub fn new<G: PlanarPointGroup>(group: &G) -> Self {
-        let n = group.order();
+    /// The bookkeeping of a planar point group; errors when its numbering or table is unusable
+    /// ([`GroupStructure::planar`]).
+    pub fn new<G: PlanarPointGroup + ?Sized>(group: &G) -> Result<Self> {
+        Ok(Self::from_structure(Arc::new(GroupStructure::planar(
+            group,
+        )?)))
+    }
+
+    /// The bookkeeping of any registered finite group.
+    pub fn from_structure(structure: Arc<GroupStructure>) -> Self {
+        let n = structure.order();
         let mut rel = vec![0; n * n];
         let mut comp = vec![0; n * n];
         for s in 0..n {
             for t in 0..n {
-                rel[s * n + t] = group.compose_indices(group.inverse_index(s), t);
-                comp[s * n + t] = group.compose_indices(s, t);
+                rel[s * n + t] = structure.product(structure.inverse_of(s), t);
+                comp[s * n + t] = structure.product(s, t);
             }
         }
         let matrices = (0..n)
-            .map(|s| {
-                let m = group.plane_matrix(&group.inverse(&group.element(s)));
-                [m[(0, 0)], m[(0, 1)], m[(1, 0)], m[(1, 1)]]
+            .map(|s| match structure.plane() {
+                Some(plane) => {
+                    let m = plane.matrices[structure.inverse_of(s)];
+                    [m[(0, 0)], m[(0, 1)], m[(1, 0)], m[(1, 1)]]
+                }
+                None => [1.0, 0.0, 0.0, 1.0],
             })
             .collect();
         Self {
-            name: group.name(),
+            name: structure.group_name().to_string(),
             order: n,
-            identity: group.index_of(&group.identity()),
+            identity: structure.identity_index(),
             rel,
             comp,
             matrices,
-            exact: entk_groups::plane::acts_exactly_on_pixels(group),
+            exact: structure.plane().is_none_or(|p| p.preserves_lattice),
+            structure,
         }
     }
     /// `index(g_s⁻¹ g_{s′})`.
     pub fn rel(&self, s: usize, t: usize) -> usize {
         self.rel[s * self.order + t]
+    }
+    /// True when the group acts on the pixel plane (has a spatial part).
+    pub fn planar(&self) -> bool {
+        self.structure.plane().is_some()
+    }
+    /// Same order, Cayley table and actions (names may differ).
+    pub fn same_group(&self, other: &GroupInfo) -> bool {
+        self.structure.same_structure(&other.structure)
+    }
+    /// `name (order n, fingerprint f)`, for messages about mismatched groups.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} (order {}, structure fingerprint {:016x})",
+            self.name,
+            self.order,
+            self.structure.fingerprint()
+        )
     }
 }
 

@@ -142,6 +142,11 @@ impl Network {
     pub fn from_json(text: &str) -> Result<Self> {
         Self::from_spec(&ArchSpec::from_json(text)?)
     }
+    /// Parses and builds a JSON spec whose group names are looked up in `registry` (a
+    /// downstream crate's groups next to the built-in ones, `entk_reps::default_registry`).
+    pub fn from_json_in(text: &str, registry: &entk_groups::GroupRegistry) -> Result<Self> {
+        Self::from_spec(&ArchSpec::from_json_in(text, registry)?)
+    }
     /// A network from layer objects. Its [`Network::parameterization`] is that of the first
     /// linear layer (nested ones included), NTK when there is none.
     pub fn new(layers: Vec<Box<dyn Layer>>) -> Self {

@@ -31,14 +31,16 @@ use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
-use entk_groups::{CyclicGroup, DihedralGroup, GroupName};
+use std::sync::Arc;
+
+use entk_groups::{GroupKind, GroupRegistry, GroupStructure};
 
 use crate::error::{NtkError, Result};
 use crate::layers::{
     Affine, Conv, DeepSet, Dense, Dropout, Elementwise, ExpNormalized, FanInConcat, FanInProd,
     FanInSum, FanOut, Flatten, GlobalAvgPool, GlobalSumPool, GroupConv, GroupPool, Layer,
-    LayerNorm, LiftConv, Parallel, PoolKind, S2LiftConv, Serial, SetReduce, So3Conv, So3Pool,
-    WindowPool,
+    LayerNorm, LiftConv, Parallel, PoolKind, S2GroupLiftConv, S2LiftConv, Serial, SetReduce,
+    So3Conv, So3Pool, WindowPool,
 };
 use crate::nonlin::{NamedFn, Nonlinearity};
 use crate::param::{GroupSupport, Padding, Parameterization};
@@ -99,8 +101,8 @@ pub enum LayerSpec {
     ExpNormalized(ExpNormalized),
     /// `lift_conv`.
     LiftConv {
-        /// Point group.
-        group: GroupName,
+        /// Point group (acting on the pixel plane), as registered.
+        group: Arc<GroupStructure>,
         /// Window side, odd.
         filter: usize,
         /// Padding.
@@ -112,9 +114,9 @@ pub enum LayerSpec {
     },
     /// `group_conv`.
     GroupConv {
-        /// Point group.
-        group: GroupName,
-        /// Window side, odd.
+        /// The group, as registered.
+        group: Arc<GroupStructure>,
+        /// Window side, odd (1 for a group without a spatial part).
         filter: usize,
         /// Padding.
         padding: Padding,
@@ -127,9 +129,12 @@ pub enum LayerSpec {
     },
     /// `group_pool`.
     GroupPool,
-    /// `s2_lift_conv` (S² → SO(3)).
+    /// `s2_lift_conv` (S² → SO(3), or S² → a finite rotation group).
     S2LiftConv {
-        /// Output bandlimit `L_out` (≤ the input's).
+        /// `None`: SO(3) (the default, `"group": "so3"`); otherwise a registered finite group
+        /// acting on the sphere, whose elements the lifted signal is sampled at.
+        group: Option<Arc<GroupStructure>>,
+        /// Output bandlimit `L_out` (≤ the input's); for a finite group, the filter's bandlimit.
         bandlimit_out: usize,
         /// Filter support: the cap `θ ≤ max_beta`, in `(0, π]` (default π: the sphere).
         max_beta: f64,
@@ -305,7 +310,8 @@ fn fields_of(ty: &str) -> Option<Vec<&'static str>> {
         "conv" => vec!["filter", "padding", "strides"],
         "lift_conv" => vec!["group", "filter", "padding", "strides"],
         "group_conv" => vec!["group", "filter", "padding", "strides", "group_support"],
-        "s2_lift_conv" | "so3_conv" => vec!["bandlimit_out", "max_beta"],
+        "s2_lift_conv" => vec!["bandlimit_out", "max_beta", "group"],
+        "so3_conv" => vec!["bandlimit_out", "max_beta"],
         "so3_pool" => return Some(vec![]),
         "flatten" | "global_avg_pool" | "group_pool" | "relu" | "identity" | "fan_in_sum"
         | "fan_in_concat" => return Some(vec![]),
@@ -366,6 +372,7 @@ struct Ctx<'a> {
     path: String,
     ty: &'a str,
     obj: &'a Map<String, Value>,
+    registry: &'a GroupRegistry,
 }
 
 impl Ctx<'_> {
@@ -593,7 +600,9 @@ impl Ctx<'_> {
         }
         Ok(h)
     }
-    fn group(&self, last: Option<GroupName>) -> Result<GroupName> {
+    /// The finite group named by `group` (looked up in the registry), or `last` when the field
+    /// is absent.
+    fn group(&self, last: Option<Arc<GroupStructure>>) -> Result<Arc<GroupStructure>> {
         match self.obj.get("group") {
             None => last.ok_or_else(|| {
                 self.err(format!(
@@ -601,22 +610,60 @@ impl Ctx<'_> {
                     self.ty
                 ))
             }),
-            Some(Value::String(s)) => {
-                let g =
-                    GroupName::from_str(s).map_err(|e| self.err(format!("group `{s}`: {e}")))?;
-                if g == GroupName::So3 {
-                    return Err(self.err(format!(
-                        "`{}` works on pixel grids; so3 needs s2_lift_conv/so3_conv",
-                        self.ty
-                    )));
-                }
-                Ok(g)
-            }
+            Some(Value::String(s)) => match self
+                .registry
+                .get(s)
+                .map_err(|e| self.err(format!("group `{s}`: {e}")))?
+                .kind()
+            {
+                GroupKind::Finite(structure) => Ok(structure.clone()),
+                _ => Err(self.err(format!(
+                    "`{}` works on pixel grids; so3 needs s2_lift_conv/so3_conv",
+                    self.ty
+                ))),
+            },
             Some(v) => Err(self.err(format!(
                 "field `group` of `{}` must be a string, got {v}",
                 self.ty
             ))),
         }
+    }
+    /// `s2_lift_conv`'s optional `group`: `None` for SO(3) (absent or `so3`), otherwise a
+    /// registered finite group acting on the sphere.
+    fn sphere_group(&self) -> Result<Option<Arc<GroupStructure>>> {
+        if !self.obj.contains_key("group") {
+            return Ok(None);
+        }
+        if let Some(Value::String(s)) = self.obj.get("group") {
+            if let Ok(entry) = self.registry.get(s) {
+                if matches!(entry.kind(), GroupKind::So3) {
+                    return Ok(None);
+                }
+            }
+        }
+        let g = self.group(None)?;
+        if g.sphere().is_none() {
+            return Err(self.err(format!(
+                "group {} does not act on the sphere: `s2_lift_conv` takes so3 (the default) or a \
+                 finite rotation group such as octahedral or icosahedral",
+                g.group_name()
+            )));
+        }
+        Ok(Some(g))
+    }
+    /// Refuses the spatial fields of a layer over a group without a plane action.
+    fn no_spatial_fields(&self, group: &GroupStructure) -> Result<()> {
+        for key in ["filter", "padding", "strides"] {
+            if self.obj.contains_key(key) {
+                return Err(self.err(format!(
+                    "`{}` over {} has no spatial part (its features are functions on the group \
+                     alone): `{key}` is not allowed",
+                    self.ty,
+                    group.group_name()
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -624,11 +671,20 @@ fn parse_layers(
     list: &[Value],
     prefix: &str,
     param: Parameterization,
-    last_group: &mut Option<GroupName>,
+    last_group: &mut Option<Arc<GroupStructure>>,
+    registry: &GroupRegistry,
 ) -> Result<Vec<LayerSpec>> {
     list.iter()
         .enumerate()
-        .map(|(i, v)| parse_layer(v, &format!("{prefix}layer {i}"), param, last_group))
+        .map(|(i, v)| {
+            parse_layer(
+                v,
+                &format!("{prefix}layer {i}"),
+                param,
+                last_group,
+                registry,
+            )
+        })
         .collect()
 }
 
@@ -636,7 +692,8 @@ fn parse_layer(
     v: &Value,
     path: &str,
     param: Parameterization,
-    last_group: &mut Option<GroupName>,
+    last_group: &mut Option<Arc<GroupStructure>>,
+    registry: &GroupRegistry,
 ) -> Result<LayerSpec> {
     let obj = v.as_object().ok_or_else(|| {
         NtkError::Spec(format!(
@@ -673,6 +730,7 @@ fn parse_layer(
         path: path.to_string(),
         ty,
         obj,
+        registry,
     };
     Ok(match ty {
         "dense" => LayerSpec::Dense(c.affine(param)?),
@@ -696,7 +754,12 @@ fn parse_layer(
             }
             let affine = c.affine(param)?;
             if ty == "s2_lift_conv" {
+                let group = c.sphere_group()?;
+                if group.is_some() {
+                    *last_group = group.clone();
+                }
                 LayerSpec::S2LiftConv {
+                    group,
                     bandlimit_out,
                     max_beta,
                     affine,
@@ -812,7 +875,14 @@ fn parse_layer(
         }
         "lift_conv" => {
             let group = c.group(None)?;
-            *last_group = Some(group);
+            if group.plane().is_none() {
+                return Err(c.err(format!(
+                    "`lift_conv` works on pixel grids; {g} acts on the sphere: use s2_lift_conv \
+                     with \"group\": \"{g}\"",
+                    g = group.group_name()
+                )));
+            }
+            *last_group = Some(group.clone());
             LayerSpec::LiftConv {
                 group,
                 filter: c.square_filter()?,
@@ -837,13 +907,26 @@ fn parse_layer(
             if last_group.is_none() {
                 return Err(c.err("group_conv before any lift_conv: group convolutions need group features; add a lift_conv first"));
             }
-            LayerSpec::GroupConv {
-                group: c.group(*last_group)?,
-                filter: c.square_filter()?,
-                padding: c.padding()?,
-                strides: c.pair("strides", Some((1, 1)))?,
-                support,
-                affine: c.affine(param)?,
+            let group = c.group(last_group.clone())?;
+            if group.plane().is_none() {
+                c.no_spatial_fields(&group)?;
+                LayerSpec::GroupConv {
+                    group,
+                    filter: 1,
+                    padding: Padding::Valid,
+                    strides: (1, 1),
+                    support,
+                    affine: c.affine(param)?,
+                }
+            } else {
+                LayerSpec::GroupConv {
+                    group,
+                    filter: c.square_filter()?,
+                    padding: c.padding()?,
+                    strides: c.pair("strides", Some((1, 1)))?,
+                    support,
+                    affine: c.affine(param)?,
+                }
             }
         }
         "serial" => {
@@ -856,6 +939,7 @@ fn parse_layer(
                 &format!("{path} > "),
                 param,
                 last_group,
+                registry,
             )?)
         }
         "fan_out" => LayerSpec::FanOut(c.usize_in("n", None, 1, MAX_BRANCHES)?),
@@ -869,12 +953,13 @@ fn parse_layer(
                 let layers = br
                     .as_array()
                     .ok_or_else(|| c.err(format!("branch {b} must be a list of layers")))?;
-                let mut g = *last_group;
+                let mut g = last_group.clone();
                 out.push(parse_layers(
                     layers,
                     &format!("{path} > branch {b} > "),
                     param,
                     &mut g,
+                    registry,
                 )?);
             }
             LayerSpec::Parallel(out)
@@ -890,7 +975,7 @@ fn parse_layer(
                 .ok_or_else(|| c.err("`repeat` needs `layers`: a list"))?;
             LayerSpec::Repeat {
                 n,
-                layers: parse_layers(list, &format!("{path} > "), param, last_group)?,
+                layers: parse_layers(list, &format!("{path} > "), param, last_group, registry)?,
             }
         }
         "deep_set" => {
@@ -913,7 +998,7 @@ fn parse_layer(
                 })?;
             LayerSpec::DeepSet {
                 reduce,
-                layers: parse_layers(list, &format!("{path} > "), param, last_group)?,
+                layers: parse_layers(list, &format!("{path} > "), param, last_group, registry)?,
             }
         }
         _ => unreachable!("checked by fields_of"),
@@ -986,14 +1071,23 @@ fn check_set_position(layers: &[LayerSpec], prefix: &str) -> Result<()> {
 }
 
 impl ArchSpec {
-    /// Parses the JSON text of a spec.
+    /// Parses the JSON text of a spec, with the built-in groups
+    /// (`entk_reps::default_registry`).
     pub fn from_json(text: &str) -> Result<Self> {
+        Self::from_json_in(text, &entk_reps::default_registry())
+    }
+    /// Parses the JSON text of a spec; group names are looked up in `registry`.
+    pub fn from_json_in(text: &str, registry: &GroupRegistry) -> Result<Self> {
         let v: Value = serde_json::from_str(text)
             .map_err(|e| NtkError::Spec(format!("spec is not valid JSON: {e}")))?;
-        Self::from_value(&v)
+        Self::from_value_in(&v, registry)
     }
-    /// Parses a JSON value.
+    /// Parses a JSON value, with the built-in groups.
     pub fn from_value(v: &Value) -> Result<Self> {
+        Self::from_value_in(v, &entk_reps::default_registry())
+    }
+    /// Parses a JSON value; group names are looked up in `registry`.
+    pub fn from_value_in(v: &Value, registry: &GroupRegistry) -> Result<Self> {
         let obj = v
             .as_object()
             .ok_or_else(|| NtkError::Spec("spec must be a JSON object with `layers`".into()))?;
@@ -1024,7 +1118,7 @@ impl ArchSpec {
             return Err(NtkError::Spec("spec: `layers` is empty".into()));
         }
         let mut g = None;
-        let layers = parse_layers(list, "", parameterization, &mut g)?;
+        let layers = parse_layers(list, "", parameterization, &mut g, registry)?;
         check_dropout_after_linear(&layers, false)?;
         check_set_position(&layers, "")?;
         Ok(ArchSpec {
@@ -1097,10 +1191,22 @@ impl LayerSpec {
             LayerSpec::GlobalAvgPool => Box::new(GlobalAvgPool),
             LayerSpec::GroupPool => Box::new(GroupPool),
             LayerSpec::S2LiftConv {
+                group: None,
                 bandlimit_out,
                 max_beta,
                 affine,
             } => Box::new(S2LiftConv::new(*bandlimit_out, *max_beta, *affine)?),
+            LayerSpec::S2LiftConv {
+                group: Some(group),
+                bandlimit_out,
+                max_beta,
+                affine,
+            } => Box::new(S2GroupLiftConv::new(
+                group.clone(),
+                *bandlimit_out,
+                *max_beta,
+                *affine,
+            )?),
             LayerSpec::So3Conv {
                 bandlimit_out,
                 max_beta,
@@ -1131,21 +1237,10 @@ impl LayerSpec {
                 padding,
                 strides,
                 affine,
-            } => match group {
-                GroupName::Cyclic(n) => Box::new(
-                    LiftConv::new(CyclicGroup::new(*n)?, *filter, *padding, *affine)?
-                        .with_strides(*strides)?,
-                ),
-                GroupName::Dihedral(n) => Box::new(
-                    LiftConv::new(DihedralGroup::new(*n)?, *filter, *padding, *affine)?
-                        .with_strides(*strides)?,
-                ),
-                GroupName::So3 => {
-                    return Err(NtkError::Spec(
-                        "lift_conv: so3 is not a planar point group".into(),
-                    ))
-                }
-            },
+            } => Box::new(
+                LiftConv::from_structure(group.clone(), *filter, *padding, *affine)?
+                    .with_strides(*strides)?,
+            ),
             LayerSpec::GroupConv {
                 group,
                 filter,
@@ -1153,27 +1248,22 @@ impl LayerSpec {
                 strides,
                 support,
                 affine,
-            } => match group {
-                GroupName::Cyclic(n) => Box::new(
-                    GroupConv::new(CyclicGroup::new(*n)?, *filter, *padding, *support, *affine)?
+            } => {
+                if group.plane().is_some() {
+                    Box::new(
+                        GroupConv::from_structure(
+                            group.clone(),
+                            *filter,
+                            *padding,
+                            *support,
+                            *affine,
+                        )?
                         .with_strides(*strides)?,
-                ),
-                GroupName::Dihedral(n) => Box::new(
-                    GroupConv::new(
-                        DihedralGroup::new(*n)?,
-                        *filter,
-                        *padding,
-                        *support,
-                        *affine,
-                    )?
-                    .with_strides(*strides)?,
-                ),
-                GroupName::So3 => {
-                    return Err(NtkError::Spec(
-                        "group_conv: so3 is not a planar point group".into(),
-                    ))
+                    )
+                } else {
+                    Box::new(GroupConv::without_space(group.clone(), *support, *affine)?)
                 }
-            },
+            }
             LayerSpec::Serial(v) => Box::new(Serial::new(
                 v.iter().map(LayerSpec::build).collect::<Result<_>>()?,
             )),

@@ -97,7 +97,7 @@ fn run_group<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static>(group: G) 
             );
             wk = wk.max(k);
             wt = wt.max(t);
-            let info = Arc::new(GroupInfo::new(&group));
+            let info = Arc::new(GroupInfo::new(&group).unwrap());
             let (g1, g2) = group_signals(info, 5, 2);
             for support in [GroupSupport::All, GroupSupport::Identity] {
                 let name = format!(

@@ -309,7 +309,7 @@ fn linear_strided_and_pooled_networks_finite_equal_infinite() {
                 &x2,
             ));
             for (group, name) in [(c4, "c4"), (c8, "c8")] {
-                let info = std::sync::Arc::new(GroupInfo::new(&group));
+                let info = std::sync::Arc::new(GroupInfo::new(&group).unwrap());
                 let n = info.order * 7 * 7 * 2;
                 let sig = |o: usize| {
                     (0..n)

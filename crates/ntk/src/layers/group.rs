@@ -41,7 +41,7 @@ use std::sync::Arc;
 use nalgebra::DMatrix;
 use rand::RngCore;
 
-use entk_groups::PlanarPointGroup;
+use entk_groups::{GroupStructure, PlanarPointGroup};
 
 use super::conv::{
     conv_backward, conv_forward, restride, stride_note, strided_size, subsample_kernel,
@@ -72,9 +72,8 @@ struct Stencils {
 }
 
 impl Stencils {
-    fn new<G: PlanarPointGroup>(group: &G, q: usize) -> Result<Self> {
-        Self::check_size(group, q)?;
-        let info = Arc::new(GroupInfo::new(group));
+    fn new(info: Arc<GroupInfo>, q: usize) -> Result<Self> {
+        Self::check_size(&info, q)?;
         let m: Vec<DMatrix<f64>> = info
             .matrices
             .iter()
@@ -99,28 +98,24 @@ impl Stencils {
     /// Refuses groups and windows whose tables would not fit, before allocating them: the
     /// `|G|²` slice tables, `|G|` dense `q²×q²` resampling matrices and `|G|²` pair stencils
     /// (`q²` taps each for lattice-preserving groups, up to `q⁴` otherwise).
-    fn check_size<G: PlanarPointGroup>(group: &G, q: usize) -> Result<()> {
-        let n = group.order();
+    fn check_size(info: &GroupInfo, q: usize) -> Result<()> {
+        let n = info.order;
         if n > entk_groups::MAX_FINITE_ORDER {
             return Err(NtkError::Spec(format!(
                 "group {} has {n} elements, more than the {} entk handles",
-                group.name(),
+                info.name,
                 entk_groups::MAX_FINITE_ORDER
             )));
         }
         let (n, q2) = (n as u128, (q as u128) * (q as u128));
-        let taps = if entk_groups::plane::acts_exactly_on_pixels(group) {
-            q2
-        } else {
-            q2 * q2
-        };
+        let taps = if info.exact { q2 } else { q2 * q2 };
         let bytes =
             16 * n * n + 8 * n * q2 * q2 + n * n * taps * std::mem::size_of::<Tap>() as u128;
         if bytes > STENCIL_BUDGET {
             return Err(NtkError::Spec(format!(
                 "the stencils of group {} ({n} elements) with a {q}×{q} filter would need about \
                  {:.1} GiB (limit {} GiB); use a smaller filter or group",
-                group.name(),
+                info.name,
                 bytes as f64 / 1073741824.0,
                 STENCIL_BUDGET >> 30
             )));
@@ -272,6 +267,14 @@ impl Stencils {
     }
 }
 
+/// The error for a planar layer given a group without a plane action.
+fn not_planar(layer: &str, group: &str) -> NtkError {
+    NtkError::Spec(format!(
+        "{layer}: group {group} does not act on the pixel plane (a group acting on the sphere \
+         is lifted with s2_lift_conv and \"group\": \"{group}\")"
+    ))
+}
+
 fn check_square(info: &GroupInfo, h: usize, w: usize) -> Result<()> {
     let swaps = info.matrices.iter().any(|m| m[1] != 0.0 || m[2] != 0.0);
     if swaps && h != w {
@@ -295,8 +298,7 @@ fn combine_all(affine: &Affine, fan_in: usize, ak: &mut [f64], at: &mut [f64]) {
 ///
 /// Parameters: `W` as HWIO `(q, q, C, O)`, then `b` (`O`). `fan_in = C q²`.
 #[derive(Debug, Clone)]
-pub struct LiftConv<G: PlanarPointGroup> {
-    group: G,
+pub struct LiftConv {
     st: Stencils,
     /// Window side.
     pub q: usize,
@@ -310,16 +312,40 @@ pub struct LiftConv<G: PlanarPointGroup> {
     pub strides: (usize, usize),
 }
 
-impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> LiftConv<G> {
-    /// A lifting layer; errors for even `q`.
-    pub fn new(group: G, q: usize, padding: Padding, affine: Affine) -> Result<Self> {
+impl LiftConv {
+    /// A lifting layer over a planar point group; errors for even `q` or an unusable group
+    /// (numbering or Cayley table, [`GroupStructure::planar`]).
+    pub fn new<G: PlanarPointGroup>(
+        group: G,
+        q: usize,
+        padding: Padding,
+        affine: Affine,
+    ) -> Result<Self> {
+        Self::from_structure(
+            Arc::new(GroupStructure::planar(&group)?),
+            q,
+            padding,
+            affine,
+        )
+    }
+    /// A lifting layer over a registered group; errors for even `q` and for groups that do not
+    /// act on the pixel plane.
+    pub fn from_structure(
+        structure: Arc<GroupStructure>,
+        q: usize,
+        padding: Padding,
+        affine: Affine,
+    ) -> Result<Self> {
         if q.is_multiple_of(2) {
             return Err(NtkError::Spec(format!("lift_conv: filter {q} must be odd")));
         }
-        let st = Stencils::new(&group, q)?;
+        let info = Arc::new(GroupInfo::from_structure(structure));
+        if !info.planar() {
+            return Err(not_planar("lift_conv", &info.name));
+        }
+        let st = Stencils::new(info, q)?;
         let relative = st.info.exact;
         Ok(LiftConv {
-            group,
             st,
             q,
             padding,
@@ -339,10 +365,6 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> LiftConv<G> {
     pub fn with_full_kernel(mut self) -> Self {
         self.relative = false;
         self
-    }
-    /// The point group.
-    pub fn group(&self) -> &G {
-        &self.group
     }
     /// The slice bookkeeping.
     pub fn info(&self) -> &Arc<GroupInfo> {
@@ -365,7 +387,7 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> LiftConv<G> {
     }
 }
 
-impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv<G> {
+impl Layer for LiftConv {
     fn affine(&self) -> Option<&Affine> {
         Some(&self.affine)
     }
@@ -527,8 +549,7 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for LiftConv
 /// Parameters: `W` as HWGIO `(q, q, |S_G|, C, O)` (slot order: the support's slices in
 /// increasing index), then `b` (`O`). `fan_in = C |S_G| q²`.
 #[derive(Debug, Clone)]
-pub struct GroupConv<G: PlanarPointGroup> {
-    group: G,
+pub struct GroupConv {
     st: Stencils,
     /// Window side.
     pub q: usize,
@@ -543,10 +564,24 @@ pub struct GroupConv<G: PlanarPointGroup> {
     slots: Vec<usize>,
 }
 
-impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> GroupConv<G> {
-    /// A group convolution; errors for even `q`.
-    pub fn new(
+impl GroupConv {
+    /// A group convolution over a planar point group with a `q×q` spatial window; errors for
+    /// even `q` or an unusable group ([`GroupStructure::planar`]).
+    pub fn new<G: PlanarPointGroup>(
         group: G,
+        q: usize,
+        padding: Padding,
+        support: GroupSupport,
+        affine: Affine,
+    ) -> Result<Self> {
+        let structure = Arc::new(GroupStructure::planar(&group)?);
+        Self::from_structure(structure, q, padding, support, affine)
+    }
+    /// A group convolution over a registered group acting on the pixel plane, with a `q×q`
+    /// spatial window; errors for even `q` and for groups without a plane action (use
+    /// [`GroupConv::without_space`]).
+    pub fn from_structure(
+        structure: Arc<GroupStructure>,
         q: usize,
         padding: Padding,
         support: GroupSupport,
@@ -557,13 +592,45 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> GroupConv<G> {
                 "group_conv: filter {q} must be odd"
             )));
         }
-        let st = Stencils::new(&group, q)?;
+        let info = Arc::new(GroupInfo::from_structure(structure));
+        if !info.planar() {
+            return Err(NtkError::Spec(format!(
+                "group_conv: group {} has no spatial part (it does not act on the pixel plane): \
+                 use it without `filter`, `padding` and `strides`",
+                info.name
+            )));
+        }
+        Self::build(info, q, padding, support, affine)
+    }
+    /// A group convolution on features that live on the group alone (after `s2_lift_conv`
+    /// onto a finite rotation group): the same finite-group code with a 1×1 window,
+    /// `f_out(g) = α Σ_c Σ_{j∈S} w_{cj} f_c(g·b_j) + β b`.
+    pub fn without_space(
+        structure: Arc<GroupStructure>,
+        support: GroupSupport,
+        affine: Affine,
+    ) -> Result<Self> {
+        Self::build(
+            Arc::new(GroupInfo::from_structure(structure)),
+            1,
+            Padding::Valid,
+            support,
+            affine,
+        )
+    }
+    fn build(
+        info: Arc<GroupInfo>,
+        q: usize,
+        padding: Padding,
+        support: GroupSupport,
+        affine: Affine,
+    ) -> Result<Self> {
+        let st = Stencils::new(info, q)?;
         let slots = match support {
             GroupSupport::All => (0..st.info.order).collect(),
             GroupSupport::Identity => vec![st.info.identity],
         };
         Ok(GroupConv {
-            group,
             st,
             q,
             padding,
@@ -579,10 +646,6 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> GroupConv<G> {
         self.strides = strides;
         Ok(self)
     }
-    /// The point group.
-    pub fn group(&self) -> &G {
-        &self.group
-    }
     /// The slice bookkeeping.
     pub fn info(&self) -> &Arc<GroupInfo> {
         &self.st.info
@@ -592,16 +655,26 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> GroupConv<G> {
             Layout::Group { group, h, w } | Layout::GroupRelative { group, h, w } => (group, h, w),
             other => {
                 return Err(NtkError::reject(format!(
-                "needs group features but got {} features; put a lift_conv before any group_conv",
+                "needs group features but got {} features; put a lift_conv (or s2_lift_conv with a finite group) before any group_conv",
                 other.kind()
             )))
             }
         };
-        if group.name != self.st.info.name {
-            return Err(NtkError::reject(format!(
-                "input lives on group {} but this layer uses {}",
-                group.name, self.st.info.name
-            )));
+        if !group.same_group(&self.st.info) {
+            return Err(NtkError::reject(if group.name == self.st.info.name {
+                format!(
+                    "input lives on a different group named {} than this layer's: {} against \
+                     {} (layers compare groups by Cayley table and action, not by name)",
+                    group.name,
+                    group.describe(),
+                    self.st.info.describe()
+                )
+            } else {
+                format!(
+                    "input lives on group {} but this layer uses {}",
+                    group.name, self.st.info.name
+                )
+            }));
         }
         check_square(&self.st.info, *h, *w)?;
         Geometry::new(*h, *w, self.q, self.q, self.padding).ok_or_else(|| {
@@ -616,7 +689,7 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> GroupConv<G> {
     }
 }
 
-impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupConv<G> {
+impl Layer for GroupConv {
     fn affine(&self) -> Option<&Affine> {
         Some(&self.affine)
     }
@@ -630,16 +703,23 @@ impl<G: PlanarPointGroup + Clone + std::fmt::Debug + 'static> Layer for GroupCon
         super::gaussian_linear(input)
     }
     fn describe(&self) -> String {
+        let window = if self.st.info.planar() {
+            format!(
+                "{q}×{q}, {}{}, ",
+                self.padding.name(),
+                stride_note(self.strides),
+                q = self.q
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "group_conv({}, {q}×{q}, {}{}, support={:?}, w_std={}, b_std={}, width={})",
+            "group_conv({}, {window}support={:?}, w_std={}, b_std={}, width={})",
             self.st.info.name,
-            self.padding.name(),
-            stride_note(self.strides),
             self.support,
             self.affine.w_std,
             self.affine.b_std,
             self.affine.width,
-            q = self.q
         )
     }
     fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {

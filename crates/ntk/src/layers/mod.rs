@@ -24,6 +24,7 @@ mod pool;
 mod set;
 mod so3;
 mod spatial;
+mod sphere_group;
 
 use std::fmt;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub use pool::{Flatten, GlobalAvgPool, GlobalSumPool, GroupPool, PoolKind, Windo
 pub use set::{sets_from_padded, DeepSet, SetReduce};
 pub use so3::{S2LiftConv, So3Conv, So3Pool};
 pub use spatial::SpatialMap;
+pub use sphere_group::S2GroupLiftConv;
 
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};

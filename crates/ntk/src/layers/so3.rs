@@ -22,14 +22,14 @@ use crate::so3::{
     So3ConvFinite, So3ConvOperator, So3Error, So3PairKernel, So3PoolFinite,
 };
 
-fn so3_error(e: So3Error) -> NtkError {
+pub(super) fn so3_error(e: So3Error) -> NtkError {
     NtkError::reject(e.to_string())
 }
 
 /// A small cache of objects keyed by their construction parameters (operators are built on
 /// first use, when the input bandlimit and channel count are known).
 #[derive(Debug)]
-struct Cache<K, V> {
+pub(super) struct Cache<K, V> {
     entries: Mutex<Vec<(K, Arc<V>)>>,
 }
 
@@ -42,7 +42,7 @@ impl<K, V> Default for Cache<K, V> {
 }
 
 impl<K: PartialEq + Copy, V> Cache<K, V> {
-    fn get(
+    pub(super) fn get(
         &self,
         key: K,
         build: impl FnOnce() -> std::result::Result<V, So3Error>,
@@ -57,7 +57,7 @@ impl<K: PartialEq + Copy, V> Cache<K, V> {
     }
 }
 
-fn check_ntk_param(affine: &Affine) -> Result<()> {
+pub(super) fn check_ntk_param(affine: &Affine) -> Result<()> {
     if affine.param != Parameterization::Ntk {
         return Err(NtkError::reject(
             "SO(3) layers exist only in the NTK parameterisation",
@@ -67,7 +67,7 @@ fn check_ntk_param(affine: &Affine) -> Result<()> {
 }
 
 /// The S² bandlimit of a `(2L, 2L−1)` grid, or an error naming the shape.
-fn sphere_bandlimit(layout: &Layout) -> Result<usize> {
+pub(super) fn sphere_bandlimit(layout: &Layout) -> Result<usize> {
     match layout {
         Layout::Pixels { h, w } if *h >= 2 && h % 2 == 0 && w + 1 == *h => Ok(h / 2),
         Layout::Pixels { h, w } => Err(NtkError::reject(format!(
@@ -95,7 +95,7 @@ fn so3_bandlimit(layout: &Layout) -> Result<usize> {
 }
 
 /// The finite twin of a linear SO(3) layer: affine in the parameters and linear in the input.
-trait FiniteSo3Linear {
+pub(super) trait FiniteSo3Linear {
     fn parameter_count(&self) -> usize;
     fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64>;
     fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>);
@@ -120,7 +120,7 @@ finite_so3_linear!(S2LiftFinite);
 finite_so3_linear!(So3ConvFinite);
 
 /// Checks the settings shared by `s2_lift_conv` and `so3_conv`.
-fn check_settings(name: &str, bandlimit_out: usize, max_beta: f64) -> Result<()> {
+pub(super) fn check_settings(name: &str, bandlimit_out: usize, max_beta: f64) -> Result<()> {
     use crate::spec::{MAX_BANDLIMIT, MIN_MAX_BETA};
     if bandlimit_out > MAX_BANDLIMIT {
         return Err(NtkError::Spec(format!(
@@ -146,27 +146,26 @@ fn describe_linear(name: &str, bandlimit_out: usize, max_beta: f64, affine: &Aff
 }
 
 /// Fresh N(0, 1) parameters of a finite layer.
-fn finite_init(layer: &dyn FiniteSo3Linear, rng: &mut dyn RngCore) -> Params {
+pub(super) fn finite_init(layer: &dyn FiniteSo3Linear, rng: &mut dyn RngCore) -> Params {
     Params {
         values: normals(rng, layer.parameter_count(), 1.0),
         children: vec![],
     }
 }
 
-/// The finite forward pass: SO(3) features of bandlimit `bandlimit_out` with `width` channels.
-fn finite_apply(
+/// The finite forward pass: features in `layout` (SO(3) features of the output bandlimit, or
+/// functions on a finite rotation group) with `width` channels.
+pub(super) fn finite_apply(
     layer: &dyn FiniteSo3Linear,
     params: &Params,
     x: &Features,
-    bandlimit_out: usize,
+    layout: Layout,
     width: usize,
 ) -> Result<Stream<Features>> {
     super::check_len("parameters", params.values.len(), layer.parameter_count())?;
     Ok(Stream::One(Features {
         sig: Signature {
-            layout: Layout::So3 {
-                bandlimit: bandlimit_out,
-            },
+            layout,
             channels: width,
         },
         data: layer.apply(&params.values, &x.data),
@@ -174,7 +173,7 @@ fn finite_apply(
 }
 
 /// The finite reverse pass: accumulates the parameter gradient, returns the input cotangent.
-fn finite_vjp(
+pub(super) fn finite_vjp(
     layer: &dyn FiniteSo3Linear,
     params: &Params,
     x: &Features,
@@ -193,7 +192,7 @@ fn finite_vjp(
 
 /// The two per-input summaries of a pair, made by `layer`'s [`Layer::prepare_input`], which
 /// must come from grids of one bandlimit (`bandlimit` reads it).
-fn prepared_pair<'a, T: 'static>(
+pub(super) fn prepared_pair<'a, T: 'static>(
     (a, b): (&'a Prepared, &'a Prepared),
     bandlimit: impl Fn(&T) -> usize,
 ) -> Result<(&'a T, &'a T)> {
@@ -286,7 +285,7 @@ struct LiftInput {
 }
 
 /// `K` in the pixel layout `(H1, H2, W1, W2)` → `k0[p₁·P + p₂]` with `p = θ·W + φ`.
-fn pixels_to_pairs(k: &[f64], h: usize, w: usize) -> Vec<f64> {
+pub(super) fn pixels_to_pairs(k: &[f64], h: usize, w: usize) -> Vec<f64> {
     let p = h * w;
     let mut out = vec![0.0; p * p];
     for i1 in 0..h {
@@ -394,7 +393,9 @@ impl Layer for S2LiftConv {
             layer.as_ref(),
             params,
             x,
-            self.bandlimit_out,
+            Layout::So3 {
+                bandlimit: self.bandlimit_out,
+            },
             self.affine.width,
         )
     }
@@ -558,7 +559,9 @@ impl Layer for So3Conv {
             layer.as_ref(),
             params,
             x,
-            self.bandlimit_out,
+            Layout::So3 {
+                bandlimit: self.bandlimit_out,
+            },
             self.affine.width,
         )
     }

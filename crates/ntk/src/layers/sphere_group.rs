@@ -1,0 +1,257 @@
+//! `s2_lift_conv` onto a finite rotation group: S² signals lifted to functions on a finite group
+//! `G ⊂ SO(3)` ([`entk_groups::SphericalPointGroup`], e.g. `octahedral`, `icosahedral`).
+//!
+//! The lifted feature is the SO(3) lifting sampled at the group's rotations,
+//! `f(g) = σ_w/√(C|S|) Σ_c ∫_S κ_c(u) x_c(R_g u) du + σ_b b`, with the filter bandlimited to
+//! `bandlimit_out`. Slice `s` holds `a_s = g_s⁻¹` ([`GroupInfo`]), i.e. `f(R_s⁻¹)`, so the
+//! following `group_conv` / `group_pool` are the planar groups' finite-group layers on a 1×1
+//! "image". Kernel: docs/theory.md "Lifting onto a finite rotation group"
+//! ([`crate::so3::S2RotationLiftOperator`]); on the whole sphere it is right-invariant and is
+//! stored in [`Layout::GroupRelative`] form. The finite twin is [`crate::so3::S2LiftFinite`]
+//! sampled at the same rotations.
+
+use std::sync::Arc;
+
+use entk_groups::{GroupStructure, Rotation};
+use rand::RngCore;
+
+use super::so3::{
+    check_ntk_param, check_settings, finite_apply, finite_init, finite_vjp, pixels_to_pairs,
+    prepared_pair, so3_error, sphere_bandlimit, Cache,
+};
+use super::{Affine, Features, Layer, Params, Prepared, SigMode, Signature};
+use crate::error::{NtkError, Result};
+use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
+use crate::so3::{S2LiftFinite, S2RotationLiftOperator, So3Affine};
+
+/// `s2_lift_conv` with a finite `group`. See the module documentation.
+///
+/// Parameters: as [`crate::so3::S2LiftFinite`] (`C_out·C_in·L_out²` filter coefficients, then
+/// the biases when `σ_b > 0`).
+#[derive(Debug)]
+pub struct S2GroupLiftConv {
+    info: Arc<GroupInfo>,
+    /// `R(a_s) = R_{g_s}⁻¹` for every slice `s`.
+    rotations: Vec<Rotation>,
+    /// The filter's bandlimit `L_out` (≤ the input's).
+    pub bandlimit_out: usize,
+    /// Filter support (polar angle of the cap), `(0, π]`.
+    pub max_beta: f64,
+    /// Weights, bias and finite width.
+    pub affine: Affine,
+    operators: Cache<usize, S2RotationLiftOperator>,
+    finite: Cache<(usize, usize), S2LiftFinite>,
+}
+
+impl S2GroupLiftConv {
+    /// The layer over `group`; errors when the group declares no sphere action, for
+    /// `bandlimit_out = 0` and for `max_beta ∉ (0, π]`.
+    pub fn new(
+        group: Arc<GroupStructure>,
+        bandlimit_out: usize,
+        max_beta: f64,
+        affine: Affine,
+    ) -> Result<Self> {
+        check_settings("s2_lift_conv", bandlimit_out, max_beta)?;
+        let Some(sphere) = group.sphere() else {
+            return Err(NtkError::Spec(format!(
+                "s2_lift_conv: group {} does not act on the sphere",
+                group.group_name()
+            )));
+        };
+        let rotations = (0..sphere.len())
+            .map(|s| sphere[group.inverse_of(s)])
+            .collect();
+        Ok(Self {
+            info: Arc::new(GroupInfo::from_structure(group)),
+            rotations,
+            bandlimit_out,
+            max_beta,
+            affine,
+            operators: Cache::default(),
+            finite: Cache::default(),
+        })
+    }
+    /// The slice bookkeeping.
+    pub fn info(&self) -> &Arc<GroupInfo> {
+        &self.info
+    }
+    fn operator(&self, l_in: usize) -> Result<Arc<S2RotationLiftOperator>> {
+        self.operators
+            .get(l_in, || {
+                S2RotationLiftOperator::new(
+                    l_in,
+                    self.bandlimit_out,
+                    self.max_beta,
+                    &self.rotations,
+                )
+            })
+            .map_err(so3_error)
+    }
+    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<S2LiftFinite>> {
+        let affine = So3Affine {
+            w_std: self.affine.w_std,
+            b_std: self.affine.b_std,
+        };
+        self.finite
+            .get((l_in, c_in), || {
+                Ok(S2LiftFinite::new(
+                    l_in,
+                    self.bandlimit_out,
+                    self.max_beta,
+                    c_in,
+                    self.affine.width,
+                    affine,
+                )?
+                .with_output_rotations(&self.rotations))
+            })
+            .map_err(so3_error)
+    }
+    /// The kernel layout: right-invariant (relative) on the whole sphere.
+    fn layout(&self, mode: SigMode) -> Layout {
+        let group = self.info.clone();
+        if self.max_beta >= std::f64::consts::PI && mode == SigMode::Kernel {
+            Layout::GroupRelative { group, h: 1, w: 1 }
+        } else {
+            Layout::Group { group, h: 1, w: 1 }
+        }
+    }
+    /// The slice pairs a kernel in [`Self::layout`] stores, in storage order.
+    fn pairs(&self) -> Vec<(usize, usize)> {
+        let (n, e) = (self.info.order, self.info.identity);
+        match self.layout(SigMode::Kernel) {
+            Layout::GroupRelative { .. } => (0..n).map(|c| (e, c)).collect(),
+            _ => (0..n).flat_map(|s| (0..n).map(move |t| (s, t))).collect(),
+        }
+    }
+    /// `K = σ_w² A + σ_b²`, `Θ = K + σ_w² A_Θ` from the linear parts.
+    fn kernel_from_linear(&self, nngp: Vec<f64>, earlier_ntk: Option<Vec<f64>>) -> Kernel {
+        let (w2, b2) = (
+            self.affine.w_std * self.affine.w_std,
+            self.affine.b_std * self.affine.b_std,
+        );
+        let nngp: Vec<f64> = nngp.iter().map(|a| w2 * a + b2).collect();
+        let ntk = match earlier_ntk {
+            Some(t) => nngp.iter().zip(&t).map(|(k, a)| k + w2 * a).collect(),
+            None => nngp.clone(),
+        };
+        Kernel {
+            layout: self.layout(SigMode::Kernel),
+            nngp,
+            ntk,
+            channels: self.affine.width,
+        }
+    }
+}
+
+/// [`S2GroupLiftConv`]'s per-input summary: the real quadrature coefficients of the signal.
+struct GroupLiftInput {
+    bandlimit_in: usize,
+    coefficients: nalgebra::DMatrix<f64>,
+}
+
+impl Layer for S2GroupLiftConv {
+    fn affine(&self) -> Option<&Affine> {
+        Some(&self.affine)
+    }
+    fn name(&self) -> String {
+        "s2_lift_conv".into()
+    }
+    fn homogeneous(&self) -> bool {
+        !self.affine.has_bias()
+    }
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        super::gaussian_linear(input)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "s2_lift_conv(group={}, bandlimit_out={}, max_beta={:.4}, w_std={}, b_std={}, width={})",
+            self.info.name,
+            self.bandlimit_out,
+            self.max_beta,
+            self.affine.w_std,
+            self.affine.b_std,
+            self.affine.width
+        )
+    }
+    fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        check_ntk_param(&self.affine)?;
+        let l_in = sphere_bandlimit(&s.layout)?;
+        crate::so3::check_bandlimits(l_in, self.bandlimit_out).map_err(so3_error)?;
+        Ok(Stream::One(Signature {
+            layout: self.layout(mode),
+            channels: self.affine.width,
+        }))
+    }
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        let l_in = sphere_bandlimit(&k.layout)?;
+        let (h, w) = (2 * l_in, 2 * l_in - 1);
+        let op = self.operator(l_in)?;
+        let pairs = self.pairs();
+        let linear = |values: &[f64]| -> Result<Vec<f64>> {
+            let khat = op
+                .khat_from_input_kernel(&pixels_to_pairs(values, h, w))
+                .map_err(so3_error)?;
+            Ok(op.apply(&khat, &pairs))
+        };
+        let nngp = linear(&k.nngp)?;
+        let earlier = if k.ntk.iter().any(|v| *v != 0.0) {
+            Some(linear(&k.ntk)?)
+        } else {
+            None
+        };
+        Ok(Stream::One(self.kernel_from_linear(nngp, earlier)))
+    }
+    fn prepare_input(&self, x: &Features) -> Option<Result<Prepared>> {
+        let prepare = || -> Result<Prepared> {
+            let l_in = sphere_bandlimit(&x.sig.layout)?;
+            let coefficients = self
+                .operator(l_in)?
+                .coefficients(&x.data, x.sig.channels)
+                .map_err(so3_error)?;
+            Ok(Arc::new(GroupLiftInput {
+                bandlimit_in: l_in,
+                coefficients,
+            }))
+        };
+        Some(prepare())
+    }
+    fn kernel_from_prepared(&self, a: &Prepared, b: &Prepared) -> Result<Stream<Kernel>> {
+        let (a, b) = prepared_pair((a, b), |x: &GroupLiftInput| x.bandlimit_in)?;
+        let op = self.operator(a.bandlimit_in)?;
+        let khat = S2RotationLiftOperator::khat_from_coefficients(&a.coefficients, &b.coefficients);
+        Ok(Stream::One(
+            self.kernel_from_linear(op.apply(&khat, &self.pairs()), None),
+        ))
+    }
+    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+        let s = input.as_one()?;
+        let layer = self.finite_layer(sphere_bandlimit(&s.layout)?, s.channels)?;
+        Ok(finite_init(layer.as_ref(), rng))
+    }
+    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        let layer = self.finite_layer(sphere_bandlimit(&x.sig.layout)?, x.sig.channels)?;
+        finite_apply(
+            layer.as_ref(),
+            params,
+            x,
+            self.layout(SigMode::Finite),
+            self.affine.width,
+        )
+    }
+    fn vjp(
+        &self,
+        params: &Params,
+        x: &Stream<Features>,
+        dy: &Stream<Features>,
+        grad: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        let dy = dy.as_one()?;
+        let layer = self.finite_layer(sphere_bandlimit(&x.sig.layout)?, x.sig.channels)?;
+        finite_vjp(layer.as_ref(), params, x, dy, grad)
+    }
+}
