@@ -205,7 +205,7 @@ fn features_of_the_wrong_length_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("need 25 values, got 24"), "{e}");
-    let info = std::sync::Arc::new(GroupInfo::new(&CyclicGroup::new(4).unwrap()));
+    let info = std::sync::Arc::new(GroupInfo::new(&CyclicGroup::new(4).unwrap()).unwrap());
     let e = Features::group_signal(info, 3, 3, 2, vec![0.0; 4 * 9 * 2 + 1])
         .unwrap_err()
         .to_string();
