@@ -29,7 +29,9 @@
 //! linear layer inside a combinator), and [`crate::ArchSpec::new`] applies another
 //! parameterisation. Every other setting is a public field of [`LayerSpec`].
 
-use entk_groups::GroupName;
+use std::sync::Arc;
+
+use entk_groups::{GroupKind, GroupName, GroupStructure};
 
 use crate::layers::{Affine, PoolKind};
 use crate::param::{GroupSupport, Padding};
@@ -53,10 +55,25 @@ pub fn conv(filter: usize, padding: Padding) -> LayerSpec {
     }
 }
 
+/// The planar group `group` names, from the built-in registry.
+///
+/// # Panics
+/// For `GroupName::So3` and for `cN`/`dN` outside the built-in limits (a `GroupName` parsed
+/// from a string is always within them); the JSON spec reports these as errors instead.
+fn planar(group: GroupName) -> Arc<GroupStructure> {
+    match entk_reps::default_registry()
+        .get(&group.to_string())
+        .map(|e| e.kind().clone())
+    {
+        Ok(GroupKind::Finite(structure)) => structure,
+        _ => panic!("stax: {group} is not a built-in planar point group"),
+    }
+}
+
 /// `lift_conv`: images → signals on `group ⋉ Z²`, a `filter×filter` window (odd).
 pub fn lift_conv(group: GroupName, filter: usize, padding: Padding) -> LayerSpec {
     LayerSpec::LiftConv {
-        group,
+        group: planar(group),
         filter,
         padding,
         strides: (1, 1),
@@ -67,7 +84,7 @@ pub fn lift_conv(group: GroupName, filter: usize, padding: Padding) -> LayerSpec
 /// `group_conv` over all of `group` (`group_support: all`), a `filter×filter` window (odd).
 pub fn group_conv(group: GroupName, filter: usize, padding: Padding) -> LayerSpec {
     LayerSpec::GroupConv {
-        group,
+        group: planar(group),
         filter,
         padding,
         strides: (1, 1),
