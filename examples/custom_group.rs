@@ -10,7 +10,7 @@
 //! 4. computes the plain CNN's kernels averaged over the orbit of the second argument,
 //!    `K̄(x, x′) = ½ (K(x, x′) + K(x, xᵀ′))`;
 //! 5. prints one JSON line: `{"group": "c2t", "laws_passed": true, "augmentation_max_abs_err": E,
-//!    "cnn_vs_gcnn_max_abs_diff": D}`, where `E` (the augmentation theorem, THEORY §5) is at
+//!    "cnn_vs_gcnn_max_abs_diff": D}`, where `E` (the augmentation theorem, docs/theory.md#data-augmentation-and-group-convolution) is at
 //!    rounding level and `D` (the plain CNN against the GCNN) is not, so the check can fail.
 //!
 //! `tests/custom_group_example.rs` runs [`run`] and asserts `E ≤ 1e-12` and `D ≥ 1e-6`.

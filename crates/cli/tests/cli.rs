@@ -507,7 +507,7 @@ mod sphere_inputs {
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f64::max);
             // Off-diagonal entries pair different inputs; the diagonal pairs an input with its
-            // own turned copy, where ReLU's NTK is ill-conditioned (THEORY §5): ≈1e-10.
+            // own turned copy, where ReLU's NTK is ill-conditioned (docs/theory.md#data-augmentation-and-group-convolution): ≈1e-10.
             assert!(worst < 1e-9, "{kernel}: {worst:e}");
             assert!((plain[[0, 1]] - turned[[0, 1]]).abs() < 1e-12, "{kernel}");
         }

@@ -62,7 +62,7 @@ const CHANNELS: [Poly; 2] = [
 
 /// `n` inputs `x_i(u) = P_{offset + 0.7i}(R⁻¹u)` for the rotation `rotation` (identity: the
 /// plain inputs), shape `(n, 2L, 2L−1, 2)`. The tests pair offsets −0.3 and 0.25, so no two
-/// inputs coincide (ReLU's NTK is ill-conditioned at coincident inputs, THEORY §5).
+/// inputs coincide (ReLU's NTK is ill-conditioned at coincident inputs, docs/theory.md#data-augmentation-and-group-convolution).
 fn inputs(n: usize, offset: f64, rotation: &Rotation) -> Array4<f64> {
     let inverse = rotation.inverse();
     Array4::from_shape_fn((n, 2 * L, 2 * L - 1, 2), |(i, j, k, c)| {
