@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use entk_cli::report::ExperimentReport;
 use serde_json::Value;
 
 mod common;
@@ -32,29 +33,12 @@ fn tiles_under(root: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// The report without its timings (`seconds`, `kernel_seconds` and the table column of them).
+/// The report's numbers, without its timings ([`ExperimentReport::numbers`]).
 fn numbers(path: &Path) -> Value {
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                m.retain(|k, _| !k.contains("seconds"));
-                m.values_mut().for_each(strip);
-            }
-            Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    strip(&mut v);
-    for table in v["tables"].as_array_mut().unwrap() {
-        let header = table["header"].as_array().unwrap().clone();
-        if let Some(col) = header.iter().position(|h| h == "kernel seconds") {
-            for row in table["rows"].as_array_mut().unwrap() {
-                row.as_array_mut().unwrap().remove(col);
-            }
-        }
-    }
-    v
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str::<ExperimentReport>(&text)
+        .unwrap()
+        .numbers()
 }
 
 #[test]

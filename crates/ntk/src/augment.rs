@@ -170,16 +170,26 @@ pub fn augmented_gram(
     let base = x2.unwrap_or(x1.view());
     let aug = orbit(base, action)?;
     let g = net.gram(x1, Some(aug.view()), opts)?;
-    let (n1, n2, k) = (x1.dim().0, base.dim().0, action.order());
+    Ok(orbit_average(&g, action.order(), x2.is_none()))
+}
+
+/// The augmented Gram matrices from the Gram matrices `g` of `x1` against the [`orbit`] of
+/// `x2` (`n1 × n2·order`): `K̄_ij = order⁻¹ Σ_g g_{i, j·order + g}`, symmetrised as
+/// `(A + Aᵀ)/2` when `symmetric` (`x2 = x1`). [`augmented_gram`] is this on the engine's cross
+/// Gram; a caller that computes the cross Gram elsewhere (a durable tile store) gets the same
+/// bits.
+pub fn orbit_average(g: &Gram, order: usize, symmetric: bool) -> Gram {
+    let (n1, k) = (g.nngp.nrows(), order.max(1));
+    let n2 = g.nngp.ncols() / k;
     let avg = |m: &ndarray::Array2<f64>| {
         ndarray::Array2::from_shape_fn((n1, n2), |(i, j)| {
             (0..k).map(|g| m[[i, j * k + g]]).sum::<f64>() / k as f64
         })
     };
     let (mut nngp, mut ntk) = (avg(&g.nngp), avg(&g.ntk));
-    if x2.is_none() {
+    if symmetric {
         nngp = (&nngp + &nngp.t()) * 0.5;
         ntk = (&ntk + &ntk.t()) * 0.5;
     }
-    Ok(Gram { nngp, ntk })
+    Gram { nngp, ntk }
 }

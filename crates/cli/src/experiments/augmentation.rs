@@ -56,11 +56,13 @@ use entk_datasets::mnist::embedded_mnist_sample;
 use entk_datasets::textures::{embedded_texture_patches, TexturePatchConfig};
 use entk_datasets::RotationMode;
 use entk_groups::CyclicGroup;
-use entk_ntk::augment::{augmented_gram, orbit, PointGroupAction};
+use entk_ntk::augment::{orbit, orbit_average, PointGroupAction};
 use entk_ntk::regression::{gradient_flow_mean, GradientFlowOptions, TrainingTime};
-use entk_ntk::{image_features, ArchSpec, Features, GramOptions, Network, Params};
+use entk_ntk::{image_features, ArchSpec, Features, Network, Params};
 
-use super::common::{announce, gram, relative_rms, resize_images, CODE_VERSION};
+use super::common::{
+    announce, gram, relative_rms, resize_images, Durable, UnitStore, CODE_VERSION,
+};
 use super::stats::{
     all_hold, debiased_sq_norm_groups, decide_less, decide_positive, samples_needed, verdict,
     Bootstrap, Claim, Estimate,
@@ -188,17 +190,14 @@ impl AugmentationConfig {
         let c4 = PointGroupAction {
             group: CyclicGroup::new(4).map_err(entk_ntk::NtkError::from)?,
         };
-        let aug = augmented_gram(
-            &cnn_net,
-            all.view(),
-            None,
-            &c4,
-            &GramOptions {
-                threads,
-                memory_budget: None,
-                progress: None,
-            },
-        )?;
+        // Θ̄_CNN from the CNN's cross Gram against every rotated copy (through the tile store
+        // inside `entk reproduce`, like every Gram matrix here), averaged over the orbit.
+        let orbit_all = orbit(all.view(), &c4)?;
+        let aug = orbit_average(
+            &gram(&cnn_net, &all, Some(&orbit_all), threads, None)?,
+            4,
+            true,
+        );
         let identity_err = g_all
             .ntk
             .iter()
@@ -244,19 +243,24 @@ impl AugmentationConfig {
             a.axis_iter(Axis(0)).map(image_features).collect()
         };
         let tests: Vec<Features> = feats(&x_in).into_iter().chain(feats(&x_off)).collect();
-        let ctx = Context {
+        let mut ctx = Context {
             sets: [(feats(&x_aug), y_aug), (feats(&x), y.clone())],
             tests,
             eta,
             checkpoints: self.checkpoints.clone(),
             sig_in: Network::image_signature(self.image_size, self.image_size, 1),
+            fingerprint: String::new(),
         };
+        ctx.fingerprint = ctx.fingerprint();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .map_err(|e| ExperimentError::Usage(format!("thread pool: {e}")))?;
         let parallel = threads.max(1) as f64;
         let last = *self.checkpoints.iter().max().expect("checkpoints");
+        // Finished units are kept durably inside `entk reproduce` / `--tiles`, with their
+        // timings, so a rerun after a kill makes the same plan and gets the same numbers.
+        let kept = UnitStore::here("augmentation");
 
         // Pilot of every width (timed), then sizes.
         let mut plans = Vec::new();
@@ -272,7 +276,7 @@ impl AugmentationConfig {
             let units: Vec<Unit> = pool.install(|| {
                 (0..self.pilot_units)
                     .into_par_iter()
-                    .map(|u| ctx.unit(&nets, base + u as u64, true, None))
+                    .map(|u| ctx.unit(&kept, &nets, base + u as u64, true, None))
                     .collect::<Result<_, _>>()
             })?;
             let k = units.len() as f64;
@@ -356,7 +360,7 @@ impl AugmentationConfig {
             let rest: Vec<Unit> = pool.install(|| {
                 (from..p.needed)
                     .into_par_iter()
-                    .map(|u| ctx.unit(&p.nets, p.base + u as u64, true, Some(&stage)))
+                    .map(|u| ctx.unit(&kept, &p.nets, p.base + u as u64, true, Some(&stage)))
                     .collect::<Result<_, _>>()
             })?;
             p.units.extend(rest);
@@ -366,7 +370,9 @@ impl AugmentationConfig {
                 let lin: Vec<Unit> = pool.install(|| {
                     (lfrom..lto)
                         .into_par_iter()
-                        .map(|u| ctx.unit(&p.nets, p.base + (1 << 31) + u as u64, false, None))
+                        .map(|u| {
+                            ctx.unit(&kept, &p.nets, p.base + (1 << 31) + u as u64, false, None)
+                        })
                         .collect::<Result<_, _>>()
                 })?;
                 p.linear.extend(lin);
@@ -374,6 +380,7 @@ impl AugmentationConfig {
             drop(stage);
         }
         tracker.finish();
+        kept.note_reused("units of finite networks");
 
         // Statistics and report.
         let mut report = ExperimentReport::new(
@@ -896,6 +903,55 @@ impl Unit {
     }
 }
 
+/// Layout: `[trained (1 or 0), seconds.0, seconds.1, checkpoints, tests]`, then the linearised
+/// predictions, then the trained ones (if trained), each `[arch][sign][checkpoint][test]`.
+impl Durable for Unit {
+    fn to_values(&self) -> Vec<f64> {
+        let p = &self.linear[0][0];
+        let (ck, nt) = (p.len(), p.first().map_or(0, Vec::len));
+        let mut v = vec![
+            f64::from(u8::from(self.trained.is_some())),
+            self.seconds.0,
+            self.seconds.1,
+            ck as f64,
+            nt as f64,
+        ];
+        for preds in std::iter::once(&self.linear).chain(&self.trained) {
+            v.extend(preds.iter().flatten().flatten().flatten());
+        }
+        v
+    }
+
+    fn from_values(values: &[f64]) -> Option<Self> {
+        let (head, rest) = values.split_at_checked(5)?;
+        let trained = head[0] == 1.0;
+        if !trained && head[0] != 0.0 {
+            return None;
+        }
+        let (ck, nt) = (head[3] as usize, head[4] as usize);
+        let block = 4 * ck * nt;
+        if rest.len() != block * (1 + usize::from(trained)) {
+            return None;
+        }
+        let read = |vals: &[f64]| -> [[Vec<Vec<f64>>; 2]; 2] {
+            let at = |a: usize, s: usize| -> Vec<Vec<f64>> {
+                (0..ck)
+                    .map(|c| {
+                        let from = ((a * 2 + s) * ck + c) * nt;
+                        vals[from..from + nt].to_vec()
+                    })
+                    .collect()
+            };
+            [[at(0, 0), at(0, 1)], [at(1, 0), at(1, 1)]]
+        };
+        Some(Unit {
+            linear: read(&rest[..block]),
+            trained: trained.then(|| read(&rest[block..])),
+            seconds: (head[1], head[2]),
+        })
+    }
+}
+
 /// Variances of the per-unit estimates at checkpoint `c`, summed over the test entries: how
 /// much each variance reduction helps (measured, reported, and used to decide the control
 /// variate).
@@ -949,17 +1005,54 @@ struct Context {
     eta: f64,
     checkpoints: Vec<usize>,
     sig_in: entk_ntk::Signature,
+    /// Hash of everything above: with the networks, the seed and `train`, what a unit's
+    /// numbers depend on (its key in the [`UnitStore`]).
+    fingerprint: String,
 }
 
 impl Context {
-    /// One unit from `seed`: the GCNN's initial parameters, copied into the CNN (same shapes),
-    /// each with both readout signs; trained (when `train`) and linearised.
+    fn fingerprint(&self) -> String {
+        let mut h = crate::tiles::hash::Fnv128::default();
+        for (xs, ys) in &self.sets {
+            h.update_u64(xs.len() as u64);
+            h.update_f64s(xs.iter().flat_map(|x| x.data.iter().copied()));
+            h.update_f64s(ys.iter().copied());
+        }
+        h.update_u64(self.tests.len() as u64);
+        h.update_f64s(self.tests.iter().flat_map(|x| x.data.iter().copied()));
+        h.update_f64s([self.eta]);
+        h.update(format!("{:?} {:?}", self.checkpoints, self.sig_in).as_bytes());
+        h.hex()
+    }
+
+    /// [`Context::compute_unit`], from `kept` when it holds the unit (a rerun after a kill).
     fn unit(
         &self,
+        kept: &UnitStore,
         nets: &[Network; 2],
         seed: u64,
         train: bool,
         stage: Option<&Stage<'_>>,
+    ) -> Result<Unit, ExperimentError> {
+        let key = format!(
+            "augmentation unit; context {}; networks {}; seed {seed}; trained {train}",
+            self.fingerprint,
+            crate::tiles::hash::text_hash(&format!("{nets:?}")),
+        );
+        let unit = kept.get_or_compute(&key, || self.compute_unit(nets, seed, train))?;
+        if let Some(s) = stage {
+            s.inc(1);
+        }
+        Ok(unit)
+    }
+
+    /// One unit from `seed`: the GCNN's initial parameters, copied into the CNN (same shapes),
+    /// each with both readout signs; trained (when `train`) and linearised.
+    fn compute_unit(
+        &self,
+        nets: &[Network; 2],
+        seed: u64,
+        train: bool,
     ) -> Result<Unit, ExperimentError> {
         let g0 = nets[1].init_seeded(&self.sig_in, seed)?;
         let c0 = copy_values(&nets[0].init_seeded(&self.sig_in, 0)?, &g0.flatten())?;
@@ -982,9 +1075,6 @@ impl Context {
                     seconds.0 += t1.elapsed().as_secs_f64();
                 }
             }
-        }
-        if let Some(s) = stage {
-            s.inc(1);
         }
         Ok(Unit {
             trained: train.then_some(trained),
@@ -1284,6 +1374,95 @@ mod tests {
             (fg - avg).abs() < 1e-12 * avg.abs().max(1.0),
             "{fg} vs {avg}"
         );
+    }
+
+    /// A run that keeps its finished units (inside `entk reproduce` or `--tiles`) and lost some
+    /// of them (a kill before they were written, a truncated record, a stray `.partial`)
+    /// recomputes exactly those, reuses the rest untouched, and reports the numbers of a run
+    /// that kept nothing; the orbit-averaged CNN kernel comes from its tile store and still
+    /// equals the GCNN's (the identity claim). Without the control variate, whose use depends
+    /// on measured times, the plan depends on the seeds alone, so the comparison is exact.
+    #[test]
+    fn a_run_that_lost_some_finished_units_recomputes_them_with_the_same_numbers() {
+        let mut cfg = AugmentationConfig::from_options(&ExperimentOptions {
+            train: Some(3),
+            test: Some(2),
+            ..ExperimentOptions::default()
+        });
+        cfg.widths = vec![4, 8];
+        cfg.max_units = vec![6, 4];
+        cfg.pilot_units = 3;
+        cfg.linear_ratio = 0;
+        cfg.bootstrap = 50;
+        cfg.checkpoints = vec![2, 4];
+        let in_memory = cfg.run(1).unwrap().numbers();
+        let root = tempfile::tempdir().unwrap();
+        let kept = || super::super::common::with_tile_stores(root.path(), || cfg.run(1));
+        assert_eq!(kept().unwrap().numbers(), in_memory);
+        let stores = std::fs::read_dir(root.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name() != "units")
+            .count();
+        assert_eq!(
+            stores, 2,
+            "tile stores of the GCNN Gram and the CNN orbit Gram"
+        );
+        let units = root.path().join("units/augmentation");
+        let mut files: Vec<_> = std::fs::read_dir(&units)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 2 * 3, "every unit kept: {}", files.len());
+        let identity = |p: &std::path::Path| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(p).map(|m| (m.ino(), m.len())).ok()
+        };
+        let before: Vec<_> = files.iter().map(|f| identity(f)).collect();
+        // Lose every third unit, truncate one, and leave a torn write beside another.
+        for f in files.iter().step_by(3) {
+            std::fs::remove_file(f).unwrap();
+        }
+        let bytes = std::fs::read(&files[1]).unwrap();
+        std::fs::write(&files[1], &bytes[..bytes.len() / 2]).unwrap();
+        std::fs::write(crate::tiles::store::partial_path(&files[2]), b"torn").unwrap();
+        assert_eq!(kept().unwrap().numbers(), in_memory);
+        for (i, (f, was)) in files.iter().zip(&before).enumerate() {
+            let now = identity(f);
+            assert!(now.is_some(), "{} recomputed and saved", f.display());
+            if i % 3 == 0 || i == 1 {
+                assert_ne!(&now, was, "{} was rewritten", f.display());
+                assert_eq!(now.unwrap().1, was.unwrap().1, "whole again");
+            } else {
+                assert_eq!(&now, was, "{} reused, not rewritten", f.display());
+            }
+        }
+    }
+
+    #[test]
+    fn units_come_back_from_their_values_and_other_layouts_are_refused() {
+        let preds = |s: f64| -> [[Vec<Vec<f64>>; 2]; 2] {
+            let p = |a: f64| vec![vec![a + s, -a], vec![a * 3.0, 0.25 + s]];
+            [[p(1.0), p(2.0)], [p(3.0), p(4.0)]]
+        };
+        for trained in [None, Some(preds(0.5))] {
+            let u = Unit {
+                trained,
+                linear: preds(0.0),
+                seconds: (0.1, 0.2),
+            };
+            let v = u.to_values();
+            let back = Unit::from_values(&v).unwrap();
+            assert_eq!(
+                (back.trained, back.linear, back.seconds),
+                (u.trained.clone(), u.linear.clone(), u.seconds)
+            );
+            assert!(Unit::from_values(&v[..v.len() - 1]).is_none());
+            let mut flag = v.clone();
+            flag[0] = 0.5;
+            assert!(Unit::from_values(&flag).is_none());
+        }
+        assert!(Unit::from_values(&[1.0, 0.0]).is_none());
     }
 
     /// The closed-form linearised training equals explicit gradient descent on the model

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ndarray::{s, Array2, Array4, ArrayView2, Axis};
@@ -127,6 +128,103 @@ pub fn with_tile_stores<T>(root: &Path, f: impl FnOnce() -> T) -> T {
     }
     let _restore = Restore(TILE_ROOT.with(|r| r.replace(Some(root.to_path_buf()))));
     f()
+}
+
+/// A result that a [`UnitStore`] can keep: written as f64 values, read back bit for bit.
+pub trait Durable: Sized {
+    /// The values to write.
+    fn to_values(&self) -> Vec<f64>;
+    /// The result from its values; `None` when they do not have its layout (the record is
+    /// then recomputed).
+    fn from_values(values: &[f64]) -> Option<Self>;
+}
+
+/// Finished units of finite-network work (an ensemble member, a batch of members), kept
+/// durably beside the tile stores inside [`with_tile_stores`] (in `ROOT/units/NAME`,
+/// [`crate::tiles::records`]: write, `fsync`, rename; checksummed), so a killed run loses only
+/// the units in flight and a rerun reuses the others, bit for bit. Outside it nothing is kept
+/// and every unit is computed. Made on the experiment's thread (where the tile root is known)
+/// and shared with worker threads.
+pub struct UnitStore {
+    records: Option<crate::tiles::records::RecordStore>,
+    reused: AtomicUsize,
+    computed: AtomicUsize,
+}
+
+impl UnitStore {
+    /// The store `name` under this thread's tile root, or one that keeps nothing.
+    pub fn here(name: &str) -> Self {
+        UnitStore {
+            records: TILE_ROOT.with(|r| {
+                r.borrow().as_ref().map(|root| {
+                    crate::tiles::records::RecordStore::new(&root.join("units").join(name))
+                })
+            }),
+            reused: AtomicUsize::new(0),
+            computed: AtomicUsize::new(0),
+        }
+    }
+
+    /// The result under `key` (text naming everything it depends on: settings, data, seed;
+    /// the code versions are added here) from the store, or from `compute`, which is then
+    /// saved durably. A damaged record is noted on stderr and recomputed.
+    pub fn get_or_compute<T: Durable>(
+        &self,
+        key: &str,
+        compute: impl FnOnce() -> Result<T, ExperimentError>,
+    ) -> Result<T, ExperimentError> {
+        let Some(records) = &self.records else {
+            return compute();
+        };
+        let key = format!(
+            "{CODE_VERSION}; {}; {key}",
+            crate::tiles::store::code_version()
+        );
+        match records.load(&key) {
+            Ok(Some(values)) => match T::from_values(&values) {
+                Some(t) => {
+                    self.reused.fetch_add(1, Ordering::Relaxed);
+                    return Ok(t);
+                }
+                None => eprintln!(
+                    "note: {} does not have the layout of this unit; recomputing it",
+                    records.path(&key).display()
+                ),
+            },
+            Ok(None) => {}
+            Err(why) => eprintln!("note: {why}; recomputing it"),
+        }
+        let t = compute()?;
+        records.save(&key, &t.to_values())?;
+        self.computed.fetch_add(1, Ordering::Relaxed);
+        Ok(t)
+    }
+
+    /// Units reused from the store so far.
+    pub fn reused(&self) -> usize {
+        self.reused.load(Ordering::Relaxed)
+    }
+
+    /// Prints `note: reused R of T finished units … from DIR` when any was reused.
+    pub fn note_reused(&self, what: &str) {
+        let reused = self.reused();
+        if let (Some(records), true) = (&self.records, reused > 0) {
+            eprintln!(
+                "note: reused {reused} of {} finished {what} from {}",
+                reused + self.computed.load(Ordering::Relaxed),
+                records.dir().display()
+            );
+        }
+    }
+}
+
+impl Durable for Vec<f64> {
+    fn to_values(&self) -> Vec<f64> {
+        self.clone()
+    }
+    fn from_values(values: &[f64]) -> Option<Self> {
+        Some(values.to_vec())
+    }
 }
 
 /// NNGP/NTK Gram matrices, reporting each pair to `stage` (see [`gram_units`]); through a

@@ -313,6 +313,35 @@ impl ExperimentReport {
             claims: Vec::new(),
         }
     }
+    /// The report as JSON without its timings: every field whose name contains `seconds`
+    /// and every table column whose header does. What two runs with equal settings agree on
+    /// bit for bit (a rerun that resumed from saved work included).
+    pub fn numbers(&self) -> Value {
+        fn strip(v: &mut Value) {
+            match v {
+                Value::Object(m) => {
+                    m.retain(|k, _| !k.contains("seconds"));
+                    m.values_mut().for_each(strip);
+                }
+                Value::Array(a) => a.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        let mut report = self.clone();
+        for t in &mut report.tables {
+            while let Some(col) = t.header.iter().position(|h| h.contains("seconds")) {
+                t.header.remove(col);
+                t.rows.iter_mut().for_each(|r| {
+                    if col < r.len() {
+                        r.remove(col);
+                    }
+                });
+            }
+        }
+        let mut v = serde_json::to_value(&report).expect("a report serialises");
+        strip(&mut v);
+        v
+    }
     /// The model called `name`, if any.
     pub fn model(&self, name: &str) -> Option<&ModelResult> {
         self.models.iter().find(|m| m.name == name)

@@ -9,11 +9,13 @@
 //!
 //! Users: `entk kernel` (one process, or MPI ranks sharing one store: [`crate::distributed`]),
 //! `entk predict`, and the experiments ([`gram_in_store`], stores named by what they hold).
-//! Before tiles or results are written, [`space`] checks that they fit on the disk.
+//! Before tiles or results are written, [`space`] checks that they fit on the disk. Finished
+//! work that is not a tile (a finite network's results) is kept in [`records`] the same way.
 
 pub mod assemble;
 pub mod grid;
 pub mod hash;
+pub mod records;
 pub mod space;
 pub mod store;
 
