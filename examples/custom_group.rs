@@ -89,7 +89,8 @@ impl FiniteIrreps for DiagonalReflection {
     }
 }
 
-const GCNN: &str = r#"{"layers": [
+/// The GCNN of step 3 (also run through the CLI by `tests/custom_group_example.rs`).
+pub const GCNN: &str = r#"{"layers": [
     {"type": "lift_conv", "group": "c2t", "filter": 3, "padding": "same"},
     {"type": "relu"},
     {"type": "group_conv", "group": "c2t", "filter": 3, "padding": "same", "group_support": "identity"},

@@ -87,7 +87,7 @@ fn check_launch_with(
 }
 
 #[cfg(feature = "mpi")]
-pub use ranks::run_kernel_mpi;
+pub use ranks::{run_kernel_mpi, run_kernel_mpi_in};
 
 #[cfg(feature = "mpi")]
 mod ranks {
@@ -99,7 +99,9 @@ mod ranks {
     use mpi::topology::{Rank, SimpleCommunicator};
     use mpi::traits::*;
 
-    use crate::kernel_cmd::{prepare_kernel, KernelJob, KernelOptions, KernelReport};
+    use entk_groups::GroupRegistry;
+
+    use crate::kernel_cmd::{prepare_kernel_in, KernelJob, KernelOptions, KernelReport};
     use crate::progress::Tracker;
     use crate::tiles::{self, Manifest, TileId, TileRun, TileStore};
     use crate::CliError;
@@ -160,8 +162,19 @@ mod ranks {
     /// Runs `entk kernel` as one rank of an MPI job (every rank calls it with its own
     /// arguments). Rank 0 calls `report` once with the outcome (the report, or the job's error
     /// from whichever rank it came) before it releases the other ranks, so its output is the
-    /// last word; the other ranks print nothing. Returns whether the job succeeded.
+    /// last word; the other ranks print nothing. Returns whether the job succeeded. Groups
+    /// are named in the built-in registry; [`run_kernel_mpi_in`] takes another.
     pub fn run_kernel_mpi(
+        opts: &KernelOptions,
+        report: &dyn Fn(Result<&KernelReport, &CliError>),
+    ) -> bool {
+        run_kernel_mpi_in(&entk_reps::default_registry(), opts, report)
+    }
+
+    /// [`run_kernel_mpi`] for a spec whose `"group"` names are looked up in `registry` (every
+    /// rank must pass the same registry: their manifests hash the spec text, not the groups).
+    pub fn run_kernel_mpi_in(
+        registry: &GroupRegistry,
         opts: &KernelOptions,
         report: &dyn Fn(Result<&KernelReport, &CliError>),
     ) -> bool {
@@ -181,7 +194,7 @@ mod ranks {
             }
             return false;
         }
-        let job = prepare_kernel(opts);
+        let job = prepare_kernel_in(registry, opts);
         if world.rank() == 0 {
             coordinator(&world, opts, job, report)
         } else {

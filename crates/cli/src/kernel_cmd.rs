@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use entk_groups::GroupRegistry;
 use ndarray::{Array2, Array4, ArrayD, Axis};
 use serde::Serialize;
 
@@ -76,18 +77,24 @@ pub struct KernelReport {
     pub code_version: String,
 }
 
-/// Loads a network from a spec file.
+/// Loads a network from a spec file, naming groups from the built-in registry
+/// ([`entk_reps::default_registry`]); see [`load_network_in`].
 pub fn load_network(path: &Path) -> Result<Network, CliError> {
-    Ok(load_spec(path)?.0)
+    load_network_in(&entk_reps::default_registry(), path)
 }
 
-/// Loads a spec file: the network and the spec text.
-fn load_spec(path: &Path) -> Result<(Network, String), CliError> {
+/// Loads a network from a spec file whose `"group"` names are looked up in `registry`.
+pub fn load_network_in(registry: &GroupRegistry, path: &Path) -> Result<Network, CliError> {
+    Ok(load_spec(registry, path)?.0)
+}
+
+/// Loads a spec file: the network (groups named in `registry`) and the spec text.
+fn load_spec(registry: &GroupRegistry, path: &Path) -> Result<(Network, String), CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| CliError::Io {
         path: path.to_path_buf(),
         source: e,
     })?;
-    Ok((Network::from_json(&text)?, text))
+    Ok((Network::from_json_in(&text, registry)?, text))
 }
 
 /// An input array of `entk kernel` and `entk predict`, told apart by its rank (docs/spec.md
@@ -267,10 +274,18 @@ pub struct KernelJob {
     inputs: Vec<InputRecord>,
 }
 
-/// Reads and checks everything `entk kernel` needs (spec, inputs, plan, `--tile`) and builds
-/// the tile-store manifest; writes nothing.
+/// [`prepare_kernel_in`] with the built-in groups ([`entk_reps::default_registry`]).
 pub fn prepare_kernel(opts: &KernelOptions) -> Result<KernelJob, CliError> {
-    let (net, spec_text) = load_spec(&opts.arch)?;
+    prepare_kernel_in(&entk_reps::default_registry(), opts)
+}
+
+/// Reads and checks everything `entk kernel` needs (spec, with its groups named in
+/// `registry`; inputs, plan, `--tile`) and builds the tile-store manifest; writes nothing.
+pub fn prepare_kernel_in(
+    registry: &GroupRegistry,
+    opts: &KernelOptions,
+) -> Result<KernelJob, CliError> {
+    let (net, spec_text) = load_spec(registry, &opts.arch)?;
     let x1 = load_inputs(&opts.x1, "x1")?;
     let x2 = opts
         .x2
@@ -408,9 +423,19 @@ impl KernelJob {
 /// Runs `entk kernel` in this process: computes the Gram matrices tile by tile into the store
 /// `out/tiles` (resuming a matching one), then writes `nngp.npy`, `ntk.npy` and, last,
 /// `report.json` into `out`. (`mpirun -n R entk kernel` in an MPI build spreads the tiles over
-/// R processes instead: [`crate::distributed`].)
+/// R processes instead: [`crate::distributed`].) Groups are named in the built-in registry;
+/// [`run_kernel_in`] takes another.
 pub fn run_kernel(opts: &KernelOptions) -> Result<KernelReport, CliError> {
-    let job = prepare_kernel(opts)?;
+    run_kernel_in(&entk_reps::default_registry(), opts)
+}
+
+/// [`run_kernel`] for a spec whose `"group"` names are looked up in `registry` (a downstream
+/// binary's groups besides the built-in ones).
+pub fn run_kernel_in(
+    registry: &GroupRegistry,
+    opts: &KernelOptions,
+) -> Result<KernelReport, CliError> {
+    let job = prepare_kernel_in(registry, opts)?;
     let store = job.open(&opts.out, opts.force)?;
     let start = Instant::now();
     let run = job.compute_missing(&store)?;
@@ -640,9 +665,18 @@ fn same_input_shape(a: (&str, &Inputs), b: (&str, &Inputs)) -> Result<Signature,
 /// of gradient-flow training with the NTK, and of the NNGP-kernel flow), optionally their
 /// covariances (`*_cov.npy`, `M×M`) or variances (`*_var.npy`, `M`), and, last, `report.json`.
 /// The Gram matrices go through durable tile stores under `out/tiles/`, so a killed run
-/// resumes. Every argument is checked before any kernel work.
+/// resumes. Every argument is checked before any kernel work. Groups are named in the
+/// built-in registry; [`run_predict_in`] takes another.
 pub fn run_predict(opts: &PredictOptions) -> Result<PredictReport, CliError> {
-    let (net, spec_text) = load_spec(&opts.arch)?;
+    run_predict_in(&entk_reps::default_registry(), opts)
+}
+
+/// [`run_predict`] for a spec whose `"group"` names are looked up in `registry`.
+pub fn run_predict_in(
+    registry: &GroupRegistry,
+    opts: &PredictOptions,
+) -> Result<PredictReport, CliError> {
+    let (net, spec_text) = load_spec(registry, &opts.arch)?;
     let train = load_inputs(&opts.train, "train")?;
     let test = load_inputs(&opts.test, "test")?;
     let labels: Array2<f64> = read_labels(&opts.labels)?;

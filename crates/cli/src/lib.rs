@@ -14,10 +14,15 @@
 //! - [`progress`]: the progress bar on stderr behind the engine's `Progress` trait (also used by
 //!   the Python binding);
 //! - [`experiments`]: the paper's experiments (`entk experiment NAME`) and `entk reproduce`;
-//! - [`report`]: experiment reports and their JSON, Markdown and PNG writers.
+//! - [`report`]: experiment reports and their JSON, Markdown and PNG writers;
+//! - [`app`]: the whole command line (parse, dispatch, print) for a registry of groups:
+//!   [`main_with_registry`], [`run_with_registry`].
 //!
-//! `main.rs` only parses arguments, calls these functions and prints.
+//! The `entk` binary is `main_with_registry(entk_reps::default_registry())`; a downstream
+//! binary that registers its own groups (README, "Adding a symmetry group") calls it with its
+//! registry and gets every subcommand with its groups.
 
+pub mod app;
 pub mod distributed;
 mod error;
 pub mod experiments;
@@ -28,6 +33,7 @@ pub mod report;
 pub mod tiles;
 pub mod verify;
 
+pub use app::{main_with_registry, run_with_registry};
 pub use error::CliError;
 pub use verify::{
     verify_group, verify_group_in, verify_groups, verify_groups_in, CheckReport, GroupReport,
