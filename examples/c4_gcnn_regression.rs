@@ -6,9 +6,9 @@ use entk::prelude::*;
 fn main() -> Result<(), NtkError> {
     let c4 = GroupName::Cyclic(4);
     let net = Network::serial([
-        stax::lift_conv(c4, 3, Padding::Same),
+        stax::lift_conv(c4, 3, Padding::Same)?,
         stax::relu(),
-        stax::group_conv(c4, 3, Padding::Same),
+        stax::group_conv(c4, 3, Padding::Same)?,
         stax::relu(),
         stax::group_pool(),
         stax::dense(1),

@@ -10,8 +10,8 @@
 //!
 //! let c4 = GroupName::Cyclic(4);
 //! let net = Network::serial([
-//!     stax::lift_conv(c4, 3, Padding::Same), stax::relu(),
-//!     stax::group_conv(c4, 3, Padding::Same), stax::relu(),
+//!     stax::lift_conv(c4, 3, Padding::Same)?, stax::relu(),
+//!     stax::group_conv(c4, 3, Padding::Same)?, stax::relu(),
 //!     stax::group_pool(), stax::dense(1),
 //! ])?;
 //! let image = |n: usize| Array4::from_shape_fn((n, 5, 5, 1), |(i, h, w, _)| ((i * 25 + h * 5 + w) as f64 * 0.37).sin());

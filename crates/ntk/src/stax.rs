@@ -7,21 +7,23 @@
 //!
 //! let c4 = GroupName::Cyclic(4);
 //! let net = Network::serial([
-//!     stax::lift_conv(c4, 3, Padding::Same),
+//!     stax::lift_conv(c4, 3, Padding::Same)?,
 //!     stax::relu(),
-//!     stax::group_conv(c4, 3, Padding::Same),
+//!     stax::group_conv(c4, 3, Padding::Same)?,
 //!     stax::relu(),
 //!     stax::group_pool(),
 //!     stax::dense(1),
-//! ])
-//! .unwrap();
+//! ])?;
 //! // The same network as the JSON spec of its layers.
 //! let json = Network::from_json(r#"{"layers": [
 //!     {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
 //!     {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
-//!     {"type": "group_pool"}, {"type": "dense"}]}"#).unwrap();
+//!     {"type": "group_pool"}, {"type": "dense"}]}"#)?;
 //! let input = Network::image_signature(5, 5, 1);
-//! assert_eq!(net.plan(&input).unwrap(), json.plan(&input).unwrap());
+//! assert_eq!(net.plan(&input)?, json.plan(&input)?);
+//! // so3 is not a group of the pixel plane: an error, not a panic.
+//! assert!(stax::lift_conv(GroupName::So3, 3, Padding::Same).is_err());
+//! # Ok::<(), entk_ntk::NtkError>(())
 //! ```
 //!
 //! Linear layers start with `w_std` 1, `b_std` 0 (no bias), strides 1 and the NTK
@@ -36,6 +38,7 @@ use entk_groups::{GroupKind, GroupName, GroupStructure};
 use crate::layers::{Affine, PoolKind};
 use crate::param::{GroupSupport, Padding};
 use crate::spec::{LayerSpec, NonlinearSpec};
+use crate::{NtkError, Result};
 
 /// `dense` with `width` output channels.
 pub fn dense(width: usize) -> LayerSpec {
@@ -55,42 +58,45 @@ pub fn conv(filter: usize, padding: Padding) -> LayerSpec {
     }
 }
 
-/// The planar group `group` names, from the built-in registry.
-///
-/// # Panics
-/// For `GroupName::So3` and for `cN`/`dN` outside the built-in limits (a `GroupName` parsed
-/// from a string is always within them); the JSON spec reports these as errors instead.
-fn planar(group: GroupName) -> Arc<GroupStructure> {
-    match entk_reps::default_registry()
+/// The planar point group `group` names, from the built-in registry; an error for `so3`
+/// (not a group of the pixel plane) and for `cN`/`dN` outside the built-in limits (a
+/// `GroupName` built by hand, not parsed, may be).
+fn planar(layer: &str, group: GroupName) -> Result<Arc<GroupStructure>> {
+    let entry = entk_reps::default_registry()
         .get(&group.to_string())
-        .map(|e| e.kind().clone())
-    {
-        Ok(GroupKind::Finite(structure)) => structure,
-        _ => panic!("stax: {group} is not a built-in planar point group"),
+        .map_err(|e| NtkError::Spec(format!("stax::{layer}({group}): {e}")))?;
+    match entry.kind() {
+        GroupKind::Finite(structure) if structure.plane().is_some() => Ok(structure.clone()),
+        _ => Err(NtkError::Spec(format!(
+            "stax::{layer}({group}): not a point group of the pixel plane (cN or dN); SO(3) \
+             networks start with s2_lift_conv"
+        ))),
     }
 }
 
-/// `lift_conv`: images → signals on `group ⋉ Z²`, a `filter×filter` window (odd).
-pub fn lift_conv(group: GroupName, filter: usize, padding: Padding) -> LayerSpec {
-    LayerSpec::LiftConv {
-        group: planar(group),
+/// `lift_conv`: images → signals on `group ⋉ Z²`, a `filter×filter` window (odd). An error
+/// when `group` is not a built-in planar point group (`so3`, or `cN`/`dN` past the limits).
+pub fn lift_conv(group: GroupName, filter: usize, padding: Padding) -> Result<LayerSpec> {
+    Ok(LayerSpec::LiftConv {
+        group: planar("lift_conv", group)?,
         filter,
         padding,
         strides: (1, 1),
         affine: Affine::default(),
-    }
+    })
 }
 
 /// `group_conv` over all of `group` (`group_support: all`), a `filter×filter` window (odd).
-pub fn group_conv(group: GroupName, filter: usize, padding: Padding) -> LayerSpec {
-    LayerSpec::GroupConv {
-        group: planar(group),
+/// An error when `group` is not a built-in planar point group, as for [`lift_conv`].
+pub fn group_conv(group: GroupName, filter: usize, padding: Padding) -> Result<LayerSpec> {
+    Ok(LayerSpec::GroupConv {
+        group: planar("group_conv", group)?,
         filter,
         padding,
         strides: (1, 1),
         support: GroupSupport::All,
         affine: Affine::default(),
-    }
+    })
 }
 
 /// `group_pool`: the mean over group elements and positions (an invariant output).

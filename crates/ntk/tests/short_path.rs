@@ -16,9 +16,9 @@ const GCNN_JSON: &str = r#"{"layers": [
 fn stax_gcnn() -> Vec<LayerSpec> {
     let c4 = GroupName::Cyclic(4);
     vec![stax::serial([
-        stax::lift_conv(c4, 3, Padding::Same),
+        stax::lift_conv(c4, 3, Padding::Same).unwrap(),
         stax::relu(),
-        stax::group_conv(c4, 3, Padding::Same),
+        stax::group_conv(c4, 3, Padding::Same).unwrap(),
         stax::erf(1.0, 1.0, 0.0),
         stax::group_pool(),
         stax::dense(1),
@@ -113,4 +113,31 @@ fn predict_is_kernel_regression_at_infinite_time() {
         e.starts_with("kernel regression:") && !e.contains('\n'),
         "{e}"
     );
+}
+
+/// `stax::lift_conv` / `stax::group_conv` with a group that is not a built-in planar point
+/// group (`so3`, or `cN`/`dN` past the registry's limits) return a one-line error naming it.
+#[test]
+fn stax_group_layers_refuse_groups_they_cannot_build() {
+    let cases = [
+        (GroupName::So3, "so3"),
+        (GroupName::Cyclic(0), "c0"),
+        (GroupName::Cyclic(4096), "c4096"),
+        (GroupName::Dihedral(513), "d513"),
+    ];
+    for (group, name) in cases {
+        for (layer, built) in [
+            ("lift_conv", stax::lift_conv(group, 3, Padding::Same)),
+            ("group_conv", stax::group_conv(group, 3, Padding::Same)),
+        ] {
+            let message = built.expect_err(name).to_string();
+            assert!(
+                message.contains(layer) && message.contains(name) && !message.contains('\n'),
+                "{message}"
+            );
+        }
+    }
+    // The largest built-in names still build.
+    assert!(stax::lift_conv(GroupName::Cyclic(1024), 3, Padding::Same).is_ok());
+    assert!(stax::group_conv(GroupName::Dihedral(512), 3, Padding::Same).is_ok());
 }
