@@ -65,12 +65,21 @@ enum Command {
         arch: PathBuf,
         /// Inputs as .npy (f64 or f32): 4-D (N1, H, W, C) images or S² signals (N1, 2L, 2L−1, C),
         /// or 5-D (N1, 2L−1, 2L, 2L−1, C) SO(3) signals on the (γ, β, α) grid (first layer so3_conv).
+        /// For a spec that starts with deep_set: padded sets (N1, n_max, D) or
+        /// (N1, n_max, H, W, C), with --x1-counts.
         #[arg(long, value_name = "A.npy")]
         x1: PathBuf,
         /// Second inputs, of the kind and per-input shape of x1; default x1 (the result is then
         /// exactly symmetric).
         #[arg(long, value_name = "B.npy")]
         x2: Option<PathBuf>,
+        /// Sets only: the number of real elements of each set of x1, a 1-D integer array (N1,);
+        /// the other element slots of each set are padding and must be zero.
+        #[arg(long, value_name = "COUNTS.npy")]
+        x1_counts: Option<PathBuf>,
+        /// Sets only: the element counts of x2 (N2,).
+        #[arg(long, value_name = "COUNTS.npy")]
+        x2_counts: Option<PathBuf>,
         /// Output folder.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -103,6 +112,13 @@ enum Command {
         /// Test inputs, of the kind and per-input shape of the training inputs.
         #[arg(long, value_name = "T.npy")]
         test: PathBuf,
+        /// Sets only (a spec that starts with deep_set): element counts of the padded training
+        /// sets (N,), as `entk kernel --x1-counts`.
+        #[arg(long, value_name = "COUNTS.npy")]
+        train_counts: Option<PathBuf>,
+        /// Sets only: element counts of the padded test sets (M,).
+        #[arg(long, value_name = "COUNTS.npy")]
+        test_counts: Option<PathBuf>,
         /// Training time t ≥ 0 (default ∞: kernel regression).
         #[arg(long)]
         time: Option<f64>,
@@ -189,6 +205,8 @@ fn run(cli: Cli, registry: &GroupRegistry, io: &Streams) -> Result<bool, String>
             arch,
             x1,
             x2,
+            x1_counts,
+            x2_counts,
             out,
             threads,
             tile,
@@ -198,6 +216,8 @@ fn run(cli: Cli, registry: &GroupRegistry, io: &Streams) -> Result<bool, String>
                 arch,
                 x1,
                 x2,
+                x1_counts,
+                x2_counts,
                 out: out.clone(),
                 threads,
                 tile,
@@ -226,6 +246,8 @@ fn run(cli: Cli, registry: &GroupRegistry, io: &Streams) -> Result<bool, String>
             train,
             labels,
             test,
+            train_counts,
+            test_counts,
             time,
             diag_reg,
             learning_rate,
@@ -243,6 +265,8 @@ fn run(cli: Cli, registry: &GroupRegistry, io: &Streams) -> Result<bool, String>
                 train,
                 labels,
                 test,
+                train_counts,
+                test_counts,
                 time,
                 diag_reg,
                 learning_rate,

@@ -13,7 +13,7 @@ use entk_ntk::regression::{
 };
 use entk_ntk::{so3_signal_bandlimit, Features, Gram, GramOptions, Network, NtkError, Signature};
 
-use crate::npy::{read_array_ranks, read_labels, write_array, write_text};
+use crate::npy::{read_array, read_array_ranks, read_counts, read_labels, write_array, write_text};
 use crate::progress::Bar;
 use crate::tiles::hash::array_hash;
 use crate::tiles::store::{canonical_spec, code_version, spec_hash, InputRecord, STORE_FORMAT};
@@ -30,6 +30,10 @@ pub struct KernelOptions {
     pub x1: PathBuf,
     /// Second inputs; `None` means `x1` (exactly symmetric result).
     pub x2: Option<PathBuf>,
+    /// Element counts of the padded sets in `x1` (networks that start with `deep_set`).
+    pub x1_counts: Option<PathBuf>,
+    /// Element counts of the padded sets in `x2`.
+    pub x2_counts: Option<PathBuf>,
     /// Output folder.
     pub out: PathBuf,
     /// Worker threads (0 = all cores). Results do not depend on it.
@@ -256,6 +260,118 @@ fn input_record(name: &str, path: &Path, x: &Inputs) -> InputRecord {
     }
 }
 
+/// The inputs of a Gram computation read from disk: engine features, the element (or input)
+/// signature, and the tile-manifest records (the array, and the counts of sets).
+pub struct LoadedInputs {
+    /// One feature value per input (a whole set for `deep_set` networks).
+    pub features: Vec<Features>,
+    /// The signature of an input, or of a set's elements.
+    pub signature: Signature,
+    /// The array's shape as read.
+    pub shape: Vec<usize>,
+    /// Manifest records: the array, then the counts for sets.
+    pub records: Vec<InputRecord>,
+    /// The array of inputs that are not sets (their kind and shape checks).
+    single: Option<Inputs>,
+}
+
+/// Reads the inputs of `name` (`x1`, `train`, ...) for `net`: an [`Inputs`] array (images, S²
+/// or SO(3) signals), or, when the network starts with `deep_set`, padded sets `(N, n_max, D)`
+/// or `(N, n_max, H, W, C)` with the counts file `counts` (`flag` names its option in errors).
+pub fn load_inputs_for(
+    net: &Network,
+    path: &Path,
+    counts: Option<&Path>,
+    name: &str,
+    flag: &str,
+) -> Result<LoadedInputs, CliError> {
+    if !net.takes_sets() {
+        if counts.is_some() {
+            return Err(CliError::Usage(format!(
+                "{flag} gives element counts of sets, but the network does not start with deep_set"
+            )));
+        }
+        let x = load_inputs(path, name)?;
+        if x.is_empty() {
+            return Err(CliError::Usage(format!("{name} has no inputs")));
+        }
+        return Ok(LoadedInputs {
+            features: x.features(),
+            signature: x.signature().clone(),
+            shape: x.shape().to_vec(),
+            records: vec![input_record(name, path, &x)],
+            single: Some(x),
+        });
+    }
+    let Some(counts_path) = counts else {
+        return Err(CliError::Usage(format!(
+            "the network starts with deep_set, so {name} holds padded sets (N, n_max, D) or (N, \
+             n_max, H, W, C): give {flag} COUNTS.npy, the number of real elements of each set"
+        )));
+    };
+    let x = read_array(path)?;
+    let n = read_counts(counts_path, name)?;
+    let features =
+        entk_ntk::layers::sets_from_padded(name, x.view(), &n).map_err(|e| CliError::Npy {
+            path: path.to_path_buf(),
+            reason: e.to_string().trim_start_matches("bad input: ").to_string(),
+        })?;
+    let signature = features
+        .first()
+        .map(|f| f.sig.clone())
+        .ok_or_else(|| CliError::Usage(format!("{name} has no inputs")))?;
+    let counts_f64: Vec<f64> = n.iter().map(|&c| c as f64).collect();
+    let records = vec![
+        InputRecord {
+            name: name.to_string(),
+            path: path.display().to_string(),
+            shape: x.shape().to_vec(),
+            hash: array_hash(x.shape(), x.iter()),
+        },
+        InputRecord {
+            name: format!("{name} counts"),
+            path: counts_path.display().to_string(),
+            shape: vec![n.len()],
+            hash: array_hash(&[n.len()], &counts_f64),
+        },
+    ];
+    Ok(LoadedInputs {
+        features,
+        signature,
+        shape: x.shape().to_vec(),
+        records,
+        single: None,
+    })
+}
+
+/// Checks that two input sets share their signature (element signature for sets).
+fn same_signature(a: (&str, &LoadedInputs), b: (&str, &LoadedInputs)) -> Result<(), CliError> {
+    if let (Some(x), Some(y)) = (&a.1.single, &b.1.single) {
+        return same_input_shape((a.0, x), (b.0, y)).map(|_| ());
+    }
+    let (sa, sb) = (&a.1.signature, &b.1.signature);
+    if sa.channels != sb.channels {
+        return Err(CliError::Usage(format!(
+            "{} has {} channels but {} has {}",
+            a.0, sa.channels, b.0, sb.channels
+        )));
+    }
+    if sa.layout != sb.layout {
+        let dims = |l: &LoadedInputs| {
+            let d = &l.shape[2..l.shape.len() - 1];
+            d.iter().map(usize::to_string).collect::<Vec<_>>().join("×")
+        };
+        return Err(CliError::Usage(format!(
+            "{} inputs are {} but {} inputs are {}: both need the same size",
+            a.0,
+            dims(a.1),
+            b.0,
+            dims(b.1)
+        )));
+    }
+    Ok(())
+}
+
 /// An `entk kernel` job, read and checked with nothing written yet: the network, the inputs as
 /// engine features and the tile-store manifest. Every MPI rank prepares its own and they
 /// compare manifests ([`crate::distributed`]).
@@ -286,41 +402,61 @@ pub fn prepare_kernel_in(
     opts: &KernelOptions,
 ) -> Result<KernelJob, CliError> {
     let (net, spec_text) = load_spec(registry, &opts.arch)?;
-    let x1 = load_inputs(&opts.x1, "x1")?;
+    if opts.x2.is_none() && opts.x2_counts.is_some() {
+        return Err(CliError::Usage(
+            "--x2-counts without --x2: the counts belong to the sets of --x2".into(),
+        ));
+    }
+    let x1 = load_inputs_for(
+        &net,
+        &opts.x1,
+        opts.x1_counts.as_deref(),
+        "x1",
+        "--x1-counts",
+    )?;
     let x2 = opts
         .x2
         .as_deref()
-        .map(|p| load_inputs(p, "x2"))
+        .map(|p| load_inputs_for(&net, p, opts.x2_counts.as_deref(), "x2", "--x2-counts"))
         .transpose()?;
     let threads = effective_threads(opts.threads);
-    let n1 = x1.len();
-    let signature = same_input_shape(("x1", &x1), ("x2", x2.as_ref().unwrap_or(&x1)))?;
-    let plan = net.plan(&signature)?;
+    let n1 = x1.features.len();
+    if let Some(x2) = &x2 {
+        same_signature(("x1", &x1), ("x2", x2))?;
+    }
+    let plan = net.plan(&x1.signature)?;
     if !plan.is_pooled() {
         return Err(CliError::Usage(format!(
             "the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense",
             plan.output
         )));
     }
-    let n2 = x2.as_ref().map_or(n1, Inputs::len);
+    let n2 = x2.as_ref().map_or(n1, |x| x.features.len());
     let spec = canonical_spec(&spec_text)?;
-    let mut inputs = vec![input_record("x1", &opts.x1, &x1)];
-    if let (Some(x2), Some(p)) = (&x2, &opts.x2) {
-        inputs.push(input_record("x2", p, x2));
-    }
+    let inputs: Vec<InputRecord> = x1
+        .records
+        .iter()
+        .chain(x2.iter().flat_map(|x| &x.records))
+        .cloned()
+        .collect();
     let tile = opts
         .tile
         .or_else(|| TileStore::stored_tile(&opts.out.join("tiles")));
-    let manifest = store_manifest(&spec, &inputs[0], inputs.get(1), tile)?;
+    let manifest = store_manifest(
+        &spec,
+        &x1.records,
+        x2.as_ref().map(|x| &x.records[..]),
+        tile,
+    )?;
     let tile = manifest.tile;
     let peak = plan.peak_bytes(tile.min(n1), x2.as_ref().map(|_| tile.min(n2)), threads);
     Ok(KernelJob {
         net,
-        f1: x1.features(),
-        f2: x2.as_ref().map(Inputs::features),
+        x1_shape: x1.shape.clone(),
+        x2_shape: x2.as_ref().unwrap_or(&x1).shape.clone(),
+        f1: x1.features,
+        f2: x2.map(|x| x.features),
         manifest,
-        x1_shape: x1.shape().to_vec(),
-        x2_shape: x2.as_ref().unwrap_or(&x1).shape().to_vec(),
         plan: plan.to_string().lines().map(str::to_string).collect(),
         peak,
         threads,
@@ -515,6 +651,10 @@ pub struct PredictOptions {
     pub labels: PathBuf,
     /// Test inputs, of the kind and per-input shape of the training inputs.
     pub test: PathBuf,
+    /// Element counts of the padded training sets (networks that start with `deep_set`).
+    pub train_counts: Option<PathBuf>,
+    /// Element counts of the padded test sets.
+    pub test_counts: Option<PathBuf>,
     /// Training time `t` (`∞` when `None`).
     pub time: Option<f64>,
     /// Relative diagonal regularisation `λ` (adds `λ·tr(Θ)/n·I`).
@@ -581,15 +721,16 @@ pub struct PredictReport {
     pub code_version: String,
 }
 
-/// The manifest of the Gram matrix of `x1` against `x2` (`None`: itself) with tile edge
+/// The manifest of the Gram matrix of `x1` against `x2` (`None`: itself; each is its array's
+/// record, then for sets its counts' record) with tile edge
 /// `tile` (`None`: [`tiles::default_tile`]; callers pass the edge of a store they resume).
 fn store_manifest(
     spec: &str,
-    x1: &InputRecord,
-    x2: Option<&InputRecord>,
+    x1: &[InputRecord],
+    x2: Option<&[InputRecord]>,
     tile: Option<usize>,
 ) -> Result<Manifest, CliError> {
-    let (rows, cols) = (x1.shape[0], x2.map_or(x1.shape[0], |x| x.shape[0]));
+    let (rows, cols) = (x1[0].shape[0], x2.map_or(x1[0].shape[0], |x| x[0].shape[0]));
     let tile = match tile {
         Some(0) => return Err(CliError::Usage("--tile must be at least 1".into())),
         Some(t) => t,
@@ -600,7 +741,7 @@ fn store_manifest(
         code_version: code_version(),
         spec_hash: spec_hash(spec),
         spec: spec.to_string(),
-        inputs: std::iter::once(x1).chain(x2).cloned().collect(),
+        inputs: x1.iter().chain(x2.into_iter().flatten()).cloned().collect(),
         symmetric: x2.is_none(),
         rows,
         cols,
@@ -608,12 +749,13 @@ fn store_manifest(
     })
 }
 
-/// Opens (or resumes) a tile store for the Gram matrix of `x1` against `x2` (`None`: itself).
+/// Opens (or resumes) a tile store for the Gram matrix of `x1` against `x2` (`None`: itself);
+/// each is its array's record, then (for sets) its counts' record.
 fn open_store(
     dir: &Path,
     spec: &str,
-    x1: &InputRecord,
-    x2: Option<&InputRecord>,
+    x1: &[InputRecord],
+    x2: Option<&[InputRecord]>,
     tile: Option<usize>,
     force: bool,
 ) -> Result<TileStore, CliError> {
@@ -677,11 +819,23 @@ pub fn run_predict_in(
     opts: &PredictOptions,
 ) -> Result<PredictReport, CliError> {
     let (net, spec_text) = load_spec(registry, &opts.arch)?;
-    let train = load_inputs(&opts.train, "train")?;
-    let test = load_inputs(&opts.test, "test")?;
+    let train = load_inputs_for(
+        &net,
+        &opts.train,
+        opts.train_counts.as_deref(),
+        "train",
+        "--train-counts",
+    )?;
+    let test = load_inputs_for(
+        &net,
+        &opts.test,
+        opts.test_counts.as_deref(),
+        "test",
+        "--test-counts",
+    )?;
     let labels: Array2<f64> = read_labels(&opts.labels)?;
-    let (n, m, k) = (train.len(), test.len(), labels.ncols());
-    let signature = same_input_shape(("--train", &train), ("--test", &test))?;
+    let (n, m, k) = (train.features.len(), test.features.len(), labels.ncols());
+    same_signature(("--train", &train), ("--test", &test))?;
     if labels.nrows() != n {
         return Err(CliError::Usage(format!(
             "--labels has {} rows but --train has {n} inputs",
@@ -704,7 +858,7 @@ pub fn run_predict_in(
         )));
     }
     let time = TrainingTime::from_f64(opts.time.unwrap_or(f64::INFINITY))?;
-    let plan = net.plan(&signature)?;
+    let plan = net.plan(&train.signature)?;
     if !plan.is_pooled() {
         return Err(CliError::Usage(format!(
             "the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense",
@@ -734,8 +888,7 @@ pub fn run_predict_in(
     };
     let threads = effective_threads(opts.threads);
     let spec = canonical_spec(&spec_text)?;
-    let train_rec = input_record("train", &opts.train, &train);
-    let test_rec = input_record("test", &opts.test, &test);
+    let (train_rec, test_rec) = (&train.records[..], &test.records[..]);
     let labels_rec = InputRecord {
         name: "labels".into(),
         path: opts.labels.display().to_string(),
@@ -748,7 +901,7 @@ pub fn run_predict_in(
     let tt_store = open_store(
         &dir.join("train_train"),
         &spec,
-        &train_rec,
+        train_rec,
         None,
         opts.tile,
         opts.force,
@@ -756,8 +909,8 @@ pub fn run_predict_in(
     let xt_store = open_store(
         &dir.join("test_train"),
         &spec,
-        &test_rec,
-        Some(&train_rec),
+        test_rec,
+        Some(train_rec),
         opts.tile,
         opts.force,
     )?;
@@ -765,7 +918,7 @@ pub fn run_predict_in(
         CovMode::Full => Some(open_store(
             &dir.join("test_test"),
             &spec,
-            &test_rec,
+            test_rec,
             None,
             opts.tile,
             opts.force,
@@ -784,8 +937,7 @@ pub fn run_predict_in(
     )?;
 
     let start = Instant::now();
-    let f_train = train.features();
-    let f_test = test.features();
+    let (f_train, f_test) = (&train.features, &test.features);
     // With CG, each store's `nngp.npy` and `ntk.npy` are assembled beside its tiles.
     let assembled = |rows: usize, cols: usize| {
         if use_cg {
@@ -797,7 +949,7 @@ pub fn run_predict_in(
     let mut runs = vec![tiles::compute_missing(
         &tt_store,
         &net,
-        &f_train,
+        f_train,
         None,
         threads,
         "train×train",
@@ -806,8 +958,8 @@ pub fn run_predict_in(
     runs.push(tiles::compute_missing(
         &xt_store,
         &net,
-        &f_test,
-        Some(&f_train),
+        f_test,
+        Some(f_train),
         threads,
         "test×train",
         assembled(m, n),
@@ -816,7 +968,7 @@ pub fn run_predict_in(
         runs.push(tiles::compute_missing(
             store,
             &net,
-            &f_test,
+            f_test,
             None,
             threads,
             "test×test",
@@ -824,7 +976,7 @@ pub fn run_predict_in(
         )?);
     }
     let test_diag = match opts.cov {
-        CovMode::Diag => Some(self_kernels(&net, &f_test, threads)?),
+        CovMode::Diag => Some(self_kernels(&net, f_test, threads)?),
         _ => None,
     };
     let kernel_seconds = start.elapsed().as_secs_f64();
@@ -969,7 +1121,12 @@ pub fn run_predict_in(
         solves,
         files,
         spec_hash: spec_hash(&spec),
-        inputs: vec![train_rec, test_rec, labels_rec],
+        inputs: train_rec
+            .iter()
+            .chain(test_rec)
+            .cloned()
+            .chain([labels_rec])
+            .collect(),
         code_version: code_version(),
     };
     write_text(

@@ -88,6 +88,36 @@ pub fn read_labels(path: &Path) -> Result<Array2<f64>, CliError> {
     Ok(a.into_dimensionality().expect("two dimensions"))
 }
 
+/// Reads the element counts of padded sets (`deep_set` inputs): a 1-D array `(N,)` of
+/// non-negative integers, integer or float dtype (floats must hold whole numbers). `what` names
+/// the sets (`x1`, `train`, ...) in errors.
+pub fn read_counts(path: &Path, what: &str) -> Result<Vec<usize>, CliError> {
+    let a = read_accepting(path, Accept::FloatsOrIntegers)?;
+    let bad = |reason: String| CliError::Npy {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if a.ndim() != 1 {
+        return Err(bad(format!(
+            "{what} counts must be a 1-D array (N,) with one count per set, got shape {:?}",
+            a.shape()
+        )));
+    }
+    a.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
+                Ok(v as usize)
+            } else {
+                Err(bad(format!(
+                    "{what} counts must be non-negative integers (the real elements of each set), \
+                     but entry {i} is {v}"
+                )))
+            }
+        })
+        .collect()
+}
+
 /// Writes an f64 array atomically (temporary file, then rename).
 pub fn write_array<D: ndarray::Dimension>(
     path: &Path,

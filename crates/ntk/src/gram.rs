@@ -453,23 +453,11 @@ impl Network {
                     Ok((k.nngp[0], k.ntk[0]))
                 })
                 .collect::<Result<_>>()?;
-            let mut nngp = Array2::zeros((n1, n2v));
-            let mut ntk = Array2::zeros((n1, n2v));
-            if symmetric {
-                for i in 0..n1 {
-                    nngp[[i, i]] = recs[i].0;
-                    ntk[[i, i]] = recs[i].1;
-                }
-            }
-            for (&(i, j), &(a, b)) in cross.iter().zip(&vals) {
-                nngp[[i, j]] = a;
-                ntk[[i, j]] = b;
-                if symmetric {
-                    nngp[[j, i]] = a;
-                    ntk[[j, i]] = b;
-                }
-            }
-            Ok(Gram { nngp, ntk })
+            let diag = (0..n1)
+                .filter(|_| symmetric)
+                .map(|i| ((i, i), (recs[i].0, recs[i].1)));
+            let entries = diag.chain(cross.iter().copied().zip(vals.iter().copied()));
+            Ok(gram_of_entries(n1, n2v, symmetric, entries))
         })
     }
 }
@@ -522,9 +510,11 @@ impl Network {
                 .collect()
         };
         let gram = pool.install(|| -> Result<Gram> {
-            let diag: Vec<(f64, f64)> = (0..n1).map(|i| (k[[i, i]], t[[i, i]])).collect();
             let (selves1, selves2) = match (&pooled.selves, symmetric) {
-                (_, true) => (head_self(&diag)?, None),
+                (_, true) => {
+                    let diag: Vec<(f64, f64)> = (0..n1).map(|i| (k[[i, i]], t[[i, i]])).collect();
+                    (head_self(&diag)?, None)
+                }
                 (Some((s1, s2)), false) => (head_self(s1)?, Some(head_self(s2)?)),
                 (None, false) => (Vec::new(), None),
             };
@@ -556,28 +546,40 @@ impl Network {
                         .collect()
                 })
                 .collect::<Result<_>>()?;
-            let mut nngp = Array2::zeros((n1, n2));
-            let mut ntk = Array2::zeros((n1, n2));
-            for (i, row) in rows.iter().enumerate() {
-                for (j, &(a, b)) in row.iter().enumerate() {
-                    if symmetric && j < i {
-                        continue;
-                    }
-                    nngp[[i, j]] = a;
-                    ntk[[i, j]] = b;
-                    if symmetric {
-                        nngp[[j, i]] = a;
-                        ntk[[j, i]] = b;
-                    }
-                }
-            }
-            Ok(Gram { nngp, ntk })
+            let entries = rows.iter().enumerate().flat_map(|(i, row)| {
+                row.iter()
+                    .enumerate()
+                    .filter(move |(j, _)| !symmetric || *j >= i)
+                    .map(move |(j, &v)| ((i, j), v))
+            });
+            Ok(gram_of_entries(n1, n2, symmetric, entries))
         })?;
         if let Some(p) = opts.progress {
             p.update(units, units);
         }
         Ok(Some(gram))
     }
+}
+
+/// The `n1 × n2` Gram matrices holding `((i, j), (nngp, ntk))` entries, each also at `(j, i)`
+/// when `symmetric`.
+fn gram_of_entries(
+    n1: usize,
+    n2: usize,
+    symmetric: bool,
+    entries: impl Iterator<Item = ((usize, usize), (f64, f64))>,
+) -> Gram {
+    let mut nngp = Array2::zeros((n1, n2));
+    let mut ntk = Array2::zeros((n1, n2));
+    for ((i, j), (a, b)) in entries {
+        nngp[[i, j]] = a;
+        ntk[[i, j]] = b;
+        if symmetric {
+            nngp[[j, i]] = a;
+            ntk[[j, i]] = b;
+        }
+    }
+    Gram { nngp, ntk }
 }
 
 /// `v · 2^e`, exactly (two steps so that `2^e` itself never overflows).

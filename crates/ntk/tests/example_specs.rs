@@ -1,9 +1,9 @@
 //! Every example spec in `examples/specs/` parses, builds and gives a symmetric 3×3 Gram matrix
 //! with positive diagonal on small inputs, so the examples in the docs cannot rot. Specs whose
 //! first layer is `s2_lift_conv` get S² inputs `(N, 2L, 2L−1, C)` (here L = 3); the others get
-//! 6×6 images with 2 channels.
+//! 6×6 images with 2 channels, as sets of 1, 2 and 3 images for specs that start with `deep_set`.
 
-use entk_ntk::{GramOptions, Network};
+use entk_ntk::{image_features, Features, GramOptions, Network};
 use ndarray::Array4;
 use std::path::PathBuf;
 
@@ -40,9 +40,16 @@ fn every_example_spec_computes_a_gram_matrix() {
         let x = Array4::from_shape_fn((3, h, w, 2), |(n, i, j, c)| {
             ((n * 31 + i * 7 + j * 3 + c * 5) as f64 * 0.37).sin()
         });
-        let g = net
-            .gram(x.view(), None, &GramOptions::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let g = if net.takes_sets() {
+            let images: Vec<Features> = x.outer_iter().map(image_features).collect();
+            let sets: Vec<Features> = (1..=3)
+                .map(|n| Features::set(images[0].sig.clone(), &images[..n]).unwrap())
+                .collect();
+            net.gram_features(&sets, None, &GramOptions::default())
+        } else {
+            net.gram(x.view(), None, &GramOptions::default())
+        }
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         for k in [&g.nngp, &g.ntk] {
             assert_eq!(k.dim(), (3, 3), "{name}");
             for i in 0..3 {

@@ -442,7 +442,7 @@ pub fn sets_from_padded(name: &str, x: ArrayViewD<f64>, counts: &[usize]) -> Res
                 data.extend(e.iter().copied());
             } else if e.iter().any(|v| *v != 0.0) {
                 return Err(NtkError::Input(format!(
-                    "{name} set {s} has {count} elements (its count) but padding slot {slot} is \
+                    "{name} set {s} has count {count} but padding slot {slot} is \
                      not zero; padding must be zero (is the count right?)"
                 )));
             }

@@ -1,0 +1,299 @@
+//! Sets through the real binary: `entk kernel` and `entk predict` on padded arrays with
+//! `--x1-counts` (docs/spec.md "Sets"), equal to the Rust API bit for bit for any tile size, and
+//! one-line errors for malformed sets.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use ndarray::{Array1, Array2, Array3, ArrayD};
+use ndarray_npy::{read_npy, write_npy};
+
+use entk_ntk::layers::sets_from_padded;
+use entk_ntk::{GramOptions, Network};
+
+/// A shared MLP on 3-vectors summed over each set, then relu and a readout: the layers after
+/// the pool need each set's self-kernel, so cross tiles exercise it.
+const SET_NET: &str = r#"{"layers": [
+    {"type": "deep_set", "reduce": "sum", "layers": [
+        {"type": "dense", "b_std": 0.2}, {"type": "relu"}, {"type": "dense"}]},
+    {"type": "relu"}, {"type": "dense"}]}"#;
+
+fn entk(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("entk").unwrap();
+    c.current_dir(dir);
+    c
+}
+
+/// `n` padded sets of 3-vectors in 4 slots with the given counts; padding is zero.
+fn padded(counts: &[usize], seed: f64) -> Array3<f64> {
+    Array3::from_shape_fn((counts.len(), 4, 3), |(s, e, d)| {
+        if e < counts[s] {
+            (seed * (s + 1) as f64 + 0.9 * e as f64 + 1.7 * d as f64).sin()
+        } else {
+            0.0
+        }
+    })
+}
+
+fn counts(c: &[usize]) -> Array1<i64> {
+    c.iter().map(|&v| v as i64).collect()
+}
+
+const C1: [usize; 7] = [1, 4, 2, 3, 4, 1, 2];
+const C2: [usize; 3] = [2, 4, 1];
+
+fn setup(d: &Path) {
+    std::fs::write(d.join("set.json"), SET_NET).unwrap();
+    write_npy(d.join("x.npy"), &padded(&C1, 1.0)).unwrap();
+    write_npy(d.join("xc.npy"), &counts(&C1)).unwrap();
+    write_npy(d.join("z.npy"), &padded(&C2, 2.3)).unwrap();
+    write_npy(d.join("zc.npy"), &counts(&C2)).unwrap();
+}
+
+fn run_ok(d: &Path, args: &[&str]) {
+    entk(d).args(args).assert().success();
+}
+
+fn one_line_failure(d: &Path, args: &[&str]) -> String {
+    let out = entk(d).args(args).assert().failure().get_output().clone();
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(text.trim_end().lines().count(), 1, "one line: {text}");
+    text
+}
+
+#[test]
+fn kernel_on_padded_sets_equals_the_rust_api_bit_for_bit_for_any_tile() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    let net = Network::from_json(SET_NET).unwrap();
+    let x = sets_from_padded("x1", padded(&C1, 1.0).into_dyn().view(), &C1).unwrap();
+    let z = sets_from_padded("x2", padded(&C2, 2.3).into_dyn().view(), &C2).unwrap();
+    let opts = GramOptions {
+        threads: 1,
+        ..GramOptions::default()
+    };
+    let sym = net.gram_features(&x, None, &opts).unwrap();
+    let cross = net.gram_features(&x, Some(&z), &opts).unwrap();
+    for (tile, threads) in [("1", "1"), ("3", "2"), ("100", "2")] {
+        let base = [
+            "kernel",
+            "--arch",
+            "set.json",
+            "--x1",
+            "x.npy",
+            "--x1-counts",
+            "xc.npy",
+        ];
+        let out = format!("sym{tile}");
+        let mut args = base.to_vec();
+        args.extend(["--out", &out, "--tile", tile, "--threads", threads]);
+        run_ok(d, &args);
+        let nngp: Array2<f64> = read_npy(d.join(&out).join("nngp.npy")).unwrap();
+        let ntk: Array2<f64> = read_npy(d.join(&out).join("ntk.npy")).unwrap();
+        assert_eq!(nngp, sym.nngp, "tile {tile}");
+        assert_eq!(ntk, sym.ntk, "tile {tile}");
+        let out = format!("cross{tile}");
+        let mut args = base.to_vec();
+        args.extend(["--x2", "z.npy", "--x2-counts", "zc.npy"]);
+        args.extend(["--out", &out, "--tile", tile, "--threads", threads]);
+        run_ok(d, &args);
+        let nngp: Array2<f64> = read_npy(d.join(&out).join("nngp.npy")).unwrap();
+        let ntk: Array2<f64> = read_npy(d.join(&out).join("ntk.npy")).unwrap();
+        assert_eq!(nngp, cross.nngp, "tile {tile}");
+        assert_eq!(ntk, cross.ntk, "tile {tile}");
+    }
+    // The counts are part of the store's identity: other counts (here one more element, a zero
+    // vector, in the last set) are refused, not reused.
+    write_npy(d.join("xc2.npy"), &counts(&[1, 4, 2, 3, 4, 1, 3])).unwrap();
+    let e = one_line_failure(
+        d,
+        &[
+            "kernel",
+            "--arch",
+            "set.json",
+            "--x1",
+            "x.npy",
+            "--x1-counts",
+            "xc2.npy",
+            "--out",
+            "sym3",
+        ],
+    );
+    assert!(e.contains("x1 counts"), "{e}");
+}
+
+#[test]
+fn predict_on_sets_interpolates_the_training_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    let y: Array1<f64> = C1.iter().map(|&c| c as f64 * 0.5 - 1.0).collect();
+    write_npy(d.join("y.npy"), &y).unwrap();
+    run_ok(
+        d,
+        &[
+            "predict",
+            "--arch",
+            "set.json",
+            "--train",
+            "x.npy",
+            "--train-counts",
+            "xc.npy",
+            "--labels",
+            "y.npy",
+            "--test",
+            "x.npy",
+            "--test-counts",
+            "xc.npy",
+            "--out",
+            "p",
+        ],
+    );
+    let mean: Array2<f64> = read_npy(d.join("p/ntk_mean.npy")).unwrap();
+    for (p, t) in mean.column(0).iter().zip(&y) {
+        assert!((p - t).abs() < 1e-6, "{p} vs {t}");
+    }
+}
+
+#[test]
+fn malformed_sets_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    let kernel = |x: &str, xc: Option<&str>, extra: &[&str]| {
+        let mut args = vec!["kernel", "--arch", "set.json", "--x1", x, "--out", "o"];
+        let xc_owned;
+        if let Some(c) = xc {
+            xc_owned = c.to_string();
+            args.extend(["--x1-counts", xc_owned.as_str()]);
+        }
+        args.extend_from_slice(extra);
+        one_line_failure(d, &args)
+    };
+    let write_counts = |name: &str, v: ArrayD<f64>| write_npy(d.join(name), &v).unwrap();
+
+    let e = kernel("x.npy", None, &[]);
+    assert!(e.contains("--x1-counts") && e.contains("deep_set"), "{e}");
+    write_npy(d.join("big.npy"), &counts(&[1, 5, 2, 3, 4, 1, 2])).unwrap();
+    let e = kernel("x.npy", Some("big.npy"), &[]);
+    assert!(
+        e.contains("set 1 has count 5 but only 4 element slots"),
+        "{e}"
+    );
+    write_npy(
+        d.join("neg.npy"),
+        &Array1::from(vec![1i64, -2, 2, 3, 4, 1, 2]),
+    )
+    .unwrap();
+    let e = kernel("x.npy", Some("neg.npy"), &[]);
+    assert!(
+        e.contains("non-negative integers") && e.contains("entry 1 is -2"),
+        "{e}"
+    );
+    write_counts(
+        "frac.npy",
+        Array1::from(vec![1.0, 2.5, 2.0, 3.0, 4.0, 1.0, 2.0]).into_dyn(),
+    );
+    let e = kernel("x.npy", Some("frac.npy"), &[]);
+    assert!(e.contains("entry 1 is 2.5"), "{e}");
+    write_counts("flat.npy", Array2::<f64>::ones((7, 1)).into_dyn());
+    let e = kernel("x.npy", Some("flat.npy"), &[]);
+    assert!(e.contains("1-D"), "{e}");
+    write_npy(d.join("few.npy"), &counts(&[1, 2])).unwrap();
+    let e = kernel("x.npy", Some("few.npy"), &[]);
+    assert!(e.contains("7 sets but 2 counts"), "{e}");
+    // Set 2 claims one element but its second slot holds values: a wrong count.
+    write_npy(d.join("short.npy"), &counts(&[1, 4, 1, 3, 4, 1, 2])).unwrap();
+    let e = kernel("x.npy", Some("short.npy"), &[]);
+    assert!(
+        e.contains("set 2") && e.contains("padding slot 1") && e.contains("zero"),
+        "{e}"
+    );
+    write_npy(
+        d.join("img.npy"),
+        &ndarray::Array4::<f64>::ones((7, 4, 3, 1)),
+    )
+    .unwrap();
+    let e = kernel("img.npy", Some("xc.npy"), &[]);
+    assert!(e.contains("(N, n_max, D)"), "{e}");
+    // x2 elements of another size.
+    write_npy(d.join("z2.npy"), &Array3::<f64>::ones((2, 4, 2))).unwrap();
+    write_npy(d.join("z2c.npy"), &counts(&[4, 4])).unwrap();
+    let e = kernel(
+        "x.npy",
+        Some("xc.npy"),
+        &["--x2", "z2.npy", "--x2-counts", "z2c.npy"],
+    );
+    assert!(e.contains("x1 has 3 channels but x2 has 2"), "{e}");
+    let e = kernel("x.npy", Some("xc.npy"), &["--x2-counts", "zc.npy"]);
+    assert!(e.contains("--x2-counts without --x2"), "{e}");
+    // Counts for a network that does not read sets.
+    std::fs::write(
+        d.join("mlp.json"),
+        r#"{"layers": [{"type": "flatten"}, {"type": "dense"}]}"#,
+    )
+    .unwrap();
+    write_npy(
+        d.join("im.npy"),
+        &ndarray::Array4::<f64>::ones((2, 3, 3, 1)),
+    )
+    .unwrap();
+    let e = one_line_failure(
+        d,
+        &[
+            "kernel",
+            "--arch",
+            "mlp.json",
+            "--x1",
+            "im.npy",
+            "--x1-counts",
+            "xc.npy",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(e.contains("does not start with deep_set"), "{e}");
+    // A mean over an empty set.
+    std::fs::write(
+        d.join("mean.json"),
+        r#"{"layers": [{"type": "deep_set", "reduce": "mean", "layers": [{"type": "dense"}]}]}"#,
+    )
+    .unwrap();
+    write_npy(d.join("empty.npy"), &counts(&[1, 4, 0, 0, 0, 0, 0])).unwrap();
+    write_npy(d.join("xe.npy"), &padded(&[1, 4, 0, 0, 0, 0, 0], 1.0)).unwrap();
+    let e = one_line_failure(
+        d,
+        &[
+            "kernel",
+            "--arch",
+            "mean.json",
+            "--x1",
+            "xe.npy",
+            "--x1-counts",
+            "empty.npy",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(e.contains("empty") && e.contains("sum"), "{e}");
+    // deep_set anywhere but first.
+    std::fs::write(
+        d.join("late.json"),
+        r#"{"layers": [{"type": "dense"}, {"type": "deep_set", "layers": [{"type": "dense"}]}]}"#,
+    )
+    .unwrap();
+    let e = one_line_failure(
+        d,
+        &[
+            "kernel",
+            "--arch",
+            "late.json",
+            "--x1",
+            "x.npy",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(e.contains("first layer"), "{e}");
+}
