@@ -17,15 +17,22 @@ pub enum NtkError {
         index: usize,
         /// The layer's type name.
         layer: String,
-        /// What is wrong.
+        /// The kind of problem, for callers that handle some of them.
+        kind: Rejection,
+        /// What is wrong, in words.
         reason: String,
     },
     /// A layer rejected its input or parameters, before its position is known: what a
     /// [`crate::Layer`] method returns. The walker that calls the layer ([`crate::layers::Serial`],
     /// [`crate::layers::Parallel`], [`crate::Network`]) knows its index and name and turns this
     /// into [`NtkError::Layer`], so callers of [`crate::Network`] see only the located form.
-    #[error("{0}")]
-    Rejected(String),
+    #[error("{reason}")]
+    Rejected {
+        /// The kind of problem.
+        kind: Rejection,
+        /// What is wrong, in words.
+        reason: String,
+    },
     /// Input arrays are unusable (NaN/Inf, mismatched shapes or channel counts).
     #[error("bad input: {0}")]
     Input(String),
@@ -67,30 +74,74 @@ pub enum NtkError {
     Threads(String),
 }
 
-impl NtkError {
-    /// A [`NtkError::Layer`] error.
-    pub fn layer(index: usize, layer: &str, reason: impl Into<String>) -> Self {
-        NtkError::Layer {
-            index,
-            layer: layer.to_string(),
-            reason: reason.into(),
-        }
-    }
+/// Why a layer refused its input, parameters or position: the `kind` of [`NtkError::Layer`]
+/// and [`NtkError::Rejected`]. The message says the same in words.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The input has the wrong kind of features for the layer (pixels where group features
+    /// are needed, S² signals where SO(3) features are needed, ...).
+    Layout,
+    /// The input's size does not suit the layer: a filter or window larger than the image,
+    /// a non-square image for a rotating group, a grid that is not Driscoll–Healy, two inputs
+    /// of different bandlimits.
+    Shape,
+    /// The input lives on another group than the layer.
+    GroupMismatch,
+    /// A dual activation would see a non-Gaussian input (the network input or the output of
+    /// a nonlinearity); a linear layer must come before it.
+    NotGaussian,
+    /// Parameters, activations or prepared inputs that were made for another network or
+    /// another input shape.
+    ForeignParameters,
+    /// The branches between `fan_out`/`parallel` and a `fan_in_*` disagree (in number,
+    /// layout, channels or shape), or a layer got several branches where it needs one.
+    Branches,
+    /// The layer cannot stand where it is (its position in the network, or a
+    /// parameterisation it does not support).
+    Placement,
+    /// Anything else.
+    Other,
 }
 
 impl NtkError {
-    /// A [`NtkError::Rejected`] error: what a layer method returns when its input is unsuitable.
+    /// A [`NtkError::Layer`] error of kind [`Rejection::Other`].
+    pub fn layer(index: usize, layer: &str, reason: impl Into<String>) -> Self {
+        NtkError::Rejected {
+            kind: Rejection::Other,
+            reason: reason.into(),
+        }
+        .at_layer(index, || layer.to_string())
+    }
+    /// A [`NtkError::Rejected`] error of kind [`Rejection::Other`]: what a layer method returns
+    /// when its input is unsuitable. [`NtkError::reject_as`] names the kind.
     pub fn reject(reason: impl Into<String>) -> Self {
-        NtkError::Rejected(reason.into())
+        Self::reject_as(Rejection::Other, reason)
+    }
+    /// A [`NtkError::Rejected`] error of the given kind.
+    pub fn reject_as(kind: Rejection, reason: impl Into<String>) -> Self {
+        NtkError::Rejected {
+            kind,
+            reason: reason.into(),
+        }
+    }
+    /// The kind of a layer's refusal ([`NtkError::Layer`] or [`NtkError::Rejected`]); `None`
+    /// for every other error.
+    pub fn rejection(&self) -> Option<Rejection> {
+        match self {
+            NtkError::Layer { kind, .. } | NtkError::Rejected { kind, .. } => Some(*kind),
+            _ => None,
+        }
     }
     /// Locates an error raised inside the layer at `index` named `layer`: a
     /// [`NtkError::Rejected`] becomes [`NtkError::Layer`]; any other error (already located by
     /// an inner walker, or not about a layer) is returned unchanged.
     pub fn at_layer(self, index: usize, layer: impl FnOnce() -> String) -> Self {
         match self {
-            NtkError::Rejected(reason) => NtkError::Layer {
+            NtkError::Rejected { kind, reason } => NtkError::Layer {
                 index,
                 layer: layer(),
+                kind,
                 reason,
             },
             other => other,

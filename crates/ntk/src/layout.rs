@@ -606,9 +606,10 @@ impl<T> Stream<T> {
 }
 
 fn branches_error(n: usize) -> NtkError {
-    NtkError::reject(format!(
-        "expects one input but got {n} branches (missing fan_in_*?)"
-    ))
+    NtkError::reject_as(
+        crate::error::Rejection::Branches,
+        format!("expects one input but got {n} branches (missing fan_in_*?)"),
+    )
 }
 
 /// Where the nonlinearities get the self-kernel diagonals `K(x,x)(p,p)` and `K(x′,x′)(p′,p′)`.

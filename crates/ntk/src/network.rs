@@ -514,7 +514,7 @@ impl Network {
     /// concerns the network's parameters, so it is reported as bad input.
     fn at_root(&self, e: NtkError) -> NtkError {
         match e {
-            NtkError::Rejected(reason) => NtkError::Input(reason),
+            NtkError::Rejected { reason, .. } => NtkError::Input(reason),
             other => other,
         }
     }

@@ -733,6 +733,22 @@ fn gp_with_duplicated_training_point_is_finite_and_warns() {
 // ---------------------------------------------------------------------------------------------
 // (7) Bad inputs give errors, never NaN or panics.
 
+/// Asserts that `e` is [`RegressionError::InvalidParameter`] naming `what`.
+fn assert_invalid(e: &RegressionError, what: &str) {
+    assert!(
+        matches!(e, RegressionError::InvalidParameter { what: w, .. } if *w == what),
+        "{e}"
+    );
+}
+
+/// Asserts that `e` is [`RegressionError::ShapeMismatch`] naming `what`.
+fn assert_shape_mismatch(e: &RegressionError, what: &str) {
+    assert!(
+        matches!(e, RegressionError::ShapeMismatch { what: w, .. } if *w == what),
+        "{e}"
+    );
+}
+
 #[test]
 fn bad_inputs_are_rejected_with_named_errors() {
     let p = rbf_problem(4, 2, 1, 2);
@@ -744,6 +760,10 @@ fn bad_inputs_are_rejected_with_named_errors() {
          y: ArrayView2<'_, f64>,
          t: TrainingTime,
          o: &GradientFlowOptions| { gradient_flow_mean(k, kt, y, t, o).unwrap_err() };
+    // The problem's own arrays with the given time and options.
+    let run_with = |t: TrainingTime, o: &GradientFlowOptions| {
+        run(p.k_train.view(), p.k_test.view(), p.y.view(), t, o)
+    };
     // Non-square.
     let e = run(
         block(&p.k_train, 0..4, 0..3),
@@ -803,56 +823,18 @@ fn bad_inputs_are_rejected_with_named_errors() {
         ),
         "{e}"
     );
-    let e = run(
-        p.k_train.view(),
-        p.k_test.view(),
-        block(&p.y, 0..3, 0..1),
-        inf,
-        &o,
-    );
-    assert!(
-        matches!(
-            e,
-            RegressionError::ShapeMismatch {
-                what: "targets",
-                ..
-            }
-        ),
-        "{e}"
+    let y3 = block(&p.y, 0..3, 0..1);
+    assert_shape_mismatch(
+        &run(p.k_train.view(), p.k_test.view(), y3, inf, &o),
+        "targets",
     );
     // Parameters.
     for lr in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-        let e = run(
-            p.k_train.view(),
-            p.k_test.view(),
-            p.y.view(),
-            inf,
-            &opts(lr, DiagReg::NONE),
-        );
-        assert!(
-            matches!(
-                e,
-                RegressionError::InvalidParameter {
-                    what: "learning_rate",
-                    ..
-                }
-            ),
-            "{e}"
-        );
+        assert_invalid(&run_with(inf, &opts(lr, DiagReg::NONE)), "learning_rate");
     }
     for t in [-1.0, f64::NAN, f64::NEG_INFINITY] {
         assert!(TrainingTime::from_f64(t).is_err());
-        let e = run(
-            p.k_train.view(),
-            p.k_test.view(),
-            p.y.view(),
-            TrainingTime::Finite(t),
-            &o,
-        );
-        assert!(
-            matches!(e, RegressionError::InvalidParameter { what: "time", .. }),
-            "{e}"
-        );
+        assert_invalid(&run_with(TrainingTime::Finite(t), &o), "time");
     }
     assert_eq!(
         TrainingTime::try_from(f64::INFINITY).unwrap(),
@@ -862,60 +844,15 @@ fn bad_inputs_are_rejected_with_named_errors() {
         TrainingTime::try_from(2.5).unwrap(),
         TrainingTime::Finite(2.5)
     );
-    let e = run(
-        p.k_train.view(),
-        p.k_test.view(),
-        p.y.view(),
-        TrainingTime::Finite(1e308),
-        &opts(10.0, DiagReg::NONE),
-    );
-    assert!(
-        matches!(
-            e,
-            RegressionError::InvalidParameter {
-                what: "learning_rate·time",
-                ..
-            }
-        ),
-        "{e}"
-    );
-    let e = run(
-        p.k_train.view(),
-        p.k_test.view(),
-        p.y.view(),
-        inf,
-        &opts(1.0, DiagReg::relative(-1e-3)),
-    );
-    assert!(
-        matches!(
-            e,
-            RegressionError::InvalidParameter {
-                what: "diag_reg.relative",
-                ..
-            }
-        ),
-        "{e}"
-    );
-    let e = run(
-        p.k_train.view(),
-        p.k_test.view(),
-        p.y.view(),
-        inf,
-        &GradientFlowOptions {
-            eigen_floor_rel: 0.0,
-            ..o
-        },
-    );
-    assert!(
-        matches!(
-            e,
-            RegressionError::InvalidParameter {
-                what: "eigen_floor_rel",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    let e = run_with(TrainingTime::Finite(1e308), &opts(10.0, DiagReg::NONE));
+    assert_invalid(&e, "learning_rate·time");
+    let e = run_with(inf, &opts(1.0, DiagReg::relative(-1e-3)));
+    assert_invalid(&e, "diag_reg.relative");
+    let floor0 = GradientFlowOptions {
+        eigen_floor_rel: 0.0,
+        ..o
+    };
+    assert_invalid(&run_with(inf, &floor0), "eigen_floor_rel");
     // Overflowing inputs: an error, not NaN.
     let huge = &p.y * 1e300;
     let kt_huge = &p.k_test * 1e300;
@@ -931,46 +868,17 @@ fn bad_inputs_are_rejected_with_named_errors() {
         &opts(1.0, DiagReg::relative(10.0)),
     );
     assert!(matches!(e, RegressionError::NonFiniteResult { .. }), "{e}");
-    // GP shapes.
-    let e = gp_posterior(
-        p.k_train.view(),
-        p.k_test.view(),
-        Some(p.k_train.view()),
-        p.y.view(),
-        &GpOptions::default(),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(
-            e,
-            RegressionError::ShapeMismatch {
-                what: "test_test Gram",
-                ..
-            }
-        ),
-        "{e}"
-    );
-    let e = gp_posterior(
-        p.k_train.view(),
-        p.k_test.view(),
-        None,
-        p.y.view(),
-        &GpOptions {
-            diag_reg: DiagReg::absolute(f64::NAN),
-            ..GpOptions::default()
-        },
-    )
-    .unwrap_err();
-    assert!(
-        matches!(
-            e,
-            RegressionError::InvalidParameter {
-                what: "diag_reg.absolute",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    // GP shapes and parameters.
+    let gp = |k_tt: Option<ArrayView2<'_, f64>>, o: &GpOptions| {
+        gp_posterior(p.k_train.view(), p.k_test.view(), k_tt, p.y.view(), o).unwrap_err()
+    };
+    let e = gp(Some(p.k_train.view()), &GpOptions::default());
+    assert_shape_mismatch(&e, "test_test Gram");
+    let nan_reg = GpOptions {
+        diag_reg: DiagReg::absolute(f64::NAN),
+        ..GpOptions::default()
+    };
+    assert_invalid(&gp(None, &nan_reg), "diag_reg.absolute");
     // Messages name the argument.
     let e = run(p.k_train.view(), p.k_test.t(), p.y.view(), inf, &o);
     assert!(e.to_string().contains("test_train"), "{e}");

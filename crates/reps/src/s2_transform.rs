@@ -242,44 +242,7 @@ pub trait S2FourierTransform {
         signal: &mut [Complex64],
     ) -> Result<(), RepsError>;
 
-    /// The bandlimit `L`.
-    fn bandlimit(&self) -> usize {
-        self.grid().bandlimit()
-    }
-
-    /// Forward transform of a real signal into `coeffs`.
-    fn forward_into(&self, signal: &[f64], coeffs: &mut S2Coefficients) -> Result<(), RepsError> {
-        check_finite_real("S² signal", signal)?;
-        let complex: Vec<Complex64> = signal.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-        self.forward_complex_into(&complex, coeffs)
-    }
-
-    /// Forward transform of a real signal.
-    fn forward(&self, signal: &[f64]) -> Result<S2Coefficients, RepsError> {
-        let mut coeffs = S2Coefficients::zeros(self.bandlimit())?;
-        self.forward_into(signal, &mut coeffs)?;
-        Ok(coeffs)
-    }
-
-    /// Forward transform of a complex signal.
-    fn forward_complex(&self, signal: &[Complex64]) -> Result<S2Coefficients, RepsError> {
-        let mut coeffs = S2Coefficients::zeros(self.bandlimit())?;
-        self.forward_complex_into(signal, &mut coeffs)?;
-        Ok(coeffs)
-    }
-
-    /// Inverse transform (complex grid values).
-    fn inverse(&self, coeffs: &S2Coefficients) -> Result<Vec<Complex64>, RepsError> {
-        let mut signal = vec![ZERO; self.grid().len()];
-        self.inverse_into(coeffs, &mut signal)?;
-        Ok(signal)
-    }
-
-    /// Real part of the inverse transform; exact for coefficients of a real signal
-    /// (`f̂_{l,−m} = (−1)^m conj f̂_lm`), otherwise the real part of the complex expansion.
-    fn inverse_real(&self, coeffs: &S2Coefficients) -> Result<Vec<f64>, RepsError> {
-        Ok(self.inverse(coeffs)?.into_iter().map(|z| z.re).collect())
-    }
+    crate::so3_validate::derived_transform_methods!(S2Coefficients, "S² signal");
 }
 
 /// Shape checks shared by both implementations.

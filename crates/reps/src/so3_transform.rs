@@ -322,44 +322,7 @@ pub trait So3FourierTransform {
         signal: &mut [Complex64],
     ) -> Result<(), RepsError>;
 
-    /// The bandlimit `L`.
-    fn bandlimit(&self) -> usize {
-        self.grid().bandlimit()
-    }
-
-    /// Forward transform of a real signal into `coeffs`.
-    fn forward_into(&self, signal: &[f64], coeffs: &mut So3Coefficients) -> Result<(), RepsError> {
-        check_finite_real("SO(3) signal", signal)?;
-        let complex: Vec<Complex64> = signal.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-        self.forward_complex_into(&complex, coeffs)
-    }
-
-    /// Forward transform of a real signal.
-    fn forward(&self, signal: &[f64]) -> Result<So3Coefficients, RepsError> {
-        let mut coeffs = So3Coefficients::zeros(self.bandlimit())?;
-        self.forward_into(signal, &mut coeffs)?;
-        Ok(coeffs)
-    }
-
-    /// Forward transform of a complex signal.
-    fn forward_complex(&self, signal: &[Complex64]) -> Result<So3Coefficients, RepsError> {
-        let mut coeffs = So3Coefficients::zeros(self.bandlimit())?;
-        self.forward_complex_into(signal, &mut coeffs)?;
-        Ok(coeffs)
-    }
-
-    /// Inverse transform (complex grid values).
-    fn inverse(&self, coeffs: &So3Coefficients) -> Result<Vec<Complex64>, RepsError> {
-        let mut signal = vec![ZERO; self.grid().len()];
-        self.inverse_into(coeffs, &mut signal)?;
-        Ok(signal)
-    }
-
-    /// Real part of the inverse transform; exact for coefficients of a real signal
-    /// (`f̂^l_{−m,−n} = (−1)^{m−n} conj f̂^l_{mn}`).
-    fn inverse_real(&self, coeffs: &So3Coefficients) -> Result<Vec<f64>, RepsError> {
-        Ok(self.inverse(coeffs)?.into_iter().map(|z| z.re).collect())
-    }
+    crate::so3_validate::derived_transform_methods!(So3Coefficients, "SO(3) signal");
 }
 
 /// Shape check shared by both implementations.

@@ -85,3 +85,51 @@ pub(crate) fn parallel_min_len(bandlimit: usize) -> usize {
         usize::MAX
     }
 }
+
+/// The methods that both transform traits ([`crate::S2FourierTransform`],
+/// [`crate::So3FourierTransform`]) derive from their two required ones, for coefficients of type
+/// `$coeffs` and signals called `$what` in errors. One copy, expanded inside each trait.
+macro_rules! derived_transform_methods {
+    ($coeffs:ty, $what:literal) => {
+        /// The bandlimit `L`.
+        fn bandlimit(&self) -> usize {
+            self.grid().bandlimit()
+        }
+
+        /// Forward transform of a real signal into `coeffs`.
+        fn forward_into(&self, signal: &[f64], coeffs: &mut $coeffs) -> Result<(), RepsError> {
+            $crate::so3_validate::check_finite_real($what, signal)?;
+            let complex: Vec<Complex64> = signal.iter().map(|&v| Complex64::new(v, 0.0)).collect();
+            self.forward_complex_into(&complex, coeffs)
+        }
+
+        /// Forward transform of a real signal.
+        fn forward(&self, signal: &[f64]) -> Result<$coeffs, RepsError> {
+            let mut coeffs = <$coeffs>::zeros(self.bandlimit())?;
+            self.forward_into(signal, &mut coeffs)?;
+            Ok(coeffs)
+        }
+
+        /// Forward transform of a complex signal.
+        fn forward_complex(&self, signal: &[Complex64]) -> Result<$coeffs, RepsError> {
+            let mut coeffs = <$coeffs>::zeros(self.bandlimit())?;
+            self.forward_complex_into(signal, &mut coeffs)?;
+            Ok(coeffs)
+        }
+
+        /// Inverse transform (complex grid values).
+        fn inverse(&self, coeffs: &$coeffs) -> Result<Vec<Complex64>, RepsError> {
+            let mut signal = vec![Complex64::new(0.0, 0.0); self.grid().len()];
+            self.inverse_into(coeffs, &mut signal)?;
+            Ok(signal)
+        }
+
+        /// Real part of the inverse transform: exact for the coefficients of a real signal
+        /// (`f̂_{l,−m} = (−1)^m conj f̂_lm` on S², `f̂^l_{−m,−n} = (−1)^{m−n} conj f̂^l_{mn}` on
+        /// SO(3)), otherwise the real part of the complex expansion.
+        fn inverse_real(&self, coeffs: &$coeffs) -> Result<Vec<f64>, RepsError> {
+            Ok(self.inverse(coeffs)?.into_iter().map(|z| z.re).collect())
+        }
+    };
+}
+pub(crate) use derived_transform_methods;

@@ -4,7 +4,7 @@
 use rand::RngCore;
 
 use super::{locate, Features, Layer, Params, SigMode, Signature};
-use crate::error::{NtkError, Result};
+use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 
 /// Layers applied one after the other. Error messages name a child by its index here
@@ -19,10 +19,13 @@ pub struct Serial {
 /// of another network are refused instead of being zipped short or indexed out of range.
 pub(crate) fn check_children(params: &Params, layers: usize, what: &str) -> Result<()> {
     if params.children.len() != layers {
-        return Err(NtkError::reject(format!(
-            "{what} have {} entries for {layers} layers (drawn for another network?)",
-            params.children.len()
-        )));
+        return Err(NtkError::reject_as(
+            Rejection::ForeignParameters,
+            format!(
+                "{what} have {} entries for {layers} layers (drawn for another network?)",
+                params.children.len()
+            ),
+        ));
     }
     Ok(())
 }
@@ -72,11 +75,14 @@ impl Serial {
         check_children(params, self.layers.len(), "parameters")?;
         check_children(grad, self.layers.len(), "gradients")?;
         if acts.len() != self.layers.len() + 1 {
-            return Err(NtkError::reject(format!(
-                "{} activations for {} layers",
-                acts.len(),
-                self.layers.len()
-            )));
+            return Err(NtkError::reject_as(
+                Rejection::ForeignParameters,
+                format!(
+                    "{} activations for {} layers",
+                    acts.len(),
+                    self.layers.len()
+                ),
+            ));
         }
         let mut g = dy.clone();
         for (i, l) in self.layers.iter().enumerate().rev() {
@@ -243,12 +249,16 @@ impl Parallel {
     fn split<'a, T>(&self, s: &'a Stream<T>) -> Result<&'a [T]> {
         match s {
             Stream::Many(v) if v.len() == self.branches.len() => Ok(v),
-            Stream::Many(v) => Err(NtkError::reject(format!(
-                "has {} branches but got {} inputs",
-                self.branches.len(),
-                v.len()
-            ))),
-            Stream::One(_) => Err(NtkError::reject(
+            Stream::Many(v) => Err(NtkError::reject_as(
+                Rejection::Branches,
+                format!(
+                    "has {} branches but got {} inputs",
+                    self.branches.len(),
+                    v.len()
+                ),
+            )),
+            Stream::One(_) => Err(NtkError::reject_as(
+                Rejection::Branches,
                 "needs several inputs; put fan_out before it",
             )),
         }
@@ -351,7 +361,8 @@ impl Layer for Parallel {
 fn many<T: Clone>(s: &Stream<T>) -> Result<Vec<T>> {
     match s {
         Stream::Many(v) if !v.is_empty() => Ok(v.clone()),
-        _ => Err(NtkError::reject(
+        _ => Err(NtkError::reject_as(
+            Rejection::Branches,
             "needs several branches (fan_out + parallel before it)",
         )),
     }
@@ -366,13 +377,16 @@ fn common(ks: Vec<Kernel>) -> Result<Vec<Kernel>> {
         ks.iter().map(Kernel::to_full).collect()
     };
     if ks.iter().any(|k| k.layout != ks[0].layout) {
-        return Err(NtkError::reject(format!(
-            "branches have different layouts: {}",
-            ks.iter()
-                .map(|k| k.layout.to_string())
-                .collect::<Vec<_>>()
-                .join(" vs ")
-        )));
+        return Err(NtkError::reject_as(
+            Rejection::Branches,
+            format!(
+                "branches have different layouts: {}",
+                ks.iter()
+                    .map(|k| k.layout.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" vs ")
+            ),
+        ));
     }
     Ok(ks)
 }
@@ -393,13 +407,16 @@ fn common_sig(v: &[Signature]) -> Result<Layout> {
     };
     let l0 = strip(&v[0].layout);
     if v.iter().any(|s| strip(&s.layout) != l0) {
-        return Err(NtkError::reject(format!(
-            "branches have different layouts: {}",
-            v.iter()
-                .map(|s| s.layout.to_string())
-                .collect::<Vec<_>>()
-                .join(" vs ")
-        )));
+        return Err(NtkError::reject_as(
+            Rejection::Branches,
+            format!(
+                "branches have different layouts: {}",
+                v.iter()
+                    .map(|s| s.layout.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" vs ")
+            ),
+        ));
     }
     Ok(l0)
 }
@@ -422,7 +439,10 @@ impl Layer for FanInSum {
         let v = many(&input)?;
         let layout = common_sig(&v)?;
         if v.iter().any(|s| s.channels != v[0].channels) {
-            return Err(NtkError::reject("branches have different channel counts"));
+            return Err(NtkError::reject_as(
+                Rejection::Branches,
+                "branches have different channel counts",
+            ));
         }
         Ok(Stream::One(Signature {
             layout,
@@ -446,7 +466,10 @@ impl Layer for FanInSum {
         let mut out = v[0].clone();
         for f in &v[1..] {
             if f.data.len() != out.data.len() {
-                return Err(NtkError::reject("branches have different shapes"));
+                return Err(NtkError::reject_as(
+                    Rejection::Branches,
+                    "branches have different shapes",
+                ));
             }
             out.data.iter_mut().zip(&f.data).for_each(|(a, b)| *a += b);
         }
@@ -609,7 +632,10 @@ impl Layer for FanInProd {
         let mut out = v[0].clone();
         for f in &v[1..] {
             if f.data.len() != out.data.len() {
-                return Err(NtkError::reject("branches have different shapes"));
+                return Err(NtkError::reject_as(
+                    Rejection::Branches,
+                    "branches have different shapes",
+                ));
             }
             out.data.iter_mut().zip(&f.data).for_each(|(a, b)| *a *= b);
         }

@@ -6,7 +6,7 @@ use rand::RngCore;
 
 use super::spatial::{check_strides, SpatialMap};
 use super::{Affine, Features, Layer, Params, SigMode, Signature};
-use crate::error::{NtkError, Result};
+use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Padding;
 use crate::scratch;
@@ -66,16 +66,19 @@ impl Conv {
     }
     fn geometry(&self, layout: &Layout) -> Result<Geometry> {
         let Layout::Pixels { h, w } = layout else {
-            return Err(NtkError::reject(format!(
-                "needs pixel features, got {}",
-                layout.kind()
-            )));
+            return Err(NtkError::reject_as(
+                Rejection::Layout,
+                format!("needs pixel features, got {}", layout.kind()),
+            ));
         };
         Geometry::new(*h, *w, self.fh, self.fw, self.padding).ok_or_else(|| {
-            NtkError::reject(format!(
-                "{}×{} filter does not fit a {h}×{w} image with VALID padding",
-                self.fh, self.fw
-            ))
+            NtkError::reject_as(
+                Rejection::Shape,
+                format!(
+                    "{}×{} filter does not fit a {h}×{w} image with VALID padding",
+                    self.fh, self.fw
+                ),
+            )
         })
     }
 }

@@ -399,10 +399,13 @@ impl Affine {
 /// Refuses parameter (or gradient) values of the wrong count.
 pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
-        return Err(NtkError::reject(format!(
-            "{what} have {got} values but the layer needs {want} for its input (drawn for \
+        return Err(NtkError::reject_as(
+            crate::error::Rejection::ForeignParameters,
+            format!(
+                "{what} have {got} values but the layer needs {want} for its input (drawn for \
              another network or another input shape?)"
-        )));
+            ),
+        ));
     }
     Ok(())
 }

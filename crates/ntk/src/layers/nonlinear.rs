@@ -3,7 +3,7 @@
 use rand::RngCore;
 
 use super::{Features, Layer, Params, SigMode, Signature};
-use crate::error::{NtkError, Result};
+use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Stream};
 use crate::nonlin::Nonlinearity;
 use crate::simd::{SimdLevel, SimdOp};
@@ -148,7 +148,8 @@ impl SimdOp for ExpNormalizedRows<'_> {
 /// and its output is not Gaussian.
 fn gaussian_nonlinear(input: Stream<bool>) -> Result<Stream<bool>> {
     if !input.one()? {
-        return Err(NtkError::reject(
+        return Err(NtkError::reject_as(
+            Rejection::NotGaussian,
             "its input is not Gaussian (the network input, or the output of a nonlinearity, \
              pooled or not), but the dual activation assumes Gaussian pre-activations; put a \
              linear layer (dense, conv, lift_conv, group_conv, ...) before it",

@@ -3,7 +3,7 @@
 use rand::RngCore;
 
 use super::{Features, Layer, Params, SigMode, Signature};
-use crate::error::{NtkError, Result};
+use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
 
 /// `layer_norm` (neural-tangents `LayerNorm(axis, eps)`): finite layer
@@ -54,10 +54,13 @@ impl LayerNorm {
             Layout::Scalar => 2,
             Layout::Pixels { .. } | Layout::Group { .. } | Layout::GroupRelative { .. } => 4,
             other => {
-                return Err(NtkError::reject(format!(
-                    "needs vector, pixel or group features, got {}",
-                    other.kind()
-                )))
+                return Err(NtkError::reject_as(
+                    Rejection::Layout,
+                    format!(
+                        "needs vector, pixel or group features, got {}",
+                        other.kind()
+                    ),
+                ))
             }
         };
         let mut axes = Vec::new();
@@ -154,7 +157,8 @@ impl Layer for LayerNorm {
     }
     fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
         if !input.one()? {
-            return Err(NtkError::reject(
+            return Err(NtkError::reject_as(
+                Rejection::NotGaussian,
                 "its input is not Gaussian (the network input, or a nonlinearity's output); \
                  neural-tangents' layer-norm kernel needs Gaussian inputs: put a linear layer \
                  before it",

@@ -4,7 +4,7 @@ use rand::RngCore;
 
 use super::spatial::{planar, SpatialMap};
 use super::{Features, Layer, Params, SigMode, Signature};
-use crate::error::{NtkError, Result};
+use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Padding;
 use crate::stencil::{AxisMap, WindowWeight};
@@ -149,10 +149,13 @@ impl Layer for GlobalAvgPool {
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         let s = input.one()?;
         if !matches!(s.layout, Layout::Pixels { .. }) {
-            return Err(NtkError::reject(format!(
-                "needs pixel features, got {} (use group_pool for group features)",
-                s.layout.kind()
-            )));
+            return Err(NtkError::reject_as(
+                Rejection::Layout,
+                format!(
+                    "needs pixel features, got {} (use group_pool for group features)",
+                    s.layout.kind()
+                ),
+            ));
         }
         Ok(Stream::One(Signature {
             layout: Layout::Scalar,
@@ -162,10 +165,10 @@ impl Layer for GlobalAvgPool {
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
         if !matches!(k.layout, Layout::Pixels { .. }) {
-            return Err(NtkError::reject(format!(
-                "needs pixel features, got {}",
-                k.layout.kind()
-            )));
+            return Err(NtkError::reject_as(
+                Rejection::Layout,
+                format!("needs pixel features, got {}", k.layout.kind()),
+            ));
         }
         Ok(Stream::One(scalar_kernel(
             mean(&k.nngp),
@@ -199,10 +202,13 @@ impl GroupPool {
     fn check(layout: &Layout) -> Result<()> {
         match layout {
             Layout::Group { .. } | Layout::GroupRelative { .. } => Ok(()),
-            other => Err(NtkError::reject(format!(
-                "needs group features but got {} features; put a lift_conv before group_pool",
-                other.kind()
-            ))),
+            other => Err(NtkError::reject_as(
+                Rejection::Layout,
+                format!(
+                    "needs group features but got {} features; put a lift_conv before group_pool",
+                    other.kind()
+                ),
+            )),
         }
     }
 }
@@ -312,10 +318,13 @@ fn pixels_only(layout: &Layout) -> Result<()> {
     if matches!(layout, Layout::Pixels { .. }) {
         Ok(())
     } else {
-        Err(NtkError::reject(format!(
-            "needs pixel features, got {} (use group_pool for group features)",
-            layout.kind()
-        )))
+        Err(NtkError::reject_as(
+            Rejection::Layout,
+            format!(
+                "needs pixel features, got {} (use group_pool for group features)",
+                layout.kind()
+            ),
+        ))
     }
 }
 
@@ -402,10 +411,13 @@ impl WindowPool {
         let cols = AxisMap::window(w, self.window.1, self.strides.1, self.padding, weight);
         match (rows, cols) {
             (Some(rows), Some(cols)) => Ok(SpatialMap { rows, cols }),
-            _ => Err(NtkError::reject(format!(
-                "window {}×{} does not fit {h}×{w} features with VALID padding",
-                self.window.0, self.window.1
-            ))),
+            _ => Err(NtkError::reject_as(
+                Rejection::Shape,
+                format!(
+                    "window {}×{} does not fit {h}×{w} features with VALID padding",
+                    self.window.0, self.window.1
+                ),
+            )),
         }
     }
     fn input_map(&self, layout: &Layout) -> Result<SpatialMap> {

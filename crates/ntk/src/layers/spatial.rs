@@ -8,7 +8,7 @@
 //! indices at fixed positions), while rotation equivariance survives only when the map
 //! commutes with the square's symmetries ([`SpatialMap::keeps_rotations`]).
 
-use crate::error::{NtkError, Result};
+use crate::error::{NtkError, Rejection, Result};
 use crate::layers::{Features, Signature};
 use crate::layout::{Kernel, Layout};
 use crate::stencil::{map_features, map_features_transpose, map_pair_block, AxisMap};
@@ -53,10 +53,13 @@ pub(crate) fn resized(layout: &Layout, h: usize, w: usize) -> Layout {
 /// `(h, w)` of a planar layout, or an error naming the layer.
 pub(crate) fn planar(layout: &Layout) -> Result<(usize, usize)> {
     spatial_of(layout).map(|(_, h, w)| (h, w)).ok_or_else(|| {
-        NtkError::reject(format!(
-            "needs pixel or group features on a grid, got {}",
-            layout.kind()
-        ))
+        NtkError::reject_as(
+            Rejection::Layout,
+            format!(
+                "needs pixel or group features on a grid, got {}",
+                layout.kind()
+            ),
+        )
     })
 }
 

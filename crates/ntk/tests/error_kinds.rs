@@ -1,0 +1,77 @@
+//! Errors a caller can match: a layer's refusal carries a [`Rejection`] kind next to its
+//! one-line message (the message text is asserted elsewhere and unchanged).
+
+use entk_ntk::{Features, Network, NtkError, Rejection};
+
+/// The kind and message of the refusal of `spec` on 5×5×2 images, from `plan`.
+fn plan_refusal(spec: &str) -> (Option<Rejection>, String) {
+    let net = Network::from_json(spec).expect("the spec itself parses");
+    let e = net.plan(&Network::image_signature(5, 5, 2)).unwrap_err();
+    assert!(
+        matches!(e, NtkError::Layer { .. }),
+        "not located at a layer: {e}"
+    );
+    (e.rejection(), e.to_string())
+}
+
+#[test]
+fn a_nonlinearity_on_a_non_gaussian_input_is_not_gaussian() {
+    let (kind, msg) = plan_refusal(
+        r#"{"layers": [{"type": "conv", "filter": 3, "padding": "same"}, {"type": "relu"},
+            {"type": "relu"}, {"type": "global_avg_pool"}, {"type": "dense"}]}"#,
+    );
+    assert_eq!(kind, Some(Rejection::NotGaussian), "{msg}");
+    assert!(msg.starts_with("layer 2 (`relu`)"), "{msg}");
+}
+
+#[test]
+fn wrong_features_are_layout_and_a_too_large_filter_is_shape() {
+    let (kind, msg) = plan_refusal(
+        r#"{"layers": [{"type": "conv", "filter": 3, "padding": "same"}, {"type": "group_pool"},
+            {"type": "dense"}]}"#,
+    );
+    assert_eq!(kind, Some(Rejection::Layout), "{msg}");
+    let (kind, msg) = plan_refusal(
+        r#"{"layers": [{"type": "conv", "filter": 7, "padding": "valid"},
+            {"type": "global_avg_pool"}, {"type": "dense"}]}"#,
+    );
+    assert_eq!(kind, Some(Rejection::Shape), "{msg}");
+    assert!(msg.contains("does not fit"), "{msg}");
+}
+
+#[test]
+fn a_fan_in_without_branches_is_branches() {
+    let (kind, msg) = plan_refusal(
+        r#"{"layers": [{"type": "conv", "filter": 3, "padding": "same"}, {"type": "fan_in_sum"},
+            {"type": "global_avg_pool"}, {"type": "dense"}]}"#,
+    );
+    assert_eq!(kind, Some(Rejection::Branches), "{msg}");
+}
+
+#[test]
+fn parameters_of_another_network_are_foreign_parameters() {
+    let narrow = Network::from_json(
+        r#"{"layers": [{"type": "conv", "filter": 3, "padding": "same", "width": 2},
+            {"type": "global_avg_pool"}, {"type": "dense"}]}"#,
+    )
+    .unwrap();
+    let wide = Network::from_json(
+        r#"{"layers": [{"type": "conv", "filter": 3, "padding": "same", "width": 5},
+            {"type": "global_avg_pool"}, {"type": "dense"}]}"#,
+    )
+    .unwrap();
+    let x = Features::image(5, 5, 2, vec![0.5; 50]).unwrap();
+    let p_wide = wide.init_seeded(&x.sig, 3).unwrap();
+    let e = narrow.apply(&p_wide, &x).unwrap_err();
+    assert_eq!(e.rejection(), Some(Rejection::ForeignParameters), "{e}");
+    assert!(
+        matches!(&e, NtkError::Layer { index: 0, layer, .. } if layer == "conv"),
+        "{e}"
+    );
+}
+
+#[test]
+fn errors_that_are_not_refusals_have_no_rejection_kind() {
+    let e = Network::from_json("not json").unwrap_err();
+    assert_eq!(e.rejection(), None, "{e}");
+}
