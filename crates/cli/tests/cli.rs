@@ -140,7 +140,7 @@ mod kernel_and_predict {
         {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
         {"type": "group_pool"}, {"type": "dense"}]}"#;
 
-    /// docs/theory.md#prediction0 "input 1".
+    /// docs/theory.md#golden-values "input 1".
     fn golden_input() -> Array4<f64> {
         Array4::from_shape_fn((2, 5, 5, 1), |(b, h, w, _)| {
             (0.7 * h as f64 + 1.3 * w as f64 + b as f64).sin() + 0.1 * (h * w) as f64
@@ -403,7 +403,7 @@ mod sphere_inputs {
     use ndarray::{Array2, Array4};
     use ndarray_npy::{read_npy, write_npy};
 
-    /// docs/theory.md#prediction0 "input 2" on the L = 4 Driscoll–Healy grid, `(2, 8, 7, 2)`.
+    /// docs/theory.md#golden-values "input 2" on the L = 4 Driscoll–Healy grid, `(2, 8, 7, 2)`.
     pub(super) fn golden_sphere_input() -> Array4<f64> {
         let grid = entk_groups::DriscollHealyGrid::new(4).unwrap();
         Array4::from_shape_fn((2, 8, 7, 2), |(b, j, k, c)| {
@@ -524,7 +524,7 @@ mod so3_signal_inputs {
     const SO3_NET: &str = r#"{"layers": [{"type": "so3_conv", "bandlimit_out": 2}, {"type": "erf"},
         {"type": "so3_conv", "bandlimit_out": 2}, {"type": "erf"}, {"type": "so3_pool"}, {"type": "dense"}]}"#;
 
-    /// docs/theory.md#prediction0 "input 2" lifted by the north-pole delta, `x(R) = f(R e_z)`: constant in γ,
+    /// docs/theory.md#golden-values "input 2" lifted by the north-pole delta, `x(R) = f(R e_z)`: constant in γ,
     /// `(2, 7, 8, 7, 2)` on the L = 4 grid `(γ, β, α)`, whose `(β, α)` slice is the S² grid.
     fn golden_so3_input() -> Array5<f64> {
         let f = super::sphere_inputs::golden_sphere_input();
@@ -554,7 +554,7 @@ mod so3_signal_inputs {
             .success();
         let ntk: Array2<f64> = read_npy(d.join("o/ntk.npy")).unwrap();
         let nngp: Array2<f64> = read_npy(d.join("o/nngp.npy")).unwrap();
-        // The S² golden values of docs/theory.md#prediction0, carried over by the delta lift.
+        // The S² golden values of docs/theory.md#golden-values, carried over by the delta lift.
         assert!(
             (ntk[[0, 0]] - 0.5442469202).abs() < 1e-9 && (ntk[[0, 1]] - 0.1254721109).abs() < 1e-9,
             "{ntk}"

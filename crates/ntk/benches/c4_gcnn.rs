@@ -1,4 +1,4 @@
-//! Benchmarks of the C4 GCNN kernel of docs/theory.md#prediction0 (lift 3×3 same, relu, group conv 3×3 same,
+//! Benchmarks of the C4 GCNN kernel of docs/theory.md#golden-values (lift 3×3 same, relu, group conv 3×3 same,
 //! relu, group pool, dense): NTK + NNGP Gram matrices of random images.
 //!
 //! - `c4_gcnn_ntk_n16_16x16`: 16 images 16×16×3 (the neural-tangents comparison,

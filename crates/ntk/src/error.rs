@@ -7,9 +7,10 @@ use thiserror::Error;
 /// Messages are one line and name the offending layer, field or input.
 #[derive(Debug, Error)]
 pub enum NtkError {
-    /// The architecture spec is malformed (unknown type or field, bad value, bad JSON).
+    /// The architecture spec or a layer's settings are malformed (unknown type or field, bad
+    /// value, bad JSON); [`SpecError::kind`] says which, and names the field.
     #[error("{0}")]
-    Spec(String),
+    Spec(SpecError),
     /// A layer cannot accept its input (wrong layout, wrong group, shape too small, ...).
     #[error("layer {index} (`{layer}`): {reason}")]
     Layer {
@@ -74,6 +75,79 @@ pub enum NtkError {
     Threads(String),
 }
 
+/// A refused spec or layer setting: where (`path`), what kind of problem (`kind`, matchable,
+/// naming the field), and the one-line message. Displays as `"{path}: {message}"` (just the
+/// message when `path` is empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    /// Where in the spec: `"layer 3"`, `"layer 2 > branch 1 > layer 0"`, `"spec"` for the
+    /// top-level object; empty when the whole text is unreadable or no position applies.
+    pub path: String,
+    /// The kind of problem.
+    pub kind: SpecErrorKind,
+    /// What is wrong, in words (without the path).
+    pub message: String,
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+impl From<SpecError> for NtkError {
+    fn from(e: SpecError) -> Self {
+        NtkError::Spec(e)
+    }
+}
+
+/// The kind of a [`SpecError`]. `layer` is the layer's `type` (`"spec"` for the top-level
+/// object), `field` the offending field.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecErrorKind {
+    /// The text is not JSON, or not an object.
+    Json,
+    /// An unknown layer `type`.
+    UnknownType {
+        /// The type that was given.
+        ty: String,
+    },
+    /// A field the layer does not have.
+    UnknownField {
+        /// The layer's type.
+        layer: String,
+        /// The unknown field.
+        field: String,
+    },
+    /// A required field is absent.
+    MissingField {
+        /// The layer's type.
+        layer: String,
+        /// The missing field.
+        field: String,
+    },
+    /// A field has the wrong JSON type or a value outside its range.
+    BadValue {
+        /// The layer's type.
+        layer: String,
+        /// The field.
+        field: String,
+    },
+    /// The group named is unknown, absent where needed, or does not suit the layer.
+    Group,
+    /// A layer where it cannot stand (dropout on the network input, `deep_set` not first).
+    Placement,
+    /// Any other inconsistency of the settings.
+    Invalid,
+}
+
 /// Why a layer refused its input, parameters or position: the `kind` of [`NtkError::Layer`]
 /// and [`NtkError::Rejected`]. The message says the same in words.
 #[non_exhaustive]
@@ -105,6 +179,22 @@ pub enum Rejection {
 }
 
 impl NtkError {
+    /// A [`NtkError::Spec`] error of kind [`SpecErrorKind::Invalid`] with no path: a layer
+    /// constructor refusing its settings.
+    pub fn spec(message: impl Into<String>) -> Self {
+        NtkError::Spec(SpecError {
+            path: String::new(),
+            kind: SpecErrorKind::Invalid,
+            message: message.into(),
+        })
+    }
+    /// The [`SpecError`] of a [`NtkError::Spec`]; `None` for every other error.
+    pub fn spec_error(&self) -> Option<&SpecError> {
+        match self {
+            NtkError::Spec(e) => Some(e),
+            _ => None,
+        }
+    }
     /// A [`NtkError::Layer`] error of kind [`Rejection::Other`].
     pub fn layer(index: usize, layer: &str, reason: impl Into<String>) -> Self {
         NtkError::Rejected {

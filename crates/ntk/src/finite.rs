@@ -147,7 +147,7 @@ pub fn empirical_gram_features(
             .map(|f| {
                 let (y, j) = jacobian(net, params, f)?;
                 if y.sig.layout != Layout::Scalar {
-                    return Err(NtkError::Spec(format!(
+                    return Err(NtkError::spec(format!(
                         "empirical_gram needs pooled outputs, got {}",
                         y.sig.layout
                     )));

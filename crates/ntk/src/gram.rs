@@ -366,7 +366,7 @@ impl Network {
         }
         let plan = self.plan(&sig)?;
         if !plan.is_pooled() {
-            return Err(NtkError::Spec(format!("the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense", plan.output)));
+            return Err(NtkError::spec(format!("the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense", plan.output)));
         }
         let threads = if opts.threads == 0 {
             rayon::current_num_threads()

@@ -223,8 +223,8 @@ impl Network {
         let output = match sigs.last().expect("nonempty") {
             Stream::One(s) => s.layout.clone(),
             Stream::Many(_) => {
-                return Err(NtkError::Spec(
-                    "network ends with several branches; add fan_in_sum or fan_in_concat".into(),
+                return Err(NtkError::spec(
+                    "network ends with several branches; add fan_in_sum or fan_in_concat",
                 ))
             }
         };
@@ -300,7 +300,7 @@ impl Network {
                 .element_network()
                 .check_input_layout(input),
             Some(l) => Err(NtkError::layer(0, &l.name(), reason)),
-            None => Err(NtkError::Spec(format!(
+            None => Err(NtkError::spec(format!(
                 "the network has no layers; {reason}"
             ))),
         }
@@ -533,8 +533,8 @@ impl Network {
             .map_err(|e| self.at_root(e))?;
         match sigs.into_iter().last().expect("input signature") {
             Stream::One(s) => Ok(s),
-            Stream::Many(_) => Err(NtkError::Spec(
-                "network ends with several branches; add fan_in_sum or fan_in_concat".into(),
+            Stream::Many(_) => Err(NtkError::spec(
+                "network ends with several branches; add fan_in_sum or fan_in_concat",
             )),
         }
     }

@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use entk_groups::{GroupKind, GroupRegistry, GroupStructure};
 
-use crate::error::{NtkError, Result};
+use crate::error::{NtkError, Result, SpecError, SpecErrorKind};
 use crate::layers::{
     Affine, Conv, DeepSet, Dense, Dropout, Elementwise, ExpNormalized, FanInConcat, FanInProd,
     FanInSum, FanOut, Flatten, GlobalAvgPool, GlobalSumPool, GroupConv, GroupPool, Layer,
@@ -376,30 +376,58 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    fn err_as(&self, kind: SpecErrorKind, msg: impl std::fmt::Display) -> NtkError {
+        NtkError::Spec(SpecError {
+            path: self.path.clone(),
+            kind,
+            message: msg.to_string(),
+        })
+    }
+    /// A [`SpecErrorKind::Invalid`] error at this layer.
     fn err(&self, msg: impl std::fmt::Display) -> NtkError {
-        NtkError::Spec(format!("{}: {msg}", self.path))
+        self.err_as(SpecErrorKind::Invalid, msg)
+    }
+    /// A [`SpecErrorKind::BadValue`] error for `field` of this layer.
+    fn bad(&self, field: &str, msg: impl std::fmt::Display) -> NtkError {
+        let (layer, field) = (self.ty.to_string(), field.to_string());
+        self.err_as(SpecErrorKind::BadValue { layer, field }, msg)
+    }
+    /// A [`SpecErrorKind::MissingField`] error for `field` of this layer.
+    fn missing(&self, field: &str, msg: impl std::fmt::Display) -> NtkError {
+        let (layer, field) = (self.ty.to_string(), field.to_string());
+        self.err_as(SpecErrorKind::MissingField { layer, field }, msg)
+    }
+    /// A [`SpecErrorKind::Group`] error at this layer.
+    fn group_err(&self, msg: impl std::fmt::Display) -> NtkError {
+        self.err_as(SpecErrorKind::Group, msg)
     }
     fn f64(&self, key: &str, default: f64) -> Result<f64> {
         match self.obj.get(key) {
             None => Ok(default),
             Some(v) => v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
-                self.err(format!(
-                    "field `{key}` of `{}` must be a finite number, got {v}",
-                    self.ty
-                ))
+                self.bad(
+                    key,
+                    format!(
+                        "field `{key}` of `{}` must be a finite number, got {v}",
+                        self.ty
+                    ),
+                )
             }),
         }
     }
     fn usize(&self, key: &str, default: Option<usize>) -> Result<usize> {
         match self.obj.get(key) {
-            None => {
-                default.ok_or_else(|| self.err(format!("missing field `{key}` in `{}`", self.ty)))
-            }
+            None => default.ok_or_else(|| {
+                self.missing(key, format!("missing field `{key}` in `{}`", self.ty))
+            }),
             Some(v) => v.as_u64().map(|x| x as usize).ok_or_else(|| {
-                self.err(format!(
-                    "field `{key}` of `{}` must be a non-negative integer, got {v}",
-                    self.ty
-                ))
+                self.bad(
+                    key,
+                    format!(
+                        "field `{key}` of `{}` must be a non-negative integer, got {v}",
+                        self.ty
+                    ),
+                )
             }),
         }
     }
@@ -407,10 +435,13 @@ impl Ctx<'_> {
     fn usize_in(&self, key: &str, default: Option<usize>, lo: usize, hi: usize) -> Result<usize> {
         let v = self.usize(key, default)?;
         if v < lo || v > hi {
-            return Err(self.err(format!(
-                "field `{key}` of `{}` must lie in {lo}..={hi}, got {v}",
-                self.ty
-            )));
+            return Err(self.bad(
+                key,
+                format!(
+                    "field `{key}` of `{}` must lie in {lo}..={hi}, got {v}",
+                    self.ty
+                ),
+            ));
         }
         Ok(v)
     }
@@ -418,27 +449,32 @@ impl Ctx<'_> {
     fn degree(&self) -> Result<usize> {
         let d = self.usize("degree", None)?;
         if d > MAX_DEGREE {
-            return Err(self.err(format!(
-                "field `degree` of `{}` is {d}; at most {MAX_DEGREE} is supported",
-                self.ty
-            )));
+            return Err(self.bad(
+                "degree",
+                format!(
+                    "field `degree` of `{}` is {d}; at most {MAX_DEGREE} is supported",
+                    self.ty
+                ),
+            ));
         }
         Ok(d)
     }
     /// `coef` of `polynomial`: a non-empty list of finite numbers.
     fn coef(&self) -> Result<Vec<f64>> {
         let v = self.obj.get("coef").ok_or_else(|| {
-            self.err(
+            self.missing(
+                "coef",
                 "missing field `coef` in `polynomial` (a list of numbers, constant term first)",
             )
         })?;
         let list = v.as_array().ok_or_else(|| {
-            self.err(format!(
-                "field `coef` of `polynomial` must be a list of numbers, got {v}"
-            ))
+            self.bad(
+                "coef",
+                format!("field `coef` of `polynomial` must be a list of numbers, got {v}"),
+            )
         })?;
         if list.len() > MAX_DEGREE + 1 {
-            return Err(self.err(format!(
+            return Err(self.bad("coef", format!(
                 "field `coef` of `polynomial` has {} entries; at most {} (degree {MAX_DEGREE}) are supported",
                 list.len(),
                 MAX_DEGREE + 1
@@ -447,9 +483,10 @@ impl Ctx<'_> {
         list.iter()
             .map(|x| {
                 x.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
-                    self.err(format!(
-                        "entry {x} of `coef` in `polynomial` must be a finite number"
-                    ))
+                    self.bad(
+                        "coef",
+                        format!("entry {x} of `coef` in `polynomial` must be a finite number"),
+                    )
                 })
             })
             .collect()
@@ -457,10 +494,10 @@ impl Ctx<'_> {
     fn nonneg(&self, key: &str, default: f64) -> Result<f64> {
         let v = self.f64(key, default)?;
         if v < 0.0 {
-            return Err(self.err(format!(
-                "field `{key}` of `{}` must be ≥ 0, got {v}",
-                self.ty
-            )));
+            return Err(self.bad(
+                key,
+                format!("field `{key}` of `{}` must be ≥ 0, got {v}", self.ty),
+            ));
         }
         Ok(v)
     }
@@ -480,30 +517,36 @@ impl Ctx<'_> {
                 "same" => Ok(Padding::Same),
                 "valid" => Ok(Padding::Valid),
                 "circular" => Ok(Padding::Circular),
-                _ => Err(self.err(format!(
-                    "unknown padding `{s}` in `{}` (same, valid, circular)",
-                    self.ty
-                ))),
+                _ => Err(self.bad(
+                    "padding",
+                    format!(
+                        "unknown padding `{s}` in `{}` (same, valid, circular)",
+                        self.ty
+                    ),
+                )),
             },
-            Some(v) => Err(self.err(format!(
-                "field `padding` of `{}` must be a string, got {v}",
-                self.ty
-            ))),
+            Some(v) => Err(self.bad(
+                "padding",
+                format!("field `padding` of `{}` must be a string, got {v}", self.ty),
+            )),
         }
     }
     /// A positive integer or `[h, w]` of positive integers (`window`, `strides`).
     fn pair(&self, key: &str, default: Option<(usize, usize)>) -> Result<(usize, usize)> {
         let bad = || {
-            self.err(format!(
+            self.bad(
+                key,
+                format!(
                 "field `{key}` of `{}` must be a positive integer or [h, w] of positive integers",
                 self.ty
-            ))
+            ),
+            )
         };
         let pos = |x: &Value| x.as_u64().filter(|v| *v > 0).map(|v| v as usize);
         match self.obj.get(key) {
-            None => {
-                default.ok_or_else(|| self.err(format!("missing field `{key}` in `{}`", self.ty)))
-            }
+            None => default.ok_or_else(|| {
+                self.missing(key, format!("missing field `{key}` in `{}`", self.ty))
+            }),
             Some(Value::Array(a)) if a.len() == 2 => match (pos(&a[0]), pos(&a[1])) {
                 (Some(h), Some(w)) => Ok((h, w)),
                 _ => Err(bad()),
@@ -512,10 +555,13 @@ impl Ctx<'_> {
         }
         .and_then(|(h, w)| {
             if h > MAX_FILTER || w > MAX_FILTER {
-                Err(self.err(format!(
+                Err(self.bad(
+                    key,
+                    format!(
                     "field `{key}` of `{}` is too large: {h}×{w} (at most {MAX_FILTER} per side)",
                     self.ty
-                )))
+                ),
+                ))
             } else {
                 Ok((h, w))
             }
@@ -524,10 +570,13 @@ impl Ctx<'_> {
     /// `strides` (neural-tangents' name), or the older `stride`; default 1.
     fn strides(&self) -> Result<(usize, usize)> {
         if self.obj.contains_key("strides") && self.obj.contains_key("stride") {
-            return Err(self.err(format!(
-                "`{}` has both `strides` and `stride`; use `strides`",
-                self.ty
-            )));
+            return Err(self.bad(
+                "stride",
+                format!(
+                    "`{}` has both `strides` and `stride`; use `strides`",
+                    self.ty
+                ),
+            ));
         }
         let key = if self.obj.contains_key("stride") {
             "stride"
@@ -540,63 +589,80 @@ impl Ctx<'_> {
         match self.obj.get(key) {
             None => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(v) => Err(self.err(format!(
-                "field `{key}` of `{}` must be true or false, got {v}",
-                self.ty
-            ))),
+            Some(v) => Err(self.bad(
+                key,
+                format!(
+                    "field `{key}` of `{}` must be true or false, got {v}",
+                    self.ty
+                ),
+            )),
         }
     }
     fn filter(&self) -> Result<(usize, usize)> {
-        let v = self
-            .obj
-            .get("filter")
-            .ok_or_else(|| self.err(format!("missing field `filter` in `{}`", self.ty)))?;
+        let v = self.obj.get("filter").ok_or_else(|| {
+            self.missing("filter", format!("missing field `filter` in `{}`", self.ty))
+        })?;
         let (h, w) = match v {
             Value::Number(n) => {
                 let q = n.as_u64().ok_or_else(|| {
-                    self.err(format!(
-                        "filter {n} of `{}` must be a positive odd integer",
-                        self.ty
-                    ))
+                    self.bad(
+                        "filter",
+                        format!("filter {n} of `{}` must be a positive odd integer", self.ty),
+                    )
                 })? as usize;
                 (q, q)
             }
             Value::Array(a) if a.len() == 2 => {
                 let g = |x: &Value| {
                     x.as_u64().map(|v| v as usize).ok_or_else(|| {
-                        self.err(format!(
-                            "filter {v} of `{}` must be [h, w] with odd integers",
-                            self.ty
-                        ))
+                        self.bad(
+                            "filter",
+                            format!(
+                                "filter {v} of `{}` must be [h, w] with odd integers",
+                                self.ty
+                            ),
+                        )
                     })
                 };
                 (g(&a[0])?, g(&a[1])?)
             }
             _ => {
-                return Err(self.err(format!(
-                    "filter {v} of `{}` must be an odd integer or [h, w]",
-                    self.ty
-                )))
+                return Err(self.bad(
+                    "filter",
+                    format!(
+                        "filter {v} of `{}` must be an odd integer or [h, w]",
+                        self.ty
+                    ),
+                ))
             }
         };
         if h > MAX_FILTER || w > MAX_FILTER {
-            return Err(self.err(format!(
-                "filter size {h}×{w} of `{}` is too large (at most {MAX_FILTER} per side)",
-                self.ty
-            )));
+            return Err(self.bad(
+                "filter",
+                format!(
+                    "filter size {h}×{w} of `{}` is too large (at most {MAX_FILTER} per side)",
+                    self.ty
+                ),
+            ));
         }
         if h.is_multiple_of(2) || w.is_multiple_of(2) {
-            return Err(self.err(format!(
-                "filter size {h}×{w} of `{}` must be odd (even filters have no centre)",
-                self.ty
-            )));
+            return Err(self.bad(
+                "filter",
+                format!(
+                    "filter size {h}×{w} of `{}` must be odd (even filters have no centre)",
+                    self.ty
+                ),
+            ));
         }
         Ok((h, w))
     }
     fn square_filter(&self) -> Result<usize> {
         let (h, w) = self.filter()?;
         if h != w {
-            return Err(self.err(format!("`{}` needs a square filter, got {h}×{w}", self.ty)));
+            return Err(self.bad(
+                "filter",
+                format!("`{}` needs a square filter, got {h}×{w}", self.ty),
+            ));
         }
         Ok(h)
     }
@@ -605,7 +671,7 @@ impl Ctx<'_> {
     fn group(&self, last: Option<Arc<GroupStructure>>) -> Result<Arc<GroupStructure>> {
         match self.obj.get("group") {
             None => last.ok_or_else(|| {
-                self.err(format!(
+                self.group_err(format!(
                     "`{}` has no `group` and there is no lift_conv before it",
                     self.ty
                 ))
@@ -613,19 +679,19 @@ impl Ctx<'_> {
             Some(Value::String(s)) => match self
                 .registry
                 .get(s)
-                .map_err(|e| self.err(format!("group `{s}`: {e}")))?
+                .map_err(|e| self.group_err(format!("group `{s}`: {e}")))?
                 .kind()
             {
                 GroupKind::Finite(structure) => Ok(structure.clone()),
-                _ => Err(self.err(format!(
+                _ => Err(self.group_err(format!(
                     "`{}` works on pixel grids; so3 needs s2_lift_conv/so3_conv",
                     self.ty
                 ))),
             },
-            Some(v) => Err(self.err(format!(
-                "field `group` of `{}` must be a string, got {v}",
-                self.ty
-            ))),
+            Some(v) => Err(self.bad(
+                "group",
+                format!("field `group` of `{}` must be a string, got {v}", self.ty),
+            )),
         }
     }
     /// `s2_lift_conv`'s optional `group`: `None` for SO(3) (absent or `so3`), otherwise a
@@ -643,7 +709,7 @@ impl Ctx<'_> {
         }
         let g = self.group(None)?;
         if g.sphere().is_none() {
-            return Err(self.err(format!(
+            return Err(self.group_err(format!(
                 "group {} does not act on the sphere: `s2_lift_conv` takes so3 (the default) or a \
                  finite rotation group such as octahedral or icosahedral",
                 g.group_name()
@@ -655,12 +721,15 @@ impl Ctx<'_> {
     fn no_spatial_fields(&self, group: &GroupStructure) -> Result<()> {
         for key in ["filter", "padding", "strides"] {
             if self.obj.contains_key(key) {
-                return Err(self.err(format!(
+                return Err(self.bad(
+                    key,
+                    format!(
                     "`{}` over {} has no spatial part (its features are functions on the group \
                      alone): `{key}` is not allowed",
                     self.ty,
                     group.group_name()
-                )));
+                ),
+                ));
             }
         }
         Ok(())
@@ -696,23 +765,41 @@ fn parse_layer(
     registry: &GroupRegistry,
 ) -> Result<LayerSpec> {
     let obj = v.as_object().ok_or_else(|| {
-        NtkError::Spec(format!(
-            "{path}: must be a JSON object with a `type`, got {v}"
-        ))
+        NtkError::Spec(SpecError {
+            path: path.to_string(),
+            kind: SpecErrorKind::Invalid,
+            message: format!("must be a JSON object with a `type`, got {v}"),
+        })
     })?;
     let ty = match obj.get("type") {
         Some(Value::String(s)) => s.as_str(),
         Some(other) => {
-            return Err(NtkError::Spec(format!(
-                "{path}: `type` must be a string, got {other}"
-            )))
+            return Err(NtkError::Spec(SpecError {
+                path: path.to_string(),
+                kind: SpecErrorKind::BadValue {
+                    layer: String::new(),
+                    field: "type".into(),
+                },
+                message: format!("`type` must be a string, got {other}"),
+            }))
         }
-        None => return Err(NtkError::Spec(format!("{path}: missing field `type`"))),
+        None => {
+            return Err(NtkError::Spec(SpecError {
+                path: path.to_string(),
+                kind: SpecErrorKind::MissingField {
+                    layer: String::new(),
+                    field: "type".into(),
+                },
+                message: "missing field `type`".into(),
+            }))
+        }
     };
     let allowed = fields_of(ty).ok_or_else(|| {
-        NtkError::Spec(format!(
-            "{path}: unknown layer type `{ty}` (known: {KNOWN_TYPES})"
-        ))
+        NtkError::Spec(SpecError {
+            path: path.to_string(),
+            kind: SpecErrorKind::UnknownType { ty: ty.to_string() },
+            message: format!("unknown layer type `{ty}` (known: {KNOWN_TYPES})"),
+        })
     })?;
     for k in obj.keys() {
         if k != "type" && !allowed.contains(&k.as_str()) {
@@ -721,9 +808,14 @@ fn parse_layer(
             } else {
                 allowed.join(", ")
             };
-            return Err(NtkError::Spec(format!(
-                "{path}: unknown field `{k}` in `{ty}` (known fields: {known})"
-            )));
+            return Err(NtkError::Spec(SpecError {
+                path: path.to_string(),
+                kind: SpecErrorKind::UnknownField {
+                    layer: ty.to_string(),
+                    field: k.clone(),
+                },
+                message: format!("unknown field `{k}` in `{ty}` (known fields: {known})"),
+            }));
         }
     }
     let c = Ctx {
@@ -747,7 +839,7 @@ fn parse_layer(
             let bandlimit_out = c.usize_in("bandlimit_out", None, 1, MAX_BANDLIMIT)?;
             let max_beta = c.f64("max_beta", std::f64::consts::PI)?;
             if !(MIN_MAX_BETA..=std::f64::consts::PI).contains(&max_beta) {
-                return Err(c.err(format!(
+                return Err(c.bad("max_beta", format!(
                     "field `max_beta` of `{ty}` must lie in [{MIN_MAX_BETA}, π], got {max_beta} \
                      (smaller supports leave no resolvable filter at any bandlimit ≤ {MAX_BANDLIMIT})"
                 )));
@@ -792,23 +884,23 @@ fn parse_layer(
                     .iter()
                     .map(|v| v.as_i64().filter(|x| x.abs() < 8))
                     .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| c.err("field `axis` of `layer_norm` must be an integer or a list of integers (NHWC axes, e.g. -1 or [1, 2, 3])"))?,
+                    .ok_or_else(|| c.bad("axis", "field `axis` of `layer_norm` must be an integer or a list of integers (NHWC axes, e.g. -1 or [1, 2, 3])"))?,
                 Some(v) => vec![v.as_i64().filter(|x| x.abs() < 8).ok_or_else(|| {
-                    c.err(format!("field `axis` of `layer_norm` must be an integer or a list of integers, got {v}"))
+                    c.bad("axis", format!("field `axis` of `layer_norm` must be an integer or a list of integers, got {v}"))
                 })?],
             },
             eps: c.f64("eps", 1e-12)?,
         },
         "dropout" => LayerSpec::Dropout {
             rate: match obj.get("rate") {
-                None => return Err(c.err("`dropout` needs `rate`, the keep probability in (0, 1] (neural-tangents' convention)")),
+                None => return Err(c.missing("rate", "`dropout` needs `rate`, the keep probability in (0, 1] (neural-tangents' convention)")),
                 Some(_) => c.f64("rate", 1.0)?,
             },
             train: match obj.get("mode") {
                 None => true,
                 Some(Value::String(m)) if m == "train" => true,
                 Some(Value::String(m)) if m == "test" => false,
-                Some(v) => return Err(c.err(format!("unknown mode {v} of `dropout` (train, test)"))),
+                Some(v) => return Err(c.bad("mode", format!("unknown mode {v} of `dropout` (train, test)"))),
             },
         },
         "relu" => LayerSpec::Nonlinear(NonlinearSpec::Relu),
@@ -852,12 +944,12 @@ fn parse_layer(
             let name = match obj.get("fn") {
                 Some(Value::String(s)) => s.as_str(),
                 Some(v) => {
-                    return Err(c.err(format!(
+                    return Err(c.bad("fn", format!(
                         "field `fn` of `elementwise_numerical` must be a string, got {v}"
                     )))
                 }
                 None => {
-                    return Err(c.err(format!(
+                    return Err(c.missing("fn", format!(
                         "missing field `fn` in `elementwise_numerical` (one of {})",
                         crate::nonlin::named_fn_names()
                     )))
@@ -866,7 +958,7 @@ fn parse_layer(
             let f = NamedFn::from_str(name)
                 .map_err(|e| c.err(format!("`elementwise_numerical`: {e}")))?;
             let key = match (obj.contains_key("degree"), obj.contains_key("deg")) {
-                (true, true) => return Err(c.err("`elementwise_numerical` takes `degree` or its neural-tangents name `deg`, not both")),
+                (true, true) => return Err(c.bad("deg", "`elementwise_numerical` takes `degree` or its neural-tangents name `deg`, not both")),
                 (false, true) => "deg",
                 _ => "degree",
             };
@@ -876,7 +968,7 @@ fn parse_layer(
         "lift_conv" => {
             let group = c.group(None)?;
             if group.plane().is_none() {
-                return Err(c.err(format!(
+                return Err(c.group_err(format!(
                     "`lift_conv` works on pixel grids; {g} acts on the sphere: use s2_lift_conv \
                      with \"group\": \"{g}\"",
                     g = group.group_name()
@@ -899,13 +991,13 @@ fn parse_layer(
                     GroupSupport::Identity
                 }
                 Some(v) => {
-                    return Err(c.err(format!(
+                    return Err(c.bad("group_support", format!(
                         "unknown group_support {v} in `group_conv` (all, identity)"
                     )))
                 }
             };
             if last_group.is_none() {
-                return Err(c.err("group_conv before any lift_conv: group convolutions need group features; add a lift_conv first"));
+                return Err(c.group_err("group_conv before any lift_conv: group convolutions need group features; add a lift_conv first"));
             }
             let group = c.group(last_group.clone())?;
             if group.plane().is_none() {
@@ -933,7 +1025,7 @@ fn parse_layer(
             let list = obj
                 .get("layers")
                 .and_then(Value::as_array)
-                .ok_or_else(|| c.err("`serial` needs `layers`: a list"))?;
+                .ok_or_else(|| c.bad("layers", "`serial` needs `layers`: a list"))?;
             LayerSpec::Serial(parse_layers(
                 list,
                 &format!("{path} > "),
@@ -947,12 +1039,12 @@ fn parse_layer(
             let list = obj
                 .get("branches")
                 .and_then(Value::as_array)
-                .ok_or_else(|| c.err("`parallel` needs `branches`: a list of layer lists"))?;
+                .ok_or_else(|| c.bad("branches", "`parallel` needs `branches`: a list of layer lists"))?;
             let mut out = Vec::new();
             for (b, br) in list.iter().enumerate() {
                 let layers = br
                     .as_array()
-                    .ok_or_else(|| c.err(format!("branch {b} must be a list of layers")))?;
+                    .ok_or_else(|| c.bad("branches", format!("branch {b} must be a list of layers")))?;
                 let mut g = last_group.clone();
                 out.push(parse_layers(
                     layers,
@@ -972,7 +1064,7 @@ fn parse_layer(
             let list = obj
                 .get("layers")
                 .and_then(Value::as_array)
-                .ok_or_else(|| c.err("`repeat` needs `layers`: a list"))?;
+                .ok_or_else(|| c.bad("layers", "`repeat` needs `layers`: a list"))?;
             LayerSpec::Repeat {
                 n,
                 layers: parse_layers(list, &format!("{path} > "), param, last_group, registry)?,
@@ -984,7 +1076,7 @@ fn parse_layer(
                 Some(Value::String(s)) if s.eq_ignore_ascii_case("sum") => SetReduce::Sum,
                 Some(Value::String(s)) if s.eq_ignore_ascii_case("mean") => SetReduce::Mean,
                 Some(v) => {
-                    return Err(c.err(format!(
+                    return Err(c.bad("reduce", format!(
                         "unknown reduce {v} in `deep_set` (sum, mean)"
                     )))
                 }
@@ -994,7 +1086,7 @@ fn parse_layer(
                 .and_then(Value::as_array)
                 .filter(|l| !l.is_empty())
                 .ok_or_else(|| {
-                    c.err("`deep_set` needs `layers`: a non-empty list, the network applied to every element")
+                    c.bad("layers", "`deep_set` needs `layers`: a non-empty list, the network applied to every element")
                 })?;
             LayerSpec::DeepSet {
                 reduce,
@@ -1018,12 +1110,14 @@ fn check_dropout_after_linear(layers: &[LayerSpec], mut linear: bool) -> Result<
             | LayerSpec::S2LiftConv { .. }
             | LayerSpec::So3Conv { .. } => linear = true,
             LayerSpec::Dropout { train: true, .. } if !linear => {
-                return Err(NtkError::Spec(
-                    "dropout cannot act on the network input (its finitely many channels do not \
-                     average the mask out; neural-tangents refuses it too): put a dense or conv \
-                     layer before it"
+                return Err(NtkError::Spec(SpecError {
+                    path: String::new(),
+                    kind: SpecErrorKind::Placement,
+                    message: "dropout cannot act on the network input (its finitely many \
+                              channels do not average the mask out; neural-tangents refuses it \
+                              too): put a dense or conv layer before it"
                         .into(),
-                ))
+                }))
             }
             LayerSpec::Serial(v)
             | LayerSpec::Repeat { layers: v, .. }
@@ -1051,11 +1145,14 @@ fn check_set_position(layers: &[LayerSpec], prefix: &str) -> Result<()> {
         let inner: Vec<&[LayerSpec]> = match l {
             LayerSpec::DeepSet { layers, .. } => {
                 if i > 0 || !prefix.is_empty() {
-                    return Err(NtkError::Spec(format!(
-                        "{path}: `deep_set` must be the first layer of the network (it reads the \
-                         set inputs) and cannot be nested; put per-element layers inside its \
-                         `layers`"
-                    )));
+                    return Err(NtkError::Spec(SpecError {
+                        path,
+                        kind: SpecErrorKind::Placement,
+                        message: "`deep_set` must be the first layer of the network (it reads \
+                                  the set inputs) and cannot be nested; put per-element layers \
+                                  inside its `layers`"
+                            .into(),
+                    }));
                 }
                 vec![layers]
             }
@@ -1070,6 +1167,23 @@ fn check_set_position(layers: &[LayerSpec], prefix: &str) -> Result<()> {
     Ok(())
 }
 
+/// A [`SpecError`] at `path` (`"spec"` or empty).
+fn top_level(kind: SpecErrorKind, path: &str, message: impl Into<String>) -> NtkError {
+    NtkError::Spec(SpecError {
+        path: path.into(),
+        kind,
+        message: message.into(),
+    })
+}
+
+/// [`SpecErrorKind::BadValue`] for a field of the top-level object.
+fn bad_top(field: &str) -> SpecErrorKind {
+    SpecErrorKind::BadValue {
+        layer: "spec".into(),
+        field: field.into(),
+    }
+}
+
 impl ArchSpec {
     /// Parses the JSON text of a spec, with the built-in groups
     /// (`entk_reps::default_registry`).
@@ -1078,8 +1192,13 @@ impl ArchSpec {
     }
     /// Parses the JSON text of a spec; group names are looked up in `registry`.
     pub fn from_json_in(text: &str, registry: &GroupRegistry) -> Result<Self> {
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| NtkError::Spec(format!("spec is not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_str(text).map_err(|e| {
+            top_level(
+                SpecErrorKind::Json,
+                "",
+                format!("spec is not valid JSON: {e}"),
+            )
+        })?;
         Self::from_value_in(&v, registry)
     }
     /// Parses a JSON value, with the built-in groups.
@@ -1088,14 +1207,21 @@ impl ArchSpec {
     }
     /// Parses a JSON value; group names are looked up in `registry`.
     pub fn from_value_in(v: &Value, registry: &GroupRegistry) -> Result<Self> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| NtkError::Spec("spec must be a JSON object with `layers`".into()))?;
+        let obj = v.as_object().ok_or_else(|| {
+            top_level(
+                SpecErrorKind::Json,
+                "",
+                "spec must be a JSON object with `layers`",
+            )
+        })?;
         for k in obj.keys() {
             if k != "layers" && k != "parameterization" {
-                return Err(NtkError::Spec(format!(
-                    "spec: unknown field `{k}` (known fields: parameterization, layers)"
-                )));
+                let kind = SpecErrorKind::UnknownField {
+                    layer: "spec".into(),
+                    field: k.clone(),
+                };
+                let msg = format!("unknown field `{k}` (known fields: parameterization, layers)");
+                return Err(top_level(kind, "spec", msg));
             }
         }
         let parameterization = match obj.get("parameterization") {
@@ -1105,17 +1231,19 @@ impl ArchSpec {
                 Parameterization::Standard
             }
             Some(v) => {
-                return Err(NtkError::Spec(format!(
-                    "spec: unknown parameterization {v} (ntk, standard)"
-                )))
+                let msg = format!("unknown parameterization {v} (ntk, standard)");
+                return Err(top_level(bad_top("parameterization"), "spec", msg));
             }
         };
-        let list = obj
-            .get("layers")
-            .and_then(Value::as_array)
-            .ok_or_else(|| NtkError::Spec("spec: missing field `layers` (a list)".into()))?;
+        let list = obj.get("layers").and_then(Value::as_array).ok_or_else(|| {
+            let kind = SpecErrorKind::MissingField {
+                layer: "spec".into(),
+                field: "layers".into(),
+            };
+            top_level(kind, "spec", "missing field `layers` (a list)")
+        })?;
         if list.is_empty() {
-            return Err(NtkError::Spec("spec: `layers` is empty".into()));
+            return Err(top_level(bad_top("layers"), "spec", "`layers` is empty"));
         }
         let mut g = None;
         let layers = parse_layers(list, "", parameterization, &mut g, registry)?;

@@ -1,7 +1,7 @@
 //! Errors a caller can match: a layer's refusal carries a [`Rejection`] kind next to its
 //! one-line message (the message text is asserted elsewhere and unchanged).
 
-use entk_ntk::{Features, Network, NtkError, Rejection};
+use entk_ntk::{Features, Network, NtkError, Rejection, SpecError, SpecErrorKind};
 
 /// The kind and message of the refusal of `spec` on 5×5×2 images, from `plan`.
 fn plan_refusal(spec: &str) -> (Option<Rejection>, String) {
@@ -74,4 +74,69 @@ fn parameters_of_another_network_are_foreign_parameters() {
 fn errors_that_are_not_refusals_have_no_rejection_kind() {
     let e = Network::from_json("not json").unwrap_err();
     assert_eq!(e.rejection(), None, "{e}");
+}
+
+/// The [`SpecError`] of a spec that does not parse.
+fn spec_error(spec: &str) -> SpecError {
+    let e = Network::from_json(spec).unwrap_err();
+    e.spec_error()
+        .cloned()
+        .unwrap_or_else(|| panic!("not a spec error: {e}"))
+}
+
+#[test]
+fn spec_errors_name_their_kind_and_field() {
+    let e = spec_error("not json");
+    assert_eq!(e.kind, SpecErrorKind::Json, "{e}");
+    let e = spec_error(r#"{"layers": [{"type": "dense"}, {"type": "conv", "filtr": 3}]}"#);
+    assert_eq!(e.path, "layer 1");
+    assert_eq!(
+        e.kind,
+        SpecErrorKind::UnknownField {
+            layer: "conv".into(),
+            field: "filtr".into()
+        }
+    );
+    assert!(
+        e.to_string()
+            .starts_with("layer 1: unknown field `filtr` in `conv`"),
+        "{e}"
+    );
+    let e = spec_error(r#"{"layers": [{"type": "convolution"}]}"#);
+    assert_eq!(
+        e.kind,
+        SpecErrorKind::UnknownType {
+            ty: "convolution".into()
+        },
+        "{e}"
+    );
+    let e = spec_error(r#"{"layers": [{"type": "conv", "padding": "same"}]}"#);
+    assert_eq!(
+        e.kind,
+        SpecErrorKind::MissingField {
+            layer: "conv".into(),
+            field: "filter".into()
+        },
+        "{e}"
+    );
+    let e = spec_error(r#"{"layers": [{"type": "dense", "w_std": -1}]}"#);
+    assert_eq!(
+        e.kind,
+        SpecErrorKind::BadValue {
+            layer: "dense".into(),
+            field: "w_std".into()
+        },
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "layer 0: field `w_std` of `dense` must be ≥ 0, got -1"
+    );
+    let e = spec_error(r#"{"layers": [{"type": "group_conv", "filter": 3}]}"#);
+    assert_eq!(e.kind, SpecErrorKind::Group, "{e}");
+    let e = spec_error(r#"{"layers": [{"type": "dropout", "rate": 0.5}, {"type": "dense"}]}"#);
+    assert_eq!(e.kind, SpecErrorKind::Placement, "{e}");
+    let e = spec_error(r#"{"layers": []}"#);
+    assert_eq!(e.path, "spec");
+    assert_eq!(e.to_string(), "spec: `layers` is empty");
 }

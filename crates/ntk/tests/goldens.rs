@@ -1,4 +1,4 @@
-//! docs/theory.md#prediction0 golden values (C4 GCNN and CNN on input 1), to all printed digits.
+//! docs/theory.md#golden-values golden values (C4 GCNN and CNN on input 1), to all printed digits.
 
 mod common;
 use common::*;

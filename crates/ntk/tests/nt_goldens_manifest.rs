@@ -205,7 +205,7 @@ fn golden_arrays_load_and_have_consistent_shapes() {
 
 #[test]
 fn cnn_golden_case_holds_the_theory_md_values() {
-    // docs/theory.md#prediction0, "CNN golden (input 1)", as printed (10 decimals).
+    // docs/theory.md#golden-values, "CNN golden (input 1)", as printed (10 decimals).
     let nngp_ref = [[0.0496483127, 0.0560029807], [0.0560029807, 0.0642979651]];
     let ntk_ref = [[0.0835055112, 0.0921219094], [0.0921219094, 0.1089959559]];
     let case = manifest()

@@ -1,5 +1,5 @@
 //! SO(3) networks through the engine (`Network::from_json` with `s2_lift_conv`, `so3_conv`,
-//! `so3_pool`): docs/theory.md#prediction0 golden values, finite = infinite for a single lifting layer via the
+//! `so3_pool`): docs/theory.md#golden-values golden values, finite = infinite for a single lifting layer via the
 //! exact Jacobian, Monte-Carlo convergence of a deep network, invariance of pooled kernels under
 //! independent input rotations, exact left equivariance under grid rotations, Gram symmetry and
 //! PSD, and bad input.
@@ -20,7 +20,7 @@ const SEED: u64 = 0x5030_0003;
 
 type Signal = fn(&Vector3<f64>) -> f64;
 
-/// docs/theory.md#prediction0 "input 2" as channel functions of the unit vector `(X, Y, Z)`.
+/// docs/theory.md#golden-values "input 2" as channel functions of the unit vector `(X, Y, Z)`.
 const INPUT_0: [Signal; 2] = [|u| 1.0 + u.z + 0.5 * u.x * u.y, |u| u.x - 0.3 * u.z * u.z];
 const INPUT_1: [Signal; 2] = [|u| 0.2 + u.y + u.x * u.z, |u| 0.5 * u.y * u.y - u.x];
 

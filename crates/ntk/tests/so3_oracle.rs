@@ -12,7 +12,7 @@ use common::gauss_legendre;
 
 type Signal = Box<dyn Fn(&Vector3<f64>) -> f64>;
 
-/// docs/theory.md#prediction0 "input 2": x0 = [1 + Z + 0.5XY, X − 0.3Z²], x1 = [0.2 + Y + XZ, 0.5Y² − X].
+/// docs/theory.md#golden-values "input 2": x0 = [1 + Z + 0.5XY, X − 0.3Z²], x1 = [0.2 + Y + XZ, 0.5Y² − X].
 fn golden_inputs() -> [Vec<Signal>; 2] {
     [
         vec![

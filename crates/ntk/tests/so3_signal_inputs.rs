@@ -7,7 +7,7 @@
 //! - exact identities: finite = infinite for one linear `so3_conv` (every position pair of the
 //!   exact Jacobian kernel), symmetry and PSD, invariance under grid z-rotations applied on the
 //!   left (independently per input) and under common right translations, the S² lift by the
-//!   north-pole delta (`x(R) = f(R e_z)`) against `s2_lift_conv`, and docs/theory.md#prediction0's golden
+//!   north-pole delta (`x(R) = f(R e_z)`) against `s2_lift_conv`, and docs/theory.md#golden-values's golden
 //!   values through that lift;
 //! - Monte-Carlo agreement of the finite twin.
 
@@ -444,7 +444,7 @@ fn kernels_are_invariant_under_common_right_translations() {
     );
 }
 
-/// docs/theory.md#prediction0 "input 2" on the S² grid of bandlimit 4, `(2, 8, 7, 2)`.
+/// docs/theory.md#golden-values "input 2" on the S² grid of bandlimit 4, `(2, 8, 7, 2)`.
 fn golden_sphere_input() -> Array4<f64> {
     let grid = DriscollHealyGrid::new(4).unwrap();
     Array4::from_shape_fn((2, 8, 7, 2), |(b, j, k, c)| {

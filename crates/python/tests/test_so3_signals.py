@@ -1,5 +1,5 @@
 """SO(3)-signal inputs (N, 2L−1, 2L, 2L−1, C), indexed (γ, β, α), through entk.kernel, entk.predict
-and entk.stax: the same numbers as `entk kernel`, docs/theory.md#prediction0's golden values through the
+and entk.stax: the same numbers as `entk kernel`, docs/theory.md#golden-values's golden values through the
 north-pole delta lift x(R) = f(R e_z), and one-line errors for bad shapes."""
 
 import json
@@ -24,7 +24,7 @@ SO3_NET = {
 
 
 def golden_so3_input() -> np.ndarray:
-    """docs/theory.md#prediction0 "input 2" on the L = 4 Driscoll–Healy grid, lifted to SO(3) by the
+    """docs/theory.md#golden-values "input 2" on the L = 4 Driscoll–Healy grid, lifted to SO(3) by the
     north-pole delta: constant in γ, shape (2, 7, 8, 7, 2)."""
     theta = np.pi * (2 * np.arange(8) + 1) / 16
     phi = 2 * np.pi * np.arange(7) / 7

@@ -1,7 +1,7 @@
 """Reference timing for the `c4_gcnn_ntk_n16_16x16` criterion bench: neural-tangents' plain-CNN
 NTK + NNGP Gram of 16 random 16x16x3 images, jit-compiled and warm, on CPU in float64.
 
-The CNN is the non-equivariant partner of the docs/theory.md#prediction0 C4 GCNN:
+The CNN is the non-equivariant partner of the docs/theory.md#golden-values C4 GCNN:
 [Conv 3x3 SAME, ReLU, Conv 3x3 SAME, ReLU, GlobalAvgPool, Dense(1)].
 
 Run (versions as in crates/ntk/tests/golden/requirements.txt):

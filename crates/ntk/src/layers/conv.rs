@@ -44,7 +44,7 @@ impl Conv {
     /// A convolution; errors for even filter sizes.
     pub fn new(fh: usize, fw: usize, padding: Padding, affine: Affine) -> Result<Self> {
         if fh.is_multiple_of(2) || fw.is_multiple_of(2) || fh == 0 || fw == 0 {
-            return Err(NtkError::Spec(format!(
+            return Err(NtkError::spec(format!(
                 "conv: filter {fh}×{fw} must be odd in both directions"
             )));
         }

@@ -101,7 +101,7 @@ impl Stencils {
     fn check_size(info: &GroupInfo, q: usize) -> Result<()> {
         let n = info.order;
         if n > entk_groups::MAX_FINITE_ORDER {
-            return Err(NtkError::Spec(format!(
+            return Err(NtkError::spec(format!(
                 "group {} has {n} elements, more than the {} entk handles",
                 info.name,
                 entk_groups::MAX_FINITE_ORDER
@@ -112,7 +112,7 @@ impl Stencils {
         let bytes =
             16 * n * n + 8 * n * q2 * q2 + n * n * taps * std::mem::size_of::<Tap>() as u128;
         if bytes > STENCIL_BUDGET {
-            return Err(NtkError::Spec(format!(
+            return Err(NtkError::spec(format!(
                 "the stencils of group {} ({n} elements) with a {q}×{q} filter would need about \
                  {:.1} GiB (limit {} GiB); use a smaller filter or group",
                 info.name,
@@ -269,7 +269,7 @@ impl Stencils {
 
 /// The error for a planar layer given a group without a plane action.
 fn not_planar(layer: &str, group: &str) -> NtkError {
-    NtkError::Spec(format!(
+    NtkError::spec(format!(
         "{layer}: group {group} does not act on the pixel plane (a group acting on the sphere \
          is lifted with s2_lift_conv and \"group\": \"{group}\")"
     ))
@@ -278,10 +278,13 @@ fn not_planar(layer: &str, group: &str) -> NtkError {
 fn check_square(info: &GroupInfo, h: usize, w: usize) -> Result<()> {
     let swaps = info.matrices.iter().any(|m| m[1] != 0.0 || m[2] != 0.0);
     if swaps && h != w {
-        return Err(NtkError::reject(format!(
-            "group {} rotates the image, which must be square, got {h}×{w}",
-            info.name
-        )));
+        return Err(NtkError::reject_as(
+            crate::error::Rejection::Shape,
+            format!(
+                "group {} rotates the image, which must be square, got {h}×{w}",
+                info.name
+            ),
+        ));
     }
     Ok(())
 }
@@ -337,7 +340,7 @@ impl LiftConv {
         affine: Affine,
     ) -> Result<Self> {
         if q.is_multiple_of(2) {
-            return Err(NtkError::Spec(format!("lift_conv: filter {q} must be odd")));
+            return Err(NtkError::spec(format!("lift_conv: filter {q} must be odd")));
         }
         let info = Arc::new(GroupInfo::from_structure(structure));
         if !info.planar() {
@@ -372,17 +375,20 @@ impl LiftConv {
     }
     fn geometry(&self, layout: &Layout) -> Result<Geometry> {
         let Layout::Pixels { h, w } = layout else {
-            return Err(NtkError::reject(format!(
-                "needs pixel features (images), got {}",
-                layout.kind()
-            )));
+            return Err(NtkError::reject_as(
+                crate::error::Rejection::Layout,
+                format!("needs pixel features (images), got {}", layout.kind()),
+            ));
         };
         check_square(&self.st.info, *h, *w)?;
         Geometry::new(*h, *w, self.q, self.q, self.padding).ok_or_else(|| {
-            NtkError::reject(format!(
-                "{q}×{q} filter does not fit a {h}×{w} image with VALID padding",
-                q = self.q
-            ))
+            NtkError::reject_as(
+                crate::error::Rejection::Shape,
+                format!(
+                    "{q}×{q} filter does not fit a {h}×{w} image with VALID padding",
+                    q = self.q
+                ),
+            )
         })
     }
 }
@@ -588,13 +594,13 @@ impl GroupConv {
         affine: Affine,
     ) -> Result<Self> {
         if q.is_multiple_of(2) {
-            return Err(NtkError::Spec(format!(
+            return Err(NtkError::spec(format!(
                 "group_conv: filter {q} must be odd"
             )));
         }
         let info = Arc::new(GroupInfo::from_structure(structure));
         if !info.planar() {
-            return Err(NtkError::Spec(format!(
+            return Err(NtkError::spec(format!(
                 "group_conv: group {} has no spatial part (it does not act on the pixel plane): \
                  use it without `filter`, `padding` and `strides`",
                 info.name
@@ -654,34 +660,40 @@ impl GroupConv {
         let (group, h, w) = match layout {
             Layout::Group { group, h, w } | Layout::GroupRelative { group, h, w } => (group, h, w),
             other => {
-                return Err(NtkError::reject(format!(
+                return Err(NtkError::reject_as(crate::error::Rejection::Layout, format!(
                 "needs group features but got {} features; put a lift_conv (or s2_lift_conv with a finite group) before any group_conv",
                 other.kind()
             )))
             }
         };
         if !group.same_group(&self.st.info) {
-            return Err(NtkError::reject(if group.name == self.st.info.name {
-                format!(
-                    "input lives on a different group named {} than this layer's: {} against \
+            return Err(NtkError::reject_as(
+                crate::error::Rejection::GroupMismatch,
+                if group.name == self.st.info.name {
+                    format!(
+                        "input lives on a different group named {} than this layer's: {} against \
                      {} (layers compare groups by Cayley table and action, not by name)",
-                    group.name,
-                    group.describe(),
-                    self.st.info.describe()
-                )
-            } else {
-                format!(
-                    "input lives on group {} but this layer uses {}",
-                    group.name, self.st.info.name
-                )
-            }));
+                        group.name,
+                        group.describe(),
+                        self.st.info.describe()
+                    )
+                } else {
+                    format!(
+                        "input lives on group {} but this layer uses {}",
+                        group.name, self.st.info.name
+                    )
+                },
+            ));
         }
         check_square(&self.st.info, *h, *w)?;
         Geometry::new(*h, *w, self.q, self.q, self.padding).ok_or_else(|| {
-            NtkError::reject(format!(
-                "{q}×{q} filter does not fit {h}×{w} features with VALID padding",
-                q = self.q
-            ))
+            NtkError::reject_as(
+                crate::error::Rejection::Shape,
+                format!(
+                    "{q}×{q} filter does not fit {h}×{w} features with VALID padding",
+                    q = self.q
+                ),
+            )
         })
     }
     fn fan_in(&self, c: usize) -> usize {

@@ -38,13 +38,13 @@ impl LayerNorm {
     /// A layer norm; errors for a negative or non-finite `eps`, or an empty axis list.
     pub fn new(axis: Vec<i64>, eps: f64) -> Result<Self> {
         if !(eps.is_finite() && eps >= 0.0) {
-            return Err(NtkError::Spec(format!(
+            return Err(NtkError::spec(format!(
                 "layer_norm: eps must be a finite number ≥ 0, got {eps}"
             )));
         }
         if axis.is_empty() {
-            return Err(NtkError::Spec(
-                "layer_norm: axis must name at least the channel axis (-1)".into(),
+            return Err(NtkError::spec(
+                "layer_norm: axis must name at least the channel axis (-1)",
             ));
         }
         Ok(LayerNorm { axis, eps })
@@ -278,7 +278,7 @@ impl Dropout {
     /// A dropout layer; errors unless `0 < rate ≤ 1`.
     pub fn new(rate: f64, train: bool) -> Result<Self> {
         if !(rate > 0.0 && rate <= 1.0) {
-            return Err(NtkError::Spec(format!(
+            return Err(NtkError::spec(format!(
                 "dropout: rate is the keep probability and must lie in (0, 1], got {rate}"
             )));
         }

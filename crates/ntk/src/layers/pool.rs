@@ -382,14 +382,14 @@ impl WindowPool {
             PoolKind::Sum => "sum_pool",
         };
         if window.0 == 0 || window.1 == 0 || strides.0 == 0 || strides.1 == 0 {
-            return Err(NtkError::Spec(format!(
+            return Err(NtkError::spec(format!(
                 "{name}: window {}×{} and strides {}×{} must be ≥ 1",
                 window.0, window.1, strides.0, strides.1
             )));
         }
         if normalize_edges && kind == PoolKind::Sum {
-            return Err(NtkError::Spec(
-                "sum_pool: normalize_edges exists only for avg_pool".into(),
+            return Err(NtkError::spec(
+                "sum_pool: normalize_edges exists only for avg_pool",
             ));
         }
         Ok(WindowPool {

@@ -77,8 +77,8 @@ impl DeepSet {
     /// A set layer over the element network `layers`.
     pub fn new(layers: Vec<Box<dyn Layer>>, reduce: SetReduce) -> Result<Self> {
         if layers.is_empty() {
-            return Err(NtkError::Spec(
-                "deep_set needs at least one element layer in `layers`".into(),
+            return Err(NtkError::spec(
+                "deep_set needs at least one element layer in `layers`",
             ));
         }
         Ok(DeepSet {

@@ -59,7 +59,8 @@ impl<K: PartialEq + Copy, V> Cache<K, V> {
 
 pub(super) fn check_ntk_param(affine: &Affine) -> Result<()> {
     if affine.param != Parameterization::Ntk {
-        return Err(NtkError::reject(
+        return Err(NtkError::reject_as(
+            crate::error::Rejection::Placement,
             "SO(3) layers exist only in the NTK parameterisation",
         ));
     }
@@ -70,27 +71,28 @@ pub(super) fn check_ntk_param(affine: &Affine) -> Result<()> {
 pub(super) fn sphere_bandlimit(layout: &Layout) -> Result<usize> {
     match layout {
         Layout::Pixels { h, w } if *h >= 2 && h % 2 == 0 && w + 1 == *h => Ok(h / 2),
-        Layout::Pixels { h, w } => Err(NtkError::reject(format!(
+        Layout::Pixels { h, w } => Err(NtkError::reject_as(crate::error::Rejection::Shape, format!(
                 "input of shape ({h}, {w}) is not a Driscoll–Healy grid: S² signals have shape (2L, 2L−1) \
                  in (θ, φ), e.g. (12, 11) for L = 6"
             ),
         )),
-        Layout::So3 { .. } => Err(NtkError::reject("input is already an SO(3) signal; use so3_conv")),
-        other => Err(NtkError::reject(format!("needs S² signals, got {}", other.kind()))),
+        Layout::So3 { .. } => Err(NtkError::reject_as(crate::error::Rejection::Layout, "input is already an SO(3) signal; use so3_conv")),
+        other => Err(NtkError::reject_as(crate::error::Rejection::Layout, format!("needs S² signals, got {}", other.kind()))),
     }
 }
 
 fn so3_bandlimit(layout: &Layout) -> Result<usize> {
     match layout {
         Layout::So3 { bandlimit } => Ok(*bandlimit),
-        Layout::Pixels { .. } => Err(NtkError::reject(
+        Layout::Pixels { .. } => Err(NtkError::reject_as(
+            crate::error::Rejection::Layout,
             "needs SO(3) features but got S² or image features; put an s2_lift_conv first, or \
              give SO(3) signals (N, 2L−1, 2L, 2L−1, C)",
         )),
-        other => Err(NtkError::reject(format!(
-            "needs SO(3) features, got {}",
-            other.kind()
-        ))),
+        other => Err(NtkError::reject_as(
+            crate::error::Rejection::Layout,
+            format!("needs SO(3) features, got {}", other.kind()),
+        )),
     }
 }
 
@@ -123,18 +125,18 @@ finite_so3_linear!(So3ConvFinite);
 pub(super) fn check_settings(name: &str, bandlimit_out: usize, max_beta: f64) -> Result<()> {
     use crate::spec::{MAX_BANDLIMIT, MIN_MAX_BETA};
     if bandlimit_out > MAX_BANDLIMIT {
-        return Err(NtkError::Spec(format!(
+        return Err(NtkError::spec(format!(
             "{name}: bandlimit_out {bandlimit_out} is too large (at most {MAX_BANDLIMIT})"
         )));
     }
     if max_beta < MIN_MAX_BETA {
-        return Err(NtkError::Spec(format!(
+        return Err(NtkError::spec(format!(
             "{name}: max_beta {max_beta} is below the smallest resolvable support {MIN_MAX_BETA}"
         )));
     }
     crate::so3::check_bandlimits(bandlimit_out, bandlimit_out)
-        .map_err(|e| NtkError::Spec(format!("{name}: {e}")))?;
-    crate::so3::check_max_beta(max_beta).map_err(|e| NtkError::Spec(format!("{name}: {e}")))
+        .map_err(|e| NtkError::spec(format!("{name}: {e}")))?;
+    crate::so3::check_max_beta(max_beta).map_err(|e| NtkError::spec(format!("{name}: {e}")))
 }
 
 /// The one-line description shared by `s2_lift_conv` and `so3_conv`.
@@ -197,10 +199,16 @@ pub(super) fn prepared_pair<'a, T: 'static>(
     bandlimit: impl Fn(&T) -> usize,
 ) -> Result<(&'a T, &'a T)> {
     let (Some(a), Some(b)) = (a.downcast_ref::<T>(), b.downcast_ref::<T>()) else {
-        return Err(NtkError::reject("prepared inputs come from another layer"));
+        return Err(NtkError::reject_as(
+            crate::error::Rejection::ForeignParameters,
+            "prepared inputs come from another layer",
+        ));
     };
     if bandlimit(a) != bandlimit(b) {
-        return Err(NtkError::reject("the two inputs have different bandlimits"));
+        return Err(NtkError::reject_as(
+            crate::error::Rejection::Shape,
+            "the two inputs have different bandlimits",
+        ));
     }
     Ok((a, b))
 }
@@ -499,8 +507,12 @@ impl Layer for So3Conv {
         let l_in = so3_bandlimit(&k.layout)?;
         let op = self.operator(l_in)?;
         let apply = |values: Vec<f64>| -> Result<So3PairKernel> {
-            let kernel = So3PairKernel::from_values(l_in, values)
-                .ok_or_else(|| NtkError::reject("kernel has the wrong length for its bandlimit"))?;
+            let kernel = So3PairKernel::from_values(l_in, values).ok_or_else(|| {
+                NtkError::reject_as(
+                    crate::error::Rejection::Shape,
+                    "kernel has the wrong length for its bandlimit",
+                )
+            })?;
             op.apply(&kernel).map_err(so3_error)
         };
         let w2 = self.affine.w_std * self.affine.w_std;
@@ -610,7 +622,12 @@ impl Layer for So3Pool {
         let pool = |values: Vec<f64>| -> Result<f64> {
             So3PairKernel::from_values(l, values)
                 .map(|k| k.pool())
-                .ok_or_else(|| NtkError::reject("kernel has the wrong length for its bandlimit"))
+                .ok_or_else(|| {
+                    NtkError::reject_as(
+                        crate::error::Rejection::Shape,
+                        "kernel has the wrong length for its bandlimit",
+                    )
+                })
         };
         Ok(Stream::One(Kernel {
             layout: Layout::Scalar,

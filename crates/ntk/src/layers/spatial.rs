@@ -165,7 +165,7 @@ impl SpatialMap {
 /// Errors unless both strides of a convolution are ≥ 1.
 pub(crate) fn check_strides(layer: &str, strides: (usize, usize)) -> Result<()> {
     if strides.0 == 0 || strides.1 == 0 {
-        return Err(NtkError::Spec(format!(
+        return Err(NtkError::spec(format!(
             "{layer}: strides {}×{} must be ≥ 1",
             strides.0, strides.1
         )));

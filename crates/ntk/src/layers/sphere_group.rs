@@ -54,7 +54,7 @@ impl S2GroupLiftConv {
     ) -> Result<Self> {
         check_settings("s2_lift_conv", bandlimit_out, max_beta)?;
         let Some(sphere) = group.sphere() else {
-            return Err(NtkError::Spec(format!(
+            return Err(NtkError::spec(format!(
                 "s2_lift_conv: group {} does not act on the sphere",
                 group.group_name()
             )));

@@ -199,56 +199,37 @@ impl S2LiftFinite {
 
     /// The filter matrix `(C_in·L²) × C_out` with entries `κ̂_{o,c}[(l,n)] = (M^{1/2} z_{o,c})[(l,n)]`.
     fn filters(&self, params: &[f64]) -> DMatrix<f64> {
-        let (ci, co, l2) = (
+        filter_matrix(
+            params,
+            &self.filter_sqrt,
             self.channels_in,
             self.channels_out,
-            self.bandlimit_out.pow(2),
-        );
-        let mut k = DMatrix::zeros(ci * l2, co);
-        for o in 0..co {
-            for c in 0..ci {
-                let z = nalgebra::DVector::from_column_slice(
-                    &params[(o * ci + c) * l2..(o * ci + c + 1) * l2],
-                );
-                let kappa = &self.filter_sqrt * z;
-                for i in 0..l2 {
-                    k[(c * l2 + i, o)] = kappa[i];
-                }
-            }
-        }
-        k
+        )
     }
 
     /// Forward pass of one sample: input `(θ, φ, C_in)` → output `(γ, β, α, C_out)`.
     pub fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64> {
-        let y = self.rotated_coefficients(input) * self.filters(params) * self.scale;
-        let bias_start = self.channels_out * self.channels_in * self.bandlimit_out.pow(2);
-        let mut out = Vec::with_capacity(y.len());
-        for p in 0..y.nrows() {
-            for o in 0..self.channels_out {
-                let b = if self.affine.b_std > 0.0 {
-                    self.affine.b_std * params[bias_start + o]
-                } else {
-                    0.0
-                };
-                out.push(y[(p, o)] + b);
-            }
-        }
-        out
+        let g = self.rotated_coefficients(input);
+        let (filters, bias) = (
+            self.filters(params),
+            &params[self.filter_sqrt.nrows() * self.channels_in * self.channels_out..],
+        );
+        linear_forward(&g, &filters, self.scale, self.affine.b_std, bias)
     }
     /// Reverse mode for one sample: given the output cotangent `dy` (same layout as the
     /// output), returns `(d params, d input)`.
     pub fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let (ci, co, lo) = (self.channels_in, self.channels_out, self.bandlimit_out);
+        let (ci, lo) = (self.channels_in, self.bandlimit_out);
         let l2 = lo * lo;
         let g = self.rotated_coefficients(input);
-        let dy_m = DMatrix::from_row_slice(g.nrows(), co, dy);
-        let d_filters = g.transpose() * &dy_m * self.scale;
-        let mut d_params = filter_gradient(&d_filters, &self.filter_sqrt, ci, co, l2);
-        if self.affine.b_std > 0.0 {
-            d_params.extend((0..co).map(|o| self.affine.b_std * dy_m.column(o).sum()));
-        }
-        let d_g = &dy_m * self.filters(params).transpose() * self.scale;
+        let (d_params, d_g) = linear_backward(
+            &g,
+            &self.filters(params),
+            &self.filter_sqrt,
+            self.scale,
+            self.affine.b_std,
+            dy,
+        );
         let mut d_coefficients = DMatrix::zeros(ci, l2);
         for p in 0..d_g.nrows() {
             for c in 0..ci {
@@ -381,57 +362,38 @@ impl So3ConvFinite {
     }
 
     fn filters(&self, params: &[f64]) -> DMatrix<f64> {
-        let (ci, co, q) = (
+        filter_matrix(
+            params,
+            &self.filter_sqrt,
             self.channels_in,
             self.channels_out,
-            wigner_offset(self.bandlimit_out),
-        );
-        let mut k = DMatrix::zeros(ci * q, co);
-        for o in 0..co {
-            for c in 0..ci {
-                let z = nalgebra::DVector::from_column_slice(
-                    &params[(o * ci + c) * q..(o * ci + c + 1) * q],
-                );
-                let kappa = &self.filter_sqrt * z;
-                for i in 0..q {
-                    k[(c * q + i, o)] = kappa[i];
-                }
-            }
-        }
-        k
+        )
     }
 
     /// Forward pass of one sample: `(γ, β, α, C_in)` on the `L_in` grid → `(γ, β, α, C_out)` on
     /// the `L_out` grid.
     pub fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64> {
-        let y = self.synthesis_features(input) * self.filters(params) * self.scale;
-        let bias_start = self.channels_out * self.channels_in * wigner_offset(self.bandlimit_out);
-        let mut out = Vec::with_capacity(y.len());
-        for p in 0..y.nrows() {
-            for o in 0..self.channels_out {
-                let b = if self.affine.b_std > 0.0 {
-                    self.affine.b_std * params[bias_start + o]
-                } else {
-                    0.0
-                };
-                out.push(y[(p, o)] + b);
-            }
-        }
-        out
+        let h = self.synthesis_features(input);
+        let (filters, bias) = (
+            self.filters(params),
+            &params[self.filter_sqrt.nrows() * self.channels_in * self.channels_out..],
+        );
+        linear_forward(&h, &filters, self.scale, self.affine.b_std, bias)
     }
     /// Reverse mode for one sample: given the output cotangent `dy`, returns
     /// `(d params, d input)`.
     pub fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let (ci, co, lo) = (self.channels_in, self.channels_out, self.bandlimit_out);
+        let (ci, lo) = (self.channels_in, self.bandlimit_out);
         let q = wigner_offset(lo);
         let h = self.synthesis_features(input);
-        let dy_m = DMatrix::from_row_slice(h.nrows(), co, dy);
-        let d_filters = h.transpose() * &dy_m * self.scale;
-        let mut d_params = filter_gradient(&d_filters, &self.filter_sqrt, ci, co, q);
-        if self.affine.b_std > 0.0 {
-            d_params.extend((0..co).map(|o| self.affine.b_std * dy_m.column(o).sum()));
-        }
-        let d_h = &dy_m * self.filters(params).transpose() * self.scale;
+        let (d_params, d_h) = linear_backward(
+            &h,
+            &self.filters(params),
+            &self.filter_sqrt,
+            self.scale,
+            self.affine.b_std,
+            dy,
+        );
         let mut d_coefficients = DMatrix::zeros(ci, q);
         for p in 0..d_h.nrows() {
             for c in 0..ci {
@@ -539,6 +501,69 @@ fn filter_gradient(
         }
     }
     out
+}
+
+/// The filter matrix `(C_in·Q) × C_out` of both finite layers: column `o`, block `c` is
+/// `κ̂_{o,c} = M^{1/2} z_{o,c}` with `z_{o,c}` the `Q` parameters at `(o·C_in + c)·Q`
+/// (`Q` = the side of `M^{1/2}`).
+fn filter_matrix(params: &[f64], sqrt: &DMatrix<f64>, ci: usize, co: usize) -> DMatrix<f64> {
+    let q = sqrt.nrows();
+    let mut k = DMatrix::zeros(ci * q, co);
+    for o in 0..co {
+        for c in 0..ci {
+            let z = nalgebra::DVector::from_column_slice(
+                &params[(o * ci + c) * q..(o * ci + c + 1) * q],
+            );
+            let kappa = sqrt * z;
+            for i in 0..q {
+                k[(c * q + i, o)] = kappa[i];
+            }
+        }
+    }
+    k
+}
+
+/// The forward pass shared by both finite layers: `features · K · scale` plus the biases
+/// `σ_b b_o` (`bias`: the parameters after the filters, unread when `σ_b = 0`), as row-major
+/// `(points, C_out)` values.
+fn linear_forward(
+    features: &DMatrix<f64>,
+    filters: &DMatrix<f64>,
+    scale: f64,
+    b_std: f64,
+    bias: &[f64],
+) -> Vec<f64> {
+    let y = features * filters * scale;
+    let mut out = Vec::with_capacity(y.len());
+    for p in 0..y.nrows() {
+        for o in 0..filters.ncols() {
+            let b = if b_std > 0.0 { b_std * bias[o] } else { 0.0 };
+            out.push(y[(p, o)] + b);
+        }
+    }
+    out
+}
+
+/// The reverse mode of [`linear_forward`] for the output cotangent `dy`: the parameter
+/// gradient (filters through `M^{1/2}`, then the biases when `σ_b > 0`) and the cotangent of
+/// `features`.
+fn linear_backward(
+    features: &DMatrix<f64>,
+    filters: &DMatrix<f64>,
+    sqrt: &DMatrix<f64>,
+    scale: f64,
+    b_std: f64,
+    dy: &[f64],
+) -> (Vec<f64>, DMatrix<f64>) {
+    let co = filters.ncols();
+    let ci = filters.nrows() / sqrt.nrows();
+    let dy_m = DMatrix::from_row_slice(features.nrows(), co, dy);
+    let d_filters = features.transpose() * &dy_m * scale;
+    let mut d_params = filter_gradient(&d_filters, sqrt, ci, co, sqrt.nrows());
+    if b_std > 0.0 {
+        d_params.extend((0..co).map(|o| b_std * dy_m.column(o).sum()));
+    }
+    (d_params, &dy_m * filters.transpose() * scale)
 }
 
 /// A matrix's entries in row-major order (the feature layout: points, then channels).

@@ -10,7 +10,7 @@ use std::f64::consts::PI;
 /// The named seed of the random test inputs.
 pub const SEED: u64 = 0x5eed_2025;
 
-/// docs/theory.md#prediction0 input 1: `x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1·h·w`, 2×5×5×1.
+/// docs/theory.md#golden-values input 1: `x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1·h·w`, 2×5×5×1.
 pub fn golden_input() -> Array4<f64> {
     Array4::from_shape_fn((2, 5, 5, 1), |(b, h, w, _)| {
         (0.7 * h as f64 + 1.3 * w as f64 + b as f64).sin() + 0.1 * (h * w) as f64

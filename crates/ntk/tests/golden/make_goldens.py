@@ -16,7 +16,7 @@ For every case the network is written once in entk's architecture-spec format (d
 translated to neural_tangents.stax, so spec and network cannot drift apart. Every network ends
 with a Dense(1) readout, so kernel_fn(x1, x2, ('nngp', 'ntk')) gives N1×N2 matrices. The script
 also
-  * asserts docs/theory.md#prediction0's "CNN golden (input 1)" to all printed digits, and
+  * asserts docs/theory.md#golden-values's "CNN golden (input 1)" to all printed digits, and
   * pins down neural-tangents' layout of an *unpooled* Conv kernel against a direct numpy
     implementation of docs/theory.md#linear-layers-the-a-operator on a non-square image with a non-square filter (this
     is the "compare layouts explicitly" warning of docs/conventions.md#pixel-grid-and-planar-groups).
@@ -126,7 +126,7 @@ IMG1, IMG2 = rng.standard_normal((3, 6, 6, 2)), rng.standard_normal((2, 6, 6, 2)
 
 
 def theory_input1():
-    """docs/theory.md#prediction0 input 1: x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1·h·w, shape 2×5×5×1."""
+    """docs/theory.md#golden-values input 1: x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1·h·w, shape 2×5×5×1."""
     h = np.arange(5.0)[:, None]
     w = np.arange(5.0)[None, :]
     return np.stack([np.sin(0.7 * h + 1.3 * w + b) + 0.1 * h * w for b in range(2)])[..., None]
@@ -197,11 +197,11 @@ CASES = [
      IMG + " Standard parameterisation, s=(1,1), conv widths 3 and 2 (field 'widths'): fan_in 2*9, 3*9, "
      "and 2*2*2 = 8 for the readout after Flatten of 2x2x2."),
     ("cnn_golden_input1", "ntk", [conv("same"), RELU, conv("same"), RELU, GAP, dense(1.0)], None, "theory1",
-     "docs/theory.md#prediction0 'CNN golden (input 1)': x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1*h*w, shape "
+     "docs/theory.md#golden-values 'CNN golden (input 1)': x[b,h,w,0] = sin(0.7h + 1.3w + b) + 0.1*h*w, shape "
      "(2, 5, 5, 1); x2 = x1. All w_std 1, no biases."),
 ]
 
-# docs/theory.md#prediction0, CNN golden (input 1), as printed (10 decimals).
+# docs/theory.md#golden-values, CNN golden (input 1), as printed (10 decimals).
 THEORY_CNN_NNGP = np.array([[0.0496483127, 0.0560029807], [0.0560029807, 0.0642979651]])
 THEORY_CNN_NTK = np.array([[0.0835055112, 0.0921219094], [0.0921219094, 0.1089959559]])
 
@@ -337,7 +337,7 @@ def main():
             # to all printed digits: within half a unit of the 10th decimal
             assert np.max(np.abs(nngp - THEORY_CNN_NNGP)) <= 0.5e-10, nngp
             assert np.max(np.abs(ntk - THEORY_CNN_NTK)) <= 0.5e-10, ntk
-            notes += " Reproduces docs/theory.md#prediction0 to all printed digits (asserted by make_goldens.py)."
+            notes += " Reproduces docs/theory.md#golden-values to all printed digits (asserted by make_goldens.py)."
         manifest.append({
             "name": name,
             "arch": arch,
