@@ -64,10 +64,10 @@ pub fn conv(filter: usize, padding: Padding) -> LayerSpec {
 fn planar(layer: &str, group: GroupName) -> Result<Arc<GroupStructure>> {
     let entry = entk_reps::default_registry()
         .get(&group.to_string())
-        .map_err(|e| NtkError::Spec(format!("stax::{layer}({group}): {e}")))?;
+        .map_err(|e| NtkError::spec(format!("stax::{layer}({group}): {e}")))?;
     match entry.kind() {
         GroupKind::Finite(structure) if structure.plane().is_some() => Ok(structure.clone()),
-        _ => Err(NtkError::Spec(format!(
+        _ => Err(NtkError::spec(format!(
             "stax::{layer}({group}): not a point group of the pixel plane (cN or dN); SO(3) \
              networks start with s2_lift_conv"
         ))),
