@@ -54,7 +54,7 @@ use serde_json::{json, Value};
 use entk_datasets::mnist::embedded_mnist_sample;
 use entk_ntk::{image_features, ArchSpec, Features, Kernel, LayerSpec, Network, Params};
 
-use super::common::{announce, gram, resize_images, CODE_VERSION};
+use super::common::{announce, gram, resize_images, Durable, UnitStore, CODE_VERSION};
 use super::stats::{
     all_hold, debiased_sq_norm, decide_positive, decide_slope, loglog_wls, normal_quantile,
     samples_needed, verdict, Bootstrap, Claim, Estimate, LineFit,
@@ -62,6 +62,7 @@ use super::stats::{
 use super::{ExperimentError, ExperimentOptions};
 use crate::progress::Tracker;
 use crate::report::{sig, ExperimentReport, Figure, ModelResult, Series, Table};
+use crate::tiles::hash::{text_hash, Fnv128};
 
 /// Default number of inputs of the Gram matrices.
 pub const DEFAULT_INPUTS: usize = 16;
@@ -171,6 +172,9 @@ impl ConvergenceConfig {
             .build()
             .map_err(|e| ExperimentError::Usage(format!("thread pool: {e}")))?;
 
+        // Finished networks are kept durably under `reproduce`'s tile root (a rerun after a
+        // kill reuses them, bit for bit); elsewhere nothing is kept.
+        let kept = UnitStore::here("convergence");
         let digits = embedded_mnist_sample()?;
         let (chosen, _) = digits.train_test_split(self.inputs, 0, self.seed)?;
         let x_c4 = resize_images(chosen.images(), self.image_size)?;
@@ -195,6 +199,11 @@ impl ConvergenceConfig {
             let analytic = gram(&Network::from_spec(&spec)?, &x, None, threads, None)?;
             let feats: Vec<Features> = x.axis_iter(Axis(0)).map(image_features).collect();
             let lin = Linearised::new(&spec, model.split, &feats)?;
+            let inputs_hash = {
+                let mut h = Fnv128::default();
+                h.update_f64s(feats.iter().flat_map(|f| f.data.iter().copied()));
+                h.hex()
+            };
             // Exact identity: the analytic kernel through the split is the whole network's.
             let through = lin.analytic()?;
             let split_err = through
@@ -215,13 +224,17 @@ impl ConvergenceConfig {
             ));
             let mut per_width = Vec::new();
             for (wi, (&w, &cap)) in model.widths.iter().zip(&model.max_networks).enumerate() {
-                let nets = FiniteFamily::new(&spec, w, model.split)?;
+                let mut nets = FiniteFamily::new(&spec, w, model.split)?;
+                nets.key = format!(
+                    "inputs {inputs_hash}; network {}",
+                    text_hash(&format!("{:?}", nets.full))
+                );
                 let base = self.seed_of(fi, wi);
                 let t0 = Instant::now();
                 let pilot: Vec<Draw> = pool.install(|| {
                     (0..self.pilot)
                         .into_par_iter()
-                        .map(|i| nets.draw(&feats, base.wrapping_add(i as u64)))
+                        .map(|i| nets.kept_draw(&kept, &feats, base.wrapping_add(i as u64)))
                         .collect::<Result<_, _>>()
                 })?;
                 let seconds =
@@ -238,7 +251,9 @@ impl ConvergenceConfig {
                 let lin_pilot: Vec<LinearisedDraw> = pool.install(|| {
                     (0..self.pilot)
                         .into_par_iter()
-                        .map(|i| lin.draw(&nets, &feats, base.wrapping_add(i as u64)))
+                        .map(|i| {
+                            nets.kept_linearised(&kept, &lin, &feats, base.wrapping_add(i as u64))
+                        })
                         .collect::<Result<_, _>>()
                 })?;
                 let lin_seconds =
@@ -347,7 +362,11 @@ impl ConvergenceConfig {
                     (start_index..plan.networks)
                         .into_par_iter()
                         .map(|i| {
-                            let d = plan.nets.draw(&feats, plan.base.wrapping_add(i as u64));
+                            let d = plan.nets.kept_draw(
+                                &kept,
+                                &feats,
+                                plan.base.wrapping_add(i as u64),
+                            );
                             stage.inc(1);
                             d
                         })
@@ -366,7 +385,12 @@ impl ConvergenceConfig {
                     (start_index..plan.lin_networks)
                         .into_par_iter()
                         .map(|i| {
-                            let d = lin.draw(&plan.nets, &feats, plan.base.wrapping_add(i as u64));
+                            let d = plan.nets.kept_linearised(
+                                &kept,
+                                &lin,
+                                &feats,
+                                plan.base.wrapping_add(i as u64),
+                            );
                             stage.inc(1);
                             d
                         })
@@ -619,6 +643,7 @@ impl ConvergenceConfig {
             }));
         }
         tracker.finish();
+        kept.note_reused("finite networks");
         let mut claims_table = Table::new(
             "Claims, decided from the 95 % intervals",
             &["claim", "holds?", "evidence"],
@@ -698,6 +723,8 @@ struct FiniteFamily {
     /// The first `split` layers (up to the first nonlinearity), for the linearised estimator.
     head: Network,
     split: usize,
+    /// What a draw's numbers depend on besides its seed (inputs and network), for the store.
+    key: String,
     readout_w2: f64,
     readout_b2: f64,
 }
@@ -706,6 +733,31 @@ struct FiniteFamily {
 struct Draw {
     nngp: Vec<f64>,
     ntk: Vec<f64>,
+}
+
+/// Two `n × n` matrices one after the other, as stored values.
+fn split_pair(values: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
+    let half = values.len() / 2;
+    let n = (half as f64).sqrt().round() as usize;
+    (values.len() == 2 * n * n && n > 0).then(|| (values[..half].to_vec(), values[half..].to_vec()))
+}
+
+impl Durable for Draw {
+    fn to_values(&self) -> Vec<f64> {
+        [&self.nngp[..], &self.ntk[..]].concat()
+    }
+    fn from_values(values: &[f64]) -> Option<Self> {
+        split_pair(values).map(|(nngp, ntk)| Draw { nngp, ntk })
+    }
+}
+
+impl Durable for LinearisedDraw {
+    fn to_values(&self) -> Vec<f64> {
+        [&self.y[..], &self.rb[..]].concat()
+    }
+    fn from_values(values: &[f64]) -> Option<Self> {
+        split_pair(values).map(|(y, rb)| LinearisedDraw { y, rb })
+    }
 }
 
 impl FiniteFamily {
@@ -728,9 +780,40 @@ impl FiniteFamily {
             trunk: Network::from_spec(&trunk_spec)?,
             head: Network::from_spec(&head_spec)?,
             split,
+            key: String::new(),
             readout_w2: w2,
             readout_b2: b2,
         })
+    }
+
+    /// [`FiniteFamily::draw`], from `kept` when it holds it.
+    fn kept_draw(
+        &self,
+        kept: &UnitStore,
+        xs: &[Features],
+        seed: u64,
+    ) -> Result<Draw, ExperimentError> {
+        kept.get_or_compute(
+            &format!("convergence network; {}; seed {seed}", self.key),
+            || self.draw(xs, seed),
+        )
+    }
+
+    /// [`Linearised::draw`], from `kept` when it holds it.
+    fn kept_linearised(
+        &self,
+        kept: &UnitStore,
+        lin: &Linearised,
+        xs: &[Features],
+        seed: u64,
+    ) -> Result<LinearisedDraw, ExperimentError> {
+        kept.get_or_compute(
+            &format!(
+                "convergence linearised; split {}; {}; seed {seed}",
+                self.split, self.key
+            ),
+            || lin.draw(self, xs, seed),
+        )
     }
 
     fn draw(&self, xs: &[Features], seed: u64) -> Result<Draw, ExperimentError> {
@@ -1324,5 +1407,35 @@ mod tests {
         wide.draw(&xs, 3).unwrap();
         let again = fam.draw(&xs, 11).unwrap();
         assert_eq!((&again.nngp, &again.ntk), (&d.nngp, &d.ntk));
+    }
+
+    /// Inside a tile root, finished networks (plain and linearised) are kept and a second run
+    /// reuses them bit for bit; a damaged record is recomputed.
+    #[test]
+    fn finished_networks_are_kept_and_reused() {
+        let cfg = ConvergenceConfig::from_options(&ExperimentOptions::default());
+        let spec = ArchSpec::from_json(&cfg.c4.spec.to_string()).unwrap();
+        let xs = small_inputs(2);
+        let mut fam = FiniteFamily::new(&spec, 3, cfg.c4.split).unwrap();
+        fam.key = "test family".into();
+        let lin = Linearised::new(&spec, cfg.c4.split, &xs).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let first = super::super::common::with_tile_stores(root.path(), || {
+            let kept = UnitStore::here("convergence");
+            let d = fam.kept_draw(&kept, &xs, 7).unwrap();
+            let l = fam.kept_linearised(&kept, &lin, &xs, 7).unwrap();
+            assert_eq!(kept.reused(), 0);
+            (d.to_values(), l.to_values())
+        });
+        assert_eq!(first.0, fam.draw(&xs, 7).unwrap().to_values());
+        let again = super::super::common::with_tile_stores(root.path(), || {
+            let kept = UnitStore::here("convergence");
+            let d = fam.kept_draw(&kept, &xs, 7).unwrap();
+            let l = fam.kept_linearised(&kept, &lin, &xs, 7).unwrap();
+            assert_eq!(kept.reused(), 2);
+            (d.to_values(), l.to_values())
+        });
+        assert_eq!(first, again);
+        assert!(Draw::from_values(&[1.0; 7]).is_none());
     }
 }
