@@ -212,7 +212,7 @@ impl ConvergenceConfig {
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f64::max)
                 / analytic.nngp.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
-            if !(split_err < 1e-9) {
+            if split_err.is_nan() || split_err >= 1e-9 {
                 return Err(ExperimentError::Usage(format!(
                     "{}: the analytic NNGP through the split differs from the whole network's by {split_err:.1e}",
                     model.name
@@ -351,52 +351,33 @@ impl ConvergenceConfig {
         for (model, analytic, feats, per_width, lin) in prepared {
             let mut rows: Vec<(WidthPlan, Summary)> = Vec::new();
             for mut plan in per_width {
-                let more = plan.networks - plan.draws.len();
-                let stage = tracker.stage(
+                let rest = draw_range(
+                    &pool,
+                    &tracker,
                     &format!("{} width {}", model.name, plan.width),
-                    more,
+                    plan.draws.len()..plan.networks,
                     plan.seconds / parallel,
-                );
-                let start_index = plan.draws.len();
-                let rest: Vec<Draw> = pool.install(|| {
-                    (start_index..plan.networks)
-                        .into_par_iter()
-                        .map(|i| {
-                            let d = plan.nets.kept_draw(
-                                &kept,
-                                &feats,
-                                plan.base.wrapping_add(i as u64),
-                            );
-                            stage.inc(1);
-                            d
-                        })
-                        .collect::<Result<_, _>>()
-                })?;
-                drop(stage);
+                    |i| {
+                        plan.nets
+                            .kept_draw(&kept, &feats, plan.base.wrapping_add(i as u64))
+                    },
+                )?;
                 plan.draws.extend(rest);
-                let more = plan.lin_networks - plan.lin_draws.len();
-                let stage = tracker.stage(
+                let rest = draw_range(
+                    &pool,
+                    &tracker,
                     &format!("{} width {} (linearised)", model.name, plan.width),
-                    more,
+                    plan.lin_draws.len()..plan.lin_networks,
                     plan.lin_seconds / parallel,
-                );
-                let start_index = plan.lin_draws.len();
-                let rest: Vec<LinearisedDraw> = pool.install(|| {
-                    (start_index..plan.lin_networks)
-                        .into_par_iter()
-                        .map(|i| {
-                            let d = plan.nets.kept_linearised(
-                                &kept,
-                                &lin,
-                                &feats,
-                                plan.base.wrapping_add(i as u64),
-                            );
-                            stage.inc(1);
-                            d
-                        })
-                        .collect::<Result<_, _>>()
-                })?;
-                drop(stage);
+                    |i| {
+                        plan.nets.kept_linearised(
+                            &kept,
+                            &lin,
+                            &feats,
+                            plan.base.wrapping_add(i as u64),
+                        )
+                    },
+                )?;
                 plan.lin_draws.extend(rest);
                 let mut s = summarise(&plan.draws, &analytic, self.bootstrap, plan.base ^ 0xb007);
                 let ls = summarise_linearised(
@@ -675,6 +656,28 @@ impl ConvergenceConfig {
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(((fi as u64) << 40) | ((wi as u64) << 32))
     }
+}
+
+/// Draws `range` on `pool` as one progress stage of `tracker` (`seconds` per draw).
+fn draw_range<T: Send>(
+    pool: &rayon::ThreadPool,
+    tracker: &Tracker,
+    label: &str,
+    range: std::ops::Range<usize>,
+    seconds: f64,
+    draw: impl Fn(usize) -> Result<T, ExperimentError> + Sync,
+) -> Result<Vec<T>, ExperimentError> {
+    let stage = tracker.stage(label, range.len(), seconds);
+    pool.install(|| {
+        range
+            .into_par_iter()
+            .map(|i| {
+                let d = draw(i);
+                stage.inc(1);
+                d
+            })
+            .collect()
+    })
 }
 
 /// A network count, with `∞` for "no finite number" (a bias whose interval is all ≤ 0).
