@@ -266,24 +266,6 @@ impl S2LiftConv {
             })
             .map_err(so3_error)
     }
-    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<S2LiftFinite>> {
-        let affine = So3Affine {
-            w_std: self.affine.w_std,
-            b_std: self.affine.b_std,
-        };
-        self.finite
-            .get((l_in, c_in), || {
-                S2LiftFinite::new(
-                    l_in,
-                    self.bandlimit_out,
-                    self.max_beta,
-                    c_in,
-                    self.affine.width,
-                    affine,
-                )
-            })
-            .map_err(so3_error)
-    }
 }
 
 /// [`S2LiftConv`]'s per-input summary: the quadrature coefficients of the input signal.
@@ -308,6 +290,156 @@ pub(super) fn pixels_to_pairs(k: &[f64], h: usize, w: usize) -> Vec<f64> {
     out
 }
 
+/// The finite twin of a linear layer of the SO(3) engine, one [`FiniteSo3Linear`] per input
+/// bandlimit and channel count: [`Layer::init`], [`Layer::apply`] and [`Layer::vjp`] for
+/// `s2_lift_conv` (both forms) and `so3_conv`, written once ([`finite_twin_methods`]).
+pub(super) trait FiniteTwin {
+    /// The finite layer.
+    type Finite: FiniteSo3Linear;
+    /// The input bandlimit of features in `layout` (or why they are not this layer's input).
+    fn bandlimit_of(layout: &Layout) -> Result<usize>;
+    /// The finite layer for inputs of bandlimit `l_in` with `c_in` channels.
+    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<Self::Finite>>;
+    /// The layout of the finite layer's output.
+    fn finite_layout(&self) -> Layout;
+    /// The output channels.
+    fn finite_width(&self) -> usize;
+
+    /// The finite layer for `s`'s inputs.
+    fn finite_for(&self, s: &Signature) -> Result<Arc<Self::Finite>> {
+        self.finite_layer(Self::bandlimit_of(&s.layout)?, s.channels)
+    }
+    /// [`Layer::init`].
+    fn twin_init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+        Ok(finite_init(self.finite_for(input.as_one()?)?.as_ref(), rng))
+    }
+    /// [`Layer::apply`].
+    fn twin_apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        let x = x.as_one()?;
+        let layer = self.finite_for(&x.sig)?;
+        finite_apply(
+            layer.as_ref(),
+            params,
+            x,
+            self.finite_layout(),
+            self.finite_width(),
+        )
+    }
+    /// [`Layer::vjp`].
+    fn twin_backward(
+        &self,
+        params: &Params,
+        (x, dy): (&Stream<Features>, &Stream<Features>),
+        grad: &mut Params,
+    ) -> Result<Stream<Features>> {
+        let (x, dy) = (x.as_one()?, dy.as_one()?);
+        finite_vjp(self.finite_for(&x.sig)?.as_ref(), params, x, dy, grad)
+    }
+}
+
+/// [`Layer::init`], [`Layer::apply`] and [`Layer::vjp`] of a [`FiniteTwin`], inside its
+/// `impl Layer`.
+macro_rules! finite_twin_methods {
+    () => {
+        fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+            FiniteTwin::twin_init(self, input, rng)
+        }
+        fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+            FiniteTwin::twin_apply(self, params, x)
+        }
+        fn vjp(
+            &self,
+            params: &Params,
+            x: &Stream<Features>,
+            dy: &Stream<Features>,
+            grad: &mut Params,
+        ) -> Result<Stream<Features>> {
+            FiniteTwin::twin_backward(self, params, (x, dy), grad)
+        }
+    };
+}
+pub(super) use finite_twin_methods;
+
+/// What both forms of `s2_lift_conv` share (onto SO(3): [`S2LiftConv`]; onto a finite rotation
+/// group: [`super::S2GroupLiftConv`]): the input check and the finite twin, an
+/// [`S2LiftFinite`] sampled at [`Self::output_rotations`] when there are any.
+pub(super) trait S2LiftTwin {
+    /// `(bandlimit_out, max_beta, affine)`.
+    fn settings(&self) -> (usize, f64, &Affine);
+    /// The finite twins built so far.
+    fn twins(&self) -> &Cache<(usize, usize), S2LiftFinite>;
+    /// The rotations the finite twin's output is sampled at (`None`: the SO(3) grid).
+    fn output_rotations(&self) -> Option<&[entk_groups::Rotation]>;
+    /// The output layout of the finite twin.
+    fn output_layout(&self) -> Layout;
+
+    /// The input's S² bandlimit, after the checks of [`Layer::signature`].
+    fn input_bandlimit(&self, s: &Signature) -> Result<usize> {
+        let (bandlimit_out, _, affine) = self.settings();
+        check_ntk_param(affine)?;
+        let l_in = sphere_bandlimit(&s.layout)?;
+        crate::so3::check_bandlimits(l_in, bandlimit_out).map_err(so3_error)?;
+        Ok(l_in)
+    }
+}
+
+impl<T: S2LiftTwin> FiniteTwin for T {
+    type Finite = S2LiftFinite;
+    fn bandlimit_of(layout: &Layout) -> Result<usize> {
+        sphere_bandlimit(layout)
+    }
+    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<S2LiftFinite>> {
+        let (bandlimit_out, max_beta, affine) = self.settings();
+        self.twins()
+            .get((l_in, c_in), || {
+                let layer = S2LiftFinite::new(
+                    l_in,
+                    bandlimit_out,
+                    max_beta,
+                    c_in,
+                    affine.width,
+                    so3_affine(affine),
+                )?;
+                Ok(match self.output_rotations() {
+                    Some(rotations) => layer.with_output_rotations(rotations),
+                    None => layer,
+                })
+            })
+            .map_err(so3_error)
+    }
+    fn finite_layout(&self) -> Layout {
+        self.output_layout()
+    }
+    fn finite_width(&self) -> usize {
+        self.settings().2.width
+    }
+}
+
+/// The finite layers' weight scales.
+fn so3_affine(affine: &Affine) -> So3Affine {
+    So3Affine {
+        w_std: affine.w_std,
+        b_std: affine.b_std,
+    }
+}
+
+impl S2LiftTwin for S2LiftConv {
+    fn settings(&self) -> (usize, f64, &Affine) {
+        (self.bandlimit_out, self.max_beta, &self.affine)
+    }
+    fn twins(&self) -> &Cache<(usize, usize), S2LiftFinite> {
+        &self.finite
+    }
+    fn output_rotations(&self) -> Option<&[entk_groups::Rotation]> {
+        None
+    }
+    fn output_layout(&self) -> Layout {
+        Layout::So3 {
+            bandlimit: self.bandlimit_out,
+        }
+    }
+}
+
 impl Layer for S2LiftConv {
     fn affine(&self) -> Option<&Affine> {
         Some(&self.affine)
@@ -330,14 +462,9 @@ impl Layer for S2LiftConv {
         )
     }
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
-        let s = input.one()?;
-        check_ntk_param(&self.affine)?;
-        let l_in = sphere_bandlimit(&s.layout)?;
-        crate::so3::check_bandlimits(l_in, self.bandlimit_out).map_err(so3_error)?;
+        self.input_bandlimit(&input.one()?)?;
         Ok(Stream::One(Signature {
-            layout: Layout::So3 {
-                bandlimit: self.bandlimit_out,
-            },
+            layout: self.output_layout(),
             channels: self.affine.width,
         }))
     }
@@ -389,36 +516,7 @@ impl Layer for S2LiftConv {
         let linear = op.apply_quadrature(&a.coefficients, &b.coefficients);
         Ok(first_layer_kernel(linear, &self.affine, self.bandlimit_out))
     }
-    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
-        let s = input.as_one()?;
-        let layer = self.finite_layer(sphere_bandlimit(&s.layout)?, s.channels)?;
-        Ok(finite_init(layer.as_ref(), rng))
-    }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let layer = self.finite_layer(sphere_bandlimit(&x.sig.layout)?, x.sig.channels)?;
-        finite_apply(
-            layer.as_ref(),
-            params,
-            x,
-            Layout::So3 {
-                bandlimit: self.bandlimit_out,
-            },
-            self.affine.width,
-        )
-    }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let dy = dy.as_one()?;
-        let layer = self.finite_layer(sphere_bandlimit(&x.sig.layout)?, x.sig.channels)?;
-        finite_vjp(layer.as_ref(), params, x, dy, grad)
-    }
+    finite_twin_methods!();
 }
 
 /// `so3_conv`: `y(R) = σ_w/√(C|S|) Σ_c ∫_S κ_c(Q) f_c(RQ) dQ + σ_b b` with the filter supported
@@ -454,11 +552,14 @@ impl So3Conv {
             })
             .map_err(so3_error)
     }
+}
+
+impl FiniteTwin for So3Conv {
+    type Finite = So3ConvFinite;
+    fn bandlimit_of(layout: &Layout) -> Result<usize> {
+        so3_bandlimit(layout)
+    }
     fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<So3ConvFinite>> {
-        let affine = So3Affine {
-            w_std: self.affine.w_std,
-            b_std: self.affine.b_std,
-        };
         self.finite
             .get((l_in, c_in), || {
                 So3ConvFinite::new(
@@ -467,10 +568,18 @@ impl So3Conv {
                     self.max_beta,
                     c_in,
                     self.affine.width,
-                    affine,
+                    so3_affine(&self.affine),
                 )
             })
             .map_err(so3_error)
+    }
+    fn finite_layout(&self) -> Layout {
+        Layout::So3 {
+            bandlimit: self.bandlimit_out,
+        }
+    }
+    fn finite_width(&self) -> usize {
+        self.affine.width
     }
 }
 
@@ -559,36 +668,7 @@ impl Layer for So3Conv {
             .map_err(so3_error)?;
         Ok(first_layer_kernel(linear, &self.affine, self.bandlimit_out))
     }
-    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
-        let s = input.as_one()?;
-        let layer = self.finite_layer(so3_bandlimit(&s.layout)?, s.channels)?;
-        Ok(finite_init(layer.as_ref(), rng))
-    }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let layer = self.finite_layer(so3_bandlimit(&x.sig.layout)?, x.sig.channels)?;
-        finite_apply(
-            layer.as_ref(),
-            params,
-            x,
-            Layout::So3 {
-                bandlimit: self.bandlimit_out,
-            },
-            self.affine.width,
-        )
-    }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let dy = dy.as_one()?;
-        let layer = self.finite_layer(so3_bandlimit(&x.sig.layout)?, x.sig.channels)?;
-        finite_vjp(layer.as_ref(), params, x, dy, grad)
-    }
+    finite_twin_methods!();
 }
 
 /// `so3_pool`: the Haar mean `(8π²)⁻¹ ∫ f(R) dR` by the DH quadrature; kernel

@@ -16,13 +16,13 @@ use entk_groups::{GroupStructure, Rotation};
 use rand::RngCore;
 
 use super::so3::{
-    check_ntk_param, check_settings, finite_apply, finite_init, finite_vjp, pixels_to_pairs,
-    prepared_pair, so3_error, sphere_bandlimit, Cache,
+    check_settings, finite_twin_methods, pixels_to_pairs, prepared_pair, so3_error,
+    sphere_bandlimit, Cache, FiniteTwin, S2LiftTwin,
 };
 use super::{Affine, Features, Layer, Params, Prepared, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
-use crate::so3::{S2LiftFinite, S2RotationLiftOperator, So3Affine};
+use crate::so3::{S2LiftFinite, S2RotationLiftOperator};
 
 /// `s2_lift_conv` with a finite `group`. See the module documentation.
 ///
@@ -85,25 +85,6 @@ impl S2GroupLiftConv {
                     self.max_beta,
                     &self.rotations,
                 )
-            })
-            .map_err(so3_error)
-    }
-    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<S2LiftFinite>> {
-        let affine = So3Affine {
-            w_std: self.affine.w_std,
-            b_std: self.affine.b_std,
-        };
-        self.finite
-            .get((l_in, c_in), || {
-                Ok(S2LiftFinite::new(
-                    l_in,
-                    self.bandlimit_out,
-                    self.max_beta,
-                    c_in,
-                    self.affine.width,
-                    affine,
-                )?
-                .with_output_rotations(&self.rotations))
             })
             .map_err(so3_error)
     }
@@ -175,10 +156,7 @@ impl Layer for S2GroupLiftConv {
         )
     }
     fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
-        let s = input.one()?;
-        check_ntk_param(&self.affine)?;
-        let l_in = sphere_bandlimit(&s.layout)?;
-        crate::so3::check_bandlimits(l_in, self.bandlimit_out).map_err(so3_error)?;
+        self.input_bandlimit(&input.one()?)?;
         Ok(Stream::One(Signature {
             layout: self.layout(mode),
             channels: self.affine.width,
@@ -226,32 +204,20 @@ impl Layer for S2GroupLiftConv {
             self.kernel_from_linear(op.apply(&khat, &self.pairs()), None),
         ))
     }
-    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
-        let s = input.as_one()?;
-        let layer = self.finite_layer(sphere_bandlimit(&s.layout)?, s.channels)?;
-        Ok(finite_init(layer.as_ref(), rng))
+    finite_twin_methods!();
+}
+
+impl S2LiftTwin for S2GroupLiftConv {
+    fn settings(&self) -> (usize, f64, &Affine) {
+        (self.bandlimit_out, self.max_beta, &self.affine)
     }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let layer = self.finite_layer(sphere_bandlimit(&x.sig.layout)?, x.sig.channels)?;
-        finite_apply(
-            layer.as_ref(),
-            params,
-            x,
-            self.layout(SigMode::Finite),
-            self.affine.width,
-        )
+    fn twins(&self) -> &Cache<(usize, usize), S2LiftFinite> {
+        &self.finite
     }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let dy = dy.as_one()?;
-        let layer = self.finite_layer(sphere_bandlimit(&x.sig.layout)?, x.sig.channels)?;
-        finite_vjp(layer.as_ref(), params, x, dy, grad)
+    fn output_rotations(&self) -> Option<&[Rotation]> {
+        Some(&self.rotations)
+    }
+    fn output_layout(&self) -> Layout {
+        self.layout(SigMode::Finite)
     }
 }
