@@ -208,4 +208,21 @@ fn tiny_qm9_run_reports_mae_and_rmse() {
     let m = model(&v, "mlp");
     assert!(m["mae_mev"].as_f64().unwrap() > 0.0);
     assert!(m["rmse_mev"].as_f64().unwrap() >= m["mae_mev"].as_f64().unwrap());
+    // The set model: invariant under shuffled atoms (rounding), unlike the per-slot model.
+    let set = model(&v, "so3_cnn_set");
+    assert!(set["mae_mev"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        (set["train"].as_u64(), set["test"].as_u64()),
+        (Some(8), Some(6))
+    );
+    assert!(
+        set["order_change_max_mev"].as_f64().unwrap() < 1e-6,
+        "{set}"
+    );
+    let slot = model(&v, "so3_cnn");
+    assert!(
+        slot["order_change_max_mev"].as_f64().unwrap() > 1.0,
+        "{slot}"
+    );
+    assert!(slot["equal_size"]["mae_mev"].as_array().is_some(), "{slot}");
 }

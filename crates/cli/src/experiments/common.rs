@@ -236,26 +236,56 @@ pub fn gram(
     threads: usize,
     stage: Option<&Stage<'_>>,
 ) -> Result<Gram, ExperimentError> {
+    if TILE_ROOT.with(|r| r.borrow().is_none()) {
+        let progress = stage.map(|s| s as &dyn entk_ntk::Progress);
+        return gram_in_memory(net, x1, x2, threads, progress);
+    }
+    let features =
+        |x: &Array4<f64>| -> Vec<Features> { x.axis_iter(Axis(0)).map(image_features).collect() };
+    let (f1, f2) = (features(x1), x2.map(features));
+    gram_features(net, &f1, f2.as_deref(), threads, stage)
+}
+
+/// [`gram`] on inputs given as engine [`Features`] (flattened vectors, sets of atoms): through
+/// a tile store inside [`with_tile_stores`], in memory ([`Network::gram_features`]) otherwise.
+pub fn gram_features(
+    net: &Network,
+    x1: &[Features],
+    x2: Option<&[Features]>,
+    threads: usize,
+    stage: Option<&Stage<'_>>,
+) -> Result<Gram, ExperimentError> {
     let progress = stage.map(|s| s as &dyn entk_ntk::Progress);
     match TILE_ROOT.with(|r| r.borrow().clone()) {
         Some(root) => {
-            let features = |x: &Array4<f64>| -> Vec<Features> {
-                x.axis_iter(Axis(0)).map(image_features).collect()
-            };
-            let (f1, f2) = (features(x1), x2.map(features));
             // The network's full description (layers and every parameter) names its store.
-            let key = format!("network {}", text_hash(&format!("{net:?}")));
-            Ok(gram_in_store(
-                &root,
-                net,
-                &key,
-                &f1,
-                f2.as_deref(),
-                threads,
-                progress,
-            )?)
+            let mut key = format!("network {}", text_hash(&format!("{net:?}")));
+            // The store hashes the inputs' values back to back: inputs of different lengths
+            // (sets of different sizes) add their lengths, so that no two ways of cutting the
+            // same values share a store.
+            let lengths = |x: &[Features]| x.iter().map(|f| f.data.len()).collect::<Vec<_>>();
+            let (l1, l2) = (lengths(x1), x2.map(lengths));
+            if l1
+                .iter()
+                .chain(l2.iter().flatten())
+                .any(|&l| Some(&l) != l1.first())
+            {
+                key.push_str(&format!(
+                    "; input lengths {}",
+                    text_hash(&format!("{l1:?} {l2:?}"))
+                ));
+            }
+            Ok(gram_in_store(&root, net, &key, x1, x2, threads, progress)?)
         }
-        None => gram_in_memory(net, x1, x2, threads, progress),
+        None => Ok(net.gram_features(
+            x1,
+            x2,
+            &GramOptions {
+                threads,
+                memory_budget: None,
+                progress,
+            },
+        )?),
     }
 }
 

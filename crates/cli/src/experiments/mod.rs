@@ -29,6 +29,7 @@ pub mod convergence;
 mod error;
 pub mod histology;
 pub mod qm9;
+pub mod qm9_set;
 pub mod reproduce;
 pub mod rotmnist;
 pub mod stats;

@@ -279,9 +279,14 @@ fn headline(r: &ExperimentReport) -> String {
             .iter()
             .filter_map(|m| {
                 Some(format!(
-                    "{} MAE {} meV",
+                    "{} MAE {} meV{}",
                     m.name,
-                    with_ci(m, "mae_mev", &sig4)?
+                    with_ci(m, "mae_mev", &sig4)?,
+                    // Models on a sub-pool (the set model) state their sizes.
+                    match (m.number("train"), m.number("test")) {
+                        (Some(n), Some(t)) => format!(" ({n} / {t} molecules)"),
+                        _ => String::new(),
+                    }
                 ))
             })
             .collect::<Vec<_>>()
