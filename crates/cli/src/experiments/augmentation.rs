@@ -4,11 +4,11 @@
 //!
 //! - **CNN + C4 augmentation**: `[conv q×q VALID, relu, conv q×q VALID, relu, global_avg_pool,
 //!   dense]` trained on the `|G|`-times augmented set `{(rot90ᵏ x_i, y_i)}` (k = 0…3);
-//! - **GCNN**, its §5 pair (a): `[lift_conv c4 q×q VALID, relu, group_conv c4 q×q VALID with
+//! - **GCNN**, its augmentation pair (docs/theory.md): `[lift_conv c4 q×q VALID, relu, group_conv c4 q×q VALID with
 //!   group_support identity, relu, group_pool, dense]` trained on the plain set.
 //!
 //! Both minimise the **normalised** loss `L = (1/2m) Σ_i (f(x_i) − y_i)²` over their own `m`
-//! training samples (`m = 4n` and `n`) at the same step size `η`; by §5 the `|G|` then cancels,
+//! training samples (`m = 4n` and `n`) at the same step size `η`; by the augmentation theorem the `|G|` then cancels,
 //! and both infinite-width mean predictions equal `μ_k(x) = Θ̄(x,X) Θ̄⁻¹ (I − (I − η Θ̄/n)ᵏ) Y`
 //! after `k` steps (discrete gradient descent, from the eigendecomposition of `Θ̄`; the
 //! continuous-flow `μ_t` of [`entk_ntk::regression`] at `t = kη` is reported beside it). `Θ̄` is
@@ -641,7 +641,7 @@ impl AugmentationConfig {
             ));
         }
         claims.push(Claim::new(
-            "Augmentation: analytic identity Θ_GCNN = Θ̄_CNN and K_GCNN = K̄_CNN (§5 pair a), max |difference| ≤ 1e-10",
+            "Augmentation: analytic identity Θ_GCNN = Θ̄_CNN and K_GCNN = K̄_CNN (the CNN–GCNN pair of docs/theory.md), max |difference| ≤ 1e-10",
             Some(identity_err <= 1e-10),
             format!("max |difference| over {} inputs = {:.2e} (exact computation, no sampling)", all.dim().0, identity_err),
         ));
@@ -661,7 +661,7 @@ impl AugmentationConfig {
             .extend([width_table, claims_table, time_table, ens_table]);
         report.figures.extend([fig_w, fig_e]);
         report.notes.push(format!(
-            "Kernel identity check (§5 pair a): max |Θ_GCNN − Θ̄_CNN| and |K_GCNN − K̄_CNN| over {} inputs = {:.2e}.",
+            "Kernel identity check (the CNN–GCNN pair of docs/theory.md): max |Θ_GCNN − Θ̄_CNN| and |K_GCNN − K̄_CNN| over {} inputs = {:.2e}.",
             all.dim().0,
             identity_err
         ));
@@ -1345,7 +1345,7 @@ mod tests {
     }
 
     /// With the GCNN's parameter values copied into the CNN, the finite GCNN is the orbit
-    /// average of the finite CNN, `f_G(x) = ¼ Σ_k f_C(rot90ᵏ x)` (§5 pair a at finite width):
+    /// average of the finite CNN, `f_G(x) = ¼ Σ_k f_C(rot90ᵏ x)` (the docs/theory.md pair at finite width):
     /// the common random numbers couple the two architectures exactly at initialisation.
     #[test]
     fn copied_parameters_make_the_gcnn_the_orbit_average_of_the_cnn() {
