@@ -131,6 +131,11 @@ impl Stencils {
     /// over the filter slots `j` in `slots`, the convolution of input slice `src(j, s)` with
     /// slot `j`'s resampled filter `M_s W_j` (lift: one slot and the whole input as slice 0).
     /// `w` is `(q², |slots|, C, O)`; the output `(|G|, Ho, Wo, O)` before bias and strides.
+    ///
+    /// One resampled filter `(q², C, O)` at a time, in a buffer recycled through the thread's
+    /// scratch pool: no `|G|·|slots|`-fold copy of the weights is built per call (at width 256
+    /// that copy was 75 MB per pass, freshly mapped each time: most of the finite passes'
+    /// system time). Same arithmetic, in the same order, as building the copy.
     fn forward(
         &self,
         g: &Geometry,
@@ -141,25 +146,24 @@ impl Stencils {
         slots: &[usize],
         src: impl Fn(usize, usize) -> usize,
     ) -> Vec<f64> {
-        let (n, nj, q2) = (self.info.order, slots.len(), self.q * self.q);
-        let filters = self.resample_filters(w, nj * c * o);
+        let (n, q2) = (self.info.order, self.q * self.q);
         let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
         let mut y = vec![0.0; n * sout];
-        let mut f = vec![0.0; q2 * c * o];
+        let mut f = scratch::take(q2 * c * o);
         for s in 0..n {
             for (ji, &j) in slots.iter().enumerate() {
-                for u in 0..q2 {
-                    f[u * c * o..][..c * o]
-                        .copy_from_slice(&filters[s][(u * nj + ji) * c * o..][..c * o]);
-                }
+                self.resample_slot(s, w, (ji, slots.len()), c * o, &mut f);
                 let x = &x[src(j, s) * sin..][..sin];
                 conv_forward(&mut y[s * sout..][..sout], x, &f, g, c, o, alpha);
             }
         }
+        scratch::recycle(f);
         y
     }
     /// Reverse mode of [`Stencils::forward`]: accumulates the weight gradient into `gw` and
-    /// returns the input cotangent. `dy` is the stride-1 output cotangent.
+    /// returns the input cotangent. `dy` is the stride-1 output cotangent. Each slot's filter
+    /// gradient is mapped back (`dW_j += M_sᵀ dF_{s,j}`) as soon as it is computed, in the order
+    /// of the former whole-array version, so the sums are the same bit for bit.
     fn backward(
         &self,
         g: &Geometry,
@@ -171,19 +175,14 @@ impl Stencils {
         src: impl Fn(usize, usize) -> usize,
         gw: &mut [f64],
     ) -> Vec<f64> {
-        let (n, nj, q2) = (self.info.order, slots.len(), self.q * self.q);
-        let filters = self.resample_filters(w, nj * c * o);
+        let (n, q2) = (self.info.order, self.q * self.q);
         let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
         let mut dx = vec![0.0; x.len()];
-        let mut dfs = vec![vec![0.0; w.len()]; n];
-        let mut f = vec![0.0; q2 * c * o];
-        let mut df = vec![0.0; q2 * c * o];
+        let mut f = scratch::take(q2 * c * o);
+        let mut df = scratch::take(q2 * c * o);
         for s in 0..n {
             for (ji, &j) in slots.iter().enumerate() {
-                for u in 0..q2 {
-                    f[u * c * o..][..c * o]
-                        .copy_from_slice(&filters[s][(u * nj + ji) * c * o..][..c * o]);
-                }
+                self.resample_slot(s, w, (ji, slots.len()), c * o, &mut f);
                 df.iter_mut().for_each(|v| *v = 0.0);
                 let src = src(j, s);
                 conv_backward(
@@ -197,15 +196,11 @@ impl Stencils {
                     &mut df,
                     &mut dx[src * sin..][..sin],
                 );
-                for u in 0..q2 {
-                    let block = &mut dfs[s][(u * nj + ji) * c * o..][..c * o];
-                    for (d, v) in block.iter_mut().zip(&df[u * c * o..][..c * o]) {
-                        *d += v;
-                    }
-                }
+                self.unresample_slot(s, &df, (ji, slots.len()), c * o, gw);
             }
         }
-        self.unresample_grads(&dfs, nj * c * o, gw);
+        scratch::recycle(f);
+        scratch::recycle(df);
         dx
     }
     /// Stride-1 group features `(|G|, Ho, Wo, O)` of this group.
@@ -222,44 +217,51 @@ impl Stencils {
             data,
         }
     }
-    /// Effective filters `M_s W` for all slices: `(|G|, q², rest)` from `w` `(q², rest)`.
-    fn resample_filters(&self, w: &[f64], rest: usize) -> Vec<Vec<f64>> {
-        let q2 = self.q * self.q;
-        self.m
-            .iter()
-            .map(|m| {
-                let mut out = vec![0.0; q2 * rest];
-                for u in 0..q2 {
-                    for v in 0..q2 {
-                        let a = m[(u, v)];
-                        if a != 0.0 {
-                            for (o, i) in out[u * rest..][..rest]
-                                .iter_mut()
-                                .zip(&w[v * rest..][..rest])
-                            {
-                                *o += a * i;
-                            }
-                        }
+    /// The effective filter `M_s W_j` `(q², rest)` of slot `j` (of `slots`) for slice `s`, into
+    /// `out`, from `w` `(q², slots, rest)`.
+    fn resample_slot(
+        &self,
+        s: usize,
+        w: &[f64],
+        (j, slots): (usize, usize),
+        rest: usize,
+        out: &mut [f64],
+    ) {
+        let (q2, m) = (self.q * self.q, &self.m[s]);
+        out.iter_mut().for_each(|v| *v = 0.0);
+        for u in 0..q2 {
+            for v in 0..q2 {
+                let a = m[(u, v)];
+                if a != 0.0 {
+                    for (o, i) in out[u * rest..][..rest]
+                        .iter_mut()
+                        .zip(&w[(v * slots + j) * rest..][..rest])
+                    {
+                        *o += a * i;
                     }
                 }
-                out
-            })
-            .collect()
+            }
+        }
     }
-    /// `dW += Σ_s M_sᵀ dW_s`.
-    fn unresample_grads(&self, dws: &[Vec<f64>], rest: usize, dw: &mut [f64]) {
-        let q2 = self.q * self.q;
-        for (m, d) in self.m.iter().zip(dws) {
-            for u in 0..q2 {
-                for v in 0..q2 {
-                    let a = m[(u, v)];
-                    if a != 0.0 {
-                        for (o, i) in dw[v * rest..][..rest]
-                            .iter_mut()
-                            .zip(&d[u * rest..][..rest])
-                        {
-                            *o += a * i;
-                        }
+    /// `dW_j += M_sᵀ dF` for slot `j` (of `slots`): the reverse of [`Stencils::resample_slot`].
+    fn unresample_slot(
+        &self,
+        s: usize,
+        df: &[f64],
+        (j, slots): (usize, usize),
+        rest: usize,
+        dw: &mut [f64],
+    ) {
+        let (q2, m) = (self.q * self.q, &self.m[s]);
+        for u in 0..q2 {
+            for v in 0..q2 {
+                let a = m[(u, v)];
+                if a != 0.0 {
+                    for (o, i) in dw[(v * slots + j) * rest..][..rest]
+                        .iter_mut()
+                        .zip(&df[u * rest..][..rest])
+                    {
+                        *o += a * i;
                     }
                 }
             }
