@@ -4,7 +4,7 @@ use std::fmt;
 
 use ndarray::{ArrayView3, ArrayView4};
 
-use crate::error::{NtkError, Result};
+use crate::error::{NtkError, Rejection, Result};
 use crate::layers::{locate, Features, Layer, Params, Prepared, Serial, SigMode, Signature};
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
@@ -258,11 +258,13 @@ impl Network {
         }
         for (i, l) in self.root.layers.iter().enumerate() {
             if (i > 0 && l.as_deep_set().is_some()) || nested(&**l) {
-                return Err(NtkError::layer(
-                    i,
-                    &l.name(),
-                    "a deep_set must be the network's first layer and cannot be nested: only                      the first layer reads the network's set inputs (put per-element layers                      inside its `layers`)",
-                ));
+                return Err(NtkError::reject_as(
+                    Rejection::Placement,
+                    "a deep_set must be the network's first layer and cannot be nested: only \
+                     the first layer reads the network's set inputs (put per-element layers \
+                     inside its `layers`)",
+                )
+                .at_layer(i, || l.name()));
             }
         }
         Ok(())
@@ -299,7 +301,7 @@ impl Network {
                 .expect("checked")
                 .element_network()
                 .check_input_layout(input),
-            Some(l) => Err(NtkError::layer(0, &l.name(), reason)),
+            Some(l) => Err(NtkError::reject_as(Rejection::Layout, reason).at_layer(0, || l.name())),
             None => Err(NtkError::spec(format!(
                 "the network has no layers; {reason}"
             ))),

@@ -1,7 +1,11 @@
 //! Errors a caller can match: a layer's refusal carries a [`Rejection`] kind next to its
 //! one-line message (the message text is asserted elsewhere and unchanged).
 
-use entk_ntk::{Features, Network, NtkError, Rejection, SpecError, SpecErrorKind};
+use entk_ntk::layers::{DeepSet, Dense, SetReduce};
+use entk_ntk::{
+    Affine, Features, Layer, Layout, Network, NtkError, Rejection, Signature, SpecError,
+    SpecErrorKind,
+};
 
 /// The kind and message of the refusal of `spec` on 5×5×2 images, from `plan`.
 fn plan_refusal(spec: &str) -> (Option<Rejection>, String) {
@@ -139,4 +143,37 @@ fn spec_errors_name_their_kind_and_field() {
     let e = spec_error(r#"{"layers": []}"#);
     assert_eq!(e.path, "spec");
     assert_eq!(e.to_string(), "spec: `layers` is empty");
+}
+
+#[test]
+fn a_deep_set_after_another_layer_is_placement() {
+    let net = Network::from_json(
+        r#"{"layers": [{"type": "dense"}, {"type": "deep_set", "layers": [{"type": "dense"}]}]}"#,
+    );
+    // The spec parser refuses it already; a hand-built network is refused when planned.
+    assert!(net.is_err());
+    let inner: Vec<Box<dyn Layer>> = vec![Box::new(Dense::new(Affine::default()))];
+    let set = DeepSet::new(inner, SetReduce::Sum).unwrap();
+    let net = Network::new(vec![Box::new(Dense::new(Affine::default())), Box::new(set)]);
+    let e = net
+        .plan(&Signature {
+            layout: Layout::Scalar,
+            channels: 2,
+        })
+        .unwrap_err();
+    assert_eq!(e.rejection(), Some(Rejection::Placement), "{e}");
+    assert!(e.to_string().contains("first layer"), "{e}");
+}
+
+#[test]
+fn an_s2_lift_past_the_input_bandlimit_is_shape() {
+    // Input bandlimit 2 (4×3 Driscoll–Healy grid), output bandlimit 3: no upsampling.
+    let net = Network::from_json(
+        r#"{"layers": [{"type": "s2_lift_conv", "bandlimit_out": 3}, {"type": "so3_pool"},
+            {"type": "dense"}]}"#,
+    )
+    .unwrap();
+    let e = net.plan(&Network::image_signature(4, 3, 1)).unwrap_err();
+    assert_eq!(e.rejection(), Some(Rejection::Shape), "{e}");
+    assert!(e.to_string().starts_with("layer 0 (`s2_lift_conv`)"), "{e}");
 }

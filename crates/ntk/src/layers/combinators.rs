@@ -211,9 +211,6 @@ impl Layer for FanOut {
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         Ok(Stream::Many(vec![input.one()?; self.0]))
     }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
-    }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         Ok(Stream::Many(vec![x.as_one()?.clone(); self.0]))
     }
@@ -458,9 +455,6 @@ impl Layer for FanInSum {
         }
         Ok(Stream::One(out))
     }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
-    }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let v = many(x)?;
         let mut out = v[0].clone();
@@ -537,9 +531,6 @@ impl Layer for FanInConcat {
         }
         out.channels = total;
         Ok(Stream::One(out))
-    }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
     }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let v = many(x)?;
@@ -623,9 +614,6 @@ impl Layer for FanInProd {
             }
         }
         Ok(Stream::One(out))
-    }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
     }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let v = many(x)?;

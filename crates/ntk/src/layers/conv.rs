@@ -84,18 +84,7 @@ impl Conv {
 }
 
 impl Layer for Conv {
-    fn affine(&self) -> Option<&Affine> {
-        Some(&self.affine)
-    }
-    fn name(&self) -> String {
-        "conv".into()
-    }
-    fn homogeneous(&self) -> bool {
-        !self.affine.has_bias()
-    }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(input)
-    }
+    super::linear_layer_basics!("conv");
     fn describe(&self) -> String {
         format!(
             "conv({}×{}, {}{}, w_std={}, b_std={}, width={})",

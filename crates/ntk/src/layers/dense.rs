@@ -24,18 +24,7 @@ impl Dense {
 }
 
 impl Layer for Dense {
-    fn affine(&self) -> Option<&Affine> {
-        Some(&self.affine)
-    }
-    fn name(&self) -> String {
-        "dense".into()
-    }
-    fn homogeneous(&self) -> bool {
-        !self.affine.has_bias()
-    }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(input)
-    }
+    super::linear_layer_basics!("dense");
     fn describe(&self) -> String {
         format!(
             "dense(w_std={}, b_std={}, width={})",

@@ -396,18 +396,7 @@ impl LiftConv {
 }
 
 impl Layer for LiftConv {
-    fn affine(&self) -> Option<&Affine> {
-        Some(&self.affine)
-    }
-    fn name(&self) -> String {
-        "lift_conv".into()
-    }
-    fn homogeneous(&self) -> bool {
-        !self.affine.has_bias()
-    }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(input)
-    }
+    super::linear_layer_basics!("lift_conv");
     fn describe(&self) -> String {
         format!(
             "lift_conv({}, {q}×{q}, {}{}, w_std={}, b_std={}, width={})",
@@ -704,18 +693,7 @@ impl GroupConv {
 }
 
 impl Layer for GroupConv {
-    fn affine(&self) -> Option<&Affine> {
-        Some(&self.affine)
-    }
-    fn name(&self) -> String {
-        "group_conv".into()
-    }
-    fn homogeneous(&self) -> bool {
-        !self.affine.has_bias()
-    }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(input)
-    }
+    super::linear_layer_basics!("group_conv");
     fn describe(&self) -> String {
         let window = if self.st.info.planar() {
             format!(

@@ -206,8 +206,11 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>>;
     /// The kernel map for one input pair.
     fn kernel(&self, input: Stream<Kernel>, ctx: &mut KernelCtx<'_>) -> Result<Stream<Kernel>>;
-    /// Draws parameters for a finite network whose input has signature `input`.
-    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params>;
+    /// Draws parameters for a finite network whose input has signature `input`. Default: none
+    /// (a parameter-free layer), drawing nothing from `rng`.
+    fn init(&self, _input: &Stream<Signature>, _rng: &mut dyn RngCore) -> Result<Params> {
+        Ok(Params::default())
+    }
     /// The finite forward pass of one sample.
     fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>>;
     /// Reverse mode: given the input `x` and the output cotangent `dy`, accumulates parameter
@@ -226,13 +229,22 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// other fixed linear maps of Gaussian inputs stay Gaussian; nonlinearities end it; fan-ins
     /// are Gaussian when all their inputs are. The network input counts as non-Gaussian. A
     /// layer that needs a Gaussian input and gets none returns an error.
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>>;
+    ///
+    /// Default: a linear layer with random weights (one whose [`Layer::affine`] is `Some`)
+    /// outputs a Gaussian from any single input; any other layer keeps its single input's
+    /// Gaussianity, which is right for fixed linear maps (pools, reshapes). Nonlinearities,
+    /// fan-ins and composites override it.
+    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+        let g = input.one()?;
+        Ok(Stream::One(self.affine().is_some() || g))
+    }
     /// True when the kernel map is positively homogeneous of degree one in each input:
     /// `K(a·x, b·x′) = a·b·K(x, x′)` for `a, b > 0`, and the same for `Θ` (bias-free linear
     /// layers, pools, and ReLU-like nonlinearities). The Gram engine then computes extreme-scale
-    /// inputs at a power-of-two rescaled size and scales back, exactly. Default: false.
+    /// inputs at a power-of-two rescaled size and scales back, exactly. Default: true for a
+    /// bias-free linear layer (its [`Layer::affine`] has no bias), false for every other layer.
     fn homogeneous(&self) -> bool {
-        false
+        self.affine().is_some_and(|a| !a.has_bias())
     }
     /// True when the kernel map records/reads a self-kernel diagonal (nonlinearities).
     fn records_diagonal(&self) -> bool {
@@ -396,6 +408,22 @@ impl Affine {
     }
 }
 
+/// The [`Layer`] methods that every linear layer with random weights writes alike: its spec
+/// name, and [`Layer::affine`] from its field `affine` (the weights' settings, which also decide
+/// [`Layer::gaussian`] and [`Layer::homogeneous`] through their defaults). Used inside
+/// `impl Layer for ...`.
+macro_rules! linear_layer_basics {
+    ($name:literal) => {
+        fn name(&self) -> String {
+            $name.into()
+        }
+        fn affine(&self) -> Option<&Affine> {
+            Some(&self.affine)
+        }
+    };
+}
+pub(crate) use linear_layer_basics;
+
 /// Refuses parameter (or gradient) values of the wrong count.
 pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
@@ -414,17 +442,6 @@ pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
 /// ([`NtkError::at_layer`]): how walkers report "layer i (`name`): reason".
 pub fn locate<T>(index: usize, layer: &dyn Layer, r: Result<T>) -> Result<T> {
     r.map_err(|e| e.at_layer(index, || layer.name()))
-}
-
-/// [`Layer::gaussian`] of a layer with random weights: one input, Gaussian output.
-pub(crate) fn gaussian_linear(input: Stream<bool>) -> Result<Stream<bool>> {
-    input.one()?;
-    Ok(Stream::One(true))
-}
-
-/// [`Layer::gaussian`] of a fixed linear map (pools, flatten): one input, Gaussian iff it is.
-pub(crate) fn gaussian_kept(input: Stream<bool>) -> Result<Stream<bool>> {
-    Ok(Stream::One(input.one()?))
 }
 
 /// Draws `n` standard normal values times `std`.

@@ -1,7 +1,5 @@
 //! Pointwise nonlinearity layers.
 
-use rand::RngCore;
-
 use super::{Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Stream};
@@ -72,9 +70,6 @@ impl Layer for Elementwise {
     }
     fn records_diagonal(&self) -> bool {
         !matches!(self.phi, Nonlinearity::Identity)
-    }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
     }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
@@ -234,9 +229,6 @@ impl Layer for ExpNormalized {
     }
     fn records_diagonal(&self) -> bool {
         true
-    }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
     }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;

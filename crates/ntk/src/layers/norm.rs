@@ -196,9 +196,6 @@ impl Layer for LayerNorm {
         });
         Ok(Stream::One(k))
     }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
-    }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let r = self.resolve(&x.sig.layout)?;

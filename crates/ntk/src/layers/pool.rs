@@ -1,7 +1,5 @@
 //! Pooling and flattening (docs/theory.md#pools-reshapes-normalisation).
 
-use rand::RngCore;
-
 use super::spatial::{planar, SpatialMap};
 use super::{Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
@@ -80,9 +78,6 @@ impl Layer for Flatten {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(input)
-    }
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         let s = input.one()?;
         Ok(Stream::One(Signature {
@@ -102,9 +97,6 @@ impl Layer for Flatten {
             mean(&k.layout.diagonal(&k.ntk)),
         );
         Ok(Stream::One(scalar_kernel(a, b, k.channels * p)))
-    }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
     }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
@@ -143,9 +135,6 @@ impl Layer for GlobalAvgPool {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(input)
-    }
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         let s = input.one()?;
         if !matches!(s.layout, Layout::Pixels { .. }) {
@@ -175,9 +164,6 @@ impl Layer for GlobalAvgPool {
             mean(&k.ntk),
             k.channels,
         )))
-    }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
     }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         Ok(Stream::One(channel_mean(x.as_one()?)))
@@ -220,9 +206,6 @@ impl Layer for GroupPool {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(input)
-    }
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         let s = input.one()?;
         Self::check(&s.layout)?;
@@ -239,9 +222,6 @@ impl Layer for GroupPool {
         crate::scratch::recycle(k.nngp);
         crate::scratch::recycle(k.ntk);
         Ok(Stream::One(pooled))
-    }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
     }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
@@ -271,9 +251,6 @@ impl Layer for GlobalSumPool {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(input)
-    }
     fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
         pixels_only(&input.as_one()?.layout)?;
         GlobalAvgPool.signature(input, mode)
@@ -287,9 +264,6 @@ impl Layer for GlobalSumPool {
             mean(&k.ntk) * n,
             k.channels,
         )))
-    }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
     }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
@@ -436,9 +410,6 @@ impl Layer for WindowPool {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(input)
-    }
     fn describe(&self) -> String {
         format!(
             "{}(window={}×{}, strides={}×{}, {}{})",
@@ -469,9 +440,6 @@ impl Layer for WindowPool {
         crate::scratch::recycle(k.nngp);
         crate::scratch::recycle(k.ntk);
         Ok(Stream::One(out))
-    }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
     }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;

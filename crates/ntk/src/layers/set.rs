@@ -34,7 +34,7 @@ use ndarray::{ArrayViewD, Axis};
 use rand::RngCore;
 
 use super::{Features, Layer, Params, Prepared, SigMode, Signature};
-use crate::error::{NtkError, Result};
+use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::network::{Network, PreparedInput};
 
@@ -219,7 +219,8 @@ impl Layer for DeepSet {
         self.inner.root.signature(Stream::One(s), mode)
     }
     fn kernel(&self, _: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
-        Err(NtkError::reject(
+        Err(NtkError::reject_as(
+            Rejection::Placement,
             "reads the network's set inputs, so it must be the network's first layer (put \
              per-element layers inside its `layers`)",
         ))

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use rand::RngCore;
 
 use super::{normals, Affine, Features, Layer, Params, Prepared, SigMode, Signature};
-use crate::error::{NtkError, Result};
+use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
 use crate::so3::{
@@ -22,8 +22,14 @@ use crate::so3::{
     So3ConvFinite, So3ConvOperator, So3Error, So3PairKernel, So3PoolFinite,
 };
 
+/// An SO(3)/S² layer's refusal with its kind: mismatched shapes, bandlimits and transform
+/// errors are [`Rejection::Shape`], an unusable `max_beta` is [`Rejection::Other`].
 pub(super) fn so3_error(e: So3Error) -> NtkError {
-    NtkError::reject(e.to_string())
+    let kind = match e {
+        So3Error::MaxBeta(_) => Rejection::Other,
+        _ => Rejection::Shape,
+    };
+    NtkError::reject_as(kind, e.to_string())
 }
 
 /// A small cache of objects keyed by their construction parameters (operators are built on
@@ -441,18 +447,7 @@ impl S2LiftTwin for S2LiftConv {
 }
 
 impl Layer for S2LiftConv {
-    fn affine(&self) -> Option<&Affine> {
-        Some(&self.affine)
-    }
-    fn name(&self) -> String {
-        "s2_lift_conv".into()
-    }
-    fn homogeneous(&self) -> bool {
-        !self.affine.has_bias()
-    }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(input)
-    }
+    super::linear_layer_basics!("s2_lift_conv");
     fn describe(&self) -> String {
         describe_linear(
             "s2_lift_conv",
@@ -584,18 +579,7 @@ impl FiniteTwin for So3Conv {
 }
 
 impl Layer for So3Conv {
-    fn affine(&self) -> Option<&Affine> {
-        Some(&self.affine)
-    }
-    fn name(&self) -> String {
-        "so3_conv".into()
-    }
-    fn homogeneous(&self) -> bool {
-        !self.affine.has_bias()
-    }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(input)
-    }
+    super::linear_layer_basics!("so3_conv");
     fn describe(&self) -> String {
         describe_linear("so3_conv", self.bandlimit_out, self.max_beta, &self.affine)
     }
@@ -685,9 +669,6 @@ impl Layer for So3Pool {
     fn homogeneous(&self) -> bool {
         true
     }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_kept(input)
-    }
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         let s = input.one()?;
         so3_bandlimit(&s.layout)?;
@@ -715,9 +696,6 @@ impl Layer for So3Pool {
             ntk: vec![pool(k.ntk)?],
             channels: k.channels,
         }))
-    }
-    fn init(&self, _: &Stream<Signature>, _: &mut dyn RngCore) -> Result<Params> {
-        Ok(Params::default())
     }
     fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;

@@ -132,18 +132,7 @@ struct GroupLiftInput {
 }
 
 impl Layer for S2GroupLiftConv {
-    fn affine(&self) -> Option<&Affine> {
-        Some(&self.affine)
-    }
-    fn name(&self) -> String {
-        "s2_lift_conv".into()
-    }
-    fn homogeneous(&self) -> bool {
-        !self.affine.has_bias()
-    }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        super::gaussian_linear(input)
-    }
+    super::linear_layer_basics!("s2_lift_conv");
     fn describe(&self) -> String {
         format!(
             "s2_lift_conv(group={}, bandlimit_out={}, max_beta={:.4}, w_std={}, b_std={}, width={})",

@@ -91,11 +91,11 @@ impl So3ConvOperator {
     /// `A[K]`; errors when `K` is not on the input grid.
     pub fn apply(&self, kernel: &So3PairKernel) -> Result<So3PairKernel, So3Error> {
         if kernel.bandlimit() != self.bandlimit_in {
-            return Err(So3Error::Shape(format!(
-                "so3_conv expects SO(3) features of bandlimit {}, got {}",
-                self.bandlimit_in,
-                kernel.bandlimit()
-            )));
+            return Err(So3Error::BandlimitMismatch {
+                what: "features",
+                expected: self.bandlimit_in,
+                got: kernel.bandlimit(),
+            });
         }
         Ok(self.apply_coefficients(&self.input_basis.project(kernel)))
     }
@@ -116,14 +116,7 @@ impl So3ConvOperator {
             }
         };
         let points = transform.grid().len();
-        if channels == 0 || signal.len() != points * channels {
-            return Err(So3Error::Shape(format!(
-                "SO(3) signal of bandlimit {} with {channels} channel(s) needs {} values, got {}",
-                self.bandlimit_in,
-                points * channels.max(1),
-                signal.len()
-            )));
-        }
+        super::check_signal_len(("SO(3)", self.bandlimit_in, points), channels, signal.len())?;
         let lo = self.bandlimit_out as i32;
         let mut blocks: Vec<(DMatrix<f64>, DMatrix<f64>)> = (-(lo - 1)..lo)
             .map(|n| {
@@ -166,18 +159,15 @@ impl So3ConvOperator {
     ) -> Result<So3PairKernel, So3Error> {
         for x in [a, b] {
             if x.bandlimit_in != self.bandlimit_in || x.blocks.len() != 2 * self.bandlimit_out - 1 {
-                return Err(So3Error::Shape(format!(
-                    "so3_conv expects SO(3) signals of bandlimit {}, got {}",
-                    self.bandlimit_in, x.bandlimit_in
-                )));
+                return Err(So3Error::BandlimitMismatch {
+                    what: "signals",
+                    expected: self.bandlimit_in,
+                    got: x.bandlimit_in,
+                });
             }
         }
         if a.channels() != b.channels() {
-            return Err(So3Error::Shape(format!(
-                "the two SO(3) signals have {} and {} channels",
-                a.channels(),
-                b.channels()
-            )));
+            return Err(So3Error::Channels(a.channels(), b.channels()));
         }
         let inv = 1.0 / a.channels() as f64;
         let count = a.blocks.len();

@@ -99,14 +99,7 @@ impl S2LiftOperator {
         channels: usize,
     ) -> Result<DMatrix<Complex64>, So3Error> {
         let points = 2 * self.bandlimit_in * (2 * self.bandlimit_in - 1);
-        if channels == 0 || signal.len() != points * channels {
-            return Err(So3Error::Shape(format!(
-                "S² signal of bandlimit {} with {channels} channel(s) needs {} values, got {}",
-                self.bandlimit_in,
-                points * channels.max(1),
-                signal.len()
-            )));
-        }
+        super::check_signal_len(("S²", self.bandlimit_in, points), channels, signal.len())?;
         let lo = self.bandlimit_out;
         let mut out = DMatrix::zeros(channels, lo * lo);
         let mut channel = vec![0.0; points];
@@ -136,14 +129,7 @@ impl S2LiftOperator {
     /// `K̂[l,m; l′,m′] = Σ w w K⁰ conj Y_lm conj Y_{l′m′}`.
     pub fn apply_input_kernel(&self, k0: &[f64]) -> Result<So3PairKernel, So3Error> {
         let p = self.harmonics_re.nrows();
-        if k0.len() != p * p {
-            return Err(So3Error::Shape(format!(
-                "s2_lift_conv: input kernel needs {}² values for bandlimit {}, got {}",
-                p,
-                self.bandlimit_in,
-                k0.len()
-            )));
-        }
+        super::check_kernel_len(p, self.bandlimit_in, k0.len())?;
         // Row-major k0 read column-major is K⁰ᵀ, so K̂ᵀ = Yᵀ K⁰ᵀ Y. Real GEMMs with the split
         // Y = Y_r + i Y_i: Yᵀ A Y = (Y_rᵀAY_r − Y_iᵀAY_i) + i(Y_rᵀAY_i + Y_iᵀAY_r).
         let k0_t = nalgebra::DMatrixView::from_slice(k0, p, p);
@@ -165,14 +151,7 @@ impl S2LiftOperator {
         channels: usize,
     ) -> Result<QuadratureCoefficients, So3Error> {
         let p = self.harmonics_re.nrows();
-        if channels == 0 || signal.len() != p * channels {
-            return Err(So3Error::Shape(format!(
-                "S² signal of bandlimit {} with {channels} channel(s) needs {} values, got {}",
-                self.bandlimit_in,
-                p * channels.max(1),
-                signal.len()
-            )));
-        }
+        super::check_signal_len(("S²", self.bandlimit_in, p), channels, signal.len())?;
         // Row-major (P, C) read column-major is the C × P matrix Xᵀ.
         let x_t = nalgebra::DMatrixView::from_slice(signal, channels, p);
         Ok(QuadratureCoefficients {

@@ -31,9 +31,49 @@ pub enum So3Error {
     /// `max_beta` outside `(0, π]`.
     #[error("max_beta must lie in (0, π], got {0}")]
     MaxBeta(f64),
-    /// Shapes that do not match the layer.
-    #[error("{0}")]
-    Shape(String),
+    /// A signal whose length is not its grid's point count times its channel count (or no
+    /// channels at all).
+    #[error(
+        "{space} signal of bandlimit {bandlimit} with {channels} channel(s) needs {expected} values, got {got}"
+    )]
+    SignalLength {
+        /// `S²` or `SO(3)`.
+        space: &'static str,
+        /// The bandlimit of the grid.
+        bandlimit: usize,
+        /// The channel count given.
+        channels: usize,
+        /// Grid points times channels (at least one channel).
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+    /// An input kernel on the S² grid that is not `points × points`.
+    #[error(
+        "s2_lift_conv: input kernel needs {points}² values for bandlimit {bandlimit}, got {got}"
+    )]
+    KernelLength {
+        /// Grid points of the input bandlimit.
+        points: usize,
+        /// The input bandlimit.
+        bandlimit: usize,
+        /// The length given.
+        got: usize,
+    },
+    /// SO(3) features or signals of another bandlimit than the layer's input (`what`:
+    /// `features` or `signals`).
+    #[error("so3_conv expects SO(3) {what} of bandlimit {expected}, got {got}")]
+    BandlimitMismatch {
+        /// `features` or `signals`.
+        what: &'static str,
+        /// The layer's input bandlimit.
+        expected: usize,
+        /// The bandlimit given.
+        got: usize,
+    },
+    /// Two SO(3) signals of a pair with different channel counts.
+    #[error("the two SO(3) signals have {0} and {1} channels")]
+    Channels(usize, usize),
     /// An error from the transforms.
     #[error(transparent)]
     Reps(#[from] entk_reps::RepsError),
@@ -47,6 +87,41 @@ pub(crate) fn check_bandlimits(bandlimit_in: usize, bandlimit_out: usize) -> Res
         return Err(So3Error::Bandlimit(format!(
             "bandlimit_out {bandlimit_out} exceeds the input bandlimit {bandlimit_in} (no upsampling)"
         )));
+    }
+    Ok(())
+}
+
+/// Refuses a signal of `got` values that is not `points` grid values per channel of `channels`
+/// (at least one) on the grid of `bandlimit` in `space` (`S²` or `SO(3)`).
+pub(crate) fn check_signal_len(
+    (space, bandlimit, points): (&'static str, usize, usize),
+    channels: usize,
+    got: usize,
+) -> Result<(), So3Error> {
+    if channels == 0 || got != points * channels {
+        return Err(So3Error::SignalLength {
+            space,
+            bandlimit,
+            channels,
+            expected: points * channels.max(1),
+            got,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an input kernel of `got` values that is not `points × points` (bandlimit `bandlimit`).
+pub(crate) fn check_kernel_len(
+    points: usize,
+    bandlimit: usize,
+    got: usize,
+) -> Result<(), So3Error> {
+    if got != points * points {
+        return Err(So3Error::KernelLength {
+            points,
+            bandlimit,
+            got,
+        });
     }
     Ok(())
 }

@@ -95,14 +95,7 @@ impl S2RotationLiftOperator {
     /// `(θ, φ, C)`, as a `C × L_out²` matrix.
     pub fn coefficients(&self, signal: &[f64], channels: usize) -> Result<DMatrix<f64>, So3Error> {
         let p = self.weighted_harmonics.nrows();
-        if channels == 0 || signal.len() != p * channels {
-            return Err(So3Error::Shape(format!(
-                "S² signal of bandlimit {} with {channels} channel(s) needs {} values, got {}",
-                self.bandlimit_in,
-                p * channels.max(1),
-                signal.len()
-            )));
-        }
+        super::check_signal_len(("S²", self.bandlimit_in, p), channels, signal.len())?;
         // Row-major (P, C) read column-major is the C × P matrix Xᵀ.
         Ok(nalgebra::DMatrixView::from_slice(signal, channels, p) * &self.weighted_harmonics)
     }
@@ -115,13 +108,7 @@ impl S2RotationLiftOperator {
     /// `K̂ = Hᵀ K⁰ H` from the input kernel `k0[p₁·P + p₂]` on the S² grid.
     pub fn khat_from_input_kernel(&self, k0: &[f64]) -> Result<DMatrix<f64>, So3Error> {
         let p = self.weighted_harmonics.nrows();
-        if k0.len() != p * p {
-            return Err(So3Error::Shape(format!(
-                "s2_lift_conv: input kernel needs {p}² values for bandlimit {}, got {}",
-                self.bandlimit_in,
-                k0.len()
-            )));
-        }
+        super::check_kernel_len(p, self.bandlimit_in, k0.len())?;
         // Row-major k0 read column-major is K⁰ᵀ; Hᵀ K⁰ᵀ H = (Hᵀ K⁰ H)ᵀ.
         let k0_t = nalgebra::DMatrixView::from_slice(k0, p, p);
         let h = &self.weighted_harmonics;
