@@ -185,13 +185,7 @@ pub fn conjugate_gradient_solve(
     options: &CgOptions,
 ) -> Result<CgSolution, RegressionError> {
     let n = gram.size();
-    super::validate::check_rows(
-        "targets",
-        &targets,
-        n,
-        || format!("{n}×k (one row per training point)"),
-        "targets must be (N, K) with N = number of training points",
-    )?;
+    super::validate::check_targets(&targets, n)?;
     options.diag_reg.validate()?;
     super::validate::check_nonnegative("tolerance", options.tolerance, true)?;
     let diag = gram.diagonal()?;

@@ -7,7 +7,7 @@ use super::info::SolveInfo;
 use super::regularize::DiagReg;
 use super::solve::PsdFactor;
 use super::validate::{
-    check_cols, check_nonnegative, check_result, check_rows, check_symmetric_gram,
+    check_nonnegative, check_result, check_symmetric_gram, check_targets, check_test_train,
 };
 use super::{RegressionError, DEFAULT_EIGEN_FLOOR_REL};
 
@@ -64,11 +64,10 @@ pub fn gp_posterior(
 ) -> Result<GpPosterior, RegressionError> {
     check_symmetric_gram("train_train Gram", &train_train)?;
     let n = train_train.nrows();
-    check_cols(
+    check_test_train(
         "test_train Gram",
         &test_train,
         n,
-        || format!("m×{n} (one column per training point)"),
         "pass K(x_test, X_train), not its transpose",
     )?;
     let m = test_train.nrows();
@@ -83,13 +82,7 @@ pub fn gp_posterior(
             });
         }
     }
-    check_rows(
-        "targets",
-        &targets,
-        n,
-        || format!("{n}×k (one row per training point)"),
-        "targets must be (N, K) with N = number of training points",
-    )?;
+    check_targets(&targets, n)?;
     options.diag_reg.validate()?;
     check_nonnegative("eigen_floor_rel", options.eigen_floor_rel, true)?;
 

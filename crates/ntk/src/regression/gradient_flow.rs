@@ -12,7 +12,7 @@ use super::solve::{Eigen, PsdFactor};
 use super::spectral::{flow_filter, flow_fraction};
 use super::time::TrainingTime;
 use super::validate::{
-    check_cols, check_nonnegative, check_result, check_rows, check_symmetric_gram,
+    check_nonnegative, check_result, check_symmetric_gram, check_targets, check_test_train,
 };
 use super::{RegressionError, DEFAULT_EIGEN_FLOOR_REL};
 
@@ -110,13 +110,7 @@ impl GradientFlow {
     ) -> Result<Self, RegressionError> {
         check_symmetric_gram("train_train Gram", &train_train)?;
         let n = train_train.nrows();
-        check_rows(
-            "targets",
-            &targets,
-            n,
-            || format!("{n}×k (one row per training point)"),
-            "targets must be (N, K) with N = number of training points",
-        )?;
+        check_targets(&targets, n)?;
         check_nonnegative("learning_rate", options.learning_rate, true)?;
         check_nonnegative("eigen_floor_rel", options.eigen_floor_rel, true)?;
         options.diag_reg.validate()?;
@@ -158,11 +152,10 @@ impl GradientFlow {
         time: TrainingTime,
     ) -> Result<GradientFlowPrediction, RegressionError> {
         let n = self.n_train();
-        check_cols(
+        check_test_train(
             "test_train Gram",
             &test_train,
             n,
-            || format!("m×{n} (one column per training point)"),
             "pass Θ(x_test, X_train), not its transpose",
         )?;
         let Solved { alpha, train, info } = match time.validate()? {

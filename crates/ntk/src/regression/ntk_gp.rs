@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use super::gradient_flow::{GradientFlow, GradientFlowOptions};
 use super::info::SolveInfo;
 use super::time::TrainingTime;
-use super::validate::{check_cols, check_finite, check_result, check_symmetric_gram};
+use super::validate::{check_finite, check_result, check_symmetric_gram, check_test_train};
 use super::RegressionError;
 
 /// The five Gram matrices [`ntk_gp_covariance`] needs (`n` training, `m` test points).
@@ -55,11 +55,10 @@ pub fn ntk_gp_covariance(
     let n = grams.ntk_train_train.nrows();
     let m = grams.ntk_test_train.nrows();
     check_symmetric_gram("ntk_train_train Gram", &grams.ntk_train_train)?;
-    check_cols(
+    check_test_train(
         "ntk_test_train Gram",
         &grams.ntk_test_train,
         n,
-        || format!("m×{n} (one column per training point)"),
         "pass Θ(x_test, X_train), not its transpose",
     )?;
     check_symmetric_gram("nngp_train_train Gram", &grams.nngp_train_train)?;

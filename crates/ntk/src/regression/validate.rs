@@ -1,6 +1,6 @@
 //! Input checks shared by the regression entry points (crate-private).
 
-use ndarray::ArrayView2;
+use ndarray::{ArrayView2, Axis};
 
 use super::{RegressionError, SYMMETRY_TOL};
 
@@ -47,34 +47,43 @@ pub(crate) fn check_symmetric_gram(
     Ok(())
 }
 
-/// `a` must have `rows` rows (any number of columns, finite entries).
-pub(crate) fn check_rows(
-    what: &'static str,
-    a: &ArrayView2<'_, f64>,
-    rows: usize,
-    expected: impl FnOnce() -> String,
-    hint: &'static str,
+/// Training targets must be `N × K`: one row per training point (finite entries).
+pub(crate) fn check_targets(
+    targets: &ArrayView2<'_, f64>,
+    n: usize,
 ) -> Result<(), RegressionError> {
-    if a.nrows() != rows {
-        return Err(RegressionError::ShapeMismatch {
-            what,
-            expected: expected(),
-            got: a.dim(),
-            hint,
-        });
-    }
-    check_finite(what, a)
+    check_len_along(
+        ("targets", targets),
+        (Axis(0), n),
+        || format!("{n}×k (one row per training point)"),
+        "targets must be (N, K) with N = number of training points",
+    )
 }
 
-/// `a` must have `cols` columns (any number of rows, finite entries).
-pub(crate) fn check_cols(
+/// A test-by-train Gram matrix `what` must be `M × N`: one column per training point (finite
+/// entries); `hint` says how it goes wrong.
+pub(crate) fn check_test_train(
     what: &'static str,
     a: &ArrayView2<'_, f64>,
-    cols: usize,
+    n: usize,
+    hint: &'static str,
+) -> Result<(), RegressionError> {
+    check_len_along(
+        (what, a),
+        (Axis(1), n),
+        || format!("m×{n} (one column per training point)"),
+        hint,
+    )
+}
+
+/// `a` must have `len` entries along `axis` (any number along the other; finite entries).
+fn check_len_along(
+    (what, a): (&'static str, &ArrayView2<'_, f64>),
+    (axis, len): (Axis, usize),
     expected: impl FnOnce() -> String,
     hint: &'static str,
 ) -> Result<(), RegressionError> {
-    if a.ncols() != cols {
+    if a.len_of(axis) != len {
         return Err(RegressionError::ShapeMismatch {
             what,
             expected: expected(),
