@@ -3,82 +3,21 @@
 //! homomorphism, not faithful) is caught, with the right check named.
 
 use entk_groups::laws::{self, check_plane_action, check_sphere_action};
-use entk_groups::{
-    FiniteGroup, Group, GroupStructure, PlanarPointGroup, Rotation, SphericalPointGroup,
-};
+use entk_groups::{GroupStructure, Rotation};
 use nalgebra::Matrix2;
 
-/// Z₂ = {e, s} acting on the plane by `s ↦ matrix` and on the sphere by `s ↦ rotation`.
-#[derive(Debug, Clone)]
-struct Z2 {
-    matrix: Matrix2<f64>,
-    rotation: Rotation,
-    claims_lattice: Option<bool>,
-}
+#[path = "support/test_group.rs"]
+mod test_group;
+use test_group::TestGroup;
 
-impl Group for Z2 {
-    type Element = usize;
-    fn name(&self) -> String {
-        "z2".into()
-    }
-    fn identity(&self) -> usize {
-        0
-    }
-    fn compose(&self, a: &usize, b: &usize) -> usize {
-        a ^ b
-    }
-    fn inverse(&self, a: &usize) -> usize {
-        *a
-    }
-    fn distance(&self, a: &usize, b: &usize) -> f64 {
-        f64::from(u8::from(a != b))
-    }
-    fn testing_elements(&self) -> Vec<usize> {
-        vec![0, 1]
-    }
-}
-
-impl FiniteGroup for Z2 {
-    fn order(&self) -> usize {
-        2
-    }
-    fn element(&self, i: usize) -> usize {
-        i
-    }
-    fn index_of(&self, e: &usize) -> usize {
-        *e
-    }
-}
-
-impl PlanarPointGroup for Z2 {
-    fn plane_matrix(&self, g: &usize) -> Matrix2<f64> {
-        if *g == 0 {
-            Matrix2::identity()
-        } else {
-            self.matrix
-        }
-    }
-    fn preserves_pixel_lattice(&self) -> bool {
-        self.claims_lattice
-            .unwrap_or_else(|| entk_groups::plane::acts_exactly_on_pixels(self))
-    }
-}
-
-impl SphericalPointGroup for Z2 {
-    fn rotation(&self, g: &usize) -> Rotation {
-        if *g == 0 {
-            Rotation::identity()
-        } else {
-            self.rotation
-        }
-    }
-}
-
-fn transpose() -> Z2 {
-    Z2 {
-        matrix: Matrix2::new(0.0, 1.0, 1.0, 0.0),
-        rotation: Rotation::about_z(std::f64::consts::PI),
-        claims_lattice: None,
+/// Z₂ = {e, s} acting on the plane by the transpose and on the sphere by the half turn about z.
+fn transpose() -> TestGroup {
+    TestGroup {
+        rotations: vec![
+            Rotation::identity(),
+            Rotation::about_z(std::f64::consts::PI),
+        ],
+        ..TestGroup::z2_on_plane("z2", Matrix2::new(0.0, 1.0, 1.0, 0.0))
     }
 }
 
@@ -115,8 +54,8 @@ fn a_correct_action_passes_every_check() {
 #[test]
 fn a_plane_matrix_that_is_not_a_homomorphism_fails() {
     // The quarter turn squares to the half turn, not to the identity that s² = e needs.
-    let g = Z2 {
-        matrix: Matrix2::new(0.0, -1.0, 1.0, 0.0),
+    let g = TestGroup {
+        plane: vec![Matrix2::identity(), Matrix2::new(0.0, -1.0, 1.0, 0.0)],
         ..transpose()
     };
     let failures = failed(&check_plane_action(&g));
@@ -132,8 +71,8 @@ fn a_plane_matrix_that_is_not_a_homomorphism_fails() {
 
 #[test]
 fn a_plane_matrix_that_is_not_orthogonal_fails() {
-    let g = Z2 {
-        matrix: Matrix2::new(-2.0, 0.0, 0.0, -0.5),
+    let g = TestGroup {
+        plane: vec![Matrix2::identity(), Matrix2::new(-2.0, 0.0, 0.0, -0.5)],
         ..transpose()
     };
     let failures = failed(&check_plane_action(&g));
@@ -147,8 +86,8 @@ fn a_plane_matrix_that_is_not_orthogonal_fails() {
 fn a_false_lattice_claim_fails() {
     // A reflection across the 22.5° line is an orthogonal involution, but not on the lattice.
     let (s, c) = (std::f64::consts::FRAC_PI_4).sin_cos();
-    let g = Z2 {
-        matrix: Matrix2::new(c, s, s, -c),
+    let g = TestGroup {
+        plane: vec![Matrix2::identity(), Matrix2::new(c, s, s, -c)],
         claims_lattice: Some(true),
         ..transpose()
     };
@@ -162,7 +101,7 @@ fn a_false_lattice_claim_fails() {
         "{failures:?}"
     );
     // Without the claim the resampling defect is reported, not judged.
-    let honest = Z2 {
+    let honest = TestGroup {
         claims_lattice: None,
         ..g
     };
@@ -179,8 +118,11 @@ fn a_false_lattice_claim_fails() {
 
 #[test]
 fn sphere_rotations_that_are_not_a_homomorphism_or_not_faithful_fail() {
-    let quarter = Z2 {
-        rotation: Rotation::about_z(std::f64::consts::FRAC_PI_2),
+    let quarter = TestGroup {
+        rotations: vec![
+            Rotation::identity(),
+            Rotation::about_z(std::f64::consts::FRAC_PI_2),
+        ],
         ..transpose()
     };
     let failures = failed(&check_sphere_action(&quarter));
@@ -188,8 +130,8 @@ fn sphere_rotations_that_are_not_a_homomorphism_or_not_faithful_fail() {
         failures.contains(&"sphere_homomorphism_err".to_string()),
         "{failures:?}"
     );
-    let trivial = Z2 {
-        rotation: Rotation::identity(),
+    let trivial = TestGroup {
+        rotations: vec![Rotation::identity(), Rotation::identity()],
         ..transpose()
     };
     let failures = failed(&check_sphere_action(&trivial));
@@ -199,8 +141,8 @@ fn sphere_rotations_that_are_not_a_homomorphism_or_not_faithful_fail() {
 #[test]
 fn structures_with_one_table_but_different_actions_differ() {
     let t = GroupStructure::planar(&transpose()).unwrap();
-    let half_turn = GroupStructure::planar(&Z2 {
-        matrix: -Matrix2::identity(),
+    let half_turn = GroupStructure::planar(&TestGroup {
+        plane: vec![Matrix2::identity(), -Matrix2::identity()],
         ..transpose()
     })
     .unwrap();

@@ -112,73 +112,21 @@ fn so3_satisfies_the_axioms_on_testing_and_haar_random_elements() {
     );
 }
 
-/// A "group" whose inverse is wrong: the checkers must notice.
-struct BrokenInverse;
-impl Group for BrokenInverse {
-    type Element = usize;
-    fn name(&self) -> String {
-        "broken".into()
-    }
-    fn identity(&self) -> usize {
-        0
-    }
-    fn compose(&self, a: &usize, b: &usize) -> usize {
-        (a + b) % 5
-    }
-    fn inverse(&self, a: &usize) -> usize {
-        *a
-    }
-    fn distance(&self, a: &usize, b: &usize) -> f64 {
-        f64::from(u8::from(a != b))
-    }
-    fn testing_elements(&self) -> Vec<usize> {
-        (0..5).collect()
-    }
-}
-impl FiniteGroup for BrokenInverse {
-    fn order(&self) -> usize {
-        5
-    }
-    fn element(&self, i: usize) -> usize {
-        i
-    }
-    fn index_of(&self, e: &usize) -> usize {
-        *e
-    }
+#[path = "support/test_group.rs"]
+mod test_group;
+use test_group::TestGroup;
+
+/// A "group" whose inverse is wrong (addition mod 5, every element its own inverse): the
+/// checkers must notice.
+fn broken_inverse() -> TestGroup {
+    TestGroup::new("broken", 5, |a, b| (a + b) % 5, |a| a)
 }
 
 /// A non-associative operation (subtraction mod 5) with a lying index map.
-struct NotAssociative;
-impl Group for NotAssociative {
-    type Element = usize;
-    fn name(&self) -> String {
-        "subtraction".into()
-    }
-    fn identity(&self) -> usize {
-        0
-    }
-    fn compose(&self, a: &usize, b: &usize) -> usize {
-        (a + 5 - b) % 5
-    }
-    fn inverse(&self, a: &usize) -> usize {
-        *a
-    }
-    fn distance(&self, a: &usize, b: &usize) -> f64 {
-        f64::from(u8::from(a != b))
-    }
-    fn testing_elements(&self) -> Vec<usize> {
-        (0..5).collect()
-    }
-}
-impl FiniteGroup for NotAssociative {
-    fn order(&self) -> usize {
-        5
-    }
-    fn element(&self, i: usize) -> usize {
-        i
-    }
-    fn index_of(&self, e: &usize) -> usize {
-        (*e + 1) % 5
+fn not_associative() -> TestGroup {
+    TestGroup {
+        index_of: |e| (e + 1) % 5,
+        ..TestGroup::new("subtraction", 5, |a, b| (a + 5 - b) % 5, |a| a)
     }
 }
 
@@ -187,14 +135,14 @@ use laws::failures as failed;
 #[test]
 fn inverse_law_fails_for_broken_group() {
     assert_eq!(
-        failed(&laws::check_finite_group_all(&BrokenInverse)),
+        failed(&laws::check_finite_group_all(&broken_inverse())),
         vec!["inverse_err"]
     );
 }
 
 #[test]
 fn associativity_and_numbering_fail_for_subtraction() {
-    let bad = failed(&laws::check_finite_group_all(&NotAssociative));
+    let bad = failed(&laws::check_finite_group_all(&not_associative()));
     assert!(bad.contains(&"associativity_err".to_string()), "{bad:?}");
     assert!(bad.contains(&"identity_err".to_string()), "{bad:?}");
     assert!(bad.contains(&"index_roundtrip_err".to_string()), "{bad:?}");

@@ -4,6 +4,7 @@
 //! where neural-tangents' RectifiedMonomial is NaN, and non-unit variances, which its Hermite
 //! ignores), PSD Gram matrices, finite-twin derivatives, and spec parsing.
 
+mod common;
 mod nonlin_reference;
 
 use entk_ntk::nonlin::{closed, Nonlinearity};

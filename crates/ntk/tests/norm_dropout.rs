@@ -24,19 +24,7 @@ fn mc_check(spec_json: &str, x: &Array4<f64>, width: usize, samples: usize, bias
         .gram(x.view(), None, &GramOptions::default())
         .unwrap();
     let mc = monte_carlo_gram(&spec, width, samples, SEED, x.view(), None).unwrap();
-    let mut worst_z = 0.0f64;
-    for (name, mean, se, exact) in [
-        ("nngp", &mc.nngp, &mc.nngp_stderr, &analytic.nngp),
-        ("ntk", &mc.ntk, &mc.ntk_stderr, &analytic.ntk),
-    ] {
-        for ((m, s), e) in mean.iter().zip(se).zip(exact) {
-            worst_z = worst_z.max((m - e).abs() / s);
-            assert!(
-                (m - e).abs() <= 4.0 * s + bias / width as f64 * e.abs(),
-                "{name} width {width}: mean {m} ± {s}, analytic {e}"
-            );
-        }
-    }
+    let worst_z = assert_monte_carlo_agrees(&mc, (&analytic.nngp, &analytic.ntk), width, bias);
     println!("width {width}, {samples} samples: worst |mean − analytic| / stderr = {worst_z:.2}");
 }
 

@@ -3,23 +3,18 @@
 //! entry). Standard-parameterisation widths come from the manifest's `widths` list, injected as
 //! each `dense`/`conv` layer's `width` field.
 
+mod common;
+
+use common::{assert_matches_golden, gram_of_stored};
 use std::path::{Path, PathBuf};
 
-use entk_ntk::{GramOptions, Network};
-use ndarray::{Array2, Array4, ArrayD, Ix2, Ix4};
+use entk_ntk::Network;
+use ndarray::ArrayD;
 use ndarray_npy::read_npy;
 use serde_json::Value;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
-}
-
-fn rel(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    a.iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
-        / scale
 }
 
 #[test]
@@ -59,31 +54,10 @@ fn every_neural_tangents_golden_case_matches() {
             read_npy(dir().join(case[key].as_str().unwrap()))
                 .unwrap_or_else(|e| panic!("{name}: {key}: {e}"))
         };
-        let (x1, x2) = (load("x1"), load("x2"));
-        let want_k: Array2<f64> = load("nngp").into_dimensionality::<Ix2>().unwrap();
-        let want_t: Array2<f64> = load("ntk").into_dimensionality::<Ix2>().unwrap();
-        let opts = GramOptions::default();
-        let got = if x1.ndim() == 2 {
-            let (a, b) = (
-                x1.into_dimensionality::<Ix2>().unwrap(),
-                x2.into_dimensionality::<Ix2>().unwrap(),
-            );
-            net.gram_vectors(a.view(), Some(b.view()), &opts)
-        } else {
-            let (a, b): (Array4<f64>, Array4<f64>) = (
-                x1.into_dimensionality::<Ix4>().unwrap(),
-                x2.into_dimensionality::<Ix4>().unwrap(),
-            );
-            net.gram(a.view(), Some(b.view()), &opts)
-        }
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let (ek, et) = (rel(&got.nngp, &want_k), rel(&got.ntk, &want_t));
-        println!("{name:<36} nngp {ek:.2e}  ntk {et:.2e}");
-        assert!(
-            ek <= 1e-10 && et <= 1e-10,
-            "{name}: nngp rel err {ek:e}, ntk rel err {et:e}"
-        );
-        worst = worst.max(ek).max(et);
+        let got = gram_of_stored(&net, load("x1"), Some(load("x2")))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let err = assert_matches_golden(name, &got, load("nngp"), load("ntk"));
+        worst = worst.max(err);
     }
     println!("{} cases, worst relative error {worst:.2e}", cases.len());
 }

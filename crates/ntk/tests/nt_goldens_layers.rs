@@ -3,23 +3,18 @@
 //! fan_in_prod) through the engine: NNGP and NTK Gram matrices to ≤ 1e-10 relative to the
 //! largest entry. `"x2": null` cases are symmetric Grams (neural-tangents' `x1_is_x2`).
 
+mod common;
+
+use common::{assert_matches_golden, gram_of_stored};
 use std::path::{Path, PathBuf};
 
-use entk_ntk::{GramOptions, Network};
-use ndarray::{Array2, Array4, ArrayD, Ix2, Ix4};
+use entk_ntk::Network;
+use ndarray::ArrayD;
 use ndarray_npy::read_npy;
 use serde_json::Value;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
-}
-
-fn rel(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    a.iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
-        / scale
 }
 
 #[test]
@@ -41,26 +36,9 @@ fn every_layer_golden_case_matches_neural_tangents() {
         };
         let x1 = load("x1").unwrap();
         let x2 = load("x2");
-        let want_k = load("nngp").unwrap().into_dimensionality::<Ix2>().unwrap();
-        let want_t = load("ntk").unwrap().into_dimensionality::<Ix2>().unwrap();
-        let opts = GramOptions::default();
-        let got = if x1.ndim() == 2 {
-            let a = x1.into_dimensionality::<Ix2>().unwrap();
-            let b = x2.map(|b| b.into_dimensionality::<Ix2>().unwrap());
-            net.gram_vectors(a.view(), b.as_ref().map(|b| b.view()), &opts)
-        } else {
-            let a: Array4<f64> = x1.into_dimensionality::<Ix4>().unwrap();
-            let b: Option<Array4<f64>> = x2.map(|b| b.into_dimensionality::<Ix4>().unwrap());
-            net.gram(a.view(), b.as_ref().map(|b| b.view()), &opts)
-        }
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let (ek, et) = (rel(&got.nngp, &want_k), rel(&got.ntk, &want_t));
-        println!("{name:40} nngp {ek:.1e}  ntk {et:.1e}");
-        assert!(
-            ek <= 1e-10 && et <= 1e-10,
-            "{name}: nngp {ek:e}, ntk {et:e}"
-        );
-        worst = worst.max(ek).max(et);
+        let got = gram_of_stored(&net, x1, x2).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let err = assert_matches_golden(name, &got, load("nngp").unwrap(), load("ntk").unwrap());
+        worst = worst.max(err);
     }
     println!("{} cases, worst relative error {worst:.1e}", cases.len());
 }

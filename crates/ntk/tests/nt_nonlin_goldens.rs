@@ -4,10 +4,13 @@
 //! neural-tangents is wrong (`defects.json`), entk against the script's independent numpy
 //! reference — never against neural-tangents' value.
 
+mod common;
+
+use common::rel_err as rel;
 use std::path::{Path, PathBuf};
 
-use entk_ntk::{Gram, GramOptions, Network};
-use ndarray::{Array2, Array4, ArrayD, Ix2, Ix4};
+use entk_ntk::{Gram, Network};
+use ndarray::{ArrayD, Ix2};
 use ndarray_npy::read_npy;
 use serde_json::Value;
 
@@ -15,26 +18,8 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/nonlin")
 }
 
-fn rel(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    a.iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
-        / scale
-}
-
 fn gram(net: &Network, x1: ArrayD<f64>, x2: Option<ArrayD<f64>>) -> Gram {
-    let opts = GramOptions::default();
-    if x1.ndim() == 2 {
-        let a = x1.into_dimensionality::<Ix2>().unwrap();
-        let b = x2.map(|x| x.into_dimensionality::<Ix2>().unwrap());
-        net.gram_vectors(a.view(), b.as_ref().map(|b| b.view()), &opts)
-    } else {
-        let a: Array4<f64> = x1.into_dimensionality::<Ix4>().unwrap();
-        let b: Option<Array4<f64>> = x2.map(|x| x.into_dimensionality::<Ix4>().unwrap());
-        net.gram(a.view(), b.as_ref().map(|b| b.view()), &opts)
-    }
-    .unwrap()
+    common::gram_of_stored(net, x1, x2).unwrap()
 }
 
 #[test]
@@ -51,16 +36,9 @@ fn every_nonlinearity_golden_case_matches_neural_tangents() {
             read_npy(dir().join(case[key].as_str().unwrap()))
                 .unwrap_or_else(|e| panic!("{name}: {key}: {e}"))
         };
-        let want_k = load("nngp").into_dimensionality::<Ix2>().unwrap();
-        let want_t = load("ntk").into_dimensionality::<Ix2>().unwrap();
         let got = gram(&net, load("x1"), Some(load("x2")));
-        let (ek, et) = (rel(&got.nngp, &want_k), rel(&got.ntk, &want_t));
-        println!("{name:<44} nngp {ek:.2e}  ntk {et:.2e}");
-        assert!(
-            ek <= 1e-10 && et <= 1e-10,
-            "{name}: nngp rel err {ek:e}, ntk rel err {et:e}"
-        );
-        worst = worst.max(ek).max(et);
+        let err = common::assert_matches_golden(name, &got, load("nngp"), load("ntk"));
+        worst = worst.max(err);
     }
     println!("{} cases, worst relative error {worst:.2e}", cases.len());
 }

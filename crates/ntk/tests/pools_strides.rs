@@ -384,19 +384,7 @@ fn finite_twins_of_pools_and_strided_convs_agree_in_monte_carlo() {
         .unwrap();
     for (width, samples) in [(32, 150)] {
         let mc = monte_carlo_gram(&spec, width, samples, SEED, x.view(), None).unwrap();
-        let mut worst_z = 0.0f64;
-        for (name, mean, se, exact) in [
-            ("nngp", &mc.nngp, &mc.nngp_stderr, &analytic.nngp),
-            ("ntk", &mc.ntk, &mc.ntk_stderr, &analytic.ntk),
-        ] {
-            for ((m, s), e) in mean.iter().zip(se).zip(exact) {
-                worst_z = worst_z.max((m - e).abs() / s);
-                assert!(
-                    (m - e).abs() <= 4.0 * s + 0.5 / width as f64 * e.abs(),
-                    "{name} width {width}: mean {m} ± {s}, analytic {e}"
-                );
-            }
-        }
+        let worst_z = assert_monte_carlo_agrees(&mc, (&analytic.nngp, &analytic.ntk), width, 0.5);
         println!(
             "width {width}, {samples} samples: worst |mean − analytic| / stderr = {worst_z:.2}"
         );

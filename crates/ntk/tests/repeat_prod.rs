@@ -143,18 +143,6 @@ fn fan_in_prod_and_repeat_finite_twins_agree_in_monte_carlo() {
         .unwrap();
     let (width, samples) = (64, 200);
     let mc = monte_carlo_gram(&spec, width, samples, SEED, x.view(), None).unwrap();
-    let mut worst_z = 0.0f64;
-    for (name, mean, se, exact) in [
-        ("nngp", &mc.nngp, &mc.nngp_stderr, &analytic.nngp),
-        ("ntk", &mc.ntk, &mc.ntk_stderr, &analytic.ntk),
-    ] {
-        for ((m, s), e) in mean.iter().zip(se).zip(exact) {
-            worst_z = worst_z.max((m - e).abs() / s);
-            assert!(
-                (m - e).abs() <= 4.0 * s + 1.0 / width as f64 * e.abs(),
-                "{name}: mean {m} ± {s}, analytic {e}"
-            );
-        }
-    }
+    let worst_z = assert_monte_carlo_agrees(&mc, (&analytic.nngp, &analytic.ntk), width, 1.0);
     println!("width {width}, {samples} samples: worst |mean − analytic| / stderr = {worst_z:.2}");
 }

@@ -354,19 +354,7 @@ fn the_finite_twin_with_shared_weights_converges_to_the_set_kernel() {
     let (k, t) = set_gram(&Network::from_spec(&spec).unwrap(), &sets, None);
     let width = 64;
     let mc = monte_carlo_gram_features(&spec, width, 300, SEED, &sets, None).unwrap();
-    let mut worst: f64 = 0.0;
-    for (name, mean, se, exact) in [
-        ("nngp", &mc.nngp, &mc.nngp_stderr, &k),
-        ("ntk", &mc.ntk, &mc.ntk_stderr, &t),
-    ] {
-        for ((m, s), e) in mean.iter().zip(se).zip(exact) {
-            worst = worst.max((m - e).abs() / s);
-            assert!(
-                (m - e).abs() <= 4.0 * s + 0.5 / width as f64 * e.abs(),
-                "{name}: mean {m}, analytic {e}, stderr {s}"
-            );
-        }
-    }
+    let worst = assert_monte_carlo_agrees(&mc, (&k, &t), width, 0.5);
     println!("worst |mean − analytic| / stderr: {worst:.2}");
     // The check can fail: the per-slot kernel Σ_i K(A_i, B_i) of the same sets lies far outside.
     let alone = Network::from_json(&spec_of_inner()).unwrap();

@@ -17,9 +17,7 @@ mod common;
 
 use std::f64::consts::PI;
 
-use entk_groups::{
-    FiniteGroup, FiniteRotationGroup, Group, GroupRegistry, PlanarPointGroup, Rotation,
-};
+use entk_groups::{FiniteGroup, FiniteRotationGroup, Group, GroupRegistry, Rotation};
 use entk_ntk::finite::{empirical_kernel_pair, monte_carlo_gram};
 use entk_ntk::layers::{GroupConv, LiftConv};
 use entk_ntk::{Affine, ArchSpec, Features, GramOptions, GroupSupport, Layer, Network, Padding};
@@ -170,27 +168,9 @@ fn the_gcnn_kernel_is_the_plain_kernel_averaged_over_the_group_orbit() {
 /// `(1/4π) ∫ f(u) du` by Gauss–Legendre in cos θ (8 nodes) × 17 uniform φ: exact for
 /// polynomials of degree ≤ 15.
 fn sphere_mean(f: impl Fn(&Vector3<f64>) -> f64) -> f64 {
-    let n = 8;
-    // Gauss–Legendre nodes by Newton iteration on P_n.
+    let (nodes, weights) = common::gauss_legendre(8, -1.0, 1.0);
     let mut total = 0.0;
-    for i in 0..n {
-        let mut x = (PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();
-        let mut dp = 1.0;
-        for _ in 0..100 {
-            let (mut p0, mut p1) = (1.0, x);
-            for k in 2..=n {
-                let p2 = ((2 * k - 1) as f64 * x * p1 - (k - 1) as f64 * p0) / k as f64;
-                p0 = p1;
-                p1 = p2;
-            }
-            dp = n as f64 * (x * p1 - p0) / (x * x - 1.0);
-            let step = p1 / dp;
-            x -= step;
-            if step.abs() < 1e-16 {
-                break;
-            }
-        }
-        let w = 2.0 / ((1.0 - x * x) * dp * dp);
+    for (x, w) in nodes.into_iter().zip(weights) {
         let s = (1.0 - x * x).sqrt();
         for k in 0..17 {
             let phi = 2.0 * PI * k as f64 / 17.0;
@@ -281,18 +261,9 @@ fn the_finite_twin_agrees_with_the_kernel_in_monte_carlo() {
         .unwrap();
     let width = 24;
     let mc = monte_carlo_gram(&spec, width, 96, 11, x.view(), None).unwrap();
-    for (name, mean, se, exact) in [
-        ("nngp", &mc.nngp, &mc.nngp_stderr, &analytic.nngp),
-        ("ntk", &mc.ntk, &mc.ntk_stderr, &analytic.ntk),
-    ] {
-        for ((m, s), e) in mean.iter().zip(se).zip(exact) {
-            println!("{name}: mean {m:.5}, analytic {e:.5}, stderr {s:.1e}");
-            assert!(
-                (m - e).abs() <= 4.0 * s + 0.5 / width as f64 * e.abs(),
-                "{name}: mean {m}, analytic {e}, stderr {s}"
-            );
-        }
-    }
+    let worst_z =
+        common::assert_monte_carlo_agrees(&mc, (&analytic.nngp, &analytic.ntk), width, 0.5);
+    println!("worst |mean − analytic| / stderr = {worst_z:.2}");
 }
 
 #[test]
@@ -343,96 +314,18 @@ fn specs_that_misuse_a_group_are_refused_with_one_line() {
     assert!(e.contains("octahedral") && e.contains("icosahedral"), "{e}");
 }
 
-/// `{e, s}` with a chosen plane matrix for `s`, under a chosen name.
-#[derive(Debug, Clone)]
-struct Z2(&'static str, Matrix2<f64>);
-
-impl Group for Z2 {
-    type Element = usize;
-    fn name(&self) -> String {
-        self.0.into()
-    }
-    fn identity(&self) -> usize {
-        0
-    }
-    fn compose(&self, a: &usize, b: &usize) -> usize {
-        a ^ b
-    }
-    fn inverse(&self, a: &usize) -> usize {
-        *a
-    }
-    fn distance(&self, a: &usize, b: &usize) -> f64 {
-        f64::from(u8::from(a != b))
-    }
-    fn testing_elements(&self) -> Vec<usize> {
-        vec![0, 1]
-    }
-}
-
-impl FiniteGroup for Z2 {
-    fn order(&self) -> usize {
-        2
-    }
-    fn element(&self, i: usize) -> usize {
-        i
-    }
-    fn index_of(&self, e: &usize) -> usize {
-        *e
-    }
-}
-
-impl PlanarPointGroup for Z2 {
-    fn plane_matrix(&self, g: &usize) -> Matrix2<f64> {
-        if *g == 0 {
-            Matrix2::identity()
-        } else {
-            self.1
-        }
-    }
-}
+#[path = "../../groups/tests/support/test_group.rs"]
+mod test_group;
+use test_group::TestGroup;
 
 /// The Klein four-group `{e, a, b, ab}` (flips of rows and of columns), named `c4`.
-#[derive(Debug, Clone)]
-struct KleinNamedC4;
-
-impl Group for KleinNamedC4 {
-    type Element = usize;
-    fn name(&self) -> String {
-        "c4".into()
-    }
-    fn identity(&self) -> usize {
-        0
-    }
-    fn compose(&self, a: &usize, b: &usize) -> usize {
-        a ^ b
-    }
-    fn inverse(&self, a: &usize) -> usize {
-        *a
-    }
-    fn distance(&self, a: &usize, b: &usize) -> f64 {
-        f64::from(u8::from(a != b))
-    }
-    fn testing_elements(&self) -> Vec<usize> {
-        (0..4).collect()
-    }
-}
-
-impl FiniteGroup for KleinNamedC4 {
-    fn order(&self) -> usize {
-        4
-    }
-    fn element(&self, i: usize) -> usize {
-        i
-    }
-    fn index_of(&self, e: &usize) -> usize {
-        *e
-    }
-}
-
-impl PlanarPointGroup for KleinNamedC4 {
-    fn plane_matrix(&self, g: &usize) -> Matrix2<f64> {
-        let flip = |bit: usize| if g & bit != 0 { -1.0 } else { 1.0 };
-        Matrix2::new(flip(1), 0.0, 0.0, flip(2))
+fn klein_named_c4() -> TestGroup {
+    let flip = |g: usize, bit: usize| if g & bit != 0 { -1.0 } else { 1.0 };
+    TestGroup {
+        plane: (0..4)
+            .map(|g| Matrix2::new(flip(g, 1), 0.0, 0.0, flip(g, 2)))
+            .collect(),
+        ..TestGroup::xor("c4", 2)
     }
 }
 
@@ -449,19 +342,19 @@ fn two_different_groups_with_one_name_are_refused() {
     let c4 = entk_groups::CyclicGroup::new(4).unwrap();
     let e = refused(
         Box::new(LiftConv::new(c4, 3, Padding::Same, a).unwrap()),
-        Box::new(GroupConv::new(KleinNamedC4, 3, Padding::Same, GroupSupport::All, a).unwrap()),
+        Box::new(GroupConv::new(klein_named_c4(), 3, Padding::Same, GroupSupport::All, a).unwrap()),
     );
     assert!(e.contains("c4") && e.contains("different group"), "{e}");
     // One Cayley table, different actions, one name.
-    let transpose = Z2("c2t", Matrix2::new(0.0, 1.0, 1.0, 0.0));
-    let half_turn = Z2("c2t", -Matrix2::identity());
+    let transpose = TestGroup::z2_on_plane("c2t", Matrix2::new(0.0, 1.0, 1.0, 0.0));
+    let half_turn = TestGroup::z2_on_plane("c2t", -Matrix2::identity());
     let e = refused(
         Box::new(LiftConv::new(transpose.clone(), 3, Padding::Same, a).unwrap()),
         Box::new(GroupConv::new(half_turn, 3, Padding::Same, GroupSupport::All, a).unwrap()),
     );
     assert!(e.contains("different group"), "{e}");
     // The same group under two names is accepted.
-    let renamed = Z2("other_name", Matrix2::new(0.0, 1.0, 1.0, 0.0));
+    let renamed = TestGroup::z2_on_plane("other_name", Matrix2::new(0.0, 1.0, 1.0, 0.0));
     let net = Network::new(vec![
         Box::new(LiftConv::new(transpose, 3, Padding::Same, a).unwrap()),
         Box::new(GroupConv::new(renamed, 3, Padding::Same, GroupSupport::All, a).unwrap()),

@@ -93,3 +93,70 @@ pub fn assert_symmetric_psd(m: &Array2<f64>) {
     let (min, max) = (eig.min(), eig.max());
     assert!(min >= -1e-10 * max, "λ_min {min}, λ_max {max}");
 }
+
+/// The Monte-Carlo agreement check (docs/theory.md#tested-properties): every entry of the
+/// ensemble means of `mc` lies within 4 standard errors of the analytic `(nngp, ntk)`, plus
+/// `bias / width · |analytic|` for the O(1/width) bias of a finite network's mean. Returns the
+/// worst `|mean − analytic| / stderr`, for the test to print.
+pub fn assert_monte_carlo_agrees(
+    mc: &entk_ntk::finite::MonteCarlo,
+    (nngp, ntk): (&Array2<f64>, &Array2<f64>),
+    width: usize,
+    bias: f64,
+) -> f64 {
+    let mut worst_z = 0.0f64;
+    for (name, mean, se, exact) in [
+        ("nngp", &mc.nngp, &mc.nngp_stderr, nngp),
+        ("ntk", &mc.ntk, &mc.ntk_stderr, ntk),
+    ] {
+        for ((m, s), e) in mean.iter().zip(se).zip(exact) {
+            worst_z = worst_z.max((m - e).abs() / s);
+            assert!(
+                (m - e).abs() <= 4.0 * s + bias / width as f64 * e.abs(),
+                "{name} width {width}: mean {m} ± {s}, analytic {e}"
+            );
+        }
+    }
+    worst_z
+}
+
+/// The Gram matrices of inputs as a golden file stores them: a 2-D array is a batch of vectors,
+/// a 4-D one a batch of `(h, w, c)` images; `x2: None` is the symmetric Gram.
+pub fn gram_of_stored(
+    net: &Network,
+    x1: ndarray::ArrayD<f64>,
+    x2: Option<ndarray::ArrayD<f64>>,
+) -> entk_ntk::Result<entk_ntk::Gram> {
+    use ndarray::{Ix2, Ix4};
+    let opts = GramOptions::default();
+    if x1.ndim() == 2 {
+        let a = x1.into_dimensionality::<Ix2>().unwrap();
+        let b = x2.map(|b| b.into_dimensionality::<Ix2>().unwrap());
+        net.gram_vectors(a.view(), b.as_ref().map(|b| b.view()), &opts)
+    } else {
+        let a = x1.into_dimensionality::<Ix4>().unwrap();
+        let b = x2.map(|b| b.into_dimensionality::<Ix4>().unwrap());
+        net.gram(a.view(), b.as_ref().map(|b| b.view()), &opts)
+    }
+}
+
+/// A golden comparison (docs/theory.md#golden-values): NNGP and NTK each within 1e-10 of the
+/// stored matrices, relative to their largest entry. Prints both errors; returns the worse.
+pub fn assert_matches_golden(
+    name: &str,
+    got: &entk_ntk::Gram,
+    want_nngp: ndarray::ArrayD<f64>,
+    want_ntk: ndarray::ArrayD<f64>,
+) -> f64 {
+    let want = |a: ndarray::ArrayD<f64>| a.into_dimensionality::<ndarray::Ix2>().unwrap();
+    let (ek, et) = (
+        rel_err(&got.nngp, &want(want_nngp)),
+        rel_err(&got.ntk, &want(want_ntk)),
+    );
+    println!("{name:<44} nngp {ek:.2e}  ntk {et:.2e}");
+    assert!(
+        ek <= 1e-10 && et <= 1e-10,
+        "{name}: nngp rel err {ek:e}, ntk rel err {et:e}"
+    );
+    ek.max(et)
+}

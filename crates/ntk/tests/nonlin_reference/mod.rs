@@ -7,34 +7,10 @@
 
 use std::f64::consts::PI;
 
-/// Gauss–Legendre nodes and weights on [−1, 1] (Newton on the Legendre recurrence).
-pub fn gauss_legendre(n: usize) -> (Vec<f64>, Vec<f64>) {
-    let (mut x, mut w) = (vec![0.0; n], vec![0.0; n]);
-    for i in 0..n.div_ceil(2) {
-        let mut z = (PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();
-        let mut dp = 0.0;
-        for _ in 0..100 {
-            let (mut p0, mut p1) = (1.0, z);
-            for k in 2..=n {
-                let p2 = ((2 * k - 1) as f64 * z * p1 - (k - 1) as f64 * p0) / k as f64;
-                p0 = p1;
-                p1 = p2;
-            }
-            let pn = if n == 1 { z } else { p1 };
-            let pm = if n == 1 { 1.0 } else { p0 };
-            dp = n as f64 * (z * pn - pm) / (z * z - 1.0);
-            let dz = pn / dp;
-            z -= dz;
-            if dz.abs() < 1e-16 {
-                break;
-            }
-        }
-        x[i] = z;
-        x[n - 1 - i] = -z;
-        w[i] = 2.0 / ((1.0 - z * z) * dp * dp);
-        w[n - 1 - i] = w[i];
-    }
-    (x, w)
+/// Gauss–Legendre nodes and weights on [−1, 1]: the tests' own rule (`common::gauss_legendre`,
+/// Newton on the Legendre recurrence), not the crate's.
+fn gauss_legendre(n: usize) -> (Vec<f64>, Vec<f64>) {
+    crate::common::gauss_legendre(n, -1.0, 1.0)
 }
 
 /// `E[h(u, v)]` for the centred Gaussian with covariance `[[k11, k12], [k12, k22]]`
