@@ -25,12 +25,15 @@ use serde_json::json;
 
 use entk_datasets::{accuracy, argmax_rows, LabelledImages};
 
+use serde::Serialize;
+
 use super::common::{
-    announce, calibrate_pair_seconds, gram, gram_units, kernel_regression, thousands, ModelSpec,
-    CALIBRATION_INPUTS,
+    announce, calibrate_pair_seconds, cnn_classifier, concat, curve_sizes, gcnn_classifier, gram,
+    gram_units, kernel_regression, resize_labelled, thousands, ModelSpec, CALIBRATION_INPUTS,
+    CODE_VERSION,
 };
 use super::stats::{decide_positive, mean_estimate, Claim, Estimate};
-use super::ExperimentError;
+use super::{ExperimentError, ExperimentOptions};
 use crate::progress::Tracker;
 use crate::report::{percent, sig, ExperimentReport, Figure, Legend, ModelResult, Series, Table};
 
@@ -130,6 +133,110 @@ pub fn paired_claim(
         show(d.ci.hi)
     );
     (Claim::new(claim, decide_positive(&d.ci), evidence), d)
+}
+
+/// The candidate images an image-classification experiment loaded, before downsampling.
+pub struct Candidates<'a> {
+    /// Training candidates (the pool's leading rows).
+    pub train: &'a LabelledImages,
+    /// Test candidates.
+    pub test: &'a LabelledImages,
+    /// `Some(u)`: draws take training images from the first `u` rows and test images from the
+    /// rest; `None`: every draw partitions the whole pool ([`Pool::shared`]).
+    pub train_rows: Option<usize>,
+    /// Where the images came from: the report's first note.
+    pub note: String,
+}
+
+/// The settings every image-classification experiment (`rotmnist`, `textures`, `histology`)
+/// shares; each experiment's settings hold these flattened (same report keys) beside its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageClassification {
+    /// Code version (cache key).
+    pub code_version: &'static str,
+    /// Training images per draw.
+    pub train: usize,
+    /// Test images per draw.
+    pub test: usize,
+    /// Seed of the data, the angles and the draws.
+    pub seed: u64,
+    /// Random train/test draws from the pool of candidates.
+    pub draws: usize,
+    /// Side of the images after area downsampling.
+    pub image_size: usize,
+    /// Learning-curve training sizes.
+    pub curve: Vec<usize>,
+    /// Relative diagonal regularisation (docs/theory.md#histology: 1e-4).
+    pub diag_reg: f64,
+    /// The models: the CNN and a GCNN per group.
+    pub models: Vec<ModelSpec>,
+}
+
+impl ImageClassification {
+    /// The settings for command-line options: `train`/`test` from the options or the defaults,
+    /// [`DEFAULT_DRAWS`] draws, `curve_points` learning-curve sizes, `diag_reg` 1e-4, and the
+    /// CNN followed by a GCNN over each of `groups` (model names `cnn`, `<group>_gcnn`).
+    pub fn from_options(
+        o: &ExperimentOptions,
+        (default_train, default_test): (usize, usize),
+        image_size: usize,
+        curve_points: usize,
+        groups: &[&str],
+    ) -> Self {
+        let train = o.train.unwrap_or(default_train);
+        let mut models = vec![ModelSpec::new("cnn", cnn_classifier())];
+        models.extend(
+            groups
+                .iter()
+                .map(|g| ModelSpec::new(&format!("{g}_gcnn"), gcnn_classifier(g))),
+        );
+        ImageClassification {
+            code_version: CODE_VERSION,
+            train,
+            test: o.test.unwrap_or(default_test),
+            seed: o.seed,
+            draws: DEFAULT_DRAWS,
+            image_size,
+            curve: curve_sizes(train, curve_points),
+            diag_reg: 1e-4,
+            models,
+        }
+    }
+
+    /// Runs the comparison of experiment `name` (settings `config`, for the report) on the
+    /// pool of `data`'s training then test candidates, area-downsampled to `image_size`; `start`
+    /// is when the run began.
+    pub fn run(
+        &self,
+        (name, config): (&str, serde_json::Value),
+        data: Candidates<'_>,
+        comparisons: &[(&str, &str)],
+        threads: usize,
+        start: Instant,
+    ) -> Result<ExperimentReport, ExperimentError> {
+        let images = resize_labelled(&concat(data.train, data.test)?, self.image_size)?;
+        let mut report = ExperimentReport::new(name, self.train, self.test, self.seed, config);
+        Classification {
+            pool: Pool {
+                images: &images,
+                train_candidates: data.train_rows.unwrap_or(images.len()),
+                shared: data.train_rows.is_none(),
+            },
+            train: self.train,
+            test: self.test,
+            draws: self.draws,
+            seed: self.seed,
+            models: &self.models,
+            curve: &self.curve,
+            diag_reg: self.diag_reg,
+            threads,
+            comparisons,
+        }
+        .run_into(&mut report)?;
+        report.notes.insert(0, data.note);
+        report.seconds = start.elapsed().as_secs_f64();
+        Ok(report)
+    }
 }
 
 /// One classification comparison.

@@ -18,11 +18,8 @@ use entk_datasets::histology::{
 };
 use entk_datasets::LabelledImages;
 
-use super::classification::{Classification, Pool, DEFAULT_DRAWS};
-use super::common::{
-    check_memory, cnn_classifier, concat, curve_sizes, gcnn_classifier, resize_labelled, run_bytes,
-    ModelSpec, CODE_VERSION,
-};
+use super::classification::{Candidates, ImageClassification};
+use super::common::{check_memory, run_bytes};
 use super::{ExperimentError, ExperimentOptions};
 use crate::report::ExperimentReport;
 
@@ -39,27 +36,12 @@ or MedMNIST's pathmnist.npz (https://zenodo.org/records/10519652/files/pathmnist
 /// Settings of the histology comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistologyConfig {
-    /// Code version.
-    pub code_version: &'static str,
+    /// The settings of every image-classification experiment (candidates: `⌈4/3 · train⌉`
+    /// training and `⌈4/3 · test⌉` test tiles are read once).
+    #[serde(flatten)]
+    pub run: ImageClassification,
     /// The data path.
     pub data: PathBuf,
-    /// Training tiles.
-    pub train: usize,
-    /// Test tiles.
-    pub test: usize,
-    /// Seed of the selection.
-    pub seed: u64,
-    /// Random train/test draws from the candidates (`⌈4/3 · train⌉` training and `⌈4/3 ·
-    /// test⌉` test tiles are read once).
-    pub draws: usize,
-    /// Side after downsampling.
-    pub image_size: usize,
-    /// Learning-curve sizes.
-    pub curve: Vec<usize>,
-    /// Relative diagonal regularisation (docs/theory.md#histology: 1e-4).
-    pub diag_reg: f64,
-    /// The models.
-    pub models: Vec<ModelSpec>,
 }
 
 impl HistologyConfig {
@@ -69,21 +51,15 @@ impl HistologyConfig {
             .data
             .clone()
             .ok_or_else(|| ExperimentError::Usage(DOWNLOAD_HELP.into()))?;
-        let train = o.train.unwrap_or(DEFAULT_TRAIN);
         Ok(HistologyConfig {
-            code_version: CODE_VERSION,
+            run: ImageClassification::from_options(
+                o,
+                (DEFAULT_TRAIN, DEFAULT_TEST),
+                16,
+                9,
+                &["c4"],
+            ),
             data,
-            train,
-            test: o.test.unwrap_or(DEFAULT_TEST),
-            seed: o.seed,
-            draws: DEFAULT_DRAWS,
-            image_size: 16,
-            curve: curve_sizes(train, 9),
-            diag_reg: 1e-4,
-            models: vec![
-                ModelSpec::new("cnn", cnn_classifier()),
-                ModelSpec::new("c4_gcnn", gcnn_classifier("c4")),
-            ],
         })
     }
 
@@ -93,7 +69,10 @@ impl HistologyConfig {
     }
 
     fn load(&self) -> Result<(LabelledImages, LabelledImages, String), ExperimentError> {
-        let (ntr, nte) = (Self::candidates(self.train), Self::candidates(self.test));
+        let (ntr, nte) = (
+            Self::candidates(self.run.train),
+            Self::candidates(self.run.test),
+        );
         let path: &Path = &self.data;
         let is_npz = path
             .extension()
@@ -101,8 +80,8 @@ impl HistologyConfig {
         if is_npz {
             let train_all = read_pathmnist(path, MedMnistSplit::Train)?;
             let test_all = read_pathmnist(path, MedMnistSplit::Test)?;
-            let (train, _) = train_all.train_test_split(ntr, 0, self.seed)?;
-            let (test, _) = test_all.train_test_split(nte, 0, self.seed.wrapping_add(1))?;
+            let (train, _) = train_all.train_test_split(ntr, 0, self.run.seed)?;
+            let (test, _) = test_all.train_test_split(nte, 0, self.run.seed.wrapping_add(1))?;
             Ok((
                 train,
                 test,
@@ -118,10 +97,10 @@ impl HistologyConfig {
                 &NctCrcOptions {
                     image_size: 32,
                     per_class_limit: Some(per_class),
-                    seed: self.seed,
+                    seed: self.run.seed,
                 },
             )?;
-            let (train, test) = all.train_test_split(ntr, nte, self.seed)?;
+            let (train, test) = all.train_test_split(ntr, nte, self.run.seed)?;
             Ok((
                 train,
                 test,
@@ -136,44 +115,26 @@ impl HistologyConfig {
     /// Runs the comparison.
     pub fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
         let start = Instant::now();
+        let ImageClassification { train, test, .. } = self.run;
         check_memory(
-            run_bytes(
-                Self::candidates(self.train),
-                Self::candidates(self.test),
-                32 * 32 * 3,
-            ),
-            &format!("histology --train {} --test {}", self.train, self.test),
+            run_bytes(Self::candidates(train), Self::candidates(test), 32 * 32 * 3),
+            &format!("histology --train {train} --test {test}"),
         )?;
         let (train, test, source) = self.load()?;
-        let u = train.len();
-        let pool = resize_labelled(&concat(&train, &test)?, self.image_size)?;
-        let mut report =
-            ExperimentReport::new("histology", self.train, self.test, self.seed, json!(self));
-        Classification {
-            pool: Pool {
-                images: &pool,
-                train_candidates: u,
-                shared: false,
+        self.run.run(
+            ("histology", json!(self)),
+            Candidates {
+                train: &train,
+                test: &test,
+                train_rows: Some(train.len()),
+                note: format!(
+                    "{source}; tiles area-downsampled to {s}×{s} RGB.",
+                    s = self.run.image_size
+                ),
             },
-            train: self.train,
-            test: self.test,
-            draws: self.draws,
-            seed: self.seed,
-            models: &self.models,
-            curve: &self.curve,
-            diag_reg: self.diag_reg,
+            &[("c4_gcnn", "cnn")],
             threads,
-            comparisons: &[("c4_gcnn", "cnn")],
-        }
-        .run_into(&mut report)?;
-        report.notes.insert(
-            0,
-            format!(
-                "{source}; tiles area-downsampled to {s}×{s} RGB.",
-                s = self.image_size
-            ),
-        );
-        report.seconds = start.elapsed().as_secs_f64();
-        Ok(report)
+            start,
+        )
     }
 }
