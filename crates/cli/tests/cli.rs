@@ -2,6 +2,8 @@
 
 use assert_cmd::Command;
 
+mod common;
+
 fn entk() -> Command {
     Command::cargo_bin("entk").expect("the entk binary is built by cargo test")
 }
@@ -154,21 +156,7 @@ mod kernel_and_predict {
     }
 
     fn stderr_of(args: &[&str], dir: &Path) -> String {
-        let out = entk()
-            .current_dir(dir)
-            .args(args)
-            .assert()
-            .failure()
-            .get_output()
-            .stderr
-            .clone();
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(
-            text.trim_end().lines().count(),
-            1,
-            "one-line error expected: {text}"
-        );
-        text
+        crate::common::one_line_failure_of(crate::common::entk_in(dir).args(args))
     }
 
     #[test]
@@ -532,10 +520,7 @@ mod so3_signal_inputs {
     }
 
     fn failure(d: &Path, args: &[&str]) -> String {
-        let out = entk().current_dir(d).args(args).assert().failure();
-        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-        stderr
+        crate::common::one_line_failure_of(crate::common::entk_in(d).args(args))
     }
 
     #[test]

@@ -4,32 +4,22 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
+mod common;
 use ndarray::Array4;
 use ndarray_npy::write_npy;
 
 fn kernel_err(dir: &Path, spec: &str, x: &Array4<f64>) -> String {
     std::fs::write(dir.join("arch.json"), spec).unwrap();
     write_npy(dir.join("x.npy"), x).unwrap();
-    let out = Command::cargo_bin("entk")
-        .unwrap()
-        .current_dir(dir)
-        .args([
-            "kernel",
-            "--arch",
-            "arch.json",
-            "--x1",
-            "x.npy",
-            "--out",
-            "out",
-        ])
-        .assert()
-        .failure()
-        .get_output()
-        .stderr
-        .clone();
-    let text = String::from_utf8(out).unwrap();
-    assert_eq!(text.trim_end().lines().count(), 1, "one line: {text}");
+    let text = common::one_line_failure_of(common::entk_in(dir).args([
+        "kernel",
+        "--arch",
+        "arch.json",
+        "--x1",
+        "x.npy",
+        "--out",
+        "out",
+    ]));
     assert!(!dir.join("out/nngp.npy").exists() && !dir.join("out/ntk.npy").exists());
     text
 }

@@ -9,6 +9,7 @@ use assert_cmd::Command;
 use ndarray::{array, Array2, Array4};
 use ndarray_npy::{read_npy, write_npy};
 
+mod common;
 #[path = "../../datasets/tests/common/npy_fixture.rs"]
 mod npy_fixture;
 
@@ -22,21 +23,7 @@ const CNN: &str = r#"{"layers": [{"type": "conv", "filter": 3, "padding": "same"
 use npy_fixture::npy_bytes;
 
 fn one_line_failure(args: &[&str], dir: &Path) -> String {
-    let out = entk()
-        .current_dir(dir)
-        .args(args)
-        .assert()
-        .failure()
-        .get_output()
-        .stderr
-        .clone();
-    let text = String::from_utf8(out).unwrap();
-    assert_eq!(
-        text.trim_end().lines().count(),
-        1,
-        "one line expected: {text}"
-    );
-    text
+    common::one_line_failure_of(common::entk_in(dir).args(args))
 }
 
 fn input() -> Array4<f64> {

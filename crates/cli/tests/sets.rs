@@ -5,6 +5,8 @@
 use std::path::Path;
 
 use assert_cmd::Command;
+
+mod common;
 use ndarray::{Array1, Array2, Array3, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
 
@@ -55,10 +57,7 @@ fn run_ok(d: &Path, args: &[&str]) {
 }
 
 fn one_line_failure(d: &Path, args: &[&str]) -> String {
-    let out = entk(d).args(args).assert().failure().get_output().clone();
-    let text = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(text.trim_end().lines().count(), 1, "one line: {text}");
-    text
+    common::one_line_failure_of(entk(d).args(args))
 }
 
 #[test]

@@ -173,10 +173,7 @@ fn a_truncated_or_foreign_tile_is_detected_and_recomputed() {
 }
 
 fn one_line_failure(dir: &Path, args: &[&str]) -> String {
-    let out = entk(dir).args(args).assert().failure().get_output().clone();
-    let text = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(text.trim_end().lines().count(), 1, "one line: {text}");
-    text
+    common::one_line_failure_of(entk(dir).args(args))
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Helpers shared by the tile-store tests (tiles.rs, mpi.rs, experiment_tiles.rs).
+//! Helpers shared by the CLI tests (the tile-store tests tiles.rs, mpi.rs, experiment_tiles.rs;
+//! the one-line error contract of cli.rs, hostile_npy.rs, sets.rs, engine_refusals.rs).
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::Path;
@@ -6,6 +7,27 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use ndarray::Array4;
+
+/// The `entk` binary that `cargo test` built, to run in `dir`.
+pub fn entk_in(dir: &Path) -> assert_cmd::Command {
+    let mut c =
+        assert_cmd::Command::cargo_bin("entk").expect("the entk binary is built by cargo test");
+    c.current_dir(dir);
+    c
+}
+
+/// Runs `cmd`, which must fail with exactly one line on stderr (the CLI's contract for bad
+/// input), and returns that line.
+pub fn one_line_failure_of(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.assert().failure().get_output().clone();
+    let text = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        text.trim_end().lines().count(),
+        1,
+        "one-line error expected: {text}"
+    );
+    text
+}
 
 /// A small C4 group CNN (SAME padding), cheap enough for tests.
 pub const C4_GCNN: &str = r#"{"layers": [
