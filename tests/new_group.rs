@@ -104,14 +104,8 @@ impl FiniteIrreps for Quaternion8 {
 }
 
 fn assert_all_pass(checks: &[LawCheck]) {
-    for c in checks {
-        assert!(
-            c.passed(),
-            "q8: {} = {:e} exceeds {:e}",
-            c.name,
-            c.max_error,
-            c.tolerance
-        );
+    if let Err(failed) = laws::all_passed(checks) {
+        panic!("q8: {failed}");
     }
 }
 

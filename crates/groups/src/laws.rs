@@ -75,6 +75,21 @@ pub fn failures(checks: &[LawCheck]) -> Vec<String> {
         .collect()
 }
 
+/// `Ok` when every check passed; otherwise one line naming each failed check with its error
+/// and tolerance (`name = error exceeds tolerance; ...`), for a test or a report to show.
+pub fn all_passed(checks: &[LawCheck]) -> Result<(), String> {
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| format!("{} = {:e} exceeds {:e}", c.name, c.max_error, c.tolerance))
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
 /// Maximum of errors that propagates NaN (a NaN error must fail a check).
 pub fn nan_max(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {

@@ -15,14 +15,8 @@ use rand_chacha::ChaCha8Rng;
 const SEED: u64 = 0x5eed_0001;
 
 fn assert_all_pass(context: &str, checks: &[LawCheck]) {
-    for c in checks {
-        assert!(
-            c.passed(),
-            "{context}: {} = {:e} exceeds {:e}",
-            c.name,
-            c.max_error,
-            c.tolerance
-        );
+    if let Err(failed) = laws::all_passed(checks) {
+        panic!("{context}: {failed}");
     }
 }
 
@@ -137,6 +131,15 @@ fn inverse_law_fails_for_broken_group() {
     assert_eq!(
         failed(&laws::check_finite_group_all(&broken_inverse())),
         vec!["inverse_err"]
+    );
+    let line = laws::all_passed(&laws::check_finite_group_all(&broken_inverse())).unwrap_err();
+    assert!(
+        line.starts_with("inverse_err = ") && line.contains(" exceeds "),
+        "{line}"
+    );
+    assert_eq!(
+        laws::all_passed(&laws::check_finite_group_all(&CyclicGroup::new(5).unwrap())),
+        Ok(())
     );
 }
 

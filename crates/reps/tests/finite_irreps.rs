@@ -12,14 +12,8 @@ use num_complex::Complex64;
 use proptest::prelude::*;
 
 fn assert_all_pass(context: &str, checks: &[LawCheck]) {
-    for c in checks {
-        assert!(
-            c.passed(),
-            "{context}: {} = {:e} exceeds {:e}",
-            c.name,
-            c.max_error,
-            c.tolerance
-        );
+    if let Err(failed) = entk_groups::laws::all_passed(checks) {
+        panic!("{context}: {failed}");
     }
 }
 

@@ -9,14 +9,8 @@ use num_complex::Complex64;
 
 fn assert_all_pass(context: &str, checks: &[LawCheck]) {
     assert!(!checks.is_empty(), "{context}: no checks");
-    for c in checks {
-        assert!(
-            c.passed(),
-            "{context}: {} = {:e} (tol {:e})",
-            c.name,
-            c.max_error,
-            c.tolerance
-        );
+    if let Err(failed) = entk_groups::laws::all_passed(checks) {
+        panic!("{context}: {failed}");
     }
 }
 
