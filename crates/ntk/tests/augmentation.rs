@@ -13,7 +13,7 @@ use entk_groups::{CyclicGroup, DihedralGroup, RotoTranslation};
 use entk_ntk::augment::{augmented_gram, ImageAction, PointGroupAction, RotoTranslationAction};
 use entk_ntk::{GramOptions, Network};
 
-const TOL: f64 = 1e-12;
+use common::tol::NETWORK as TOL;
 
 fn compare(
     name: &str,

@@ -2,6 +2,8 @@
 //! formulas to ≤ 1e-15 relative, over many decades and at the edges of docs/theory.md#nonlinearities-dual-activations
 //! (`k12 = ±√(k11k22)`, `k12 = 0`, `k11·k22 = 0`).
 
+mod common;
+
 use std::f64::consts::PI;
 
 use entk_ntk::nonlin::{
@@ -9,7 +11,7 @@ use entk_ntk::nonlin::{
     Nonlinearity,
 };
 
-const TOL: f64 = 1e-15;
+use common::tol::ULPS as TOL;
 
 /// Magnitudes from 1e-300 to 1e300 (decades and a few in between), plus zero.
 fn magnitudes() -> Vec<f64> {

@@ -17,7 +17,7 @@ use entk_ntk::{
 };
 use rand::{Rng, SeedableRng};
 
-const TOL: f64 = 1e-12;
+use common::tol::NETWORK as TOL;
 
 fn images(s: usize, c: usize) -> (Features, Features) {
     let x = random_images(2, s, c, SEED);

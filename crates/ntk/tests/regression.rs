@@ -2,6 +2,8 @@
 //! integration of the gradient-flow ODE, the augmentation lemma of docs/theory.md#data-augmentation-and-group-convolution on a toy kernel,
 //! the direct GP formulas, and input validation.
 
+mod common;
+
 use entk_ntk::regression::{
     flow_filter, flow_fraction, gp_posterior, gradient_flow_mean, ntk_gp_covariance,
     regularized_gram, DiagReg, GpOptions, GradientFlow, GradientFlowOptions, NtkGpGrams,
@@ -18,11 +20,11 @@ use std::ops::Range;
 /// Named RNG seed for every test.
 const SEED: u64 = 2_406_065_004;
 /// Agreement of two exact computations of the same quantity (different factorisations).
-const EXACT_TOL: f64 = 1e-10;
+use common::tol::SOLVE as EXACT_TOL;
 /// RK4 with step `h` where `h·η·λ_max ≈ 5e-3`: global error ≈ 1e-11 over the times used.
 const RK4_TOL: f64 = 1e-9;
 /// docs/theory.md#tested-properties, property 6: augmented vs orbit-averaged predictions.
-const AUGMENTATION_TOL: f64 = 1e-10;
+use common::tol::SOLVE as AUGMENTATION_TOL;
 
 // ---------------------------------------------------------------------------------------------
 // Toy kernels and data.

@@ -3,12 +3,14 @@
 //! (bitwise), and the branch-free forms they use (`exp_branch_free`, GELU's and Sign's
 //! arctangent) against libm's `exp` / `atan2` formulas to ≤ 1e-15 relative.
 
+mod common;
+
 use std::f64::consts::{FRAC_2_PI, PI};
 
 use entk_ntk::nonlin::{exp_branch_free, gelu_dual, Nonlinearity};
 use entk_ntk::SimdLevel;
 
-const TOL: f64 = 1e-15;
+use common::tol::ULPS as TOL;
 
 /// Every closed form the batch loop specialises, with parameters off their defaults, plus two
 /// that take the entry-by-entry path (polynomial, rectified monomial).

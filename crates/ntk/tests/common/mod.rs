@@ -7,6 +7,23 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::f64::consts::PI;
 
+/// The tolerances of the exact checks, with their reasons (docs/theory.md#tested-properties).
+/// Each test names the one whose reason fits its check; a check that needs another states its
+/// own reason where it is used.
+pub mod tol {
+    /// One f64 formula evaluated two ways (vector lanes against scalar code, a branch-free form
+    /// against libm) on values of order one: a few ulps, relative.
+    pub const ULPS: f64 = 1e-15;
+    /// An exact identity through a whole network's kernel or finite pass (augmentation
+    /// theorem, finite = infinite width of linear layers): rounding of sums of O(100)-O(1000)
+    /// terms, relative to the largest entry.
+    pub const NETWORK: f64 = 1e-12;
+    /// Two exact computations of one quantity through a linear solve or eigendecomposition of
+    /// a Gram matrix (different factorisations, augmented against orbit-averaged predictions):
+    /// the solve's rounding, amplified by the condition number of well-posed test problems.
+    pub const SOLVE: f64 = 1e-10;
+}
+
 /// The named seed of the random test inputs.
 pub const SEED: u64 = 0x5eed_2025;
 
