@@ -374,6 +374,8 @@ impl Network {
             opts.threads
         };
         let n2 = x2.map(|x| x.len());
+        // Kernel-sized buffers are recycled across pairs, threads and calls (crate::scratch).
+        let _buffers = crate::scratch::session(threads);
         if let Some(ds) = self.root.layers.first().and_then(|l| l.as_deep_set()) {
             if let Some(g) = self.gram_of_sets(ds, x1, x2, threads, opts)? {
                 return Ok(g);

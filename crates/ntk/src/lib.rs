@@ -60,6 +60,7 @@ pub use network::{
 };
 pub use nonlin::Nonlinearity;
 pub use param::{GroupSupport, Padding, Parameterization};
+pub use scratch::release_buffers;
 pub use short::Prediction;
 pub use simd::SimdLevel;
 pub use spec::{ArchSpec, LayerSpec, NonlinearSpec};

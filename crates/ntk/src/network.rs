@@ -401,7 +401,9 @@ impl Network {
     }
 
     /// The (unpooled, if the network does not pool) output kernel of one pair of inputs given as
-    /// features (images or group signals). Self-kernels are computed internally.
+    /// features (images or group signals). Self-kernels are computed internally. Its
+    /// kernel-sized work arrays stay in the process's pool for the next call, as a Gram
+    /// computation's do ([`crate::release_buffers`] frees them).
     pub fn kernel_pair_features(&self, x1: &Features, x2: &Features) -> Result<Kernel> {
         if x1.sig != x2.sig {
             return Err(NtkError::Input(format!(
@@ -412,12 +414,11 @@ impl Network {
         if x1.data.iter().chain(&x2.data).any(|v| !v.is_finite()) {
             return Err(NtkError::Input("inputs contain NaN or Inf".into()));
         }
+        let _buffers = crate::scratch::session(1);
         let (p1, p2) = (self.prepare_input(x1)?, self.prepare_input(x2)?);
         let (_, r1) = self.self_kernel_prepared(&p1)?;
         let (_, r2) = self.self_kernel_prepared(&p2)?;
-        let k = self.cross_kernel_prepared(&p1, &p2, &r1, &r2);
-        crate::scratch::release();
-        k
+        self.cross_kernel_prepared(&p1, &p2, &r1, &r2)
     }
 
     /// [`Network::kernel_pair_features`] for two `H×W×C` images.
