@@ -188,6 +188,11 @@ enum Command {
         /// Recompute every experiment even when a matching result exists.
         #[arg(long)]
         force: bool,
+        /// Every experiment at tiny sizes (seconds in all): checks the whole pipeline, resume
+        /// included; the numbers mean nothing. Use another DIR than for a full run (results
+        /// of the other kind are recomputed, never mixed).
+        #[arg(long)]
+        smoke: bool,
     },
 }
 
@@ -351,11 +356,13 @@ fn run(cli: Cli, registry: &GroupRegistry, io: &Streams) -> Result<bool, String>
             out,
             threads,
             force,
+            smoke,
         } => {
             let summary = reproduce(&ReproduceOptions {
                 out,
                 threads,
                 force,
+                smoke,
             })
             .map_err(|e| e.to_string())?;
             io.out(summary.to_text().trim_end());

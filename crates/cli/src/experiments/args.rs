@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// OUT/.tiles). The numbers do not depend on it.
     #[arg(long, value_name = "DIR")]
     pub tiles: Option<PathBuf>,
+    /// Tiny sizes (a few seconds): checks the whole pipeline; the numbers mean nothing.
+    /// --train/--test still apply.
+    #[arg(long)]
+    pub smoke: bool,
 }
 
 impl RunArgs {
@@ -89,6 +93,7 @@ impl RunArgs {
             threads: self.threads,
             data: self.data.clone(),
             tiles: self.tiles.clone(),
+            smoke: self.smoke,
         }
     }
 }
@@ -104,6 +109,7 @@ Options of every experiment (`entk experiment NAME --help` gives its defaults):
   --threads T    worker threads (default: all cores; the numbers do not depend on it)
   --data PATH    histology only: the NCT-CRC-HE-100K folder or pathmnist.npz
   --tiles DIR    keep the Gram matrices in tile stores under DIR/NAME: a killed run resumes
+  --smoke        tiny sizes (seconds): checks the pipeline end to end; the numbers mean nothing
 
 Before its long work each experiment times a few kernel pairs (or networks) and prints the size
 of the run and an estimated time on stderr. Progress goes to stderr: a bar on a terminal, one

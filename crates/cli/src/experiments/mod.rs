@@ -32,6 +32,7 @@ pub mod qm9;
 pub mod qm9_set;
 pub mod reproduce;
 pub mod rotmnist;
+pub mod smoke;
 pub mod stats;
 pub mod textures;
 
@@ -141,6 +142,9 @@ pub struct ExperimentOptions {
     /// ([`common::with_tile_stores`]); `None`: in memory. Not a setting: the numbers are the
     /// same either way.
     pub tiles: Option<PathBuf>,
+    /// Tiny sizes for every experiment ([`smoke`]): checks the whole pipeline in seconds; the
+    /// numbers mean nothing. Explicit `train`/`test` still apply.
+    pub smoke: bool,
 }
 
 impl ExperimentOptions {
@@ -169,32 +173,91 @@ impl ExperimentOptions {
     }
 }
 
+/// One experiment's settings, built from [`ExperimentOptions`] (with [`smoke`] sizes when
+/// asked): what [`experiment_settings`] serialises and [`run_experiment`] runs.
+enum Config {
+    Qm9(qm9::Qm9Config),
+    Rotmnist(rotmnist::RotmnistConfig),
+    Textures(textures::TexturesConfig),
+    Histology(histology::HistologyConfig),
+    Augmentation(augmentation::AugmentationConfig),
+    Convergence(convergence::ConvergenceConfig),
+}
+
+impl Config {
+    fn new(name: ExperimentName, o: &ExperimentOptions) -> Result<Self, ExperimentError> {
+        o.check(name)?;
+        /// The config of `from_options`, shrunk by `shrink` in smoke mode.
+        fn sized<C>(c: C, o: &ExperimentOptions, shrink: fn(&mut C, &ExperimentOptions)) -> C {
+            let mut c = c;
+            if o.smoke {
+                shrink(&mut c, o);
+            }
+            c
+        }
+        Ok(match name {
+            ExperimentName::Qm9 => {
+                Config::Qm9(sized(qm9::Qm9Config::from_options(o), o, smoke::qm9))
+            }
+            ExperimentName::Rotmnist => Config::Rotmnist(sized(
+                rotmnist::RotmnistConfig::from_options(o),
+                o,
+                smoke::rotmnist,
+            )),
+            ExperimentName::Textures => Config::Textures(sized(
+                textures::TexturesConfig::from_options(o),
+                o,
+                smoke::textures,
+            )),
+            ExperimentName::Histology => Config::Histology(sized(
+                histology::HistologyConfig::from_options(o).map_err(|e| e.within("histology"))?,
+                o,
+                smoke::histology,
+            )),
+            ExperimentName::Augmentation => Config::Augmentation(sized(
+                augmentation::AugmentationConfig::from_options(o),
+                o,
+                smoke::augmentation,
+            )),
+            ExperimentName::Convergence => Config::Convergence(sized(
+                convergence::ConvergenceConfig::from_options(o),
+                o,
+                smoke::convergence,
+            )),
+        })
+    }
+
+    fn settings(&self) -> Result<Value, ExperimentError> {
+        match self {
+            Config::Qm9(c) => serde_json::to_value(c),
+            Config::Rotmnist(c) => serde_json::to_value(c),
+            Config::Textures(c) => serde_json::to_value(c),
+            Config::Histology(c) => serde_json::to_value(c),
+            Config::Augmentation(c) => serde_json::to_value(c),
+            Config::Convergence(c) => serde_json::to_value(c),
+        }
+        .map_err(|e| ExperimentError::Usage(format!("cannot serialise the settings: {e}")))
+    }
+
+    fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
+        match self {
+            Config::Qm9(c) => c.run(threads),
+            Config::Rotmnist(c) => c.run(threads),
+            Config::Textures(c) => c.run(threads),
+            Config::Histology(c) => c.run(threads),
+            Config::Augmentation(c) => c.run(threads),
+            Config::Convergence(c) => c.run(threads),
+        }
+    }
+}
+
 /// The settings an experiment would run with (what [`reproduce()`] compares to decide whether a
 /// stored result can be reused). Errors as the experiment would on bad options.
 pub fn experiment_settings(
     name: ExperimentName,
     opts: &ExperimentOptions,
 ) -> Result<Value, ExperimentError> {
-    opts.check(name)?;
-    let v = match name {
-        ExperimentName::Qm9 => serde_json::to_value(qm9::Qm9Config::from_options(opts)),
-        ExperimentName::Rotmnist => {
-            serde_json::to_value(rotmnist::RotmnistConfig::from_options(opts))
-        }
-        ExperimentName::Textures => {
-            serde_json::to_value(textures::TexturesConfig::from_options(opts))
-        }
-        ExperimentName::Histology => serde_json::to_value(
-            histology::HistologyConfig::from_options(opts).map_err(|e| e.within("histology"))?,
-        ),
-        ExperimentName::Augmentation => {
-            serde_json::to_value(augmentation::AugmentationConfig::from_options(opts))
-        }
-        ExperimentName::Convergence => {
-            serde_json::to_value(convergence::ConvergenceConfig::from_options(opts))
-        }
-    };
-    v.map_err(|e| ExperimentError::Usage(format!("cannot serialise the settings: {e}")))
+    Config::new(name, opts)?.settings()
 }
 
 /// Runs one experiment. The size and time estimate and the progress (a bar on a terminal,
@@ -203,22 +266,9 @@ pub fn run_experiment(
     name: ExperimentName,
     opts: &ExperimentOptions,
 ) -> Result<ExperimentReport, ExperimentError> {
-    opts.check(name)?;
+    let config = Config::new(name, opts)?;
     let threads = common::resolve_threads(opts.threads);
-    let run = || match name {
-        ExperimentName::Qm9 => qm9::Qm9Config::from_options(opts).run(threads),
-        ExperimentName::Rotmnist => rotmnist::RotmnistConfig::from_options(opts).run(threads),
-        ExperimentName::Textures => textures::TexturesConfig::from_options(opts).run(threads),
-        ExperimentName::Histology => {
-            histology::HistologyConfig::from_options(opts).and_then(|c| c.run(threads))
-        }
-        ExperimentName::Augmentation => {
-            augmentation::AugmentationConfig::from_options(opts).run(threads)
-        }
-        ExperimentName::Convergence => {
-            convergence::ConvergenceConfig::from_options(opts).run(threads)
-        }
-    };
+    let run = || config.run(threads);
     let result = match &opts.tiles {
         Some(root) => common::with_tile_stores(&root.join(name.as_str()), run),
         None => run(),
