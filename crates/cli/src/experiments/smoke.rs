@@ -15,6 +15,7 @@
 //! units time too noisily for two runs to decide alike; everything else it does runs.
 
 use super::augmentation::AugmentationConfig;
+use super::classification::ImageClassification;
 use super::common::curve_sizes;
 use super::convergence::ConvergenceConfig;
 use super::histology::HistologyConfig;
@@ -41,28 +42,32 @@ pub fn qm9(c: &mut Qm9Config, o: &ExperimentOptions) {
     c.shuffled = c.shuffled.min(2).min(c.set_test);
 }
 
+/// Smoke sizes of an image classification (`rotmnist`, `textures`, `histology`): `train` /
+/// `test` images (explicit options win), 2 draws.
+fn classification(
+    c: &mut ImageClassification,
+    o: &ExperimentOptions,
+    (train, test): (usize, usize),
+) {
+    c.train = o.train.unwrap_or(train);
+    c.test = o.test.unwrap_or(test);
+    c.draws = DRAWS;
+    c.curve = curve_sizes(c.train, train / 2);
+}
+
 /// Smoke sizes for `rotmnist`: 10 / 6 digits.
 pub fn rotmnist(c: &mut RotmnistConfig, o: &ExperimentOptions) {
-    c.train = o.train.unwrap_or(10);
-    c.test = o.test.unwrap_or(6);
-    c.draws = DRAWS;
-    c.curve = curve_sizes(c.train, 5);
+    classification(&mut c.run, o, (10, 6));
 }
 
 /// Smoke sizes for `textures`: 8 / 6 patches.
 pub fn textures(c: &mut TexturesConfig, o: &ExperimentOptions) {
-    c.train = o.train.unwrap_or(8);
-    c.test = o.test.unwrap_or(6);
-    c.draws = DRAWS;
-    c.curve = curve_sizes(c.train, 4);
+    classification(&mut c.run, o, (8, 6));
 }
 
 /// Smoke sizes for `histology` (still needs `--data`): 8 / 8 tiles.
 pub fn histology(c: &mut HistologyConfig, o: &ExperimentOptions) {
-    c.train = o.train.unwrap_or(8);
-    c.test = o.test.unwrap_or(8);
-    c.draws = DRAWS;
-    c.curve = curve_sizes(c.train, 4);
+    classification(&mut c.run, o, (8, 8));
 }
 
 /// Smoke sizes for `augmentation`: 3 training digits, 3 test inputs of each kind, widths 8 and
