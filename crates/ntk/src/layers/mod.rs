@@ -424,6 +424,40 @@ macro_rules! linear_layer_basics {
 }
 pub(crate) use linear_layer_basics;
 
+/// The finite pass of a parameter-free layer with one input and one output stream
+/// (nonlinearities, pools, normalisations): the forward map of one sample's features and its
+/// transpose, from which [`fixed_map_passes!`] writes [`Layer::apply`] and [`Layer::vjp`].
+pub(crate) trait FixedMap {
+    /// The output features for the input `x`.
+    fn forward(&self, x: &Features) -> Result<Features>;
+    /// The input cotangent for the input `x` and the output cotangent `dy`.
+    fn backward(&self, x: &Features, dy: &Features) -> Result<Features>;
+}
+
+/// [`Layer::apply`] and [`Layer::vjp`] of a [`FixedMap`] layer (one stream in, one out, no
+/// parameters). Used inside `impl Layer for ...`.
+macro_rules! fixed_map_passes {
+    () => {
+        fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+            Ok(Stream::One(super::FixedMap::forward(self, x.as_one()?)?))
+        }
+        fn vjp(
+            &self,
+            _: &Params,
+            x: &Stream<Features>,
+            dy: &Stream<Features>,
+            _: &mut Params,
+        ) -> Result<Stream<Features>> {
+            Ok(Stream::One(super::FixedMap::backward(
+                self,
+                x.as_one()?,
+                dy.as_one()?,
+            )?))
+        }
+    };
+}
+pub(crate) use fixed_map_passes;
+
 /// Refuses parameter (or gradient) values of the wrong count.
 pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {

@@ -1,5 +1,6 @@
 //! Pointwise nonlinearity layers.
 
+use super::FixedMap;
 use super::{Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Stream};
@@ -71,32 +72,27 @@ impl Layer for Elementwise {
     fn records_diagonal(&self) -> bool {
         !matches!(self.phi, Nonlinearity::Identity)
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        Ok(Stream::One(Features {
+    super::fixed_map_passes!();
+}
+
+impl FixedMap for Elementwise {
+    fn forward(&self, x: &Features) -> Result<Features> {
+        Ok(Features {
             sig: x.sig.clone(),
             data: x.data.iter().map(|v| self.phi.apply(*v)).collect(),
-        }))
+        })
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let dy = dy.as_one()?;
+    fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
         let data = x
             .data
             .iter()
             .zip(&dy.data)
             .map(|(u, g)| g * self.phi.derivative(*u))
             .collect();
-        Ok(Stream::One(Features {
+        Ok(Features {
             sig: x.sig.clone(),
             data,
-        }))
+        })
     }
 }
 
@@ -230,8 +226,11 @@ impl Layer for ExpNormalized {
     fn records_diagonal(&self) -> bool {
         true
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
+    super::fixed_map_passes!();
+}
+
+impl FixedMap for ExpNormalized {
+    fn forward(&self, x: &Features) -> Result<Features> {
         let c = x.sig.channels.max(1);
         let mut data = Vec::with_capacity(x.data.len());
         for block in x.data.chunks(c) {
@@ -242,20 +241,12 @@ impl Layer for ExpNormalized {
                 data.extend(block.iter().map(|_| 0.0));
             }
         }
-        Ok(Stream::One(Features {
+        Ok(Features {
             sig: x.sig.clone(),
             data,
-        }))
+        })
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let dy = dy.as_one()?;
+    fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
         let c = x.sig.channels.max(1);
         let sg = self.gamma.sqrt();
         let mut data = Vec::with_capacity(x.data.len());
@@ -281,9 +272,9 @@ impl Layer for ExpNormalized {
                 data.extend(g.iter().map(|gc| gc * sg * self.phi(0.0)));
             }
         }
-        Ok(Stream::One(Features {
+        Ok(Features {
             sig: x.sig.clone(),
             data,
-        }))
+        })
     }
 }

@@ -2,6 +2,7 @@
 
 use rand::RngCore;
 
+use super::FixedMap;
 use super::{Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
@@ -196,8 +197,11 @@ impl Layer for LayerNorm {
         });
         Ok(Stream::One(k))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
+    super::fixed_map_passes!();
+}
+
+impl FixedMap for LayerNorm {
+    fn forward(&self, x: &Features) -> Result<Features> {
         let r = self.resolve(&x.sig.layout)?;
         let mut y = x.clone();
         for g in groups(&x.sig, r) {
@@ -206,17 +210,9 @@ impl Layer for LayerNorm {
                 y.data[i] = (x.data[i] - mu) / sigma;
             }
         }
-        Ok(Stream::One(y))
+        Ok(y)
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let dy = dy.as_one()?;
+    fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
         let r = self.resolve(&x.sig.layout)?;
         let mut dx = Features::zeros(x.sig.clone());
         for g in groups(&x.sig, r) {
@@ -233,7 +229,7 @@ impl Layer for LayerNorm {
                 dx.data[i] = (dy.data[i] - m_dy - y * m_dyy) / sigma;
             }
         }
-        Ok(Stream::One(dx))
+        Ok(dx)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Pooling and flattening (docs/theory.md#pools-reshapes-normalisation).
 
 use super::spatial::{planar, SpatialMap};
+use super::FixedMap;
 use super::{Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
@@ -98,28 +99,24 @@ impl Layer for Flatten {
         );
         Ok(Stream::One(scalar_kernel(a, b, k.channels * p)))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        Ok(Stream::One(Features {
+    super::fixed_map_passes!();
+}
+
+impl FixedMap for Flatten {
+    fn forward(&self, x: &Features) -> Result<Features> {
+        Ok(Features {
             sig: Signature {
                 layout: Layout::Scalar,
                 channels: x.data.len(),
             },
             data: x.data.clone(),
-        }))
+        })
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        Ok(Stream::One(Features {
+    fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
+        Ok(Features {
             sig: x.sig.clone(),
-            data: dy.as_one()?.data.clone(),
-        }))
+            data: dy.data.clone(),
+        })
     }
 }
 
@@ -165,17 +162,15 @@ impl Layer for GlobalAvgPool {
             k.channels,
         )))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        Ok(Stream::One(channel_mean(x.as_one()?)))
+    super::fixed_map_passes!();
+}
+
+impl FixedMap for GlobalAvgPool {
+    fn forward(&self, x: &Features) -> Result<Features> {
+        Ok(channel_mean(x))
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
-        Ok(Stream::One(channel_mean_vjp(x.as_one()?, dy.as_one()?)))
+    fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
+        Ok(channel_mean_vjp(x, dy))
     }
 }
 
@@ -223,19 +218,16 @@ impl Layer for GroupPool {
         crate::scratch::recycle(k.ntk);
         Ok(Stream::One(pooled))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
+    super::fixed_map_passes!();
+}
+
+impl FixedMap for GroupPool {
+    fn forward(&self, x: &Features) -> Result<Features> {
         Self::check(&x.sig.layout)?;
-        Ok(Stream::One(channel_mean(x)))
+        Ok(channel_mean(x))
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
-        Ok(Stream::One(channel_mean_vjp(x.as_one()?, dy.as_one()?)))
+    fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
+        Ok(channel_mean_vjp(x, dy))
     }
 }
 
@@ -265,26 +257,22 @@ impl Layer for GlobalSumPool {
             k.channels,
         )))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
+    super::fixed_map_passes!();
+}
+
+impl FixedMap for GlobalSumPool {
+    fn forward(&self, x: &Features) -> Result<Features> {
         pixels_only(&x.sig.layout)?;
         let mut y = channel_mean(x);
         let p = x.sig.positions() as f64;
         y.data.iter_mut().for_each(|v| *v *= p);
-        Ok(Stream::One(y))
+        Ok(y)
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let mut dx = channel_mean_vjp(x, dy.as_one()?);
+    fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
+        let mut dx = channel_mean_vjp(x, dy);
         let p = x.sig.positions() as f64;
         dx.data.iter_mut().for_each(|v| *v *= p);
-        Ok(Stream::One(dx))
+        Ok(dx)
     }
 }
 
@@ -441,20 +429,15 @@ impl Layer for WindowPool {
         crate::scratch::recycle(k.ntk);
         Ok(Stream::One(out))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        Ok(Stream::One(self.input_map(&x.sig.layout)?.features(x)))
+    super::fixed_map_passes!();
+}
+
+impl FixedMap for WindowPool {
+    fn forward(&self, x: &Features) -> Result<Features> {
+        Ok(self.input_map(&x.sig.layout)?.features(x))
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let dy = dy.as_one()?;
+    fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
         let map = self.input_map(&x.sig.layout)?;
-        Ok(Stream::One(map.features_transpose(&x.sig, dy)))
+        Ok(map.features_transpose(&x.sig, dy))
     }
 }

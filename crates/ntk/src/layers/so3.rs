@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use rand::RngCore;
 
+use super::FixedMap;
 use super::{normals, Affine, Features, Layer, Params, Prepared, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
@@ -697,38 +698,33 @@ impl Layer for So3Pool {
             channels: k.channels,
         }))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
+    super::fixed_map_passes!();
+}
+
+impl FixedMap for So3Pool {
+    fn forward(&self, x: &Features) -> Result<Features> {
         let l = so3_bandlimit(&x.sig.layout)?;
         let pool = self
             .finite
             .get(l, || So3PoolFinite::new(l))
             .map_err(so3_error)?;
-        Ok(Stream::One(Features {
+        Ok(Features {
             sig: Signature {
                 layout: Layout::Scalar,
                 channels: x.sig.channels,
             },
             data: pool.apply(&x.data, x.sig.channels),
-        }))
+        })
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
-        let x = x.as_one()?;
-        let dy = dy.as_one()?;
+    fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
         let l = so3_bandlimit(&x.sig.layout)?;
         let pool = self
             .finite
             .get(l, || So3PoolFinite::new(l))
             .map_err(so3_error)?;
-        Ok(Stream::One(Features {
+        Ok(Features {
             sig: x.sig.clone(),
             data: pool.vjp(&dy.data),
-        }))
+        })
     }
 }
