@@ -203,6 +203,54 @@ impl Stencils {
         scratch::recycle(df);
         dx
     }
+    /// [`Layer::init`] of `lift_conv` and `group_conv`: weights `(q², slots, C, O)` and bias,
+    /// `fan_in = C · slots · q²`.
+    fn layer_init(&self, affine: &Affine, slots: usize, c: usize, rng: &mut dyn RngCore) -> Params {
+        let q2 = self.q * self.q;
+        affine.init_params(rng, q2 * slots * c * affine.width, c * slots * q2)
+    }
+    /// [`Layer::apply`] of `lift_conv` and `group_conv` (`layer`: their weights' settings,
+    /// strides and filter slots; `src` as in [`Stencils::forward`]): the weights of `params`
+    /// through [`Stencils::forward`], then the bias, then the strides.
+    fn layer_apply(
+        &self,
+        (affine, strides, slots): (&Affine, (usize, usize), &[usize]),
+        g: &Geometry,
+        (params, x): (&Params, &Features),
+        src: impl Fn(usize, usize) -> usize,
+    ) -> Result<Stream<Features>> {
+        let (c, o) = (x.sig.channels, affine.width);
+        let q2 = self.q * self.q;
+        let fan_in = c * slots.len() * q2;
+        let (w, b) = affine.split(&params.values, q2 * slots.len() * c * o)?;
+        let alpha = affine.scales(fan_in).0;
+        let mut y = self.forward(g, w, &x.data, (c, o), alpha, slots, src);
+        affine.add_bias(fan_in, &mut y, b);
+        Ok(Stream::One(restride(g, strides, self.features(g, o, y))))
+    }
+    /// [`Layer::vjp`] of `lift_conv` and `group_conv`, the reverse of [`Stencils::layer_apply`].
+    fn layer_vjp(
+        &self,
+        (affine, strides, slots): (&Affine, (usize, usize), &[usize]),
+        g: &Geometry,
+        (params, x, dy): (&Params, &Features, &Features),
+        grad: &mut Params,
+        src: impl Fn(usize, usize) -> usize,
+    ) -> Result<Stream<Features>> {
+        let dy = &unstride_cotangent(g, strides, dy);
+        let (c, o) = (x.sig.channels, affine.width);
+        let q2 = self.q * self.q;
+        let fan_in = c * slots.len() * q2;
+        let (w, _) = affine.split(&params.values, q2 * slots.len() * c * o)?;
+        let (gw, gb) = affine.split_mut(&mut grad.values, q2 * slots.len() * c * o)?;
+        let alpha = affine.scales(fan_in).0;
+        let dx = self.backward(g, w, (&x.data, &dy.data), (c, o), alpha, slots, src, gw);
+        affine.bias_grad(fan_in, &dy.data, gb);
+        Ok(Stream::One(Features {
+            sig: x.sig.clone(),
+            data: dx,
+        }))
+    }
     /// Stride-1 group features `(|G|, Ho, Wo, O)` of this group.
     fn features(&self, g: &Geometry, o: usize, data: Vec<f64>) -> Features {
         Features {
@@ -482,28 +530,20 @@ impl Layer for LiftConv {
         }
     }
     fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
-        let c = input.as_one()?.channels;
-        let o = self.affine.width;
+        let n_slots = 1;
         Ok(self
-            .affine
-            .init_params(rng, self.q * self.q * c * o, c * self.q * self.q))
+            .st
+            .layer_init(&self.affine, n_slots, input.as_one()?.channels, rng))
     }
     fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
-        let (c, o) = (x.sig.channels, self.affine.width);
-        let fan_in = c * self.q * self.q;
-        let (w, b) = self.affine.split(&params.values, self.q * self.q * c * o)?;
-        let alpha = self.affine.scales(fan_in).0;
-        let mut y = self
-            .st
-            .forward(&g, w, &x.data, (c, o), alpha, &[0], |_, _| 0);
-        self.affine.add_bias(fan_in, &mut y, b);
-        Ok(Stream::One(restride(
+        self.st.layer_apply(
+            (&self.affine, self.strides, &[0]),
             &g,
-            self.strides,
-            self.st.features(&g, o, y),
-        )))
+            (params, x),
+            |_, _| 0,
+        )
     }
     fn vjp(
         &self,
@@ -514,29 +554,13 @@ impl Layer for LiftConv {
     ) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
-        let dy = &unstride_cotangent(&g, self.strides, dy.as_one()?);
-        let (c, o) = (x.sig.channels, self.affine.width);
-        let fan_in = c * self.q * self.q;
-        let (w, _) = self.affine.split(&params.values, self.q * self.q * c * o)?;
-        let (gw, gb) = self
-            .affine
-            .split_mut(&mut grad.values, self.q * self.q * c * o)?;
-        let alpha = self.affine.scales(fan_in).0;
-        let dx = self.st.backward(
+        self.st.layer_vjp(
+            (&self.affine, self.strides, &[0]),
             &g,
-            w,
-            (&x.data, &dy.data),
-            (c, o),
-            alpha,
-            &[0],
+            (params, x, dy.as_one()?),
+            grad,
             |_, _| 0,
-            gw,
-        );
-        self.affine.bias_grad(fan_in, &dy.data, gb);
-        Ok(Stream::One(Features {
-            sig: x.sig.clone(),
-            data: dx,
-        }))
+        )
     }
 }
 
@@ -806,35 +830,21 @@ impl Layer for GroupConv {
         }
     }
     fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
-        let c = input.as_one()?.channels;
-        let o = self.affine.width;
-        Ok(self.affine.init_params(
-            rng,
-            self.q * self.q * self.slots.len() * c * o,
-            self.fan_in(c),
-        ))
+        let n_slots = self.slots.len();
+        Ok(self
+            .st
+            .layer_init(&self.affine, n_slots, input.as_one()?.channels, rng))
     }
     fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
-        let (c, o) = (x.sig.channels, self.affine.width);
-        let fan_in = self.fan_in(c);
-        let (w, b) = self
-            .affine
-            .split(&params.values, self.q * self.q * self.slots.len() * c * o)?;
         let (comp, n) = (&self.st.info.comp, self.st.info.order);
-        let alpha = self.affine.scales(fan_in).0;
-        let mut y = self
-            .st
-            .forward(&g, w, &x.data, (c, o), alpha, &self.slots, |j, s| {
-                comp[j * n + s]
-            });
-        self.affine.add_bias(fan_in, &mut y, b);
-        Ok(Stream::One(restride(
+        self.st.layer_apply(
+            (&self.affine, self.strides, &self.slots),
             &g,
-            self.strides,
-            self.st.features(&g, o, y),
-        )))
+            (params, x),
+            |j, s| comp[j * n + s],
+        )
     }
     fn vjp(
         &self,
@@ -845,32 +855,14 @@ impl Layer for GroupConv {
     ) -> Result<Stream<Features>> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
-        let dy = &unstride_cotangent(&g, self.strides, dy.as_one()?);
-        let (c, o) = (x.sig.channels, self.affine.width);
-        let fan_in = self.fan_in(c);
-        let (w, _) = self
-            .affine
-            .split(&params.values, self.q * self.q * self.slots.len() * c * o)?;
-        let (gw, gb) = self
-            .affine
-            .split_mut(&mut grad.values, self.q * self.q * self.slots.len() * c * o)?;
         let (comp, n) = (&self.st.info.comp, self.st.info.order);
-        let alpha = self.affine.scales(fan_in).0;
-        let dx = self.st.backward(
+        self.st.layer_vjp(
+            (&self.affine, self.strides, &self.slots),
             &g,
-            w,
-            (&x.data, &dy.data),
-            (c, o),
-            alpha,
-            &self.slots,
+            (params, x, dy.as_one()?),
+            grad,
             |j, s| comp[j * n + s],
-            gw,
-        );
-        self.affine.bias_grad(fan_in, &dy.data, gb);
-        Ok(Stream::One(Features {
-            sig: x.sig.clone(),
-            data: dx,
-        }))
+        )
     }
 }
 
