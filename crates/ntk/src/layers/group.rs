@@ -519,15 +519,7 @@ impl Layer for LiftConv {
         Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
     }
     fn extra_values(&self, input: &Stream<Signature>) -> usize {
-        let sig = self.signature(input.clone(), SigMode::Kernel);
-        match (input.as_one(), sig) {
-            (Ok(s), Ok(Stream::One(out))) if self.strides != (1, 1) => {
-                let g = self.geometry(&s.layout).expect("checked by signature");
-                let slices = out.layout.len() / strided_len(&out.layout);
-                slices * g.h_out * g.h_out * g.w_out * g.w_out
-            }
-            _ => 0,
-        }
+        stride_one_values(self, self.strides, input, |l| self.geometry(l))
     }
     fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
         let n_slots = 1;
@@ -819,15 +811,7 @@ impl Layer for GroupConv {
         Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
     }
     fn extra_values(&self, input: &Stream<Signature>) -> usize {
-        let sig = self.signature(input.clone(), SigMode::Kernel);
-        match (input.as_one(), sig) {
-            (Ok(s), Ok(Stream::One(out))) if self.strides != (1, 1) => {
-                let g = self.geometry(&s.layout).expect("checked by signature");
-                let slices = out.layout.len() / strided_len(&out.layout);
-                slices * g.h_out * g.h_out * g.w_out * g.w_out
-            }
-            _ => 0,
-        }
+        stride_one_values(self, self.strides, input, |l| self.geometry(l))
     }
     fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
         let n_slots = self.slots.len();
@@ -863,6 +847,25 @@ impl Layer for GroupConv {
             grad,
             |j, s| comp[j * n + s],
         )
+    }
+}
+
+/// [`Layer::extra_values`] of a stencil layer with `strides`: the stride-1 kernel it forms
+/// before subsampling, `slices · Ho² · Wo²` values (none without strides).
+fn stride_one_values(
+    layer: &dyn Layer,
+    strides: (usize, usize),
+    input: &Stream<Signature>,
+    geometry: impl Fn(&Layout) -> Result<Geometry>,
+) -> usize {
+    let sig = layer.signature(input.clone(), SigMode::Kernel);
+    match (input.as_one(), sig) {
+        (Ok(s), Ok(Stream::One(out))) if strides != (1, 1) => {
+            let g = geometry(&s.layout).expect("checked by signature");
+            let slices = out.layout.len() / strided_len(&out.layout);
+            slices * g.h_out * g.h_out * g.w_out * g.w_out
+        }
+        _ => 0,
     }
 }
 
