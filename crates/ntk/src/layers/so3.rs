@@ -275,10 +275,29 @@ impl S2LiftConv {
     }
 }
 
-/// [`S2LiftConv`]'s per-input summary: the quadrature coefficients of the input signal.
-struct LiftInput {
-    bandlimit_in: usize,
-    coefficients: QuadratureCoefficients,
+/// An S² lift's per-input summary (its [`Layer::prepare_input`]): the input bandlimit and the
+/// coefficients its operator made of the signal ([`S2LiftConv`]: complex quadrature
+/// coefficients; the lift onto a finite rotation group: real ones).
+pub(super) struct SphereInput<C> {
+    pub(super) bandlimit_in: usize,
+    pub(super) coefficients: C,
+}
+
+/// [`Layer::prepare_input`] of an S² lift: the input bandlimit, and `coefficients(L_in,
+/// signal, channels)` of the signal.
+pub(super) fn prepare_sphere_input<C: Send + Sync + 'static>(
+    x: &Features,
+    coefficients: impl FnOnce(usize, &[f64], usize) -> Result<C>,
+) -> Option<Result<Prepared>> {
+    let prepare = || -> Result<Prepared> {
+        let bandlimit_in = sphere_bandlimit(&x.sig.layout)?;
+        let coefficients = coefficients(bandlimit_in, &x.data, x.sig.channels)?;
+        Ok(Arc::new(SphereInput {
+            bandlimit_in,
+            coefficients,
+        }))
+    };
+    Some(prepare())
 }
 
 /// `K` in the pixel layout `(H1, H2, W1, W2)` → `k0[p₁·P + p₂]` with `p = θ·W + φ`.
@@ -493,21 +512,15 @@ impl Layer for S2LiftConv {
         }))
     }
     fn prepare_input(&self, x: &Features) -> Option<Result<Prepared>> {
-        let prepare = || -> Result<Prepared> {
-            let l_in = sphere_bandlimit(&x.sig.layout)?;
-            let coefficients = self
-                .operator(l_in)?
-                .quadrature_coefficients(&x.data, x.sig.channels)
-                .map_err(so3_error)?;
-            Ok(Arc::new(LiftInput {
-                bandlimit_in: l_in,
-                coefficients,
-            }))
-        };
-        Some(prepare())
+        prepare_sphere_input(x, |l_in, signal, channels| {
+            (self.operator(l_in)?)
+                .quadrature_coefficients(signal, channels)
+                .map_err(so3_error)
+        })
     }
     fn kernel_from_prepared(&self, a: &Prepared, b: &Prepared) -> Result<Stream<Kernel>> {
-        let (a, b) = prepared_pair((a, b), |x: &LiftInput| x.bandlimit_in)?;
+        type Input = SphereInput<QuadratureCoefficients>;
+        let (a, b) = prepared_pair((a, b), |x: &Input| x.bandlimit_in)?;
         let op = self.operator(a.bandlimit_in)?;
         let linear = op.apply_quadrature(&a.coefficients, &b.coefficients);
         Ok(first_layer_kernel(linear, &self.affine, self.bandlimit_out))

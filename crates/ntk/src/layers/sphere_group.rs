@@ -16,8 +16,8 @@ use entk_groups::{GroupStructure, Rotation};
 use rand::RngCore;
 
 use super::so3::{
-    check_settings, finite_twin_methods, pixels_to_pairs, prepared_pair, so3_error,
-    sphere_bandlimit, Cache, FiniteTwin, S2LiftTwin,
+    check_settings, finite_twin_methods, pixels_to_pairs, prepare_sphere_input, prepared_pair,
+    so3_error, sphere_bandlimit, Cache, FiniteTwin, S2LiftTwin, SphereInput,
 };
 use super::{Affine, Features, Layer, Params, Prepared, SigMode, Signature};
 use crate::error::{NtkError, Result};
@@ -125,12 +125,6 @@ impl S2GroupLiftConv {
     }
 }
 
-/// [`S2GroupLiftConv`]'s per-input summary: the real quadrature coefficients of the signal.
-struct GroupLiftInput {
-    bandlimit_in: usize,
-    coefficients: nalgebra::DMatrix<f64>,
-}
-
 impl Layer for S2GroupLiftConv {
     super::linear_layer_basics!("s2_lift_conv");
     fn describe(&self) -> String {
@@ -171,22 +165,17 @@ impl Layer for S2GroupLiftConv {
         };
         Ok(Stream::One(self.kernel_from_linear(nngp, earlier)))
     }
+    /// The summary: the real quadrature coefficients of the signal.
     fn prepare_input(&self, x: &Features) -> Option<Result<Prepared>> {
-        let prepare = || -> Result<Prepared> {
-            let l_in = sphere_bandlimit(&x.sig.layout)?;
-            let coefficients = self
-                .operator(l_in)?
-                .coefficients(&x.data, x.sig.channels)
-                .map_err(so3_error)?;
-            Ok(Arc::new(GroupLiftInput {
-                bandlimit_in: l_in,
-                coefficients,
-            }))
-        };
-        Some(prepare())
+        prepare_sphere_input(x, |l_in, signal, channels| {
+            (self.operator(l_in)?)
+                .coefficients(signal, channels)
+                .map_err(so3_error)
+        })
     }
     fn kernel_from_prepared(&self, a: &Prepared, b: &Prepared) -> Result<Stream<Kernel>> {
-        let (a, b) = prepared_pair((a, b), |x: &GroupLiftInput| x.bandlimit_in)?;
+        type Input = SphereInput<nalgebra::DMatrix<f64>>;
+        let (a, b) = prepared_pair((a, b), |x: &Input| x.bandlimit_in)?;
         let op = self.operator(a.bandlimit_in)?;
         let khat = S2RotationLiftOperator::khat_from_coefficients(&a.coefficients, &b.coefficients);
         Ok(Stream::One(
