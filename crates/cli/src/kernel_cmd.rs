@@ -120,7 +120,9 @@ impl Inputs {
             [_, h, w, c] => Network::image_signature(h, w, c),
             [_, g, b, a, c] => Network::so3_signature(
                 so3_signal_bandlimit(g, b, a).map_err(|e| match e {
-                    NtkError::Input(reason) => CliError::Usage(format!("{what}: {reason}")),
+                    NtkError::Input { message, .. } => {
+                        CliError::Usage(format!("{what}: {message}"))
+                    }
                     other => other.into(),
                 })?,
                 c,

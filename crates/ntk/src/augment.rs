@@ -11,6 +11,7 @@ use entk_groups::{
     RotoTranslationElement,
 };
 
+use crate::error::InputProblem;
 use crate::error::{NtkError, Result};
 use crate::gram::{Gram, GramOptions};
 use crate::layers::Features;
@@ -60,10 +61,13 @@ impl<H: PlanarPointGroup> ImageAction for RotoTranslationAction<H> {
     fn act(&self, g: usize, image: ArrayView3<f64>) -> Result<Array3<f64>> {
         let (h, w, c) = image.dim();
         if h != w || h != self.group.size() {
-            return Err(NtkError::Input(format!(
-                "roto-translations of a {n}×{n} grid need {n}×{n} images, got {h}×{w}",
-                n = self.group.size()
-            )));
+            return Err(NtkError::input(
+                InputProblem::Shape,
+                format!(
+                    "roto-translations of a {n}×{n} grid need {n}×{n} images, got {h}×{w}",
+                    n = self.group.size()
+                ),
+            ));
         }
         let data: Vec<f64> = image.iter().copied().collect();
         let e: RotoTranslationElement<H::Element> = self.group.element(g);
@@ -76,12 +80,16 @@ impl<H: PlanarPointGroup> ImageAction for RotoTranslationAction<H> {
 /// `h` is an element index of `group`.
 pub fn act_on_image<G: PlanarPointGroup>(group: &G, h: usize, x: &Features) -> Result<Features> {
     let Layout::Pixels { h: rows, w: cols } = x.sig.layout else {
-        return Err(NtkError::Input("act_on_image needs an image".into()));
+        return Err(NtkError::input(
+            InputProblem::Shape,
+            "act_on_image needs an image",
+        ));
     };
     if rows != cols {
-        return Err(NtkError::Input(format!(
-            "rotating an image needs a square image, got {rows}×{cols}"
-        )));
+        return Err(NtkError::input(
+            InputProblem::Shape,
+            format!("rotating an image needs a square image, got {rows}×{cols}"),
+        ));
     }
     let m = PixelResampling::for_element(group, &group.element(h), rows)?;
     Ok(Features {
@@ -115,15 +123,17 @@ pub fn act_on_group_signal<G: PlanarPointGroup>(
         w: cols,
     } = &y.sig.layout
     else {
-        return Err(NtkError::Input(
-            "act_on_group_signal needs a group signal".into(),
+        return Err(NtkError::input(
+            InputProblem::Shape,
+            "act_on_group_signal needs a group signal",
         ));
     };
     let info: &GroupInfo = info;
     if rows != cols {
-        return Err(NtkError::Input(format!(
-            "rotating a signal needs a square grid, got {rows}×{cols}"
-        )));
+        return Err(NtkError::input(
+            InputProblem::Shape,
+            format!("rotating a signal needs a square grid, got {rows}×{cols}"),
+        ));
     }
     let m = PixelResampling::for_element(group, &group.element(h), *rows)?;
     let (npix, c) = (rows * rows, y.sig.channels);

@@ -34,9 +34,15 @@ pub enum NtkError {
         /// What is wrong, in words.
         reason: String,
     },
-    /// Input arrays are unusable (NaN/Inf, mismatched shapes or channel counts).
-    #[error("bad input: {0}")]
-    Input(String),
+    /// Input arrays are unusable (NaN/Inf, mismatched shapes or channel counts); `kind` says
+    /// how, for a caller to match. Build it with [`NtkError::input`].
+    #[error("bad input: {message}")]
+    Input {
+        /// What is wrong.
+        kind: InputProblem,
+        /// The problem in words, naming the array and the entry.
+        message: String,
+    },
     /// The computation would exceed the memory budget.
     #[error(
         "kernel would need about {estimated_bytes} bytes ({:.2} GiB) of memory, over the budget of \
@@ -178,7 +184,40 @@ pub enum Rejection {
     Other,
 }
 
+/// What is wrong with the input arrays of an [`NtkError::Input`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputProblem {
+    /// A value is NaN or infinite.
+    NonFinite,
+    /// Nothing to compute with: no inputs, an empty set, no channels or no values.
+    Empty,
+    /// Two arrays that must agree do not: `x1` and `x2`, a cotangent and the output,
+    /// parameters and the network, a set's elements and the set, sets and their counts.
+    Mismatch,
+    /// An array of a shape the entry point does not accept (an SO(3) signal that is not
+    /// `(N, 2L−1, 2L, 2L−1, C)`, set counts that do not fit the padded array, an input prepared
+    /// by another layer).
+    Shape,
+    /// A setting other than the arrays is out of range (Monte-Carlo samples, quadrature degree).
+    Argument,
+}
+
 impl NtkError {
+    /// A [`NtkError::Input`] error of the given kind.
+    pub fn input(kind: InputProblem, message: impl Into<String>) -> Self {
+        NtkError::Input {
+            kind,
+            message: message.into(),
+        }
+    }
+    /// The [`InputProblem`] of a [`NtkError::Input`]; `None` for every other error.
+    pub fn input_problem(&self) -> Option<InputProblem> {
+        match self {
+            NtkError::Input { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
     /// A [`NtkError::Spec`] error of kind [`SpecErrorKind::Invalid`] with no path: a layer
     /// constructor refusing its settings.
     pub fn spec(message: impl Into<String>) -> Self {

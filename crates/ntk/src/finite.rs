@@ -11,6 +11,7 @@
 use ndarray::{Array2, ArrayView4, Axis};
 use rayon::prelude::*;
 
+use crate::error::InputProblem;
 use crate::error::{NtkError, Result};
 use crate::layers::{Features, Params};
 use crate::layout::{Kernel, Layout};
@@ -222,12 +223,13 @@ pub fn monte_carlo_gram_features(
     x2: Option<&[Features]>,
 ) -> Result<MonteCarlo> {
     if samples < 2 {
-        return Err(NtkError::Input(
-            "monte_carlo_gram needs at least 2 samples for a standard error".into(),
+        return Err(NtkError::input(
+            InputProblem::Argument,
+            "monte_carlo_gram needs at least 2 samples for a standard error",
         ));
     }
     let Some(first) = x1.first() else {
-        return Err(NtkError::Input("x1 is empty".into()));
+        return Err(NtkError::input(InputProblem::Empty, "x1 is empty"));
     };
     let net = Network::from_spec(&spec.with_width(width))?;
     let sig = first.sig.clone();

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ndarray::{Array2, ArrayView2, ArrayView4, ArrayView5, Axis};
 use rayon::prelude::*;
 
+use crate::error::InputProblem;
 use crate::error::{NtkError, Result};
 use crate::layers::{DeepSet, Features, Layer, Signature};
 use crate::layout::{Kernel, Layout, Stream};
@@ -92,16 +93,19 @@ impl Network {
             check_finite("x2", x2)?;
             let (a, b) = (x1.dim(), x2.dim());
             if a.3 != b.3 {
-                return Err(NtkError::Input(format!(
-                    "x1 has {} channels but x2 has {}",
-                    a.3, b.3
-                )));
+                return Err(NtkError::input(
+                    InputProblem::Mismatch,
+                    format!("x1 has {} channels but x2 has {}", a.3, b.3),
+                ));
             }
             if (a.1, a.2) != (b.1, b.2) {
-                return Err(NtkError::Input(format!(
-                    "x1 images are {}×{} but x2 images are {}×{}",
-                    a.1, a.2, b.1, b.2
-                )));
+                return Err(NtkError::input(
+                    InputProblem::Mismatch,
+                    format!(
+                        "x1 images are {}×{} but x2 images are {}×{}",
+                        a.1, a.2, b.1, b.2
+                    ),
+                ));
             }
         }
         let f1: Vec<Features> = x1.axis_iter(Axis(0)).map(image_features).collect();
@@ -123,10 +127,13 @@ impl Network {
     ) -> Result<Gram> {
         let conv = |name: &str, x: &ArrayView5<f64>| -> Result<Vec<Features>> {
             if let Some((i, v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-                return Err(NtkError::Input(format!(
-                    "{name}[{},{},{},{},{}] is {v} (inputs must be finite)",
-                    i.0, i.1, i.2, i.3, i.4
-                )));
+                return Err(NtkError::input(
+                    InputProblem::NonFinite,
+                    format!(
+                        "{name}[{},{},{},{},{}] is {v} (inputs must be finite)",
+                        i.0, i.1, i.2, i.3, i.4
+                    ),
+                ));
             }
             x.axis_iter(Axis(0)).map(so3_features).collect()
         };
@@ -135,16 +142,19 @@ impl Network {
             Some(x2) => {
                 let (a, b) = (x1.dim(), x2.dim());
                 if a.4 != b.4 {
-                    return Err(NtkError::Input(format!(
-                        "x1 has {} channels but x2 has {}",
-                        a.4, b.4
-                    )));
+                    return Err(NtkError::input(
+                        InputProblem::Mismatch,
+                        format!("x1 has {} channels but x2 has {}", a.4, b.4),
+                    ));
                 }
                 if (a.1, a.2, a.3) != (b.1, b.2, b.3) {
-                    return Err(NtkError::Input(format!(
-                        "x1 SO(3) signals are {}×{}×{} but x2 signals are {}×{}×{} (γ×β×α)",
-                        a.1, a.2, a.3, b.1, b.2, b.3
-                    )));
+                    return Err(NtkError::input(
+                        InputProblem::Mismatch,
+                        format!(
+                            "x1 SO(3) signals are {}×{}×{} but x2 signals are {}×{}×{} (γ×β×α)",
+                            a.1, a.2, a.3, b.1, b.2, b.3
+                        ),
+                    ));
                 }
                 Some(conv("x2", x2)?)
             }
@@ -163,9 +173,10 @@ impl Network {
     ) -> Result<Gram> {
         let conv = |name: &str, x: ArrayView2<f64>| -> Result<Vec<Features>> {
             if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-                return Err(NtkError::Input(format!(
-                    "{name}[{i},{j}] is {v} (inputs must be finite)"
-                )));
+                return Err(NtkError::input(
+                    InputProblem::NonFinite,
+                    format!("{name}[{i},{j}] is {v} (inputs must be finite)"),
+                ));
             }
             let d = x.dim().1;
             Ok(x.axis_iter(Axis(0))
@@ -182,11 +193,10 @@ impl Network {
         let f2 = match x2 {
             Some(x) => {
                 if x.dim().1 != x1.dim().1 {
-                    return Err(NtkError::Input(format!(
-                        "x1 has {} features but x2 has {}",
-                        x1.dim().1,
-                        x.dim().1
-                    )));
+                    return Err(NtkError::input(
+                        InputProblem::Mismatch,
+                        format!("x1 has {} features but x2 has {}", x1.dim().1, x.dim().1),
+                    ));
                 }
                 Some(conv("x2", x)?)
             }
@@ -210,15 +220,18 @@ impl Network {
         opts: &GramOptions<'_>,
     ) -> Result<Gram> {
         if x1.is_empty() {
-            return Err(NtkError::Input("x1 is empty".into()));
+            return Err(NtkError::input(InputProblem::Empty, "x1 is empty"));
         }
         let sig = &x1[0].sig;
         if sig.channels == 0 || sig.positions() == 0 {
-            return Err(NtkError::Input(format!(
-                "inputs have {} channels and {} positions per channel; both must be ≥ 1",
-                sig.channels,
-                sig.positions()
-            )));
+            return Err(NtkError::input(
+                InputProblem::Empty,
+                format!(
+                    "inputs have {} channels and {} positions per channel; both must be ≥ 1",
+                    sig.channels,
+                    sig.positions()
+                ),
+            ));
         }
         let rescaled = self.homogeneous_rescaling(x1, x2);
         let mut gram = match &rescaled {
@@ -359,10 +372,13 @@ impl Network {
         let n1 = x1.len();
         let sig = x1[0].sig.clone();
         if let Some(bad) = x1.iter().chain(x2.unwrap_or(&[])).find(|f| f.sig != sig) {
-            return Err(NtkError::Input(format!(
-                "inputs differ in shape: {} × {} vs {} × {}",
-                sig.layout, sig.channels, bad.sig.layout, bad.sig.channels
-            )));
+            return Err(NtkError::input(
+                InputProblem::Mismatch,
+                format!(
+                    "inputs differ in shape: {} × {} vs {} × {}",
+                    sig.layout, sig.channels, bad.sig.layout, bad.sig.channels
+                ),
+            ));
         }
         let plan = self.plan(&sig)?;
         if !plan.is_pooled() {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use entk_groups::{FiniteGroup, GroupStructure, PlanarPointGroup};
 
+use crate::error::InputProblem;
 use crate::error::{NtkError, Result};
 
 /// The slice bookkeeping of a finite group `H`: for `H ⋉ Z²` features of planar point groups,
@@ -540,11 +541,14 @@ impl Kernel {
             Layout::So3 { bandlimit } => {
                 let nngp = crate::so3::So3PairKernel::from_signals(*bandlimit, &a.data, &b.data, c)
                     .ok_or_else(|| {
-                        NtkError::Input(format!(
-                            "SO(3) signals of bandlimit {bandlimit} with {c} channel(s) need \
+                        NtkError::input(
+                            InputProblem::Shape,
+                            format!(
+                                "SO(3) signals of bandlimit {bandlimit} with {c} channel(s) need \
                                  {} values each",
-                            a.sig.feature_len()
-                        ))
+                                a.sig.feature_len()
+                            ),
+                        )
                     })?
                     .values()
                     .to_vec();
@@ -558,10 +562,13 @@ impl Kernel {
                     channels: c,
                 })
             }
-            other => Err(NtkError::Input(format!(
-                "inputs must be vectors, images, group signals or SO(3) signals, got {}",
-                other.kind()
-            ))),
+            other => Err(NtkError::input(
+                InputProblem::Shape,
+                format!(
+                    "inputs must be vectors, images, group signals or SO(3) signals, got {}",
+                    other.kind()
+                ),
+            )),
         }
     }
 

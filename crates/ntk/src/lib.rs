@@ -50,7 +50,7 @@ mod spec;
 pub mod stax;
 mod stencil;
 
-pub use error::{NtkError, Rejection, Result, SpecError, SpecErrorKind};
+pub use error::{InputProblem, NtkError, Rejection, Result, SpecError, SpecErrorKind};
 pub use gram::{available_memory, Gram, GramOptions, Progress};
 pub use layers::{Affine, Features, Layer, Params, SigMode, Signature};
 pub use layout::{DiagMode, GroupInfo, Kernel, KernelCtx, Layout, Stream};

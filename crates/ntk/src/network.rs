@@ -4,6 +4,7 @@ use std::fmt;
 
 use ndarray::{ArrayView3, ArrayView4};
 
+use crate::error::InputProblem;
 use crate::error::{NtkError, Rejection, Result};
 use crate::layers::{locate, Features, Layer, Params, Prepared, Serial, SigMode, Signature};
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
@@ -117,10 +118,13 @@ fn stream_vec<T: Clone>(s: &Stream<T>) -> Vec<T> {
 /// Checks an image batch for NaN/Inf.
 pub(crate) fn check_finite(name: &str, x: &ArrayView4<f64>) -> Result<()> {
     if let Some((idx, v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(NtkError::Input(format!(
-            "{name}[{},{},{},{}] is {v} (inputs must be finite)",
-            idx.0, idx.1, idx.2, idx.3
-        )));
+        return Err(NtkError::input(
+            InputProblem::NonFinite,
+            format!(
+                "{name}[{},{},{},{}] is {v} (inputs must be finite)",
+                idx.0, idx.1, idx.2, idx.3
+            ),
+        ));
     }
     Ok(())
 }
@@ -406,13 +410,19 @@ impl Network {
     /// computation's do ([`crate::release_buffers`] frees them).
     pub fn kernel_pair_features(&self, x1: &Features, x2: &Features) -> Result<Kernel> {
         if x1.sig != x2.sig {
-            return Err(NtkError::Input(format!(
-                "the two inputs have different shapes: {} × {} vs {} × {}",
-                x1.sig.layout, x1.sig.channels, x2.sig.layout, x2.sig.channels
-            )));
+            return Err(NtkError::input(
+                InputProblem::Mismatch,
+                format!(
+                    "the two inputs have different shapes: {} × {} vs {} × {}",
+                    x1.sig.layout, x1.sig.channels, x2.sig.layout, x2.sig.channels
+                ),
+            ));
         }
         if x1.data.iter().chain(&x2.data).any(|v| !v.is_finite()) {
-            return Err(NtkError::Input("inputs contain NaN or Inf".into()));
+            return Err(NtkError::input(
+                InputProblem::NonFinite,
+                "inputs contain NaN or Inf",
+            ));
         }
         let _buffers = crate::scratch::session(1);
         let (p1, p2) = (self.prepare_input(x1)?, self.prepare_input(x2)?);
@@ -470,7 +480,7 @@ pub fn so3_signal_bandlimit(gamma: usize, beta: usize, alpha: usize) -> Result<u
     };
     match problem {
         None => Ok(beta / 2),
-        Some(p) => Err(NtkError::Input(format!(
+        Some(p) => Err(NtkError::input(InputProblem::Shape, format!(
             "SO(3) signals have shape (N, 2L−1, 2L, 2L−1, C) over (γ, β, α), e.g. (N, 11, 12, 11, C) \
              for L = 6; got (N, {gamma}, {beta}, {alpha}, C): {p}"
         ))),
@@ -484,8 +494,9 @@ pub fn so3_features(x: ArrayView4<f64>) -> Result<Features> {
     let (g, b, a, c) = x.dim();
     let bandlimit = so3_signal_bandlimit(g, b, a)?;
     if c == 0 {
-        return Err(NtkError::Input(
-            "SO(3) signals need at least one channel".into(),
+        return Err(NtkError::input(
+            InputProblem::Empty,
+            "SO(3) signals need at least one channel",
         ));
     }
     Ok(Features {
@@ -517,7 +528,7 @@ impl Network {
     /// concerns the network's parameters, so it is reported as bad input.
     fn at_root(&self, e: NtkError) -> NtkError {
         match e {
-            NtkError::Rejected { reason, .. } => NtkError::Input(reason),
+            NtkError::Rejected { reason, .. } => NtkError::input(InputProblem::Mismatch, reason),
             other => other,
         }
     }
@@ -616,13 +627,16 @@ impl Pullback<'_> {
     /// cotangent. Summing over samples this way gives the gradient of a loss.
     pub fn accumulate(&self, cotangent: &Features, grad: &mut Params) -> Result<Features> {
         if cotangent.sig != self.output.sig {
-            return Err(NtkError::Input(format!(
-                "the cotangent has shape {} × {} but the output is {} × {}",
-                cotangent.sig.layout,
-                cotangent.sig.channels,
-                self.output.sig.layout,
-                self.output.sig.channels
-            )));
+            return Err(NtkError::input(
+                InputProblem::Mismatch,
+                format!(
+                    "the cotangent has shape {} × {} but the output is {} × {}",
+                    cotangent.sig.layout,
+                    cotangent.sig.channels,
+                    self.output.sig.layout,
+                    self.output.sig.channels
+                ),
+            ));
         }
         cotangent.check()?;
         let root = &self.net.root;

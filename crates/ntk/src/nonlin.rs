@@ -53,6 +53,7 @@ use std::f64::consts::{FRAC_2_SQRT_PI, FRAC_PI_2, FRAC_PI_4, PI, SQRT_2};
 use std::fmt;
 use std::sync::Arc;
 
+use crate::error::InputProblem;
 use crate::error::NtkError;
 
 mod batch;
@@ -106,10 +107,13 @@ impl GaussHermite {
     /// 1000 (the spec's limit).
     pub fn new(n: usize) -> Result<Self, NtkError> {
         if n == 0 || n > crate::spec::MAX_QUADRATURE_DEGREE {
-            return Err(NtkError::Input(format!(
-                "Gauss–Hermite degree {n} is out of range 1..={}",
-                crate::spec::MAX_QUADRATURE_DEGREE
-            )));
+            return Err(NtkError::input(
+                InputProblem::Argument,
+                format!(
+                    "Gauss–Hermite degree {n} is out of range 1..={}",
+                    crate::spec::MAX_QUADRATURE_DEGREE
+                ),
+            ));
         }
         let pim4 = PI.powf(-0.25);
         let (mut x, mut w) = (vec![0.0; n], vec![0.0; n]);

@@ -2,9 +2,10 @@
 //! one-line message (the message text is asserted elsewhere and unchanged).
 
 use entk_ntk::layers::{DeepSet, Dense, SetReduce};
+use entk_ntk::ndarray::Array4;
 use entk_ntk::{
-    Affine, Features, Layer, Layout, Network, NtkError, Rejection, Signature, SpecError,
-    SpecErrorKind,
+    Affine, Features, GramOptions, InputProblem, Layer, Layout, Network, NtkError, Rejection,
+    Signature, SpecError, SpecErrorKind,
 };
 
 /// The kind and message of the refusal of `spec` on 5×5×2 images, from `plan`.
@@ -176,4 +177,29 @@ fn an_s2_lift_past_the_input_bandlimit_is_shape() {
     let e = net.plan(&Network::image_signature(4, 3, 1)).unwrap_err();
     assert_eq!(e.rejection(), Some(Rejection::Shape), "{e}");
     assert!(e.to_string().starts_with("layer 0 (`s2_lift_conv`)"), "{e}");
+}
+
+#[test]
+fn bad_input_arrays_name_their_problem() {
+    let net = Network::from_json(
+        r#"{"layers": [{"type": "conv", "filter": 3, "padding": "same"}, {"type": "relu"},
+            {"type": "global_avg_pool"}, {"type": "dense"}]}"#,
+    )
+    .unwrap();
+    let opts = GramOptions::default();
+    let x = Array4::from_elem((2, 5, 5, 1), 0.5);
+    let mut nan = x.clone();
+    nan[[1, 2, 3, 0]] = f64::NAN;
+    let e = net.gram(nan.view(), None, &opts).unwrap_err();
+    assert_eq!(e.input_problem(), Some(InputProblem::NonFinite), "{e}");
+    assert!(e.to_string().starts_with("bad input: "), "{e}");
+    let two_channels = Array4::from_elem((2, 5, 5, 2), 0.5);
+    let e = net
+        .gram(x.view(), Some(two_channels.view()), &opts)
+        .unwrap_err();
+    assert_eq!(e.input_problem(), Some(InputProblem::Mismatch), "{e}");
+    let none = Array4::<f64>::zeros((0, 5, 5, 1));
+    let e = net.gram(none.view(), None, &opts).unwrap_err();
+    assert_eq!(e.input_problem(), Some(InputProblem::Empty), "{e}");
+    assert_eq!(Network::from_json("[]").unwrap_err().input_problem(), None);
 }

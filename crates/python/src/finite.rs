@@ -5,6 +5,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use numpy::{PyArray1, PyArrayDyn};
 use pyo3::prelude::*;
 
+use entk_ntk::InputProblem;
 use entk_ntk::{Features, Layout, Network, NtkError, Signature};
 
 use crate::convert::{floats, network, ntk_error, shape_text, value_error};
@@ -160,9 +161,10 @@ pub fn apply<'py>(
                     data: xi.iter().copied().collect(),
                 };
                 if let Some((j, v)) = f.data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                    return Err(NtkError::Input(format!(
-                        "inputs[{i}] has a non-finite value {v} at flat index {j}"
-                    )));
+                    return Err(NtkError::input(
+                        InputProblem::NonFinite,
+                        format!("inputs[{i}] has a non-finite value {v} at flat index {j}"),
+                    ));
                 }
                 let y = net.apply(&params.params, &f)?;
                 out.index_axis_mut(Axis(0), i)

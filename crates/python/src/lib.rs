@@ -23,6 +23,7 @@ use pyo3::prelude::*;
 
 use entk_cli::CliError;
 use entk_ntk::regression::{gradient_flow_mean, DiagReg, GradientFlowOptions, TrainingTime};
+use entk_ntk::InputProblem;
 use entk_ntk::{Gram, GramOptions, Network, NtkError};
 
 use convert::{cli_error, floats, network, ntk_error, shape_text, value_error, Floats};
@@ -88,10 +89,10 @@ fn gram(net: &Network, x1: Batch, x2: Option<Batch>, opts: &GramOptions) -> Resu
         (Batch::So3(a), Some(Batch::So3(b))) => net.gram_so3(a, Some(b), opts),
         (Batch::Vectors(a), None) => net.gram_vectors(a, None, opts),
         (Batch::Vectors(a), Some(Batch::Vectors(b))) => net.gram_vectors(a, Some(b), opts),
-        _ => Err(NtkError::Input(
+        _ => Err(NtkError::input(
+            InputProblem::Shape,
             "x1 and x2 must both be 4-D (N, H, W, C), both 5-D (N, 2L−1, 2L, 2L−1, C) or both \
-             2-D (N, D)"
-                .into(),
+             2-D (N, D)",
         )),
     }
 }

@@ -44,6 +44,7 @@ pub use so3::{S2LiftConv, So3Conv, So3Pool};
 pub use spatial::SpatialMap;
 pub use sphere_group::S2GroupLiftConv;
 
+use crate::error::InputProblem;
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
@@ -135,12 +136,15 @@ impl Features {
     pub fn check(&self) -> Result<()> {
         let want = self.sig.feature_len();
         if self.data.len() != want {
-            return Err(NtkError::Input(format!(
-                "features of shape {} × {} channels need {want} values, got {}",
-                self.sig.layout,
-                self.sig.channels,
-                self.data.len()
-            )));
+            return Err(NtkError::input(
+                InputProblem::Shape,
+                format!(
+                    "features of shape {} × {} channels need {want} values, got {}",
+                    self.sig.layout,
+                    self.sig.channels,
+                    self.data.len()
+                ),
+            ));
         }
         Ok(())
     }

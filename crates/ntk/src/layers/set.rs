@@ -34,6 +34,7 @@ use ndarray::{ArrayViewD, Axis};
 use rand::RngCore;
 
 use super::{Features, Layer, Params, Prepared, SigMode, Signature};
+use crate::error::InputProblem;
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::network::{Network, PreparedInput};
@@ -100,10 +101,10 @@ impl DeepSet {
     pub fn set_len(&self, x: &Features) -> Result<usize> {
         let n = x.set_len()?;
         if n == 0 && self.reduce == SetReduce::Mean {
-            return Err(NtkError::Input(
+            return Err(NtkError::input(
+                InputProblem::Empty,
                 "a set is empty, and the mean over no elements is undefined: give every set at \
-                 least one element, or use \"reduce\": \"sum\" (an empty set then gives 0)"
-                    .into(),
+                 least one element, or use \"reduce\": \"sum\" (an empty set then gives 0)",
             ));
         }
         Ok(n)
@@ -165,17 +166,23 @@ struct SetPrepared {
 
 fn prepared_set(p: &Prepared) -> Result<&SetPrepared> {
     p.downcast_ref::<SetPrepared>().ok_or_else(|| {
-        NtkError::Input("deep_set was given an input prepared by another layer".into())
+        NtkError::input(
+            InputProblem::Shape,
+            "deep_set was given an input prepared by another layer",
+        )
     })
 }
 
 /// Adds `w · k` into `acc`.
 fn add_scaled(acc: &mut Kernel, k: &Kernel, w: f64) -> Result<()> {
     if acc.layout != k.layout || acc.nngp.len() != k.nngp.len() {
-        return Err(NtkError::Input(format!(
-            "deep_set: element kernels have different layouts ({} vs {})",
-            acc.layout, k.layout
-        )));
+        return Err(NtkError::input(
+            InputProblem::Mismatch,
+            format!(
+                "deep_set: element kernels have different layouts ({} vs {})",
+                acc.layout, k.layout
+            ),
+        ));
     }
     acc.nngp
         .iter_mut()
@@ -330,15 +337,20 @@ impl Features {
     /// elements' data back to back under the element signature (`n = 0` gives an empty set).
     pub fn set(element: Signature, elements: &[Features]) -> Result<Features> {
         if element.feature_len() == 0 {
-            return Err(NtkError::Input(format!(
-                "set elements of signature {} × {} channels hold no values",
-                element.layout, element.channels
-            )));
+            return Err(NtkError::input(
+                InputProblem::Empty,
+                format!(
+                    "set elements of signature {} × {} channels hold no values",
+                    element.layout, element.channels
+                ),
+            ));
         }
         let mut data = Vec::with_capacity(elements.len() * element.feature_len());
         for (i, e) in elements.iter().enumerate() {
             if e.sig != element || e.data.len() != element.feature_len() {
-                return Err(NtkError::Input(format!(
+                return Err(NtkError::input(
+                    InputProblem::Mismatch,
+                    format!(
                     "set element {i} has signature {} × {} channels ({} values), not the set's {} \
                      × {} channels ({} values)",
                     e.sig.layout,
@@ -347,7 +359,8 @@ impl Features {
                     element.layout,
                     element.channels,
                     element.feature_len()
-                )));
+                ),
+                ));
             }
             data.extend_from_slice(&e.data);
         }
@@ -358,14 +371,17 @@ impl Features {
     pub fn set_len(&self) -> Result<usize> {
         let len = self.sig.feature_len();
         if len == 0 || !self.data.len().is_multiple_of(len) {
-            return Err(NtkError::Input(format!(
+            return Err(NtkError::input(
+                InputProblem::Shape,
+                format!(
                 "a set holds {} values, not a whole number of elements of {} × {} channels ({} \
                  values each)",
                 self.data.len(),
                 self.sig.layout,
                 self.sig.channels,
                 len
-            )));
+            ),
+            ));
         }
         Ok(self.data.len() / len)
     }
@@ -405,47 +421,62 @@ pub fn sets_from_padded(name: &str, x: ArrayViewD<f64>, counts: &[usize]) -> Res
             channels: shape[4],
         },
         _ => {
-            return Err(NtkError::Input(format!(
+            return Err(NtkError::input(
+                InputProblem::Shape,
+                format!(
                 "{name}: sets must be a padded array (N, n_max, D) of vectors or (N, n_max, H, W, \
                  C) of images or S² signals, got shape {shape:?}"
-            )))
+            ),
+            ))
         }
     };
     if element.feature_len() == 0 {
-        return Err(NtkError::Input(format!(
-            "{name}: set elements of shape {:?} hold no values",
-            &shape[2..]
-        )));
+        return Err(NtkError::input(
+            InputProblem::Empty,
+            format!(
+                "{name}: set elements of shape {:?} hold no values",
+                &shape[2..]
+            ),
+        ));
     }
     let (n, slots) = (shape[0], shape[1]);
     if counts.len() != n {
-        return Err(NtkError::Input(format!(
-            "{name} has {n} sets but {} counts",
-            counts.len()
-        )));
+        return Err(NtkError::input(
+            InputProblem::Mismatch,
+            format!("{name} has {n} sets but {} counts", counts.len()),
+        ));
     }
     let mut out = Vec::with_capacity(n);
     for (s, (set, &count)) in x.axis_iter(Axis(0)).zip(counts).enumerate() {
         if count > slots {
-            return Err(NtkError::Input(format!(
-                "{name} set {s} has count {count} but only {slots} element slots (the array's \
+            return Err(NtkError::input(
+                InputProblem::Shape,
+                format!(
+                    "{name} set {s} has count {count} but only {slots} element slots (the array's \
                  second axis)"
-            )));
+                ),
+            ));
         }
         let mut data = Vec::with_capacity(count * element.feature_len());
         for (slot, e) in set.axis_iter(Axis(0)).enumerate() {
             if slot < count {
                 if let Some(v) = e.iter().find(|v| !v.is_finite()) {
-                    return Err(NtkError::Input(format!(
-                        "{name} set {s} element {slot} contains {v} (inputs must be finite)"
-                    )));
+                    return Err(NtkError::input(
+                        InputProblem::NonFinite,
+                        format!(
+                            "{name} set {s} element {slot} contains {v} (inputs must be finite)"
+                        ),
+                    ));
                 }
                 data.extend(e.iter().copied());
             } else if e.iter().any(|v| *v != 0.0) {
-                return Err(NtkError::Input(format!(
-                    "{name} set {s} has count {count} but padding slot {slot} is \
+                return Err(NtkError::input(
+                    InputProblem::Shape,
+                    format!(
+                        "{name} set {s} has count {count} but padding slot {slot} is \
                      not zero; padding must be zero (is the count right?)"
-                )));
+                    ),
+                ));
             }
         }
         out.push(Features {
