@@ -42,17 +42,12 @@ pub fn check_s2_roundtrip<T: S2FourierTransform + ?Sized>(
     coeffs: &S2Coefficients,
     tol: f64,
 ) -> Result<Vec<LawCheck>, RepsError> {
-    let signal = transform.inverse(coeffs)?;
-    let back = transform.forward_complex(&signal)?;
-    let again = transform.inverse(&back)?;
-    Ok(vec![
-        LawCheck::new(
-            "coefficient_roundtrip_err",
-            relative_error(back.as_slice(), coeffs.as_slice()),
-            tol,
-        ),
-        LawCheck::new("signal_roundtrip_err", relative_error(&again, &signal), tol),
-    ])
+    roundtrip_checks(
+        coeffs,
+        |c| transform.inverse(c),
+        |x| transform.forward_complex(x),
+        tol,
+    )
 }
 
 /// Round trips through an SO(3) transform, as [`check_s2_roundtrip`].
@@ -61,17 +56,12 @@ pub fn check_so3_roundtrip<T: So3FourierTransform + ?Sized>(
     coeffs: &So3Coefficients,
     tol: f64,
 ) -> Result<Vec<LawCheck>, RepsError> {
-    let signal = transform.inverse(coeffs)?;
-    let back = transform.forward_complex(&signal)?;
-    let again = transform.inverse(&back)?;
-    Ok(vec![
-        LawCheck::new(
-            "coefficient_roundtrip_err",
-            relative_error(back.as_slice(), coeffs.as_slice()),
-            tol,
-        ),
-        LawCheck::new("signal_roundtrip_err", relative_error(&again, &signal), tol),
-    ])
+    roundtrip_checks(
+        coeffs,
+        |c| transform.inverse(c),
+        |x| transform.forward_complex(x),
+        tol,
+    )
 }
 
 /// Agreement of two S² transforms (typically fast and naive) on one signal and one coefficient
@@ -87,15 +77,14 @@ where
     A: S2FourierTransform + ?Sized,
     B: S2FourierTransform + ?Sized,
 {
-    let forward = relative_error(
-        transform.forward_complex(signal)?.as_slice(),
-        reference.forward_complex(signal)?.as_slice(),
-    );
-    let inverse = relative_error(&transform.inverse(coeffs)?, &reference.inverse(coeffs)?);
-    Ok(vec![
-        LawCheck::new("forward_agreement_err", forward, tol),
-        LawCheck::new("inverse_agreement_err", inverse, tol),
-    ])
+    agreement_checks(
+        [
+            transform.forward_complex(signal)?,
+            reference.forward_complex(signal)?,
+        ],
+        [transform.inverse(coeffs)?, reference.inverse(coeffs)?],
+        tol,
+    )
 }
 
 /// Agreement of two SO(3) transforms, as [`check_s2_against_reference`].
@@ -110,14 +99,71 @@ where
     A: So3FourierTransform + ?Sized,
     B: So3FourierTransform + ?Sized,
 {
-    let forward = relative_error(
-        transform.forward_complex(signal)?.as_slice(),
-        reference.forward_complex(signal)?.as_slice(),
-    );
-    let inverse = relative_error(&transform.inverse(coeffs)?, &reference.inverse(coeffs)?);
+    agreement_checks(
+        [
+            transform.forward_complex(signal)?,
+            reference.forward_complex(signal)?,
+        ],
+        [transform.inverse(coeffs)?, reference.inverse(coeffs)?],
+        tol,
+    )
+}
+
+/// The coefficients of an S² or SO(3) expansion as one flat slice (their storage order).
+trait Flat {
+    fn flat(&self) -> &[Complex64];
+}
+
+impl Flat for S2Coefficients {
+    fn flat(&self) -> &[Complex64] {
+        self.as_slice()
+    }
+}
+
+impl Flat for So3Coefficients {
+    fn flat(&self) -> &[Complex64] {
+        self.as_slice()
+    }
+}
+
+/// The two round trips of [`check_s2_roundtrip`] through `inverse` and `forward`.
+fn roundtrip_checks<C: Flat>(
+    coeffs: &C,
+    inverse: impl Fn(&C) -> Result<Vec<Complex64>, RepsError>,
+    forward: impl Fn(&[Complex64]) -> Result<C, RepsError>,
+    tol: f64,
+) -> Result<Vec<LawCheck>, RepsError> {
+    let signal = inverse(coeffs)?;
+    let back = forward(&signal)?;
+    let again = inverse(&back)?;
     Ok(vec![
-        LawCheck::new("forward_agreement_err", forward, tol),
-        LawCheck::new("inverse_agreement_err", inverse, tol),
+        LawCheck::new(
+            "coefficient_roundtrip_err",
+            relative_error(back.flat(), coeffs.flat()),
+            tol,
+        ),
+        LawCheck::new("signal_roundtrip_err", relative_error(&again, &signal), tol),
+    ])
+}
+
+/// The two agreements of [`check_s2_against_reference`]: forward transforms (transform,
+/// reference) and inverse transforms (transform, reference).
+fn agreement_checks<C: Flat>(
+    [forward, forward_reference]: [C; 2],
+    [inverse, inverse_reference]: [Vec<Complex64>; 2],
+    tol: f64,
+) -> Result<Vec<LawCheck>, RepsError> {
+    Ok(vec![
+        LawCheck::new(
+            "forward_agreement_err",
+            relative_error(forward.flat(), forward_reference.flat()),
+            tol,
+        ),
+        LawCheck::new(
+            "inverse_agreement_err",
+            relative_error(&inverse, &inverse_reference),
+            tol,
+        ),
     ])
 }
 
