@@ -109,6 +109,22 @@ fn the_custom_group_runs_through_the_whole_cli() {
             .unwrap();
     assert!(report["plan"].to_string().contains("c2t"), "{report}");
 
+    // Another registry that gives the name `c2t` to another group of order 2 (the mirror
+    // d1): its tiles are not those of the same --out, since stores record each group by
+    // structure. Refused with one line naming the difference; the result is left alone.
+    let mut other = entk::reps::default_registry();
+    other
+        .register(other.get("d1").unwrap().named("c2t"))
+        .unwrap();
+    let before = std::fs::read(out_dir.join("ntk.npy")).unwrap();
+    let (code, _, err) = entk(&other, &kernel_args);
+    assert_eq!(code, ExitCode::FAILURE, "{err}");
+    assert!(
+        err.contains("another structure") && err.contains("c2t") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert_eq!(std::fs::read(out_dir.join("ntk.npy")).unwrap(), before);
+
     // The built-in registry does not know the name: one-line errors, no output files.
     let builtin = entk::reps::default_registry();
     let (code, out, err) = entk(&builtin, &["verify-group", "c2t"]);

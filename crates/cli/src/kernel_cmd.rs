@@ -444,8 +444,10 @@ pub fn prepare_kernel_in(
     let tile = opts
         .tile
         .or_else(|| TileStore::stored_tile(&opts.out.join("tiles")));
+    let groups = group_identities(registry, &spec_text)?;
     let manifest = store_manifest(
         &spec,
+        &groups,
         &x1.records,
         x2.as_ref().map(|x| &x.records[..]),
         tile,
@@ -728,6 +730,7 @@ pub struct PredictReport {
 /// `tile` (`None`: [`tiles::default_tile`]; callers pass the edge of a store they resume).
 fn store_manifest(
     spec: &str,
+    groups: &[String],
     x1: &[InputRecord],
     x2: Option<&[InputRecord]>,
     tile: Option<usize>,
@@ -748,7 +751,47 @@ fn store_manifest(
         rows,
         cols,
         tile,
+        groups: groups.to_vec(),
     })
+}
+
+/// The groups that `spec_text` names (every `"group"` value, at any depth), each identified by
+/// its structure in `registry` ([`Manifest::groups`]), sorted.
+fn group_identities(registry: &GroupRegistry, spec_text: &str) -> Result<Vec<String>, CliError> {
+    fn names(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v) {
+                        ("group", serde_json::Value::String(name)) => {
+                            out.insert(name.clone());
+                        }
+                        _ => names(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| names(v, out)),
+            _ => {}
+        }
+    }
+    let value: serde_json::Value = serde_json::from_str(spec_text)
+        .map_err(|e| CliError::Usage(format!("the architecture spec is not valid JSON: {e}")))?;
+    let mut found = std::collections::BTreeSet::new();
+    names(&value, &mut found);
+    found
+        .into_iter()
+        .map(|name| {
+            let entry = registry
+                .get(&name)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            Ok(match (entry.structure(), entry.order()) {
+                (Some(s), Some(order)) => {
+                    format!("{name}: order {order}, structure {:016x}", s.fingerprint())
+                }
+                _ => format!("{name}: so3"),
+            })
+        })
+        .collect()
 }
 
 /// Opens (or resumes) a tile store for the Gram matrix of `x1` against `x2` (`None`: itself);
@@ -756,13 +799,14 @@ fn store_manifest(
 fn open_store(
     dir: &Path,
     spec: &str,
+    groups: &[String],
     x1: &[InputRecord],
     x2: Option<&[InputRecord]>,
     tile: Option<usize>,
     force: bool,
 ) -> Result<TileStore, CliError> {
     let tile = tile.or_else(|| TileStore::stored_tile(dir));
-    let manifest = store_manifest(spec, x1, x2, tile)?;
+    let manifest = store_manifest(spec, groups, x1, x2, tile)?;
     Ok(TileStore::open(dir, manifest, force)?.0)
 }
 
@@ -890,6 +934,7 @@ pub fn run_predict_in(
     };
     let threads = effective_threads(opts.threads);
     let spec = canonical_spec(&spec_text)?;
+    let groups = group_identities(registry, &spec_text)?;
     let (train_rec, test_rec) = (&train.records[..], &test.records[..]);
     let labels_rec = InputRecord {
         name: "labels".into(),
@@ -903,6 +948,7 @@ pub fn run_predict_in(
     let tt_store = open_store(
         &dir.join("train_train"),
         &spec,
+        &groups,
         train_rec,
         None,
         opts.tile,
@@ -911,6 +957,7 @@ pub fn run_predict_in(
     let xt_store = open_store(
         &dir.join("test_train"),
         &spec,
+        &groups,
         test_rec,
         Some(train_rec),
         opts.tile,
@@ -920,6 +967,7 @@ pub fn run_predict_in(
         CovMode::Full => Some(open_store(
             &dir.join("test_test"),
             &spec,
+            &groups,
             test_rec,
             None,
             opts.tile,

@@ -134,9 +134,15 @@ pub enum ExperimentCommand {
     /// QM9 U0 atomization energies: SO(3)-CNN vs MLP NTK regression (docs/theory.md#qm9-energies).
     ///
     /// Embedded QM9 sample (2,000 molecules); each atom is an S² signal at L = 6 (distance
-    /// powers 2 and 6, 10 channels), the molecule kernel sums atom kernels over 29 matching
-    /// slots. Reports MAE and RMSE in meV with a learning curve. The defaults (200 / 200) need
-    /// about 1 M SO(3) atom-pair kernels, a few minutes on 2 cores.
+    /// powers 2 and 6, 10 channels). The paper's per-slot models (so3_cnn, mlp) sum atom
+    /// kernels over 29 matching slots, so they depend on the order of the atoms in the file;
+    /// the set model so3_cnn_set (deep_set: one SO(3)-CNN shared over the atoms, summed) sums
+    /// over all pairs of real atoms and is invariant under reordering. The set model runs on 5
+    /// draws of 24 / 12 molecules from the leading 36 of the pool, where every model is scored
+    /// too (paired comparison, "which wins"), and the atoms of 6 test molecules are shuffled to
+    /// show each model's order dependence. Reports MAE and RMSE in meV with learning curves.
+    /// The defaults (200 / 200) need about 1 M SO(3) atom-pair kernels, a few minutes on 2
+    /// cores.
     #[command(
         mut_arg("train", |a| a.help("Training molecules (default 200)")),
         mut_arg("test", |a| a.help("Test molecules (default 200; train + test ≤ 2000)"))

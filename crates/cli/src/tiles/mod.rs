@@ -306,6 +306,8 @@ pub fn gram_in_store(
         rows,
         cols,
         tile: default_tile(rows, cols),
+        // The network's full description in `key` names its groups' structure.
+        groups: Vec::new(),
     };
     let dir = root.join(format!("{:032x}", manifest.identity()));
     let store = match TileStore::open(&dir, manifest.clone(), false) {

@@ -59,6 +59,12 @@ pub struct Manifest {
     pub cols: usize,
     /// Tile edge.
     pub tile: usize,
+    /// Every group the spec names, by structure: `NAME: order N, structure FINGERPRINT` (the
+    /// 64-bit fingerprint of its Cayley table and actions, `entk_groups::GroupStructure`), or
+    /// `NAME: so3`. Two registries that give one name to different groups never share a store.
+    /// Absent (and not serialised) for specs without groups, so their stores keep their identity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 impl Manifest {
@@ -96,6 +102,21 @@ impl Manifest {
             return Some(format!(
                 "another architecture spec (hash {}, this run's is {})",
                 found.spec_hash, self.spec_hash
+            ));
+        }
+        if self.groups != found.groups {
+            return Some(format!(
+                "groups with another structure under these names ({} there, this run's: {})",
+                if found.groups.is_empty() {
+                    "none recorded".to_string()
+                } else {
+                    found.groups.join("; ")
+                },
+                if self.groups.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.groups.join("; ")
+                }
             ));
         }
         if self.symmetric != found.symmetric {
