@@ -622,6 +622,16 @@ impl Pullback<'_> {
     pub fn output(&self) -> &Features {
         &self.output
     }
+    /// The features entering top-level layer `i` as this forward pass computed them (`i = 0`:
+    /// the input; `i = 5` of a six-layer network: what its last layer, e.g. a readout, sees),
+    /// so a caller needing them besides the output does not run the layers before `i` again.
+    /// `None` when `i` is past the last layer or the point carries several branches.
+    pub fn layer_input(&self, i: usize) -> Option<&Features> {
+        match self.acts.get(i)? {
+            Stream::One(f) if i < self.acts.len() - 1 => Some(f),
+            _ => None,
+        }
+    }
     /// Adds the gradient of `⟨cotangent, f(x)⟩` with respect to the parameters to `grad`
     /// (shaped like the parameters, e.g. [`Params::zeros_like`]) and returns the input
     /// cotangent. Summing over samples this way gives the gradient of a loss.

@@ -37,7 +37,7 @@
 //! where the cap binds are listed with the number of networks the pilot says would be needed.
 //! The linearised NNGP estimator has its own pilot and cap (`max_linearised`), sized the same way.
 //!
-//! **Cost.** One network's kernels take two forward passes and one reverse pass per input,
+//! **Cost.** One network's kernels take one forward pass and one reverse pass per input,
 //! with the gradients written into per-thread buffers reused from network to network, and the
 //! NTK Gram as one matrix product (see [`FiniteFamily::draw_with`]); a linearised draw costs the
 //! head's forward passes and three analytic tail Grams, independent of the width.
@@ -718,11 +718,10 @@ struct WidthPlan {
     lin_draws: Vec<LinearisedDraw>,
 }
 
-/// The networks of one family at one width: the full network and its trunk (everything but
-/// the readout), with the readout's weight and bias scales.
+/// The networks of one family at one width: the full network (scalar readout), with the
+/// readout's weight and bias scales.
 struct FiniteFamily {
     full: Network,
-    trunk: Network,
     /// The first `split` layers (up to the first nonlinearity), for the linearised estimator.
     head: Network,
     split: usize,
@@ -774,13 +773,10 @@ impl FiniteFamily {
         readout.width = 1;
         let (w2, b2) = (readout.w_std.powi(2), readout.b_std.powi(2));
         let full = Network::from_spec(&s)?;
-        let mut trunk_spec = s.clone();
-        trunk_spec.layers.pop();
         let mut head_spec = s.clone();
         head_spec.layers.truncate(split);
         Ok(FiniteFamily {
             full,
-            trunk: Network::from_spec(&trunk_spec)?,
             head: Network::from_spec(&head_spec)?,
             split,
             key: String::new(),
@@ -823,16 +819,13 @@ impl FiniteFamily {
         self.draw_with(xs, self.full.init_seeded(&xs[0].sig, seed)?)
     }
 
-    /// One network's kernels. Two forward passes per input (the trunk's, for the readout-averaged
-    /// NNGP, and the full network's, kept for the reverse pass) and one reverse pass; the
+    /// One network's kernels. One forward pass per input (kept for the reverse pass; the
+    /// readout-averaged NNGP takes the readout's input from it) and one reverse pass; the
     /// gradients go into a per-thread `n × P` matrix and gradient buffer that are reused from
     /// network to network (no per-sample allocation of parameter-sized arrays), and the NTK Gram
     /// is one matrix product `J Jᵀ`.
     fn draw_with(&self, xs: &[Features], params: Params) -> Result<Draw, ExperimentError> {
-        let trunk_params = Params {
-            values: params.values.clone(),
-            children: params.children[..params.children.len() - 1].to_vec(),
-        };
+        let readout = params.children.len() - 1;
         let n = xs.len();
         let count = params.count();
         let mut feats = Vec::with_capacity(n);
@@ -846,8 +839,11 @@ impl FiniteFamily {
             let grad = grad.as_mut().expect("set above");
             rows.resize(n * count, 0.0);
             for (x, row) in xs.iter().zip(rows.chunks_exact_mut(count)) {
-                feats.push(self.trunk.apply(&trunk_params, x)?.data);
                 let pullback = self.full.vjp(&params, x)?;
+                let pooled = pullback.layer_input(readout).ok_or_else(|| {
+                    ExperimentError::Usage("the readout's input has several branches".into())
+                })?;
+                feats.push(pooled.data.clone());
                 let mut e0 = Features::zeros(pullback.output().sig.clone());
                 e0.data[0] = 1.0;
                 fill_params(grad, 0.0);
