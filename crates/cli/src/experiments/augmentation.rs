@@ -37,7 +37,8 @@
 //!    added back from `linear_ratio` times as many extra, untrained units:
 //!    `E f ≈ mean_E (f − f_lin) + mean_M f_lin`, exactly unbiased because both means are.
 //!    The variance it removes is measured and reported (`cv_variance_ratio`); the report says
-//!    whether the control variate was used (it is, when the pilot shows a gain).
+//!    whether the control variate was used (it is, when the pilot shows a gain per unit of counted
+//!    work: activations computed, so that a resumed run makes the same plan).
 //!
 //! A unit is one initialisation: 4 trained networks (2 architectures × 2 signs) and their
 //! linearisations. Sizes come from a pilot of `pilot_units` units per width: enough units for a
@@ -282,6 +283,7 @@ impl AugmentationConfig {
             let k = units.len() as f64;
             let unit_seconds = units.iter().map(|u| u.seconds.0 + u.seconds.1).sum::<f64>() / k;
             let linear_seconds = units.iter().map(|u| u.seconds.1).sum::<f64>() / k;
+            let cost = ctx.counted_cost(&nets)?;
             plans.push(WidthPlan {
                 width,
                 cap,
@@ -291,19 +293,23 @@ impl AugmentationConfig {
                 linear: Vec::new(),
                 unit_seconds,
                 linear_seconds,
+                cost,
                 needed: 0,
                 use_cv: false,
                 diag: VarianceDiagnostics::default(),
             });
         }
-        // Per width, the control variate is used when it lowers the variance per CPU second
-        // of the deviation's estimate: plain `V·c` against `(V_res + V_lin/r)·(c + r·c_lin)`.
+        // Per width, the control variate is used when it lowers the variance per unit of work
+        // of the deviation's estimate: plain `V·c` against `(V_res + V_lin/r)·(c + r·c_lin)`,
+        // with the costs counted ([`Context::counted_cost`]), not timed, so that a run resumed
+        // after a kill (its pilot units read back from the store) makes the same plan.
         for p in &mut plans {
             p.diag = VarianceDiagnostics::of(&p.units, self.checkpoints.len() - 1);
             let r = self.linear_ratio as f64;
             // Per trained unit: cost c (its own linearisation included), variance V.
-            let plain = p.diag.crn * p.unit_seconds;
-            let cv = (p.diag.cv + p.diag.linear / r) * (p.unit_seconds + r * p.linear_seconds);
+            let (c, c_lin) = (p.cost.unit, p.cost.linear);
+            let plain = p.diag.crn * c;
+            let cv = (p.diag.cv + p.diag.linear / r) * (c + r * c_lin);
             p.use_cv = self.linear_ratio > 0 && cv < plain;
         }
         let mut total = 0.0;
@@ -680,7 +686,7 @@ impl AugmentationConfig {
             cap = self.max_units,
         ));
         report.notes.push(format!(
-            "Variance reduction: antithetic pairs (readout sign) and common random numbers (same initial values for CNN and GCNN) always; the linearised network as a control variate (with {}× as many extra linearised units) where the pilot shows a gain per CPU second: used at widths {:?}. Summed variance of the per-unit CNN−GCNN difference (final step, pilot), per width: {}.",
+            "Variance reduction: antithetic pairs (readout sign) and common random numbers (same initial values for CNN and GCNN) always; the linearised network as a control variate (with {}× as many extra linearised units) where the pilot shows a gain per unit of counted work (activations computed, not seconds, so a resumed run plans alike): used at widths {:?}. Summed variance of the per-unit CNN−GCNN difference (final step, pilot), per width: {}.",
             self.linear_ratio,
             plans.iter().filter(|p| p.use_cv).map(|p| p.width).collect::<Vec<_>>(),
             plans
@@ -706,6 +712,7 @@ impl AugmentationConfig {
                 "width": p.width, "units": p.units.len(), "linear_units": if p.use_cv { p.linear.len() } else { 0 },
                 "control_variate_used": p.use_cv, "pilot_variances": p.diag,
                 "seconds_per_unit": p.unit_seconds, "seconds_per_linearised_unit": p.linear_seconds,
+                "counted_cost_per_unit": p.cost.unit, "counted_cost_per_linearised_unit": p.cost.linear,
                 "by_time": self.checkpoints.iter().zip(s).map(|(&k, c)| json!({
                     "steps": k, "time": k as f64 * eta,
                     "between_in": c.between[0], "between_off": c.between[1],
@@ -866,6 +873,8 @@ struct WidthPlan {
     linear: Vec<Unit>,
     unit_seconds: f64,
     linear_seconds: f64,
+    /// Counted work of a unit and of a linearised unit (decides the control variate).
+    cost: UnitCost,
     needed: usize,
     use_cv: bool,
     diag: VarianceDiagnostics,
@@ -997,6 +1006,19 @@ impl VarianceDiagnostics {
     }
 }
 
+/// The work of one unit, counted in activations computed: a forward pass of architecture `a`
+/// counts `A_a`, the number of values its layers produce for one input (for these convolutional
+/// networks proportional to its multiply–adds, as both architectures share window and widths),
+/// a reverse pass `2 A_a`.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct UnitCost {
+    /// A trained unit: both architectures and signs, training and test predictions, and the
+    /// unit's own linearisation.
+    unit: f64,
+    /// A linearised-only unit.
+    linear: f64,
+}
+
 /// What every unit needs: training sets (augmented for the CNN, plain for the GCNN), test
 /// inputs, step size and checkpoints.
 struct Context {
@@ -1023,6 +1045,30 @@ impl Context {
         h.update_f64s([self.eta]);
         h.update(format!("{:?} {:?}", self.checkpoints, self.sig_in).as_bytes());
         h.hex()
+    }
+
+    /// The counted cost of a unit of `nets` ([`UnitCost`]): per architecture and sign, `last`
+    /// steps of a forward and a reverse pass per training input plus a forward pass per test
+    /// input at each checkpoint (trained), and a forward and a gradient pass (forward and
+    /// reverse) per training and test input (linearised).
+    fn counted_cost(&self, nets: &[Network; 2]) -> Result<UnitCost, ExperimentError> {
+        let last = *self.checkpoints.iter().max().unwrap_or(&0) as f64;
+        let (ck, tests) = (self.checkpoints.len() as f64, self.tests.len() as f64);
+        let (mut unit, mut linear) = (0.0, 0.0);
+        for (net, (xs, _)) in nets.iter().zip(&self.sets) {
+            let params = net.init_seeded(&self.sig_in, 0)?;
+            let pullback = net.vjp(&params, &xs[0])?;
+            let a = (1..)
+                .map_while(|i| pullback.layer_input(i))
+                .map(|f| f.data.len())
+                .sum::<usize>() as f64
+                + pullback.output().data.len() as f64;
+            let m = xs.len() as f64;
+            let lin = 2.0 * a * 4.0 * (m + tests);
+            linear += lin;
+            unit += lin + 2.0 * a * (3.0 * last * m + ck * tests);
+        }
+        Ok(UnitCost { unit, linear })
     }
 
     /// [`Context::compute_unit`], from `kept` when it holds the unit (a rerun after a kill).
@@ -1380,8 +1426,9 @@ mod tests {
     /// of them (a kill before they were written, a truncated record, a stray `.partial`)
     /// recomputes exactly those, reuses the rest untouched, and reports the numbers of a run
     /// that kept nothing; the orbit-averaged CNN kernel comes from its tile store and still
-    /// equals the GCNN's (the identity claim). Without the control variate, whose use depends
-    /// on measured times, the plan depends on the seeds alone, so the comparison is exact.
+    /// equals the GCNN's (the identity claim). The control variate is decided from counted
+    /// costs, not times, so the plan (with it) depends on the seeds alone and the comparison is
+    /// exact.
     #[test]
     fn a_run_that_lost_some_finished_units_recomputes_them_with_the_same_numbers() {
         let mut cfg = AugmentationConfig::from_options(&ExperimentOptions {
@@ -1392,7 +1439,7 @@ mod tests {
         cfg.widths = vec![4, 8];
         cfg.max_units = vec![6, 4];
         cfg.pilot_units = 3;
-        cfg.linear_ratio = 0;
+        cfg.linear_ratio = 2;
         cfg.bootstrap = 50;
         cfg.checkpoints = vec![2, 4];
         let in_memory = cfg.run(1).unwrap().numbers();
@@ -1463,6 +1510,37 @@ mod tests {
             assert!(Unit::from_values(&flag).is_none());
         }
         assert!(Unit::from_values(&[1.0, 0.0]).is_none());
+    }
+
+    /// The counted cost of a unit, against a count by hand: on 5×5 images at width 2 the CNN
+    /// produces 18 + 18 + 2 + 2 + 2 + 1 = 43 values per forward pass (conv, relu, conv, relu,
+    /// pool, readout) and the GCNN 72 + 72 + 8 + 8 + 2 + 1 = 163 (four rotations in the
+    /// hidden layers).
+    #[test]
+    fn counted_cost_matches_a_count_by_hand() {
+        let cfg = AugmentationConfig::from_options(&ExperimentOptions::default());
+        let nets = [&cfg.cnn, &cfg.gcnn].map(|s| {
+            let spec = ArchSpec::from_json(&s.to_string()).unwrap();
+            Network::from_spec(&spec.with_width(2)).unwrap()
+        });
+        let ctx = Context {
+            sets: [
+                ((0..4).map(image).collect(), vec![1.0; 4]),
+                (vec![image(9)], vec![1.0]),
+            ],
+            tests: vec![image(5), image(6)],
+            eta: 0.1,
+            checkpoints: vec![2, 5],
+            sig_in: Network::image_signature(5, 5, 1),
+            fingerprint: String::new(),
+        };
+        let cost = ctx.counted_cost(&nets).unwrap();
+        // Per architecture (a values per pass, m training and 2 test inputs, 5 steps, 2
+        // checkpoints, 2 signs): linearised 2·a·4·(m + 2), trained 2·a·(3·5·m + 2·2) on top.
+        let lin = |a: f64, m: f64| 2.0 * a * 4.0 * (m + 2.0);
+        let unit = |a: f64, m: f64| lin(a, m) + 2.0 * a * (15.0 * m + 4.0);
+        assert_eq!(cost.linear, lin(43.0, 4.0) + lin(163.0, 1.0));
+        assert_eq!(cost.unit, unit(43.0, 4.0) + unit(163.0, 1.0));
     }
 
     /// The closed-form linearised training equals explicit gradient descent on the model
