@@ -23,7 +23,7 @@
 //!   the noise floor `tr Σ/S` and was mostly noise). It is *resolved above the noise* when its
 //!   interval excludes 0; its slope against width (`*_bias_slope`, expected −1 for `‖bias‖`) is
 //!   fitted on the resolved widths only. For the NNGP the rows of that statistic are not the
-//!   networks' kernels but the **linearised estimator** ([`Linearised`]: Rao–Blackwellisation
+//!   networks' kernels but the **linearised estimator** (`Linearised`: Rao–Blackwellisation
 //!   over the layers after the first nonlinearity plus a control variate with analytic
 //!   coefficients), whose per-network noise is of the bias's own order 1/width instead of
 //!   1/√width (measured: 10⁻⁴ to 10⁻⁶ of the plain noise); the NTK keeps the plain estimator.
@@ -39,7 +39,7 @@
 //!
 //! **Cost.** One network's kernels take one forward pass and one reverse pass per input,
 //! with the gradients written into per-thread buffers reused from network to network, and the
-//! NTK Gram as one matrix product (see [`FiniteFamily::draw_with`]); a linearised draw costs the
+//! NTK Gram as one matrix product (see `FiniteFamily::draw_with`); a linearised draw costs the
 //! head's forward passes and three analytic tail Grams, independent of the width.
 
 use std::time::Instant;
