@@ -1,9 +1,10 @@
 //! `mpirun -n R entk kernel` (cargo feature `mpi`) on one machine: bit-identity with the
-//! engine's in-memory Gram matrix for R = 1, 2, 3 and several tile sizes and thread counts, a
-//! rank killed mid-run and the job resumed on another number of ranks, ranks that disagree on
-//! their inputs, an output folder that the ranks do not share, and the MPI build started
-//! without a launcher. Run by `scripts/test-mpi` (`scripts/test-all` calls it):
-//! `cargo test --release -p entk-cli --features mpi --test mpi`. Needs Open MPI's `mpirun`.
+//! engine's in-memory Gram matrix for R = 1, 2, 3 and several tile sizes and thread counts (and
+//! for padded sets against the Rust API), a rank killed mid-run and the job resumed on another
+//! number of ranks, ranks that disagree on their inputs, an output folder that the ranks do not
+//! share, and the MPI build started without a launcher. Run by `scripts/test-mpi`
+//! (`scripts/test-all` calls it): `cargo test --release -p entk-cli --features mpi --test mpi`.
+//! Needs Open MPI's `mpirun`.
 #![cfg(feature = "mpi")]
 
 use std::path::{Path, PathBuf};
@@ -12,10 +13,11 @@ use std::process::{Command, Output, Stdio};
 use ndarray::{Array2, Array4};
 use ndarray_npy::{read_npy, write_npy};
 
+use entk_ntk::layers::sets_from_padded;
 use entk_ntk::{Gram, GramOptions, Network};
 
 mod common;
-use common::{images, reused, tiles_in, wait_for_tiles, C4_GCNN};
+use common::{counts, images, padded, reused, tiles_in, wait_for_tiles, C1, C2, C4_GCNN, SET_NET};
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("entk")
@@ -41,13 +43,19 @@ fn mpirun(dir: &Path) -> Command {
     c
 }
 
-/// The arguments of one rank's `entk kernel` (an MPMD application context of mpirun).
+/// The arguments of one rank's `entk kernel` of the C4 GCNN (an MPMD application context of
+/// mpirun).
 fn kernel(x1: &str, out: &str, extra: &[&str]) -> Vec<String> {
+    kernel_of("c4.json", x1, out, extra)
+}
+
+/// The arguments of one rank's `entk kernel` of the network in the spec file `arch`.
+fn kernel_of(arch: &str, x1: &str, out: &str, extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = [
         bin().to_str().unwrap(),
         "kernel",
         "--arch",
-        "c4.json",
+        arch,
         "--x1",
         x1,
         "--out",
@@ -159,6 +167,46 @@ fn any_number_of_ranks_gives_the_bytes_of_one_process() {
                 &out,
                 &["--x2", "z.npy", "--tile", tile, "--threads", threads],
             ),
+        ));
+        assert_result(d, &out, &cross);
+    }
+}
+
+/// Padded sets (`--x1-counts`, `--x2-counts`) through `mpirun`: the same bytes as the Rust
+/// API's Gram matrices of the sets, symmetric and cross, for R = 2 and 3.
+#[test]
+fn sets_on_several_ranks_give_the_bytes_of_the_rust_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("set.json"), SET_NET).unwrap();
+    write_npy(d.join("x.npy"), &padded(&C1, 1.0)).unwrap();
+    write_npy(d.join("xc.npy"), &counts(&C1)).unwrap();
+    write_npy(d.join("z.npy"), &padded(&C2, 2.3)).unwrap();
+    write_npy(d.join("zc.npy"), &counts(&C2)).unwrap();
+    let net = Network::from_json(SET_NET).unwrap();
+    let x = sets_from_padded("x1", padded(&C1, 1.0).into_dyn().view(), &C1).unwrap();
+    let z = sets_from_padded("x2", padded(&C2, 2.3).into_dyn().view(), &C2).unwrap();
+    let opts = GramOptions {
+        threads: 1,
+        ..GramOptions::default()
+    };
+    let sym = net.gram_features(&x, None, &opts).unwrap();
+    let cross = net.gram_features(&x, Some(&z), &opts).unwrap();
+    for (ranks, tile) in [(2, "2"), (3, "1")] {
+        let sets = ["--x1-counts", "xc.npy", "--tile", tile];
+        let out = format!("sym{ranks}");
+        ok(run_ranks(
+            d,
+            ranks,
+            &kernel_of("set.json", "x.npy", &out, &sets),
+        ));
+        assert_result(d, &out, &sym);
+        let out = format!("cross{ranks}");
+        let cross_sets = [&sets[..], &["--x2", "z.npy", "--x2-counts", "zc.npy"]].concat();
+        ok(run_ranks(
+            d,
+            ranks,
+            &kernel_of("set.json", "x.npy", &out, &cross_sets),
         ));
         assert_result(d, &out, &cross);
     }

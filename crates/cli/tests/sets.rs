@@ -7,42 +7,18 @@ use std::path::Path;
 use assert_cmd::Command;
 
 mod common;
-use ndarray::{Array1, Array2, Array3, ArrayD};
+use common::{counts, padded, C1, C2, SET_NET};
+use ndarray::{Array1, Array2, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
 
 use entk_ntk::layers::sets_from_padded;
 use entk_ntk::{GramOptions, Network};
-
-/// A shared MLP on 3-vectors summed over each set, then relu and a readout: the layers after
-/// the pool need each set's self-kernel, so cross tiles exercise it.
-const SET_NET: &str = r#"{"layers": [
-    {"type": "deep_set", "reduce": "sum", "layers": [
-        {"type": "dense", "b_std": 0.2}, {"type": "relu"}, {"type": "dense"}]},
-    {"type": "relu"}, {"type": "dense"}]}"#;
 
 fn entk(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("entk").unwrap();
     c.current_dir(dir);
     c
 }
-
-/// `n` padded sets of 3-vectors in 4 slots with the given counts; padding is zero.
-fn padded(counts: &[usize], seed: f64) -> Array3<f64> {
-    Array3::from_shape_fn((counts.len(), 4, 3), |(s, e, d)| {
-        if e < counts[s] {
-            (seed * (s + 1) as f64 + 0.9 * e as f64 + 1.7 * d as f64).sin()
-        } else {
-            0.0
-        }
-    })
-}
-
-fn counts(c: &[usize]) -> Array1<i64> {
-    c.iter().map(|&v| v as i64).collect()
-}
-
-const C1: [usize; 7] = [1, 4, 2, 3, 4, 1, 2];
-const C2: [usize; 3] = [2, 4, 1];
 
 fn setup(d: &Path) {
     std::fs::write(d.join("set.json"), SET_NET).unwrap();

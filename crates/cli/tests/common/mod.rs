@@ -78,3 +78,28 @@ pub fn wait_for_tiles(child: &mut Child, count: impl Fn() -> usize, at_least: us
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A shared MLP on 3-vectors summed over each set, then relu and a readout: the layers after
+/// the pool need each set's self-kernel, so cross tiles exercise it.
+pub const SET_NET: &str = r#"{"layers": [
+    {"type": "deep_set", "reduce": "sum", "layers": [
+        {"type": "dense", "b_std": 0.2}, {"type": "relu"}, {"type": "dense"}]},
+    {"type": "relu"}, {"type": "dense"}]}"#;
+
+/// `n` padded sets of 3-vectors in 4 slots with the given counts; padding is zero.
+pub fn padded(counts: &[usize], seed: f64) -> ndarray::Array3<f64> {
+    ndarray::Array3::from_shape_fn((counts.len(), 4, 3), |(s, e, d)| {
+        if e < counts[s] {
+            (seed * (s + 1) as f64 + 0.9 * e as f64 + 1.7 * d as f64).sin()
+        } else {
+            0.0
+        }
+    })
+}
+
+pub fn counts(c: &[usize]) -> ndarray::Array1<i64> {
+    c.iter().map(|&v| v as i64).collect()
+}
+
+pub const C1: [usize; 7] = [1, 4, 2, 3, 4, 1, 2];
+pub const C2: [usize; 3] = [2, 4, 1];
