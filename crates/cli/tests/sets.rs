@@ -8,7 +8,7 @@ use assert_cmd::Command;
 
 mod common;
 use common::{counts, padded, C1, C2, SET_NET};
-use ndarray::{Array1, Array2, ArrayD};
+use ndarray::{Array1, Array2, Array3, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
 
 use entk_ntk::layers::sets_from_padded;
