@@ -13,11 +13,10 @@ use std::process::{Command, Output, Stdio};
 use ndarray::{Array2, Array4};
 use ndarray_npy::{read_npy, write_npy};
 
-use entk_ntk::layers::sets_from_padded;
 use entk_ntk::{Gram, GramOptions, Network};
 
 mod common;
-use common::{counts, images, padded, reused, tiles_in, wait_for_tiles, C1, C2, C4_GCNN, SET_NET};
+use common::{images, reused, set_grams, tiles_in, wait_for_tiles, write_sets, C4_GCNN};
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("entk")
@@ -178,20 +177,8 @@ fn any_number_of_ranks_gives_the_bytes_of_one_process() {
 fn sets_on_several_ranks_give_the_bytes_of_the_rust_api() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("set.json"), SET_NET).unwrap();
-    write_npy(d.join("x.npy"), &padded(&C1, 1.0)).unwrap();
-    write_npy(d.join("xc.npy"), &counts(&C1)).unwrap();
-    write_npy(d.join("z.npy"), &padded(&C2, 2.3)).unwrap();
-    write_npy(d.join("zc.npy"), &counts(&C2)).unwrap();
-    let net = Network::from_json(SET_NET).unwrap();
-    let x = sets_from_padded("x1", padded(&C1, 1.0).into_dyn().view(), &C1).unwrap();
-    let z = sets_from_padded("x2", padded(&C2, 2.3).into_dyn().view(), &C2).unwrap();
-    let opts = GramOptions {
-        threads: 1,
-        ..GramOptions::default()
-    };
-    let sym = net.gram_features(&x, None, &opts).unwrap();
-    let cross = net.gram_features(&x, Some(&z), &opts).unwrap();
+    write_sets(d);
+    let (sym, cross) = set_grams();
     for (ranks, tile) in [(2, "2"), (3, "1")] {
         let sets = ["--x1-counts", "xc.npy", "--tile", tile];
         let out = format!("sym{ranks}");

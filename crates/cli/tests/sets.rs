@@ -7,12 +7,9 @@ use std::path::Path;
 use assert_cmd::Command;
 
 mod common;
-use common::{counts, padded, C1, C2, SET_NET};
+use common::{counts, padded, set_grams, write_sets, C1};
 use ndarray::{Array1, Array2, Array3, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
-
-use entk_ntk::layers::sets_from_padded;
-use entk_ntk::{GramOptions, Network};
 
 fn entk(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("entk").unwrap();
@@ -21,11 +18,7 @@ fn entk(dir: &Path) -> Command {
 }
 
 fn setup(d: &Path) {
-    std::fs::write(d.join("set.json"), SET_NET).unwrap();
-    write_npy(d.join("x.npy"), &padded(&C1, 1.0)).unwrap();
-    write_npy(d.join("xc.npy"), &counts(&C1)).unwrap();
-    write_npy(d.join("z.npy"), &padded(&C2, 2.3)).unwrap();
-    write_npy(d.join("zc.npy"), &counts(&C2)).unwrap();
+    write_sets(d);
 }
 
 fn run_ok(d: &Path, args: &[&str]) {
@@ -41,15 +34,7 @@ fn kernel_on_padded_sets_equals_the_rust_api_bit_for_bit_for_any_tile() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     setup(d);
-    let net = Network::from_json(SET_NET).unwrap();
-    let x = sets_from_padded("x1", padded(&C1, 1.0).into_dyn().view(), &C1).unwrap();
-    let z = sets_from_padded("x2", padded(&C2, 2.3).into_dyn().view(), &C2).unwrap();
-    let opts = GramOptions {
-        threads: 1,
-        ..GramOptions::default()
-    };
-    let sym = net.gram_features(&x, None, &opts).unwrap();
-    let cross = net.gram_features(&x, Some(&z), &opts).unwrap();
+    let (sym, cross) = set_grams();
     for (tile, threads) in [("1", "1"), ("3", "2"), ("100", "2")] {
         let base = [
             "kernel",

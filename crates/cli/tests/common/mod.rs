@@ -103,3 +103,28 @@ pub fn counts(c: &[usize]) -> ndarray::Array1<i64> {
 
 pub const C1: [usize; 7] = [1, 4, 2, 3, 4, 1, 2];
 pub const C2: [usize; 3] = [2, 4, 1];
+
+/// Writes the set fixtures into `d`: `set.json` (SET_NET), `x.npy`/`xc.npy` (padded sets with
+/// counts C1) and `z.npy`/`zc.npy` (C2).
+pub fn write_sets(d: &Path) {
+    std::fs::write(d.join("set.json"), SET_NET).unwrap();
+    ndarray_npy::write_npy(d.join("x.npy"), &padded(&C1, 1.0)).unwrap();
+    ndarray_npy::write_npy(d.join("xc.npy"), &counts(&C1)).unwrap();
+    ndarray_npy::write_npy(d.join("z.npy"), &padded(&C2, 2.3)).unwrap();
+    ndarray_npy::write_npy(d.join("zc.npy"), &counts(&C2)).unwrap();
+}
+
+/// The Rust API's Gram matrices of the set fixtures (one thread): x with itself, and x with z.
+pub fn set_grams() -> (entk_ntk::Gram, entk_ntk::Gram) {
+    use entk_ntk::layers::sets_from_padded;
+    let net = entk_ntk::Network::from_json(SET_NET).unwrap();
+    let x = sets_from_padded("x1", padded(&C1, 1.0).into_dyn().view(), &C1).unwrap();
+    let z = sets_from_padded("x2", padded(&C2, 2.3).into_dyn().view(), &C2).unwrap();
+    let opts = entk_ntk::GramOptions {
+        threads: 1,
+        ..entk_ntk::GramOptions::default()
+    };
+    let sym = net.gram_features(&x, None, &opts).unwrap();
+    let cross = net.gram_features(&x, Some(&z), &opts).unwrap();
+    (sym, cross)
+}
