@@ -74,17 +74,7 @@ fn a_killed_experiment_resumes_from_its_tiles_with_the_numbers_of_an_uninterrupt
         String::from_utf8_lossy(&out.stderr)
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let reused: usize = stderr
-        .lines()
-        .filter_map(|l| l.strip_prefix("note: reused "))
-        .map(|l| {
-            l.split_whitespace()
-                .next()
-                .unwrap()
-                .parse::<usize>()
-                .unwrap()
-        })
-        .sum();
+    let reused = common::reused_notes(&stderr, "");
     assert!(
         reused + 3 >= kept && reused > 0,
         "reused {reused} tiles, {kept} were saved: {stderr}"

@@ -11,6 +11,8 @@ use entk_cli::experiments::reproduce::{checksum, CHECKSUMS_FILE, TILES_DIR};
 use entk_cli::report::ExperimentReport;
 use serde_json::Value;
 
+mod common;
+
 const EXPERIMENTS: [&str; 5] = ["convergence", "augmentation", "textures", "rotmnist", "qm9"];
 
 fn reproduce(out: &Path) -> Command {
@@ -68,19 +70,7 @@ fn numbers(path: &Path) -> Value {
 
 /// The `R` of every `note: reused R of T …` line of `stderr` that names `.tiles/NAME`.
 fn reused_for(stderr: &str, name: &str) -> usize {
-    let dir = format!("{TILES_DIR}/{name}/");
-    stderr
-        .lines()
-        .filter(|l| l.contains(&dir))
-        .filter_map(|l| l.strip_prefix("note: reused "))
-        .map(|l| {
-            l.split_whitespace()
-                .next()
-                .unwrap()
-                .parse::<usize>()
-                .unwrap()
-        })
-        .sum()
+    common::reused_notes(stderr, &format!("{TILES_DIR}/{name}/"))
 }
 
 /// Where two JSON values first differ (a path and both sides), for a readable failure.

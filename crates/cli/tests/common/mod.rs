@@ -65,6 +65,23 @@ pub fn reused(stdout: &str) -> (usize, usize) {
     (a, it.next().unwrap().parse().unwrap())
 }
 
+/// The sum of N over the `note: reused N ...` lines of an experiment's stderr whose text
+/// contains `filter` ("" for every line).
+pub fn reused_notes(stderr: &str, filter: &str) -> usize {
+    stderr
+        .lines()
+        .filter(|l| l.contains(filter))
+        .filter_map(|l| l.strip_prefix("note: reused "))
+        .map(|l| {
+            l.split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum()
+}
+
 /// Waits until `count()` reaches `at_least` while `child` still runs (it must not finish
 /// first: the test problem would be too small to be interrupted).
 pub fn wait_for_tiles(child: &mut Child, count: impl Fn() -> usize, at_least: usize) {
