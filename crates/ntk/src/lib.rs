@@ -52,7 +52,7 @@ mod stencil;
 
 pub use error::{InputProblem, NtkError, Rejection, Result, SpecError, SpecErrorKind};
 pub use gram::{available_memory, Gram, GramOptions, Progress};
-pub use layers::{Affine, Features, Layer, Params, SigMode, Signature};
+pub use layers::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
 pub use layout::{DiagMode, GroupInfo, Kernel, KernelCtx, Layout, Stream};
 pub use network::{
     image_features, so3_features, so3_signal_bandlimit, KernelPlan, Network, PlanStep,

@@ -6,7 +6,7 @@ use ndarray::{ArrayView3, ArrayView4};
 
 use crate::error::InputProblem;
 use crate::error::{NtkError, Rejection, Result};
-use crate::layers::{locate, Features, Layer, Params, Prepared, Serial, SigMode, Signature};
+use crate::layers::{locate, Feats, Features, Layer, Params, Prepared, Serial, SigMode, Signature};
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
 use crate::spec::ArchSpec;
@@ -613,7 +613,7 @@ impl Network {
 pub struct Pullback<'a> {
     net: &'a Network,
     params: &'a Params,
-    acts: Vec<Stream<Features>>,
+    acts: Vec<Feats>,
     output: Features,
 }
 

@@ -3,7 +3,7 @@
 
 use rand::RngCore;
 
-use super::{locate, Features, Layer, Params, SigMode, Signature};
+use super::{locate, Feats, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 
@@ -50,11 +50,7 @@ impl Serial {
         Ok(k)
     }
     /// The forward activations: `acts[i]` is the input of layer `i`, the last the output.
-    pub(crate) fn forward_all(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-    ) -> Result<Vec<Stream<Features>>> {
+    pub(crate) fn forward_all(&self, params: &Params, x: &Feats) -> Result<Vec<Feats>> {
         check_children(params, self.layers.len(), "parameters")?;
         let mut acts = vec![x.clone()];
         for (i, (l, p)) in self.layers.iter().zip(&params.children).enumerate() {
@@ -68,10 +64,10 @@ impl Serial {
     pub(crate) fn backward(
         &self,
         params: &Params,
-        acts: &[Stream<Features>],
-        dy: &Stream<Features>,
+        acts: &[Feats],
+        dy: &Feats,
         grad: &mut Params,
-    ) -> Result<Stream<Features>> {
+    ) -> Result<Feats> {
         check_children(params, self.layers.len(), "parameters")?;
         check_children(grad, self.layers.len(), "gradients")?;
         if acts.len() != self.layers.len() + 1 {
@@ -158,16 +154,10 @@ impl Layer for Serial {
             children,
         })
     }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
         Ok(self.forward_all(params, x)?.pop().expect("nonempty"))
     }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
         let acts = self.forward_all(params, x)?;
         self.backward(params, &acts, dy, grad)
     }
@@ -211,16 +201,10 @@ impl Layer for FanOut {
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         Ok(Stream::Many(vec![input.one()?; self.0]))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, _: &Params, x: &Feats) -> Result<Feats> {
         Ok(Stream::Many(vec![x.as_one()?.clone(); self.0]))
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, _: &Params, x: &Feats, dy: &Feats, _: &mut Params) -> Result<Feats> {
         let x = x.as_one()?;
         let mut dx = vec![0.0; x.data.len()];
         if let Stream::Many(v) = dy {
@@ -317,7 +301,7 @@ impl Layer for Parallel {
             children,
         })
     }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
         let v = self.split(x)?;
         check_children(params, self.branches.len(), "parameters")?;
         let mut out = Vec::new();
@@ -327,13 +311,7 @@ impl Layer for Parallel {
         }
         Ok(Stream::Many(out))
     }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
         let v = self.split(x)?;
         let d = self.split(dy)?;
         check_children(params, self.branches.len(), "parameters")?;
@@ -455,7 +433,7 @@ impl Layer for FanInSum {
         }
         Ok(Stream::One(out))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, _: &Params, x: &Feats) -> Result<Feats> {
         let v = many(x)?;
         let mut out = v[0].clone();
         for f in &v[1..] {
@@ -469,13 +447,7 @@ impl Layer for FanInSum {
         }
         Ok(Stream::One(out))
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, _: &Params, x: &Feats, dy: &Feats, _: &mut Params) -> Result<Feats> {
         let v = many(x)?;
         let d = dy.as_one()?;
         Ok(Stream::Many(
@@ -532,7 +504,7 @@ impl Layer for FanInConcat {
         out.channels = total;
         Ok(Stream::One(out))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, _: &Params, x: &Feats) -> Result<Feats> {
         let v = many(x)?;
         let p = v[0].sig.positions();
         let total: usize = v.iter().map(|f| f.sig.channels).sum();
@@ -551,13 +523,7 @@ impl Layer for FanInConcat {
             data,
         }))
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, _: &Params, x: &Feats, dy: &Feats, _: &mut Params) -> Result<Feats> {
         let v = many(x)?;
         let d = dy.as_one()?;
         let p = v[0].sig.positions();
@@ -615,7 +581,7 @@ impl Layer for FanInProd {
         }
         Ok(Stream::One(out))
     }
-    fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, _: &Params, x: &Feats) -> Result<Feats> {
         let v = many(x)?;
         let mut out = v[0].clone();
         for f in &v[1..] {
@@ -629,13 +595,7 @@ impl Layer for FanInProd {
         }
         Ok(Stream::One(out))
     }
-    fn vjp(
-        &self,
-        _: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, _: &Params, x: &Feats, dy: &Feats, _: &mut Params) -> Result<Feats> {
         let v = many(x)?;
         let d = dy.as_one()?;
         Ok(Stream::Many(

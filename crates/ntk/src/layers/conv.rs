@@ -5,7 +5,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rand::RngCore;
 
 use super::spatial::{check_strides, SpatialMap};
-use super::{Affine, Features, Layer, Params, SigMode, Signature};
+use super::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Padding;
@@ -146,7 +146,7 @@ impl Layer for Conv {
             .affine
             .init_params(rng, taps * c * self.affine.width, taps * c))
     }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
         let (c, o) = (x.sig.channels, self.affine.width);
@@ -167,13 +167,7 @@ impl Layer for Conv {
         };
         Ok(Stream::One(restride(&g, self.strides, y)))
     }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
         let dy = &unstride_cotangent(&g, self.strides, dy.as_one()?);

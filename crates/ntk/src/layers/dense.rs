@@ -2,7 +2,7 @@
 
 use rand::RngCore;
 
-use super::{Affine, Features, Layer, Params, SigMode, Signature};
+use super::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
 use crate::error::Result;
 use crate::layout::{Kernel, KernelCtx, Stream};
 
@@ -53,7 +53,7 @@ impl Layer for Dense {
         let c = input.as_one()?.channels;
         Ok(self.affine.init_params(rng, self.affine.width * c, c))
     }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
         let x = x.as_one()?;
         let (c, o) = (x.sig.channels, self.affine.width);
         let (w, b) = self.affine.split(&params.values, o * c)?;
@@ -76,13 +76,7 @@ impl Layer for Dense {
             data: y,
         }))
     }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
         let x = x.as_one()?;
         let dy = dy.as_one()?;
         let (c, o) = (x.sig.channels, self.affine.width);

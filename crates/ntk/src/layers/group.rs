@@ -48,7 +48,7 @@ use super::conv::{
     unstride_cotangent,
 };
 use super::spatial::check_strides;
-use super::{Affine, Features, Layer, Params, SigMode, Signature};
+use super::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
 use crate::param::{GroupSupport, Padding};
@@ -218,7 +218,7 @@ impl Stencils {
         g: &Geometry,
         (params, x): (&Params, &Features),
         src: impl Fn(usize, usize) -> usize,
-    ) -> Result<Stream<Features>> {
+    ) -> Result<Feats> {
         let (c, o) = (x.sig.channels, affine.width);
         let q2 = self.q * self.q;
         let fan_in = c * slots.len() * q2;
@@ -236,7 +236,7 @@ impl Stencils {
         (params, x, dy): (&Params, &Features, &Features),
         grad: &mut Params,
         src: impl Fn(usize, usize) -> usize,
-    ) -> Result<Stream<Features>> {
+    ) -> Result<Feats> {
         let dy = &unstride_cotangent(g, strides, dy);
         let (c, o) = (x.sig.channels, affine.width);
         let q2 = self.q * self.q;
@@ -527,7 +527,7 @@ impl Layer for LiftConv {
             .st
             .layer_init(&self.affine, n_slots, input.as_one()?.channels, rng))
     }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
         self.st.layer_apply(
@@ -537,13 +537,7 @@ impl Layer for LiftConv {
             |_, _| 0,
         )
     }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
         self.st.layer_vjp(
@@ -819,7 +813,7 @@ impl Layer for GroupConv {
             .st
             .layer_init(&self.affine, n_slots, input.as_one()?.channels, rng))
     }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
         let (comp, n) = (&self.st.info.comp, self.st.info.order);
@@ -830,13 +824,7 @@ impl Layer for GroupConv {
             |j, s| comp[j * n + s],
         )
     }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
         let x = x.as_one()?;
         let g = self.geometry(&x.sig.layout)?;
         let (comp, n) = (&self.st.info.comp, self.st.info.order);

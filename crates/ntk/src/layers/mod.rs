@@ -150,6 +150,11 @@ impl Features {
     }
 }
 
+/// One sample's finite features on each of a layer's streams ([`Stream::One`] for most layers,
+/// [`Stream::Many`] between a fan-out and a fan-in): what [`Layer::apply`] and [`Layer::vjp`]
+/// take and give.
+pub type Feats = Stream<Features>;
+
 /// Parameters of a layer as a tree: its own values plus its children's (composites).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Params {
@@ -216,16 +221,10 @@ pub trait Layer: Send + Sync + fmt::Debug {
         Ok(Params::default())
     }
     /// The finite forward pass of one sample.
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>>;
+    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats>;
     /// Reverse mode: given the input `x` and the output cotangent `dy`, accumulates parameter
     /// gradients into `grad` (same structure as the parameters) and returns the input cotangent.
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>>;
+    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats>;
     /// Gaussianity of the output, given that of the input (neural-tangents' `is_gaussian`).
     ///
     /// Dual activations (docs/theory.md#nonlinearities-dual-activations) assume the pre-activation is a centred Gaussian
@@ -442,16 +441,16 @@ pub(crate) trait FixedMap {
 /// parameters). Used inside `impl Layer for ...`.
 macro_rules! fixed_map_passes {
     () => {
-        fn apply(&self, _: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        fn apply(&self, _: &Params, x: &$crate::layers::Feats) -> Result<$crate::layers::Feats> {
             Ok(Stream::One(super::FixedMap::forward(self, x.as_one()?)?))
         }
         fn vjp(
             &self,
             _: &Params,
-            x: &Stream<Features>,
-            dy: &Stream<Features>,
+            x: &$crate::layers::Feats,
+            dy: &$crate::layers::Feats,
             _: &mut Params,
-        ) -> Result<Stream<Features>> {
+        ) -> Result<$crate::layers::Feats> {
             Ok(Stream::One(super::FixedMap::backward(
                 self,
                 x.as_one()?,

@@ -3,7 +3,7 @@
 use rand::RngCore;
 
 use super::FixedMap;
-use super::{Features, Layer, Params, SigMode, Signature};
+use super::{Feats, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
 
@@ -345,7 +345,7 @@ impl Layer for Dropout {
             children: vec![],
         })
     }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
         let x = x.as_one()?;
         let mut y = x.clone();
         if self.active() {
@@ -355,13 +355,7 @@ impl Layer for Dropout {
         }
         Ok(Stream::One(y))
     }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        _: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, _: &mut Params) -> Result<Feats> {
         let x = x.as_one()?;
         let mut dx = dy.as_one()?.clone();
         if self.active() {

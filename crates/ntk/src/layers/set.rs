@@ -33,7 +33,7 @@ use std::sync::Arc;
 use ndarray::{ArrayViewD, Axis};
 use rand::RngCore;
 
-use super::{Features, Layer, Params, Prepared, SigMode, Signature};
+use super::{Feats, Features, Layer, Params, Prepared, SigMode, Signature};
 use crate::error::InputProblem;
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
@@ -239,7 +239,7 @@ impl Layer for DeepSet {
             children: vec![self.inner.root.init(&Stream::One(s.clone()), rng)?],
         })
     }
-    fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
         let x = x.as_one()?;
         let n = self.set_len(x)?;
         let p = &params.children[0];
@@ -257,13 +257,7 @@ impl Layer for DeepSet {
         sum.data.iter_mut().for_each(|v| *v *= w);
         Ok(Stream::One(sum))
     }
-    fn vjp(
-        &self,
-        params: &Params,
-        x: &Stream<Features>,
-        dy: &Stream<Features>,
-        grad: &mut Params,
-    ) -> Result<Stream<Features>> {
+    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
         let x = x.as_one()?;
         let n = self.set_len(x)?;
         let w = self.reduce.weight(n);

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use rand::RngCore;
 
 use super::FixedMap;
-use super::{normals, Affine, Features, Layer, Params, Prepared, SigMode, Signature};
+use super::{normals, Affine, Feats, Features, Layer, Params, Prepared, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
@@ -170,7 +170,7 @@ pub(super) fn finite_apply(
     x: &Features,
     layout: Layout,
     width: usize,
-) -> Result<Stream<Features>> {
+) -> Result<Feats> {
     super::check_len("parameters", params.values.len(), layer.parameter_count())?;
     Ok(Stream::One(Features {
         sig: Signature {
@@ -188,7 +188,7 @@ pub(super) fn finite_vjp(
     x: &Features,
     dy: &Features,
     grad: &mut Params,
-) -> Result<Stream<Features>> {
+) -> Result<Feats> {
     super::check_len("parameters", params.values.len(), layer.parameter_count())?;
     super::check_len("gradients", grad.values.len(), layer.parameter_count())?;
     let (dp, dx) = layer.vjp(&params.values, &x.data, &dy.data);
@@ -340,7 +340,7 @@ pub(super) trait FiniteTwin {
         Ok(finite_init(self.finite_for(input.as_one()?)?.as_ref(), rng))
     }
     /// [`Layer::apply`].
-    fn twin_apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+    fn twin_apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
         let x = x.as_one()?;
         let layer = self.finite_for(&x.sig)?;
         finite_apply(
@@ -355,9 +355,9 @@ pub(super) trait FiniteTwin {
     fn twin_backward(
         &self,
         params: &Params,
-        (x, dy): (&Stream<Features>, &Stream<Features>),
+        (x, dy): (&Feats, &Feats),
         grad: &mut Params,
-    ) -> Result<Stream<Features>> {
+    ) -> Result<Feats> {
         let (x, dy) = (x.as_one()?, dy.as_one()?);
         finite_vjp(self.finite_for(&x.sig)?.as_ref(), params, x, dy, grad)
     }
@@ -370,16 +370,10 @@ macro_rules! finite_twin_methods {
         fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
             FiniteTwin::twin_init(self, input, rng)
         }
-        fn apply(&self, params: &Params, x: &Stream<Features>) -> Result<Stream<Features>> {
+        fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
             FiniteTwin::twin_apply(self, params, x)
         }
-        fn vjp(
-            &self,
-            params: &Params,
-            x: &Stream<Features>,
-            dy: &Stream<Features>,
-            grad: &mut Params,
-        ) -> Result<Stream<Features>> {
+        fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
             FiniteTwin::twin_backward(self, params, (x, dy), grad)
         }
     };

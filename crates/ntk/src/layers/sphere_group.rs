@@ -19,7 +19,7 @@ use super::so3::{
     check_settings, finite_twin_methods, pixels_to_pairs, prepare_sphere_input, prepared_pair,
     so3_error, sphere_bandlimit, Cache, FiniteTwin, S2LiftTwin, SphereInput,
 };
-use super::{Affine, Features, Layer, Params, Prepared, SigMode, Signature};
+use super::{Affine, Feats, Features, Layer, Params, Prepared, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
 use crate::so3::{S2LiftFinite, S2RotationLiftOperator};
