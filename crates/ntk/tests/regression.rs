@@ -6,8 +6,8 @@ mod common;
 
 use entk_ntk::regression::{
     flow_filter, flow_fraction, gp_posterior, gradient_flow_mean, ntk_gp_covariance,
-    regularized_gram, DiagReg, GpOptions, GradientFlow, GradientFlowOptions, NtkGpGrams,
-    RegressionError, SolveMethod, TrainingTime,
+    regularized_gram, DiagReg, GpOptions, GpPosterior, GradientFlow, GradientFlowOptions,
+    GradientFlowPrediction, NtkGpGrams, RegressionError, SolveMethod, TrainingTime,
 };
 use nalgebra::DMatrix;
 use ndarray::{Array2, ArrayView2, Axis, Slice};
@@ -107,6 +107,46 @@ fn rbf_problem(n: usize, m: usize, k: usize, d: usize) -> Problem {
     }
 }
 
+impl Problem {
+    /// One flow fitted on this problem; the function it returns predicts the test points at a time.
+    fn fitted(
+        &self,
+        options: GradientFlowOptions,
+    ) -> impl Fn(TrainingTime) -> GradientFlowPrediction + '_ {
+        let flow = GradientFlow::new(self.k_train.view(), self.y.view(), options).unwrap();
+        move |time| flow.predict(self.k_test.view(), time).unwrap()
+    }
+
+    /// The gradient-flow mean on this problem (unwrapped).
+    fn flow(&self, time: TrainingTime, options: &GradientFlowOptions) -> GradientFlowPrediction {
+        flow_mean(&self.k_train, &self.k_test, &self.y, time, options)
+    }
+
+    /// The GP posterior on this problem, with its test-test covariance (unwrapped).
+    fn gp(&self, options: &GpOptions) -> GpPosterior {
+        let (k, kt, ktt) = (&self.k_train, &self.k_test, &self.k_test_test);
+        gp_posterior(
+            k.view(),
+            kt.view(),
+            Some(ktt.view()),
+            self.y.view(),
+            options,
+        )
+        .unwrap()
+    }
+}
+
+/// `gradient_flow_mean` on owned Grams and targets (unwrapped).
+fn flow_mean(
+    k: &Array2<f64>,
+    kt: &Array2<f64>,
+    y: &Array2<f64>,
+    time: TrainingTime,
+    options: &GradientFlowOptions,
+) -> GradientFlowPrediction {
+    gradient_flow_mean(k.view(), kt.view(), y.view(), time, options).unwrap()
+}
+
 fn opts(learning_rate: f64, diag_reg: DiagReg) -> GradientFlowOptions {
     GradientFlowOptions {
         learning_rate,
@@ -121,14 +161,7 @@ fn opts(learning_rate: f64, diag_reg: DiagReg) -> GradientFlowOptions {
 #[test]
 fn infinite_time_solves_the_kernel_linear_system() {
     let p = rbf_problem(12, 5, 3, 4);
-    let pred = gradient_flow_mean(
-        p.k_train.view(),
-        p.k_test.view(),
-        p.y.view(),
-        TrainingTime::Infinite,
-        &GradientFlowOptions::default(),
-    )
-    .unwrap();
+    let pred = p.flow(TrainingTime::Infinite, &GradientFlowOptions::default());
     assert_eq!(pred.info.method, SolveMethod::Cholesky);
     assert!(pred.info.warnings.is_empty());
     // Residual of Θ α = Y.
@@ -152,19 +185,14 @@ fn infinite_time_solves_the_kernel_linear_system() {
 #[test]
 fn infinite_time_agrees_with_the_eigen_path_at_large_finite_time() {
     let p = rbf_problem(10, 4, 2, 3);
-    let flow =
-        GradientFlow::new(p.k_train.view(), p.y.view(), GradientFlowOptions::default()).unwrap();
-    let inf = flow
-        .predict(p.k_test.view(), TrainingTime::Infinite)
-        .unwrap();
+    let flow = p.fitted(GradientFlowOptions::default());
+    let inf = flow(TrainingTime::Infinite);
     let lam_min = DMatrix::from(to_na(&p.k_train.view()))
         .symmetric_eigenvalues()
         .min();
     // e^{−λ_min t} < 1e-300: the finite-t eigen path has converged to the t = ∞ limit.
     let t = 700.0 / lam_min;
-    let fin = flow
-        .predict(p.k_test.view(), TrainingTime::Finite(t))
-        .unwrap();
+    let fin = flow(TrainingTime::Finite(t));
     assert_eq!(fin.info.method, SolveMethod::Eigendecomposition);
     let scale = max_abs(&inf.test).max(1.0);
     assert!(
@@ -247,11 +275,9 @@ fn finite_time_matches_rk4_integration_of_the_flow_ode() {
     let lam_max = to_na(&p.k_train.view()).symmetric_eigenvalues().max();
     let h = 5e-3 / (eta * lam_max);
     let oracle = rk4(&p.k_train, &p.k_test, &p.y, eta, &times, h);
-    let flow = GradientFlow::new(p.k_train.view(), p.y.view(), opts(eta, DiagReg::NONE)).unwrap();
+    let flow = p.fitted(opts(eta, DiagReg::NONE));
     for (&t, (f_train, f_test)) in times.iter().zip(&oracle) {
-        let pred = flow
-            .predict(p.k_test.view(), TrainingTime::Finite(t))
-            .unwrap();
+        let pred = flow(TrainingTime::Finite(t));
         let e_train = max_abs_diff(&pred.train, f_train);
         let e_test = max_abs_diff(&pred.test, f_test);
         assert!(
@@ -272,14 +298,7 @@ fn finite_time_with_diag_reg_matches_rk4_with_the_regularised_gram() {
     let eta = 1.3;
     let lam_max = to_na(&k_reg.view()).symmetric_eigenvalues().max();
     let oracle = rk4(&k_reg, &p.k_test, &p.y, eta, &[0.8], 5e-3 / (eta * lam_max));
-    let pred = gradient_flow_mean(
-        p.k_train.view(),
-        p.k_test.view(),
-        p.y.view(),
-        TrainingTime::Finite(0.8),
-        &opts(eta, reg),
-    )
-    .unwrap();
+    let pred = p.flow(TrainingTime::Finite(0.8), &opts(eta, reg));
     assert!(max_abs_diff(&pred.train, &oracle[0].0) <= RK4_TOL);
     assert!(max_abs_diff(&pred.test, &oracle[0].1) <= RK4_TOL);
 }
@@ -287,22 +306,8 @@ fn finite_time_with_diag_reg_matches_rk4_with_the_regularised_gram() {
 #[test]
 fn only_learning_rate_times_time_matters() {
     let p = rbf_problem(6, 3, 2, 2);
-    let a = gradient_flow_mean(
-        p.k_train.view(),
-        p.k_test.view(),
-        p.y.view(),
-        TrainingTime::Finite(2.0),
-        &opts(0.25, DiagReg::NONE),
-    )
-    .unwrap();
-    let b = gradient_flow_mean(
-        p.k_train.view(),
-        p.k_test.view(),
-        p.y.view(),
-        TrainingTime::Finite(0.5),
-        &opts(1.0, DiagReg::NONE),
-    )
-    .unwrap();
+    let a = p.flow(TrainingTime::Finite(2.0), &opts(0.25, DiagReg::NONE));
+    let b = p.flow(TrainingTime::Finite(0.5), &opts(1.0, DiagReg::NONE));
     assert!(max_abs_diff(&a.test, &b.test) <= 1e-14);
 }
 
@@ -312,21 +317,14 @@ fn only_learning_rate_times_time_matters() {
 #[test]
 fn prediction_starts_at_zero_and_converges_to_kernel_regression() {
     let p = rbf_problem(9, 4, 2, 3);
-    let flow =
-        GradientFlow::new(p.k_train.view(), p.y.view(), GradientFlowOptions::default()).unwrap();
-    let zero = flow
-        .predict(p.k_test.view(), TrainingTime::Finite(0.0))
-        .unwrap();
+    let flow = p.fitted(GradientFlowOptions::default());
+    let zero = flow(TrainingTime::Finite(0.0));
     assert!(zero.test.iter().chain(zero.train.iter()).all(|&v| v == 0.0));
-    let inf = flow
-        .predict(p.k_test.view(), TrainingTime::Infinite)
-        .unwrap();
+    let inf = flow(TrainingTime::Infinite);
     let mut last_train_gap = f64::INFINITY;
     let mut gaps = Vec::new();
     for t in [0.1, 1.0, 10.0, 1e2, 1e3, 1e4, 1e5, 1e6] {
-        let pred = flow
-            .predict(p.k_test.view(), TrainingTime::Finite(t))
-            .unwrap();
+        let pred = flow(TrainingTime::Finite(t));
         // Every eigencomponent of f_t(X) − Y decays, so the training gap is monotone.
         let train_gap = max_abs_diff(&pred.train, &inf.train);
         assert!(
@@ -380,12 +378,9 @@ fn duplicated_training_point_is_finite_at_finite_time_and_matches_rk4() {
         &[0.3, 2.0],
         5e-3 / lam_max,
     );
-    let flow =
-        GradientFlow::new(dup.k_train.view(), dup.y.view(), opts(eta, DiagReg::NONE)).unwrap();
+    let flow = dup.fitted(opts(eta, DiagReg::NONE));
     for (t, (f_train, f_test)) in [0.3, 2.0].into_iter().zip(&oracle) {
-        let pred = flow
-            .predict(dup.k_test.view(), TrainingTime::Finite(t))
-            .unwrap();
+        let pred = flow(TrainingTime::Finite(t));
         assert!(
             all_finite(&pred.test) && all_finite(&pred.train) && all_finite(&pred.coefficients)
         );
@@ -402,14 +397,7 @@ fn duplicated_training_point_is_finite_at_finite_time_and_matches_rk4() {
 #[test]
 fn duplicated_training_point_at_infinite_time_falls_back_and_warns() {
     let (plain, dup) = duplicated_problem();
-    let pred = gradient_flow_mean(
-        dup.k_train.view(),
-        dup.k_test.view(),
-        dup.y.view(),
-        TrainingTime::Infinite,
-        &GradientFlowOptions::default(),
-    )
-    .unwrap();
+    let pred = dup.flow(TrainingTime::Infinite, &GradientFlowOptions::default());
     assert!(all_finite(&pred.test) && all_finite(&pred.train));
     assert_eq!(pred.info.method, SolveMethod::Eigendecomposition);
     assert!(pred.info.clipped_eigenvalues >= 1);
@@ -421,27 +409,13 @@ fn duplicated_training_point_at_infinite_time_falls_back_and_warns() {
         pred.info.warnings[0]
     );
     // With consistent targets the t → ∞ limit is the interpolant of the de-duplicated set.
-    let reference = gradient_flow_mean(
-        plain.k_train.view(),
-        plain.k_test.view(),
-        plain.y.view(),
-        TrainingTime::Infinite,
-        &GradientFlowOptions::default(),
-    )
-    .unwrap();
+    let reference = plain.flow(TrainingTime::Infinite, &GradientFlowOptions::default());
     assert_eq!(reference.info.method, SolveMethod::Cholesky);
     let e = max_abs_diff(&pred.test, &reference.test);
     assert!(e <= 1e-8, "fallback vs de-duplicated: {e:e}");
     assert!(max_abs_diff(&pred.train, &dup.y) <= 1e-8);
     // A relative diag_reg makes Cholesky succeed again, without warnings.
-    let reg = gradient_flow_mean(
-        dup.k_train.view(),
-        dup.k_test.view(),
-        dup.y.view(),
-        TrainingTime::Infinite,
-        &opts(1.0, DiagReg::relative(1e-4)),
-    )
-    .unwrap();
+    let reg = dup.flow(TrainingTime::Infinite, &opts(1.0, DiagReg::relative(1e-4)));
     assert_eq!(reg.info.method, SolveMethod::Cholesky);
     assert!(reg.info.warnings.is_empty());
 }
@@ -453,14 +427,7 @@ fn inconsistent_duplicates_and_low_rank_grams_stay_finite() {
     let last = dup.y.nrows() - 1;
     dup.y[[last, 0]] += 1.0;
     for time in [TrainingTime::Finite(5.0), TrainingTime::Infinite] {
-        let pred = gradient_flow_mean(
-            dup.k_train.view(),
-            dup.k_test.view(),
-            dup.y.view(),
-            time,
-            &GradientFlowOptions::default(),
-        )
-        .unwrap();
+        let pred = dup.flow(time, &GradientFlowOptions::default());
         assert!(
             all_finite(&pred.test) && all_finite(&pred.train) && all_finite(&pred.coefficients)
         );
@@ -475,14 +442,13 @@ fn inconsistent_duplicates_and_low_rank_grams_stay_finite() {
         gram(&xt, &x, lin),
         gaussian(&mut r, 7, 1),
     );
-    let inf = gradient_flow_mean(
-        k.view(),
-        kt.view(),
-        y.view(),
+    let inf = flow_mean(
+        &k,
+        &kt,
+        &y,
         TrainingTime::Infinite,
         &GradientFlowOptions::default(),
-    )
-    .unwrap();
+    );
     assert!(all_finite(&inf.test) && all_finite(&inf.train));
     assert!(inf.info.has_warnings());
     assert!(
@@ -631,22 +597,8 @@ fn augmented_training_equals_orbit_averaged_kernel_with_an_exactly_singular_augm
 #[test]
 fn gp_mean_without_noise_equals_infinite_time_prediction() {
     let p = rbf_problem(10, 6, 2, 3);
-    let gp = gp_posterior(
-        p.k_train.view(),
-        p.k_test.view(),
-        Some(p.k_test_test.view()),
-        p.y.view(),
-        &GpOptions::default(),
-    )
-    .unwrap();
-    let flow = gradient_flow_mean(
-        p.k_train.view(),
-        p.k_test.view(),
-        p.y.view(),
-        TrainingTime::Infinite,
-        &GradientFlowOptions::default(),
-    )
-    .unwrap();
+    let gp = p.gp(&GpOptions::default());
+    let flow = p.flow(TrainingTime::Infinite, &GradientFlowOptions::default());
     assert!(max_abs_diff(&gp.mean, &flow.test) <= EXACT_TOL);
 }
 
@@ -658,14 +610,7 @@ fn gp_covariance_is_symmetric_psd_and_matches_the_direct_formula() {
             diag_reg: DiagReg::absolute(noise),
             ..GpOptions::default()
         };
-        let gp = gp_posterior(
-            p.k_train.view(),
-            p.k_test.view(),
-            Some(p.k_test_test.view()),
-            p.y.view(),
-            &options,
-        )
-        .unwrap();
+        let gp = p.gp(&options);
         let cov = gp.covariance.unwrap();
         assert_eq!(cov, cov.t(), "covariance must be exactly symmetric");
         // Direct formula with an explicit inverse (nalgebra).
@@ -717,14 +662,7 @@ fn gp_posterior_variance_vanishes_at_noise_free_training_points_and_without_test
 #[test]
 fn gp_with_duplicated_training_point_is_finite_and_warns() {
     let (_, dup) = duplicated_problem();
-    let gp = gp_posterior(
-        dup.k_train.view(),
-        dup.k_test.view(),
-        Some(dup.k_test_test.view()),
-        dup.y.view(),
-        &GpOptions::default(),
-    )
-    .unwrap();
+    let gp = dup.gp(&GpOptions::default());
     assert!(gp.info.has_warnings());
     let cov = gp.covariance.unwrap();
     assert!(all_finite(&gp.mean) && all_finite(&cov));
@@ -892,14 +830,7 @@ fn empty_training_set_predicts_zero_and_empty_test_set_is_allowed() {
     let kt = Array2::<f64>::zeros((3, 0));
     let y = Array2::<f64>::zeros((0, 2));
     for time in [TrainingTime::Finite(1.0), TrainingTime::Infinite] {
-        let pred = gradient_flow_mean(
-            k.view(),
-            kt.view(),
-            y.view(),
-            time,
-            &GradientFlowOptions::default(),
-        )
-        .unwrap();
+        let pred = flow_mean(&k, &kt, &y, time, &GradientFlowOptions::default());
         assert_eq!(pred.test, Array2::<f64>::zeros((3, 2)));
         assert_eq!(pred.train.dim(), (0, 2));
     }
@@ -1070,14 +1001,7 @@ fn ntk_gp_covariance_with_nngp_equal_to_ntk_is_the_gp_posterior_at_infinite_time
         &GradientFlowOptions::default(),
     )
     .unwrap();
-    let gp = gp_posterior(
-        theta.k_train.view(),
-        theta.k_test.view(),
-        Some(theta.k_test_test.view()),
-        theta.y.view(),
-        &GpOptions::default(),
-    )
-    .unwrap();
+    let gp = theta.gp(&GpOptions::default());
     assert!(max_abs_diff(&cov.covariance, &gp.covariance.unwrap()) <= EXACT_TOL);
     // Shape errors name the offending Gram.
     let (theta, k) = two_kernel_problem();
@@ -1108,14 +1032,7 @@ fn indefinite_gram_is_clamped_and_reported() {
     let kt = Array2::from_shape_vec((1, 2), vec![0.5, 0.3]).unwrap();
     let y = Array2::from_shape_vec((2, 1), vec![1.0, -1.0]).unwrap();
     for time in [TrainingTime::Finite(2.0), TrainingTime::Infinite] {
-        let pred = gradient_flow_mean(
-            k.view(),
-            kt.view(),
-            y.view(),
-            time,
-            &GradientFlowOptions::default(),
-        )
-        .unwrap();
+        let pred = flow_mean(&k, &kt, &y, time, &GradientFlowOptions::default());
         assert!(all_finite(&pred.test) && all_finite(&pred.train));
         assert_eq!(pred.info.method, SolveMethod::Eigendecomposition);
         assert_eq!(pred.info.clipped_eigenvalues, 1);
