@@ -6,7 +6,7 @@ mod common;
 
 use std::f64::consts::PI;
 
-use common::{assert_close, assert_close_complex, haar_rotations, rng, unit_vectors};
+use common::{assert_close, assert_close_complex, rng, rotated_point_cases, unit_vectors};
 use entk_groups::laws::tolerance::{EXACT, EXACT_LONG_SUM};
 use entk_groups::DriscollHealyGrid;
 use entk_reps::{
@@ -41,15 +41,11 @@ fn harmonics_equal_scipy_sph_harm_y() {
     for (l, m, theta, phi, re, im) in SCIPY_SPH_HARM_Y {
         let expected = Complex64::new(re, im);
         let context = format!("Y_{l}^{m}({theta}, {phi})");
-        assert_close_complex(
-            spherical_harmonic(l, m, theta, phi),
-            expected,
-            EXACT,
-            &context,
-        );
         let table = SphericalHarmonics::new(l + 1).unwrap().evaluate(theta, phi);
         let index = l * (2 * l + 1) + (m + l as i32) as usize;
-        assert_close_complex(table[index], expected, EXACT, &context);
+        for got in [spherical_harmonic(l, m, theta, phi), table[index]] {
+            assert_close_complex(got, expected, EXACT, &context);
+        }
     }
 }
 
@@ -231,36 +227,28 @@ proptest! {
     /// docs/conventions.md#so3: `Y_lm(Ru) = Σ_n conj D^l_{mn}(R) Y_ln(u)`.
     #[test]
     fn harmonics_of_a_rotated_point_mix_through_conjugate_wigner_d(seed in any::<u64>()) {
-        let mut rng = rng(seed);
-        let rotation = haar_rotations(1, &mut rng)[0];
-        for u in unit_vectors(3, &mut rng) {
-            for l in [0usize, 1, 2, 7, 30] {
-                let left = degree_vector(l, &rotation.apply(&u));
-                let right = wigner_d(l, &rotation).conjugate() * degree_vector(l, &u);
-                let defect = (left - right).iter().map(|z| z.norm()).fold(0.0, f64::max);
-                prop_assert!(defect <= EXACT_LONG_SUM, "l = {}: {:e}", l, defect);
-            }
+        for (l, rotation, u) in rotated_point_cases(seed) {
+            let left = degree_vector(l, &rotation.apply(&u));
+            let right = wigner_d(l, &rotation).conjugate() * degree_vector(l, &u);
+            let defect = (left - right).iter().map(|z| z.norm()).fold(0.0, f64::max);
+            prop_assert!(defect <= EXACT_LONG_SUM, "l = {}: {:e}", l, defect);
         }
     }
 
     /// `Y^real_l(Ru) = D^l_real(R) Y^real_l(u)`.
     #[test]
     fn real_harmonics_of_a_rotated_point_mix_through_real_wigner_d(seed in any::<u64>()) {
-        let mut rng = rng(seed);
-        let rotation = haar_rotations(1, &mut rng)[0];
-        for u in unit_vectors(3, &mut rng) {
-            for l in [0usize, 1, 2, 7, 30] {
-                let real_at = |v: &Vector3<f64>| {
-                    let (theta, phi) = sphere_angles(v);
-                    DVector::from_fn(2 * l + 1, |i, _| {
-                        real_spherical_harmonic(l, i as i32 - l as i32, theta, phi)
-                    })
-                };
-                let left = real_at(&rotation.apply(&u));
-                let right = real_wigner_d(l, &rotation) * real_at(&u);
-                let defect = (left - right).amax();
-                prop_assert!(defect <= EXACT_LONG_SUM, "l = {}: {:e}", l, defect);
-            }
+        for (l, rotation, u) in rotated_point_cases(seed) {
+            let real_at = |v: &Vector3<f64>| {
+                let (theta, phi) = sphere_angles(v);
+                DVector::from_fn(2 * l + 1, |i, _| {
+                    real_spherical_harmonic(l, i as i32 - l as i32, theta, phi)
+                })
+            };
+            let left = real_at(&rotation.apply(&u));
+            let right = real_wigner_d(l, &rotation) * real_at(&u);
+            let defect = (left - right).amax();
+            prop_assert!(defect <= EXACT_LONG_SUM, "l = {}: {:e}", l, defect);
         }
     }
 }

@@ -7,7 +7,10 @@ mod common;
 
 use std::f64::consts::PI;
 
-use common::{assert_all_pass, assert_close_complex, complex_noise, rng};
+use common::{
+    assert_all_pass, assert_close_complex, assert_parseval, assert_real_inverse, complex_noise,
+    real_noise, rng,
+};
 use entk_groups::laws::tolerance::{EXACT, EXACT_LONG_SUM};
 use entk_groups::DriscollHealyGrid;
 use entk_reps::so3_laws::{check_s2_against_reference, check_s2_roundtrip};
@@ -150,22 +153,14 @@ fn quadrature_integrates_products_of_bandlimited_signals_exactly() {
             transform.inverse(&f_hat).unwrap(),
             transform.inverse(&g_hat).unwrap(),
         );
-        let quadrature: Complex64 = (0..grid.len())
-            .map(|p| f[p] * g[p].conj() * grid.weight(p / grid.n_phi()))
-            .sum();
         let spectral: Complex64 = f_hat
             .as_slice()
             .iter()
             .zip(g_hat.as_slice())
             .map(|(a, b)| a * b.conj())
             .sum();
-        let scale = spectral.norm().max(1.0);
-        assert_close_complex(
-            quadrature,
-            spectral,
-            EXACT_LONG_SUM * scale,
-            &format!("L = {bandlimit}"),
-        );
+        let weight = |p| grid.weight(p / grid.n_phi());
+        assert_parseval((&f, &g), weight, spectral, EXACT_LONG_SUM, bandlimit);
     }
 }
 
@@ -174,10 +169,7 @@ fn real_signals_have_conjugate_symmetric_coefficients_and_real_inverses() {
     let bandlimit = 10;
     let mut rng = rng(23);
     let transform = S2Transform::new(bandlimit).unwrap();
-    let signal: Vec<f64> = complex_noise(transform.grid().len(), &mut rng)
-        .iter()
-        .map(|z| z.re)
-        .collect();
+    let signal = real_noise(transform.grid().len(), &mut rng);
     let coeffs = transform.forward(&signal).unwrap();
     for l in 0..bandlimit {
         for m in 0..=l as i32 {
@@ -193,9 +185,7 @@ fn real_signals_have_conjugate_symmetric_coefficients_and_real_inverses() {
     let bandlimited = S2Coefficients::random_real(bandlimit, &mut rng).unwrap();
     let complex = transform.inverse(&bandlimited).unwrap();
     let real = transform.inverse_real(&bandlimited).unwrap();
-    for (z, r) in complex.iter().zip(&real) {
-        assert!(z.im.abs() <= EXACT && z.re == *r);
-    }
+    assert_real_inverse(&complex, &real, EXACT);
 }
 
 #[test]

@@ -5,9 +5,9 @@ mod common;
 
 use std::f64::consts::{FRAC_1_SQRT_2, FRAC_PI_2, PI};
 
-use common::{assert_all_pass, assert_close, haar_rotations, rng};
+use common::{assert_all_pass, assert_close, haar_rotations, law_rotations, rng};
 use entk_groups::laws::tolerance::{EXACT, EXACT_LONG_SUM};
-use entk_groups::{EulerZyz, Group, Rotation, SO3};
+use entk_groups::{EulerZyz, Rotation, SO3};
 use entk_reps::laws::check_representation;
 use entk_reps::{
     complex_to_real_basis, real_wigner_d, wigner_d, wigner_d_from_euler, wigner_small_d,
@@ -64,18 +64,10 @@ fn small_d_matches_closed_forms_up_to_degree_two() {
                 for n in -li..=li {
                     let expected = closed_form_any_order(l, m, n, beta);
                     let context = format!("d^{l}_({m},{n})({beta})");
-                    assert_close(
-                        wigner_small_d_entry(l, m, n, beta),
-                        expected,
-                        EXACT,
-                        &context,
-                    );
-                    assert_close(
-                        d[((m + li) as usize, (n + li) as usize)],
-                        expected,
-                        EXACT,
-                        &context,
-                    );
+                    let entry = wigner_small_d_entry(l, m, n, beta);
+                    for got in [entry, d[((m + li) as usize, (n + li) as usize)]] {
+                        assert_close(got, expected, EXACT, &context);
+                    }
                 }
             }
         }
@@ -208,11 +200,7 @@ fn wigner_d_of_the_identity_is_the_identity() {
 
 #[test]
 fn wigner_d_is_a_unitary_representation_for_small_degrees() {
-    let rotations: Vec<Rotation> = SO3
-        .testing_elements()
-        .into_iter()
-        .chain(haar_rotations(6, &mut rng(1)))
-        .collect();
+    let rotations = law_rotations(1);
     for l in 0..=6 {
         let checks = check_representation(&WignerIrrep::new(l), &rotations, EXACT_LONG_SUM);
         assert_all_pass(&checks, &format!("D^{l}"));
@@ -284,11 +272,7 @@ fn wigner_d_factorises_into_z_and_y_rotations() {
 
 #[test]
 fn real_wigner_d_is_a_real_orthogonal_representation() {
-    let rotations: Vec<Rotation> = SO3
-        .testing_elements()
-        .into_iter()
-        .chain(haar_rotations(6, &mut rng(3)))
-        .collect();
+    let rotations = law_rotations(3);
     for l in [0usize, 1, 2, 5, 30] {
         let checks = check_representation(&RealWignerIrrep::new(l), &rotations, EXACT_LONG_SUM);
         assert_all_pass(&checks, &format!("real D^{l}"));

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use entk_groups::laws::LawCheck;
-use entk_groups::{CompactGroup, Rotation, SO3};
+use entk_groups::{CompactGroup, Group, Rotation, SO3};
 use nalgebra::Vector3;
 use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
@@ -25,6 +25,26 @@ pub fn haar_rotations(count: usize, rng: &mut ChaCha8Rng) -> Vec<Rotation> {
     (0..count).map(|_| SO3.sample_haar(rng)).collect()
 }
 
+/// The rotations a representation law is checked on: `SO3.testing_elements()` (special
+/// rotations) followed by 6 Haar-random ones from stream `stream`.
+pub fn law_rotations(stream: u64) -> Vec<Rotation> {
+    let mut special = SO3.testing_elements();
+    special.extend(haar_rotations(6, &mut rng(stream)));
+    special
+}
+
+/// The cases of a harmonics-under-rotation law for proptest seed `seed`: one Haar rotation,
+/// 3 random points, and the degrees 0, 1, 2, 7 and 30, as `(degree, rotation, point)`.
+pub fn rotated_point_cases(seed: u64) -> Vec<(usize, Rotation, Vector3<f64>)> {
+    let mut rng = rng(seed);
+    let rotation = haar_rotations(1, &mut rng)[0];
+    let points = unit_vectors(3, &mut rng);
+    points
+        .into_iter()
+        .flat_map(|u| [0usize, 1, 2, 7, 30].map(|l| (l, rotation, u)))
+        .collect()
+}
+
 /// `count` uniformly random unit vectors.
 pub fn unit_vectors(count: usize, rng: &mut ChaCha8Rng) -> Vec<Vector3<f64>> {
     (0..count)
@@ -39,6 +59,41 @@ pub fn complex_noise(len: usize, rng: &mut ChaCha8Rng) -> Vec<Complex64> {
         .collect()
 }
 
+/// A random real signal: the real parts of [`complex_noise`] (drawing the same numbers).
+pub fn real_noise(len: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    complex_noise(len, rng).iter().map(|z| z.re).collect()
+}
+
+/// Parseval on a grid: panics unless the quadrature `Σ_p weight(p) f_p conj g_p` equals the
+/// spectral inner product `spectral` to `tol · max(|spectral|, 1)`.
+#[track_caller]
+pub fn assert_parseval(
+    (f, g): (&[Complex64], &[Complex64]),
+    weight: impl Fn(usize) -> f64,
+    spectral: Complex64,
+    tol: f64,
+    bandlimit: usize,
+) {
+    let quadrature: Complex64 = (0..f.len()).map(|p| f[p] * g[p].conj() * weight(p)).sum();
+    let scale = spectral.norm().max(1.0);
+    assert_close_complex(
+        quadrature,
+        spectral,
+        tol * scale,
+        &format!("L = {bandlimit}"),
+    );
+}
+
+/// Panics unless the complex inverse `complex` of real coefficients is real to `tol` and its
+/// real part is bit for bit the real inverse `real`.
+#[track_caller]
+pub fn assert_real_inverse(complex: &[Complex64], real: &[f64], tol: f64) {
+    assert_eq!(complex.len(), real.len());
+    for (z, r) in complex.iter().zip(real) {
+        assert!(z.im.abs() <= tol && z.re == *r, "{z} against {r}");
+    }
+}
+
 /// Panics with every failing check (name, error, tolerance) and the context.
 #[track_caller]
 pub fn assert_all_pass(checks: &[LawCheck], context: &str) {
@@ -50,22 +105,29 @@ pub fn assert_all_pass(checks: &[LawCheck], context: &str) {
     assert!(failed.is_empty(), "{context}: {}", failed.join(", "));
 }
 
+/// Panics unless `difference ≤ tol`, naming both values (`values()` gives "got A, expected
+/// B"; it runs only on failure). A NaN difference fails.
+#[track_caller]
+fn assert_within(difference: f64, tol: f64, context: &str, values: impl Fn() -> String) {
+    assert!(
+        difference <= tol,
+        "{context}: {} (difference {difference:e} > {tol:e})",
+        values()
+    );
+}
+
 /// Panics unless `|actual − expected| ≤ tol`.
 #[track_caller]
 pub fn assert_close(actual: f64, expected: f64, tol: f64, context: &str) {
-    assert!(
-        (actual - expected).abs() <= tol,
-        "{context}: got {actual:e}, expected {expected:e} (difference {:e} > {tol:e})",
-        (actual - expected).abs()
-    );
+    assert_within((actual - expected).abs(), tol, context, || {
+        format!("got {actual:e}, expected {expected:e}")
+    });
 }
 
 /// Panics unless `|actual − expected| ≤ tol` for complex values.
 #[track_caller]
 pub fn assert_close_complex(actual: Complex64, expected: Complex64, tol: f64, context: &str) {
-    assert!(
-        (actual - expected).norm() <= tol,
-        "{context}: got {actual}, expected {expected} (difference {:e} > {tol:e})",
-        (actual - expected).norm()
-    );
+    assert_within((actual - expected).norm(), tol, context, || {
+        format!("got {actual}, expected {expected}")
+    });
 }
