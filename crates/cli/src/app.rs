@@ -36,10 +36,7 @@ use crate::experiments::args::{one_line_clap_error, ExperimentArgs};
 use crate::experiments::{reproduce, run_experiment, ReproduceOptions};
 #[cfg(not(feature = "mpi"))]
 use crate::kernel_cmd::run_kernel_in;
-use crate::kernel_cmd::{
-    run_predict_in, CovMode, GetKernels, KernelOptions, KernelReport, PredictOptions, Solver,
-    TimeConvention,
-};
+use crate::kernel_cmd::{run_predict_in, KernelOptions, KernelReport, PredictOptions};
 use crate::report::{JsonWriter, PngWriter, ReportWriter};
 use crate::verify::{verify_groups_in, GroupReport};
 
@@ -59,106 +56,11 @@ enum Command {
     /// Compute the analytic NNGP and NTK Gram matrices of the network in SPEC for the inputs.
     /// Writes DIR/nngp.npy, DIR/ntk.npy (f64, N1×N2) and, last, DIR/report.json. Work is saved
     /// tile by tile in DIR/tiles: rerunning the same command resumes where it stopped.
-    Kernel {
-        /// Architecture spec (JSON; see docs/spec.md).
-        #[arg(long, value_name = "SPEC.json")]
-        arch: PathBuf,
-        /// Inputs as .npy (f64 or f32): 4-D (N1, H, W, C) images or S² signals (N1, 2L, 2L−1, C),
-        /// or 5-D (N1, 2L−1, 2L, 2L−1, C) SO(3) signals on the (γ, β, α) grid (first layer so3_conv).
-        /// For a spec that starts with deep_set: padded sets (N1, n_max, D) or
-        /// (N1, n_max, H, W, C), with --x1-counts.
-        #[arg(long, value_name = "A.npy")]
-        x1: PathBuf,
-        /// Second inputs, of the kind and per-input shape of x1; default x1 (the result is then
-        /// exactly symmetric).
-        #[arg(long, value_name = "B.npy")]
-        x2: Option<PathBuf>,
-        /// Sets only: the number of real elements of each set of x1, a 1-D integer array (N1,);
-        /// the other element slots of each set are padding and must be zero.
-        #[arg(long, value_name = "COUNTS.npy")]
-        x1_counts: Option<PathBuf>,
-        /// Sets only: the element counts of x2 (N2,).
-        #[arg(long, value_name = "COUNTS.npy")]
-        x2_counts: Option<PathBuf>,
-        /// Output folder.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Worker threads (default: all cores). The numbers do not depend on it.
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-        /// Tile edge: the matrix is computed and saved in TILE×TILE blocks (any TILE ≥ 1; edge
-        /// tiles may be smaller). Default: 64, or less so that small problems have ~16 tiles.
-        /// The numbers do not depend on it.
-        #[arg(long, value_name = "TILE")]
-        tile: Option<usize>,
-        /// Discard a tile store in DIR/tiles that belongs to another computation (another
-        /// spec, inputs or --tile) and start over, instead of refusing.
-        #[arg(long)]
-        force: bool,
-    },
+    Kernel(KernelOptions),
     /// Mean prediction of gradient-flow MSE training at time t (default ∞), with the NTK and the
     /// NNGP. Writes DIR/ntk_mean.npy, DIR/nngp_mean.npy (M×K), optional covariances, and last
     /// DIR/report.json. The kernels are saved tile by tile in DIR/tiles: a rerun resumes.
-    Predict {
-        /// Architecture spec (JSON).
-        #[arg(long, value_name = "SPEC.json")]
-        arch: PathBuf,
-        /// Training inputs: 4-D (N, H, W, C) or 5-D SO(3) signals (N, 2L−1, 2L, 2L−1, C).
-        #[arg(long, value_name = "X.npy")]
-        train: PathBuf,
-        /// Training targets (N, K) or (N,).
-        #[arg(long, value_name = "Y.npy")]
-        labels: PathBuf,
-        /// Test inputs, of the kind and per-input shape of the training inputs.
-        #[arg(long, value_name = "T.npy")]
-        test: PathBuf,
-        /// Sets only (a spec that starts with deep_set): element counts of the padded training
-        /// sets (N,), as `entk kernel --x1-counts`.
-        #[arg(long, value_name = "COUNTS.npy")]
-        train_counts: Option<PathBuf>,
-        /// Sets only: element counts of the padded test sets (M,).
-        #[arg(long, value_name = "COUNTS.npy")]
-        test_counts: Option<PathBuf>,
-        /// Training time t ≥ 0 (default ∞: kernel regression).
-        #[arg(long)]
-        time: Option<f64>,
-        /// Relative diagonal regularisation λ: adds λ·tr(Θ)/n·I (neural-tangents' diag_reg).
-        #[arg(long, default_value_t = 0.0)]
-        diag_reg: f64,
-        /// Learning rate η of gradient flow on ½Σ|f(x_i) − y_i|².
-        #[arg(long, default_value_t = 1.0)]
-        learning_rate: f64,
-        /// Output folder.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Worker threads (default: all cores).
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-        /// Kernels to predict with (neural-tangents' `get`): both, nngp or ntk.
-        #[arg(long, default_value = "both", value_parser = ["both", "nngp", "ntk"])]
-        get: String,
-        /// Predictive covariance over initialisations (neural-tangents' compute_cov): `full`
-        /// writes DIR/KERNEL_cov.npy (M×M; computes the M×M test×test NNGP), `diag` writes
-        /// DIR/KERNEL_var.npy (M; needs only each test input's self-kernel).
-        #[arg(long, default_value = "none", value_parser = ["none", "full", "diag"])]
-        cov: String,
-        /// `entk`: flow at rate η on ½Σ|f(x_i) − y_i|². `nt`: neural-tangents'
-        /// gradient_descent_mse, whose loss is divided by N·K, so η_entk = η/(N·K) and a
-        /// neural-tangents t carries over.
-        #[arg(long, default_value = "entk", value_parser = ["entk", "nt"])]
-        time_convention: String,
-        /// Tile edge of the kernel stores in DIR/tiles (see `entk kernel --help`).
-        #[arg(long, value_name = "TILE")]
-        tile: Option<usize>,
-        /// Discard tile stores in DIR/tiles of another computation and start over.
-        #[arg(long)]
-        force: bool,
-        /// `direct`: Cholesky (eigendecomposition at finite t) in memory. `cg`: preconditioned
-        /// conjugate gradients on the Gram matrix streamed from disk (t = ∞, no --cov).
-        /// `auto`: direct while three N×N matrices fit in half the available memory.
-        #[arg(long, default_value = "auto", value_parser = ["auto", "direct", "cg"])]
-        solver: String,
-    },
+    Predict(PredictOptions),
     /// Run the group laws, representation laws and quadrature checks of a registered group and
     /// print a JSON report with the maximum error of each check. Exits non-zero on failure.
     VerifyGroup {
@@ -198,41 +100,20 @@ enum Command {
 
 fn run(cli: Cli, registry: &GroupRegistry, io: &Streams) -> Result<bool, String> {
     let name = match &cli.command {
-        Command::Kernel { .. } => "kernel",
-        Command::Predict { .. } => "predict",
+        Command::Kernel(_) => "kernel",
+        Command::Predict(_) => "predict",
         Command::VerifyGroup { .. } => "verify-group",
         Command::Experiment(_) => "experiment",
         Command::Reproduce { .. } => "reproduce",
     };
     crate::distributed::check_launch(name).map_err(|e| e.to_string())?;
     match cli.command {
-        Command::Kernel {
-            arch,
-            x1,
-            x2,
-            x1_counts,
-            x2_counts,
-            out,
-            threads,
-            tile,
-            force,
-        } => {
-            let opts = KernelOptions {
-                arch,
-                x1,
-                x2,
-                x1_counts,
-                x2_counts,
-                out: out.clone(),
-                threads,
-                tile,
-                force,
-            };
+        Command::Kernel(opts) => {
             #[cfg(feature = "mpi")]
             {
                 // Every rank runs this; rank 0 alone prints, before it releases the others.
                 let print = |outcome: Result<&KernelReport, &crate::CliError>| match outcome {
-                    Ok(report) => io.out(&kernel_summary(&out, report)),
+                    Ok(report) => io.out(&kernel_summary(&opts.out, report)),
                     Err(e) => io.err(&format!("error: {e}")),
                 };
                 Ok(crate::distributed::run_kernel_mpi_in(
@@ -242,71 +123,18 @@ fn run(cli: Cli, registry: &GroupRegistry, io: &Streams) -> Result<bool, String>
             #[cfg(not(feature = "mpi"))]
             {
                 let report = run_kernel_in(registry, &opts).map_err(|e| e.to_string())?;
-                io.out(&kernel_summary(&out, &report));
+                io.out(&kernel_summary(&opts.out, &report));
                 Ok(true)
             }
         }
-        Command::Predict {
-            arch,
-            train,
-            labels,
-            test,
-            train_counts,
-            test_counts,
-            time,
-            diag_reg,
-            learning_rate,
-            out,
-            threads,
-            get,
-            cov,
-            time_convention,
-            tile,
-            force,
-            solver,
-        } => {
-            let opts = PredictOptions {
-                arch,
-                train,
-                labels,
-                test,
-                train_counts,
-                test_counts,
-                time,
-                diag_reg,
-                learning_rate,
-                out: out.clone(),
-                threads,
-                get: match get.as_str() {
-                    "nngp" => GetKernels::Nngp,
-                    "ntk" => GetKernels::Ntk,
-                    _ => GetKernels::Both,
-                },
-                cov: match cov.as_str() {
-                    "full" => CovMode::Full,
-                    "diag" => CovMode::Diag,
-                    _ => CovMode::None,
-                },
-                time_convention: if time_convention == "nt" {
-                    TimeConvention::Nt
-                } else {
-                    TimeConvention::Entk
-                },
-                tile,
-                force,
-                solver: match solver.as_str() {
-                    "direct" => Solver::Direct,
-                    "cg" => Solver::Cg,
-                    _ => Solver::Auto,
-                },
-            };
+        Command::Predict(opts) => {
             let report = run_predict_in(registry, &opts).map_err(|e| e.to_string())?;
             for w in &report.warnings {
                 io.err(&format!("warning: {w}"));
             }
             io.out(&format!(
                 "wrote {}/{} ({}×{})",
-                out.display(),
+                opts.out.display(),
                 report.files.join(", "),
                 report.test,
                 report.outputs

@@ -1,6 +1,6 @@
 //! The CLI's error type: one line each, naming the file, flag or layer at fault.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
@@ -24,21 +24,39 @@ pub enum CliError {
         reason: String,
     },
     /// The kernel engine refused (bad spec, bad input, memory).
-    #[error("{0}")]
+    #[error(transparent)]
     Ntk(#[from] entk_ntk::NtkError),
     /// Kernel regression failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Regression(#[from] entk_ntk::regression::RegressionError),
     /// A group could not be built.
-    #[error("{0}")]
+    #[error(transparent)]
     Group(#[from] entk_groups::GroupError),
     /// A representation-layer failure.
-    #[error("{0}")]
+    #[error(transparent)]
     Reps(#[from] entk_reps::RepsError),
     /// A data set could not be read or is malformed.
-    #[error("{0}")]
+    #[error(transparent)]
     Dataset(#[from] entk_datasets::DatasetError),
     /// Arguments that do not fit together.
     #[error("{0}")]
     Usage(String),
+}
+
+impl CliError {
+    /// The `map_err` adapter of an I/O error on `path`.
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+        move |source| CliError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The error of a malformed `.npy` file `path`, for a reason.
+    pub(crate) fn npy(path: &Path) -> impl Fn(String) -> CliError + '_ {
+        move |reason| CliError::Npy {
+            path: path.to_path_buf(),
+            reason,
+        }
+    }
 }

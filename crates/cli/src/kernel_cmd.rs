@@ -20,27 +20,43 @@ use crate::tiles::store::{canonical_spec, code_version, spec_hash, InputRecord, 
 use crate::tiles::{self, Manifest, TileStore, Which};
 use crate::CliError;
 
-/// Options of `entk kernel`.
-#[derive(Debug, Clone)]
+/// Options of `entk kernel`; the field docs are its `--help`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct KernelOptions {
-    /// Architecture spec (JSON, docs/spec.md).
+    /// Architecture spec (JSON; see docs/spec.md).
+    #[arg(long, value_name = "SPEC.json")]
     pub arch: PathBuf,
-    /// First inputs: `(N1, H, W, C)` images or S² signals, or `(N1, 2L−1, 2L, 2L−1, C)` SO(3)
-    /// signals ([`Inputs`]).
+    /// Inputs as .npy (f64 or f32): 4-D (N1, H, W, C) images or S² signals (N1, 2L, 2L−1, C),
+    /// or 5-D (N1, 2L−1, 2L, 2L−1, C) SO(3) signals on the (γ, β, α) grid (first layer so3_conv).
+    /// For a spec that starts with deep_set: padded sets (N1, n_max, D) or
+    /// (N1, n_max, H, W, C), with --x1-counts.
+    #[arg(long, value_name = "A.npy")]
     pub x1: PathBuf,
-    /// Second inputs; `None` means `x1` (exactly symmetric result).
+    /// Second inputs, of the kind and per-input shape of x1; default x1 (the result is then
+    /// exactly symmetric).
+    #[arg(long, value_name = "B.npy")]
     pub x2: Option<PathBuf>,
-    /// Element counts of the padded sets in `x1` (networks that start with `deep_set`).
+    /// Sets only: the number of real elements of each set of x1, a 1-D integer array (N1,);
+    /// the other element slots of each set are padding and must be zero.
+    #[arg(long, value_name = "COUNTS.npy")]
     pub x1_counts: Option<PathBuf>,
-    /// Element counts of the padded sets in `x2`.
+    /// Sets only: the element counts of x2 (N2,).
+    #[arg(long, value_name = "COUNTS.npy")]
     pub x2_counts: Option<PathBuf>,
     /// Output folder.
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Worker threads (0 = all cores). Results do not depend on it.
+    /// Worker threads (default: all cores). The numbers do not depend on it.
+    #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Tile edge (`None`: [`tiles::default_tile`]). Results do not depend on it.
+    /// Tile edge: the matrix is computed and saved in TILE×TILE blocks (any TILE ≥ 1; edge
+    /// tiles may be smaller). Default: 64, or less so that small problems have ~16 tiles.
+    /// The numbers do not depend on it.
+    #[arg(long, value_name = "TILE")]
     pub tile: Option<usize>,
-    /// Discard a tile store of another computation instead of refusing.
+    /// Discard a tile store in DIR/tiles that belongs to another computation (another
+    /// spec, inputs or --tile) and start over, instead of refusing.
+    #[arg(long)]
     pub force: bool,
 }
 
@@ -94,10 +110,7 @@ pub fn load_network_in(registry: &GroupRegistry, path: &Path) -> Result<Network,
 
 /// Loads a spec file: the network (groups named in `registry`) and the spec text.
 fn load_spec(registry: &GroupRegistry, path: &Path) -> Result<(Network, String), CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
     Ok((Network::from_json_in(&text, registry)?, text))
 }
 
@@ -223,10 +236,7 @@ pub fn gram_with_progress(
 }
 
 fn create_dir(out: &Path) -> Result<(), CliError> {
-    std::fs::create_dir_all(out).map_err(|e| CliError::Io {
-        path: out.to_path_buf(),
-        source: e,
-    })
+    std::fs::create_dir_all(out).map_err(CliError::io(out))
 }
 
 /// Removes results of an earlier run from `out` before new work starts, so a killed run never
@@ -582,6 +592,18 @@ pub fn run_kernel_in(
     job.finish(&store, &opts.out, &run, start.elapsed().as_secs_f64(), 1)
 }
 
+/// The parser of a flag whose values are `names`, mapped to a typed option by `to`; `--help`
+/// lists the names.
+fn flag<T: Clone + Send + Sync + 'static, const N: usize>(
+    names: [&'static str; N],
+    to: fn(&str) -> T,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    clap::builder::TypedValueParser::map(
+        clap::builder::PossibleValuesParser::new(names),
+        move |s: String| to(&s),
+    )
+}
+
 /// Which kernels `entk predict` uses (neural-tangents' `get`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GetKernels {
@@ -644,42 +666,81 @@ pub struct SolveRecord {
     pub relative_residual: Option<f64>,
 }
 
-/// Options of `entk predict`.
-#[derive(Debug, Clone)]
+/// Options of `entk predict`; the field docs are its `--help`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct PredictOptions {
-    /// Architecture spec.
+    /// Architecture spec (JSON).
+    #[arg(long, value_name = "SPEC.json")]
     pub arch: PathBuf,
-    /// Training inputs `(N, H, W, C)` or `(N, 2L−1, 2L, 2L−1, C)` ([`Inputs`]).
+    /// Training inputs: 4-D (N, H, W, C) or 5-D SO(3) signals (N, 2L−1, 2L, 2L−1, C).
+    #[arg(long, value_name = "X.npy")]
     pub train: PathBuf,
-    /// Training targets `(N, K)` or `(N,)`, float or integer.
+    /// Training targets (N, K) or (N,).
+    #[arg(long, value_name = "Y.npy")]
     pub labels: PathBuf,
     /// Test inputs, of the kind and per-input shape of the training inputs.
+    #[arg(long, value_name = "T.npy")]
     pub test: PathBuf,
-    /// Element counts of the padded training sets (networks that start with `deep_set`).
+    /// Sets only (a spec that starts with deep_set): element counts of the padded training
+    /// sets (N,), as `entk kernel --x1-counts`.
+    #[arg(long, value_name = "COUNTS.npy")]
     pub train_counts: Option<PathBuf>,
-    /// Element counts of the padded test sets.
+    /// Sets only: element counts of the padded test sets (M,).
+    #[arg(long, value_name = "COUNTS.npy")]
     pub test_counts: Option<PathBuf>,
-    /// Training time `t` (`∞` when `None`).
+    /// Training time t ≥ 0 (default ∞: kernel regression).
+    #[arg(long)]
     pub time: Option<f64>,
-    /// Relative diagonal regularisation `λ` (adds `λ·tr(Θ)/n·I`).
+    /// Relative diagonal regularisation λ: adds λ·tr(Θ)/n·I (neural-tangents' diag_reg).
+    #[arg(long, default_value_t = 0.0)]
     pub diag_reg: f64,
-    /// Learning rate `η`.
+    /// Learning rate η of gradient flow on ½Σ|f(x_i) − y_i|².
+    #[arg(long, default_value_t = 1.0)]
     pub learning_rate: f64,
     /// Output folder.
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Worker threads (0 = all cores).
+    /// Worker threads (default: all cores).
+    #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Kernels to predict with.
+    /// Kernels to predict with (neural-tangents' `get`): both, nngp or ntk.
+    #[arg(long, default_value = "both", value_parser = flag(["both", "nngp", "ntk"], |s| match s {
+        "nngp" => GetKernels::Nngp,
+        "ntk" => GetKernels::Ntk,
+        _ => GetKernels::Both,
+    }))]
     pub get: GetKernels,
-    /// Covariances to compute.
+    /// Predictive covariance over initialisations (neural-tangents' compute_cov): `full`
+    /// writes DIR/KERNEL_cov.npy (M×M; computes the M×M test×test NNGP), `diag` writes
+    /// DIR/KERNEL_var.npy (M; needs only each test input's self-kernel).
+    #[arg(long, default_value = "none", value_parser = flag(["none", "full", "diag"], |s| match s {
+        "full" => CovMode::Full,
+        "diag" => CovMode::Diag,
+        _ => CovMode::None,
+    }))]
     pub cov: CovMode,
-    /// Convention of `time` and `learning_rate`.
+    /// `entk`: flow at rate η on ½Σ|f(x_i) − y_i|². `nt`: neural-tangents'
+    /// gradient_descent_mse, whose loss is divided by N·K, so η_entk = η/(N·K) and a
+    /// neural-tangents t carries over.
+    #[arg(long, default_value = "entk", value_parser = flag(["entk", "nt"], |s| match s {
+        "nt" => TimeConvention::Nt,
+        _ => TimeConvention::Entk,
+    }))]
     pub time_convention: TimeConvention,
-    /// Tile edge of the kernel stores (`None`: default).
+    /// Tile edge of the kernel stores in DIR/tiles (see `entk kernel --help`).
+    #[arg(long, value_name = "TILE")]
     pub tile: Option<usize>,
-    /// Discard tile stores of another computation.
+    /// Discard tile stores in DIR/tiles of another computation and start over.
+    #[arg(long)]
     pub force: bool,
-    /// Solver of the `t = ∞` system.
+    /// `direct`: Cholesky (eigendecomposition at finite t) in memory. `cg`: preconditioned
+    /// conjugate gradients on the Gram matrix streamed from disk (t = ∞, no --cov).
+    /// `auto`: direct while three N×N matrices fit in half the available memory.
+    #[arg(long, default_value = "auto", value_parser = flag(["auto", "direct", "cg"], |s| match s {
+        "direct" => Solver::Direct,
+        "cg" => Solver::Cg,
+        _ => Solver::Auto,
+    }))]
     pub solver: Solver,
 }
 

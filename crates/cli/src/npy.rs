@@ -3,12 +3,13 @@
 //! and the problem.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use entk_datasets::npy::{read_npy_file, Accept, NpyFileError};
-use ndarray::{Array2, ArrayD, IxDyn};
+use ndarray::{Array2, ArrayD};
 use ndarray_npy::WriteNpyExt;
 
+use crate::tiles::store::partial_path;
 use crate::CliError;
 
 /// Reads an `.npy` file of f64 or f32 values (either byte order, C or Fortran order) as an
@@ -20,14 +21,8 @@ pub fn read_array(path: &Path) -> Result<ArrayD<f64>, CliError> {
 
 fn read_accepting(path: &Path, accept: Accept) -> Result<ArrayD<f64>, CliError> {
     read_npy_file(path, accept).map_err(|e| match e {
-        NpyFileError::Io(source) => CliError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        NpyFileError::Npy(e) => CliError::Npy {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        },
+        NpyFileError::Io(source) => CliError::io(path)(source),
+        NpyFileError::Npy(e) => CliError::npy(path)(e.to_string()),
     })
 }
 
@@ -46,18 +41,13 @@ pub fn read_array_ranks(
 ) -> Result<ArrayD<f64>, CliError> {
     let a = read_array(path)?;
     if !ranks.contains(&a.ndim()) {
-        return Err(CliError::Npy {
-            path: path.to_path_buf(),
-            reason: format!("{what} must have {expected}, got shape {:?}", a.shape()),
-        });
+        let shape = a.shape();
+        let why = format!("{what} must have {expected}, got shape {shape:?}");
+        return Err(CliError::npy(path)(why));
     }
-    if let Some(i) = a.iter().position(|v| !v.is_finite()) {
-        return Err(CliError::Npy {
-            path: path.to_path_buf(),
-            reason: format!("{what} contains a non-finite value (NaN or Inf) at flat index {i}"),
-        });
-    }
-    Ok(a)
+    all_finite(a, path, |i| {
+        format!("{what} contains a non-finite value (NaN or Inf) at flat index {i}")
+    })
 }
 
 /// Reads labels `(N, K)`; a 1-D `(N,)` array is accepted as `(N, 1)`. Besides f64 and f32,
@@ -68,24 +58,30 @@ pub fn read_labels(path: &Path) -> Result<Array2<f64>, CliError> {
     let a = match a.ndim() {
         1 => {
             let n = a.len();
-            a.into_shape_with_order(IxDyn(&[n, 1]))
-                .expect("same length")
+            a.into_shape_with_order((n, 1)).expect("same length")
         }
-        2 => a,
+        2 => a.into_dimensionality().expect("two dimensions"),
         _ => {
-            return Err(CliError::Npy {
-                path: path.to_path_buf(),
-                reason: format!("labels must have shape (N, K) or (N,), got {:?}", a.shape()),
-            })
+            let why = format!("labels must have shape (N, K) or (N,), got {:?}", a.shape());
+            return Err(CliError::npy(path)(why));
         }
     };
-    if let Some(i) = a.iter().position(|v| !v.is_finite()) {
-        return Err(CliError::Npy {
-            path: path.to_path_buf(),
-            reason: format!("labels contain a non-finite value at flat index {i}"),
-        });
+    all_finite(a, path, |i| {
+        format!("labels contain a non-finite value at flat index {i}")
+    })
+}
+
+/// `a` when every value is finite; else the error of `path` that `says` words for the flat
+/// index of the first NaN or infinity.
+fn all_finite<D: ndarray::Dimension>(
+    a: ndarray::Array<f64, D>,
+    path: &Path,
+    says: impl Fn(usize) -> String,
+) -> Result<ndarray::Array<f64, D>, CliError> {
+    match a.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(CliError::npy(path)(says(i))),
+        None => Ok(a),
     }
-    Ok(a.into_dimensionality().expect("two dimensions"))
 }
 
 /// Reads the element counts of padded sets (`deep_set` inputs): a 1-D array `(N,)` of
@@ -93,10 +89,7 @@ pub fn read_labels(path: &Path) -> Result<Array2<f64>, CliError> {
 /// the sets (`x1`, `train`, ...) in errors.
 pub fn read_counts(path: &Path, what: &str) -> Result<Vec<usize>, CliError> {
     let a = read_accepting(path, Accept::FloatsOrIntegers)?;
-    let bad = |reason: String| CliError::Npy {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let bad = CliError::npy(path);
     if a.ndim() != 1 {
         return Err(bad(format!(
             "{what} counts must be a 1-D array (N,) with one count per set, got shape {:?}",
@@ -123,40 +116,16 @@ pub fn write_array<D: ndarray::Dimension>(
     path: &Path,
     a: &ndarray::Array<f64, D>,
 ) -> Result<(), CliError> {
-    let tmp = temporary_path(path);
-    let file = File::create(&tmp).map_err(|e| CliError::Io {
-        path: tmp.clone(),
-        source: e,
-    })?;
+    let tmp = partial_path(path);
+    let file = File::create(&tmp).map_err(CliError::io(&tmp))?;
     a.write_npy(std::io::BufWriter::new(file))
-        .map_err(|e| CliError::Npy {
-            path: tmp.clone(),
-            reason: e.to_string(),
-        })?;
-    std::fs::rename(&tmp, path).map_err(|e| CliError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })
+        .map_err(|e| CliError::npy(&tmp)(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(CliError::io(path))
 }
 
 /// Writes a text file atomically.
 pub fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
-    let tmp = temporary_path(path);
-    std::fs::write(&tmp, text).map_err(|e| CliError::Io {
-        path: tmp.clone(),
-        source: e,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| CliError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })
-}
-
-fn temporary_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".partial");
-    path.with_file_name(name)
+    let tmp = partial_path(path);
+    std::fs::write(&tmp, text).map_err(CliError::io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(CliError::io(path))
 }

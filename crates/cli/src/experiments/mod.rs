@@ -187,44 +187,35 @@ enum Config {
 impl Config {
     fn new(name: ExperimentName, o: &ExperimentOptions) -> Result<Self, ExperimentError> {
         o.check(name)?;
-        /// The config of `from_options`, shrunk by `shrink` in smoke mode.
-        fn sized<C>(c: C, o: &ExperimentOptions, shrink: fn(&mut C, &ExperimentOptions)) -> C {
-            let mut c = c;
-            if o.smoke {
-                shrink(&mut c, o);
-            }
-            c
-        }
-        Ok(match name {
-            ExperimentName::Qm9 => {
-                Config::Qm9(sized(qm9::Qm9Config::from_options(o), o, smoke::qm9))
-            }
-            ExperimentName::Rotmnist => Config::Rotmnist(sized(
-                rotmnist::RotmnistConfig::from_options(o),
-                o,
-                smoke::rotmnist,
-            )),
-            ExperimentName::Textures => Config::Textures(sized(
-                textures::TexturesConfig::from_options(o),
-                o,
-                smoke::textures,
-            )),
-            ExperimentName::Histology => Config::Histology(sized(
+        use ExperimentName as E;
+        let mut config = match name {
+            E::Qm9 => Config::Qm9(qm9::Qm9Config::from_options(o)),
+            E::Rotmnist => Config::Rotmnist(rotmnist::RotmnistConfig::from_options(o)),
+            E::Textures => Config::Textures(textures::TexturesConfig::from_options(o)),
+            E::Histology => Config::Histology(
                 histology::HistologyConfig::from_options(o).map_err(|e| e.within("histology"))?,
-                o,
-                smoke::histology,
-            )),
-            ExperimentName::Augmentation => Config::Augmentation(sized(
-                augmentation::AugmentationConfig::from_options(o),
-                o,
-                smoke::augmentation,
-            )),
-            ExperimentName::Convergence => Config::Convergence(sized(
-                convergence::ConvergenceConfig::from_options(o),
-                o,
-                smoke::convergence,
-            )),
-        })
+            ),
+            E::Augmentation => {
+                Config::Augmentation(augmentation::AugmentationConfig::from_options(o))
+            }
+            E::Convergence => Config::Convergence(convergence::ConvergenceConfig::from_options(o)),
+        };
+        if o.smoke {
+            config.shrink(o);
+        }
+        Ok(config)
+    }
+
+    /// Shrinks the settings to smoke-test sizes ([`smoke`]).
+    fn shrink(&mut self, o: &ExperimentOptions) {
+        match self {
+            Config::Qm9(c) => smoke::qm9(c, o),
+            Config::Rotmnist(c) => smoke::rotmnist(c, o),
+            Config::Textures(c) => smoke::textures(c, o),
+            Config::Histology(c) => smoke::histology(c, o),
+            Config::Augmentation(c) => smoke::augmentation(c, o),
+            Config::Convergence(c) => smoke::convergence(c, o),
+        }
     }
 
     fn settings(&self) -> Result<Value, ExperimentError> {

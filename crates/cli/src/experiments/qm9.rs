@@ -955,15 +955,19 @@ mod tests {
     use super::*;
     use entk_ntk::GramOptions;
 
-    /// The MLP's vector path gives the same kernels as the engine's `flatten` on images.
-    #[test]
-    fn mlp_vector_path_equals_flatten_on_signals() {
-        let molecules = embedded_qm9_sample().unwrap();
+    /// The embedded molecules and a bandlimit-2 featurizer.
+    fn molecules_and_featurizer() -> (Vec<Molecule>, Qm9Featurizer) {
         let featurizer = Qm9Featurizer::new(FeatureConfig {
             bandlimit: 2,
             ..FeatureConfig::default()
-        })
-        .unwrap();
+        });
+        (embedded_qm9_sample().unwrap(), featurizer.unwrap())
+    }
+
+    /// The MLP's vector path gives the same kernels as the engine's `flatten` on images.
+    #[test]
+    fn mlp_vector_path_equals_flatten_on_signals() {
+        let (molecules, featurizer) = molecules_and_featurizer();
         let x = featurizer.slot_signals(&molecules[..5], 0).unwrap();
         let y = featurizer.slot_signals(&molecules[5..8], 1).unwrap();
         let images =
@@ -982,12 +986,7 @@ mod tests {
     /// Skipping padding slots is exact: a zero input has zero kernel with everything.
     #[test]
     fn padding_slots_contribute_exactly_zero_to_the_mlp_kernel() {
-        let molecules = embedded_qm9_sample().unwrap();
-        let featurizer = Qm9Featurizer::new(FeatureConfig {
-            bandlimit: 2,
-            ..FeatureConfig::default()
-        })
-        .unwrap();
+        let (molecules, featurizer) = molecules_and_featurizer();
         let set: Vec<Molecule> = molecules[..6].to_vec();
         let slot = set.iter().map(Molecule::num_atoms).min().unwrap();
         assert!(

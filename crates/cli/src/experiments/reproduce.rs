@@ -58,6 +58,17 @@ pub enum Outcome {
     Failed(String),
 }
 
+impl Outcome {
+    /// The outcome in a table, with `reused` as the words for [`Outcome::Reused`].
+    fn words(&self, reused: &str) -> String {
+        match self {
+            Outcome::Computed => "computed".to_string(),
+            Outcome::Reused => reused.to_string(),
+            Outcome::Failed(m) => format!("FAILED: {m}"),
+        }
+    }
+}
+
 /// What [`reproduce`] did.
 #[derive(Debug, Clone)]
 pub struct ReproduceSummary {
@@ -83,14 +94,9 @@ impl ReproduceSummary {
             &["experiment", "outcome", "seconds"],
         );
         for (n, o, s) in &self.experiments {
-            let outcome = match o {
-                Outcome::Computed => "computed".to_string(),
-                Outcome::Reused => "reused (settings match)".to_string(),
-                Outcome::Failed(m) => format!("FAILED: {m}"),
-            };
             t.push(vec![
                 n.to_string(),
-                outcome,
+                o.words("reused (settings match)"),
                 s.map(|v| format!("{v:.1}")).unwrap_or_default(),
             ]);
         }
@@ -150,10 +156,7 @@ fn checksum_matches(sums: &BTreeMap<String, String>, file: &str, path: &Path) ->
 /// `DIR/NAME.json`, `DIR/NAME.png` and `DIR/report.md`.
 pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, ExperimentError> {
     let start = Instant::now();
-    std::fs::create_dir_all(&opts.out).map_err(|e| CliError::Io {
-        path: opts.out.clone(),
-        source: e,
-    })?;
+    std::fs::create_dir_all(&opts.out).map_err(CliError::io(&opts.out))?;
     let report_path = opts.out.join("report.md");
     let tiles = opts.out.join(TILES_DIR);
     let exp_opts = ExperimentOptions {
@@ -203,10 +206,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, Experiment
                 match run_experiment(name, &exp_opts) {
                     Ok(r) => {
                         JsonWriter.write(&r, &json_path)?;
-                        let bytes = std::fs::read(&json_path).map_err(|e| CliError::Io {
-                            path: json_path.clone(),
-                            source: e,
-                        })?;
+                        let bytes = std::fs::read(&json_path).map_err(CliError::io(&json_path))?;
                         sums.insert(file.clone(), checksum(&bytes));
                         let text = serde_json::to_string_pretty(&sums).map_err(|e| {
                             CliError::Usage(format!("cannot serialise the checksums: {e}"))
@@ -380,14 +380,9 @@ fn render(
     );
     let mut summary = Table::new("Summary", &["experiment", "outcome", "seconds", "headline"]);
     for (n, o, r) in done {
-        let outcome = match o {
-            Outcome::Computed => "computed".to_string(),
-            Outcome::Reused => "reused".to_string(),
-            Outcome::Failed(m) => format!("FAILED: {m}"),
-        };
         summary.push(vec![
             n.to_string(),
-            outcome,
+            o.words("reused"),
             r.as_ref()
                 .map(|r| format!("{:.1}", r.seconds))
                 .unwrap_or_default(),

@@ -436,18 +436,8 @@ impl Bootstrap {
     /// percentile interval (module docs).
     pub fn estimates(&self, units: usize, stat: impl Fn(&[f64]) -> Vec<f64>) -> Vec<Estimate> {
         let values = stat(&vec![1.0; units]);
-        let mut reps: Vec<Vec<f64>> = vec![Vec::with_capacity(self.resamples); values.len()];
-        for c in self.counts(units) {
-            let w: Vec<f64> = c.iter().map(|&k| k as f64).collect();
-            for (r, v) in reps.iter_mut().zip(stat(&w)) {
-                r.push(v);
-            }
-        }
-        values
-            .iter()
-            .zip(&reps)
-            .map(|(&v, r)| from_replicates(v, r))
-            .collect()
+        let replicates = self.counts(units).into_iter().map(|c| stat(&weights(&c)));
+        per_statistic(&values, self.resamples, replicates)
     }
 
     /// [`Bootstrap::estimates`] for several independent samples (strata) resampled separately:
@@ -472,27 +462,42 @@ impl Bootstrap {
                 .counts(n)
             })
             .collect();
-        let mut reps: Vec<Vec<f64>> = vec![Vec::with_capacity(self.resamples); values.len()];
-        for r in 0..self.resamples {
-            let w: Vec<Vec<f64>> = counts
-                .iter()
-                .map(|c| c[r].iter().map(|&k| k as f64).collect())
-                .collect();
-            for (rep, v) in reps.iter_mut().zip(stat(&w)) {
-                rep.push(v);
-            }
-        }
-        values
-            .iter()
-            .zip(&reps)
-            .map(|(&v, r)| from_replicates(v, r))
-            .collect()
+        let replicates = (0..self.resamples).map(|r| {
+            let w: Vec<Vec<f64>> = counts.iter().map(|c| weights(&c[r])).collect();
+            stat(&w)
+        });
+        per_statistic(&values, self.resamples, replicates)
     }
 
     /// [`Bootstrap::estimates`] of one statistic.
     pub fn estimate(&self, units: usize, stat: impl Fn(&[f64]) -> f64) -> Estimate {
         self.estimates(units, |w| vec![stat(w)])[0]
     }
+}
+
+/// Resample multiplicities as unit weights.
+fn weights(counts: &[u32]) -> Vec<f64> {
+    counts.iter().map(|&k| f64::from(k)).collect()
+}
+
+/// One [`Estimate`] per statistic from its `values` on the original sample and `replicates`
+/// (all statistics on one resample per item, `resamples` items).
+fn per_statistic(
+    values: &[f64],
+    resamples: usize,
+    replicates: impl Iterator<Item = Vec<f64>>,
+) -> Vec<Estimate> {
+    let mut reps: Vec<Vec<f64>> = vec![Vec::with_capacity(resamples); values.len()];
+    for stats in replicates {
+        for (r, v) in reps.iter_mut().zip(stats) {
+            r.push(v);
+        }
+    }
+    values
+        .iter()
+        .zip(&reps)
+        .map(|(&v, r)| from_replicates(v, r))
+        .collect()
 }
 
 /// An [`Estimate`] from the estimate and its bootstrap replicates (module docs: re-centred

@@ -34,15 +34,12 @@ impl ReportWriter for JsonWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::sample_report;
+    use crate::report::tests::{sample_report, write_sample};
 
     #[test]
     fn json_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/r.json");
-        let r = sample_report();
-        JsonWriter.write(&r, &path).unwrap();
-        assert_eq!(JsonWriter::read(&path).unwrap(), r);
+        let (dir, path) = write_sample(&JsonWriter, "sub/r.json");
+        assert_eq!(JsonWriter::read(&path).unwrap(), sample_report());
         assert!(!dir.path().join("sub/r.json.partial").exists());
     }
 

@@ -388,12 +388,7 @@ pub(crate) fn partial_path(path: &Path) -> PathBuf {
 /// Creates the parent folder of `path` if needed.
 pub(crate) fn ensure_parent(path: &Path) -> Result<(), CliError> {
     match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => {
-            std::fs::create_dir_all(p).map_err(|e| CliError::Io {
-                path: p.to_path_buf(),
-                source: e,
-            })
-        }
+        Some(p) if !p.as_os_str().is_empty() => std::fs::create_dir_all(p).map_err(CliError::io(p)),
         _ => Ok(()),
     }
 }
@@ -422,6 +417,17 @@ pub fn percent(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`sample_report`] written by `writer` to `name` in a new temporary folder.
+    pub(crate) fn write_sample(
+        writer: &dyn ReportWriter,
+        name: &str,
+    ) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        writer.write(&sample_report(), &path).unwrap();
+        (dir, path)
+    }
 
     pub(crate) fn sample_report() -> ExperimentReport {
         let mut r = ExperimentReport::new("demo", 10, 20, 3, serde_json::json!({"a": 1}));

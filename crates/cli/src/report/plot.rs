@@ -58,10 +58,7 @@ impl ReportWriter for PngWriter {
         draw(report, &tmp, self.panel_width, self.panel_height).map_err(|e| {
             CliError::Usage(format!("{}: cannot draw the plot: {e}", path.display()))
         })?;
-        std::fs::rename(&tmp, path).map_err(|e| CliError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })
+        std::fs::rename(&tmp, path).map_err(CliError::io(path))
     }
 }
 
@@ -352,13 +349,11 @@ pub(crate) fn tick_label(v: f64, log: bool, percent: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::sample_report;
+    use crate::report::tests::{sample_report, write_sample};
 
     #[test]
     fn png_has_the_signature_and_the_panel_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("plot.png");
-        PngWriter::default().write(&sample_report(), &path).unwrap();
+        let (dir, path) = write_sample(&PngWriter::default(), "plot.png");
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         // IHDR: width and height, big-endian, at bytes 16..24.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use entk_ntk::regression::{RegressionError, SymmetricMatrix};
 use ndarray::{Array2, ArrayView2};
 
-use super::store::{partial_path, sync_dir, TileStore};
+use super::store::{partial_path, sync_dir, Tile, TileStore};
 use super::TileId;
 use crate::CliError;
 
@@ -32,13 +32,6 @@ pub fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
     h
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
-    move |e| CliError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    }
-}
-
 /// Writes `out_dir/nngp.npy` and `out_dir/ntk.npy` from a complete store: both go to
 /// `.partial` files first, are fsynced, then renamed (NTK first, NNGP last) and the folder
 /// fsynced. A symmetric store's lower triangle is the exact transpose of its upper one.
@@ -53,9 +46,9 @@ pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
     let partials: Vec<PathBuf> = names.iter().map(|p| partial_path(p)).collect();
     let mut files = Vec::new();
     for p in &partials {
-        let mut w = BufWriter::with_capacity(1 << 20, File::create(p).map_err(io(p))?);
+        let mut w = BufWriter::with_capacity(1 << 20, File::create(p).map_err(CliError::io(p))?);
         w.write_all(&npy_header(grid.rows, grid.cols))
-            .map_err(io(p))?;
+            .map_err(CliError::io(p))?;
         files.push(w);
     }
     let cols = grid.cols;
@@ -73,15 +66,7 @@ pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
             } else {
                 TileId { row, col }
             };
-            let tile = store
-                .load(id)
-                .map_err(|why| CliError::Usage(format!("cannot assemble the result: {why}")))?
-                .ok_or_else(|| {
-                    CliError::Usage(format!(
-                        "cannot assemble the result: {} is missing",
-                        store.tile_path(id).display()
-                    ))
-                })?;
+            let tile = load_finished(store, id, "cannot assemble the result")?;
             let (tr, tc) = grid.extent(id);
             for (b, values) in buf.iter_mut().zip([&tile.nngp, &tile.ntk]) {
                 for (a, i) in tr.clone().enumerate() {
@@ -98,7 +83,7 @@ pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
         }
         for ((w, b), p) in files.iter_mut().zip(&buf).zip(&partials) {
             let bytes: Vec<u8> = b.iter().flat_map(|v| v.to_le_bytes()).collect();
-            w.write_all(&bytes).map_err(io(p))?;
+            w.write_all(&bytes).map_err(CliError::io(p))?;
         }
     }
     for (w, p) in files.into_iter().zip(&partials) {
@@ -106,12 +91,25 @@ pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
             path: p.clone(),
             source: e.into_error(),
         })?;
-        f.sync_all().map_err(io(p))?;
+        f.sync_all().map_err(CliError::io(p))?;
     }
     for (p, name) in partials.iter().zip(&names).rev() {
-        std::fs::rename(p, name).map_err(io(name))?;
+        std::fs::rename(p, name).map_err(CliError::io(name))?;
     }
     sync_dir(out_dir)
+}
+
+/// Tile `id` of a store that should be complete; a damaged or missing tile is an error that
+/// starts with `context`.
+fn load_finished(store: &TileStore, id: TileId, context: &str) -> Result<Tile, CliError> {
+    match store.load(id) {
+        Ok(Some(tile)) => Ok(tile),
+        Ok(None) => Err(CliError::Usage(format!(
+            "{context}: {} is missing",
+            store.tile_path(id).display()
+        ))),
+        Err(why) => Err(CliError::Usage(format!("{context}: {why}"))),
+    }
 }
 
 /// Which kernel of a tile store.
@@ -128,15 +126,7 @@ pub fn load_matrix(store: &TileStore, which: Which) -> Result<ndarray::Array2<f6
     let grid = store.manifest().grid();
     let mut m = ndarray::Array2::zeros((grid.rows, grid.cols));
     for id in grid.tiles() {
-        let tile = store
-            .load(id)
-            .map_err(|why| CliError::Usage(format!("cannot read the result: {why}")))?
-            .ok_or_else(|| {
-                CliError::Usage(format!(
-                    "cannot read the result: {} is missing",
-                    store.tile_path(id).display()
-                ))
-            })?;
+        let tile = load_finished(store, id, "cannot read the result")?;
         let values = match which {
             Which::Nngp => &tile.nngp,
             Which::Ntk => &tile.ntk,
@@ -169,7 +159,7 @@ pub struct NpyRows {
 impl NpyRows {
     /// Opens a file written by [`assemble`] (or NumPy: C order, `<f8`, 2-D).
     pub fn open(path: &Path) -> Result<Self, CliError> {
-        let file = File::open(path).map_err(io(path))?;
+        let file = File::open(path).map_err(CliError::io(path))?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let bad = |reason: String| CliError::Npy {
             path: path.to_path_buf(),
@@ -211,7 +201,11 @@ impl NpyRows {
         };
         let data_offset = (10 + len) as u64;
         let need = data_offset + 8 * (rows as u64) * (cols as u64);
-        let have = reader.get_ref().metadata().map_err(io(path))?.len();
+        let have = reader
+            .get_ref()
+            .metadata()
+            .map_err(CliError::io(path))?
+            .len();
         if have != need {
             return Err(bad(format!(
                 "{have} bytes, a {rows}×{cols} matrix needs {need} (truncated or damaged)"
@@ -232,9 +226,11 @@ impl NpyRows {
         let at = self.data_offset + 8 * (i as u64) * (self.cols as u64);
         self.reader
             .seek(std::io::SeekFrom::Start(at))
-            .map_err(io(&self.path))?;
+            .map_err(CliError::io(&self.path))?;
         let mut bytes = vec![0u8; 8 * self.cols];
-        self.reader.read_exact(&mut bytes).map_err(io(&self.path))?;
+        self.reader
+            .read_exact(&mut bytes)
+            .map_err(CliError::io(&self.path))?;
         Ok(bytes
             .chunks_exact(8)
             .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -251,14 +247,16 @@ impl NpyRows {
         use std::io::Seek;
         self.reader
             .seek(std::io::SeekFrom::Start(self.data_offset))
-            .map_err(io(&self.path))?;
+            .map_err(CliError::io(&self.path))?;
         let mut bytes = Vec::new();
         let mut values = Vec::new();
         let mut r0 = 0;
         while r0 < self.rows {
             let r = block.max(1).min(self.rows - r0);
             bytes.resize(8 * r * self.cols, 0);
-            self.reader.read_exact(&mut bytes).map_err(io(&self.path))?;
+            self.reader
+                .read_exact(&mut bytes)
+                .map_err(CliError::io(&self.path))?;
             values.clear();
             values.extend(
                 bytes

@@ -48,6 +48,63 @@ impl Fnv128 {
     }
 }
 
+/// Bytes of the checksum that ends a tile or record file.
+pub const CHECKSUM_BYTES: usize = 16;
+
+/// Starts a tile or record file: its 8-byte magic, `format` (u64) and `identity` (u128), all
+/// little-endian; the caller appends the rest and then [`seal`]s it.
+pub fn file_start(magic: &[u8; 8], format: u64, identity: u128, capacity: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(capacity);
+    bytes.extend_from_slice(magic);
+    bytes.extend_from_slice(&format.to_le_bytes());
+    bytes.extend_from_slice(&identity.to_le_bytes());
+    bytes
+}
+
+/// Appends the FNV-1a-128 checksum of everything before it.
+pub fn seal(bytes: &mut Vec<u8>) {
+    let mut h = Fnv128::default();
+    h.update(bytes);
+    bytes.extend_from_slice(&h.finish().to_le_bytes());
+}
+
+/// A file written by [`file_start`] and [`seal`] whose checksum matches: its body.
+pub struct Sealed<'a>(&'a [u8]);
+
+impl<'a> Sealed<'a> {
+    /// The body of `bytes` when its trailing checksum matches (`None`: torn or damaged).
+    pub fn open(bytes: &'a [u8]) -> Option<Self> {
+        let (body, sum) = bytes.split_at(bytes.len().checked_sub(CHECKSUM_BYTES)?);
+        let mut h = Fnv128::default();
+        h.update(body);
+        (h.finish().to_le_bytes() == sum).then_some(Sealed(body))
+    }
+
+    /// Whether it starts with this magic, format and identity.
+    pub fn is(&self, magic: &[u8; 8], format: u64, identity: u128) -> bool {
+        let stored = u128::from_le_bytes(self.0[16..32].try_into().expect("16 bytes"));
+        &self.0[..8] == magic && self.u64_at(8) == format && stored == identity
+    }
+
+    /// The little-endian `u64` at byte `at`.
+    pub fn u64_at(&self, at: usize) -> u64 {
+        u64::from_le_bytes(self.0[at..at + 8].try_into().expect("8 bytes"))
+    }
+
+    /// The little-endian f64 values from byte `at` on.
+    pub fn f64s_from(&self, at: usize) -> Vec<f64> {
+        self.0[at..]
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect()
+    }
+
+    /// Bytes of the body.
+    pub fn body_len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 /// Hash of an array given as its shape and values (f64 bit patterns): the same numbers in an
 /// f32 or f64 file, or a C- or Fortran-ordered one, hash equal after they are read as f64 in
 /// logical order.

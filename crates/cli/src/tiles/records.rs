@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::hash::Fnv128;
+use super::hash::{file_start, seal, Fnv128, Sealed, CHECKSUM_BYTES};
 use super::space::check_space;
 use super::store::write_durably;
 use crate::CliError;
@@ -20,7 +20,6 @@ const MAGIC: &[u8; 8] = b"ENTKRECD";
 const FORMAT: u64 = 1;
 /// magic, format, key hash (16), count.
 const HEADER_BYTES: usize = 8 + 8 + 16 + 8;
-const CHECKSUM_BYTES: usize = 16;
 
 /// A folder of records.
 #[derive(Debug, Clone)]
@@ -54,21 +53,14 @@ impl RecordStore {
 
     /// Writes the record durably (after checking that it fits on the disk).
     pub fn save(&self, key: &str, values: &[f64]) -> Result<(), CliError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| CliError::Io {
-            path: self.dir.clone(),
-            source: e,
-        })?;
-        let mut bytes = Vec::with_capacity(HEADER_BYTES + 8 * values.len() + CHECKSUM_BYTES);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&FORMAT.to_le_bytes());
-        bytes.extend_from_slice(&key_hash(key).to_le_bytes());
+        std::fs::create_dir_all(&self.dir).map_err(CliError::io(&self.dir))?;
+        let capacity = HEADER_BYTES + 8 * values.len() + CHECKSUM_BYTES;
+        let mut bytes = file_start(MAGIC, FORMAT, key_hash(key), capacity);
         bytes.extend_from_slice(&(values.len() as u64).to_le_bytes());
         for v in values {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
-        let mut h = Fnv128::default();
-        h.update(&bytes);
-        bytes.extend_from_slice(&h.finish().to_le_bytes());
+        seal(&mut bytes);
         check_space(&self.dir, bytes.len() as u64, "a finished unit of work")?;
         write_durably(&self.path(key), &bytes)
     }
@@ -86,27 +78,16 @@ impl RecordStore {
         if bytes.len() < HEADER_BYTES + CHECKSUM_BYTES {
             return Err(format!("{name} has {} bytes (truncated)", bytes.len()));
         }
-        let (body, sum) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
-        let mut h = Fnv128::default();
-        h.update(body);
-        if h.finish().to_le_bytes() != sum {
+        let Some(file) = Sealed::open(&bytes) else {
             return Err(format!("{name} fails its checksum (truncated or damaged)"));
-        }
-        let u64_at = |at: usize| u64::from_le_bytes(body[at..at + 8].try_into().expect("8 bytes"));
-        let stored_key = u128::from_le_bytes(body[16..32].try_into().expect("16 bytes"));
-        if &body[..8] != MAGIC || u64_at(8) != FORMAT || stored_key != key_hash(key) {
+        };
+        if !file.is(MAGIC, FORMAT, key_hash(key)) {
             return Err(format!("{name} is not this record"));
         }
-        let count = u64_at(32) as usize;
-        if body.len() - HEADER_BYTES != 8 * count {
+        if file.body_len() - HEADER_BYTES != 8 * file.u64_at(32) as usize {
             return Err(format!("{name} holds the wrong number of values (damaged)"));
         }
-        Ok(Some(
-            body[HEADER_BYTES..]
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-                .collect(),
-        ))
+        Ok(Some(file.f64s_from(HEADER_BYTES)))
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::grid::{TileGrid, TileId};
-use super::hash::{text_hash, Fnv128};
+use super::hash::{file_start, seal, text_hash, Fnv128, Sealed, CHECKSUM_BYTES};
 use crate::CliError;
 
 /// Version of the tile file format and manifest layout.
@@ -86,80 +86,85 @@ impl Manifest {
 
     /// The first difference from `other` (the manifest found on disk), in words, or `None`.
     pub fn difference(&self, found: &Manifest) -> Option<String> {
-        if self.format != found.format {
-            return Some(format!(
-                "store format {} (this build writes {})",
-                found.format, self.format
-            ));
-        }
-        if self.code_version != found.code_version {
-            return Some(format!(
-                "code version `{}` (this is `{}`)",
-                found.code_version, self.code_version
-            ));
-        }
-        if self.spec_hash != found.spec_hash || self.spec != found.spec {
-            return Some(format!(
-                "another architecture spec (hash {}, this run's is {})",
-                found.spec_hash, self.spec_hash
-            ));
-        }
-        if self.groups != found.groups {
-            return Some(format!(
-                "groups with another structure under these names ({} there, this run's: {})",
-                if found.groups.is_empty() {
-                    "none recorded".to_string()
-                } else {
-                    found.groups.join("; ")
-                },
-                if self.groups.is_empty() {
-                    "none".to_string()
-                } else {
-                    self.groups.join("; ")
-                }
-            ));
-        }
-        if self.symmetric != found.symmetric {
-            return Some(if found.symmetric {
-                "x2 = x1 (no --x2), this run gives --x2".to_string()
+        let joined = |groups: &[String], none: &str| {
+            if groups.is_empty() {
+                none.to_string()
             } else {
-                "a separate --x2, this run has none".to_string()
-            });
-        }
-        for (mine, theirs) in self.inputs.iter().zip(&found.inputs) {
+                groups.join("; ")
+            }
+        };
+        let input = |(mine, theirs): (&InputRecord, &InputRecord)| {
             if mine.shape != theirs.shape {
-                return Some(format!(
+                Some(format!(
                     "{} of shape {:?} (this run's {} has shape {:?})",
                     theirs.name, theirs.shape, mine.name, mine.shape
-                ));
+                ))
+            } else {
+                (mine.hash != theirs.hash).then(|| {
+                    format!(
+                        "other {} values (hash {}, this run's {} hashes to {})",
+                        theirs.name, theirs.hash, mine.path, mine.hash
+                    )
+                })
             }
-            if mine.hash != theirs.hash {
-                return Some(format!(
-                    "other {} values (hash {}, this run's {} hashes to {})",
-                    theirs.name, theirs.hash, mine.path, mine.hash
-                ));
-            }
-        }
-        if self.inputs.len() != found.inputs.len() {
-            return Some(format!(
-                "{} inputs, this run has {}",
-                found.inputs.len(),
-                self.inputs.len()
-            ));
-        }
-        if self.tile != found.tile {
-            return Some(format!(
-                "--tile {} (this run asks for --tile {}; omit --tile to reuse the store)",
-                found.tile, self.tile
-            ));
-        }
-        if (self.rows, self.cols) != (found.rows, found.cols) {
-            return Some(format!(
-                "a {}×{} result, this run's is {}×{}",
-                found.rows, found.cols, self.rows, self.cols
-            ));
-        }
-        None
+        };
+        [
+            (self.format != found.format).then(|| {
+                format!(
+                    "store format {} (this build writes {})",
+                    found.format, self.format
+                )
+            }),
+            (self.code_version != found.code_version).then(|| {
+                format!(
+                    "code version `{}` (this is `{}`)",
+                    found.code_version, self.code_version
+                )
+            }),
+            (self.spec_hash != found.spec_hash || self.spec != found.spec).then(|| {
+                format!(
+                    "another architecture spec (hash {}, this run's is {})",
+                    found.spec_hash, self.spec_hash
+                )
+            }),
+            (self.groups != found.groups).then(|| {
+                format!(
+                    "groups with another structure under these names ({} there, this run's: {})",
+                    joined(&found.groups, "none recorded"),
+                    joined(&self.groups, "none")
+                )
+            }),
+            (self.symmetric != found.symmetric).then(|| {
+                if found.symmetric {
+                    "x2 = x1 (no --x2), this run gives --x2".to_string()
+                } else {
+                    "a separate --x2, this run has none".to_string()
+                }
+            }),
+            self.inputs.iter().zip(&found.inputs).find_map(input),
+            (self.inputs.len() != found.inputs.len()).then(|| {
+                format!(
+                    "{} inputs, this run has {}",
+                    found.inputs.len(),
+                    self.inputs.len()
+                )
+            }),
+            (self.tile != found.tile).then(|| {
+                format!(
+                    "--tile {} (this run asks for --tile {}; omit --tile to reuse the store)",
+                    found.tile, self.tile
+                )
+            }),
+            ((self.rows, self.cols) != (found.rows, found.cols)).then(|| {
+                format!(
+                    "a {}×{} result, this run's is {}×{}",
+                    found.rows, found.cols, self.rows, self.cols
+                )
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
     }
 }
 
@@ -187,7 +192,6 @@ pub struct Tile {
 const MAGIC: &[u8; 8] = b"ENTKTILE";
 /// magic, format, identity (16), bi, bj, rows, cols.
 const HEADER_BYTES: usize = 8 + 8 + 16 + 4 * 8;
-const CHECKSUM_BYTES: usize = 16;
 
 /// How a store was opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,28 +212,23 @@ pub struct TileStore {
     identity: u128,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
-    move |e| CliError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    }
-}
-
 /// Writes `bytes` to `path` durably: `path.partial`, fsync, rename, fsync of the folder.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let tmp = partial_path(path);
     {
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
+        let mut f = File::create(&tmp).map_err(CliError::io(&tmp))?;
+        f.write_all(bytes).map_err(CliError::io(&tmp))?;
+        f.sync_all().map_err(CliError::io(&tmp))?;
     }
-    std::fs::rename(&tmp, path).map_err(io(path))?;
+    std::fs::rename(&tmp, path).map_err(CliError::io(path))?;
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// `fsync` of a folder, so a rename in it is durable.
 pub fn sync_dir(dir: &Path) -> Result<(), CliError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(CliError::io(dir))
 }
 
 /// `NAME.partial` beside `NAME`.
@@ -254,7 +253,7 @@ impl TileStore {
     ) -> Result<(Self, Opened), CliError> {
         let manifest_path = dir.join("manifest.json");
         let opened = if force && dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(io(dir))?;
+            std::fs::remove_dir_all(dir).map_err(CliError::io(dir))?;
             Opened::Replaced
         } else {
             let verdict = match read_manifest(&manifest_path) {
@@ -281,7 +280,7 @@ impl TileStore {
                 ))
             })?
         };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        std::fs::create_dir_all(dir).map_err(CliError::io(dir))?;
         if opened != Opened::Resumed {
             let text = serde_json::to_string_pretty(&manifest).expect("serialisable");
             write_durably(&manifest_path, text.as_bytes())?;
@@ -362,19 +361,19 @@ impl TileStore {
         let (r, c) = self.manifest.grid().extent(id);
         debug_assert_eq!((r.len(), c.len()), (tile.rows, tile.cols));
         let values = tile.rows * tile.cols;
-        let mut bytes = Vec::with_capacity(HEADER_BYTES + 16 * values + CHECKSUM_BYTES);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&u64::from(STORE_FORMAT).to_le_bytes());
-        bytes.extend_from_slice(&self.identity.to_le_bytes());
+        let mut bytes = file_start(
+            MAGIC,
+            u64::from(STORE_FORMAT),
+            self.identity,
+            HEADER_BYTES + 16 * values + CHECKSUM_BYTES,
+        );
         for v in [id.row, id.col, tile.rows, tile.cols] {
             bytes.extend_from_slice(&(v as u64).to_le_bytes());
         }
         for v in tile.nngp.iter().chain(&tile.ntk) {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
-        let mut h = Fnv128::default();
-        h.update(&bytes);
-        bytes.extend_from_slice(&h.finish().to_le_bytes());
+        seal(&mut bytes);
         write_durably(&self.tile_path(id), &bytes)
     }
 
@@ -400,26 +399,17 @@ impl TileStore {
                 bytes.len()
             ));
         }
-        let (body, sum) = bytes.split_at(expected - CHECKSUM_BYTES);
-        let mut h = Fnv128::default();
-        h.update(body);
-        if h.finish().to_le_bytes() != sum {
+        let Some(file) = Sealed::open(&bytes) else {
             return Err(format!("{name} fails its checksum (damaged)"));
-        }
-        let u64_at = |at: usize| u64::from_le_bytes(body[at..at + 8].try_into().expect("8 bytes"));
-        let identity = u128::from_le_bytes(body[16..32].try_into().expect("16 bytes"));
-        if &body[..8] != MAGIC || u64_at(8) != u64::from(STORE_FORMAT) || identity != self.identity
-        {
+        };
+        if !file.is(MAGIC, u64::from(STORE_FORMAT), self.identity) {
             return Err(format!("{name} belongs to another tile store"));
         }
-        let header = [u64_at(32), u64_at(40), u64_at(48), u64_at(56)];
+        let header = [32, 40, 48, 56].map(|at| file.u64_at(at));
         if header != [id.row as u64, id.col as u64, rows as u64, cols as u64] {
             return Err(format!("{name} holds another tile ({header:?})"));
         }
-        let values: Vec<f64> = body[HEADER_BYTES..]
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect();
+        let values = file.f64s_from(HEADER_BYTES);
         let (nngp, ntk) = values.split_at(rows * cols);
         Ok(Some(Tile {
             rows,
@@ -434,7 +424,7 @@ fn has_tiles(dir: &Path) -> Result<bool, CliError> {
     if !dir.exists() {
         return Ok(false);
     }
-    let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
+    let mut entries = std::fs::read_dir(dir).map_err(CliError::io(dir))?;
     Ok(entries.any(|e| {
         e.map(|e| e.file_name().to_string_lossy().starts_with("tile_"))
             .unwrap_or(false)
