@@ -428,6 +428,12 @@ pub struct Kernel {
 }
 
 impl Kernel {
+    /// Adds `w · k` into both arrays (`k` of the same layout).
+    pub(crate) fn add_scaled(&mut self, k: &Kernel, w: f64) {
+        let nngp = self.nngp.iter_mut().zip(&k.nngp);
+        let ntk = self.ntk.iter_mut().zip(&k.ntk);
+        nngp.chain(ntk).for_each(|(a, b)| *a += w * b);
+    }
     /// The input kernel `K⁰(x,x′)(p,p′) = C⁻¹ Σ_c x_c(p) x′_c(p′)`, `Θ⁰ = 0`, of two HWC images
     /// of equal size, in [`Layout::Pixels`].
     pub fn from_images(x1: &[f64], x2: &[f64], h: usize, w: usize, c: usize) -> Kernel {

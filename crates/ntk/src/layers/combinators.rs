@@ -343,6 +343,26 @@ fn many<T: Clone>(s: &Stream<T>) -> Result<Vec<T>> {
     }
 }
 
+/// The branches' features combined entry by entry by `op` (`a ← a ∘ b`, branch by branch into
+/// the first); refuses branches of different shapes.
+fn entrywise(x: &Feats, op: impl Fn(&mut f64, f64)) -> Result<Feats> {
+    let v = many(x)?;
+    let mut out = v[0].clone();
+    for f in &v[1..] {
+        if f.data.len() != out.data.len() {
+            return Err(NtkError::reject_as(
+                Rejection::Branches,
+                "branches have different shapes",
+            ));
+        }
+        out.data
+            .iter_mut()
+            .zip(&f.data)
+            .for_each(|(a, b)| op(a, *b));
+    }
+    Ok(Stream::One(out))
+}
+
 /// Brings branch kernels to a common layout (expanding relative group kernels if mixed).
 fn common(ks: Vec<Kernel>) -> Result<Vec<Kernel>> {
     let same = ks.iter().all(|k| k.layout == ks[0].layout);
@@ -400,16 +420,25 @@ fn common_sig(v: &[Signature]) -> Result<Layout> {
 #[derive(Debug, Clone, Default)]
 pub struct FanInSum;
 
+/// [`Layer::name`], [`Layer::homogeneous`] and [`Layer::gaussian`] of a fan-in that is linear
+/// in each branch (sum, concatenation): Gaussian when all branches are. Used inside
+/// `impl Layer for ...`.
+macro_rules! linear_fan_in_basics {
+    ($name:literal) => {
+        fn name(&self) -> String {
+            $name.into()
+        }
+        fn homogeneous(&self) -> bool {
+            true
+        }
+        fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
+            Ok(Stream::One(many(&input)?.iter().all(|&g| g)))
+        }
+    };
+}
+
 impl Layer for FanInSum {
-    fn name(&self) -> String {
-        "fan_in_sum".into()
-    }
-    fn homogeneous(&self) -> bool {
-        true
-    }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        Ok(Stream::One(many(&input)?.iter().all(|&g| g)))
-    }
+    linear_fan_in_basics!("fan_in_sum");
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         let v = many(&input)?;
         let layout = common_sig(&v)?;
@@ -428,24 +457,12 @@ impl Layer for FanInSum {
         let ks = common(many(&input)?)?;
         let mut out = ks[0].clone();
         for k in &ks[1..] {
-            out.nngp.iter_mut().zip(&k.nngp).for_each(|(a, b)| *a += b);
-            out.ntk.iter_mut().zip(&k.ntk).for_each(|(a, b)| *a += b);
+            out.add_scaled(k, 1.0);
         }
         Ok(Stream::One(out))
     }
     fn apply(&self, _: &Params, x: &Feats) -> Result<Feats> {
-        let v = many(x)?;
-        let mut out = v[0].clone();
-        for f in &v[1..] {
-            if f.data.len() != out.data.len() {
-                return Err(NtkError::reject_as(
-                    Rejection::Branches,
-                    "branches have different shapes",
-                ));
-            }
-            out.data.iter_mut().zip(&f.data).for_each(|(a, b)| *a += b);
-        }
-        Ok(Stream::One(out))
+        entrywise(x, |a, b| *a += b)
     }
     fn vjp(&self, _: &Params, x: &Feats, dy: &Feats, _: &mut Params) -> Result<Feats> {
         let v = many(x)?;
@@ -467,15 +484,7 @@ impl Layer for FanInSum {
 pub struct FanInConcat;
 
 impl Layer for FanInConcat {
-    fn name(&self) -> String {
-        "fan_in_concat".into()
-    }
-    fn homogeneous(&self) -> bool {
-        true
-    }
-    fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
-        Ok(Stream::One(many(&input)?.iter().all(|&g| g)))
-    }
+    linear_fan_in_basics!("fan_in_concat");
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         let v = many(&input)?;
         let layout = common_sig(&v)?;
@@ -491,15 +500,7 @@ impl Layer for FanInConcat {
         out.nngp.iter_mut().for_each(|v| *v = 0.0);
         out.ntk.iter_mut().for_each(|v| *v = 0.0);
         for k in &ks {
-            let w = k.channels as f64 / total as f64;
-            out.nngp
-                .iter_mut()
-                .zip(&k.nngp)
-                .for_each(|(a, b)| *a += w * b);
-            out.ntk
-                .iter_mut()
-                .zip(&k.ntk)
-                .for_each(|(a, b)| *a += w * b);
+            out.add_scaled(k, k.channels as f64 / total as f64);
         }
         out.channels = total;
         Ok(Stream::One(out))
@@ -582,18 +583,7 @@ impl Layer for FanInProd {
         Ok(Stream::One(out))
     }
     fn apply(&self, _: &Params, x: &Feats) -> Result<Feats> {
-        let v = many(x)?;
-        let mut out = v[0].clone();
-        for f in &v[1..] {
-            if f.data.len() != out.data.len() {
-                return Err(NtkError::reject_as(
-                    Rejection::Branches,
-                    "branches have different shapes",
-                ));
-            }
-            out.data.iter_mut().zip(&f.data).for_each(|(a, b)| *a *= b);
-        }
-        Ok(Stream::One(out))
+        entrywise(x, |a, b| *a *= b)
     }
     fn vjp(&self, _: &Params, x: &Feats, dy: &Feats, _: &mut Params) -> Result<Feats> {
         let v = many(x)?;

@@ -122,6 +122,26 @@ impl Stencils {
         }
         Ok(())
     }
+    /// The geometry of this `q×q` window on `h×w` inputs (`what` names them in the error when
+    /// the window does not fit); refuses non-square inputs to groups that swap the axes.
+    fn window(
+        &self,
+        padding: Padding,
+        (h, w): (usize, usize),
+        what: impl Fn(usize, usize) -> String,
+    ) -> Result<Geometry> {
+        check_square(&self.info, h, w)?;
+        let q = self.q;
+        Geometry::new(h, w, q, q, padding).ok_or_else(|| {
+            NtkError::reject_as(
+                crate::error::Rejection::Shape,
+                format!(
+                    "{q}×{q} filter does not fit {} with VALID padding",
+                    what(h, w)
+                ),
+            )
+        })
+    }
     /// `out = scale · A_{s,t}[inp]` for slice pair `(s, t)` (overwrites `out`).
     fn apply(&self, s: usize, t: usize, out: &mut [f64], inp: &[f64], g: &Geometry, scale: f64) {
         let i = s * self.info.order + t;
@@ -423,24 +443,6 @@ impl LiftConv {
     pub fn info(&self) -> &Arc<GroupInfo> {
         &self.st.info
     }
-    fn geometry(&self, layout: &Layout) -> Result<Geometry> {
-        let Layout::Pixels { h, w } = layout else {
-            return Err(NtkError::reject_as(
-                crate::error::Rejection::Layout,
-                format!("needs pixel features (images), got {}", layout.kind()),
-            ));
-        };
-        check_square(&self.st.info, *h, *w)?;
-        Geometry::new(*h, *w, self.q, self.q, self.padding).ok_or_else(|| {
-            NtkError::reject_as(
-                crate::error::Rejection::Shape,
-                format!(
-                    "{q}×{q} filter does not fit a {h}×{w} image with VALID padding",
-                    q = self.q
-                ),
-            )
-        })
-    }
 }
 
 impl Layer for LiftConv {
@@ -456,21 +458,6 @@ impl Layer for LiftConv {
             self.affine.width,
             q = self.q
         )
-    }
-    fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
-        let s = input.one()?;
-        let g = self.geometry(&s.layout)?;
-        let (h, w) = strided_size(&g, self.strides);
-        let group = self.st.info.clone();
-        let layout = if self.relative && mode == SigMode::Kernel {
-            Layout::GroupRelative { group, h, w }
-        } else {
-            Layout::Group { group, h, w }
-        };
-        Ok(Stream::One(Signature {
-            layout,
-            channels: self.affine.width,
-        }))
     }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
@@ -504,50 +491,9 @@ impl Layer for LiftConv {
                 (*a, *t) = self.affine.combine(fan_in, *a, 0.0);
             }
         }
-        let (group, h, w) = (self.st.info.clone(), g.h_out, g.w_out);
-        let layout = if self.relative {
-            Layout::GroupRelative { group, h, w }
-        } else {
-            Layout::Group { group, h, w }
-        };
-        let k = Kernel {
-            layout,
-            nngp: ak,
-            ntk: at,
-            channels: self.affine.width,
-        };
-        Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
+        Ok(self.output_kernel(&g, self.relative, ak, at))
     }
-    fn extra_values(&self, input: &Stream<Signature>) -> usize {
-        stride_one_values(self, self.strides, input, |l| self.geometry(l))
-    }
-    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
-        let n_slots = 1;
-        Ok(self
-            .st
-            .layer_init(&self.affine, n_slots, input.as_one()?.channels, rng))
-    }
-    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
-        let x = x.as_one()?;
-        let g = self.geometry(&x.sig.layout)?;
-        self.st.layer_apply(
-            (&self.affine, self.strides, &[0]),
-            &g,
-            (params, x),
-            |_, _| 0,
-        )
-    }
-    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
-        let x = x.as_one()?;
-        let g = self.geometry(&x.sig.layout)?;
-        self.st.layer_vjp(
-            (&self.affine, self.strides, &[0]),
-            &g,
-            (params, x, dy.as_one()?),
-            grad,
-            |_, _| 0,
-        )
-    }
+    group_linear_methods!();
 }
 
 /// Group convolution `H ⋉ Z² → H ⋉ Z²` with a `q×q` spatial window times a group support.
@@ -657,6 +603,216 @@ impl GroupConv {
     pub fn info(&self) -> &Arc<GroupInfo> {
         &self.st.info
     }
+    fn fan_in(&self, c: usize) -> usize {
+        c * self.slots.len() * self.q * self.q
+    }
+}
+
+impl Layer for GroupConv {
+    super::linear_layer_basics!("group_conv");
+    fn describe(&self) -> String {
+        let window = if self.st.info.planar() {
+            format!(
+                "{q}×{q}, {}{}, ",
+                self.padding.name(),
+                stride_note(self.strides),
+                q = self.q
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "group_conv({}, {window}support={:?}, w_std={}, b_std={}, width={})",
+            self.st.info.name,
+            self.support,
+            self.affine.w_std,
+            self.affine.b_std,
+            self.affine.width,
+        )
+    }
+    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+        let k = input.one()?;
+        let g = self.geometry(&k.layout)?;
+        let n = self.st.info.order;
+        let (bin, blk) = (
+            g.h_in * g.h_in * g.w_in * g.w_in,
+            g.h_out * g.h_out * g.w_out * g.w_out,
+        );
+        let relative = matches!(k.layout, Layout::GroupRelative { .. });
+        let fan_in = self.fan_in(k.channels);
+        let (ak, at) = if relative {
+            // R_out[c] = q⁻² Σ_u R_in[c](t+u, t′+A_c u): independent of the support.
+            let scale = 1.0 / (self.q * self.q) as f64;
+            let (mut ak, mut at) = (scratch::take(n * blk), scratch::take(n * blk));
+            let e = self.st.info.identity;
+            for c in 0..n {
+                let (kin, tin) = (&k.nngp[c * bin..][..bin], &k.ntk[c * bin..][..bin]);
+                self.st
+                    .apply(e, c, &mut ak[c * blk..][..blk], kin, &g, scale);
+                self.st
+                    .apply(e, c, &mut at[c * blk..][..blk], tin, &g, scale);
+            }
+            (ak, at)
+        } else {
+            let scale = 1.0 / (self.slots.len() * self.q * self.q) as f64;
+            // Every block of `ak`/`at` is overwritten below, so recycled buffers will do.
+            let (mut ak, mut at) = (scratch::take(n * n * blk), scratch::take(n * n * blk));
+            let (mut sk, mut st) = (vec![0.0; bin], vec![0.0; bin]);
+            for s in 0..n {
+                for t in 0..n {
+                    sk.iter_mut().for_each(|v| *v = 0.0);
+                    st.iter_mut().for_each(|v| *v = 0.0);
+                    for &j in &self.slots {
+                        let (a, b) = (self.st.info.comp[j * n + s], self.st.info.comp[j * n + t]);
+                        let off = (a * n + b) * bin;
+                        for ((x, y), (p, q)) in sk
+                            .iter_mut()
+                            .zip(st.iter_mut())
+                            .zip(k.nngp[off..off + bin].iter().zip(&k.ntk[off..off + bin]))
+                        {
+                            *x += p;
+                            *y += q;
+                        }
+                    }
+                    let o = (s * n + t) * blk;
+                    self.st.apply(s, t, &mut ak[o..o + blk], &sk, &g, scale);
+                    self.st.apply(s, t, &mut at[o..o + blk], &st, &g, scale);
+                }
+            }
+            (ak, at)
+        };
+        scratch::recycle(k.nngp);
+        scratch::recycle(k.ntk);
+        let (mut ak, mut at) = (ak, at);
+        combine_all(&self.affine, fan_in, &mut ak, &mut at);
+        Ok(self.output_kernel(&g, relative, ak, at))
+    }
+    group_linear_methods!();
+}
+
+/// What `lift_conv` and `group_conv` share besides their [`Stencils`]: from it
+/// [`group_linear_methods!`] writes their signature and finite passes, and
+/// [`GroupLinear::output_kernel`] finishes their kernel maps.
+trait GroupLinear: Layer {
+    /// The stencils, the weights' settings and the strides.
+    fn parts(&self) -> (&Stencils, &Affine, (usize, usize));
+    /// The spatial geometry for an input layout; an error when the layer cannot take it.
+    fn geometry(&self, layout: &Layout) -> Result<Geometry>;
+    /// The filter slots (lift: the single slot 0).
+    fn slots(&self) -> &[usize];
+    /// The input slice that filter slot `j` reads for output slice `s` (lift: 0).
+    fn source(&self, j: usize, s: usize) -> usize;
+    /// Whether the kernel output for an input of `layout` takes the relative form.
+    fn relative_output(&self, layout: &Layout) -> bool;
+
+    /// [`Layer::signature`]: group features on the strided grid, relative kernels where
+    /// [`GroupLinear::relative_output`] says so.
+    fn group_signature(
+        &self,
+        input: Stream<Signature>,
+        mode: SigMode,
+    ) -> Result<Stream<Signature>> {
+        let s = input.one()?;
+        let g = self.geometry(&s.layout)?;
+        let (st, affine, strides) = self.parts();
+        let (h, w) = strided_size(&g, strides);
+        let relative = mode == SigMode::Kernel && self.relative_output(&s.layout);
+        Ok(Stream::One(Signature {
+            layout: group_layout(&st.info, relative, h, w),
+            channels: affine.width,
+        }))
+    }
+    /// The stride-1 output kernel arrays `ak`, `at` as a kernel, subsampled by the strides.
+    fn output_kernel(
+        &self,
+        g: &Geometry,
+        relative: bool,
+        ak: Vec<f64>,
+        at: Vec<f64>,
+    ) -> Stream<Kernel> {
+        let (st, affine, strides) = self.parts();
+        let k = Kernel {
+            layout: group_layout(&st.info, relative, g.h_out, g.w_out),
+            nngp: ak,
+            ntk: at,
+            channels: affine.width,
+        };
+        Stream::One(subsample_kernel(g, strides, k))
+    }
+}
+
+/// [`Layout::GroupRelative`] or [`Layout::Group`] of `H×W` positions over `info`'s group.
+fn group_layout(info: &Arc<GroupInfo>, relative: bool, h: usize, w: usize) -> Layout {
+    let group = info.clone();
+    if relative {
+        Layout::GroupRelative { group, h, w }
+    } else {
+        Layout::Group { group, h, w }
+    }
+}
+
+/// [`Layer::signature`], [`Layer::extra_values`], [`Layer::init`], [`Layer::apply`] and
+/// [`Layer::vjp`] of a [`GroupLinear`] layer, inside its `impl Layer`.
+macro_rules! group_linear_methods {
+    () => {
+        fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
+            self.group_signature(input, mode)
+        }
+        fn extra_values(&self, input: &Stream<Signature>) -> usize {
+            stride_one_values(self, self.strides, input, |l| self.geometry(l))
+        }
+        fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
+            let c = input.as_one()?.channels;
+            Ok(self.st.layer_init(&self.affine, self.slots().len(), c, rng))
+        }
+        fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
+            let x = x.as_one()?;
+            let g = self.geometry(&x.sig.layout)?;
+            let layer = (&self.affine, self.strides, self.slots());
+            self.st
+                .layer_apply(layer, &g, (params, x), |j, s| self.source(j, s))
+        }
+        fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
+            let x = x.as_one()?;
+            let g = self.geometry(&x.sig.layout)?;
+            let layer = (&self.affine, self.strides, self.slots());
+            let pass = (params, x, dy.as_one()?);
+            self.st
+                .layer_vjp(layer, &g, pass, grad, |j, s| self.source(j, s))
+        }
+    };
+}
+use group_linear_methods;
+
+impl GroupLinear for LiftConv {
+    fn parts(&self) -> (&Stencils, &Affine, (usize, usize)) {
+        (&self.st, &self.affine, self.strides)
+    }
+    fn geometry(&self, layout: &Layout) -> Result<Geometry> {
+        let Layout::Pixels { h, w } = layout else {
+            return Err(NtkError::reject_as(
+                crate::error::Rejection::Layout,
+                format!("needs pixel features (images), got {}", layout.kind()),
+            ));
+        };
+        self.st
+            .window(self.padding, (*h, *w), |h, w| format!("a {h}×{w} image"))
+    }
+    fn slots(&self) -> &[usize] {
+        &[0]
+    }
+    fn source(&self, _: usize, _: usize) -> usize {
+        0
+    }
+    fn relative_output(&self, _: &Layout) -> bool {
+        self.relative
+    }
+}
+
+impl GroupLinear for GroupConv {
+    fn parts(&self) -> (&Stencils, &Affine, (usize, usize)) {
+        (&self.st, &self.affine, self.strides)
+    }
     fn geometry(&self, layout: &Layout) -> Result<Geometry> {
         let (group, h, w) = match layout {
             Layout::Group { group, h, w } | Layout::GroupRelative { group, h, w } => (group, h, w),
@@ -686,155 +842,17 @@ impl GroupConv {
                 },
             ));
         }
-        check_square(&self.st.info, *h, *w)?;
-        Geometry::new(*h, *w, self.q, self.q, self.padding).ok_or_else(|| {
-            NtkError::reject_as(
-                crate::error::Rejection::Shape,
-                format!(
-                    "{q}×{q} filter does not fit {h}×{w} features with VALID padding",
-                    q = self.q
-                ),
-            )
-        })
+        self.st
+            .window(self.padding, (*h, *w), |h, w| format!("{h}×{w} features"))
     }
-    fn fan_in(&self, c: usize) -> usize {
-        c * self.slots.len() * self.q * self.q
+    fn slots(&self) -> &[usize] {
+        &self.slots
     }
-}
-
-impl Layer for GroupConv {
-    super::linear_layer_basics!("group_conv");
-    fn describe(&self) -> String {
-        let window = if self.st.info.planar() {
-            format!(
-                "{q}×{q}, {}{}, ",
-                self.padding.name(),
-                stride_note(self.strides),
-                q = self.q
-            )
-        } else {
-            String::new()
-        };
-        format!(
-            "group_conv({}, {window}support={:?}, w_std={}, b_std={}, width={})",
-            self.st.info.name,
-            self.support,
-            self.affine.w_std,
-            self.affine.b_std,
-            self.affine.width,
-        )
+    fn source(&self, j: usize, s: usize) -> usize {
+        self.st.info.comp[j * self.st.info.order + s]
     }
-    fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
-        let s = input.one()?;
-        let g = self.geometry(&s.layout)?;
-        let (h, w) = strided_size(&g, self.strides);
-        let group = self.st.info.clone();
-        let layout = match (&s.layout, mode) {
-            (Layout::GroupRelative { .. }, SigMode::Kernel) => {
-                Layout::GroupRelative { group, h, w }
-            }
-            _ => Layout::Group { group, h, w },
-        };
-        Ok(Stream::One(Signature {
-            layout,
-            channels: self.affine.width,
-        }))
-    }
-    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
-        let k = input.one()?;
-        let g = self.geometry(&k.layout)?;
-        let n = self.st.info.order;
-        let (bin, blk) = (
-            g.h_in * g.h_in * g.w_in * g.w_in,
-            g.h_out * g.h_out * g.w_out * g.w_out,
-        );
-        let relative = matches!(k.layout, Layout::GroupRelative { .. });
-        let fan_in = self.fan_in(k.channels);
-        let (group, h, w) = (self.st.info.clone(), g.h_out, g.w_out);
-        let (layout, ak, at) = if relative {
-            // R_out[c] = q⁻² Σ_u R_in[c](t+u, t′+A_c u): independent of the support.
-            let scale = 1.0 / (self.q * self.q) as f64;
-            let (mut ak, mut at) = (scratch::take(n * blk), scratch::take(n * blk));
-            let e = self.st.info.identity;
-            for c in 0..n {
-                let (kin, tin) = (&k.nngp[c * bin..][..bin], &k.ntk[c * bin..][..bin]);
-                self.st
-                    .apply(e, c, &mut ak[c * blk..][..blk], kin, &g, scale);
-                self.st
-                    .apply(e, c, &mut at[c * blk..][..blk], tin, &g, scale);
-            }
-            (Layout::GroupRelative { group, h, w }, ak, at)
-        } else {
-            let scale = 1.0 / (self.slots.len() * self.q * self.q) as f64;
-            // Every block of `ak`/`at` is overwritten below, so recycled buffers will do.
-            let (mut ak, mut at) = (scratch::take(n * n * blk), scratch::take(n * n * blk));
-            let (mut sk, mut st) = (vec![0.0; bin], vec![0.0; bin]);
-            for s in 0..n {
-                for t in 0..n {
-                    sk.iter_mut().for_each(|v| *v = 0.0);
-                    st.iter_mut().for_each(|v| *v = 0.0);
-                    for &j in &self.slots {
-                        let (a, b) = (self.st.info.comp[j * n + s], self.st.info.comp[j * n + t]);
-                        let off = (a * n + b) * bin;
-                        for ((x, y), (p, q)) in sk
-                            .iter_mut()
-                            .zip(st.iter_mut())
-                            .zip(k.nngp[off..off + bin].iter().zip(&k.ntk[off..off + bin]))
-                        {
-                            *x += p;
-                            *y += q;
-                        }
-                    }
-                    let o = (s * n + t) * blk;
-                    self.st.apply(s, t, &mut ak[o..o + blk], &sk, &g, scale);
-                    self.st.apply(s, t, &mut at[o..o + blk], &st, &g, scale);
-                }
-            }
-            (Layout::Group { group, h, w }, ak, at)
-        };
-        scratch::recycle(k.nngp);
-        scratch::recycle(k.ntk);
-        let (mut ak, mut at) = (ak, at);
-        combine_all(&self.affine, fan_in, &mut ak, &mut at);
-        let k = Kernel {
-            layout,
-            nngp: ak,
-            ntk: at,
-            channels: self.affine.width,
-        };
-        Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
-    }
-    fn extra_values(&self, input: &Stream<Signature>) -> usize {
-        stride_one_values(self, self.strides, input, |l| self.geometry(l))
-    }
-    fn init(&self, input: &Stream<Signature>, rng: &mut dyn RngCore) -> Result<Params> {
-        let n_slots = self.slots.len();
-        Ok(self
-            .st
-            .layer_init(&self.affine, n_slots, input.as_one()?.channels, rng))
-    }
-    fn apply(&self, params: &Params, x: &Feats) -> Result<Feats> {
-        let x = x.as_one()?;
-        let g = self.geometry(&x.sig.layout)?;
-        let (comp, n) = (&self.st.info.comp, self.st.info.order);
-        self.st.layer_apply(
-            (&self.affine, self.strides, &self.slots),
-            &g,
-            (params, x),
-            |j, s| comp[j * n + s],
-        )
-    }
-    fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
-        let x = x.as_one()?;
-        let g = self.geometry(&x.sig.layout)?;
-        let (comp, n) = (&self.st.info.comp, self.st.info.order);
-        self.st.layer_vjp(
-            (&self.affine, self.strides, &self.slots),
-            &g,
-            (params, x, dy.as_one()?),
-            grad,
-            |j, s| comp[j * n + s],
-        )
+    fn relative_output(&self, layout: &Layout) -> bool {
+        matches!(layout, Layout::GroupRelative { .. })
     }
 }
 

@@ -184,14 +184,7 @@ fn add_scaled(acc: &mut Kernel, k: &Kernel, w: f64) -> Result<()> {
             ),
         ));
     }
-    acc.nngp
-        .iter_mut()
-        .zip(&k.nngp)
-        .for_each(|(a, b)| *a += w * b);
-    acc.ntk
-        .iter_mut()
-        .zip(&k.ntk)
-        .for_each(|(a, b)| *a += w * b);
+    acc.add_scaled(k, w);
     Ok(())
 }
 
