@@ -184,7 +184,7 @@ pub enum ExperimentCommand {
     /// (docs/theory.md#data-augmentation-and-group-convolution).
     ///
     /// Ensembles of finite CNNs trained by gradient descent on C4-augmented 7×7 digits and of
-    /// GCNNs on the plain digits, at widths 16–128; reports their deviation from each other and
+    /// GCNNs on the plain digits, at widths 2–32; reports their deviation from each other and
     /// from μ_k, on held-out digits (in distribution) and texture patches (off it).
     #[command(
         mut_arg("train", |a| a.help("Training digits (default 6; the CNN sees 4× as many)")),
