@@ -6,10 +6,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_main, Criterion};
-use entk_reps::{
-    S2Coefficients, S2FourierTransform, S2Transform, So3Coefficients, So3FourierTransform,
-    So3Transform,
-};
+use entk_reps::{FourierTransform, S2Coefficients, S2Transform, So3Coefficients, So3Transform};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

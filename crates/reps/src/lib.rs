@@ -46,16 +46,17 @@ mod s2_transform;
 pub mod so3_laws;
 mod so3_transform;
 mod so3_validate;
+mod transform;
 mod wigner;
 pub use harmonics::{
     real_spherical_harmonic, sphere_angles, spherical_harmonic, SphericalHarmonics,
 };
 pub use rotate::{left_translate_so3_signal, right_translate_so3_signal, rotate_s2_signal};
-pub use s2_transform::{S2Coefficients, S2FourierTransform, S2Transform, S2TransformNaive};
+pub use s2_transform::{S2Coefficients, S2Transform, S2TransformNaive};
 pub use so3_transform::{
-    So3Coefficients, So3FourierTransform, So3Transform, So3TransformNaive,
-    DEFAULT_TABLE_BUDGET_BYTES,
+    So3Coefficients, So3Transform, So3TransformNaive, DEFAULT_TABLE_BUDGET_BYTES,
 };
+pub use transform::{FourierTransform, SampleGrid, Spectrum};
 pub use wigner::{
     complex_to_real_basis, real_wigner_d, real_wigner_d_from_euler, wigner_d, wigner_d_from_euler,
     wigner_small_d, wigner_small_d_entry, RealWignerIrrep, WignerD, WignerIrrep, WignerSmallDTable,

@@ -14,9 +14,7 @@
 use entk_groups::Rotation;
 use nalgebra::DVector;
 
-use crate::{
-    RepsError, S2Coefficients, S2FourierTransform, So3Coefficients, So3FourierTransform, WignerD,
-};
+use crate::{FourierTransform, RepsError, S2Coefficients, So3Coefficients, WignerD};
 
 impl S2Coefficients {
     /// The coefficients of `Λ_R f`, `(Λ_R f)(u) = f(R⁻¹u)`: `ĝ_ln = Σ_m D^l_{nm}(R) f̂_lm`.
@@ -61,35 +59,39 @@ impl So3Coefficients {
     }
 }
 
-/// `Λ_R f` on the DH grid of S², `(Λ_R f)(u) = f(R⁻¹u)`, for a real signal (flat `(θ, φ)`):
+/// `Λ_R f` on the DH grid of S², `(Λ_R f)(u) = f(R⁻¹u)` (`R = r`), for a real signal `f` (flat
+/// `(θ, φ)`) and a transform `t`:
 /// forward transform, [`S2Coefficients::rotated`], real inverse. Exact for bandlimited signals.
-pub fn rotate_s2_signal<T: S2FourierTransform + ?Sized>(
-    transform: &T,
-    signal: &[f64],
-    rotation: &Rotation,
-) -> Result<Vec<f64>, RepsError> {
-    let coeffs = transform.forward(signal)?;
-    transform.inverse_real(&coeffs.rotated(rotation)?)
+pub fn rotate_s2_signal<T>(t: &T, f: &[f64], r: &Rotation) -> Result<Vec<f64>, RepsError>
+where
+    T: FourierTransform<Coefficients = S2Coefficients> + ?Sized,
+{
+    through_coefficients(t, f, |c| c.rotated(r))
 }
 
-/// The left translate `(Λ_Q f)(R) = f(Q⁻¹R)` on the DH grid of SO(3), for a real signal (flat
-/// `(γ, β, α)`). Exact for bandlimited signals.
-pub fn left_translate_so3_signal<T: So3FourierTransform + ?Sized>(
-    transform: &T,
-    signal: &[f64],
-    q: &Rotation,
-) -> Result<Vec<f64>, RepsError> {
-    let coeffs = transform.forward(signal)?;
-    transform.inverse_real(&coeffs.left_translated(q)?)
+/// The left translate `(Λ_Q f)(R) = f(Q⁻¹R)` (`Q = r`) on the DH grid of SO(3), for a real
+/// signal `f` (flat `(γ, β, α)`) and a transform `t`. Exact for bandlimited signals.
+pub fn left_translate_so3_signal<T>(t: &T, f: &[f64], r: &Rotation) -> Result<Vec<f64>, RepsError>
+where
+    T: FourierTransform<Coefficients = So3Coefficients> + ?Sized,
+{
+    through_coefficients(t, f, |c| c.left_translated(r))
 }
 
-/// The right translate `(ρ_Q f)(R) = f(RQ)` on the DH grid of SO(3), for a real signal (flat
-/// `(γ, β, α)`). Exact for bandlimited signals.
-pub fn right_translate_so3_signal<T: So3FourierTransform + ?Sized>(
+/// The right translate `(ρ_Q f)(R) = f(RQ)` (`Q = r`) on the DH grid of SO(3), for a real
+/// signal `f` (flat `(γ, β, α)`) and a transform `t`. Exact for bandlimited signals.
+pub fn right_translate_so3_signal<T>(t: &T, f: &[f64], r: &Rotation) -> Result<Vec<f64>, RepsError>
+where
+    T: FourierTransform<Coefficients = So3Coefficients> + ?Sized,
+{
+    through_coefficients(t, f, |c| c.right_translated(r))
+}
+
+/// A real signal mapped through its coefficients: forward transform, `map`, real inverse.
+fn through_coefficients<T: FourierTransform + ?Sized>(
     transform: &T,
     signal: &[f64],
-    q: &Rotation,
+    map: impl FnOnce(&T::Coefficients) -> Result<T::Coefficients, RepsError>,
 ) -> Result<Vec<f64>, RepsError> {
-    let coeffs = transform.forward(signal)?;
-    transform.inverse_real(&coeffs.right_translated(q)?)
+    transform.inverse_real(&map(&transform.forward(signal)?)?)
 }

@@ -1,6 +1,6 @@
 //! The spherical-harmonic transform on the Driscoll–Healy grid of S² (docs/conventions.md#so3): the
-//! [`S2FourierTransform`] trait (normalisation, coefficient order and signal layout are stated
-//! there), the coefficient container [`S2Coefficients`], the fast `O(L³)` [`S2Transform`] and the
+//! coefficient container [`S2Coefficients`] (normalisation, coefficient order and signal layout
+//! are stated there), the fast `O(L³)` [`S2Transform`] and the
 //! `O(L⁴)` direct-quadrature oracle [`S2TransformNaive`].
 
 use std::fmt;
@@ -15,9 +15,9 @@ use rustfft::{Fft, FftPlanner};
 
 use crate::harmonics::{sphere_angles, SphericalHarmonics};
 use crate::so3_validate::{
-    check_bandlimit, check_finite_complex, check_finite_real, check_length,
-    check_nonzero_bandlimit, fft_bin, parallel_min_len,
+    check_finite_complex, check_length, check_nonzero_bandlimit, fft_bin, parallel_min_len,
 };
+use crate::transform::FourierTransform;
 use crate::RepsError;
 
 const ZERO: Complex64 = Complex64::new(0.0, 0.0);
@@ -26,6 +26,27 @@ const ZERO: Complex64 = Complex64::new(0.0, 0.0);
 /// `(L, 2L−1)` array; entries with `|m| > l` are zero and never read.
 ///
 /// A real signal has `f̂_{l,−m} = (−1)^m conj f̂_lm`.
+///
+/// **The transform** between signals on the Driscoll–Healy grid of S² and these coefficients
+/// (docs/conventions.md#so3).
+///
+/// **Normalisation.** Forward `f̂_lm = ∫_{S²} f(u) conj Y_lm(u) du`, computed as the DH quadrature
+/// `Σ_{j,k} w_j f(θ_j, φ_k) conj Y_lm(θ_j, φ_k)`; inverse `f(u) = Σ_{l<L, |m|≤l} f̂_lm Y_lm(u)`,
+/// with the orthonormal Condon–Shortley harmonics of [`crate::spherical_harmonic`]. No other
+/// factors: Parseval reads `∫|f|² = Σ|f̂_lm|²`.
+///
+/// **Coefficient order.** `f̂_lm` at `(l, m + L − 1)` of a row-major `(L, 2L−1)` array
+/// ([`S2Coefficients`]), zero where `|m| > l`.
+///
+/// **Signal layout.** Flat row-major `(θ, φ)`, `φ` fastest, length `2L(2L−1)`, on the grid
+/// `θ_j = π(2j+1)/(4L)`, `φ_k = 2πk/(2L−1)` of [`DriscollHealyGrid`] (weights `w_j` from
+/// [`DriscollHealyGrid::weight`]).
+///
+/// The quadrature is exact for products of two bandlimit-`L` functions, so forward ∘ inverse is
+/// the identity on coefficients, and inverse ∘ forward is the identity on bandlimited signals;
+/// for other signals the forward transform is the DH projection the kernels use.
+///
+/// Transformed by [`S2Transform`] and the reference [`S2TransformNaive`] ([`FourierTransform`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct S2Coefficients {
     bandlimit: usize,
@@ -200,64 +221,15 @@ impl S2Coefficients {
     }
 }
 
-/// A transform between signals on the Driscoll–Healy grid of S² and [`S2Coefficients`]
-/// (docs/conventions.md#so3).
-///
-/// **Normalisation.** Forward `f̂_lm = ∫_{S²} f(u) conj Y_lm(u) du`, computed as the DH quadrature
-/// `Σ_{j,k} w_j f(θ_j, φ_k) conj Y_lm(θ_j, φ_k)`; inverse `f(u) = Σ_{l<L, |m|≤l} f̂_lm Y_lm(u)`,
-/// with the orthonormal Condon–Shortley harmonics of [`crate::spherical_harmonic`]. No other
-/// factors: Parseval reads `∫|f|² = Σ|f̂_lm|²`.
-///
-/// **Coefficient order.** `f̂_lm` at `(l, m + L − 1)` of a row-major `(L, 2L−1)` array
-/// ([`S2Coefficients`]), zero where `|m| > l`.
-///
-/// **Signal layout.** Flat row-major `(θ, φ)`, `φ` fastest, length `2L(2L−1)`, on the grid
-/// `θ_j = π(2j+1)/(4L)`, `φ_k = 2πk/(2L−1)` of [`DriscollHealyGrid`] (weights `w_j` from
-/// [`DriscollHealyGrid::weight`]).
-///
-/// The quadrature is exact for products of two bandlimit-`L` functions, so forward ∘ inverse is
-/// the identity on coefficients, and inverse ∘ forward is the identity on bandlimited signals;
-/// for other signals the forward transform is the DH projection the kernels use.
-///
-/// Implemented by [`S2Transform`] and the reference [`S2TransformNaive`]; two required methods,
-/// the rest derived.
-pub trait S2FourierTransform {
-    /// The grid (its bandlimit is the transform's).
-    fn grid(&self) -> DriscollHealyGrid;
-
-    /// `f̂_lm = Σ_{j,k} w_j f(θ_j, φ_k) conj Y_lm(θ_j, φ_k)` of a complex signal (flat `(θ, φ)`,
-    /// length `2L(2L−1)`) into `coeffs` (bandlimit `L`). Errors on a wrong length or bandlimit
-    /// or a non-finite value.
-    fn forward_complex_into(
-        &self,
-        signal: &[Complex64],
-        coeffs: &mut S2Coefficients,
-    ) -> Result<(), RepsError>;
-
-    /// `f(θ_j, φ_k) = Σ f̂_lm Y_lm(θ_j, φ_k)` into `signal` (length `2L(2L−1)`). Errors on a
-    /// wrong length or bandlimit or non-finite coefficients.
-    fn inverse_into(
-        &self,
-        coeffs: &S2Coefficients,
-        signal: &mut [Complex64],
-    ) -> Result<(), RepsError>;
-
-    crate::so3_validate::derived_transform_methods!(S2Coefficients, "S² signal");
-}
-
-/// Shape checks shared by both implementations.
-fn check_signal(grid: &DriscollHealyGrid, got: usize) -> Result<(), RepsError> {
-    check_length("S² signal", grid.len(), got, || {
-        format!(
-            "2L(2L−1) = {} values on the (θ, φ) Driscoll–Healy grid of L = {}",
-            grid.len(),
-            grid.bandlimit()
-        )
-    })
-}
+crate::transform::spectrum_and_grid!(
+    S2Coefficients,
+    DriscollHealyGrid,
+    "S²",
+    "2L(2L−1) = {} values on the (θ, φ) Driscoll–Healy grid of L = {}"
+);
 
 /// The fast S² transform; normalisation, coefficient order and signal layout are those of
-/// [`S2FourierTransform`].
+/// [`S2Coefficients`].
 ///
 /// Separation of variables: an FFT of length `2L−1` along each θ-row, then for each `(l, m)` a
 /// sum over the `2L` rows against the precomputed `λ_lm(θ_j) = √((2l+1)/4π) d^l_{m0}(θ_j)`:
@@ -266,7 +238,7 @@ fn check_signal(grid: &DriscollHealyGrid, got: usize) -> Result<(), RepsError> {
 /// once per bandlimit; thread-safe; rayon-parallel over orders `m` for `L ≥ 12`.
 ///
 /// ```
-/// use entk_reps::{S2Coefficients, S2FourierTransform, S2Transform};
+/// use entk_reps::{FourierTransform, S2Coefficients, S2Transform};
 /// let transform = S2Transform::new(8)?;
 /// // f = Y_2^1 + conj-symmetric partner, a real bandlimited signal.
 /// let mut coeffs = S2Coefficients::zeros(8)?;
@@ -325,7 +297,7 @@ impl S2Transform {
     }
 
     /// Sums over θ of the φ-spectra in `work` (layout `(θ, bin)`) into `coeffs`.
-    fn analyse(&self, work: &[Complex64], coeffs: &mut S2Coefficients) {
+    fn sum_rows(&self, work: &[Complex64], coeffs: &mut S2Coefficients) {
         let bandlimit = self.grid.bandlimit();
         let (n_theta, width) = (self.grid.n_theta(), self.grid.n_phi());
         let mut by_order = vec![ZERO; width * bandlimit];
@@ -359,49 +331,24 @@ impl S2Transform {
     }
 }
 
-impl S2FourierTransform for S2Transform {
+impl FourierTransform for S2Transform {
+    type Coefficients = S2Coefficients;
+
     fn grid(&self) -> DriscollHealyGrid {
         self.grid
     }
 
-    fn forward_complex_into(
-        &self,
-        signal: &[Complex64],
-        coeffs: &mut S2Coefficients,
-    ) -> Result<(), RepsError> {
-        check_signal(&self.grid, signal.len())?;
-        check_bandlimit("S² coefficients", self.grid.bandlimit(), coeffs.bandlimit)?;
-        check_finite_complex("S² signal", signal)?;
+    fn analyse(&self, signal: &[Complex64], coeffs: &mut S2Coefficients) {
         let mut work = signal.to_vec();
         let mut scratch = vec![ZERO; self.fft_forward.get_inplace_scratch_len()];
         self.fft_forward
             .process_with_scratch(&mut work, &mut scratch);
-        self.analyse(&work, coeffs);
-        Ok(())
+        self.sum_rows(&work, coeffs);
     }
 
-    fn forward_into(&self, signal: &[f64], coeffs: &mut S2Coefficients) -> Result<(), RepsError> {
-        check_signal(&self.grid, signal.len())?;
-        check_bandlimit("S² coefficients", self.grid.bandlimit(), coeffs.bandlimit)?;
-        check_finite_real("S² signal", signal)?;
-        let mut work: Vec<Complex64> = signal.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-        let mut scratch = vec![ZERO; self.fft_forward.get_inplace_scratch_len()];
-        self.fft_forward
-            .process_with_scratch(&mut work, &mut scratch);
-        self.analyse(&work, coeffs);
-        Ok(())
-    }
-
-    fn inverse_into(
-        &self,
-        coeffs: &S2Coefficients,
-        signal: &mut [Complex64],
-    ) -> Result<(), RepsError> {
+    fn synthesise(&self, coeffs: &S2Coefficients, signal: &mut [Complex64]) {
         let bandlimit = self.grid.bandlimit();
         let (n_theta, width) = (self.grid.n_theta(), self.grid.n_phi());
-        check_bandlimit("S² coefficients", bandlimit, coeffs.bandlimit)?;
-        check_signal(&self.grid, signal.len())?;
-        check_finite_complex("S² coefficients", &coeffs.data)?;
         // columns[m_index·L + l] = f̂_lm, then by_order[m_index·2L + j] = Σ_l f̂_lm λ_lm(θ_j)
         // with λ_lm(θ) = √((2l+1)/4π) d^l_{m0}(θ).
         let mut columns = vec![ZERO; width * bandlimit];
@@ -442,7 +389,6 @@ impl S2FourierTransform for S2Transform {
         }
         let mut scratch = vec![ZERO; self.fft_inverse.get_inplace_scratch_len()];
         self.fft_inverse.process_with_scratch(signal, &mut scratch);
-        Ok(())
     }
 }
 
@@ -465,19 +411,14 @@ impl S2TransformNaive {
     }
 }
 
-impl S2FourierTransform for S2TransformNaive {
+impl FourierTransform for S2TransformNaive {
+    type Coefficients = S2Coefficients;
+
     fn grid(&self) -> DriscollHealyGrid {
         self.grid
     }
 
-    fn forward_complex_into(
-        &self,
-        signal: &[Complex64],
-        coeffs: &mut S2Coefficients,
-    ) -> Result<(), RepsError> {
-        check_signal(&self.grid, signal.len())?;
-        check_bandlimit("S² coefficients", self.grid.bandlimit(), coeffs.bandlimit)?;
-        check_finite_complex("S² signal", signal)?;
+    fn analyse(&self, signal: &[Complex64], coeffs: &mut S2Coefficients) {
         coeffs.data.fill(ZERO);
         let width = self.grid.n_phi();
         for j in 0..self.grid.n_theta() {
@@ -491,17 +432,9 @@ impl S2FourierTransform for S2TransformNaive {
                 }
             }
         }
-        Ok(())
     }
 
-    fn inverse_into(
-        &self,
-        coeffs: &S2Coefficients,
-        signal: &mut [Complex64],
-    ) -> Result<(), RepsError> {
-        check_bandlimit("S² coefficients", self.grid.bandlimit(), coeffs.bandlimit)?;
-        check_signal(&self.grid, signal.len())?;
-        check_finite_complex("S² coefficients", &coeffs.data)?;
+    fn synthesise(&self, coeffs: &S2Coefficients, signal: &mut [Complex64]) {
         let width = self.grid.n_phi();
         for j in 0..self.grid.n_theta() {
             for k in 0..width {
@@ -511,6 +444,5 @@ impl S2FourierTransform for S2TransformNaive {
                 signal[j * width + k] = y.iter().zip(&coeffs.data).map(|(y, c)| y * c).sum();
             }
         }
-        Ok(())
     }
 }

@@ -13,7 +13,7 @@ use entk_groups::Rotation;
 use nalgebra::Vector3;
 use num_complex::Complex64;
 
-use crate::{RepsError, S2Coefficients, S2FourierTransform, So3Coefficients, So3FourierTransform};
+use crate::{FourierTransform, RepsError, S2Coefficients, So3Coefficients, Spectrum};
 
 /// `max_i |actual_i − expected_i| / max_i |expected_i|` (NaN-propagating; infinite when the
 /// lengths differ; the plain maximum difference when `expected` is zero).
@@ -34,136 +34,50 @@ pub fn relative_error(actual: &[Complex64], expected: &[Complex64]) -> f64 {
     }
 }
 
-/// Round trips through an S² transform, starting from `coeffs` (use bandlimited coefficients):
-/// `coefficient_roundtrip_err` (coefficients → signal → coefficients) and
+/// Round trips through an S² or SO(3) transform, starting from `coeffs` (use bandlimited
+/// coefficients): `coefficient_roundtrip_err` (coefficients → signal → coefficients) and
 /// `signal_roundtrip_err` (that signal → coefficients → signal).
-pub fn check_s2_roundtrip<T: S2FourierTransform + ?Sized>(
+pub fn check_roundtrip<T: FourierTransform + ?Sized>(
     transform: &T,
-    coeffs: &S2Coefficients,
+    coeffs: &T::Coefficients,
     tol: f64,
 ) -> Result<Vec<LawCheck>, RepsError> {
-    roundtrip_checks(
-        coeffs,
-        |c| transform.inverse(c),
-        |x| transform.forward_complex(x),
-        tol,
-    )
-}
-
-/// Round trips through an SO(3) transform, as [`check_s2_roundtrip`].
-pub fn check_so3_roundtrip<T: So3FourierTransform + ?Sized>(
-    transform: &T,
-    coeffs: &So3Coefficients,
-    tol: f64,
-) -> Result<Vec<LawCheck>, RepsError> {
-    roundtrip_checks(
-        coeffs,
-        |c| transform.inverse(c),
-        |x| transform.forward_complex(x),
-        tol,
-    )
-}
-
-/// Agreement of two S² transforms (typically fast and naive) on one signal and one coefficient
-/// set: `forward_agreement_err`, `inverse_agreement_err` (relative to `reference`).
-pub fn check_s2_against_reference<A, B>(
-    transform: &A,
-    reference: &B,
-    signal: &[Complex64],
-    coeffs: &S2Coefficients,
-    tol: f64,
-) -> Result<Vec<LawCheck>, RepsError>
-where
-    A: S2FourierTransform + ?Sized,
-    B: S2FourierTransform + ?Sized,
-{
-    agreement_checks(
-        [
-            transform.forward_complex(signal)?,
-            reference.forward_complex(signal)?,
-        ],
-        [transform.inverse(coeffs)?, reference.inverse(coeffs)?],
-        tol,
-    )
-}
-
-/// Agreement of two SO(3) transforms, as [`check_s2_against_reference`].
-pub fn check_so3_against_reference<A, B>(
-    transform: &A,
-    reference: &B,
-    signal: &[Complex64],
-    coeffs: &So3Coefficients,
-    tol: f64,
-) -> Result<Vec<LawCheck>, RepsError>
-where
-    A: So3FourierTransform + ?Sized,
-    B: So3FourierTransform + ?Sized,
-{
-    agreement_checks(
-        [
-            transform.forward_complex(signal)?,
-            reference.forward_complex(signal)?,
-        ],
-        [transform.inverse(coeffs)?, reference.inverse(coeffs)?],
-        tol,
-    )
-}
-
-/// The coefficients of an S² or SO(3) expansion as one flat slice (their storage order).
-trait Flat {
-    fn flat(&self) -> &[Complex64];
-}
-
-impl Flat for S2Coefficients {
-    fn flat(&self) -> &[Complex64] {
-        self.as_slice()
-    }
-}
-
-impl Flat for So3Coefficients {
-    fn flat(&self) -> &[Complex64] {
-        self.as_slice()
-    }
-}
-
-/// The two round trips of [`check_s2_roundtrip`] through `inverse` and `forward`.
-fn roundtrip_checks<C: Flat>(
-    coeffs: &C,
-    inverse: impl Fn(&C) -> Result<Vec<Complex64>, RepsError>,
-    forward: impl Fn(&[Complex64]) -> Result<C, RepsError>,
-    tol: f64,
-) -> Result<Vec<LawCheck>, RepsError> {
-    let signal = inverse(coeffs)?;
-    let back = forward(&signal)?;
-    let again = inverse(&back)?;
+    let signal = transform.inverse(coeffs)?;
+    let back = transform.forward_complex(&signal)?;
+    let again = transform.inverse(&back)?;
     Ok(vec![
         LawCheck::new(
             "coefficient_roundtrip_err",
-            relative_error(back.flat(), coeffs.flat()),
+            relative_error(back.as_slice(), coeffs.as_slice()),
             tol,
         ),
         LawCheck::new("signal_roundtrip_err", relative_error(&again, &signal), tol),
     ])
 }
 
-/// The two agreements of [`check_s2_against_reference`]: forward transforms (transform,
-/// reference) and inverse transforms (transform, reference).
-fn agreement_checks<C: Flat>(
-    [forward, forward_reference]: [C; 2],
-    [inverse, inverse_reference]: [Vec<Complex64>; 2],
+/// Agreement of two transforms of one kind (typically fast and naive) on one signal and one
+/// coefficient set: `forward_agreement_err`, `inverse_agreement_err` (relative to `reference`).
+pub fn check_against_reference<A, B>(
+    transform: &A,
+    reference: &B,
+    signal: &[Complex64],
+    coeffs: &A::Coefficients,
     tol: f64,
-) -> Result<Vec<LawCheck>, RepsError> {
+) -> Result<Vec<LawCheck>, RepsError>
+where
+    A: FourierTransform + ?Sized,
+    B: FourierTransform<Coefficients = A::Coefficients> + ?Sized,
+{
+    let forward = transform.forward_complex(signal)?;
+    let forward_reference = reference.forward_complex(signal)?;
+    let inverse = relative_error(&transform.inverse(coeffs)?, &reference.inverse(coeffs)?);
     Ok(vec![
         LawCheck::new(
             "forward_agreement_err",
-            relative_error(forward.flat(), forward_reference.flat()),
+            relative_error(forward.as_slice(), forward_reference.as_slice()),
             tol,
         ),
-        LawCheck::new(
-            "inverse_agreement_err",
-            relative_error(&inverse, &inverse_reference),
-            tol,
-        ),
+        LawCheck::new("inverse_agreement_err", inverse, tol),
     ])
 }
 

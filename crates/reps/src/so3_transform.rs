@@ -1,6 +1,6 @@
 //! The Wigner transform on the Driscoll–Healy grid of SO(3) (docs/conventions.md#so3): the
-//! [`So3FourierTransform`] trait (normalisation, coefficient order and signal layout are stated
-//! there), the coefficient container [`So3Coefficients`], the fast `O(L⁴)` [`So3Transform`]
+//! coefficient container [`So3Coefficients`] (normalisation, coefficient order and signal
+//! layout are stated there), the fast `O(L⁴)` [`So3Transform`]
 //! (algorithm, cost and memory on its page) and the `O(L⁶)` direct-quadrature oracle
 //! [`So3TransformNaive`].
 
@@ -16,9 +16,9 @@ use rayon::prelude::*;
 use rustfft::{Fft, FftPlanner};
 
 use crate::so3_validate::{
-    check_bandlimit, check_finite_complex, check_finite_real, check_length,
-    check_nonzero_bandlimit, fft_bin, parallel_min_len,
+    check_finite_complex, check_length, check_nonzero_bandlimit, fft_bin, parallel_min_len,
 };
+use crate::transform::FourierTransform;
 use crate::wigner::{FixedOrderRecursion, LogFactorials, WignerSmallDTable};
 use crate::RepsError;
 
@@ -38,6 +38,25 @@ fn degree_weight(l: usize) -> f64 {
 ///
 /// A real signal has `f̂^l_{−m,−n} = (−1)^{m−n} conj f̂^l_{mn}`. Viewed per degree,
 /// [`So3Coefficients::block`] is the `(2l+1) × (2l+1)` matrix `f̂^l` indexed `[m + l, n + l]`.
+///
+/// **The transform** between signals on the Driscoll–Healy grid of SO(3) and these
+/// coefficients (docs/conventions.md#so3).
+///
+/// **Normalisation.** Forward `f̂^l_{mn} = ∫_{SO(3)} f(R) D^l_{mn}(R) dR` (Haar measure of volume
+/// `8π²`), computed as the DH quadrature `Σ_p w_p f(R_p) D^l_{mn}(R_p)`; inverse
+/// `f(R) = Σ_{l<L} Σ_{|m|,|n|≤l} (2l+1)/(8π²) · f̂^l_{mn} · conj D^l_{mn}(R)`, with
+/// `D^l_{mn}(α, β, γ) = e^{−imα} d^l_{mn}(β) e^{−inγ}` ([`crate::WignerD`]).
+///
+/// **Coefficient order.** `f̂^l_{mn}` at `(n + L − 1, l, m + L − 1)` of a row-major
+/// `(2L−1, L, 2L−1)` array ([`So3Coefficients`]), zero where `|m| > l` or `|n| > l`.
+///
+/// **Signal layout.** Flat row-major `(γ, β, α)`, `α` fastest, length `(2L−1)·2L·(2L−1)`, on the
+/// grid `α_k = γ_k = 2πk/(2L−1)`, `β_j = π(2j+1)/(4L)` of [`So3Grid`], the point being
+/// `R = R_z(α) R_y(β) R_z(γ)` (weights from [`So3Grid::weight`]).
+///
+/// Exact inverse pair on bandlimited signals (Schur orthogonality holds exactly under the DH
+/// quadrature for `l, l′ < L`). Transformed by [`So3Transform`] and the reference
+/// [`So3TransformNaive`] ([`FourierTransform`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct So3Coefficients {
     bandlimit: usize,
@@ -283,58 +302,12 @@ impl So3Coefficients {
     }
 }
 
-/// A transform between signals on the Driscoll–Healy grid of SO(3) and [`So3Coefficients`]
-/// (docs/conventions.md#so3).
-///
-/// **Normalisation.** Forward `f̂^l_{mn} = ∫_{SO(3)} f(R) D^l_{mn}(R) dR` (Haar measure of volume
-/// `8π²`), computed as the DH quadrature `Σ_p w_p f(R_p) D^l_{mn}(R_p)`; inverse
-/// `f(R) = Σ_{l<L} Σ_{|m|,|n|≤l} (2l+1)/(8π²) · f̂^l_{mn} · conj D^l_{mn}(R)`, with
-/// `D^l_{mn}(α, β, γ) = e^{−imα} d^l_{mn}(β) e^{−inγ}` ([`crate::WignerD`]).
-///
-/// **Coefficient order.** `f̂^l_{mn}` at `(n + L − 1, l, m + L − 1)` of a row-major
-/// `(2L−1, L, 2L−1)` array ([`So3Coefficients`]), zero where `|m| > l` or `|n| > l`.
-///
-/// **Signal layout.** Flat row-major `(γ, β, α)`, `α` fastest, length `(2L−1)·2L·(2L−1)`, on the
-/// grid `α_k = γ_k = 2πk/(2L−1)`, `β_j = π(2j+1)/(4L)` of [`So3Grid`], the point being
-/// `R = R_z(α) R_y(β) R_z(γ)` (weights from [`So3Grid::weight`]).
-///
-/// Exact inverse pair on bandlimited signals (Schur orthogonality holds exactly under the DH
-/// quadrature for `l, l′ < L`). Implemented by [`So3Transform`] and the reference
-/// [`So3TransformNaive`]; three required methods, the rest derived.
-pub trait So3FourierTransform {
-    /// The grid (its bandlimit is the transform's).
-    fn grid(&self) -> So3Grid;
-
-    /// `f̂^l_{mn} = Σ_p w_p f(R_p) D^l_{mn}(R_p)` of a complex signal (flat `(γ, β, α)`, length
-    /// `(2L−1)·2L·(2L−1)`) into `coeffs` (bandlimit `L`). Errors on a wrong length or bandlimit
-    /// or a non-finite value.
-    fn forward_complex_into(
-        &self,
-        signal: &[Complex64],
-        coeffs: &mut So3Coefficients,
-    ) -> Result<(), RepsError>;
-
-    /// `f(R_p) = Σ (2l+1)/(8π²) f̂^l_{mn} conj D^l_{mn}(R_p)` into `signal`. Errors on a wrong
-    /// length or bandlimit or non-finite coefficients.
-    fn inverse_into(
-        &self,
-        coeffs: &So3Coefficients,
-        signal: &mut [Complex64],
-    ) -> Result<(), RepsError>;
-
-    crate::so3_validate::derived_transform_methods!(So3Coefficients, "SO(3) signal");
-}
-
-/// Shape check shared by both implementations.
-fn check_signal(grid: &So3Grid, got: usize) -> Result<(), RepsError> {
-    check_length("SO(3) signal", grid.len(), got, || {
-        format!(
-            "(2L−1)·2L·(2L−1) = {} values on the (γ, β, α) Driscoll–Healy grid of L = {}",
-            grid.len(),
-            grid.bandlimit()
-        )
-    })
-}
+crate::transform::spectrum_and_grid!(
+    So3Coefficients,
+    So3Grid,
+    "SO(3)",
+    "(2L−1)·2L·(2L−1) = {} values on the (γ, β, α) Driscoll–Healy grid of L = {}"
+);
 
 /// `(−1)^{l−n}` for `n = n_index − centre`: the sign in `d^l_{mn}(π − β) = (−1)^{l−n} d^l_{−m,n}(β)`.
 #[inline]
@@ -356,7 +329,7 @@ fn transpose_square(matrix: &mut [Complex64], n: usize) {
 }
 
 /// The fast SO(3) transform; normalisation, coefficient order and signal layout are those of
-/// [`So3FourierTransform`].
+/// [`So3Coefficients`].
 ///
 /// **Cost.** Separation of variables: a 2-D FFT over `(α, γ)` for each `β_j` (`O(L³ log L)`),
 /// then for each `(l, m, n)` a sum over the `2L` angles `β_j` against `d^l_{mn}(β_j)`: `O(L⁴)`
@@ -371,7 +344,7 @@ fn transpose_square(matrix: &mut [Complex64], n: usize) {
 /// thread-safe; rayon-parallel over `β` (FFTs) and orders `n` (sums) for `L ≥ 12`.
 ///
 /// ```
-/// use entk_reps::{So3Coefficients, So3FourierTransform, So3Transform};
+/// use entk_reps::{FourierTransform, So3Coefficients, So3Transform};
 /// let transform = So3Transform::new(4)?;
 /// let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
 /// let coeffs = So3Coefficients::random_real(4, &mut rng)?;
@@ -491,21 +464,16 @@ impl So3Transform {
     }
 }
 
-impl So3FourierTransform for So3Transform {
+impl FourierTransform for So3Transform {
+    type Coefficients = So3Coefficients;
+
     fn grid(&self) -> So3Grid {
         self.grid
     }
 
-    fn forward_complex_into(
-        &self,
-        signal: &[Complex64],
-        coeffs: &mut So3Coefficients,
-    ) -> Result<(), RepsError> {
+    fn analyse(&self, signal: &[Complex64], coeffs: &mut So3Coefficients) {
         let bandlimit = self.grid.bandlimit();
         let (n_beta, width) = (self.grid.n_beta(), self.grid.n_azimuth());
-        check_signal(&self.grid, signal.len())?;
-        check_bandlimit("SO(3) coefficients", bandlimit, coeffs.bandlimit)?;
-        check_finite_complex("SO(3) signal", signal)?;
         let min_len = parallel_min_len(bandlimit);
         let scratch_len = self.fft_forward.get_inplace_scratch_len();
 
@@ -567,26 +535,11 @@ impl So3FourierTransform for So3Transform {
                     }
                 });
             });
-        Ok(())
     }
 
-    fn forward_into(&self, signal: &[f64], coeffs: &mut So3Coefficients) -> Result<(), RepsError> {
-        check_signal(&self.grid, signal.len())?;
-        check_finite_real("SO(3) signal", signal)?;
-        let complex: Vec<Complex64> = signal.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-        self.forward_complex_into(&complex, coeffs)
-    }
-
-    fn inverse_into(
-        &self,
-        coeffs: &So3Coefficients,
-        signal: &mut [Complex64],
-    ) -> Result<(), RepsError> {
+    fn synthesise(&self, coeffs: &So3Coefficients, signal: &mut [Complex64]) {
         let bandlimit = self.grid.bandlimit();
         let (n_beta, width) = (self.grid.n_beta(), self.grid.n_azimuth());
-        check_bandlimit("SO(3) coefficients", bandlimit, coeffs.bandlimit)?;
-        check_signal(&self.grid, signal.len())?;
-        check_finite_complex("SO(3) coefficients", &coeffs.data)?;
         let min_len = parallel_min_len(bandlimit);
         let centre = bandlimit - 1;
         let degree_weights: Vec<f64> = (0..bandlimit).map(degree_weight).collect();
@@ -650,7 +603,6 @@ impl So3FourierTransform for So3Transform {
                     }
                 }
             });
-        Ok(())
     }
 }
 
@@ -696,23 +648,14 @@ impl So3TransformNaive {
     }
 }
 
-impl So3FourierTransform for So3TransformNaive {
+impl FourierTransform for So3TransformNaive {
+    type Coefficients = So3Coefficients;
+
     fn grid(&self) -> So3Grid {
         self.grid
     }
 
-    fn forward_complex_into(
-        &self,
-        signal: &[Complex64],
-        coeffs: &mut So3Coefficients,
-    ) -> Result<(), RepsError> {
-        check_signal(&self.grid, signal.len())?;
-        check_bandlimit(
-            "SO(3) coefficients",
-            self.grid.bandlimit(),
-            coeffs.bandlimit,
-        )?;
-        check_finite_complex("SO(3) signal", signal)?;
+    fn analyse(&self, signal: &[Complex64], coeffs: &mut So3Coefficients) {
         coeffs.data.fill(ZERO);
         let (n_beta, width) = (self.grid.n_beta(), self.grid.n_azimuth());
         for c in 0..width {
@@ -725,18 +668,10 @@ impl So3FourierTransform for So3TransformNaive {
                 }
             }
         }
-        Ok(())
     }
 
-    fn inverse_into(
-        &self,
-        coeffs: &So3Coefficients,
-        signal: &mut [Complex64],
-    ) -> Result<(), RepsError> {
+    fn synthesise(&self, coeffs: &So3Coefficients, signal: &mut [Complex64]) {
         let bandlimit = self.grid.bandlimit();
-        check_bandlimit("SO(3) coefficients", bandlimit, coeffs.bandlimit)?;
-        check_signal(&self.grid, signal.len())?;
-        check_finite_complex("SO(3) coefficients", &coeffs.data)?;
         let (n_beta, width) = (self.grid.n_beta(), self.grid.n_azimuth());
         let block = bandlimit * width;
         for c in 0..width {
@@ -754,6 +689,5 @@ impl So3FourierTransform for So3TransformNaive {
                 }
             }
         }
-        Ok(())
     }
 }

@@ -12,8 +12,8 @@ use entk_groups::laws::tolerance::EXACT_LONG_SUM;
 use entk_groups::Rotation;
 use entk_reps::so3_laws::{check_s2_rotation, check_so3_translations, relative_error};
 use entk_reps::{
-    left_translate_so3_signal, right_translate_so3_signal, rotate_s2_signal, S2Coefficients,
-    S2FourierTransform, S2Transform, So3Coefficients, So3FourierTransform, So3Transform,
+    left_translate_so3_signal, right_translate_so3_signal, rotate_s2_signal, FourierTransform,
+    S2Coefficients, S2Transform, So3Coefficients, So3Transform,
 };
 use proptest::prelude::*;
 

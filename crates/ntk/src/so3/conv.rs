@@ -1,6 +1,6 @@
 //! The SO(3) → SO(3) group convolution's kernel operator (docs/theory.md#the-so3-layers-in-fourier-space).
 
-use entk_reps::{So3FourierTransform, So3Transform};
+use entk_reps::{FourierTransform, So3Transform};
 use nalgebra::DMatrix;
 use num_complex::Complex64;
 use std::f64::consts::PI;

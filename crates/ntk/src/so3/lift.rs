@@ -1,6 +1,6 @@
 //! The S² → SO(3) lifting layer's kernel operator (docs/theory.md#the-so3-layers-in-fourier-space).
 
-use entk_reps::{S2FourierTransform, S2Transform};
+use entk_reps::{FourierTransform, S2Transform};
 use nalgebra::DMatrix;
 use num_complex::Complex64;
 
