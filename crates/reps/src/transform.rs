@@ -14,7 +14,7 @@ pub trait SampleGrid: Copy {
     /// The bandlimit `L`.
     fn bandlimit(&self) -> usize;
     /// The number of samples of a signal.
-    fn len(&self) -> usize;
+    fn samples(&self) -> usize;
     /// The expected signal, in words, for length errors ("2L(2L−1) = 240 values on ...").
     fn describe(&self) -> String;
 }
@@ -114,7 +114,7 @@ pub trait FourierTransform {
 
     /// Inverse transform (complex grid values).
     fn inverse(&self, coeffs: &Self::Coefficients) -> Result<Vec<Complex64>, RepsError> {
-        let mut signal = vec![Complex64::new(0.0, 0.0); self.grid().len()];
+        let mut signal = vec![Complex64::new(0.0, 0.0); self.grid().samples()];
         self.inverse_into(coeffs, &mut signal)?;
         Ok(signal)
     }
@@ -131,7 +131,7 @@ pub trait FourierTransform {
 fn check_signal<T: FourierTransform + ?Sized>(transform: &T, got: usize) -> Result<(), RepsError> {
     let grid = transform.grid();
     let what = <T::Coefficients as Spectrum>::SIGNAL;
-    check_length(what, grid.len(), got, || grid.describe())
+    check_length(what, grid.samples(), got, || grid.describe())
 }
 
 /// The shape checks of a forward pass: a signal of `len` samples into `coeffs`.
@@ -169,11 +169,11 @@ macro_rules! spectrum_and_grid {
             fn bandlimit(&self) -> usize {
                 <$grid>::bandlimit(self)
             }
-            fn len(&self) -> usize {
+            fn samples(&self) -> usize {
                 <$grid>::len(self)
             }
             fn describe(&self) -> String {
-                format!($layout, self.len(), self.bandlimit())
+                format!($layout, <$grid>::len(self), <$grid>::bandlimit(self))
             }
         }
     };
