@@ -289,14 +289,14 @@ pub struct LoadedInputs {
 
 /// Reads the inputs of `name` (`x1`, `train`, ...) for `net`: an [`Inputs`] array (images, S²
 /// or SO(3) signals), or, when the network starts with `deep_set`, padded sets `(N, n_max, D)`
-/// or `(N, n_max, H, W, C)` with the counts file `counts` (`flag` names its option in errors).
+/// or `(N, n_max, H, W, C)` with the counts file `counts` (the option `--NAME-counts`).
 pub fn load_inputs_for(
     net: &Network,
+    name: &str,
     path: &Path,
     counts: Option<&Path>,
-    name: &str,
-    flag: &str,
 ) -> Result<LoadedInputs, CliError> {
+    let flag = format!("--{name}-counts");
     if !net.takes_sets() {
         if counts.is_some() {
             return Err(CliError::Usage(format!(
@@ -402,11 +402,6 @@ pub struct KernelJob {
     inputs: Vec<InputRecord>,
 }
 
-/// [`prepare_kernel_in`] with the built-in groups ([`entk_reps::default_registry`]).
-pub fn prepare_kernel(opts: &KernelOptions) -> Result<KernelJob, CliError> {
-    prepare_kernel_in(&entk_reps::default_registry(), opts)
-}
-
 /// Reads and checks everything `entk kernel` needs (spec, with its groups named in
 /// `registry`; inputs, plan, `--tile`) and builds the tile-store manifest; writes nothing.
 pub fn prepare_kernel_in(
@@ -419,30 +414,18 @@ pub fn prepare_kernel_in(
             "--x2-counts without --x2: the counts belong to the sets of --x2".into(),
         ));
     }
-    let x1 = load_inputs_for(
-        &net,
-        &opts.x1,
-        opts.x1_counts.as_deref(),
-        "x1",
-        "--x1-counts",
-    )?;
+    let x1 = load_inputs_for(&net, "x1", &opts.x1, opts.x1_counts.as_deref())?;
     let x2 = opts
         .x2
         .as_deref()
-        .map(|p| load_inputs_for(&net, p, opts.x2_counts.as_deref(), "x2", "--x2-counts"))
+        .map(|p| load_inputs_for(&net, "x2", p, opts.x2_counts.as_deref()))
         .transpose()?;
     let threads = effective_threads(opts.threads);
     let n1 = x1.features.len();
     if let Some(x2) = &x2 {
         same_signature(("x1", &x1), ("x2", x2))?;
     }
-    let plan = net.plan(&x1.signature)?;
-    if !plan.is_pooled() {
-        return Err(CliError::Usage(format!(
-            "the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense",
-            plan.output
-        )));
-    }
+    let plan = pooled_plan(&net, &x1.signature)?;
     let n2 = x2.as_ref().map_or(n1, |x| x.features.len());
     let spec = canonical_spec(&spec_text)?;
     let inputs: Vec<InputRecord> = x1
@@ -855,6 +838,18 @@ fn group_identities(registry: &GroupRegistry, spec_text: &str) -> Result<Vec<Str
         .collect()
 }
 
+/// The plan of `net` for inputs of `signature`, which must end in one scalar per input.
+fn pooled_plan(net: &Network, signature: &Signature) -> Result<entk_ntk::KernelPlan, CliError> {
+    let plan = net.plan(signature)?;
+    if !plan.is_pooled() {
+        return Err(CliError::Usage(format!(
+            "the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense",
+            plan.output
+        )));
+    }
+    Ok(plan)
+}
+
 /// Opens (or resumes) a tile store for the Gram matrix of `x1` against `x2` (`None`: itself);
 /// each is its array's record, then (for sets) its counts' record.
 fn open_store(
@@ -926,20 +921,8 @@ pub fn run_predict_in(
     opts: &PredictOptions,
 ) -> Result<PredictReport, CliError> {
     let (net, spec_text) = load_spec(registry, &opts.arch)?;
-    let train = load_inputs_for(
-        &net,
-        &opts.train,
-        opts.train_counts.as_deref(),
-        "train",
-        "--train-counts",
-    )?;
-    let test = load_inputs_for(
-        &net,
-        &opts.test,
-        opts.test_counts.as_deref(),
-        "test",
-        "--test-counts",
-    )?;
+    let train = load_inputs_for(&net, "train", &opts.train, opts.train_counts.as_deref())?;
+    let test = load_inputs_for(&net, "test", &opts.test, opts.test_counts.as_deref())?;
     let labels: Array2<f64> = read_labels(&opts.labels)?;
     let (n, m, k) = (train.features.len(), test.features.len(), labels.ncols());
     same_signature(("--train", &train), ("--test", &test))?;
@@ -965,13 +948,7 @@ pub fn run_predict_in(
         )));
     }
     let time = TrainingTime::from_f64(opts.time.unwrap_or(f64::INFINITY))?;
-    let plan = net.plan(&train.signature)?;
-    if !plan.is_pooled() {
-        return Err(CliError::Usage(format!(
-            "the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense",
-            plan.output
-        )));
-    }
+    pooled_plan(&net, &train.signature)?;
     if opts.tile == Some(0) {
         return Err(CliError::Usage("--tile must be at least 1".into()));
     }
@@ -1006,34 +983,21 @@ pub fn run_predict_in(
 
     create_dir(&opts.out)?;
     let dir = opts.out.join("tiles");
-    let tt_store = open_store(
-        &dir.join("train_train"),
-        &spec,
-        &groups,
-        train_rec,
-        None,
-        opts.tile,
-        opts.force,
-    )?;
-    let xt_store = open_store(
-        &dir.join("test_train"),
-        &spec,
-        &groups,
-        test_rec,
-        Some(train_rec),
-        opts.tile,
-        opts.force,
-    )?;
-    let xx_store = match opts.cov {
-        CovMode::Full => Some(open_store(
-            &dir.join("test_test"),
+    let open = |name: &str, x1, x2| {
+        open_store(
+            &dir.join(name),
             &spec,
             &groups,
-            test_rec,
-            None,
+            x1,
+            x2,
             opts.tile,
             opts.force,
-        )?),
+        )
+    };
+    let tt_store = open("train_train", train_rec, None)?;
+    let xt_store = open("test_train", test_rec, Some(train_rec))?;
+    let xx_store = match opts.cov {
+        CovMode::Full => Some(open("test_test", test_rec, None)?),
         _ => None,
     };
     let mut stale = vec!["report.json".to_string()];

@@ -179,6 +179,15 @@ impl DatasetError {
         }
     }
 
+    /// `Ok` when `value ≥ 1`; else the [`DatasetError::InvalidArgument`] "`what` must be at
+    /// least 1".
+    pub fn at_least_one(what: &'static str, value: usize) -> Result<(), Self> {
+        match value {
+            0 => Err(Self::invalid(what, "must be at least 1")),
+            _ => Ok(()),
+        }
+    }
+
     /// A [`DatasetError::InvalidArgument`].
     pub fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
         DatasetError::InvalidArgument {

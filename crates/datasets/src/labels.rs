@@ -8,12 +8,7 @@ use crate::DatasetError;
 ///
 /// Errors when `num_classes` is 0 or a label is `≥ num_classes`.
 pub fn one_hot(labels: &[usize], num_classes: usize) -> Result<Array2<f64>, DatasetError> {
-    if num_classes == 0 {
-        return Err(DatasetError::invalid(
-            "number of classes",
-            "must be at least 1",
-        ));
-    }
+    DatasetError::at_least_one("number of classes", num_classes)?;
     let mut out = Array2::zeros((labels.len(), num_classes));
     for (i, &label) in labels.iter().enumerate() {
         if label >= num_classes {

@@ -105,9 +105,7 @@ pub fn texture_patches(
     textures: &LabelledImages,
     config: &TexturePatchConfig,
 ) -> Result<RotatedSplit, DatasetError> {
-    if config.patch_size == 0 {
-        return Err(DatasetError::invalid("patch size", "must be at least 1"));
-    }
+    DatasetError::at_least_one("patch size", config.patch_size)?;
     let mut rng = seeded_rng(config.seed);
     let (train, train_angles) = draw_patches(
         textures,

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use super::{augmentation, convergence, histology, qm9, rotmnist, textures};
 use super::{ExperimentError, ExperimentName, ExperimentOptions};
 
 /// The options of one experiment run.
@@ -128,6 +129,15 @@ pub struct ExperimentArgs {
     pub which: ExperimentCommand,
 }
 
+/// The help of `--train` or `--test`: what it counts and the experiment's default (its
+/// `DEFAULT_*` constant, so the help cannot drift from it), then `more`.
+fn default_is(what: &str, default: usize, more: &str) -> String {
+    format!("{what} (default {default}{more})")
+}
+
+/// The embedded MNIST and QM9 samples' pool.
+const POOL_2000: &str = "; train + test ≤ 2000";
+
 /// One subcommand per experiment (the README's names).
 #[derive(Subcommand, Debug)]
 pub enum ExperimentCommand {
@@ -144,8 +154,8 @@ pub enum ExperimentCommand {
     /// The defaults (200 / 200) need about 1 M SO(3) atom-pair kernels, a few minutes on 2
     /// cores.
     #[command(
-        mut_arg("train", |a| a.help("Training molecules (default 200)")),
-        mut_arg("test", |a| a.help("Test molecules (default 200; train + test ≤ 2000)"))
+        mut_arg("train", |a| a.help(default_is("Training molecules", qm9::DEFAULT_TRAIN, ""))),
+        mut_arg("test", |a| a.help(default_is("Test molecules", qm9::DEFAULT_TEST, POOL_2000)))
     )]
     Qm9(RunArgs),
     /// Rotated MNIST: CNN vs C4- and D4-GCNN NTK accuracy (docs/theory.md#histology protocol).
@@ -153,8 +163,8 @@ pub enum ExperimentCommand {
     /// Embedded 2,000-digit MNIST sample, every digit rotated by a uniform random angle and
     /// area-downsampled to 10×10. Reports NTK and NNGP test accuracy and a learning curve.
     #[command(
-        mut_arg("train", |a| a.help("Training digits (default 200)")),
-        mut_arg("test", |a| a.help("Test digits (default 500; train + test ≤ 2000)"))
+        mut_arg("train", |a| a.help(default_is("Training digits", rotmnist::DEFAULT_TRAIN, ""))),
+        mut_arg("test", |a| a.help(default_is("Test digits", rotmnist::DEFAULT_TEST, POOL_2000)))
     )]
     Rotmnist(RunArgs),
     /// Rotated texture patches (brick, grass, gravel): CNN vs C4- and D4-GCNN NTK accuracy.
@@ -163,8 +173,8 @@ pub enum ExperimentCommand {
     /// test from the lower image halves), area-downsampled to 10×10. Reports accuracies and a
     /// learning curve.
     #[command(
-        mut_arg("train", |a| a.help("Training patches (default 150)")),
-        mut_arg("test", |a| a.help("Test patches (default 300)"))
+        mut_arg("train", |a| a.help(default_is("Training patches", textures::DEFAULT_TRAIN, ""))),
+        mut_arg("test", |a| a.help(default_is("Test patches", textures::DEFAULT_TEST, "")))
     )]
     Textures(RunArgs),
     /// Histology tiles: CNN vs C4-GCNN NTK accuracy on downloaded data (docs/theory.md#histology).
@@ -173,8 +183,8 @@ pub enum ExperimentCommand {
     /// pathmnist.npz. Tiles are read at 32×32 and area-downsampled to 16×16 RGB. Not part of
     /// `entk reproduce`.
     #[command(
-        mut_arg("train", |a| a.help("Training tiles (default 100)")),
-        mut_arg("test", |a| a.help("Test tiles (default 200)")),
+        mut_arg("train", |a| a.help(default_is("Training tiles", histology::DEFAULT_TRAIN, ""))),
+        mut_arg("test", |a| a.help(default_is("Test tiles", histology::DEFAULT_TEST, ""))),
         mut_arg("data", |a| a
             .hide(false)
             .help("The NCT-CRC-HE-100K folder or pathmnist.npz (required)"))
@@ -187,8 +197,8 @@ pub enum ExperimentCommand {
     /// GCNNs on the plain digits, at widths 2–32; reports their deviation from each other and
     /// from μ_k, on held-out digits (in distribution) and texture patches (off it).
     #[command(
-        mut_arg("train", |a| a.help("Training digits (default 6; the CNN sees 4× as many)")),
-        mut_arg("test", |a| a.help("Test inputs of each kind, digits and texture patches (default 8)"))
+        mut_arg("train", |a| a.help(default_is("Training digits", augmentation::DEFAULT_TRAIN, "; the CNN sees 4× as many"))),
+        mut_arg("test", |a| a.help(default_is("Test inputs of each kind, digits and texture patches", augmentation::DEFAULT_TEST, "")))
     )]
     Augmentation(RunArgs),
     /// Mean empirical NTK/NNGP of finite networks → the analytic kernel as the width grows.
@@ -198,7 +208,7 @@ pub enum ExperimentCommand {
     /// noise-corrected bias of the mean, with 95 % bootstrap intervals, and weighted
     /// least-squares log-log slopes with intervals. There is no test set: --test is refused.
     #[command(
-        mut_arg("train", |a| a.help("Inputs of the Gram matrices (default 16)")),
+        mut_arg("train", |a| a.help(default_is("Inputs of the Gram matrices", convergence::DEFAULT_INPUTS, ""))),
         mut_arg("test", |a| a.hide(true))
     )]
     Convergence(RunArgs),

@@ -205,15 +205,21 @@ impl ImageClassification {
 
     /// Runs the comparison of experiment `name` (settings `config`, for the report) on the
     /// pool of `data`'s training then test candidates, area-downsampled to `image_size`; `start`
-    /// is when the run began.
+    /// is when the run began. Each model is compared with every model before it (each GCNN
+    /// with the CNN, a later group's GCNN with an earlier one's).
     pub fn run(
         &self,
         (name, config): (&str, serde_json::Value),
         data: Candidates<'_>,
-        comparisons: &[(&str, &str)],
         threads: usize,
         start: Instant,
     ) -> Result<ExperimentReport, ExperimentError> {
+        let mut comparisons = Vec::new();
+        for (i, later) in self.models.iter().enumerate() {
+            for earlier in &self.models[..i] {
+                comparisons.push((later.name.as_str(), earlier.name.as_str()));
+            }
+        }
         let images = resize_labelled(&concat(data.train, data.test)?, self.image_size)?;
         let mut report = ExperimentReport::new(name, self.train, self.test, self.seed, config);
         Classification {
@@ -230,7 +236,7 @@ impl ImageClassification {
             curve: &self.curve,
             diag_reg: self.diag_reg,
             threads,
-            comparisons,
+            comparisons: &comparisons,
         }
         .run_into(&mut report)?;
         report.notes.insert(0, data.note);

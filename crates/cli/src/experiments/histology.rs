@@ -132,7 +132,6 @@ impl HistologyConfig {
                     s = self.run.image_size
                 ),
             },
-            &[("c4_gcnn", "cnn")],
             threads,
             start,
         )

@@ -401,12 +401,7 @@ impl Qm9Config {
             .chain(self.curve.iter().map(|m| format!("n = {m}")))
             .chain(["kernel seconds".to_string()])
             .collect();
-        let mut figure = Figure::new(
-            "QM9: test MAE (band: ± 1 s.e.)",
-            "training molecules",
-            "MAE (meV)",
-        )
-        .log_log();
+        let mut figure = mae_figure("QM9: test MAE (band: ± 1 s.e.)");
         let xs: Vec<f64> = self.curve.iter().map(|&m| m as f64).collect();
         let mut curves = Vec::new();
         let per = |v: &[Vec<(f64, f64)>], f: fn(&(f64, f64)) -> f64| -> Vec<Vec<f64>> {
@@ -616,12 +611,8 @@ impl Qm9Config {
         table.header = std::iter::once("model".to_string())
             .chain(self.set_curve.iter().map(|m| format!("n = {m}")))
             .collect();
-        let mut figure = Figure::new(
-            "QM9 at equal size: per-slot models vs the set model (band: ± 1 s.e.)",
-            "training molecules",
-            "MAE (meV)",
-        )
-        .log_log();
+        let mut figure =
+            mae_figure("QM9 at equal size: per-slot models vs the set model (band: ± 1 s.e.)");
         let xs: Vec<f64> = self.set_curve.iter().map(|&m| m as f64).collect();
         let mut order = Table::new(
             format!(
@@ -948,6 +939,11 @@ pub fn molecule_grams(
         }
     }
     Ok((out, pairs))
+}
+
+/// A log-log learning-curve figure of test MAE (meV) against training molecules.
+fn mae_figure(title: &str) -> Figure {
+    Figure::new(title, "training molecules", "MAE (meV)").log_log()
 }
 
 #[cfg(test)]

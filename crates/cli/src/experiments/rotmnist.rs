@@ -85,11 +85,6 @@ impl RotmnistConfig {
                 train_rows: None,
                 note,
             },
-            &[
-                ("c4_gcnn", "cnn"),
-                ("d4_gcnn", "cnn"),
-                ("d4_gcnn", "c4_gcnn"),
-            ],
             threads,
             start,
         )

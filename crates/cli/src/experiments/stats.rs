@@ -870,23 +870,15 @@ mod tests {
         // noise: ‖Σ means‖² = 0.09 + 0.01 = 0.1.
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
         let (trials, mut sum, mut sum2) = (4000, 0.0, 0.0);
+        // `n` vectors with unit-variance normal entries about `means`, drawn row by row.
+        let sample = |rng: &mut rand_chacha::ChaCha8Rng, n: usize, means: [f64; 2]| {
+            (0..n)
+                .map(|_| means.map(|m| normals(rng, 1, m, 1.0)[0]).to_vec())
+                .collect::<Vec<Vec<f64>>>()
+        };
         for t in 0..trials {
-            let a: Vec<Vec<f64>> = (0..5)
-                .map(|_| {
-                    vec![
-                        normals(&mut rng, 1, 0.2, 1.0)[0],
-                        normals(&mut rng, 1, 0.0, 1.0)[0],
-                    ]
-                })
-                .collect();
-            let b: Vec<Vec<f64>> = (0..12)
-                .map(|_| {
-                    vec![
-                        normals(&mut rng, 1, 0.1, 1.0)[0],
-                        normals(&mut rng, 1, 0.1, 1.0)[0],
-                    ]
-                })
-                .collect();
+            let a = sample(&mut rng, 5, [0.2, 0.0]);
+            let b = sample(&mut rng, 12, [0.1, 0.1]);
             let ra: Vec<&[f64]> = a.iter().map(|v| v.as_slice()).collect();
             let rb: Vec<&[f64]> = b.iter().map(|v| v.as_slice()).collect();
             let (u, _) =

@@ -93,11 +93,6 @@ impl TexturesConfig {
                 train_rows: Some(u),
                 note,
             },
-            &[
-                ("c4_gcnn", "cnn"),
-                ("d4_gcnn", "cnn"),
-                ("d4_gcnn", "c4_gcnn"),
-            ],
             threads,
             start,
         )

@@ -49,9 +49,7 @@ pub fn read_nct_crc_he(
     root: &Path,
     options: &NctCrcOptions,
 ) -> Result<LabelledImages, DatasetError> {
-    if options.image_size == 0 {
-        return Err(DatasetError::invalid("image size", "must be at least 1"));
-    }
+    DatasetError::at_least_one("image size", options.image_size)?;
     let root = dataset_root(root)?;
     let mut files_per_class = Vec::with_capacity(HISTOLOGY_CLASSES.len());
     for class in HISTOLOGY_CLASSES {
