@@ -4,7 +4,7 @@
 //! sample) so that a one-line message says where the problem is and, for missing data, what to
 //! download.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
@@ -162,6 +162,22 @@ impl DatasetError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         DatasetError::Io {
             path: path.into(),
+            source,
+        }
+    }
+
+    /// A [`DatasetError::Zip`] for the archive `source_name`.
+    pub fn zip(source_name: &str, source: zip::result::ZipError) -> Self {
+        DatasetError::Zip {
+            source_name: source_name.to_string(),
+            source,
+        }
+    }
+
+    /// A [`DatasetError::Tiff`] for the image file `path`.
+    pub fn tiff(path: &Path, source: tiff::TiffError) -> Self {
+        DatasetError::Tiff {
+            path: path.to_path_buf(),
             source,
         }
     }

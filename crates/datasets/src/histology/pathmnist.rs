@@ -70,10 +70,8 @@ pub fn read_pathmnist_from<R: Read + Seek>(
     source_name: &str,
     split: MedMnistSplit,
 ) -> Result<LabelledImages, DatasetError> {
-    let mut zip = zip::ZipArchive::new(reader).map_err(|source| DatasetError::Zip {
-        source_name: source_name.to_string(),
-        source,
-    })?;
+    let mut zip =
+        zip::ZipArchive::new(reader).map_err(|source| DatasetError::zip(source_name, source))?;
     let images_name = format!("{}_images", split.prefix());
     let labels_name = format!("{}_labels", split.prefix());
 
@@ -153,10 +151,7 @@ fn read_member<R: Read + Seek>(
         })?;
     let mut member = zip
         .by_name(&member_name)
-        .map_err(|source| DatasetError::Zip {
-            source_name: source_name.to_string(),
-            source,
-        })?;
+        .map_err(|source| DatasetError::zip(source_name, source))?;
     let length = SourceLength::Declared(member.size());
     let header = read_npy_header(&mut member, length, Accept::Integers).map_err(npy_error)?;
     check_dtype(header.dtype).map_err(|found| {

@@ -29,10 +29,7 @@ pub fn decode_tiff_rgb<R: Read + Seek>(
     reader: R,
     path: &Path,
 ) -> Result<Array3<f64>, DatasetError> {
-    let tiff_error = |source| DatasetError::Tiff {
-        path: path.to_path_buf(),
-        source,
-    };
+    let tiff_error = |source| DatasetError::tiff(path, source);
     let parse_error =
         |reason: String| DatasetError::parse(path.display().to_string(), None, reason);
     let mut limits = Limits::default();

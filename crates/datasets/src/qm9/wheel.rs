@@ -32,10 +32,7 @@ pub fn read_qm9pack_archive<R: Read + Seek>(
     archive: R,
     source_name: &str,
 ) -> Result<Vec<Molecule>, DatasetError> {
-    let zip_error = |source| DatasetError::Zip {
-        source_name: source_name.to_string(),
-        source,
-    };
+    let zip_error = |source| DatasetError::zip(source_name, source);
     let mut zip = zip::ZipArchive::new(archive).map_err(zip_error)?;
     let mut parts: Vec<String> = zip
         .file_names()
