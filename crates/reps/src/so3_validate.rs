@@ -11,15 +11,7 @@ pub(crate) fn check_length(
     got: usize,
     describe: impl FnOnce() -> String,
 ) -> Result<(), RepsError> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(RepsError::ShapeMismatch {
-            what,
-            expected: describe(),
-            got: format!("{got} values"),
-        })
-    }
+    shape(what, got == expected, describe, || format!("{got} values"))
 }
 
 /// Errors unless two bandlimits agree.
@@ -28,23 +20,30 @@ pub(crate) fn check_bandlimit(
     expected: usize,
     got: usize,
 ) -> Result<(), RepsError> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(RepsError::ShapeMismatch {
-            what,
-            expected: format!("bandlimit L = {expected}"),
-            got: format!("bandlimit L = {got}"),
-        })
+    let bandlimit = |l: usize| move || format!("bandlimit L = {l}");
+    shape(what, got == expected, bandlimit(expected), bandlimit(got))
+}
+
+/// [`RepsError::ShapeMismatch`] of `what` unless `fits`, with the expected and actual shapes.
+fn shape(
+    what: &'static str,
+    fits: bool,
+    expected: impl FnOnce() -> String,
+    got: impl FnOnce() -> String,
+) -> Result<(), RepsError> {
+    if fits {
+        return Ok(());
     }
+    Err(RepsError::ShapeMismatch {
+        what,
+        expected: expected(),
+        got: got(),
+    })
 }
 
 /// Errors at the first NaN or infinite value.
 pub(crate) fn check_finite_real(what: &'static str, values: &[f64]) -> Result<(), RepsError> {
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(RepsError::NonFinite { what, index }),
-        None => Ok(()),
-    }
+    check_finite(what, values, |v| v.is_finite())
 }
 
 /// Errors at the first value with a NaN or infinite part.
@@ -52,7 +51,16 @@ pub(crate) fn check_finite_complex(
     what: &'static str,
     values: &[Complex64],
 ) -> Result<(), RepsError> {
-    match values.iter().position(|v| !v.is_finite()) {
+    check_finite(what, values, Complex64::is_finite)
+}
+
+/// Errors at the first value that `finite` refuses.
+fn check_finite<T: Copy>(
+    what: &'static str,
+    values: &[T],
+    finite: impl Fn(T) -> bool,
+) -> Result<(), RepsError> {
+    match values.iter().position(|&v| !finite(v)) {
         Some(index) => Err(RepsError::NonFinite { what, index }),
         None => Ok(()),
     }

@@ -100,18 +100,13 @@ pub struct So3Affine {
 /// `l² + l + n`), then the biases `b[o]` when `σ_b > 0`.
 #[derive(Debug, Clone)]
 pub struct S2LiftFinite {
-    channels_in: usize,
-    channels_out: usize,
-    affine: So3Affine,
+    /// The filters `M^{1/2}` of the cap (`L_out² × L_out²`), `σ_w/√(C_in |S|)`.
+    bank: FilterBank,
     bandlimit_out: usize,
     /// `w_u Y^real_{lm}(u_p)`: `P_in × L_out²`.
     weighted_harmonics: DMatrix<f64>,
     /// `D^l_real(R_p)`: `P_out × Q`.
     wigner_out: DMatrix<f64>,
-    /// `M^{1/2}` of the cap (`L_out² × L_out²`).
-    filter_sqrt: DMatrix<f64>,
-    /// `σ_w/√(C_in |S|)`.
-    scale: f64,
 }
 
 impl S2LiftFinite {
@@ -137,14 +132,10 @@ impl S2LiftFinite {
             psd_sqrt(cap_gram(lo, max_beta))
         };
         Ok(Self {
-            channels_in,
-            channels_out,
-            affine,
+            bank: FilterBank::new((channels_in, channels_out), affine, filter_sqrt, area),
             bandlimit_out,
             weighted_harmonics,
             wigner_out: real_wigner_table(bandlimit_out, bandlimit_out),
-            filter_sqrt,
-            scale: affine.w_std / (channels_in as f64 * area).sqrt(),
         })
     }
 
@@ -161,19 +152,13 @@ impl S2LiftFinite {
 
     /// Number of parameters.
     pub fn parameter_count(&self) -> usize {
-        let lo = self.bandlimit_out;
-        self.channels_out * self.channels_in * lo * lo
-            + if self.affine.b_std > 0.0 {
-                self.channels_out
-            } else {
-                0
-            }
+        self.bank.parameter_count()
     }
 
     /// `Σ_c Σ_m F_c[(l,m)] D^l_{mn}(R)` for every point: `P_out × (C_in·L_out²)`, column
     /// `c·L_out² + (l, n)`.
     fn rotated_coefficients(&self, input: &[f64]) -> DMatrix<f64> {
-        let (ci, lo) = (self.channels_in, self.bandlimit_out);
+        let (ci, lo) = (self.bank.channels_in, self.bandlimit_out);
         let points_in = self.weighted_harmonics.nrows();
         let f = DMatrix::from_row_slice(points_in, ci, input);
         let coefficients = f.transpose() * &self.weighted_harmonics; // C_in × L²
@@ -197,39 +182,18 @@ impl S2LiftFinite {
         g
     }
 
-    /// The filter matrix `(C_in·L²) × C_out` with entries `κ̂_{o,c}[(l,n)] = (M^{1/2} z_{o,c})[(l,n)]`.
-    fn filters(&self, params: &[f64]) -> DMatrix<f64> {
-        filter_matrix(
-            params,
-            &self.filter_sqrt,
-            self.channels_in,
-            self.channels_out,
-        )
-    }
-
     /// Forward pass of one sample: input `(θ, φ, C_in)` → output `(γ, β, α, C_out)`.
     pub fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64> {
-        let g = self.rotated_coefficients(input);
-        let (filters, bias) = (
-            self.filters(params),
-            &params[self.filter_sqrt.nrows() * self.channels_in * self.channels_out..],
-        );
-        linear_forward(&g, &filters, self.scale, self.affine.b_std, bias)
+        self.bank.forward(&self.rotated_coefficients(input), params)
     }
     /// Reverse mode for one sample: given the output cotangent `dy` (same layout as the
     /// output), returns `(d params, d input)`.
     pub fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let (ci, lo) = (self.channels_in, self.bandlimit_out);
+        let (ci, lo) = (self.bank.channels_in, self.bandlimit_out);
         let l2 = lo * lo;
-        let g = self.rotated_coefficients(input);
-        let (d_params, d_g) = linear_backward(
-            &g,
-            &self.filters(params),
-            &self.filter_sqrt,
-            self.scale,
-            self.affine.b_std,
-            dy,
-        );
+        let (d_params, d_g) = self
+            .bank
+            .backward(&self.rotated_coefficients(input), params, dy);
         let mut d_coefficients = DMatrix::zeros(ci, l2);
         for p in 0..d_g.nrows() {
             for c in 0..ci {
@@ -258,18 +222,13 @@ impl S2LiftFinite {
 /// block `l` flattened row-major in `(k, j)`), then the biases `b[o]` when `σ_b > 0`.
 #[derive(Debug, Clone)]
 pub struct So3ConvFinite {
-    channels_in: usize,
-    channels_out: usize,
-    affine: So3Affine,
+    /// The filters `N^{1/2}` of the region (`Q × Q`), `σ_w/√(C_in |S|)`.
+    bank: FilterBank,
     bandlimit_out: usize,
     /// `w_R D^l_real(R)` on the input grid: `P_in × Q`.
     weighted_wigner_in: DMatrix<f64>,
     /// `(2l+1)/(8π²) D^l_real(R)` on the output grid: `P_out × Q`.
     synthesis_out: DMatrix<f64>,
-    /// `N^{1/2}` of the region (`Q × Q`).
-    filter_sqrt: DMatrix<f64>,
-    /// `σ_w/√(C_in |S|)`.
-    scale: f64,
 }
 
 impl So3ConvFinite {
@@ -312,30 +271,21 @@ impl So3ConvFinite {
             psd_sqrt(region_gram(lo, max_beta))
         };
         Ok(Self {
-            channels_in,
-            channels_out,
-            affine,
+            bank: FilterBank::new((channels_in, channels_out), affine, filter_sqrt, volume),
             bandlimit_out,
             weighted_wigner_in,
             synthesis_out,
-            filter_sqrt,
-            scale: affine.w_std / (channels_in as f64 * volume).sqrt(),
         })
     }
 
     /// Number of parameters.
     pub fn parameter_count(&self) -> usize {
-        self.channels_out * self.channels_in * wigner_offset(self.bandlimit_out)
-            + if self.affine.b_std > 0.0 {
-                self.channels_out
-            } else {
-                0
-            }
+        self.bank.parameter_count()
     }
 
     /// `H[p, c·Q + (l,k,j)] = Σ_i (2l+1)/(8π²) D^l_{ik}(R_p) f̂^l_c[i, j]`.
     fn synthesis_features(&self, input: &[f64]) -> DMatrix<f64> {
-        let (ci, lo) = (self.channels_in, self.bandlimit_out);
+        let (ci, lo) = (self.bank.channels_in, self.bandlimit_out);
         let q = wigner_offset(lo);
         let f = DMatrix::from_row_slice(self.weighted_wigner_in.nrows(), ci, input);
         let coefficients = f.transpose() * &self.weighted_wigner_in; // C_in × Q
@@ -361,39 +311,19 @@ impl So3ConvFinite {
         h
     }
 
-    fn filters(&self, params: &[f64]) -> DMatrix<f64> {
-        filter_matrix(
-            params,
-            &self.filter_sqrt,
-            self.channels_in,
-            self.channels_out,
-        )
-    }
-
     /// Forward pass of one sample: `(γ, β, α, C_in)` on the `L_in` grid → `(γ, β, α, C_out)` on
     /// the `L_out` grid.
     pub fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64> {
-        let h = self.synthesis_features(input);
-        let (filters, bias) = (
-            self.filters(params),
-            &params[self.filter_sqrt.nrows() * self.channels_in * self.channels_out..],
-        );
-        linear_forward(&h, &filters, self.scale, self.affine.b_std, bias)
+        self.bank.forward(&self.synthesis_features(input), params)
     }
     /// Reverse mode for one sample: given the output cotangent `dy`, returns
     /// `(d params, d input)`.
     pub fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let (ci, lo) = (self.channels_in, self.bandlimit_out);
+        let (ci, lo) = (self.bank.channels_in, self.bandlimit_out);
         let q = wigner_offset(lo);
-        let h = self.synthesis_features(input);
-        let (d_params, d_h) = linear_backward(
-            &h,
-            &self.filters(params),
-            &self.filter_sqrt,
-            self.scale,
-            self.affine.b_std,
-            dy,
-        );
+        let (d_params, d_h) = self
+            .bank
+            .backward(&self.synthesis_features(input), params, dy);
         let mut d_coefficients = DMatrix::zeros(ci, q);
         for p in 0..d_h.nrows() {
             for c in 0..ci {
@@ -503,67 +433,104 @@ fn filter_gradient(
     out
 }
 
-/// The filter matrix `(C_in·Q) × C_out` of both finite layers: column `o`, block `c` is
-/// `κ̂_{o,c} = M^{1/2} z_{o,c}` with `z_{o,c}` the `Q` parameters at `(o·C_in + c)·Q`
-/// (`Q` = the side of `M^{1/2}`).
-fn filter_matrix(params: &[f64], sqrt: &DMatrix<f64>, ci: usize, co: usize) -> DMatrix<f64> {
-    let q = sqrt.nrows();
-    let mut k = DMatrix::zeros(ci * q, co);
-    for o in 0..co {
-        for c in 0..ci {
-            let z = nalgebra::DVector::from_column_slice(
-                &params[(o * ci + c) * q..(o * ci + c + 1) * q],
-            );
-            let kappa = sqrt * z;
-            for i in 0..q {
-                k[(c * q + i, o)] = kappa[i];
+/// The filters and biases of both finite layers: `C_out × C_in` filters `κ̂_{o,c} = M^{1/2} z_{o,c}`
+/// of `Q` coefficients (`Q` = the side of `M^{1/2}`), scaled by `σ_w/√(C_in |S|)` (`|S|` the
+/// support's measure), then the biases `σ_b b_o` when `σ_b > 0`.
+#[derive(Debug, Clone)]
+struct FilterBank {
+    channels_in: usize,
+    channels_out: usize,
+    affine: So3Affine,
+    /// `M^{1/2}` (`Q × Q`).
+    filter_sqrt: DMatrix<f64>,
+    /// `σ_w/√(C_in |S|)`.
+    scale: f64,
+}
+
+impl FilterBank {
+    fn new(
+        (channels_in, channels_out): (usize, usize),
+        affine: So3Affine,
+        filter_sqrt: DMatrix<f64>,
+        support: f64,
+    ) -> Self {
+        FilterBank {
+            channels_in,
+            channels_out,
+            affine,
+            filter_sqrt,
+            scale: affine.w_std / (channels_in as f64 * support).sqrt(),
+        }
+    }
+
+    /// `C_out·C_in·Q` filter coefficients, then `C_out` biases when `σ_b > 0`.
+    fn parameter_count(&self) -> usize {
+        let bias = if self.affine.b_std > 0.0 {
+            self.channels_out
+        } else {
+            0
+        };
+        self.channels_out * self.channels_in * self.filter_sqrt.nrows() + bias
+    }
+
+    /// The filter matrix `(C_in·Q) × C_out`: column `o`, block `c` is `κ̂_{o,c} = M^{1/2} z_{o,c}`
+    /// with `z_{o,c}` the `Q` parameters at `(o·C_in + c)·Q`.
+    fn filters(&self, params: &[f64]) -> DMatrix<f64> {
+        let (ci, co, sqrt) = (self.channels_in, self.channels_out, &self.filter_sqrt);
+        let q = sqrt.nrows();
+        let mut k = DMatrix::zeros(ci * q, co);
+        for o in 0..co {
+            for c in 0..ci {
+                let z = nalgebra::DVector::from_column_slice(
+                    &params[(o * ci + c) * q..(o * ci + c + 1) * q],
+                );
+                let kappa = sqrt * z;
+                for i in 0..q {
+                    k[(c * q + i, o)] = kappa[i];
+                }
             }
         }
+        k
     }
-    k
-}
 
-/// The forward pass shared by both finite layers: `features · K · scale` plus the biases
-/// `σ_b b_o` (`bias`: the parameters after the filters, unread when `σ_b = 0`), as row-major
-/// `(points, C_out)` values.
-fn linear_forward(
-    features: &DMatrix<f64>,
-    filters: &DMatrix<f64>,
-    scale: f64,
-    b_std: f64,
-    bias: &[f64],
-) -> Vec<f64> {
-    let y = features * filters * scale;
-    let mut out = Vec::with_capacity(y.len());
-    for p in 0..y.nrows() {
-        for o in 0..filters.ncols() {
-            let b = if b_std > 0.0 { b_std * bias[o] } else { 0.0 };
-            out.push(y[(p, o)] + b);
+    /// `features · K · scale` plus the biases `σ_b b_o` (the parameters after the filters,
+    /// unread when `σ_b = 0`), as row-major `(points, C_out)` values.
+    fn forward(&self, features: &DMatrix<f64>, params: &[f64]) -> Vec<f64> {
+        let filters = self.filters(params);
+        let bias = &params[self.filter_sqrt.nrows() * self.channels_in * self.channels_out..];
+        let b_std = self.affine.b_std;
+        let y = features * &filters * self.scale;
+        let mut out = Vec::with_capacity(y.len());
+        for p in 0..y.nrows() {
+            for o in 0..filters.ncols() {
+                let b = if b_std > 0.0 { b_std * bias[o] } else { 0.0 };
+                out.push(y[(p, o)] + b);
+            }
         }
+        out
     }
-    out
-}
 
-/// The reverse mode of [`linear_forward`] for the output cotangent `dy`: the parameter
-/// gradient (filters through `M^{1/2}`, then the biases when `σ_b > 0`) and the cotangent of
-/// `features`.
-fn linear_backward(
-    features: &DMatrix<f64>,
-    filters: &DMatrix<f64>,
-    sqrt: &DMatrix<f64>,
-    scale: f64,
-    b_std: f64,
-    dy: &[f64],
-) -> (Vec<f64>, DMatrix<f64>) {
-    let co = filters.ncols();
-    let ci = filters.nrows() / sqrt.nrows();
-    let dy_m = DMatrix::from_row_slice(features.nrows(), co, dy);
-    let d_filters = features.transpose() * &dy_m * scale;
-    let mut d_params = filter_gradient(&d_filters, sqrt, ci, co, sqrt.nrows());
-    if b_std > 0.0 {
-        d_params.extend((0..co).map(|o| b_std * dy_m.column(o).sum()));
+    /// The reverse mode of [`FilterBank::forward`] for the output cotangent `dy`: the parameter
+    /// gradient (filters through `M^{1/2}`, then the biases when `σ_b > 0`) and the cotangent of
+    /// `features`.
+    fn backward(
+        &self,
+        features: &DMatrix<f64>,
+        params: &[f64],
+        dy: &[f64],
+    ) -> (Vec<f64>, DMatrix<f64>) {
+        let filters = self.filters(params);
+        let (sqrt, scale) = (&self.filter_sqrt, self.scale);
+        let co = filters.ncols();
+        let ci = filters.nrows() / sqrt.nrows();
+        let dy_m = DMatrix::from_row_slice(features.nrows(), co, dy);
+        let d_filters = features.transpose() * &dy_m * scale;
+        let mut d_params = filter_gradient(&d_filters, sqrt, ci, co, sqrt.nrows());
+        if self.affine.b_std > 0.0 {
+            d_params.extend((0..co).map(|o| self.affine.b_std * dy_m.column(o).sum()));
+        }
+        (d_params, &dy_m * filters.transpose() * scale)
     }
-    (d_params, &dy_m * filters.transpose() * scale)
 }
 
 /// A matrix's entries in row-major order (the feature layout: points, then channels).
