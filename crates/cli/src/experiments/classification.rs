@@ -203,6 +203,21 @@ impl ImageClassification {
         }
     }
 
+    /// Refuses a run of experiment `name` whose data and kernels would not fit in memory:
+    /// `candidates` training and test candidates of `values` f64 values each
+    /// ([`super::common::run_bytes`]).
+    pub fn check_memory(
+        &self,
+        name: &str,
+        (train, test): (usize, usize),
+        values: usize,
+    ) -> Result<(), ExperimentError> {
+        super::common::check_memory(
+            super::common::run_bytes(train, test, values),
+            &format!("{name} --train {} --test {}", self.train, self.test),
+        )
+    }
+
     /// Runs the comparison of experiment `name` (settings `config`, for the report) on the
     /// pool of `data`'s training then test candidates, area-downsampled to `image_size`; `start`
     /// is when the run began. Each model is compared with every model before it (each GCNN

@@ -19,7 +19,6 @@ use entk_datasets::histology::{
 use entk_datasets::LabelledImages;
 
 use super::classification::{Candidates, ImageClassification};
-use super::common::{check_memory, run_bytes};
 use super::{ExperimentError, ExperimentOptions};
 use crate::report::ExperimentReport;
 
@@ -116,10 +115,9 @@ impl HistologyConfig {
     pub fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
         let start = Instant::now();
         let ImageClassification { train, test, .. } = self.run;
-        check_memory(
-            run_bytes(Self::candidates(train), Self::candidates(test), 32 * 32 * 3),
-            &format!("histology --train {train} --test {test}"),
-        )?;
+        let candidates = (Self::candidates(train), Self::candidates(test));
+        self.run
+            .check_memory("histology", candidates, 32 * 32 * 3)?;
         let (train, test, source) = self.load()?;
         self.run.run(
             ("histology", json!(self)),

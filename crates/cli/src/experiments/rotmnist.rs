@@ -17,7 +17,6 @@ use entk_datasets::mnist::{embedded_mnist_sample, rotated_mnist, RotatedMnistCon
 use entk_datasets::RotationMode;
 
 use super::classification::{Candidates, ImageClassification};
-use super::common::{check_memory, run_bytes};
 use super::{ExperimentError, ExperimentOptions};
 use crate::report::ExperimentReport;
 
@@ -57,10 +56,8 @@ impl RotmnistConfig {
     pub fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
         let start = Instant::now();
         let ImageClassification { train, test, .. } = self.run;
-        check_memory(
-            run_bytes(train + test, train + test, 28 * 28),
-            &format!("rotmnist --train {train} --test {test}"),
-        )?;
+        self.run
+            .check_memory("rotmnist", (train + test, train + test), 28 * 28)?;
         let digits = embedded_mnist_sample()?;
         let split = rotated_mnist(
             &digits,

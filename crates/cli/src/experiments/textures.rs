@@ -16,7 +16,6 @@ use entk_datasets::textures::{embedded_texture_patches, TexturePatchConfig};
 use entk_datasets::RotationMode;
 
 use super::classification::{Candidates, ImageClassification};
-use super::common::{check_memory, run_bytes};
 use super::{ExperimentError, ExperimentOptions};
 use crate::report::ExperimentReport;
 
@@ -68,10 +67,8 @@ impl TexturesConfig {
         let start = Instant::now();
         let ImageClassification { train, test, .. } = self.run;
         let (u, l) = (self.candidates(train), self.candidates(test));
-        check_memory(
-            run_bytes(u, l, self.patch_size * self.patch_size),
-            &format!("textures --train {train} --test {test}"),
-        )?;
+        let pixels = self.patch_size * self.patch_size;
+        self.run.check_memory("textures", (u, l), pixels)?;
         let split = embedded_texture_patches(&TexturePatchConfig {
             patch_size: self.patch_size,
             n_train: u,
