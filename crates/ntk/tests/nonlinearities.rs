@@ -156,120 +156,59 @@ fn quadrature_error_against_closed_forms() {
     use entk_ntk::nonlin::{gelu, gelu_derivative};
     let erf_d = |u: f64| std::f64::consts::FRAC_2_SQRT_PI * (-u * u).exp();
     let relu_d = |u: f64| if u > 0.0 { 1.0 } else { 0.0 };
-    // (name, degree, bounds on the E[φφ] and E[φ′φ′] errors at kmax = 0.5, 1, 4, 10): three
-    // times the measured values (the table in the `nonlin` module docs), floored at 1e-14.
-    type Row = (&'static str, usize, [f64; 4], [f64; 4]);
-    let bounds: &[Row] = &[
-        (
-            "erf",
-            10,
-            [1e-03, 2e-02, 3e-01, 6e-01],
-            [3e-03, 9e-02, 2e+00, 3e+00],
-        ),
-        (
-            "erf",
-            20,
-            [6e-07, 2e-04, 6e-02, 3e-01],
-            [3e-06, 2e-03, 6e-01, 2e+00],
-        ),
-        (
-            "erf",
-            40,
-            [2e-13, 2e-08, 3e-03, 6e-02],
-            [3e-12, 3e-07, 6e-02, 9e-01],
-        ),
-        (
-            "erf",
-            80,
-            [1e-14, 1e-14, 1e-05, 3e-03],
-            [1e-14, 3e-14, 3e-04, 1e-01],
-        ),
-        (
-            "gelu",
-            10,
-            [6e-05, 2e-03, 3e-02, 6e-02],
-            [2e-04, 6e-03, 3e-01, 6e-01],
-        ),
-        (
-            "gelu",
-            20,
-            [9e-10, 1e-06, 3e-03, 1e-02],
-            [6e-09, 9e-06, 3e-02, 3e-01],
-        ),
-        (
-            "gelu",
-            40,
-            [1e-14, 9e-13, 3e-05, 2e-03],
-            [1e-14, 2e-11, 6e-04, 6e-02],
-        ),
-        (
-            "gelu",
-            80,
-            [1e-14, 1e-14, 3e-09, 2e-05],
-            [1e-14, 1e-14, 1e-07, 2e-03],
-        ),
-        (
-            "relu",
-            10,
-            [9e-02, 9e-02, 9e-02, 9e-02],
-            [3e-01, 3e-01, 3e-01, 3e-01],
-        ),
-        (
-            "relu",
-            20,
-            [3e-02, 3e-02, 3e-02, 3e-02],
-            [3e-01, 3e-01, 3e-01, 3e-01],
-        ),
-        (
-            "relu",
-            40,
-            [2e-02, 2e-02, 2e-02, 2e-02],
-            [2e-01, 2e-01, 2e-01, 2e-01],
-        ),
-        (
-            "relu",
-            80,
-            [9e-03, 9e-03, 9e-03, 9e-03],
-            [2e-01, 2e-01, 2e-01, 2e-01],
-        ),
+    // Bounds on the E[φφ] (first row) and E[φ′φ′] (second row) errors of each nonlinearity, at
+    // degrees 10, 20, 40, 80 (outer) and kmax = 0.5, 1, 4, 10 (inner): three times the measured
+    // values (the table in the `nonlin` module docs), floored at 1e-14.
+    type Bounds = [[f64; 4]; 4];
+    #[rustfmt::skip]
+    let bounds: [(&str, Bounds, Bounds); 3] = [
+        ("erf",  [[1e-03, 2e-02, 3e-01, 6e-01], [6e-07, 2e-04, 6e-02, 3e-01], [2e-13, 2e-08, 3e-03, 6e-02], [1e-14, 1e-14, 1e-05, 3e-03]],
+                 [[3e-03, 9e-02, 2e+00, 3e+00], [3e-06, 2e-03, 6e-01, 2e+00], [3e-12, 3e-07, 6e-02, 9e-01], [1e-14, 3e-14, 3e-04, 1e-01]]),
+        ("gelu", [[6e-05, 2e-03, 3e-02, 6e-02], [9e-10, 1e-06, 3e-03, 1e-02], [1e-14, 9e-13, 3e-05, 2e-03], [1e-14, 1e-14, 3e-09, 2e-05]],
+                 [[2e-04, 6e-03, 3e-01, 6e-01], [6e-09, 9e-06, 3e-02, 3e-01], [1e-14, 2e-11, 6e-04, 6e-02], [1e-14, 1e-14, 1e-07, 2e-03]]),
+        ("relu", [[9e-02, 9e-02, 9e-02, 9e-02], [3e-02, 3e-02, 3e-02, 3e-02], [2e-02, 2e-02, 2e-02, 2e-02], [9e-03, 9e-03, 9e-03, 9e-03]],
+                 [[3e-01, 3e-01, 3e-01, 3e-01], [3e-01, 3e-01, 3e-01, 3e-01], [2e-01, 2e-01, 2e-01, 2e-01], [2e-01, 2e-01, 2e-01, 2e-01]]),
     ];
     println!("| φ | degree | k = 0.5 | k = 1 | k = 4 | k = 10 |");
-    for &(name, degree, bound, bound_d) in bounds {
-        let (num, closed) = match name {
-            "erf" => (
-                Nonlinearity::numerical("erf", erf, erf_d, degree).unwrap(),
-                Nonlinearity::Erf {
-                    a: 1.0,
-                    b: 1.0,
-                    c: 0.0,
-                },
-            ),
-            "gelu" => (
-                Nonlinearity::numerical("gelu", gelu, gelu_derivative, degree).unwrap(),
-                Nonlinearity::Gelu,
-            ),
-            _ => (
-                Nonlinearity::numerical("relu", |u: f64| u.max(0.0), relu_d, degree).unwrap(),
-                Nonlinearity::Relu,
-            ),
-        };
-        let mut row = format!("| {name} | {degree} |");
-        let mut row_d = format!("| {name} φ′ | {degree} |");
-        for ((kmax, b), bd) in [0.5, 1.0, 4.0, 10.0].into_iter().zip(bound).zip(bound_d) {
-            let (ek, ed) = quadrature_error(&num, &closed, kmax);
-            row += &format!(" {ek:.0e} |");
-            row_d += &format!(" {ed:.0e} |");
-            assert!(
-                ek <= b,
-                "{name} degree {degree} at k = {kmax}: {ek:e} > {b:e}"
-            );
-            assert!(
-                ed <= bd,
-                "{name}′ degree {degree} at k = {kmax}: {ed:e} > {bd:e}"
-            );
+    let degrees = [10, 20, 40, 80];
+    for (name, bounds, bounds_d) in bounds {
+        for ((degree, bound), bound_d) in degrees.into_iter().zip(bounds).zip(bounds_d) {
+            let (num, closed) = match name {
+                "erf" => (
+                    Nonlinearity::numerical("erf", erf, erf_d, degree).unwrap(),
+                    Nonlinearity::Erf {
+                        a: 1.0,
+                        b: 1.0,
+                        c: 0.0,
+                    },
+                ),
+                "gelu" => (
+                    Nonlinearity::numerical("gelu", gelu, gelu_derivative, degree).unwrap(),
+                    Nonlinearity::Gelu,
+                ),
+                _ => (
+                    Nonlinearity::numerical("relu", |u: f64| u.max(0.0), relu_d, degree).unwrap(),
+                    Nonlinearity::Relu,
+                ),
+            };
+            let mut row = format!("| {name} | {degree} |");
+            let mut row_d = format!("| {name} φ′ | {degree} |");
+            for ((kmax, b), bd) in [0.5, 1.0, 4.0, 10.0].into_iter().zip(bound).zip(bound_d) {
+                let (ek, ed) = quadrature_error(&num, &closed, kmax);
+                row += &format!(" {ek:.0e} |");
+                row_d += &format!(" {ed:.0e} |");
+                assert!(
+                    ek <= b,
+                    "{name} degree {degree} at k = {kmax}: {ek:e} > {b:e}"
+                );
+                assert!(
+                    ed <= bd,
+                    "{name}′ degree {degree} at k = {kmax}: {ed:e} > {bd:e}"
+                );
+            }
+            println!("{row}");
+            println!("{row_d}");
         }
-        println!("{row}");
-        println!("{row_d}");
     }
 }
 
