@@ -1,12 +1,8 @@
 //! The real `entk` binary: help, bad input and small runs of every subcommand.
 
-use assert_cmd::Command;
-
 mod common;
 
-fn entk() -> Command {
-    Command::cargo_bin("entk").expect("the entk binary is built by cargo test")
-}
+use common::{entk, entk_words, failure_line, failure_of, named, one_line_failure_of, run_ok};
 
 /// The JSON report `entk ARGS` prints on success.
 fn json_report(args: &[&str]) -> serde_json::Value {
@@ -84,24 +80,14 @@ fn verify_group_checks_the_finite_rotation_groups_with_their_irreps() {
 #[test]
 fn verify_group_c8_reports_the_resampling_defect_without_failing() {
     let report = json_report(&["verify-group", "c8"]);
-    let defect = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "pixel_resampling_homomorphism_err")
-        .unwrap();
+    let defect = named(&report["checks"], "pixel_resampling_homomorphism_err");
     assert!(defect["max_err"].as_f64().unwrap() > 1e-3);
     assert!(defect["tolerance"].is_null());
 }
 
 #[test]
 fn fails_with_a_one_line_error_listing_known_groups_for_an_unknown_name() {
-    let assert = entk()
-        .args(["verify-group", "tetrahedral"])
-        .assert()
-        .failure();
-    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = one_line_failure_of(&mut entk_words("verify-group tetrahedral"));
     assert!(
         stderr.contains("unknown group `tetrahedral`")
             && stderr.contains("so3, octahedral, icosahedral"),
@@ -111,36 +97,18 @@ fn fails_with_a_one_line_error_listing_known_groups_for_an_unknown_name() {
 
 #[test]
 fn fails_cleanly_for_zero_order_and_zero_bandlimit() {
-    let stderr = entk()
-        .args(["verify-group", "d0"])
-        .assert()
-        .failure()
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8(stderr)
-        .unwrap()
-        .contains("n must be at least 1"));
-    let stderr = entk()
-        .args(["verify-group", "so3", "--bandlimit", "0"])
-        .assert()
-        .failure()
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8(stderr).unwrap().contains("bandlimit"));
+    let stderr = failure_of(&mut entk_words("verify-group d0"));
+    assert!(stderr.contains("n must be at least 1"));
+    let stderr = failure_of(&mut entk_words("verify-group so3 --bandlimit 0"));
+    assert!(stderr.contains("bandlimit"));
 }
 
 mod kernel_and_predict {
-    use super::entk;
+    use super::{entk, failure_line, run_ok};
+    use crate::common::C4_GCNN;
     use ndarray::{Array2, Array4};
     use ndarray_npy::{read_npy, write_npy};
     use std::path::Path;
-
-    const C4_GCNN: &str = r#"{"layers": [
-        {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
-        {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
-        {"type": "group_pool"}, {"type": "dense"}]}"#;
 
     /// docs/theory.md#golden-values "input 1".
     fn golden_input() -> Array4<f64> {
@@ -155,10 +123,6 @@ mod kernel_and_predict {
         write_npy(dir.join("y.npy"), &ndarray::array![[1.0], [-1.0]]).unwrap();
     }
 
-    fn stderr_of(args: &[&str], dir: &Path) -> String {
-        crate::common::one_line_failure_of(crate::common::entk_in(dir).args(args))
-    }
-
     #[test]
     fn kernel_and_predict_print_help() {
         entk().args(["kernel", "--help"]).assert().success();
@@ -169,21 +133,8 @@ mod kernel_and_predict {
     fn kernel_reproduces_the_c4_golden_values_and_writes_a_report() {
         let dir = tempfile::tempdir().unwrap();
         setup(dir.path());
-        entk()
-            .current_dir(dir.path())
-            .args([
-                "kernel",
-                "--arch",
-                "arch.json",
-                "--x1",
-                "x.npy",
-                "--out",
-                "out",
-                "--threads",
-                "1",
-            ])
-            .assert()
-            .success();
+        let line = "kernel --arch arch.json --x1 x.npy --out out --threads 1";
+        run_ok(dir.path(), line);
         let nngp: Array2<f64> = read_npy(dir.path().join("out/nngp.npy")).unwrap();
         let ntk: Array2<f64> = read_npy(dir.path().join("out/ntk.npy")).unwrap();
         assert!(
@@ -204,48 +155,14 @@ mod kernel_and_predict {
     fn predict_interpolates_the_training_labels_at_infinite_time() {
         let dir = tempfile::tempdir().unwrap();
         setup(dir.path());
-        entk()
-            .current_dir(dir.path())
-            .args([
-                "predict",
-                "--arch",
-                "arch.json",
-                "--train",
-                "x.npy",
-                "--labels",
-                "y.npy",
-                "--test",
-                "x.npy",
-                "--out",
-                "p",
-            ])
-            .assert()
-            .success();
+        let predict = "predict --arch arch.json --train x.npy --labels y.npy --test x.npy";
+        run_ok(dir.path(), &format!("{predict} --out p"));
         let mean: Array2<f64> = read_npy(dir.path().join("p/ntk_mean.npy")).unwrap();
         assert!(
             (mean[[0, 0]] - 1.0).abs() < 1e-8 && (mean[[1, 0]] + 1.0).abs() < 1e-8,
             "{mean}"
         );
-        let zero_time = entk()
-            .current_dir(dir.path())
-            .args([
-                "predict",
-                "--arch",
-                "arch.json",
-                "--train",
-                "x.npy",
-                "--labels",
-                "y.npy",
-                "--test",
-                "x.npy",
-                "--time",
-                "0",
-                "--out",
-                "p0",
-            ])
-            .assert()
-            .success();
-        drop(zero_time);
+        run_ok(dir.path(), &format!("{predict} --time 0 --out p0"));
         let mean: Array2<f64> = read_npy(dir.path().join("p0/nngp_mean.npy")).unwrap();
         assert_eq!(mean[[0, 0]], 0.0);
     }
@@ -260,134 +177,44 @@ mod kernel_and_predict {
             r#"{"layers": [{"type": "lift_conv", "group": "c4", "filtr": 3}]}"#,
         )
         .unwrap();
-        assert!(stderr_of(
-            &[
-                "kernel",
-                "--arch",
-                "typo.json",
-                "--x1",
-                "x.npy",
-                "--out",
-                "o"
-            ],
-            d
-        )
-        .contains("filtr"));
         std::fs::write(d.join("even.json"), r#"{"layers": [{"type": "lift_conv", "group": "c4", "filter": 4}, {"type": "group_pool"}, {"type": "dense"}]}"#).unwrap();
-        assert!(stderr_of(
-            &[
-                "kernel",
-                "--arch",
-                "even.json",
-                "--x1",
-                "x.npy",
-                "--out",
-                "o"
-            ],
-            d
-        )
-        .contains("odd"));
         let mut nan = golden_input();
         nan[[1, 2, 3, 0]] = f64::NAN;
         write_npy(d.join("nan.npy"), &nan).unwrap();
-        assert!(stderr_of(
-            &[
-                "kernel",
-                "--arch",
-                "arch.json",
-                "--x1",
-                "nan.npy",
-                "--out",
-                "o"
-            ],
-            d
-        )
-        .contains("non-finite"));
         write_npy(d.join("ints.npy"), &golden_input().mapv(|v| v as i64)).unwrap();
-        assert!(stderr_of(
-            &[
-                "kernel",
-                "--arch",
-                "arch.json",
-                "--x1",
-                "ints.npy",
-                "--out",
-                "o"
-            ],
-            d
-        )
-        .contains("dtype"));
         let bytes = std::fs::read(d.join("x.npy")).unwrap();
         std::fs::write(d.join("short.npy"), &bytes[..bytes.len() - 16]).unwrap();
-        assert!(stderr_of(
-            &[
-                "kernel",
-                "--arch",
-                "arch.json",
-                "--x1",
-                "short.npy",
-                "--out",
-                "o"
-            ],
-            d
-        )
-        .contains("truncated"));
-        write_npy(
-            d.join("two_channels.npy"),
-            &Array4::<f64>::zeros((2, 5, 5, 2)),
-        )
-        .unwrap();
-        assert!(stderr_of(
-            &[
-                "kernel",
-                "--arch",
-                "arch.json",
-                "--x1",
-                "x.npy",
-                "--x2",
-                "two_channels.npy",
-                "--out",
-                "o"
-            ],
-            d
-        )
-        .contains("channels"));
-        assert!(stderr_of(
-            &[
-                "kernel",
-                "--arch",
-                "missing.json",
-                "--x1",
-                "x.npy",
-                "--out",
-                "o"
-            ],
-            d
-        )
-        .contains("missing.json"));
+        let two_channels = Array4::<f64>::zeros((2, 5, 5, 2));
+        write_npy(d.join("two_channels.npy"), &two_channels).unwrap();
         write_npy(d.join("y3.npy"), &ndarray::array![[1.0], [2.0], [3.0]]).unwrap();
-        assert!(stderr_of(
-            &[
-                "predict",
-                "--arch",
-                "arch.json",
-                "--train",
-                "x.npy",
+        // (arguments, what the one-line error must name)
+        let kernel = |arch: &str, x1: &str| format!("kernel --arch {arch} --x1 {x1} --out o");
+        let cases = [
+            (kernel("typo.json", "x.npy"), "filtr"),
+            (kernel("even.json", "x.npy"), "odd"),
+            (kernel("arch.json", "nan.npy"), "non-finite"),
+            (kernel("arch.json", "ints.npy"), "dtype"),
+            (kernel("arch.json", "short.npy"), "truncated"),
+            (
+                kernel("arch.json", "x.npy --x2 two_channels.npy"),
+                "channels",
+            ),
+            (kernel("missing.json", "x.npy"), "missing.json"),
+            (
+                "predict --arch arch.json --train x.npy --labels y3.npy --test x.npy --out p"
+                    .into(),
                 "--labels",
-                "y3.npy",
-                "--test",
-                "x.npy",
-                "--out",
-                "p"
-            ],
-            d
-        )
-        .contains("--labels"));
+            ),
+        ];
+        for (line, named) in cases {
+            let e = failure_line(d, &line);
+            assert!(e.contains(named), "`entk {line}` should name {named}: {e}");
+        }
     }
 }
 
 mod sphere_inputs {
-    use super::entk;
+    use super::run_ok;
     use ndarray::{Array2, Array4};
     use ndarray_npy::{read_npy, write_npy};
 
@@ -405,6 +232,15 @@ mod sphere_inputs {
         })
     }
 
+    /// The SO(3) NTK golden values of docs/theory.md#golden-values (input 2).
+    #[track_caller]
+    pub(super) fn assert_so3_goldens(ntk: &Array2<f64>) {
+        assert!(
+            (ntk[[0, 0]] - 0.5442469202).abs() < 1e-9 && (ntk[[0, 1]] - 0.1254721109).abs() < 1e-9,
+            "{ntk}"
+        );
+    }
+
     #[test]
     fn kernel_accepts_s2_signals_and_reproduces_the_so3_golden_values() {
         let dir = tempfile::tempdir().unwrap();
@@ -416,24 +252,11 @@ mod sphere_inputs {
         )
         .unwrap();
         write_npy(d.join("s2.npy"), &golden_sphere_input()).unwrap();
-        entk()
-            .current_dir(d)
-            .args([
-                "kernel", "--arch", "so3.json", "--x1", "s2.npy", "--out", "o",
-            ])
-            .assert()
-            .success();
+        run_ok(d, "kernel --arch so3.json --x1 s2.npy --out o");
         let ntk: Array2<f64> = read_npy(d.join("o/ntk.npy")).unwrap();
-        assert!(
-            (ntk[[0, 0]] - 0.5442469202).abs() < 1e-9 && (ntk[[0, 1]] - 0.1254721109).abs() < 1e-9,
-            "{ntk}"
-        );
+        assert_so3_goldens(&ntk);
         write_npy(d.join("bad.npy"), &Array4::<f64>::zeros((2, 8, 8, 2))).unwrap();
-        let out = entk()
-            .current_dir(d)
-            .args([
-                "kernel", "--arch", "so3.json", "--x1", "bad.npy", "--out", "o2",
-            ])
+        let out = crate::common::entk_line(d, "kernel --arch so3.json --x1 bad.npy --out o2")
             .assert()
             .failure();
         let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
@@ -471,13 +294,10 @@ mod sphere_inputs {
         write_npy(d.join("s2.npy"), &x).unwrap();
         write_npy(d.join("rot.npy"), &rotated).unwrap();
         for (out, x1) in [("plain", "s2.npy"), ("rotated", "rot.npy")] {
-            entk()
-                .current_dir(d)
-                .args([
-                    "kernel", "--arch", "o.json", "--x1", x1, "--x2", "s2.npy", "--out", out,
-                ])
-                .assert()
-                .success();
+            run_ok(
+                d,
+                &format!("kernel --arch o.json --x1 {x1} --x2 s2.npy --out {out}"),
+            );
         }
         let net = entk_ntk::Network::from_json(OCTAHEDRAL_NET).unwrap();
         let g = net
@@ -503,11 +323,10 @@ mod sphere_inputs {
 }
 
 mod so3_signal_inputs {
-    use super::entk;
+    use super::{failure_line, run_ok};
     use entk_ntk::{GramOptions, Network};
     use ndarray::{Array2, Array4, Array5, ArrayD, IxDyn};
     use ndarray_npy::{read_npy, write_npy};
-    use std::path::Path;
 
     const SO3_NET: &str = r#"{"layers": [{"type": "so3_conv", "bandlimit_out": 2}, {"type": "erf"},
         {"type": "so3_conv", "bandlimit_out": 2}, {"type": "erf"}, {"type": "so3_pool"}, {"type": "dense"}]}"#;
@@ -519,10 +338,6 @@ mod so3_signal_inputs {
         Array5::from_shape_fn((2, 7, 8, 7, 2), |(b, _, j, k, c)| f[[b, j, k, c]])
     }
 
-    fn failure(d: &Path, args: &[&str]) -> String {
-        crate::common::one_line_failure_of(crate::common::entk_in(d).args(args))
-    }
-
     #[test]
     fn kernel_and_predict_accept_5d_so3_signals() {
         let dir = tempfile::tempdir().unwrap();
@@ -530,20 +345,11 @@ mod so3_signal_inputs {
         std::fs::write(d.join("so3.json"), SO3_NET).unwrap();
         let x = golden_so3_input();
         write_npy(d.join("x.npy"), &x).unwrap();
-        entk()
-            .current_dir(d)
-            .args([
-                "kernel", "--arch", "so3.json", "--x1", "x.npy", "--out", "o",
-            ])
-            .assert()
-            .success();
+        run_ok(d, "kernel --arch so3.json --x1 x.npy --out o");
         let ntk: Array2<f64> = read_npy(d.join("o/ntk.npy")).unwrap();
         let nngp: Array2<f64> = read_npy(d.join("o/nngp.npy")).unwrap();
         // The S² golden values of docs/theory.md#golden-values, carried over by the delta lift.
-        assert!(
-            (ntk[[0, 0]] - 0.5442469202).abs() < 1e-9 && (ntk[[0, 1]] - 0.1254721109).abs() < 1e-9,
-            "{ntk}"
-        );
+        super::sphere_inputs::assert_so3_goldens(&ntk);
         assert!((nngp[[1, 1]] - 0.0214151883).abs() < 1e-9, "{nngp}");
         let engine = Network::from_json(SO3_NET)
             .unwrap()
@@ -559,14 +365,10 @@ mod so3_signal_inputs {
         assert_eq!(report["x1_shape"], serde_json::json!([2, 7, 8, 7, 2]));
 
         write_npy(d.join("y.npy"), &ndarray::array![[1.0], [-1.0]]).unwrap();
-        entk()
-            .current_dir(d)
-            .args([
-                "predict", "--arch", "so3.json", "--train", "x.npy", "--labels", "y.npy", "--test",
-                "x.npy", "--out", "p",
-            ])
-            .assert()
-            .success();
+        run_ok(
+            d,
+            "predict --arch so3.json --train x.npy --labels y.npy --test x.npy --out p",
+        );
         let mean: Array2<f64> = read_npy(d.join("p/ntk_mean.npy")).unwrap();
         assert!(
             (mean[[0, 0]] - 1.0).abs() < 1e-8 && (mean[[1, 0]] + 1.0).abs() < 1e-8,
@@ -593,11 +395,8 @@ mod so3_signal_inputs {
         )
         .unwrap();
         let kernel = |arch: &str, x1: &str, x2: Option<&str>| {
-            let mut args = vec!["kernel", "--arch", arch, "--x1", x1, "--out", "o"];
-            if let Some(x2) = x2 {
-                args.extend(["--x2", x2]);
-            }
-            failure(d, &args)
+            let x2 = x2.map_or(String::new(), |x2| format!(" --x2 {x2}"));
+            failure_line(d, &format!("kernel --arch {arch} --x1 {x1} --out o{x2}"))
         };
         let e = kernel("so3.json", "skew.npy", None);
         assert!(

@@ -11,15 +11,7 @@ use ndarray_npy::write_npy;
 fn kernel_err(dir: &Path, spec: &str, x: &Array4<f64>) -> String {
     std::fs::write(dir.join("arch.json"), spec).unwrap();
     write_npy(dir.join("x.npy"), x).unwrap();
-    let text = common::one_line_failure_of(common::entk_in(dir).args([
-        "kernel",
-        "--arch",
-        "arch.json",
-        "--x1",
-        "x.npy",
-        "--out",
-        "out",
-    ]));
+    let text = common::failure_line(dir, "kernel --arch arch.json --x1 x.npy --out out");
     assert!(!dir.join("out/nngp.npy").exists() && !dir.join("out/ntk.npy").exists());
     text
 }

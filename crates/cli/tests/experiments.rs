@@ -1,11 +1,9 @@
 //! `entk experiment` and `entk reproduce` through the real binary (assert_cmd).
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod common;
 
-fn entk() -> Command {
-    Command::cargo_bin("entk").expect("the entk binary is built")
-}
+use common::{entk, entk_words, failure_of, named, one_line_failure_of};
+use serde_json::Value;
 
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -47,12 +45,7 @@ fn run_json(args: &[&str]) -> Value {
 }
 
 fn model<'a>(v: &'a Value, name: &str) -> &'a Value {
-    v["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("no model {name} in {v}"))
+    named(&v["models"], name)
 }
 
 #[test]
@@ -87,9 +80,7 @@ fn reproduce_help_names_the_output_folder() {
 
 #[test]
 fn unknown_experiment_lists_the_known_ones() {
-    let out = entk().args(["experiment", "mnist3d"]).output().unwrap();
-    assert!(!out.status.success());
-    let err = stderr_of(&out);
+    let err = one_line_failure_of(&mut entk_words("experiment mnist3d"));
     assert!(err.contains("unknown experiment `mnist3d`"), "{err}");
     for n in [
         "qm9",
@@ -101,40 +92,28 @@ fn unknown_experiment_lists_the_known_ones() {
     ] {
         assert!(err.contains(n), "{err}");
     }
-    assert_eq!(err.trim_end().lines().count(), 1, "one-line error: {err}");
 }
 
 #[test]
 fn too_many_training_points_is_a_one_line_error() {
-    let out = entk()
-        .args(["experiment", "rotmnist", "--train", "1900", "--test", "500"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = stderr_of(&out);
+    let err = one_line_failure_of(&mut entk_words(
+        "experiment rotmnist --train 1900 --test 500",
+    ));
     assert!(
         err.contains("rotmnist") && err.contains("requested 2400") && err.contains("2000"),
         "{err}"
     );
-    assert_eq!(err.trim_end().lines().count(), 1, "one-line error: {err}");
 }
 
 #[test]
 fn too_many_molecules_is_a_one_line_error() {
-    let out = entk()
-        .args(["experiment", "qm9", "--train", "2000", "--test", "10"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = stderr_of(&out);
+    let err = failure_of(&mut entk_words("experiment qm9 --train 2000 --test 10"));
     assert!(err.contains("qm9") && err.contains("only 2000"), "{err}");
 }
 
 #[test]
 fn histology_without_data_says_what_to_download() {
-    let out = entk().args(["experiment", "histology"]).output().unwrap();
-    assert!(!out.status.success());
-    let err = stderr_of(&out);
+    let err = one_line_failure_of(&mut entk_words("experiment histology"));
     assert!(
         err.contains("--data")
             && err.contains("NCT-CRC-HE-100K")
@@ -142,22 +121,13 @@ fn histology_without_data_says_what_to_download() {
             && err.contains("zenodo"),
         "{err}"
     );
-    assert_eq!(err.trim_end().lines().count(), 1, "one-line error: {err}");
 }
 
 #[test]
 fn histology_with_a_missing_path_names_it() {
-    let out = entk()
-        .args([
-            "experiment",
-            "histology",
-            "--data",
-            "/nonexistent/entk-histology",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = stderr_of(&out);
+    let err = failure_of(&mut entk_words(
+        "experiment histology --data /nonexistent/entk-histology",
+    ));
     assert!(
         err.contains("/nonexistent/entk-histology") && err.contains("download"),
         "{err}"
@@ -166,12 +136,8 @@ fn histology_with_a_missing_path_names_it() {
 
 #[test]
 fn zero_training_points_are_refused() {
-    let out = entk()
-        .args(["experiment", "textures", "--train", "0"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(stderr_of(&out).contains("at least 1"));
+    let err = failure_of(&mut entk_words("experiment textures --train 0"));
+    assert!(err.contains("at least 1"));
 }
 
 #[test]

@@ -4,28 +4,20 @@
 
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+mod common;
+
+use common::{entk, entk_words, named, one_line_failure_of};
 use serde_json::Value;
 
-fn entk() -> Command {
-    Command::cargo_bin("entk").expect("the entk binary is built")
-}
-
-/// Runs `args`, expects failure with exactly one line on stderr, returns that line.
-fn one_line_failure(args: &[&str]) -> String {
+/// Runs `entk LINE` (split at whitespace), expects failure with exactly one line on stderr,
+/// starting `error: ` and within 20 s, and returns that line.
+fn one_line_failure(line: &str) -> String {
     let start = Instant::now();
-    let out = entk().args(args).output().unwrap();
-    assert!(!out.status.success(), "{args:?} succeeded");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line:\n{err}"
-    );
+    let err = one_line_failure_of(&mut entk_words(line));
     assert!(err.starts_with("error: "), "{err}");
     assert!(
         start.elapsed() < Duration::from_secs(20),
-        "{args:?} took {:?} to refuse",
+        "`{line}` took {:?} to refuse",
         start.elapsed()
     );
     err
@@ -39,19 +31,19 @@ fn help(args: &[&str]) -> String {
 
 #[test]
 fn options_that_do_not_apply_are_refused_in_one_line() {
-    let err = one_line_failure(&["experiment", "convergence", "--test", "5"]);
+    let err = one_line_failure("experiment convergence --test 5");
     assert!(err.contains("convergence: --test does not apply"), "{err}");
-    let err = one_line_failure(&["experiment", "qm9", "--data", "some/folder"]);
+    let err = one_line_failure("experiment qm9 --data some/folder");
     assert!(
         err.contains("qm9: --data some/folder does not apply"),
         "{err}"
     );
-    let err = one_line_failure(&["experiment", "textures", "--tset", "3"]);
+    let err = one_line_failure("experiment textures --tset 3");
     assert!(
         err.contains("--tset") && err.contains("usage: entk"),
         "{err}"
     );
-    let err = one_line_failure(&["verify-group", "c4", "--bandlimit", "8"]);
+    let err = one_line_failure("verify-group c4 --bandlimit 8");
     assert!(err.contains("--bandlimit 8 applies to so3 only"), "{err}");
 }
 
@@ -87,7 +79,7 @@ fn every_experiment_has_its_own_help() {
 
 #[test]
 fn impossible_sizes_are_refused_before_any_work() {
-    let err = one_line_failure(&["experiment", "textures", "--test", "1000000000000"]);
+    let err = one_line_failure("experiment textures --test 1000000000000");
     assert!(
         err.contains("more than the") && err.contains("memory"),
         "{err}"
@@ -121,24 +113,24 @@ fn a_run_off_a_terminal_prints_its_estimate_and_periodic_progress() {
 
 #[test]
 fn verify_group_refuses_orders_and_bandlimits_it_cannot_check() {
-    let err = one_line_failure(&["verify-group", "c1000"]);
+    let err = one_line_failure("verify-group c1000");
     assert!(err.contains("order 1000") && err.contains("(128)"), "{err}");
     for name in [
         "d9223372036854775808",
         "c18446744073709551615",
         "c5000000000",
     ] {
-        let err = one_line_failure(&["verify-group", name]);
+        let err = one_line_failure(&format!("verify-group {name}"));
         assert!(err.contains("order"), "{err}");
     }
-    let err = one_line_failure(&["verify-group", "é4"]);
+    let err = one_line_failure("verify-group é4");
     assert!(err.contains("é4"), "{err}");
-    let err = one_line_failure(&["verify-group", "so3", "--bandlimit", "1000000000"]);
+    let err = one_line_failure("verify-group so3 --bandlimit 1000000000");
     assert!(
         err.contains("bandlimit 1000000000") && err.contains("(64)"),
         "{err}"
     );
-    let err = one_line_failure(&["verify-group", "all", "--bandlimit", "65"]);
+    let err = one_line_failure("verify-group all --bandlimit 65");
     assert!(err.contains("bandlimit 65"), "{err}");
 }
 
@@ -155,12 +147,7 @@ fn verify_group_states_its_tolerances() {
         assert!(c["tolerance_rule"].as_str().unwrap().len() > 5, "{c}");
         assert!(c["tolerance"].is_number(), "{c}");
     }
-    let haar = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "haar_volume_err")
-        .unwrap();
+    let haar = named(&v["checks"], "haar_volume_err");
     assert!(
         haar["tolerance_rule"]
             .as_str()

@@ -8,25 +8,67 @@ use std::time::{Duration, Instant};
 
 use ndarray::Array4;
 
+/// The `entk` binary that `cargo test` built.
+pub fn entk() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("entk").expect("the entk binary is built by cargo test")
+}
+
 /// The `entk` binary that `cargo test` built, to run in `dir`.
 pub fn entk_in(dir: &Path) -> assert_cmd::Command {
-    let mut c =
-        assert_cmd::Command::cargo_bin("entk").expect("the entk binary is built by cargo test");
+    let mut c = entk();
     c.current_dir(dir);
     c
+}
+
+/// `entk` with the arguments of `line` split at whitespace (so no argument may contain a
+/// space), e.g. `"kernel --arch arch.json --x1 x.npy --out out"`.
+pub fn entk_words(line: &str) -> assert_cmd::Command {
+    let mut c = entk();
+    c.args(line.split_whitespace());
+    c
+}
+
+/// [`entk_words`] run in `dir`.
+pub fn entk_line(dir: &Path, line: &str) -> assert_cmd::Command {
+    let mut c = entk_words(line);
+    c.current_dir(dir);
+    c
+}
+
+/// Runs `entk LINE` in `dir` (see [`entk_line`]), which must succeed.
+pub fn run_ok(dir: &Path, line: &str) {
+    entk_line(dir, line).assert().success();
+}
+
+/// The one-line error of `entk LINE` in `dir` (see [`entk_line`] and [`one_line_failure_of`]).
+pub fn failure_line(dir: &Path, line: &str) -> String {
+    one_line_failure_of(&mut entk_line(dir, line))
+}
+
+/// Runs `cmd`, which must fail, and returns its stderr.
+pub fn failure_of(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.assert().failure().get_output().clone();
+    String::from_utf8(out.stderr).unwrap()
 }
 
 /// Runs `cmd`, which must fail with exactly one line on stderr (the CLI's contract for bad
 /// input), and returns that line.
 pub fn one_line_failure_of(cmd: &mut assert_cmd::Command) -> String {
-    let out = cmd.assert().failure().get_output().clone();
-    let text = String::from_utf8(out.stderr).unwrap();
+    let text = failure_of(cmd);
     assert_eq!(
         text.trim_end().lines().count(),
         1,
         "one-line error expected: {text}"
     );
     text
+}
+
+/// The entry of the JSON array `list` whose `"name"` is `name` (a model of an experiment's
+/// report, a check of `verify-group`'s).
+pub fn named<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    let entries = list.as_array().expect("a JSON array");
+    let entry = entries.iter().find(|m| m["name"] == name);
+    entry.unwrap_or_else(|| panic!("no {name} in {list}"))
 }
 
 /// A small C4 group CNN (SAME padding), cheap enough for tests.
