@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use nalgebra::{DMatrix, SymmetricEigen};
 use ndarray::{Array1, Array2, Array4};
 use ndarray_npy::{read_npy, write_npy};
@@ -14,11 +13,9 @@ const CNN: &str = r#"{"layers": [
     {"type": "conv", "filter": 3, "padding": "same", "b_std": 0.1}, {"type": "relu"},
     {"type": "global_avg_pool"}, {"type": "dense", "b_std": 0.1}]}"#;
 
-fn entk(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("entk").unwrap();
-    c.current_dir(dir);
-    c
-}
+mod common;
+
+use common::{entk_line, one_line_failure_of};
 
 fn images(n: usize, seed: f64) -> Array4<f64> {
     Array4::from_shape_fn((n, 5, 5, 2), |(b, h, w, c)| {
@@ -40,32 +37,25 @@ fn setup(d: &Path) -> Array2<f64> {
     y
 }
 
+/// `predict` of the set-up CNN with the given labels and test inputs, into `out`, as one
+/// line of arguments (see [`common::entk_line`]).
+fn predict_line(labels: &str, test: &str, out: &str) -> String {
+    format!("predict --arch cnn.json --train train.npy --labels {labels} --test {test} --out {out}")
+}
+
 fn predict(d: &Path, out: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "predict",
-        "--arch",
-        "cnn.json",
-        "--train",
-        "train.npy",
-        "--labels",
-        "y.npy",
-        "--test",
-        "test.npy",
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    entk(d).args(&args).assert().success().get_output().clone()
+    let mut c = entk_line(d, &predict_line("y.npy", "test.npy", out));
+    c.args(extra).assert().success().get_output().clone()
 }
 
 /// NNGP or NTK Gram matrices of (a, b) from `entk kernel`.
 fn kernel(d: &Path, a: &str, b: Option<&str>, which: &str) -> DMatrix<f64> {
     let out = format!("k_{a}_{}", b.unwrap_or("self"));
-    let mut args = vec!["kernel", "--arch", "cnn.json", "--x1", a, "--out", &out];
-    if let Some(b) = b {
-        args.extend(["--x2", b]);
-    }
-    entk(d).args(&args).assert().success();
+    let x2 = b.map_or(String::new(), |b| format!(" --x2 {b}"));
+    common::run_ok(
+        d,
+        &format!("kernel --arch cnn.json --x1 {a} --out {out}{x2}"),
+    );
     let m: Array2<f64> = read_npy(d.join(&out).join(format!("{which}.npy"))).unwrap();
     DMatrix::from_fn(m.nrows(), m.ncols(), |i, j| m[[i, j]])
 }
@@ -189,24 +179,12 @@ fn integer_labels_are_accepted_and_kernels_resume() {
     let d = dir.path();
     setup(d);
     predict(d, "f", &[]);
-    let args = [
-        "predict",
-        "--arch",
-        "cnn.json",
-        "--train",
-        "train.npy",
-        "--labels",
-        "y_int.npy",
-        "--test",
-        "test.npy",
-        "--out",
-        "i",
-    ];
-    entk(d).args(args).assert().success();
+    let args = predict_line("y_int.npy", "test.npy", "i");
+    entk_line(d, &args).assert().success();
     let a: Array2<f64> = read_npy(d.join("f/ntk_mean.npy")).unwrap();
     let b: Array2<f64> = read_npy(d.join("i/ntk_mean.npy")).unwrap();
     assert_eq!(a, b);
-    entk(d).args(args).assert().success();
+    entk_line(d, &args).assert().success();
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("i/report.json")).unwrap()).unwrap();
     assert_eq!(report["tiles_reused"], report["tiles_total"]);
@@ -233,25 +211,10 @@ fn bad_arguments_are_refused_before_any_kernel_work() {
         (vec![], "big.npy", "same size"),
         (vec![], "one_channel.npy", "channels"),
     ] {
-        let mut args = vec![
-            "predict",
-            "--arch",
-            "cnn.json",
-            "--train",
-            "train.npy",
-            "--labels",
-            "y.npy",
-            "--test",
-            test,
-            "--out",
-            "bad",
-        ];
-        args.extend(extra.iter().copied());
-        let out = entk(d).args(&args).assert().failure().get_output().clone();
-        let err = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        let args = format!("{} {}", predict_line("y.npy", test, "bad"), extra.join(" "));
+        let err = one_line_failure_of(&mut entk_line(d, &args));
         assert!(err.contains(expect), "{err}");
-        assert!(!d.join("bad/tiles").exists(), "no kernel work for {args:?}");
+        assert!(!d.join("bad/tiles").exists(), "no kernel work for {args}");
     }
 }
 
@@ -280,29 +243,7 @@ fn cg_on_the_gram_matrix_streamed_from_disk_matches_the_direct_solve() {
         assert!(s["iterations"].as_u64().unwrap() >= 1);
         assert!(s["relative_residual"].as_f64().unwrap() < 1e-9);
     }
-    let out = entk(d)
-        .args([
-            "predict",
-            "--arch",
-            "cnn.json",
-            "--train",
-            "train.npy",
-            "--labels",
-            "y.npy",
-            "--test",
-            "test.npy",
-            "--out",
-            "bad",
-            "--solver",
-            "cg",
-            "--time",
-            "3",
-        ])
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    assert!(String::from_utf8(out.stderr)
-        .unwrap()
-        .contains("--solver cg"));
+    let line = predict_line("y.npy", "test.npy", "bad") + " --solver cg --time 3";
+    let err = common::failure_of(&mut entk_line(d, &line));
+    assert!(err.contains("--solver cg"));
 }

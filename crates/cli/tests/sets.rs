@@ -2,32 +2,12 @@
 //! `--x1-counts` (docs/spec.md "Sets"), equal to the Rust API bit for bit for any tile size, and
 //! one-line errors for malformed sets.
 
-use std::path::Path;
-
-use assert_cmd::Command;
-
 mod common;
-use common::{counts, padded, set_grams, write_sets, C1};
+use common::{counts, failure_line, padded, read_kernels, run_ok, set_grams, write_sets, C1};
 use ndarray::{Array1, Array2, Array3, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
 
-fn entk(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("entk").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-fn setup(d: &Path) {
-    write_sets(d);
-}
-
-fn run_ok(d: &Path, args: &[&str]) {
-    entk(d).args(args).assert().success();
-}
-
-fn one_line_failure(d: &Path, args: &[&str]) -> String {
-    common::one_line_failure_of(entk(d).args(args))
-}
+use write_sets as setup;
 
 #[test]
 fn kernel_on_padded_sets_equals_the_rust_api_bit_for_bit_for_any_tile() {
@@ -36,49 +16,25 @@ fn kernel_on_padded_sets_equals_the_rust_api_bit_for_bit_for_any_tile() {
     setup(d);
     let (sym, cross) = set_grams();
     for (tile, threads) in [("1", "1"), ("3", "2"), ("100", "2")] {
-        let base = [
-            "kernel",
-            "--arch",
-            "set.json",
-            "--x1",
-            "x.npy",
-            "--x1-counts",
-            "xc.npy",
-        ];
-        let out = format!("sym{tile}");
-        let mut args = base.to_vec();
-        args.extend(["--out", &out, "--tile", tile, "--threads", threads]);
-        run_ok(d, &args);
-        let nngp: Array2<f64> = read_npy(d.join(&out).join("nngp.npy")).unwrap();
-        let ntk: Array2<f64> = read_npy(d.join(&out).join("ntk.npy")).unwrap();
-        assert_eq!(nngp, sym.nngp, "tile {tile}");
-        assert_eq!(ntk, sym.ntk, "tile {tile}");
-        let out = format!("cross{tile}");
-        let mut args = base.to_vec();
-        args.extend(["--x2", "z.npy", "--x2-counts", "zc.npy"]);
-        args.extend(["--out", &out, "--tile", tile, "--threads", threads]);
-        run_ok(d, &args);
-        let nngp: Array2<f64> = read_npy(d.join(&out).join("nngp.npy")).unwrap();
-        let ntk: Array2<f64> = read_npy(d.join(&out).join("ntk.npy")).unwrap();
-        assert_eq!(nngp, cross.nngp, "tile {tile}");
-        assert_eq!(ntk, cross.ntk, "tile {tile}");
+        let base = "kernel --arch set.json --x1 x.npy --x1-counts xc.npy";
+        let run = format!("--tile {tile} --threads {threads}");
+        for (name, x2, api) in [
+            ("sym", "", &sym),
+            ("cross", "--x2 z.npy --x2-counts zc.npy", &cross),
+        ] {
+            let out = format!("{name}{tile}");
+            run_ok(d, &format!("{base} {x2} --out {out} {run}"));
+            let (nngp, ntk) = read_kernels(&d.join(&out));
+            assert_eq!(nngp, api.nngp, "{name}, tile {tile}");
+            assert_eq!(ntk, api.ntk, "{name}, tile {tile}");
+        }
     }
     // The counts are part of the store's identity: other counts (here one more element, a zero
     // vector, in the last set) are refused, not reused.
     write_npy(d.join("xc2.npy"), &counts(&[1, 4, 2, 3, 4, 1, 3])).unwrap();
-    let e = one_line_failure(
+    let e = failure_line(
         d,
-        &[
-            "kernel",
-            "--arch",
-            "set.json",
-            "--x1",
-            "x.npy",
-            "--x1-counts",
-            "xc2.npy",
-            "--out",
-            "sym3",
-        ],
+        "kernel --arch set.json --x1 x.npy --x1-counts xc2.npy --out sym3",
     );
     assert!(e.contains("x1 counts"), "{e}");
 }
@@ -92,23 +48,8 @@ fn predict_on_sets_interpolates_the_training_labels() {
     write_npy(d.join("y.npy"), &y).unwrap();
     run_ok(
         d,
-        &[
-            "predict",
-            "--arch",
-            "set.json",
-            "--train",
-            "x.npy",
-            "--train-counts",
-            "xc.npy",
-            "--labels",
-            "y.npy",
-            "--test",
-            "x.npy",
-            "--test-counts",
-            "xc.npy",
-            "--out",
-            "p",
-        ],
+        "predict --arch set.json --train x.npy --train-counts xc.npy --labels y.npy \
+         --test x.npy --test-counts xc.npy --out p",
     );
     let mean: Array2<f64> = read_npy(d.join("p/ntk_mean.npy")).unwrap();
     for (p, t) in mean.column(0).iter().zip(&y) {
@@ -122,14 +63,12 @@ fn malformed_sets_are_one_line_errors() {
     let d = dir.path();
     setup(d);
     let kernel = |x: &str, xc: Option<&str>, extra: &[&str]| {
-        let mut args = vec!["kernel", "--arch", "set.json", "--x1", x, "--out", "o"];
-        let xc_owned;
-        if let Some(c) = xc {
-            xc_owned = c.to_string();
-            args.extend(["--x1-counts", xc_owned.as_str()]);
-        }
-        args.extend_from_slice(extra);
-        one_line_failure(d, &args)
+        let xc = xc.map_or(String::new(), |c| format!("--x1-counts {c}"));
+        let extra = extra.join(" ");
+        failure_line(
+            d,
+            &format!("kernel --arch set.json --x1 {x} --out o {xc} {extra}"),
+        )
     };
     let write_counts = |name: &str, v: ArrayD<f64>| write_npy(d.join(name), &v).unwrap();
 
@@ -199,19 +138,9 @@ fn malformed_sets_are_one_line_errors() {
         &ndarray::Array4::<f64>::ones((2, 3, 3, 1)),
     )
     .unwrap();
-    let e = one_line_failure(
+    let e = failure_line(
         d,
-        &[
-            "kernel",
-            "--arch",
-            "mlp.json",
-            "--x1",
-            "im.npy",
-            "--x1-counts",
-            "xc.npy",
-            "--out",
-            "o",
-        ],
+        "kernel --arch mlp.json --x1 im.npy --x1-counts xc.npy --out o",
     );
     assert!(e.contains("does not start with deep_set"), "{e}");
     // A mean over an empty set.
@@ -222,19 +151,9 @@ fn malformed_sets_are_one_line_errors() {
     .unwrap();
     write_npy(d.join("empty.npy"), &counts(&[1, 4, 0, 0, 0, 0, 0])).unwrap();
     write_npy(d.join("xe.npy"), &padded(&[1, 4, 0, 0, 0, 0, 0], 1.0)).unwrap();
-    let e = one_line_failure(
+    let e = failure_line(
         d,
-        &[
-            "kernel",
-            "--arch",
-            "mean.json",
-            "--x1",
-            "xe.npy",
-            "--x1-counts",
-            "empty.npy",
-            "--out",
-            "o",
-        ],
+        "kernel --arch mean.json --x1 xe.npy --x1-counts empty.npy --out o",
     );
     assert!(e.contains("empty") && e.contains("sum"), "{e}");
     // deep_set anywhere but first.
@@ -243,17 +162,6 @@ fn malformed_sets_are_one_line_errors() {
         r#"{"layers": [{"type": "dense"}, {"type": "deep_set", "layers": [{"type": "dense"}]}]}"#,
     )
     .unwrap();
-    let e = one_line_failure(
-        d,
-        &[
-            "kernel",
-            "--arch",
-            "late.json",
-            "--x1",
-            "x.npy",
-            "--out",
-            "o",
-        ],
-    );
+    let e = failure_line(d, "kernel --arch late.json --x1 x.npy --out o");
     assert!(e.contains("first layer"), "{e}");
 }

@@ -84,6 +84,12 @@ pub fn images(n: usize, size: usize, seed: f64) -> Array4<f64> {
     })
 }
 
+/// The `(nngp, ntk)` Gram matrices `entk kernel` wrote into the folder `out`.
+pub fn read_kernels(out: &Path) -> (ndarray::Array2<f64>, ndarray::Array2<f64>) {
+    let read = |name: &str| ndarray_npy::read_npy(out.join(name)).unwrap();
+    (read("nngp.npy"), read("ntk.npy"))
+}
+
 /// Finished tile files (`tile_*.bin`, not `.partial`) in a store folder.
 pub fn tiles_in(dir: &Path) -> usize {
     std::fs::read_dir(dir)
