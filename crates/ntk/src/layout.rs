@@ -653,6 +653,31 @@ pub struct KernelCtx<'a> {
 }
 
 impl<'a> KernelCtx<'a> {
+    /// In [`DiagMode::Replay`], the diagonals `(d1, d2)` [`KernelCtx::replay_next`] would give,
+    /// without moving the cursor.
+    pub(crate) fn peek_replay(&self) -> Option<(&'a [f64], &'a [f64])> {
+        match &self.diag {
+            DiagMode::Record(_) => None,
+            DiagMode::Replay { first, second, pos } => {
+                let (first, second): (&'a [Vec<f64>], &'a [Vec<f64>]) = (*first, *second);
+                Some((&first[*pos][..], &second[*pos][..]))
+            }
+        }
+    }
+    /// In [`DiagMode::Replay`], the diagonals `(d1, d2)` of the next nonlinearity, known before
+    /// the layers in front of it run (the cursor moves on, as [`KernelCtx::diagonals`] would);
+    /// `None` in [`DiagMode::Record`], where they are read off that nonlinearity's input.
+    pub(crate) fn replay_next(&mut self) -> Option<(&'a [f64], &'a [f64])> {
+        match &mut self.diag {
+            DiagMode::Record(_) => None,
+            DiagMode::Replay { first, second, pos } => {
+                let (first, second): (&'a [Vec<f64>], &'a [Vec<f64>]) = (*first, *second);
+                let i = *pos;
+                *pos += 1;
+                Some((&first[i][..], &second[i][..]))
+            }
+        }
+    }
     /// The diagonals `(d1, d2)` for a nonlinearity whose input is `k`.
     pub fn diagonals<'k>(&'k mut self, k: &'k Kernel) -> (Cow<'k, [f64]>, Cow<'k, [f64]>) {
         match &mut self.diag {

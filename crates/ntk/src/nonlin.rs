@@ -56,7 +56,7 @@ use std::sync::Arc;
 use crate::error::InputProblem;
 use crate::error::NtkError;
 
-mod batch;
+pub(crate) mod batch;
 pub mod closed;
 mod named;
 

@@ -219,6 +219,7 @@ impl Separable {
 }
 
 /// `out = scale · A[inp]` (overwriting `out`), row by row ([`RowPlan`]).
+#[cfg(test)]
 pub fn apply_stencil(
     out: &mut [f64],
     inp: &[f64],
@@ -371,8 +372,10 @@ pub(crate) trait RowSink {
 }
 
 /// Stores each row at its place in the output arrays.
+#[cfg(test)]
 pub(crate) struct Store<'a>(pub Vec<&'a mut [f64]>);
 
+#[cfg(test)]
 impl RowSink for Store<'_> {
     #[inline(always)]
     fn row(&mut self, r: usize, rows: &mut [Vec<f64>]) {

@@ -44,8 +44,25 @@ impl Serial {
         ctx: &mut KernelCtx<'_>,
     ) -> Result<Stream<Kernel>> {
         let mut k = input;
-        for (i, l) in self.layers.iter().enumerate().skip(start) {
+        let mut i = start;
+        while let Some(l) = self.layers.get(i) {
+            // A stencil layer and the nonlinearity after it in one pass where the nonlinearity's
+            // diagonals are known beforehand (cross pairs); its variance check stays its own.
+            let next = self.layers.get(i + 1).filter(|_| l.fuses_dual());
+            if let Some((next, phi)) = next.and_then(|n| Some((n, n.as_nonlinearity()?))) {
+                if let Some((d1, d2)) = ctx.peek_replay() {
+                    locate(
+                        i + 1,
+                        &**next,
+                        super::nonlinear::check_diagonals(phi, d1, d2),
+                    )?;
+                    k = locate(i, &**l, l.kernel_dual(k, ctx, phi))?;
+                    i += 2;
+                    continue;
+                }
+            }
             k = locate(i, &**l, l.kernel(k, ctx))?;
+            i += 1;
         }
         Ok(k)
     }

@@ -4,13 +4,14 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rand::RngCore;
 
+use super::fused::{stencil_block, Dual, Step};
 use super::spatial::{check_strides, SpatialMap};
 use super::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Padding;
 use crate::scratch;
-use crate::stencil::{apply_stencil, conv_taps, Geometry, Separable, Tap};
+use crate::stencil::{conv_taps, Geometry, Separable, Tap};
 
 /// Convolution `y_o(t) = α Σ_c Σ_v W[v, c, o] x_c(t + v) + β b_o` (a cross-correlation, as in
 /// neural-tangents' `Conv`), `v` over the `h×w` window centred at 0.
@@ -83,6 +84,38 @@ impl Conv {
     }
 }
 
+impl Conv {
+    /// The kernel map of `k` (then `dual`, if given: [`super::fused`]): one stencil block.
+    fn kernel_fused(&self, k: Kernel, dual: Option<Dual<'_>>) -> Result<Stream<Kernel>> {
+        let g = self.geometry(&k.layout)?;
+        let layout = Layout::Pixels {
+            h: g.h_out,
+            w: g.w_out,
+        };
+        let (mut ak, mut at) = (scratch::take(layout.len()), scratch::take(layout.len()));
+        let step = Step {
+            taps: &self.taps,
+            separable: self.separable,
+            g: &g,
+            scale: 1.0 / (self.fh * self.fw) as f64,
+            affine: &self.affine,
+            fan_in: k.channels * self.fh * self.fw,
+        };
+        let rows = layout.row_blocks()[0];
+        let out = (&mut ak[..], &mut at[..]);
+        stencil_block(&step, &k.nngp, Some(&k.ntk), out, dual.map(|d| (d, rows)));
+        scratch::recycle(k.nngp);
+        scratch::recycle(k.ntk);
+        let k = Kernel {
+            layout,
+            nngp: ak,
+            ntk: at,
+            channels: self.affine.width,
+        };
+        Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
+    }
+}
+
 impl Layer for Conv {
     super::linear_layer_basics!("conv");
     fn describe(&self) -> String {
@@ -106,33 +139,7 @@ impl Layer for Conv {
             channels: self.affine.width,
         }))
     }
-    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
-        let k = input.one()?;
-        let g = self.geometry(&k.layout)?;
-        let n = g.h_out * g.h_out * g.w_out * g.w_out;
-        let scale = 1.0 / (self.fh * self.fw) as f64;
-        let (mut ak, mut at) = (scratch::take(n), scratch::take(n));
-        apply_stencil(&mut ak, &k.nngp, &self.taps, self.separable, &g, scale);
-        apply_stencil(&mut at, &k.ntk, &self.taps, self.separable, &g, scale);
-        scratch::recycle(k.nngp);
-        scratch::recycle(k.ntk);
-        let fan_in = k.channels * self.fh * self.fw;
-        for (a, t) in ak.iter_mut().zip(at.iter_mut()) {
-            let (x, y) = self.affine.combine(fan_in, *a, *t);
-            *a = x;
-            *t = y;
-        }
-        let k = Kernel {
-            layout: Layout::Pixels {
-                h: g.h_out,
-                w: g.w_out,
-            },
-            nngp: ak,
-            ntk: at,
-            channels: self.affine.width,
-        };
-        Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
-    }
+    super::fused::fused_stencil_layer!();
     fn extra_values(&self, input: &Stream<Signature>) -> usize {
         match input.as_one().map(|s| self.geometry(&s.layout)) {
             Ok(Ok(g)) if self.strides != (1, 1) => g.h_out * g.h_out * g.w_out * g.w_out,

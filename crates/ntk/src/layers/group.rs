@@ -47,13 +47,14 @@ use super::conv::{
     conv_backward, conv_forward, restride, stride_note, strided_size, subsample_kernel,
     unstride_cotangent,
 };
+use super::fused::{stencil_block, Dual, Step};
 use super::spatial::check_strides;
 use super::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
 use crate::param::{GroupSupport, Padding};
 use crate::scratch;
-use crate::stencil::{apply_stencil, pair_taps, resampling, Geometry, Separable, Tap};
+use crate::stencil::{pair_taps, resampling, Geometry, Separable, Tap};
 
 /// The most memory a layer's precomputed stencils may take (see `Stencils::check_size`).
 const STENCIL_BUDGET: u128 = 2 << 30;
@@ -142,10 +143,24 @@ impl Stencils {
             )
         })
     }
-    /// `out = scale · A_{s,t}[inp]` for slice pair `(s, t)` (overwrites `out`).
-    fn apply(&self, s: usize, t: usize, out: &mut [f64], inp: &[f64], g: &Geometry, scale: f64) {
+    /// The linear step of slice pair `(s, t)`: `scale · A_{s,t}`, then `affine` ([`stencil_block`]).
+    fn step<'a>(
+        &'a self,
+        (s, t): (usize, usize),
+        g: &'a Geometry,
+        scale: f64,
+        affine: &'a Affine,
+        fan_in: usize,
+    ) -> Step<'a> {
         let i = s * self.info.order + t;
-        apply_stencil(out, inp, &self.full[i], self.separable[i], g, scale);
+        Step {
+            taps: &self.full[i],
+            separable: self.separable[i],
+            g,
+            scale,
+            affine,
+            fan_in,
+        }
     }
     /// The finite forward pass shared by `lift_conv` and `group_conv`: output slice `s` sums,
     /// over the filter slots `j` in `slots`, the convolution of input slice `src(j, s)` with
@@ -359,14 +374,6 @@ fn check_square(info: &GroupInfo, h: usize, w: usize) -> Result<()> {
     Ok(())
 }
 
-fn combine_all(affine: &Affine, fan_in: usize, ak: &mut [f64], at: &mut [f64]) {
-    for (a, t) in ak.iter_mut().zip(at.iter_mut()) {
-        let (x, y) = affine.combine(fan_in, *a, *t);
-        *a = x;
-        *t = y;
-    }
-}
-
 /// Lifting convolution `Z² → H ⋉ Z²` with a `q×q` window (q odd). See the module docs.
 ///
 /// Parameters: `W` as HWIO `(q, q, C, O)`, then `b` (`O`). `fan_in = C q²`.
@@ -459,40 +466,7 @@ impl Layer for LiftConv {
             q = self.q
         )
     }
-    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
-        let k = input.one()?;
-        let g = self.geometry(&k.layout)?;
-        let n = self.st.info.order;
-        let blk = g.h_out * g.h_out * g.w_out * g.w_out;
-        let scale = 1.0 / (self.q * self.q) as f64;
-        let slices: Vec<(usize, usize)> = if self.relative {
-            (0..n).map(|c| (self.st.info.identity, c)).collect()
-        } else {
-            (0..n).flat_map(|s| (0..n).map(move |t| (s, t))).collect()
-        };
-        let mut ak = scratch::take(slices.len() * blk);
-        let mut at = scratch::take(slices.len() * blk);
-        let has_ntk = k.ntk.iter().any(|v| *v != 0.0);
-        for (i, &(s, t)) in slices.iter().enumerate() {
-            self.st
-                .apply(s, t, &mut ak[i * blk..][..blk], &k.nngp, &g, scale);
-            if has_ntk {
-                self.st
-                    .apply(s, t, &mut at[i * blk..][..blk], &k.ntk, &g, scale);
-            }
-        }
-        scratch::recycle(k.nngp);
-        scratch::recycle(k.ntk);
-        let fan_in = k.channels * self.q * self.q;
-        if has_ntk {
-            combine_all(&self.affine, fan_in, &mut ak, &mut at);
-        } else {
-            for (a, t) in ak.iter_mut().zip(at.iter_mut()) {
-                (*a, *t) = self.affine.combine(fan_in, *a, 0.0);
-            }
-        }
-        Ok(self.output_kernel(&g, self.relative, ak, at))
-    }
+    super::fused::fused_stencil_layer!();
     group_linear_methods!();
 }
 
@@ -630,8 +604,42 @@ impl Layer for GroupConv {
             self.affine.width,
         )
     }
-    fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
-        let k = input.one()?;
+    super::fused::fused_stencil_layer!();
+    group_linear_methods!();
+}
+
+impl LiftConv {
+    /// The kernel map of `k` (then `dual`, if given: [`super::fused`]): a block per slice (pair).
+    fn kernel_fused(&self, k: Kernel, dual: Option<Dual<'_>>) -> Result<Stream<Kernel>> {
+        let g = self.geometry(&k.layout)?;
+        let n = self.st.info.order;
+        let blk = g.h_out * g.h_out * g.w_out * g.w_out;
+        let scale = 1.0 / (self.q * self.q) as f64;
+        let slices: Vec<(usize, usize)> = if self.relative {
+            (0..n).map(|c| (self.st.info.identity, c)).collect()
+        } else {
+            (0..n).flat_map(|s| (0..n).map(move |t| (s, t))).collect()
+        };
+        let blocks = group_layout(&self.st.info, self.relative, g.h_out, g.w_out).row_blocks();
+        let mut ak = scratch::take(slices.len() * blk);
+        let mut at = scratch::take(slices.len() * blk);
+        // The input NTK of a first layer is zero: then no stencil runs on it.
+        let tin = k.ntk.iter().any(|v| *v != 0.0).then_some(&k.ntk[..]);
+        let fan_in = k.channels * self.q * self.q;
+        let out = ak.chunks_exact_mut(blk).zip(at.chunks_exact_mut(blk));
+        for ((i, &st), o) in slices.iter().enumerate().zip(out) {
+            let step = self.st.step(st, &g, scale, &self.affine, fan_in);
+            stencil_block(&step, &k.nngp, tin, o, dual.map(|d| (d, blocks[i])));
+        }
+        scratch::recycle(k.nngp);
+        scratch::recycle(k.ntk);
+        Ok(self.output_kernel(&g, self.relative, ak, at))
+    }
+}
+
+impl GroupConv {
+    /// The kernel map of `k` (then `dual`, if given: [`super::fused`]), relative or full.
+    fn kernel_fused(&self, k: Kernel, dual: Option<Dual<'_>>) -> Result<Stream<Kernel>> {
         let g = self.geometry(&k.layout)?;
         let n = self.st.info.order;
         let (bin, blk) = (
@@ -640,54 +648,47 @@ impl Layer for GroupConv {
         );
         let relative = matches!(k.layout, Layout::GroupRelative { .. });
         let fan_in = self.fan_in(k.channels);
-        let (ak, at) = if relative {
+        let layout = group_layout(&self.st.info, relative, g.h_out, g.w_out);
+        let blocks = layout.row_blocks();
+        // Every block of `ak`/`at` is overwritten below, so recycled buffers will do.
+        let (mut ak, mut at) = (scratch::take(layout.len()), scratch::take(layout.len()));
+        let mut out = ak.chunks_exact_mut(blk).zip(at.chunks_exact_mut(blk));
+        if relative {
             // R_out[c] = q⁻² Σ_u R_in[c](t+u, t′+A_c u): independent of the support.
             let scale = 1.0 / (self.q * self.q) as f64;
-            let (mut ak, mut at) = (scratch::take(n * blk), scratch::take(n * blk));
             let e = self.st.info.identity;
-            for c in 0..n {
+            for (c, o) in out.by_ref().enumerate() {
                 let (kin, tin) = (&k.nngp[c * bin..][..bin], &k.ntk[c * bin..][..bin]);
-                self.st
-                    .apply(e, c, &mut ak[c * blk..][..blk], kin, &g, scale);
-                self.st
-                    .apply(e, c, &mut at[c * blk..][..blk], tin, &g, scale);
+                let step = self.st.step((e, c), &g, scale, &self.affine, fan_in);
+                stencil_block(&step, kin, Some(tin), o, dual.map(|d| (d, blocks[c])));
             }
-            (ak, at)
         } else {
             let scale = 1.0 / (self.slots.len() * self.q * self.q) as f64;
-            // Every block of `ak`/`at` is overwritten below, so recycled buffers will do.
-            let (mut ak, mut at) = (scratch::take(n * n * blk), scratch::take(n * n * blk));
             let (mut sk, mut st) = (vec![0.0; bin], vec![0.0; bin]);
-            for s in 0..n {
-                for t in 0..n {
-                    sk.iter_mut().for_each(|v| *v = 0.0);
-                    st.iter_mut().for_each(|v| *v = 0.0);
-                    for &j in &self.slots {
-                        let (a, b) = (self.st.info.comp[j * n + s], self.st.info.comp[j * n + t]);
-                        let off = (a * n + b) * bin;
-                        for ((x, y), (p, q)) in sk
-                            .iter_mut()
-                            .zip(st.iter_mut())
-                            .zip(k.nngp[off..off + bin].iter().zip(&k.ntk[off..off + bin]))
-                        {
-                            *x += p;
-                            *y += q;
-                        }
+            for ((s, t), o) in (0..n).flat_map(|s| (0..n).map(move |t| (s, t))).zip(out) {
+                sk.iter_mut().for_each(|v| *v = 0.0);
+                st.iter_mut().for_each(|v| *v = 0.0);
+                for &j in &self.slots {
+                    let (a, b) = (self.st.info.comp[j * n + s], self.st.info.comp[j * n + t]);
+                    let off = (a * n + b) * bin;
+                    for ((x, y), (p, q)) in sk
+                        .iter_mut()
+                        .zip(st.iter_mut())
+                        .zip(k.nngp[off..off + bin].iter().zip(&k.ntk[off..off + bin]))
+                    {
+                        *x += p;
+                        *y += q;
                     }
-                    let o = (s * n + t) * blk;
-                    self.st.apply(s, t, &mut ak[o..o + blk], &sk, &g, scale);
-                    self.st.apply(s, t, &mut at[o..o + blk], &st, &g, scale);
                 }
+                let step = self.st.step((s, t), &g, scale, &self.affine, fan_in);
+                let rows = blocks[s * n + t];
+                stencil_block(&step, &sk, Some(&st), o, dual.map(|d| (d, rows)));
             }
-            (ak, at)
-        };
+        }
         scratch::recycle(k.nngp);
         scratch::recycle(k.ntk);
-        let (mut ak, mut at) = (ak, at);
-        combine_all(&self.affine, fan_in, &mut ak, &mut at);
         Ok(self.output_kernel(&g, relative, ak, at))
     }
-    group_linear_methods!();
 }
 
 /// What `lift_conv` and `group_conv` share besides their [`Stencils`]: from it

@@ -17,6 +17,7 @@
 mod combinators;
 mod conv;
 mod dense;
+mod fused;
 mod group;
 mod nonlinear;
 mod norm;
@@ -47,6 +48,7 @@ pub use sphere_group::S2GroupLiftConv;
 use crate::error::InputProblem;
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
+use crate::nonlin::Nonlinearity;
 use crate::param::Parameterization;
 
 /// What flows between layers, without numbers: a layout and a nominal channel count.
@@ -285,6 +287,28 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// its first layer (the engine then sums element kernels over the sets). Default `None`.
     fn as_deep_set(&self) -> Option<&DeepSet> {
         None
+    }
+    /// `Some(φ)` for a pointwise nonlinearity layer ([`Elementwise`], not the identity), which
+    /// [`Serial`] may fuse into the layer before it ([`Layer::kernel_dual`]). Default `None`.
+    fn as_nonlinearity(&self) -> Option<&Nonlinearity> {
+        None
+    }
+    /// True when [`Layer::kernel_dual`] runs this layer and the dual activation after it in one
+    /// pass (stride-1 `conv`, `lift_conv`, `group_conv`). Default false.
+    fn fuses_dual(&self) -> bool {
+        false
+    }
+    /// This layer's kernel map followed by the pointwise nonlinearity `phi` (the next layer,
+    /// whose diagonals `ctx` gives): what [`Layer::kernel`] and then the nonlinearity's
+    /// [`Layer::kernel`] give, bitwise. Layers that [`Layer::fuses_dual`] do both in one sweep
+    /// where the diagonals are known beforehand (cross pairs). Default: the two maps in turn.
+    fn kernel_dual(
+        &self,
+        input: Stream<Kernel>,
+        ctx: &mut KernelCtx<'_>,
+        phi: &Nonlinearity,
+    ) -> Result<Stream<Kernel>> {
+        fused::kernel_then_dual(self.kernel(input, ctx)?, ctx, phi)
     }
 }
 

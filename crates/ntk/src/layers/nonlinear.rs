@@ -56,8 +56,7 @@ impl Layer for Elementwise {
             let (a, b) = ctx.diagonals(&k);
             (a.into_owned(), b.into_owned())
         };
-        let max_var = d1.iter().chain(d2.iter()).fold(0.0f64, |m, v| m.max(*v));
-        self.phi.check_variance(max_var).map_err(NtkError::reject)?;
+        check_diagonals(&self.phi, &d1, &d2)?;
         let layout = k.layout.clone();
         self.phi.dual_layout(
             SimdLevel::current(),
@@ -72,7 +71,16 @@ impl Layer for Elementwise {
     fn records_diagonal(&self) -> bool {
         !matches!(self.phi, Nonlinearity::Identity)
     }
+    fn as_nonlinearity(&self) -> Option<&Nonlinearity> {
+        (!matches!(self.phi, Nonlinearity::Identity)).then_some(&self.phi)
+    }
     super::fixed_map_passes!();
+}
+
+/// Refuses variances outside `phi`'s domain (the largest of the diagonals `d1`, `d2`).
+pub(super) fn check_diagonals(phi: &Nonlinearity, d1: &[f64], d2: &[f64]) -> Result<()> {
+    let max_var = d1.iter().chain(d2.iter()).fold(0.0f64, |m, v| m.max(*v));
+    phi.check_variance(max_var).map_err(NtkError::reject)
 }
 
 impl FixedMap for Elementwise {

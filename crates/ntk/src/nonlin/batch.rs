@@ -77,9 +77,18 @@ macro_rules! with_dual {
     };
 }
 
+/// Code generic over a dual activation, run with the monomorphic dual of a [`Nonlinearity`]
+/// ([`Nonlinearity::visit_dual`]): each closed form gets its own compiled copy.
+pub(crate) trait DualOp {
+    /// What the code returns.
+    type Output;
+    /// Runs with `dual(k11, k22, k12) = (E[φφ], E[φ′φ′])`.
+    fn call<D: Fn(f64, f64, f64) -> (f64, f64) + Copy>(self, dual: D) -> Self::Output;
+}
+
 /// `k ← E[φφ]`, `t ← t·E[φ′φ′]` over one run of entries whose first variance is `k11`.
 #[inline(always)]
-fn run_row<D: Fn(f64, f64, f64) -> (f64, f64)>(
+pub(crate) fn run_row<D: Fn(f64, f64, f64) -> (f64, f64)>(
     dual: &D,
     k11: f64,
     k22: &[f64],
@@ -124,6 +133,13 @@ impl Nonlinearity {
             k,
             t,
         })
+    }
+
+    /// Runs `op` with this nonlinearity's dual as a monomorphic closure (the same closure
+    /// [`Nonlinearity::dual_batch`] and [`Nonlinearity::dual_layout`] use, so results are
+    /// bitwise theirs).
+    pub(crate) fn visit_dual<O: DualOp>(&self, op: O) -> O::Output {
+        with_dual!(self, dual => op.call(dual))
     }
 
     /// [`Nonlinearity::dual_batch`] over a pair kernel in `layout`: the variances of entry `i`

@@ -1,0 +1,211 @@
+//! Fused kernel passes of the stencil layers (`conv`, `lift_conv`, `group_conv`).
+//!
+//! A stencil layer's kernel map is `scale·A[K]`, `scale·A[Θ]` per output block, then the affine
+//! step ([`Affine::combine`]), and, when the next layer is a pointwise nonlinearity, its dual
+//! activation. [`stencil_block`] does all three in one sweep: each output row of the stencil
+//! ([`RowPlan`]) is finished while it is in L1 and stored once, so the layer writes its output
+//! arrays once and the nonlinearity reads nothing back. The operations are those of the
+//! separate passes, in the same order, so the results are bitwise theirs.
+//!
+//! The dual needs the diagonals of the layer's output, which are known before the layer runs
+//! only for cross pairs (they were recorded by the inputs' self pairs, [`KernelCtx`]); self pairs
+//! read them off the output, so they run the nonlinearity as its own pass.
+//!
+//! [`KernelCtx`]: crate::layout::KernelCtx
+
+use super::{Affine, Elementwise, Layer};
+use crate::error::Result;
+use crate::layout::RowBlock;
+use crate::layout::{Kernel, KernelCtx, Stream};
+use crate::nonlin::batch::{run_row, DualOp};
+use crate::nonlin::Nonlinearity;
+use crate::simd::SimdLevel;
+use crate::stencil::{Geometry, RowPlan, RowSink, Separable, Tap};
+
+/// The dual activation of the layer after a stencil layer, with the self-kernel diagonals of
+/// the stencil layer's output (`d1` of the first input, `d2` of the second, as
+/// [`crate::layout::KernelCtx::diagonals`] gives them).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dual<'a> {
+    /// The nonlinearity.
+    pub phi: &'a Nonlinearity,
+    /// Diagonal of the first input's self-kernel.
+    pub d1: &'a [f64],
+    /// Diagonal of the second input's self-kernel.
+    pub d2: &'a [f64],
+}
+
+/// The linear step of a stencil layer: stencil, scale and affine parameters.
+pub(crate) struct Step<'a> {
+    /// The taps of the block's slice pair.
+    pub taps: &'a [Tap],
+    /// Their factorised form, if any.
+    pub separable: Option<Separable>,
+    /// Geometry (stride 1).
+    pub g: &'a Geometry,
+    /// `1/(window size)` (times `1/|support|` for group convolutions).
+    pub scale: f64,
+    /// The layer's weights' settings.
+    pub affine: &'a Affine,
+    /// The layer's fan-in.
+    pub fan_in: usize,
+}
+
+/// `(k, t) ← affine(scale·A[k_in], scale·A[t_in])` for one output block (`t_in = None`: an NTK
+/// input of zeros), followed by `dual` over the block's rows `rows` of the output layout when
+/// given. `k` and `t` are the block's `h_out²·w_out²` values; every entry is overwritten.
+pub(crate) fn stencil_block(
+    step: &Step<'_>,
+    k_in: &[f64],
+    t_in: Option<&[f64]>,
+    (k, t): (&mut [f64], &mut [f64]),
+    dual: Option<(Dual<'_>, RowBlock)>,
+) {
+    let plan = RowPlan::new(step.taps, step.separable, step.g);
+    let inputs: Vec<&[f64]> = std::iter::once(k_in).chain(t_in).collect();
+    let run = Run {
+        plan: &plan,
+        inputs: &inputs,
+        step,
+        k,
+        t,
+    };
+    match dual {
+        Some((d, rows)) => d.phi.visit_dual(WithDual { run, d, rows }),
+        None => run.finish(None::<(NoDual, &[f64], &[f64], RowBlock)>),
+    }
+}
+
+/// The arguments of [`stencil_block`] but the dual.
+struct Run<'a, 'b> {
+    plan: &'a RowPlan,
+    inputs: &'a [&'a [f64]],
+    step: &'a Step<'b>,
+    k: &'a mut [f64],
+    t: &'a mut [f64],
+}
+
+impl Run<'_, '_> {
+    fn finish<D: Fn(f64, f64, f64) -> (f64, f64)>(
+        self,
+        dual: Option<(D, &[f64], &[f64], RowBlock)>,
+    ) {
+        let g = self.step.g;
+        self.plan.run(
+            SimdLevel::current(),
+            self.inputs,
+            g,
+            self.step.scale,
+            &mut Finish {
+                affine: self.step.affine,
+                fan_in: self.step.fan_in,
+                k: self.k,
+                t: self.t,
+                h: g.h_out,
+                w: g.w_out,
+                dual,
+            },
+        );
+    }
+}
+
+/// [`stencil_block`] with the dual of a nonlinearity ([`Nonlinearity::visit_dual`]).
+struct WithDual<'a, 'b, 'c> {
+    run: Run<'a, 'b>,
+    d: Dual<'c>,
+    rows: RowBlock,
+}
+
+impl DualOp for WithDual<'_, '_, '_> {
+    type Output = ();
+    fn call<D: Fn(f64, f64, f64) -> (f64, f64) + Copy>(self, dual: D) {
+        self.run
+            .finish(Some((dual, self.d.d1, self.d.d2, self.rows)))
+    }
+}
+
+/// The type of "no dual" in [`Finish`].
+type NoDual = fn(f64, f64, f64) -> (f64, f64);
+
+/// The row sink of [`stencil_block`].
+struct Finish<'a, D> {
+    affine: &'a Affine,
+    fan_in: usize,
+    k: &'a mut [f64],
+    t: &'a mut [f64],
+    h: usize,
+    w: usize,
+    dual: Option<(D, &'a [f64], &'a [f64], RowBlock)>,
+}
+
+impl<D: Fn(f64, f64, f64) -> (f64, f64)> RowSink for Finish<'_, D> {
+    #[inline(always)]
+    fn row(&mut self, r: usize, rows: &mut [Vec<f64>]) {
+        let w = self.w;
+        let k = &mut self.k[r * w..][..w];
+        let t = &mut self.t[r * w..][..w];
+        let (affine, fan_in) = (self.affine, self.fan_in);
+        match rows {
+            [a] => {
+                for ((kv, tv), a) in k.iter_mut().zip(t.iter_mut()).zip(&a[..w]) {
+                    (*kv, *tv) = affine.combine(fan_in, *a, 0.0);
+                }
+            }
+            [a, b, ..] => {
+                for ((kv, tv), (a, b)) in k
+                    .iter_mut()
+                    .zip(t.iter_mut())
+                    .zip(a[..w].iter().zip(&b[..w]))
+                {
+                    (*kv, *tv) = affine.combine(fan_in, *a, *b);
+                }
+            }
+            [] => {}
+        }
+        if let Some((dual, d1, d2, block)) = &self.dual {
+            // Row r = (i1·h + i2)·w + j1 of the stencil is row (i1, i2, j1) of the block.
+            let (i1, i2, j1) = (r / (self.h * w), (r / w) % self.h, r % w);
+            let row = block.row(i1, i2, j1);
+            run_row(dual, d1[row.d1], &d2[row.d2..row.d2 + w], k, t);
+        }
+    }
+}
+
+/// The kernel methods of a stencil layer whose inherent `kernel_fused(k, dual)` runs its
+/// kernel map, followed by `dual` when given (stride 1 only), and which has `strides`.
+macro_rules! fused_stencil_layer {
+    () => {
+        fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
+            self.kernel_fused(input.one()?, None)
+        }
+        fn fuses_dual(&self) -> bool {
+            self.strides == (1, 1)
+        }
+        fn kernel_dual(
+            &self,
+            input: Stream<Kernel>,
+            ctx: &mut KernelCtx<'_>,
+            phi: &crate::nonlin::Nonlinearity,
+        ) -> Result<Stream<Kernel>> {
+            match ctx.replay_next() {
+                Some((d1, d2)) if self.fuses_dual() => {
+                    self.kernel_fused(input.one()?, Some(super::fused::Dual { phi, d1, d2 }))
+                }
+                _ => {
+                    let k = self.kernel_fused(input.one()?, None)?;
+                    super::fused::kernel_then_dual(k, ctx, phi)
+                }
+            }
+        }
+    };
+}
+pub(crate) use fused_stencil_layer;
+
+/// A layer's output kernel `k` through the nonlinearity `phi` as its own layer.
+pub(crate) fn kernel_then_dual(
+    k: Stream<Kernel>,
+    ctx: &mut KernelCtx<'_>,
+    phi: &Nonlinearity,
+) -> Result<Stream<Kernel>> {
+    Elementwise::new(phi.clone()).kernel(k, ctx)
+}

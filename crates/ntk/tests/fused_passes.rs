@@ -1,0 +1,99 @@
+//! Fused kernel passes: a stencil layer (`conv`, `lift_conv`, `group_conv`) and the
+//! nonlinearity after it run in one sweep for cross pairs. An `identity` layer between them
+//! stops the fusion, so each network is compared, bit for bit, with its twin that has one: the
+//! fused sweep performs the same operations in the same order as the separate passes.
+
+mod common;
+
+use common::{gram, random_images, spec, SEED};
+use entk_ntk::Network;
+
+/// The Gram matrices of `layers` and of the same layers with `identity` after every linear
+/// layer are bitwise equal.
+fn assert_fusion_exact(layers: &[&str], size: usize, channels: usize) {
+    let unfused: Vec<&str> = layers
+        .iter()
+        .flat_map(|l| {
+            let linear = ["conv", "lift_conv", "group_conv"]
+                .iter()
+                .any(|t| l.contains(&format!(r#""type": "{t}""#)));
+            std::iter::once(*l).chain(linear.then_some(r#"{"type": "identity"}"#))
+        })
+        .collect();
+    assert!(
+        unfused.len() > layers.len(),
+        "no linear layer in {layers:?}"
+    );
+    let x = random_images(4, size, channels, SEED);
+    let fused = gram(&Network::from_json(&spec(layers)).unwrap(), &x);
+    let plain = gram(&Network::from_json(&spec(&unfused)).unwrap(), &x);
+    for (name, a, b) in [("nngp", &fused.0, &plain.0), ("ntk", &fused.1, &plain.1)] {
+        for ((i, j), v) in a.indexed_iter() {
+            assert_eq!(
+                v.to_bits(),
+                b[[i, j]].to_bits(),
+                "{name}[{i},{j}] of {layers:?}: fused {v:e}, separate passes {:e}",
+                b[[i, j]]
+            );
+        }
+    }
+}
+
+#[test]
+fn conv_and_dual_in_one_sweep_are_bitwise_the_separate_passes() {
+    assert_fusion_exact(
+        &[
+            r#"{"type": "conv", "filter": [3, 3], "padding": "same", "b_std": 0.3}"#,
+            r#"{"type": "relu"}"#,
+            r#"{"type": "conv", "filter": [3, 1], "padding": "circular"}"#,
+            r#"{"type": "erf"}"#,
+            r#"{"type": "conv", "filter": [1, 3], "padding": "valid", "w_std": 1.3}"#,
+            r#"{"type": "gelu"}"#,
+            r#"{"type": "global_avg_pool"}"#,
+            r#"{"type": "dense"}"#,
+        ],
+        7,
+        2,
+    );
+}
+
+#[test]
+fn group_convs_and_dual_in_one_sweep_are_bitwise_the_separate_passes() {
+    // C4 and D4: the relative layout; C8: the full layout with interpolated filters.
+    for group in ["c4", "d4", "c8"] {
+        let lift = format!(
+            r#"{{"type": "lift_conv", "group": "{group}", "filter": 3, "padding": "same"}}"#
+        );
+        let gconv = format!(
+            r#"{{"type": "group_conv", "group": "{group}", "filter": 3, "padding": "same", "group_support": "all", "b_std": 0.2}}"#
+        );
+        assert_fusion_exact(
+            &[
+                &lift,
+                r#"{"type": "relu"}"#,
+                &gconv,
+                r#"{"type": "abrelu", "a": -0.2, "b": 1.0}"#,
+                r#"{"type": "group_pool"}"#,
+                r#"{"type": "dense"}"#,
+            ],
+            5,
+            1,
+        );
+    }
+}
+
+#[test]
+fn strided_convs_keep_the_dual_as_its_own_pass() {
+    assert_fusion_exact(
+        &[
+            r#"{"type": "conv", "filter": [3, 3], "padding": "same", "strides": [2, 2]}"#,
+            r#"{"type": "relu"}"#,
+            r#"{"type": "lift_conv", "group": "c4", "filter": 3, "padding": "valid", "strides": [2, 2]}"#,
+            r#"{"type": "erf"}"#,
+            r#"{"type": "group_pool"}"#,
+            r#"{"type": "dense"}"#,
+        ],
+        9,
+        1,
+    );
+}
