@@ -929,6 +929,16 @@ fn flatten_into(p: &Params, out: &mut [f64]) {
 ///
 /// Only the NNGP: the NTK's conditional mean given the head is not the analytic tail NTK at
 /// finite width (the backward pass reuses the tail's weights), so it keeps the plain estimator.
+/// In detail: given the head, the readout's and the tail layer's own gradient terms do have
+/// analytic conditional means (the NNGP `g(K̂₁)` and `K̇(K̂₁) ⊙ K̂₁`), but the head's term
+/// `Σ_c v_c² φ′(u_c(x)) φ′(u_c(x′)) (W_c a(x)) (W_c a(x′))`, with `u_c = W_c h(x)` and `a` the
+/// head's backward signal, multiplies the tail weights `W_c` of the forward pass with the same
+/// weights in the backward pass; its conditional mean is a four-variate Gaussian moment
+/// `E[φ′(u₁) φ′(u₂) u₃ u₄]` per pair of positions (Isserlis/Stein corrections to the product of
+/// the infinite-width factors), a kernel map this crate does not have. Rao–Blackwellising only
+/// the first two terms leaves the head term's 1/√width noise, so it would not resolve the bias
+/// either; the NTK bias is reported with the plain estimator and says "not resolved" where its
+/// interval reaches 0.
 struct Linearised {
     /// The layers after the split (analytic).
     tail: Network,
