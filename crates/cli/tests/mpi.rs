@@ -16,7 +16,7 @@ use ndarray_npy::{read_npy, write_npy};
 use entk_ntk::{Gram, GramOptions, Network};
 
 mod common;
-use common::{images, reused, set_grams, tiles_in, wait_for_tiles, write_sets, C4_GCNN};
+use common::{images, reused, set_dir, set_grams, tiles_in, wait_for_tiles, C4_GCNN};
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("entk")
@@ -175,9 +175,8 @@ fn any_number_of_ranks_gives_the_bytes_of_one_process() {
 /// API's Gram matrices of the sets, symmetric and cross, for R = 2 and 3.
 #[test]
 fn sets_on_several_ranks_give_the_bytes_of_the_rust_api() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = set_dir();
     let d = dir.path();
-    write_sets(d);
     let (sym, cross) = set_grams();
     for (ranks, tile) in [(2, "2"), (3, "1")] {
         let sets = ["--x1-counts", "xc.npy", "--tile", tile];

@@ -3,17 +3,14 @@
 //! one-line errors for malformed sets.
 
 mod common;
-use common::{counts, failure_line, padded, read_kernels, run_ok, set_grams, write_sets, C1};
+use common::{counts, failure_line, padded, read_kernels, run_ok, set_dir, set_grams, C1};
 use ndarray::{Array1, Array2, Array3, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
 
-use write_sets as setup;
-
 #[test]
 fn kernel_on_padded_sets_equals_the_rust_api_bit_for_bit_for_any_tile() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = set_dir();
     let d = dir.path();
-    setup(d);
     let (sym, cross) = set_grams();
     for (tile, threads) in [("1", "1"), ("3", "2"), ("100", "2")] {
         let base = "kernel --arch set.json --x1 x.npy --x1-counts xc.npy";
@@ -41,9 +38,8 @@ fn kernel_on_padded_sets_equals_the_rust_api_bit_for_bit_for_any_tile() {
 
 #[test]
 fn predict_on_sets_interpolates_the_training_labels() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = set_dir();
     let d = dir.path();
-    setup(d);
     let y: Array1<f64> = C1.iter().map(|&c| c as f64 * 0.5 - 1.0).collect();
     write_npy(d.join("y.npy"), &y).unwrap();
     run_ok(
@@ -59,9 +55,8 @@ fn predict_on_sets_interpolates_the_training_labels() {
 
 #[test]
 fn malformed_sets_are_one_line_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = set_dir();
     let d = dir.path();
-    setup(d);
     let kernel = |x: &str, xc: Option<&str>, extra: &[&str]| {
         let xc = xc.map_or(String::new(), |c| format!("--x1-counts {c}"));
         let extra = extra.join(" ");

@@ -169,14 +169,17 @@ pub fn counts(c: &[usize]) -> ndarray::Array1<i64> {
 pub const C1: [usize; 7] = [1, 4, 2, 3, 4, 1, 2];
 pub const C2: [usize; 3] = [2, 4, 1];
 
-/// Writes the set fixtures into `d`: `set.json` (SET_NET), `x.npy`/`xc.npy` (padded sets with
-/// counts C1) and `z.npy`/`zc.npy` (C2).
-pub fn write_sets(d: &Path) {
+/// A fresh temporary folder holding the set fixtures: `set.json` (SET_NET), `x.npy`/`xc.npy`
+/// (padded sets with counts C1) and `z.npy`/`zc.npy` (C2).
+pub fn set_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
     std::fs::write(d.join("set.json"), SET_NET).unwrap();
     ndarray_npy::write_npy(d.join("x.npy"), &padded(&C1, 1.0)).unwrap();
     ndarray_npy::write_npy(d.join("xc.npy"), &counts(&C1)).unwrap();
     ndarray_npy::write_npy(d.join("z.npy"), &padded(&C2, 2.3)).unwrap();
     ndarray_npy::write_npy(d.join("zc.npy"), &counts(&C2)).unwrap();
+    dir
 }
 
 /// The Rust API's Gram matrices of the set fixtures (one thread): x with itself, and x with z.
