@@ -389,18 +389,18 @@ fn common(ks: Vec<Kernel>) -> Result<Vec<Kernel>> {
         ks.iter().map(Kernel::to_full).collect()
     };
     if ks.iter().any(|k| k.layout != ks[0].layout) {
-        return Err(NtkError::reject_as(
-            Rejection::Branches,
-            format!(
-                "branches have different layouts: {}",
-                ks.iter()
-                    .map(|k| k.layout.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" vs ")
-            ),
-        ));
+        return Err(different_layouts(ks.iter().map(|k| &k.layout)));
     }
     Ok(ks)
+}
+
+/// The refusal of branches whose layouts differ, naming them all.
+fn different_layouts<'a>(layouts: impl Iterator<Item = &'a Layout>) -> NtkError {
+    let names: Vec<String> = layouts.map(Layout::to_string).collect();
+    NtkError::reject_as(
+        Rejection::Branches,
+        format!("branches have different layouts: {}", names.join(" vs ")),
+    )
 }
 
 fn common_sig(v: &[Signature]) -> Result<Layout> {
@@ -419,16 +419,7 @@ fn common_sig(v: &[Signature]) -> Result<Layout> {
     };
     let l0 = strip(&v[0].layout);
     if v.iter().any(|s| strip(&s.layout) != l0) {
-        return Err(NtkError::reject_as(
-            Rejection::Branches,
-            format!(
-                "branches have different layouts: {}",
-                v.iter()
-                    .map(|s| s.layout.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" vs ")
-            ),
-        ));
+        return Err(different_layouts(v.iter().map(|s| &s.layout)));
     }
     Ok(l0)
 }
@@ -442,12 +433,7 @@ pub struct FanInSum;
 /// `impl Layer for ...`.
 macro_rules! linear_fan_in_basics {
     ($name:literal) => {
-        fn name(&self) -> String {
-            $name.into()
-        }
-        fn homogeneous(&self) -> bool {
-            true
-        }
+        super::homogeneous_named!($name);
         fn gaussian(&self, input: Stream<bool>) -> Result<Stream<bool>> {
             Ok(Stream::One(many(&input)?.iter().all(|&g| g)))
         }

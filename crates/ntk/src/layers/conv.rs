@@ -196,29 +196,37 @@ impl Layer for Conv {
 /// The im2col matrix of `x` `(H, W, C)` for geometry `g`: one row per output position
 /// `p = i·W_out + j`, one column per window tap and input channel `(u, c)` (taps row-major over
 /// the `fh×fw` window, as in the filters), holding `x[p + u][c]`, or 0 where the window reads
-/// the zero padding. `(P, fh·fw·C)` row-major.
-fn im2col(x: &[f64], g: &Geometry, c: usize) -> Vec<f64> {
-    let fw = 2 * g.kw + 1;
-    let cols = (2 * g.kh + 1) * fw * c;
-    let mut m = vec![0.0; g.h_out * g.w_out * cols];
+/// the zero padding: `(P, fh·fw·C)`.
+fn im2col(x: &[f64], g: &Geometry, c: usize) -> Array2<f64> {
+    let cols = (2 * g.kh + 1) * (2 * g.kw + 1) * c;
+    let mut m = Array2::zeros((g.h_out * g.w_out, cols));
     for i in 0..g.h_out {
         for j in 0..g.w_out {
-            let row = &mut m[(i * g.w_out + j) * cols..][..cols];
-            for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
-                let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {
-                    continue;
-                };
-                for (uc, dc) in (-(g.kw as isize)..=g.kw as isize).enumerate() {
-                    let Some(sj) = g.padding.source(j, dc, g.kw, g.w_in) else {
-                        continue;
-                    };
-                    row[(ur * fw + uc) * c..][..c]
-                        .copy_from_slice(&x[(si * g.w_in + sj) * c..][..c]);
-                }
-            }
+            let mut row = m.row_mut(i * g.w_out + j);
+            let row = row.as_slice_mut().expect("standard layout");
+            window_taps(g, (i, j), |u, q| {
+                row[u * c..][..c].copy_from_slice(&x[q * c..][..c]);
+            });
         }
     }
     m
+}
+
+/// Calls `tap(u, q)` for every tap of the window at output position `(i, j)` that reads the
+/// image rather than the zero padding: `u` the tap's index, row-major over the `fh×fw` window,
+/// and `q = si·W_in + sj` the input position it reads.
+fn window_taps(g: &Geometry, (i, j): (usize, usize), mut tap: impl FnMut(usize, usize)) {
+    let fw = 2 * g.kw + 1;
+    for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
+        let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {
+            continue;
+        };
+        for (uc, dc) in (-(g.kw as isize)..=g.kw as isize).enumerate() {
+            if let Some(sj) = g.padding.source(j, dc, g.kw, g.w_in) {
+                tap(ur * fw + uc, si * g.w_in + sj);
+            }
+        }
+    }
 }
 
 /// `y[t][o] += α Σ_{u,c} filt[u][c][o] · x[t+u][c]` with `x` `(H,W,C)`, `y` `(Ho,Wo,O)` and
@@ -234,9 +242,8 @@ pub(crate) fn conv_forward(
     o: usize,
     alpha: f64,
 ) {
-    let (p, k) = (g.h_out * g.w_out, (2 * g.kh + 1) * (2 * g.kw + 1) * c);
-    let cols = im2col(x, g, c);
-    let a = ArrayView2::from_shape((p, k), &cols).expect("im2col shape");
+    let a = im2col(x, g, c);
+    let (p, k) = a.dim();
     let b = ArrayView2::from_shape((k, o), &filt[..k * o]).expect("filter shape");
     let mut out = ArrayViewMut2::from_shape((p, o), &mut y[..p * o]).expect("output shape");
     general_mat_mul(alpha, &a, &b, 1.0, &mut out);
@@ -255,10 +262,8 @@ pub(crate) fn conv_backward(
     dfilt: &mut [f64],
     dx: &mut [f64],
 ) {
-    let fw = 2 * g.kw + 1;
-    let (p, k) = (g.h_out * g.w_out, (2 * g.kh + 1) * fw * c);
-    let cols = im2col(x, g, c);
-    let a = ArrayView2::from_shape((p, k), &cols).expect("im2col shape");
+    let a = im2col(x, g, c);
+    let (p, k) = a.dim();
     let gy = ArrayView2::from_shape((p, o), &dy[..p * o]).expect("cotangent shape");
     let f = ArrayView2::from_shape((k, o), &filt[..k * o]).expect("filter shape");
     let mut df = ArrayViewMut2::from_shape((k, o), &mut dfilt[..k * o]).expect("filter shape");
@@ -269,22 +274,11 @@ pub(crate) fn conv_backward(
         for j in 0..g.w_out {
             let row = dcols.row(i * g.w_out + j);
             let row = row.as_slice().expect("standard layout");
-            for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
-                let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {
-                    continue;
-                };
-                for (uc, dc) in (-(g.kw as isize)..=g.kw as isize).enumerate() {
-                    let Some(sj) = g.padding.source(j, dc, g.kw, g.w_in) else {
-                        continue;
-                    };
-                    for (d, v) in dx[(si * g.w_in + sj) * c..][..c]
-                        .iter_mut()
-                        .zip(&row[(ur * fw + uc) * c..][..c])
-                    {
-                        *d += v;
-                    }
+            window_taps(g, (i, j), |u, q| {
+                for (d, v) in dx[q * c..][..c].iter_mut().zip(&row[u * c..][..c]) {
+                    *d += v;
                 }
-            }
+            });
         }
     }
 }

@@ -36,6 +36,7 @@
 //! (`lo = hi`: e.g. 9 → 5 at `q = 3, s = 2` keeps it, 8 → 4 pads `(0, 1)` and breaks it).
 //! Translations are kept only by multiples of the stride.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use nalgebra::DMatrix;
@@ -187,7 +188,7 @@ impl Stencils {
         let mut f = scratch::take(q2 * c * o);
         for s in 0..n {
             for (ji, &j) in slots.iter().enumerate() {
-                self.resample_slot(s, w, (ji, slots.len()), c * o, &mut f);
+                self.resample_slot(s, w, (ji, slots.len()), &mut f);
                 let x = &x[src(j, s) * sin..][..sin];
                 conv_forward(&mut y[s * sout..][..sout], x, &f, g, c, o, alpha);
             }
@@ -217,7 +218,7 @@ impl Stencils {
         let mut df = scratch::take(q2 * c * o);
         for s in 0..n {
             for (ji, &j) in slots.iter().enumerate() {
-                self.resample_slot(s, w, (ji, slots.len()), c * o, &mut f);
+                self.resample_slot(s, w, (ji, slots.len()), &mut f);
                 df.iter_mut().for_each(|v| *v = 0.0);
                 let src = src(j, s);
                 conv_backward(
@@ -231,7 +232,10 @@ impl Stencils {
                     &mut df,
                     &mut dx[src * sin..][..sin],
                 );
-                self.unresample_slot(s, &df, (ji, slots.len()), c * o, gw);
+                // dW_j += M_sᵀ dF: the reverse of the resampling.
+                for (a, f, wr) in self.slot_entries(s, (ji, slots.len()), c * o) {
+                    axpy(a, &df[f], &mut gw[wr]);
+                }
             }
         }
         scratch::recycle(f);
@@ -300,56 +304,37 @@ impl Stencils {
             data,
         }
     }
-    /// The effective filter `M_s W_j` `(q², rest)` of slot `j` (of `slots`) for slice `s`, into
-    /// `out`, from `w` `(q², slots, rest)`.
-    fn resample_slot(
+    /// The nonzero entries of slice `s`'s resampling matrix for slot `j` (of `slots`), as
+    /// `(M_s[u, v], filter range, weight range)`: the `rest` values of tap `u` in a slot's
+    /// filter `(q², rest)` and those of tap `v`, slot `j` in the weights `(q², slots, rest)`.
+    fn slot_entries(
         &self,
         s: usize,
-        w: &[f64],
         (j, slots): (usize, usize),
         rest: usize,
-        out: &mut [f64],
-    ) {
+    ) -> impl Iterator<Item = (f64, Range<usize>, Range<usize>)> + '_ {
         let (q2, m) = (self.q * self.q, &self.m[s]);
+        (0..q2)
+            .flat_map(move |u| (0..q2).map(move |v| (u, v, m[(u, v)])))
+            .filter(|&(_, _, a)| a != 0.0)
+            .map(move |(u, v, a)| {
+                let w = (v * slots + j) * rest;
+                (a, u * rest..(u + 1) * rest, w..w + rest)
+            })
+    }
+    /// The effective filter `M_s W_j` of slot `j` (of `slots`) for slice `s`, into `out`
+    /// `(q², rest)`, from `w` `(q², slots, rest)`.
+    fn resample_slot(&self, s: usize, w: &[f64], slot: (usize, usize), out: &mut [f64]) {
         out.iter_mut().for_each(|v| *v = 0.0);
-        for u in 0..q2 {
-            for v in 0..q2 {
-                let a = m[(u, v)];
-                if a != 0.0 {
-                    for (o, i) in out[u * rest..][..rest]
-                        .iter_mut()
-                        .zip(&w[(v * slots + j) * rest..][..rest])
-                    {
-                        *o += a * i;
-                    }
-                }
-            }
+        for (a, f, wr) in self.slot_entries(s, slot, out.len() / (self.q * self.q)) {
+            axpy(a, &w[wr], &mut out[f]);
         }
     }
-    /// `dW_j += M_sᵀ dF` for slot `j` (of `slots`): the reverse of [`Stencils::resample_slot`].
-    fn unresample_slot(
-        &self,
-        s: usize,
-        df: &[f64],
-        (j, slots): (usize, usize),
-        rest: usize,
-        dw: &mut [f64],
-    ) {
-        let (q2, m) = (self.q * self.q, &self.m[s]);
-        for u in 0..q2 {
-            for v in 0..q2 {
-                let a = m[(u, v)];
-                if a != 0.0 {
-                    for (o, i) in dw[(v * slots + j) * rest..][..rest]
-                        .iter_mut()
-                        .zip(&df[u * rest..][..rest])
-                    {
-                        *o += a * i;
-                    }
-                }
-            }
-        }
-    }
+}
+
+/// `y += a·x`.
+fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
+    y.iter_mut().zip(x).for_each(|(o, i)| *o += a * i);
 }
 
 /// The error for a planar layer given a group without a plane action.

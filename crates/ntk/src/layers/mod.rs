@@ -485,6 +485,49 @@ macro_rules! fixed_map_passes {
 }
 pub(crate) use fixed_map_passes;
 
+/// [`Layer::name`] and [`Layer::homogeneous`] (true) of a positively homogeneous layer without
+/// weights (pools, reshapes, fan-ins). Used inside `impl Layer for ...`.
+macro_rules! homogeneous_named {
+    ($name:literal) => {
+        fn name(&self) -> String {
+            $name.into()
+        }
+        fn homogeneous(&self) -> bool {
+            true
+        }
+    };
+}
+pub(crate) use homogeneous_named;
+
+/// [`homogeneous_named!`] and the [`fixed_map_passes!`] of a pool or reshape (a [`FixedMap`]
+/// layer). Used inside `impl Layer for ...`.
+macro_rules! pool_basics {
+    ($name:literal) => {
+        $crate::layers::homogeneous_named!($name);
+        $crate::layers::fixed_map_passes!();
+    };
+}
+pub(crate) use pool_basics;
+
+/// The signature of a pool to `channels` scalars.
+pub(crate) fn scalar_signature(channels: usize) -> Result<Stream<Signature>> {
+    Ok(Stream::One(Signature {
+        layout: Layout::Scalar,
+        channels,
+    }))
+}
+
+/// [`Layer::signature`] of a pool of every channel to one scalar, for inputs whose layout
+/// `check` accepts.
+pub(crate) fn pooled_signature<T>(
+    input: Stream<Signature>,
+    check: impl FnOnce(&Layout) -> Result<T>,
+) -> Result<Stream<Signature>> {
+    let s = input.one()?;
+    check(&s.layout)?;
+    scalar_signature(s.channels)
+}
+
 /// Refuses parameter (or gradient) values of the wrong count.
 pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {

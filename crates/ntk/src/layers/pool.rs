@@ -73,18 +73,10 @@ fn channel_mean_vjp(x: &Features, dy: &Features) -> Features {
 pub struct Flatten;
 
 impl Layer for Flatten {
-    fn name(&self) -> String {
-        "flatten".into()
-    }
-    fn homogeneous(&self) -> bool {
-        true
-    }
+    super::pool_basics!("flatten");
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         let s = input.one()?;
-        Ok(Stream::One(Signature {
-            layout: Layout::Scalar,
-            channels: s.feature_len(),
-        }))
+        super::scalar_signature(s.feature_len())
     }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
@@ -99,7 +91,6 @@ impl Layer for Flatten {
         );
         Ok(Stream::One(scalar_kernel(a, b, k.channels * p)))
     }
-    super::fixed_map_passes!();
 }
 
 impl FixedMap for Flatten {
@@ -126,43 +117,19 @@ impl FixedMap for Flatten {
 pub struct GlobalAvgPool;
 
 impl Layer for GlobalAvgPool {
-    fn name(&self) -> String {
-        "global_avg_pool".into()
-    }
-    fn homogeneous(&self) -> bool {
-        true
-    }
+    super::pool_basics!("global_avg_pool");
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
-        let s = input.one()?;
-        if !matches!(s.layout, Layout::Pixels { .. }) {
-            return Err(NtkError::reject_as(
-                Rejection::Layout,
-                format!(
-                    "needs pixel features, got {} (use group_pool for group features)",
-                    s.layout.kind()
-                ),
-            ));
-        }
-        Ok(Stream::One(Signature {
-            layout: Layout::Scalar,
-            channels: s.channels,
-        }))
+        super::pooled_signature(input, pixels_only)
     }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
-        if !matches!(k.layout, Layout::Pixels { .. }) {
-            return Err(NtkError::reject_as(
-                Rejection::Layout,
-                format!("needs pixel features, got {}", k.layout.kind()),
-            ));
-        }
+        pixels_only(&k.layout)?;
         Ok(Stream::One(scalar_kernel(
             mean(&k.nngp),
             mean(&k.ntk),
             k.channels,
         )))
     }
-    super::fixed_map_passes!();
 }
 
 impl FixedMap for GlobalAvgPool {
@@ -195,19 +162,9 @@ impl GroupPool {
 }
 
 impl Layer for GroupPool {
-    fn name(&self) -> String {
-        "group_pool".into()
-    }
-    fn homogeneous(&self) -> bool {
-        true
-    }
+    super::pool_basics!("group_pool");
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
-        let s = input.one()?;
-        Self::check(&s.layout)?;
-        Ok(Stream::One(Signature {
-            layout: Layout::Scalar,
-            channels: s.channels,
-        }))
+        super::pooled_signature(input, Self::check)
     }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
@@ -218,7 +175,6 @@ impl Layer for GroupPool {
         crate::scratch::recycle(k.ntk);
         Ok(Stream::One(pooled))
     }
-    super::fixed_map_passes!();
 }
 
 impl FixedMap for GroupPool {
@@ -237,14 +193,8 @@ impl FixedMap for GroupPool {
 pub struct GlobalSumPool;
 
 impl Layer for GlobalSumPool {
-    fn name(&self) -> String {
-        "global_sum_pool".into()
-    }
-    fn homogeneous(&self) -> bool {
-        true
-    }
+    super::pool_basics!("global_sum_pool");
     fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
-        pixels_only(&input.as_one()?.layout)?;
         GlobalAvgPool.signature(input, mode)
     }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
@@ -257,7 +207,6 @@ impl Layer for GlobalSumPool {
             k.channels,
         )))
     }
-    super::fixed_map_passes!();
 }
 
 impl FixedMap for GlobalSumPool {

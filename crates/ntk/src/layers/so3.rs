@@ -671,19 +671,9 @@ pub struct So3Pool {
 }
 
 impl Layer for So3Pool {
-    fn name(&self) -> String {
-        "so3_pool".into()
-    }
-    fn homogeneous(&self) -> bool {
-        true
-    }
+    super::pool_basics!("so3_pool");
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
-        let s = input.one()?;
-        so3_bandlimit(&s.layout)?;
-        Ok(Stream::One(Signature {
-            layout: Layout::Scalar,
-            channels: s.channels,
-        }))
+        super::pooled_signature(input, so3_bandlimit)
     }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
@@ -705,7 +695,6 @@ impl Layer for So3Pool {
             channels: k.channels,
         }))
     }
-    super::fixed_map_passes!();
 }
 
 impl FixedMap for So3Pool {

@@ -63,6 +63,14 @@ pub(crate) fn planar(layout: &Layout) -> Result<(usize, usize)> {
     })
 }
 
+/// `map` of every `size`-value slice of `data` (the `(H, W, C)` slices of a feature array),
+/// concatenated.
+fn per_slice(data: &[f64], size: usize, map: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
+    (0..data.len() / size.max(1))
+        .flat_map(|s| map(&data[s * size..][..size]))
+        .collect()
+}
+
 impl SpatialMap {
     /// Output size `(h, w)`.
     pub fn out_size(&self) -> (usize, usize) {
@@ -98,16 +106,9 @@ impl SpatialMap {
         let c = x.sig.channels;
         let (h, w) = (self.rows.n_in, self.cols.n_in);
         let (ho, wo) = self.out_size();
-        let slices = x.data.len() / (h * w * c).max(1);
-        let mut data = Vec::with_capacity(slices * ho * wo * c);
-        for s in 0..slices {
-            data.extend(map_features(
-                &x.data[s * h * w * c..][..h * w * c],
-                c,
-                &self.rows,
-                &self.cols,
-            ));
-        }
+        let data = per_slice(&x.data, h * w * c, |slice| {
+            map_features(slice, c, &self.rows, &self.cols)
+        });
         Features {
             sig: Signature {
                 layout: resized(&x.sig.layout, ho, wo),
@@ -121,16 +122,9 @@ impl SpatialMap {
     pub fn features_transpose(&self, sig: &Signature, dy: &Features) -> Features {
         let c = sig.channels;
         let (ho, wo) = self.out_size();
-        let slices = dy.data.len() / (ho * wo * c).max(1);
-        let mut data = Vec::with_capacity(sig.feature_len());
-        for s in 0..slices {
-            data.extend(map_features_transpose(
-                &dy.data[s * ho * wo * c..][..ho * wo * c],
-                c,
-                &self.rows,
-                &self.cols,
-            ));
-        }
+        let data = per_slice(&dy.data, ho * wo * c, |slice| {
+            map_features_transpose(slice, c, &self.rows, &self.cols)
+        });
         Features {
             sig: sig.clone(),
             data,
