@@ -4,8 +4,7 @@
 
 mod common;
 use common::*;
-use entk_ntk::finite::monte_carlo_gram;
-use entk_ntk::{ArchSpec, GramOptions, Network};
+use entk_ntk::{GramOptions, Network};
 use ndarray::Array4;
 
 fn net(layers: &[&str]) -> Network {
@@ -15,17 +14,6 @@ fn net(layers: &[&str]) -> Network {
 fn rot90(x: &Array4<f64>) -> Array4<f64> {
     let (n, h, w, c) = x.dim();
     Array4::from_shape_fn((n, h, w, c), |(b, i, j, k)| x[[b, j, w - 1 - i, k]])
-}
-
-fn mc_check(spec_json: &str, x: &Array4<f64>, width: usize, samples: usize, bias: f64) {
-    let spec = ArchSpec::from_json(spec_json).unwrap();
-    let analytic = Network::from_spec(&spec)
-        .unwrap()
-        .gram(x.view(), None, &GramOptions::default())
-        .unwrap();
-    let mc = monte_carlo_gram(&spec, width, samples, SEED, x.view(), None).unwrap();
-    let worst_z = assert_monte_carlo_agrees(&mc, (&analytic.nngp, &analytic.ntk), width, bias);
-    println!("width {width}, {samples} samples: worst |mean − analytic| / stderr = {worst_z:.2}");
 }
 
 #[test]
@@ -91,7 +79,7 @@ fn layer_norm_keeps_group_invariance() {
 #[test]
 fn layer_norm_finite_twin_agrees_in_monte_carlo() {
     let x = random_images(2, 4, 1, SEED + 5);
-    mc_check(
+    assert_finite_twins_agree(
         &spec(&[
             r#"{"type": "conv", "filter": 3, "padding": "same", "b_std": 0.2}"#,
             r#"{"type": "layer_norm", "axis": -1}"#,
@@ -155,7 +143,7 @@ fn dropout_scales_the_same_sample_diagonal_by_one_over_rate_and_nothing_else() {
 #[test]
 fn dropout_finite_twin_agrees_in_monte_carlo() {
     let x = random_images(3, 3, 1, SEED + 9);
-    mc_check(
+    assert_finite_twins_agree(
         &spec(&[
             r#"{"type": "conv", "filter": 3, "padding": "same", "b_std": 0.2}"#,
             r#"{"type": "relu"}"#,

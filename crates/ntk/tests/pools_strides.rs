@@ -8,11 +8,11 @@
 mod common;
 use common::*;
 use entk_groups::CyclicGroup;
-use entk_ntk::finite::{empirical_kernel_pair, monte_carlo_gram};
+use entk_ntk::finite::empirical_kernel_pair;
 use entk_ntk::layers::{same_padding, Geometry};
 use entk_ntk::layers::{Conv, GroupConv, LiftConv, PoolKind, SpatialMap, WindowPool};
 use entk_ntk::{
-    Affine, ArchSpec, Features, GramOptions, GroupInfo, GroupSupport, Layer, Network, Padding,
+    Affine, Features, GramOptions, GroupInfo, GroupSupport, Layer, Network, Padding,
     Parameterization,
 };
 use ndarray::{s, Array2, Array4};
@@ -88,24 +88,13 @@ fn sum_pool_is_window_squared_times_avg_pool() {
     assert!(worst <= 1e-13, "{worst:e}");
     // global_sum_pool = (H·W)² · global_avg_pool.
     let conv = r#"{"type": "conv", "filter": 3, "padding": "valid", "b_std": 0.2}"#;
-    let (ka, ta) = gram(
-        &net(&[
-            conv,
-            r#"{"type": "erf"}"#,
-            r#"{"type": "global_avg_pool"}"#,
-            r#"{"type": "dense"}"#,
-        ]),
-        &x,
-    );
-    let (ks, ts) = gram(
-        &net(&[
-            conv,
-            r#"{"type": "erf"}"#,
-            r#"{"type": "global_sum_pool"}"#,
-            r#"{"type": "dense"}"#,
-        ]),
-        &x,
-    );
+    let [(ka, ta), (ks, ts)] = ["global_avg_pool", "global_sum_pool"].map(|pool| {
+        let pool = format!(r#"{{"type": "{pool}"}}"#);
+        gram(
+            &net(&[conv, r#"{"type": "erf"}"#, &pool, r#"{"type": "dense"}"#]),
+            &x,
+        )
+    });
     let f = 36.0 * 36.0;
     let e = rel_err(&(&ka * f), &ks).max(rel_err(&(&ta * f), &ts));
     assert!(e <= 1e-13, "global_sum_pool: {e:e}");
@@ -366,7 +355,8 @@ fn strided_relative_layout_equals_full_layout() {
 
 #[test]
 fn finite_twins_of_pools_and_strided_convs_agree_in_monte_carlo() {
-    let spec = ArchSpec::from_json(&spec(&[
+    let x = random_images(2, 8, 1, SEED + 7);
+    let spec = spec(&[
         r#"{"type": "conv", "filter": 3, "padding": "same", "strides": 2, "b_std": 0.2}"#,
         r#"{"type": "relu"}"#,
         r#"{"type": "sum_pool", "window": 2, "strides": [1, 2], "padding": "same"}"#,
@@ -375,17 +365,8 @@ fn finite_twins_of_pools_and_strided_convs_agree_in_monte_carlo() {
         r#"{"type": "avg_pool", "window": 2, "padding": "valid"}"#,
         r#"{"type": "flatten"}"#,
         r#"{"type": "dense"}"#,
-    ]))
-    .unwrap();
-    let x = random_images(2, 8, 1, SEED + 7);
-    let analytic = Network::from_spec(&spec)
-        .unwrap()
-        .gram(x.view(), None, &Default::default())
-        .unwrap();
-    let (width, samples) = (32, 150);
-    let mc = monte_carlo_gram(&spec, width, samples, SEED, x.view(), None).unwrap();
-    let worst_z = assert_monte_carlo_agrees(&mc, (&analytic.nngp, &analytic.ntk), width, 0.5);
-    println!("width {width}, {samples} samples: worst |mean − analytic| / stderr = {worst_z:.2}");
+    ]);
+    assert_finite_twins_agree(&spec, &x, 32, 150, 0.5);
 }
 
 #[test]

@@ -6,8 +6,7 @@
 
 mod common;
 use common::*;
-use entk_ntk::finite::monte_carlo_gram;
-use entk_ntk::{ArchSpec, GramOptions, Network};
+use entk_ntk::{GramOptions, Network};
 use ndarray::Array2;
 
 fn net(layers: &[&str]) -> Network {
@@ -126,7 +125,8 @@ fn fan_in_prod_multiplies_kernels_by_hand() {
 
 #[test]
 fn fan_in_prod_and_repeat_finite_twins_agree_in_monte_carlo() {
-    let spec = ArchSpec::from_json(&spec(&[
+    let x = random_images(2, 3, 1, SEED + 2);
+    let spec = spec(&[
         r#"{"type": "conv", "filter": 3, "padding": "same", "b_std": 0.2}"#,
         r#"{"type": "repeat", "n": 2, "layers": [{"type": "relu"}, {"type": "conv", "filter": 3, "padding": "same"}]}"#,
         r#"{"type": "fan_out", "n": 2}"#,
@@ -134,15 +134,6 @@ fn fan_in_prod_and_repeat_finite_twins_agree_in_monte_carlo() {
         r#"{"type": "fan_in_prod"}"#,
         r#"{"type": "flatten"}"#,
         r#"{"type": "dense"}"#,
-    ]))
-    .unwrap();
-    let x = random_images(2, 3, 1, SEED + 2);
-    let analytic = Network::from_spec(&spec)
-        .unwrap()
-        .gram(x.view(), None, &GramOptions::default())
-        .unwrap();
-    let (width, samples) = (64, 200);
-    let mc = monte_carlo_gram(&spec, width, samples, SEED, x.view(), None).unwrap();
-    let worst_z = assert_monte_carlo_agrees(&mc, (&analytic.nngp, &analytic.ntk), width, 1.0);
-    println!("width {width}, {samples} samples: worst |mean − analytic| / stderr = {worst_z:.2}");
+    ]);
+    assert_finite_twins_agree(&spec, &x, 64, 200, 1.0);
 }

@@ -177,3 +177,33 @@ pub fn assert_matches_golden(
     );
     ek.max(et)
 }
+
+/// The one-line error check (docs/theory.md#tested-properties: bad input gets a one-line error
+/// naming the problem): `e`'s message is one line and contains `needle`; `case` names the input
+/// in the failure message.
+pub fn assert_one_line_error(e: &impl std::fmt::Display, needle: &str, case: &str) {
+    let msg = e.to_string();
+    assert!(
+        msg.contains(needle),
+        "{case}: {msg:?} does not name {needle:?}"
+    );
+    assert!(!msg.contains('\n'), "{case}: {msg:?} is not one line");
+}
+
+/// The Monte-Carlo agreement check of a spec's finite twins: `samples` networks of `width`
+/// channels, initialised from [`SEED`], against the analytic kernel on `x`, by
+/// [`assert_monte_carlo_agrees`] with its `bias` allowance. Prints the worst z.
+pub fn assert_finite_twins_agree(
+    spec_json: &str,
+    x: &Array4<f64>,
+    width: usize,
+    samples: usize,
+    bias: f64,
+) {
+    let spec = entk_ntk::ArchSpec::from_json(spec_json).unwrap();
+    let (nngp, ntk) = gram(&Network::from_spec(&spec).unwrap(), x);
+    let mc =
+        entk_ntk::finite::monte_carlo_gram(&spec, width, samples, SEED, x.view(), None).unwrap();
+    let worst_z = assert_monte_carlo_agrees(&mc, (&nngp, &ntk), width, bias);
+    println!("width {width}, {samples} samples: worst |mean − analytic| / stderr = {worst_z:.2}");
+}
