@@ -63,9 +63,9 @@ fn check(name: &str, layer: Box<dyn Layer>, x1: &Features, x2: &Features) -> (f6
     let ek = if standard {
         0.0
     } else {
-        rel_err_slice(&emp.ntk, &analytic.nngp)
+        rel_err(&emp.ntk, &analytic.nngp)
     };
-    let et = rel_err_slice(&emp.ntk, &analytic.ntk);
+    let et = rel_err(&emp.ntk, &analytic.ntk);
     assert!(
         ek <= TOL && et <= TOL,
         "{name}: nngp err {ek:e}, ntk err {et:e}"

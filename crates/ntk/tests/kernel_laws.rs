@@ -131,7 +131,7 @@ fn exact_group_kernels_do_not_depend_on_a_conjugation_invariant_support() {
                 x.index_axis(ndarray::Axis(0), 1),
             )
             .unwrap();
-        let e = rel_err_slice(&ka.ntk, &ki.ntk);
+        let e = rel_err(&ka.ntk, &ki.ntk);
         println!("{pad:?}: full-form all vs identity support: {e:.2e}");
         assert!(e < 1e-13);
     }
@@ -169,7 +169,7 @@ fn relative_form_equals_full_form_unpooled() {
     let f = build(true).kernel_pair(x1, x2).unwrap();
     assert_eq!(r.layout.kind(), "group_relative");
     assert_eq!(f.layout.kind(), "group");
-    let e = rel_err_slice(&r.to_full().ntk, &f.ntk);
+    let e = rel_err(&r.to_full().ntk, &f.ntk);
     println!("relative vs full (d4, circular, unpooled NTK): {e:.2e}");
     assert!(e < 1e-13);
 }
@@ -255,7 +255,7 @@ fn layer_equivariance_error<G: PlanarPointGroup + Clone + std::fmt::Debug + 'sta
     let y_rot = lift
         .apply(&pl, &act_on_image(&group, h, &x).unwrap())
         .unwrap();
-    let e1 = rel_err_slice(
+    let e1 = rel_err(
         &y_rot.data,
         &act_on_group_signal(&group, h, &y).unwrap().data,
     );
@@ -264,7 +264,7 @@ fn layer_equivariance_error<G: PlanarPointGroup + Clone + std::fmt::Debug + 'sta
     let z_rot = gconv
         .apply(&pg, &act_on_group_signal(&group, h, &y).unwrap())
         .unwrap();
-    let e2 = rel_err_slice(
+    let e2 = rel_err(
         &z_rot.data,
         &act_on_group_signal(&group, h, &z).unwrap().data,
     );

@@ -87,12 +87,7 @@ fn single_lifting_layer_jacobian_ntk_equals_the_analytic_kernel() {
         let empirical = empirical_kernel_pair(&net, &params, &features(a), &features(b)).unwrap();
         assert_eq!(analytic.layout, Layout::So3 { bandlimit: 2 });
         assert_eq!(analytic.nngp, analytic.ntk, "first layer: Θ¹ = K¹");
-        let worst = empirical
-            .ntk
-            .iter()
-            .zip(&analytic.ntk)
-            .map(|(e, a)| (e - a).abs())
-            .fold(0.0, f64::max);
+        let worst = common::max_abs_diff(&empirical.ntk, &analytic.ntk);
         assert!(worst < 1e-12, "β_max {max_beta}, b_std {b_std}: {worst:e}");
     }
 }
@@ -297,6 +292,22 @@ fn bad_so3_input_gets_errors_naming_the_problem() {
 /// The finite network is equivariant: rotating the input by a grid z-rotation `Z` shifts the
 /// output's α index (exact), and the pooled output of a linear network is invariant under
 /// arbitrary rotations of bandlimited inputs (to rounding).
+/// A finite network's outputs on `input` sampled at bandlimit `l`, and on `input` rotated by `r`.
+fn outputs_before_and_after(
+    net: &Network,
+    params: &entk_ntk::Params,
+    l: usize,
+    input: &[Signal],
+    r: Rotation,
+) -> (entk_ntk::Features, entk_ntk::Features) {
+    let x = sphere_inputs(l, &[input, input], &[Rotation::identity(), r]);
+    let apply = |b| {
+        net.apply(params, &entk_ntk::image_features(x.index_axis(Axis(0), b)))
+            .unwrap()
+    };
+    (apply(0), apply(1))
+}
+
 #[test]
 fn finite_so3_networks_are_equivariant_under_input_rotations() {
     let l = 3;
@@ -311,17 +322,7 @@ fn finite_so3_networks_are_equivariant_under_input_rotations() {
         .unwrap();
     let k = 2;
     let z = Rotation::about_z(2.0 * PI * k as f64 / a as f64);
-    let x = sphere_inputs(l, &[&INPUT_0], &[Rotation::identity()]);
-    let xr = sphere_inputs(l, &[&INPUT_0], &[z]);
-    let y = net
-        .apply(&params, &entk_ntk::image_features(x.index_axis(Axis(0), 0)))
-        .unwrap();
-    let yr = net
-        .apply(
-            &params,
-            &entk_ntk::image_features(xr.index_axis(Axis(0), 0)),
-        )
-        .unwrap();
+    let (y, yr) = outputs_before_and_after(&net, &params, l, &INPUT_0, z);
     let (b, c) = (2 * l, 2);
     let mut worst: f64 = 0.0;
     for g in 0..a {
@@ -347,23 +348,8 @@ fn finite_so3_networks_are_equivariant_under_input_rotations() {
         .unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let r = SO3.sample_haar(&mut rng);
-    let x = sphere_inputs(l, &[&INPUT_1], &[Rotation::identity()]);
-    let xr = sphere_inputs(l, &[&INPUT_1], &[r]);
-    let y = linear
-        .apply(&params, &entk_ntk::image_features(x.index_axis(Axis(0), 0)))
-        .unwrap();
-    let yr = linear
-        .apply(
-            &params,
-            &entk_ntk::image_features(xr.index_axis(Axis(0), 0)),
-        )
-        .unwrap();
-    let worst = y
-        .data
-        .iter()
-        .zip(&yr.data)
-        .map(|(p, q)| (p - q).abs())
-        .fold(0.0, f64::max);
+    let (y, yr) = outputs_before_and_after(&linear, &params, l, &INPUT_1, r);
+    let worst = common::max_abs_diff(&y.data, &yr.data);
     assert!(
         worst < 1e-12,
         "pooled invariance of the linear finite network: {worst:e}"

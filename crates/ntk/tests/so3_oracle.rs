@@ -123,12 +123,7 @@ fn lifting_from_the_input_kernel_equals_lifting_from_coefficients() {
         .collect();
     let via_kernel = op.apply_input_kernel(&k0).unwrap();
     let via_coefficients = op.apply(&a, &b);
-    let worst = via_kernel
-        .values()
-        .iter()
-        .zip(via_coefficients.values())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max);
+    let worst = common::max_abs_diff(via_kernel.values(), via_coefficients.values());
     assert!(worst < 1e-13, "{worst}");
 }
 
@@ -222,12 +217,7 @@ fn local_support_tends_to_global_support_as_max_beta_tends_to_pi() {
     let mut previous = f64::INFINITY;
     for gap in [1e-1, 1e-2, 1e-3, 1e-5] {
         let k = S2LiftOperator::new(3, 3, PI - gap).unwrap().apply(&a, &b);
-        let diff = k
-            .values()
-            .iter()
-            .zip(k_global.values())
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f64::max);
+        let diff = common::max_abs_diff(k.values(), k_global.values());
         assert!(
             diff < previous,
             "gap {gap}: {diff} did not shrink from {previous}"
@@ -243,12 +233,7 @@ fn local_support_tends_to_global_support_as_max_beta_tends_to_pi() {
         .unwrap()
         .apply(&k_global)
         .unwrap();
-    let diff = conv_near
-        .values()
-        .iter()
-        .zip(conv_global.values())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max);
+    let diff = common::max_abs_diff(conv_near.values(), conv_global.values());
     assert!(diff < 1e-8, "{diff}");
 }
 

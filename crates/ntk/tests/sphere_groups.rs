@@ -76,13 +76,6 @@ fn gram(net: &Network, x1: &Array4<f64>, x2: &Array4<f64>) -> (Array2<f64>, Arra
     (g.nngp, g.ntk)
 }
 
-fn max_abs_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(p, q)| (p - q).abs())
-        .fold(0.0, f64::max)
-}
-
 #[test]
 fn kernels_are_invariant_under_every_rotation_of_the_group_and_not_under_others() {
     let x2 = inputs(2, 0.25, &Rotation::identity());
@@ -96,7 +89,9 @@ fn kernels_are_invariant_under_every_rotation_of_the_group_and_not_under_others(
         let mut worst: f64 = 0.0;
         for r in group.rotations() {
             let (kr, tr) = gram(&net, &inputs(2, -0.3, r), &x2);
-            worst = worst.max(max_abs_diff(&kr, &k)).max(max_abs_diff(&tr, &t));
+            worst = worst
+                .max(common::max_abs_diff(&kr, &k))
+                .max(common::max_abs_diff(&tr, &t));
         }
         println!(
             "{}: max |K(Rx, x′) − K(x, x′)| over {} rotations = {worst:e}",
@@ -114,7 +109,7 @@ fn kernels_are_invariant_under_every_rotation_of_the_group_and_not_under_others(
     let (k, t) = gram(&o, &x1, &x2);
     let eighth = Rotation::about_z(PI / 4.0);
     let (kr, tr) = gram(&o, &inputs(2, -0.3, &eighth), &x2);
-    let change = max_abs_diff(&kr, &k).max(max_abs_diff(&tr, &t));
+    let change = common::max_abs_diff(&kr, &k).max(common::max_abs_diff(&tr, &t));
     let scale = k.iter().chain(&t).fold(0.0f64, |m, v| m.max(v.abs()));
     println!("octahedral, 45° about z: max change {change:e} (kernel scale {scale:e})");
     assert!(change > 1e-4 * scale, "{change:e}");
@@ -153,14 +148,14 @@ fn the_gcnn_kernel_is_the_plain_kernel_averaged_over_the_group_orbit() {
         for support in ["identity", "all"] {
             let gcnn = Network::from_json_in(&spec(&group.name(), support), &registry).unwrap();
             let (k, t) = gram(&gcnn, &x1, &x2);
-            let err = max_abs_diff(&k, &kbar).max(max_abs_diff(&t, &tbar));
+            let err = common::max_abs_diff(&k, &kbar).max(common::max_abs_diff(&t, &tbar));
             println!(
                 "{} ({support}): augmentation error {err:e}, GCNN vs plain {:e}",
                 group.name(),
-                max_abs_diff(&k, &k_plain)
+                common::max_abs_diff(&k, &k_plain)
             );
             assert!(err <= 1e-12, "{} {support}: {err:e}", group.name());
-            assert!(max_abs_diff(&k, &k_plain) > 1e-6);
+            assert!(common::max_abs_diff(&k, &k_plain) > 1e-6);
         }
     }
 }
@@ -240,8 +235,8 @@ fn the_lifting_kernel_is_the_real_space_integral_and_the_finite_layers_exact_ker
         let params = net.init_seeded(&x1.sig, 3).unwrap();
         let empirical = empirical_kernel_pair(&net, &params, &x1, &x2).unwrap();
         assert_eq!(analytic.layout, empirical.layout);
-        let err = common::rel_err_slice(&empirical.ntk, &analytic.nngp)
-            .max(common::rel_err_slice(&empirical.ntk, &analytic.ntk));
+        let err = common::rel_err(&empirical.ntk, &analytic.nngp)
+            .max(common::rel_err(&empirical.ntk, &analytic.ntk));
         println!("finite = infinite ({extra}): {err:e}");
         assert!(err < 1e-12, "{extra}: {err:e}");
     }

@@ -46,22 +46,23 @@ pub fn gram(net: &Network, x: &Array4<f64>) -> (Array2<f64>, Array2<f64>) {
     (g.nngp, g.ntk)
 }
 
-/// Max relative error `max |a−b| / max |b|`.
-pub fn rel_err(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    a.iter()
+/// `max_i |a_i − b_i|` of two sequences of values (arrays, slices, `Vec`s) in one order.
+pub fn max_abs_diff<'a>(
+    a: impl IntoIterator<Item = &'a f64>,
+    b: impl IntoIterator<Item = &'a f64>,
+) -> f64 {
+    a.into_iter()
         .zip(b)
         .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
-        / scale
 }
 
-/// Max relative error of two slices.
-pub fn rel_err_slice(a: &[f64], b: &[f64]) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    a.iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
-        / scale
+/// Max relative error `max |a−b| / max |b|` of two sequences of values in one order.
+pub fn rel_err<'a, B: IntoIterator<Item = &'a f64> + Copy>(
+    a: impl IntoIterator<Item = &'a f64>,
+    b: B,
+) -> f64 {
+    let scale = b.into_iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    max_abs_diff(a, b) / scale
 }
 
 /// A spec string from layer JSON snippets.
