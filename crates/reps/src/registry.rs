@@ -169,24 +169,11 @@ pub fn so3_checks(l: usize, seed: u64) -> Vec<LawCheck> {
         tolerance::EXACT,
     ));
     for degree in 0..l {
-        merge_worst(
-            &mut checks,
-            "wigner_",
-            check_representation(
-                &WignerIrrep::new(degree),
-                &elements,
-                tolerance::EXACT_LONG_SUM,
-            ),
-        );
-        merge_worst(
-            &mut checks,
-            "real_wigner_",
-            check_representation(
-                &RealWignerIrrep::new(degree),
-                &elements,
-                tolerance::EXACT_LONG_SUM,
-            ),
-        );
+        let tolerance = tolerance::EXACT_LONG_SUM;
+        let complex = check_representation(&WignerIrrep::new(degree), &elements, tolerance);
+        merge_worst(&mut checks, "wigner_", complex);
+        let real = check_representation(&RealWignerIrrep::new(degree), &elements, tolerance);
+        merge_worst(&mut checks, "real_wigner_", real);
     }
     if let Err(e) = transform_checks(&mut checks, l, &points, &mut rng) {
         checks.push(laws::failed_to_run(
@@ -211,29 +198,25 @@ fn transform_checks(
     let s2 = S2Transform::new(l)?;
     let so3 = So3Transform::new(l)?;
     let rotations: Vec<Rotation> = (0..4).map(|_| SO3.sample_haar(rng)).collect();
+    let tolerance = tolerance::EXACT_LONG_SUM;
     for q in &rotations {
+        // The checks draw nothing, so both draws may come first.
         let s2_coefficients = S2Coefficients::random_real(l, rng)?;
-        merge_worst(
-            checks,
-            "s2_",
-            check_roundtrip(&s2, &s2_coefficients, tolerance::EXACT_LONG_SUM)?,
-        );
-        merge_worst(
-            checks,
-            "",
-            check_s2_rotation(&s2_coefficients, q, points, tolerance::EXACT_LONG_SUM)?,
-        );
         let so3_coefficients = So3Coefficients::random_real(l, rng)?;
-        merge_worst(
-            checks,
-            "so3_",
-            check_roundtrip(&so3, &so3_coefficients, tolerance::EXACT_LONG_SUM)?,
-        );
-        merge_worst(
-            checks,
-            "",
-            check_so3_translations(&so3_coefficients, q, &rotations, tolerance::EXACT_LONG_SUM)?,
-        );
+        for (prefix, found) in [
+            ("s2_", check_roundtrip(&s2, &s2_coefficients, tolerance)?),
+            (
+                "",
+                check_s2_rotation(&s2_coefficients, q, points, tolerance)?,
+            ),
+            ("so3_", check_roundtrip(&so3, &so3_coefficients, tolerance)?),
+            (
+                "",
+                check_so3_translations(&so3_coefficients, q, &rotations, tolerance)?,
+            ),
+        ] {
+            merge_worst(checks, prefix, found);
+        }
     }
     Ok(())
 }

@@ -10,12 +10,11 @@ use entk_groups::DriscollHealyGrid;
 use nalgebra::Vector3;
 use num_complex::Complex64;
 use rand::{Rng, RngCore};
-use rayon::prelude::*;
 use rustfft::{Fft, FftPlanner};
 
 use crate::harmonics::{sphere_angles, SphericalHarmonics};
 use crate::so3_validate::{
-    check_finite_complex, check_length, check_nonzero_bandlimit, fft_bin, parallel_min_len,
+    check_finite_complex, check_length, check_nonzero_bandlimit, fft_bin, for_each_chunk,
 };
 use crate::transform::FourierTransform;
 use crate::RepsError;
@@ -106,11 +105,6 @@ impl S2Coefficients {
         Ok(out)
     }
 
-    /// The bandlimit `L`.
-    pub fn bandlimit(&self) -> usize {
-        self.bandlimit
-    }
-
     /// `(L, 2L−1)`.
     pub fn shape(&self) -> (usize, usize) {
         (self.bandlimit, 2 * self.bandlimit - 1)
@@ -158,42 +152,8 @@ impl S2Coefficients {
         self.data[index] = value;
     }
 
-    /// The flat array.
-    pub fn as_slice(&self) -> &[Complex64] {
-        &self.data
-    }
-
-    /// The flat array, mutable (entries with `|m| > l` stay unread).
-    pub fn as_mut_slice(&mut self) -> &mut [Complex64] {
-        &mut self.data
-    }
-
-    /// The flat array, by value.
-    pub fn into_vec(self) -> Vec<Complex64> {
-        self.data
-    }
-
-    /// Bandlimit reduction `L → L_out ≤ L` (docs/theory.md#the-so3-layers-in-fourier-space): keeps `l < L_out`.
-    pub fn truncate(&self, bandlimit_out: usize) -> Result<Self, RepsError> {
-        if bandlimit_out > self.bandlimit {
-            return Err(RepsError::ShapeMismatch {
-                what: "S² bandlimit reduction",
-                expected: format!("L_out ≤ L = {}", self.bandlimit),
-                got: format!("L_out = {bandlimit_out}"),
-            });
-        }
-        Self::from_fn(bandlimit_out, |l, m| self.get(l, m))
-    }
-
-    /// Zero padding `L → L_out ≥ L` (the same function on a finer grid).
-    pub fn zero_pad(&self, bandlimit_out: usize) -> Result<Self, RepsError> {
-        if bandlimit_out < self.bandlimit {
-            return Err(RepsError::ShapeMismatch {
-                what: "S² zero padding",
-                expected: format!("L_out ≥ L = {}", self.bandlimit),
-                got: format!("L_out = {bandlimit_out}"),
-            });
-        }
+    /// The same expansion at bandlimit `L_out`: degrees `l < min(L, L_out)` kept, the rest zero.
+    fn resized(&self, bandlimit_out: usize) -> Result<Self, RepsError> {
         Self::from_fn(bandlimit_out, |l, m| {
             if l < self.bandlimit {
                 self.get(l, m)
@@ -225,6 +185,7 @@ crate::transform::spectrum_and_grid!(
     S2Coefficients,
     DriscollHealyGrid,
     "S²",
+    "`|m| > l`",
     "2L(2L−1) = {} values on the (θ, φ) Driscoll–Healy grid of L = {}"
 );
 
@@ -301,28 +262,24 @@ impl S2Transform {
         let bandlimit = self.grid.bandlimit();
         let (n_theta, width) = (self.grid.n_theta(), self.grid.n_phi());
         let mut by_order = vec![ZERO; width * bandlimit];
-        by_order
-            .par_chunks_mut(bandlimit)
-            .with_min_len(parallel_min_len(bandlimit))
-            .enumerate()
-            .for_each(|(m_index, acc)| {
-                // Rows j and 2L−1−j share λ up to the sign (−1)^{l+m}, which is +1 at l = |m|.
-                let lowest = m_index.abs_diff(bandlimit - 1);
-                let bin = fft_bin(m_index, bandlimit);
-                for j in 0..bandlimit {
-                    let mirror = n_theta - 1 - j;
-                    let near = work[j * width + bin] * self.weights[j];
-                    let far = work[mirror * width + bin] * self.weights[mirror];
-                    let (even, odd) = (near + far, near - far);
-                    let polar = &self.polar[(m_index * bandlimit + j) * bandlimit..][..bandlimit];
-                    for l in (lowest..bandlimit).step_by(2) {
-                        acc[l] += even * polar[l];
-                    }
-                    for l in (lowest + 1..bandlimit).step_by(2) {
-                        acc[l] += odd * polar[l];
-                    }
+        for_each_chunk(&mut by_order, bandlimit, bandlimit, |m_index, acc| {
+            // Rows j and 2L−1−j share λ up to the sign (−1)^{l+m}, which is +1 at l = |m|.
+            let lowest = m_index.abs_diff(bandlimit - 1);
+            let bin = fft_bin(m_index, bandlimit);
+            for j in 0..bandlimit {
+                let mirror = n_theta - 1 - j;
+                let near = work[j * width + bin] * self.weights[j];
+                let far = work[mirror * width + bin] * self.weights[mirror];
+                let (even, odd) = (near + far, near - far);
+                let polar = &self.polar[(m_index * bandlimit + j) * bandlimit..][..bandlimit];
+                for l in (lowest..bandlimit).step_by(2) {
+                    acc[l] += even * polar[l];
                 }
-            });
+                for l in (lowest + 1..bandlimit).step_by(2) {
+                    acc[l] += odd * polar[l];
+                }
+            }
+        });
         for (m_index, acc) in by_order.chunks(bandlimit).enumerate() {
             for (l, value) in acc.iter().enumerate() {
                 coeffs.data[l * width + m_index] = *value;
@@ -358,29 +315,24 @@ impl FourierTransform for S2Transform {
             }
         }
         let mut by_order = vec![ZERO; width * n_theta];
-        by_order
-            .par_chunks_mut(n_theta)
-            .with_min_len(parallel_min_len(bandlimit))
-            .enumerate()
-            .for_each(|(m_index, out)| {
-                // Mirror rows: λ_lm(π − θ) = (−1)^{l+m} λ_lm(θ), and l + m is even at l = |m|.
-                let lowest = m_index.abs_diff(bandlimit - 1);
-                let column = &columns[m_index * bandlimit..][lowest..bandlimit];
-                for j in 0..bandlimit {
-                    let polar =
-                        &self.polar[(m_index * bandlimit + j) * bandlimit..][lowest..bandlimit];
-                    let (mut even, mut odd) = (ZERO, ZERO);
-                    for (k, (c, p)) in column.iter().zip(polar).enumerate() {
-                        if k % 2 == 0 {
-                            even += c * p;
-                        } else {
-                            odd += c * p;
-                        }
+        for_each_chunk(&mut by_order, n_theta, bandlimit, |m_index, out| {
+            // Mirror rows: λ_lm(π − θ) = (−1)^{l+m} λ_lm(θ), and l + m is even at l = |m|.
+            let lowest = m_index.abs_diff(bandlimit - 1);
+            let column = &columns[m_index * bandlimit..][lowest..bandlimit];
+            for j in 0..bandlimit {
+                let polar = &self.polar[(m_index * bandlimit + j) * bandlimit..][lowest..bandlimit];
+                let (mut even, mut odd) = (ZERO, ZERO);
+                for (k, (c, p)) in column.iter().zip(polar).enumerate() {
+                    if k % 2 == 0 {
+                        even += c * p;
+                    } else {
+                        odd += c * p;
                     }
-                    out[j] = even + odd;
-                    out[n_theta - 1 - j] = even - odd;
                 }
-            });
+                out[j] = even + odd;
+                out[n_theta - 1 - j] = even - odd;
+            }
+        });
         for (m_index, column) in by_order.chunks(n_theta).enumerate() {
             let bin = fft_bin(m_index, bandlimit);
             for (j, value) in column.iter().enumerate() {

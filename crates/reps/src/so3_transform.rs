@@ -16,7 +16,8 @@ use rayon::prelude::*;
 use rustfft::{Fft, FftPlanner};
 
 use crate::so3_validate::{
-    check_finite_complex, check_length, check_nonzero_bandlimit, fft_bin, parallel_min_len,
+    check_finite_complex, check_length, check_nonzero_bandlimit, fft_bin, for_each_chunk,
+    parallel_min_len,
 };
 use crate::transform::FourierTransform;
 use crate::wigner::{FixedOrderRecursion, LogFactorials, WignerSmallDTable};
@@ -131,11 +132,6 @@ impl So3Coefficients {
         Ok(out)
     }
 
-    /// The bandlimit `L`.
-    pub fn bandlimit(&self) -> usize {
-        self.bandlimit
-    }
-
     /// `(2L−1, L, 2L−1)`.
     pub fn shape(&self) -> (usize, usize, usize) {
         let width = 2 * self.bandlimit - 1;
@@ -220,42 +216,8 @@ impl So3Coefficients {
         Ok(())
     }
 
-    /// The flat array.
-    pub fn as_slice(&self) -> &[Complex64] {
-        &self.data
-    }
-
-    /// The flat array, mutable (entries with `|m| > l` or `|n| > l` stay unread).
-    pub fn as_mut_slice(&mut self) -> &mut [Complex64] {
-        &mut self.data
-    }
-
-    /// The flat array, by value.
-    pub fn into_vec(self) -> Vec<Complex64> {
-        self.data
-    }
-
-    /// Bandlimit reduction `L → L_out ≤ L` (docs/theory.md#the-so3-layers-in-fourier-space): keeps `l < L_out`.
-    pub fn truncate(&self, bandlimit_out: usize) -> Result<Self, RepsError> {
-        if bandlimit_out > self.bandlimit {
-            return Err(RepsError::ShapeMismatch {
-                what: "SO(3) bandlimit reduction",
-                expected: format!("L_out ≤ L = {}", self.bandlimit),
-                got: format!("L_out = {bandlimit_out}"),
-            });
-        }
-        Self::from_fn(bandlimit_out, |l, m, n| self.get(l, m, n))
-    }
-
-    /// Zero padding `L → L_out ≥ L` (the same function on a finer grid).
-    pub fn zero_pad(&self, bandlimit_out: usize) -> Result<Self, RepsError> {
-        if bandlimit_out < self.bandlimit {
-            return Err(RepsError::ShapeMismatch {
-                what: "SO(3) zero padding",
-                expected: format!("L_out ≥ L = {}", self.bandlimit),
-                got: format!("L_out = {bandlimit_out}"),
-            });
-        }
+    /// The same expansion at bandlimit `L_out`: degrees `l < min(L, L_out)` kept, the rest zero.
+    fn resized(&self, bandlimit_out: usize) -> Result<Self, RepsError> {
         Self::from_fn(bandlimit_out, |l, m, n| {
             if l < self.bandlimit {
                 self.get(l, m, n)
@@ -306,6 +268,7 @@ crate::transform::spectrum_and_grid!(
     So3Coefficients,
     So3Grid,
     "SO(3)",
+    "`|m| > l` or `|n| > l`",
     "(2L−1)·2L·(2L−1) = {} values on the (γ, β, α) Driscoll–Healy grid of L = {}"
 );
 
@@ -394,17 +357,18 @@ impl So3Transform {
         let tables = (Self::table_bytes(bandlimit) <= budget_bytes).then(|| {
             let block = bandlimit * width;
             let mut tables = vec![0.0; width * bandlimit * block];
-            tables
-                .par_chunks_mut(bandlimit * block)
-                .with_min_len(parallel_min_len(bandlimit))
-                .enumerate()
-                .for_each(|(n_index, per_n)| {
+            for_each_chunk(
+                &mut tables,
+                bandlimit * block,
+                bandlimit,
+                |n_index, per_n| {
                     let n = n_index as i64 - (bandlimit as i64 - 1);
                     let recursion = FixedOrderRecursion::new(bandlimit, n, &log_factorials);
                     for (beta, out) in betas[..bandlimit].iter().zip(per_n.chunks_mut(block)) {
                         recursion.fill(*beta, out);
                     }
-                });
+                },
+            );
             tables
         });
         let mut planner = FftPlanner::new();
@@ -455,12 +419,29 @@ impl So3Transform {
         }
     }
 
-    /// Plain 2-D FFT of a square slab, in place: rows, transpose, rows. A row-major `[x][y]`
-    /// input becomes `[ky][kx]`.
-    fn fft2(fft: &dyn Fft<f64>, slab: &mut [Complex64], scratch: &mut [Complex64], n: usize) {
-        fft.process_with_scratch(slab, scratch);
-        transpose_square(slab, n);
-        fft.process_with_scratch(slab, scratch);
+    /// One `(2L−1)²` slab per `β_j`, stored `[j][x][y]`: filled by `fill(j, slab)`, then
+    /// 2-D transformed in place by `fft` (rows, transpose, rows, so `[x][y]` becomes `[ky][kx]`).
+    fn fft_slabs(
+        &self,
+        fft: &dyn Fft<f64>,
+        fill: impl Fn(usize, &mut [Complex64]) + Sync + Send,
+    ) -> Vec<Complex64> {
+        let (n_beta, width) = (self.grid.n_beta(), self.grid.n_azimuth());
+        let scratch_len = fft.get_inplace_scratch_len();
+        let mut work = vec![ZERO; n_beta * width * width];
+        work.par_chunks_mut(width * width)
+            .with_min_len(parallel_min_len(self.grid.bandlimit()))
+            .enumerate()
+            .for_each_init(
+                || vec![ZERO; scratch_len],
+                |scratch, (j, slab)| {
+                    fill(j, slab);
+                    fft.process_with_scratch(slab, scratch);
+                    transpose_square(slab, width);
+                    fft.process_with_scratch(slab, scratch);
+                },
+            );
+        work
     }
 }
 
@@ -474,48 +455,33 @@ impl FourierTransform for So3Transform {
     fn analyse(&self, signal: &[Complex64], coeffs: &mut So3Coefficients) {
         let bandlimit = self.grid.bandlimit();
         let (n_beta, width) = (self.grid.n_beta(), self.grid.n_azimuth());
-        let min_len = parallel_min_len(bandlimit);
-        let scratch_len = self.fft_forward.get_inplace_scratch_len();
 
         // 1. For each β_j, the 2-D DFT over (γ, α): work[j] = [c][a] → [ka][kc].
-        let mut work = vec![ZERO; n_beta * width * width];
-        work.par_chunks_mut(width * width)
-            .with_min_len(min_len)
-            .enumerate()
-            .for_each_init(
-                || vec![ZERO; scratch_len],
-                |scratch, (j, slab)| {
-                    for (c, row) in slab.chunks_mut(width).enumerate() {
-                        row.copy_from_slice(&signal[(c * n_beta + j) * width..][..width]);
-                    }
-                    Self::fft2(self.fft_forward.as_ref(), slab, scratch, width);
-                },
-            );
+        let work = self.fft_slabs(self.fft_forward.as_ref(), |j, slab| {
+            for (c, row) in slab.chunks_mut(width).enumerate() {
+                row.copy_from_slice(&signal[(c * n_beta + j) * width..][..width]);
+            }
+        });
 
         // 2. Regroup as spectra[n_index][j][m_index] (γ-frequency n, α-frequency m).
         let mut spectra = vec![ZERO; width * n_beta * width];
-        spectra
-            .par_chunks_mut(n_beta * width)
-            .with_min_len(min_len)
-            .enumerate()
-            .for_each(|(n_index, block)| {
-                let kc = fft_bin(n_index, bandlimit);
-                for (j, row) in block.chunks_mut(width).enumerate() {
-                    for (m_index, value) in row.iter_mut().enumerate() {
-                        let ka = fft_bin(m_index, bandlimit);
-                        *value = work[(j * width + ka) * width + kc];
-                    }
+        for_each_chunk(&mut spectra, n_beta * width, bandlimit, |n_index, block| {
+            let kc = fft_bin(n_index, bandlimit);
+            for (j, row) in block.chunks_mut(width).enumerate() {
+                for (m_index, value) in row.iter_mut().enumerate() {
+                    let ka = fft_bin(m_index, bandlimit);
+                    *value = work[(j * width + ka) * width + kc];
                 }
-            });
+            }
+        });
 
         // 3. f̂^l_{mn} = Σ_j w_j d^l_{mn}(β_j) F_j[m, n], one n-block per task.
         let centre = bandlimit - 1;
-        coeffs
-            .data
-            .par_chunks_mut(bandlimit * width)
-            .with_min_len(min_len)
-            .enumerate()
-            .for_each(|(n_index, out)| {
+        for_each_chunk(
+            &mut coeffs.data,
+            bandlimit * width,
+            bandlimit,
+            |n_index, out| {
                 out.fill(ZERO);
                 let an = n_index.abs_diff(centre);
                 let spectra = &spectra[n_index * n_beta * width..][..n_beta * width];
@@ -534,75 +500,58 @@ impl FourierTransform for So3Transform {
                         }
                     }
                 });
-            });
+            },
+        );
     }
 
     fn synthesise(&self, coeffs: &So3Coefficients, signal: &mut [Complex64]) {
         let bandlimit = self.grid.bandlimit();
         let (n_beta, width) = (self.grid.n_beta(), self.grid.n_azimuth());
-        let min_len = parallel_min_len(bandlimit);
         let centre = bandlimit - 1;
         let degree_weights: Vec<f64> = (0..bandlimit).map(degree_weight).collect();
 
         // 1. G_j[m, n] = Σ_l (2l+1)/(8π²) f̂^l_{mn} d^l_{mn}(β_j), stored [n_index][j][m_index].
         let mut spectra = vec![ZERO; width * n_beta * width];
-        spectra
-            .par_chunks_mut(n_beta * width)
-            .with_min_len(min_len)
-            .enumerate()
-            .for_each(|(n_index, block)| {
-                let an = n_index.abs_diff(centre);
-                let coefficients = &coeffs.data[n_index * bandlimit * width..][..bandlimit * width];
-                self.for_each_beta_pair(n_index, |j, d| {
-                    let (near, far) = block.split_at_mut((j + 1) * width);
-                    let g = &mut near[j * width..];
-                    let mirror = n_beta - 1 - j;
-                    let g_mirror = &mut far[(mirror - j - 1) * width..][..width];
-                    for l in an..bandlimit {
-                        let c_row = &coefficients[l * width..][..width];
-                        let d_row = &d[l * width..][..width];
-                        let weight = degree_weights[l];
-                        let weight_mirror = mirror_sign(l, n_index, centre) * weight;
-                        for mi in centre - l..=centre + l {
-                            g[mi] += c_row[mi] * (weight * d_row[mi]);
-                            g_mirror[mi] += c_row[mi] * (weight_mirror * d_row[2 * centre - mi]);
-                        }
-                    }
-                });
-            });
-
-        // 2. For each β_j the unnormalised inverse 2-D DFT: [kc][ka] → [a][c].
-        let scratch_len = self.fft_inverse.get_inplace_scratch_len();
-        let mut work = vec![ZERO; n_beta * width * width];
-        work.par_chunks_mut(width * width)
-            .with_min_len(min_len)
-            .enumerate()
-            .for_each_init(
-                || vec![ZERO; scratch_len],
-                |scratch, (j, slab)| {
-                    for n_index in 0..width {
-                        let row = &mut slab[fft_bin(n_index, bandlimit) * width..][..width];
-                        let g = &spectra[(n_index * n_beta + j) * width..][..width];
-                        for (m_index, value) in g.iter().enumerate() {
-                            row[fft_bin(m_index, bandlimit)] = *value;
-                        }
-                    }
-                    Self::fft2(self.fft_inverse.as_ref(), slab, scratch, width);
-                },
-            );
-
-        // 3. signal[c][j][a] = work[j][a][c].
-        signal
-            .par_chunks_mut(n_beta * width)
-            .with_min_len(min_len)
-            .enumerate()
-            .for_each(|(c, block)| {
-                for (j, row) in block.chunks_mut(width).enumerate() {
-                    for (a, value) in row.iter_mut().enumerate() {
-                        *value = work[(j * width + a) * width + c];
+        for_each_chunk(&mut spectra, n_beta * width, bandlimit, |n_index, block| {
+            let an = n_index.abs_diff(centre);
+            let coefficients = &coeffs.data[n_index * bandlimit * width..][..bandlimit * width];
+            self.for_each_beta_pair(n_index, |j, d| {
+                let (near, far) = block.split_at_mut((j + 1) * width);
+                let g = &mut near[j * width..];
+                let mirror = n_beta - 1 - j;
+                let g_mirror = &mut far[(mirror - j - 1) * width..][..width];
+                for l in an..bandlimit {
+                    let c_row = &coefficients[l * width..][..width];
+                    let d_row = &d[l * width..][..width];
+                    let weight = degree_weights[l];
+                    let weight_mirror = mirror_sign(l, n_index, centre) * weight;
+                    for mi in centre - l..=centre + l {
+                        g[mi] += c_row[mi] * (weight * d_row[mi]);
+                        g_mirror[mi] += c_row[mi] * (weight_mirror * d_row[2 * centre - mi]);
                     }
                 }
             });
+        });
+
+        // 2. For each β_j the unnormalised inverse 2-D DFT: [kc][ka] → [a][c].
+        let work = self.fft_slabs(self.fft_inverse.as_ref(), |j, slab| {
+            for n_index in 0..width {
+                let row = &mut slab[fft_bin(n_index, bandlimit) * width..][..width];
+                let g = &spectra[(n_index * n_beta + j) * width..][..width];
+                for (m_index, value) in g.iter().enumerate() {
+                    row[fft_bin(m_index, bandlimit)] = *value;
+                }
+            }
+        });
+
+        // 3. signal[c][j][a] = work[j][a][c].
+        for_each_chunk(signal, n_beta * width, bandlimit, |c, block| {
+            for (j, row) in block.chunks_mut(width).enumerate() {
+                for (a, value) in row.iter_mut().enumerate() {
+                    *value = work[(j * width + a) * width + c];
+                }
+            }
+        });
     }
 }
 

@@ -1,6 +1,8 @@
-//! Input checks shared by the S² and SO(3) transforms: lengths, bandlimits and finiteness.
+//! Input checks shared by the S² and SO(3) transforms (lengths, bandlimits and finiteness), and
+//! their FFT bin order and parallel loop.
 
 use num_complex::Complex64;
+use rayon::prelude::*;
 
 use crate::RepsError;
 
@@ -22,6 +24,27 @@ pub(crate) fn check_bandlimit(
 ) -> Result<(), RepsError> {
     let bandlimit = |l: usize| move || format!("bandlimit L = {l}");
     shape(what, got == expected, bandlimit(expected), bandlimit(got))
+}
+
+/// Errors unless a bandlimit change `L → L_out` has `L_out ≤ L` (a `reduction`) or `L_out ≥ L`
+/// (zero padding).
+pub(crate) fn check_bandlimit_change(
+    what: &'static str,
+    reduction: bool,
+    bandlimit: usize,
+    bandlimit_out: usize,
+) -> Result<(), RepsError> {
+    let (fits, relation) = if reduction {
+        (bandlimit_out <= bandlimit, "≤")
+    } else {
+        (bandlimit_out >= bandlimit, "≥")
+    };
+    shape(
+        what,
+        fits,
+        || format!("L_out {relation} L = {bandlimit}"),
+        || format!("L_out = {bandlimit_out}"),
+    )
 }
 
 /// [`RepsError::ShapeMismatch`] of `what` unless `fits`, with the expected and actual shapes.
@@ -92,4 +115,18 @@ pub(crate) fn parallel_min_len(bandlimit: usize) -> usize {
     } else {
         usize::MAX
     }
+}
+
+/// Runs `f(index, chunk)` on the consecutive `chunk_len`-sized chunks of `data`, rayon-parallel
+/// for bandlimits from [`PARALLEL_MIN_BANDLIMIT`] on.
+pub(crate) fn for_each_chunk<T: Send>(
+    data: &mut [T],
+    chunk_len: usize,
+    bandlimit: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    data.par_chunks_mut(chunk_len)
+        .with_min_len(parallel_min_len(bandlimit))
+        .enumerate()
+        .for_each(|(index, chunk)| f(index, chunk));
 }

@@ -145,11 +145,59 @@ fn check_forward<T: FourierTransform + ?Sized>(
     check_bandlimit(name, transform.bandlimit(), coeffs.bandlimit())
 }
 
-/// [`Spectrum`] for a coefficient type `$coeffs` (fields `bandlimit`, `data`) and [`SampleGrid`]
-/// for its grid `$grid`, `$kind` naming both in errors (`"S²"`: "S² coefficients", "S² signal")
-/// and `$layout` describing a signal (a format string of the grid's length and bandlimit).
+/// For a coefficient type `$coeffs` (fields `bandlimit`, `data`, and a private
+/// `resized(&self, L_out) -> Result<Self, RepsError>` keeping the degrees below both bandlimits):
+/// its storage accessors and bandlimit changes, [`Spectrum`], and [`SampleGrid`] for its grid
+/// `$grid`. `$kind` names both in errors (`"S²"`: "S² coefficients", "S² signal"), `$unread`
+/// says which stored entries are never read, and `$layout` describes a signal (a format string
+/// of the grid's length and bandlimit).
 macro_rules! spectrum_and_grid {
-    ($coeffs:ty, $grid:ty, $kind:literal, $layout:literal) => {
+    ($coeffs:ty, $grid:ty, $kind:literal, $unread:literal, $layout:literal) => {
+        impl $coeffs {
+            /// The bandlimit `L`.
+            pub fn bandlimit(&self) -> usize {
+                self.bandlimit
+            }
+
+            /// The flat array.
+            pub fn as_slice(&self) -> &[Complex64] {
+                &self.data
+            }
+
+            #[doc = concat!("The flat array, mutable (entries with ", $unread, " stay unread).")]
+            pub fn as_mut_slice(&mut self) -> &mut [Complex64] {
+                &mut self.data
+            }
+
+            /// The flat array, by value.
+            pub fn into_vec(self) -> Vec<Complex64> {
+                self.data
+            }
+
+            /// Bandlimit reduction `L → L_out ≤ L`
+            /// (docs/theory.md#the-so3-layers-in-fourier-space): keeps `l < L_out`.
+            pub fn truncate(&self, bandlimit_out: usize) -> Result<Self, RepsError> {
+                self.rebandlimit(concat!($kind, " bandlimit reduction"), true, bandlimit_out)
+            }
+
+            /// Zero padding `L → L_out ≥ L` (the same function on a finer grid).
+            pub fn zero_pad(&self, bandlimit_out: usize) -> Result<Self, RepsError> {
+                self.rebandlimit(concat!($kind, " zero padding"), false, bandlimit_out)
+            }
+
+            /// [`Self::truncate`] (`reduction`) or [`Self::zero_pad`], named `what` in errors.
+            fn rebandlimit(
+                &self,
+                what: &'static str,
+                reduction: bool,
+                bandlimit_out: usize,
+            ) -> Result<Self, RepsError> {
+                let (from, to) = (self.bandlimit, bandlimit_out);
+                $crate::so3_validate::check_bandlimit_change(what, reduction, from, to)?;
+                self.resized(bandlimit_out)
+            }
+        }
+
         impl $crate::transform::Spectrum for $coeffs {
             type Grid = $grid;
             const NAME: &'static str = concat!($kind, " coefficients");
