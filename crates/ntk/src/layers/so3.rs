@@ -18,6 +18,7 @@ use super::{normals, Affine, Feats, Features, Layer, Params, Prepared, SigMode, 
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
+use crate::scratch;
 use crate::so3::{
     QuadratureCoefficients, S2LiftFinite, S2LiftOperator, SignalCoefficients, So3Affine,
     So3ConvFinite, So3ConvOperator, So3Error, So3PairKernel, So3PoolFinite,
@@ -228,7 +229,7 @@ fn first_layer_kernel(
     bandlimit_out: usize,
 ) -> Stream<Kernel> {
     linear.scale_shift(affine.w_std * affine.w_std, affine.b_std * affine.b_std);
-    let values = linear.values().to_vec();
+    let values = linear.into_values();
     Stream::One(Kernel {
         layout: Layout::So3 {
             bandlimit: bandlimit_out,
@@ -614,23 +615,23 @@ impl Layer for So3Conv {
                     "kernel has the wrong length for its bandlimit",
                 )
             })?;
-            op.apply(&kernel).map_err(so3_error)
+            let out = op.apply(&kernel).map_err(so3_error);
+            scratch::recycle(kernel.into_values());
+            out
         };
         let w2 = self.affine.w_std * self.affine.w_std;
         let mut nngp = apply(k.nngp)?;
         nngp.scale_shift(w2, self.affine.b_std * self.affine.b_std);
-        let earlier = apply(k.ntk)?;
-        let ntk: Vec<f64> = nngp
-            .values()
-            .iter()
-            .zip(earlier.values())
-            .map(|(a, e)| a + w2 * e)
-            .collect();
+        // Θ = K + σ_w² A[Θ_in], written over A[Θ_in].
+        let mut ntk = apply(k.ntk)?.into_values();
+        for (e, a) in ntk.iter_mut().zip(nngp.values()) {
+            *e = a + w2 * *e;
+        }
         Ok(Stream::One(Kernel {
             layout: Layout::So3 {
                 bandlimit: self.bandlimit_out,
             },
-            nngp: nngp.values().to_vec(),
+            nngp: nngp.into_values(),
             ntk,
             channels: self.affine.width,
         }))
@@ -680,7 +681,11 @@ impl Layer for So3Pool {
         let l = so3_bandlimit(&k.layout)?;
         let pool = |values: Vec<f64>| -> Result<f64> {
             So3PairKernel::from_values(l, values)
-                .map(|k| k.pool())
+                .map(|k| {
+                    let pooled = k.pool();
+                    scratch::recycle(k.into_values());
+                    pooled
+                })
                 .ok_or_else(|| {
                     NtkError::reject_as(
                         crate::error::Rejection::Shape,

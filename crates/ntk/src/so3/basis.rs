@@ -225,7 +225,8 @@ impl NBlockBasis {
                 gemm_sum(view_mut(rest, p, p), &[(1.0, mre, tim), (1.0, mim, tre)]);
             }
         }
-        let mut out = So3PairKernel::zeros(lg);
+        // Every entry is written by the GEMM (`Accum::Replace`), so a recycled array will do.
+        let mut out = So3PairKernel::from_values(lg, scratch::take(d * pp)).expect("d·P² values");
         gemm_sum(
             view_mut(out.values_mut(), d, pp),
             &[(1.0, view(&phases, d, stacked), view(&h, stacked, pp))],

@@ -92,6 +92,11 @@ impl So3PairKernel {
         &mut self.values
     }
 
+    /// The raw values, without a copy.
+    pub(crate) fn into_values(self) -> Vec<f64> {
+        self.values
+    }
+
     /// `K(R, R′)` at grid points given as `(γ, β, α)` index triples.
     pub fn get(&self, first: [usize; 3], second: [usize; 3]) -> f64 {
         let (d, p) = Self::dims(self.bandlimit);
@@ -134,7 +139,9 @@ impl So3PairKernel {
         let grid = So3Grid::new(self.bandlimit).expect("bandlimit ≥ 1");
         let (d, p) = Self::dims(self.bandlimit);
         let a = d;
-        let weights: Vec<f64> = (0..p).map(|i| grid.weight(i / a)).collect();
+        // The weight depends on β only: one evaluation per β row, not per point.
+        let beta_weights: Vec<f64> = (0..grid.n_beta()).map(|j| grid.weight(j)).collect();
+        let weights: Vec<f64> = (0..p).map(|i| beta_weights[i / a]).collect();
         let mut total = 0.0;
         for delta in 0..d {
             for p1 in 0..p {
