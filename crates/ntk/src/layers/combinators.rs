@@ -15,6 +15,12 @@ pub struct Serial {
     pub layers: Vec<Box<dyn Layer>>,
 }
 
+/// The layers' descriptions, joined by `sep`.
+pub(crate) fn describe_all(layers: &[Box<dyn Layer>], sep: &str) -> String {
+    let parts: Vec<String> = layers.iter().map(|l| l.describe()).collect();
+    parts.join(sep)
+}
+
 /// Checks that a composite's parameters (and gradient) have one child per layer: parameters
 /// of another network are refused instead of being zipped short or indexed out of range.
 pub(crate) fn check_children(params: &Params, layers: usize, what: &str) -> Result<()> {
@@ -144,14 +150,7 @@ impl Layer for Serial {
             .try_fold(input, |g, (i, l)| locate(i, &**l, l.gaussian(g)))
     }
     fn describe(&self) -> String {
-        format!(
-            "serial[{}]",
-            self.layers
-                .iter()
-                .map(|l| l.describe())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("serial[{}]", describe_all(&self.layers, ", "))
     }
     fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
         Ok(self.signatures(input, mode)?.pop().expect("nonempty"))
@@ -279,14 +278,7 @@ impl Layer for Parallel {
         Ok(Stream::Many(out))
     }
     fn describe(&self) -> String {
-        format!(
-            "parallel[{}]",
-            self.branches
-                .iter()
-                .map(|l| l.describe())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        )
+        format!("parallel[{}]", describe_all(&self.branches, " | "))
     }
     fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
         let v = self.split(&input)?;

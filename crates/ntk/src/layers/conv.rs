@@ -160,7 +160,13 @@ impl Layer for Conv {
         let fan_in = c * self.fh * self.fw;
         let (w, b) = self.affine.split(&params.values, fan_in * o)?;
         let mut y = vec![0.0; g.h_out * g.w_out * o];
-        conv_forward(&mut y, &x.data, w, &g, c, o, self.affine.scales(fan_in).0);
+        let alpha = self.affine.scales(fan_in).0;
+        ConvPass {
+            g: &g,
+            channels: (c, o),
+            alpha,
+        }
+        .forward(&mut y, &x.data, w);
         self.affine.add_bias(fan_in, &mut y, b);
         let y = Features {
             sig: Signature {
@@ -184,7 +190,12 @@ impl Layer for Conv {
         let (gw, gb) = self.affine.split_mut(&mut grad.values, fan_in * o)?;
         let mut dx = vec![0.0; x.data.len()];
         let alpha = self.affine.scales(fan_in).0;
-        conv_backward(&dy.data, &x.data, w, &g, c, o, alpha, gw, &mut dx);
+        let pass = ConvPass {
+            g: &g,
+            channels: (c, o),
+            alpha,
+        };
+        pass.backward((&x.data, &dy.data), w, (gw, &mut dx));
         self.affine.bias_grad(fan_in, &dy.data, gb);
         Ok(Stream::One(Features {
             sig: x.sig.clone(),
@@ -229,56 +240,56 @@ fn window_taps(g: &Geometry, (i, j): (usize, usize), mut tap: impl FnMut(usize, 
     }
 }
 
-/// `y[t][o] += α Σ_{u,c} filt[u][c][o] · x[t+u][c]` with `x` `(H,W,C)`, `y` `(Ho,Wo,O)` and
-/// `filt` `(fh, fw, C, O)` (window of half sizes `g.kh`, `g.kw`): one matrix product of the
-/// [`im2col`] matrix `(P, fh·fw·C)` with the filter `(fh·fw·C, O)` (matrixmultiply's blocked
-/// kernel through ndarray).
-pub(crate) fn conv_forward(
-    y: &mut [f64],
-    x: &[f64],
-    filt: &[f64],
-    g: &Geometry,
-    c: usize,
-    o: usize,
-    alpha: f64,
-) {
-    let a = im2col(x, g, c);
-    let (p, k) = a.dim();
-    let b = ArrayView2::from_shape((k, o), &filt[..k * o]).expect("filter shape");
-    let mut out = ArrayViewMut2::from_shape((p, o), &mut y[..p * o]).expect("output shape");
-    general_mat_mul(alpha, &a, &b, 1.0, &mut out);
+/// One stride-1 convolution from `c` to `o` channels (`channels = (c, o)`) over geometry `g`,
+/// scaled by `alpha`, as matrix products with the [`im2col`] matrix: [`Conv`]'s finite pass,
+/// and each slice pair's of the group convolutions.
+pub(crate) struct ConvPass<'a> {
+    pub(crate) g: &'a Geometry,
+    pub(crate) channels: (usize, usize),
+    pub(crate) alpha: f64,
 }
 
-/// Reverse of [`conv_forward`]: accumulates `dfilt += α colsᵀ·dy` and `dx` (the transpose of
-/// im2col applied to `α dy·filtᵀ`).
-pub(crate) fn conv_backward(
-    dy: &[f64],
-    x: &[f64],
-    filt: &[f64],
-    g: &Geometry,
-    c: usize,
-    o: usize,
-    alpha: f64,
-    dfilt: &mut [f64],
-    dx: &mut [f64],
-) {
-    let a = im2col(x, g, c);
-    let (p, k) = a.dim();
-    let gy = ArrayView2::from_shape((p, o), &dy[..p * o]).expect("cotangent shape");
-    let f = ArrayView2::from_shape((k, o), &filt[..k * o]).expect("filter shape");
-    let mut df = ArrayViewMut2::from_shape((k, o), &mut dfilt[..k * o]).expect("filter shape");
-    general_mat_mul(alpha, &a.t(), &gy, 1.0, &mut df);
-    let mut dcols = Array2::<f64>::zeros((p, k));
-    general_mat_mul(alpha, &gy, &f.t(), 0.0, &mut dcols);
-    for i in 0..g.h_out {
-        for j in 0..g.w_out {
-            let row = dcols.row(i * g.w_out + j);
-            let row = row.as_slice().expect("standard layout");
-            window_taps(g, (i, j), |u, q| {
-                for (d, v) in dx[q * c..][..c].iter_mut().zip(&row[u * c..][..c]) {
-                    *d += v;
-                }
-            });
+impl ConvPass<'_> {
+    /// `y[t][o] += α Σ_{u,c} filt[u][c][o] · x[t+u][c]` with `x` `(H,W,C)`, `y` `(Ho,Wo,O)` and
+    /// `filt` `(fh, fw, C, O)` (window of half sizes `g.kh`, `g.kw`): one matrix product of the
+    /// [`im2col`] matrix `(P, fh·fw·C)` with the filter `(fh·fw·C, O)` (matrixmultiply's blocked
+    /// kernel through ndarray).
+    pub(crate) fn forward(&self, y: &mut [f64], x: &[f64], filt: &[f64]) {
+        let (c, o) = self.channels;
+        let a = im2col(x, self.g, c);
+        let (p, k) = a.dim();
+        let b = ArrayView2::from_shape((k, o), &filt[..k * o]).expect("filter shape");
+        let mut out = ArrayViewMut2::from_shape((p, o), &mut y[..p * o]).expect("output shape");
+        general_mat_mul(self.alpha, &a, &b, 1.0, &mut out);
+    }
+
+    /// Reverse of [`ConvPass::forward`] for the output cotangent `dy`: accumulates
+    /// `dfilt += α colsᵀ·dy` and `dx` (the transpose of im2col applied to `α dy·filtᵀ`).
+    pub(crate) fn backward(
+        &self,
+        (x, dy): (&[f64], &[f64]),
+        filt: &[f64],
+        (dfilt, dx): (&mut [f64], &mut [f64]),
+    ) {
+        let (g, (c, o)) = (self.g, self.channels);
+        let a = im2col(x, g, c);
+        let (p, k) = a.dim();
+        let gy = ArrayView2::from_shape((p, o), &dy[..p * o]).expect("cotangent shape");
+        let f = ArrayView2::from_shape((k, o), &filt[..k * o]).expect("filter shape");
+        let mut df = ArrayViewMut2::from_shape((k, o), &mut dfilt[..k * o]).expect("filter shape");
+        general_mat_mul(self.alpha, &a.t(), &gy, 1.0, &mut df);
+        let mut dcols = Array2::<f64>::zeros((p, k));
+        general_mat_mul(self.alpha, &gy, &f.t(), 0.0, &mut dcols);
+        for i in 0..g.h_out {
+            for j in 0..g.w_out {
+                let row = dcols.row(i * g.w_out + j);
+                let row = row.as_slice().expect("standard layout");
+                window_taps(g, (i, j), |u, q| {
+                    for (d, v) in dx[q * c..][..c].iter_mut().zip(&row[u * c..][..c]) {
+                        *d += v;
+                    }
+                });
+            }
         }
     }
 }
@@ -392,9 +403,14 @@ mod tests {
                 let dy = val(g.h_out * g.w_out * o, 0.91);
                 let [y0, df0, dx0] = direct(&x, &filt, &dy, &g, c, o);
                 let mut y = vec![0.0; y0.len()];
-                conv_forward(&mut y, &x, &filt, &g, c, o, 0.7);
+                let pass = ConvPass {
+                    g: &g,
+                    channels: (c, o),
+                    alpha: 0.7,
+                };
+                pass.forward(&mut y, &x, &filt);
                 let (mut df, mut dx) = (vec![0.0; df0.len()], vec![0.0; dx0.len()]);
-                conv_backward(&dy, &x, &filt, &g, c, o, 0.7, &mut df, &mut dx);
+                pass.backward((&x, &dy), &filt, (&mut df, &mut dx));
                 for (a, b) in y
                     .iter()
                     .zip(&y0)

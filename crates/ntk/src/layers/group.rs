@@ -45,8 +45,7 @@ use rand::RngCore;
 use entk_groups::{GroupStructure, PlanarPointGroup};
 
 use super::conv::{
-    conv_backward, conv_forward, restride, stride_note, strided_size, subsample_kernel,
-    unstride_cotangent,
+    restride, stride_note, strided_size, subsample_kernel, unstride_cotangent, ConvPass,
 };
 use super::fused::{stencil_block, Dual, Step};
 use super::spatial::check_strides;
@@ -185,12 +184,17 @@ impl Stencils {
         let (n, q2) = (self.info.order, self.q * self.q);
         let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
         let mut y = vec![0.0; n * sout];
+        let pass = ConvPass {
+            g,
+            channels: (c, o),
+            alpha,
+        };
         let mut f = scratch::take(q2 * c * o);
         for s in 0..n {
             for (ji, &j) in slots.iter().enumerate() {
                 self.resample_slot(s, w, (ji, slots.len()), &mut f);
                 let x = &x[src(j, s) * sin..][..sin];
-                conv_forward(&mut y[s * sout..][..sout], x, &f, g, c, o, alpha);
+                pass.forward(&mut y[s * sout..][..sout], x, &f);
             }
         }
         scratch::recycle(f);
@@ -214,6 +218,11 @@ impl Stencils {
         let (n, q2) = (self.info.order, self.q * self.q);
         let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
         let mut dx = vec![0.0; x.len()];
+        let pass = ConvPass {
+            g,
+            channels: (c, o),
+            alpha,
+        };
         let mut f = scratch::take(q2 * c * o);
         let mut df = scratch::take(q2 * c * o);
         for s in 0..n {
@@ -221,17 +230,8 @@ impl Stencils {
                 self.resample_slot(s, w, (ji, slots.len()), &mut f);
                 df.iter_mut().for_each(|v| *v = 0.0);
                 let src = src(j, s);
-                conv_backward(
-                    &dy[s * sout..][..sout],
-                    &x[src * sin..][..sin],
-                    &f,
-                    g,
-                    c,
-                    o,
-                    alpha,
-                    &mut df,
-                    &mut dx[src * sin..][..sin],
-                );
+                let (x, dy) = (&x[src * sin..][..sin], &dy[s * sout..][..sout]);
+                pass.backward((x, dy), &f, (&mut df, &mut dx[src * sin..][..sin]));
                 // dW_j += M_sᵀ dF: the reverse of the resampling.
                 for (a, f, wr) in self.slot_entries(s, (ji, slots.len()), c * o) {
                     axpy(a, &df[f], &mut gw[wr]);

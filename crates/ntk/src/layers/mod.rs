@@ -41,7 +41,7 @@ pub use nonlinear::{Elementwise, ExpNormalized};
 pub use norm::{Dropout, LayerNorm};
 pub use pool::{Flatten, GlobalAvgPool, GlobalSumPool, GroupPool, PoolKind, WindowPool};
 pub use set::{sets_from_padded, DeepSet, SetReduce};
-pub use so3::{S2LiftConv, So3Conv, So3Pool};
+pub use so3::{S2LiftConv, So3Conv, So3Filter, So3Pool};
 pub use spatial::SpatialMap;
 pub use sphere_group::S2GroupLiftConv;
 
@@ -436,16 +436,20 @@ impl Affine {
 }
 
 /// The [`Layer`] methods that every linear layer with random weights writes alike: its spec
-/// name, and [`Layer::affine`] from its field `affine` (the weights' settings, which also decide
+/// name, and [`Layer::affine`] from its field `affine`, or the field path given after the name
+/// (the weights' settings, which also decide
 /// [`Layer::gaussian`] and [`Layer::homogeneous`] through their defaults). Used inside
 /// `impl Layer for ...`.
 macro_rules! linear_layer_basics {
     ($name:literal) => {
+        $crate::layers::linear_layer_basics!($name, affine);
+    };
+    ($name:literal, $($affine:tt)+) => {
         fn name(&self) -> String {
             $name.into()
         }
         fn affine(&self) -> Option<&Affine> {
-            Some(&self.affine)
+            Some(&self.$($affine)+)
         }
     };
 }
@@ -500,11 +504,18 @@ macro_rules! homogeneous_named {
 pub(crate) use homogeneous_named;
 
 /// [`homogeneous_named!`] and the [`fixed_map_passes!`] of a pool or reshape (a [`FixedMap`]
-/// layer). Used inside `impl Layer for ...`.
+/// layer); with a layout check, also the [`Layer::signature`] of a pool of every channel to
+/// one scalar ([`pooled_signature`]). Used inside `impl Layer for ...`.
 macro_rules! pool_basics {
     ($name:literal) => {
         $crate::layers::homogeneous_named!($name);
         $crate::layers::fixed_map_passes!();
+    };
+    ($name:literal, $check:expr) => {
+        $crate::layers::pool_basics!($name);
+        fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
+            $crate::layers::pooled_signature(input, $check)
+        }
     };
 }
 pub(crate) use pool_basics;

@@ -117,10 +117,7 @@ impl FixedMap for Flatten {
 pub struct GlobalAvgPool;
 
 impl Layer for GlobalAvgPool {
-    super::pool_basics!("global_avg_pool");
-    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
-        super::pooled_signature(input, pixels_only)
-    }
+    super::pool_basics!("global_avg_pool", pixels_only);
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
         pixels_only(&k.layout)?;
@@ -162,10 +159,7 @@ impl GroupPool {
 }
 
 impl Layer for GroupPool {
-    super::pool_basics!("group_pool");
-    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
-        super::pooled_signature(input, Self::check)
-    }
+    super::pool_basics!("group_pool", Self::check);
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
         Self::check(&k.layout)?;

@@ -193,17 +193,8 @@ impl Layer for DeepSet {
         "deep_set".into()
     }
     fn describe(&self) -> String {
-        format!(
-            "deep_set({})[{}]",
-            self.reduce.name(),
-            self.inner
-                .root
-                .layers
-                .iter()
-                .map(|l| l.describe())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        let layers = super::combinators::describe_all(&self.inner.root.layers, ", ");
+        format!("deep_set({})[{}]", self.reduce.name(), layers)
     }
     fn homogeneous(&self) -> bool {
         self.inner.root.homogeneous()

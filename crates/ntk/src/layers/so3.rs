@@ -20,8 +20,8 @@ use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
 use crate::scratch;
 use crate::so3::{
-    QuadratureCoefficients, S2LiftFinite, S2LiftOperator, SignalCoefficients, So3Affine,
-    So3ConvFinite, So3ConvOperator, So3Error, So3PairKernel, So3PoolFinite,
+    FiniteDomain, FiniteSo3Layer, FromS2, FromSo3, QuadratureCoefficients, S2LiftOperator,
+    SignalCoefficients, So3Affine, So3ConvOperator, So3Error, So3PairKernel, So3PoolFinite,
 };
 
 /// An SO(3)/S² layer's refusal with its kind: mismatched shapes, bandlimits and transform
@@ -50,16 +50,17 @@ impl<K, V> Default for Cache<K, V> {
 }
 
 impl<K: PartialEq + Copy, V> Cache<K, V> {
+    /// The object for `key`, made by `build` on first use (its error becomes the layer's).
     pub(super) fn get(
         &self,
         key: K,
         build: impl FnOnce() -> std::result::Result<V, So3Error>,
-    ) -> std::result::Result<Arc<V>, So3Error> {
+    ) -> Result<Arc<V>> {
         let mut entries = self.entries.lock().expect("cache lock");
         if let Some((_, v)) = entries.iter().find(|(k, _)| *k == key) {
             return Ok(v.clone());
         }
-        let v = Arc::new(build()?);
+        let v = Arc::new(build().map_err(so3_error)?);
         entries.push((key, v.clone()));
         Ok(v)
     }
@@ -104,31 +105,6 @@ fn so3_bandlimit(layout: &Layout) -> Result<usize> {
     }
 }
 
-/// The finite twin of a linear SO(3) layer: affine in the parameters and linear in the input.
-pub(super) trait FiniteSo3Linear {
-    fn parameter_count(&self) -> usize;
-    fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64>;
-    fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>);
-}
-
-macro_rules! finite_so3_linear {
-    ($t:ty) => {
-        impl FiniteSo3Linear for $t {
-            fn parameter_count(&self) -> usize {
-                <$t>::parameter_count(self)
-            }
-            fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64> {
-                <$t>::apply(self, params, input)
-            }
-            fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
-                <$t>::vjp(self, params, input, dy)
-            }
-        }
-    };
-}
-finite_so3_linear!(S2LiftFinite);
-finite_so3_linear!(So3ConvFinite);
-
 /// Checks the settings shared by `s2_lift_conv` and `so3_conv`.
 pub(super) fn check_settings(name: &str, bandlimit_out: usize, max_beta: f64) -> Result<()> {
     use crate::spec::{MAX_BANDLIMIT, MIN_MAX_BETA};
@@ -147,16 +123,101 @@ pub(super) fn check_settings(name: &str, bandlimit_out: usize, max_beta: f64) ->
     crate::so3::check_max_beta(max_beta).map_err(|e| NtkError::spec(format!("{name}: {e}")))
 }
 
-/// The one-line description shared by `s2_lift_conv` and `so3_conv`.
-fn describe_linear(name: &str, bandlimit_out: usize, max_beta: f64, affine: &Affine) -> String {
-    format!(
-        "{name}(bandlimit_out={bandlimit_out}, max_beta={max_beta:.4}, w_std={}, b_std={}, width={})",
-        affine.w_std, affine.b_std, affine.width
-    )
+/// The settings of a linear layer of the SO(3) engine (`s2_lift_conv` onto SO(3) or onto a
+/// finite rotation group, `so3_conv`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct So3Filter {
+    /// Output bandlimit (at most the input's): the filter's bandlimit.
+    pub bandlimit_out: usize,
+    /// Filter support, `(0, π]`: the polar angle of the cap `θ ≤ max_beta` on S², the region
+    /// `β ≤ max_beta` on SO(3).
+    pub max_beta: f64,
+    /// Weights, bias and finite width.
+    pub affine: Affine,
+}
+
+/// `bandlimit_out=…, max_beta=…, w_std=…, b_std=…, width=…` (the layers' descriptions).
+impl std::fmt::Display for So3Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = &self.affine;
+        write!(
+            f,
+            "bandlimit_out={}, max_beta={:.4}, w_std={}, b_std={}, width={}",
+            self.bandlimit_out, self.max_beta, a.w_std, a.b_std, a.width
+        )
+    }
+}
+
+/// A linear layer of the SO(3) engine: its [`So3Filter`], the kernel operators `Op` (one per
+/// input bandlimit) and the finite twins on domain `D` (one per input bandlimit and channel
+/// count), built on first use.
+#[derive(Debug)]
+pub(super) struct So3Linear<Op, D> {
+    pub(super) filter: So3Filter,
+    operators: Cache<usize, Op>,
+    finite: Cache<(usize, usize), FiniteSo3Layer<D>>,
+}
+
+impl<Op, D: FiniteDomain> So3Linear<Op, D> {
+    /// The layer `name` with checked settings.
+    pub(super) fn new(
+        name: &str,
+        bandlimit_out: usize,
+        max_beta: f64,
+        affine: Affine,
+    ) -> Result<Self> {
+        check_settings(name, bandlimit_out, max_beta)?;
+        Ok(Self {
+            filter: So3Filter {
+                bandlimit_out,
+                max_beta,
+                affine,
+            },
+            operators: Cache::default(),
+            finite: Cache::default(),
+        })
+    }
+    /// The kernel operator for inputs of bandlimit `l_in`: `build(L_in, L_out, max_beta)`.
+    pub(super) fn operator(
+        &self,
+        l_in: usize,
+        build: impl FnOnce(usize, usize, f64) -> std::result::Result<Op, So3Error>,
+    ) -> Result<Arc<Op>> {
+        let f = &self.filter;
+        self.operators
+            .get(l_in, || build(l_in, f.bandlimit_out, f.max_beta))
+    }
+    /// The finite twin for inputs of bandlimit `l_in` with `c_in` channels, passed through
+    /// `adapt` when first made.
+    pub(super) fn finite_layer(
+        &self,
+        (l_in, c_in): (usize, usize),
+        adapt: impl FnOnce(FiniteSo3Layer<D>) -> FiniteSo3Layer<D>,
+    ) -> Result<Arc<FiniteSo3Layer<D>>> {
+        let f = &self.filter;
+        self.finite.get((l_in, c_in), || {
+            let affine = So3Affine {
+                w_std: f.affine.w_std,
+                b_std: f.affine.b_std,
+            };
+            let layer = FiniteSo3Layer::new(
+                l_in,
+                f.bandlimit_out,
+                f.max_beta,
+                c_in,
+                f.affine.width,
+                affine,
+            )?;
+            Ok(adapt(layer))
+        })
+    }
 }
 
 /// Fresh N(0, 1) parameters of a finite layer.
-pub(super) fn finite_init(layer: &dyn FiniteSo3Linear, rng: &mut dyn RngCore) -> Params {
+pub(super) fn finite_init<D: FiniteDomain>(
+    layer: &FiniteSo3Layer<D>,
+    rng: &mut dyn RngCore,
+) -> Params {
     Params {
         values: normals(rng, layer.parameter_count(), 1.0),
         children: vec![],
@@ -165,8 +226,8 @@ pub(super) fn finite_init(layer: &dyn FiniteSo3Linear, rng: &mut dyn RngCore) ->
 
 /// The finite forward pass: features in `layout` (SO(3) features of the output bandlimit, or
 /// functions on a finite rotation group) with `width` channels.
-pub(super) fn finite_apply(
-    layer: &dyn FiniteSo3Linear,
+pub(super) fn finite_apply<D: FiniteDomain>(
+    layer: &FiniteSo3Layer<D>,
     params: &Params,
     x: &Features,
     layout: Layout,
@@ -183,8 +244,8 @@ pub(super) fn finite_apply(
 }
 
 /// The finite reverse pass: accumulates the parameter gradient, returns the input cotangent.
-pub(super) fn finite_vjp(
-    layer: &dyn FiniteSo3Linear,
+pub(super) fn finite_vjp<D: FiniteDomain>(
+    layer: &FiniteSo3Layer<D>,
     params: &Params,
     x: &Features,
     dy: &Features,
@@ -244,35 +305,12 @@ fn first_layer_kernel(
 /// supported on the cap `θ ≤ max_beta`; output bandlimit `bandlimit_out ≤` input bandlimit.
 /// Kernel `K¹ = σ_w² A[K⁰] + σ_b²`, `Θ¹ = K¹ + σ_w² A[Θ⁰]` (`Θ⁰ = 0` for inputs).
 #[derive(Debug)]
-pub struct S2LiftConv {
-    /// Output bandlimit.
-    pub bandlimit_out: usize,
-    /// Filter support (polar angle of the cap), `(0, π]`.
-    pub max_beta: f64,
-    /// Weights, bias and finite width.
-    pub affine: Affine,
-    operators: Cache<usize, S2LiftOperator>,
-    finite: Cache<(usize, usize), S2LiftFinite>,
-}
+pub struct S2LiftConv(So3Linear<S2LiftOperator, FromS2>);
 
 impl S2LiftConv {
     /// The layer; errors for `bandlimit_out = 0` or `max_beta ∉ (0, π]`.
     pub fn new(bandlimit_out: usize, max_beta: f64, affine: Affine) -> Result<Self> {
-        check_settings("s2_lift_conv", bandlimit_out, max_beta)?;
-        Ok(Self {
-            bandlimit_out,
-            max_beta,
-            affine,
-            operators: Cache::default(),
-            finite: Cache::default(),
-        })
-    }
-    fn operator(&self, l_in: usize) -> Result<Arc<S2LiftOperator>> {
-        self.operators
-            .get(l_in, || {
-                S2LiftOperator::new(l_in, self.bandlimit_out, self.max_beta)
-            })
-            .map_err(so3_error)
+        So3Linear::new("s2_lift_conv", bandlimit_out, max_beta, affine).map(Self)
     }
 }
 
@@ -317,23 +355,23 @@ pub(super) fn pixels_to_pairs(k: &[f64], h: usize, w: usize) -> Vec<f64> {
     out
 }
 
-/// The finite twin of a linear layer of the SO(3) engine, one [`FiniteSo3Linear`] per input
+/// The finite twin of a linear layer of the SO(3) engine, one [`FiniteSo3Layer`] per input
 /// bandlimit and channel count: [`Layer::init`], [`Layer::apply`] and [`Layer::vjp`] for
 /// `s2_lift_conv` (both forms) and `so3_conv`, written once ([`finite_twin_methods`]).
 pub(super) trait FiniteTwin {
-    /// The finite layer.
-    type Finite: FiniteSo3Linear;
+    /// The finite layer's input domain.
+    type Domain: FiniteDomain;
     /// The input bandlimit of features in `layout` (or why they are not this layer's input).
     fn bandlimit_of(layout: &Layout) -> Result<usize>;
     /// The finite layer for inputs of bandlimit `l_in` with `c_in` channels.
-    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<Self::Finite>>;
+    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<FiniteSo3Layer<Self::Domain>>>;
     /// The layout of the finite layer's output.
     fn finite_layout(&self) -> Layout;
     /// The output channels.
     fn finite_width(&self) -> usize;
 
     /// The finite layer for `s`'s inputs.
-    fn finite_for(&self, s: &Signature) -> Result<Arc<Self::Finite>> {
+    fn finite_for(&self, s: &Signature) -> Result<Arc<FiniteSo3Layer<Self::Domain>>> {
         self.finite_layer(Self::bandlimit_of(&s.layout)?, s.channels)
     }
     /// [`Layer::init`].
@@ -383,12 +421,12 @@ pub(super) use finite_twin_methods;
 
 /// What both forms of `s2_lift_conv` share (onto SO(3): [`S2LiftConv`]; onto a finite rotation
 /// group: [`super::S2GroupLiftConv`]): the input check and the finite twin, an
-/// [`S2LiftFinite`] sampled at [`Self::output_rotations`] when there are any.
+/// [`crate::so3::S2LiftFinite`] sampled at [`Self::output_rotations`] when there are any.
 pub(super) trait S2LiftTwin {
-    /// `(bandlimit_out, max_beta, affine)`.
-    fn settings(&self) -> (usize, f64, &Affine);
-    /// The finite twins built so far.
-    fn twins(&self) -> &Cache<(usize, usize), S2LiftFinite>;
+    /// The kernel operator.
+    type Operator;
+    /// The settings and what was built from them.
+    fn lift(&self) -> &So3Linear<Self::Operator, FromS2>;
     /// The rotations the finite twin's output is sampled at (`None`: the SO(3) grid).
     fn output_rotations(&self) -> Option<&[entk_groups::Rotation]>;
     /// The output layout of the finite twin.
@@ -396,100 +434,73 @@ pub(super) trait S2LiftTwin {
 
     /// The input's S² bandlimit, after the checks of [`Layer::signature`].
     fn input_bandlimit(&self, s: &Signature) -> Result<usize> {
-        let (bandlimit_out, _, affine) = self.settings();
-        check_ntk_param(affine)?;
+        let filter = &self.lift().filter;
+        check_ntk_param(&filter.affine)?;
         let l_in = sphere_bandlimit(&s.layout)?;
-        crate::so3::check_bandlimits(l_in, bandlimit_out).map_err(so3_error)?;
+        crate::so3::check_bandlimits(l_in, filter.bandlimit_out).map_err(so3_error)?;
         Ok(l_in)
     }
 }
 
 impl<T: S2LiftTwin> FiniteTwin for T {
-    type Finite = S2LiftFinite;
+    type Domain = FromS2;
     fn bandlimit_of(layout: &Layout) -> Result<usize> {
         sphere_bandlimit(layout)
     }
-    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<S2LiftFinite>> {
-        let (bandlimit_out, max_beta, affine) = self.settings();
-        self.twins()
-            .get((l_in, c_in), || {
-                let layer = S2LiftFinite::new(
-                    l_in,
-                    bandlimit_out,
-                    max_beta,
-                    c_in,
-                    affine.width,
-                    so3_affine(affine),
-                )?;
-                Ok(match self.output_rotations() {
-                    Some(rotations) => layer.with_output_rotations(rotations),
-                    None => layer,
-                })
+    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<FiniteSo3Layer<FromS2>>> {
+        self.lift()
+            .finite_layer((l_in, c_in), |layer| match self.output_rotations() {
+                Some(rotations) => layer.with_output_rotations(rotations),
+                None => layer,
             })
-            .map_err(so3_error)
     }
     fn finite_layout(&self) -> Layout {
         self.output_layout()
     }
     fn finite_width(&self) -> usize {
-        self.settings().2.width
-    }
-}
-
-/// The finite layers' weight scales.
-fn so3_affine(affine: &Affine) -> So3Affine {
-    So3Affine {
-        w_std: affine.w_std,
-        b_std: affine.b_std,
+        self.lift().filter.affine.width
     }
 }
 
 impl S2LiftTwin for S2LiftConv {
-    fn settings(&self) -> (usize, f64, &Affine) {
-        (self.bandlimit_out, self.max_beta, &self.affine)
-    }
-    fn twins(&self) -> &Cache<(usize, usize), S2LiftFinite> {
-        &self.finite
+    type Operator = S2LiftOperator;
+    fn lift(&self) -> &So3Linear<S2LiftOperator, FromS2> {
+        &self.0
     }
     fn output_rotations(&self) -> Option<&[entk_groups::Rotation]> {
         None
     }
     fn output_layout(&self) -> Layout {
         Layout::So3 {
-            bandlimit: self.bandlimit_out,
+            bandlimit: self.0.filter.bandlimit_out,
         }
     }
 }
 
 impl Layer for S2LiftConv {
-    super::linear_layer_basics!("s2_lift_conv");
+    super::linear_layer_basics!("s2_lift_conv", 0.filter.affine);
     fn describe(&self) -> String {
-        describe_linear(
-            "s2_lift_conv",
-            self.bandlimit_out,
-            self.max_beta,
-            &self.affine,
-        )
+        format!("s2_lift_conv({})", self.0.filter)
     }
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         self.input_bandlimit(&input.one()?)?;
         Ok(Stream::One(Signature {
             layout: self.output_layout(),
-            channels: self.affine.width,
+            channels: self.0.filter.affine.width,
         }))
     }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
         let l_in = sphere_bandlimit(&k.layout)?;
         let (h, w) = (2 * l_in, 2 * l_in - 1);
-        let op = self.operator(l_in)?;
+        let op = self.0.operator(l_in, S2LiftOperator::new)?;
         let lift = |values: &[f64]| {
             op.apply_input_kernel(&pixels_to_pairs(values, h, w))
                 .map_err(so3_error)
         };
-        let w2 = self.affine.w_std * self.affine.w_std;
+        let w2 = self.0.filter.affine.w_std * self.0.filter.affine.w_std;
         let mut nngp = lift(&k.nngp)?;
-        nngp.scale_shift(w2, self.affine.b_std * self.affine.b_std);
+        nngp.scale_shift(w2, self.0.filter.affine.b_std * self.0.filter.affine.b_std);
         let mut ntk = nngp.clone();
         if k.ntk.iter().any(|v| *v != 0.0) {
             let earlier = lift(&k.ntk)?;
@@ -499,16 +510,16 @@ impl Layer for S2LiftConv {
         }
         Ok(Stream::One(Kernel {
             layout: Layout::So3 {
-                bandlimit: self.bandlimit_out,
+                bandlimit: self.0.filter.bandlimit_out,
             },
             nngp: nngp.values().to_vec(),
             ntk: ntk.values().to_vec(),
-            channels: self.affine.width,
+            channels: self.0.filter.affine.width,
         }))
     }
     fn prepare_input(&self, x: &Features) -> Option<Result<Prepared>> {
         prepare_sphere_input(x, |l_in, signal, channels| {
-            (self.operator(l_in)?)
+            (self.0.operator(l_in, S2LiftOperator::new)?)
                 .quadrature_coefficients(signal, channels)
                 .map_err(so3_error)
         })
@@ -516,9 +527,13 @@ impl Layer for S2LiftConv {
     fn kernel_from_prepared(&self, a: &Prepared, b: &Prepared) -> Result<Stream<Kernel>> {
         type Input = SphereInput<QuadratureCoefficients>;
         let (a, b) = prepared_pair((a, b), |x: &Input| x.bandlimit_in)?;
-        let op = self.operator(a.bandlimit_in)?;
+        let op = self.0.operator(a.bandlimit_in, S2LiftOperator::new)?;
         let linear = op.apply_quadrature(&a.coefficients, &b.coefficients);
-        Ok(first_layer_kernel(linear, &self.affine, self.bandlimit_out))
+        Ok(first_layer_kernel(
+            linear,
+            &self.0.filter.affine,
+            self.0.filter.bandlimit_out,
+        ))
     }
     finite_twin_methods!();
 }
@@ -526,88 +541,54 @@ impl Layer for S2LiftConv {
 /// `so3_conv`: `y(R) = σ_w/√(C|S|) Σ_c ∫_S κ_c(Q) f_c(RQ) dQ + σ_b b` with the filter supported
 /// on `β ≤ max_beta`; `K = σ_w² A[K_in] + σ_b²`, `Θ = K + σ_w² A[Θ_in]`.
 #[derive(Debug)]
-pub struct So3Conv {
-    /// Output bandlimit.
-    pub bandlimit_out: usize,
-    /// Filter support, `(0, π]`.
-    pub max_beta: f64,
-    /// Weights, bias and finite width.
-    pub affine: Affine,
-    operators: Cache<usize, So3ConvOperator>,
-    finite: Cache<(usize, usize), So3ConvFinite>,
-}
+pub struct So3Conv(So3Linear<So3ConvOperator, FromSo3>);
 
 impl So3Conv {
     /// The layer; errors for `bandlimit_out = 0` or `max_beta ∉ (0, π]`.
     pub fn new(bandlimit_out: usize, max_beta: f64, affine: Affine) -> Result<Self> {
-        check_settings("so3_conv", bandlimit_out, max_beta)?;
-        Ok(Self {
-            bandlimit_out,
-            max_beta,
-            affine,
-            operators: Cache::default(),
-            finite: Cache::default(),
-        })
-    }
-    fn operator(&self, l_in: usize) -> Result<Arc<So3ConvOperator>> {
-        self.operators
-            .get(l_in, || {
-                So3ConvOperator::new(l_in, self.bandlimit_out, self.max_beta)
-            })
-            .map_err(so3_error)
+        So3Linear::new("so3_conv", bandlimit_out, max_beta, affine).map(Self)
     }
 }
 
 impl FiniteTwin for So3Conv {
-    type Finite = So3ConvFinite;
+    type Domain = FromSo3;
     fn bandlimit_of(layout: &Layout) -> Result<usize> {
         so3_bandlimit(layout)
     }
-    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<So3ConvFinite>> {
-        self.finite
-            .get((l_in, c_in), || {
-                So3ConvFinite::new(
-                    l_in,
-                    self.bandlimit_out,
-                    self.max_beta,
-                    c_in,
-                    self.affine.width,
-                    so3_affine(&self.affine),
-                )
-            })
-            .map_err(so3_error)
+    fn finite_layer(&self, l_in: usize, c_in: usize) -> Result<Arc<FiniteSo3Layer<FromSo3>>> {
+        self.0.finite_layer((l_in, c_in), |layer| layer)
     }
     fn finite_layout(&self) -> Layout {
         Layout::So3 {
-            bandlimit: self.bandlimit_out,
+            bandlimit: self.0.filter.bandlimit_out,
         }
     }
     fn finite_width(&self) -> usize {
-        self.affine.width
+        self.0.filter.affine.width
     }
 }
 
 impl Layer for So3Conv {
-    super::linear_layer_basics!("so3_conv");
+    super::linear_layer_basics!("so3_conv", 0.filter.affine);
     fn describe(&self) -> String {
-        describe_linear("so3_conv", self.bandlimit_out, self.max_beta, &self.affine)
+        format!("so3_conv({})", self.0.filter)
     }
     fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
         let s = input.one()?;
-        check_ntk_param(&self.affine)?;
+        check_ntk_param(&self.0.filter.affine)?;
         let l_in = so3_bandlimit(&s.layout)?;
-        crate::so3::check_bandlimits(l_in, self.bandlimit_out).map_err(so3_error)?;
+        crate::so3::check_bandlimits(l_in, self.0.filter.bandlimit_out).map_err(so3_error)?;
         Ok(Stream::One(Signature {
             layout: Layout::So3 {
-                bandlimit: self.bandlimit_out,
+                bandlimit: self.0.filter.bandlimit_out,
             },
-            channels: self.affine.width,
+            channels: self.0.filter.affine.width,
         }))
     }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
         let l_in = so3_bandlimit(&k.layout)?;
-        let op = self.operator(l_in)?;
+        let op = self.0.operator(l_in, So3ConvOperator::new)?;
         let apply = |values: Vec<f64>| -> Result<So3PairKernel> {
             let kernel = So3PairKernel::from_values(l_in, values).ok_or_else(|| {
                 NtkError::reject_as(
@@ -619,9 +600,9 @@ impl Layer for So3Conv {
             scratch::recycle(kernel.into_values());
             out
         };
-        let w2 = self.affine.w_std * self.affine.w_std;
+        let w2 = self.0.filter.affine.w_std * self.0.filter.affine.w_std;
         let mut nngp = apply(k.nngp)?;
-        nngp.scale_shift(w2, self.affine.b_std * self.affine.b_std);
+        nngp.scale_shift(w2, self.0.filter.affine.b_std * self.0.filter.affine.b_std);
         // Θ = K + σ_w² A[Θ_in], written over A[Θ_in].
         let mut ntk = apply(k.ntk)?.into_values();
         for (e, a) in ntk.iter_mut().zip(nngp.values()) {
@@ -629,11 +610,11 @@ impl Layer for So3Conv {
         }
         Ok(Stream::One(Kernel {
             layout: Layout::So3 {
-                bandlimit: self.bandlimit_out,
+                bandlimit: self.0.filter.bandlimit_out,
             },
             nngp: nngp.into_values(),
             ntk,
-            channels: self.affine.width,
+            channels: self.0.filter.affine.width,
         }))
     }
     /// As the first layer on raw SO(3) signals: their per-channel Wigner coefficients, from
@@ -646,7 +627,8 @@ impl Layer for So3Conv {
         };
         let prepare = || -> Result<Prepared> {
             let coefficients = self
-                .operator(l_in)?
+                .0
+                .operator(l_in, So3ConvOperator::new)?
                 .signal_coefficients(&x.data, x.sig.channels)
                 .map_err(so3_error)?;
             Ok(Arc::new(coefficients))
@@ -656,10 +638,15 @@ impl Layer for So3Conv {
     fn kernel_from_prepared(&self, a: &Prepared, b: &Prepared) -> Result<Stream<Kernel>> {
         let (a, b) = prepared_pair((a, b), SignalCoefficients::bandlimit_in)?;
         let linear = self
-            .operator(a.bandlimit_in())?
+            .0
+            .operator(a.bandlimit_in(), So3ConvOperator::new)?
             .apply_signals(a, b)
             .map_err(so3_error)?;
-        Ok(first_layer_kernel(linear, &self.affine, self.bandlimit_out))
+        Ok(first_layer_kernel(
+            linear,
+            &self.0.filter.affine,
+            self.0.filter.bandlimit_out,
+        ))
     }
     finite_twin_methods!();
 }
@@ -672,10 +659,7 @@ pub struct So3Pool {
 }
 
 impl Layer for So3Pool {
-    super::pool_basics!("so3_pool");
-    fn signature(&self, input: Stream<Signature>, _: SigMode) -> Result<Stream<Signature>> {
-        super::pooled_signature(input, so3_bandlimit)
-    }
+    super::pool_basics!("so3_pool", so3_bandlimit);
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
         let l = so3_bandlimit(&k.layout)?;
@@ -705,10 +689,7 @@ impl Layer for So3Pool {
 impl FixedMap for So3Pool {
     fn forward(&self, x: &Features) -> Result<Features> {
         let l = so3_bandlimit(&x.sig.layout)?;
-        let pool = self
-            .finite
-            .get(l, || So3PoolFinite::new(l))
-            .map_err(so3_error)?;
+        let pool = self.finite.get(l, || So3PoolFinite::new(l))?;
         Ok(Features {
             sig: Signature {
                 layout: Layout::Scalar,
@@ -719,10 +700,7 @@ impl FixedMap for So3Pool {
     }
     fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
         let l = so3_bandlimit(&x.sig.layout)?;
-        let pool = self
-            .finite
-            .get(l, || So3PoolFinite::new(l))
-            .map_err(so3_error)?;
+        let pool = self.finite.get(l, || So3PoolFinite::new(l))?;
         Ok(Features {
             sig: x.sig.clone(),
             data: pool.vjp(&dy.data),

@@ -16,13 +16,13 @@ use entk_groups::{GroupStructure, Rotation};
 use rand::RngCore;
 
 use super::so3::{
-    check_settings, finite_twin_methods, pixels_to_pairs, prepare_sphere_input, prepared_pair,
-    so3_error, sphere_bandlimit, Cache, FiniteTwin, S2LiftTwin, SphereInput,
+    finite_twin_methods, pixels_to_pairs, prepare_sphere_input, prepared_pair, so3_error,
+    sphere_bandlimit, FiniteTwin, S2LiftTwin, So3Linear, SphereInput,
 };
 use super::{Affine, Feats, Features, Layer, Params, Prepared, SigMode, Signature};
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
-use crate::so3::{S2LiftFinite, S2RotationLiftOperator};
+use crate::so3::{FromS2, S2RotationLiftOperator};
 
 /// `s2_lift_conv` with a finite `group`. See the module documentation.
 ///
@@ -33,14 +33,7 @@ pub struct S2GroupLiftConv {
     info: Arc<GroupInfo>,
     /// `R(a_s) = R_{g_s}⁻¹` for every slice `s`.
     rotations: Vec<Rotation>,
-    /// The filter's bandlimit `L_out` (≤ the input's).
-    pub bandlimit_out: usize,
-    /// Filter support (polar angle of the cap), `(0, π]`.
-    pub max_beta: f64,
-    /// Weights, bias and finite width.
-    pub affine: Affine,
-    operators: Cache<usize, S2RotationLiftOperator>,
-    finite: Cache<(usize, usize), S2LiftFinite>,
+    lift: So3Linear<S2RotationLiftOperator, FromS2>,
 }
 
 impl S2GroupLiftConv {
@@ -52,7 +45,7 @@ impl S2GroupLiftConv {
         max_beta: f64,
         affine: Affine,
     ) -> Result<Self> {
-        check_settings("s2_lift_conv", bandlimit_out, max_beta)?;
+        let lift = So3Linear::new("s2_lift_conv", bandlimit_out, max_beta, affine)?;
         let Some(sphere) = group.sphere() else {
             return Err(NtkError::spec(format!(
                 "s2_lift_conv: group {} does not act on the sphere",
@@ -65,11 +58,7 @@ impl S2GroupLiftConv {
         Ok(Self {
             info: Arc::new(GroupInfo::from_structure(group)),
             rotations,
-            bandlimit_out,
-            max_beta,
-            affine,
-            operators: Cache::default(),
-            finite: Cache::default(),
+            lift,
         })
     }
     /// The slice bookkeeping.
@@ -77,21 +66,14 @@ impl S2GroupLiftConv {
         &self.info
     }
     fn operator(&self, l_in: usize) -> Result<Arc<S2RotationLiftOperator>> {
-        self.operators
-            .get(l_in, || {
-                S2RotationLiftOperator::new(
-                    l_in,
-                    self.bandlimit_out,
-                    self.max_beta,
-                    &self.rotations,
-                )
-            })
-            .map_err(so3_error)
+        self.lift.operator(l_in, |l_in, l_out, max_beta| {
+            S2RotationLiftOperator::new(l_in, l_out, max_beta, &self.rotations)
+        })
     }
     /// The kernel layout: right-invariant (relative) on the whole sphere.
     fn layout(&self, mode: SigMode) -> Layout {
         let group = self.info.clone();
-        if self.max_beta >= std::f64::consts::PI && mode == SigMode::Kernel {
+        if self.lift.filter.max_beta >= std::f64::consts::PI && mode == SigMode::Kernel {
             Layout::GroupRelative { group, h: 1, w: 1 }
         } else {
             Layout::Group { group, h: 1, w: 1 }
@@ -107,10 +89,8 @@ impl S2GroupLiftConv {
     }
     /// `K = σ_w² A + σ_b²`, `Θ = K + σ_w² A_Θ` from the linear parts.
     fn kernel_from_linear(&self, nngp: Vec<f64>, earlier_ntk: Option<Vec<f64>>) -> Kernel {
-        let (w2, b2) = (
-            self.affine.w_std * self.affine.w_std,
-            self.affine.b_std * self.affine.b_std,
-        );
+        let affine = &self.lift.filter.affine;
+        let (w2, b2) = (affine.w_std * affine.w_std, affine.b_std * affine.b_std);
         let nngp: Vec<f64> = nngp.iter().map(|a| w2 * a + b2).collect();
         let ntk = match earlier_ntk {
             Some(t) => nngp.iter().zip(&t).map(|(k, a)| k + w2 * a).collect(),
@@ -120,29 +100,24 @@ impl S2GroupLiftConv {
             layout: self.layout(SigMode::Kernel),
             nngp,
             ntk,
-            channels: self.affine.width,
+            channels: affine.width,
         }
     }
 }
 
 impl Layer for S2GroupLiftConv {
-    super::linear_layer_basics!("s2_lift_conv");
+    super::linear_layer_basics!("s2_lift_conv", lift.filter.affine);
     fn describe(&self) -> String {
         format!(
-            "s2_lift_conv(group={}, bandlimit_out={}, max_beta={:.4}, w_std={}, b_std={}, width={})",
-            self.info.name,
-            self.bandlimit_out,
-            self.max_beta,
-            self.affine.w_std,
-            self.affine.b_std,
-            self.affine.width
+            "s2_lift_conv(group={}, {})",
+            self.info.name, self.lift.filter
         )
     }
     fn signature(&self, input: Stream<Signature>, mode: SigMode) -> Result<Stream<Signature>> {
         self.input_bandlimit(&input.one()?)?;
         Ok(Stream::One(Signature {
             layout: self.layout(mode),
-            channels: self.affine.width,
+            channels: self.lift.filter.affine.width,
         }))
     }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
@@ -186,11 +161,9 @@ impl Layer for S2GroupLiftConv {
 }
 
 impl S2LiftTwin for S2GroupLiftConv {
-    fn settings(&self) -> (usize, f64, &Affine) {
-        (self.bandlimit_out, self.max_beta, &self.affine)
-    }
-    fn twins(&self) -> &Cache<(usize, usize), S2LiftFinite> {
-        &self.finite
+    type Operator = S2RotationLiftOperator;
+    fn lift(&self) -> &So3Linear<S2RotationLiftOperator, FromS2> {
+        &self.lift
     }
     fn output_rotations(&self) -> Option<&[Rotation]> {
         Some(&self.rotations)

@@ -16,6 +16,8 @@
 //! Hence the single-layer empirical NNGP equals the analytic kernel exactly (docs/theory.md#tested-properties, property 7).
 //! Only the NTK parameterisation exists for these layers.
 
+use std::marker::PhantomData;
+
 use entk_groups::{DriscollHealyGrid, EulerZyz, Rotation, So3Grid};
 use entk_reps::{real_spherical_harmonic, real_wigner_d_from_euler};
 use nalgebra::DMatrix;
@@ -27,6 +29,30 @@ use super::{check_bandlimits, check_max_beta, So3Error};
 /// `Σ_{l′<l} (2l′+1)²`: offset of degree `l` in a flattened list of Wigner blocks.
 fn wigner_offset(l: usize) -> usize {
     (4 * l * l * l - l) / 3
+}
+
+/// Writes `D^l_real(euler)` for `l < L` into `out` (`Q = Σ_l (2l+1)²` values, block `l` at
+/// `wigner_offset(l)`, row-major in `(i, j)`).
+fn write_real_wigner(euler: EulerZyz, bandlimit: usize, out: &mut [f64]) {
+    for l in 0..bandlimit {
+        let d = real_wigner_d_from_euler(l, euler);
+        let w = 2 * l + 1;
+        for i in 0..w {
+            for j in 0..w {
+                out[wigner_offset(l) + i * w + j] = d[(i, j)];
+            }
+        }
+    }
+}
+
+/// Writes `Y^real_{lm}(θ, φ)` for `l < L` into `out` (`L²` values, `(l, m)` at `l² + l + m`).
+fn write_real_harmonics(theta: f64, phi: f64, bandlimit: usize, out: &mut [f64]) {
+    for l in 0..bandlimit {
+        for m in -(l as i32)..=l as i32 {
+            out[(l * l + l).wrapping_add_signed(m as isize)] =
+                real_spherical_harmonic(l, m, theta, phi);
+        }
+    }
 }
 
 /// Real Wigner matrices `D^l_real(R_p)` for `l < L_c` at every point of an SO(3) grid, as a
@@ -44,37 +70,25 @@ fn real_wigner_rows(
     points: impl ExactSizeIterator<Item = EulerZyz>,
     coeff_bandlimit: usize,
 ) -> DMatrix<f64> {
-    let mut table = DMatrix::zeros(points.len(), wigner_offset(coeff_bandlimit));
-    for (p, euler) in points.enumerate() {
-        for l in 0..coeff_bandlimit {
-            let d = real_wigner_d_from_euler(l, euler);
-            let w = 2 * l + 1;
-            for i in 0..w {
-                for jj in 0..w {
-                    table[(p, wigner_offset(l) + i * w + jj)] = d[(i, jj)];
-                }
-            }
-        }
+    let (n, q) = (points.len(), wigner_offset(coeff_bandlimit));
+    let mut values = vec![0.0; n * q];
+    for (row, euler) in values.chunks_exact_mut(q.max(1)).zip(points) {
+        write_real_wigner(euler, coeff_bandlimit, row);
     }
-    table
+    DMatrix::from_row_slice(n, q, &values)
 }
 
 /// `w_p Y^real_{lm}(u_p)` on the points of `grid` for `l < L`: `P × L²`, column `l² + l + m`
 /// (the real quadrature analysis of S² signals).
 pub(crate) fn weighted_real_harmonics(grid: &DriscollHealyGrid, bandlimit: usize) -> DMatrix<f64> {
-    let mut h = DMatrix::zeros(grid.len(), bandlimit * bandlimit);
-    for j in 0..grid.n_theta() {
-        for k in 0..grid.n_phi() {
-            let p = j * grid.n_phi() + k;
-            for l in 0..bandlimit {
-                for m in -(l as i32)..=l as i32 {
-                    let y = real_spherical_harmonic(l, m, grid.theta(j), grid.phi(k));
-                    h[(p, (l * l + l).wrapping_add_signed(m as isize))] = grid.weight(j) * y;
-                }
-            }
-        }
+    let l2 = bandlimit * bandlimit;
+    let mut values = vec![0.0; grid.len() * l2];
+    for (p, row) in values.chunks_exact_mut(l2.max(1)).enumerate() {
+        let (j, k) = (p / grid.n_phi(), p % grid.n_phi());
+        write_real_harmonics(grid.theta(j), grid.phi(k), bandlimit, row);
+        row.iter_mut().for_each(|y| *y *= grid.weight(j));
     }
-    h
+    DMatrix::from_row_slice(grid.len(), l2, &values)
 }
 
 /// The symmetric square root of a PSD matrix (negative rounding eigenvalues clipped to 0).
@@ -93,188 +107,155 @@ pub struct So3Affine {
     pub b_std: f64,
 }
 
-/// The finite S² → SO(3) lifting layer. Features: input `(θ, φ, C_in)` on the DH grid of `L_in`,
-/// output `(γ, β, α, C_out)` on the SO(3) grid of `L_out`, channels last.
-///
-/// Parameters, in order: `z[o][c][(l, n)]` (`C_out·C_in·L_out²` values, `(l, n)` flattened as
-/// `l² + l + n`), then the biases `b[o]` when `σ_b > 0`.
-#[derive(Debug, Clone)]
-pub struct S2LiftFinite {
-    /// The filters `M^{1/2}` of the cap (`L_out² × L_out²`), `σ_w/√(C_in |S|)`.
-    bank: FilterBank,
-    bandlimit_out: usize,
-    /// `w_u Y^real_{lm}(u_p)`: `P_in × L_out²`.
-    weighted_harmonics: DMatrix<f64>,
-    /// `D^l_real(R_p)`: `P_out × Q`.
-    wigner_out: DMatrix<f64>,
-}
+/// The input domain of a [`FiniteSo3Layer`]: [`FromS2`] (S² signals, the lifting) or
+/// [`FromSo3`] (SO(3) signals, the group convolution). Sealed: these two are all there are.
+pub trait FiniteDomain: sealed::Domain {}
 
-impl S2LiftFinite {
-    /// A lifting layer from `channels_in` S² channels of bandlimit `L_in` to `channels_out` SO(3)
-    /// channels of bandlimit `L_out ≤ L_in`, filter support the cap `θ ≤ max_beta`.
-    pub fn new(
-        bandlimit_in: usize,
-        bandlimit_out: usize,
-        max_beta: f64,
-        channels_in: usize,
-        channels_out: usize,
-        affine: So3Affine,
-    ) -> Result<Self, So3Error> {
-        check_bandlimits(bandlimit_in, bandlimit_out)?;
-        check_max_beta(max_beta)?;
-        let grid = DriscollHealyGrid::new(bandlimit_in).map_err(entk_reps::RepsError::from)?;
-        let lo = bandlimit_out;
-        let weighted_harmonics = weighted_real_harmonics(&grid, lo);
-        let area = 2.0 * PI * (1.0 - max_beta.cos());
-        let filter_sqrt = if max_beta >= PI {
+/// S² signals on the Driscoll–Healy grid, `(θ, φ, C)`: the input of [`S2LiftFinite`].
+#[derive(Debug, Clone, Copy)]
+pub enum FromS2 {}
+
+/// SO(3) signals on the SO(3) grid, `(γ, β, α, C)`: the input of [`So3ConvFinite`].
+#[derive(Debug, Clone, Copy)]
+pub enum FromSo3 {}
+
+impl FiniteDomain for FromS2 {}
+impl FiniteDomain for FromSo3 {}
+
+mod sealed {
+    use super::*;
+
+    /// What a finite layer's input domain decides (the layers themselves are written once).
+    pub trait Domain {
+        /// The coefficient blocks are `(2l+1) × (2l+1)` (SO(3) inputs) rather than vectors
+        /// (S² inputs); see [`WignerSynthesis`].
+        const SQUARE: bool;
+        /// The weighted input basis (`P_in × X`) for inputs of bandlimit `L_in`, and the
+        /// output table `T_l(R_p)` (`P_out × Q`) on the SO(3) grid of `L_out`.
+        fn bases(l_in: usize, l_out: usize) -> Result<(DMatrix<f64>, DMatrix<f64>), So3Error>;
+        /// The Gram matrix `M` of the basis over the support of `max_beta < π`.
+        fn support_gram(l_out: usize, max_beta: f64) -> DMatrix<f64>;
+        /// `M^{1/2}` for the whole domain (`max_beta = π`).
+        fn whole_sqrt(l_out: usize) -> DMatrix<f64>;
+        /// The support's measure `|S|`.
+        fn support_measure(max_beta: f64) -> f64;
+    }
+
+    /// The cap `θ ≤ max_beta` on S²: `M` the Gram matrix of the real harmonics over the cap.
+    impl Domain for FromS2 {
+        const SQUARE: bool = false;
+        fn bases(l_in: usize, lo: usize) -> Result<(DMatrix<f64>, DMatrix<f64>), So3Error> {
+            let grid = DriscollHealyGrid::new(l_in).map_err(entk_reps::RepsError::from)?;
+            Ok((
+                weighted_real_harmonics(&grid, lo),
+                real_wigner_table(lo, lo),
+            ))
+        }
+        fn support_gram(lo: usize, max_beta: f64) -> DMatrix<f64> {
+            cap_gram(lo, max_beta)
+        }
+        fn whole_sqrt(lo: usize) -> DMatrix<f64> {
             DMatrix::identity(lo * lo, lo * lo)
-        } else {
-            psd_sqrt(cap_gram(lo, max_beta))
-        };
-        Ok(Self {
-            bank: FilterBank::new((channels_in, channels_out), affine, filter_sqrt, area),
-            bandlimit_out,
-            weighted_harmonics,
-            wigner_out: real_wigner_table(bandlimit_out, bandlimit_out),
-        })
+        }
+        fn support_measure(max_beta: f64) -> f64 {
+            2.0 * PI * (1.0 - max_beta.cos())
+        }
     }
 
-    /// The same layer sampled at `rotations` instead of the SO(3) grid: the output is
-    /// `(R, C_out)` with one row per rotation, in order (the lifting onto a finite rotation
-    /// group). Parameters are unchanged.
-    pub fn with_output_rotations(mut self, rotations: &[Rotation]) -> Self {
-        self.wigner_out = real_wigner_rows(
-            rotations.iter().map(Rotation::to_euler_zyz),
-            self.bandlimit_out,
-        );
-        self
-    }
-
-    /// Number of parameters.
-    pub fn parameter_count(&self) -> usize {
-        self.bank.parameter_count()
-    }
-
-    /// `Σ_c Σ_m F_c[(l,m)] D^l_{mn}(R)` for every point: `P_out × (C_in·L_out²)`, column
-    /// `c·L_out² + (l, n)`.
-    fn rotated_coefficients(&self, input: &[f64]) -> DMatrix<f64> {
-        let (ci, lo) = (self.bank.channels_in, self.bandlimit_out);
-        let points_in = self.weighted_harmonics.nrows();
-        let f = DMatrix::from_row_slice(points_in, ci, input);
-        let coefficients = f.transpose() * &self.weighted_harmonics; // C_in × L²
-        let points_out = self.wigner_out.nrows();
-        let mut g = DMatrix::zeros(points_out, ci * lo * lo);
-        for p in 0..points_out {
-            for c in 0..ci {
-                for l in 0..lo {
-                    let w = 2 * l + 1;
-                    for n in 0..w {
-                        let mut sum = 0.0;
-                        for m in 0..w {
-                            sum += coefficients[(c, l * l + m)]
-                                * self.wigner_out[(p, wigner_offset(l) + m * w + n)];
-                        }
-                        g[(p, c * lo * lo + l * l + n)] = sum;
-                    }
+    /// The region `β ≤ max_beta` of SO(3): `M` the Gram matrix of the real Wigner functions
+    /// over it; the output table carries the synthesis factor `(2l+1)/(8π²)`.
+    impl Domain for FromSo3 {
+        const SQUARE: bool = true;
+        fn bases(l_in: usize, lo: usize) -> Result<(DMatrix<f64>, DMatrix<f64>), So3Error> {
+            let grid_in = So3Grid::new(l_in).map_err(entk_reps::RepsError::from)?;
+            let mut analysis = real_wigner_table(l_in, lo);
+            let (a, b) = (grid_in.n_azimuth(), grid_in.n_beta());
+            for (p, mut row) in analysis.row_iter_mut().enumerate() {
+                row *= grid_in.weight((p / a) % b);
+            }
+            let mut table = real_wigner_table(lo, lo);
+            for l in 0..lo {
+                let factor = (2 * l + 1) as f64 / (8.0 * PI * PI);
+                for col in wigner_offset(l)..wigner_offset(l + 1) {
+                    table.column_mut(col).scale_mut(factor);
                 }
             }
+            Ok((analysis, table))
         }
-        g
-    }
-
-    /// Forward pass of one sample: input `(θ, φ, C_in)` → output `(γ, β, α, C_out)`.
-    pub fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64> {
-        self.bank.forward(&self.rotated_coefficients(input), params)
-    }
-    /// Reverse mode for one sample: given the output cotangent `dy` (same layout as the
-    /// output), returns `(d params, d input)`.
-    pub fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let (ci, lo) = (self.bank.channels_in, self.bandlimit_out);
-        let l2 = lo * lo;
-        let (d_params, d_g) = self
-            .bank
-            .backward(&self.rotated_coefficients(input), params, dy);
-        let mut d_coefficients = DMatrix::zeros(ci, l2);
-        for p in 0..d_g.nrows() {
-            for c in 0..ci {
-                for l in 0..lo {
-                    let w = 2 * l + 1;
-                    for m in 0..w {
-                        let mut sum = 0.0;
-                        for n in 0..w {
-                            sum += d_g[(p, c * l2 + l * l + n)]
-                                * self.wigner_out[(p, wigner_offset(l) + m * w + n)];
-                        }
-                        d_coefficients[(c, l * l + m)] += sum;
-                    }
-                }
-            }
+        fn support_gram(lo: usize, max_beta: f64) -> DMatrix<f64> {
+            region_gram(lo, max_beta)
         }
-        let d_input = &self.weighted_harmonics * d_coefficients.transpose();
-        (d_params, row_major(&d_input))
-    }
-}
-
-/// The finite SO(3) → SO(3) group convolution. Features `(γ, β, α, C)` on the SO(3) grids of
-/// `L_in` (input) and `L_out ≤ L_in` (output), channels last.
-///
-/// Parameters, in order: `z[o][c][(l, k, j)]` (`C_out·C_in·Q` values, `Q = Σ_{l<L_out} (2l+1)²`,
-/// block `l` flattened row-major in `(k, j)`), then the biases `b[o]` when `σ_b > 0`.
-#[derive(Debug, Clone)]
-pub struct So3ConvFinite {
-    /// The filters `N^{1/2}` of the region (`Q × Q`), `σ_w/√(C_in |S|)`.
-    bank: FilterBank,
-    bandlimit_out: usize,
-    /// `w_R D^l_real(R)` on the input grid: `P_in × Q`.
-    weighted_wigner_in: DMatrix<f64>,
-    /// `(2l+1)/(8π²) D^l_real(R)` on the output grid: `P_out × Q`.
-    synthesis_out: DMatrix<f64>,
-}
-
-impl So3ConvFinite {
-    /// A group convolution from `channels_in` channels at bandlimit `L_in` to `channels_out` at
-    /// `L_out ≤ L_in`, filter support `β ≤ max_beta`.
-    pub fn new(
-        bandlimit_in: usize,
-        bandlimit_out: usize,
-        max_beta: f64,
-        channels_in: usize,
-        channels_out: usize,
-        affine: So3Affine,
-    ) -> Result<Self, So3Error> {
-        check_bandlimits(bandlimit_in, bandlimit_out)?;
-        check_max_beta(max_beta)?;
-        let lo = bandlimit_out;
-        let grid_in = So3Grid::new(bandlimit_in).map_err(entk_reps::RepsError::from)?;
-        let mut weighted_wigner_in = real_wigner_table(bandlimit_in, lo);
-        let (a, b) = (grid_in.n_azimuth(), grid_in.n_beta());
-        for (p, mut row) in weighted_wigner_in.row_iter_mut().enumerate() {
-            row *= grid_in.weight((p / a) % b);
-        }
-        let mut synthesis_out = real_wigner_table(lo, lo);
-        for l in 0..lo {
-            let w = 2 * l + 1;
-            let factor = w as f64 / (8.0 * PI * PI);
-            for col in wigner_offset(l)..wigner_offset(l + 1) {
-                synthesis_out.column_mut(col).scale_mut(factor);
-            }
-        }
-        let volume = 4.0 * PI * PI * (1.0 - max_beta.cos());
-        let filter_sqrt = if max_beta >= PI {
+        /// `8π²/(2l+1)·I`.
+        fn whole_sqrt(lo: usize) -> DMatrix<f64> {
             DMatrix::from_diagonal(&nalgebra::DVector::from_fn(wigner_offset(lo), |i, _| {
                 let l = (0..lo)
                     .find(|&l| i < wigner_offset(l + 1))
                     .expect("in range");
                 (8.0 * PI * PI / (2 * l + 1) as f64).sqrt()
             }))
+        }
+        fn support_measure(max_beta: f64) -> f64 {
+            4.0 * PI * PI * (1.0 - max_beta.cos())
+        }
+    }
+}
+
+/// A finite SO(3)-engine linear layer whose input lives on `D` ([`FromS2`]: the lifting
+/// [`S2LiftFinite`]; [`FromSo3`]: the group convolution [`So3ConvFinite`]), with output
+/// `(γ, β, α, C_out)` on the SO(3) grid of `L_out`, channels last.
+#[derive(Debug, Clone)]
+pub struct FiniteSo3Layer<D> {
+    /// The filters `M^{1/2}` of the support, `σ_w/√(C_in |S|)`.
+    bank: FilterBank,
+    synthesis: WignerSynthesis,
+    domain: PhantomData<D>,
+}
+
+/// The finite S² → SO(3) lifting layer. Features: input `(θ, φ, C_in)` on the DH grid of `L_in`,
+/// output `(γ, β, α, C_out)` on the SO(3) grid of `L_out`, channels last; filter support the
+/// cap `θ ≤ max_beta`.
+///
+/// Parameters, in order: `z[o][c][(l, n)]` (`C_out·C_in·L_out²` values, `(l, n)` flattened as
+/// `l² + l + n`), then the biases `b[o]` when `σ_b > 0`.
+pub type S2LiftFinite = FiniteSo3Layer<FromS2>;
+
+/// The finite SO(3) → SO(3) group convolution. Features `(γ, β, α, C)` on the SO(3) grids of
+/// `L_in` (input) and `L_out ≤ L_in` (output), channels last; filter support `β ≤ max_beta`.
+///
+/// Parameters, in order: `z[o][c][(l, k, j)]` (`C_out·C_in·Q` values, `Q = Σ_{l<L_out} (2l+1)²`,
+/// block `l` flattened row-major in `(k, j)`), then the biases `b[o]` when `σ_b > 0`.
+pub type So3ConvFinite = FiniteSo3Layer<FromSo3>;
+
+impl<D: FiniteDomain> FiniteSo3Layer<D> {
+    /// A layer from `channels_in` channels of bandlimit `L_in` to `channels_out` SO(3) channels
+    /// of bandlimit `L_out ≤ L_in`, filter support `max_beta` (the cap `θ ≤ max_beta` on S²,
+    /// the region `β ≤ max_beta` on SO(3)).
+    pub fn new(
+        bandlimit_in: usize,
+        bandlimit_out: usize,
+        max_beta: f64,
+        channels_in: usize,
+        channels_out: usize,
+        affine: So3Affine,
+    ) -> Result<Self, So3Error> {
+        check_bandlimits(bandlimit_in, bandlimit_out)?;
+        check_max_beta(max_beta)?;
+        let (analysis, table) = D::bases(bandlimit_in, bandlimit_out)?;
+        let filter_sqrt = if max_beta >= PI {
+            D::whole_sqrt(bandlimit_out)
         } else {
-            psd_sqrt(region_gram(lo, max_beta))
+            psd_sqrt(D::support_gram(bandlimit_out, max_beta))
         };
+        let support = D::support_measure(max_beta);
         Ok(Self {
-            bank: FilterBank::new((channels_in, channels_out), affine, filter_sqrt, volume),
-            bandlimit_out,
-            weighted_wigner_in,
-            synthesis_out,
+            bank: FilterBank::new((channels_in, channels_out), affine, filter_sqrt, support),
+            synthesis: WignerSynthesis {
+                bandlimit: bandlimit_out,
+                square: D::SQUARE,
+                analysis,
+                table,
+            },
+            domain: PhantomData,
         })
     }
 
@@ -283,135 +264,168 @@ impl So3ConvFinite {
         self.bank.parameter_count()
     }
 
-    /// `H[p, c·Q + (l,k,j)] = Σ_i (2l+1)/(8π²) D^l_{ik}(R_p) f̂^l_c[i, j]`.
-    fn synthesis_features(&self, input: &[f64]) -> DMatrix<f64> {
-        let (ci, lo) = (self.bank.channels_in, self.bandlimit_out);
-        let q = wigner_offset(lo);
-        let f = DMatrix::from_row_slice(self.weighted_wigner_in.nrows(), ci, input);
-        let coefficients = f.transpose() * &self.weighted_wigner_in; // C_in × Q
-        let points = self.synthesis_out.nrows();
-        let mut h = DMatrix::zeros(points, ci * q);
+    /// Forward pass of one sample: input on `D`'s grid of `L_in` → output `(γ, β, α, C_out)`.
+    pub fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64> {
+        let features = self.synthesis.features(input, self.bank.channels_in);
+        self.bank.forward(&features, params)
+    }
+
+    /// Reverse mode for one sample: given the output cotangent `dy` (same layout as the
+    /// output), returns `(d params, d input)`.
+    pub fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let ci = self.bank.channels_in;
+        let features = self.synthesis.features(input, ci);
+        let (d_params, d_features) = self.bank.backward(&features, params, dy);
+        (d_params, self.synthesis.transpose(&d_features, ci))
+    }
+}
+
+impl S2LiftFinite {
+    /// The same layer sampled at `rotations` instead of the SO(3) grid: the output is
+    /// `(R, C_out)` with one row per rotation, in order (the lifting onto a finite rotation
+    /// group). Parameters are unchanged.
+    pub fn with_output_rotations(mut self, rotations: &[Rotation]) -> Self {
+        self.synthesis.table = real_wigner_rows(
+            rotations.iter().map(Rotation::to_euler_zyz),
+            self.synthesis.bandlimit,
+        );
+        self
+    }
+}
+
+/// The linear map from an input sample to the features the filters act on, shared by both
+/// finite layers. The input's coefficients `F = fᵀ·analysis` hold, per channel and degree
+/// `l < L_out`, a `(2l+1) × r` block `F_l` (`r = 1`: the S² coefficients `f̂_{lm}`; `r = 2l+1`:
+/// the SO(3) coefficients `f̂^l`); the features at output point `p` are the blocks
+/// `H_l = T_l(R_p)ᵀ F_l`, with `T_l` the degree-`l` block of `table` (`D^l_real`, times
+/// `(2l+1)/(8π²)` for the group convolution), stored like `F`.
+#[derive(Debug, Clone)]
+pub struct WignerSynthesis {
+    bandlimit: usize,
+    /// `r = 2l+1` (SO(3) inputs) rather than `r = 1` (S² inputs).
+    square: bool,
+    /// The weighted input basis, `P_in × X` (`X` coefficients per channel).
+    analysis: DMatrix<f64>,
+    /// `T_l(R_p)` for every output point: `P_out × Q`.
+    table: DMatrix<f64>,
+}
+
+impl WignerSynthesis {
+    /// `(r, offset of block l)` for degree `l` (`l` = `L_out`: the coefficient count `X`).
+    fn block(&self, l: usize) -> (usize, usize) {
+        if self.square {
+            (2 * l + 1, wigner_offset(l))
+        } else {
+            (1, l * l)
+        }
+    }
+
+    /// `H[p, c·X + off_l + k·r + j] = Σ_i T_l(R_p)[i, k] F_{c,l}[i, j]`.
+    fn features(&self, input: &[f64], ci: usize) -> DMatrix<f64> {
+        let x = self.block(self.bandlimit).1;
+        let f = DMatrix::from_row_slice(self.analysis.nrows(), ci, input);
+        let coefficients = f.transpose() * &self.analysis; // C_in × X
+        let points = self.table.nrows();
+        let mut h = DMatrix::zeros(points, ci * x);
         for p in 0..points {
-            for c in 0..ci {
-                for l in 0..lo {
-                    let (w, off) = (2 * l + 1, wigner_offset(l));
-                    for k in 0..w {
-                        for j in 0..w {
-                            let mut sum = 0.0;
-                            for i in 0..w {
-                                sum += self.synthesis_out[(p, off + i * w + k)]
-                                    * coefficients[(c, off + i * w + j)];
-                            }
-                            h[(p, c * q + off + k * w + j)] = sum;
-                        }
-                    }
-                }
-            }
+            let input = |c, i| coefficients[(c, i)];
+            self.mix_blocks(p, ci, false, input, |c, i, v| h[(p, c * x + i)] = v);
         }
         h
     }
 
-    /// Forward pass of one sample: `(γ, β, α, C_in)` on the `L_in` grid → `(γ, β, α, C_out)` on
-    /// the `L_out` grid.
-    pub fn apply(&self, params: &[f64], input: &[f64]) -> Vec<f64> {
-        self.bank.forward(&self.synthesis_features(input), params)
-    }
-    /// Reverse mode for one sample: given the output cotangent `dy`, returns
-    /// `(d params, d input)`.
-    pub fn vjp(&self, params: &[f64], input: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let (ci, lo) = (self.bank.channels_in, self.bandlimit_out);
-        let q = wigner_offset(lo);
-        let (d_params, d_h) = self
-            .bank
-            .backward(&self.synthesis_features(input), params, dy);
-        let mut d_coefficients = DMatrix::zeros(ci, q);
+    /// The transpose of [`WignerSynthesis::features`]: the input cotangent (row-major, like the
+    /// input) of the features' cotangent `d_h`, via `dF_l = Σ_p T_l(R_p) dH_l`.
+    fn transpose(&self, d_h: &DMatrix<f64>, ci: usize) -> Vec<f64> {
+        let x = self.block(self.bandlimit).1;
+        let mut d_coefficients = DMatrix::zeros(ci, x);
         for p in 0..d_h.nrows() {
-            for c in 0..ci {
-                for l in 0..lo {
-                    let (w, off) = (2 * l + 1, wigner_offset(l));
-                    for i in 0..w {
-                        for j in 0..w {
-                            let mut sum = 0.0;
-                            for k in 0..w {
-                                sum += d_h[(p, c * q + off + k * w + j)]
-                                    * self.synthesis_out[(p, off + i * w + k)];
-                            }
-                            d_coefficients[(c, off + i * w + j)] += sum;
+            let input = |c, i| d_h[(p, c * x + i)];
+            self.mix_blocks(p, ci, true, input, |c, i, v| d_coefficients[(c, i)] += v);
+        }
+        row_major(&(&self.analysis * d_coefficients.transpose()))
+    }
+
+    /// For every channel `c < ci` and degree `l`: `out_l = T_l(R_p)ᵀ in_l`, or `T_l(R_p) in_l`
+    /// when `transposed`, with blocks laid out like the coefficients: `input(c, i)` reads entry
+    /// `i` of channel `c`'s `X` values and `out(c, i, v)` receives one.
+    fn mix_blocks(
+        &self,
+        p: usize,
+        ci: usize,
+        transposed: bool,
+        input: impl Fn(usize, usize) -> f64,
+        mut out: impl FnMut(usize, usize, f64),
+    ) {
+        for c in 0..ci {
+            for l in 0..self.bandlimit {
+                let (w, t, (r, off)) = (2 * l + 1, wigner_offset(l), self.block(l));
+                for a in 0..w {
+                    for j in 0..r {
+                        let mut sum = 0.0;
+                        for b in 0..w {
+                            let d = if transposed {
+                                self.table[(p, t + a * w + b)]
+                            } else {
+                                self.table[(p, t + b * w + a)]
+                            };
+                            sum += d * input(c, off + b * r + j);
                         }
+                        out(c, off + a * r + j, sum);
                     }
                 }
             }
         }
-        let d_input = &self.weighted_wigner_in * d_coefficients.transpose();
-        (d_params, row_major(&d_input))
     }
+}
+
+/// `Σ_nodes weight · v vᵀ` over a product rule on a support `θ ≤ max_beta`: Gauss–Legendre in
+/// `cos θ` times, for each of `angles` (1 or 2) azimuthal angles, the uniform rule of `4L + 1`
+/// points; `values(θ, [φ₁, φ₂], v)` writes the `n` basis functions at a node (`φ₁ = 0` when
+/// `angles = 1`).
+fn support_gram(
+    (bandlimit, max_beta): (usize, f64),
+    angles: u32,
+    n: usize,
+    mut values: impl FnMut(f64, [f64; 2], &mut [f64]),
+) -> DMatrix<f64> {
+    let (xs, ws) = gauss_legendre(bandlimit + 1, max_beta.cos(), 1.0);
+    let n_az = 4 * bandlimit + 1;
+    let angle = |i: usize| 2.0 * PI * i as f64 / n_az as f64;
+    let uniform = (2.0 * PI / n_az as f64).powi(angles as i32);
+    let mut m = DMatrix::zeros(n, n);
+    let mut v = vec![0.0; n];
+    for (x, w) in xs.iter().zip(&ws) {
+        let polar = x.clamp(-1.0, 1.0).acos();
+        for node in 0..n_az.pow(angles) {
+            values(polar, [angle(node / n_az), angle(node % n_az)], &mut v);
+            let weight = w * uniform;
+            for i in 0..n {
+                for j in 0..n {
+                    m[(i, j)] += weight * v[i] * v[j];
+                }
+            }
+        }
+    }
+    m
 }
 
 /// `N[(l,k,j),(l′,k′,j′)] = ∫_{β≤β_max} D^l_real,kj(Q) D^{l′}_real,k′j′(Q) dQ` by Gauss–Legendre in
 /// `cos β` times uniform rules in `α` and `γ` (exact for degrees `< L`).
 fn region_gram(bandlimit: usize, max_beta: f64) -> DMatrix<f64> {
     let q = wigner_offset(bandlimit);
-    let (xs, ws) = gauss_legendre(bandlimit + 1, max_beta.cos(), 1.0);
-    let n_az = 4 * bandlimit + 1;
-    let mut m = DMatrix::zeros(q, q);
-    let mut values = vec![0.0; q];
-    for (x, w) in xs.iter().zip(&ws) {
-        let beta = x.clamp(-1.0, 1.0).acos();
-        for ia in 0..n_az {
-            for ig in 0..n_az {
-                let euler = entk_groups::EulerZyz {
-                    alpha: 2.0 * PI * ia as f64 / n_az as f64,
-                    beta,
-                    gamma: 2.0 * PI * ig as f64 / n_az as f64,
-                };
-                for l in 0..bandlimit {
-                    let d = real_wigner_d_from_euler(l, euler);
-                    let width = 2 * l + 1;
-                    for i in 0..width {
-                        for j in 0..width {
-                            values[wigner_offset(l) + i * width + j] = d[(i, j)];
-                        }
-                    }
-                }
-                let weight = w * (2.0 * PI / n_az as f64).powi(2);
-                for i in 0..q {
-                    for j in 0..q {
-                        m[(i, j)] += weight * values[i] * values[j];
-                    }
-                }
-            }
-        }
-    }
-    m
+    support_gram((bandlimit, max_beta), 2, q, |beta, [alpha, gamma], v| {
+        write_real_wigner(EulerZyz { alpha, beta, gamma }, bandlimit, v)
+    })
 }
 
 /// `M[(l,n),(l′,n′)] = ∫_{θ≤β} Y^real_{ln} Y^real_{l′n′} du` by Gauss–Legendre in `cos θ` times
 /// a uniform φ rule (exact: polynomial of degree `≤ 2L−2` in `cos θ` after the φ integral).
 pub(crate) fn cap_gram(bandlimit: usize, max_beta: f64) -> DMatrix<f64> {
     let l2 = bandlimit * bandlimit;
-    let (xs, ws) = gauss_legendre(bandlimit + 1, max_beta.cos(), 1.0);
-    let n_phi = 4 * bandlimit + 1;
-    let mut m = DMatrix::zeros(l2, l2);
-    let mut values = vec![0.0; l2];
-    for (x, w) in xs.iter().zip(&ws) {
-        let theta = x.clamp(-1.0, 1.0).acos();
-        for k in 0..n_phi {
-            let phi = 2.0 * PI * k as f64 / n_phi as f64;
-            for l in 0..bandlimit {
-                for n in -(l as i32)..=l as i32 {
-                    values[(l * l + l).wrapping_add_signed(n as isize)] =
-                        real_spherical_harmonic(l, n, theta, phi);
-                }
-            }
-            let weight = w * 2.0 * PI / n_phi as f64;
-            for i in 0..l2 {
-                for j in 0..l2 {
-                    m[(i, j)] += weight * values[i] * values[j];
-                }
-            }
-        }
-    }
-    m
+    support_gram((bandlimit, max_beta), 1, l2, |theta, [_, phi], v| {
+        write_real_harmonics(theta, phi, bandlimit, v)
+    })
 }
 
 /// `dz_{o,c} = M^{1/2} dκ̂_{o,c}` (the square root is symmetric), flattened like the parameters.

@@ -15,7 +15,10 @@ mod rotation_lift;
 mod support;
 
 pub use conv::{SignalCoefficients, So3ConvOperator};
-pub use finite::{S2LiftFinite, So3Affine, So3ConvFinite, So3PoolFinite};
+pub use finite::{
+    FiniteDomain, FiniteSo3Layer, FromS2, FromSo3, S2LiftFinite, So3Affine, So3ConvFinite,
+    So3PoolFinite,
+};
 pub use grid_kernel::So3PairKernel;
 pub use lift::{QuadratureCoefficients, S2LiftOperator};
 pub use rotation_lift::S2RotationLiftOperator;
