@@ -71,8 +71,8 @@ use super::common::{
     announce, gram, relative_rms, resize_images, Durable, UnitStore, CODE_VERSION,
 };
 use super::stats::{
-    all_hold, debiased_sq_norm_groups, decide_less, decide_positive, samples_needed, verdict,
-    Bootstrap, Claim, Estimate,
+    all_hold, claims_table, debiased_sq_norm_groups, decide_less, decide_positive, interval_series,
+    samples_needed, verdict, Bootstrap, Claim, Estimate,
 };
 use super::{ExperimentError, ExperimentOptions};
 use crate::progress::{format_duration, Stage, Tracker};
@@ -411,12 +411,11 @@ impl AugmentationConfig {
             format!("Deviation of ensemble means after {last} steps (t = kη = {}), ‖a − b‖/‖μ‖ with noise floor removed [95 % bootstrap interval], tests on MNIST digits (in) and texture patches (off); 'n.r.' = interval reaches 0 (not resolved above the noise)", sig(last as f64 * eta, 3)),
             &["width", "units (×4 networks)", "CNN+aug vs GCNN (in)", "CNN+aug vs GCNN (off)", "CNN+aug vs μ (in)", "GCNN vs μ (in)", "CNN+aug vs μ (off)", "GCNN vs μ (off)"],
         );
-        let mut fig_w = Figure::new(
-            "deviation of ensemble means vs width (final step)",
-            "width",
-            "‖a − b‖/‖μ‖",
-        )
-        .log_log();
+        // Both figures plot the relative deviation of two ensemble means on log-log axes.
+        let deviation_figure =
+            |title: &str, x: &str| Figure::new(title, x, "‖a − b‖/‖μ‖").log_log();
+        let mut fig_w =
+            deviation_figure("deviation of ensemble means vs width (final step)", "width");
         let mut models = Vec::new();
         let mut series: Vec<Vec<Estimate>> = vec![Vec::new(); 6];
         for (p, s) in plans.iter().zip(&summaries) {
@@ -437,33 +436,22 @@ impl AugmentationConfig {
             {
                 series[k].push(d.root);
             }
-            let ci = |d: &Deviation| json!(d.root.ci);
-            models.push(
-                ModelResult::new(format!("cnn_c4_augmented_w{}", p.width))
+            let model = |name: &str, other: &str, from_mu: &[Deviation; 2]| {
+                let mut m = ModelResult::new(format!("{name}_w{}", p.width))
                     .with("width", p.width)
-                    .with("units", p.units.len())
-                    .with("deviation_from_gcnn_in", f.between[0].root.value)
-                    .with("deviation_from_gcnn_in_ci", ci(&f.between[0]))
-                    .with("deviation_from_gcnn_off", f.between[1].root.value)
-                    .with("deviation_from_gcnn_off_ci", ci(&f.between[1]))
-                    .with("deviation_from_mu_in", f.cnn_mu[0].root.value)
-                    .with("deviation_from_mu_in_ci", ci(&f.cnn_mu[0]))
-                    .with("deviation_from_mu_off", f.cnn_mu[1].root.value)
-                    .with("deviation_from_mu_off_ci", ci(&f.cnn_mu[1])),
-            );
-            models.push(
-                ModelResult::new(format!("gcnn_c4_w{}", p.width))
-                    .with("width", p.width)
-                    .with("units", p.units.len())
-                    .with("deviation_from_cnn_in", f.between[0].root.value)
-                    .with("deviation_from_cnn_in_ci", ci(&f.between[0]))
-                    .with("deviation_from_cnn_off", f.between[1].root.value)
-                    .with("deviation_from_cnn_off_ci", ci(&f.between[1]))
-                    .with("deviation_from_mu_in", f.gcnn_mu[0].root.value)
-                    .with("deviation_from_mu_in_ci", ci(&f.gcnn_mu[0]))
-                    .with("deviation_from_mu_off", f.gcnn_mu[1].root.value)
-                    .with("deviation_from_mu_off_ci", ci(&f.gcnn_mu[1])),
-            );
+                    .with("units", p.units.len());
+                for (target, devs) in [(other, &f.between), ("mu", from_mu)] {
+                    for (dist, d) in ["in", "off"].into_iter().zip(devs) {
+                        let key = format!("deviation_from_{target}_{dist}");
+                        m = m
+                            .with(&key, d.root.value)
+                            .with(&format!("{key}_ci"), json!(d.root.ci));
+                    }
+                }
+                m
+            };
+            models.push(model("cnn_c4_augmented", "gcnn", &f.cnn_mu));
+            models.push(model("gcnn_c4", "cnn", &f.gcnn_mu));
         }
         report.models = models;
         let wx: Vec<f64> = self.widths.iter().map(|&w| w as f64).collect();
@@ -476,17 +464,7 @@ impl AugmentationConfig {
         .into_iter()
         .enumerate()
         {
-            fig_w.series.push(
-                Series::new(
-                    label,
-                    wx.clone(),
-                    series[k].iter().map(|e| e.value).collect(),
-                )
-                .with_band(
-                    series[k].iter().map(|e| e.ci.lo).collect(),
-                    series[k].iter().map(|e| e.ci.hi).collect(),
-                ),
-            );
+            fig_w.series.push(interval_series(label, &wx, &series[k]));
         }
         if let (Some(&w0), Some(e0)) = (wx.first(), series[0].first()) {
             fig_w.series.push(
@@ -544,12 +522,10 @@ impl AugmentationConfig {
         ens_table.header = std::iter::once("width".to_string())
             .chain(columns.iter().map(|s| format!("{s} units")))
             .collect();
-        let mut fig_e = Figure::new(
+        let mut fig_e = deviation_figure(
             "CNN+aug vs GCNN (in) vs ensemble size",
             "units (4 trained networks each)",
-            "‖a − b‖/‖μ‖",
-        )
-        .log_log();
+        );
         let mut ens_json = Vec::new();
         for p in &plans {
             let mut row = vec![p.width.to_string()];
@@ -568,17 +544,9 @@ impl AugmentationConfig {
                 }
             }
             ens_table.push(row);
-            fig_e.series.push(
-                Series::new(
-                    format!("width {}", p.width),
-                    xs.clone(),
-                    es.iter().map(|e| e.value).collect(),
-                )
-                .with_band(
-                    es.iter().map(|e| e.ci.lo).collect(),
-                    es.iter().map(|e| e.ci.hi).collect(),
-                ),
-            );
+            fig_e
+                .series
+                .push(interval_series(format!("width {}", p.width), &xs, &es));
             ens_json.push(json!({"width": p.width, "units": xs, "between_in": es}));
         }
 
@@ -657,17 +625,7 @@ impl AugmentationConfig {
             Some(identity_err <= 1e-10),
             format!("max |difference| over {} inputs = {:.2e} (exact computation, no sampling)", all.dim().0, identity_err),
         ));
-        let mut claims_table = Table::new(
-            "Claims, decided from the 95 % intervals",
-            &["claim", "holds?", "evidence"],
-        );
-        for c in &claims {
-            claims_table.push(vec![
-                c.claim.clone(),
-                c.verdict().into(),
-                c.evidence.clone(),
-            ]);
-        }
+        let claims_table = claims_table(&claims);
         report
             .tables
             .extend([width_table, claims_table, time_table, ens_table]);

@@ -56,8 +56,8 @@ use entk_ntk::{image_features, ArchSpec, Features, Kernel, LayerSpec, Network, P
 
 use super::common::{announce, gram, resize_images, Durable, UnitStore, CODE_VERSION};
 use super::stats::{
-    all_hold, debiased_sq_norm, decide_positive, decide_slope, loglog_wls, normal_quantile,
-    samples_needed, verdict, Bootstrap, Claim, Estimate, LineFit,
+    all_hold, claims_table, debiased_sq_norm, decide_positive, decide_slope, interval_series,
+    loglog_wls, normal_quantile, samples_needed, verdict, Bootstrap, Claim, Estimate, LineFit,
 };
 use super::{ExperimentError, ExperimentOptions};
 use crate::progress::Tracker;
@@ -84,6 +84,28 @@ pub struct ConvergenceModel {
     pub split: usize,
     /// Cap on the networks of the linearised estimator per width.
     pub max_linearised: usize,
+}
+
+impl ConvergenceModel {
+    /// A family whose linearised NNGP estimator takes the first two layers (convolution and
+    /// nonlinearity) as its head and draws at most 256 networks per width.
+    fn new(
+        name: &str,
+        spec: Value,
+        inputs: &str,
+        widths: Vec<usize>,
+        max_networks: Vec<usize>,
+    ) -> Self {
+        ConvergenceModel {
+            name: name.into(),
+            spec,
+            inputs: inputs.into(),
+            widths,
+            max_networks,
+            split: 2,
+            max_linearised: 256,
+        }
+    }
 }
 
 /// Settings of the convergence experiment.
@@ -120,35 +142,31 @@ impl ConvergenceConfig {
             pilot: 16,
             target_relative_se: 0.2,
             bootstrap: 1000,
-            c4: ConvergenceModel {
-                name: "c4_gcnn".into(),
-                spec: json!({"layers": [
+            c4: ConvergenceModel::new(
+                "c4_gcnn",
+                json!({"layers": [
                     {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "valid"}, {"type": "relu"},
                     {"type": "group_conv", "group": "c4", "filter": 3, "padding": "valid", "group_support": "all"}, {"type": "relu"},
                     {"type": "group_pool"}, {"type": "dense"}]}),
-                inputs: "MNIST digits (embedded sample), area-downsampled".into(),
+                "MNIST digits (embedded sample), area-downsampled",
                 // From 16: at width 8 the next-order corrections still show (the mean squared
                 // deviation fell 3.1× from width 8 to 16, a local slope of −1.6), and the law is
                 // about the leading order. Caps: ≈ 30 networks give a relative standard error
                 // of 0.2 at width 256, where one network costs ≈ 6 CPU seconds.
-                widths: vec![16, 32, 64, 128, 256],
-                max_networks: vec![512, 256, 128, 96, 32],
-                split: 2,
-                max_linearised: 256,
-            },
-            so3: ConvergenceModel {
-                name: "so3_cnn".into(),
-                spec: json!({"layers": [
+                vec![16, 32, 64, 128, 256],
+                vec![512, 256, 128, 96, 32],
+            ),
+            so3: ConvergenceModel::new(
+                "so3_cnn",
+                json!({"layers": [
                     {"type": "s2_lift_conv", "bandlimit_out": 2}, {"type": "erf"},
                     {"type": "so3_conv", "bandlimit_out": 2}, {"type": "erf"},
                     {"type": "so3_pool"}, {"type": "dense"}]}),
-                inputs: "random degree-≤2 polynomials in (X, Y, Z) on the L = 4 Driscoll–Healy grid, 2 channels".into(),
+                "random degree-≤2 polynomials in (X, Y, Z) on the L = 4 Driscoll–Healy grid, 2 channels",
                 // From 8, as for the C4 network (widths 4 to 8 still show next-order terms).
-                widths: vec![8, 16, 32, 64, 128],
-                max_networks: vec![512, 256, 128, 96, 64],
-                split: 2,
-                max_linearised: 256,
-            },
+                vec![8, 16, 32, 64, 128],
+                vec![512, 256, 128, 96, 64],
+            ),
         }
     }
 
@@ -313,6 +331,11 @@ impl ConvergenceConfig {
 
         // Pass 2: the remaining networks, in parallel; then the statistics.
         let tracker = Tracker::new("convergence", total);
+        let drawer = Drawer {
+            pool: &pool,
+            tracker: &tracker,
+            parallel,
+        };
         let mut table = Table::new(
             format!(
                 "Finite-width kernels against the analytic ones, relative to ‖K‖²: mean squared deviation of one network E‖K̂ − K‖²/‖K‖² and bias of the mean √(‖E K̂ − K‖²)/‖K‖ (noise-corrected), each with its 95 % bootstrap interval; networks used (needed for a relative standard error ≤ {})",
@@ -351,33 +374,18 @@ impl ConvergenceConfig {
         for (model, analytic, feats, per_width, lin) in prepared {
             let mut rows: Vec<(WidthPlan, Summary)> = Vec::new();
             for mut plan in per_width {
-                let rest = draw_range(
-                    &pool,
-                    &tracker,
-                    &format!("{} width {}", model.name, plan.width),
-                    plan.draws.len()..plan.networks,
-                    plan.seconds / parallel,
-                    |i| {
-                        plan.nets
-                            .kept_draw(&kept, &feats, plan.base.wrapping_add(i as u64))
-                    },
-                )?;
+                let label = format!("{} width {}", model.name, plan.width);
+                let seed = |i: usize| plan.base.wrapping_add(i as u64);
+                let range = plan.draws.len()..plan.networks;
+                let rest = drawer.draw(&label, range, plan.seconds, |i| {
+                    plan.nets.kept_draw(&kept, &feats, seed(i))
+                })?;
                 plan.draws.extend(rest);
-                let rest = draw_range(
-                    &pool,
-                    &tracker,
-                    &format!("{} width {} (linearised)", model.name, plan.width),
-                    plan.lin_draws.len()..plan.lin_networks,
-                    plan.lin_seconds / parallel,
-                    |i| {
-                        plan.nets.kept_linearised(
-                            &kept,
-                            &lin,
-                            &feats,
-                            plan.base.wrapping_add(i as u64),
-                        )
-                    },
-                )?;
+                let label = format!("{label} (linearised)");
+                let range = plan.lin_draws.len()..plan.lin_networks;
+                let rest = drawer.draw(&label, range, plan.lin_seconds, |i| {
+                    plan.nets.kept_linearised(&kept, &lin, &feats, seed(i))
+                })?;
                 plan.lin_draws.extend(rest);
                 let mut s = summarise(&plan.draws, &analytic, self.bootstrap, plan.base ^ 0xb007);
                 let ls = summarise_linearised(
@@ -444,6 +452,15 @@ impl ConvergenceConfig {
                     .collect();
                 let (bias_fit, bias_used) = loglog_wls(&wx, &resolved_bias);
                 let upper = kernel.to_uppercase();
+                let slope_label = |fit: &Option<LineFit>| {
+                    format!(
+                        "{} (slope {})",
+                        model.name,
+                        fit.as_ref()
+                            .map(|f| f.slope.display(2))
+                            .unwrap_or_else(|| "–".into())
+                    )
+                };
                 let slope_claim = |what: &str, fit: &Option<LineFit>, extra: String| {
                     let holds = fit.as_ref().and_then(|f| decide_slope(&f.slope.ci, -1.0));
                     let evidence = match fit {
@@ -511,24 +528,9 @@ impl ConvergenceConfig {
                 ));
                 // Figures: mean squared deviation and bias (resolved points; unresolved ones as
                 // an upper bar from the axis).
-                figs[k].series.push(
-                    Series::new(
-                        format!(
-                            "{} (slope {})",
-                            model.name,
-                            mse_fit
-                                .as_ref()
-                                .map(|f| f.slope.display(2))
-                                .unwrap_or_else(|| "–".into())
-                        ),
-                        wx.clone(),
-                        mse.iter().map(|e| e.value).collect(),
-                    )
-                    .with_band(
-                        mse.iter().map(|e| e.ci.lo).collect(),
-                        mse.iter().map(|e| e.ci.hi).collect(),
-                    ),
-                );
+                figs[k]
+                    .series
+                    .push(interval_series(slope_label(&mse_fit), &wx, &mse));
                 if let (Some(&w0), Some(e0)) = (wx.first(), mse.first()) {
                     figs[k].series.push(
                         Series::new(
@@ -539,24 +541,9 @@ impl ConvergenceConfig {
                         .as_reference(),
                     );
                 }
-                figs[2 + k].series.push(
-                    Series::new(
-                        format!(
-                            "{} (slope {})",
-                            model.name,
-                            bias_fit
-                                .as_ref()
-                                .map(|f| f.slope.display(2))
-                                .unwrap_or_else(|| "–".into())
-                        ),
-                        wx.clone(),
-                        bias.iter().map(|e| e.value).collect(),
-                    )
-                    .with_band(
-                        bias.iter().map(|e| e.ci.lo).collect(),
-                        bias.iter().map(|e| e.ci.hi).collect(),
-                    ),
-                );
+                figs[2 + k]
+                    .series
+                    .push(interval_series(slope_label(&bias_fit), &wx, &bias));
                 let slope_of = |f: &Option<LineFit>| f.as_ref().map(|f| f.slope.value);
                 let ci_of = |f: &Option<LineFit>| f.as_ref().map(|f| json!(f.slope.ci));
                 m = m
@@ -625,17 +612,7 @@ impl ConvergenceConfig {
         }
         tracker.finish();
         kept.note_reused("finite networks");
-        let mut claims_table = Table::new(
-            "Claims, decided from the 95 % intervals",
-            &["claim", "holds?", "evidence"],
-        );
-        for c in &claims {
-            claims_table.push(vec![
-                c.claim.clone(),
-                c.verdict().into(),
-                c.evidence.clone(),
-            ]);
-        }
+        let claims_table = claims_table(&claims);
         report.tables.push(table);
         report.tables.push(claims_table);
         report.figures.extend(figs);
@@ -658,26 +635,37 @@ impl ConvergenceConfig {
     }
 }
 
-/// Draws `range` on `pool` as one progress stage of `tracker` (`seconds` per draw).
-fn draw_range<T: Send>(
-    pool: &rayon::ThreadPool,
-    tracker: &Tracker,
-    label: &str,
-    range: std::ops::Range<usize>,
-    seconds: f64,
-    draw: impl Fn(usize) -> Result<T, ExperimentError> + Sync,
-) -> Result<Vec<T>, ExperimentError> {
-    let stage = tracker.stage(label, range.len(), seconds);
-    pool.install(|| {
-        range
-            .into_par_iter()
-            .map(|i| {
-                let d = draw(i);
-                stage.inc(1);
-                d
-            })
-            .collect()
-    })
+/// Draws networks on a thread pool, each range of seeds as one progress stage of a tracker.
+struct Drawer<'a> {
+    pool: &'a rayon::ThreadPool,
+    tracker: &'a Tracker,
+    /// The pool's threads: a stage's estimated time is its CPU seconds divided by them.
+    parallel: f64,
+}
+
+impl Drawer<'_> {
+    /// `draw(i)` for every `i` in `range` (`seconds` CPU seconds each, for the estimate).
+    fn draw<T: Send>(
+        &self,
+        label: &str,
+        range: std::ops::Range<usize>,
+        seconds: f64,
+        draw: impl Fn(usize) -> Result<T, ExperimentError> + Sync,
+    ) -> Result<Vec<T>, ExperimentError> {
+        let stage = self
+            .tracker
+            .stage(label, range.len(), seconds / self.parallel);
+        self.pool.install(|| {
+            range
+                .into_par_iter()
+                .map(|i| {
+                    let d = draw(i);
+                    stage.inc(1);
+                    d
+                })
+                .collect()
+        })
+    }
 }
 
 /// A network count, with `∞` for "no finite number" (a bias whose interval is all ≤ 0).
@@ -1258,7 +1246,20 @@ fn sphere_inputs(n: usize, l: usize, channels: usize, seed: u64) -> Array4<f64> 
 mod tests {
     use super::*;
 
+    /// The experiment's C4 spec and its width-3 family, split where the experiment splits it.
+    fn c4_family() -> (ArchSpec, FiniteFamily) {
+        let cfg = ConvergenceConfig::from_options(&ExperimentOptions::default());
+        let spec = ArchSpec::from_json(&cfg.c4.spec.to_string()).unwrap();
+        let fam = FiniteFamily::new(&spec, 3, cfg.c4.split).unwrap();
+        (spec, fam)
+    }
+
     fn small_inputs(n: usize) -> Vec<Features> {
+        shifted_inputs(n, 0.1)
+    }
+
+    /// `n` smooth 5×5 images; image `k` is offset by `shift · k`.
+    fn shifted_inputs(n: usize, shift: f64) -> Vec<Features> {
         (0..n)
             .map(|k| {
                 Features::image(
@@ -1266,10 +1267,34 @@ mod tests {
                     5,
                     1,
                     (0..25)
-                        .map(|i| ((i * (k + 2)) as f64 * 0.37).sin() + 0.1 * k as f64)
+                        .map(|i| ((i * (k + 2)) as f64 * 0.37).sin() + shift * k as f64)
                         .collect(),
                 )
                 .unwrap()
+            })
+            .collect()
+    }
+
+    /// Monte Carlo: the mean of each entry of `draw(r)` over `r` in `reps`, with the standard
+    /// error of that mean.
+    fn mean_se(
+        reps: std::ops::Range<u64>,
+        mut draw: impl FnMut(u64) -> Vec<f64>,
+    ) -> Vec<(f64, f64)> {
+        let n = (reps.end - reps.start) as f64;
+        let mut acc: Vec<[f64; 2]> = Vec::new();
+        for r in reps {
+            let v = draw(r);
+            acc.resize(v.len(), [0.0; 2]);
+            for (a, x) in acc.iter_mut().zip(v) {
+                a[0] += x;
+                a[1] += x * x;
+            }
+        }
+        acc.iter()
+            .map(|a| {
+                let mean = a[0] / n;
+                (mean, ((a[1] / n - mean * mean) / n).sqrt())
             })
             .collect()
     }
@@ -1309,28 +1334,19 @@ mod tests {
     /// variate `Dg(K₁)[K̂₁ − K₁]` has mean zero over head draws (4 standard errors).
     #[test]
     fn linearised_estimator_keeps_the_mean() {
-        let cfg = ConvergenceConfig::from_options(&ExperimentOptions::default());
-        let spec = ArchSpec::from_json(&cfg.c4.spec.to_string()).unwrap();
+        let (spec, fam) = c4_family();
         let xs = small_inputs(2);
-        let fam = FiniteFamily::new(&spec, 3, cfg.c4.split).unwrap();
-        let lin = Linearised::new(&spec, cfg.c4.split, &xs).unwrap();
+        let lin = Linearised::new(&spec, fam.split, &xs).unwrap();
         // Conditional mean given the head of network 5.
         let head = fam.full.init_seeded(&xs[0].sig, 5).unwrap();
         let target = lin.draw(&fam, &xs, 5).unwrap().rb;
-        let reps = 6000;
-        let mut acc = [[0.0; 2]; 4];
-        for r in 0..reps {
-            let mut p = fam.full.init_seeded(&xs[0].sig, 1000 + r).unwrap();
+        let mc = mean_se(1000..7000, |seed| {
+            let mut p = fam.full.init_seeded(&xs[0].sig, seed).unwrap();
             p.children[..fam.split].clone_from_slice(&head.children[..fam.split]);
-            let d = fam.draw_with(&xs, p).unwrap();
-            for (a, v) in acc.iter_mut().zip(&d.nngp) {
-                a[0] += v;
-                a[1] += v * v;
-            }
-        }
-        for (e, a) in acc.iter().enumerate() {
-            let mean = a[0] / reps as f64;
-            let se = ((a[1] / reps as f64 - mean * mean) / reps as f64).sqrt();
+            fam.draw_with(&xs, p).unwrap().nngp
+        });
+        assert_eq!(mc.len(), 4);
+        for (e, &(mean, se)) in mc.iter().enumerate() {
             assert!(
                 (mean - target[e]).abs() < 4.0 * se + 1e-12,
                 "entry {e}: MC {mean} ± {se} vs g(K̂₁) {}",
@@ -1338,19 +1354,12 @@ mod tests {
             );
         }
         // The control variate's mean over head draws.
-        let reps = 3000;
-        let mut acc = [[0.0; 2]; 4];
-        for r in 0..reps {
-            let d = lin.draw(&fam, &xs, 50_000 + r).unwrap();
-            for (a, (y, g)) in acc.iter_mut().zip(d.y.iter().zip(&d.rb)) {
-                let cv = g - y;
-                a[0] += cv;
-                a[1] += cv * cv;
-            }
-        }
-        for (e, a) in acc.iter().enumerate() {
-            let mean = a[0] / reps as f64;
-            let se = ((a[1] / reps as f64 - mean * mean) / reps as f64).sqrt();
+        let mc = mean_se(50_000..53_000, |seed| {
+            let d = lin.draw(&fam, &xs, seed).unwrap();
+            d.y.iter().zip(&d.rb).map(|(y, g)| g - y).collect()
+        });
+        assert_eq!(mc.len(), 4);
+        for (e, &(mean, se)) in mc.iter().enumerate() {
             assert!(
                 se > 0.0 && mean.abs() < 4.0 * se,
                 "entry {e}: {mean} ± {se}"
@@ -1363,28 +1372,12 @@ mod tests {
     /// over readout weights, ≈4 standard errors), and the NTK rows are the gradients' Gram.
     #[test]
     fn readout_averaged_nngp_is_the_mean_over_readouts() {
-        let cfg = ConvergenceConfig::from_options(&ExperimentOptions::default());
-        let spec = ArchSpec::from_json(&cfg.c4.spec.to_string()).unwrap();
-        let fam = FiniteFamily::new(&spec, 3, cfg.c4.split).unwrap();
-        let xs: Vec<Features> = (0..2)
-            .map(|k| {
-                Features::image(
-                    5,
-                    5,
-                    1,
-                    (0..25)
-                        .map(|i| ((i * (k + 2)) as f64 * 0.37).sin())
-                        .collect(),
-                )
-                .unwrap()
-            })
-            .collect();
+        let (spec, fam) = c4_family();
+        let xs = shifted_inputs(2, 0.0);
         let d = fam.draw(&xs, 11).unwrap();
         let params = fam.full.init_seeded(&xs[0].sig, 11).unwrap();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let reps = 20_000;
-        let (mut s, mut s2) = (0.0, 0.0);
-        for _ in 0..reps {
+        let (mean, se) = mean_se(0..20_000, |_| {
             let mut p = params.clone();
             let last = p.children.last_mut().unwrap();
             for v in last.values.iter_mut() {
@@ -1392,11 +1385,8 @@ mod tests {
             }
             let f0 = fam.full.apply(&p, &xs[0]).unwrap().data[0];
             let f1 = fam.full.apply(&p, &xs[1]).unwrap().data[0];
-            s += f0 * f1;
-            s2 += (f0 * f1).powi(2);
-        }
-        let mean = s / reps as f64;
-        let se = ((s2 / reps as f64 - mean * mean) / reps as f64).sqrt();
+            vec![f0 * f1]
+        })[0];
         assert!(
             (d.nngp[1] - mean).abs() < 4.0 * se,
             "{} vs {mean} ± {se}",
@@ -1412,7 +1402,7 @@ mod tests {
         assert!((d.ntk[1] - dot(&g0, &g1)).abs() < 1e-12 * d.ntk[0]);
         assert_eq!(d.ntk[1], d.ntk[2]);
         // The per-thread buffers carry nothing from one network (or width) to the next.
-        let wide = FiniteFamily::new(&spec, 4, cfg.c4.split).unwrap();
+        let wide = FiniteFamily::new(&spec, 4, fam.split).unwrap();
         wide.draw(&xs, 3).unwrap();
         let again = fam.draw(&xs, 11).unwrap();
         assert_eq!((&again.nngp, &again.ntk), (&d.nngp, &d.ntk));
@@ -1422,28 +1412,24 @@ mod tests {
     /// reuses them bit for bit; a damaged record is recomputed.
     #[test]
     fn finished_networks_are_kept_and_reused() {
-        let cfg = ConvergenceConfig::from_options(&ExperimentOptions::default());
-        let spec = ArchSpec::from_json(&cfg.c4.spec.to_string()).unwrap();
-        let xs = small_inputs(2);
-        let mut fam = FiniteFamily::new(&spec, 3, cfg.c4.split).unwrap();
+        let (spec, mut fam) = c4_family();
         fam.key = "test family".into();
-        let lin = Linearised::new(&spec, cfg.c4.split, &xs).unwrap();
+        let xs = small_inputs(2);
+        let lin = Linearised::new(&spec, fam.split, &xs).unwrap();
         let root = tempfile::tempdir().unwrap();
-        let first = super::super::common::with_tile_stores(root.path(), || {
-            let kept = UnitStore::here("convergence");
-            let d = fam.kept_draw(&kept, &xs, 7).unwrap();
-            let l = fam.kept_linearised(&kept, &lin, &xs, 7).unwrap();
-            assert_eq!(kept.reused(), 0);
-            (d.to_values(), l.to_values())
-        });
+        // Network 7, plain and linearised, through the store; `reused` of them were kept.
+        let kept_run = |reused: usize| {
+            super::super::common::with_tile_stores(root.path(), || {
+                let kept = UnitStore::here("convergence");
+                let d = fam.kept_draw(&kept, &xs, 7).unwrap();
+                let l = fam.kept_linearised(&kept, &lin, &xs, 7).unwrap();
+                assert_eq!(kept.reused(), reused);
+                (d.to_values(), l.to_values())
+            })
+        };
+        let first = kept_run(0);
         assert_eq!(first.0, fam.draw(&xs, 7).unwrap().to_values());
-        let again = super::super::common::with_tile_stores(root.path(), || {
-            let kept = UnitStore::here("convergence");
-            let d = fam.kept_draw(&kept, &xs, 7).unwrap();
-            let l = fam.kept_linearised(&kept, &lin, &xs, 7).unwrap();
-            assert_eq!(kept.reused(), 2);
-            (d.to_values(), l.to_values())
-        });
+        let again = kept_run(2);
         assert_eq!(first, again);
         assert!(Draw::from_values(&[1.0; 7]).is_none());
     }

@@ -337,11 +337,7 @@ fn claims(reports: &[&ExperimentReport]) -> Table {
         match reports.iter().find(|r| r.experiment == name) {
             Some(r) if !r.claims.is_empty() => {
                 for c in &r.claims {
-                    t.push(vec![
-                        c.claim.clone(),
-                        c.verdict().into(),
-                        c.evidence.clone(),
-                    ]);
+                    t.push(c.row());
                 }
             }
             Some(_) => t.push(vec![

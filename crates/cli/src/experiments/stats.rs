@@ -35,6 +35,8 @@
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use crate::report::{Series, Table};
+
 /// Two-sided level of every interval.
 pub const LEVEL: f64 = 0.95;
 
@@ -731,6 +733,34 @@ impl Claim {
     pub fn verdict(&self) -> &'static str {
         verdict(self.holds)
     }
+    /// The claim as a table row: claim, verdict, evidence.
+    pub fn row(&self) -> Vec<String> {
+        vec![
+            self.claim.clone(),
+            self.verdict().into(),
+            self.evidence.clone(),
+        ]
+    }
+}
+
+/// A curve of estimates over `xs` with their 95 % intervals as error bars.
+pub fn interval_series(name: impl Into<String>, xs: &[f64], est: &[Estimate]) -> Series {
+    Series::new(name, xs.to_vec(), est.iter().map(|e| e.value).collect()).with_band(
+        est.iter().map(|e| e.ci.lo).collect(),
+        est.iter().map(|e| e.ci.hi).collect(),
+    )
+}
+
+/// The table of an experiment's claims, one [`Claim::row`] each.
+pub fn claims_table(claims: &[Claim]) -> Table {
+    let mut t = Table::new(
+        "Claims, decided from the 95 % intervals",
+        &["claim", "holds?", "evidence"],
+    );
+    for c in claims {
+        t.push(c.row());
+    }
+    t
 }
 
 /// `yes`, `NO` or `not resolved`.
