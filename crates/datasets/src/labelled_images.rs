@@ -137,17 +137,22 @@ impl LabelledImages {
     }
 }
 
-/// A training and a test set built with random rotations, plus the angle applied to each image
-/// (radians, counter-clockwise in the `(row, col)` convention of docs/conventions.md#pixel-grid-and-planar-groups; 0 when not
-/// rotated).
+/// Images built with random rotations, each with the angle applied to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RotatedImages {
+    /// The rotated images.
+    pub images: LabelledImages,
+    /// `angles[i]`: the rotation applied to image `i` (radians, counter-clockwise in the
+    /// `(row, col)` convention of docs/conventions.md#pixel-grid-and-planar-groups; 0 when not
+    /// rotated).
+    pub angles: Vec<f64>,
+}
+
+/// A training and a test set built with random rotations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RotatedSplit {
-    /// Training images.
-    pub train: LabelledImages,
-    /// Test images.
-    pub test: LabelledImages,
-    /// Rotation applied to each training image.
-    pub train_angles: Vec<f64>,
-    /// Rotation applied to each test image.
-    pub test_angles: Vec<f64>,
+    /// Training images and their angles.
+    pub train: RotatedImages,
+    /// Test images and their angles.
+    pub test: RotatedImages,
 }

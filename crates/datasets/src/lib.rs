@@ -52,6 +52,6 @@ pub mod textures;
 pub use error::DatasetError;
 pub use image_resize::resize_area;
 pub use image_rotation::{rot90, rotate_bilinear, ImageRotation, RotationMode};
-pub use labelled_images::{LabelledImages, RotatedSplit};
+pub use labelled_images::{LabelledImages, RotatedImages, RotatedSplit};
 pub use labels::{accuracy, argmax_rows, centred_one_hot, one_hot};
 pub use split::{seeded_rng, train_test_indices, TrainTestIndices};

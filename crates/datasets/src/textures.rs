@@ -16,7 +16,7 @@ use rand::Rng;
 use crate::compressed::gunzip_if_needed;
 use crate::image_rotation::{ImageRotation, RotationMode};
 use crate::split::seeded_rng;
-use crate::{DatasetError, LabelledImages, RotatedSplit};
+use crate::{DatasetError, LabelledImages, RotatedImages, RotatedSplit};
 
 const TEXTURES_NPY_GZ: &[u8] = include_bytes!("../data/textures.npy.gz");
 
@@ -107,7 +107,7 @@ pub fn texture_patches(
 ) -> Result<RotatedSplit, DatasetError> {
     DatasetError::at_least_one("patch size", config.patch_size)?;
     let mut rng = seeded_rng(config.seed);
-    let (train, train_angles) = draw_patches(
+    let train = draw_patches(
         textures,
         config,
         Half::Upper,
@@ -115,7 +115,7 @@ pub fn texture_patches(
         config.train_rotation,
         &mut rng,
     )?;
-    let (test, test_angles) = draw_patches(
+    let test = draw_patches(
         textures,
         config,
         Half::Lower,
@@ -123,12 +123,7 @@ pub fn texture_patches(
         config.test_rotation,
         &mut rng,
     )?;
-    Ok(RotatedSplit {
-        train,
-        test,
-        train_angles,
-        test_angles,
-    })
+    Ok(RotatedSplit { train, test })
 }
 
 /// [`texture_patches`] on the embedded textures.
@@ -163,7 +158,7 @@ fn draw_patches<R: Rng>(
     count: usize,
     mode: RotationMode,
     rng: &mut R,
-) -> Result<(LabelledImages, Vec<f64>), DatasetError> {
+) -> Result<RotatedImages, DatasetError> {
     let (h, w, c) = textures.image_shape();
     let (row_start, row_end) = match half {
         Half::Upper => (0, h / 2),
@@ -201,10 +196,10 @@ fn draw_patches<R: Rng>(
         images.index_axis_mut(Axis(0), n).assign(&rotated);
         angles.push(rotation.angle());
     }
-    Ok((
-        LabelledImages::new(images, labels, textures.class_names().to_vec())?,
+    Ok(RotatedImages {
+        images: LabelledImages::new(images, labels, textures.class_names().to_vec())?,
         angles,
-    ))
+    })
 }
 
 /// The `side × side` block of `image` whose top-left pixel is `(top, left)`.

@@ -145,19 +145,19 @@ fn quarter_turn_mnist_is_an_exact_permutation_of_the_chosen_digits() {
     let indices = train_test_indices(digits.len(), 40, 20, 11).unwrap();
     let mut turns_seen = [false; 4];
     for (n, &i) in indices.train.iter().enumerate() {
-        let turns = (split.train_angles[n] / FRAC_PI_2).round() as i64;
-        assert_eq!(split.train_angles[n], FRAC_PI_2 * turns as f64);
+        let turns = (split.train.angles[n] / FRAC_PI_2).round() as i64;
+        assert_eq!(split.train.angles[n], FRAC_PI_2 * turns as f64);
         turns_seen[turns as usize] = true;
-        assert_eq!(split.train.image(n), rot90(digits.image(i), turns));
-        assert_eq!(split.train.labels()[n], digits.labels()[i]);
+        assert_eq!(split.train.images.image(n), rot90(digits.image(i), turns));
+        assert_eq!(split.train.images.labels()[n], digits.labels()[i]);
     }
     assert!(
         turns_seen.iter().all(|&t| t),
         "all four quarter turns occur"
     );
     for (n, &i) in indices.test.iter().enumerate() {
-        assert_eq!(split.test.image(n), digits.image(i));
-        assert_eq!(split.test_angles[n], 0.0);
+        assert_eq!(split.test.images.image(n), digits.image(i));
+        assert_eq!(split.test.angles[n], 0.0);
     }
 }
 
@@ -174,17 +174,18 @@ fn continuous_rotated_mnist_is_seeded_and_keeps_the_digit_mass() {
     let b = rotated_mnist(&digits, &config).unwrap();
     assert_eq!(a, b);
     let c = rotated_mnist(&digits, &RotatedMnistConfig { seed: 6, ..config }).unwrap();
-    assert_ne!(a.train_angles, c.train_angles);
-    assert_eq!(a.train.images().shape(), &[30, 28, 28, 1]);
+    assert_ne!(a.train.angles, c.train.angles);
+    assert_eq!(a.train.images.images().shape(), &[30, 28, 28, 1]);
     assert!(a
-        .train_angles
+        .train
+        .angles
         .iter()
         .all(|&t| (0.0..std::f64::consts::TAU).contains(&t)));
     // bilinear rotation about the centre keeps the ink (MNIST digits stay inside the disc)
     let indices = train_test_indices(digits.len(), 30, 10, 5).unwrap();
     for (n, &i) in indices.train.iter().enumerate() {
         let before: f64 = digits.image(i).sum();
-        let after: f64 = a.train.image(n).sum();
+        let after: f64 = a.train.images.image(n).sum();
         assert!(
             (after - before).abs() < 0.1 * before,
             "digit {i}: {before} → {after}"

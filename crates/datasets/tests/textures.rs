@@ -33,9 +33,9 @@ fn continuous_patches_are_balanced_seeded_and_never_read_outside_the_texture() {
         ..TexturePatchConfig::default()
     };
     let split = embedded_texture_patches(&config).unwrap();
-    assert_eq!(split.train.images().shape(), &[30, 28, 28, 1]);
-    assert_eq!(split.test.images().shape(), &[12, 28, 28, 1]);
-    for set in [&split.train, &split.test] {
+    assert_eq!(split.train.images.images().shape(), &[30, 28, 28, 1]);
+    assert_eq!(split.test.images.images().shape(), &[12, 28, 28, 1]);
+    for set in [&split.train.images, &split.test.images] {
         let mut counts = [0; 3];
         set.labels().iter().for_each(|&l| counts[l] += 1);
         assert_eq!(counts[0], counts[1]);
@@ -44,12 +44,14 @@ fn continuous_patches_are_balanced_seeded_and_never_read_outside_the_texture() {
     // zero-padding would show up as exact zeros: the textures have none
     assert!(split
         .train
+        .images
         .images()
         .iter()
-        .chain(split.test.images())
+        .chain(split.test.images.images())
         .all(|&v| v > 0.0));
     assert!(split
-        .train_angles
+        .train
+        .angles
         .iter()
         .any(|&a| (a / std::f64::consts::FRAC_PI_2).fract().abs() > 1e-3));
     assert_eq!(split, embedded_texture_patches(&config).unwrap());
@@ -77,10 +79,10 @@ fn unrotated_and_quarter_turn_patches_are_crops_of_the_texture() {
     };
     let split = texture_patches(&source, &config).unwrap();
     for n in 0..8 {
-        let patch = split.train.image(n);
+        let patch = split.train.images.image(n);
         let origin = patch[(0, 0, 0)] as usize;
         let (k, top, left) = (origin / 10_000, origin % 10_000 / 100, origin % 100);
-        assert_eq!(k, split.train.labels()[n]);
+        assert_eq!(k, split.train.images.labels()[n]);
         assert!(
             top + 6 <= h / 2,
             "training patches come from the upper half"
@@ -91,8 +93,8 @@ fn unrotated_and_quarter_turn_patches_are_crops_of_the_texture() {
         assert!(left + 6 <= w);
     }
     for n in 0..8 {
-        let turns = (split.test_angles[n] / std::f64::consts::FRAC_PI_2).round() as i64;
-        let unrotated = rot90(split.test.image(n), -turns);
+        let turns = (split.test.angles[n] / std::f64::consts::FRAC_PI_2).round() as i64;
+        let unrotated = rot90(split.test.images.image(n), -turns);
         let origin = unrotated[(0, 0, 0)] as usize;
         assert!(
             origin % 10_000 / 100 >= h / 2,
@@ -102,7 +104,10 @@ fn unrotated_and_quarter_turn_patches_are_crops_of_the_texture() {
             assert_eq!(v as usize, origin + i * 100 + j);
         }
     }
-    assert_eq!(split.train.images().index_axis(Axis(0), 0).dim(), (6, 6, 1));
+    assert_eq!(
+        split.train.images.images().index_axis(Axis(0), 0).dim(),
+        (6, 6, 1)
+    );
 }
 
 #[test]
@@ -156,9 +161,10 @@ fn rotation_windows_are_large_enough_for_every_patch_size() {
         let split = texture_patches(&source, &config).unwrap();
         let worst = split
             .train
+            .images
             .images()
             .iter()
-            .chain(split.test.images())
+            .chain(split.test.images.images())
             .fold(0.0f64, |m, v| m.max((v - 0.5).abs()));
         assert!(worst < 1e-12, "patch size {patch_size}: deviation {worst}");
     }

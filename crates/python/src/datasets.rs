@@ -65,8 +65,10 @@ pub fn rotated_mnist<'py>(
                 },
             )
             .map_err(|e| e.to_string())?;
-            let train = resize_labelled(&split.train, image_size).map_err(|e| e.to_string())?;
-            let test = resize_labelled(&split.test, image_size).map_err(|e| e.to_string())?;
+            let train =
+                resize_labelled(&split.train.images, image_size).map_err(|e| e.to_string())?;
+            let test =
+                resize_labelled(&split.test.images, image_size).map_err(|e| e.to_string())?;
             Ok((train, test))
         })
         .map_err(value_error)?;

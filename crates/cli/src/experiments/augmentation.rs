@@ -178,7 +178,7 @@ impl AugmentationConfig {
             test_rotation: RotationMode::None,
             seed: self.seed,
         })?;
-        let x_off = patches.test.images().clone();
+        let x_off = patches.test.images.images().clone();
         let y: Vec<f64> = train
             .labels()
             .iter()

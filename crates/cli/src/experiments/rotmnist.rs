@@ -77,8 +77,8 @@ impl RotmnistConfig {
         self.run.run(
             ("rotmnist", json!(self)),
             Candidates {
-                train: &split.train,
-                test: &split.test,
+                train: &split.train.images,
+                test: &split.test.images,
                 train_rows: None,
                 note,
             },

@@ -85,8 +85,8 @@ impl TexturesConfig {
         self.run.run(
             ("textures", json!(self)),
             Candidates {
-                train: &split.train,
-                test: &split.test,
+                train: &split.train.images,
+                test: &split.test.images,
                 train_rows: Some(u),
                 note,
             },

@@ -4,7 +4,7 @@ use ndarray::{Array4, Axis};
 
 use crate::image_rotation::RotationMode;
 use crate::split::{seeded_rng, train_test_indices};
-use crate::{DatasetError, LabelledImages, RotatedSplit};
+use crate::{DatasetError, LabelledImages, RotatedImages, RotatedSplit};
 
 /// Added to the seed for the rotation draws, so that angles and the index split use independent
 /// streams.
@@ -68,37 +68,32 @@ pub fn rotated_split(
 ) -> Result<RotatedSplit, DatasetError> {
     let split = train_test_indices(data.len(), n_train, n_test, seed)?;
     let mut rng = seeded_rng(seed.wrapping_add(ROTATION_STREAM));
-    let mut build = |indices: &[usize],
-                     mode: RotationMode|
-     -> Result<(LabelledImages, Vec<f64>), DatasetError> {
-        let (h, w, c) = data.image_shape();
-        let mut images = Array4::zeros((indices.len(), h, w, c));
-        let mut angles = Vec::with_capacity(indices.len());
-        for (row, &i) in indices.iter().enumerate() {
-            let rotation = mode.draw(&mut rng);
-            let rotated = rotation.apply(data.image(i))?;
-            if rotated.dim() != (h, w, c) {
-                return Err(DatasetError::Shape {
-                    what: "rotated image".into(),
-                    expected: "square images, so that quarter turns keep the shape".into(),
-                    got: vec![h, w, c],
-                });
+    let mut build =
+        |indices: &[usize], mode: RotationMode| -> Result<RotatedImages, DatasetError> {
+            let (h, w, c) = data.image_shape();
+            let mut images = Array4::zeros((indices.len(), h, w, c));
+            let mut angles = Vec::with_capacity(indices.len());
+            for (row, &i) in indices.iter().enumerate() {
+                let rotation = mode.draw(&mut rng);
+                let rotated = rotation.apply(data.image(i))?;
+                if rotated.dim() != (h, w, c) {
+                    return Err(DatasetError::Shape {
+                        what: "rotated image".into(),
+                        expected: "square images, so that quarter turns keep the shape".into(),
+                        got: vec![h, w, c],
+                    });
+                }
+                images.index_axis_mut(Axis(0), row).assign(&rotated);
+                angles.push(rotation.angle());
             }
-            images.index_axis_mut(Axis(0), row).assign(&rotated);
-            angles.push(rotation.angle());
-        }
-        let labels = indices.iter().map(|&i| data.labels()[i]).collect();
-        Ok((
-            LabelledImages::new(images, labels, data.class_names().to_vec())?,
-            angles,
-        ))
-    };
-    let (train, train_angles) = build(&split.train, train_rotation)?;
-    let (test, test_angles) = build(&split.test, test_rotation)?;
+            let labels = indices.iter().map(|&i| data.labels()[i]).collect();
+            Ok(RotatedImages {
+                images: LabelledImages::new(images, labels, data.class_names().to_vec())?,
+                angles,
+            })
+        };
     Ok(RotatedSplit {
-        train,
-        test,
-        train_angles,
-        test_angles,
+        train: build(&split.train, train_rotation)?,
+        test: build(&split.test, test_rotation)?,
     })
 }
