@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use entk_ntk::regression::{
     conjugate_gradient_solve, gradient_flow_mean, ntk_gp_covariance, ntk_gp_variance, CgOptions,
-    DiagReg, GradientFlowOptions, NtkGpDiagGrams, NtkGpGrams, TrainingTime,
+    DiagReg, GradientFlowOptions, NtkGpDiagGrams, NtkGpGrams, SolveMethod, TrainingTime,
 };
 use entk_ntk::{so3_signal_bandlimit, Features, Gram, GramOptions, Network, NtkError, Signature};
 
@@ -482,7 +482,7 @@ impl KernelJob {
         &self,
         id: tiles::TileId,
         progress: Option<&dyn entk_ntk::Progress>,
-    ) -> Result<tiles::Tile, CliError> {
+    ) -> Result<Gram, CliError> {
         let opts = GramOptions {
             threads: self.threads,
             memory_budget: None,
@@ -636,17 +636,49 @@ pub enum Solver {
     Cg,
 }
 
-/// How one kernel's system was solved, for `report.json`.
+/// How one kernel's system was solved, for `report.json`: `kernel` (`ntk` or `nngp`), then
+/// the [`Solve`]'s `method`, `iterations` and `relative_residual`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SolveRecord {
-    /// `ntk` or `nngp`.
-    pub kernel: String,
-    /// `cholesky`, `eigendecomposition` or `cg`.
-    pub method: String,
-    /// CG iterations (`null` for direct solves).
-    pub iterations: Option<usize>,
-    /// CG's final relative residual `‖Θ_reg α − y‖/‖y‖` (worst column).
-    pub relative_residual: Option<f64>,
+    /// The kernel whose system was solved.
+    pub kernel: Which,
+    /// How.
+    #[serde(flatten)]
+    pub solve: Solve,
+}
+
+/// How a system `Θ_reg α = Y` was solved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Solve {
+    /// In memory: `cholesky` or `eigendecomposition` (`iterations` and `relative_residual` are
+    /// `null`).
+    Direct(SolveMethod),
+    /// Conjugate gradients (`cg`): iterations, and the final relative residual
+    /// `‖Θ_reg α − y‖/‖y‖` (worst column).
+    Cg {
+        /// Iterations.
+        iterations: usize,
+        /// Final relative residual.
+        relative_residual: f64,
+    },
+}
+
+impl Serialize for Solve {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (method, iterations, relative_residual) = match *self {
+            Solve::Direct(m) => (m.to_string(), None, None),
+            Solve::Cg {
+                iterations,
+                relative_residual,
+            } => ("cg".to_string(), Some(iterations), Some(relative_residual)),
+        };
+        let mut map = s.serialize_map(Some(3))?;
+        map.serialize_entry("method", &method)?;
+        map.serialize_entry("iterations", &iterations)?;
+        map.serialize_entry("relative_residual", &relative_residual)?;
+        map.end()
+    }
 }
 
 /// Options of `entk predict`; the field docs are its `--help`.
@@ -1063,10 +1095,10 @@ pub fn run_predict_in(
     };
     let mut warnings = Vec::new();
     let mut files = Vec::new();
-    let kernels: &[(&str, Which)] = match opts.get {
-        GetKernels::Both => &[("ntk", Which::Ntk), ("nngp", Which::Nngp)],
-        GetKernels::Ntk => &[("ntk", Which::Ntk)],
-        GetKernels::Nngp => &[("nngp", Which::Nngp)],
+    let kernels: &[Which] = match opts.get {
+        GetKernels::Both => &[Which::Ntk, Which::Nngp],
+        GetKernels::Ntk => &[Which::Ntk],
+        GetKernels::Nngp => &[Which::Nngp],
     };
     let mut write = |file: String, a: &dyn Fn(&Path) -> Result<(), CliError>| {
         a(&opts.out.join(&file))?;
@@ -1079,7 +1111,8 @@ pub fn run_predict_in(
         tiles::assemble(&xt_store, xt_store.dir())?;
     }
     // One kernel at a time, so at most the train–train matrices of the covariance are held.
-    for &(name, which) in kernels {
+    for &which in kernels {
+        let name = which.name();
         if use_cg {
             let file = format!("{name}.npy");
             let mut gram = tiles::NpyGram::open(&tt_store.dir().join(&file), 256)?;
@@ -1106,10 +1139,11 @@ pub fn run_predict_in(
             })?;
             write(format!("{name}_mean.npy"), &|p| write_array(p, &mean))?;
             solves.push(SolveRecord {
-                kernel: name.into(),
-                method: "cg".into(),
-                iterations: Some(sol.iterations),
-                relative_residual: Some(sol.relative_residual),
+                kernel: which,
+                solve: Solve::Cg {
+                    iterations: sol.iterations,
+                    relative_residual: sol.relative_residual,
+                },
             });
             continue;
         }
@@ -1117,10 +1151,8 @@ pub fn run_predict_in(
         let xt = tiles::load_matrix(&xt_store, which)?;
         let prediction = gradient_flow_mean(tt.view(), xt.view(), labels.view(), time, &flow)?;
         solves.push(SolveRecord {
-            kernel: name.into(),
-            method: prediction.info.method.to_string(),
-            iterations: None,
-            relative_residual: None,
+            kernel: which,
+            solve: Solve::Direct(prediction.info.method),
         });
         warnings.extend(
             prediction

@@ -11,9 +11,11 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use entk_ntk::regression::{RegressionError, SymmetricMatrix};
+use entk_ntk::Gram;
 use ndarray::{Array2, ArrayView2};
+use serde::Serialize;
 
-use super::store::{partial_path, sync_dir, Tile, TileStore};
+use super::store::{partial_path, sync_dir, TileStore};
 use super::TileId;
 use crate::CliError;
 
@@ -71,7 +73,7 @@ pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
             for (b, values) in buf.iter_mut().zip([&tile.nngp, &tile.ntk]) {
                 for (a, i) in tr.clone().enumerate() {
                     for (c, j) in tc.clone().enumerate() {
-                        let v = values[a * tile.cols + c];
+                        let v = values[[a, c]];
                         if transpose {
                             b[(j - r0) * cols + i] = v;
                         } else {
@@ -101,7 +103,7 @@ pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
 
 /// Tile `id` of a store that should be complete; a damaged or missing tile is an error that
 /// starts with `context`.
-fn load_finished(store: &TileStore, id: TileId, context: &str) -> Result<Tile, CliError> {
+fn load_finished(store: &TileStore, id: TileId, context: &str) -> Result<Gram, CliError> {
     match store.load(id) {
         Ok(Some(tile)) => Ok(tile),
         Ok(None) => Err(CliError::Usage(format!(
@@ -112,13 +114,24 @@ fn load_finished(store: &TileStore, id: TileId, context: &str) -> Result<Tile, C
     }
 }
 
-/// Which kernel of a tile store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which kernel of a tile store (serialised as its [`Which::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Which {
     /// The NNGP `K`.
     Nngp,
     /// The NTK `Θ`.
     Ntk,
+}
+
+impl Which {
+    /// `nngp` or `ntk`, as in file names and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Which::Nngp => "nngp",
+            Which::Ntk => "ntk",
+        }
+    }
 }
 
 /// One kernel of a complete store as an in-memory matrix (symmetric stores mirrored exactly).
@@ -134,7 +147,7 @@ pub fn load_matrix(store: &TileStore, which: Which) -> Result<ndarray::Array2<f6
         let (r, c) = grid.extent(id);
         for (a, i) in r.clone().enumerate() {
             for (b, j) in c.clone().enumerate() {
-                let v = values[a * tile.cols + b];
+                let v = values[[a, b]];
                 m[[i, j]] = v;
                 if grid.symmetric {
                     m[[j, i]] = v;

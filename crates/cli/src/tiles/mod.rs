@@ -2,7 +2,8 @@
 //! tile is written durably to a [`TileStore`] under the output folder, and a rerun computes only
 //! the missing ones. The result is assembled on disk ([`assemble()`]) once every tile is there.
 //!
-//! Each tile is computed by the engine's own Gram routine on its block of inputs, so the numbers
+//! A tile is the [`Gram`] of its block of inputs (rows × columns of the whole matrix), computed
+//! by the engine's own Gram routine, so the numbers
 //! are bit-for-bit those of [`entk_ntk::Network::gram`] on the whole set, for any tile size and
 //! thread count: a diagonal tile of a symmetric grid uses the symmetric routine (self-kernels
 //! on its diagonal), every other tile the cross routine; both evaluate each pair alone.
@@ -22,11 +23,11 @@ pub mod store;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use entk_ntk::{Features, GramOptions, Network};
+use entk_ntk::{Features, Gram, GramOptions, Network};
 
 pub use assemble::{assemble, load_matrix, npy_header, NpyGram, NpyRows, Which};
 pub use grid::{default_tile, TileGrid, TileId};
-pub use store::{Manifest, Opened, Tile, TileStore};
+pub use store::{Manifest, Opened, TileStore};
 
 use crate::progress::Bar;
 use crate::CliError;
@@ -52,7 +53,7 @@ pub fn compute_tile(
     x1: &[Features],
     x2: Option<&[Features]>,
     opts: &GramOptions<'_>,
-) -> Result<Tile, CliError> {
+) -> Result<Gram, CliError> {
     let (r, c) = grid.extent(id);
     let rows = &x1[r.clone()];
     let gram = if grid.symmetric && id.row == id.col {
@@ -62,12 +63,7 @@ pub fn compute_tile(
         net.gram_features(rows, Some(&other[c.clone()]), opts)?
     };
     check_tile(&gram.nngp, &gram.ntk, r.start, c.start, grid.symmetric)?;
-    Ok(Tile {
-        rows: r.len(),
-        cols: c.len(),
-        nngp: gram.nngp.iter().copied().collect(),
-        ntk: gram.ntk.iter().copied().collect(),
-    })
+    Ok(gram)
 }
 
 /// A kernel value that is not finite, or a negative self-kernel, is an error naming the pair.

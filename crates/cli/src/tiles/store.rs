@@ -10,6 +10,8 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use entk_ntk::Gram;
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::grid::{TileGrid, TileId};
@@ -174,19 +176,6 @@ pub fn canonical_spec(text: &str) -> Result<String, CliError> {
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| CliError::Usage(format!("the architecture spec is not valid JSON: {e}")))?;
     Ok(value.to_string())
-}
-
-/// A tile: `rows × cols` NNGP and NTK values, row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tile {
-    /// Rows.
-    pub rows: usize,
-    /// Columns.
-    pub cols: usize,
-    /// NNGP values.
-    pub nngp: Vec<f64>,
-    /// NTK values.
-    pub ntk: Vec<f64>,
 }
 
 const MAGIC: &[u8; 8] = b"ENTKTILE";
@@ -356,18 +345,20 @@ impl TileStore {
         (HEADER_BYTES + 16 * r.len() * c.len() + CHECKSUM_BYTES) as u64
     }
 
-    /// Writes a finished tile durably.
-    pub fn save(&self, id: TileId, tile: &Tile) -> Result<(), CliError> {
+    /// Writes a finished tile (its block's NNGP and NTK, row-major after the header) durably.
+    pub fn save(&self, id: TileId, tile: &Gram) -> Result<(), CliError> {
         let (r, c) = self.manifest.grid().extent(id);
-        debug_assert_eq!((r.len(), c.len()), (tile.rows, tile.cols));
-        let values = tile.rows * tile.cols;
+        let (rows, cols) = tile.nngp.dim();
+        debug_assert_eq!((r.len(), c.len()), (rows, cols));
+        debug_assert_eq!(tile.ntk.dim(), (rows, cols));
+        let values = rows * cols;
         let mut bytes = file_start(
             MAGIC,
             u64::from(STORE_FORMAT),
             self.identity,
             HEADER_BYTES + 16 * values + CHECKSUM_BYTES,
         );
-        for v in [id.row, id.col, tile.rows, tile.cols] {
+        for v in [id.row, id.col, rows, cols] {
             bytes.extend_from_slice(&(v as u64).to_le_bytes());
         }
         for v in tile.nngp.iter().chain(&tile.ntk) {
@@ -379,7 +370,7 @@ impl TileStore {
 
     /// Reads a tile: `Ok(None)` when it is missing, `Err(reason)` when a file is there but
     /// unusable (short, torn, foreign, wrong checksum), so the caller recomputes it.
-    pub fn load(&self, id: TileId) -> Result<Option<Tile>, String> {
+    pub fn load(&self, id: TileId) -> Result<Option<Gram>, String> {
         let path = self.tile_path(id);
         let mut bytes = Vec::new();
         match File::open(&path) {
@@ -411,11 +402,12 @@ impl TileStore {
         }
         let values = file.f64s_from(HEADER_BYTES);
         let (nngp, ntk) = values.split_at(rows * cols);
-        Ok(Some(Tile {
-            rows,
-            cols,
-            nngp: nngp.to_vec(),
-            ntk: ntk.to_vec(),
+        let block = |v: &[f64]| {
+            Array2::from_shape_vec((rows, cols), v.to_vec()).map_err(|e| format!("{name}: {e}"))
+        };
+        Ok(Some(Gram {
+            nngp: block(nngp)?,
+            ntk: block(ntk)?,
         }))
     }
 }
