@@ -212,8 +212,8 @@ fn kernel_summary(out: &std::path::Path, report: &KernelReport) -> String {
         report.output_shape[0],
         report.output_shape[1],
         report.seconds,
-        report.tiles_reused,
-        report.tiles_total
+        report.tiles.tiles_reused,
+        report.tiles.tiles_total
     )
 }
 

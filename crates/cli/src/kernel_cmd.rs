@@ -60,6 +60,43 @@ pub struct KernelOptions {
     pub force: bool,
 }
 
+/// The tiles behind a result (`tiles_total`, `tiles_reused` in `report.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TileCounts {
+    /// Tiles of every store's grid.
+    pub tiles_total: usize,
+    /// Tiles found finished in a store (from an earlier run).
+    pub tiles_reused: usize,
+}
+
+impl TileCounts {
+    /// The counts of tile runs, summed.
+    pub fn of<'a>(runs: impl IntoIterator<Item = &'a tiles::TileRun>) -> Self {
+        runs.into_iter().fold(
+            TileCounts {
+                tiles_total: 0,
+                tiles_reused: 0,
+            },
+            |c, r| TileCounts {
+                tiles_total: c.tiles_total + r.total,
+                tiles_reused: c.tiles_reused + r.reused,
+            },
+        )
+    }
+}
+
+/// What a result was computed from, as its tile manifests record it (the last keys of
+/// `report.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    /// Hash of the canonical spec.
+    pub spec_hash: String,
+    /// The inputs (and, for `entk predict`, the labels) with their shapes and value hashes.
+    pub inputs: Vec<InputRecord>,
+    /// The code that computed it.
+    pub code_version: String,
+}
+
 /// `report.json` of `entk kernel`.
 #[derive(Debug, Clone, Serialize)]
 pub struct KernelReport {
@@ -83,18 +120,14 @@ pub struct KernelReport {
     pub plan: Vec<String>,
     /// Tile edge.
     pub tile: usize,
-    /// Tiles of the grid, reused from the store, and computed now.
-    pub tiles_total: usize,
-    /// Tiles found finished in the store.
-    pub tiles_reused: usize,
+    /// Tiles of the grid, and those found finished in the store.
+    #[serde(flatten)]
+    pub tiles: TileCounts,
     /// Tiles computed by this run.
     pub tiles_computed: usize,
-    /// Hash of the canonical spec (as in the tile manifest).
-    pub spec_hash: String,
-    /// The inputs with their shapes and value hashes (as in the tile manifest).
-    pub inputs: Vec<InputRecord>,
-    /// The code that computed it.
-    pub code_version: String,
+    /// The spec, inputs and code behind the numbers.
+    #[serde(flatten)]
+    pub provenance: Provenance,
 }
 
 /// Loads a network from a spec file, naming groups from the built-in registry
@@ -538,12 +571,13 @@ impl KernelJob {
             ranks,
             plan: self.plan.clone(),
             tile: self.manifest.tile,
-            tiles_total: run.total,
-            tiles_reused: run.reused,
+            tiles: TileCounts::of([run]),
             tiles_computed: run.computed,
-            spec_hash: self.manifest.spec_hash.clone(),
-            inputs: self.inputs.clone(),
-            code_version: self.manifest.code_version.clone(),
+            provenance: Provenance {
+                spec_hash: self.manifest.spec_hash.clone(),
+                inputs: self.inputs.clone(),
+                code_version: self.manifest.code_version.clone(),
+            },
         };
         write_text(
             &out.join("report.json"),
@@ -611,8 +645,9 @@ pub enum CovMode {
     Diag,
 }
 
-/// How `--time` and `--learning-rate` are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How `--time` and `--learning-rate` are read (`entk` or `nt` in `report.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TimeConvention {
     /// entk's: gradient flow at rate `η` on `½ Σ_i |f(x_i) − y_i|²`.
     #[default]
@@ -777,28 +812,24 @@ pub struct PredictReport {
     /// Learning rate as given.
     pub learning_rate: f64,
     /// `entk` or `nt`.
-    pub time_convention: String,
+    pub time_convention: TimeConvention,
     /// The rate of entk's unnormalised gradient flow actually used (`learning_rate`, or
     /// `learning_rate / (N·K)` under `nt`).
     pub effective_learning_rate: f64,
     /// Seconds for the kernels (this run's tiles only).
     pub kernel_seconds: f64,
     /// Tiles of all kernel stores, and how many were reused from an earlier run.
-    pub tiles_total: usize,
-    /// Tiles reused.
-    pub tiles_reused: usize,
+    #[serde(flatten)]
+    pub tiles: TileCounts,
     /// Solver warnings (regularised or clipped eigenvalues), NTK then NNGP.
     pub warnings: Vec<String>,
     /// How each kernel's system was solved.
     pub solves: Vec<SolveRecord>,
     /// Files written.
     pub files: Vec<String>,
-    /// Hash of the canonical spec.
-    pub spec_hash: String,
-    /// The inputs and labels with shapes and value hashes.
-    pub inputs: Vec<InputRecord>,
-    /// The code that computed it.
-    pub code_version: String,
+    /// The spec, inputs and code behind the numbers.
+    #[serde(flatten)]
+    pub provenance: Provenance,
 }
 
 /// The manifest of the Gram matrix of `x1` against `x2` (`None`: itself; each is its array's
@@ -1216,25 +1247,23 @@ pub fn run_predict_in(
         time: opts.time.filter(|t| t.is_finite()),
         diag_reg: opts.diag_reg,
         learning_rate: opts.learning_rate,
-        time_convention: match opts.time_convention {
-            TimeConvention::Entk => "entk".into(),
-            TimeConvention::Nt => "nt".into(),
-        },
+        time_convention: opts.time_convention,
         effective_learning_rate: learning_rate,
         kernel_seconds,
-        tiles_total: runs.iter().map(|r| r.total).sum(),
-        tiles_reused: runs.iter().map(|r| r.reused).sum(),
+        tiles: TileCounts::of(&runs),
         warnings,
         solves,
         files,
-        spec_hash: spec_hash(&spec),
-        inputs: train_rec
-            .iter()
-            .chain(test_rec)
-            .cloned()
-            .chain([labels_rec])
-            .collect(),
-        code_version: code_version(),
+        provenance: Provenance {
+            spec_hash: spec_hash(&spec),
+            inputs: train_rec
+                .iter()
+                .chain(test_rec)
+                .cloned()
+                .chain([labels_rec])
+                .collect(),
+            code_version: code_version(),
+        },
     };
     write_text(
         &opts.out.join("report.json"),
