@@ -171,7 +171,7 @@ fn padding_slots_are_zero_and_the_layouts_agree() {
             .map(Molecule::num_atoms)
             .collect::<Vec<_>>()
     );
-    assert_eq!(features.combination, AtomCombination::MatchingSlots);
+    assert_eq!(features.config.combination, AtomCombination::MatchingSlots);
     for (m, molecule) in molecules.iter().enumerate() {
         let per_molecule = featurizer.molecule_signals(molecule).unwrap();
         assert_eq!(features.signals.index_axis(Axis(0), m), per_molecule);
@@ -216,7 +216,7 @@ fn all_pairs_option_is_recorded_and_custom_powers_set_the_channels() {
     })
     .unwrap();
     let features = featurizer.featurize(&some_molecules(2)).unwrap();
-    assert_eq!(features.combination, AtomCombination::AllPairs);
+    assert_eq!(features.config.combination, AtomCombination::AllPairs);
     assert_eq!(features.num_channels(), 15);
     assert_eq!(featurizer.channel(Element::F, 2), 14);
 }

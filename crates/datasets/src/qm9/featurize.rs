@@ -84,12 +84,9 @@ pub struct MoleculeFeatures {
     pub signals: Array5<f64>,
     /// Real atoms per molecule.
     pub atom_counts: Vec<usize>,
-    /// How the kernel should combine atom slots.
-    pub combination: AtomCombination,
-    /// The bandlimit `L` of the grid.
-    pub bandlimit: usize,
-    /// The powers, in channel-block order.
-    pub powers: Vec<i32>,
+    /// The configuration they were computed with: the grid's bandlimit `L`, the powers in
+    /// channel-block order, the atom slots and how the kernel should combine them.
+    pub config: FeatureConfig,
 }
 
 impl MoleculeFeatures {
@@ -232,9 +229,7 @@ impl Qm9Featurizer {
         Ok(MoleculeFeatures {
             signals,
             atom_counts: molecules.iter().map(Molecule::num_atoms).collect(),
-            combination: self.config.combination,
-            bandlimit: self.config.bandlimit,
-            powers: self.config.powers.clone(),
+            config: self.config.clone(),
         })
     }
 
