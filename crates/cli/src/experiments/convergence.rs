@@ -54,7 +54,7 @@ use serde_json::{json, Value};
 use entk_datasets::mnist::embedded_mnist_sample;
 use entk_ntk::{image_features, ArchSpec, Features, Kernel, LayerSpec, Network, Params};
 
-use super::common::{announce, gram, resize_images, Durable, UnitStore, CODE_VERSION};
+use super::common::{announce, gram, resize_images, Durable, ModelSpec, UnitStore, CODE_VERSION};
 use super::stats::{
     all_hold, claims_table, debiased_sq_norm, decide_positive, decide_slope, interval_series,
     loglog_wls, normal_quantile, samples_needed, verdict, Bootstrap, Claim, Estimate, LineFit,
@@ -70,10 +70,9 @@ pub const DEFAULT_INPUTS: usize = 16;
 /// One network family of the experiment.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConvergenceModel {
-    /// Name in the report.
-    pub name: String,
-    /// Spec (hidden widths are set per run; the readout is scalar).
-    pub spec: Value,
+    /// Name in the report, and spec (hidden widths are set per run; the readout is scalar).
+    #[serde(flatten)]
+    pub net: ModelSpec,
     /// Input description.
     pub inputs: String,
     /// Widths (span ≥ 16×).
@@ -97,8 +96,7 @@ impl ConvergenceModel {
         max_networks: Vec<usize>,
     ) -> Self {
         ConvergenceModel {
-            name: name.into(),
-            spec,
+            net: ModelSpec::new(name, spec),
             inputs: inputs.into(),
             widths,
             max_networks,
@@ -197,7 +195,7 @@ impl ConvergenceConfig {
         let (chosen, _) = digits.train_test_split(self.inputs, 0, self.seed)?;
         let x_c4 = resize_images(chosen.images(), self.image_size)?;
         let mut families = vec![(&self.c4, x_c4)];
-        match ArchSpec::from_json(&self.so3.spec.to_string()) {
+        match ArchSpec::from_json(&self.so3.net.spec.to_string()) {
             Ok(_) => families.push((&self.so3, sphere_inputs(self.inputs, 4, 2, self.seed))),
             Err(e) => report.notes.push(format!(
                 "SO(3) network skipped: the kernel engine does not build it yet ({e})."
@@ -210,10 +208,10 @@ impl ConvergenceConfig {
             if model.widths.len() != model.max_networks.len() || model.widths.is_empty() {
                 return Err(ExperimentError::Usage(format!(
                     "{}: widths and max_networks must have the same, non-zero length",
-                    model.name
+                    model.net.name
                 )));
             }
-            let spec = ArchSpec::from_json(&model.spec.to_string())?;
+            let spec = ArchSpec::from_json(&model.net.spec.to_string())?;
             let analytic = gram(&Network::from_spec(&spec)?, &x, None, threads, None)?;
             let feats: Vec<Features> = x.axis_iter(Axis(0)).map(image_features).collect();
             let lin = Linearised::new(&spec, model.split, &feats)?;
@@ -233,12 +231,12 @@ impl ConvergenceConfig {
             if split_err.is_nan() || split_err >= 1e-9 {
                 return Err(ExperimentError::Usage(format!(
                     "{}: the analytic NNGP through the split differs from the whole network's by {split_err:.1e}",
-                    model.name
+                    model.net.name
                 )));
             }
             report.notes.push(format!(
                 "{}: the analytic NNGP computed through the linearised estimator's split (after layer {}) equals the whole network's to {split_err:.1e} (relative, max entry).",
-                model.name, model.split
+                model.net.name, model.split
             ));
             let mut per_width = Vec::new();
             for (wi, (&w, &cap)) in model.widths.iter().zip(&model.max_networks).enumerate() {
@@ -374,7 +372,7 @@ impl ConvergenceConfig {
         for (model, analytic, feats, per_width, lin) in prepared {
             let mut rows: Vec<(WidthPlan, Summary)> = Vec::new();
             for mut plan in per_width {
-                let label = format!("{} width {}", model.name, plan.width);
+                let label = format!("{} width {}", model.net.name, plan.width);
                 let seed = |i: usize| plan.base.wrapping_add(i as u64);
                 let range = plan.draws.len()..plan.networks;
                 let rest = drawer.draw(&label, range, plan.seconds, |i| {
@@ -404,7 +402,7 @@ impl ConvergenceConfig {
                 .map(|t| t / analytic.nngp.iter().map(|v| v * v).sum::<f64>());
                 plan.needed = s.needed(plan.draws.len(), self.target_relative_se);
                 table.push(vec![
-                    model.name.clone(),
+                    model.net.name.clone(),
                     plan.width.to_string(),
                     format!(
                         "{} ({} / {})",
@@ -422,7 +420,7 @@ impl ConvergenceConfig {
                 rows.push((plan, s));
             }
             let wx: Vec<f64> = rows.iter().map(|r| r.0.width as f64).collect();
-            let mut m = ModelResult::new(&model.name);
+            let mut m = ModelResult::new(&model.net.name);
             let mut kernels_json = serde_json::Map::new();
             for (k, kernel) in ["nngp", "ntk"].into_iter().enumerate() {
                 let q = |r: &(WidthPlan, Summary)| {
@@ -455,7 +453,7 @@ impl ConvergenceConfig {
                 let slope_label = |fit: &Option<LineFit>| {
                     format!(
                         "{} (slope {})",
-                        model.name,
+                        model.net.name,
                         fit.as_ref()
                             .map(|f| f.slope.display(2))
                             .unwrap_or_else(|| "–".into())
@@ -478,7 +476,7 @@ impl ConvergenceConfig {
                     Claim::new(
                         format!(
                             "Convergence ({}): {upper} {what} ∝ 1/width (slope CI ∋ −1, ∌ 0)",
-                            model.name
+                            model.net.name
                         ),
                         holds,
                         evidence,
@@ -493,7 +491,7 @@ impl ConvergenceConfig {
                 claims.push(Claim::new(
                     format!(
                         "Convergence ({}): {upper} bias of the mean resolved above the noise at every width",
-                        model.name
+                        model.net.name
                     ),
                     all_hold(resolved.iter().copied()),
                     format!(
@@ -534,7 +532,7 @@ impl ConvergenceConfig {
                 if let (Some(&w0), Some(e0)) = (wx.first(), mse.first()) {
                     figs[k].series.push(
                         Series::new(
-                            format!("{} ∝ 1/width", model.name),
+                            format!("{} ∝ 1/width", model.net.name),
                             wx.clone(),
                             wx.iter().map(|w| e0.value * w0 / w).collect(),
                         )
@@ -587,7 +585,7 @@ impl ConvergenceConfig {
             ));
             report.notes.push(format!(
                 "{}: inputs {}; widths {:?}; networks per width {:?}, capped at {:?}. A bias the pilot does not resolve gets the whole cap. Needed for a relative standard error ≤ {} (from all the networks drawn; for an unresolved bias an optimistic lower bound, which takes the upper end of its interval as the true bias): mean squared deviation {:?}, bias {}.",
-                model.name,
+                model.net.name,
                 model.inputs,
                 model.widths,
                 rows.iter().map(|r| r.0.networks).collect::<Vec<_>>(),
@@ -597,7 +595,7 @@ impl ConvergenceConfig {
                 rows.iter().map(|r| count(r.0.needed.1)).collect::<Vec<_>>().join(", "),
             ));
             families_json.push(json!({
-                "model": model.name,
+                "model": model.net.name,
                 "widths": wx,
                 "networks": rows.iter().map(|r| r.0.networks).collect::<Vec<_>>(),
                 "networks_needed_deviation": rows.iter().map(|r| r.0.needed.0).collect::<Vec<_>>(),
@@ -1249,7 +1247,7 @@ mod tests {
     /// The experiment's C4 spec and its width-3 family, split where the experiment splits it.
     fn c4_family() -> (ArchSpec, FiniteFamily) {
         let cfg = ConvergenceConfig::from_options(&ExperimentOptions::default());
-        let spec = ArchSpec::from_json(&cfg.c4.spec.to_string()).unwrap();
+        let spec = ArchSpec::from_json(&cfg.c4.net.spec.to_string()).unwrap();
         let fam = FiniteFamily::new(&spec, 3, cfg.c4.split).unwrap();
         (spec, fam)
     }
@@ -1310,7 +1308,7 @@ mod tests {
             .map(image_features)
             .collect();
         for (model, xs) in [(&cfg.c4, xs), (&cfg.so3, sphere)] {
-            let spec = ArchSpec::from_json(&model.spec.to_string()).unwrap();
+            let spec = ArchSpec::from_json(&model.net.spec.to_string()).unwrap();
             let lin = Linearised::new(&spec, model.split, &xs).unwrap();
             let through = lin.analytic().unwrap();
             let net = Network::from_spec(&spec).unwrap();
@@ -1320,7 +1318,7 @@ mod tests {
                     assert!(
                         (through[i * 3 + j] - k).abs() <= 1e-12 * k.abs(),
                         "{} ({i}, {j}): {} vs {k}",
-                        model.name,
+                        model.net.name,
                         through[i * 3 + j]
                     );
                 }
