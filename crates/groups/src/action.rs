@@ -23,17 +23,28 @@ pub trait Action<S: Space>: Group {
     fn act(&self, g: &Self::Element, p: &S::Point) -> S::Point;
 }
 
-/// The Euclidean plane of pixel offsets, in `(row, col)` coordinates measured from the image
-/// centre `((N−1)/2, (N−1)/2)` (docs/conventions.md#pixel-grid-and-planar-groups).
-#[derive(Debug, Clone, Copy)]
-pub struct Plane;
+/// A unit struct `$name`: a [`Space`] of vectors `$point` at Euclidean distance.
+macro_rules! euclidean_space {
+    ($(#[$doc:meta])* $name:ident, $point:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
 
-impl Space for Plane {
-    type Point = Vector2<f64>;
-    fn distance(a: &Self::Point, b: &Self::Point) -> f64 {
-        (a - b).norm()
-    }
+        impl Space for $name {
+            type Point = $point;
+            fn distance(a: &Self::Point, b: &Self::Point) -> f64 {
+                (a - b).norm()
+            }
+        }
+    };
 }
+
+euclidean_space!(
+    /// The Euclidean plane of pixel offsets, in `(row, col)` coordinates measured from the image
+    /// centre `((N−1)/2, (N−1)/2)` (docs/conventions.md#pixel-grid-and-planar-groups).
+    Plane,
+    Vector2<f64>
+);
 
 /// The unit circle, points given by their angle in radians (compared modulo 2π).
 #[derive(Debug, Clone, Copy)]
@@ -47,17 +58,12 @@ impl Space for Circle {
     }
 }
 
-/// The unit sphere S² ⊂ R³, points as unit column vectors `(x, y, z)` with
-/// `(sin θ cos φ, sin θ sin φ, cos θ)`.
-#[derive(Debug, Clone, Copy)]
-pub struct Sphere;
-
-impl Space for Sphere {
-    type Point = Vector3<f64>;
-    fn distance(a: &Self::Point, b: &Self::Point) -> f64 {
-        (a - b).norm()
-    }
-}
+euclidean_space!(
+    /// The unit sphere S² ⊂ R³, points as unit column vectors `(x, y, z)` with
+    /// `(sin θ cos φ, sin θ sin φ, cos θ)`.
+    Sphere,
+    Vector3<f64>
+);
 
 /// The sites of an `N×N` periodic pixel grid, as `(row, col)` array indices in `0..N`.
 #[derive(Debug, Clone, Copy)]

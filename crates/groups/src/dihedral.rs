@@ -2,7 +2,7 @@
 
 use nalgebra::Matrix2;
 
-use crate::{FiniteGroup, Group, GroupError, PlanarPointGroup};
+use crate::{CyclicGroup, FiniteGroup, Group, GroupError, PlanarPointGroup};
 
 /// An element `r^k s^f` of `D_n`: first reflect (if `reflected`), then rotate by `2πk/n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,32 +21,32 @@ pub struct DihedralElement {
 /// subgroup `C_n` in [`crate::CyclicGroup`]'s numbering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DihedralGroup {
-    n: usize,
+    /// The rotation subgroup `C_n`.
+    rotations: CyclicGroup,
 }
 
 impl DihedralGroup {
     /// `D_n`; errors for `n = 0`.
     pub fn new(n: usize) -> Result<Self, GroupError> {
-        if n == 0 {
-            return Err(GroupError::ZeroOrder { group: "dihedral" });
-        }
-        Ok(Self { n })
+        let rotations =
+            CyclicGroup::new(n).map_err(|_| GroupError::ZeroOrder { group: "dihedral" })?;
+        Ok(Self { rotations })
     }
     /// The rotation order `n` (the group has `2n` elements).
     pub fn n(&self) -> usize {
-        self.n
+        self.rotations.n()
     }
     /// The rotation `r^k`.
     pub fn rotation(&self, k: usize) -> DihedralElement {
         DihedralElement {
-            rotation: k % self.n,
+            rotation: k % self.n(),
             reflected: false,
         }
     }
     /// The reflection `r^k s`.
     pub fn reflection(&self, k: usize) -> DihedralElement {
         DihedralElement {
-            rotation: k % self.n,
+            rotation: k % self.n(),
             reflected: true,
         }
     }
@@ -55,21 +55,21 @@ impl DihedralGroup {
 impl Group for DihedralGroup {
     type Element = DihedralElement;
     fn name(&self) -> String {
-        format!("d{}", self.n)
+        format!("d{}", self.n())
     }
     fn identity(&self) -> DihedralElement {
         self.rotation(0)
     }
     fn compose(&self, a: &DihedralElement, b: &DihedralElement) -> DihedralElement {
         // r^k1 s^f1 r^k2 s^f2 = r^(k1 ± k2) s^(f1+f2), since s r s = r⁻¹.
-        let n = self.n;
+        let r = &self.rotations;
         let k2 = if a.reflected {
-            (n - b.rotation % n) % n
+            r.inverse(&b.rotation)
         } else {
-            b.rotation % n
+            b.rotation
         };
         DihedralElement {
-            rotation: (a.rotation + k2) % n,
+            rotation: r.compose(&a.rotation, &k2),
             reflected: a.reflected ^ b.reflected,
         }
     }
@@ -77,7 +77,7 @@ impl Group for DihedralGroup {
         if a.reflected {
             *a // reflections are involutions
         } else {
-            self.rotation((self.n - a.rotation % self.n) % self.n)
+            self.rotation(self.rotations.inverse(&a.rotation))
         }
     }
     fn distance(&self, a: &DihedralElement, b: &DihedralElement) -> f64 {
@@ -88,33 +88,33 @@ impl Group for DihedralGroup {
         }
     }
     fn testing_elements(&self) -> Vec<DihedralElement> {
-        (0..2 * self.n).map(|i| self.element(i)).collect()
+        (0..2 * self.n()).map(|i| self.element(i)).collect()
     }
 }
 
 impl FiniteGroup for DihedralGroup {
     fn order(&self) -> usize {
-        2 * self.n
+        2 * self.n()
     }
     fn element(&self, index: usize) -> DihedralElement {
         assert!(
-            index < 2 * self.n,
+            index < 2 * self.n(),
             "element index {index} out of range for d{}",
-            self.n
+            self.n()
         );
         DihedralElement {
-            rotation: index % self.n,
-            reflected: index >= self.n,
+            rotation: index % self.n(),
+            reflected: index >= self.n(),
         }
     }
     fn index_of(&self, element: &DihedralElement) -> usize {
-        element.rotation % self.n + if element.reflected { self.n } else { 0 }
+        element.rotation % self.n() + if element.reflected { self.n() } else { 0 }
     }
 }
 
 impl PlanarPointGroup for DihedralGroup {
     fn plane_matrix(&self, g: &DihedralElement) -> Matrix2<f64> {
-        let rotation = crate::plane::rotation_matrix(g.rotation, self.n);
+        let rotation = crate::plane::rotation_matrix(g.rotation, self.n());
         if g.reflected {
             rotation * Matrix2::new(1.0, 0.0, 0.0, -1.0)
         } else {

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use nalgebra::{Matrix2, Matrix3, Vector2, Vector3};
+use nalgebra::{Matrix2, Matrix3, SMatrix, Vector2, Vector3};
 
 use crate::plane::resampling_homomorphism_error;
 use crate::{
@@ -260,27 +260,7 @@ pub fn check_plane_action<G: PlanarPointGroup + Clone>(group: &G) -> Vec<LawChec
     let matrices: Vec<Matrix2<f64>> = elements.iter().map(|g| group.plane_matrix(g)).collect();
     let mut checks =
         check_action_laws::<Plane, _>(group, &elements, &plane_points(), tolerance::EXACT);
-    let orthogonality = matrices
-        .iter()
-        .map(|m| amax((m.transpose() * m - Matrix2::identity()).iter().copied()))
-        .fold(0.0, nan_max);
-    let mut homomorphism: f64 = 0.0;
-    for (a, ma) in matrices.iter().enumerate() {
-        for (b, mb) in matrices.iter().enumerate() {
-            let ab = group.compose_indices(a, b);
-            homomorphism = nan_max(homomorphism, amax((ma * mb - matrices[ab]).iter().copied()));
-        }
-    }
-    checks.push(LawCheck::new(
-        "plane_orthogonality_err",
-        orthogonality,
-        tolerance::EXACT,
-    ));
-    checks.push(LawCheck::new(
-        "plane_homomorphism_err",
-        homomorphism,
-        tolerance::EXACT,
-    ));
+    checks.extend(matrix_checks(group, "plane", &matrices, |_| 0.0));
     let window = 5;
     let defect = resampling_homomorphism_error(group, window).unwrap_or(f64::NAN);
     if group.preserves_pixel_lattice() {
@@ -322,6 +302,46 @@ pub fn check_plane_action<G: PlanarPointGroup + Clone>(group: &G) -> Vec<LawChec
     checks
 }
 
+/// `{space}_orthogonality_err`, `max_g max(|M_gᵀM_g − I|, defect(M_g))`, and
+/// `{space}_homomorphism_err`, `max_{g,h} |M_g M_h − M_{gh}|`, of the matrices `M_g` by which a
+/// finite group's elements act (in index order).
+fn matrix_checks<G: FiniteGroup, const D: usize>(
+    group: &G,
+    space: &str,
+    matrices: &[SMatrix<f64, D, D>],
+    defect: impl Fn(&SMatrix<f64, D, D>) -> f64,
+) -> [LawCheck; 2] {
+    let orthogonality = matrices
+        .iter()
+        .map(|m| {
+            let identity = SMatrix::<f64, D, D>::identity();
+            nan_max(
+                amax((m.transpose() * m - identity).iter().copied()),
+                defect(m),
+            )
+        })
+        .fold(0.0, nan_max);
+    let mut homomorphism: f64 = 0.0;
+    for (a, ma) in matrices.iter().enumerate() {
+        for (b, mb) in matrices.iter().enumerate() {
+            let ab = group.compose_indices(a, b);
+            homomorphism = nan_max(homomorphism, amax((ma * mb - matrices[ab]).iter().copied()));
+        }
+    }
+    [
+        LawCheck::new(
+            format!("{space}_orthogonality_err"),
+            orthogonality,
+            tolerance::EXACT,
+        ),
+        LawCheck::new(
+            format!("{space}_homomorphism_err"),
+            homomorphism,
+            tolerance::EXACT,
+        ),
+    ]
+}
+
 /// Everything the sphere layers rely on in a [`SphericalPointGroup`]'s action, over all
 /// elements and pairs:
 ///
@@ -347,36 +367,16 @@ pub fn check_sphere_action<G: SphericalPointGroup>(group: &G) -> Vec<LawCheck> {
     .map(|&(x, y, z)| Vector3::new(x, y, z).normalize())
     .collect();
     let mut checks = check_action_laws::<Sphere, _>(group, &elements, &points, tolerance::EXACT);
-    let orthogonality = matrices
-        .iter()
-        .map(|m| {
-            nan_max(
-                amax((m.transpose() * m - Matrix3::identity()).iter().copied()),
-                (m.determinant() - 1.0).abs(),
-            )
-        })
-        .fold(0.0, nan_max);
-    let mut homomorphism: f64 = 0.0;
+    let determinant = |m: &Matrix3<f64>| (m.determinant() - 1.0).abs();
+    checks.extend(matrix_checks(group, "sphere", &matrices, determinant));
     let mut coincident = 0usize;
     for (a, ma) in matrices.iter().enumerate() {
-        for (b, mb) in matrices.iter().enumerate() {
-            let ab = group.compose_indices(a, b);
-            homomorphism = nan_max(homomorphism, amax((ma * mb - matrices[ab]).iter().copied()));
-            if a < b && amax((ma - mb).iter().copied()) < 1e-9 {
+        for mb in &matrices[a + 1..] {
+            if amax((ma - mb).iter().copied()) < 1e-9 {
                 coincident += 1;
             }
         }
     }
-    checks.push(LawCheck::new(
-        "sphere_orthogonality_err",
-        orthogonality,
-        tolerance::EXACT,
-    ));
-    checks.push(LawCheck::new(
-        "sphere_homomorphism_err",
-        homomorphism,
-        tolerance::EXACT,
-    ));
     checks.push(LawCheck::new(
         "sphere_faithfulness_err",
         coincident as f64,

@@ -16,7 +16,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::laws::{self, LawCheck};
-use crate::{FiniteGroup, GroupError, GroupStructure, PlanarPointGroup, SphericalPointGroup};
+use crate::{
+    CyclicGroup, DihedralGroup, FiniteGroup, GroupError, GroupStructure, PlanarPointGroup,
+    SphericalPointGroup,
+};
 
 /// A registered group, parsed from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -430,33 +433,51 @@ impl GroupRegistry {
     }
 }
 
-/// The built-in family `c1 … c1024` of [`crate::CyclicGroup`]s, each entry made by `entry`
+/// The built-in family `c1 … c1024` of [`CyclicGroup`]s, each entry made by `entry`
 /// (which adds the checks a caller wants, e.g. irreps). Errors keep [`GroupName`]'s messages.
 pub fn cyclic_family(
-    entry: impl Fn(crate::CyclicGroup) -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
+    entry: impl Fn(CyclicGroup) -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
 ) -> GroupFamily {
-    GroupFamily::new("c1, c2, ..., c1024 (cyclic)", move |name| {
-        if !name.starts_with('c') {
-            return None;
-        }
-        match GroupName::from_str(name) {
-            Ok(GroupName::Cyclic(n)) => Some(crate::CyclicGroup::new(n).and_then(&entry)),
-            Err(GroupError::UnknownGroup { .. }) | Ok(_) => None,
-            Err(e) => Some(Err(e)),
-        }
-    })
+    order_family(
+        "c1, c2, ..., c1024 (cyclic)",
+        GroupName::Cyclic,
+        CyclicGroup::new,
+        entry,
+    )
 }
 
-/// The built-in family `d1 … d512` of [`crate::DihedralGroup`]s (see [`cyclic_family`]).
+/// The built-in family `d1 … d512` of [`DihedralGroup`]s (see [`cyclic_family`]).
 pub fn dihedral_family(
-    entry: impl Fn(crate::DihedralGroup) -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
+    entry: impl Fn(DihedralGroup) -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
 ) -> GroupFamily {
-    GroupFamily::new("d1, ..., d512 (dihedral)", move |name| {
-        if !name.starts_with('d') {
+    order_family(
+        "d1, ..., d512 (dihedral)",
+        GroupName::Dihedral,
+        DihedralGroup::new,
+        entry,
+    )
+}
+
+/// The family of the names `variant(n)` (`cN`, `dN`), the group of order parameter `n` made by
+/// `make` and entered by `entry`. Other names are not the family's; parse errors of its own
+/// names (zero or too large) are kept.
+fn order_family<G: 'static>(
+    description: &str,
+    variant: fn(usize) -> GroupName,
+    make: fn(usize) -> Result<G, GroupError>,
+    entry: impl Fn(G) -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
+) -> GroupFamily {
+    let prefix = variant(1).to_string().remove(0);
+    GroupFamily::new(description, move |name| {
+        if !name.starts_with(prefix) {
             return None;
         }
         match GroupName::from_str(name) {
-            Ok(GroupName::Dihedral(n)) => Some(crate::DihedralGroup::new(n).and_then(&entry)),
+            Ok(parsed @ (GroupName::Cyclic(n) | GroupName::Dihedral(n)))
+                if parsed == variant(n) =>
+            {
+                Some(make(n).and_then(&entry))
+            }
             Err(GroupError::UnknownGroup { .. }) | Ok(_) => None,
             Err(e) => Some(Err(e)),
         }

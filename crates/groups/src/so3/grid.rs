@@ -111,16 +111,15 @@ impl DriscollHealyGrid {
 /// `l, l′ < L`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct So3Grid {
-    bandlimit: usize,
+    /// The S² grid of `β` (as `θ`) and `α` (as `φ`), and of the bandlimit.
+    sphere: DriscollHealyGrid,
 }
 
 impl So3Grid {
     /// The grid of bandlimit `L ≥ 1`.
     pub fn new(bandlimit: usize) -> Result<Self, GroupError> {
-        if bandlimit == 0 {
-            return Err(GroupError::ZeroBandlimit);
-        }
-        Ok(Self { bandlimit })
+        let sphere = DriscollHealyGrid::new(bandlimit)?;
+        Ok(Self { sphere })
     }
     /// The grid whose array shape is `(n_gamma, n_beta, n_alpha)`; errors unless it is
     /// `(2L−1, 2L, 2L−1)`.
@@ -141,21 +140,19 @@ impl So3Grid {
     }
     /// The bandlimit `L`.
     pub fn bandlimit(&self) -> usize {
-        self.bandlimit
+        self.sphere.bandlimit()
     }
     /// The S² grid sharing `β` (as `θ`) and `α` (as `φ`) samples.
     pub fn sphere_grid(&self) -> DriscollHealyGrid {
-        DriscollHealyGrid {
-            bandlimit: self.bandlimit,
-        }
+        self.sphere
     }
     /// `2L − 1` (number of α and of γ samples).
     pub fn n_azimuth(&self) -> usize {
-        2 * self.bandlimit - 1
+        self.sphere.n_phi()
     }
     /// `2L` (number of β samples).
     pub fn n_beta(&self) -> usize {
-        2 * self.bandlimit
+        self.sphere.n_theta()
     }
     /// `(2L−1)² 2L`.
     pub fn len(&self) -> usize {
@@ -167,16 +164,16 @@ impl So3Grid {
     }
     /// `α_k = 2πk/(2L−1)` (also `γ_k`).
     pub fn azimuth(&self, k: usize) -> f64 {
-        TAU * k as f64 / self.n_azimuth() as f64
+        self.sphere.phi(k)
     }
     /// `β_j = π(2j+1)/(4L)`.
     pub fn beta(&self, j: usize) -> f64 {
-        self.sphere_grid().theta(j)
+        self.sphere.theta(j)
     }
     /// The weight of every point with polar index `j`.
     pub fn weight(&self, j: usize) -> f64 {
         let da = TAU / self.n_azimuth() as f64;
-        self.sphere_grid().theta_weight(j) * da * da
+        self.sphere.theta_weight(j) * da * da
     }
     /// The Euler angles of grid point `(γ index, β index, α index)`.
     pub fn euler(&self, gamma: usize, beta: usize, alpha: usize) -> EulerZyz {
