@@ -9,10 +9,10 @@
 //! Gauss–Hermite numerical dual [`GaussHermite`]; [`NamedFn`] lists the activations known by
 //! name to the spec (`elementwise_numerical`).
 //!
-//! **Accuracy of the numerical dual.** [`GaussHermite::dual`] is neural-tangents' rule
-//! (physicists' nodes, the row argument factored) averaged with its transpose, so it is
-//! symmetric in its two arguments and equals neural-tangents' value exactly whenever
-//! `k11 = k22`. Its error against the closed forms, measured by
+//! **Accuracy of the numerical dual.** [`NumericalFn::dual`] (a [`GaussHermite`] rule) is
+//! neural-tangents' rule (physicists' nodes, the row argument factored) averaged with its
+//! transpose, so it is symmetric in its two arguments and equals neural-tangents' value exactly
+//! whenever `k11 = k22`. Its error against the closed forms, measured by
 //! `tests/nonlinearities.rs::quadrature_error_against_closed_forms` (which asserts 3× these):
 //! largest input variance `k`, variance ratios 1, 1/3, 1/10, correlations in [−0.999, 0.999],
 //! error relative to `√(E[φ(u)²]E[φ(v)²])`; first `E[φφ]` (NNGP), then `E[φ′φ′]` (NTK factor):
@@ -156,62 +156,6 @@ impl GaussHermite {
             weights: w,
         })
     }
-
-    /// `(E[f(u)f(v)], E[df(u)df(v)])` for the bivariate Gaussian `(k11, k22, k12)` by
-    /// neural-tangents' rule ([`GaussHermite::dual_factored`]) averaged over both orders of
-    /// the arguments: symmetric under `k11 ↔ k22` bitwise, and neural-tangents' value itself
-    /// when `k11 = k22`. Where the rule has converged both orders agree to rounding; where not,
-    /// neural-tangents' kernel is not symmetric (`K(x, x′) ≠ K(x′, x)`) and this one is.
-    pub fn dual(
-        &self,
-        f: &dyn Fn(f64) -> f64,
-        df: &dyn Fn(f64) -> f64,
-        k11: f64,
-        k22: f64,
-        k12: f64,
-    ) -> (f64, f64) {
-        let (a, b) = self.dual_factored(f, df, k11, k22, k12);
-        if k11 == k22 {
-            return (a, b);
-        }
-        let (c, d) = self.dual_factored(f, df, k22, k11, k12);
-        (0.5 * (a + c), 0.5 * (b + d))
-    }
-
-    /// neural-tangents' `ElementwiseNumerical` rule (docs/theory.md#nonlinearities-dual-activations), the row argument factored:
-    /// `u_i = √(2k11) z_i`, `v_ij = √(2k22)(ρ z_i + √(1−ρ²) z_j)`,
-    /// `E ≈ π⁻¹ Σ w_i w_j h(u_i, v_ij)`. Not symmetric in `(k11, k22)` beyond its convergence.
-    pub fn dual_factored(
-        &self,
-        f: &dyn Fn(f64) -> f64,
-        df: &dyn Fn(f64) -> f64,
-        k11: f64,
-        k22: f64,
-        k12: f64,
-    ) -> (f64, f64) {
-        let prod = k11 * k22;
-        let rho = if prod > 0.0 {
-            (k12 / prod.sqrt()).clamp(-1.0, 1.0)
-        } else {
-            0.0
-        };
-        let (s1, s2) = ((2.0 * k11.max(0.0)).sqrt(), (2.0 * k22.max(0.0)).sqrt());
-        let ortho = (1.0 - rho * rho).max(0.0).sqrt();
-        let (mut kk, mut dd) = (0.0, 0.0);
-        for (zi, wi) in self.nodes.iter().zip(&self.weights) {
-            let u = s1 * zi;
-            let (fu, dfu) = (f(u), df(u));
-            let (mut ak, mut ad) = (0.0, 0.0);
-            for (zj, wj) in self.nodes.iter().zip(&self.weights) {
-                let v = s2 * (rho * zi + ortho * zj);
-                ak += wj * f(v);
-                ad += wj * df(v);
-            }
-            kk += wi * fu * ak;
-            dd += wi * dfu * ad;
-        }
-        (kk / PI, dd / PI)
-    }
 }
 
 /// A user-supplied pointwise function with its derivative, integrated numerically.
@@ -225,6 +169,51 @@ pub struct NumericalFn {
     pub df: Arc<dyn Fn(f64) -> f64 + Send + Sync>,
     /// The quadrature rule (its degree sets the accuracy, see the module docs).
     pub rule: Arc<GaussHermite>,
+}
+
+impl NumericalFn {
+    /// `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])` for the bivariate Gaussian `(k11, k22, k12)` by
+    /// neural-tangents' rule ([`NumericalFn::dual_factored`]) averaged over both orders of
+    /// the arguments: symmetric under `k11 ↔ k22` bitwise, and neural-tangents' value itself
+    /// when `k11 = k22`. Where the rule has converged both orders agree to rounding; where not,
+    /// neural-tangents' kernel is not symmetric (`K(x, x′) ≠ K(x′, x)`) and this one is.
+    pub fn dual(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+        let (a, b) = self.dual_factored(k11, k22, k12);
+        if k11 == k22 {
+            return (a, b);
+        }
+        let (c, d) = self.dual_factored(k22, k11, k12);
+        (0.5 * (a + c), 0.5 * (b + d))
+    }
+
+    /// neural-tangents' `ElementwiseNumerical` rule (docs/theory.md#nonlinearities-dual-activations), the row argument factored:
+    /// `u_i = √(2k11) z_i`, `v_ij = √(2k22)(ρ z_i + √(1−ρ²) z_j)`,
+    /// `E ≈ π⁻¹ Σ w_i w_j h(u_i, v_ij)`. Not symmetric in `(k11, k22)` beyond its convergence.
+    pub fn dual_factored(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+        let (f, df, rule) = (&*self.f, &*self.df, &*self.rule);
+        let prod = k11 * k22;
+        let rho = if prod > 0.0 {
+            (k12 / prod.sqrt()).clamp(-1.0, 1.0)
+        } else {
+            0.0
+        };
+        let (s1, s2) = ((2.0 * k11.max(0.0)).sqrt(), (2.0 * k22.max(0.0)).sqrt());
+        let ortho = (1.0 - rho * rho).max(0.0).sqrt();
+        let (mut kk, mut dd) = (0.0, 0.0);
+        for (zi, wi) in rule.nodes.iter().zip(&rule.weights) {
+            let u = s1 * zi;
+            let (fu, dfu) = (f(u), df(u));
+            let (mut ak, mut ad) = (0.0, 0.0);
+            for (zj, wj) in rule.nodes.iter().zip(&rule.weights) {
+                let v = s2 * (rho * zi + ortho * zj);
+                ak += wj * f(v);
+                ad += wj * df(v);
+            }
+            kk += wi * fu * ak;
+            dd += wi * dfu * ad;
+        }
+        (kk / PI, dd / PI)
+    }
 }
 
 impl fmt::Debug for NumericalFn {
@@ -738,7 +727,7 @@ impl Nonlinearity {
             Nonlinearity::RectifiedMonomial(r) => r.dual(k11, k22, k12),
             Nonlinearity::Polynomial { coef } => closed::polynomial_dual(coef, k11, k22, k12),
             Nonlinearity::Hermite { degree } => closed::hermite_dual(*degree, k11, k22, k12),
-            Nonlinearity::Numerical(n) => n.rule.dual(&*n.f, &*n.df, k11, k22, k12),
+            Nonlinearity::Numerical(n) => n.dual(k11, k22, k12),
         }
     }
 

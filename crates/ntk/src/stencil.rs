@@ -191,30 +191,24 @@ impl Separable {
 
     /// The two passes. The second is the one that moves `W2` (the innermost axis).
     fn passes(&self, g: &Geometry) -> [Pass; 2] {
-        if self.swap {
-            // A v = (sign_r·c, sign_c·r): c moves (W1, H2), r moves (H1, W2).
-            [
-                Pass {
-                    axes: [(2, 1), (1, self.sign_r)],
-                    k: g.kw,
-                },
-                Pass {
-                    axes: [(0, 1), (3, self.sign_c)],
-                    k: g.kh,
-                },
-            ]
+        // Unswapped, r moves (H1, H2) and c moves (W1, W2); swapped, A v = (sign_r·c, sign_c·r):
+        // c moves (W1, H2) and r moves (H1, W2). `(axis, half-width)` of the first input axis
+        // moved by each pass:
+        let [(first, k_first), (second, k_second)] = if self.swap {
+            [(2, g.kw), (0, g.kh)]
         } else {
-            [
-                Pass {
-                    axes: [(0, 1), (1, self.sign_r)],
-                    k: g.kh,
-                },
-                Pass {
-                    axes: [(2, 1), (3, self.sign_c)],
-                    k: g.kw,
-                },
-            ]
-        }
+            [(0, g.kh), (2, g.kw)]
+        };
+        [
+            Pass {
+                axes: [(first, 1), (1, self.sign_r)],
+                k: k_first,
+            },
+            Pass {
+                axes: [(second, 1), (3, self.sign_c)],
+                k: k_second,
+            },
+        ]
     }
 }
 

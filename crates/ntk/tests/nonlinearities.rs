@@ -1,7 +1,9 @@
 //! Nonlinearity duals (docs/theory.md#nonlinearities-dual-activations): closed forms against the Gauss–Hermite numerical dual, the
 //! stated quadrature accuracy, and the helper special functions.
 
-use entk_ntk::nonlin::{erf, gelu_dual, GaussHermite, Nonlinearity};
+use std::sync::Arc;
+
+use entk_ntk::nonlin::{erf, gelu_dual, GaussHermite, Nonlinearity, NumericalFn};
 use proptest::prelude::*;
 
 #[test]
@@ -214,24 +216,27 @@ fn quadrature_error_against_closed_forms() {
 
 #[test]
 fn numerical_dual_is_symmetric_and_equals_the_factored_rule_at_equal_variances() {
-    let rule = GaussHermite::new(7).unwrap();
-    let f = |u: f64| u.tanh();
-    let df = |u: f64| 1.0 - u.tanh().powi(2);
+    let rule = NumericalFn {
+        name: "tanh".into(),
+        f: Arc::new(|u: f64| u.tanh()),
+        df: Arc::new(|u: f64| 1.0 - u.tanh().powi(2)),
+        rule: Arc::new(GaussHermite::new(7).unwrap()),
+    };
     for (k11, k22, rho) in [(0.4, 2.5, 0.6), (1.3, 0.2, -0.8), (3.0, 0.9, 0.99)] {
         let k12 = rho * f64::sqrt(k11 * k22);
-        let a = rule.dual(&f, &df, k11, k22, k12);
-        let b = rule.dual(&f, &df, k22, k11, k12);
+        let a = rule.dual(k11, k22, k12);
+        let b = rule.dual(k22, k11, k12);
         assert_eq!(a, b, "bitwise symmetric");
         // neural-tangents' factored rule is not, at this low degree.
-        let fa = rule.dual_factored(&f, &df, k11, k22, k12);
-        let fb = rule.dual_factored(&f, &df, k22, k11, k12);
+        let fa = rule.dual_factored(k11, k22, k12);
+        let fb = rule.dual_factored(k22, k11, k12);
         assert!(
             (fa.0 - fb.0).abs() > 1e-6,
             "factored rule asymmetry {fa:?} {fb:?}"
         );
         assert_eq!(a.0, 0.5 * (fa.0 + fb.0));
         // Equal variances: exactly the factored rule.
-        let e = rule.dual(&f, &df, k11, k11, rho * k11);
-        assert_eq!(e, rule.dual_factored(&f, &df, k11, k11, rho * k11));
+        let e = rule.dual(k11, k11, rho * k11);
+        assert_eq!(e, rule.dual_factored(k11, k11, rho * k11));
     }
 }

@@ -177,15 +177,9 @@ impl SimdOp for Entries<'_> {
     type Output = ();
     #[inline(always)]
     fn call(self) {
-        let Entries {
-            phi,
-            k11,
-            k22,
-            k,
-            t,
-        } = self;
-        with_dual!(phi, dual => {
-            for (((kv, tv), k11), k22) in k.iter_mut().zip(t.iter_mut()).zip(k11).zip(k22) {
+        with_dual!(self.phi, dual => {
+            let entries = self.k.iter_mut().zip(self.t.iter_mut()).zip(self.k11).zip(self.k22);
+            for (((kv, tv), k11), k22) in entries {
                 let (a, b) = dual(*k11, *k22, *kv);
                 *kv = a;
                 *tv *= b;
@@ -208,16 +202,8 @@ impl SimdOp for Rows<'_> {
     type Output = ();
     #[inline(always)]
     fn call(self) {
-        let Rows {
-            phi,
-            blocks,
-            d1,
-            d2,
-            nngp,
-            ntk,
-        } = self;
-        with_dual!(phi, dual => {
-            for b in blocks {
+        with_dual!(self.phi, dual => {
+            for b in self.blocks {
                 for i1 in 0..b.h {
                     for i2 in 0..b.h {
                         for j1 in 0..b.w {
@@ -225,10 +211,10 @@ impl SimdOp for Rows<'_> {
                             let range = row.offset..row.offset + row.len;
                             run_row(
                                 &dual,
-                                d1[row.d1],
-                                &d2[row.d2..row.d2 + row.len],
-                                &mut nngp[range.clone()],
-                                &mut ntk[range],
+                                self.d1[row.d1],
+                                &self.d2[row.d2..row.d2 + row.len],
+                                &mut self.nngp[range.clone()],
+                                &mut self.ntk[range],
                             );
                         }
                     }
