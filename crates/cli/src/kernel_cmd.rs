@@ -1231,7 +1231,7 @@ pub fn run_predict_in(
                     ntk_test_train: xt.view(),
                     nngp_train_train: k_tt.view(),
                     nngp_test_train: k_xt.view(),
-                    nngp_test_diag: diag.view(),
+                    nngp_test_test: diag.view(),
                 },
                 time,
                 &flow,

@@ -27,10 +27,9 @@ pub struct PlanStep {
     pub index: usize,
     /// The layer's description.
     pub layer: String,
-    /// Kernel layouts after the layer (several for branching layers).
-    pub layouts: Vec<Layout>,
-    /// Nominal channel counts after the layer.
-    pub channels: Vec<usize>,
+    /// Kernel layouts and nominal channel counts after the layer (several for branching
+    /// layers).
+    pub outputs: Vec<Signature>,
     /// Kernel values per pair after the layer (NNGP only; NTK doubles it).
     pub values_per_pair: usize,
 }
@@ -89,7 +88,7 @@ impl fmt::Display for KernelPlan {
             self.input.layout, self.input.channels
         )?;
         for s in &self.steps {
-            let ls: Vec<String> = s.layouts.iter().map(|l| l.to_string()).collect();
+            let ls: Vec<String> = s.outputs.iter().map(|o| o.layout.to_string()).collect();
             writeln!(
                 f,
                 "  {:>2} {:<60} -> {} [{} values/pair]",
@@ -219,8 +218,7 @@ impl Network {
             steps.push(PlanStep {
                 index: i,
                 layer: layer.describe(),
-                layouts: v.iter().map(|s| s.layout.clone()).collect(),
-                channels: v.iter().map(|s| s.channels).collect(),
+                outputs: v,
                 values_per_pair: values,
             });
         }

@@ -387,6 +387,19 @@ impl Ctx<'_> {
     fn err(&self, msg: impl std::fmt::Display) -> NtkError {
         self.err_as(SpecErrorKind::Invalid, msg)
     }
+    /// The option `field` names among `options` (see [`one_of`]); a [`SpecErrorKind::BadValue`]
+    /// error listing them otherwise.
+    fn choice<T: Copy>(&self, field: &str, options: &[(&str, T)]) -> Result<T> {
+        one_of(self.obj.get(field), options).map_err(|v| {
+            let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
+            let msg = format!(
+                "unknown {field} {v} in `{}` ({})",
+                self.ty,
+                names.join(", ")
+            );
+            self.bad(field, msg)
+        })
+    }
     /// A [`SpecErrorKind::BadValue`] error for `field` of this layer.
     fn bad(&self, field: &str, msg: impl std::fmt::Display) -> NtkError {
         let (layer, field) = (self.ty.to_string(), field.to_string());
@@ -984,18 +997,10 @@ fn parse_layer(
             }
         }
         "group_conv" => {
-            let support = match obj.get("group_support") {
-                None => GroupSupport::All,
-                Some(Value::String(s)) if s.eq_ignore_ascii_case("all") => GroupSupport::All,
-                Some(Value::String(s)) if s.eq_ignore_ascii_case("identity") => {
-                    GroupSupport::Identity
-                }
-                Some(v) => {
-                    return Err(c.bad("group_support", format!(
-                        "unknown group_support {v} in `group_conv` (all, identity)"
-                    )))
-                }
-            };
+            let support = c.choice(
+                "group_support",
+                &[("all", GroupSupport::All), ("identity", GroupSupport::Identity)],
+            )?;
             if last_group.is_none() {
                 return Err(c.group_err("group_conv before any lift_conv: group convolutions need group features; add a lift_conv first"));
             }
@@ -1071,16 +1076,7 @@ fn parse_layer(
             }
         }
         "deep_set" => {
-            let reduce = match obj.get("reduce") {
-                None => SetReduce::Sum,
-                Some(Value::String(s)) if s.eq_ignore_ascii_case("sum") => SetReduce::Sum,
-                Some(Value::String(s)) if s.eq_ignore_ascii_case("mean") => SetReduce::Mean,
-                Some(v) => {
-                    return Err(c.bad("reduce", format!(
-                        "unknown reduce {v} in `deep_set` (sum, mean)"
-                    )))
-                }
-            };
+            let reduce = c.choice("reduce", &[("sum", SetReduce::Sum), ("mean", SetReduce::Mean)])?;
             let list = obj
                 .get("layers")
                 .and_then(Value::as_array)
@@ -1167,6 +1163,25 @@ fn check_set_position(layers: &[LayerSpec], prefix: &str) -> Result<()> {
     Ok(())
 }
 
+/// The option that `value` names, ASCII case-insensitively, among `options` (the first one
+/// when `value` is absent); the value itself when it names none of them.
+fn one_of<'v, T: Copy>(
+    value: Option<&'v Value>,
+    options: &[(&str, T)],
+) -> std::result::Result<T, &'v Value> {
+    let Some(v) = value else {
+        return Ok(options[0].1);
+    };
+    v.as_str()
+        .and_then(|s| {
+            options
+                .iter()
+                .find(|(name, _)| s.eq_ignore_ascii_case(name))
+        })
+        .map(|&(_, t)| t)
+        .ok_or(v)
+}
+
 /// A [`SpecError`] at `path` (`"spec"` or empty).
 fn top_level(kind: SpecErrorKind, path: &str, message: impl Into<String>) -> NtkError {
     NtkError::Spec(SpecError {
@@ -1224,17 +1239,14 @@ impl ArchSpec {
                 return Err(top_level(kind, "spec", msg));
             }
         }
-        let parameterization = match obj.get("parameterization") {
-            None => Parameterization::Ntk,
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("ntk") => Parameterization::Ntk,
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("standard") => {
-                Parameterization::Standard
-            }
-            Some(v) => {
-                let msg = format!("unknown parameterization {v} (ntk, standard)");
-                return Err(top_level(bad_top("parameterization"), "spec", msg));
-            }
-        };
+        let options = [
+            ("ntk", Parameterization::Ntk),
+            ("standard", Parameterization::Standard),
+        ];
+        let parameterization = one_of(obj.get("parameterization"), &options).map_err(|v| {
+            let msg = format!("unknown parameterization {v} (ntk, standard)");
+            top_level(bad_top("parameterization"), "spec", msg)
+        })?;
         let list = obj.get("layers").and_then(Value::as_array).ok_or_else(|| {
             let kind = SpecErrorKind::MissingField {
                 layer: "spec".into(),

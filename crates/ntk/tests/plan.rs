@@ -40,7 +40,7 @@ fn plan_lists_layouts_sizes_and_memory() {
     println!("{plan}");
     assert_eq!(plan.steps.len(), 6);
     // VALID lifting: 7 → 5; exact group: relative layout with |G| = 4 slices.
-    match &plan.steps[0].layouts[0] {
+    match &plan.steps[0].outputs[0].layout {
         Layout::GroupRelative { group, h: 5, w: 5 } => assert_eq!(group.order, 4),
         other => panic!("unexpected layout {other}"),
     }
@@ -60,7 +60,7 @@ fn inexact_groups_plan_the_full_group_layout() {
     let net = Network::from_json(&GCNN.replace("c4", "c8")).unwrap();
     let plan = net.plan(&Network::image_signature(7, 7, 1)).unwrap();
     assert!(matches!(
-        &plan.steps[2].layouts[0],
+        &plan.steps[2].outputs[0].layout,
         Layout::Group { h: 5, w: 5, .. }
     ));
     assert_eq!(plan.steps[2].values_per_pair, 64 * 625);
@@ -77,7 +77,7 @@ fn residual_blocks_with_combinators_plan_and_run() {
         {"type": "dense"}]}"#)
     .unwrap();
     let plan = net.plan(&Network::image_signature(5, 5, 1)).unwrap();
-    assert_eq!(plan.steps[1].layouts.len(), 2);
+    assert_eq!(plan.steps[1].outputs.len(), 2);
     let x = ndarray::Array4::from_shape_fn((2, 5, 5, 1), |(b, i, j, _)| {
         ((b + 2 * i + 3 * j) as f64).sin()
     });

@@ -386,7 +386,7 @@ fn duplicated_training_point_is_finite_at_finite_time_and_matches_rk4() {
         );
         assert!(max_abs_diff(&pred.train, f_train) <= RK4_TOL);
         assert!(max_abs_diff(&pred.test, f_test) <= RK4_TOL);
-        let lo = pred.info.min_eigenvalue.unwrap();
+        let lo = pred.info.spectrum.unwrap().min_eigenvalue;
         assert!(
             lo.abs() < 1e-12,
             "duplicated point should give a ~0 eigenvalue, got {lo:e}"
@@ -400,8 +400,8 @@ fn duplicated_training_point_at_infinite_time_falls_back_and_warns() {
     let pred = dup.flow(TrainingTime::Infinite, &GradientFlowOptions::default());
     assert!(all_finite(&pred.test) && all_finite(&pred.train));
     assert_eq!(pred.info.method, SolveMethod::Eigendecomposition);
-    assert!(pred.info.clipped_eigenvalues >= 1);
-    assert!(pred.info.eigenvalue_floor.unwrap() > 0.0);
+    assert!(pred.info.spectrum.unwrap().clipped >= 1);
+    assert!(pred.info.spectrum.unwrap().floor > 0.0);
     assert_eq!(pred.info.warnings.len(), 1, "{:?}", pred.info.warnings);
     assert!(
         pred.info.warnings[0].contains("singular"),
@@ -452,9 +452,9 @@ fn inconsistent_duplicates_and_low_rank_grams_stay_finite() {
     assert!(all_finite(&inf.test) && all_finite(&inf.train));
     assert!(inf.info.has_warnings());
     assert!(
-        inf.info.clipped_eigenvalues >= 5,
+        inf.info.spectrum.unwrap().clipped >= 5,
         "rank 2 of 7: {} clipped",
-        inf.info.clipped_eigenvalues
+        inf.info.spectrum.unwrap().clipped
     );
     // The all-zero Gram matrix (λ_max = 0) is degenerate but still finite.
     let z = Array2::<f64>::zeros((3, 3));
@@ -1035,8 +1035,8 @@ fn indefinite_gram_is_clamped_and_reported() {
         let pred = flow_mean(&k, &kt, &y, time, &GradientFlowOptions::default());
         assert!(all_finite(&pred.test) && all_finite(&pred.train));
         assert_eq!(pred.info.method, SolveMethod::Eigendecomposition);
-        assert_eq!(pred.info.clipped_eigenvalues, 1);
-        assert!((pred.info.min_eigenvalue.unwrap() + 1.0).abs() < 1e-14);
+        assert_eq!(pred.info.spectrum.unwrap().clipped, 1);
+        assert!((pred.info.spectrum.unwrap().min_eigenvalue + 1.0).abs() < 1e-14);
         assert!(
             pred.info.warnings.iter().any(|w| w.contains("indefinite")),
             "{time:?}: {:?}",

@@ -23,26 +23,32 @@ impl fmt::Display for SolveMethod {
 }
 
 /// Diagnostics of one prediction, for the CLI to print (`warnings`) and for reports.
-///
-/// Eigenvalues are those of the regularised matrix `Θ_reg = Θ + jitter·I`. The fields that need
-/// the spectrum are `None` when the Cholesky path did not compute it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SolveInfo {
     /// Factorisation used.
     pub method: SolveMethod,
     /// The absolute amount `relative·tr(Θ)/n + absolute` added to the diagonal.
     pub jitter: f64,
-    /// Smallest eigenvalue of `Θ_reg` (eigendecomposition path only).
-    pub min_eigenvalue: Option<f64>,
-    /// Largest eigenvalue of `Θ_reg` (eigendecomposition path only).
-    pub max_eigenvalue: Option<f64>,
-    /// Floor the eigenvalues were clipped to: 0 at finite `t`, the positive floor
-    /// `eigen_floor_rel · λ_max` on the `t = ∞`/GP fallback (eigendecomposition path only).
-    pub eigenvalue_floor: Option<f64>,
-    /// How many eigenvalues were below the floor and replaced by it.
-    pub clipped_eigenvalues: usize,
+    /// The spectrum of `Θ_reg`, on the eigendecomposition path only (`None` after Cholesky,
+    /// which does not compute it).
+    pub spectrum: Option<Spectrum>,
     /// Human-readable warnings (empty when all went well). The CLI prints each on stderr.
     pub warnings: Vec<String>,
+}
+
+/// What the eigendecomposition found: eigenvalues of the regularised matrix
+/// `Θ_reg = Θ + jitter·I`, and how many were clipped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spectrum {
+    /// Smallest eigenvalue.
+    pub min_eigenvalue: f64,
+    /// Largest eigenvalue.
+    pub max_eigenvalue: f64,
+    /// Floor the eigenvalues were clipped to: 0 at finite `t`, the positive floor
+    /// `eigen_floor_rel · λ_max` on the `t = ∞`/GP fallback.
+    pub floor: f64,
+    /// How many eigenvalues were below the floor and replaced by it.
+    pub clipped: usize,
 }
 
 impl SolveInfo {
@@ -50,10 +56,7 @@ impl SolveInfo {
         SolveInfo {
             method,
             jitter,
-            min_eigenvalue: None,
-            max_eigenvalue: None,
-            eigenvalue_floor: None,
-            clipped_eigenvalues: 0,
+            spectrum: None,
             warnings: Vec::new(),
         }
     }

@@ -55,7 +55,7 @@ pub use gp::{gp_posterior, GpOptions, GpPosterior};
 pub use gradient_flow::{
     gradient_flow_mean, GradientFlow, GradientFlowOptions, GradientFlowPrediction,
 };
-pub use info::{SolveInfo, SolveMethod};
+pub use info::{SolveInfo, SolveMethod, Spectrum};
 pub use ntk_gp::{ntk_gp_covariance, ntk_gp_variance, NtkGpCovariance, NtkGpDiagGrams, NtkGpGrams};
 pub use regularize::{regularized_gram, DiagReg};
 pub use spectral::{flow_filter, flow_fraction};

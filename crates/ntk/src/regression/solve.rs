@@ -8,7 +8,7 @@ use faer::linalg::solvers::{Llt, LltError, Solve};
 use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
 use faer::{Mat, MatRef, Par, Side};
 
-use super::info::{SolveInfo, SolveMethod};
+use super::info::{SolveInfo, SolveMethod, Spectrum};
 use super::{RegressionError, NEGATIVE_EIGENVALUE_WARN_REL};
 
 /// `Θ_reg = U diag(s) Uᵀ`, eigenvalues ascending.
@@ -44,19 +44,23 @@ impl Eigen {
         self.s.iter().copied().reduce(f64::max)
     }
 
-    /// Fills the spectral fields of `info` and warns about clearly negative eigenvalues.
+    /// Fills the spectrum of `info` (none for an empty matrix) and warns about clearly
+    /// negative eigenvalues.
     pub(crate) fn describe(&self, info: &mut SolveInfo, floor: f64) {
-        info.min_eigenvalue = self.min();
-        info.max_eigenvalue = self.max();
-        info.eigenvalue_floor = Some(floor);
-        info.clipped_eigenvalues = self.s.iter().filter(|&&l| l < floor).count();
-        if let (Some(lo), Some(hi)) = (info.min_eigenvalue, info.max_eigenvalue) {
-            if lo < -NEGATIVE_EIGENVALUE_WARN_REL * hi.abs().max(f64::MIN_POSITIVE) {
-                info.warnings.push(format!(
-                    "train_train Gram is indefinite: smallest eigenvalue {lo:e} vs largest {hi:e} \
-                     (beyond rounding); negative eigenvalues were clamped — is the kernel PSD?"
-                ));
-            }
+        let (Some(lo), Some(hi)) = (self.min(), self.max()) else {
+            return;
+        };
+        info.spectrum = Some(Spectrum {
+            min_eigenvalue: lo,
+            max_eigenvalue: hi,
+            floor,
+            clipped: self.s.iter().filter(|&&l| l < floor).count(),
+        });
+        if lo < -NEGATIVE_EIGENVALUE_WARN_REL * hi.abs().max(f64::MIN_POSITIVE) {
+            info.warnings.push(format!(
+                "train_train Gram is indefinite: smallest eigenvalue {lo:e} vs largest {hi:e} \
+                 (beyond rounding); negative eigenvalues were clamped — is the kernel PSD?"
+            ));
         }
     }
 
@@ -117,12 +121,13 @@ impl PsdFactor {
         };
         let mut info = SolveInfo::new(SolveMethod::Eigendecomposition, jitter);
         eigen.describe(&mut info, floor);
+        let (clipped, lo) = info
+            .spectrum
+            .map_or((0, f64::NAN), |s| (s.clipped, s.min_eigenvalue));
         info.warnings.push(format!(
             "train_train Gram (with jitter {jitter:e}) is numerically singular: {rejection}; \
-             fell back to the eigendecomposition with {} of {n} eigenvalues clipped to the floor \
-             {floor:e} (smallest eigenvalue {:e}); consider a larger --diag-reg",
-            info.clipped_eigenvalues,
-            info.min_eigenvalue.unwrap_or(f64::NAN),
+             fell back to the eigendecomposition with {clipped} of {n} eigenvalues clipped to the \
+             floor {floor:e} (smallest eigenvalue {lo:e}); consider a larger --diag-reg",
         ));
         let inv = eigen.s.iter().map(|&l| 1.0 / l.max(floor)).collect();
         Ok((PsdFactor::ClippedEigen { eigen, inv }, info))
