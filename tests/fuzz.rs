@@ -36,7 +36,9 @@ use rand::{Rng, SeedableRng};
 
 #[path = "../crates/datasets/tests/common/npy_fixture.rs"]
 mod npy_fixture;
-use npy_fixture::{declare_uncompressed_size, npy_bytes, npy_bytes_version, tiff_huge_dimensions};
+use npy_fixture::{
+    declare_uncompressed_size, idx_bytes, npy_bytes, npy_bytes_version, tiff_huge_dimensions,
+};
 use rand_chacha::ChaCha8Rng;
 
 /// The largest single allocation a parser may request on a fuzz input (all inputs are under
@@ -529,15 +531,6 @@ fn gzip_bytes(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(bytes).unwrap();
     encoder.finish().unwrap()
-}
-
-fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0, 0, 8, dims.len() as u8];
-    for d in dims {
-        out.extend_from_slice(&d.to_be_bytes());
-    }
-    out.extend_from_slice(data);
-    out
 }
 
 fn tiff_bytes(kind: &str) -> Vec<u8> {

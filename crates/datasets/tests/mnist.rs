@@ -1,24 +1,18 @@
 //! MNIST: IDX parsing and validation, the embedded sample, rotated-MNIST builders.
 
 mod common;
+#[path = "common/npy_fixture.rs"]
+mod npy_fixture;
 
 use std::f64::consts::FRAC_PI_2;
 
-use common::{gzip, scratch_dir};
+use common::{assert_mentions, assert_not_enough_data, assert_refusals, gzip, scratch_dir};
 use entk_datasets::mnist::{
     embedded_mnist_sample, mnist_from_idx, parse_idx, read_idx_file, read_mnist, read_mnist_dir,
     rotated_mnist, MnistSplit, RotatedMnistConfig, MNIST_SAMPLE_SIZE,
 };
 use entk_datasets::{rot90, train_test_indices, DatasetError, RotationMode};
-
-fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
-    for d in dims {
-        bytes.extend_from_slice(&d.to_be_bytes());
-    }
-    bytes.extend_from_slice(data);
-    bytes
-}
+use npy_fixture::idx_bytes;
 
 #[test]
 fn idx_parser_reads_shape_and_data_plain_or_gzipped() {
@@ -48,13 +42,7 @@ fn idx_parser_rejects_bad_headers_and_sizes() {
         ([good.clone(), vec![9]].concat(), "after the 4 data bytes"),
         (gzip(&good)[..10].to_vec(), "gzip"),
     ];
-    for (bytes, needle) in cases {
-        let error = parse_idx(&bytes, "bad.idx").unwrap_err();
-        assert!(
-            error.to_string().contains(needle),
-            "`{error}` lacks `{needle}`"
-        );
-    }
+    assert_refusals(&cases, |bytes| parse_idx(bytes, "bad.idx"));
 }
 
 #[test]
@@ -73,10 +61,10 @@ fn images_and_labels_must_match() {
         Err(DatasetError::Shape { .. })
     ));
     let not_a_digit = parse_idx(&idx_bytes(&[2], &[3, 10]), "lbl").unwrap();
-    assert!(mnist_from_idx(&images, &not_a_digit, "x")
-        .unwrap_err()
-        .to_string()
-        .contains("label 10"));
+    assert_mentions(
+        &mnist_from_idx(&images, &not_a_digit, "x").unwrap_err(),
+        &["label 10"],
+    );
     let flat = parse_idx(&idx_bytes(&[8], &[0; 8]), "img").unwrap();
     assert!(matches!(
         mnist_from_idx(&flat, &labels, "x"),
@@ -101,10 +89,7 @@ fn folder_reader_finds_plain_and_gzipped_files_or_says_what_is_missing() {
 
     let error = read_mnist_dir(&dir, MnistSplit::Train).unwrap_err();
     assert!(matches!(error, DatasetError::MissingData { .. }), "{error}");
-    assert!(
-        error.to_string().contains("train-images-idx3-ubyte"),
-        "{error}"
-    );
+    assert_mentions(&error, &["train-images-idx3-ubyte"]);
     let error = read_mnist(&dir.join("nope"), &dir.join("nope")).unwrap_err();
     assert!(matches!(error, DatasetError::Io { .. }), "{error}");
 }
@@ -131,15 +116,23 @@ fn embedded_sample_holds_two_thousand_digits_of_every_class() {
     assert!(border < 1.0, "border mass {border}");
 }
 
+/// `n_train` + `n_test` digits drawn with `seed`, both continuously rotated (the default modes).
+fn rotated_config(n_train: usize, n_test: usize, seed: u64) -> RotatedMnistConfig {
+    RotatedMnistConfig {
+        n_train,
+        n_test,
+        seed,
+        ..RotatedMnistConfig::default()
+    }
+}
+
 #[test]
 fn quarter_turn_mnist_is_an_exact_permutation_of_the_chosen_digits() {
     let digits = embedded_mnist_sample().unwrap();
     let config = RotatedMnistConfig {
-        n_train: 40,
-        n_test: 20,
         train_rotation: RotationMode::QuarterTurns,
         test_rotation: RotationMode::None,
-        seed: 11,
+        ..rotated_config(40, 20, 11)
     };
     let split = rotated_mnist(&digits, &config).unwrap();
     let indices = train_test_indices(digits.len(), 40, 20, 11).unwrap();
@@ -164,12 +157,7 @@ fn quarter_turn_mnist_is_an_exact_permutation_of_the_chosen_digits() {
 #[test]
 fn continuous_rotated_mnist_is_seeded_and_keeps_the_digit_mass() {
     let digits = embedded_mnist_sample().unwrap();
-    let config = RotatedMnistConfig {
-        n_train: 30,
-        n_test: 10,
-        seed: 5,
-        ..RotatedMnistConfig::default()
-    };
+    let config = rotated_config(30, 10, 5);
     let a = rotated_mnist(&digits, &config).unwrap();
     let b = rotated_mnist(&digits, &config).unwrap();
     assert_eq!(a, b);
@@ -196,21 +184,6 @@ fn continuous_rotated_mnist_is_seeded_and_keeps_the_digit_mass() {
 #[test]
 fn asking_for_more_digits_than_exist_is_an_error() {
     let digits = embedded_mnist_sample().unwrap();
-    let config = RotatedMnistConfig {
-        n_train: 1500,
-        n_test: 501,
-        ..RotatedMnistConfig::default()
-    };
-    let error = rotated_mnist(&digits, &config).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            DatasetError::NotEnoughData {
-                requested: 2001,
-                available: 2000,
-                ..
-            }
-        ),
-        "{error}"
-    );
+    let error = rotated_mnist(&digits, &rotated_config(1500, 501, 0)).unwrap_err();
+    assert_not_enough_data(&error, 2001, 2000);
 }

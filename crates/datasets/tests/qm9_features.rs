@@ -1,6 +1,9 @@
 //! QM9 featurisation (docs/theory.md#qm9-energies): values, layout, rotation equivariance, translation
 //! invariance, padding, and target standardisation.
 
+mod common;
+
+use common::{assert_not_enough_data, mean_and_variance};
 use entk_datasets::qm9::{
     atomization_targets, bump_width, embedded_qm9_sample, train_test_molecules, AtomCombination,
     Element, FeatureConfig, Molecule, Qm9Featurizer, Standardizer,
@@ -279,8 +282,7 @@ fn standardisation_uses_training_statistics() {
     let values: Vec<f64> = targets.iter().copied().collect();
     let standardizer = Standardizer::fit(&values).unwrap();
     let z = standardizer.standardize_all(&values);
-    let mean = z.iter().sum::<f64>() / z.len() as f64;
-    let var = z.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / z.len() as f64;
+    let (mean, var) = mean_and_variance(&z);
     assert!(mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-12);
     let back = standardizer.unstandardize_all(&z);
     assert!(relative_error(&back, &values) < 1e-14);
@@ -289,15 +291,5 @@ fn standardisation_uses_training_statistics() {
     assert!(Standardizer::fit(&[2.0, 2.0]).is_err());
     assert!(Standardizer::fit(&[2.0, f64::NAN]).is_err());
     let error = train_test_molecules(&molecules, 1900, 101, 0).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            DatasetError::NotEnoughData {
-                requested: 2001,
-                available: 2000,
-                ..
-            }
-        ),
-        "{error}"
-    );
+    assert_not_enough_data(&error, 2001, 2000);
 }

