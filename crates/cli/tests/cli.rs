@@ -215,21 +215,30 @@ mod kernel_and_predict {
 
 mod sphere_inputs {
     use super::run_ok;
+    use crate::common::spec_dir;
+    use nalgebra::Vector3;
     use ndarray::{Array2, Array4};
     use ndarray_npy::{read_npy, write_npy};
 
-    /// docs/theory.md#golden-values "input 2" on the L = 4 Driscoll–Healy grid, `(2, 8, 7, 2)`.
-    pub(super) fn golden_sphere_input() -> Array4<f64> {
+    /// docs/theory.md#golden-values "input 2": `INPUT_2[b][c]` is channel `c` of input `b`, a
+    /// polynomial on the sphere.
+    const INPUT_2: [[fn(Vector3<f64>) -> f64; 2]; 2] = [
+        [|u| 1.0 + u.z + 0.5 * u.x * u.y, |u| u.x - 0.3 * u.z * u.z],
+        [|u| 0.2 + u.y + u.x * u.z, |u| 0.5 * u.y * u.y - u.x],
+    ];
+
+    /// [`INPUT_2`] on the L = 4 Driscoll–Healy grid, `(2, 8, 7, 2)`, each read at `at(u)` for
+    /// the grid point `u`.
+    fn sphere_input(at: impl Fn(Vector3<f64>) -> Vector3<f64>) -> Array4<f64> {
         let grid = entk_groups::DriscollHealyGrid::new(4).unwrap();
         Array4::from_shape_fn((2, 8, 7, 2), |(b, j, k, c)| {
-            let u = grid.point(j, k);
-            match (b, c) {
-                (0, 0) => 1.0 + u.z + 0.5 * u.x * u.y,
-                (0, _) => u.x - 0.3 * u.z * u.z,
-                (_, 0) => 0.2 + u.y + u.x * u.z,
-                _ => 0.5 * u.y * u.y - u.x,
-            }
+            INPUT_2[b][c](at(grid.point(j, k)))
         })
+    }
+
+    /// docs/theory.md#golden-values "input 2" on the L = 4 Driscoll–Healy grid, `(2, 8, 7, 2)`.
+    pub(super) fn golden_sphere_input() -> Array4<f64> {
+        sphere_input(|u| u)
     }
 
     /// The SO(3) NTK golden values of docs/theory.md#golden-values (input 2).
@@ -274,23 +283,12 @@ mod sphere_inputs {
 
     #[test]
     fn kernel_runs_the_octahedral_spec_on_s2_signals_and_is_invariant_under_o() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = spec_dir("o.json", OCTAHEDRAL_NET);
         let d = dir.path();
-        std::fs::write(d.join("o.json"), OCTAHEDRAL_NET).unwrap();
         let x = golden_sphere_input();
         // The inputs turned by a quarter turn about x, an element of O: (x, y, z) ↦ (x, −z, y),
         // so x_rot(u) = x(R⁻¹u) with R⁻¹(x, y, z) = (x, z, −y); polynomials rotate exactly.
-        let grid = entk_groups::DriscollHealyGrid::new(4).unwrap();
-        let rotated = Array4::from_shape_fn((2, 8, 7, 2), |(b, j, k, c)| {
-            let p = grid.point(j, k);
-            let u = nalgebra::Vector3::new(p.x, p.z, -p.y);
-            match (b, c) {
-                (0, 0) => 1.0 + u.z + 0.5 * u.x * u.y,
-                (0, _) => u.x - 0.3 * u.z * u.z,
-                (_, 0) => 0.2 + u.y + u.x * u.z,
-                _ => 0.5 * u.y * u.y - u.x,
-            }
-        });
+        let rotated = sphere_input(|p| Vector3::new(p.x, p.z, -p.y));
         write_npy(d.join("s2.npy"), &x).unwrap();
         write_npy(d.join("rot.npy"), &rotated).unwrap();
         for (out, x1) in [("plain", "s2.npy"), ("rotated", "rot.npy")] {
@@ -324,6 +322,7 @@ mod sphere_inputs {
 
 mod so3_signal_inputs {
     use super::{failure_line, run_ok};
+    use crate::common::spec_dir;
     use entk_ntk::{GramOptions, Network};
     use ndarray::{Array2, Array4, Array5, ArrayD, IxDyn};
     use ndarray_npy::{read_npy, write_npy};
@@ -340,9 +339,8 @@ mod so3_signal_inputs {
 
     #[test]
     fn kernel_and_predict_accept_5d_so3_signals() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = spec_dir("so3.json", SO3_NET);
         let d = dir.path();
-        std::fs::write(d.join("so3.json"), SO3_NET).unwrap();
         let x = golden_so3_input();
         write_npy(d.join("x.npy"), &x).unwrap();
         run_ok(d, "kernel --arch so3.json --x1 x.npy --out o");
@@ -378,9 +376,8 @@ mod so3_signal_inputs {
 
     #[test]
     fn bad_so3_signal_inputs_get_one_line_errors() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = spec_dir("so3.json", SO3_NET);
         let d = dir.path();
-        std::fs::write(d.join("so3.json"), SO3_NET).unwrap();
         std::fs::write(
             d.join("lift.json"),
             r#"{"layers": [{"type": "s2_lift_conv", "bandlimit_out": 2}, {"type": "so3_pool"}, {"type": "dense"}]}"#,

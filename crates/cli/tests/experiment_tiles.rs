@@ -3,13 +3,13 @@
 //! the numbers of an uninterrupted run that never touched a tile store.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use entk_cli::report::ExperimentReport;
 use serde_json::Value;
 
 mod common;
-use common::{tiles_in, wait_for_tiles};
+use common::{start_until_tiles, tiles_in};
 
 fn bin() -> std::path::PathBuf {
     assert_cmd::cargo::cargo_bin("entk")
@@ -46,16 +46,17 @@ fn a_killed_experiment_resumes_from_its_tiles_with_the_numbers_of_an_uninterrupt
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let root = d.join("tiles/textures");
-    let mut child = Command::new(bin())
-        .current_dir(d)
-        .args(ARGS)
-        .args(["--tiles", "tiles", "--json", "killed.json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // 3 models × (10 train×train + 16 test×train tiles) = 78 tiles.
-    wait_for_tiles(&mut child, || tiles_under(&root), 30);
+    let mut child = start_until_tiles(
+        Command::new(bin()).current_dir(d).args(ARGS).args([
+            "--tiles",
+            "tiles",
+            "--json",
+            "killed.json",
+        ]),
+        || tiles_under(&root),
+        30,
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let kept = tiles_under(&root);

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{entk, entk_words, failure_of, named, one_line_failure_of};
+use common::{assert_refused, entk, named};
 use serde_json::Value;
 
 fn stderr_of(out: &std::process::Output) -> String {
@@ -78,66 +78,41 @@ fn reproduce_help_names_the_output_folder() {
     );
 }
 
+/// Requests `entk experiment` cannot serve: one line that says why.
 #[test]
-fn unknown_experiment_lists_the_known_ones() {
-    let err = one_line_failure_of(&mut entk_words("experiment mnist3d"));
-    assert!(err.contains("unknown experiment `mnist3d`"), "{err}");
-    for n in [
-        "qm9",
-        "rotmnist",
-        "textures",
-        "histology",
-        "augmentation",
-        "convergence",
-    ] {
-        assert!(err.contains(n), "{err}");
-    }
-}
-
-#[test]
-fn too_many_training_points_is_a_one_line_error() {
-    let err = one_line_failure_of(&mut entk_words(
-        "experiment rotmnist --train 1900 --test 500",
-    ));
-    assert!(
-        err.contains("rotmnist") && err.contains("requested 2400") && err.contains("2000"),
-        "{err}"
-    );
-}
-
-#[test]
-fn too_many_molecules_is_a_one_line_error() {
-    let err = failure_of(&mut entk_words("experiment qm9 --train 2000 --test 10"));
-    assert!(err.contains("qm9") && err.contains("only 2000"), "{err}");
-}
-
-#[test]
-fn histology_without_data_says_what_to_download() {
-    let err = one_line_failure_of(&mut entk_words("experiment histology"));
-    assert!(
-        err.contains("--data")
-            && err.contains("NCT-CRC-HE-100K")
-            && err.contains("pathmnist.npz")
-            && err.contains("zenodo"),
-        "{err}"
-    );
-}
-
-#[test]
-fn histology_with_a_missing_path_names_it() {
-    let err = failure_of(&mut entk_words(
-        "experiment histology --data /nonexistent/entk-histology",
-    ));
-    assert!(
-        err.contains("/nonexistent/entk-histology") && err.contains("download"),
-        "{err}"
-    );
-}
-
-#[test]
-fn zero_training_points_are_refused() {
-    let err = failure_of(&mut entk_words("experiment textures --train 0"));
-    assert!(err.contains("at least 1"));
+fn impossible_experiments_are_one_line_errors_naming_the_problem() {
+    assert_refused(&[
+        (
+            "experiment mnist3d",
+            &[
+                "unknown experiment `mnist3d`",
+                "qm9",
+                "rotmnist",
+                "textures",
+                "histology",
+                "augmentation",
+                "convergence",
+            ],
+        ),
+        (
+            "experiment rotmnist --train 1900 --test 500",
+            &["rotmnist", "requested 2400", "2000"],
+        ),
+        (
+            "experiment qm9 --train 2000 --test 10",
+            &["qm9", "only 2000"],
+        ),
+        // Without data, histology says what to download; with a missing path, it names it.
+        (
+            "experiment histology",
+            &["--data", "NCT-CRC-HE-100K", "pathmnist.npz", "zenodo"],
+        ),
+        (
+            "experiment histology --data /nonexistent/entk-histology",
+            &["/nonexistent/entk-histology", "download"],
+        ),
+        ("experiment textures --train 0", &["at least 1"]),
+    ]);
 }
 
 #[test]

@@ -11,22 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use ndarray::{Array2, Array4};
-use ndarray_npy::{read_npy, write_npy};
+use ndarray_npy::read_npy;
 
 use entk_ntk::{Gram, GramOptions, Network};
 
 mod common;
-use common::{images, reused, set_dir, set_grams, tiles_in, wait_for_tiles, C4_GCNN};
+use common::{
+    assert_case_mentions, image_dir, reused, set_dir, set_grams, start_until_tiles, tiles_in,
+    C4_GCNN,
+};
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("entk")
-}
-
-fn setup(dir: &Path, n: usize, size: usize) {
-    std::fs::write(dir.join("c4.json"), C4_GCNN).unwrap();
-    write_npy(dir.join("x.npy"), &images(n, size, 1.0)).unwrap();
-    write_npy(dir.join("z.npy"), &images(n / 2 + 1, size, 2.3)).unwrap();
-    write_npy(dir.join("other.npy"), &images(n, size, 1.5)).unwrap();
 }
 
 /// `mpirun -n R` on this machine: more ranks than cores allowed, no core binding (ranks run
@@ -133,9 +129,8 @@ fn entk_error(out: &Output) -> String {
 
 #[test]
 fn any_number_of_ranks_gives_the_bytes_of_one_process() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(9, 6);
     let d = dir.path();
-    setup(d, 9, 6);
     let sym = engine_gram(d, None);
     let cross = engine_gram(d, Some("z.npy"));
     for (ranks, tile, threads) in [(1, "4", "2"), (2, "3", "1"), (3, "2", "2"), (3, "100", "1")] {
@@ -226,21 +221,16 @@ fn rank_pid(launcher: u32, rank: usize) -> Option<u32> {
 
 #[test]
 fn a_rank_killed_mid_run_loses_only_its_tile_and_the_job_resumes_on_other_ranks() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(40, 10);
     let d = dir.path();
-    setup(d, 40, 10);
     let args = kernel("x.npy", "killed", &["--tile", "4", "--threads", "1"]);
     let total = 10 * 11 / 2;
     let store = d.join("killed/tiles");
-    let mut job = mpirun(d)
-        .arg("-n")
-        .arg("3")
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_tiles(&mut job, || tiles_in(&store), total / 3);
+    let mut job = start_until_tiles(
+        mpirun(d).arg("-n").arg("3").args(&args),
+        || tiles_in(&store),
+        total / 3,
+    );
     let victim = rank_pid(job.id(), 1).expect("rank 1 is a child of mpirun");
     let killed = Command::new("kill")
         .args(["-KILL", &victim.to_string()])
@@ -273,55 +263,50 @@ fn a_rank_killed_mid_run_loses_only_its_tile_and_the_job_resumes_on_other_ranks(
     assert_result(d, "killed", &engine_gram(d, None));
 }
 
+/// Ranks that disagree on their inputs or options, or that do not share the output folder:
+/// `(the ranks' contexts, what the error names, a file the refusal must not have written)`.
 #[test]
-fn ranks_that_disagree_on_their_inputs_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
+fn ranks_that_disagree_or_do_not_share_the_store_are_refused() {
+    let dir = image_dir(6, 5);
     let d = dir.path();
-    setup(d, 6, 5);
-    let args = mpmd(&[
-        (1, kernel("x.npy", "o", &[])),
-        (1, kernel("other.npy", "o", &[])),
-    ]);
-    let out = mpirun(d).args(&args).output().unwrap();
-    let e = entk_error(&out);
-    assert!(
-        e.contains("the ranks disagree") && e.contains("rank 1 has other x1 values"),
-        "{e}"
-    );
-    assert!(!d.join("o/tiles").exists(), "nothing written");
-
-    // Another --tile on one rank.
-    let args = mpmd(&[
-        (2, kernel("x.npy", "o", &["--tile", "2"])),
-        (1, kernel("x.npy", "o", &["--tile", "3"])),
-    ]);
-    let e = entk_error(&mpirun(d).args(&args).output().unwrap());
-    assert!(e.contains("rank 2 has --tile 3"), "{e}");
-}
-
-#[test]
-fn a_rank_that_does_not_see_the_store_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    setup(d, 6, 5);
-    // Rank 1 writes elsewhere, as a rank on a machine without the shared folder would.
-    let args = mpmd(&[
-        (1, kernel("x.npy", "shared", &[])),
-        (1, kernel("x.npy", "local", &[])),
-    ]);
-    let e = entk_error(&mpirun(d).args(&args).output().unwrap());
-    assert!(
-        e.contains("rank 1: cannot use the tile store local/tiles") && e.contains("shares"),
-        "{e}"
-    );
-    assert!(!d.join("shared/nngp.npy").exists());
+    let cases = [
+        (
+            [
+                (1, kernel("x.npy", "o", &[])),
+                (1, kernel("other.npy", "o", &[])),
+            ],
+            &["the ranks disagree", "rank 1 has other x1 values"][..],
+            "o/tiles",
+        ),
+        (
+            [
+                (2, kernel("x.npy", "o", &["--tile", "2"])),
+                (1, kernel("x.npy", "o", &["--tile", "3"])),
+            ],
+            &["rank 2 has --tile 3"],
+            "o/nngp.npy",
+        ),
+        // Rank 1 writes elsewhere, as a rank on a machine without the shared folder would.
+        (
+            [
+                (1, kernel("x.npy", "shared", &[])),
+                (1, kernel("x.npy", "local", &[])),
+            ],
+            &["rank 1: cannot use the tile store local/tiles", "shares"],
+            "shared/nngp.npy",
+        ),
+    ];
+    for (k, (contexts, needles, unwritten)) in cases.into_iter().enumerate() {
+        let e = entk_error(&mpirun(d).args(mpmd(&contexts)).output().unwrap());
+        assert_case_mentions(&format!("case {k}"), &e, needles);
+        assert!(!d.join(unwritten).exists(), "case {k}: {unwritten} written");
+    }
 }
 
 #[test]
 fn the_mpi_build_without_a_launcher_refuses_kernel_but_runs_other_commands() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(4, 5);
     let d = dir.path();
-    setup(d, 4, 5);
     let out = Command::new(bin())
         .current_dir(d)
         .args(["kernel", "--arch", "c4.json", "--x1", "x.npy", "--out", "o"])

@@ -3,7 +3,7 @@
 //! in-memory Gram matrix for any tile size and thread count.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command as Process, Stdio};
+use std::process::Command as Process;
 
 use assert_cmd::Command;
 use ndarray::{Array2, Array4};
@@ -12,11 +12,7 @@ use ndarray_npy::{read_npy, write_npy};
 use entk_ntk::{GramOptions, Network};
 
 mod common;
-use common::{images, reused, tiles_in, wait_for_tiles, C4_GCNN};
-
-const CNN: &str = r#"{"layers": [
-    {"type": "conv", "filter": 3, "padding": "same"}, {"type": "relu"},
-    {"type": "global_avg_pool"}, {"type": "dense"}]}"#;
+use common::{assert_mentions, image_dir, images, reused, start_until_tiles, tiles_in, C4_GCNN};
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("entk")
@@ -26,13 +22,6 @@ fn entk(dir: &Path) -> Command {
     let mut c = Command::new(bin());
     c.current_dir(dir);
     c
-}
-
-fn setup(dir: &Path, n: usize, size: usize) {
-    std::fs::write(dir.join("c4.json"), C4_GCNN).unwrap();
-    std::fs::write(dir.join("cnn.json"), CNN).unwrap();
-    write_npy(dir.join("x.npy"), &images(n, size, 1.0)).unwrap();
-    write_npy(dir.join("z.npy"), &images(n / 2 + 1, size, 2.3)).unwrap();
 }
 
 fn kernel_args<'a>(arch: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -52,9 +41,8 @@ fn bytes(path: PathBuf) -> Vec<u8> {
 
 #[test]
 fn tiled_results_equal_the_in_memory_gram_bit_for_bit_for_any_tile_and_threads() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(7, 6);
     let d = dir.path();
-    setup(d, 7, 6);
     let net = Network::from_json(C4_GCNN).unwrap();
     let x: Array4<f64> = read_npy(d.join("x.npy")).unwrap();
     let z: Array4<f64> = read_npy(d.join("z.npy")).unwrap();
@@ -98,20 +86,16 @@ fn tiled_results_equal_the_in_memory_gram_bit_for_bit_for_any_tile_and_threads()
 
 #[test]
 fn a_run_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(40, 10);
     let d = dir.path();
-    setup(d, 40, 10);
     let args = kernel_args("c4.json", "killed", &["--tile", "4", "--threads", "1"]);
     let total = 10 * 11 / 2;
     let store = d.join("killed/tiles");
-    let mut child = Process::new(bin())
-        .current_dir(d)
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_tiles(&mut child, || tiles_in(&store), total / 2);
+    let mut child = start_until_tiles(
+        Process::new(bin()).current_dir(d).args(&args),
+        || tiles_in(&store),
+        total / 2,
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let left = tiles_in(&store);
@@ -142,9 +126,8 @@ fn a_run_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_run() {
 
 #[test]
 fn a_truncated_or_foreign_tile_is_detected_and_recomputed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(9, 5);
     let d = dir.path();
-    setup(d, 9, 5);
     let args = kernel_args("c4.json", "out", &["--tile", "3"]);
     run_ok(d, &args);
     let good = bytes(d.join("out/ntk.npy"));
@@ -178,9 +161,8 @@ fn one_line_failure(dir: &Path, args: &[&str]) -> String {
 
 #[test]
 fn another_spec_inputs_or_tile_on_the_same_out_is_refused_and_force_starts_over() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(6, 5);
     let d = dir.path();
-    setup(d, 6, 5);
     run_ok(d, &kernel_args("c4.json", "out", &["--tile", "2"]));
     let old = bytes(d.join("out/nngp.npy"));
     let e = one_line_failure(d, &kernel_args("cnn.json", "out", &["--tile", "2"]));
@@ -222,9 +204,8 @@ fn another_spec_inputs_or_tile_on_the_same_out_is_refused_and_force_starts_over(
 
 #[test]
 fn a_folder_of_foreign_tile_files_is_refused_and_bad_tiles_are_one_line_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(4, 5);
     let d = dir.path();
-    setup(d, 4, 5);
     std::fs::create_dir_all(d.join("out/tiles")).unwrap();
     std::fs::write(d.join("out/tiles/tile_0_0.bin"), b"not mine").unwrap();
     let e = one_line_failure(d, &kernel_args("c4.json", "out", &[]));
@@ -242,9 +223,8 @@ fn a_folder_of_foreign_tile_files_is_refused_and_bad_tiles_are_one_line_errors()
 
 #[test]
 fn threads_are_capped_with_a_note() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(3, 5);
     let d = dir.path();
-    setup(d, 3, 5);
     let out = entk(d)
         .args(kernel_args("c4.json", "out", &["--threads", "100000"]))
         .assert()
@@ -260,9 +240,8 @@ fn threads_are_capped_with_a_note() {
 
 #[test]
 fn a_rerun_without_tile_resumes_with_the_stored_tile_edge() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(6, 5);
     let d = dir.path();
-    setup(d, 6, 5);
     run_ok(d, &kernel_args("c4.json", "out", &["--tile", "4"]));
     let s = run_ok(d, &kernel_args("c4.json", "out", &["--threads", "2"]));
     assert_eq!(reused(&s), (3, 3), "{s}");
@@ -297,9 +276,8 @@ impl Drop for SmallDisk {
 
 #[test]
 fn a_full_disk_is_a_one_line_error_before_any_work() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(160, 5);
     let d = dir.path();
-    setup(d, 160, 5);
     let _disk = match SmallDisk::mount(&d.join("small"), "size=256k") {
         Ok(disk) => disk,
         Err(why) => {
@@ -339,9 +317,8 @@ fn a_full_disk_is_a_one_line_error_before_any_work() {
 #[cfg(unix)]
 #[test]
 fn an_unwritable_out_is_a_one_line_error_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = image_dir(4, 5);
     let d = dir.path();
-    setup(d, 4, 5);
     write_npy(d.join("y.npy"), &Array2::<f64>::zeros((4, 1))).unwrap();
     // Root writes through file permissions, so the unwritable folder is a read-only
     // filesystem; without mount rights, a folder without write permission (if that stops us).

@@ -2,7 +2,7 @@
 //! homomorphism, not orthogonal, a false lattice claim) or a wrong sphere rotation (not a
 //! homomorphism, not faithful) is caught, with the right check named.
 
-use entk_groups::laws::{self, check_plane_action, check_sphere_action};
+use entk_groups::laws::{self, check_plane_action, check_sphere_action, LawCheck};
 use entk_groups::{GroupStructure, Rotation};
 use nalgebra::Matrix2;
 
@@ -22,6 +22,24 @@ fn transpose() -> TestGroup {
 }
 
 use laws::failures as failed;
+
+/// Panics unless each check named in `fail` failed and none named in `pass` did.
+#[track_caller]
+fn assert_verdicts(checks: &[LawCheck], fail: &[&str], pass: &[&str]) {
+    let failures = failed(checks);
+    for name in fail {
+        assert!(
+            failures.iter().any(|f| f == name),
+            "{name} should fail: {failures:?}"
+        );
+    }
+    for name in pass {
+        assert!(
+            !failures.iter().any(|f| f == name),
+            "{name} should pass: {failures:?}"
+        );
+    }
+}
 
 #[test]
 fn a_correct_action_passes_every_check() {
@@ -58,14 +76,10 @@ fn a_plane_matrix_that_is_not_a_homomorphism_fails() {
         plane: vec![Matrix2::identity(), Matrix2::new(0.0, -1.0, 1.0, 0.0)],
         ..transpose()
     };
-    let failures = failed(&check_plane_action(&g));
-    assert!(
-        failures.contains(&"plane_homomorphism_err".to_string()),
-        "{failures:?}"
-    );
-    assert!(
-        !failures.contains(&"plane_orthogonality_err".to_string()),
-        "{failures:?}"
+    assert_verdicts(
+        &check_plane_action(&g),
+        &["plane_homomorphism_err"],
+        &["plane_orthogonality_err"],
     );
 }
 
@@ -75,11 +89,7 @@ fn a_plane_matrix_that_is_not_orthogonal_fails() {
         plane: vec![Matrix2::identity(), Matrix2::new(-2.0, 0.0, 0.0, -0.5)],
         ..transpose()
     };
-    let failures = failed(&check_plane_action(&g));
-    assert!(
-        failures.contains(&"plane_orthogonality_err".to_string()),
-        "{failures:?}"
-    );
+    assert_verdicts(&check_plane_action(&g), &["plane_orthogonality_err"], &[]);
 }
 
 #[test]
@@ -91,14 +101,10 @@ fn a_false_lattice_claim_fails() {
         claims_lattice: Some(true),
         ..transpose()
     };
-    let failures = failed(&check_plane_action(&g));
-    assert!(
-        failures.contains(&"pixel_lattice_err".to_string()),
-        "{failures:?}"
-    );
-    assert!(
-        !failures.contains(&"plane_homomorphism_err".to_string()),
-        "{failures:?}"
+    assert_verdicts(
+        &check_plane_action(&g),
+        &["pixel_lattice_err"],
+        &["plane_homomorphism_err"],
     );
     // Without the claim the resampling defect is reported, not judged.
     let honest = TestGroup {
@@ -125,10 +131,10 @@ fn sphere_rotations_that_are_not_a_homomorphism_or_not_faithful_fail() {
         ],
         ..transpose()
     };
-    let failures = failed(&check_sphere_action(&quarter));
-    assert!(
-        failures.contains(&"sphere_homomorphism_err".to_string()),
-        "{failures:?}"
+    assert_verdicts(
+        &check_sphere_action(&quarter),
+        &["sphere_homomorphism_err"],
+        &[],
     );
     let trivial = TestGroup {
         rotations: vec![Rotation::identity(), Rotation::identity()],

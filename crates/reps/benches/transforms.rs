@@ -5,7 +5,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_main, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_main, BenchmarkGroup, Criterion};
 use entk_reps::{FourierTransform, S2Coefficients, S2Transform, So3Coefficients, So3Transform};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -14,6 +15,24 @@ use rand_chacha::ChaCha8Rng;
 const SEED: u64 = 0x5EED_BE0C;
 
 const BANDLIMITS: [usize; 4] = [8, 16, 32, 64];
+
+/// Times `transform` forward on the signal of `coeffs` and inverse on `coeffs`, as
+/// `{name}_forward/LNNN` and `{name}_inverse/LNNN`.
+fn time_both_ways<T: FourierTransform>(
+    group: &mut BenchmarkGroup<WallTime>,
+    name: &str,
+    transform: &T,
+    coeffs: &T::Coefficients,
+) {
+    let bandlimit = transform.bandlimit();
+    let signal = transform.inverse_real(coeffs).unwrap();
+    group.bench_function(format!("{name}_forward/L{bandlimit:03}"), |b| {
+        b.iter(|| transform.forward(black_box(&signal)).unwrap())
+    });
+    group.bench_function(format!("{name}_inverse/L{bandlimit:03}"), |b| {
+        b.iter(|| transform.inverse(black_box(coeffs)).unwrap())
+    });
+}
 
 fn transforms(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
@@ -24,24 +43,12 @@ fn transforms(c: &mut Criterion) {
     for bandlimit in BANDLIMITS {
         let transform = S2Transform::new(bandlimit).unwrap();
         let coeffs = S2Coefficients::random_real(bandlimit, &mut rng).unwrap();
-        let signal = transform.inverse_real(&coeffs).unwrap();
-        group.bench_function(format!("s2_forward/L{bandlimit:03}"), |b| {
-            b.iter(|| transform.forward(black_box(&signal)).unwrap())
-        });
-        group.bench_function(format!("s2_inverse/L{bandlimit:03}"), |b| {
-            b.iter(|| transform.inverse(black_box(&coeffs)).unwrap())
-        });
+        time_both_ways(&mut group, "s2", &transform, &coeffs);
     }
     for bandlimit in BANDLIMITS {
         let transform = So3Transform::new(bandlimit).unwrap();
         let coeffs = So3Coefficients::random_real(bandlimit, &mut rng).unwrap();
-        let signal = transform.inverse_real(&coeffs).unwrap();
-        group.bench_function(format!("so3_forward/L{bandlimit:03}"), |b| {
-            b.iter(|| transform.forward(black_box(&signal)).unwrap())
-        });
-        group.bench_function(format!("so3_inverse/L{bandlimit:03}"), |b| {
-            b.iter(|| transform.inverse(black_box(&coeffs)).unwrap())
-        });
+        time_both_ways(&mut group, "so3", &transform, &coeffs);
     }
     group.finish();
 }

@@ -3,10 +3,14 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::Path;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ndarray::Array4;
+
+#[path = "../../../../tests/support/messages.rs"]
+mod messages;
+pub use messages::{assert_case_mentions, assert_mentions};
 
 /// The `entk` binary that `cargo test` built.
 pub fn entk() -> assert_cmd::Command {
@@ -63,6 +67,28 @@ pub fn one_line_failure_of(cmd: &mut assert_cmd::Command) -> String {
     text
 }
 
+/// Runs `entk LINE` (see [`entk_words`]), which must fail within 20 s with exactly one line on
+/// stderr, starting `error: `, and returns that line.
+pub fn refusal(line: &str) -> String {
+    let start = Instant::now();
+    let err = one_line_failure_of(&mut entk_words(line));
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "`{line}` took {:?} to refuse",
+        start.elapsed()
+    );
+    err
+}
+
+/// Each `(line, needles)`: the [`refusal`] of `entk LINE` contains every needle (a failure
+/// names the line).
+pub fn assert_refused(cases: &[(&str, &[&str])]) {
+    for (line, needles) in cases {
+        assert_case_mentions(&format!("`entk {line}`"), &refusal(line), needles);
+    }
+}
+
 /// The entry of the JSON array `list` whose `"name"` is `name` (a model of an experiment's
 /// report, a check of `verify-group`'s).
 pub fn named<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -76,6 +102,31 @@ pub const C4_GCNN: &str = r#"{"layers": [
     {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
     {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
     {"type": "group_pool"}, {"type": "dense"}]}"#;
+
+/// A one-layer CNN (SAME padding, global average pool), another spec for the same images.
+pub const CNN: &str = r#"{"layers": [
+    {"type": "conv", "filter": 3, "padding": "same"}, {"type": "relu"},
+    {"type": "global_avg_pool"}, {"type": "dense"}]}"#;
+
+/// A fresh temporary folder holding the file `name` with the text `spec`.
+pub fn spec_dir(name: &str, spec: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), spec).unwrap();
+    dir
+}
+
+/// A fresh temporary folder holding the tile-store fixtures: `c4.json` ([`C4_GCNN`]),
+/// `cnn.json` ([`CNN`]), `x.npy` ([`images`] `n` of `size × size`, seed 1.0), `z.npy`
+/// (`n / 2 + 1`, seed 2.3) and `other.npy` (`n`, seed 1.5).
+pub fn image_dir(n: usize, size: usize) -> tempfile::TempDir {
+    let dir = spec_dir("c4.json", C4_GCNN);
+    let d = dir.path();
+    std::fs::write(d.join("cnn.json"), CNN).unwrap();
+    ndarray_npy::write_npy(d.join("x.npy"), &images(n, size, 1.0)).unwrap();
+    ndarray_npy::write_npy(d.join("z.npy"), &images(n / 2 + 1, size, 2.3)).unwrap();
+    ndarray_npy::write_npy(d.join("other.npy"), &images(n, size, 1.5)).unwrap();
+    dir
+}
 
 /// `n` deterministic single-channel `size × size` images.
 pub fn images(n: usize, size: usize, seed: f64) -> Array4<f64> {
@@ -130,9 +181,15 @@ pub fn reused_notes(stderr: &str, filter: &str) -> usize {
         .sum()
 }
 
-/// Waits until `count()` reaches `at_least` while `child` still runs (it must not finish
-/// first: the test problem would be too small to be interrupted).
-pub fn wait_for_tiles(child: &mut Child, count: impl Fn() -> usize, at_least: usize) {
+/// Starts `cmd` with its output discarded and returns it once `count()` (of saved tiles)
+/// reaches `at_least`; it must still run then (else the test problem is too small to be
+/// interrupted).
+pub fn start_until_tiles(cmd: &mut Command, count: impl Fn() -> usize, at_least: usize) -> Child {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let start = Instant::now();
     while count() < at_least {
         assert!(
@@ -142,6 +199,7 @@ pub fn wait_for_tiles(child: &mut Child, count: impl Fn() -> usize, at_least: us
         assert!(start.elapsed() < Duration::from_secs(600));
         std::thread::sleep(Duration::from_millis(10));
     }
+    child
 }
 
 /// A shared MLP on 3-vectors summed over each set, then relu and a readout: the layers after

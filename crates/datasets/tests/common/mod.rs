@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+#[path = "../../../../tests/support/messages.rs"]
+mod messages;
+pub use messages::{assert_mentions, assert_refusals};
+
 /// A fresh, empty folder under Cargo's per-target scratch space.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -38,28 +42,6 @@ pub fn zip_archive(members: &[(&str, &[u8])]) -> Vec<u8> {
         writer.write_all(bytes).unwrap();
     }
     writer.finish().unwrap().into_inner()
-}
-
-/// Asserts that the message of `error` contains each of `needles`, naming the first it lacks.
-pub fn assert_mentions(error: &impl std::fmt::Display, needles: &[&str]) {
-    let message = error.to_string();
-    for needle in needles {
-        assert!(message.contains(needle), "`{message}` lacks `{needle}`");
-    }
-}
-
-/// Asserts that `parse` refuses the input of each `(input, needle)` case with an error that
-/// mentions the needle.
-pub fn assert_refusals<I, T, E: std::fmt::Display>(
-    cases: &[(I, &str)],
-    parse: impl Fn(&I) -> Result<T, E>,
-) {
-    for (input, needle) in cases {
-        match parse(input) {
-            Ok(_) => panic!("the case that should mention `{needle}` was accepted"),
-            Err(error) => assert_mentions(&error, &[needle]),
-        }
-    }
 }
 
 /// Asserts that `error` is [`DatasetError::NotEnoughData`] for `requested` items of `available`.
