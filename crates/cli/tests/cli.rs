@@ -220,9 +220,12 @@ mod sphere_inputs {
     use ndarray::{Array2, Array4};
     use ndarray_npy::{read_npy, write_npy};
 
+    /// A function on the sphere.
+    type OnSphere = fn(Vector3<f64>) -> f64;
+
     /// docs/theory.md#golden-values "input 2": `INPUT_2[b][c]` is channel `c` of input `b`, a
     /// polynomial on the sphere.
-    const INPUT_2: [[fn(Vector3<f64>) -> f64; 2]; 2] = [
+    const INPUT_2: [[OnSphere; 2]; 2] = [
         [|u| 1.0 + u.z + 0.5 * u.x * u.y, |u| u.x - 0.3 * u.z * u.z],
         [|u| 0.2 + u.y + u.x * u.z, |u| 0.5 * u.y * u.y - u.x],
     ];

@@ -17,8 +17,8 @@ use entk_ntk::{Gram, GramOptions, Network};
 
 mod common;
 use common::{
-    assert_case_mentions, image_dir, reused, set_dir, set_grams, start_until_tiles, tiles_in,
-    C4_GCNN,
+    image_dir, messages::assert_case_mentions, reused, set_dir, set_grams, start_until_tiles,
+    tiles_in, C4_GCNN,
 };
 
 fn bin() -> PathBuf {

@@ -12,7 +12,7 @@ use ndarray_npy::{read_npy, write_npy};
 use entk_ntk::{GramOptions, Network};
 
 mod common;
-use common::{assert_mentions, image_dir, images, reused, start_until_tiles, tiles_in, C4_GCNN};
+use common::{image_dir, images, reused, start_until_tiles, tiles_in, C4_GCNN};
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("entk")

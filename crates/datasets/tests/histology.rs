@@ -5,7 +5,8 @@ mod common;
 use std::io::Cursor;
 use std::path::Path;
 
-use common::{assert_mentions, scratch_dir, zip_archive};
+use common::messages::assert_mentions;
+use common::{scratch_dir, zip_archive};
 use entk_datasets::histology::{
     read_nct_crc_he, read_pathmnist, read_pathmnist_from, read_tiff_rgb, MedMnistSplit,
     NctCrcOptions, HISTOLOGY_CLASSES,

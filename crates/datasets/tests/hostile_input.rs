@@ -13,7 +13,8 @@ use std::io::{Cursor, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use common::{assert_mentions, gzip};
+use common::gzip;
+use common::messages::assert_mentions;
 use entk_datasets::histology::{decode_tiff_rgb, read_pathmnist_from, MedMnistSplit};
 use entk_datasets::mnist::{mnist_from_idx, parse_idx, IdxArray};
 use entk_datasets::npy::{read_npy, Accept, NpyError, SourceLength, MAX_DECODED_BYTES};

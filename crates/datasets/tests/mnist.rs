@@ -6,7 +6,8 @@ mod npy_fixture;
 
 use std::f64::consts::FRAC_PI_2;
 
-use common::{assert_mentions, assert_not_enough_data, assert_refusals, gzip, scratch_dir};
+use common::messages::{assert_mentions, assert_refusals};
+use common::{assert_not_enough_data, gzip, scratch_dir};
 use entk_datasets::mnist::{
     embedded_mnist_sample, mnist_from_idx, parse_idx, read_idx_file, read_mnist, read_mnist_dir,
     rotated_mnist, MnistSplit, RotatedMnistConfig, MNIST_SAMPLE_SIZE,

@@ -4,9 +4,8 @@ mod common;
 
 use std::io::Cursor;
 
-use common::{
-    assert_mentions, assert_refusals, atomization_mean_std, fixture, gzip, scratch_dir, zip_archive,
-};
+use common::messages::{assert_mentions, assert_refusals};
+use common::{atomization_mean_std, fixture, gzip, scratch_dir, zip_archive};
 use entk_datasets::qm9::{
     embedded_qm9_sample, load_qm9, parse_qm9_xyz, read_qm9_csv, read_qm9_csv_file,
     read_qm9_xyz_dir, read_qm9_xyz_file, read_qm9pack_archive, read_qm9pack_wheel, Element,

@@ -7,64 +7,56 @@ mod common;
 
 use std::f64::consts::TAU;
 
-use common::{assert_all_pass, haar_rotations, rng, unit_vectors};
+use common::{assert_all_pass, haar_rotations, random_signal, rng, unit_vectors};
 use entk_groups::laws::tolerance::EXACT_LONG_SUM;
 use entk_groups::Rotation;
 use entk_reps::so3_laws::{check_s2_rotation, check_so3_translations, relative_error};
 use entk_reps::{
     left_translate_so3_signal, right_translate_so3_signal, rotate_s2_signal, FourierTransform,
-    S2Coefficients, S2Transform, So3Coefficients, So3Transform,
+    RepsError, S2Coefficients, S2Transform, So3Coefficients, So3Transform,
 };
 use proptest::prelude::*;
 
-/// `max |a − b| / max |b|` for real slices.
-fn relative_error_real(actual: &[f64], expected: &[f64]) -> f64 {
+/// Panics unless `max |a − b| / max |b| ≤ EXACT_LONG_SUM` for the real signals `actual` and
+/// `expected`, naming `context`.
+#[track_caller]
+fn assert_close_signals(actual: &[f64], expected: &[f64], context: &str) {
     let to_complex = |v: &[f64]| {
         v.iter()
             .map(|&x| num_complex::Complex64::new(x, 0.0))
             .collect::<Vec<_>>()
     };
-    relative_error(&to_complex(actual), &to_complex(expected))
+    let error = relative_error(&to_complex(actual), &to_complex(expected));
+    assert!(error <= EXACT_LONG_SUM, "{context}: {error:e}");
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(8))]
 
+    /// The S² law at bandlimit `L` (1 to 16) and the SO(3) laws at `⌈L/2⌉` (1 to 8).
     #[test]
-    fn rotated_s2_expansion_equals_the_original_at_inverse_rotated_points(
+    fn moved_expansions_equal_the_originals_at_moved_points(
         bandlimit in 1usize..=16,
         seed in any::<u64>(),
     ) {
         let mut rng = rng(seed);
-        let coeffs = S2Coefficients::random_real(bandlimit, &mut rng).unwrap();
-        let rotation = haar_rotations(1, &mut rng)[0];
+        let so3_bandlimit = bandlimit.div_ceil(2);
+        let s2 = S2Coefficients::random_real(bandlimit, &mut rng).unwrap();
+        let so3 = So3Coefficients::random_real(so3_bandlimit, &mut rng).unwrap();
+        let rotations = haar_rotations(2, &mut rng);
         let points = unit_vectors(6, &mut rng);
-        let checks = check_s2_rotation(&coeffs, &rotation, &points, EXACT_LONG_SUM).unwrap();
-        assert_all_pass(&checks, &format!("L = {bandlimit}"));
-    }
-
-    #[test]
-    fn translated_so3_expansions_equal_the_original_at_translated_points(
-        bandlimit in 1usize..=8,
-        seed in any::<u64>(),
-    ) {
-        let mut rng = rng(seed);
-        let coeffs = So3Coefficients::random_real(bandlimit, &mut rng).unwrap();
-        let q = haar_rotations(1, &mut rng)[0];
+        let mut checks = check_s2_rotation(&s2, &rotations[0], &points, EXACT_LONG_SUM).unwrap();
         let points = haar_rotations(4, &mut rng);
-        let checks = check_so3_translations(&coeffs, &q, &points, EXACT_LONG_SUM).unwrap();
-        assert_all_pass(&checks, &format!("L = {bandlimit}"));
+        checks.extend(check_so3_translations(&so3, &rotations[1], &points, EXACT_LONG_SUM).unwrap());
+        assert_all_pass(&checks, &format!("S² L = {bandlimit}, SO(3) L = {so3_bandlimit}"));
     }
 }
 
 #[test]
 fn rotating_an_s2_grid_signal_equals_evaluating_at_inverse_rotated_grid_points() {
-    let bandlimit = 10;
     let mut rng = rng(60);
-    let transform = S2Transform::new(bandlimit).unwrap();
+    let (transform, coeffs, signal) = random_signal::<S2Transform>(10, &mut rng);
     let grid = transform.grid();
-    let coeffs = S2Coefficients::random_real(bandlimit, &mut rng).unwrap();
-    let signal = transform.inverse_real(&coeffs).unwrap();
     for rotation in haar_rotations(3, &mut rng) {
         let rotated = rotate_s2_signal(&transform, &signal, &rotation).unwrap();
         let inverse = rotation.inverse();
@@ -72,20 +64,15 @@ fn rotating_an_s2_grid_signal_equals_evaluating_at_inverse_rotated_grid_points()
             .flat_map(|j| (0..grid.n_phi()).map(move |k| (j, k)))
             .map(|(j, k)| coeffs.evaluate(&inverse.apply(&grid.point(j, k))).re)
             .collect();
-        let error = relative_error_real(&rotated, &expected);
-        assert!(error <= EXACT_LONG_SUM, "{error:e}");
+        assert_close_signals(&rotated, &expected, "rotation");
     }
 }
 
 #[test]
 fn translating_an_so3_grid_signal_equals_evaluating_at_translated_grid_points() {
-    let bandlimit = 5;
     let mut rng = rng(61);
-    let transform = So3Transform::new(bandlimit).unwrap();
-    let grid = transform.grid();
-    let coeffs = So3Coefficients::random_real(bandlimit, &mut rng).unwrap();
-    let signal = transform.inverse_real(&coeffs).unwrap();
-    let points: Vec<Rotation> = grid.quadrature().nodes;
+    let (transform, coeffs, signal) = random_signal::<So3Transform>(5, &mut rng);
+    let points: Vec<Rotation> = transform.grid().quadrature().nodes;
     for q in haar_rotations(2, &mut rng) {
         let left = left_translate_so3_signal(&transform, &signal, &q).unwrap();
         let q_inverse = q.inverse();
@@ -93,19 +80,13 @@ fn translating_an_so3_grid_signal_equals_evaluating_at_translated_grid_points() 
             .iter()
             .map(|r| coeffs.evaluate(&q_inverse.compose(r)).re)
             .collect();
-        assert!(
-            relative_error_real(&left, &expected) <= EXACT_LONG_SUM,
-            "left"
-        );
+        assert_close_signals(&left, &expected, "left");
         let right = right_translate_so3_signal(&transform, &signal, &q).unwrap();
         let expected: Vec<f64> = points
             .iter()
             .map(|r| coeffs.evaluate(&r.compose(&q)).re)
             .collect();
-        assert!(
-            relative_error_real(&right, &expected) <= EXACT_LONG_SUM,
-            "right"
-        );
+        assert_close_signals(&right, &expected, "right");
     }
 }
 
@@ -113,21 +94,15 @@ fn translating_an_so3_grid_signal_equals_evaluating_at_translated_grid_points() 
 fn z_rotations_by_grid_steps_shift_the_s2_grid() {
     // (Λ_{R_z(φ_s)} f)(θ_j, φ_k) = f(θ_j, φ_{k−s}).
     let bandlimit = 7;
-    let transform = S2Transform::new(bandlimit).unwrap();
+    let (transform, _, signal) = random_signal::<S2Transform>(bandlimit, &mut rng(62));
     let width = 2 * bandlimit - 1;
-    let signal = transform
-        .inverse_real(&S2Coefficients::random_real(bandlimit, &mut rng(62)).unwrap())
-        .unwrap();
     for shift in [1usize, 4, 12] {
         let rotation = Rotation::about_z(TAU * shift as f64 / width as f64);
         let rotated = rotate_s2_signal(&transform, &signal, &rotation).unwrap();
         let expected: Vec<f64> = (0..signal.len())
             .map(|p| signal[p - p % width + (p % width + width - shift) % width])
             .collect();
-        assert!(
-            relative_error_real(&rotated, &expected) <= EXACT_LONG_SUM,
-            "shift {shift}"
-        );
+        assert_close_signals(&rotated, &expected, &format!("shift {shift}"));
     }
 }
 
@@ -136,11 +111,8 @@ fn z_translations_by_grid_steps_shift_the_so3_grid() {
     // Left by R_z(φ_s): f(R_z(−φ_s) R(α,β,γ)) = f(α − φ_s, β, γ), a shift along α.
     // Right by R_z(φ_s): f(R(α,β,γ) R_z(φ_s)) = f(α, β, γ + φ_s), a shift along γ.
     let bandlimit = 5;
-    let transform = So3Transform::new(bandlimit).unwrap();
+    let (transform, _, signal) = random_signal::<So3Transform>(bandlimit, &mut rng(63));
     let (n_beta, width) = (2 * bandlimit, 2 * bandlimit - 1);
-    let signal = transform
-        .inverse_real(&So3Coefficients::random_real(bandlimit, &mut rng(63)).unwrap())
-        .unwrap();
     let at = |c: usize, j: usize, a: usize| signal[(c * n_beta + j) * width + a];
     for shift in [1usize, 3, 8] {
         let q = Rotation::about_z(TAU * shift as f64 / width as f64);
@@ -156,14 +128,8 @@ fn z_translations_by_grid_steps_shift_the_so3_grid() {
                 }
             }
         }
-        assert!(
-            relative_error_real(&left, &expected_left) <= EXACT_LONG_SUM,
-            "left, shift {shift}"
-        );
-        assert!(
-            relative_error_real(&right, &expected_right) <= EXACT_LONG_SUM,
-            "right, shift {shift}"
-        );
+        assert_close_signals(&left, &expected_left, &format!("left, shift {shift}"));
+        assert_close_signals(&right, &expected_right, &format!("right, shift {shift}"));
     }
 }
 
@@ -180,20 +146,17 @@ fn rotations_compose_and_preserve_the_norm() {
     assert!((norm(once.as_slice()) / norm(s2.as_slice()) - 1.0).abs() <= EXACT_LONG_SUM);
 
     let so3 = So3Coefficients::random_real(7, &mut rng).unwrap();
-    let left_twice = so3
-        .left_translated(&r2)
-        .unwrap()
-        .left_translated(&r1)
-        .unwrap();
-    let left_once = so3.left_translated(&r1.compose(&r2)).unwrap();
-    assert!(relative_error(left_twice.as_slice(), left_once.as_slice()) <= EXACT_LONG_SUM);
-    let right_twice = so3
-        .right_translated(&r2)
-        .unwrap()
-        .right_translated(&r1)
-        .unwrap();
-    let right_once = so3.right_translated(&r1.compose(&r2)).unwrap();
-    assert!(relative_error(right_twice.as_slice(), right_once.as_slice()) <= EXACT_LONG_SUM);
+    type Translation = fn(&So3Coefficients, &Rotation) -> Result<So3Coefficients, RepsError>;
+    let sides: [(&str, Translation); 2] = [
+        ("left", So3Coefficients::left_translated),
+        ("right", So3Coefficients::right_translated),
+    ];
+    for (side, translate) in sides {
+        let twice = translate(&translate(&so3, &r2).unwrap(), &r1).unwrap();
+        let once = translate(&so3, &r1.compose(&r2)).unwrap();
+        let error = relative_error(twice.as_slice(), once.as_slice());
+        assert!(error <= EXACT_LONG_SUM, "{side}: {error:e}");
+    }
     let both = so3
         .left_translated(&r1)
         .unwrap()

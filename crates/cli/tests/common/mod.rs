@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use ndarray::Array4;
 
 #[path = "../../../../tests/support/messages.rs"]
-mod messages;
-pub use messages::{assert_case_mentions, assert_mentions};
+pub mod messages;
+use messages::assert_case_mentions;
 
 /// The `entk` binary that `cargo test` built.
 pub fn entk() -> assert_cmd::Command {

@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 
 #[path = "../../../../tests/support/messages.rs"]
-mod messages;
-pub use messages::{assert_mentions, assert_refusals};
+pub mod messages;
 
 /// A fresh, empty folder under Cargo's per-target scratch space.
 pub fn scratch_dir(name: &str) -> PathBuf {

@@ -4,6 +4,7 @@
 
 use entk_groups::laws::LawCheck;
 use entk_groups::{CompactGroup, Group, Rotation, SO3};
+use entk_reps::{FourierTransform, S2Coefficients, S2Transform, So3Coefficients, So3Transform};
 use nalgebra::Vector3;
 use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
@@ -130,4 +131,41 @@ pub fn assert_close_complex(actual: Complex64, expected: Complex64, tol: f64, co
     assert_within((actual - expected).norm(), tol, context, || {
         format!("got {actual}, expected {expected}")
     });
+}
+
+/// The fast transforms of the tests, built the same way for S² and SO(3): the transform of
+/// bandlimit `L` and random real coefficients of bandlimit `L` (each type's own `new` and
+/// `random_real`).
+pub trait TestTransform: FourierTransform + Sized {
+    /// The transform of bandlimit `L` (default table budget).
+    fn of_bandlimit(bandlimit: usize) -> Self;
+    /// Random real coefficients of bandlimit `L`, drawn from `rng`.
+    fn random_real(bandlimit: usize, rng: &mut ChaCha8Rng) -> Self::Coefficients;
+}
+
+macro_rules! test_transform {
+    ($transform:ty, $coefficients:ty) => {
+        impl TestTransform for $transform {
+            fn of_bandlimit(bandlimit: usize) -> Self {
+                <$transform>::new(bandlimit).unwrap()
+            }
+            fn random_real(bandlimit: usize, rng: &mut ChaCha8Rng) -> $coefficients {
+                <$coefficients>::random_real(bandlimit, rng).unwrap()
+            }
+        }
+    };
+}
+test_transform!(S2Transform, S2Coefficients);
+test_transform!(So3Transform, So3Coefficients);
+
+/// A random bandlimited real signal: the transform `T` of bandlimit `L`, random real
+/// coefficients drawn from `rng`, and their (real) inverse transform on `T`'s grid.
+pub fn random_signal<T: TestTransform>(
+    bandlimit: usize,
+    rng: &mut ChaCha8Rng,
+) -> (T, T::Coefficients, Vec<f64>) {
+    let transform = T::of_bandlimit(bandlimit);
+    let coeffs = T::random_real(bandlimit, rng);
+    let signal = transform.inverse_real(&coeffs).unwrap();
+    (transform, coeffs, signal)
 }
