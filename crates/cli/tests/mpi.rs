@@ -17,8 +17,8 @@ use entk_ntk::{Gram, GramOptions, Network};
 
 mod common;
 use common::{
-    image_dir, messages::assert_case_mentions, reused, set_dir, set_grams, start_until_tiles,
-    tiles_in, C4_GCNN,
+    image_dir, killable_dir, messages::assert_case_mentions, reused, set_dir, set_grams,
+    start_until_tiles, tiles_in, C4_GCNN, KILLABLE_RUN, KILLABLE_TILES,
 };
 
 fn bin() -> PathBuf {
@@ -221,15 +221,12 @@ fn rank_pid(launcher: u32, rank: usize) -> Option<u32> {
 
 #[test]
 fn a_rank_killed_mid_run_loses_only_its_tile_and_the_job_resumes_on_other_ranks() {
-    let dir = image_dir(40, 10);
+    let (dir, store) = killable_dir();
     let d = dir.path();
-    let args = kernel("x.npy", "killed", &["--tile", "4", "--threads", "1"]);
-    let total = 10 * 11 / 2;
-    let store = d.join("killed/tiles");
     let mut job = start_until_tiles(
-        mpirun(d).arg("-n").arg("3").args(&args),
+        mpirun(d).args(["-n", "3"]).arg(bin()).args(KILLABLE_RUN),
         || tiles_in(&store),
-        total / 3,
+        KILLABLE_TILES / 3,
     );
     let victim = rank_pid(job.id(), 1).expect("rank 1 is a child of mpirun");
     let killed = Command::new("kill")
@@ -241,8 +238,8 @@ fn a_rank_killed_mid_run_loses_only_its_tile_and_the_job_resumes_on_other_ranks(
     assert!(!status.success(), "mpirun reports the killed rank");
     let kept = tiles_in(&store);
     assert!(
-        kept < total,
-        "killed before the end ({kept} of {total} tiles)"
+        kept < KILLABLE_TILES,
+        "killed before the end ({kept} of {KILLABLE_TILES} tiles)"
     );
     assert!(
         !d.join("killed/nngp.npy").exists() && !d.join("killed/report.json").exists(),
@@ -255,7 +252,7 @@ fn a_rank_killed_mid_run_loses_only_its_tile_and_the_job_resumes_on_other_ranks(
         &kernel("x.npy", "killed", &["--threads", "2"]),
     ));
     let (reused_tiles, all) = reused(&stdout);
-    assert_eq!(all, total);
+    assert_eq!(all, KILLABLE_TILES);
     assert!(
         reused_tiles >= kept.saturating_sub(3) && reused_tiles > 0,
         "reused {reused_tiles}, {kept} were on disk after the kill"

@@ -12,7 +12,10 @@ use ndarray_npy::{read_npy, write_npy};
 use entk_ntk::{GramOptions, Network};
 
 mod common;
-use common::{image_dir, images, reused, start_until_tiles, tiles_in, C4_GCNN};
+use common::{
+    image_dir, images, killable_dir, reused, start_until_tiles, tiles_in, C4_GCNN, KILLABLE_RUN,
+    KILLABLE_TILES,
+};
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("entk")
@@ -86,30 +89,32 @@ fn tiled_results_equal_the_in_memory_gram_bit_for_bit_for_any_tile_and_threads()
 
 #[test]
 fn a_run_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_run() {
-    let dir = image_dir(40, 10);
+    let (dir, store) = killable_dir();
     let d = dir.path();
-    let args = kernel_args("c4.json", "killed", &["--tile", "4", "--threads", "1"]);
-    let total = 10 * 11 / 2;
-    let store = d.join("killed/tiles");
     let mut child = start_until_tiles(
-        Process::new(bin()).current_dir(d).args(&args),
+        Process::new(bin()).current_dir(d).args(KILLABLE_RUN),
         || tiles_in(&store),
-        total / 2,
+        KILLABLE_TILES / 2,
     );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let left = tiles_in(&store);
-    assert!(left < total, "killed before the end ({left} of {total})");
+    assert!(
+        left < KILLABLE_TILES,
+        "killed before the end ({left} of {KILLABLE_TILES})"
+    );
     for name in ["nngp.npy", "ntk.npy", "report.json"] {
         assert!(
             !d.join("killed").join(name).exists(),
             "{name} exists before the run finished"
         );
     }
-    let stdout = run_ok(d, &args);
+    let stdout = run_ok(d, &KILLABLE_RUN);
     let (reused_tiles, of) = reused(&stdout);
-    assert_eq!(of, total);
-    assert!(reused_tiles >= left && reused_tiles >= total / 2 && reused_tiles < total);
+    assert_eq!(of, KILLABLE_TILES);
+    assert!(
+        reused_tiles >= left && reused_tiles >= KILLABLE_TILES / 2 && reused_tiles < KILLABLE_TILES
+    );
     // An uninterrupted run, with another tile size and thread count.
     run_ok(
         d,

@@ -128,6 +128,34 @@ pub fn image_dir(n: usize, size: usize) -> tempfile::TempDir {
     dir
 }
 
+/// The interruptible `entk kernel` run of the kill-and-resume tests (tiles.rs, mpi.rs), its
+/// arguments after the binary: 40 images of 10 × 10 (see [`killable_dir`]) tiled by 4 into
+/// `killed/` on one thread, [`KILLABLE_TILES`] tiles.
+pub const KILLABLE_RUN: [&str; 11] = [
+    "kernel",
+    "--arch",
+    "c4.json",
+    "--x1",
+    "x.npy",
+    "--out",
+    "killed",
+    "--tile",
+    "4",
+    "--threads",
+    "1",
+];
+
+/// The tiles of [`KILLABLE_RUN`]: 10 block rows, upper triangle.
+pub const KILLABLE_TILES: usize = 10 * 11 / 2;
+
+/// A fresh folder for [`KILLABLE_RUN`] ([`image_dir`] of 40 images of 10 × 10) and the tile
+/// store that run writes.
+pub fn killable_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = image_dir(40, 10);
+    let store = dir.path().join("killed/tiles");
+    (dir, store)
+}
+
 /// `n` deterministic single-channel `size × size` images.
 pub fn images(n: usize, size: usize, seed: f64) -> Array4<f64> {
     Array4::from_shape_fn((n, size, size, 1), |(b, h, w, _)| {
