@@ -1,5 +1,6 @@
 //! Helpers shared by the CLI tests (the tile-store tests tiles.rs, mpi.rs, experiment_tiles.rs;
-//! the one-line error contract of cli.rs, hostile_npy.rs, sets.rs, engine_refusals.rs).
+//! the one-line error contract of cli.rs, hostile_npy.rs, hostile_options.rs, experiments.rs,
+//! sets.rs, engine_refusals.rs; the message checks of `tests/support/messages.rs`).
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::Path;
