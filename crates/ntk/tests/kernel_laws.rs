@@ -250,24 +250,17 @@ fn layer_equivariance_error<G: PlanarPointGroup + Clone + std::fmt::Debug + 'sta
     )]);
     let x = random_images(1, 7, 2, seed);
     let x = Features::image(7, 7, 2, x.iter().copied().collect()).unwrap();
-    let pl = lift.init_seeded(&x.sig, seed).unwrap();
-    let y = lift.apply(&pl, &x).unwrap();
-    let y_rot = lift
-        .apply(&pl, &act_on_image(&group, h, &x).unwrap())
-        .unwrap();
-    let e1 = rel_err(
-        &y_rot.data,
-        &act_on_group_signal(&group, h, &y).unwrap().data,
-    );
-    let pg = gconv.init_seeded(&y.sig, seed + 1).unwrap();
-    let z = gconv.apply(&pg, &y).unwrap();
-    let z_rot = gconv
-        .apply(&pg, &act_on_group_signal(&group, h, &y).unwrap())
-        .unwrap();
-    let e2 = rel_err(
-        &z_rot.data,
-        &act_on_group_signal(&group, h, &z).unwrap().data,
-    );
+    let on_signal = |f: &Features| act_on_group_signal(&group, h, f).unwrap();
+    // The error of `net(h·x) = h·net(x)` for a freshly initialised `net` whose output is a
+    // group signal, given how `h` acts on its input; and `net(x)`.
+    let error = |net: &Network, x: &Features, act: &dyn Fn(&Features) -> Features, seed| {
+        let p = net.init_seeded(&x.sig, seed).unwrap();
+        let y = net.apply(&p, x).unwrap();
+        let moved = net.apply(&p, &act(x)).unwrap();
+        (rel_err(&moved.data, &on_signal(&y).data), y)
+    };
+    let (e1, y) = error(&lift, &x, &|x| act_on_image(&group, h, x).unwrap(), seed);
+    let (e2, _) = error(&gconv, &y, &on_signal, seed + 1);
     e1.max(e2)
 }
 

@@ -10,7 +10,7 @@ use common::rel_err as rel;
 use std::path::{Path, PathBuf};
 
 use entk_ntk::{Gram, Network};
-use ndarray::{ArrayD, Ix2};
+use ndarray::{Array2, ArrayD, Ix2};
 use ndarray_npy::read_npy;
 use serde_json::Value;
 
@@ -64,6 +64,11 @@ fn array(v: &Value) -> ArrayD<f64> {
     ArrayD::from_shape_vec(s, d).unwrap()
 }
 
+/// A 2-D array of JSON numbers as a matrix.
+fn matrix(v: &Value) -> Array2<f64> {
+    array(v).into_dimensionality::<Ix2>().unwrap()
+}
+
 fn defects() -> serde_json::Map<String, Value> {
     // Python's json writes NaN as a bare `NaN`; make it parseable (null → NaN above).
     let text = std::fs::read_to_string(dir().join("defects.json"))
@@ -80,12 +85,8 @@ fn against_reference(d: &Value) -> (Gram, f64, f64) {
     let net = Network::from_json(&d["arch"].to_string()).unwrap();
     let x2 = (!d["x2"].is_null()).then(|| array(&d["x2"]));
     let g = gram(&net, array(&d["x1"]), x2);
-    let rk = array(&d["reference_nngp"])
-        .into_dimensionality::<Ix2>()
-        .unwrap();
-    let rt = array(&d["reference_ntk"])
-        .into_dimensionality::<Ix2>()
-        .unwrap();
+    let rk = matrix(&d["reference_nngp"]);
+    let rt = matrix(&d["reference_ntk"]);
     let (ek, et) = (rel(&g.nngp, &rk), rel(&g.ntk, &rt));
     (g, ek, et)
 }
@@ -128,16 +129,10 @@ fn numerical_quadrature_is_symmetric_where_neural_tangents_is_not() {
         "entk: K(x1, x2) = K(x2, x1)ᵀ bitwise"
     );
     assert_eq!(g12.ntk, g21.ntk.t());
-    let ntk12 = array(&case["nt_nngp"])
-        .into_dimensionality::<Ix2>()
-        .unwrap();
-    let ntk21 = array(&case["nt_nngp_swapped_transposed"])
-        .into_dimensionality::<Ix2>()
-        .unwrap();
+    let ntk12 = matrix(&case["nt_nngp"]);
+    let ntk21 = matrix(&case["nt_nngp_swapped_transposed"]);
     let nt_asym = rel(&ntk12, &ntk21);
-    let rk = array(&case["reference_nngp"])
-        .into_dimensionality::<Ix2>()
-        .unwrap();
+    let rk = matrix(&case["reference_nngp"]);
     let (e_nt, e_nt_swapped, e_entk) = (rel(&ntk12, &rk), rel(&ntk21, &rk), rel(&g12.nngp, &rk));
     println!(
         "degree-8 tanh: neural-tangents asymmetry {nt_asym:.2e}; error vs converged reference: neural-tangents {e_nt:.2e} / {e_nt_swapped:.2e} (swapped), entk {e_entk:.2e}"

@@ -293,13 +293,6 @@ fn permuting_the_elements_of_a_set_changes_no_kernel() {
     }
 }
 
-/// Smallest eigenvalue of a symmetric matrix (nalgebra).
-fn min_eigenvalue(a: &Array2<f64>) -> f64 {
-    let n = a.nrows();
-    let m = nalgebra::DMatrix::from_fn(n, n, |i, j| a[[i, j]]);
-    m.symmetric_eigen().eigenvalues.min()
-}
-
 #[test]
 fn set_grams_are_exactly_symmetric_and_positive_semidefinite() {
     let (_, inner, head, sig) = cases().remove(1);

@@ -5,12 +5,7 @@
 use entk_ntk::so3::{S2LiftFinite, S2LiftOperator, So3Affine};
 use std::f64::consts::PI;
 
-fn signal(l: usize, c: usize, seed: u64) -> Vec<f64> {
-    let n = 2 * l * (2 * l - 1) * c;
-    (0..n)
-        .map(|i| (((i as u64 + 1) * (seed * 7919 + 13)) as f64 * 0.6180339).sin())
-        .collect()
-}
+mod common;
 
 #[test]
 fn lifting_single_layer_empirical_nngp_equals_analytic() {
@@ -18,8 +13,8 @@ fn lifting_single_layer_empirical_nngp_equals_analytic() {
         let (li, lo, ci) = (4, 3, 2);
         let affine = So3Affine { w_std: 1.3, b_std };
         let layer = S2LiftFinite::new(li, lo, max_beta, ci, 1, affine).unwrap();
-        let x = signal(li, ci, 1);
-        let xp = signal(li, ci, 2);
+        let x = common::sphere_signal(li, ci, 1);
+        let xp = common::sphere_signal(li, ci, 2);
         let np = layer.parameter_count();
         let zero = vec![0.0; np];
         let base_x = layer.apply(&zero, &x);

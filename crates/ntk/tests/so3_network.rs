@@ -227,19 +227,8 @@ fn gram_matrices_are_symmetric_and_positive_semidefinite() {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let rotations: Vec<Rotation> = (0..4).map(|_| SO3.sample_haar(&mut rng)).collect();
     let x = sphere_inputs(4, &[&INPUT_0, &INPUT_1, &INPUT_0, &INPUT_1], &rotations);
-    let g = net
-        .gram(
-            x.view(),
-            None,
-            &GramOptions {
-                threads: 2,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    for m in [&g.nngp, &g.ntk] {
-        common::assert_symmetric_psd(m);
-    }
+    let g = net.gram(x.view(), None, &common::with_threads(2)).unwrap();
+    common::assert_grams_symmetric_psd(&g);
 }
 
 #[test]

@@ -46,6 +46,27 @@ const GRID_PAIRS: [([usize; 3], [usize; 3]); 4] = [
     ([3, 3, 1], [3, 3, 1]),
 ];
 
+/// Asserts that the kernel `got` equals `want(R, R′)` to 1e-12 at the rotations of `grid` at
+/// every pair of [`GRID_PAIRS`].
+fn assert_matches_at_grid_pairs(
+    grid: &So3Grid,
+    max_beta: f64,
+    got: &So3PairKernel,
+    want: impl Fn(&Rotation, &Rotation) -> f64,
+) {
+    for (i1, i2) in GRID_PAIRS {
+        let want = want(
+            &grid.rotation(i1[0], i1[1], i1[2]),
+            &grid.rotation(i2[0], i2[1], i2[2]),
+        );
+        let got = got.get(i1, i2);
+        assert!(
+            (got - want).abs() < 1e-12,
+            "β_max {max_beta}: {got} vs {want}"
+        );
+    }
+}
+
 #[test]
 fn lifting_golden_values_pin_euler_grid_and_truncation_conventions() {
     let op = S2LiftOperator::new(4, 2, PI).unwrap();
@@ -88,20 +109,9 @@ fn lifting_equals_real_space_quadrature_for_global_and_cap_supports() {
             op.coefficients(&sample(l, &f1), 2).unwrap(),
         );
         let k = op.apply(&a, &b);
-        for (i1, i2) in GRID_PAIRS {
-            let want = lift_oracle(
-                &f0,
-                &f1,
-                &grid.rotation(i1[0], i1[1], i1[2]),
-                &grid.rotation(i2[0], i2[1], i2[2]),
-                max_beta,
-            );
-            assert!(
-                (k.get(i1, i2) - want).abs() < 1e-12,
-                "β_max {max_beta}: {} vs {want}",
-                k.get(i1, i2)
-            );
-        }
+        assert_matches_at_grid_pairs(&grid, max_beta, &k, |r1, r2| {
+            lift_oracle(&f0, &f1, r1, r2, max_beta)
+        });
     }
 }
 
@@ -175,11 +185,7 @@ fn group_convolution_equals_real_space_quadrature_for_global_and_local_supports(
         let volume = 4.0 * PI * PI * (1.0 - max_beta.cos());
         let (xs, ws) = gauss_legendre(10, max_beta.cos(), 1.0);
         let n = 11;
-        for (i1, i2) in GRID_PAIRS {
-            let (r1, r2) = (
-                grid.rotation(i1[0], i1[1], i1[2]),
-                grid.rotation(i2[0], i2[1], i2[2]),
-            );
+        assert_matches_at_grid_pairs(&grid, max_beta, &out, |r1, r2| {
             let mut total = 0.0;
             for (x, w) in xs.iter().zip(&ws) {
                 for ia in 0..n {
@@ -195,13 +201,8 @@ fn group_convolution_equals_real_space_quadrature_for_global_and_local_supports(
                     }
                 }
             }
-            let want = total / volume;
-            assert!(
-                (out.get(i1, i2) - want).abs() < 1e-12,
-                "β_max {max_beta}: {} vs {want}",
-                out.get(i1, i2)
-            );
-        }
+            total / volume
+        });
     }
 }
 

@@ -7,12 +7,7 @@ use entk_groups::{FiniteRotationGroup, Rotation, So3Grid};
 use entk_ntk::so3::{S2LiftFinite, S2LiftOperator, S2RotationLiftOperator, So3Affine};
 use std::f64::consts::PI;
 
-fn signal(l: usize, c: usize, seed: u64) -> Vec<f64> {
-    let n = 2 * l * (2 * l - 1) * c;
-    (0..n)
-        .map(|i| (((i as u64 + 1) * (seed * 7919 + 13)) as f64 * 0.618_033_9).sin())
-        .collect()
-}
+mod common;
 
 #[test]
 fn equals_the_so3_lifting_kernel_at_every_pair_of_grid_points() {
@@ -26,7 +21,10 @@ fn equals_the_so3_lifting_kernel_at_every_pair_of_grid_points() {
             grid.rotation(g, j, k)
         })
         .collect();
-    let (x, xp) = (signal(li, ci, 1), signal(li, ci, 2));
+    let (x, xp) = (
+        common::sphere_signal(li, ci, 1),
+        common::sphere_signal(li, ci, 2),
+    );
     for max_beta in [PI, 1.1] {
         let reference = S2LiftOperator::new(li, lo, max_beta).unwrap();
         let k = reference.apply(
@@ -68,7 +66,10 @@ fn equals_the_so3_lifting_kernel_at_every_pair_of_grid_points() {
 fn equals_the_exact_jacobian_nngp_of_the_finite_layer_at_the_rotations_of_o() {
     let o = FiniteRotationGroup::octahedral();
     let (li, lo, ci) = (3, 3, 2);
-    let (x, xp) = (signal(li, ci, 3), signal(li, ci, 4));
+    let (x, xp) = (
+        common::sphere_signal(li, ci, 3),
+        common::sphere_signal(li, ci, 4),
+    );
     for (max_beta, b_std) in [(PI, 0.0), (PI, 0.4), (0.9, 0.2)] {
         let affine = So3Affine { w_std: 1.3, b_std };
         let layer = S2LiftFinite::new(li, lo, max_beta, ci, 1, affine)

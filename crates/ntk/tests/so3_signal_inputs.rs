@@ -15,7 +15,8 @@ use entk_groups::{CompactGroup, DriscollHealyGrid, EulerZyz, Rotation, So3Grid, 
 use entk_ntk::finite::{jacobian, monte_carlo_gram_features};
 use entk_ntk::so3::So3PairKernel;
 use entk_ntk::{
-    so3_features, so3_signal_bandlimit, ArchSpec, Features, GramOptions, Kernel, Layout, Network,
+    so3_features, so3_signal_bandlimit, ArchSpec, Features, Gram, GramOptions, Kernel, Layout,
+    Network,
 };
 use nalgebra::Matrix3;
 use ndarray::{Array4, Array5, Axis};
@@ -276,18 +277,9 @@ fn gram_matrices_are_symmetric_and_positive_semidefinite() {
     let x = features(&random_signals(4, 3, 2, SEED + 1));
     for net in [deep(PI), deep(0.8)] {
         let g = net
-            .gram_features(
-                &x,
-                None,
-                &GramOptions {
-                    threads: 2,
-                    ..Default::default()
-                },
-            )
+            .gram_features(&x, None, &common::with_threads(2))
             .unwrap();
-        for m in [&g.nngp, &g.ntk] {
-            common::assert_symmetric_psd(m);
-        }
+        common::assert_grams_symmetric_psd(&g);
     }
     // The unpooled first-layer kernel of 3 inputs as a (3·|G|) × (3·|G|) matrix.
     let net = network(&[conv(2, 1.1, "")]);
@@ -459,6 +451,17 @@ fn delta_lift(f: &Array4<f64>) -> Array5<f64> {
     Array5::from_shape_fn((n, w, h, w, c), |(b, _, j, k, ch)| f[[b, j, k, ch]])
 }
 
+/// The Gram matrices of `net("s2_lift_conv")` on the S² signals `f` and of `net("so3_conv")`
+/// on their [`delta_lift`].
+fn grams_on_s2_and_delta_lifted(net: impl Fn(&str) -> Network, f: &Array4<f64>) -> (Gram, Gram) {
+    let o = GramOptions::default();
+    let s2 = net("s2_lift_conv").gram(f.view(), None, &o).unwrap();
+    let so3 = net("so3_conv")
+        .gram_so3(delta_lift(f).view(), None, &o)
+        .unwrap();
+    (s2, so3)
+}
+
 #[test]
 fn so3_conv_on_delta_lifted_s2_signals_equals_s2_lift_conv_and_the_golden_values() {
     // (1/|S|) ∫_S K⁰(RQe_z, R′Qe_z) dQ = (1/|cap|) ∫_cap K⁰(Ru, R′u) du: Qe_z runs over the
@@ -473,13 +476,7 @@ fn so3_conv_on_delta_lifted_s2_signals_equals_s2_lift_conv_and_the_golden_values
             r#"{"type": "dense"}"#.into(),
         ])
     };
-    let f = golden_sphere_input();
-    let s2 = golden("s2_lift_conv")
-        .gram(f.view(), None, &GramOptions::default())
-        .unwrap();
-    let so3 = golden("so3_conv")
-        .gram_so3(delta_lift(&f).view(), None, &GramOptions::default())
-        .unwrap();
+    let (s2, so3) = grams_on_s2_and_delta_lifted(golden, &golden_sphere_input());
     let nngp = [[0.1732614935, 0.0412707749], [0.0412707749, 0.0214151883]];
     let ntk = [[0.5442469202, 0.1254721109], [0.1254721109, 0.0673205485]];
     for i in 0..2 {
@@ -506,12 +503,7 @@ fn so3_conv_on_delta_lifted_s2_signals_equals_s2_lift_conv_and_the_golden_values
                 r#"{"type": "dense"}"#.into(),
             ])
         };
-        let a = net("s2_lift_conv")
-            .gram(rough.view(), None, &GramOptions::default())
-            .unwrap();
-        let b = net("so3_conv")
-            .gram_so3(delta_lift(&rough).view(), None, &GramOptions::default())
-            .unwrap();
+        let (a, b) = grams_on_s2_and_delta_lifted(net, &rough);
         for (p, q) in [(&a.nngp, &b.nngp), (&a.ntk, &b.ntk)] {
             let worst = (p - q).iter().fold(0.0f64, |w, v| w.max(v.abs()));
             assert!(worst < 1e-13 * p[[0, 0]], "β_max {max_beta}: {worst:e}");

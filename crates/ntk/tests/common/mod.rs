@@ -101,6 +101,13 @@ pub fn gauss_legendre(n: usize, a: f64, b: f64) -> (Vec<f64>, Vec<f64>) {
     (xs, ws)
 }
 
+/// The smallest eigenvalue of a symmetric matrix (nalgebra).
+pub fn min_eigenvalue(m: &Array2<f64>) -> f64 {
+    let n = m.nrows();
+    let dm = nalgebra::DMatrix::from_fn(n, n, |i, j| m[[i, j]]);
+    dm.symmetric_eigen().eigenvalues.min()
+}
+
 /// Asserts that a Gram matrix is exactly symmetric and positive semi-definite
 /// (`λ_min ≥ −1e-10·λ_max`, docs/theory.md#tested-properties, properties 1–2).
 pub fn assert_symmetric_psd(m: &Array2<f64>) {
@@ -207,4 +214,29 @@ pub fn assert_finite_twins_agree(
         entk_ntk::finite::monte_carlo_gram(&spec, width, samples, SEED, x.view(), None).unwrap();
     let worst_z = assert_monte_carlo_agrees(&mc, (&nngp, &ntk), width, bias);
     println!("width {width}, {samples} samples: worst |mean − analytic| / stderr = {worst_z:.2}");
+}
+
+/// A deterministic `c`-channel signal on the `2L × (2L−1)` Driscoll–Healy grid of bandlimit
+/// `l`, in `(θ, φ, c)` order: value `i` is `sin((i + 1)·(7919·seed + 13)·0.6180339)`.
+pub fn sphere_signal(l: usize, c: usize, seed: u64) -> Vec<f64> {
+    let n = 2 * l * (2 * l - 1) * c;
+    (0..n)
+        .map(|i| (((i as u64 + 1) * (seed * 7919 + 13)) as f64 * 0.618_033_9).sin())
+        .collect()
+}
+
+/// Asserts that both Gram matrices of `g` are symmetric and positive semi-definite
+/// ([`assert_symmetric_psd`]).
+pub fn assert_grams_symmetric_psd(g: &entk_ntk::Gram) {
+    for m in [&g.nngp, &g.ntk] {
+        assert_symmetric_psd(m);
+    }
+}
+
+/// Gram options with `threads` worker threads, the rest default.
+pub fn with_threads(threads: usize) -> GramOptions<'static> {
+    GramOptions {
+        threads,
+        ..Default::default()
+    }
 }

@@ -386,6 +386,19 @@ def golden_cases():
     return manifest
 
 
+def defect_case(layers, x1, x2, k, reference, notes, after_nt=None, after_reference=None):
+    """One entry of defects.json: neural-tangents' kernels `k` and the independent
+    `reference = (nngp, ntk)` on (x1, x2), with optional extra fields after each; the keys
+    stand in this order in the file."""
+    ref_k, ref_t = reference
+    return {"arch": {"layers": layers}, "x1": x1.tolist(), "x2": x2.tolist(),
+            "nt_nngp": np.asarray(k.nngp).tolist(), "nt_ntk": np.asarray(k.ntk).tolist(),
+            **(after_nt or {}),
+            "reference_nngp": ref_k.tolist(), "reference_ntk": ref_t.tolist(),
+            **(after_reference or {}),
+            "notes": notes}
+
+
 def defects():
     out = {}
     x1, x2 = VEC1, VEC2
@@ -394,46 +407,34 @@ def defects():
     #    later nonlinearity sees NaN variances.
     layers = mlp({"type": "rectified_monomial", "degree": 2}, b=(0.1, 0.2, 0.0))
     k = kernel_fn_of(layers)(x1, x2, ("nngp", "ntk"))
-    ref_k, ref_t = mlp_numpy(layers, x1, x2, rect_mono2_dual)
-    out["rectified_monomial_self_kernel"] = {
-        "arch": {"layers": layers}, "x1": x1.tolist(), "x2": x2.tolist(),
-        "nt_nngp": np.asarray(k.nngp).tolist(), "nt_ntk": np.asarray(k.ntk).tolist(),
-        "reference_nngp": ref_k.tolist(), "reference_ntk": ref_t.tolist(),
-        "notes": "neural-tangents: NaN wherever the correlation is exactly 1 (its self-covariance, "
-                 "hence every kernel after a second rectified_monomial); reference: Cho & Saul's J_2 written out in numpy.",
-    }
+    out["rectified_monomial_self_kernel"] = defect_case(
+        layers, x1, x2, k, mlp_numpy(layers, x1, x2, rect_mono2_dual),
+        "neural-tangents: NaN wherever the correlation is exactly 1 (its self-covariance, "
+        "hence every kernel after a second rectified_monomial); reference: Cho & Saul's J_2 written out in numpy.")
 
     # 2. Hermite: unit variance assumed.
     layers = mlp({"type": "hermite", "degree": 3}, w=(1.5, 0.8, 1.0), b=(0.3, 0.1, 0.0))
     k = kernel_fn_of(layers)(x1, x2, ("nngp", "ntk"))
-    ref_k, ref_t = mlp_numpy(layers, x1, x2, hermite_dual_quadrature)
-    out["hermite_non_unit_variance"] = {
-        "arch": {"layers": layers}, "x1": x1.tolist(), "x2": x2.tolist(),
-        "nt_nngp": np.asarray(k.nngp).tolist(), "nt_ntk": np.asarray(k.ntk).tolist(),
-        "reference_nngp": ref_k.tolist(), "reference_ntk": ref_t.tolist(),
-        "notes": "neural-tangents returns k12^n (exact only at unit variance); reference: 2-D "
-                 "Gauss–Hermite of degree 200 (exact for polynomials) of He_3/√6.",
-    }
+    out["hermite_non_unit_variance"] = defect_case(
+        layers, x1, x2, k, mlp_numpy(layers, x1, x2, hermite_dual_quadrature),
+        "neural-tangents returns k12^n (exact only at unit variance); reference: 2-D "
+        "Gauss–Hermite of degree 200 (exact for polynomials) of He_3/√6.")
 
     # 3. Sign after a pool: every nonzero self-covariance entry set to 1.
     xi1, xi2 = IMG1[:, :4, :4, :], IMG2[:, :4, :4, :]
     layers = [conv("same", 1.0, 0.0), {"type": "avg_pool", "window": 2}, {"type": "sign"},
               {"type": "global_avg_pool"}, dense(1.0, 0.0), {"type": "erf"}, dense(1.0, 0.0)]
     k = kernel_fn_of(layers)(xi1, xi2, ("nngp", "ntk"))
-    ref_k, ref_t = sign_pool_reference(xi1, xi2)
+    ref = sign_pool_reference(xi1, xi2)
     cov1 = sign_pool_nt_cov1(xi1)
-    out["sign_after_pool"] = {
-        "arch": {"layers": layers}, "x1": xi1.tolist(), "x2": xi2.tolist(),
-        "nt_nngp": np.asarray(k.nngp).tolist(), "nt_ntk": np.asarray(k.ntk).tolist(),
-        "reference_nngp": ref_k.tolist(), "reference_ntk": ref_t.tolist(),
+    out["sign_after_pool"] = defect_case(layers, xi1, xi2, k, ref, after_reference={
         "nt_self_cov_after_sign_gap": cov1.tolist(),
         "reference_self_cov_after_sign_gap": [float(np.mean(2 / np.pi * np.arctan2(
             kk, np.sqrt(np.maximum(np.einsum('ijij->ij', kk)[:, :, None, None] * np.einsum('ijij->ij', kk)[None, None] - kk ** 2, 0)))))
-            for kk in [avg_pool_valid(conv_kernel_same(np.einsum('ijc,klc->ijkl', a, a) / 2, 0 * np.einsum('ijc,klc->ijkl', a, a), 1.0, 0.0)[0], 2) for a in xi1]],
-        "notes": "4×4×2 images. neural-tangents sets the self-covariance after Sign to 1 at every "
-                 "nonzero entry, so after the pool the variance fed to erf is 1 instead of the mean "
-                 "of (2/π)·asin(ρ) over position pairs; reference: numpy on full spatial kernels.",
-    }
+            for kk in [avg_pool_valid(conv_kernel_same(np.einsum('ijc,klc->ijkl', a, a) / 2, 0 * np.einsum('ijc,klc->ijkl', a, a), 1.0, 0.0)[0], 2) for a in xi1]]},
+        notes="4×4×2 images. neural-tangents sets the self-covariance after Sign to 1 at every "
+              "nonzero entry, so after the pool the variance fed to erf is 1 instead of the mean "
+              "of (2/π)·asin(ρ) over position pairs; reference: numpy on full spatial kernels.")
 
     # 4. ElementwiseNumerical is not symmetric in its two arguments.
     layers = mlp({"type": "elementwise_numerical", "fn": "tanh", "degree": 8}, w=(1.5, 1.2, 1.0), b=(0.1, 0.1, 0.0))
@@ -445,16 +446,12 @@ def defects():
         return (gh2_sym(lambda u, v: np.tanh(u) * np.tanh(v), a, b, c),
                 gh2_sym(lambda u, v: (1 - np.tanh(u) ** 2) * (1 - np.tanh(v) ** 2), a, b, c))
 
-    ref_k, ref_t = mlp_numpy(layers, x1, x2, tanh_dual)
-    out["numerical_asymmetry"] = {
-        "arch": {"layers": layers}, "x1": x1.tolist(), "x2": x2.tolist(),
-        "nt_nngp": np.asarray(k.nngp).tolist(), "nt_ntk": np.asarray(k.ntk).tolist(),
-        "nt_nngp_swapped_transposed": np.asarray(kt.nngp).T.tolist(),
-        "nt_ntk_swapped_transposed": np.asarray(kt.ntk).T.tolist(),
-        "reference_nngp": ref_k.tolist(), "reference_ntk": ref_t.tolist(),
-        "notes": "tanh at Gauss–Hermite degree 8 with unequal variances: kernel_fn(x1, x2) differs "
-                 "from kernel_fn(x2, x1)ᵀ; reference: symmetric-square-root Gauss–Hermite of degree 200.",
-    }
+    out["numerical_asymmetry"] = defect_case(
+        layers, x1, x2, k, mlp_numpy(layers, x1, x2, tanh_dual),
+        "tanh at Gauss–Hermite degree 8 with unequal variances: kernel_fn(x1, x2) differs "
+        "from kernel_fn(x2, x1)ᵀ; reference: symmetric-square-root Gauss–Hermite of degree 200.",
+        after_nt={"nt_nngp_swapped_transposed": np.asarray(kt.nngp).T.tolist(),
+                  "nt_ntk_swapped_transposed": np.asarray(kt.ntk).T.tolist()})
     for key, d in out.items():
         nk, rk = np.array(d["nt_nngp"]), np.array(d["reference_nngp"])
         nt_, rt = np.array(d["nt_ntk"]), np.array(d["reference_ntk"])
