@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use entk_ntk::{stax, ArchSpec, GroupName, LayerSpec, Network, Padding, Parameterization};
-use ndarray::{s, Array2};
+use ndarray::{s, Array2, Array4, Axis};
 
 const GCNN_JSON: &str = r#"{"layers": [
     {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same", "w_std": 1.5, "b_std": 0.1},
@@ -55,14 +55,17 @@ fn stax_networks_equal_their_json_specs() {
     assert_ne!(a.ntk, net.kernel(&x, None).unwrap().ntk);
 }
 
+/// The first `at` images of a batch and the rest.
+fn split_batch(x: &Array4<f64>, at: usize) -> (Array4<f64>, Array4<f64>) {
+    let (a, b) = x.view().split_at(Axis(0), at);
+    (a.to_owned(), b.to_owned())
+}
+
 #[test]
 fn kernel_returns_both_gram_matrices_of_a_pair_of_batches() {
     let net = Network::serial(stax_gcnn()).unwrap();
     let x = random_images(5, 5, 1, SEED + 1);
-    let (x1, x2) = (
-        x.slice(s![..2, .., .., ..]).to_owned(),
-        x.slice(s![2.., .., .., ..]).to_owned(),
-    );
+    let (x1, x2) = split_batch(&x, 2);
     let full = net.kernel(&x, None).unwrap();
     let cross = net.kernel(&x1, Some(&x2)).unwrap();
     assert_eq!(cross.nngp.dim(), (2, 3));
@@ -91,10 +94,7 @@ fn solve(train: &Array2<f64>, test_train: &Array2<f64>, y: &Array2<f64>) -> Arra
 fn predict_is_kernel_regression_at_infinite_time() {
     let net = Network::serial(stax_gcnn()).unwrap();
     let x = random_images(8, 5, 1, SEED + 2);
-    let (x_train, x_test) = (
-        x.slice(s![..6, .., .., ..]).to_owned(),
-        x.slice(s![6.., .., .., ..]).to_owned(),
-    );
+    let (x_train, x_test) = split_batch(&x, 6);
     let y = Array2::from_shape_fn((6, 2), |(i, j)| ((i + 3 * j) as f64 * 0.9).cos());
     let p = net.predict(&x_train, &y, &x_test).unwrap();
     assert!(p.ntk.info.warnings.is_empty() && p.nngp.info.warnings.is_empty());

@@ -240,3 +240,10 @@ pub fn with_threads(threads: usize) -> GramOptions<'static> {
         ..Default::default()
     }
 }
+
+/// Asserts that the error message `e` names every one of `needles`.
+pub fn assert_error_names(e: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(e.contains(needle), "{e:?} does not name {needle:?}");
+    }
+}
