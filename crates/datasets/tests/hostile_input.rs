@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use common::gzip;
-use common::messages::assert_mentions;
+use common::messages::{assert_case_mentions, assert_mentions};
 use entk_datasets::histology::{decode_tiff_rgb, read_pathmnist_from, MedMnistSplit};
 use entk_datasets::mnist::{mnist_from_idx, parse_idx, IdxArray};
 use entk_datasets::npy::{read_npy, Accept, NpyError, SourceLength, MAX_DECODED_BYTES};
@@ -73,9 +73,12 @@ fn a_192_byte_npy_claiming_1e12_values_is_refused_at_once_for_every_dtype() {
     ));
 }
 
-/// The one-line message with which `read` refuses `bytes`.
-fn refusal(bytes: &[u8], accept: Accept) -> String {
-    let message = read(bytes, accept).unwrap_err().to_string();
+/// The one-line message with which `read` refuses `bytes` (the `case` a failure names).
+fn refusal(case: &str, bytes: &[u8], accept: Accept) -> String {
+    let Err(error) = read(bytes, accept) else {
+        panic!("{case}: accepted");
+    };
+    let message = error.to_string();
     assert_one_line(&message);
     message
 }
@@ -93,8 +96,12 @@ fn an_int_dtype_is_refused_by_name_where_floats_are_needed() {
         ),
         ("<U3", "(1,)", 12, Accept::FloatsOrIntegers, &["str"]),
     ] {
-        let message = refusal(&npy_bytes(descr, shape, false, &vec![0u8; length]), accept);
-        assert_mentions(&message, needles);
+        let message = refusal(
+            descr,
+            &npy_bytes(descr, shape, false, &vec![0u8; length]),
+            accept,
+        );
+        assert_case_mentions(descr, &message, needles);
     }
 }
 
@@ -122,7 +129,10 @@ fn header_errors_are_one_line_and_say_what_is_truncated() {
     );
     // Python-literal syntax errors come out on one line, not as a six-line picture.
     let bad = npy_bytes("<f8", "(2,", false, &[0u8; 16]);
-    assert_mentions(&refusal(&bad, Accept::Floats), &["invalid header"]);
+    assert_mentions(
+        &refusal("bad header", &bad, Accept::Floats),
+        &["invalid header"],
+    );
     // Deep nesting is refused before the literal parser recurses into it.
     let nested = npy_bytes(
         "<f8",
@@ -149,7 +159,10 @@ fn header_errors_are_one_line_and_say_what_is_truncated() {
 #[test]
 fn truncated_and_overlong_data_give_expected_and_actual_sizes() {
     let bytes = npy_bytes("<f8", "(2, 3)", false, &[0u8; 40]);
-    assert_mentions(&refusal(&bytes, Accept::Floats), &["truncated", "48", "40"]);
+    assert_mentions(
+        &refusal("truncated data", &bytes, Accept::Floats),
+        &["truncated", "48", "40"],
+    );
     let bytes = npy_bytes("<f8", "(2, 3)", false, &[0u8; 50]);
     let message = read(&bytes, Accept::Floats).unwrap_err().to_string();
     assert_mentions(&message, &["2 unexpected bytes"]);

@@ -278,9 +278,6 @@ fn bad_so3_input_gets_errors_naming_the_problem() {
     assert!(err(r#"{"parameterization": "standard", "layers": [{"type": "s2_lift_conv", "bandlimit_out": 2}, {"type": "so3_pool"}]}"#, &x).contains("NTK parameterisation"));
 }
 
-/// The finite network is equivariant: rotating the input by a grid z-rotation `Z` shifts the
-/// output's α index (exact), and the pooled output of a linear network is invariant under
-/// arbitrary rotations of bandlimited inputs (to rounding).
 /// A finite network's outputs on `input` sampled at bandlimit `l`, and on `input` rotated by `r`.
 fn outputs_before_and_after(
     net: &Network,
@@ -297,6 +294,9 @@ fn outputs_before_and_after(
     (apply(0), apply(1))
 }
 
+/// The finite network is equivariant: rotating the input by a grid z-rotation `Z` shifts the
+/// output's α index (exact), and the pooled output of a linear network is invariant under
+/// arbitrary rotations of bandlimited inputs (to rounding).
 #[test]
 fn finite_so3_networks_are_equivariant_under_input_rotations() {
     let l = 3;

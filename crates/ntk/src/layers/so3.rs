@@ -312,6 +312,10 @@ impl S2LiftConv {
     pub fn new(bandlimit_out: usize, max_beta: f64, affine: Affine) -> Result<Self> {
         So3Linear::new("s2_lift_conv", bandlimit_out, max_beta, affine).map(Self)
     }
+    /// The layer's settings: output bandlimit, filter support and affine.
+    pub fn filter(&self) -> &So3Filter {
+        &self.0.filter
+    }
 }
 
 /// An S² lift's per-input summary (its [`Layer::prepare_input`]): the input bandlimit and the
@@ -547,6 +551,10 @@ impl So3Conv {
     /// The layer; errors for `bandlimit_out = 0` or `max_beta ∉ (0, π]`.
     pub fn new(bandlimit_out: usize, max_beta: f64, affine: Affine) -> Result<Self> {
         So3Linear::new("so3_conv", bandlimit_out, max_beta, affine).map(Self)
+    }
+    /// The layer's settings: output bandlimit, filter support and affine.
+    pub fn filter(&self) -> &So3Filter {
+        &self.0.filter
     }
 }
 

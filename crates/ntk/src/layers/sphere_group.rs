@@ -103,6 +103,10 @@ impl S2GroupLiftConv {
             channels: affine.width,
         }
     }
+    /// The layer's settings: output bandlimit, filter support and affine.
+    pub fn filter(&self) -> &super::So3Filter {
+        &self.lift.filter
+    }
 }
 
 impl Layer for S2GroupLiftConv {

@@ -177,9 +177,15 @@ impl SimdOp for Entries<'_> {
     type Output = ();
     #[inline(always)]
     fn call(self) {
-        with_dual!(self.phi, dual => {
-            let entries = self.k.iter_mut().zip(self.t.iter_mut()).zip(self.k11).zip(self.k22);
-            for (((kv, tv), k11), k22) in entries {
+        let Entries {
+            phi,
+            k11,
+            k22,
+            k,
+            t,
+        } = self;
+        with_dual!(phi, dual => {
+            for (((kv, tv), k11), k22) in k.iter_mut().zip(t.iter_mut()).zip(k11).zip(k22) {
                 let (a, b) = dual(*k11, *k22, *kv);
                 *kv = a;
                 *tv *= b;
@@ -202,8 +208,16 @@ impl SimdOp for Rows<'_> {
     type Output = ();
     #[inline(always)]
     fn call(self) {
-        with_dual!(self.phi, dual => {
-            for b in self.blocks {
+        let Rows {
+            phi,
+            blocks,
+            d1,
+            d2,
+            nngp,
+            ntk,
+        } = self;
+        with_dual!(phi, dual => {
+            for b in blocks {
                 for i1 in 0..b.h {
                     for i2 in 0..b.h {
                         for j1 in 0..b.w {
@@ -211,10 +225,10 @@ impl SimdOp for Rows<'_> {
                             let range = row.offset..row.offset + row.len;
                             run_row(
                                 &dual,
-                                self.d1[row.d1],
-                                &self.d2[row.d2..row.d2 + row.len],
-                                &mut self.nngp[range.clone()],
-                                &mut self.ntk[range],
+                                d1[row.d1],
+                                &d2[row.d2..row.d2 + row.len],
+                                &mut nngp[range.clone()],
+                                &mut ntk[range],
                             );
                         }
                     }

@@ -392,14 +392,19 @@ fn support_gram(
     let (xs, ws) = gauss_legendre(bandlimit + 1, max_beta.cos(), 1.0);
     let n_az = 4 * bandlimit + 1;
     let angle = |i: usize| 2.0 * PI * i as f64 / n_az as f64;
-    let uniform = (2.0 * PI / n_az as f64).powi(angles as i32);
+    // The azimuthal weight `w·2π/n` (one angle) or `w·(2π/n)²` (two), each rounded in the order
+    // the cap and region rules have always used, so both Grams keep their exact values.
+    let node_weight = |w: f64| match angles {
+        1 => w * 2.0 * PI / n_az as f64,
+        _ => w * (2.0 * PI / n_az as f64).powi(2),
+    };
     let mut m = DMatrix::zeros(n, n);
     let mut v = vec![0.0; n];
     for (x, w) in xs.iter().zip(&ws) {
         let polar = x.clamp(-1.0, 1.0).acos();
         for node in 0..n_az.pow(angles) {
             values(polar, [angle(node / n_az), angle(node % n_az)], &mut v);
-            let weight = w * uniform;
+            let weight = node_weight(*w);
             for i in 0..n {
                 for j in 0..n {
                     m[(i, j)] += weight * v[i] * v[j];
