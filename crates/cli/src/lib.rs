@@ -1,7 +1,15 @@
 //! # entk-cli: the person at the terminal
 //!
 //! The library half of the `entk` binary, so downstream tools can call the same work the
-//! commands do:
+//! commands do. `entk verify-group d4`, in-process:
+//!
+//! ```
+//! let report = entk_cli::verify_group("d4", None)?;
+//! assert!(report.passed && report.checks.iter().all(|check| check.passed));
+//! # Ok::<(), entk_cli::CliError>(())
+//! ```
+//!
+//! The modules:
 //!
 //! - [`verify`]: the law checks of a registered group as a serialisable report
 //!   (`entk verify-group`);
