@@ -26,12 +26,55 @@ pub struct So3ConvOperator {
     bandlimit_in: usize,
     bandlimit_out: usize,
     max_beta: f64,
-    support: Vec<Vec<DMatrix<f64>>>,
+    /// `contraction[k][i + j·s_k]` for `k ≥ 0`: the sum that gives entry `(i, j)` of the
+    /// output's block `k` ([`So3ConvOperator::apply_coefficients`]).
+    contraction: Vec<Vec<Contraction>>,
     input_basis: NBlockBasis,
     output_basis: NBlockBasis,
     /// The Wigner transform of the input grid, built on first use by
     /// [`So3ConvOperator::signal_coefficients`].
     transform: OnceLock<So3Transform>,
+}
+
+/// One output coefficient `(2l+1)(2l′+1) Σ_n K̂_n[(l,m),(l′,m′)] G_{k,n}[l,l′]` of the
+/// convolution, with the terms `G ≠ 0` listed once (in increasing `n`) when the operator is
+/// built rather than found per pair.
+#[derive(Debug, Clone)]
+struct Contraction {
+    /// `(2l+1)(2l′+1)`.
+    scale: f64,
+    /// `(n + L_out − 1, row, column, G_{k,n}[l,l′])` per surviving term.
+    terms: Vec<(usize, usize, usize, f64)>,
+}
+
+/// The [`Contraction`]s of every output block `k ≥ 0` (column-major within a block).
+fn contractions(bandlimit_out: usize, support: &[Vec<DMatrix<f64>>]) -> Vec<Vec<Contraction>> {
+    let lo = bandlimit_out as i32;
+    (0..lo)
+        .map(|k| {
+            let rows = block_indices(bandlimit_out, k);
+            let s = rows.len();
+            (0..s * s)
+                .map(|ij| {
+                    let ((l, m), (lp, mp)) = (rows[ij % s], rows[ij / s]);
+                    let top = l.min(lp) as i32;
+                    let terms = (-top..=top)
+                        .filter_map(|n| {
+                            let g = support[(k + lo - 1) as usize][(n + lo - 1) as usize][(l, lp)];
+                            (g != 0.0).then(|| {
+                                let b = (n + lo - 1) as usize;
+                                (b, position(l, m, n), position(lp, mp, n), g)
+                            })
+                        })
+                        .collect();
+                    Contraction {
+                        scale: ((2 * l + 1) * (2 * lp + 1)) as f64,
+                        terms,
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Per-channel Wigner coefficients `x̂^l_{c,mn} = Σ_R w_R x_c(R) D^l_{mn}(R)` (`l < L_out`) of one
@@ -68,7 +111,7 @@ impl So3ConvOperator {
             bandlimit_in,
             bandlimit_out,
             max_beta,
-            support: conv_support(bandlimit_out, max_beta),
+            contraction: contractions(bandlimit_out, &conv_support(bandlimit_out, max_beta)),
             input_basis: NBlockBasis::new(bandlimit_in, bandlimit_out),
             output_basis: NBlockBasis::new(bandlimit_out, bandlimit_out),
             transform: OnceLock::new(),
@@ -186,29 +229,22 @@ impl So3ConvOperator {
     /// `A[K]` from the two-slot coefficients `K̂_n` (`[n + L_out − 1]`, rows and columns in the
     /// order of `block_indices(L_out, n)`).
     fn apply_coefficients(&self, khat: &[DMatrix<Complex64>]) -> So3PairKernel {
-        let lo = self.bandlimit_out as i32;
+        let lo = self.bandlimit_out;
         let norm = 1.0 / (64.0 * PI.powi(4));
         // Only k ≥ 0 is read by `evaluate` (the kernel is real), so k < 0 stays empty.
-        let blocks: Vec<DMatrix<Complex64>> = (-(lo - 1)..lo)
-            .map(|k| {
-                if k < 0 {
-                    return DMatrix::zeros(0, 0);
-                }
-                let rows = block_indices(self.bandlimit_out, k);
-                DMatrix::from_fn(rows.len(), rows.len(), |i, j| {
-                    let ((l, m), (lp, mp)) = (rows[i], rows[j]);
-                    let top = l.min(lp) as i32;
+        let blocks: Vec<DMatrix<Complex64>> = (0..lo - 1)
+            .map(|_| DMatrix::zeros(0, 0))
+            .chain(self.contraction.iter().map(|entries| {
+                let s = entries.len().isqrt();
+                DMatrix::from_fn(s, s, |i, j| {
+                    let entry = &entries[i + j * s];
                     let mut sum = Complex64::new(0.0, 0.0);
-                    for n in -top..=top {
-                        let g = self.support[(k + lo - 1) as usize][(n + lo - 1) as usize][(l, lp)];
-                        if g != 0.0 {
-                            let block = &khat[(n + lo - 1) as usize];
-                            sum += block[(position(l, m, n), position(lp, mp, n))] * g;
-                        }
+                    for &(n, r, c, g) in &entry.terms {
+                        sum += khat[n][(r, c)] * g;
                     }
-                    sum * ((2 * l + 1) * (2 * lp + 1)) as f64 * norm
+                    sum * entry.scale * norm
                 })
-            })
+            }))
             .collect();
         self.output_basis.evaluate(&blocks)
     }
