@@ -402,9 +402,9 @@ fn support_gram(
     let mut v = vec![0.0; n];
     for (x, w) in xs.iter().zip(&ws) {
         let polar = x.clamp(-1.0, 1.0).acos();
+        let weight = node_weight(*w);
         for node in 0..n_az.pow(angles) {
             values(polar, [angle(node / n_az), angle(node % n_az)], &mut v);
-            let weight = node_weight(*w);
             for i in 0..n {
                 for j in 0..n {
                     m[(i, j)] += weight * v[i] * v[j];
