@@ -1625,12 +1625,10 @@ mod tests {
         assert!(Unit::from_values(&[1.0, 0.0]).is_none());
     }
 
-    /// The counted cost of a unit, against a count by hand: on 5×5 images at width 2 the CNN
-    /// produces 18 + 18 + 2 + 2 + 2 + 1 = 43 values per forward pass (conv, relu, conv, relu,
-    /// pool, readout) and the GCNN 72 + 72 + 8 + 8 + 2 + 1 = 163 (four rotations in the
-    /// hidden layers).
-    #[test]
-    fn counted_cost_matches_a_count_by_hand() {
+    /// The CNN and GCNN at width 2 and a context on 5×5 images: the CNN trains on 4 inputs with
+    /// targets `ys`, the GCNN on 1; the CNN sees 4 test inputs per test input (an orbit's
+    /// worth), the GCNN 1 (2 test inputs).
+    fn width_2_setup(ys: Vec<f64>, eta: f64, checkpoints: Vec<usize>) -> ([Network; 2], Context) {
         let cfg = AugmentationConfig::from_options(&ExperimentOptions::default());
         let nets = [&cfg.cnn, &cfg.gcnn].map(|s| {
             let spec = ArchSpec::from_json(&s.to_string()).unwrap();
@@ -1638,16 +1636,25 @@ mod tests {
         });
         let ctx = Context {
             sets: [
-                ((0..4).map(image).collect(), vec![1.0; 4]),
+                ((0..4).map(image).collect(), ys),
                 (vec![image(9)], vec![1.0]),
             ],
-            // The CNN sees 4 test inputs per test input (an orbit's worth), the GCNN 1.
             tests: [(0..8).map(image).collect(), vec![image(5), image(6)]],
-            eta: 0.1,
-            checkpoints: vec![2, 5],
+            eta,
+            checkpoints,
             sig_in: Network::image_signature(5, 5, 1),
             fingerprint: String::new(),
         };
+        (nets, ctx)
+    }
+
+    /// The counted cost of a unit, against a count by hand: on 5×5 images at width 2 the CNN
+    /// produces 18 + 18 + 2 + 2 + 2 + 1 = 43 values per forward pass (conv, relu, conv, relu,
+    /// pool, readout) and the GCNN 72 + 72 + 8 + 8 + 2 + 1 = 163 (four rotations in the
+    /// hidden layers).
+    #[test]
+    fn counted_cost_matches_a_count_by_hand() {
+        let (nets, ctx) = width_2_setup(vec![1.0; 4], 0.1, vec![2, 5]);
         let cost = ctx.counted_cost(&nets).unwrap();
         // Per architecture (a values per pass, m training and t test inputs, 5 steps, 2
         // checkpoints, 2 signs): linearised 2·a·4·(m + t), trained 2·a·(3·5·m + 2·t) on top.
@@ -1748,22 +1755,7 @@ mod tests {
     /// predictions, bit for bit, and no linearised ones.
     #[test]
     fn skipping_the_linearisation_leaves_the_trained_predictions_unchanged() {
-        let cfg = AugmentationConfig::from_options(&ExperimentOptions::default());
-        let nets = [&cfg.cnn, &cfg.gcnn].map(|s| {
-            let spec = ArchSpec::from_json(&s.to_string()).unwrap();
-            Network::from_spec(&spec.with_width(2)).unwrap()
-        });
-        let ctx = Context {
-            sets: [
-                ((0..4).map(image).collect(), vec![1.0, 1.0, -1.0, -1.0]),
-                (vec![image(9)], vec![1.0]),
-            ],
-            tests: [(0..8).map(image).collect(), vec![image(5), image(6)]],
-            eta: 0.3,
-            checkpoints: vec![1, 3],
-            sig_in: Network::image_signature(5, 5, 1),
-            fingerprint: String::new(),
-        };
+        let (nets, ctx) = width_2_setup(vec![1.0, 1.0, -1.0, -1.0], 0.3, vec![1, 3]);
         let with = ctx.compute_unit(&nets, 4, true, true).unwrap();
         let without = ctx.compute_unit(&nets, 4, true, false).unwrap();
         assert!(with.linear.is_some() && without.linear.is_none());
