@@ -36,6 +36,12 @@ fn run_json(args: &[&str]) -> Value {
     for key in ["train", "test", "seed", "seconds"] {
         assert!(v[key].is_number(), "missing {key} in {v}");
     }
+    let mode = if args.contains(&"--smoke") {
+        "smoke"
+    } else {
+        "full"
+    };
+    assert_eq!(v["mode"], mode, "the top-level mode of {args:?}");
     let models = v["models"].as_array().expect("models array");
     assert!(!models.is_empty());
     assert!(models.iter().all(|m| m["name"].is_string()));
@@ -166,4 +172,37 @@ fn tiny_qm9_run_reports_mae_and_rmse() {
         "{slot}"
     );
     assert!(slot["equal_size"]["mae_mev"].as_array().is_some(), "{slot}");
+    // Every model reports the NNGP beside the NTK, at equal size and in the order check too
+    // (the numbers themselves are checked against direct regressions in qm9.rs's tests).
+    for (m, curve) in [
+        (slot, "equal_size"),
+        (model(&v, "mlp"), "equal_size"),
+        (set, "learning_curve"),
+    ] {
+        for key in ["nngp_mae_mev", "nngp_rmse_mev", "nngp_minus_ntk_mae_mev"] {
+            assert!(m[key].is_number(), "{key}: {m}");
+            let ci = m[format!("{key}_ci")].as_array().expect("an interval");
+            let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+            assert!(lo <= m[key].as_f64().unwrap() && m[key].as_f64().unwrap() <= hi);
+        }
+        assert!(m[curve]["nngp_mae_mev_ci"].as_array().is_some(), "{m}");
+        assert!(m["nngp_order_change_max_mev"].is_number(), "{m}");
+    }
+    assert!(set["nngp_order_change_max_mev"].as_f64().unwrap() < 1e-6);
+    // The claims, as JSON text: each decided for both kernels.
+    let claims = v["claims"].to_string();
+    for kernel in ["NTK", "NNGP"] {
+        for claim in [
+            format!("so3_cnn {kernel} MAE below mlp"),
+            format!("so3_cnn_set {kernel} MAE below so3_cnn (per-slot)"),
+        ] {
+            assert!(claims.contains(&claim), "{claim}: {claims}");
+        }
+    }
+}
+
+#[test]
+fn smoke_reports_say_so() {
+    let v = run_json(&["qm9", "--smoke"]);
+    assert!(model(&v, "so3_cnn")["nngp_mae_mev"].is_number());
 }

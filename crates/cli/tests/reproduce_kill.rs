@@ -158,4 +158,13 @@ fn a_killed_reproduce_resumes_with_the_numbers_of_an_uninterrupted_run() {
     }
     let report = std::fs::read_to_string(killed.join("report.md")).unwrap();
     assert!(report.contains("Smoke run"), "{report}");
+    // Every report, the reused ones included, and report.md say which mode made them.
+    assert!(report.contains("Mode `smoke`"), "{report}");
+    for name in EXPERIMENTS {
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(killed.join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["mode"], "smoke", "{name}");
+    }
 }

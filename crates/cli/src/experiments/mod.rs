@@ -45,7 +45,7 @@ use serde_json::Value;
 pub use error::ExperimentError;
 pub use reproduce::{reproduce, ReproduceOptions, ReproduceSummary};
 
-use crate::report::ExperimentReport;
+use crate::report::{ExperimentReport, Mode};
 
 /// The experiments of `entk experiment NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,8 +251,9 @@ pub fn experiment_settings(
     Config::new(name, opts)?.settings()
 }
 
-/// Runs one experiment. The size and time estimate and the progress (a bar on a terminal,
-/// periodic lines elsewhere) go to stderr; nothing is printed on stdout.
+/// Runs one experiment; the report's `mode` says whether `--smoke` made it. The size and time
+/// estimate and the progress (a bar on a terminal, periodic lines elsewhere) go to stderr;
+/// nothing is printed on stdout.
 pub fn run_experiment(
     name: ExperimentName,
     opts: &ExperimentOptions,
@@ -264,7 +265,9 @@ pub fn run_experiment(
         Some(root) => common::with_tile_stores(&root.join(name.as_str()), run),
         None => run(),
     };
-    result.map_err(|e| e.within(name.as_str()))
+    let mut report = result.map_err(|e| e.within(name.as_str()))?;
+    report.mode = Some(Mode::of(opts.smoke));
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -306,5 +309,21 @@ mod tests {
         };
         assert!(refusal(ExperimentName::Qm9, zero).contains("at least 1"));
         assert!(experiment_settings(ExperimentName::Convergence, &test).is_err());
+    }
+
+    /// `entk reproduce` fills in the mode of a reused report written before reports had one
+    /// from the settings match: that needs smoke settings to differ from full ones everywhere.
+    #[test]
+    fn smoke_settings_differ_from_full_settings() {
+        for name in ExperimentName::REPRODUCE {
+            let settings = |smoke| {
+                let o = ExperimentOptions {
+                    smoke,
+                    ..ExperimentOptions::default()
+                };
+                experiment_settings(name, &o).unwrap()
+            };
+            assert_ne!(settings(true), settings(false), "{name}");
+        }
     }
 }

@@ -21,8 +21,13 @@
 //! shuffled molecules) and reports how much each model's predictions move.
 //!
 //! Targets are standardised with the training mean and (population) standard deviation; the
-//! NTK mean prediction at `t = ∞` with relative `diag_reg = 5e-5` is mapped back and scored by
-//! MAE and RMSE in meV, at several training sizes (leading blocks of one Gram matrix).
+//! NTK **and** NNGP mean predictions at `t = ∞` with relative `diag_reg = 5e-5` are mapped back
+//! and scored by MAE and RMSE in meV, at several training sizes (leading blocks of one Gram
+//! matrix). Every model reports both kernels (the engine computes the NNGP Gram matrix with the
+//! NTK one, so the NNGP costs one more solve): the NTK's keys as before (`mae_mev`, …), the
+//! NNGP's with the prefix `nngp_`, their paired difference `nngp_minus_ntk_mae_mev`; every
+//! comparison that is a claim (per-slot SO(3)-CNN vs MLP, set vs per-slot, the order check) is
+//! decided for each kernel.
 
 use std::time::Instant;
 
@@ -93,6 +98,10 @@ pub struct Qm9Config {
     pub set_curve: Vec<usize>,
     /// Test molecules of the first equal-size draw whose atoms are shuffled (order check).
     pub shuffled: usize,
+    /// The kernels whose mean predictions are scored, for every model ([`KERNELS`]). Part of
+    /// the settings so that `entk reproduce` recomputes a stored result from before every
+    /// model (the set model and the equal-size comparison too) reported its NNGP errors.
+    pub kernels: [&'static str; 2],
 }
 
 /// The SO(3)-CNN atom network of docs/theory.md#qm9-energies for input bandlimit 6.
@@ -134,6 +143,7 @@ impl Qm9Config {
             set_test,
             set_curve: curve_sizes(set_train, 5),
             shuffled: DEFAULT_SHUFFLED.min(set_test),
+            kernels: KERNELS,
         }
     }
 
@@ -274,40 +284,28 @@ impl Qm9Config {
                 ),
             )?;
             let seconds = t0.elapsed().as_secs_f64();
-            let label = |kernel: &str| format!("{} ({kernel})", model.name);
-            // [kernel][draw][size] of (MAE, RMSE) in meV.
-            let errs = [
-                self.draw_errors(
-                    &grams.ntk,
-                    &splits,
-                    &self.curve,
-                    &energies,
-                    &label("NTK"),
-                    &mut report.notes,
-                )?,
-                self.draw_errors(
-                    &grams.nngp,
-                    &splits,
-                    &self.curve,
-                    &energies,
-                    &label("NNGP"),
-                    &mut report.notes,
-                )?,
-            ];
+            let errs = self.kernel_errors(
+                &grams,
+                (&splits, &self.curve),
+                &energies,
+                &model.name,
+                "",
+                &mut report.notes,
+            )?;
             equal.push(EqualSize {
                 name: model.name.clone(),
-                errs: self.draw_errors(
-                    &grams.ntk,
-                    &set_splits,
-                    &self.set_curve,
+                errs: self.kernel_errors(
+                    &grams,
+                    (&set_splits, &self.set_curve),
                     &energies,
-                    &label("NTK, equal size"),
+                    &model.name,
+                    ", equal size",
                     &mut report.notes,
                 )?,
-                order: self.order_change(
-                    &grams.ntk,
+                order: self.order_changes(
+                    &grams,
                     (&order_tr[..], &order_te[..]),
-                    order_gram.ntk.slice(s![order_tr.len().., ..]),
+                    (&order_gram, order_tr.len()),
                     &energies,
                 )?,
                 seconds,
@@ -338,18 +336,18 @@ impl Qm9Config {
         drop(stage);
         equal.push(EqualSize {
             name: self.set_model.name.clone(),
-            errs: self.draw_errors(
-                &set_grams.ntk,
-                &set_splits,
-                &self.set_curve,
+            errs: self.kernel_errors(
+                &set_grams,
+                (&set_splits, &self.set_curve),
                 &energies,
-                "so3_cnn_set (NTK)",
+                &self.set_model.name,
+                "",
                 &mut report.notes,
             )?,
-            order: self.order_change(
-                &set_grams.ntk,
+            order: self.order_changes(
+                &set_grams,
                 (&order_tr[..], &order_te[..]),
-                order_gram.ntk.view(),
+                (&order_gram, 0),
                 &energies,
             )?,
             seconds: t0.elapsed().as_secs_f64(),
@@ -388,95 +386,48 @@ impl Qm9Config {
         splits: &[(Vec<usize>, Vec<usize>)],
         energies: &[f64],
     ) {
-        let last = self.curve.len() - 1;
-        let pm = |e: &Estimate| format!("{} ± {}", sig(e.value, 4), sig(e.se, 2));
-        let mut table = Table::new(
-            format!(
-                "U0 atomization energy at t = ∞ (diag_reg {}), {} test molecules: MAE in meV, mean ± standard error over {} draws (RMSE in the JSON)",
-                self.diag_reg, self.test, self.draws
-            ),
-            &[],
+        let mut panels = CurvePanels::new(
+            &self.curve,
+            |kernel| {
+                format!(
+                    "U0 atomization energy, {kernel} mean prediction at t = ∞ (diag_reg {}), {} test molecules: MAE in meV, mean ± standard error over {} draws (RMSE in the JSON)",
+                    self.diag_reg, self.test, self.draws
+                )
+            },
+            format!("NNGP against NTK (all {} training molecules): MAE in meV, mean ± s.e. over draws; paired difference NNGP − NTK [95 % t interval]", self.train),
+            "QM9: test MAE, NTK solid, NNGP dashed (band: ± 1 s.e.)",
         );
-        table.header = std::iter::once("model".to_string())
-            .chain(self.curve.iter().map(|m| format!("n = {m}")))
-            .chain(["kernel seconds".to_string()])
-            .collect();
-        let mut figure = mae_figure("QM9: test MAE (band: ± 1 s.e.)");
-        let xs: Vec<f64> = self.curve.iter().map(|&m| m as f64).collect();
         let mut curves = Vec::new();
-        let per = |v: &[Vec<(f64, f64)>], f: fn(&(f64, f64)) -> f64| -> Vec<Vec<f64>> {
-            v.iter().map(|d| d.iter().map(f).collect()).collect()
-        };
         for (model, errs, seconds, pairs) in results {
-            let mut m = ModelResult::new(&model.name)
+            let c = KernelCurves::new(&self.curve, errs);
+            panels.push(&model.name, &c, Some(*seconds));
+            let m = ModelResult::new(&model.name)
                 .with("kernel_seconds", *seconds)
                 .with("atom_pairs", *pairs)
                 .with("draws", self.draws);
-            let mut curve = serde_json::Map::new();
-            curve.insert("train".into(), json!(self.curve));
-            for (kk, kernel) in ["", "nngp_"].into_iter().enumerate() {
-                let sums = add_curve(&mut curve, kernel, &errs[kk]);
-                for (metric, sum) in ["mae_mev", "rmse_mev"].into_iter().zip(&sums) {
-                    m = with_estimate(m, &format!("{kernel}{metric}"), &sum[last]);
-                }
-                if kk == 0 {
-                    table.push(
-                        std::iter::once(model.name.clone())
-                            .chain(sums[0].iter().map(pm))
-                            .chain([sig(*seconds, 3)])
-                            .collect(),
-                    );
-                    figure.series.push(banded(&model.name, &xs, &sums[0]));
-                }
-            }
-            let curve = Value::Object(curve);
+            let curve = Value::Object(c.json.clone());
             curves.push(json!({"model": model.name, "curve": curve}));
-            report.models.push(m.with("learning_curve", curve));
+            report
+                .models
+                .push(c.metrics(m).with("learning_curve", curve));
         }
-        let mae = |name: &str, kk: usize| -> Option<Vec<f64>> {
-            let r = results.iter().find(|r| r.0.name == name)?;
-            Some(r.1[kk].iter().map(|d| d[last].0).collect())
-        };
-        let mev = |v: f64| format!("{} meV", sig(v, 4));
         for &(a, b) in QM9_COMPARISONS {
-            if let (Some(ea), Some(eb)) = (mae(a, 0), mae(b, 0)) {
-                // "a below b" ⇔ the paired difference b − a is positive.
-                let (claim, _) = paired_claim(
-                    format!(
-                        "QM9: {a} NTK MAE below {b} ({} training molecules)",
-                        self.train
-                    ),
-                    &eb,
-                    &ea,
-                    mev,
-                );
-                report.claims.push(claim);
+            let find = |name: &str| results.iter().find(|r| r.0.name == name);
+            if let (Some(ra), Some(rb)) = (find(a), find(b)) {
+                for (k, kernel) in KERNELS.into_iter().enumerate() {
+                    // "a below b" ⇔ the paired difference b − a is positive.
+                    let (claim, _) = paired_claim(
+                        format!(
+                            "QM9: {a} {kernel} MAE below {b} ({} training molecules)",
+                            self.train
+                        ),
+                        &mae_at_last(&rb.1[k]),
+                        &mae_at_last(&ra.1[k]),
+                        mev,
+                    );
+                    report.claims.push(claim);
+                }
             }
-        }
-        let mut kernel_table = Table::new(
-            format!("NNGP against NTK (all {} training molecules): MAE in meV, mean ± s.e. over draws; paired difference NNGP − NTK [95 % t interval]", self.train),
-            &["model", "NTK", "NNGP", "NNGP − NTK"],
-        );
-        for (model, errs, _, _) in results {
-            let (t, n) = (per(&errs[0], |p| p.0), per(&errs[1], |p| p.0));
-            let (et, en) = (CurveDraws::summary(&t)[last], CurveDraws::summary(&n)[last]);
-            let (_, d) = paired_claim(
-                String::new(),
-                &n.iter().map(|v| v[last]).collect::<Vec<_>>(),
-                &t.iter().map(|v| v[last]).collect::<Vec<_>>(),
-                mev,
-            );
-            kernel_table.push(vec![
-                model.name.clone(),
-                pm(&et),
-                pm(&en),
-                format!(
-                    "{} [{}, {}]",
-                    sig(d.value, 3),
-                    sig(d.ci.lo, 3),
-                    sig(d.ci.hi, 3)
-                ),
-            ]);
         }
         let baseline: Vec<f64> = splits
             .iter()
@@ -493,9 +444,54 @@ impl Qm9Config {
             "Predicting the training mean gives MAE {} meV.",
             pm(&base)
         ));
-        report.tables.extend([table, kernel_table]);
-        report.figures.push(figure);
+        panels.into_report(report);
         report.extra = json!({"learning_curves": curves, "mean_baseline_mae_mev": base.value, "mean_baseline_mae_mev_ci": base.ci, "draws": self.draws});
+    }
+
+    /// [`Self::draw_errors`] under both kernels of `grams`: `[NTK, NNGP][draw][size]`, the
+    /// solver warnings labelled `name (KERNEL what)`.
+    fn kernel_errors(
+        &self,
+        grams: &Gram,
+        (splits, curve): (&[Split], &[usize]),
+        energies: &[f64],
+        name: &str,
+        what: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<KernelErrors, ExperimentError> {
+        let mut out: KernelErrors = Default::default();
+        for (k, errs) in out.iter_mut().enumerate() {
+            *errs = self.draw_errors(
+                kernel_of(grams, k),
+                splits,
+                curve,
+                energies,
+                &format!("{name} ({}{what})", KERNELS[k]),
+                notes,
+            )?;
+        }
+        Ok(out)
+    }
+
+    /// [`Self::order_change`] under both kernels: `pool` over the pool's molecules, the rows of
+    /// `shuffled` from `skip` on the shuffled molecules × `tr`.
+    fn order_changes(
+        &self,
+        pool: &Gram,
+        (tr, te): (&[usize], &[usize]),
+        (shuffled, skip): (&Gram, usize),
+        energies: &[f64],
+    ) -> Result<[(f64, f64); 2], ExperimentError> {
+        let mut out = [(0.0, 0.0); 2];
+        for (k, change) in out.iter_mut().enumerate() {
+            *change = self.order_change(
+                kernel_of(pool, k),
+                (tr, te),
+                kernel_of(shuffled, k).slice(s![skip.., ..]),
+                energies,
+            )?;
+        }
+        Ok(out)
     }
 
     /// `[draw][size]` of (MAE, RMSE) in meV of the NTK/NNGP mean prediction with `kernel` (rows
@@ -595,53 +591,59 @@ impl Qm9Config {
         Ok((mean, d.iter().fold(0.0f64, |m, v| m.max(*v))))
     }
 
-    /// The equal-size comparison (table, figure, `equal_size` curves), the order check (table,
-    /// `order_change_*_mev`), the set model's entry and their claims.
+    /// The equal-size comparison (tables, figure, `equal_size` curves), the order check (table,
+    /// `order_change_*_mev`, `nngp_order_change_*_mev`), the set model's entry and their claims,
+    /// under both kernels.
     fn fill_equal_size(&self, report: &mut ExperimentReport, rows: &[EqualSize]) {
-        let (n_s, m_s, last) = (self.set_train, self.set_test, self.set_curve.len() - 1);
-        let pm = |e: &Estimate| format!("{} ± {}", sig(e.value, 4), sig(e.se, 2));
-        let mut table = Table::new(
-            format!(
-                "Equal size, same molecules: {} draws of {n_s} training and {m_s} test molecules from a sub-pool of {}: NTK MAE in meV, mean ± standard error over draws (so3_cnn_set: shared atom network, all atom pairs)",
-                self.draws,
-                n_s + m_s
-            ),
-            &[],
+        let (n_s, m_s) = (self.set_train, self.set_test);
+        let mut panels = CurvePanels::new(
+            &self.set_curve,
+            |kernel| {
+                format!(
+                    "Equal size, same molecules: {} draws of {n_s} training and {m_s} test molecules from a sub-pool of {}: {kernel} MAE in meV, mean ± standard error over draws (so3_cnn_set: shared atom network, all atom pairs)",
+                    self.draws,
+                    n_s + m_s
+                )
+            },
+            format!("Equal size, NNGP against NTK ({n_s} training and {m_s} test molecules): MAE in meV, mean ± s.e. over draws; paired difference NNGP − NTK [95 % t interval]"),
+            "QM9 at equal size: NTK solid, NNGP dashed (band: ± 1 s.e.)",
         );
-        table.header = std::iter::once("model".to_string())
-            .chain(self.set_curve.iter().map(|m| format!("n = {m}")))
-            .collect();
-        let mut figure =
-            mae_figure("QM9 at equal size: per-slot models vs the set model (band: ± 1 s.e.)");
-        let xs: Vec<f64> = self.set_curve.iter().map(|&m| m as f64).collect();
         let mut order = Table::new(
             format!(
-                "Atom order: the atoms of {} test molecules shuffled (first draw, {n_s} training molecules); change of each NTK prediction in meV",
+                "Atom order: the atoms of {} test molecules shuffled (first draw, {n_s} training molecules); change of each prediction in meV",
                 self.shuffled
             ),
-            &["model", "mean |Δ|", "max |Δ|"],
+            &[
+                "model",
+                "NTK mean |Δ|",
+                "NTK max |Δ|",
+                "NNGP mean |Δ|",
+                "NNGP max |Δ|",
+            ],
         );
         for row in rows {
-            let mut curve = serde_json::Map::new();
-            curve.insert("train".into(), json!(self.set_curve));
-            curve.insert("test".into(), json!(m_s));
-            let sums = add_curve(&mut curve, "", &row.errs);
-            let curve = Value::Object(curve);
-            table.push(
+            let mut c = KernelCurves::new(&self.set_curve, &row.errs);
+            c.json.insert("test".into(), json!(m_s));
+            for (key, v) in [
+                ("nngp_minus_ntk_mae_mev", json!(c.diff.value)),
+                ("nngp_minus_ntk_mae_mev_ci", json!(c.diff.ci)),
+            ] {
+                c.json.insert(key.into(), v);
+            }
+            panels.push(&row.name, &c, None);
+            let [ntk, nngp] = row.order;
+            order.push(
                 std::iter::once(row.name.clone())
-                    .chain(sums[0].iter().map(pm))
+                    .chain([ntk.0, ntk.1, nngp.0, nngp.1].map(|v| sig(v, 3)))
                     .collect(),
             );
-            figure.series.push(banded(&row.name, &xs, &sums[0]));
-            order.push(vec![
-                row.name.clone(),
-                sig(row.order.0, 3),
-                sig(row.order.1, 3),
-            ]);
+            let curve = Value::Object(c.json.clone());
             let entry = |m: ModelResult| {
                 m.with("equal_size", curve.clone())
-                    .with("order_change_mean_mev", row.order.0)
-                    .with("order_change_max_mev", row.order.1)
+                    .with("order_change_mean_mev", ntk.0)
+                    .with("order_change_max_mev", ntk.1)
+                    .with("nngp_order_change_mean_mev", nngp.0)
+                    .with("nngp_order_change_max_mev", nngp.1)
             };
             match report.models.iter().position(|m| m.name == row.name) {
                 Some(i) => {
@@ -649,66 +651,77 @@ impl Qm9Config {
                     report.models[i] = entry(m);
                 }
                 None => {
-                    let mut m = ModelResult::new(&row.name)
+                    let m = ModelResult::new(&row.name)
                         .with("kernel_seconds", row.seconds)
                         .with("atom_pairs", row.pairs)
                         .with("draws", self.draws)
                         .with("train", n_s)
                         .with("test", m_s)
                         .with("learning_curve", curve.clone());
-                    for (metric, sum) in ["mae_mev", "rmse_mev"].into_iter().zip(&sums) {
-                        m = with_estimate(m, metric, &sum[last]);
-                    }
-                    report.models.push(entry(m));
+                    report.models.push(entry(c.metrics(m)));
                 }
             }
         }
         let find = |name: &str| rows.iter().find(|r| r.name == name);
-        let mev = |v: f64| format!("{} meV", sig(v, 4));
         if let (Some(slot), Some(set)) = (find("so3_cnn"), find(self.set_model.name.as_str())) {
-            let at_last = |r: &EqualSize| r.errs.iter().map(|d| d[last].0).collect::<Vec<_>>();
-            let (claim, d) = paired_claim(
-                format!(
-                    "QM9 (equal size, {n_s} training molecules): {} NTK MAE below so3_cnn (per-slot)",
-                    self.set_model.name
-                ),
-                &at_last(slot),
-                &at_last(set),
-                mev,
-            );
-            let verdict = match claim.holds {
-                Some(true) => "the set model wins",
-                Some(false) => "the per-slot SO(3)-CNN wins",
-                None => "the intervals do not decide which wins",
-            };
+            let mut differences = Vec::new();
+            for (k, kernel) in KERNELS.into_iter().enumerate() {
+                let (claim, d) = paired_claim(
+                    format!(
+                        "QM9 (equal size, {n_s} training molecules): {} {kernel} MAE below so3_cnn (per-slot)",
+                        self.set_model.name
+                    ),
+                    &mae_at_last(&slot.errs[k]),
+                    &mae_at_last(&set.errs[k]),
+                    mev,
+                );
+                let verdict = match claim.holds {
+                    Some(true) => "the set model wins",
+                    Some(false) => "the per-slot SO(3)-CNN wins",
+                    None => "the intervals do not decide which wins",
+                };
+                differences.push(format!(
+                    "{kernel} {} [{}, {}] meV ({verdict})",
+                    sig(d.value, 3),
+                    sig(d.ci.lo, 3),
+                    sig(d.ci.hi, 3)
+                ));
+                report.claims.push(claim);
+            }
+            let max = |r: &EqualSize| r.order.map(|o| o.1);
+            let (slot_max, set_max) = (max(slot), max(set));
             report.notes.push(format!(
-                "Set model vs per-slot SO(3)-CNN on the same {n_s} training and {m_s} test molecules ({} draws): paired MAE difference per-slot − set {} [{}, {}] meV (95 % t interval): {verdict}. The set model needs {} atom-pair kernels (their time is `kernel_seconds` in the JSON: notes hold no timings, so that reruns agree on them). Shuffling the atoms of {} test molecules moves the per-slot predictions by up to {} meV and the set model's by up to {} meV (rounding).",
+                "Set model vs per-slot SO(3)-CNN on the same {n_s} training and {m_s} test molecules ({} draws): paired MAE difference per-slot − set (95 % t interval): {}. The set model needs {} atom-pair kernels (their time is `kernel_seconds` in the JSON: notes hold no timings, so that reruns agree on them). Shuffling the atoms of {} test molecules moves the per-slot predictions by up to {} meV (NTK) and {} meV (NNGP), and the set model's by up to {} and {} meV (rounding).",
                 self.draws,
-                sig(d.value, 3),
-                sig(d.ci.lo, 3),
-                sig(d.ci.hi, 3),
+                differences.join("; "),
                 thousands(set.pairs),
                 self.shuffled,
-                sig(slot.order.1, 3),
-                sig(set.order.1, 2)
+                sig(slot_max[0], 3),
+                sig(slot_max[1], 3),
+                sig(set_max[0], 2),
+                sig(set_max[1], 2)
             ));
-            report.claims.push(claim);
             report.claims.push(Claim::new(
                 format!(
-                    "QM9: shuffling atoms leaves the {} predictions unchanged up to rounding (max |Δ| < {ORDER_ROUNDING_MEV} meV) and moves the per-slot so3_cnn's (max |Δ| > 1 meV)",
+                    "QM9: shuffling atoms leaves the {} predictions unchanged up to rounding (max |Δ| < {ORDER_ROUNDING_MEV} meV) and moves the per-slot so3_cnn's (max |Δ| > 1 meV), NTK and NNGP",
                     self.set_model.name
                 ),
-                Some(set.order.1 < ORDER_ROUNDING_MEV && slot.order.1 > 1.0),
+                Some(
+                    set_max.iter().all(|&v| v < ORDER_ROUNDING_MEV)
+                        && slot_max.iter().all(|&v| v > 1.0),
+                ),
                 format!(
-                    "max |Δ| {} meV (set) vs {} meV (per-slot) over {} shuffled test molecules; exact computation, no sampling",
-                    sig(set.order.1, 2),
-                    sig(slot.order.1, 4),
+                    "max |Δ| {} / {} meV (set, NTK / NNGP) vs {} / {} meV (per-slot) over {} shuffled test molecules; exact computation, no sampling",
+                    sig(set_max[0], 2),
+                    sig(set_max[1], 2),
+                    sig(slot_max[0], 4),
+                    sig(slot_max[1], 4),
                     self.shuffled
                 ),
             ));
         }
-        report.tables.extend([table, order]);
-        report.figures.push(figure);
+        panels.into_report(report);
+        report.tables.push(order);
     }
 }
 
@@ -721,15 +734,165 @@ const SET_DRAW_SEED: u64 = 0x5e7_d4a3;
 /// Seed salt of the atom shuffles of the order check.
 const SHUFFLE_SEED: u64 = 0x5e7_0fde;
 
-/// One model at equal size: its name, `[draw][size]` NTK (MAE, RMSE) in meV, the order check's
-/// `(mean, max)` prediction change in meV, its kernel seconds and atom pairs.
+/// One model at equal size: its name, `[NTK, NNGP][draw][size]` (MAE, RMSE) in meV, the order
+/// check's `(mean, max)` prediction change in meV per kernel, its kernel seconds and atom pairs.
 struct EqualSize {
     name: String,
-    errs: Vec<Vec<(f64, f64)>>,
-    order: (f64, f64),
+    errs: KernelErrors,
+    order: [(f64, f64); 2],
     seconds: f64,
     pairs: usize,
 }
+
+/// The two kernels every QM9 model is scored with, in the order of [`KernelErrors`]; the NNGP's
+/// JSON keys carry the prefix `nngp_`, the NTK's none (as before the NNGP was reported).
+pub const KERNELS: [&str; 2] = ["NTK", "NNGP"];
+/// JSON key prefixes of [`KERNELS`].
+const PREFIXES: [&str; 2] = ["", "nngp_"];
+
+/// One draw's training and test rows.
+type Split = (Vec<usize>, Vec<usize>);
+
+/// `[NTK, NNGP][draw][size]` of (MAE, RMSE) in meV.
+type KernelErrors = [Vec<Vec<(f64, f64)>>; 2];
+
+/// Kernel `k` of [`KERNELS`] in `g`.
+fn kernel_of(g: &Gram, k: usize) -> &Array2<f64> {
+    if k == 0 {
+        &g.ntk
+    } else {
+        &g.nngp
+    }
+}
+
+/// The per-draw MAE at the last curve size of one kernel's `[draw][size]` errors.
+fn mae_at_last(errs: &[Vec<(f64, f64)>]) -> Vec<f64> {
+    errs.iter()
+        .map(|d| d.last().map_or(f64::NAN, |p| p.0))
+        .collect()
+}
+
+/// `mean ± se` in meV for tables.
+fn pm(e: &Estimate) -> String {
+    format!("{} ± {}", sig(e.value, 4), sig(e.se, 2))
+}
+
+/// `v meV`, for claims' evidence.
+fn mev(v: f64) -> String {
+    format!("{} meV", sig(v, 4))
+}
+
+/// One model's learning curves under both kernels, summarised over draws.
+struct KernelCurves {
+    /// The JSON curve: `train`, then for `mae_mev` and `rmse_mev` of each kernel (prefix
+    /// `""`/`nngp_`) the means, `_se`, `_ci` and `_by_draw` ([`add_curve`]).
+    json: serde_json::Map<String, Value>,
+    /// `[kernel][MAE, RMSE][size]`.
+    sums: [[Vec<Estimate>; 2]; 2],
+    /// NNGP − NTK MAE at the last size, paired over draws (mean and 95 % t interval of the
+    /// per-draw differences, [`paired_claim`] as in the classification experiments).
+    diff: Estimate,
+}
+
+impl KernelCurves {
+    fn new(curve: &[usize], errs: &KernelErrors) -> Self {
+        let mut json = serde_json::Map::new();
+        json.insert("train".into(), json!(curve));
+        let sums = [0, 1].map(|k| add_curve(&mut json, PREFIXES[k], &errs[k]));
+        let (_, diff) = paired_claim(
+            String::new(),
+            &mae_at_last(&errs[1]),
+            &mae_at_last(&errs[0]),
+            mev,
+        );
+        KernelCurves { json, sums, diff }
+    }
+
+    /// `m` with, at the last curve size, `mae_mev`, `rmse_mev` and their `nngp_` partners
+    /// (each with `_se` and `_ci`), and `nngp_minus_ntk_mae_mev` (with `_se` and `_ci`).
+    fn metrics(&self, mut m: ModelResult) -> ModelResult {
+        for (prefix, sums) in PREFIXES.into_iter().zip(&self.sums) {
+            for (metric, sum) in ["mae_mev", "rmse_mev"].into_iter().zip(sums) {
+                if let Some(last) = sum.last() {
+                    m = with_estimate(m, &format!("{prefix}{metric}"), last);
+                }
+            }
+        }
+        with_estimate(m, "nngp_minus_ntk_mae_mev", &self.diff)
+    }
+}
+
+/// Learning-curve tables (NTK, NNGP), the NNGP-against-NTK table at the last size and the MAE
+/// figure (NTK solid, NNGP dashed in the same colour, both with ± 1 s.e. bands) of a set of
+/// models.
+struct CurvePanels {
+    tables: [Table; 2],
+    versus: Table,
+    figure: Figure,
+    xs: Vec<f64>,
+}
+
+impl CurvePanels {
+    /// Empty panels for curve sizes `curve`; `title(KERNEL)` is each curve table's caption.
+    fn new(curve: &[usize], title: impl Fn(&str) -> String, versus: String, figure: &str) -> Self {
+        let tables = KERNELS.map(|k| {
+            let mut t = Table::new(title(k), &[]);
+            t.header = std::iter::once("model".to_string())
+                .chain(curve.iter().map(|m| format!("n = {m}")))
+                .collect();
+            t
+        });
+        CurvePanels {
+            tables,
+            versus: Table::new(versus, &["model", "NTK", "NNGP", "NNGP − NTK"]),
+            figure: mae_figure(figure),
+            xs: curve.iter().map(|&m| m as f64).collect(),
+        }
+    }
+
+    /// One model's rows and series; `seconds` (when given) ends its NTK row.
+    fn push(&mut self, name: &str, c: &KernelCurves, seconds: Option<f64>) {
+        if seconds.is_some() && self.tables[0].header.last().map(String::as_str) != Some(SECONDS) {
+            self.tables[0].header.push(SECONDS.into());
+        }
+        for (k, kernel) in KERNELS.into_iter().enumerate() {
+            let mae = &c.sums[k][0];
+            let mut row: Vec<String> = std::iter::once(name.to_string())
+                .chain(mae.iter().map(pm))
+                .collect();
+            if let (0, Some(s)) = (k, seconds) {
+                row.push(sig(s, 3));
+            }
+            self.tables[k].push(row);
+            let series = banded(&format!("{name} ({kernel})"), &self.xs, mae);
+            self.figure
+                .series
+                .push(if k == 0 { series } else { series.as_dashed() });
+        }
+        let last = |k: usize| c.sums[k][0].last().map(pm).unwrap_or_default();
+        self.versus.push(vec![
+            name.to_string(),
+            last(0),
+            last(1),
+            format!(
+                "{} [{}, {}]",
+                sig(c.diff.value, 3),
+                sig(c.diff.ci.lo, 3),
+                sig(c.diff.ci.hi, 3)
+            ),
+        ]);
+    }
+
+    /// Moves the tables (NTK curve, NNGP curve, NNGP against NTK) and the figure into `report`.
+    fn into_report(self, report: &mut ExperimentReport) {
+        let [ntk, nngp] = self.tables;
+        report.tables.extend([ntk, nngp, self.versus]);
+        report.figures.push(self.figure);
+    }
+}
+
+/// The header of the kernel-time column.
+const SECONDS: &str = "kernel seconds";
 
 /// The `rows × cols` block of `kernel`.
 fn block(kernel: &Array2<f64>, rows: &[usize], cols: &[usize]) -> Array2<f64> {
@@ -792,9 +955,9 @@ fn banded(name: &str, xs: &[f64], sum: &[Estimate]) -> Series {
 
 /// One model's errors: its spec, `[NTK, NNGP][draw][size]` of (MAE, RMSE) in meV, kernel seconds
 /// and atom pairs.
-type ModelErrors<'a> = (&'a ModelSpec, [Vec<Vec<(f64, f64)>>; 2], f64, usize);
+type ModelErrors<'a> = (&'a ModelSpec, KernelErrors, f64, usize);
 
-/// "First model's NTK MAE below the second's", decided over the draws. A new model (e.g. a
+/// "First model's MAE below the second's", decided over the draws for each kernel. A new model (e.g. a
 /// permutation-invariant set model) adds a row here and one to [`Qm9Config::models`].
 pub const QM9_COMPARISONS: &[(&str, &str)] = &[("so3_cnn", "mlp")];
 
@@ -976,6 +1139,218 @@ mod tests {
         );
         for (p, q) in a.ntk.iter().zip(&b.ntk).chain(a.nngp.iter().zip(&b.nngp)) {
             assert!((p - q).abs() <= 1e-12 * p.abs().max(1.0), "{p} vs {q}");
+        }
+    }
+
+    /// `A⁻¹ b` for a symmetric positive definite `A` by a hand-written Cholesky
+    /// factorisation (independent of the regression module's solver).
+    fn cholesky_solve(a: &Array2<f64>, b: &[f64]) -> Vec<f64> {
+        let n = b.len();
+        let mut l = Array2::<f64>::zeros((n, n));
+        for i in 0..n {
+            for j in 0..=i {
+                let s: f64 = a[[i, j]] - (0..j).map(|k| l[[i, k]] * l[[j, k]]).sum::<f64>();
+                l[[i, j]] = if i == j { s.sqrt() } else { s / l[[j, j]] };
+            }
+        }
+        let mut y = vec![0.0; n];
+        for i in 0..n {
+            y[i] = (b[i] - (0..i).map(|k| l[[i, k]] * y[k]).sum::<f64>()) / l[[i, i]];
+        }
+        let mut x = vec![0.0; n];
+        for i in (0..n).rev() {
+            x[i] = (y[i] - (i + 1..n).map(|k| l[[k, i]] * x[k]).sum::<f64>()) / l[[i, i]];
+        }
+        x
+    }
+
+    /// Test MAE (meV) of the `t = ∞` mean prediction with molecule kernel `k` for one split and
+    /// training size `m`, computed from the definitions: targets standardised with the
+    /// mean and population standard deviation of the whole training set, `(K + λ·tr K/m·I)⁻¹`.
+    fn direct_mae(
+        k: &Array2<f64>,
+        (tr, te): &(Vec<usize>, Vec<usize>),
+        m: usize,
+        e: &[f64],
+    ) -> f64 {
+        let n = tr.len() as f64;
+        let mean = tr.iter().map(|&i| e[i]).sum::<f64>() / n;
+        let std = (tr.iter().map(|&i| (e[i] - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let rows = &tr[..m];
+        let trace: f64 = rows.iter().map(|&i| k[[i, i]]).sum();
+        let a = Array2::from_shape_fn((m, m), |(p, q)| {
+            k[[rows[p], rows[q]]] + if p == q { 5e-5 * trace / m as f64 } else { 0.0 }
+        });
+        let y: Vec<f64> = rows.iter().map(|&i| (e[i] - mean) / std).collect();
+        let alpha = cholesky_solve(&a, &y);
+        te.iter()
+            .map(|&t| {
+                let z: f64 = rows.iter().zip(&alpha).map(|(&i, w)| k[[t, i]] * w).sum();
+                hartree_to_mev((z * std + mean - e[t]).abs())
+            })
+            .sum::<f64>()
+            / te.len() as f64
+    }
+
+    /// `curve[key]` as `[draw][size]`.
+    fn by_draw(curve: &Value, key: &str) -> Vec<Vec<f64>> {
+        serde_json::from_value(curve[key].clone()).unwrap_or_else(|e| panic!("{key}: {e}"))
+    }
+
+    /// Asserts that `curve`'s `mae_mev_by_draw` and `nngp_mae_mev_by_draw` are the direct
+    /// kernel regressions with `grams` (NTK, NNGP) on `splits` at every curve size, and that
+    /// `nngp_minus_ntk` is the mean of their paired differences at the last size.
+    fn assert_direct(
+        what: &str,
+        curve: &Value,
+        nngp_minus_ntk: f64,
+        grams: [&Array2<f64>; 2],
+        splits: &[(Vec<usize>, Vec<usize>)],
+        e: &[f64],
+    ) {
+        let sizes: Vec<usize> = serde_json::from_value(curve["train"].clone()).unwrap();
+        let mut direct = [Vec::new(), Vec::new()];
+        for (k, prefix) in PREFIXES.into_iter().enumerate() {
+            let reported = by_draw(curve, &format!("{prefix}mae_mev_by_draw"));
+            assert_eq!(reported.len(), splits.len(), "{what}");
+            for (d, split) in splits.iter().enumerate() {
+                for (j, &m) in sizes.iter().enumerate() {
+                    let want = direct_mae(grams[k], split, m, e);
+                    let got = reported[d][j];
+                    // Equal up to the two solvers' rounding (seen: ≤ 1e-13 relative).
+                    assert!(
+                        (got - want).abs() <= 1e-10 * want,
+                        "{what} {} draw {d} n = {m}: reported {got} meV, direct {want} meV",
+                        KERNELS[k]
+                    );
+                }
+                direct[k].push(*reported[d].last().unwrap());
+            }
+        }
+        let diff = direct[1]
+            .iter()
+            .zip(&direct[0])
+            .map(|(a, b)| a - b)
+            .sum::<f64>()
+            / splits.len() as f64;
+        assert!(
+            (nngp_minus_ntk - diff).abs() <= 1e-12 * diff.abs().max(1.0),
+            "{what}: {nngp_minus_ntk} vs {diff}"
+        );
+    }
+
+    /// Every QM9 model's NNGP and NTK errors (per-slot models on the pool and at equal size,
+    /// the set model) equal kernel regressions done here from the definitions: the per-slot
+    /// molecule kernel summed by the engine over all 29 slots, padding included, the set
+    /// model's over all pairs of real atoms from one atom-level Gram matrix (not the engine's
+    /// `deep_set`), solved by a hand-written Cholesky. Smoke sizes.
+    #[test]
+    fn nngp_and_ntk_errors_equal_direct_kernel_regressions() {
+        let o = ExperimentOptions {
+            smoke: true,
+            ..ExperimentOptions::default()
+        };
+        let mut c = Qm9Config::from_options(&o);
+        super::super::smoke::qm9(&mut c, &o);
+        let report = c.run(1).unwrap();
+        let molecules = embedded_qm9_sample().unwrap();
+        let (train, test) = train_test_molecules(&molecules, c.train, c.test, c.seed).unwrap();
+        let pool: Vec<Molecule> = train.iter().chain(&test).cloned().collect();
+        let e = atomization_energies_hartree(&pool).to_vec();
+        let featurizer = Qm9Featurizer::new(FeatureConfig {
+            bandlimit: c.bandlimit,
+            powers: c.powers.clone(),
+            ..FeatureConfig::default()
+        })
+        .unwrap();
+        let split = |n: usize, tr: usize, te: usize, seed: u64| -> Vec<_> {
+            (0..c.draws)
+                .map(|d| draw_indices(n, n, true, tr, te, seed, d))
+                .collect()
+        };
+        let splits = split(pool.len(), c.train, c.test, c.seed);
+        let n_sub = c.set_train + c.set_test;
+        let set_splits = split(n_sub, c.set_train, c.set_test, c.seed ^ SET_DRAW_SEED);
+        let model = |name: &str| report.model(name).unwrap_or_else(|| panic!("{name}"));
+        for spec in &c.models {
+            let net = Network::from_json(&spec.spec.to_string()).unwrap();
+            let n = pool.len();
+            let (mut ntk, mut nngp) = (Array2::zeros((n, n)), Array2::zeros((n, n)));
+            for slot in 0..featurizer.config().max_atoms {
+                let x = featurizer.slot_signals(&pool, slot).unwrap();
+                let g = net.gram(x.view(), None, &GramOptions::default()).unwrap();
+                ntk += &g.ntk;
+                nngp += &g.nngp;
+            }
+            let m = model(&spec.name);
+            let diff = m.number("nngp_minus_ntk_mae_mev").unwrap();
+            assert_direct(
+                &spec.name,
+                &m.metrics["learning_curve"],
+                diff,
+                [&ntk, &nngp],
+                &splits,
+                &e,
+            );
+            for (k, prefix) in PREFIXES.into_iter().enumerate() {
+                assert!(
+                    m.number(&format!("{prefix}mae_mev")).unwrap() > 0.0,
+                    "{}",
+                    KERNELS[k]
+                );
+                let ci = &m.metrics[&format!("{prefix}rmse_mev_ci")];
+                assert!(ci[0].as_f64().unwrap() <= ci[1].as_f64().unwrap());
+            }
+            let sub = |k: &Array2<f64>| k.slice(s![..n_sub, ..n_sub]).to_owned();
+            let eq = &m.metrics["equal_size"];
+            let eq_diff = eq["nngp_minus_ntk_mae_mev"].as_f64().unwrap();
+            assert_direct(
+                &format!("{} equal size", spec.name),
+                eq,
+                eq_diff,
+                [&sub(&ntk), &sub(&nngp)],
+                &set_splits,
+                &e,
+            );
+        }
+        // The set model: Σ_i Σ_j K_atom(A_i, B_j) from the atom network's Gram matrix over
+        // every real atom of the sub-pool.
+        let atom = Network::from_json(&so3_atom_network().to_string()).unwrap();
+        let (signals, counts) = featurizer.real_atom_signals(&pool[..n_sub]).unwrap();
+        let g = atom
+            .gram(signals.view(), None, &GramOptions::default())
+            .unwrap();
+        let starts: Vec<usize> = counts
+            .iter()
+            .scan(0, |a, &c| {
+                *a += c;
+                Some(*a - c)
+            })
+            .collect();
+        let mol = |k: &Array2<f64>| {
+            Array2::from_shape_fn((n_sub, n_sub), |(a, b)| {
+                k.slice(s![
+                    starts[a]..starts[a] + counts[a],
+                    starts[b]..starts[b] + counts[b]
+                ])
+                .sum()
+            })
+        };
+        let set = model(&c.set_model.name);
+        let curve = &set.metrics["learning_curve"];
+        assert_eq!(curve, &set.metrics["equal_size"]);
+        let diff = set.number("nngp_minus_ntk_mae_mev").unwrap();
+        assert_direct(
+            &c.set_model.name,
+            curve,
+            diff,
+            [&mol(&g.ntk), &mol(&g.nngp)],
+            &set_splits,
+            &e,
+        );
+        for key in ["order_change_max_mev", "nngp_order_change_max_mev"] {
+            assert!(set.number(key).unwrap() < ORDER_ROUNDING_MEV, "{key}");
+            assert!(model("so3_cnn").number(key).unwrap() > 1.0, "{key}");
         }
     }
 

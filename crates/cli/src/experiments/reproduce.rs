@@ -23,13 +23,14 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use super::stats::{decide_positive, Interval};
 use super::{
     experiment_settings, run_experiment, ExperimentError, ExperimentName, ExperimentOptions,
 };
 use crate::npy::write_text;
 use crate::report::{
-    markdown_section, markdown_table, percent, sig, ExperimentReport, JsonWriter, PngWriter,
-    ReportWriter, Table,
+    markdown_section, markdown_table, percent, sig, ExperimentReport, JsonWriter, Mode,
+    ModelResult, PngWriter, ReportWriter, Table,
 };
 use crate::tiles::hash::Fnv128;
 use crate::CliError;
@@ -191,7 +192,10 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, Experiment
                 })
         };
         let (outcome, report) = match stored {
-            Some(r) => {
+            Some(mut r) => {
+                // Written before reports carried a mode: the settings match, and smoke settings
+                // always differ from full ones (tested in `experiments`), so it is this run's.
+                r.mode.get_or_insert(Mode::of(opts.smoke));
                 eprintln!("{name}: reusing {} (settings match)", json_path.display());
                 if !png_path.exists() {
                     PngWriter::default().write(&r, &png_path)?;
@@ -249,51 +253,109 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, Experiment
 }
 
 /// `value [lo, hi]` of a metric and its `_ci` partner.
-fn with_ci(
-    m: &crate::report::ModelResult,
-    key: &str,
-    show: &dyn Fn(f64) -> String,
-) -> Option<String> {
+fn with_ci(m: &ModelResult, key: &str, show: &dyn Fn(f64) -> String) -> Option<String> {
     let v = m.number(key)?;
-    let ci = m
-        .metrics
-        .get(&format!("{key}_ci"))
-        .and_then(|c| Some((c.get(0)?.as_f64()?, c.get(1)?.as_f64()?)));
-    Some(match ci {
-        Some((lo, hi)) => format!("{} [{}, {}]", show(v), show(lo), show(hi)),
+    Some(match ci_of(m, key) {
+        Some(ci) => format!("{} [{}, {}]", show(v), show(ci.lo), show(ci.hi)),
         None => show(v),
     })
 }
 
-/// One line of results per experiment for the summary table.
+/// The `_ci` partner of a metric.
+fn ci_of(m: &ModelResult, key: &str) -> Option<Interval> {
+    let c = m.metrics.get(&format!("{key}_ci"))?;
+    Some(Interval::new(c.get(0)?.as_f64()?, c.get(1)?.as_f64()?))
+}
+
+/// `NTK value [lo, hi], NNGP value [lo, hi]` of a metric `key` (the NTK's) and its `nngp_`
+/// partner (left out when a report from an older version lacks it).
+fn both_kernels(m: &ModelResult, key: &str, show: &dyn Fn(f64) -> String) -> Option<String> {
+    let ntk = with_ci(m, key, show)?;
+    Some(match with_ci(m, &format!("nngp_{key}"), show) {
+        Some(nngp) => format!("NTK {ntk}, NNGP {nngp}"),
+        None => format!("NTK {ntk}"),
+    })
+}
+
+/// Which kernel wins for each model, from its paired difference NNGP − NTK `key` and `key_ci`
+/// (the mean and 95 % t interval over draws of the per-draw differences, computed by the
+/// experiments with [`super::classification::paired_claim`]), decided by
+/// [`decide_positive`]: `NNGP better` / `NTK better` only when the interval excludes 0. A
+/// larger metric is better when `higher_better` (accuracy), worse otherwise (MAE). `None` when
+/// no model carries the difference (a report from an older version).
+fn kernel_verdicts(
+    models: &[ModelResult],
+    key: &str,
+    higher_better: bool,
+    (show, unit): (&dyn Fn(f64) -> String, &str),
+) -> Option<String> {
+    let v: Vec<String> = models
+        .iter()
+        .filter_map(|m| {
+            let (d, ci) = (m.number(key)?, ci_of(m, key)?);
+            let verdict = match decide_positive(&ci).map(|up| up == higher_better) {
+                Some(true) => "NNGP better",
+                Some(false) => "NTK better",
+                None => "not resolved",
+            };
+            Some(format!(
+                "{} {} [{}, {}] {unit}: {verdict}",
+                m.name,
+                show(d),
+                show(ci.lo),
+                show(ci.hi)
+            ))
+        })
+        .collect();
+    (!v.is_empty()).then(|| {
+        format!(
+            "Which kernel wins (NNGP − NTK, paired over draws, 95 % interval): {}",
+            v.join(", ")
+        )
+    })
+}
+
+/// One line of results per experiment for the summary table: NTK and NNGP for every model of
+/// the kernel-regression experiments, then which kernel wins where the intervals decide it.
 fn headline(r: &ExperimentReport) -> String {
     let pct = |v: f64| percent(v);
+    let points = |v: f64| sig(100.0 * v, 3);
+    let sig3 = |v: f64| sig(v, 3);
     let sig2 = |v: f64| sig(v, 2);
     let sig4 = |v: f64| sig(v, 4);
+    let joined = |parts: Vec<String>, verdicts: Option<String>| {
+        let line = parts.join("; ");
+        match verdicts {
+            Some(v) => format!("{line}. {v}"),
+            None => line,
+        }
+    };
     match r.experiment.as_str() {
-        "rotmnist" | "textures" | "histology" => r
-            .models
-            .iter()
-            .filter_map(|m| Some(format!("{} {}", m.name, with_ci(m, "accuracy", &pct)?)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        "qm9" => r
-            .models
-            .iter()
-            .filter_map(|m| {
-                Some(format!(
-                    "{} MAE {} meV{}",
-                    m.name,
-                    with_ci(m, "mae_mev", &sig4)?,
-                    // Models on a sub-pool (the set model) state their sizes.
-                    match (m.number("train"), m.number("test")) {
-                        (Some(n), Some(t)) => format!(" ({n} / {t} molecules)"),
-                        _ => String::new(),
-                    }
-                ))
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
+        "rotmnist" | "textures" | "histology" => joined(
+            r.models
+                .iter()
+                .filter_map(|m| Some(format!("{} {}", m.name, both_kernels(m, "accuracy", &pct)?)))
+                .collect(),
+            kernel_verdicts(&r.models, "nngp_minus_ntk", true, (&points, "points")),
+        ),
+        "qm9" => joined(
+            r.models
+                .iter()
+                .filter_map(|m| {
+                    Some(format!(
+                        "{} MAE {} meV{}",
+                        m.name,
+                        both_kernels(m, "mae_mev", &sig4)?,
+                        // Models on a sub-pool (the set model) state their sizes.
+                        match (m.number("train"), m.number("test")) {
+                            (Some(n), Some(t)) => format!(" ({n} / {t} molecules)"),
+                            _ => String::new(),
+                        }
+                    ))
+                })
+                .collect(),
+            kernel_verdicts(&r.models, "nngp_minus_ntk_mae_mev", false, (&sig3, "meV")),
+        ),
         "augmentation" => {
             let v: Vec<String> = r
                 .models
@@ -371,8 +433,9 @@ fn render(
     }
     let _ = writeln!(
         md,
-        "Generated by `entk reproduce` in {seconds:.1} s of wall-clock time for this invocation (experiments reused from an earlier run count their original time below). \
-         Every experiment uses the data embedded in the binary (MNIST sample, textures, QM9 sample) and seed 0; `histology` needs downloaded data and is not part of this report.\n"
+        "Mode `{}` (the `\"mode\"` of every `NAME.json`). Generated by `entk reproduce` in {seconds:.1} s of wall-clock time for this invocation (experiments reused from an earlier run count their original time below). \
+         Every experiment uses the data embedded in the binary (MNIST sample, textures, QM9 sample) and seed 0; `histology` needs downloaded data and is not part of this report.\n",
+        Mode::of(smoke).as_str()
     );
     let mut summary = Table::new("Summary", &["experiment", "outcome", "seconds", "headline"]);
     for (n, o, r) in done {
@@ -438,7 +501,73 @@ mod tests {
         assert_eq!(t.rows[0][1], "yes");
         assert_eq!(t.rows[1][1], "not resolved");
         assert_eq!(t.rows[2][1], "not measured");
-        assert_eq!(headline(&m), "cnn 60.0 % [55.0 %, 65.0 %]");
+        // A report from before the NNGP was in the headline: the NTK alone, no verdict.
+        assert_eq!(headline(&m), "cnn NTK 60.0 % [55.0 %, 65.0 %]");
+    }
+
+    /// A model with metric `key` = `v` and `key_ci` = `[lo, hi]`, its `nngp_` partner shifted
+    /// by `d`, and the paired difference `diff_key` = `d` with interval `ci`.
+    fn two_kernels(
+        name: &str,
+        key: &str,
+        [v, lo, hi]: [f64; 3],
+        (diff_key, d, ci): (&str, f64, [f64; 2]),
+    ) -> ModelResult {
+        use serde_json::json;
+        ModelResult::new(name)
+            .with(key, v)
+            .with(&format!("{key}_ci"), json!([lo, hi]))
+            .with(&format!("nngp_{key}"), v + d)
+            .with(&format!("nngp_{key}_ci"), json!([lo + d, hi + d]))
+            .with(diff_key, d)
+            .with(&format!("{diff_key}_ci"), json!(ci))
+    }
+
+    /// The headline shows NNGP beside NTK for every model and says which kernel wins only
+    /// where the paired interval excludes 0; for an error (MAE) a negative NNGP − NTK means
+    /// the NNGP wins, for an accuracy a positive one.
+    #[test]
+    fn headlines_show_both_kernels_and_the_winner_where_decided() {
+        let mut m = ExperimentReport::new("rotmnist", 1, 1, 0, Value::Null);
+        for (name, d, ci) in [
+            ("cnn", 0.014, [-0.01, 0.038]),
+            ("c4_gcnn", 0.082, [0.043, 0.121]),
+            ("d4_gcnn", -0.05, [-0.08, -0.02]),
+        ] {
+            let diff = ("nngp_minus_ntk", d, ci);
+            m.models
+                .push(two_kernels(name, "accuracy", [0.6, 0.55, 0.65], diff));
+        }
+        let h = headline(&m);
+        assert!(
+            h.starts_with(
+                "cnn NTK 60.0 % [55.0 %, 65.0 %], NNGP 61.4 % [56.4 %, 66.4 %]; c4_gcnn NTK"
+            ),
+            "{h}"
+        );
+        assert!(
+            h.ends_with(". Which kernel wins (NNGP − NTK, paired over draws, 95 % interval): cnn 1.40 [-1.00, 3.80] points: not resolved, c4_gcnn 8.20 [4.30, 12.1] points: NNGP better, d4_gcnn -5.00 [-8.00, -2.00] points: NTK better"),
+            "{h}"
+        );
+        let mut q = ExperimentReport::new("qm9", 1, 1, 0, Value::Null);
+        for (name, d, ci) in [
+            ("so3_cnn", -17.0, [-40.0, 6.0]),
+            ("mlp", -283.0, [-400.0, -160.0]),
+        ] {
+            let diff = ("nngp_minus_ntk_mae_mev", d, ci);
+            q.models
+                .push(two_kernels(name, "mae_mev", [1479.0, 1345.0, 1613.0], diff));
+        }
+        q.models[1] = q.models[1].clone().with("train", 24).with("test", 12);
+        let h = headline(&q);
+        assert!(
+            h.starts_with("so3_cnn MAE NTK 1479 [1345, 1613], NNGP 1462 [1328, 1596] meV; mlp MAE NTK 1479 [1345, 1613], NNGP 1196 [1062, 1330] meV (24 / 12 molecules)."),
+            "{h}"
+        );
+        assert!(
+            h.ends_with("so3_cnn -17.0 [-40.0, 6.00] meV: not resolved, mlp -283 [-400, -160] meV: NNGP better"),
+            "{h}"
+        );
     }
 
     #[test]

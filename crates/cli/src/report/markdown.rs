@@ -61,8 +61,12 @@ pub fn markdown_section(report: &ExperimentReport, plot: Option<&str>, level: us
     let _ = writeln!(out, "{h} `{}`\n", report.experiment);
     let _ = writeln!(
         out,
-        "Train {}, test {}, seed {}, {:.1} s.\n",
-        report.train, report.test, report.seed, report.seconds
+        "Train {}, test {}, seed {},{} {:.1} s.\n",
+        report.train,
+        report.test,
+        report.seed,
+        report.mode_words(),
+        report.seconds
     );
     for t in &report.tables {
         out.push_str(&markdown_table(t));

@@ -6,7 +6,8 @@
 //! "train", "test", "seed", "seconds"}` plus `settings` (everything that determines the numbers,
 //! used by `entk reproduce` to reuse finished results), `tables` and `figures` (so Markdown and
 //! plots can be redrawn from the JSON alone), `notes`, an experiment-specific `extra` object, and
-//! `claims` (`[{"claim", "holds": true|false|null, "evidence"}]`, decided from 95 % intervals).
+//! `claims` (`[{"claim", "holds": true|false|null, "evidence"}]`, decided from 95 % intervals), and
+//! `mode` (`"full"`, or `"smoke"` for `--smoke`'s tiny sizes, [`Mode`]).
 //! Every writer is atomic: it writes a temporary file beside the target and renames it.
 
 mod json;
@@ -144,6 +145,10 @@ pub struct Series {
     /// Draw `[lo, hi]` as a shaded band instead of error bars.
     #[serde(default)]
     pub fill: bool,
+    /// Draw as a dashed line with hollow markers, in the colour of the series before it (the
+    /// same model under a second kernel, say). Absent from the JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dashed: bool,
 }
 
 impl Series {
@@ -157,6 +162,7 @@ impl Series {
             hi: None,
             reference: false,
             fill: false,
+            dashed: false,
         }
     }
     /// Adds error bars.
@@ -173,6 +179,11 @@ impl Series {
     /// Marks the series as a reference line.
     pub fn as_reference(mut self) -> Self {
         self.reference = true;
+        self
+    }
+    /// Draws the series dashed, in the colour of the one before it.
+    pub fn as_dashed(mut self) -> Self {
+        self.dashed = true;
         self
     }
 }
@@ -258,6 +269,34 @@ impl Figure {
     }
 }
 
+/// Which sizes made a report: the JSON's top-level `"mode"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The experiment's own sizes (or `--train`/`--test`): the numbers are results.
+    Full,
+    /// `--smoke`: tiny sizes that check the pipeline; the numbers mean nothing.
+    Smoke,
+}
+
+impl Mode {
+    /// The mode of a run with or without `--smoke`.
+    pub fn of(smoke: bool) -> Self {
+        if smoke {
+            Mode::Smoke
+        } else {
+            Mode::Full
+        }
+    }
+    /// `full` or `smoke`, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Smoke => "smoke",
+        }
+    }
+}
+
 /// The result of one experiment (see the module docs for the JSON form).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentReport {
@@ -273,6 +312,10 @@ pub struct ExperimentReport {
     pub seed: u64,
     /// Wall-clock seconds of the whole run.
     pub seconds: f64,
+    /// Full run or `--smoke` ([`crate::experiments::run_experiment`] sets it). `None` only in a
+    /// report read from a file written before the field existed (then absent from its JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
     /// Everything that determines the numbers (data, sizes, architectures, protocol, code
     /// version); two runs with equal settings give equal results.
     #[serde(default)]
@@ -305,6 +348,7 @@ impl ExperimentReport {
             test,
             seed,
             seconds: 0.0,
+            mode: None,
             settings,
             tables: Vec::new(),
             figures: Vec::new(),
@@ -342,6 +386,15 @@ impl ExperimentReport {
         strip(&mut v);
         v
     }
+    /// ` mode full,` / ` mode smoke (the numbers mean nothing),` for the run lines of the
+    /// text and Markdown forms; empty without a mode.
+    pub(crate) fn mode_words(&self) -> String {
+        match self.mode {
+            Some(Mode::Full) => " mode full,".into(),
+            Some(Mode::Smoke) => " mode smoke (the numbers mean nothing),".into(),
+            None => String::new(),
+        }
+    }
     /// The model called `name`, if any.
     pub fn model(&self, name: &str) -> Option<&ModelResult> {
         self.models.iter().find(|m| m.name == name)
@@ -349,8 +402,13 @@ impl ExperimentReport {
     /// The terminal rendering: every table, then the notes.
     pub fn to_text(&self) -> String {
         let mut out = format!(
-            "experiment {} (train {}, test {}, seed {}, {:.1} s)\n\n",
-            self.experiment, self.train, self.test, self.seed, self.seconds
+            "experiment {} (train {}, test {}, seed {},{} {:.1} s)\n\n",
+            self.experiment,
+            self.train,
+            self.test,
+            self.seed,
+            self.mode_words(),
+            self.seconds
         );
         for t in &self.tables {
             out.push_str(&t.to_text());
@@ -455,6 +513,7 @@ mod tests {
         r.figures.push(g);
         r.notes.push("a note".into());
         r.seconds = 1.25;
+        r.mode = Some(Mode::Full);
         r
     }
 
@@ -494,5 +553,48 @@ mod tests {
         for key in ["experiment", "models", "train", "test", "seed", "seconds"] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
+    }
+
+    /// `"mode"` is a top-level string, `full` or `smoke`; a report written before it existed
+    /// (no `mode`, no `dashed`) still reads, with no mode, and writes no `mode` back.
+    #[test]
+    fn mode_is_a_top_level_string_and_old_reports_still_read() {
+        let mut r = sample_report();
+        for (mode, text) in [(Mode::Full, "full"), (Mode::Smoke, "smoke")] {
+            r.mode = Some(mode);
+            let v = serde_json::to_value(&r).unwrap();
+            assert_eq!(v["mode"], text);
+            assert_eq!(mode.as_str(), text);
+            assert_eq!(Mode::of(text == "smoke"), mode);
+            let back: ExperimentReport = serde_json::from_value(v).unwrap();
+            assert_eq!(back.mode, Some(mode));
+        }
+        assert!(r
+            .to_text()
+            .contains("mode smoke (the numbers mean nothing)"));
+        let mut v = serde_json::to_value(sample_report()).unwrap();
+        let old = v.as_object_mut().unwrap();
+        old.remove("mode");
+        assert!(!serde_json::to_string(old).unwrap().contains("dashed"));
+        let back: ExperimentReport = serde_json::from_value(Value::Object(old.clone())).unwrap();
+        assert_eq!(back.mode, None);
+        assert!(serde_json::to_value(&back).unwrap().get("mode").is_none());
+        let bad = json_with(&sample_report(), "mode", "quick");
+        assert!(serde_json::from_value::<ExperimentReport>(bad).is_err());
+    }
+
+    /// The report as JSON with `key` set to the string `value`.
+    fn json_with(r: &ExperimentReport, key: &str, value: &str) -> Value {
+        let mut v = serde_json::to_value(r).unwrap();
+        v[key] = Value::String(value.into());
+        v
+    }
+
+    #[test]
+    fn dashed_series_say_so_in_the_json() {
+        let s = Series::new("a (NNGP)", vec![1.0], vec![2.0]).as_dashed();
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["dashed"], true);
+        assert_eq!(serde_json::from_value::<Series>(v).unwrap(), s);
     }
 }

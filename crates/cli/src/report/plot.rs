@@ -175,20 +175,43 @@ fn draw_panel<DB: DrawingBackend>(
                 .zip(&s.y)
                 .filter_map(|(&x, &y)| Some((transform(x, xl)?, transform(y, yl)?)))
                 .collect();
+        // A dashed series takes the colour of the series before it (same model, other kernel).
         let colour = if s.reference {
             RGBColor(110, 110, 110).to_rgba()
         } else {
-            colour_index += 1;
+            if !s.dashed || colour_index == 0 {
+                colour_index += 1;
+            }
             Palette99::pick(colour_index - 1).to_rgba()
         };
         let stroke = colour.stroke_width(if s.reference { 1 } else { 2 });
-        let anno = chart
-            .draw_series(LineSeries::new(points.clone(), stroke))
-            .map_err(err)?;
-        anno.label(&s.name).legend(move |(x, y)| {
-            PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-        });
-        if !s.reference {
+        if s.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(points.clone(), 7, 5, stroke))
+                .map_err(err)?
+                .label(&s.name)
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (7, 0)], colour.stroke_width(2))
+                        + PathElement::new(vec![(11, 0), (18, 0)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .map(|&p| Circle::new(p, 3, colour.stroke_width(1))),
+                )
+                .map_err(err)?;
+        } else {
+            chart
+                .draw_series(LineSeries::new(points.clone(), stroke))
+                .map_err(err)?
+                .label(&s.name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+        }
+        if !s.reference && !s.dashed {
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
                 .map_err(err)?;
@@ -350,6 +373,7 @@ pub(crate) fn tick_label(v: f64, log: bool, percent: bool) -> String {
 mod tests {
     use super::*;
     use crate::report::tests::{sample_report, write_sample};
+    use crate::report::Series;
 
     #[test]
     fn png_has_the_signature_and_the_panel_size() {
@@ -386,6 +410,55 @@ mod tests {
             .collect();
         assert_eq!(lin, ["30 %", "40 %", "50 %", "60 %"]);
         assert_eq!(tick_label(0.5f64.log10(), true, false), "0.5");
+    }
+
+    /// Pixels of a 400 × 300 rendering of `fig` that have exactly colour `c`.
+    fn pixels_of(fig: &Figure, c: RGBColor) -> usize {
+        register_font();
+        let mut buf = vec![0u8; 400 * 300 * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, (400, 300)).into_drawing_area();
+            root.fill(&WHITE).unwrap();
+            draw_panel(&root, fig).unwrap();
+            root.present().unwrap();
+        }
+        buf.chunks(3).filter(|p| *p == [c.0, c.1, c.2]).count()
+    }
+
+    /// A dashed series (the NNGP beside the NTK) is drawn with gaps and hollow markers, in the
+    /// colour of the series before it: no new palette colour appears.
+    #[test]
+    fn a_dashed_series_has_gaps_and_its_partners_colour() {
+        let line = |name: &str, y: f64| {
+            Series::new(name, vec![1.0, 2.0, 3.0], vec![y, y + 1.0, y + 2.0])
+                .with_fill(vec![y - 0.1; 3], vec![y + 0.1; 3])
+        };
+        let (first, second) = (Palette99::pick(0).to_rgba(), Palette99::pick(1).to_rgba());
+        let rgb = |c: RGBAColor| RGBColor(c.0, c.1, c.2);
+        let mut solid = Figure::new("t", "x", "y");
+        solid.series.push(line("a (NTK)", 0.0));
+        let mut dashed = solid.clone();
+        dashed.series[0] = dashed.series[0].clone().as_dashed();
+        let (n_solid, n_dashed) = (
+            pixels_of(&solid, rgb(first)),
+            pixels_of(&dashed, rgb(first)),
+        );
+        assert!(
+            n_dashed > 0 && n_dashed < n_solid,
+            "{n_dashed} vs {n_solid}"
+        );
+        let mut pair = solid.clone();
+        pair.series.push(line("a (NNGP)", 3.0).as_dashed());
+        assert_eq!(
+            pixels_of(&pair, rgb(second)),
+            0,
+            "the dashed series reuses colour 0"
+        );
+        pair.series.push(line("b (NTK)", 6.0));
+        assert!(
+            pixels_of(&pair, rgb(second)) > 0,
+            "the next model takes colour 1"
+        );
     }
 
     #[test]
