@@ -1,5 +1,5 @@
-//! `entk experiment qm9`: SO(3)-CNN NTK vs MLP NTK regressing U0 atomization energies
-//! (docs/theory.md#qm9-energies).
+//! `entk experiment qm9`: SO(3)-CNN vs MLP kernel regression (NTK and NNGP) of U0 atomization
+//! energies (docs/theory.md#qm9-energies).
 //!
 //! Molecules come from the embedded 2,000-molecule QM9 sample (seeded disjoint train/test
 //! draws). Each atom gets 10 S² signals on the `L = 6` Driscoll–Healy grid (elements × powers
