@@ -141,7 +141,7 @@ const POOL_2000: &str = "; train + test ≤ 2000";
 /// One subcommand per experiment (the README's names).
 #[derive(Subcommand, Debug)]
 pub enum ExperimentCommand {
-    /// QM9 U0 atomization energies: SO(3)-CNN vs MLP NTK regression (docs/theory.md#qm9-energies).
+    /// QM9 U0 atomization energies: SO(3)-CNN vs MLP, NTK and NNGP (docs/theory.md#qm9-energies).
     ///
     /// Embedded QM9 sample (2,000 molecules); each atom is an S² signal at L = 6 (distance
     /// powers 2 and 6, 10 channels). The paper's per-slot models (so3_cnn, mlp) sum atom
@@ -150,7 +150,8 @@ pub enum ExperimentCommand {
     /// over all pairs of real atoms and is invariant under reordering. The set model runs on 5
     /// draws of 24 / 12 molecules from the leading 36 of the pool, where every model is scored
     /// too (paired comparison, "which wins"), and the atoms of 6 test molecules are shuffled to
-    /// show each model's order dependence. Reports MAE and RMSE in meV with learning curves.
+    /// show each model's order dependence. Reports MAE and RMSE in meV with learning curves,
+    /// NTK and NNGP for every model.
     /// The defaults (200 / 200) need about 1 M SO(3) atom-pair kernels, a few minutes on 2
     /// cores.
     #[command(

@@ -12,7 +12,7 @@
 //! | `histology` | CNN vs C4-GCNN (docs/theory.md#histology) | `--data` (NCT-CRC-HE-100K or PathMNIST) |
 //! | `augmentation` | finite CNN ensembles on C4-augmented data vs GCNN ensembles vs μ_t (docs/theory.md#data-augmentation-and-group-convolution) | embedded MNIST, textures |
 //! | `convergence` | mean empirical NTK/NNGP → analytic as width grows (C4, SO(3)) | embedded MNIST, QM9 |
-//! | `qm9` | SO(3)-CNN vs MLP NTK on U0 atomization energies (docs/theory.md#qm9-energies) | embedded QM9 |
+//! | `qm9` | SO(3)-CNN vs MLP NTK and NNGP on U0 atomization energies (docs/theory.md#qm9-energies) | embedded QM9 |
 //!
 //! ```no_run
 //! use entk_cli::experiments::{run_experiment, ExperimentName, ExperimentOptions};

@@ -744,8 +744,8 @@ struct EqualSize {
     pairs: usize,
 }
 
-/// The two kernels every QM9 model is scored with, in the order of [`KernelErrors`]; the NNGP's
-/// JSON keys carry the prefix `nngp_`, the NTK's none (as before the NNGP was reported).
+/// The two kernels every QM9 model is scored with, in the order of the per-kernel errors; the
+/// NNGP's JSON keys carry the prefix `nngp_`, the NTK's none (as before the NNGP was reported).
 pub const KERNELS: [&str; 2] = ["NTK", "NNGP"];
 /// JSON key prefixes of [`KERNELS`].
 const PREFIXES: [&str; 2] = ["", "nngp_"];
