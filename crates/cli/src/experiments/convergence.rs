@@ -30,7 +30,7 @@
 //!   tail parameters' share is Rao–Blackwellised (the head parameters' share `Θ̂_head` stays
 //!   the network's own, with its 1/√width noise from the tail's weights; see `Linearised`),
 //!   so the NTK's noise falls by a constant factor only (column "NTK noise"; measured:
-//!   1/11 to 1/18 of the plain noise for the C4 network, 1/2.6 to 1/3.3 for the SO(3) one).
+//!   1/13 to 1/21 of the plain noise for the C4 network, 1/2.7 to 1/3.3 for the SO(3) one).
 //!   **The NTK bias stays unresolved at every width**: its 95 % upper bounds fall 2–5× against
 //!   the plain networks' (README), but what is left is the tail weights' noise in the head
 //!   parameters' share, of order 1/√width against a bias of order 1/width, so the networks
@@ -538,7 +538,12 @@ impl ConvergenceConfig {
                             .zip(&bias)
                             .map(|((w, r), b)| match r {
                                 Some(true) => format!("w{w} {}", b.display(2)),
-                                _ => format!("w{w} {} (‖bias‖/‖K‖ ≤ {})", verdict(*r), sig(b.ci.hi, 2)),
+                                _ => format!(
+                                    "w{w} {} (‖bias‖/‖{}‖ ≤ {})",
+                                    verdict(*r),
+                                    if k == 0 { "K" } else { "Θ" },
+                                    sig(b.ci.hi, 2)
+                                ),
                             })
                             .collect::<Vec<_>>()
                             .join(", "),
