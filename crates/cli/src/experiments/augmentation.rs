@@ -349,7 +349,10 @@ impl AugmentationConfig {
         }
         let mut total = 0.0;
         for p in &mut plans {
-            let s = self.summarise(&p.units, &p.linear, p.base, p.use_cv, &mu);
+            // Sized from the plain estimate of the pilot's trained units: with the control
+            // variate, `summarise` would estimate the residual ‖E[trained − lin]‖², not the
+            // deviation whose relative s.e. is the target.
+            let s = self.summarise(&p.units, &[], p.base, false, &mu);
             let mut want = 0;
             for e in s.iter().flat_map(|c| &c.between) {
                 want = want.max(if e.sq.ci.lo > 0.0 {
@@ -688,7 +691,10 @@ impl AugmentationConfig {
                 .join("; "),
         ));
         // Power: which CNN+aug vs GCNN deviations reached the target relative standard error.
+        // The note is written from the numbers themselves: JSON has no ∞ (a zero deviation's
+        // relative s.e.), which `json!` turns into null.
         let mut above = Vec::new();
+        let mut above_text = Vec::new();
         let mut count = 0;
         for (p, s) in plans.iter().zip(&summaries) {
             for (&steps, c) in self.checkpoints.iter().zip(s) {
@@ -698,33 +704,29 @@ impl AugmentationConfig {
                     // NaN (no estimate) and ∞ (a zero deviation) count as above.
                     if r.is_nan() || r > self.target_relative_se {
                         above.push(json!({"width": p.width, "steps": steps, "distribution": dist, "relative_se": r, "units": p.units.len(), "cap": p.cap}));
+                        let r = match r {
+                            r if r.is_nan() => "unresolved".to_string(),
+                            r if r.is_infinite() => "∞".to_string(),
+                            r => sig(r, 2),
+                        };
+                        above_text.push(format!(
+                            "width {} {dist} after {steps} steps {r} ({} units, cap {})",
+                            p.width,
+                            p.units.len(),
+                            p.cap
+                        ));
                     }
                 }
             }
         }
         report.notes.push(format!(
-            "Power: {} of the {count} CNN+aug vs GCNN deviations have a relative standard error (bootstrap s.e. / value) ≤ {}{}.",
+            "Power: {} of the {count} CNN+aug vs GCNN deviations have a relative standard error (s.e. implied by the 95 % interval / value) ≤ {}{}.",
             count - above.len(),
             self.target_relative_se,
-            if above.is_empty() {
+            if above_text.is_empty() {
                 String::new()
             } else {
-                format!(
-                    "; above it: {}",
-                    above
-                        .iter()
-                        .map(|a| format!(
-                            "width {} {} after {} steps {} ({} units, cap {})",
-                            a["width"],
-                            a["distribution"].as_str().unwrap_or(""),
-                            a["steps"],
-                            sig(a["relative_se"].as_f64().unwrap_or(f64::NAN), 2),
-                            a["units"],
-                            a["cap"]
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("; above it: {}", above_text.join(", "))
             }
         ));
         report.notes.push(format!(
@@ -737,7 +739,7 @@ impl AugmentationConfig {
             "widths": plans.iter().zip(&summaries).map(|(p, s)| json!({
                 "width": p.width, "units": p.units.len(), "linear_units": if p.use_cv { p.linear.len() } else { 0 },
                 "control_variate_used": p.use_cv, "pilot_variances": p.diag,
-                "seconds_per_unit": p.further_seconds(self.linear_ratio), "seconds_per_trained_unit": p.train_seconds, "seconds_per_linearised_unit": p.linear_seconds,
+                "seconds_per_unit": p.train_seconds + p.linear_seconds, "seconds_per_further_unit": p.further_seconds(self.linear_ratio), "seconds_per_trained_unit": p.train_seconds, "seconds_per_linearised_unit": p.linear_seconds,
                 "counted_cost_per_unit": p.cost.unit, "counted_cost_per_linearised_unit": p.cost.linear,
                 "by_time": self.checkpoints.iter().zip(s).map(|(&k, c)| json!({
                     "steps": k, "time": k as f64 * eta,
@@ -1142,17 +1144,31 @@ impl Context {
         (train, linearise): (bool, bool),
         stage: Option<&Stage<'_>>,
     ) -> Result<Unit, ExperimentError> {
-        let key = format!(
-            "augmentation unit; context {}; networks {}; seed {seed}; trained {train}{}",
-            self.fingerprint,
-            crate::tiles::hash::text_hash(&format!("{nets:?}")),
-            if linearise { "" } else { "; not linearised" },
-        );
-        let unit = kept.get_or_compute(&key, || self.compute_unit(nets, seed, train, linearise))?;
+        let key = self.unit_key(nets, seed, train, linearise);
+        let mut unit =
+            kept.get_or_compute(&key, || self.compute_unit(nets, seed, train, linearise))?;
+        // The key names the kind, so a record of another kind (kinds 0 and 2 have the same
+        // length) is a mislabelled store: recomputed, never used as the wrong kind.
+        if unit.trained.is_some() != train || unit.linear.is_some() != linearise {
+            eprintln!(
+                "note: a kept augmentation unit (seed {seed}) is not of the kind its key names; recomputing it"
+            );
+            unit = self.compute_unit(nets, seed, train, linearise)?;
+        }
         if let Some(s) = stage {
             s.inc(1);
         }
         Ok(unit)
+    }
+
+    /// The store key of the unit from `seed`, naming its kind.
+    fn unit_key(&self, nets: &[Network; 2], seed: u64, train: bool, linearise: bool) -> String {
+        format!(
+            "augmentation unit; context {}; networks {}; seed {seed}; trained {train}{}",
+            self.fingerprint,
+            crate::tiles::hash::text_hash(&format!("{nets:?}")),
+            if linearise { "" } else { "; not linearised" },
+        )
     }
 
     /// One unit from `seed`: the GCNN's initial parameters, copied into the CNN (same shapes),
@@ -1513,8 +1529,8 @@ mod tests {
     /// recomputes exactly those, reuses the rest untouched, and reports the numbers of a run
     /// that kept nothing; the orbit-averaged CNN kernel comes from its tile store and still
     /// equals the GCNN's (the identity claim). The control variate is decided from counted
-    /// costs, not times, so the plan (with it) depends on the seeds alone and the comparison is
-    /// exact.
+    /// costs, not times, so the plan (here with it at width 4, without it at width 8, asserted)
+    /// depends on the seeds alone and the comparison is exact.
     #[test]
     fn a_run_that_lost_some_finished_units_recomputes_them_with_the_same_numbers() {
         let mut cfg = AugmentationConfig::from_options(&ExperimentOptions {
@@ -1527,8 +1543,19 @@ mod tests {
         cfg.pilot_units = 3;
         cfg.linear_ratio = 2;
         cfg.bootstrap = 50;
-        cfg.checkpoints = vec![2, 4];
-        let in_memory = cfg.run(1).unwrap().numbers();
+        // At 8 steps the pilot's variances and the counted work make the control variate pay
+        // at width 4 (not at 8), so both plans, with and without extra linearised units, are
+        // resumed (at 4 steps neither width used it).
+        cfg.checkpoints = vec![2, 8];
+        let report = cfg.run(1).unwrap();
+        let used: Vec<bool> = report.extra["widths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["control_variate_used"].as_bool().unwrap())
+            .collect();
+        assert_eq!(used, [true, false], "control variate used per width");
+        let in_memory = report.numbers();
         let root = tempfile::tempdir().unwrap();
         let kept = || super::super::common::with_tile_stores(root.path(), || cfg.run(1));
         assert_eq!(kept().unwrap().numbers(), in_memory);
@@ -1610,7 +1637,10 @@ mod tests {
                 assert!(Unit::from_values(&flag).is_none());
             }
         }
-        // The layouts of the kinds differ in length: a record of one kind is no other.
+        // A record of both kinds differs in length from one of one kind, so relabelling it is
+        // refused; kinds 0 (linearised only) and 2 (trained only) have the same length, so
+        // `from_values` cannot tell them apart: `Context::unit` checks the kind it reads back
+        // (`a_mislabelled_kept_unit_is_recomputed_not_returned_as_the_wrong_kind`).
         let both = Unit {
             trained: Some(preds(0.5)),
             linear: Some(preds(0.0)),
@@ -1623,6 +1653,31 @@ mod tests {
             assert!(Unit::from_values(&v).is_none());
         }
         assert!(Unit::from_values(&[1.0, 0.0]).is_none());
+    }
+
+    /// A kept record of the other kind of the same length (linearised only, under the key of a
+    /// trained-only unit) is recomputed: `Context::unit` returns the kind asked for, with the
+    /// numbers of a unit computed afresh.
+    #[test]
+    fn a_mislabelled_kept_unit_is_recomputed_not_returned_as_the_wrong_kind() {
+        let (nets, ctx) = width_2_setup(vec![1.0; 4], 0.1, vec![1, 2]);
+        let root = tempfile::tempdir().unwrap();
+        for (train, linearise) in [(true, false), (false, true)] {
+            let fresh = ctx.compute_unit(&nets, 7, train, linearise).unwrap();
+            let wrong = ctx.compute_unit(&nets, 7, linearise, train).unwrap();
+            assert_eq!(fresh.to_values().len(), wrong.to_values().len());
+            let got = super::super::common::with_tile_stores(root.path(), || {
+                let kept = UnitStore::here(&format!("mislabelled {train}"));
+                let key = ctx.unit_key(&nets, 7, train, linearise);
+                kept.get_or_compute(&key, || Ok(wrong.clone())).unwrap();
+                ctx.unit(&kept, &nets, 7, (train, linearise), None).unwrap()
+            });
+            assert_eq!(
+                (got.trained, got.linear),
+                (fresh.trained, fresh.linear),
+                "kind (train {train}, linearise {linearise})"
+            );
+        }
     }
 
     /// The CNN and GCNN at width 2 and a context on 5×5 images: the CNN trains on 4 inputs with
