@@ -32,8 +32,9 @@
 //!   so the NTK's noise falls by a constant factor only (column "NTK noise"; measured:
 //!   1/13 to 1/21 of the plain noise for the C4 network, 1/2.7 to 1/3.3 for the SO(3) one).
 //!   **The NTK bias stays unresolved at every width**: its 95 % upper bounds fall about 4× (C4)
-//!   and 1.5–1.7× (SO(3)) against the plain networks' (README), but what is left is the tail weights' noise in the head
-//!   parameters' share, of order 1/√width against a bias of order 1/width, so the networks
+//!   and 1.5–1.7× (SO(3)) against the plain networks' (README), but what is left is the tail
+//!   weights' noise in the head parameters' share, of order 1/√width against a bias of order
+//!   1/width, so the networks
 //!   needed grow with the width (2048 networks at the SO(3) network's width 8 still leave it
 //!   at ≤ 0.017 of ‖Θ‖, not resolved). What would resolve it is the exact conditional mean of that
 //!   share given the head (a four-variate Gaussian moment per pair of positions, see
@@ -603,8 +604,8 @@ impl ConvergenceConfig {
                 }
                 // `rao_blackwell_bias_sq`: the bias of the mean by Rao–Blackwellisation alone,
                 // per width; `null` means "not reported": always for the NTK (its
-                // Rao–Blackwellised draws `Θ̂_head + T₀(K̂₁)` enter only the noise column, their bias is
-                // not bootstrapped), and for the NNGP where no linearised draws were made.
+                // Rao–Blackwellised draws `Θ̂_head + T₀(K̂₁)` enter only the noise column, their
+                // bias is not bootstrapped), and for the NNGP where no linearised draws were made.
                 kernels_json.insert(
                     kernel.into(),
                     json!({
