@@ -34,9 +34,8 @@
 //!   **The NTK bias stays unresolved at every width**: its 95 % upper bounds fall about 4× (C4)
 //!   and 1.5–1.7× (SO(3)) against the plain networks' (README), but what is left is the tail
 //!   weights' noise in the head parameters' share, of order 1/√width against a bias of order
-//!   1/width, so the networks
-//!   needed grow with the width (2048 networks at the SO(3) network's width 8 still leave it
-//!   at ≤ 0.017 of ‖Θ‖, not resolved). What would resolve it is the exact conditional mean of that
+//!   1/width, so the networks needed grow with the width (2048 networks at the SO(3)
+//!   network's width 8 still leave it at ≤ 0.017 of ‖Θ‖, not resolved). What would resolve it is the exact conditional mean of that
 //!   share given the head (a four-variate Gaussian moment per pair of positions, see
 //!   `Linearised`), which would make the NTK estimator's noise of order 1/width as the NNGP's.
 //!
