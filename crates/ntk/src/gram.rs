@@ -1,7 +1,9 @@
 //! Gram matrices of invariant scalar-output networks: parallel over pairs, bounded memory,
 //! deterministic for any thread count.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use ndarray::{Array2, ArrayView2, ArrayView4, ArrayView5, Axis};
 use rayon::prelude::*;
@@ -369,7 +371,26 @@ impl Network {
         x2: Option<&[Features]>,
         opts: &GramOptions<'_>,
     ) -> Result<Gram> {
-        let n1 = x1.len();
+        let threads = self.check_block(x1, x2, opts)?;
+        // Kernel-sized buffers are recycled across pairs, threads and calls (crate::scratch).
+        let _buffers = crate::scratch::session(threads);
+        if let Some(ds) = self.root.layers.first().and_then(|l| l.as_deep_set()) {
+            if let Some(g) = self.gram_of_sets(ds, x1, x2, threads, opts)? {
+                return Ok(g);
+            }
+        }
+        self.check_memory(x1, x2, threads, opts)?;
+        on_pool(threads, || self.gram_on_pool(x1, x2, opts, None))
+    }
+
+    /// The checks of a Gram computation before any work: one signature for every input, a
+    /// pooled plan; returns the thread count.
+    fn check_block(
+        &self,
+        x1: &[Features],
+        x2: Option<&[Features]>,
+        opts: &GramOptions<'_>,
+    ) -> Result<usize> {
         let sig = x1[0].sig.clone();
         if let Some(bad) = x1.iter().chain(x2.unwrap_or(&[])).find(|f| f.sig != sig) {
             return Err(NtkError::input(
@@ -384,20 +405,23 @@ impl Network {
         if !plan.is_pooled() {
             return Err(NtkError::spec(format!("the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense", plan.output)));
         }
-        let threads = if opts.threads == 0 {
+        Ok(if opts.threads == 0 {
             rayon::current_num_threads()
         } else {
             opts.threads
-        };
-        let n2 = x2.map(|x| x.len());
-        // Kernel-sized buffers are recycled across pairs, threads and calls (crate::scratch).
-        let _buffers = crate::scratch::session(threads);
-        if let Some(ds) = self.root.layers.first().and_then(|l| l.as_deep_set()) {
-            if let Some(g) = self.gram_of_sets(ds, x1, x2, threads, opts)? {
-                return Ok(g);
-            }
-        }
-        let estimate = plan.peak_bytes(n1, n2, threads);
+        })
+    }
+
+    /// Refuses a computation whose peak-memory estimate exceeds the budget.
+    fn check_memory(
+        &self,
+        x1: &[Features],
+        x2: Option<&[Features]>,
+        threads: usize,
+        opts: &GramOptions<'_>,
+    ) -> Result<()> {
+        let plan = self.plan(&x1[0].sig)?;
+        let estimate = plan.peak_bytes(x1.len(), x2.map(|x| x.len()), threads);
         let budget = opts
             .memory_budget
             .or_else(available_memory)
@@ -408,10 +432,22 @@ impl Network {
                 budget_bytes: budget,
             });
         }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| NtkError::Threads(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The Gram matrices of `x1` against `x2` on the current thread pool: a parallel pass over
+    /// the distinct inputs (first-layer summary, self-kernel and its recorded diagonals), then
+    /// one over the cross pairs. With `shared`, each input's self pass is looked up in (and
+    /// added to) the cache of a [`GramBlocks`] under its key (side, index in the whole set);
+    /// the numbers are the same either way.
+    fn gram_on_pool<'a>(
+        &self,
+        x1: &'a [Features],
+        x2: Option<&'a [Features]>,
+        opts: &GramOptions<'_>,
+        shared: Option<(&SelfCache<'a>, &[(usize, usize)])>,
+    ) -> Result<Gram> {
+        let n1 = x1.len();
         let symmetric = x2.is_none();
         let x2v = x2.unwrap_or(x1);
         let n2v = x2v.len();
@@ -437,45 +473,240 @@ impl Network {
             Some(p) if p.cancelled() => Err(NtkError::Interrupted),
             _ => Ok(()),
         };
-        pool.install(|| -> Result<Gram> {
-            // Self pass over every distinct input: its pooled value and recorded diagonals.
-            let selves: Vec<&Features> = x1
-                .iter()
-                .chain(if symmetric { &[][..] } else { x2v })
+        // Self pass over every distinct input: its pooled value and recorded diagonals.
+        let selves: Vec<&'a Features> = x1
+            .iter()
+            .chain(if symmetric { &[][..] } else { x2v })
+            .collect();
+        let cached: Vec<Option<Arc<SelfTerms<'a>>>> = match shared {
+            Some((cache, keys)) => keys.iter().map(|k| cache.get(k)).collect(),
+            None => vec![None; selves.len()],
+        };
+        for _ in cached.iter().flatten() {
+            tick();
+        }
+        let computed: Vec<Option<Arc<SelfTerms<'a>>>> = selves
+            .par_iter()
+            .zip(&cached)
+            .map(|(x, have)| {
+                if have.is_some() {
+                    return Ok(None);
+                }
+                let prepared = self.prepare_input(x)?;
+                Ok(Some(prepared))
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_par_iter()
+            .map(|prepared| {
+                let Some(prepared) = prepared else {
+                    return Ok(None);
+                };
+                check()?;
+                let (k, rec) = self.self_kernel_prepared(&prepared)?;
+                tick();
+                Ok(Some(Arc::new(SelfTerms {
+                    prepared,
+                    nngp: k.nngp[0],
+                    ntk: k.ntk[0],
+                    rec,
+                })))
+            })
+            .collect::<Result<_>>()?;
+        let terms: Vec<Arc<SelfTerms<'a>>> = cached
+            .into_iter()
+            .zip(computed)
+            .enumerate()
+            .map(|(i, (have, new))| match (have, new) {
+                (Some(t), _) => t,
+                (None, Some(t)) => {
+                    if let Some((cache, keys)) = shared {
+                        cache.insert(keys[i], &t);
+                    }
+                    t
+                }
+                (None, None) => unreachable!("every input is cached or computed"),
+            })
+            .collect();
+        let rec2_base = if symmetric { 0 } else { n1 };
+        let vals: Vec<(f64, f64)> = cross
+            .par_iter()
+            .map(|&(i, j)| {
+                check()?;
+                let (a, b) = (&terms[i], &terms[rec2_base + j]);
+                let k = self.cross_kernel_prepared(&a.prepared, &b.prepared, &a.rec, &b.rec)?;
+                tick();
+                Ok((k.nngp[0], k.ntk[0]))
+            })
+            .collect::<Result<_>>()?;
+        let diag = (0..n1)
+            .filter(|_| symmetric)
+            .map(|i| ((i, i), (terms[i].nngp, terms[i].ntk)));
+        let entries = diag.chain(cross.iter().copied().zip(vals.iter().copied()));
+        Ok(gram_of_entries(n1, n2v, symmetric, entries))
+    }
+}
+
+/// Runs `f` on a pool of `threads` workers: the current rayon pool when the caller already runs
+/// on one of that size (the blocks of a [`GramBlocks`] share one), else a new local pool.
+fn on_pool<R: Send>(threads: usize, f: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+    if rayon::current_thread_index().is_some() && rayon::current_num_threads() == threads {
+        return f();
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| NtkError::Threads(e.to_string()))?
+        .install(f)
+}
+
+/// One input's self pass: its first-layer summary, pooled self-kernel and recorded diagonals.
+struct SelfTerms<'a> {
+    prepared: PreparedInput<'a>,
+    nngp: f64,
+    ntk: f64,
+    rec: Vec<Vec<f64>>,
+}
+
+impl SelfTerms<'_> {
+    /// Bytes of the recorded diagonals (what the cache's budget counts).
+    fn bytes(&self) -> usize {
+        self.rec.iter().map(|r| 8 * r.len()).sum::<usize>() + 64
+    }
+}
+
+/// The self passes of a [`GramBlocks`] computation, by (side, index): up to a byte budget;
+/// inputs beyond it are recomputed by every block that holds them.
+struct SelfCache<'a> {
+    entries: Mutex<Cached<'a>>,
+    budget: usize,
+}
+
+/// The cached self passes by (side, index), and their bytes.
+type Cached<'a> = (HashMap<(usize, usize), Arc<SelfTerms<'a>>>, usize);
+
+impl<'a> SelfCache<'a> {
+    fn lock(&self) -> MutexGuard<'_, Cached<'a>> {
+        // Inserts and lookups cannot leave the map inconsistent: keep using it after a panic.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn get(&self, key: &(usize, usize)) -> Option<Arc<SelfTerms<'a>>> {
+        self.lock().0.get(key).cloned()
+    }
+    fn insert(&self, key: (usize, usize), terms: &Arc<SelfTerms<'a>>) {
+        let mut guard = self.lock();
+        let (map, bytes) = &mut *guard;
+        let size = terms.bytes();
+        if *bytes + size <= self.budget && !map.contains_key(&key) {
+            *bytes += size;
+            map.insert(key, Arc::clone(terms));
+        }
+    }
+}
+
+/// Byte budget of a [`GramBlocks`] self-pass cache.
+const SELF_CACHE_BYTES: usize = 256 << 20;
+
+/// A Gram matrix computed block by block (the tiles of `entk kernel`): every block is bit for
+/// bit [`Network::gram_features`] of its inputs (a diagonal block of a symmetric matrix is the
+/// symmetric computation of its inputs), but all blocks run on one thread pool, and each
+/// input's self pass (first-layer summary, self-kernel and its recorded diagonals) is done once
+/// and shared by the blocks that hold it, up to 256 MiB of recorded diagonals; inputs beyond
+/// that are redone per block as [`Network::gram_features`] does. Make one with
+/// [`Network::gram_blocks`].
+pub struct GramBlocks<'a> {
+    net: &'a Network,
+    x1: &'a [Features],
+    x2: Option<&'a [Features]>,
+    threads: usize,
+    pool: rayon::ThreadPool,
+    cache: SelfCache<'a>,
+    /// Inputs of extreme scale for a homogeneous network: blocks go through
+    /// [`Network::gram_features`] (which rescales them) without sharing.
+    plain: bool,
+}
+
+impl Network {
+    /// A block-by-block Gram computation of `x1` against `x2` (`None`: itself) on a pool of
+    /// `threads` workers (0: rayon's default), [`GramBlocks`].
+    pub fn gram_blocks<'a>(
+        &'a self,
+        x1: &'a [Features],
+        x2: Option<&'a [Features]>,
+        threads: usize,
+    ) -> Result<GramBlocks<'a>> {
+        let threads = if threads == 0 {
+            rayon::current_num_threads()
+        } else {
+            threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| NtkError::Threads(e.to_string()))?;
+        let deep_set = self
+            .root
+            .layers
+            .first()
+            .is_some_and(|l| l.as_deep_set().is_some());
+        Ok(GramBlocks {
+            net: self,
+            x1,
+            x2,
+            threads,
+            pool,
+            cache: SelfCache {
+                entries: Mutex::new((HashMap::new(), 0)),
+                budget: SELF_CACHE_BYTES,
+            },
+            plain: deep_set || self.homogeneous_rescaling(x1, x2).is_some(),
+        })
+    }
+}
+
+impl GramBlocks<'_> {
+    /// The block of rows `rows` (of `x1`) and columns `cols` (of `x2`, or of `x1` when
+    /// symmetric): equal to `gram_features(&x1[rows], Some(&x2[cols]))`, or, for
+    /// `rows == cols` of a symmetric computation, `gram_features(&x1[rows], None)`.
+    /// `opts.threads` is ignored (the blocks' pool runs them); its progress counts the block's
+    /// units from 0, inputs whose self pass is shared credited at once.
+    pub fn block(
+        &self,
+        rows: std::ops::Range<usize>,
+        cols: std::ops::Range<usize>,
+        opts: &GramOptions<'_>,
+    ) -> Result<Gram> {
+        let opts = GramOptions {
+            threads: self.threads,
+            ..*opts
+        };
+        let net = self.net;
+        let symmetric = self.x2.is_none() && rows == cols;
+        let a = &self.x1[rows.clone()];
+        let b = (!symmetric).then(|| &self.x2.unwrap_or(self.x1)[cols.clone()]);
+        self.pool.install(|| {
+            if self.plain {
+                return net.gram_features(a, b, &opts);
+            }
+            if a.is_empty() || b.is_some_and(<[Features]>::is_empty) {
+                return net.gram_features(a, b, &opts);
+            }
+            let sig = &a[0].sig;
+            if sig.channels == 0 || sig.positions() == 0 {
+                return net.gram_features(a, b, &opts);
+            }
+            let threads = net.check_block(a, b, &opts)?;
+            let _buffers = crate::scratch::session(threads);
+            net.check_memory(a, b, threads, &opts)?;
+            // Keys: side 0 for x1, side 1 for a separate x2.
+            let side = usize::from(self.x2.is_some());
+            let keys: Vec<(usize, usize)> = rows
+                .clone()
+                .map(|i| (0, i))
+                .chain(cols.clone().filter(|_| !symmetric).map(|j| (side, j)))
                 .collect();
-            let prepared: Vec<PreparedInput> = selves
-                .par_iter()
-                .map(|x| self.prepare_input(x))
-                .collect::<Result<_>>()?;
-            let recs: Vec<(f64, f64, Vec<Vec<f64>>)> = prepared
-                .par_iter()
-                .map(|x| {
-                    check()?;
-                    let (k, rec) = self.self_kernel_prepared(x)?;
-                    tick();
-                    Ok((k.nngp[0], k.ntk[0], rec))
-                })
-                .collect::<Result<_>>()?;
-            let rec2_base = if symmetric { 0 } else { n1 };
-            let vals: Vec<(f64, f64)> = cross
-                .par_iter()
-                .map(|&(i, j)| {
-                    check()?;
-                    let k = self.cross_kernel_prepared(
-                        &prepared[i],
-                        &prepared[rec2_base + j],
-                        &recs[i].2,
-                        &recs[rec2_base + j].2,
-                    )?;
-                    tick();
-                    Ok((k.nngp[0], k.ntk[0]))
-                })
-                .collect::<Result<_>>()?;
-            let diag = (0..n1)
-                .filter(|_| symmetric)
-                .map(|i| ((i, i), (recs[i].0, recs[i].1)));
-            let entries = diag.chain(cross.iter().copied().zip(vals.iter().copied()));
-            Ok(gram_of_entries(n1, n2v, symmetric, entries))
+            let gram = net.gram_on_pool(a, b, &opts, Some((&self.cache, &keys)))?;
+            net.check_output(&gram, a, b)?;
+            Ok(gram)
         })
     }
 }
@@ -518,16 +749,12 @@ impl Network {
                 channels: pooled.channels,
             })
         };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| NtkError::Threads(e.to_string()))?;
         let head_self = |v: &[(f64, f64)]| -> Result<Vec<(Kernel, Vec<Vec<f64>>)>> {
             v.par_iter()
                 .map(|&(a, b)| self.self_kernel_from(1, scalar(a, b)))
                 .collect()
         };
-        let gram = pool.install(|| -> Result<Gram> {
+        let gram = on_pool(threads, || -> Result<Gram> {
             let (selves1, selves2) = match (&pooled.selves, symmetric) {
                 (_, true) => {
                     let diag: Vec<(f64, f64)> = (0..n1).map(|i| (k[[i, i]], t[[i, i]])).collect();

@@ -51,7 +51,7 @@ pub mod stax;
 mod stencil;
 
 pub use error::{InputProblem, NtkError, Rejection, Result, SpecError, SpecErrorKind};
-pub use gram::{available_memory, Gram, GramOptions, Progress};
+pub use gram::{available_memory, Gram, GramBlocks, GramOptions, Progress};
 pub use layers::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
 pub use layout::{DiagMode, GroupInfo, Kernel, KernelCtx, Layout, Stream};
 pub use network::{

@@ -88,13 +88,29 @@ pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
             w.write_all(&bytes).map_err(CliError::io(p))?;
         }
     }
-    for (w, p) in files.into_iter().zip(&partials) {
-        let f = w.into_inner().map_err(|e| CliError::Io {
-            path: p.clone(),
-            source: e.into_error(),
-        })?;
-        f.sync_all().map_err(CliError::io(p))?;
-    }
+    let files = files
+        .into_iter()
+        .zip(&partials)
+        .map(|(w, p)| {
+            w.into_inner().map_err(|e| CliError::Io {
+                path: p.clone(),
+                source: e.into_error(),
+            })
+        })
+        .collect::<Result<Vec<File>, _>>()?;
+    // Both files are fsynced at once: the file system commits them together, in about the
+    // time of one.
+    std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .iter()
+            .zip(&partials)
+            .map(|(f, p)| s.spawn(move || f.sync_all().map_err(CliError::io(p))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("fsync thread"))
+            .collect::<Result<Vec<()>, CliError>>()
+    })?;
     for (p, name) in partials.iter().zip(&names).rev() {
         std::fs::rename(p, name).map_err(CliError::io(name))?;
     }

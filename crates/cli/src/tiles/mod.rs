@@ -23,7 +23,7 @@ pub mod store;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use entk_ntk::{Features, Gram, GramOptions, Network};
+use entk_ntk::{Features, Gram, GramBlocks, GramOptions, Network};
 
 pub use assemble::{assemble, load_matrix, npy_header, NpyGram, NpyRows, Which};
 pub use grid::{default_tile, TileGrid, TileId};
@@ -62,6 +62,20 @@ pub fn compute_tile(
         let other = x2.unwrap_or(x1);
         net.gram_features(rows, Some(&other[c.clone()]), opts)?
     };
+    check_tile(&gram.nngp, &gram.ntk, r.start, c.start, grid.symmetric)?;
+    Ok(gram)
+}
+
+/// [`compute_tile`] through the blocks of one computation ([`GramBlocks`]: one thread pool for
+/// every tile, each input's self pass shared by its tiles); the same numbers.
+fn compute_block(
+    blocks: &GramBlocks<'_>,
+    grid: &TileGrid,
+    id: TileId,
+    opts: &GramOptions<'_>,
+) -> Result<Gram, CliError> {
+    let (r, c) = grid.extent(id);
+    let gram = blocks.block(r.clone(), c.clone(), opts)?;
     check_tile(&gram.nngp, &gram.ntk, r.start, c.start, grid.symmetric)?;
     Ok(gram)
 }
@@ -242,6 +256,10 @@ fn compute_pending(
     let grid = store.manifest().grid();
     let total = base + pending.work(&grid);
     let Pending { mut run, missing } = pending;
+    if missing.is_empty() {
+        return Ok(run);
+    }
+    let blocks = net.gram_blocks(x1, x2, threads)?;
     let mut done = 0;
     for &id in &missing {
         let offset = Offset {
@@ -254,7 +272,7 @@ fn compute_pending(
             memory_budget: None,
             progress: Some(&offset),
         };
-        let tile = compute_tile(net, &grid, id, x1, x2, &opts)?;
+        let tile = compute_block(&blocks, &grid, id, &opts)?;
         store.save(id, &tile)?;
         run.computed += 1;
         done += grid.work(id);

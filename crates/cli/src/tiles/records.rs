@@ -4,7 +4,7 @@
 //!
 //! A record is a list of f64 values under a key: any text that names everything the values
 //! depend on (code version, settings, data, seed). Its file, `DIR/<hash of the key>.bin`, is
-//! written as tiles are ([`super::store::write_durably`]: `.partial`, `fsync`, rename, `fsync`
+//! written as a tile store's manifest is ([`super::store::write_durably`]: `.partial`, `fsync`, rename, `fsync`
 //! of the folder) and holds a magic, the format, the key's hash, the count, the values (bit
 //! patterns, so they come back bit for bit) and a checksum. A record that is short, torn,
 //! foreign or fails its checksum is reported and treated as missing.
