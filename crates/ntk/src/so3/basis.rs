@@ -18,48 +18,47 @@ pub(crate) fn block_indices(coeff_bandlimit: usize, n: i32) -> Vec<(usize, i32)>
         .collect()
 }
 
-/// A complex matrix as two real row-major arrays (`rows × cols`), the operands of the real
-/// GEMMs below (a complex product is four real ones).
-#[derive(Debug, Clone)]
-struct Split {
-    cols: usize,
-    re: Vec<f64>,
-    im: Vec<f64>,
+/// `[Re; Im]` of a complex `r × c` matrix: a real row-major `2r × c` array.
+fn stacked(m: &DMatrix<Complex64>) -> Vec<f64> {
+    let (rows, cols) = m.shape();
+    let part = |f: fn(&Complex64) -> f64| {
+        (0..rows).flat_map(move |r| (0..cols).map(move |c| f(&m[(r, c)])))
+    };
+    part(|z| z.re).chain(part(|z| z.im)).collect()
 }
 
-impl Split {
-    fn new(m: &DMatrix<Complex64>) -> Self {
-        let (rows, cols) = m.shape();
-        let (mut re, mut im) = (
-            Vec::with_capacity(rows * cols),
-            Vec::with_capacity(rows * cols),
-        );
-        for r in 0..rows {
-            for c in 0..cols {
-                re.push(m[(r, c)].re);
-                im.push(m[(r, c)].im);
-            }
+/// `[[Re, −Im], [Im, Re]]` of a complex `r × c` matrix: a real row-major `2r × 2c` array, the
+/// real form of a complex left factor (`[[Re, −Im], [Im, Re]] · [Re Y; Im Y] = [Re XY; Im XY]`).
+fn real_block(m: &DMatrix<Complex64>) -> Vec<f64> {
+    let (rows, cols) = m.shape();
+    let mut out = Vec::with_capacity(4 * rows * cols);
+    for r in 0..rows {
+        out.extend((0..cols).map(|c| m[(r, c)].re));
+        out.extend((0..cols).map(|c| -m[(r, c)].im));
+    }
+    for r in 0..rows {
+        out.extend((0..cols).map(|c| m[(r, c)].im));
+        out.extend((0..cols).map(|c| m[(r, c)].re));
+    }
+    out
+}
+
+/// Fills the right half of a row-major `2r × 2c` array (row stride `2c`) whose left half holds
+/// `[Re; Im]` of a complex `r × c` matrix, so that it is that matrix's [`real_block`].
+fn complete_block(m: &mut [f64], rows: usize, cols: usize) {
+    let w = 2 * cols;
+    for r in 0..rows {
+        for c in 0..cols {
+            let (re, im) = (m[r * w + c], m[(rows + r) * w + c]);
+            m[r * w + cols + c] = -im;
+            m[(rows + r) * w + cols + c] = re;
         }
-        Self { cols, re, im }
-    }
-    fn rows(&self) -> usize {
-        self.re.len().checked_div(self.cols).unwrap_or(0)
-    }
-    fn re(&self) -> MatRef<'_, f64> {
-        MatRef::from_row_major_slice(&self.re, self.rows(), self.cols)
-    }
-    fn im(&self) -> MatRef<'_, f64> {
-        MatRef::from_row_major_slice(&self.im, self.rows(), self.cols)
     }
 }
 
-/// `dst (+)= Σ_i sign_i · lhs_i · rhs_i` (real GEMMs, one thread: the Gram engine runs pairs in
-/// parallel).
-fn gemm_sum(mut dst: MatMut<'_, f64>, terms: &[(f64, MatRef<'_, f64>, MatRef<'_, f64>)]) {
-    for (i, &(sign, lhs, rhs)) in terms.iter().enumerate() {
-        let accum = if i == 0 { Accum::Replace } else { Accum::Add };
-        matmul(dst.as_mut(), accum, lhs, rhs, sign, Par::Seq);
-    }
+/// `dst = lhs · rhs` (a real GEMM, one thread: the Gram engine runs pairs in parallel).
+fn gemm(dst: MatMut<'_, f64>, lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>) {
+    matmul(dst, Accum::Replace, lhs, rhs, 1.0, Par::Seq);
 }
 
 /// A row-major `rows × cols` view of a scratch array.
@@ -71,17 +70,38 @@ fn view(v: &[f64], rows: usize, cols: usize) -> MatRef<'_, f64> {
     MatRef::from_row_major_slice(&v[..rows * cols], rows, cols)
 }
 
-/// The tables of one γ-frequency `n` (`P` in-plane points, `s_n` coefficients).
+/// The left `rows × cols` part of a row-major array of row stride `stride`.
+///
+/// Built as the transpose of a column-major view: faer 0.24's
+/// `MatMut::from_row_major_slice_with_stride_mut` swaps the two strides (it writes outside the
+/// slice), while its column-major twin is right.
+fn left_mut(v: &mut [f64], rows: usize, cols: usize, stride: usize) -> MatMut<'_, f64> {
+    let len = (rows - 1) * stride + cols;
+    MatMut::from_column_major_slice_with_stride_mut(&mut v[..len], cols, rows, stride)
+        .transpose_mut()
+}
+
+fn left(v: &[f64], rows: usize, cols: usize, stride: usize) -> MatRef<'_, f64> {
+    let len = (rows - 1) * stride + cols;
+    MatRef::from_row_major_slice_with_stride(&v[..len], rows, cols, stride)
+}
+
+/// The tables of one γ-frequency `n` (`P` in-plane points, `s_n` coefficients), as the real
+/// forms of complex factors: each complex product below is one real GEMM.
 #[derive(Debug, Clone)]
 struct Block {
-    /// `E_n` (`P × s_n`).
-    e: Split,
-    /// `E_{−n}ᵀ` (`s_n × P`).
-    e_minus_t: Split,
-    /// `(w ⊙ conj E_n)ᵀ` (`s_n × P`): left factor of the projection.
-    project_left_t: Split,
-    /// `(w ⊙ conj E_{−n})ᵀ · (2L_g − 1)` (`s_n × P`): right factor of the projection.
-    project_right_t: Split,
+    /// `s_n`.
+    s: usize,
+    /// `E_n` (`P × s_n`) as [`real_block`] (`2P × 2s_n`).
+    e: Vec<f64>,
+    /// `E_{−n}ᵀ` (`s_n × P`) as [`stacked`] (`2s_n × P`).
+    e_minus_t: Vec<f64>,
+    /// `(w ⊙ conj E_n)ᵀ` (`s_n × P`), the left factor of the projection, as [`real_block`]
+    /// (`2s_n × 2P`; its left half is the [`stacked`] form).
+    project_left_t: Vec<f64>,
+    /// `w ⊙ conj E_{−n} · (2L_g − 1)` (`P × s_n`), the right factor of the projection, as
+    /// [`stacked`] (`2P × s_n`).
+    project_right: Vec<f64>,
     /// `(cos, sin)(n γ_Δ)` for every `Δ`.
     phases: Vec<(f64, f64)>,
     /// For `n > 0`: `mirror[i]` is the position of `(l, −m)` when position `i` holds `(l, m)`,
@@ -152,10 +172,11 @@ impl NBlockBasis {
                     })
                     .collect();
                 Block {
-                    project_right_t: Split::new(&weighted_conj(&minus, a as f64).transpose()),
-                    project_left_t: Split::new(&weighted_conj(&plus, 1.0).transpose()),
-                    e: Split::new(&plus),
-                    e_minus_t: Split::new(&minus.transpose()),
+                    s: indices.len(),
+                    project_right: stacked(&weighted_conj(&minus, a as f64)),
+                    project_left_t: real_block(&weighted_conj(&plus, 1.0).transpose()),
+                    e: real_block(&plus),
+                    e_minus_t: stacked(&minus.transpose()),
                     phases,
                     mirror,
                     sign,
@@ -173,9 +194,11 @@ impl NBlockBasis {
     /// on the grid, given `b[n + L_c − 1] = B_n` (a `|block n| × |block −n|` matrix) for a real
     /// kernel (`B_{−n}` is then implied by `B_n`; only `n ≥ 0` is read).
     ///
-    /// Per `n`: `H_n = E_n B_n E_{−n}ᵀ` (`P × P`, complex GEMMs as real ones); then every `Δ`
-    /// slab at once as one real GEMM, `K[Δ] = Σ_n w_n (cos(nγ_Δ) Re H_n − sin(nγ_Δ) Im H_n)`
-    /// (`w_0 = 1`, `w_n = 2` for the implied `−n`). Buffers come from the thread's scratch pool.
+    /// Per `n`: `H_n = E_n B_n E_{−n}ᵀ` (`P × P`; each complex product is one real GEMM of the
+    /// factors' real forms, two GEMM calls per `n` instead of six to eight: at these sizes a
+    /// call's overhead rivals its arithmetic); then every `Δ` slab at once as one real GEMM,
+    /// `K[Δ] = Σ_n w_n (cos(nγ_Δ) Re H_n − sin(nγ_Δ) Im H_n)` (`w_0 = 1`, `w_n = 2` for the
+    /// implied `−n`). Buffers come from the thread's scratch pool.
     pub(crate) fn evaluate(&self, b: &[DMatrix<Complex64>]) -> So3PairKernel {
         let lg = self.grid_bandlimit;
         let (d, p) = So3PairKernel::dims(lg);
@@ -185,35 +208,34 @@ impl NBlockBasis {
         let stacked = 2 * lc - 1;
         let mut h = scratch::take(stacked * pp);
         let mut phases = vec![0.0; d * stacked];
-        let max_s = self.blocks.first().map_or(0, |b| b.e.cols);
-        let mut m = scratch::take(2 * p * max_s);
-        let (mut br, mut bi) = (vec![0.0; max_s * max_s], vec![0.0; max_s * max_s]);
+        let max_s = self.blocks.first().map_or(0, |b| b.s);
+        // The real form of M = E_n B_n (`2P × 2s`).
+        let mut m = scratch::take(4 * p * max_s);
+        let mut bs = vec![0.0; 2 * max_s * max_s];
         for (n, block) in self.blocks.iter().enumerate() {
             let bn = &b[n + lc - 1];
             let s = bn.ncols();
             for r in 0..s {
                 for c in 0..s {
-                    br[r * s + c] = bn[(r, c)].re;
-                    bi[r * s + c] = bn[(r, c)].im;
+                    bs[r * s + c] = bn[(r, c)].re;
+                    bs[(s + r) * s + c] = bn[(r, c)].im;
                 }
             }
-            let (bre, bim) = (view(&br, s, s), view(&bi, s, s));
-            let (m_re, m_im) = m.split_at_mut(p * max_s);
-            // M = E_n B_n (P × s).
-            gemm_sum(
-                view_mut(m_re, p, s),
-                &[(1.0, block.e.re(), bre), (-1.0, block.e.im(), bim)],
+            // [Re M; Im M] = E_n B_n (2P × s), then the rest of M's real form.
+            gemm(
+                left_mut(&mut m, 2 * p, s, 2 * s),
+                view(&block.e, 2 * p, 2 * s),
+                view(&bs, 2 * s, s),
             );
-            gemm_sum(
-                view_mut(m_im, p, s),
-                &[(1.0, block.e.re(), bim), (1.0, block.e.im(), bre)],
-            );
-            let (mre, mim) = (view(m_re, p, s), view(m_im, p, s));
-            let (tre, tim) = (block.e_minus_t.re(), block.e_minus_t.im());
-            // H = M E_{−n}ᵀ (P × P); only Re H enters at n = 0 (sin 0 = 0).
+            complete_block(&mut m, p, s);
+            // [Re H; Im H] = M E_{−n}ᵀ (2P × P); only Re H enters at n = 0 (sin 0 = 0).
             let row = if n == 0 { 0 } else { 2 * n - 1 };
-            let (hn, rest) = h[row * pp..].split_at_mut(pp);
-            gemm_sum(view_mut(hn, p, p), &[(1.0, mre, tre), (-1.0, mim, tim)]);
+            let rows = if n == 0 { p } else { 2 * p };
+            gemm(
+                view_mut(&mut h[row * pp..], rows, p),
+                view(&m, rows, 2 * s),
+                view(&block.e_minus_t, 2 * s, p),
+            );
             let weight = if n == 0 { 1.0 } else { 2.0 };
             for (delta, &(cos, sin)) in block.phases.iter().enumerate() {
                 phases[delta * stacked + row] = weight * cos;
@@ -221,15 +243,13 @@ impl NBlockBasis {
                     phases[delta * stacked + row + 1] = -weight * sin;
                 }
             }
-            if n > 0 {
-                gemm_sum(view_mut(rest, p, p), &[(1.0, mre, tim), (1.0, mim, tre)]);
-            }
         }
         // Every entry is written by the GEMM (`Accum::Replace`), so a recycled array will do.
         let mut out = So3PairKernel::from_values(lg, scratch::take(d * pp)).expect("d·P² values");
-        gemm_sum(
+        gemm(
             view_mut(out.values_mut(), d, pp),
-            &[(1.0, view(&phases, d, stacked), view(&h, stacked, pp))],
+            view(&phases, d, stacked),
+            view(&h, stacked, pp),
         );
         scratch::recycle(h);
         scratch::recycle(m);
@@ -242,7 +262,7 @@ impl NBlockBasis {
     ///
     /// `X_n = Σ_Δ e^{−inγ_Δ} K[Δ]` (`P × P`) for every `n ≥ 0` at once as one real GEMM, then per
     /// `n` `V = Lᵀ X_n` with `L = w conj E_n`, and `K̂_n = V Rᵀ` with `Rᵀ = (2L−1) w conj E_{−n}`
-    /// (complex GEMMs as real ones). Buffers come from the thread's scratch pool.
+    /// (each complex product one real GEMM). Buffers come from the thread's scratch pool.
     pub(crate) fn project(&self, kernel: &So3PairKernel) -> Vec<DMatrix<Complex64>> {
         let lg = self.grid_bandlimit;
         assert_eq!(
@@ -266,42 +286,40 @@ impl NBlockBasis {
             }
         }
         let mut x = scratch::take(stacked * pp);
-        gemm_sum(
+        gemm(
             view_mut(&mut x, stacked, pp),
-            &[(1.0, view(&phases, stacked, d), view(kernel.values(), d, pp))],
+            view(&phases, stacked, d),
+            view(kernel.values(), d, pp),
         );
-        let max_s = self.blocks.first().map_or(0, |b| b.e.cols);
-        let mut v = scratch::take(2 * max_s * p);
-        let (mut kr, mut ki) = (vec![0.0; max_s * max_s], vec![0.0; max_s * max_s]);
+        let max_s = self.blocks.first().map_or(0, |b| b.s);
+        // The real form of V = Lᵀ X_n (`2s × 2P`).
+        let mut v = scratch::take(4 * max_s * p);
+        let mut ks = vec![0.0; 2 * max_s * max_s];
         let mut positive: Vec<DMatrix<Complex64>> = Vec::with_capacity(lc);
         for (n, block) in self.blocks.iter().enumerate() {
-            let s = block.project_left_t.rows();
+            let s = block.s;
             let row = if n == 0 { 0 } else { 2 * n - 1 };
-            let xre = view(&x[row * pp..], p, p);
-            let (lre, lim) = (block.project_left_t.re(), block.project_left_t.im());
-            let (v_re, v_im) = v.split_at_mut(max_s * p);
-            // V = Lᵀ X (s × P).
-            if n == 0 {
-                gemm_sum(view_mut(v_re, s, p), &[(1.0, lre, xre)]);
-                gemm_sum(view_mut(v_im, s, p), &[(1.0, lim, xre)]);
+            // [Re V; Im V] = Lᵀ X (2s × P): X_0 is real, so only the stacked half of Lᵀ's real
+            // form enters at n = 0.
+            let (lt, inner) = if n == 0 {
+                (left(&block.project_left_t, 2 * s, p, 2 * p), p)
             } else {
-                let xim = view(&x[(row + 1) * pp..], p, p);
-                gemm_sum(view_mut(v_re, s, p), &[(1.0, lre, xre), (-1.0, lim, xim)]);
-                gemm_sum(view_mut(v_im, s, p), &[(1.0, lre, xim), (1.0, lim, xre)]);
-            }
-            let (vre, vim) = (view(v_re, s, p), view(v_im, s, p));
-            // K̂_n = V R (s × s), R = (Rᵀ)ᵀ.
-            let (rre, rim) = (
-                block.project_right_t.re().transpose(),
-                block.project_right_t.im().transpose(),
+                (view(&block.project_left_t, 2 * s, 2 * p), 2 * p)
+            };
+            gemm(
+                left_mut(&mut v, 2 * s, p, 2 * p),
+                lt,
+                view(&x[row * pp..], inner, p),
             );
-            gemm_sum(
-                view_mut(&mut kr, s, s),
-                &[(1.0, vre, rre), (-1.0, vim, rim)],
+            complete_block(&mut v, s, p);
+            // [Re K̂_n; Im K̂_n] = V R (2s × s).
+            gemm(
+                view_mut(&mut ks, 2 * s, s),
+                view(&v, 2 * s, 2 * p),
+                view(&block.project_right, 2 * p, s),
             );
-            gemm_sum(view_mut(&mut ki, s, s), &[(1.0, vre, rim), (1.0, vim, rre)]);
             positive.push(DMatrix::from_fn(s, s, |a, b| {
-                Complex64::new(kr[a * s + b], ki[a * s + b])
+                Complex64::new(ks[a * s + b], ks[(s + a) * s + b])
             }));
         }
         scratch::recycle(x);
