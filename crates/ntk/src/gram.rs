@@ -371,7 +371,7 @@ impl Network {
         x2: Option<&[Features]>,
         opts: &GramOptions<'_>,
     ) -> Result<Gram> {
-        let threads = self.check_block(x1, x2, opts)?;
+        let threads = self.check_block(x1.iter().chain(x2.unwrap_or(&[])), opts.threads)?;
         // Kernel-sized buffers are recycled across pairs, threads and calls (crate::scratch).
         let _buffers = crate::scratch::session(threads);
         if let Some(ds) = self.root.layers.first().and_then(|l| l.as_deep_set()) {
@@ -383,16 +383,16 @@ impl Network {
         on_pool(threads, || self.gram_on_pool(x1, x2, opts, None))
     }
 
-    /// The checks of a Gram computation before any work: one signature for every input, a
-    /// pooled plan; returns the thread count.
-    fn check_block(
+    /// The checks of a Gram computation before any work, over all its `inputs` (at least one):
+    /// one signature for every input, a pooled plan; returns the thread count (`threads`, or
+    /// rayon's default for 0).
+    fn check_block<'f>(
         &self,
-        x1: &[Features],
-        x2: Option<&[Features]>,
-        opts: &GramOptions<'_>,
+        mut inputs: impl Iterator<Item = &'f Features>,
+        threads: usize,
     ) -> Result<usize> {
-        let sig = x1[0].sig.clone();
-        if let Some(bad) = x1.iter().chain(x2.unwrap_or(&[])).find(|f| f.sig != sig) {
+        let sig = inputs.next().expect("at least one input").sig.clone();
+        if let Some(bad) = inputs.find(|f| f.sig != sig) {
             return Err(NtkError::input(
                 InputProblem::Mismatch,
                 format!(
@@ -405,10 +405,10 @@ impl Network {
         if !plan.is_pooled() {
             return Err(NtkError::spec(format!("the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense", plan.output)));
         }
-        Ok(if opts.threads == 0 {
+        Ok(if threads == 0 {
             rayon::current_num_threads()
         } else {
-            opts.threads
+            threads
         })
     }
 
@@ -694,7 +694,7 @@ impl GramBlocks<'_> {
             if sig.channels == 0 || sig.positions() == 0 {
                 return net.gram_features(a, b, &opts);
             }
-            let threads = net.check_block(a, b, &opts)?;
+            let threads = net.check_block(a.iter().chain(b.unwrap_or(&[])), opts.threads)?;
             let _buffers = crate::scratch::session(threads);
             net.check_memory(a, b, threads, &opts)?;
             // Keys: side 0 for x1, side 1 for a separate x2.
