@@ -229,28 +229,37 @@ mod ranks {
             Ok(store) => {
                 let mut saved: Option<usize> = None;
                 let tiles = store.manifest().grid().tiles();
-                loop {
-                    send(
-                        world,
-                        0,
-                        REQUEST,
-                        &saved.map(index_bytes).unwrap_or_default(),
-                    );
-                    let (kind, payload, _) = receive(world, Some(0));
-                    let Some(i) = index_of(&payload).filter(|_| kind == ASSIGN) else {
-                        break;
-                    };
-                    let id = tiles[i];
-                    match job
-                        .compute_tile(id, None)
-                        .and_then(|tile| store.save(id, &tile))
-                    {
-                        Ok(()) => saved = Some(i),
-                        Err(e) => {
-                            send(world, 0, FAILED, e.to_string().as_bytes());
+                // This rank's tiles are fsynced every second while it computes, and the last
+                // ones once it is told there are no more (or fails), while rank 0 assembles
+                // the result from the tile files, which every rank wrote and closed.
+                let synced = store.sync_while(|| {
+                    loop {
+                        send(
+                            world,
+                            0,
+                            REQUEST,
+                            &saved.map(index_bytes).unwrap_or_default(),
+                        );
+                        let (kind, payload, _) = receive(world, Some(0));
+                        let Some(i) = index_of(&payload).filter(|_| kind == ASSIGN) else {
                             break;
+                        };
+                        let id = tiles[i];
+                        match job
+                            .compute_tile(id, None)
+                            .and_then(|tile| store.save(id, &tile))
+                        {
+                            Ok(()) => saved = Some(i),
+                            Err(e) => {
+                                send(world, 0, FAILED, e.to_string().as_bytes());
+                                break;
+                            }
                         }
                     }
+                    Ok(())
+                });
+                if let Err(e) = synced {
+                    eprintln!("entk (rank {}): {e}", world.rank());
                 }
             }
             Err(e) => send(world, 0, FAILED, e.to_string().as_bytes()),
@@ -399,58 +408,64 @@ mod ranks {
                 s.failure = Some(e);
             }
         };
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                while let Some(i) = take() {
-                    match job
-                        .compute_tile(tiles[i], None)
-                        .and_then(|tile| store.save(tiles[i], &tile))
-                    {
-                        Ok(()) => saved(i),
-                        Err(e) => fail(e),
+        // Rank 0's tiles are fsynced every second while it computes and before it assembles
+        // them ([`TileStore::sync_while`]); every other rank syncs its own ([`worker`]).
+        let synced = store.sync_while(|| {
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    while let Some(i) = take() {
+                        match job
+                            .compute_tile(tiles[i], None)
+                            .and_then(|tile| store.save(tiles[i], &tile))
+                        {
+                            Ok(()) => saved(i),
+                            Err(e) => fail(e),
+                        }
+                    }
+                });
+                let mut asking = size - 1;
+                let mut nap = Duration::from_micros(50);
+                while asking > 0 {
+                    let Some((kind, payload, from)) = try_receive(world, None) else {
+                        std::thread::sleep(nap);
+                        nap = (nap * 2).min(Duration::from_millis(5));
+                        continue;
+                    };
+                    nap = Duration::from_micros(50);
+                    match kind {
+                        REQUEST => {
+                            if let Some(i) = index_of(&payload) {
+                                saved(i);
+                            }
+                            match take() {
+                                Some(i) => send(world, from, ASSIGN, &index_bytes(i)),
+                                None => {
+                                    send(world, from, NO_MORE, &[]);
+                                    asking -= 1;
+                                }
+                            }
+                        }
+                        FAILED => {
+                            fail(CliError::Usage(format!(
+                                "rank {from}: {}",
+                                String::from_utf8_lossy(&payload)
+                            )));
+                            asking -= 1;
+                        }
+                        _ => fail(CliError::Usage(format!(
+                            "rank {from} sent an unexpected message (kind {kind})"
+                        ))),
                     }
                 }
             });
-            let mut asking = size - 1;
-            let mut nap = Duration::from_micros(50);
-            while asking > 0 {
-                let Some((kind, payload, from)) = try_receive(world, None) else {
-                    std::thread::sleep(nap);
-                    nap = (nap * 2).min(Duration::from_millis(5));
-                    continue;
-                };
-                nap = Duration::from_micros(50);
-                match kind {
-                    REQUEST => {
-                        if let Some(i) = index_of(&payload) {
-                            saved(i);
-                        }
-                        match take() {
-                            Some(i) => send(world, from, ASSIGN, &index_bytes(i)),
-                            None => {
-                                send(world, from, NO_MORE, &[]);
-                                asking -= 1;
-                            }
-                        }
-                    }
-                    FAILED => {
-                        fail(CliError::Usage(format!(
-                            "rank {from}: {}",
-                            String::from_utf8_lossy(&payload)
-                        )));
-                        asking -= 1;
-                    }
-                    _ => fail(CliError::Usage(format!(
-                        "rank {from} sent an unexpected message (kind {kind})"
-                    ))),
-                }
-            }
+            Ok(())
         });
         drop(stage);
         let s = state.into_inner().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = failure.take().or(s.failure) {
             return Err(e);
         }
+        synced?;
         tracker.finish();
         Ok(TileRun {
             computed: s.computed,

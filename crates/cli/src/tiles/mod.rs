@@ -1,6 +1,7 @@
 //! Durable, resumable Gram matrices: the matrix is cut into tiles ([`TileGrid`]), each finished
-//! tile is written durably to a [`TileStore`] under the output folder, and a rerun computes only
-//! the missing ones. The result is assembled on disk ([`assemble()`]) once every tile is there.
+//! tile is saved to a [`TileStore`] under the output folder (fsynced in batches at most about a
+//! second apart, and all of them before the computation returns: [`store`]), and a rerun
+//! computes only the missing ones. The result is assembled on disk ([`assemble()`]) once every tile is there.
 //!
 //! A tile is the [`Gram`] of its block of inputs (rows × columns of the whole matrix), computed
 //! by the engine's own Gram routine, so the numbers
@@ -11,7 +12,8 @@
 //! Users: `entk kernel` (one process, or MPI ranks sharing one store: [`crate::distributed`]),
 //! `entk predict`, and the experiments ([`gram_in_store`], stores named by what they hold).
 //! Before tiles or results are written, [`space`] checks that they fit on the disk. Finished
-//! work that is not a tile (a finite network's results) is kept in [`records`] the same way.
+//! work that is not a tile (a finite network's results) is kept in [`records`], checksummed
+//! too, each record made durable as it is written.
 
 pub mod assemble;
 pub mod grid;
@@ -192,7 +194,8 @@ pub fn check_pending_space(
 }
 
 /// Computes every tile missing from `store` (tiles in block-row order, each in parallel over
-/// its pairs on `threads` threads) and saves each durably as soon as it is done. Before any
+/// its pairs on `threads` threads) and saves each as soon as it is done, fsynced in batches at
+/// most about [`store::SYNC_INTERVAL`] apart and all before it returns. Before any
 /// work, the missing tiles and `results_bytes` more (what the caller writes afterwards) must
 /// fit on the disk ([`check_pending_space`]). `message` labels the progress bar; when stderr
 /// is not a terminal, a one-line progress report with an ETA is printed at most every 30 s
@@ -242,7 +245,8 @@ pub fn compute_missing(
 
 /// Computes and saves the missing tiles of `pending` one after the other, reporting the
 /// engine's pairs to `progress` as one count that starts at `base`; `after` sees the counts
-/// and the work done so far after each saved tile.
+/// and the work done so far after each saved tile. The tiles are synced while it runs and
+/// before it returns, also on an error ([`TileStore::sync_while`]).
 fn compute_pending(
     store: &TileStore,
     net: &Network,
@@ -261,24 +265,26 @@ fn compute_pending(
     }
     let blocks = net.gram_blocks(x1, x2, threads)?;
     let mut done = 0;
-    for &id in &missing {
-        let offset = Offset {
-            inner: progress,
-            base: base + done,
-            total,
-        };
-        let opts = GramOptions {
-            threads,
-            memory_budget: None,
-            progress: Some(&offset),
-        };
-        let tile = compute_block(&blocks, &grid, id, &opts)?;
-        store.save(id, &tile)?;
-        run.computed += 1;
-        done += grid.work(id);
-        after(&run, done);
-    }
-    Ok(run)
+    store.sync_while(|| {
+        for &id in &missing {
+            let offset = Offset {
+                inner: progress,
+                base: base + done,
+                total,
+            };
+            let opts = GramOptions {
+                threads,
+                memory_budget: None,
+                progress: Some(&offset),
+            };
+            let tile = compute_block(&blocks, &grid, id, &opts)?;
+            store.save(id, &tile)?;
+            run.computed += 1;
+            done += grid.work(id);
+            after(&run, done);
+        }
+        Ok(run)
+    })
 }
 
 /// The Gram matrices of `x1` against `x2` (`None`: itself), through a durable tile store in
@@ -297,32 +303,7 @@ pub fn gram_in_store(
     threads: usize,
     progress: Option<&dyn entk_ntk::Progress>,
 ) -> Result<entk_ntk::Gram, CliError> {
-    let record = |name: &str, x: &[Features]| store::InputRecord {
-        name: name.to_string(),
-        path: String::new(),
-        shape: vec![x.len(), x.first().map_or(0, |f| f.data.len())],
-        hash: hash::array_hash(
-            &[x.len(), x.first().map_or(0, |f| f.data.len())],
-            x.iter().flat_map(|f| f.data.iter()),
-        ),
-    };
-    let spec = format!("{key}; inputs {:?}", x1.first().map(|f| &f.sig));
-    let (rows, cols) = (x1.len(), x2.map_or(x1.len(), <[Features]>::len));
-    let manifest = Manifest {
-        format: store::STORE_FORMAT,
-        code_version: store::code_version(),
-        spec_hash: store::spec_hash(&spec),
-        spec,
-        inputs: std::iter::once(record("x1", x1))
-            .chain(x2.map(|x| record("x2", x)))
-            .collect(),
-        symmetric: x2.is_none(),
-        rows,
-        cols,
-        tile: default_tile(rows, cols),
-        // The network's full description in `key` names its groups' structure.
-        groups: Vec::new(),
-    };
+    let manifest = cache_manifest(key, x1, x2);
     let dir = root.join(format!("{:032x}", manifest.identity()));
     let store = match TileStore::open(&dir, manifest.clone(), false) {
         Ok((store, _)) => store,
@@ -366,6 +347,37 @@ pub fn gram_in_store(
     })
 }
 
+/// The manifest of [`gram_in_store`]'s store for these inputs: named by `key` and the inputs'
+/// signature and values, default tile.
+fn cache_manifest(key: &str, x1: &[Features], x2: Option<&[Features]>) -> Manifest {
+    let record = |name: &str, x: &[Features]| store::InputRecord {
+        name: name.to_string(),
+        path: String::new(),
+        shape: vec![x.len(), x.first().map_or(0, |f| f.data.len())],
+        hash: hash::array_hash(
+            &[x.len(), x.first().map_or(0, |f| f.data.len())],
+            x.iter().flat_map(|f| f.data.iter()),
+        ),
+    };
+    let spec = format!("{key}; inputs {:?}", x1.first().map(|f| &f.sig));
+    let (rows, cols) = (x1.len(), x2.map_or(x1.len(), <[Features]>::len));
+    Manifest {
+        format: store::STORE_FORMAT,
+        code_version: store::code_version(),
+        spec_hash: store::spec_hash(&spec),
+        spec,
+        inputs: std::iter::once(record("x1", x1))
+            .chain(x2.map(|x| record("x2", x)))
+            .collect(),
+        symmetric: x2.is_none(),
+        rows,
+        cols,
+        tile: default_tile(rows, cols),
+        // The network's full description in `key` names its groups' structure.
+        groups: Vec::new(),
+    }
+}
+
 struct NoProgress;
 
 impl entk_ntk::Progress for NoProgress {
@@ -396,6 +408,118 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// A store of 5×5 tiles of the Gram of `x` (19 inputs: 10 tiles) in `dir`.
+    fn small_tiles(dir: &std::path::Path, x: &[Features]) -> TileStore {
+        let manifest = Manifest {
+            tile: 5,
+            ..cache_manifest("c4", x, None)
+        };
+        TileStore::open(dir, manifest, false).unwrap().0
+    }
+
+    /// Cancels the engine's work once `stop` is set.
+    struct CancelWhen<'a>(&'a std::sync::atomic::AtomicBool);
+
+    impl entk_ntk::Progress for CancelWhen<'_> {
+        fn update(&self, _done: usize, _total: usize) {}
+        fn cancelled(&self) -> bool {
+            self.0.load(std::sync::atomic::Ordering::Relaxed)
+        }
+    }
+
+    #[test]
+    fn compute_pending_leaves_no_tile_unsynced_when_it_returns_or_fails() {
+        let net = Network::from_json(C4_GCNN).unwrap();
+        let x = features(19, 1.0);
+        let root = tempfile::tempdir().unwrap();
+        // Returns normally (in far less than the sync interval): every tile is synced.
+        let store = small_tiles(&root.path().join("whole"), &x);
+        let pending = scan(&store);
+        assert_eq!(pending.missing.len(), 10);
+        let run = compute_pending(
+            &store,
+            &net,
+            (&x[..], None),
+            1,
+            pending,
+            &NoProgress,
+            0,
+            |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(run.computed, 10);
+        assert_eq!(store.unsynced_count(), 0, "tiles left unsynced at the end");
+        // Fails at the third tile (the engine is cancelled after two were saved): the two
+        // saved ones are synced all the same, and a rerun reuses them.
+        let store = small_tiles(&root.path().join("failed"), &x);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let mut saved = 0;
+        let e = compute_pending(
+            &store,
+            &net,
+            (&x[..], None),
+            1,
+            scan(&store),
+            &CancelWhen(&stop),
+            0,
+            |run, _| {
+                saved = run.computed;
+                if saved == 2 {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            },
+        )
+        .unwrap_err();
+        assert_eq!(saved, 2, "{e}");
+        assert_eq!(store.unsynced_count(), 0, "tiles left unsynced after {e}");
+        assert_eq!(scan(&store).run.reused, 2);
+    }
+
+    #[test]
+    fn saved_tiles_are_synced_while_the_work_goes_on_and_the_end_waits_for_no_interval() {
+        let x = features(19, 1.0);
+        let root = tempfile::tempdir().unwrap();
+        let store = small_tiles(root.path(), &x);
+        let grid = store.manifest().grid();
+        let zero = |id: TileId| {
+            let (r, c) = grid.extent(id);
+            Gram {
+                nngp: ndarray::Array2::zeros((r.len(), c.len())),
+                ntk: ndarray::Array2::zeros((r.len(), c.len())),
+            }
+        };
+        let tiles = grid.tiles();
+        // A tile saved while the work continues (here: waits) is synced by the background
+        // thread, not only at the end.
+        store
+            .sync_every(Duration::from_millis(10), || {
+                store.save(tiles[0], &zero(tiles[0]))?;
+                let start = Instant::now();
+                while store.unsynced_count() > 0 {
+                    assert!(start.elapsed() < Duration::from_secs(60), "never synced");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ok(())
+            })
+            .unwrap();
+        // The end syncs at once, without sleeping out the (here: hour-long) interval.
+        let start = Instant::now();
+        store
+            .sync_every(Duration::from_secs(3600), || {
+                store.save(tiles[1], &zero(tiles[1]))?;
+                assert_eq!(store.unsynced_count(), 1);
+                Ok(())
+            })
+            .unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(store.unsynced_count(), 0);
+        assert_eq!(scan(&store).run.reused, 2);
     }
 
     #[test]

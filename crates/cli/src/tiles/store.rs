@@ -6,20 +6,24 @@
 //! manifest), its position and size, the NNGP and NTK values and a checksum; a tile that is
 //! short, torn, foreign or fails its checksum is treated as missing and recomputed.
 //!
-//! Tiles are made durable in batches ([`TileStore::save`]): each is written to
-//! `NAME.partial` and renamed at once (a SIGKILL loses nothing: the page cache keeps it), and
-//! the `fsync`s of the files written since the last batch and one of the folder follow the
-//! first save at least [`SYNC_INTERVAL`] after the previous batch. So a power loss or kernel
-//! crash loses at most the tiles finished in the last second of computing (a tile that takes
-//! longer is synced as soon as it is saved), and a tile torn by it is caught by its length and
-//! checksum and recomputed. A run of tiles of a few milliseconds each is thus not slowed by
-//! one `fsync` pair per tile (issue #14: they cost more than the whole 16 × 16 SO(3) Gram).
+//! Tiles are made durable in batches: [`TileStore::save`] writes each to `NAME.partial` and
+//! renames it at once (a SIGKILL loses nothing: the page cache keeps it), and
+//! [`TileStore::sync`] `fsync`s every file saved since the last batch, then the folder. Whoever
+//! saves tiles does so inside [`TileStore::sync_while`], whose background thread syncs every
+//! [`SYNC_INTERVAL`] and which syncs once more when the work ends (returning, failing or
+//! panicking). So a power loss or kernel crash loses at most the tiles saved in about the last
+//! second (plus the time the `fsync`s themselves take), however long the tile in progress
+//! takes, and nothing once the work has returned; a tile torn by it is caught by its length and
+//! checksum and recomputed. A run of tiles of a few milliseconds each is thus not slowed by one
+//! `fsync` pair per tile (issue #14: they cost more than the whole 16 × 16 SO(3) Gram), and
+//! saving a tile never waits for a lock held during an `fsync`.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use entk_ntk::Gram;
 use ndarray::Array2;
@@ -204,7 +208,7 @@ pub enum Opened {
     Replaced,
 }
 
-/// Finished tiles are fsynced in batches at most this far apart ([`TileStore::save`]).
+/// While tiles are saved ([`TileStore::sync_while`]), they are fsynced in batches this far apart.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A tile store under a folder (`DIR/tiles`).
@@ -213,22 +217,26 @@ pub struct TileStore {
     dir: PathBuf,
     manifest: Manifest,
     identity: u128,
-    sync: Mutex<Unsynced>,
+    /// Tile files saved but not yet fsynced.
+    unsynced: Mutex<Vec<PathBuf>>,
+    /// Held by [`TileStore::sync`] throughout, so a sync that returns has seen every earlier
+    /// batch through (taken before `unsynced`; [`TileStore::save`] takes only `unsynced`).
+    syncing: Mutex<()>,
 }
 
-/// Tile files saved but not yet fsynced, and when the last batch was synced.
-#[derive(Debug)]
-struct Unsynced {
-    files: Vec<PathBuf>,
-    last: Instant,
+/// A lock whose holder panicked is still usable: the data is a list that is only pushed to and
+/// drained whole.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Unsynced {
-    fn new() -> Mutex<Self> {
-        Mutex::new(Unsynced {
-            files: Vec::new(),
-            last: Instant::now(),
-        })
+/// Syncs the store when dropped, ignoring errors: the last word of [`TileStore::sync_while`] on
+/// its error returns and panics.
+struct SyncOnDrop<'a>(&'a TileStore);
+
+impl Drop for SyncOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.sync();
     }
 }
 
@@ -311,7 +319,8 @@ impl TileStore {
                 dir: dir.to_path_buf(),
                 manifest,
                 identity,
-                sync: Unsynced::new(),
+                unsynced: Mutex::default(),
+                syncing: Mutex::default(),
             },
             opened,
         ))
@@ -330,7 +339,8 @@ impl TileStore {
                         dir: dir.to_path_buf(),
                         manifest: found,
                         identity,
-                        sync: Unsynced::new(),
+                        unsynced: Mutex::default(),
+                        syncing: Mutex::default(),
                     });
                 }
                 Some(diff) => format!("it holds tiles of another computation: {diff}"),
@@ -379,9 +389,9 @@ impl TileStore {
     }
 
     /// Writes a finished tile (its block's NNGP and NTK, row-major after the header): to
-    /// `NAME.partial`, renamed at once; made durable with the other tiles saved since the last
-    /// batch when that batch is [`SYNC_INTERVAL`] old or older ([`TileStore::sync`]), so at
-    /// most the last second of finished tiles is ever not on disk (module docs).
+    /// `NAME.partial`, renamed at once; made durable by the next [`TileStore::sync`] (call it
+    /// inside [`TileStore::sync_while`], which syncs at most [`SYNC_INTERVAL`] apart and at
+    /// the end: module docs).
     pub fn save(&self, id: TileId, tile: &Gram) -> Result<(), CliError> {
         let (r, c) = self.manifest.grid().extent(id);
         let (rows, cols) = tile.nngp.dim();
@@ -405,36 +415,68 @@ impl TileStore {
         let tmp = partial_path(&path);
         std::fs::write(&tmp, &bytes).map_err(CliError::io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(CliError::io(&path))?;
-        let mut unsynced = self.unsynced();
-        unsynced.files.push(path);
-        if unsynced.last.elapsed() >= SYNC_INTERVAL {
-            self.sync_batch(&mut unsynced)?;
-        }
+        lock(&self.unsynced).push(path);
         Ok(())
     }
 
-    /// Makes every tile saved so far durable now (`fsync` of each, then of the folder).
+    /// Makes every tile saved so far durable now (`fsync` of each, then of the folder). A file
+    /// that could not be synced stays listed, so the next sync tries again.
     pub fn sync(&self) -> Result<(), CliError> {
-        self.sync_batch(&mut self.unsynced())
-    }
-
-    fn unsynced(&self) -> MutexGuard<'_, Unsynced> {
-        // The list is only pushed to and drained: usable after a panic elsewhere.
-        self.sync.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn sync_batch(&self, unsynced: &mut Unsynced) -> Result<(), CliError> {
-        if !unsynced.files.is_empty() {
-            for path in &unsynced.files {
+        let _one_at_a_time = lock(&self.syncing);
+        let files = std::mem::take(&mut *lock(&self.unsynced));
+        if files.is_empty() {
+            return Ok(());
+        }
+        let synced = files
+            .iter()
+            .try_for_each(|path| {
                 File::open(path)
                     .and_then(|f| f.sync_all())
-                    .map_err(CliError::io(path))?;
-            }
-            sync_dir(&self.dir)?;
-            unsynced.files.clear();
+                    .map_err(CliError::io(path))
+            })
+            .and_then(|()| sync_dir(&self.dir));
+        if synced.is_err() {
+            lock(&self.unsynced).extend(files);
         }
-        unsynced.last = Instant::now();
-        Ok(())
+        synced
+    }
+
+    /// Runs `work` (which saves tiles) while a background thread syncs the store every
+    /// [`SYNC_INTERVAL`]; then syncs what is left: an error of that last sync is returned when
+    /// `work` succeeded; after an error of `work` (or a panic) it is attempted all the same and
+    /// ignored. The background thread stops as soon as `work` ends (it never sleeps out an
+    /// interval), and it never holds the lock [`TileStore::save`] takes while it `fsync`s.
+    pub fn sync_while<T>(&self, work: impl FnOnce() -> Result<T, CliError>) -> Result<T, CliError> {
+        self.sync_every(SYNC_INTERVAL, work)
+    }
+
+    /// [`TileStore::sync_while`] with another interval (the tests').
+    pub(super) fn sync_every<T>(
+        &self,
+        interval: Duration,
+        work: impl FnOnce() -> Result<T, CliError>,
+    ) -> Result<T, CliError> {
+        let _last_word = SyncOnDrop(self);
+        let (stop, stopped) = mpsc::channel::<()>();
+        let out = std::thread::scope(|scope| {
+            scope.spawn(move || {
+                // Ends when `stop` is dropped. A failed sync keeps its files listed: the last
+                // sync tries them again and reports the error.
+                while stopped.recv_timeout(interval) == Err(RecvTimeoutError::Timeout) {
+                    let _ = self.sync();
+                }
+            });
+            let _stop = stop;
+            work()
+        })?;
+        self.sync()?;
+        Ok(out)
+    }
+
+    /// Tiles saved and not yet synced.
+    #[cfg(test)]
+    pub(super) fn unsynced_count(&self) -> usize {
+        lock(&self.unsynced).len()
     }
 
     /// Reads a tile: `Ok(None)` when it is missing, `Err(reason)` when a file is there but
