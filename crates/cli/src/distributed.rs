@@ -162,7 +162,8 @@ mod ranks {
     /// Runs `entk kernel` as one rank of an MPI job (every rank calls it with its own
     /// arguments). Rank 0 calls `report` once with the outcome (the report, or the job's error
     /// from whichever rank it came) before it releases the other ranks, so its output is the
-    /// last word; the other ranks print nothing. Returns whether the job succeeded. Groups
+    /// last word; the other ranks print nothing, except a rank whose own tiles could not be
+    /// `fsync`ed, which says so and returns false. Returns whether the job succeeded. Groups
     /// are named in the built-in registry; [`run_kernel_mpi_in`] takes another.
     pub fn run_kernel_mpi(
         opts: &KernelOptions,
@@ -225,6 +226,7 @@ mod ranks {
             (GO, Ok(job)) => job,
             _ => return false,
         };
+        let mut durable = true;
         match job.attach(&opts.out) {
             Ok(store) => {
                 let mut saved: Option<usize> = None;
@@ -259,7 +261,10 @@ mod ranks {
                     Ok(())
                 });
                 if let Err(e) = synced {
+                    // Rank 0 no longer listens: this rank says it and fails the job's exit
+                    // status, since its tiles may not be durable.
                     eprintln!("entk (rank {}): {e}", world.rank());
+                    durable = false;
                 }
             }
             Err(e) => send(world, 0, FAILED, e.to_string().as_bytes()),
@@ -267,7 +272,7 @@ mod ranks {
         loop {
             let (kind, payload, _) = receive(world, Some(0));
             if kind == FINAL {
-                return payload.first() == Some(&1);
+                return durable && payload.first() == Some(&1);
             }
         }
     }

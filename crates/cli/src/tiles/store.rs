@@ -442,8 +442,8 @@ impl TileStore {
     }
 
     /// Runs `work` (which saves tiles) while a background thread syncs the store every
-    /// [`SYNC_INTERVAL`]; then syncs what is left: an error of that last sync is returned when
-    /// `work` succeeded; after an error of `work` (or a panic) it is attempted all the same and
+    /// [`SYNC_INTERVAL`]; then syncs what is left: the first error of a background sync, or
+    /// else of that last sync, is returned when `work` succeeded; after an error of `work` (or a panic) it is attempted all the same and
     /// ignored. The background thread stops as soon as `work` ends (it never sleeps out an
     /// interval), and it never holds the lock [`TileStore::save`] takes while it `fsync`s.
     pub fn sync_while<T>(&self, work: impl FnOnce() -> Result<T, CliError>) -> Result<T, CliError> {
@@ -458,17 +458,29 @@ impl TileStore {
     ) -> Result<T, CliError> {
         let _last_word = SyncOnDrop(self);
         let (stop, stopped) = mpsc::channel::<()>();
-        let out = std::thread::scope(|scope| {
-            scope.spawn(move || {
-                // Ends when `stop` is dropped. A failed sync keeps its files listed: the last
-                // sync tries them again and reports the error.
+        let (out, background) = std::thread::scope(|scope| {
+            let syncer = scope.spawn(move || {
+                // Ends when `stop` is dropped. It keeps the first error: a failed fsync's files
+                // stay listed and are tried again, but on Linux a retry need not report the
+                // write-back error again, so the first report is the one that counts.
+                let mut first = Ok(());
                 while stopped.recv_timeout(interval) == Err(RecvTimeoutError::Timeout) {
-                    let _ = self.sync();
+                    if let Err(e) = self.sync() {
+                        first = first.and(Err(e));
+                    }
                 }
+                first
             });
-            let _stop = stop;
-            work()
-        })?;
+            let out = {
+                let _stop = stop;
+                work()
+            };
+            // The thread only syncs; a panic there (none is expected) counts as no error, and
+            // the last sync below runs all the same.
+            (out, syncer.join().unwrap_or(Ok(())))
+        });
+        let out = out?;
+        background?;
         self.sync()?;
         Ok(out)
     }
