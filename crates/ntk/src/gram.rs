@@ -405,11 +405,7 @@ impl Network {
         if !plan.is_pooled() {
             return Err(NtkError::spec(format!("the network output is `{}`, not one scalar per input; end with group_pool / global_avg_pool / flatten and dense", plan.output)));
         }
-        Ok(if threads == 0 {
-            rayon::current_num_threads()
-        } else {
-            threads
-        })
+        Ok(resolve_threads(threads))
     }
 
     /// Refuses a computation whose peak-memory estimate exceeds the budget.
@@ -552,11 +548,24 @@ fn on_pool<R: Send>(threads: usize, f: impl FnOnce() -> Result<R> + Send) -> Res
     if rayon::current_thread_index().is_some() && rayon::current_num_threads() == threads {
         return f();
     }
+    thread_pool(threads)?.install(f)
+}
+
+/// `threads` workers, or rayon's default for 0.
+fn resolve_threads(threads: usize) -> usize {
+    if threads == 0 {
+        rayon::current_num_threads()
+    } else {
+        threads
+    }
+}
+
+/// A new local pool of `threads` workers.
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| NtkError::Threads(e.to_string()))?
-        .install(f)
+        .map_err(|e| NtkError::Threads(e.to_string()))
 }
 
 /// One input's self pass: its first-layer summary, pooled self-kernel and recorded diagonals.
@@ -634,15 +643,8 @@ impl Network {
         x2: Option<&'a [Features]>,
         threads: usize,
     ) -> Result<GramBlocks<'a>> {
-        let threads = if threads == 0 {
-            rayon::current_num_threads()
-        } else {
-            threads
-        };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| NtkError::Threads(e.to_string()))?;
+        let threads = resolve_threads(threads);
+        let pool = thread_pool(threads)?;
         let deep_set = self
             .root
             .layers
@@ -684,14 +686,12 @@ impl GramBlocks<'_> {
         let a = &self.x1[rows.clone()];
         let b = (!symmetric).then(|| &self.x2.unwrap_or(self.x1)[cols.clone()]);
         self.pool.install(|| {
-            if self.plain {
-                return net.gram_features(a, b, &opts);
-            }
-            if a.is_empty() || b.is_some_and(<[Features]>::is_empty) {
-                return net.gram_features(a, b, &opts);
-            }
-            let sig = &a[0].sig;
-            if sig.channels == 0 || sig.positions() == 0 {
+            // Extreme scales, empty blocks and empty signals: gram_features' own paths.
+            let empty = a.is_empty()
+                || b.is_some_and(<[Features]>::is_empty)
+                || a[0].sig.channels == 0
+                || a[0].sig.positions() == 0;
+            if self.plain || empty {
                 return net.gram_features(a, b, &opts);
             }
             let threads = net.check_block(a.iter().chain(b.unwrap_or(&[])), opts.threads)?;

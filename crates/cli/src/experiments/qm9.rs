@@ -680,12 +680,7 @@ impl Qm9Config {
                     Some(false) => "the per-slot SO(3)-CNN wins",
                     None => "the intervals do not decide which wins",
                 };
-                differences.push(format!(
-                    "{kernel} {} [{}, {}] meV ({verdict})",
-                    sig(d.value, 3),
-                    sig(d.ci.lo, 3),
-                    sig(d.ci.hi, 3)
-                ));
+                differences.push(format!("{kernel} {} meV ({verdict})", d.display(3)));
                 report.claims.push(claim);
             }
             let max = |r: &EqualSize| r.order.map(|o| o.1);
@@ -870,17 +865,8 @@ impl CurvePanels {
                 .push(if k == 0 { series } else { series.as_dashed() });
         }
         let last = |k: usize| c.sums[k][0].last().map(pm).unwrap_or_default();
-        self.versus.push(vec![
-            name.to_string(),
-            last(0),
-            last(1),
-            format!(
-                "{} [{}, {}]",
-                sig(c.diff.value, 3),
-                sig(c.diff.ci.lo, 3),
-                sig(c.diff.ci.hi, 3)
-            ),
-        ]);
+        self.versus
+            .push(vec![name.to_string(), last(0), last(1), c.diff.display(3)]);
     }
 
     /// Moves the tables (NTK curve, NNGP curve, NNGP against NTK) and the figure into `report`.

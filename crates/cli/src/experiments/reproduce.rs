@@ -292,18 +292,16 @@ fn kernel_verdicts(
     let v: Vec<String> = models
         .iter()
         .filter_map(|m| {
-            let (d, ci) = (m.number(key)?, ci_of(m, key)?);
+            let ci = ci_of(m, key)?;
             let verdict = match decide_positive(&ci).map(|up| up == higher_better) {
                 Some(true) => "NNGP better",
                 Some(false) => "NTK better",
                 None => "not resolved",
             };
             Some(format!(
-                "{} {} [{}, {}] {unit}: {verdict}",
+                "{} {} {unit}: {verdict}",
                 m.name,
-                show(d),
-                show(ci.lo),
-                show(ci.hi)
+                with_ci(m, key, show)?
             ))
         })
         .collect();
