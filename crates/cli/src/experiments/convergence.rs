@@ -1990,39 +1990,75 @@ mod tests {
         }
     }
 
+    /// One of the experiment's families on its own 16 inputs, with its linearised estimators
+    /// and the analytic NTK Gram's squared norm, for the diagnostics below.
+    struct DiagFamily<'a> {
+        model: &'a ConvergenceModel,
+        spec: ArchSpec,
+        feats: Vec<Features>,
+        lin: Linearised,
+        analytic: Vec<f64>,
+        norm2: f64,
+    }
+
+    impl DiagFamily<'_> {
+        /// Network `params` of `fam`: its forward and reverse passes and its tail estimates.
+        fn draw(&self, fam: &FiniteFamily, params: Params) -> (Pass, TailEstimates) {
+            let pass = fam.draw_with(&self.feats, params).unwrap();
+            let tail = (&pass.tail_pre[..], &pass.readout[..]);
+            let t = self
+                .lin
+                .tail_estimates(&pass.pre, &pass.head, Some(tail))
+                .unwrap();
+            (pass, t)
+        }
+    }
+
+    fn diagnostic_families(cfg: &ConvergenceConfig) -> Vec<DiagFamily<'_>> {
+        let n = 16;
+        let digits = embedded_mnist_sample().unwrap();
+        let (chosen, _) = digits.train_test_split(n, 0, cfg.seed).unwrap();
+        let x_c4 = resize_images(chosen.images(), cfg.image_size).unwrap();
+        let x_so3 = sphere_inputs(n, 4, 2, cfg.seed);
+        [(&cfg.c4, x_c4), (&cfg.so3, x_so3)]
+            .into_iter()
+            .map(|(model, x)| {
+                let spec = ArchSpec::from_json(&model.net.spec.to_string()).unwrap();
+                let feats: Vec<Features> = x.axis_iter(Axis(0)).map(image_features).collect();
+                let lin = Linearised::new(&spec, model.split, &feats).unwrap();
+                let analytic = lin.analytic().unwrap()[1].clone();
+                let norm2: f64 = analytic.iter().map(|v| v * v).sum();
+                DiagFamily {
+                    model,
+                    spec,
+                    feats,
+                    lin,
+                    analytic,
+                    norm2,
+                }
+            })
+            .collect()
+    }
+
     /// Diagnostic (not a check; `--ignored --nocapture`): the per-network noise `tr Σ/‖Θ‖²` of
     /// each term of the NTK estimators on the experiment's inputs, at two widths per family.
     #[test]
     #[ignore]
     fn ntk_noise_by_term() {
         let cfg = ConvergenceConfig::from_options(&ExperimentOptions::default());
-        let n = 16;
-        let digits = embedded_mnist_sample().unwrap();
-        let (chosen, _) = digits.train_test_split(n, 0, cfg.seed).unwrap();
-        let x_c4 = resize_images(chosen.images(), cfg.image_size).unwrap();
-        let x_so3 = sphere_inputs(n, 4, 2, cfg.seed);
         let nets: usize = std::env::var("ENTK_DIAG_NETS").map_or(24, |v| v.parse().unwrap());
-        for (model, x, widths) in [(&cfg.c4, x_c4, [16, 64]), (&cfg.so3, x_so3, [8, 32])] {
-            let spec = ArchSpec::from_json(&model.net.spec.to_string()).unwrap();
-            let feats: Vec<Features> = x.axis_iter(Axis(0)).map(image_features).collect();
-            let lin = Linearised::new(&spec, model.split, &feats).unwrap();
-            let analytic = lin.analytic().unwrap()[1].clone();
-            let norm2: f64 = analytic.iter().map(|v| v * v).sum();
+        for (f, widths) in diagnostic_families(&cfg)
+            .into_iter()
+            .zip([[16, 64], [8, 32]])
+        {
+            let (model, norm2) = (f.model, f.norm2);
             for w in widths {
-                let fam = FiniteFamily::new(&spec, w, model.split).unwrap();
+                let fam = FiniteFamily::new(&f.spec, w, model.split).unwrap();
                 let rows: Vec<Vec<Vec<f64>>> = (0..nets as u64)
                     .into_par_iter()
                     .map(|seed| {
-                        let pass = fam
-                            .draw_with(&feats, fam.full.init_seeded(&feats[0].sig, seed).unwrap())
-                            .unwrap();
-                        let t = lin
-                            .tail_estimates(
-                                &pass.pre,
-                                &pass.head,
-                                Some((&pass.tail_pre, &pass.readout)),
-                            )
-                            .unwrap();
+                        let (pass, t) =
+                            f.draw(&fam, fam.full.init_seeded(&f.feats[0].sig, seed).unwrap());
                         let z = t.head_control.unwrap();
                         let hz: Vec<f64> =
                             pass.ntk_head.iter().zip(&z).map(|(a, b)| a - b).collect();
@@ -2061,7 +2097,7 @@ mod tests {
                     "T(K̂₁,Θ̂₁) − DT",
                     "lin (head RB)",
                 ];
-                let kv: Vec<f64> = analytic.clone();
+                let kv: Vec<f64> = f.analytic.clone();
                 for (k, name) in names.iter().enumerate() {
                     let r: Vec<&[f64]> = rows.iter().map(|v| &v[k][..]).collect();
                     let noise = trace_cov(r.iter().copied()) / norm2;
@@ -2092,33 +2128,18 @@ mod tests {
     fn ntk_noise_without_readout_cross_terms() {
         let cfg = ConvergenceConfig::from_options(&ExperimentOptions::default());
         let n = 16;
-        let digits = embedded_mnist_sample().unwrap();
-        let (chosen, _) = digits.train_test_split(n, 0, cfg.seed).unwrap();
-        let x_c4 = resize_images(chosen.images(), cfg.image_size).unwrap();
-        let x_so3 = sphere_inputs(n, 4, 2, cfg.seed);
-        for (model, x, widths) in [
-            (&cfg.c4, x_c4, [(16, 16), (32, 8)]),
-            (&cfg.so3, x_so3, [(8, 16), (16, 8)]),
-        ] {
-            let spec = ArchSpec::from_json(&model.net.spec.to_string()).unwrap();
-            let feats: Vec<Features> = x.axis_iter(Axis(0)).map(image_features).collect();
-            let lin = Linearised::new(&spec, model.split, &feats).unwrap();
-            let analytic = lin.analytic().unwrap()[1].clone();
-            let norm2: f64 = analytic.iter().map(|v| v * v).sum();
+        for (f, widths) in diagnostic_families(&cfg)
+            .into_iter()
+            .zip([[(16, 16), (32, 8)], [(8, 16), (16, 8)]])
+        {
+            let (model, norm2) = (f.model, f.norm2);
             for (w, nets) in widths {
-                let fam = FiniteFamily::new(&spec, w, model.split).unwrap();
+                let fam = FiniteFamily::new(&f.spec, w, model.split).unwrap();
                 let rows: Vec<[Vec<f64>; 3]> = (0..nets as u64)
                     .into_par_iter()
                     .map(|seed| {
-                        let params = fam.full.init_seeded(&feats[0].sig, seed).unwrap();
-                        let pass = fam.draw_with(&feats, params.clone()).unwrap();
-                        let t = lin
-                            .tail_estimates(
-                                &pass.pre,
-                                &pass.head,
-                                Some((&pass.tail_pre, &pass.readout)),
-                            )
-                            .unwrap();
+                        let params = fam.full.init_seeded(&f.feats[0].sig, seed).unwrap();
+                        let (pass, t) = f.draw(&fam, params.clone());
                         let z = t.head_control.unwrap();
                         let ro = params.children.len() - 1;
                         let mut diag = vec![0.0; n * n];
@@ -2126,7 +2147,7 @@ mod tests {
                             let mut p = params.clone();
                             p.children[ro].values.iter_mut().for_each(|v| *v = 0.0);
                             p.children[ro].values[d] = 1.0;
-                            let pd = fam.draw_with(&feats, p).unwrap();
+                            let pd = fam.draw_with(&f.feats, p).unwrap();
                             let v2 = pass.readout[d] * pass.readout[d];
                             diag.iter_mut()
                                 .zip(&pd.ntk_head)
