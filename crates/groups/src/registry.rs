@@ -4,7 +4,8 @@
 //! A [`GroupRegistry`] holds [`GroupEntry`]s (one name each, plus aliases) and
 //! [`GroupFamily`]s (parsers for families of names such as `cN`). An entry carries the group
 //! as data the layers use ([`GroupKind`]: a [`GroupStructure`] for finite groups, or SO(3)) and
-//! its checker bundle (closures returning [`LawCheck`]s). Built-in groups are registered through
+//! its checker bundle (closures returning [`LawCheck`]s); an entry that is costly to build can be
+//! registered by name and built on first use ([`GroupRegistry::register_lazy`]). Built-in groups are registered through
 //! the same calls a downstream crate uses; `entk_reps::default_registry()` returns a registry
 //! with all of them and their irreps checks.
 //!
@@ -13,7 +14,7 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::laws::{self, LawCheck};
 use crate::{
@@ -325,8 +326,37 @@ impl GroupFamily {
 /// family already parses it (`c7`): one name, one group.
 #[derive(Debug, Clone, Default)]
 pub struct GroupRegistry {
-    entries: Vec<GroupEntry>,
+    entries: Vec<Slot>,
     families: Vec<GroupFamily>,
+}
+
+/// What builds a lazily registered entry ([`GroupRegistry::register_lazy`]).
+type Builder = dyn Fn() -> Result<GroupEntry, GroupError> + Send + Sync;
+
+/// A registered name and its entry, given or built on first use (once, shared by the clones of
+/// the registry).
+#[derive(Clone)]
+struct Slot {
+    name: String,
+    aliases: Vec<String>,
+    entry: Arc<OnceLock<Result<GroupEntry, GroupError>>>,
+    build: Arc<Builder>,
+}
+
+impl fmt::Debug for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Slot")
+            .field("name", &self.name)
+            .field("aliases", &self.aliases)
+            .field("entry", &self.entry.get())
+            .finish()
+    }
+}
+
+impl Slot {
+    fn entry(&self) -> Result<GroupEntry, GroupError> {
+        self.entry.get_or_init(|| (self.build)()).clone()
+    }
 }
 
 impl GroupRegistry {
@@ -340,11 +370,45 @@ impl GroupRegistry {
     /// `all` (reserved by `entk verify-group`), and for a name already taken by an entry or a
     /// family.
     pub fn register(&mut self, entry: GroupEntry) -> Result<(), GroupError> {
-        let mut names = vec![entry.name.clone()];
-        names.extend(entry.aliases.iter().cloned());
-        for name in &names {
+        let (name, aliases) = (entry.name.clone(), entry.aliases.clone());
+        self.check_names(&name, &aliases)?;
+        let built = entry.clone();
+        self.entries.push(Slot {
+            name,
+            aliases,
+            entry: Arc::new(OnceLock::from(Ok(entry))),
+            build: Arc::new(move || Ok(built.clone())),
+        });
+        Ok(())
+    }
+
+    /// Registers `name` for the entry `build` returns, built on the first
+    /// [`GroupRegistry::get`] of the name (once; its result, an error included, is kept), so
+    /// that a registry of groups that are costly to build is cheap to make. The name is checked
+    /// now as [`GroupRegistry::register`] checks it; the entry is renamed to it
+    /// ([`GroupEntry::named`]) if `build` names it otherwise.
+    pub fn register_lazy(
+        &mut self,
+        name: &str,
+        build: impl Fn() -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
+    ) -> Result<(), GroupError> {
+        let name = name.trim().to_ascii_lowercase();
+        self.check_names(&name, &[])?;
+        let key = name.clone();
+        self.entries.push(Slot {
+            name,
+            aliases: Vec::new(),
+            entry: Arc::new(OnceLock::new()),
+            build: Arc::new(move || build().map(|e| if e.name == key { e } else { e.named(&key) })),
+        });
+        Ok(())
+    }
+
+    /// Refuses names that [`GroupRegistry::register`] refuses.
+    fn check_names(&self, name: &str, aliases: &[String]) -> Result<(), GroupError> {
+        for name in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
             let invalid = |reason: &str| GroupError::InvalidName {
-                name: name.clone(),
+                name: name.to_string(),
                 reason: reason.into(),
             };
             let mut chars = name.chars();
@@ -369,7 +433,6 @@ impl GroupRegistry {
                 )));
             }
         }
-        self.entries.push(entry);
         Ok(())
     }
 
@@ -378,7 +441,7 @@ impl GroupRegistry {
         self.families.push(family);
     }
 
-    fn find_entry(&self, name: &str) -> Option<&GroupEntry> {
+    fn find_entry(&self, name: &str) -> Option<&Slot> {
         self.entries
             .iter()
             .find(|e| e.name == name || e.aliases.iter().any(|a| a == name))
@@ -388,8 +451,8 @@ impl GroupRegistry {
     /// for family members that cannot be built (`c0`: order 0, `c2000`: too large).
     pub fn get(&self, name: &str) -> Result<GroupEntry, GroupError> {
         let key = name.trim().to_ascii_lowercase();
-        if let Some(e) = self.find_entry(&key) {
-            return Ok(e.clone());
+        if let Some(slot) = self.find_entry(&key) {
+            return slot.entry();
         }
         for f in &self.families {
             if let Some(result) = (f.parse)(&key) {

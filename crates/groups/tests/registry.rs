@@ -116,3 +116,36 @@ fn the_same_group_under_two_names_has_one_structure() {
         .unwrap()
         .same_structure(d2.structure().unwrap()));
 }
+
+#[test]
+fn a_lazy_entry_is_built_once_on_first_use_and_shared_by_clones() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let builds = Arc::new(AtomicUsize::new(0));
+    let mut r = registry();
+    let counter = builds.clone();
+    r.register_lazy("Ico", move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        GroupEntry::spherical(FiniteRotationGroup::icosahedral())
+    })
+    .unwrap();
+    // Listed and found without being built.
+    assert!(r.names().contains(&"ico".to_string()) && r.contains("ICO"));
+    assert_eq!(builds.load(Ordering::SeqCst), 0);
+    let copy = r.clone();
+    let entry = r.get(" ico ").unwrap();
+    assert_eq!((entry.name(), entry.order()), ("ico", Some(60)));
+    assert_eq!(copy.get("ico").unwrap().order(), Some(60));
+    assert_eq!(builds.load(Ordering::SeqCst), 1);
+    // Its name is checked when registered, like an eager entry's.
+    for taken in ["octahedral", "c4", "all", "9x"] {
+        assert!(matches!(
+            r.register_lazy(taken, || Ok(GroupEntry::so3())),
+            Err(GroupError::InvalidName { .. })
+        ));
+    }
+    // A failed build is an error of `get`, every time.
+    r.register_lazy("broken", || Err(GroupError::ZeroOrder { group: "cyclic" }))
+        .unwrap();
+    assert!(r.get("broken").is_err() && r.get("broken").is_err());
+}

@@ -54,12 +54,15 @@ pub fn default_registry() -> GroupRegistry {
             registry
                 .register(so3_entry())
                 .expect("so3 is a valid, new name");
-            for group in [
-                FiniteRotationGroup::octahedral(),
-                FiniteRotationGroup::icosahedral(),
-            ] {
+            // Built on first use: the icosahedral closure and Cayley table would otherwise be
+            // computed at every start of the CLI.
+            let groups: [(&str, fn() -> FiniteRotationGroup); 2] = [
+                ("octahedral", FiniteRotationGroup::octahedral),
+                ("icosahedral", FiniteRotationGroup::icosahedral),
+            ];
+            for (name, group) in groups {
                 registry
-                    .register(spherical_entry(group).expect("a finite rotation group"))
+                    .register_lazy(name, move || spherical_entry(group()))
                     .expect("a valid, new name");
             }
             registry

@@ -107,13 +107,20 @@ impl So3ConvOperator {
     pub fn new(bandlimit_in: usize, bandlimit_out: usize, max_beta: f64) -> Result<Self, So3Error> {
         super::check_bandlimits(bandlimit_in, bandlimit_out)?;
         super::check_max_beta(max_beta)?;
+        let output_basis = NBlockBasis::new(bandlimit_out, bandlimit_out);
+        // Without downsampling both grids are the same: one table serves both slots.
+        let input_basis = if bandlimit_in == bandlimit_out {
+            output_basis.clone()
+        } else {
+            NBlockBasis::new(bandlimit_in, bandlimit_out)
+        };
         Ok(Self {
             bandlimit_in,
             bandlimit_out,
             max_beta,
             contraction: contractions(bandlimit_out, &conv_support(bandlimit_out, max_beta)),
-            input_basis: NBlockBasis::new(bandlimit_in, bandlimit_out),
-            output_basis: NBlockBasis::new(bandlimit_out, bandlimit_out),
+            input_basis,
+            output_basis,
             transform: OnceLock::new(),
         })
     }

@@ -3,6 +3,7 @@
 use entk_reps::{FourierTransform, S2Transform};
 use nalgebra::DMatrix;
 use num_complex::Complex64;
+use std::sync::OnceLock;
 
 use super::basis::{block_indices, NBlockBasis};
 use super::support::lift_support;
@@ -37,7 +38,9 @@ pub struct S2LiftOperator {
     bandlimit_in: usize,
     bandlimit_out: usize,
     max_beta: f64,
-    transform: S2Transform,
+    /// The S² transform of the input grid, built on first use by
+    /// [`S2LiftOperator::coefficients`] (the kernel path uses the quadrature tables below).
+    transform: OnceLock<S2Transform>,
     /// Real part of `w_p conj Y_lm(u_p)` on the input grid, `P_in × L_out²`.
     harmonics_re: DMatrix<f64>,
     /// Imaginary part of the same.
@@ -54,12 +57,22 @@ impl S2LiftOperator {
         super::check_max_beta(max_beta)?;
         let grid = entk_groups::DriscollHealyGrid::new(bandlimit_in)
             .map_err(entk_reps::RepsError::from)?;
-        let mut weighted_conj_harmonics = DMatrix::zeros(grid.len(), bandlimit_out * bandlimit_out);
+        let lms = bandlimit_out * bandlimit_out;
+        let mut weighted_conj_harmonics = DMatrix::zeros(grid.len(), lms);
+        // `Y_lm(θ, φ) = e^{imφ} Y_lm(θ, 0)` (the same product `spherical_harmonic` forms, so
+        // bitwise its values): the θ part once per ring, not once per point.
+        let mut radial = vec![0.0; lms];
         for j in 0..grid.n_theta() {
+            for l in 0..bandlimit_out {
+                for m in -(l as i32)..=l as i32 {
+                    radial[lm_index(l, m)] =
+                        entk_reps::spherical_harmonic(l, m, grid.theta(j), 0.0).re;
+                }
+            }
             for k in 0..grid.n_phi() {
                 for l in 0..bandlimit_out {
                     for m in -(l as i32)..=l as i32 {
-                        let y = entk_reps::spherical_harmonic(l, m, grid.theta(j), grid.phi(k));
+                        let y = Complex64::cis(m as f64 * grid.phi(k)) * radial[lm_index(l, m)];
                         weighted_conj_harmonics[(j * grid.n_phi() + k, lm_index(l, m))] =
                             y.conj() * grid.weight(j);
                     }
@@ -72,7 +85,7 @@ impl S2LiftOperator {
             max_beta,
             harmonics_re: weighted_conj_harmonics.map(|v| v.re),
             harmonics_im: weighted_conj_harmonics.map(|v| v.im),
-            transform: S2Transform::new(bandlimit_in)?,
+            transform: OnceLock::new(),
             support: lift_support(bandlimit_out, max_beta),
             basis: NBlockBasis::new(bandlimit_out, bandlimit_out),
         })
@@ -100,6 +113,13 @@ impl S2LiftOperator {
     ) -> Result<DMatrix<Complex64>, So3Error> {
         let points = 2 * self.bandlimit_in * (2 * self.bandlimit_in - 1);
         super::check_signal_len(("S²", self.bandlimit_in, points), channels, signal.len())?;
+        let transform = match self.transform.get() {
+            Some(t) => t,
+            None => {
+                let t = S2Transform::new(self.bandlimit_in)?;
+                self.transform.get_or_init(|| t)
+            }
+        };
         let lo = self.bandlimit_out;
         let mut out = DMatrix::zeros(channels, lo * lo);
         let mut channel = vec![0.0; points];
@@ -107,7 +127,7 @@ impl S2LiftOperator {
             for (p, v) in channel.iter_mut().enumerate() {
                 *v = signal[p * channels + c];
             }
-            let coeffs = self.transform.forward(&channel)?;
+            let coeffs = transform.forward(&channel)?;
             for l in 0..lo {
                 for m in -(l as i32)..=l as i32 {
                     out[(c, lm_index(l, m))] = coeffs.get(l, m);
