@@ -331,31 +331,28 @@ pub struct GroupRegistry {
 }
 
 /// What builds a lazily registered entry ([`GroupRegistry::register_lazy`]).
-type Builder = dyn Fn() -> Result<GroupEntry, GroupError> + Send + Sync;
+#[derive(Clone)]
+struct Builder(Arc<dyn Fn() -> Result<GroupEntry, GroupError> + Send + Sync>);
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Builder")
+    }
+}
 
 /// A registered name and its entry, given or built on first use (once, shared by the clones of
 /// the registry).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct Slot {
     name: String,
     aliases: Vec<String>,
     entry: Arc<OnceLock<Result<GroupEntry, GroupError>>>,
-    build: Arc<Builder>,
-}
-
-impl fmt::Debug for Slot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Slot")
-            .field("name", &self.name)
-            .field("aliases", &self.aliases)
-            .field("entry", &self.entry.get())
-            .finish()
-    }
+    build: Builder,
 }
 
 impl Slot {
     fn entry(&self) -> Result<GroupEntry, GroupError> {
-        self.entry.get_or_init(|| (self.build)()).clone()
+        self.entry.get_or_init(|| (self.build.0)()).clone()
     }
 }
 
@@ -377,7 +374,7 @@ impl GroupRegistry {
             name,
             aliases,
             entry: Arc::new(OnceLock::from(Ok(entry))),
-            build: Arc::new(move || Ok(built.clone())),
+            build: Builder(Arc::new(move || Ok(built.clone()))),
         });
         Ok(())
     }
@@ -399,7 +396,9 @@ impl GroupRegistry {
             name,
             aliases: Vec::new(),
             entry: Arc::new(OnceLock::new()),
-            build: Arc::new(move || build().map(|e| if e.name == key { e } else { e.named(&key) })),
+            build: Builder(Arc::new(move || {
+                build().map(|e| if e.name == key { e } else { e.named(&key) })
+            })),
         });
         Ok(())
     }
