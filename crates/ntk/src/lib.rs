@@ -52,11 +52,11 @@ mod stencil;
 
 pub use error::{InputProblem, NtkError, Rejection, Result, SpecError, SpecErrorKind};
 pub use gram::{available_memory, Gram, GramBlocks, GramOptions, Progress};
-pub use layers::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
+pub use layers::{Affine, Batch, Feats, Features, GradMode, Layer, Params, SigMode, Signature};
 pub use layout::{DiagMode, GroupInfo, Kernel, KernelCtx, Layout, Stream};
 pub use network::{
-    image_features, so3_features, so3_signal_bandlimit, KernelPlan, Network, PlanStep,
-    PreparedInput, Pullback,
+    image_features, so3_features, so3_signal_bandlimit, BatchPullback, KernelPlan, Network,
+    PlanStep, PreparedInput, Pullback,
 };
 pub use nonlin::Nonlinearity;
 pub use param::{GroupSupport, Padding, Parameterization};

@@ -6,7 +6,9 @@ use ndarray::{ArrayView3, ArrayView4};
 
 use crate::error::InputProblem;
 use crate::error::{NtkError, Rejection, Result};
-use crate::layers::{locate, Feats, Features, Layer, Params, Prepared, Serial, SigMode, Signature};
+use crate::layers::{
+    locate, Batch, Feats, Features, GradMode, Layer, Params, Prepared, Serial, SigMode, Signature,
+};
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
 use crate::spec::ArchSpec;
@@ -590,6 +592,44 @@ impl Network {
             output,
         })
     }
+    /// The finite forward pass of a batch ([`Batch`]: `n` samples one after another, the
+    /// output likewise, sample `b` of the output from sample `b` of the input). Equal to
+    /// [`Network::apply`] sample by sample up to rounding (the linear layers run one matrix
+    /// product over all samples). Networks that start with `deep_set` are refused (their
+    /// inputs are sets of different sizes), as are networks whose top-level layers pass several
+    /// branches between them (wrap branches in a `serial`).
+    pub fn apply_batch(&self, params: &Params, x: &Batch) -> Result<Batch> {
+        self.check_batch(x)?;
+        self.root
+            .apply_batch(params, x)
+            .map_err(|e| self.at_root(e))
+    }
+    /// [`Network::vjp`] of a batch: the forward pass of every sample, kept for
+    /// [`BatchPullback::accumulate`] (summed gradients) and [`BatchPullback::gradients`]
+    /// (one gradient per sample). Refuses what [`Network::apply_batch`] refuses.
+    pub fn vjp_batch<'a>(&'a self, params: &'a Params, x: &Batch) -> Result<BatchPullback<'a>> {
+        self.check_batch(x)?;
+        let acts = self
+            .root
+            .forward_all_batch(params, x.clone())
+            .map_err(|e| self.at_root(e))?;
+        Ok(BatchPullback {
+            net: self,
+            params,
+            acts,
+        })
+    }
+    /// Checks a batch's length and that the network can take it.
+    fn check_batch(&self, x: &Batch) -> Result<()> {
+        if self.takes_sets() {
+            return Err(NtkError::input(
+                InputProblem::Argument,
+                "batched passes take samples of one shape; a deep_set network's inputs are sets \
+                 of different sizes (run it sample by sample)",
+            ));
+        }
+        x.check()
+    }
     /// Checks a sample's data length: whole elements of the element signature for a network
     /// that starts with `deep_set` (a set, [`Features::set`]), the signature's length otherwise.
     fn check_sample(&self, x: &Features) -> Result<()> {
@@ -658,4 +698,98 @@ impl Pullback<'_> {
             .map_err(|e| self.net.at_root(e))?;
         dx.one().map_err(|e| e.at_layer(0, || "input".into()))
     }
+}
+
+/// The saved forward pass of a batch ([`Network::vjp_batch`]).
+#[derive(Debug)]
+pub struct BatchPullback<'a> {
+    net: &'a Network,
+    params: &'a Params,
+    /// `acts[i]`: the input batch of top-level layer `i`; the last: the output.
+    acts: Vec<Batch>,
+}
+
+impl BatchPullback<'_> {
+    /// The network's outputs, sample by sample.
+    pub fn output(&self) -> &Batch {
+        self.acts.last().expect("nonempty")
+    }
+    /// The batch entering top-level layer `i` ([`Pullback::layer_input`]); `None` past the last
+    /// layer.
+    pub fn layer_input(&self, i: usize) -> Option<&Batch> {
+        (i + 1 < self.acts.len()).then(|| &self.acts[i])
+    }
+    fn check_cotangent(&self, cotangent: &Batch) -> Result<()> {
+        let out = self.output();
+        if cotangent.sig != out.sig || cotangent.n != out.n {
+            return Err(NtkError::input(
+                InputProblem::Mismatch,
+                format!(
+                    "the cotangents are {} samples of {} × {} but the outputs {} samples of {} × {}",
+                    cotangent.n,
+                    cotangent.sig.layout,
+                    cotangent.sig.channels,
+                    out.n,
+                    out.sig.layout,
+                    out.sig.channels
+                ),
+            ));
+        }
+        cotangent.check()
+    }
+    /// Adds `Σ_b ∇_θ ⟨cotangent_b, f(x_b)⟩` to `grad` (shaped like the parameters) and returns
+    /// the input cotangents: with `cotangent_b = ∂L/∂f(x_b)`, the gradient of a loss summed
+    /// over the batch, from one reverse pass over all samples.
+    pub fn accumulate(&self, cotangent: &Batch, grad: &mut Params) -> Result<Batch> {
+        self.check_cotangent(cotangent)?;
+        self.net
+            .root
+            .backward_batch(self.params, &self.acts, cotangent, grad, GradMode::Sum)
+            .map_err(|e| self.net.at_root(e))
+    }
+    /// Each sample's gradient `∇_θ ⟨cotangent_b, f(x_b)⟩`, flattened as [`Params::flatten`]
+    /// orders the parameters, into row `b` of `rows` (`n × P` row-major, `P` the parameter
+    /// count; overwritten): the Jacobian of a scalar-output network when every cotangent is 1.
+    pub fn gradients(&self, cotangent: &Batch, rows: &mut [f64]) -> Result<()> {
+        self.check_cotangent(cotangent)?;
+        let (n, count) = (cotangent.n, self.params.count());
+        if rows.len() != n * count {
+            return Err(NtkError::input(
+                InputProblem::Shape,
+                format!(
+                    "{n} gradient rows of {count} parameters need {} values, got {}",
+                    n * count,
+                    rows.len()
+                ),
+            ));
+        }
+        // The per-sample tree is kept per thread and reused while the shapes stay (a network's
+        // many draws): freshly mapped arrays of `n × P` values cost page faults every call.
+        EACH_GRADIENTS.with(|cell| -> Result<()> {
+            let mut kept = cell.borrow_mut();
+            let fits = kept
+                .as_ref()
+                .is_some_and(|(k, tree)| *k == n && self.params.same_shape_each(tree, n));
+            if fits {
+                kept.as_mut().expect("checked").1.fill(0.0);
+            } else {
+                *kept = Some((n, self.params.zeros_each(n)));
+            }
+            let each = &mut kept.as_mut().expect("set above").1;
+            self.net
+                .root
+                .backward_batch(self.params, &self.acts, cotangent, each, GradMode::Each)
+                .map_err(|e| self.net.at_root(e))?;
+            for (b, row) in rows.chunks_exact_mut(count.max(1)).enumerate().take(n) {
+                self.params.flatten_sample(each, b, row);
+            }
+            Ok(())
+        })
+    }
+}
+
+thread_local! {
+    /// The per-sample gradient tree of [`BatchPullback::gradients`] and its sample count.
+    static EACH_GRADIENTS: std::cell::RefCell<Option<(usize, Params)>> =
+        const { std::cell::RefCell::new(None) };
 }

@@ -3,7 +3,7 @@
 
 use rand::RngCore;
 
-use super::{locate, Feats, Features, Layer, Params, SigMode, Signature};
+use super::{locate, Batch, Feats, Features, GradMode, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 
@@ -110,6 +110,52 @@ impl Serial {
         }
         Ok(g)
     }
+    /// [`Serial::forward_all`] of a batch: `acts[i]` is the input batch of layer `i`, the last
+    /// the output.
+    pub(crate) fn forward_all_batch(&self, params: &Params, x: Batch) -> Result<Vec<Batch>> {
+        check_children(params, self.layers.len(), "parameters")?;
+        let mut acts = vec![x];
+        for (i, (l, p)) in self.layers.iter().zip(&params.children).enumerate() {
+            let y = locate(i, &**l, l.apply_batch(p, acts.last().expect("nonempty")))?;
+            acts.push(y);
+        }
+        Ok(acts)
+    }
+    /// [`Serial::backward`] over the activations of [`Serial::forward_all_batch`].
+    pub(crate) fn backward_batch(
+        &self,
+        params: &Params,
+        acts: &[Batch],
+        dy: &Batch,
+        grad: &mut Params,
+        mode: GradMode,
+    ) -> Result<Batch> {
+        check_children(params, self.layers.len(), "parameters")?;
+        check_children(grad, self.layers.len(), "gradients")?;
+        if acts.len() != self.layers.len() + 1 {
+            return Err(NtkError::reject_as(
+                Rejection::ForeignParameters,
+                format!(
+                    "{} activations for {} layers",
+                    acts.len(),
+                    self.layers.len()
+                ),
+            ));
+        }
+        let mut g: Option<Batch> = None;
+        for (i, l) in self.layers.iter().enumerate().rev() {
+            let dyi = g.as_ref().unwrap_or(dy);
+            let r = l.vjp_batch(
+                &params.children[i],
+                &acts[i],
+                dyi,
+                &mut grad.children[i],
+                mode,
+            );
+            g = Some(locate(i, &**l, r)?);
+        }
+        Ok(g.unwrap_or_else(|| dy.clone()))
+    }
     /// The signatures after every layer (`sigs[0]` is the input).
     pub(crate) fn signatures(
         &self,
@@ -176,6 +222,23 @@ impl Layer for Serial {
     fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats> {
         let acts = self.forward_all(params, x)?;
         self.backward(params, &acts, dy, grad)
+    }
+    fn apply_batch(&self, params: &Params, x: &Batch) -> Result<Batch> {
+        Ok(self
+            .forward_all_batch(params, x.clone())?
+            .pop()
+            .expect("nonempty"))
+    }
+    fn vjp_batch(
+        &self,
+        params: &Params,
+        x: &Batch,
+        dy: &Batch,
+        grad: &mut Params,
+        mode: GradMode,
+    ) -> Result<Batch> {
+        let acts = self.forward_all_batch(params, x.clone())?;
+        self.backward_batch(params, &acts, dy, grad, mode)
     }
     fn extra_values(&self, input: &Stream<Signature>) -> usize {
         let Ok(sigs) = self.signatures(input.clone(), SigMode::Kernel) else {

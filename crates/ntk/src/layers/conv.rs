@@ -6,7 +6,10 @@ use rand::RngCore;
 
 use super::fused::{stencil_block, Dual, Step};
 use super::spatial::{check_strides, SpatialMap};
-use super::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
+use super::{
+    batch_per_sample, check_len, vjp_per_sample, Affine, Batch, Feats, Features, GradMode, Layer,
+    Params, SigMode, Signature,
+};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Padding;
@@ -202,6 +205,104 @@ impl Layer for Conv {
             data: dx,
         }))
     }
+    fn apply_batch(&self, params: &Params, x: &Batch) -> Result<Batch> {
+        let g = self.geometry(&x.sig.layout)?;
+        if self.strides != (1, 1) {
+            return batch_per_sample(self, params, x);
+        }
+        let (c, o) = (x.sig.channels, self.affine.width);
+        let fan_in = c * self.fh * self.fw;
+        let (w, b) = self.affine.split(&params.values, fan_in * o)?;
+        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
+        let mut y = vec![0.0; x.n * sout];
+        ConvPass {
+            g: &g,
+            channels: (c, o),
+            alpha: self.affine.scales(fan_in).0,
+        }
+        .forward_batch(x.n, (&mut y, whole(sout)), (&x.data, whole(sin)), w);
+        self.affine.add_bias(fan_in, &mut y, b);
+        Ok(Batch {
+            sig: Signature {
+                layout: Layout::Pixels {
+                    h: g.h_out,
+                    w: g.w_out,
+                },
+                channels: o,
+            },
+            n: x.n,
+            data: y,
+        })
+    }
+    fn vjp_batch(
+        &self,
+        params: &Params,
+        x: &Batch,
+        dy: &Batch,
+        grad: &mut Params,
+        mode: GradMode,
+    ) -> Result<Batch> {
+        let g = self.geometry(&x.sig.layout)?;
+        if self.strides != (1, 1) {
+            return vjp_per_sample(self, params, (x, dy), grad, mode);
+        }
+        let (c, o) = (x.sig.channels, self.affine.width);
+        let fan_in = c * self.fh * self.fw;
+        let (w, _) = self.affine.split(&params.values, fan_in * o)?;
+        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
+        check_len("cotangents", dy.data.len(), x.n * sout)?;
+        let mut dx = vec![0.0; x.data.len()];
+        let pass = ConvPass {
+            g: &g,
+            channels: (c, o),
+            alpha: self.affine.scales(fan_in).0,
+        };
+        let nw = fan_in * o;
+        let plen = self.affine.param_len(nw);
+        match mode {
+            GradMode::Sum => {
+                let (gw, gb) = self.affine.split_mut(&mut grad.values, nw)?;
+                let xs = (&x.data[..], whole(sin));
+                pass.backward_batch(
+                    x.n,
+                    xs,
+                    (&dy.data, whole(sout)),
+                    w,
+                    (FilterGrad::Sum(gw), &mut dx),
+                );
+                self.affine.bias_grad(fan_in, &dy.data, gb);
+            }
+            GradMode::Each => {
+                check_len("per-sample gradients", grad.values.len(), x.n * plen)?;
+                let values = &mut grad.values;
+                let mut sink = |b: usize, df: &[f64]| {
+                    let gw = &mut values[b * plen..][..nw];
+                    gw.iter_mut().zip(df).for_each(|(d, v)| *d += v);
+                };
+                let xs = (&x.data[..], whole(sin));
+                let dfilt = FilterGrad::Each(&mut sink);
+                pass.backward_batch(x.n, xs, (&dy.data, whole(sout)), w, (dfilt, &mut dx));
+                for b in 0..x.n {
+                    let gb = &mut grad.values[b * plen + nw..][..plen - nw];
+                    self.affine
+                        .bias_grad(fan_in, &dy.data[b * sout..][..sout], gb);
+                }
+            }
+        }
+        Ok(Batch {
+            sig: x.sig.clone(),
+            n: x.n,
+            data: dx,
+        })
+    }
+}
+
+/// Whole samples of `len` values one after another ([`Strided`]).
+pub(crate) fn whole(len: usize) -> Strided {
+    Strided {
+        stride: len,
+        offset: 0,
+    }
 }
 
 /// The im2col matrix of `x` `(H, W, C)` for geometry `g`: one row per output position
@@ -221,6 +322,80 @@ fn im2col(x: &[f64], g: &Geometry, c: usize) -> Array2<f64> {
         }
     }
     m
+}
+
+/// Where the samples of a batch sit in a buffer: sample `b`'s block starts at
+/// `b·stride + offset` (a slice of each sample's group features, or whole samples).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Strided {
+    pub(crate) stride: usize,
+    pub(crate) offset: usize,
+}
+
+/// A zeroed `rows × cols` matrix whose storage comes from the scratch pool (the batched
+/// passes' matrices reach megabytes; fresh ones would be mapped and faulted in every call).
+/// Hand it back with [`recycle_matrix`].
+fn pooled_zeros(rows: usize, cols: usize) -> Array2<f64> {
+    let mut v = crate::scratch::take(rows * cols);
+    v.iter_mut().for_each(|x| *x = 0.0);
+    Array2::from_shape_vec((rows, cols), v).expect("rows × cols values")
+}
+
+/// Returns a [`pooled_zeros`] matrix's storage to the pool.
+fn recycle_matrix(m: Array2<f64>) {
+    let (v, _) = m.into_raw_vec_and_offset();
+    crate::scratch::recycle(v);
+}
+
+/// [`im2col`] of `n` samples at `at` in `x`, stacked: row `b·P + p` holds sample `b`'s row `p`:
+/// `(n·P, fh·fw·C)` ([`pooled_zeros`] storage).
+fn im2col_batch(x: &[f64], n: usize, at: Strided, g: &Geometry, c: usize) -> Array2<f64> {
+    let cols = (2 * g.kh + 1) * (2 * g.kw + 1) * c;
+    let p = g.h_out * g.w_out;
+    let mut m = pooled_zeros(n * p, cols);
+    let sin = g.h_in * g.w_in * c;
+    for b in 0..n {
+        let x = &x[b * at.stride + at.offset..][..sin];
+        for i in 0..g.h_out {
+            for j in 0..g.w_out {
+                let mut row = m.row_mut(b * p + i * g.w_out + j);
+                let row = row.as_slice_mut().expect("standard layout");
+                window_runs(g, (i, j), |u, q, len| {
+                    row[u * c..][..len * c].copy_from_slice(&x[q * c..][..len * c]);
+                });
+            }
+        }
+    }
+    m
+}
+
+/// [`window_taps`] in runs: calls `run(u, q, len)` for the taps `u..u + len` of the window at
+/// output position `(i, j)` that read the input positions `q..q + len` (one call per window
+/// row where that row lies inside the image without wrapping, one per tap elsewhere), so the
+/// batched passes move `len·C` contiguous values at a time.
+fn window_runs(g: &Geometry, (i, j): (usize, usize), mut run: impl FnMut(usize, usize, usize)) {
+    let (kw, fw) = (g.kw as isize, 2 * g.kw + 1);
+    let first = g.padding.source(j, -kw, g.kw, g.w_in);
+    let last = g.padding.source(j, kw, g.kw, g.w_in);
+    let whole = match (first, last) {
+        (Some(a), Some(b)) if b >= a && b - a == fw - 1 => Some(a),
+        _ => None,
+    };
+    for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
+        let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {
+            continue;
+        };
+        match whole {
+            Some(a) => run(ur * fw, si * g.w_in + a, fw),
+            None => {
+                for (uc, dc) in (-kw..=kw).enumerate() {
+                    if let Some(sj) = g.padding.source(j, dc, g.kw, g.w_in) {
+                        run(ur * fw + uc, si * g.w_in + sj, 1);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Calls `tap(u, q)` for every tap of the window at output position `(i, j)` that reads the
@@ -291,6 +466,121 @@ impl ConvPass<'_> {
                 });
             }
         }
+    }
+}
+
+/// Where a batched reverse pass puts the filter gradient: summed over the samples into one
+/// `(fh·fw·C, O)` array, or per sample: `sink(b, dF_b)` with sample `b`'s own gradient.
+pub(crate) enum FilterGrad<'a> {
+    Sum(&'a mut [f64]),
+    Each(&'a mut dyn FnMut(usize, &[f64])),
+}
+
+impl ConvPass<'_> {
+    /// [`ConvPass::forward`] of `n` samples at once: `y` at `yat` gets `α` times sample `b`'s
+    /// convolution of `x` at `xat` with `filt` added, as one matrix product of the stacked
+    /// [`im2col`] matrices `(n·P, fh·fw·C)` with the filter.
+    pub(crate) fn forward_batch(
+        &self,
+        n: usize,
+        (y, yat): (&mut [f64], Strided),
+        (x, xat): (&[f64], Strided),
+        filt: &[f64],
+    ) {
+        let (c, o) = self.channels;
+        let a = im2col_batch(x, n, xat, self.g, c);
+        let (rows, k) = a.dim();
+        let b = ArrayView2::from_shape((k, o), &filt[..k * o]).expect("filter shape");
+        let sout = rows / n.max(1) * o;
+        if yat.stride == sout && yat.offset == 0 {
+            let mut out =
+                ArrayViewMut2::from_shape((rows, o), &mut y[..rows * o]).expect("output shape");
+            general_mat_mul(self.alpha, &a, &b, 1.0, &mut out);
+        } else {
+            let mut t = pooled_zeros(rows, o);
+            general_mat_mul(self.alpha, &a, &b, 0.0, &mut t);
+            let ts = t.as_slice().expect("standard layout");
+            for bi in 0..n {
+                let dst = &mut y[bi * yat.stride + yat.offset..][..sout];
+                dst.iter_mut()
+                    .zip(&ts[bi * sout..][..sout])
+                    .for_each(|(d, v)| *d += v);
+            }
+            recycle_matrix(t);
+        }
+        recycle_matrix(a);
+    }
+
+    /// Reverse of [`ConvPass::forward_batch`]: the filter gradient `α colsᵀ·dy` as `dfilt`
+    /// says (summed: one product over all samples; per sample: one product each), and the
+    /// input cotangents added to `dx` (at `x`'s places `xat`).
+    pub(crate) fn backward_batch(
+        &self,
+        n: usize,
+        (x, xat): (&[f64], Strided),
+        (dy, yat): (&[f64], Strided),
+        filt: &[f64],
+        (dfilt, dx): (FilterGrad<'_>, &mut [f64]),
+    ) {
+        let (g, (c, o)) = (self.g, self.channels);
+        let a = im2col_batch(x, n, xat, g, c);
+        let (rows, k) = a.dim();
+        let p = g.h_out * g.w_out;
+        let sout = p * o;
+        let gathered;
+        let gy = if yat.stride == sout && yat.offset == 0 {
+            ArrayView2::from_shape((rows, o), &dy[..rows * o]).expect("cotangent shape")
+        } else {
+            let mut t = Vec::with_capacity(rows * o);
+            for b in 0..n {
+                t.extend_from_slice(&dy[b * yat.stride + yat.offset..][..sout]);
+            }
+            gathered = t;
+            ArrayView2::from_shape((rows, o), &gathered[..]).expect("cotangent shape")
+        };
+        let f = ArrayView2::from_shape((k, o), &filt[..k * o]).expect("filter shape");
+        match dfilt {
+            FilterGrad::Sum(df) => {
+                let mut df =
+                    ArrayViewMut2::from_shape((k, o), &mut df[..k * o]).expect("filter shape");
+                general_mat_mul(self.alpha, &a.t(), &gy, 1.0, &mut df);
+            }
+            FilterGrad::Each(sink) => {
+                let mut buf = crate::scratch::take(k * o);
+                for b in 0..n {
+                    let rows = ndarray::s![b * p..(b + 1) * p, ..];
+                    let mut df =
+                        ArrayViewMut2::from_shape((k, o), &mut buf[..]).expect("filter shape");
+                    general_mat_mul(
+                        self.alpha,
+                        &a.slice(rows).t(),
+                        &gy.slice(rows),
+                        0.0,
+                        &mut df,
+                    );
+                    sink(b, &buf);
+                }
+                crate::scratch::recycle(buf);
+            }
+        }
+        recycle_matrix(a);
+        let mut dcols = pooled_zeros(rows, k);
+        general_mat_mul(self.alpha, &gy, &f.t(), 0.0, &mut dcols);
+        let sin = g.h_in * g.w_in * c;
+        for b in 0..n {
+            let dx = &mut dx[b * xat.stride + xat.offset..][..sin];
+            for i in 0..g.h_out {
+                for j in 0..g.w_out {
+                    let row = dcols.row(b * p + i * g.w_out + j);
+                    let row = row.as_slice().expect("standard layout");
+                    window_runs(g, (i, j), |u, q, len| {
+                        let (d, v) = (&mut dx[q * c..][..len * c], &row[u * c..][..len * c]);
+                        d.iter_mut().zip(v).for_each(|(d, v)| *d += v);
+                    });
+                }
+            }
+        }
+        recycle_matrix(dcols);
     }
 }
 

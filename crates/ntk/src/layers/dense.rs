@@ -2,7 +2,12 @@
 
 use rand::RngCore;
 
-use super::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, ArrayView2, ArrayViewMut2};
+
+use super::{
+    check_len, Affine, Batch, Feats, Features, GradMode, Layer, Params, SigMode, Signature,
+};
 use crate::error::Result;
 use crate::layout::{Kernel, KernelCtx, Stream};
 
@@ -102,5 +107,71 @@ impl Layer for Dense {
             sig: x.sig.clone(),
             data: dx,
         }))
+    }
+    fn apply_batch(&self, params: &Params, x: &Batch) -> Result<Batch> {
+        let (c, o) = (x.sig.channels, self.affine.width);
+        let (w, b) = self.affine.split(&params.values, o * c)?;
+        let rows = x.n * x.sig.positions();
+        check_len("inputs", x.data.len(), rows * c)?;
+        let xm = ArrayView2::from_shape((rows, c), &x.data[..]).expect("inputs (N, C)");
+        let wm = ArrayView2::from_shape((o, c), w).expect("weights (O, C)");
+        let mut y = vec![0.0; rows * o];
+        let mut ym = ArrayViewMut2::from_shape((rows, o), &mut y[..]).expect("outputs (N, O)");
+        general_mat_mul(self.affine.scales(c).0, &xm, &wm.t(), 0.0, &mut ym);
+        self.affine.add_bias(c, &mut y, b);
+        Ok(Batch {
+            sig: Signature {
+                layout: x.sig.layout.clone(),
+                channels: o,
+            },
+            n: x.n,
+            data: y,
+        })
+    }
+    fn vjp_batch(
+        &self,
+        params: &Params,
+        x: &Batch,
+        dy: &Batch,
+        grad: &mut Params,
+        mode: GradMode,
+    ) -> Result<Batch> {
+        let (c, o) = (x.sig.channels, self.affine.width);
+        let (w, _) = self.affine.split(&params.values, o * c)?;
+        let alpha = self.affine.scales(c).0;
+        let p = x.sig.positions();
+        let rows = x.n * p;
+        check_len("inputs", x.data.len(), rows * c)?;
+        check_len("cotangents", dy.data.len(), rows * o)?;
+        let xm = ArrayView2::from_shape((rows, c), &x.data[..]).expect("inputs (N, C)");
+        let gy = ArrayView2::from_shape((rows, o), &dy.data[..]).expect("cotangents (N, O)");
+        let wm = ArrayView2::from_shape((o, c), w).expect("weights (O, C)");
+        match mode {
+            GradMode::Sum => {
+                let (gw, gb) = self.affine.split_mut(&mut grad.values, o * c)?;
+                let mut gw = ArrayViewMut2::from_shape((o, c), gw).expect("weights (O, C)");
+                general_mat_mul(alpha, &gy.t(), &xm, 1.0, &mut gw);
+                self.affine.bias_grad(c, &dy.data, gb);
+            }
+            GradMode::Each => {
+                let plen = self.affine.param_len(o * c);
+                check_len("per-sample gradients", grad.values.len(), x.n * plen)?;
+                for (b, g) in grad.values.chunks_exact_mut(plen).enumerate() {
+                    let (gw, gb) = g.split_at_mut(o * c);
+                    let mut gw = ArrayViewMut2::from_shape((o, c), gw).expect("weights (O, C)");
+                    let r = s![b * p..(b + 1) * p, ..];
+                    general_mat_mul(alpha, &gy.slice(r).t(), &xm.slice(r), 1.0, &mut gw);
+                    self.affine.bias_grad(c, &dy.data[b * p * o..][..p * o], gb);
+                }
+            }
+        }
+        let mut dx = vec![0.0; rows * c];
+        let mut dxm = ArrayViewMut2::from_shape((rows, c), &mut dx[..]).expect("(N, C)");
+        general_mat_mul(alpha, &gy, &wm, 0.0, &mut dxm);
+        Ok(Batch {
+            sig: x.sig.clone(),
+            n: x.n,
+            data: dx,
+        })
     }
 }

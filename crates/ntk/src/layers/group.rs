@@ -46,10 +46,14 @@ use entk_groups::{GroupStructure, PlanarPointGroup};
 
 use super::conv::{
     restride, stride_note, strided_size, subsample_kernel, unstride_cotangent, ConvPass,
+    FilterGrad, Strided,
 };
 use super::fused::{stencil_block, Dual, Step};
 use super::spatial::check_strides;
-use super::{Affine, Feats, Features, Layer, Params, SigMode, Signature};
+use super::{
+    batch_per_sample, vjp_per_sample, Affine, Batch, Feats, Features, GradMode, Layer, Params,
+    SigMode, Signature,
+};
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
 use crate::param::{GroupSupport, Padding};
@@ -241,6 +245,197 @@ impl Stencils {
         scratch::recycle(f);
         scratch::recycle(df);
         dx
+    }
+    /// [`Stencils::forward`] of a batch of `n` samples of `xlen` values each: each resampled
+    /// filter is made once and applied to all samples in one matrix product
+    /// ([`ConvPass::forward_batch`]). The output `n × (|G|, Ho, Wo, O)`, sample-major.
+    fn forward_batch(
+        &self,
+        g: &Geometry,
+        w: &[f64],
+        (x, xlen, n): (&[f64], usize, usize),
+        (c, o): (usize, usize),
+        alpha: f64,
+        slots: &[usize],
+        src: impl Fn(usize, usize) -> usize,
+    ) -> Vec<f64> {
+        let (ng, q2) = (self.info.order, self.q * self.q);
+        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
+        let mut y = vec![0.0; n * ng * sout];
+        let pass = ConvPass {
+            g,
+            channels: (c, o),
+            alpha,
+        };
+        let mut f = scratch::take(q2 * c * o);
+        for s in 0..ng {
+            for (ji, &j) in slots.iter().enumerate() {
+                self.resample_slot(s, w, (ji, slots.len()), &mut f);
+                let xat = Strided {
+                    stride: xlen,
+                    offset: src(j, s) * sin,
+                };
+                let yat = Strided {
+                    stride: ng * sout,
+                    offset: s * sout,
+                };
+                pass.forward_batch(n, (&mut y, yat), (x, xat), &f);
+            }
+        }
+        scratch::recycle(f);
+        y
+    }
+    /// Reverse mode of [`Stencils::forward_batch`]: the weight gradients into `gw` as `mode`
+    /// says (per sample: `gw` holds `n` blocks of `stride` values, the weights first in each),
+    /// and the input cotangents.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_batch(
+        &self,
+        g: &Geometry,
+        w: &[f64],
+        (x, xlen, n): (&[f64], usize, usize),
+        dy: &[f64],
+        (c, o): (usize, usize),
+        alpha: f64,
+        slots: &[usize],
+        src: impl Fn(usize, usize) -> usize,
+        (gw, mode, stride): (&mut [f64], GradMode, usize),
+    ) -> Vec<f64> {
+        let (ng, q2) = (self.info.order, self.q * self.q);
+        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
+        let mut dx = vec![0.0; x.len()];
+        let pass = ConvPass {
+            g,
+            channels: (c, o),
+            alpha,
+        };
+        let per = q2 * c * o;
+        let mut f = scratch::take(per);
+        let mut df = scratch::take(per);
+        for s in 0..ng {
+            for (ji, &j) in slots.iter().enumerate() {
+                self.resample_slot(s, w, (ji, slots.len()), &mut f);
+                let xat = Strided {
+                    stride: xlen,
+                    offset: src(j, s) * sin,
+                };
+                let yat = Strided {
+                    stride: ng * sout,
+                    offset: s * sout,
+                };
+                let entries: Vec<_> = self.slot_entries(s, (ji, slots.len()), c * o).collect();
+                // dW_j += M_sᵀ dF: the reverse of the resampling (of the sum, or per sample).
+                let mut sink = |b: usize, df: &[f64]| {
+                    let gw = &mut gw[b * stride..];
+                    for (a, f, wr) in &entries {
+                        axpy(*a, &df[f.clone()], &mut gw[wr.clone()]);
+                    }
+                };
+                match mode {
+                    GradMode::Sum => {
+                        df.iter_mut().for_each(|v| *v = 0.0);
+                        let dfilt = FilterGrad::Sum(&mut df);
+                        pass.backward_batch(n, (x, xat), (dy, yat), &f, (dfilt, &mut dx));
+                        sink(0, &df);
+                    }
+                    GradMode::Each => {
+                        let dfilt = FilterGrad::Each(&mut sink);
+                        pass.backward_batch(n, (x, xat), (dy, yat), &f, (dfilt, &mut dx));
+                    }
+                }
+            }
+        }
+        scratch::recycle(f);
+        scratch::recycle(df);
+        dx
+    }
+    /// [`Layer::apply_batch`] of `lift_conv` and `group_conv` ([`Stencils::layer_apply`] of a
+    /// batch); strided layers go sample by sample.
+    fn layer_apply_batch(
+        &self,
+        (affine, slots): (&Affine, &[usize]),
+        g: &Geometry,
+        (params, x): (&Params, &Batch),
+        src: impl Fn(usize, usize) -> usize,
+    ) -> Result<Batch> {
+        let (c, o) = (x.sig.channels, affine.width);
+        let q2 = self.q * self.q;
+        let fan_in = c * slots.len() * q2;
+        let (w, b) = affine.split(&params.values, q2 * slots.len() * c * o)?;
+        let alpha = affine.scales(fan_in).0;
+        let xs = (&x.data[..], x.sig.feature_len(), x.n);
+        let mut y = self.forward_batch(g, w, xs, (c, o), alpha, slots, src);
+        affine.add_bias(fan_in, &mut y, b);
+        let sig = self.features(g, o, Vec::new()).sig;
+        Ok(Batch {
+            sig,
+            n: x.n,
+            data: y,
+        })
+    }
+    /// [`Layer::vjp_batch`] of `lift_conv` and `group_conv`, the reverse of
+    /// [`Stencils::layer_apply_batch`].
+    fn layer_vjp_batch(
+        &self,
+        (affine, slots): (&Affine, &[usize]),
+        g: &Geometry,
+        (params, x, dy): (&Params, &Batch, &Batch),
+        (grad, mode): (&mut Params, GradMode),
+        src: impl Fn(usize, usize) -> usize,
+    ) -> Result<Batch> {
+        let (c, o) = (x.sig.channels, affine.width);
+        let q2 = self.q * self.q;
+        let fan_in = c * slots.len() * q2;
+        let nw = q2 * slots.len() * c * o;
+        let (w, _) = affine.split(&params.values, nw)?;
+        let alpha = affine.scales(fan_in).0;
+        let sout = self.info.order * g.h_out * g.w_out * o;
+        super::check_len("cotangents", dy.data.len(), x.n * sout)?;
+        let plen = affine.param_len(nw);
+        let xs = (&x.data[..], x.sig.feature_len(), x.n);
+        let dx = match mode {
+            GradMode::Sum => {
+                let (gw, gb) = affine.split_mut(&mut grad.values, nw)?;
+                let dx = self.backward_batch(
+                    g,
+                    w,
+                    xs,
+                    &dy.data,
+                    (c, o),
+                    alpha,
+                    slots,
+                    src,
+                    (gw, mode, 0),
+                );
+                affine.bias_grad(fan_in, &dy.data, gb);
+                dx
+            }
+            GradMode::Each => {
+                super::check_len("per-sample gradients", grad.values.len(), x.n * plen)?;
+                let gw = &mut grad.values[..];
+                let dx = self.backward_batch(
+                    g,
+                    w,
+                    xs,
+                    &dy.data,
+                    (c, o),
+                    alpha,
+                    slots,
+                    src,
+                    (gw, mode, plen),
+                );
+                for b in 0..x.n {
+                    let gb = &mut grad.values[b * plen + nw..][..plen - nw];
+                    affine.bias_grad(fan_in, &dy.data[b * sout..][..sout], gb);
+                }
+                dx
+            }
+        };
+        Ok(Batch {
+            sig: x.sig.clone(),
+            n: x.n,
+            data: dx,
+        })
     }
     /// [`Layer::init`] of `lift_conv` and `group_conv`: weights `(q², slots, C, O)` and bias,
     /// `fan_in = C · slots · q²`.
@@ -765,6 +960,33 @@ macro_rules! group_linear_methods {
             let pass = (params, x, dy.as_one()?);
             self.st
                 .layer_vjp(layer, &g, pass, grad, |j, s| self.source(j, s))
+        }
+        fn apply_batch(&self, params: &Params, x: &Batch) -> Result<Batch> {
+            let g = self.geometry(&x.sig.layout)?;
+            if self.strides != (1, 1) {
+                return batch_per_sample(self, params, x);
+            }
+            let layer = (&self.affine, self.slots());
+            self.st
+                .layer_apply_batch(layer, &g, (params, x), |j, s| self.source(j, s))
+        }
+        fn vjp_batch(
+            &self,
+            params: &Params,
+            x: &Batch,
+            dy: &Batch,
+            grad: &mut Params,
+            mode: GradMode,
+        ) -> Result<Batch> {
+            let g = self.geometry(&x.sig.layout)?;
+            if self.strides != (1, 1) {
+                return vjp_per_sample(self, params, (x, dy), grad, mode);
+            }
+            let layer = (&self.affine, self.slots());
+            self.st
+                .layer_vjp_batch(layer, &g, (params, x, dy), (grad, mode), |j, s| {
+                    self.source(j, s)
+                })
         }
     };
 }

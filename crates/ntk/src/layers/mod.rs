@@ -152,6 +152,93 @@ impl Features {
     }
 }
 
+/// `n` samples of one signature, stored one after another (sample-major): sample `b`'s
+/// features are `data[b·L..(b+1)·L]`, `L = sig.feature_len()`, each in the order of
+/// [`Features`]. What the batched finite passes ([`Layer::apply_batch`],
+/// [`crate::Network::apply_batch`]) take and give.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// The signature of each sample.
+    pub sig: Signature,
+    /// Number of samples.
+    pub n: usize,
+    /// Values, sample-major.
+    pub data: Vec<f64>,
+}
+
+impl Batch {
+    /// The samples `xs`, one after another; refuses samples of different signatures or of
+    /// the wrong length, and an empty list (it has no signature).
+    pub fn from_samples(xs: &[Features]) -> Result<Self> {
+        let Some(first) = xs.first() else {
+            return Err(NtkError::input(
+                InputProblem::Empty,
+                "a batch needs at least one sample",
+            ));
+        };
+        let mut data = Vec::with_capacity(xs.len() * first.data.len());
+        for (i, x) in xs.iter().enumerate() {
+            x.check()?;
+            if x.sig != first.sig {
+                return Err(NtkError::input(
+                    InputProblem::Mismatch,
+                    format!(
+                        "sample {i} has shape {} × {}, sample 0 {} × {}",
+                        x.sig.layout, x.sig.channels, first.sig.layout, first.sig.channels
+                    ),
+                ));
+            }
+            data.extend_from_slice(&x.data);
+        }
+        Ok(Batch {
+            sig: first.sig.clone(),
+            n: xs.len(),
+            data,
+        })
+    }
+    /// The values of sample `b`.
+    pub fn sample(&self, b: usize) -> &[f64] {
+        let l = self.sig.feature_len();
+        &self.data[b * l..][..l]
+    }
+    /// Sample `b` as [`Features`].
+    pub fn features(&self, b: usize) -> Features {
+        Features {
+            sig: self.sig.clone(),
+            data: self.sample(b).to_vec(),
+        }
+    }
+    /// Checks that the data holds `n` samples of the signature.
+    pub fn check(&self) -> Result<()> {
+        let want = self.sig.feature_len().saturating_mul(self.n);
+        if self.data.len() != want {
+            return Err(NtkError::input(
+                InputProblem::Shape,
+                format!(
+                    "a batch of {} samples of shape {} × {} channels needs {want} values, got {}",
+                    self.n,
+                    self.sig.layout,
+                    self.sig.channels,
+                    self.data.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a batched reverse pass ([`Layer::vjp_batch`]) does with the parameter gradients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GradMode {
+    /// Adds the sum over the samples to `grad` (shaped like the parameters): the gradient of a
+    /// loss summed over the batch.
+    Sum,
+    /// Adds each sample's own gradient: every node of `grad` holds `n` times its parameters'
+    /// values, sample-major (sample `b`'s gradient of a node with `len` values at
+    /// `values[b·len..(b+1)·len]`): the rows of a Jacobian.
+    Each,
+}
+
 /// One sample's finite features on each of a layer's streams ([`Stream::One`] for most layers,
 /// [`Stream::Many`] between a fan-out and a fan-in): what [`Layer::apply`] and [`Layer::vjp`]
 /// take and give.
@@ -185,6 +272,56 @@ impl Params {
     /// Total number of parameters.
     pub fn count(&self) -> usize {
         self.values.len() + self.children.iter().map(Params::count).sum::<usize>()
+    }
+    /// Sets every value to `v`.
+    pub(crate) fn fill(&mut self, v: f64) {
+        self.values.iter_mut().for_each(|x| *x = v);
+        self.children.iter_mut().for_each(|c| c.fill(v));
+    }
+    /// Adds these values to sample `b`'s share of `each`, a tree of the same structure holding
+    /// one gradient per sample in every node ([`GradMode::Each`]).
+    pub(crate) fn add_into_sample(&self, each: &mut Params, b: usize) -> Result<()> {
+        let len = self.values.len();
+        check_len("gradients", each.children.len(), self.children.len())?;
+        let dst = each
+            .values
+            .get_mut(b * len..(b + 1) * len)
+            .ok_or_else(|| NtkError::reject("per-sample gradients of the wrong size"))?;
+        dst.iter_mut().zip(&self.values).for_each(|(d, v)| *d += v);
+        for (c, e) in self.children.iter().zip(&mut each.children) {
+            c.add_into_sample(e, b)?;
+        }
+        Ok(())
+    }
+    /// A tree shaped like `self` with `n` zeroed copies of every node's values
+    /// ([`GradMode::Each`]).
+    pub(crate) fn zeros_each(&self, n: usize) -> Params {
+        Params {
+            values: vec![0.0; self.values.len() * n],
+            children: self.children.iter().map(|c| c.zeros_each(n)).collect(),
+        }
+    }
+    /// Whether `each` has this tree's structure with `n` copies of every node's values.
+    pub(crate) fn same_shape_each(&self, each: &Params, n: usize) -> bool {
+        each.values.len() == n * self.values.len()
+            && each.children.len() == self.children.len()
+            && self
+                .children
+                .iter()
+                .zip(&each.children)
+                .all(|(a, b)| a.same_shape_each(b, n))
+    }
+    /// Sample `b`'s gradient of a [`GradMode::Each`] tree `each` (shaped like `self`),
+    /// flattened depth first like [`Params::flatten`], into `out` (`out.len() == self.count()`).
+    pub(crate) fn flatten_sample(&self, each: &Params, b: usize, out: &mut [f64]) {
+        let len = self.values.len();
+        let (head, mut rest) = out.split_at_mut(len);
+        head.copy_from_slice(&each.values[b * len..(b + 1) * len]);
+        for (c, e) in self.children.iter().zip(&each.children) {
+            let (h, r) = rest.split_at_mut(c.count());
+            c.flatten_sample(e, b, h);
+            rest = r;
+        }
     }
 }
 
@@ -227,6 +364,26 @@ pub trait Layer: Send + Sync + fmt::Debug {
     /// Reverse mode: given the input `x` and the output cotangent `dy`, accumulates parameter
     /// gradients into `grad` (same structure as the parameters) and returns the input cotangent.
     fn vjp(&self, params: &Params, x: &Feats, dy: &Feats, grad: &mut Params) -> Result<Feats>;
+    /// The forward pass of a batch ([`Batch`], one stream in and out): sample `b` of the output
+    /// is [`Layer::apply`] of sample `b`. Default: [`Layer::apply`] sample by sample; layers
+    /// with weights override it with one pass over the whole batch (matrix products over all
+    /// samples), equal up to rounding.
+    fn apply_batch(&self, params: &Params, x: &Batch) -> Result<Batch> {
+        batch_per_sample(self, params, x)
+    }
+    /// Reverse mode of [`Layer::apply_batch`]: given the inputs `x` and the output cotangents
+    /// `dy` (sample by sample), adds the parameter gradients to `grad` as `mode` says and
+    /// returns the input cotangents. Default: [`Layer::vjp`] sample by sample.
+    fn vjp_batch(
+        &self,
+        params: &Params,
+        x: &Batch,
+        dy: &Batch,
+        grad: &mut Params,
+        mode: GradMode,
+    ) -> Result<Batch> {
+        vjp_per_sample(self, params, (x, dy), grad, mode)
+    }
     /// Gaussianity of the output, given that of the input (neural-tangents' `is_gaussian`).
     ///
     /// Dual activations (docs/theory.md#nonlinearities-dual-activations) assume the pre-activation is a centred Gaussian
@@ -315,6 +472,53 @@ pub trait Layer: Send + Sync + fmt::Debug {
 /// A first layer's per-input summary (see [`Layer::prepare_input`]); its type is private to
 /// the layer that made it.
 pub type Prepared = Arc<dyn std::any::Any + Send + Sync>;
+
+/// [`Layer::apply`] sample by sample: the default [`Layer::apply_batch`] (and its fallback for
+/// settings a layer does not batch).
+pub(crate) fn batch_per_sample<L: Layer + ?Sized>(
+    l: &L,
+    params: &Params,
+    x: &Batch,
+) -> Result<Batch> {
+    let sig = l
+        .signature(Stream::One(x.sig.clone()), SigMode::Finite)?
+        .one()?;
+    let mut data = Vec::with_capacity(x.n * sig.feature_len());
+    for b in 0..x.n {
+        data.extend_from_slice(&l.apply(params, &Stream::One(x.features(b)))?.one()?.data);
+    }
+    Ok(Batch { sig, n: x.n, data })
+}
+
+/// [`Layer::vjp`] sample by sample: the default [`Layer::vjp_batch`] (and its fallback).
+pub(crate) fn vjp_per_sample<L: Layer + ?Sized>(
+    l: &L,
+    params: &Params,
+    (x, dy): (&Batch, &Batch),
+    grad: &mut Params,
+    mode: GradMode,
+) -> Result<Batch> {
+    let mut data = Vec::with_capacity(x.data.len());
+    let mut one = (mode == GradMode::Each).then(|| params.zeros_like());
+    for b in 0..x.n {
+        let (xb, dyb) = (Stream::One(x.features(b)), Stream::One(dy.features(b)));
+        let dx = match &mut one {
+            None => l.vjp(params, &xb, &dyb, grad)?,
+            Some(g) => {
+                g.fill(0.0);
+                let dx = l.vjp(params, &xb, &dyb, g)?;
+                g.add_into_sample(grad, b)?;
+                dx
+            }
+        };
+        data.extend_from_slice(&dx.one()?.data);
+    }
+    Ok(Batch {
+        sig: x.sig.clone(),
+        n: x.n,
+        data,
+    })
+}
 
 /// Weight and bias settings shared by all linear layers.
 #[derive(Debug, Clone, Copy, PartialEq)]

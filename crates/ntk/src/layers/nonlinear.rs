@@ -1,7 +1,7 @@
 //! Pointwise nonlinearity layers.
 
 use super::FixedMap;
-use super::{Features, Layer, Params, SigMode, Signature};
+use super::{Batch, Features, GradMode, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Stream};
 use crate::nonlin::Nonlinearity;
@@ -75,6 +75,39 @@ impl Layer for Elementwise {
         (!matches!(self.phi, Nonlinearity::Identity)).then_some(&self.phi)
     }
     super::fixed_map_passes!();
+    fn apply_batch(&self, _: &Params, x: &Batch) -> Result<Batch> {
+        Ok(Batch {
+            sig: x.sig.clone(),
+            n: x.n,
+            // ReLU inline (what `apply` computes), the others through the general map.
+            data: match self.phi {
+                Nonlinearity::Relu => x.data.iter().map(|v| v.max(0.0)).collect(),
+                _ => x.data.iter().map(|v| self.phi.apply(*v)).collect(),
+            },
+        })
+    }
+    fn vjp_batch(
+        &self,
+        _: &Params,
+        x: &Batch,
+        dy: &Batch,
+        _: &mut Params,
+        _: GradMode,
+    ) -> Result<Batch> {
+        super::check_len("cotangents", dy.data.len(), x.data.len())?;
+        let pairs = x.data.iter().zip(&dy.data);
+        let data = match self.phi {
+            Nonlinearity::Relu => pairs
+                .map(|(u, g)| g * if *u > 0.0 { 1.0 } else { 0.0 })
+                .collect(),
+            _ => pairs.map(|(u, g)| g * self.phi.derivative(*u)).collect(),
+        };
+        Ok(Batch {
+            sig: x.sig.clone(),
+            n: x.n,
+            data,
+        })
+    }
 }
 
 /// Refuses variances outside `phi`'s domain (the largest of the diagonals `d1`, `d2`).
