@@ -1230,7 +1230,9 @@ impl Context {
     }
 
     /// Full-batch gradient descent of architecture `arch` on `(1/2m) Σ (f − y)²` over its
-    /// training set, test predictions ([`Context::orbit_mean`]) at each checkpoint.
+    /// training set, test predictions ([`Context::orbit_mean`]) at each checkpoint. Every
+    /// step is one batched forward and reverse pass over the whole training set
+    /// ([`Network::vjp_batch`]); the predictions one batched forward pass.
     fn train(
         &self,
         arch: usize,
@@ -1238,27 +1240,34 @@ impl Context {
         params: &mut Params,
     ) -> Result<Vec<Vec<f64>>, ExperimentError> {
         let (xs, ys) = &self.sets[arch];
+        let (train, tests) = (batch_of(xs)?, batch_of(&self.tests[arch])?);
         let last = *self.checkpoints.iter().max().unwrap_or(&0);
         let mut out = Vec::with_capacity(self.checkpoints.len());
+        let mut grad = params.zeros_like();
         for step in 0..=last {
             if self.checkpoints.contains(&step) {
-                let p = self.tests[arch]
-                    .iter()
-                    .map(|x| Ok(net.apply(params, x)?.data[0]))
-                    .collect::<Result<Vec<f64>, ExperimentError>>()?;
+                let p = match &tests {
+                    Some(t) => first_outputs(&net.apply_batch(params, t)?),
+                    None => Vec::new(),
+                };
                 out.push(self.orbit_mean(arch, p));
             }
             if step == last {
                 break;
             }
-            let g = loss_gradient(net, params, xs, ys)?;
-            axpy(params, -self.eta, &g);
+            zero(&mut grad);
+            if let Some(train) = &train {
+                loss_gradient(net, params, train, ys, &mut grad)?;
+            }
+            axpy(params, -self.eta, &grad);
         }
         Ok(out)
     }
 
     /// The linearised network of `params` (empirical NTK at initialisation) trained by the same
-    /// discrete gradient descent in closed form: test predictions at each checkpoint.
+    /// discrete gradient descent in closed form: test predictions at each checkpoint. The
+    /// Jacobians of the training and test outputs come from one batched reverse pass each
+    /// ([`entk_ntk::BatchPullback::gradients`]), the NTK blocks from one matrix product each.
     fn linearised(
         &self,
         arch: usize,
@@ -1266,23 +1275,33 @@ impl Context {
         params: &Params,
     ) -> Result<Vec<Vec<f64>>, ExperimentError> {
         let (xs, ys) = &self.sets[arch];
-        let value_grad = |x: &Features| -> Result<(f64, Vec<f64>), ExperimentError> {
-            let y = net.apply(params, x)?;
-            let mut e0 = Features::zeros(y.sig.clone());
-            e0.data[0] = 1.0;
-            Ok((y.data[0], net.gradient(params, x, &e0)?.flatten()))
+        let count = params.count();
+        // The outputs and the `n × P` Jacobian of the first output.
+        let value_grad = |x: &[Features]| -> Result<(Vec<f64>, Array2<f64>), ExperimentError> {
+            let Some(batch) = batch_of(x)? else {
+                return Ok((Vec::new(), Array2::zeros((0, count))));
+            };
+            let pullback = net.vjp_batch(params, &batch)?;
+            let out = pullback.output();
+            let len = out.sig.feature_len();
+            let mut e0 = entk_ntk::Batch {
+                sig: out.sig.clone(),
+                n: out.n,
+                data: vec![0.0; out.data.len()],
+            };
+            e0.data
+                .iter_mut()
+                .step_by(len.max(1))
+                .for_each(|v| *v = 1.0);
+            let mut j = Array2::zeros((out.n, count));
+            pullback.gradients(&e0, j.as_slice_mut().expect("standard layout"))?;
+            Ok((first_outputs(out), j))
         };
-        let tr: Vec<(f64, Vec<f64>)> = xs.iter().map(value_grad).collect::<Result<_, _>>()?;
-        let te: Vec<(f64, Vec<f64>)> = self.tests[arch]
-            .iter()
-            .map(value_grad)
-            .collect::<Result<_, _>>()?;
-        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
-        let m = tr.len();
-        let theta = Array2::from_shape_fn((m, m), |(i, j)| dot(&tr[i].1, &tr[j].1));
-        let cross = Array2::from_shape_fn((te.len(), m), |(i, j)| dot(&te[i].1, &tr[j].1));
-        let f0: Vec<f64> = tr.iter().map(|t| t.0).collect();
-        let f0_test: Vec<f64> = te.iter().map(|t| t.0).collect();
+        let (f0, j_train) = value_grad(xs)?;
+        let (f0_test, j_test) = value_grad(&self.tests[arch])?;
+        let m = f0.len();
+        let theta = j_train.dot(&j_train.t());
+        let cross = j_test.dot(&j_train.t());
         let gd = DiscreteGd::new(&theta);
         Ok(self
             .checkpoints
@@ -1293,6 +1312,19 @@ impl Context {
             })
             .collect())
     }
+}
+
+/// `xs` as one [`entk_ntk::Batch`]; `None` when there are none.
+fn batch_of(xs: &[Features]) -> Result<Option<entk_ntk::Batch>, ExperimentError> {
+    if xs.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(entk_ntk::Batch::from_samples(xs)?))
+}
+
+/// The first output value of every sample of a batch of outputs.
+fn first_outputs(out: &entk_ntk::Batch) -> Vec<f64> {
+    (0..out.n).map(|b| out.sample(b)[0]).collect()
 }
 
 /// Discrete gradient descent of a linear model with kernel `Θ(X,X)` on the normalised loss:
@@ -1410,30 +1442,36 @@ fn axpy(p: &mut Params, a: f64, g: &Params) {
         .for_each(|(x, y)| axpy(x, a, y));
 }
 
-/// The gradient of `(1/2m) Σ_i (f(x_i) − y_i)²` (one forward and one reverse pass per sample).
+/// Adds the gradient of `(1/2m) Σ_i (f(x_i) − y_i)²` over the `m` samples of `xs` to `grad`:
+/// one batched forward and one batched reverse pass.
 fn loss_gradient(
     net: &Network,
     params: &Params,
-    xs: &[Features],
+    xs: &entk_ntk::Batch,
     ys: &[f64],
-) -> Result<Params, ExperimentError> {
-    let mut grad = params.zeros_like();
-    let m = xs.len() as f64;
-    for (x, &y) in xs.iter().zip(ys) {
-        let pullback = net.vjp(params, x)?;
-        let out = pullback.output();
-        if out.data.len() != 1 {
-            return Err(ExperimentError::Usage(
-                "the network must end in one scalar output".into(),
-            ));
-        }
-        let cotangent = Features {
-            sig: out.sig.clone(),
-            data: vec![(out.data[0] - y) / m],
-        };
-        pullback.accumulate(&cotangent, &mut grad)?;
+    grad: &mut Params,
+) -> Result<(), ExperimentError> {
+    let pullback = net.vjp_batch(params, xs)?;
+    let out = pullback.output();
+    if out.sig.feature_len() != 1 || ys.len() != out.n {
+        return Err(ExperimentError::Usage(
+            "the network must end in one scalar output, one target per input".into(),
+        ));
     }
-    Ok(grad)
+    let m = out.n as f64;
+    let cotangent = entk_ntk::Batch {
+        sig: out.sig.clone(),
+        n: out.n,
+        data: out.data.iter().zip(ys).map(|(f, y)| (f - y) / m).collect(),
+    };
+    pullback.accumulate(&cotangent, grad)?;
+    Ok(())
+}
+
+/// Sets every parameter to 0.
+fn zero(p: &mut Params) {
+    p.values.iter_mut().for_each(|v| *v = 0.0);
+    p.children.iter_mut().for_each(zero);
 }
 
 #[cfg(test)]
@@ -1461,15 +1499,23 @@ mod tests {
         let net = Network::from_spec(&spec).unwrap();
         let sig_in = Network::image_signature(5, 5, 1);
         let params = net.init_seeded(&sig_in, 7).unwrap();
-        let x = image(0);
-        let ours = loss_gradient(&net, &params, std::slice::from_ref(&x), &[0.3]).unwrap();
-        let f = net.apply(&params, &x).unwrap();
-        let cot = Features {
-            sig: f.sig.clone(),
-            data: vec![f.data[0] - 0.3],
-        };
-        let theirs = net.gradient(&params, &x, &cot).unwrap();
-        for (a, b) in ours.flatten().iter().zip(theirs.flatten()) {
+        let xs = [image(0), image(1), image(2)];
+        let ys = [0.3, -0.2, 0.5];
+        let mut ours = params.zeros_like();
+        let batch = entk_ntk::Batch::from_samples(&xs).unwrap();
+        loss_gradient(&net, &params, &batch, &ys, &mut ours).unwrap();
+        // The per-sample passes: Σ_i ∇ ⟨(f(x_i) − y_i)/m, f(x_i)⟩.
+        let mut theirs = vec![0.0; params.count()];
+        for (x, y) in xs.iter().zip(ys) {
+            let f = net.apply(&params, x).unwrap();
+            let cot = Features {
+                sig: f.sig.clone(),
+                data: vec![(f.data[0] - y) / 3.0],
+            };
+            let g = net.gradient(&params, x, &cot).unwrap().flatten();
+            theirs.iter_mut().zip(g).for_each(|(t, v)| *t += v);
+        }
+        for (a, b) in ours.flatten().iter().zip(theirs) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
     }

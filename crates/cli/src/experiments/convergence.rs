@@ -928,10 +928,10 @@ impl FiniteFamily {
         })
     }
 
-    /// One network's kernels. One forward pass per input (kept for the reverse pass; the
-    /// readout-averaged NNGP takes the readout's input from it) and one reverse pass; the
-    /// gradients go into a per-thread `n × P` matrix and gradient buffer that are reused from
-    /// network to network (no per-sample allocation of parameter-sized arrays), and the NTK Gram
+    /// One network's kernels. One batched forward pass over the inputs (kept for the reverse
+    /// pass; the readout-averaged NNGP takes the readout's input from it) and one batched
+    /// reverse pass giving each input's gradient ([`entk_ntk::BatchPullback::gradients`]) as a
+    /// row of a per-thread `n × P` matrix reused from network to network, and the NTK Gram
     /// is one matrix product `J Jᵀ`; the head's share `Θ̂_head` (the gradients with respect to
     /// the first `split` layers' parameters) is the same product on their columns.
     fn draw_with(&self, xs: &[Features], params: Params) -> Result<Pass, ExperimentError> {
@@ -948,45 +948,34 @@ impl FiniteFamily {
             .iter()
             .map(Params::count)
             .sum();
-        let mut feats = Vec::with_capacity(n);
-        let (mut pre, mut head) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        let mut tail_pre = Vec::with_capacity(n);
         let mut ntk = vec![0.0; n * n];
         let mut ntk_head = vec![0.0; n * n];
         let branches = || ExperimentError::Usage("a layer's input has several branches".into());
+        let batch = entk_ntk::Batch::from_samples(xs)?;
+        let pullback = self.full.vjp_batch(&params, &batch)?;
+        let samples = |i: usize| -> Result<Vec<Features>, ExperimentError> {
+            let b = pullback.layer_input(i).ok_or_else(branches)?;
+            Ok((0..b.n).map(|k| b.features(k)).collect())
+        };
+        let pooled = pullback.layer_input(readout).ok_or_else(branches)?;
+        let feats: Vec<&[f64]> = (0..n).map(|k| pooled.sample(k)).collect();
+        let (pre, head) = (samples(self.split - 1)?, samples(self.split)?);
+        let tail_pre = match pullback.layer_input(self.split + 1) {
+            Some(z) => (0..z.n).map(|k| z.features(k)).collect(),
+            None => Vec::new(),
+        };
+        let out = pullback.output();
+        let mut e0 = entk_ntk::Batch {
+            sig: out.sig.clone(),
+            n,
+            data: vec![0.0; out.data.len()],
+        };
+        let len = out.sig.feature_len().max(1);
+        e0.data.iter_mut().step_by(len).for_each(|v| *v = 1.0);
         GRADIENT_SCRATCH.with(|scratch| -> Result<(), ExperimentError> {
-            let mut scratch = scratch.borrow_mut();
-            let (rows, grad) = &mut *scratch;
-            if !grad.as_ref().is_some_and(|g| same_shape(g, &params)) {
-                *grad = Some(params.zeros_like());
-            }
-            let grad = grad.as_mut().expect("set above");
+            let mut rows = scratch.borrow_mut();
             rows.resize(n * count, 0.0);
-            for (x, row) in xs.iter().zip(rows.chunks_exact_mut(count)) {
-                let pullback = self.full.vjp(&params, x)?;
-                let pooled = pullback.layer_input(readout).ok_or_else(branches)?;
-                feats.push(pooled.data.clone());
-                pre.push(
-                    pullback
-                        .layer_input(self.split - 1)
-                        .ok_or_else(branches)?
-                        .clone(),
-                );
-                head.push(
-                    pullback
-                        .layer_input(self.split)
-                        .ok_or_else(branches)?
-                        .clone(),
-                );
-                if let Some(z) = pullback.layer_input(self.split + 1) {
-                    tail_pre.push(z.clone());
-                }
-                let mut e0 = Features::zeros(pullback.output().sig.clone());
-                e0.data[0] = 1.0;
-                fill_params(grad, 0.0);
-                pullback.accumulate(&e0, grad)?;
-                flatten_into(grad, row);
-            }
+            pullback.gradients(&e0, &mut rows[..n * count])?;
             let j = ArrayView2::from_shape((n, count), &rows[..n * count])
                 .expect("n × P gradient rows");
             let mut t = ArrayViewMut2::from_shape((n, n), &mut ntk).expect("n × n");
@@ -1009,7 +998,7 @@ impl FiniteFamily {
         let mut nngp = vec![0.0; n * n];
         for i in 0..n {
             for j in i..n {
-                let k = self.readout_w2 * dot(&feats[i], &feats[j]) / fan_in + self.readout_b2;
+                let k = self.readout_w2 * dot(feats[i], feats[j]) / fan_in + self.readout_b2;
                 (nngp[i * n + j], nngp[j * n + i]) = (k, k);
             }
         }
@@ -1046,36 +1035,9 @@ struct Pass {
 }
 
 thread_local! {
-    /// Per-thread gradient rows and gradient buffer of [`FiniteFamily::draw_with`].
-    static GRADIENT_SCRATCH: std::cell::RefCell<(Vec<f64>, Option<Params>)> =
-        const { std::cell::RefCell::new((Vec::new(), None)) };
-}
-
-/// Whether two parameter trees have the same structure and lengths.
-fn same_shape(a: &Params, b: &Params) -> bool {
-    a.values.len() == b.values.len()
-        && a.children.len() == b.children.len()
-        && a.children
-            .iter()
-            .zip(&b.children)
-            .all(|(p, q)| same_shape(p, q))
-}
-
-/// Sets every parameter to `v`.
-fn fill_params(p: &mut Params, v: f64) {
-    p.values.iter_mut().for_each(|x| *x = v);
-    p.children.iter_mut().for_each(|c| fill_params(c, v));
-}
-
-/// [`Params::flatten`] into `out` (depth first; `out.len() == p.count()`).
-fn flatten_into(p: &Params, out: &mut [f64]) {
-    let (head, mut rest) = out.split_at_mut(p.values.len());
-    head.copy_from_slice(&p.values);
-    for c in &p.children {
-        let (h, r) = rest.split_at_mut(c.count());
-        flatten_into(c, h);
-        rest = r;
-    }
+    /// Per-thread gradient rows of [`FiniteFamily::draw_with`].
+    static GRADIENT_SCRATCH: std::cell::RefCell<Vec<f64>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The **linearised estimator** of a network's mean NNGP: Rao–Blackwellisation plus a control
@@ -1305,18 +1267,15 @@ impl Linearised {
             values: params.values.clone(),
             children: params.children[..fam.split].to_vec(),
         };
-        let (mut pre, mut h) = (Vec::with_capacity(xs.len()), Vec::with_capacity(xs.len()));
-        for x in xs {
-            let pass = fam.head.vjp(&head_params, x)?;
-            pre.push(
-                pass.layer_input(fam.split - 1)
-                    .ok_or_else(|| {
-                        ExperimentError::Usage("the head's nonlinearity has several inputs".into())
-                    })?
-                    .clone(),
-            );
-            h.push(pass.output().clone());
-        }
+        let pass = fam
+            .head
+            .vjp_batch(&head_params, &entk_ntk::Batch::from_samples(xs)?)?;
+        let pre = pass.layer_input(fam.split - 1).ok_or_else(|| {
+            ExperimentError::Usage("the head's nonlinearity has several inputs".into())
+        })?;
+        let h = pass.output();
+        let pre: Vec<Features> = (0..pre.n).map(|k| pre.features(k)).collect();
+        let h: Vec<Features> = (0..h.n).map(|k| h.features(k)).collect();
         self.tail_estimates(&pre, &h, None)
     }
 
@@ -1690,6 +1649,12 @@ fn sphere_inputs(n: usize, l: usize, channels: usize, seed: u64) -> Array4<f64> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sets every parameter to `v`.
+    fn fill_params(p: &mut Params, v: f64) {
+        p.values.iter_mut().for_each(|x| *x = v);
+        p.children.iter_mut().for_each(|c| fill_params(c, v));
+    }
 
     /// The experiment's C4 spec and its width-3 family, split where the experiment splits it.
     fn c4_family() -> (ArchSpec, FiniteFamily) {
