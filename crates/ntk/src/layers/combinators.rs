@@ -93,16 +93,7 @@ impl Serial {
     ) -> Result<Feats> {
         check_children(params, self.layers.len(), "parameters")?;
         check_children(grad, self.layers.len(), "gradients")?;
-        if acts.len() != self.layers.len() + 1 {
-            return Err(NtkError::reject_as(
-                Rejection::ForeignParameters,
-                format!(
-                    "{} activations for {} layers",
-                    acts.len(),
-                    self.layers.len()
-                ),
-            ));
-        }
+        self.check_acts(acts.len())?;
         let mut g = dy.clone();
         for (i, l) in self.layers.iter().enumerate().rev() {
             let r = l.vjp(&params.children[i], &acts[i], &g, &mut grad.children[i]);
@@ -132,16 +123,7 @@ impl Serial {
     ) -> Result<Batch> {
         check_children(params, self.layers.len(), "parameters")?;
         check_children(grad, self.layers.len(), "gradients")?;
-        if acts.len() != self.layers.len() + 1 {
-            return Err(NtkError::reject_as(
-                Rejection::ForeignParameters,
-                format!(
-                    "{} activations for {} layers",
-                    acts.len(),
-                    self.layers.len()
-                ),
-            ));
-        }
+        self.check_acts(acts.len())?;
         let mut g: Option<Batch> = None;
         for (i, l) in self.layers.iter().enumerate().rev() {
             let dyi = g.as_ref().unwrap_or(dy);
@@ -155,6 +137,16 @@ impl Serial {
             g = Some(locate(i, &**l, r)?);
         }
         Ok(g.unwrap_or_else(|| dy.clone()))
+    }
+    /// Refuses a forward pass's activations of another length than this network's.
+    fn check_acts(&self, len: usize) -> Result<()> {
+        if len != self.layers.len() + 1 {
+            return Err(NtkError::reject_as(
+                Rejection::ForeignParameters,
+                format!("{len} activations for {} layers", self.layers.len()),
+            ));
+        }
+        Ok(())
     }
     /// The signatures after every layer (`sigs[0]` is the input).
     pub(crate) fn signatures(

@@ -271,14 +271,7 @@ impl Stencils {
         for s in 0..ng {
             for (ji, &j) in slots.iter().enumerate() {
                 self.resample_slot(s, w, (ji, slots.len()), &mut f);
-                let xat = Strided {
-                    stride: xlen,
-                    offset: src(j, s) * sin,
-                };
-                let yat = Strided {
-                    stride: ng * sout,
-                    offset: s * sout,
-                };
+                let (xat, yat) = slice_places((xlen, sin), (ng * sout, sout), src(j, s), s);
                 pass.forward_batch(n, (&mut y, yat), (x, xat), &f);
             }
         }
@@ -315,14 +308,7 @@ impl Stencils {
         for s in 0..ng {
             for (ji, &j) in slots.iter().enumerate() {
                 self.resample_slot(s, w, (ji, slots.len()), &mut f);
-                let xat = Strided {
-                    stride: xlen,
-                    offset: src(j, s) * sin,
-                };
-                let yat = Strided {
-                    stride: ng * sout,
-                    offset: s * sout,
-                };
+                let (xat, yat) = slice_places((xlen, sin), (ng * sout, sout), src(j, s), s);
                 let entries: Vec<_> = self.slot_entries(s, (ji, slots.len()), c * o).collect();
                 // dW_j += M_sᵀ dF: the reverse of the resampling (of the sum, or per sample).
                 let mut sink = |b: usize, df: &[f64]| {
@@ -525,6 +511,25 @@ impl Stencils {
             axpy(a, &w[wr], &mut out[f]);
         }
     }
+}
+
+/// Where input slice `from` and output slice `to` of every sample sit in a batch's buffers
+/// (samples of `xlen` and `ylen` values, slices of `sin` and `sout`).
+fn slice_places(
+    (xlen, sin): (usize, usize),
+    (ylen, sout): (usize, usize),
+    from: usize,
+    to: usize,
+) -> (Strided, Strided) {
+    let xat = Strided {
+        stride: xlen,
+        offset: from * sin,
+    };
+    let yat = Strided {
+        stride: ylen,
+        offset: to * sout,
+    };
+    (xat, yat)
 }
 
 /// `y += a·x`.
