@@ -164,3 +164,47 @@ fn erf_dual_matches_reference() {
     assert!(worst <= TOL, "worst relative error {worst:e}");
     assert_eq!(erf_dual(1.0, 1.0, 0.0, 0.0, 0.0, 0.0), (0.0, 4.0 / PI));
 }
+
+#[test]
+fn rectified_monomial_dual_matches_reference() {
+    // The branch-free arc-cosine dual (atan_ratio, powers by products) against libm's atan2
+    // and powf, relative to the size of its terms (P(ρ)·√(1−ρ²) and Q(ρ)·(π − θ) cancel near
+    // θ = π in any evaluation order), at degrees 0..=5.
+    let mags: Vec<f64> = magnitudes()
+        .into_iter()
+        .filter(|m| *m == 0.0 || (1e-40..=1e40).contains(m))
+        .collect();
+    let mut worst: f64 = 0.0;
+    for d in 0..=5usize {
+        let Nonlinearity::RectifiedMonomial(r) = Nonlinearity::rectified_monomial(d) else {
+            unreachable!()
+        };
+        // The same value with every term made non-negative: the scale of each output.
+        let abs = |x: f64| x.abs();
+        for &k11 in &mags {
+            for &k22 in mags.iter().step_by(5) {
+                let root = (k11 * k22).sqrt();
+                let mut k12s: Vec<f64> = correlations().iter().map(|c| c * root).collect();
+                k12s.extend([root * (1.0 + 1e-15), -root * (1.0 + 1e-15), 0.5, -0.5]);
+                for k12 in k12s {
+                    let fast = r.dual(k11, k22, k12);
+                    let refr = r.dual_reference(k11, k22, k12);
+                    let scale = r.dual_reference(k11, k22, abs(root));
+                    for (f, e, s) in [(fast.0, refr.0, scale.0), (fast.1, refr.1, scale.1)] {
+                        assert!(f.is_finite(), "degree {d} ({k11}, {k22}, {k12}): {f}");
+                        if s > 0.0 && s.is_normal() {
+                            worst = worst.max((f - e).abs() / s);
+                        } else {
+                            assert!((f - e).abs() <= f64::MIN_POSITIVE, "{f} vs {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(worst <= TOL, "worst error relative to the scale {worst:e}");
+    // Degree 1 is the ReLU (arc-cosine of degree 1).
+    let (a, b) = Nonlinearity::rectified_monomial(1).dual(0.7, 1.3, -0.4);
+    let (c, e) = relu_dual_reference(0.7, 1.3, -0.4);
+    assert!((a - c).abs() <= 1e-15 && (b - e).abs() <= 1e-15);
+}

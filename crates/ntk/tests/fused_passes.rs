@@ -97,3 +97,21 @@ fn strided_convs_keep_the_dual_as_its_own_pass() {
         1,
     );
 }
+
+#[test]
+fn chunked_duals_fuse_bitwise() {
+    // The polynomial and rectified-monomial duals run in chunks of lanes; rows of 5 entries
+    // leave a padded chunk in every row.
+    assert_fusion_exact(
+        &[
+            r#"{"type": "conv", "filter": [3, 3], "padding": "same", "b_std": 0.1}"#,
+            r#"{"type": "polynomial", "coef": [0.1, 0.9, 0.2, -0.05]}"#,
+            r#"{"type": "conv", "filter": [3, 3], "padding": "circular"}"#,
+            r#"{"type": "rectified_monomial", "degree": 3}"#,
+            r#"{"type": "global_avg_pool"}"#,
+            r#"{"type": "dense"}"#,
+        ],
+        5,
+        2,
+    );
+}

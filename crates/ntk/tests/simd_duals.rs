@@ -12,8 +12,9 @@ use entk_ntk::SimdLevel;
 
 use common::tol::ULPS as TOL;
 
-/// Every closed form the batch loop specialises, with parameters off their defaults, plus two
-/// that take the entry-by-entry path (polynomial, rectified monomial).
+/// Every closed form the batch loop specialises, with parameters off their defaults: the
+/// polynomials and rectified monomials (chunks of lanes) at several degrees, and one that takes
+/// the entry-by-entry path (monomial).
 fn nonlinearities() -> Vec<Nonlinearity> {
     vec![
         Nonlinearity::Relu,
@@ -44,7 +45,17 @@ fn nonlinearities() -> Vec<Nonlinearity> {
         Nonlinearity::Polynomial {
             coef: vec![0.1, -0.5, 0.25, 0.3],
         },
+        Nonlinearity::Polynomial { coef: vec![] },
+        Nonlinearity::Polynomial { coef: vec![0.7] },
+        Nonlinearity::Polynomial {
+            coef: vec![-0.2, 0.0, 1.3, 0.0, -0.05, 0.01],
+        },
+        Nonlinearity::rectified_monomial(0),
+        Nonlinearity::rectified_monomial(1),
         Nonlinearity::rectified_monomial(2),
+        Nonlinearity::rectified_monomial(3),
+        Nonlinearity::rectified_monomial(5),
+        Nonlinearity::Monomial { degree: 3 },
     ]
 }
 

@@ -17,7 +17,7 @@ use super::{Affine, Elementwise, Layer};
 use crate::error::Result;
 use crate::layout::RowBlock;
 use crate::layout::{Kernel, KernelCtx, Stream};
-use crate::nonlin::batch::{run_row, DualOp};
+use crate::nonlin::batch::{run_row, DualOp, RowDual};
 use crate::nonlin::Nonlinearity;
 use crate::simd::SimdLevel;
 use crate::stencil::{Geometry, RowPlan, RowSink, Separable, Tap};
@@ -86,10 +86,7 @@ struct Run<'a, 'b> {
 }
 
 impl Run<'_, '_> {
-    fn finish<D: Fn(f64, f64, f64) -> (f64, f64)>(
-        self,
-        dual: Option<(D, &[f64], &[f64], RowBlock)>,
-    ) {
+    fn finish<D: RowDual>(self, dual: Option<(D, &[f64], &[f64], RowBlock)>) {
         let g = self.step.g;
         self.plan.run(
             SimdLevel::current(),
@@ -118,7 +115,7 @@ struct WithDual<'a, 'b, 'c> {
 
 impl DualOp for WithDual<'_, '_, '_> {
     type Output = ();
-    fn call<D: Fn(f64, f64, f64) -> (f64, f64) + Copy>(self, dual: D) {
+    fn call<D: RowDual + Copy>(self, dual: D) {
         self.run
             .finish(Some((dual, self.d.d1, self.d.d2, self.rows)))
     }
@@ -138,7 +135,7 @@ struct Finish<'a, D> {
     dual: Option<(D, &'a [f64], &'a [f64], RowBlock)>,
 }
 
-impl<D: Fn(f64, f64, f64) -> (f64, f64)> RowSink for Finish<'_, D> {
+impl<D: RowDual> RowSink for Finish<'_, D> {
     #[inline(always)]
     fn row(&mut self, r: usize, rows: &mut [Vec<f64>]) {
         let w = self.w;

@@ -4,11 +4,16 @@
 //! The closed forms of ReLU, ABReLU / LeakyReLU / Abs, Erf, GELU, Sign, Sin / Cos, Rbf,
 //! Gaussian and Exp are branch-free (`atan_ratio`, `exp_branch_free`, selects), so the entry
 //! loops below vectorise to 2 (baseline), 4 (AVX2) or 8 (AVX-512) lanes, with bitwise the same
-//! results at every level and as [`Nonlinearity::dual`] entry by entry. The polynomial family,
-//! the rectified monomials and the numerical duals run the same loops entry by entry.
+//! results at every level and as [`Nonlinearity::dual`] entry by entry. The polynomial and the
+//! rectified monomials have loops over their degree inside each entry; they run in chunks of
+//! [`LANES`] entries with the degree loops outside and the lane loops inside
+//! ([`PolynomialTable::dual_lanes`], [`ArcCosine::dual_lanes`]), which vectorise the same way.
+//! Monomial, Hermite and the numerical (Gauss–Hermite) duals run the same loops entry by entry
+//! (the numerical dual allocates nothing per entry: its rule is shared and its sums are scalars).
 
 use std::f64::consts::FRAC_PI_2;
 
+use super::closed::{ArcCosine, PolynomialTable};
 use super::{abrelu_dual, closed, erf_dual, gelu_dual, relu_dual, Nonlinearity};
 use crate::layout::{Layout, RowBlock};
 use crate::simd::{SimdLevel, SimdOp};
@@ -69,6 +74,15 @@ macro_rules! with_dual {
                 let $dual = |_: f64, _: f64, z: f64| (z, 1.0);
                 $body
             }
+            Nonlinearity::Polynomial { coef } => {
+                let table = PolynomialTable::new(coef);
+                let $dual = Lanes(&table);
+                $body
+            }
+            Nonlinearity::RectifiedMonomial(r) => {
+                let $dual = Lanes(r);
+                $body
+            }
             phi => {
                 let $dual = move |x, y, z| phi.dual(x, y, z);
                 $body
@@ -82,24 +96,132 @@ macro_rules! with_dual {
 pub(crate) trait DualOp {
     /// What the code returns.
     type Output;
-    /// Runs with `dual(k11, k22, k12) = (E[φφ], E[φ′φ′])`.
-    fn call<D: Fn(f64, f64, f64) -> (f64, f64) + Copy>(self, dual: D) -> Self::Output;
+    /// Runs with the dual `(k11, k22, k12) ↦ (E[φφ], E[φ′φ′])` over runs of entries.
+    fn call<D: RowDual + Copy>(self, dual: D) -> Self::Output;
+}
+
+/// A dual activation applied to runs of entries: `k ← E[φφ]`, `t ← t·E[φ′φ′]`. Closures
+/// `Fn(k11, k22, k12) -> (E[φφ], E[φ′φ′])` go entry by entry; [`Lanes`] goes by chunks.
+pub(crate) trait RowDual {
+    /// One run of entries whose first variance is `k11` and second `k22[i]`.
+    fn row(&self, k11: f64, k22: &[f64], k: &mut [f64], t: &mut [f64]);
+    /// One run of entries with variances `k11[i]`, `k22[i]`.
+    fn entries(&self, k11: &[f64], k22: &[f64], k: &mut [f64], t: &mut [f64]);
+}
+
+impl<D: Fn(f64, f64, f64) -> (f64, f64)> RowDual for D {
+    #[inline(always)]
+    fn row(&self, k11: f64, k22: &[f64], k: &mut [f64], t: &mut [f64]) {
+        for ((kv, tv), k22) in k.iter_mut().zip(t.iter_mut()).zip(k22) {
+            let (a, b) = self(k11, *k22, *kv);
+            *kv = a;
+            *tv *= b;
+        }
+    }
+    #[inline(always)]
+    fn entries(&self, k11: &[f64], k22: &[f64], k: &mut [f64], t: &mut [f64]) {
+        for (((kv, tv), k11), k22) in k.iter_mut().zip(t.iter_mut()).zip(k11).zip(k22) {
+            let (a, b) = self(*k11, *k22, *kv);
+            *kv = a;
+            *tv *= b;
+        }
+    }
+}
+
+/// Entries per chunk of a [`Lanes`] dual (the AVX-512 width; narrower levels split it).
+pub(crate) const LANES: usize = 8;
+
+/// A dual evaluated on [`LANES`] entries at once, each lane with the operations of one entry.
+pub(crate) trait LaneDual {
+    /// `(E[φφ], E[φ′φ′])` of each lane.
+    fn lanes(
+        &self,
+        k11: &[f64; LANES],
+        k22: &[f64; LANES],
+        k12: &[f64; LANES],
+    ) -> ([f64; LANES], [f64; LANES]);
+}
+
+impl LaneDual for PolynomialTable {
+    #[inline(always)]
+    fn lanes(
+        &self,
+        k11: &[f64; LANES],
+        k22: &[f64; LANES],
+        k12: &[f64; LANES],
+    ) -> ([f64; LANES], [f64; LANES]) {
+        self.dual_lanes(k11, k22, k12)
+    }
+}
+
+impl LaneDual for ArcCosine {
+    #[inline(always)]
+    fn lanes(
+        &self,
+        k11: &[f64; LANES],
+        k22: &[f64; LANES],
+        k12: &[f64; LANES],
+    ) -> ([f64; LANES], [f64; LANES]) {
+        self.dual_lanes(k11, k22, k12)
+    }
+}
+
+/// A [`LaneDual`] run over entries in chunks of [`LANES`]; the last chunk is padded with
+/// unit variances and zero covariance, whose values are dropped.
+pub(crate) struct Lanes<'a, L>(pub &'a L);
+
+impl<L> Clone for Lanes<'_, L> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<L> Copy for Lanes<'_, L> {}
+
+impl<L: LaneDual> Lanes<'_, L> {
+    /// The chunk loop: `first(i)` and `second(i)` are entry `i`'s variances.
+    #[inline(always)]
+    fn run(
+        &self,
+        first: impl Fn(usize) -> f64,
+        second: impl Fn(usize) -> f64,
+        k: &mut [f64],
+        t: &mut [f64],
+    ) {
+        let n = k.len().min(t.len());
+        let mut at = 0;
+        while at < n {
+            let m = (n - at).min(LANES);
+            let (mut a, mut b, mut c) = ([1.0; LANES], [1.0; LANES], [0.0; LANES]);
+            for j in 0..m {
+                a[j] = first(at + j);
+                b[j] = second(at + j);
+                c[j] = k[at + j];
+            }
+            let (kk, dd) = self.0.lanes(&a, &b, &c);
+            for j in 0..m {
+                k[at + j] = kk[j];
+                t[at + j] *= dd[j];
+            }
+            at += m;
+        }
+    }
+}
+
+impl<L: LaneDual> RowDual for Lanes<'_, L> {
+    #[inline(always)]
+    fn row(&self, k11: f64, k22: &[f64], k: &mut [f64], t: &mut [f64]) {
+        self.run(|_| k11, |i| k22[i], k, t)
+    }
+    #[inline(always)]
+    fn entries(&self, k11: &[f64], k22: &[f64], k: &mut [f64], t: &mut [f64]) {
+        self.run(|i| k11[i], |i| k22[i], k, t)
+    }
 }
 
 /// `k ← E[φφ]`, `t ← t·E[φ′φ′]` over one run of entries whose first variance is `k11`.
 #[inline(always)]
-pub(crate) fn run_row<D: Fn(f64, f64, f64) -> (f64, f64)>(
-    dual: &D,
-    k11: f64,
-    k22: &[f64],
-    k: &mut [f64],
-    t: &mut [f64],
-) {
-    for ((kv, tv), k22) in k.iter_mut().zip(t.iter_mut()).zip(k22) {
-        let (a, b) = dual(k11, *k22, *kv);
-        *kv = a;
-        *tv *= b;
-    }
+pub(crate) fn run_row<D: RowDual>(dual: &D, k11: f64, k22: &[f64], k: &mut [f64], t: &mut [f64]) {
+    dual.row(k11, k22, k, t)
 }
 
 impl Nonlinearity {
@@ -223,13 +345,7 @@ impl SimdOp for Entries<'_> {
             k,
             t,
         } = self;
-        with_dual!(phi, dual => {
-            for (((kv, tv), k11), k22) in k.iter_mut().zip(t.iter_mut()).zip(k11).zip(k22) {
-                let (a, b) = dual(*k11, *k22, *kv);
-                *kv = a;
-                *tv *= b;
-            }
-        })
+        with_dual!(phi, dual => dual.entries(k11, k22, k, t))
     }
 }
 

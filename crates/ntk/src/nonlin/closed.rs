@@ -8,7 +8,7 @@
 
 use std::f64::consts::{FRAC_2_PI, PI};
 
-use super::{atan2_right_half, exp_branch_free};
+use super::{atan2_right_half, atan_ratio, exp_branch_free};
 
 /// `φ(u) = a·sin(b·u + c)`: with `Σ = k11 + k22`,
 /// `E[φφ] = a²/2·(e^{b²(k12 − Σ/2)} − cos(2c)·e^{−b²(k12 + Σ/2)})`,
@@ -151,6 +151,73 @@ pub fn polynomial_dual(coef: &[f64], k11: f64, k22: f64, k12: f64) -> (f64, f64)
     )
 }
 
+/// [`polynomial_dual`] prepared for many entries: the products `coef[l+2i]·(l+2i)!/(l!·2^i·i!)`
+/// of [`polynomial_h`] tabulated once, so each entry's arithmetic is that of
+/// [`polynomial_dual`], in the same order (bitwise its values).
+#[derive(Debug, Clone)]
+pub(crate) struct PolynomialTable {
+    /// `h[l][i] = coef[l+2i]·ratio_{l,i}`, for `l = 0..coef.len()`.
+    h: Vec<Vec<f64>>,
+}
+
+impl PolynomialTable {
+    /// The table of `Σ_n coef[n]·uⁿ`.
+    pub(crate) fn new(coef: &[f64]) -> Self {
+        let h = (0..coef.len())
+            .map(|l| {
+                let (mut ratio, mut i, mut row) = (1.0, 0, Vec::new());
+                while l + 2 * i < coef.len() {
+                    row.push(coef[l + 2 * i] * ratio);
+                    ratio *= ((l + 2 * i + 1) * (l + 2 * i + 2)) as f64 / (2 * (i + 1)) as f64;
+                    i += 1;
+                }
+                row
+            })
+            .collect();
+        PolynomialTable { h }
+    }
+
+    /// [`polynomial_dual`] of `N` entries, lane by lane (the loops over the degree are outside
+    /// the loops over the lanes, which vectorise).
+    #[inline(always)]
+    pub(crate) fn dual_lanes<const N: usize>(
+        &self,
+        k11: &[f64; N],
+        k22: &[f64; N],
+        k12: &[f64; N],
+    ) -> ([f64; N], [f64; N]) {
+        let (mut kk, mut dd) = ([0.0; N], [0.0; N]);
+        let (mut pow, mut pow_prev) = ([1.0; N], [0.0; N]);
+        let mut fact = 1.0;
+        for (l, row) in self.h.iter().enumerate() {
+            if l > 0 {
+                fact *= l as f64;
+                for j in 0..N {
+                    pow_prev[j] = pow[j];
+                    pow[j] *= k12[j];
+                }
+            }
+            let (mut h1, mut h2) = ([0.0; N], [0.0; N]);
+            let (mut p1, mut p2) = ([1.0; N], [1.0; N]);
+            for c in row {
+                for j in 0..N {
+                    h1[j] += c * p1[j];
+                    p1[j] *= k11[j];
+                    h2[j] += c * p2[j];
+                    p2[j] *= k22[j];
+                }
+            }
+            let lf = l as f64 * fact;
+            for j in 0..N {
+                let hh = h1[j] * h2[j];
+                kk[j] += fact * pow[j] * hh;
+                dd[j] += lf * pow_prev[j] * hh;
+            }
+        }
+        (kk, dd)
+    }
+}
+
 /// `φ(u) = uⁿ`: [`polynomial_dual`] with a single coefficient, written out
 /// (`H_l(k) = n!/(l!·2^i·i!)·k^i` for `l = n − 2i`). Degree 2 gives `2k12² + k11k22`.
 pub fn monomial_dual(n: usize, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
@@ -254,8 +321,90 @@ impl ArcCosine {
     }
 
     /// `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])`; `θ = π/2` when `k11·k22 = 0` (docs/theory.md#nonlinearities-dual-activations), so that
-    /// degree 0 gives 1/4 there, like the ReLU derivative.
+    /// degree 0 gives 1/4 there, like the ReLU derivative. Branch-free: `π − θ` through
+    /// [`atan_ratio`] and `(k11k22)^{d/2}` by products (and one square root for odd `d`), so
+    /// the batch loops vectorise ([`ArcCosine::dual_lanes`] with one lane; within about 1e-15
+    /// of [`ArcCosine::dual_reference`], relative to the entry's scale `(k11k22)^{d/2}`).
     pub fn dual(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
+        let (kk, dd) = self.dual_lanes(&[k11], &[k22], &[k12]);
+        (kk[0], dd[0])
+    }
+
+    /// [`ArcCosine::dual`] of `N` entries, each lane computed with the same operations as
+    /// one entry (so every lane width gives bitwise the same values). The loops over the
+    /// coefficients are outside the loops over the lanes, which vectorise.
+    #[inline(always)]
+    pub(crate) fn dual_lanes<const N: usize>(
+        &self,
+        k11: &[f64; N],
+        k22: &[f64; N],
+        k12: &[f64; N],
+    ) -> ([f64; N], [f64; N]) {
+        let (mut prod, mut rho, mut s, mut phi, mut root) =
+            ([0.0; N], [0.0; N], [0.0; N], [0.0; N], [0.0; N]);
+        for j in 0..N {
+            let p = (k11[j] * k22[j]).max(0.0);
+            let r = p.sqrt();
+            let c = (k12[j] / r).clamp(-1.0, 1.0);
+            let sj = (1.0 - c * c).max(0.0).sqrt();
+            // π − θ = atan2(√(1−ρ²), −ρ) for √(1−ρ²) ≥ 0.
+            let a = atan_ratio(sj, c.abs());
+            let f = if c > 0.0 { PI - a } else { a };
+            let pos = p > 0.0;
+            prod[j] = p;
+            root[j] = r;
+            rho[j] = if pos { c } else { 0.0 };
+            s[j] = if pos { sj } else { 1.0 };
+            phi[j] = if pos { f } else { 0.5 * PI };
+        }
+        let d = self.degree;
+        let kk = self.scaled_j::<N>(0, d, (&prod, &root), (&rho, &s, &phi), 1.0);
+        let dd = if d == 0 {
+            [0.0; N]
+        } else {
+            self.scaled_j::<N>(1, d - 1, (&prod, &root), (&rho, &s, &phi), (d * d) as f64)
+        };
+        (kk, dd)
+    }
+
+    /// `factor·(k11k22)^{e/2}/(2π)·J(ρ)` with `J` from `polys[which]`, lane by lane.
+    #[inline(always)]
+    fn scaled_j<const N: usize>(
+        &self,
+        which: usize,
+        e: usize,
+        (prod, root): (&[f64; N], &[f64; N]),
+        (rho, s, phi): (&[f64; N], &[f64; N], &[f64; N]),
+        factor: f64,
+    ) -> [f64; N] {
+        let (p, q) = &self.polys[which];
+        let (mut hp, mut hq) = ([0.0; N], [0.0; N]);
+        for c in p.iter().rev() {
+            for j in 0..N {
+                hp[j] = hp[j] * rho[j] + c;
+            }
+        }
+        for c in q.iter().rev() {
+            for j in 0..N {
+                hq[j] = hq[j] * rho[j] + c;
+            }
+        }
+        let mut pw = if e % 2 == 1 { *root } else { [1.0; N] };
+        for _ in 0..e / 2 {
+            for j in 0..N {
+                pw[j] *= prod[j];
+            }
+        }
+        let mut out = [0.0; N];
+        for j in 0..N {
+            out[j] = factor * pw[j] / (2.0 * PI) * (hp[j] * s[j] + hq[j] * phi[j]);
+        }
+        out
+    }
+
+    /// [`ArcCosine::dual`] written with libm's `atan2` and `powf`, the reference the
+    /// branch-free form is tested against.
+    pub fn dual_reference(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
         let prod = (k11 * k22).max(0.0);
         let (rho, s, phi) = if prod > 0.0 {
             let rho = (k12 / prod.sqrt()).clamp(-1.0, 1.0);
