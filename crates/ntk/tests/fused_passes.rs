@@ -1,7 +1,10 @@
 //! Fused kernel passes: a stencil layer (`conv`, `lift_conv`, `group_conv`) and the
 //! nonlinearity after it run in one sweep for cross pairs. An `identity` layer between them
 //! stops the fusion, so each network is compared, bit for bit, with its twin that has one: the
-//! fused sweep performs the same operations in the same order as the separate passes.
+//! fused sweep performs the same operations in the same order as the separate passes. A mean
+//! pool after the nonlinearity (`global_avg_pool`, `group_pool`) folds into the sweep as running
+//! sums; an `identity` before the pool stops that fold alone, and the result is again bitwise
+//! the same (the sums take the values in the pool's order).
 
 mod common;
 
@@ -11,10 +14,16 @@ use entk_ntk::Network;
 /// The Gram matrices of `layers` and of the same layers with `identity` after every linear
 /// layer are bitwise equal.
 fn assert_fusion_exact(layers: &[&str], size: usize, channels: usize) {
+    assert_unfused_exact(layers, &["conv", "lift_conv", "group_conv"], size, channels);
+}
+
+/// The Gram matrices of `layers` and of the same layers with `identity` after every layer of
+/// one of the types `after` are bitwise equal.
+fn assert_unfused_exact(layers: &[&str], after: &[&str], size: usize, channels: usize) {
     let unfused: Vec<&str> = layers
         .iter()
         .flat_map(|l| {
-            let linear = ["conv", "lift_conv", "group_conv"]
+            let linear = after
                 .iter()
                 .any(|t| l.contains(&format!(r#""type": "{t}""#)));
             std::iter::once(*l).chain(linear.then_some(r#"{"type": "identity"}"#))
@@ -114,4 +123,58 @@ fn chunked_duals_fuse_bitwise() {
         5,
         2,
     );
+}
+
+#[test]
+fn pooling_after_the_dual_as_running_sums_is_bitwise_the_pool() {
+    // Only the fold of the pool is stopped (identity after the nonlinearity), for pixel and
+    // group features, relative (C4) and full (C8) layouts, block sizes that are not multiples
+    // of the pool's eight partial sums (5×5 → 625 and 3×3 → 81 values a block).
+    let nets: Vec<(Vec<String>, usize)> = vec![
+        (
+            vec![
+                r#"{"type": "conv", "filter": [3, 3], "padding": "same"}"#.into(),
+                r#"{"type": "relu"}"#.into(),
+                r#"{"type": "conv", "filter": [3, 3], "padding": "same", "b_std": 0.4}"#.into(),
+                r#"{"type": "erf"}"#.into(),
+                r#"{"type": "global_avg_pool"}"#.into(),
+                r#"{"type": "dense"}"#.into(),
+            ],
+            5,
+        ),
+        (
+            vec![
+                r#"{"type": "lift_conv", "group": "c4", "filter": 3, "padding": "valid"}"#.into(),
+                r#"{"type": "relu"}"#.into(),
+                r#"{"type": "group_pool"}"#.into(),
+                r#"{"type": "dense"}"#.into(),
+            ],
+            5,
+        ),
+    ];
+    let mut nets = nets;
+    for group in ["c4", "d4", "c8"] {
+        nets.push((
+            vec![
+                format!(r#"{{"type": "lift_conv", "group": "{group}", "filter": 3, "padding": "valid"}}"#),
+                r#"{"type": "relu"}"#.into(),
+                format!(r#"{{"type": "group_conv", "group": "{group}", "filter": 3, "padding": "valid", "group_support": "all", "b_std": 0.1}}"#),
+                r#"{"type": "gelu"}"#.into(),
+                r#"{"type": "group_pool"}"#.into(),
+                r#"{"type": "dense"}"#.into(),
+                r#"{"type": "relu"}"#.into(),
+                r#"{"type": "dense"}"#.into(),
+            ],
+            7,
+        ));
+    }
+    for (layers, size) in &nets {
+        let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
+        let phis = ["relu", "erf", "gelu"];
+        assert_unfused_exact(&layers, &phis, *size, 2);
+        // And against the fully unfused passes.
+        let mut all = phis.to_vec();
+        all.extend(["conv", "lift_conv", "group_conv"]);
+        assert_unfused_exact(&layers, &all, *size, 2);
+    }
 }

@@ -62,6 +62,12 @@ impl Serial {
                         &**next,
                         super::nonlinear::check_diagonals(phi, d1, d2),
                     )?;
+                    // A mean pool after the nonlinearity: only running sums of the output.
+                    if self.pools_after(i, &k) {
+                        k = locate(i, &**l, l.kernel_dual_mean(k, ctx, phi))?;
+                        i += 3;
+                        continue;
+                    }
                     k = locate(i, &**l, l.kernel_dual(k, ctx, phi))?;
                     i += 2;
                     continue;
@@ -71,6 +77,21 @@ impl Serial {
             i += 1;
         }
         Ok(k)
+    }
+    /// True when layer `i + 2` pools the output of layer `i` (whose input is `k`) by its mean
+    /// ([`Layer::pools_by_mean`]; the nonlinearity `i + 1` keeps the layout).
+    fn pools_after(&self, i: usize, k: &Stream<Kernel>) -> bool {
+        let (Some(l), Some(pool), Ok(k)) = (self.layers.get(i), self.layers.get(i + 2), k.as_one())
+        else {
+            return false;
+        };
+        let sig = Signature {
+            layout: k.layout.clone(),
+            channels: k.channels,
+        };
+        l.signature(Stream::One(sig), SigMode::Kernel)
+            .and_then(|s| s.one())
+            .is_ok_and(|s| pool.pools_by_mean(&s.layout))
     }
     /// The forward activations: `acts[i]` is the input of layer `i`, the last the output.
     pub(crate) fn forward_all(&self, params: &Params, x: &Feats) -> Result<Vec<Feats>> {

@@ -4,7 +4,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rand::RngCore;
 
-use super::fused::{stencil_block, Dual, Step};
+use super::fused::{stencil_block, Dual, Output, Step};
 use super::spatial::{check_strides, SpatialMap};
 use super::{
     batch_per_sample, check_len, vjp_per_sample, Affine, Batch, Feats, Features, GradMode, Layer,
@@ -89,13 +89,18 @@ impl Conv {
 
 impl Conv {
     /// The kernel map of `k` (then `dual`, if given: [`super::fused`]): one stencil block.
-    fn kernel_fused(&self, k: Kernel, dual: Option<Dual<'_>>) -> Result<Stream<Kernel>> {
+    fn kernel_fused(
+        &self,
+        k: Kernel,
+        dual: Option<Dual<'_>>,
+        pooled: bool,
+    ) -> Result<Stream<Kernel>> {
         let g = self.geometry(&k.layout)?;
         let layout = Layout::Pixels {
             h: g.h_out,
             w: g.w_out,
         };
-        let (mut ak, mut at) = (scratch::take(layout.len()), scratch::take(layout.len()));
+        let mut out = Output::new(layout.len(), layout.len(), pooled);
         let step = Step {
             taps: &self.taps,
             separable: self.separable,
@@ -105,17 +110,21 @@ impl Conv {
             fan_in: k.channels * self.fh * self.fw,
         };
         let rows = layout.row_blocks()[0];
-        let out = (&mut ak[..], &mut at[..]);
-        stencil_block(&step, &k.nngp, Some(&k.ntk), out, dual.map(|d| (d, rows)));
+        out.block(0, |o| {
+            stencil_block(&step, &k.nngp, Some(&k.ntk), o, dual.map(|d| (d, rows)))
+        });
         scratch::recycle(k.nngp);
         scratch::recycle(k.ntk);
-        let k = Kernel {
-            layout,
-            nngp: ak,
-            ntk: at,
-            channels: self.affine.width,
-        };
-        Ok(Stream::One(subsample_kernel(&g, self.strides, k)))
+        let channels = self.affine.width;
+        Ok(out.finish().kernel(channels, |nngp, ntk| {
+            let k = Kernel {
+                layout,
+                nngp,
+                ntk,
+                channels,
+            };
+            Stream::One(subsample_kernel(&g, self.strides, k))
+        }))
     }
 }
 

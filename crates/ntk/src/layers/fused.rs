@@ -11,14 +11,22 @@
 //! only for cross pairs (they were recorded by the inputs' self pairs, [`KernelCtx`]); self pairs
 //! read them off the output, so they run the nonlinearity as its own pass.
 //!
+//! When a mean pool follows the nonlinearity (`conv → φ → global_avg_pool`,
+//! `group_conv → φ → group_pool`: [`Layer::pools_by_mean`]), a cross pair's blocks go through
+//! one reused block buffer into running sums ([`Output`]), so the layer's output is never
+//! materialised; the sums take the values in the pool's order, so the result is bitwise the
+//! pool's.
+//!
 //! [`KernelCtx`]: crate::layout::KernelCtx
 
+use super::pool::{scalar_kernel, MeanSum};
 use super::{Affine, Elementwise, Layer};
 use crate::error::Result;
 use crate::layout::RowBlock;
 use crate::layout::{Kernel, KernelCtx, Stream};
 use crate::nonlin::batch::{run_row, DualOp, RowDual};
 use crate::nonlin::Nonlinearity;
+use crate::scratch;
 use crate::simd::SimdLevel;
 use crate::stencil::{Geometry, RowPlan, RowSink, Separable, Tap};
 
@@ -168,12 +176,82 @@ impl<D: RowDual> RowSink for Finish<'_, D> {
     }
 }
 
-/// The kernel methods of a stencil layer whose inherent `kernel_fused(k, dual)` runs its
-/// kernel map, followed by `dual` when given (stride 1 only), and which has `strides`.
+/// Where a stencil layer's kernel map writes its output blocks (each `blk` values of the
+/// NNGP and of the NTK, in the output layout's order): the whole output arrays, or, when a mean
+/// pool follows, one block buffer reused for every block and running sums of each.
+pub(crate) struct Output {
+    k: Vec<f64>,
+    t: Vec<f64>,
+    blk: usize,
+    sums: Option<(MeanSum, MeanSum)>,
+}
+
+/// The end of a stencil layer's kernel map: the output arrays, or the pooled means.
+pub(crate) enum Finished {
+    /// The NNGP and NTK arrays of the whole output.
+    Full(Vec<f64>, Vec<f64>),
+    /// The means of the NNGP and NTK over the output (the pool's scalar kernel).
+    Pooled(f64, f64),
+}
+
+impl Output {
+    /// The output of `len` values per array, in blocks of `blk`; `pooled`: keep only the means.
+    pub(crate) fn new(len: usize, blk: usize, pooled: bool) -> Self {
+        let n = if pooled { blk } else { len };
+        Output {
+            k: scratch::take(n),
+            t: scratch::take(n),
+            blk,
+            sums: pooled.then(|| (MeanSum::new(len), MeanSum::new(len))),
+        }
+    }
+    /// Runs `write` on block `i`, which must overwrite all of it; blocks come in order.
+    #[inline]
+    pub(crate) fn block(&mut self, i: usize, write: impl FnOnce((&mut [f64], &mut [f64]))) {
+        let blk = self.blk;
+        match &mut self.sums {
+            None => write((&mut self.k[i * blk..][..blk], &mut self.t[i * blk..][..blk])),
+            Some((sk, st)) => {
+                write((&mut self.k[..], &mut self.t[..]));
+                sk.add(&self.k);
+                st.add(&self.t);
+            }
+        }
+    }
+    /// The output arrays, or the means.
+    pub(crate) fn finish(self) -> Finished {
+        match self.sums {
+            None => Finished::Full(self.k, self.t),
+            Some((sk, st)) => {
+                scratch::recycle(self.k);
+                scratch::recycle(self.t);
+                Finished::Pooled(sk.mean(), st.mean())
+            }
+        }
+    }
+}
+
+impl Finished {
+    /// The pooled scalar kernel of `channels` channels, or `full` of the arrays.
+    pub(crate) fn kernel(
+        self,
+        channels: usize,
+        full: impl FnOnce(Vec<f64>, Vec<f64>) -> Stream<Kernel>,
+    ) -> Stream<Kernel> {
+        match self {
+            Finished::Full(k, t) => full(k, t),
+            Finished::Pooled(a, b) => Stream::One(scalar_kernel(a, b, channels)),
+        }
+    }
+}
+
+/// The kernel methods of a stencil layer whose inherent `kernel_fused(k, dual, pooled)` runs
+/// its kernel map, followed by `dual` when given (stride 1 only), and by the mean pool when
+/// `pooled` (only with `dual`), and which has `strides`.
 macro_rules! fused_stencil_layer {
     () => {
         fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
-            self.kernel_fused(input.one()?, None)
+            self.kernel_fused(input.one()?, None, false)
         }
         fn fuses_dual(&self) -> bool {
             self.strides == (1, 1)
@@ -185,12 +263,31 @@ macro_rules! fused_stencil_layer {
             phi: &crate::nonlin::Nonlinearity,
         ) -> Result<Stream<Kernel>> {
             match ctx.replay_next() {
+                Some((d1, d2)) if self.fuses_dual() => self.kernel_fused(
+                    input.one()?,
+                    Some(super::fused::Dual { phi, d1, d2 }),
+                    false,
+                ),
+                _ => {
+                    let k = self.kernel_fused(input.one()?, None, false)?;
+                    super::fused::kernel_then_dual(k, ctx, phi)
+                }
+            }
+        }
+        fn kernel_dual_mean(
+            &self,
+            input: Stream<Kernel>,
+            ctx: &mut KernelCtx<'_>,
+            phi: &crate::nonlin::Nonlinearity,
+        ) -> Result<Stream<Kernel>> {
+            match ctx.replay_next() {
                 Some((d1, d2)) if self.fuses_dual() => {
-                    self.kernel_fused(input.one()?, Some(super::fused::Dual { phi, d1, d2 }))
+                    self.kernel_fused(input.one()?, Some(super::fused::Dual { phi, d1, d2 }), true)
                 }
                 _ => {
-                    let k = self.kernel_fused(input.one()?, None)?;
-                    super::fused::kernel_then_dual(k, ctx, phi)
+                    let k = self.kernel_fused(input.one()?, None, false)?;
+                    let k = super::fused::kernel_then_dual(k, ctx, phi)?.one()?;
+                    Ok(Stream::One(super::pool::mean_kernel(k)))
                 }
             }
         }

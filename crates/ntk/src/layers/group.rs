@@ -48,7 +48,7 @@ use super::conv::{
     restride, stride_note, strided_size, subsample_kernel, unstride_cotangent, ConvPass,
     FilterGrad, Strided,
 };
-use super::fused::{stencil_block, Dual, Step};
+use super::fused::{stencil_block, Dual, Output, Step};
 use super::spatial::check_strides;
 use super::{
     batch_per_sample, vjp_per_sample, Affine, Batch, Feats, Features, GradMode, Layer, Params,
@@ -795,7 +795,12 @@ impl Layer for GroupConv {
 
 impl LiftConv {
     /// The kernel map of `k` (then `dual`, if given: [`super::fused`]): a block per slice (pair).
-    fn kernel_fused(&self, k: Kernel, dual: Option<Dual<'_>>) -> Result<Stream<Kernel>> {
+    fn kernel_fused(
+        &self,
+        k: Kernel,
+        dual: Option<Dual<'_>>,
+        pooled: bool,
+    ) -> Result<Stream<Kernel>> {
         let g = self.geometry(&k.layout)?;
         let n = self.st.info.order;
         let blk = g.h_out * g.h_out * g.w_out * g.w_out;
@@ -806,25 +811,32 @@ impl LiftConv {
             (0..n).flat_map(|s| (0..n).map(move |t| (s, t))).collect()
         };
         let blocks = group_layout(&self.st.info, self.relative, g.h_out, g.w_out).row_blocks();
-        let mut ak = scratch::take(slices.len() * blk);
-        let mut at = scratch::take(slices.len() * blk);
+        let mut out = Output::new(slices.len() * blk, blk, pooled);
         // The input NTK of a first layer is zero: then no stencil runs on it.
         let tin = k.ntk.iter().any(|v| *v != 0.0).then_some(&k.ntk[..]);
         let fan_in = k.channels * self.q * self.q;
-        let out = ak.chunks_exact_mut(blk).zip(at.chunks_exact_mut(blk));
-        for ((i, &st), o) in slices.iter().enumerate().zip(out) {
+        for (i, &st) in slices.iter().enumerate() {
             let step = self.st.step(st, &g, scale, &self.affine, fan_in);
-            stencil_block(&step, &k.nngp, tin, o, dual.map(|d| (d, blocks[i])));
+            out.block(i, |o| {
+                stencil_block(&step, &k.nngp, tin, o, dual.map(|d| (d, blocks[i])))
+            });
         }
         scratch::recycle(k.nngp);
         scratch::recycle(k.ntk);
-        Ok(self.output_kernel(&g, self.relative, ak, at))
+        Ok(out.finish().kernel(self.affine.width, |ak, at| {
+            self.output_kernel(&g, self.relative, ak, at)
+        }))
     }
 }
 
 impl GroupConv {
     /// The kernel map of `k` (then `dual`, if given: [`super::fused`]), relative or full.
-    fn kernel_fused(&self, k: Kernel, dual: Option<Dual<'_>>) -> Result<Stream<Kernel>> {
+    fn kernel_fused(
+        &self,
+        k: Kernel,
+        dual: Option<Dual<'_>>,
+        pooled: bool,
+    ) -> Result<Stream<Kernel>> {
         let g = self.geometry(&k.layout)?;
         let n = self.st.info.order;
         let (bin, blk) = (
@@ -835,22 +847,23 @@ impl GroupConv {
         let fan_in = self.fan_in(k.channels);
         let layout = group_layout(&self.st.info, relative, g.h_out, g.w_out);
         let blocks = layout.row_blocks();
-        // Every block of `ak`/`at` is overwritten below, so recycled buffers will do.
-        let (mut ak, mut at) = (scratch::take(layout.len()), scratch::take(layout.len()));
-        let mut out = ak.chunks_exact_mut(blk).zip(at.chunks_exact_mut(blk));
+        // Every block of the output is overwritten below, so recycled buffers will do.
+        let mut out = Output::new(layout.len(), blk, pooled);
         if relative {
             // R_out[c] = q⁻² Σ_u R_in[c](t+u, t′+A_c u): independent of the support.
             let scale = 1.0 / (self.q * self.q) as f64;
             let e = self.st.info.identity;
-            for (c, o) in out.by_ref().enumerate() {
+            for c in 0..n {
                 let (kin, tin) = (&k.nngp[c * bin..][..bin], &k.ntk[c * bin..][..bin]);
                 let step = self.st.step((e, c), &g, scale, &self.affine, fan_in);
-                stencil_block(&step, kin, Some(tin), o, dual.map(|d| (d, blocks[c])));
+                out.block(c, |o| {
+                    stencil_block(&step, kin, Some(tin), o, dual.map(|d| (d, blocks[c])))
+                });
             }
         } else {
             let scale = 1.0 / (self.slots.len() * self.q * self.q) as f64;
             let (mut sk, mut st) = (vec![0.0; bin], vec![0.0; bin]);
-            for ((s, t), o) in (0..n).flat_map(|s| (0..n).map(move |t| (s, t))).zip(out) {
+            for (i, (s, t)) in (0..n).flat_map(|s| (0..n).map(move |t| (s, t))).enumerate() {
                 sk.iter_mut().for_each(|v| *v = 0.0);
                 st.iter_mut().for_each(|v| *v = 0.0);
                 for &j in &self.slots {
@@ -867,12 +880,16 @@ impl GroupConv {
                 }
                 let step = self.st.step((s, t), &g, scale, &self.affine, fan_in);
                 let rows = blocks[s * n + t];
-                stencil_block(&step, &sk, Some(&st), o, dual.map(|d| (d, rows)));
+                out.block(i, |o| {
+                    stencil_block(&step, &sk, Some(&st), o, dual.map(|d| (d, rows)))
+                });
             }
         }
         scratch::recycle(k.nngp);
         scratch::recycle(k.ntk);
-        Ok(self.output_kernel(&g, relative, ak, at))
+        Ok(out.finish().kernel(self.affine.width, |ak, at| {
+            self.output_kernel(&g, relative, ak, at)
+        }))
     }
 }
 

@@ -467,6 +467,25 @@ pub trait Layer: Send + Sync + fmt::Debug {
     ) -> Result<Stream<Kernel>> {
         fused::kernel_then_dual(self.kernel(input, ctx)?, ctx, phi)
     }
+    /// True when this layer's kernel map of a kernel in `layout` is the scalar kernel of the
+    /// means of its NNGP and NTK arrays (`global_avg_pool` of pixels, `group_pool` of group
+    /// features), which [`Layer::kernel_dual_mean`] of the layer two before may fold in.
+    /// Default false.
+    fn pools_by_mean(&self, _layout: &Layout) -> bool {
+        false
+    }
+    /// [`Layer::kernel_dual`] followed by a pool that [`Layer::pools_by_mean`]: bitwise what
+    /// the three maps give in turn. Layers that [`Layer::fuses_dual`] keep only a running sum
+    /// of each output block for cross pairs, never the whole output. Default: the three maps.
+    fn kernel_dual_mean(
+        &self,
+        input: Stream<Kernel>,
+        ctx: &mut KernelCtx<'_>,
+        phi: &Nonlinearity,
+    ) -> Result<Stream<Kernel>> {
+        let k = self.kernel_dual(input, ctx, phi)?.one()?;
+        Ok(Stream::One(pool::mean_kernel(k)))
+    }
 }
 
 /// A first layer's per-input summary (see [`Layer::prepare_input`]); its type is private to

@@ -8,7 +8,7 @@ use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Padding;
 use crate::stencil::{AxisMap, WindowWeight};
 
-fn scalar_kernel(nngp: f64, ntk: f64, channels: usize) -> Kernel {
+pub(super) fn scalar_kernel(nngp: f64, ntk: f64, channels: usize) -> Kernel {
     Kernel {
         layout: Layout::Scalar,
         nngp: vec![nngp],
@@ -17,19 +17,81 @@ fn scalar_kernel(nngp: f64, ntk: f64, channels: usize) -> Kernel {
     }
 }
 
+/// The scalar kernel of the means of `k`'s NNGP and NTK arrays (its buffers are recycled).
+pub(super) fn mean_kernel(k: Kernel) -> Kernel {
+    let pooled = scalar_kernel(mean(&k.nngp), mean(&k.ntk), k.channels);
+    crate::scratch::recycle(k.nngp);
+    crate::scratch::recycle(k.ntk);
+    pooled
+}
+
 /// The mean, summed in eight interleaved partial sums (a single running sum is bound by the
 /// latency of one addition per value).
 fn mean(v: &[f64]) -> f64 {
-    let mut acc = [0.0; 8];
-    let chunks = v.chunks_exact(8);
-    let tail: f64 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for (a, x) in acc.iter_mut().zip(c) {
-            *a += x;
+    let mut m = MeanSum::new(v.len());
+    m.add(v);
+    m.mean()
+}
+
+/// The mean of `len` values that arrive in pieces, in order: bitwise the [`mean`] of all of
+/// them (value `i` goes to partial sum `i mod 8`, the last `len mod 8` values to the tail), so
+/// a fused pass can pool its output block by block without keeping it
+/// ([`super::fused::Output`]).
+#[derive(Debug, Clone)]
+pub(super) struct MeanSum {
+    acc: [f64; 8],
+    tail: [f64; 8],
+    seen: usize,
+    len: usize,
+}
+
+impl MeanSum {
+    /// The sum of `len` values, none seen yet.
+    pub(super) fn new(len: usize) -> Self {
+        MeanSum {
+            acc: [0.0; 8],
+            tail: [0.0; 8],
+            seen: 0,
+            len,
         }
     }
-    let sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    (sum + tail) / v.len() as f64
+    /// Adds the next `v.len()` values (at most the `len` of [`MeanSum::new`] in all).
+    #[inline]
+    pub(super) fn add(&mut self, mut v: &[f64]) {
+        let full = self.len - self.len % 8;
+        // Up to the next multiple of 8, then whole chunks, then what is left.
+        while let Some((x, rest)) = v.split_first() {
+            if self.seen % 8 == 0 || self.seen >= full {
+                break;
+            }
+            self.acc[self.seen % 8] += x;
+            self.seen += 1;
+            v = rest;
+        }
+        let n = full.saturating_sub(self.seen).min(v.len()) / 8 * 8;
+        for c in v[..n].chunks_exact(8) {
+            for (a, x) in self.acc.iter_mut().zip(c) {
+                *a += x;
+            }
+        }
+        self.seen += n;
+        for x in &v[n..] {
+            if self.seen < full {
+                self.acc[self.seen % 8] += x;
+            } else {
+                self.tail[self.seen - full] = *x;
+            }
+            self.seen += 1;
+        }
+    }
+    /// The mean of the values added.
+    pub(super) fn mean(&self) -> f64 {
+        debug_assert_eq!(self.seen, self.len, "MeanSum: values missing");
+        let tail: f64 = self.tail[..self.len % 8].iter().sum();
+        let a = &self.acc;
+        let sum = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+        (sum + tail) / self.len as f64
+    }
 }
 
 /// Per-channel mean over all positions (finite pools), and its reverse.
@@ -118,6 +180,9 @@ pub struct GlobalAvgPool;
 
 impl Layer for GlobalAvgPool {
     super::pool_basics!("global_avg_pool", pixels_only);
+    fn pools_by_mean(&self, layout: &Layout) -> bool {
+        pixels_only(layout).is_ok()
+    }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
         pixels_only(&k.layout)?;
@@ -160,6 +225,9 @@ impl GroupPool {
 
 impl Layer for GroupPool {
     super::pool_basics!("group_pool", Self::check);
+    fn pools_by_mean(&self, layout: &Layout) -> bool {
+        Self::check(layout).is_ok()
+    }
     fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
         let k = input.one()?;
         Self::check(&k.layout)?;
@@ -382,5 +450,42 @@ impl FixedMap for WindowPool {
     fn backward(&self, x: &Features, dy: &Features) -> Result<Features> {
         let map = self.input_map(&x.sig.layout)?;
         Ok(map.features_transpose(&x.sig, dy))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MeanSum;
+    use proptest::prelude::*;
+
+    /// The mean summed independently: eight partial sums over whole chunks, then the tail.
+    fn reference_mean(v: &[f64]) -> f64 {
+        let full = v.len() - v.len() % 8;
+        let mut acc = [0.0; 8];
+        for (i, x) in v[..full].iter().enumerate() {
+            acc[i % 8] += x;
+        }
+        let tail: f64 = v[full..].iter().sum();
+        let sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        (sum + tail) / v.len() as f64
+    }
+
+    proptest! {
+        #[test]
+        fn running_sums_in_any_pieces_are_bitwise_the_mean(
+            v in proptest::collection::vec(-1e3f64..1e3, 1..300),
+            cuts in proptest::collection::vec(0usize..300, 0..12),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (v.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(v.len());
+            cuts.sort_unstable();
+            let mut m = MeanSum::new(v.len());
+            for w in cuts.windows(2) {
+                m.add(&v[w[0]..w[1]]);
+            }
+            prop_assert_eq!(m.mean().to_bits(), reference_mean(&v).to_bits());
+            prop_assert_eq!(super::mean(&v).to_bits(), reference_mean(&v).to_bits());
+        }
     }
 }
