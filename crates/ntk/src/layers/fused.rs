@@ -109,6 +109,7 @@ impl Run<'_, '_> {
                 h: g.h_out,
                 w: g.w_out,
                 dual,
+                batch: Batch::default(),
             },
         );
     }
@@ -141,6 +142,7 @@ struct Finish<'a, D> {
     h: usize,
     w: usize,
     dual: Option<(D, &'a [f64], &'a [f64], RowBlock)>,
+    batch: Batch,
 }
 
 impl<D: RowDual> RowSink for Finish<'_, D> {
@@ -171,9 +173,43 @@ impl<D: RowDual> RowSink for Finish<'_, D> {
             // Row r = (i1·h + i2)·w + j1 of the stencil is row (i1, i2, j1) of the block.
             let (i1, i2, j1) = (r / (self.h * w), (r / w) % self.h, r % w);
             let row = block.row(i1, i2, j1);
-            run_row(dual, d1[row.d1], &d2[row.d2..row.d2 + w], k, t);
+            if w >= SHORT_ROW {
+                run_row(dual, d1[row.d1], &d2[row.d2..row.d2 + w], k, t);
+            } else {
+                // Short rows (small images: 6 or 8 entries) would run mostly in the vector
+                // loop's scalar tail; they wait until a run of SHORT_ROW entries (or the
+                // block's last row) is stored, which then goes through the dual at once with
+                // each entry's variances spelled out. Each entry's value is the same.
+                let b = &mut self.batch;
+                b.k11.extend(std::iter::repeat_n(d1[row.d1], w));
+                b.k22.extend_from_slice(&d2[row.d2..row.d2 + w]);
+                if b.k11.len() >= SHORT_ROW || r + 1 == self.h * self.h * w {
+                    let range = b.from * w..(r + 1) * w;
+                    dual.entries(
+                        &b.k11,
+                        &b.k22,
+                        &mut self.k[range.clone()],
+                        &mut self.t[range],
+                    );
+                    b.k11.clear();
+                    b.k22.clear();
+                    b.from = r + 1;
+                }
+            }
         }
     }
+}
+
+/// Rows shorter than this wait for each other before the dual runs ([`Finish`]).
+const SHORT_ROW: usize = 64;
+
+/// The short rows of [`Finish`] stored but not yet through the dual: rows `from..` and their
+/// variances.
+#[derive(Default)]
+struct Batch {
+    from: usize,
+    k11: Vec<f64>,
+    k22: Vec<f64>,
 }
 
 /// Where a stencil layer's kernel map writes its output blocks (each `blk` values of the
