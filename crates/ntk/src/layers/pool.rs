@@ -61,7 +61,7 @@ impl MeanSum {
         let full = self.len - self.len % 8;
         // Up to the next multiple of 8, then whole chunks, then what is left.
         while let Some((x, rest)) = v.split_first() {
-            if self.seen % 8 == 0 || self.seen >= full {
+            if self.seen.is_multiple_of(8) || self.seen >= full {
                 break;
             }
             self.acc[self.seen % 8] += x;

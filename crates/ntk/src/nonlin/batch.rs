@@ -198,9 +198,9 @@ impl<L: LaneDual> Lanes<'_, L> {
                 c[j] = k[at + j];
             }
             let (kk, dd) = self.0.lanes(&a, &b, &c);
-            for j in 0..m {
-                k[at + j] = kk[j];
-                t[at + j] *= dd[j];
+            k[at..at + m].copy_from_slice(&kk[..m]);
+            for (tv, d) in t[at..at + m].iter_mut().zip(&dd) {
+                *tv *= d;
             }
             at += m;
         }

@@ -192,8 +192,8 @@ impl PolynomialTable {
         for (l, row) in self.h.iter().enumerate() {
             if l > 0 {
                 fact *= l as f64;
+                pow_prev = pow;
                 for j in 0..N {
-                    pow_prev[j] = pow[j];
                     pow[j] *= k12[j];
                 }
             }
