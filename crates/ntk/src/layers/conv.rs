@@ -4,7 +4,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rand::RngCore;
 
-use super::fused::{stencil_block, Dual, Output, Step};
+use super::fused::{stencil_block, After, Output, Step};
 use super::spatial::{check_strides, SpatialMap};
 use super::{
     batch_per_sample, check_len, vjp_per_sample, Affine, Batch, Feats, Features, GradMode, Layer,
@@ -89,12 +89,8 @@ impl Conv {
 
 impl Conv {
     /// The kernel map of `k` (then `dual`, if given: [`super::fused`]): one stencil block.
-    fn kernel_fused(
-        &self,
-        k: Kernel,
-        dual: Option<Dual<'_>>,
-        pooled: bool,
-    ) -> Result<Stream<Kernel>> {
+    fn kernel_fused(&self, k: Kernel, after: Option<After<'_>>) -> Result<Stream<Kernel>> {
+        let (dual, pooled) = After::split(after);
         let g = self.geometry(&k.layout)?;
         let layout = Layout::Pixels {
             h: g.h_out,

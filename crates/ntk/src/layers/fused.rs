@@ -43,6 +43,22 @@ pub(crate) struct Dual<'a> {
     pub d2: &'a [f64],
 }
 
+/// What a stencil layer's kernel map runs after it: the dual, and the mean pool when `pooled`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct After<'a> {
+    /// The dual activation.
+    pub dual: Dual<'a>,
+    /// Whether a mean pool follows the dual ([`Output`]).
+    pub pooled: bool,
+}
+
+impl<'a> After<'a> {
+    /// `(dual, pooled)` of an optional `after`.
+    pub(crate) fn split(after: Option<Self>) -> (Option<Dual<'a>>, bool) {
+        (after.map(|a| a.dual), after.is_some_and(|a| a.pooled))
+    }
+}
+
 /// The linear step of a stencil layer: stencil, scale and affine parameters.
 pub(crate) struct Step<'a> {
     /// The taps of the block's slice pair.
@@ -281,13 +297,13 @@ impl Finished {
     }
 }
 
-/// The kernel methods of a stencil layer whose inherent `kernel_fused(k, dual, pooled)` runs
-/// its kernel map, followed by `dual` when given (stride 1 only), and by the mean pool when
-/// `pooled` (only with `dual`), and which has `strides`.
+/// The kernel methods of a stencil layer whose inherent `kernel_fused(k, after)` runs its
+/// kernel map, followed by [`After`]'s dual when given (stride 1 only), and by the mean pool
+/// when it says so, and which has `strides`.
 macro_rules! fused_stencil_layer {
     () => {
         fn kernel(&self, input: Stream<Kernel>, _: &mut KernelCtx<'_>) -> Result<Stream<Kernel>> {
-            self.kernel_fused(input.one()?, None, false)
+            self.kernel_fused(input.one()?, None)
         }
         fn fuses_dual(&self) -> bool {
             self.strides == (1, 1)
@@ -299,13 +315,16 @@ macro_rules! fused_stencil_layer {
             phi: &crate::nonlin::Nonlinearity,
         ) -> Result<Stream<Kernel>> {
             match ctx.replay_next() {
-                Some((d1, d2)) if self.fuses_dual() => self.kernel_fused(
-                    input.one()?,
-                    Some(super::fused::Dual { phi, d1, d2 }),
-                    false,
-                ),
+                Some((d1, d2)) if self.fuses_dual() => {
+                    let dual = super::fused::Dual { phi, d1, d2 };
+                    let after = super::fused::After {
+                        dual,
+                        pooled: false,
+                    };
+                    self.kernel_fused(input.one()?, Some(after))
+                }
                 _ => {
-                    let k = self.kernel_fused(input.one()?, None, false)?;
+                    let k = self.kernel_fused(input.one()?, None)?;
                     super::fused::kernel_then_dual(k, ctx, phi)
                 }
             }
@@ -318,10 +337,12 @@ macro_rules! fused_stencil_layer {
         ) -> Result<Stream<Kernel>> {
             match ctx.replay_next() {
                 Some((d1, d2)) if self.fuses_dual() => {
-                    self.kernel_fused(input.one()?, Some(super::fused::Dual { phi, d1, d2 }), true)
+                    let dual = super::fused::Dual { phi, d1, d2 };
+                    let after = super::fused::After { dual, pooled: true };
+                    self.kernel_fused(input.one()?, Some(after))
                 }
                 _ => {
-                    let k = self.kernel_fused(input.one()?, None, false)?;
+                    let k = self.kernel_fused(input.one()?, None)?;
                     let k = super::fused::kernel_then_dual(k, ctx, phi)?.one()?;
                     Ok(Stream::One(super::pool::mean_kernel(k)))
                 }

@@ -48,7 +48,7 @@ use super::conv::{
     restride, stride_note, strided_size, subsample_kernel, unstride_cotangent, ConvPass,
     FilterGrad, Strided,
 };
-use super::fused::{stencil_block, Dual, Output, Step};
+use super::fused::{stencil_block, After, Output, Step};
 use super::spatial::check_strides;
 use super::{
     batch_per_sample, vjp_per_sample, Affine, Batch, Feats, Features, GradMode, Layer, Params,
@@ -795,12 +795,8 @@ impl Layer for GroupConv {
 
 impl LiftConv {
     /// The kernel map of `k` (then `dual`, if given: [`super::fused`]): a block per slice (pair).
-    fn kernel_fused(
-        &self,
-        k: Kernel,
-        dual: Option<Dual<'_>>,
-        pooled: bool,
-    ) -> Result<Stream<Kernel>> {
+    fn kernel_fused(&self, k: Kernel, after: Option<After<'_>>) -> Result<Stream<Kernel>> {
+        let (dual, pooled) = After::split(after);
         let g = self.geometry(&k.layout)?;
         let n = self.st.info.order;
         let blk = g.h_out * g.h_out * g.w_out * g.w_out;
@@ -831,12 +827,8 @@ impl LiftConv {
 
 impl GroupConv {
     /// The kernel map of `k` (then `dual`, if given: [`super::fused`]), relative or full.
-    fn kernel_fused(
-        &self,
-        k: Kernel,
-        dual: Option<Dual<'_>>,
-        pooled: bool,
-    ) -> Result<Stream<Kernel>> {
+    fn kernel_fused(&self, k: Kernel, after: Option<After<'_>>) -> Result<Stream<Kernel>> {
+        let (dual, pooled) = After::split(after);
         let g = self.geometry(&k.layout)?;
         let n = self.st.info.order;
         let (bin, blk) = (

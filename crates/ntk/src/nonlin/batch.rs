@@ -13,7 +13,7 @@
 
 use std::f64::consts::FRAC_PI_2;
 
-use super::closed::{ArcCosine, PolynomialTable};
+use super::closed::{ArcCosine, LanePair, PolynomialTable};
 use super::{abrelu_dual, closed, erf_dual, gelu_dual, relu_dual, Nonlinearity};
 use crate::layout::{Layout, RowBlock};
 use crate::simd::{SimdLevel, SimdOp};
@@ -133,36 +133,21 @@ pub(crate) const LANES: usize = 8;
 
 /// A dual evaluated on [`LANES`] entries at once, each lane with the operations of one entry.
 pub(crate) trait LaneDual {
-    /// `(E[φφ], E[φ′φ′])` of each lane.
-    fn lanes(
-        &self,
-        k11: &[f64; LANES],
-        k22: &[f64; LANES],
-        k12: &[f64; LANES],
-    ) -> ([f64; LANES], [f64; LANES]);
+    /// `(E[φφ], E[φ′φ′])` of each lane, for the lanes' `[k11, k22, k12]`.
+    fn lanes(&self, k: [&[f64; LANES]; 3]) -> LanePair<LANES>;
 }
 
 impl LaneDual for PolynomialTable {
     #[inline(always)]
-    fn lanes(
-        &self,
-        k11: &[f64; LANES],
-        k22: &[f64; LANES],
-        k12: &[f64; LANES],
-    ) -> ([f64; LANES], [f64; LANES]) {
-        self.dual_lanes(k11, k22, k12)
+    fn lanes(&self, k: [&[f64; LANES]; 3]) -> LanePair<LANES> {
+        self.dual_lanes(k)
     }
 }
 
 impl LaneDual for ArcCosine {
     #[inline(always)]
-    fn lanes(
-        &self,
-        k11: &[f64; LANES],
-        k22: &[f64; LANES],
-        k12: &[f64; LANES],
-    ) -> ([f64; LANES], [f64; LANES]) {
-        self.dual_lanes(k11, k22, k12)
+    fn lanes(&self, k: [&[f64; LANES]; 3]) -> LanePair<LANES> {
+        self.dual_lanes(k)
     }
 }
 
@@ -197,7 +182,7 @@ impl<L: LaneDual> Lanes<'_, L> {
                 b[j] = second(at + j);
                 c[j] = k[at + j];
             }
-            let (kk, dd) = self.0.lanes(&a, &b, &c);
+            let (kk, dd) = self.0.lanes([&a, &b, &c]);
             k[at..at + m].copy_from_slice(&kk[..m]);
             for (tv, d) in t[at..at + m].iter_mut().zip(&dd) {
                 *tv *= d;

@@ -151,6 +151,9 @@ pub fn polynomial_dual(coef: &[f64], k11: f64, k22: f64, k12: f64) -> (f64, f64)
     )
 }
 
+/// `(E[φφ], E[φ′φ′])` of `N` entries.
+pub(crate) type LanePair<const N: usize> = ([f64; N], [f64; N]);
+
 /// [`polynomial_dual`] prepared for many entries: the products `coef[l+2i]·(l+2i)!/(l!·2^i·i!)`
 /// of [`polynomial_h`] tabulated once, so each entry's arithmetic is that of
 /// [`polynomial_dual`], in the same order (bitwise its values).
@@ -180,12 +183,8 @@ impl PolynomialTable {
     /// [`polynomial_dual`] of `N` entries, lane by lane (the loops over the degree are outside
     /// the loops over the lanes, which vectorise).
     #[inline(always)]
-    pub(crate) fn dual_lanes<const N: usize>(
-        &self,
-        k11: &[f64; N],
-        k22: &[f64; N],
-        k12: &[f64; N],
-    ) -> ([f64; N], [f64; N]) {
+    pub(crate) fn dual_lanes<const N: usize>(&self, k: [&[f64; N]; 3]) -> LanePair<N> {
+        let [k11, k22, k12] = k;
         let (mut kk, mut dd) = ([0.0; N], [0.0; N]);
         let (mut pow, mut pow_prev) = ([1.0; N], [0.0; N]);
         let mut fact = 1.0;
@@ -326,7 +325,7 @@ impl ArcCosine {
     /// the batch loops vectorise ([`ArcCosine::dual_lanes`] with one lane; within about 1e-15
     /// of [`ArcCosine::dual_reference`], relative to the entry's scale `(k11k22)^{d/2}`).
     pub fn dual(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
-        let (kk, dd) = self.dual_lanes(&[k11], &[k22], &[k12]);
+        let (kk, dd) = self.dual_lanes([&[k11], &[k22], &[k12]]);
         (kk[0], dd[0])
     }
 
@@ -334,12 +333,8 @@ impl ArcCosine {
     /// one entry (so every lane width gives bitwise the same values). The loops over the
     /// coefficients are outside the loops over the lanes, which vectorise.
     #[inline(always)]
-    pub(crate) fn dual_lanes<const N: usize>(
-        &self,
-        k11: &[f64; N],
-        k22: &[f64; N],
-        k12: &[f64; N],
-    ) -> ([f64; N], [f64; N]) {
+    pub(crate) fn dual_lanes<const N: usize>(&self, k: [&[f64; N]; 3]) -> LanePair<N> {
+        let [k11, k22, k12] = k;
         let (mut prod, mut rho, mut s, mut phi, mut root) =
             ([0.0; N], [0.0; N], [0.0; N], [0.0; N], [0.0; N]);
         for j in 0..N {
