@@ -314,20 +314,10 @@ macro_rules! fused_stencil_layer {
             ctx: &mut KernelCtx<'_>,
             phi: &crate::nonlin::Nonlinearity,
         ) -> Result<Stream<Kernel>> {
-            match ctx.replay_next() {
-                Some((d1, d2)) if self.fuses_dual() => {
-                    let dual = super::fused::Dual { phi, d1, d2 };
-                    let after = super::fused::After {
-                        dual,
-                        pooled: false,
-                    };
-                    self.kernel_fused(input.one()?, Some(after))
-                }
-                _ => {
-                    let k = self.kernel_fused(input.one()?, None)?;
-                    super::fused::kernel_then_dual(k, ctx, phi)
-                }
-            }
+            let fuses = self.fuses_dual();
+            super::fused::then(input.one()?, ctx, (phi, fuses, false), |k, a| {
+                self.kernel_fused(k, a)
+            })
         }
         fn kernel_dual_mean(
             &self,
@@ -335,22 +325,39 @@ macro_rules! fused_stencil_layer {
             ctx: &mut KernelCtx<'_>,
             phi: &crate::nonlin::Nonlinearity,
         ) -> Result<Stream<Kernel>> {
-            match ctx.replay_next() {
-                Some((d1, d2)) if self.fuses_dual() => {
-                    let dual = super::fused::Dual { phi, d1, d2 };
-                    let after = super::fused::After { dual, pooled: true };
-                    self.kernel_fused(input.one()?, Some(after))
-                }
-                _ => {
-                    let k = self.kernel_fused(input.one()?, None)?;
-                    let k = super::fused::kernel_then_dual(k, ctx, phi)?.one()?;
-                    Ok(Stream::One(super::pool::mean_kernel(k)))
-                }
-            }
+            let fuses = self.fuses_dual();
+            super::fused::then(input.one()?, ctx, (phi, fuses, true), |k, a| {
+                self.kernel_fused(k, a)
+            })
         }
     };
 }
 pub(crate) use fused_stencil_layer;
+
+/// A stencil layer's kernel map `run` of `k`, then the dual of `phi` and, when `pooled`, the
+/// mean pool: in one sweep (`run` with an [`After`]) for cross pairs of a layer that `fuses`,
+/// as separate passes otherwise.
+pub(crate) fn then(
+    k: Kernel,
+    ctx: &mut KernelCtx<'_>,
+    (phi, fuses, pooled): (&Nonlinearity, bool, bool),
+    run: impl FnOnce(Kernel, Option<After<'_>>) -> Result<Stream<Kernel>>,
+) -> Result<Stream<Kernel>> {
+    match ctx.replay_next() {
+        Some((d1, d2)) if fuses => {
+            let dual = Dual { phi, d1, d2 };
+            run(k, Some(After { dual, pooled }))
+        }
+        _ => {
+            let k = kernel_then_dual(run(k, None)?, ctx, phi)?;
+            if pooled {
+                Ok(Stream::One(super::pool::mean_kernel(k.one()?)))
+            } else {
+                Ok(k)
+            }
+        }
+    }
+}
 
 /// A layer's output kernel `k` through the nonlinearity `phi` as its own layer.
 pub(crate) fn kernel_then_dual(
