@@ -64,11 +64,11 @@ impl Serial {
                     )?;
                     // A mean pool after the nonlinearity: only running sums of the output.
                     if self.pools_after(i, &k) {
-                        k = locate(i, &**l, l.kernel_dual_mean(k, ctx, phi))?;
+                        k = locate(i, &**l, l.kernel_dual(k, ctx, (phi, true)))?;
                         i += 3;
                         continue;
                     }
-                    k = locate(i, &**l, l.kernel_dual(k, ctx, phi))?;
+                    k = locate(i, &**l, l.kernel_dual(k, ctx, (phi, false)))?;
                     i += 2;
                     continue;
                 }

@@ -312,21 +312,10 @@ macro_rules! fused_stencil_layer {
             &self,
             input: Stream<Kernel>,
             ctx: &mut KernelCtx<'_>,
-            phi: &crate::nonlin::Nonlinearity,
+            (phi, pooled): (&crate::nonlin::Nonlinearity, bool),
         ) -> Result<Stream<Kernel>> {
             let fuses = self.fuses_dual();
-            super::fused::then(input.one()?, ctx, (phi, fuses, false), |k, a| {
-                self.kernel_fused(k, a)
-            })
-        }
-        fn kernel_dual_mean(
-            &self,
-            input: Stream<Kernel>,
-            ctx: &mut KernelCtx<'_>,
-            phi: &crate::nonlin::Nonlinearity,
-        ) -> Result<Stream<Kernel>> {
-            let fuses = self.fuses_dual();
-            super::fused::then(input.one()?, ctx, (phi, fuses, true), |k, a| {
+            super::fused::then(input.one()?, ctx, (phi, fuses, pooled), |k, a| {
                 self.kernel_fused(k, a)
             })
         }
@@ -348,14 +337,16 @@ pub(crate) fn then(
             let dual = Dual { phi, d1, d2 };
             run(k, Some(After { dual, pooled }))
         }
-        _ => {
-            let k = kernel_then_dual(run(k, None)?, ctx, phi)?;
-            if pooled {
-                Ok(Stream::One(super::pool::mean_kernel(k.one()?)))
-            } else {
-                Ok(k)
-            }
-        }
+        _ => pooled_if(kernel_then_dual(run(k, None)?, ctx, phi)?, pooled),
+    }
+}
+
+/// The mean pool of `k` when `pooled`, else `k`.
+pub(crate) fn pooled_if(k: Stream<Kernel>, pooled: bool) -> Result<Stream<Kernel>> {
+    if pooled {
+        Ok(Stream::One(super::pool::mean_kernel(k.one()?)))
+    } else {
+        Ok(k)
     }
 }
 

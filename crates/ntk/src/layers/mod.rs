@@ -456,35 +456,26 @@ pub trait Layer: Send + Sync + fmt::Debug {
         false
     }
     /// This layer's kernel map followed by the pointwise nonlinearity `phi` (the next layer,
-    /// whose diagonals `ctx` gives): what [`Layer::kernel`] and then the nonlinearity's
-    /// [`Layer::kernel`] give, bitwise. Layers that [`Layer::fuses_dual`] do both in one sweep
-    /// where the diagonals are known beforehand (cross pairs). Default: the two maps in turn.
+    /// whose diagonals `ctx` gives) and, when `pooled`, by the pool after it (one that
+    /// [`Layer::pools_by_mean`]): what [`Layer::kernel`] and then the nonlinearity's (and the
+    /// pool's) [`Layer::kernel`] give, bitwise. Layers that [`Layer::fuses_dual`] do it in one
+    /// sweep where the diagonals are known beforehand (cross pairs), keeping only running sums
+    /// of the output when pooled. Default: the maps in turn.
     fn kernel_dual(
         &self,
         input: Stream<Kernel>,
         ctx: &mut KernelCtx<'_>,
-        phi: &Nonlinearity,
+        (phi, pooled): (&Nonlinearity, bool),
     ) -> Result<Stream<Kernel>> {
-        fused::kernel_then_dual(self.kernel(input, ctx)?, ctx, phi)
+        let k = fused::kernel_then_dual(self.kernel(input, ctx)?, ctx, phi)?;
+        fused::pooled_if(k, pooled)
     }
     /// True when this layer's kernel map of a kernel in `layout` is the scalar kernel of the
     /// means of its NNGP and NTK arrays (`global_avg_pool` of pixels, `group_pool` of group
-    /// features), which [`Layer::kernel_dual_mean`] of the layer two before may fold in.
+    /// features), which [`Layer::kernel_dual`] of the layer two before may fold in.
     /// Default false.
     fn pools_by_mean(&self, _layout: &Layout) -> bool {
         false
-    }
-    /// [`Layer::kernel_dual`] followed by a pool that [`Layer::pools_by_mean`]: bitwise what
-    /// the three maps give in turn. Layers that [`Layer::fuses_dual`] keep only a running sum
-    /// of each output block for cross pairs, never the whole output. Default: the three maps.
-    fn kernel_dual_mean(
-        &self,
-        input: Stream<Kernel>,
-        ctx: &mut KernelCtx<'_>,
-        phi: &Nonlinearity,
-    ) -> Result<Stream<Kernel>> {
-        let k = self.kernel_dual(input, ctx, phi)?.one()?;
-        Ok(Stream::One(pool::mean_kernel(k)))
     }
 }
 
