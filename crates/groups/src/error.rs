@@ -76,4 +76,13 @@ pub enum GroupError {
         /// Why it is refused.
         reason: String,
     },
+    /// A lazily registered group whose builder failed
+    /// ([`crate::GroupRegistry::register_lazy`]).
+    #[error("group `{name}` could not be built: {source}")]
+    BuildFailed {
+        /// The registered name.
+        name: String,
+        /// The builder's error.
+        source: Box<GroupError>,
+    },
 }

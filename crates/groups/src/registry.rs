@@ -5,9 +5,9 @@
 //! [`GroupFamily`]s (parsers for families of names such as `cN`). An entry carries the group
 //! as data the layers use ([`GroupKind`]: a [`GroupStructure`] for finite groups, or SO(3)) and
 //! its checker bundle (closures returning [`LawCheck`]s); an entry that is costly to build can be
-//! registered by name and built on first use ([`GroupRegistry::register_lazy`]). Built-in groups are registered through
-//! the same calls a downstream crate uses; `entk_reps::default_registry()` returns a registry
-//! with all of them and their irreps checks.
+//! registered by name and built on first use ([`GroupRegistry::register_lazy`]). Built-in groups
+//! are registered through the same calls a downstream crate uses;
+//! `entk_reps::default_registry()` returns a registry with all of them and their irreps checks.
 //!
 //! [`GroupName`] is the parser of the built-in names `cN`, `dN` and `so3` (limits and errors
 //! below); the registry's built-in families use it.
@@ -340,19 +340,31 @@ impl fmt::Debug for Builder {
     }
 }
 
-/// A registered name and its entry, given or built on first use (once, shared by the clones of
-/// the registry).
+/// A registered name and its entry.
 #[derive(Debug, Clone)]
 struct Slot {
     name: String,
     aliases: Vec<String>,
-    entry: Arc<OnceLock<Result<GroupEntry, GroupError>>>,
-    build: Builder,
+    entry: SlotEntry,
+}
+
+/// A slot's entry: given ([`GroupRegistry::register`]) or built on first use, once, the result
+/// shared by the clones of the registry ([`GroupRegistry::register_lazy`]).
+#[derive(Debug, Clone)]
+enum SlotEntry {
+    Given(GroupEntry),
+    Lazy {
+        built: Arc<OnceLock<Result<GroupEntry, GroupError>>>,
+        build: Builder,
+    },
 }
 
 impl Slot {
     fn entry(&self) -> Result<GroupEntry, GroupError> {
-        self.entry.get_or_init(|| (self.build.0)()).clone()
+        match &self.entry {
+            SlotEntry::Given(entry) => Ok(entry.clone()),
+            SlotEntry::Lazy { built, build } => built.get_or_init(|| (build.0)()).clone(),
+        }
     }
 }
 
@@ -369,36 +381,60 @@ impl GroupRegistry {
     pub fn register(&mut self, entry: GroupEntry) -> Result<(), GroupError> {
         let (name, aliases) = (entry.name.clone(), entry.aliases.clone());
         self.check_names(&name, &aliases)?;
-        let built = entry.clone();
         self.entries.push(Slot {
             name,
             aliases,
-            entry: Arc::new(OnceLock::from(Ok(entry))),
-            build: Builder(Arc::new(move || Ok(built.clone()))),
+            entry: SlotEntry::Given(entry),
         });
         Ok(())
     }
 
-    /// Registers `name` for the entry `build` returns, built on the first
-    /// [`GroupRegistry::get`] of the name (once; its result, an error included, is kept), so
-    /// that a registry of groups that are costly to build is cheap to make. The name is checked
-    /// now as [`GroupRegistry::register`] checks it; the entry is renamed to it
-    /// ([`GroupEntry::named`]) if `build` names it otherwise.
+    /// Registers `name` and `aliases` for the entry `build` returns, built on the first
+    /// [`GroupRegistry::get`] of one of them, so that a registry of groups that are costly to
+    /// build is cheap to make. The names are checked now as [`GroupRegistry::register`] checks
+    /// them (the registry cannot see the aliases of an entry not yet built, so they are given
+    /// here); the built entry is renamed to `name` ([`GroupEntry::named`]) and its aliases are
+    /// replaced by `aliases`. A build error is returned as [`GroupError::BuildFailed`] naming
+    /// the group.
+    ///
+    /// `build` runs once, even when several threads ask at the same time; its result, an error
+    /// included, is kept and shared by the clones of the registry. A `build` that panics leaves
+    /// the entry unbuilt, and the next `get` runs it again. `build` must not look up its own
+    /// name (or an alias) in this registry or a clone of it: that `get` would wait for itself
+    /// and deadlock. [`GroupRegistry::contains`] is true for a registered name even when its
+    /// build fails.
     pub fn register_lazy(
         &mut self,
         name: &str,
+        aliases: &[&str],
         build: impl Fn() -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
     ) -> Result<(), GroupError> {
-        let name = name.trim().to_ascii_lowercase();
-        self.check_names(&name, &[])?;
-        let key = name.clone();
+        let lower = |n: &str| n.trim().to_ascii_lowercase();
+        let name = lower(name);
+        let aliases: Vec<String> = aliases.iter().map(|a| lower(a)).collect();
+        self.check_names(&name, &aliases)?;
+        let (key, keys) = (name.clone(), aliases.clone());
         self.entries.push(Slot {
             name,
-            aliases: Vec::new(),
-            entry: Arc::new(OnceLock::new()),
-            build: Builder(Arc::new(move || {
-                build().map(|e| if e.name == key { e } else { e.named(&key) })
-            })),
+            aliases,
+            entry: SlotEntry::Lazy {
+                built: Arc::new(OnceLock::new()),
+                build: Builder(Arc::new(move || match build() {
+                    Ok(entry) => {
+                        let mut entry = if entry.name == key {
+                            entry
+                        } else {
+                            entry.named(&key)
+                        };
+                        entry.aliases.clone_from(&keys);
+                        Ok(entry)
+                    }
+                    Err(e) => Err(GroupError::BuildFailed {
+                        name: key.clone(),
+                        source: Box::new(e),
+                    }),
+                })),
+            },
         });
         Ok(())
     }

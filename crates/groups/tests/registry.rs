@@ -1,6 +1,9 @@
 //! The open registry: names, aliases, families, refusals, and the errors of the built-in name
 //! families kept from `GroupName`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use entk_groups::{
     cyclic_family, dihedral_family, CheckOptions, CyclicGroup, DihedralGroup, FiniteRotationGroup,
     GroupEntry, GroupError, GroupKind, GroupRegistry,
@@ -117,35 +120,116 @@ fn the_same_group_under_two_names_has_one_structure() {
         .same_structure(d2.structure().unwrap()));
 }
 
+/// A builder that counts its calls.
+fn counted(
+    build: impl Fn() -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
+) -> (
+    Arc<AtomicUsize>,
+    impl Fn() -> Result<GroupEntry, GroupError> + Send + Sync + 'static,
+) {
+    let builds = Arc::new(AtomicUsize::new(0));
+    let counter = builds.clone();
+    (builds, move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        build()
+    })
+}
+
 #[test]
 fn a_lazy_entry_is_built_once_on_first_use_and_shared_by_clones() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    let builds = Arc::new(AtomicUsize::new(0));
     let mut r = registry();
-    let counter = builds.clone();
-    r.register_lazy("Ico", move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-        GroupEntry::spherical(FiniteRotationGroup::icosahedral())
-    })
-    .unwrap();
+    let (builds, build) = counted(|| GroupEntry::spherical(FiniteRotationGroup::icosahedral()));
+    r.register_lazy("Ico", &["I"], build).unwrap();
     // Listed and found without being built.
-    assert!(r.names().contains(&"ico".to_string()) && r.contains("ICO"));
+    assert!(r.names().contains(&"ico".to_string()) && r.contains("ICO") && r.contains("i"));
     assert_eq!(builds.load(Ordering::SeqCst), 0);
     let copy = r.clone();
     let entry = r.get(" ico ").unwrap();
     assert_eq!((entry.name(), entry.order()), ("ico", Some(60)));
-    assert_eq!(copy.get("ico").unwrap().order(), Some(60));
+    assert_eq!(entry.aliases(), ["i".to_string()]);
+    assert_eq!(copy.get("i").unwrap().order(), Some(60));
     assert_eq!(builds.load(Ordering::SeqCst), 1);
-    // Its name is checked when registered, like an eager entry's.
-    for taken in ["octahedral", "c4", "all", "9x"] {
+    // Its names are checked when registered, like an eager entry's.
+    for (name, aliases) in [
+        ("octahedral", &[][..]),
+        ("c4", &[]),
+        ("all", &[]),
+        ("9x", &[]),
+        ("fresh", &["so(3)"]),
+        ("fresh", &["d3"]),
+        ("fresh", &["ico"]),
+    ] {
         assert!(matches!(
-            r.register_lazy(taken, || Ok(GroupEntry::so3())),
+            r.register_lazy(name, aliases, || Ok(GroupEntry::so3())),
             Err(GroupError::InvalidName { .. })
         ));
     }
-    // A failed build is an error of `get`, every time.
-    r.register_lazy("broken", || Err(GroupError::ZeroOrder { group: "cyclic" }))
+    assert!(!r.contains("fresh"));
+}
+
+#[test]
+fn a_lazy_entry_is_reachable_by_its_aliases_and_only_those() {
+    let mut r = GroupRegistry::new();
+    // `GroupEntry::so3()` carries the alias `so(3)`; the registered aliases replace it.
+    r.register_lazy("rot", &["SO(3)", "rotations"], || Ok(GroupEntry::so3()))
         .unwrap();
-    assert!(r.get("broken").is_err() && r.get("broken").is_err());
+    for name in ["rot", "so(3)", "Rotations"] {
+        let entry = r.get(name).unwrap();
+        assert_eq!(entry.name(), "rot");
+        assert_eq!(
+            entry.aliases(),
+            ["so(3)".to_string(), "rotations".to_string()]
+        );
+        assert!(matches!(entry.kind(), GroupKind::So3));
+    }
+    assert!(!r.contains("so3"));
+}
+
+#[test]
+fn a_failed_lazy_build_is_one_error_naming_the_group_and_is_kept() {
+    let mut r = registry();
+    let (builds, build) = counted(|| Err(GroupError::ZeroOrder { group: "cyclic" }));
+    r.register_lazy("broken", &[], build).unwrap();
+    // Registered, so found, although it cannot be built.
+    assert!(r.contains("broken"));
+    let expected = GroupError::BuildFailed {
+        name: "broken".into(),
+        source: Box::new(GroupError::ZeroOrder { group: "cyclic" }),
+    };
+    for _ in 0..2 {
+        let e = r.get("broken").unwrap_err();
+        assert_eq!(e, expected);
+        let msg = e.to_string();
+        assert_eq!(
+            msg,
+            "group `broken` could not be built: cyclic: n must be at least 1, got n = 0"
+        );
+        assert!(!msg.contains('\n'));
+    }
+    assert_eq!(builds.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn concurrent_first_lookups_build_a_lazy_entry_once() {
+    let mut r = GroupRegistry::new();
+    let (builds, build) = counted(|| {
+        // Long enough for the other threads to arrive while it runs.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        GroupEntry::spherical(FiniteRotationGroup::octahedral())
+    });
+    r.register_lazy("oct", &[], build).unwrap();
+    let start = std::sync::Barrier::new(8);
+    let orders: Vec<Option<usize>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    r.get("oct").unwrap().order()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(orders, vec![Some(24); 8]);
+    assert_eq!(builds.load(Ordering::SeqCst), 1);
 }

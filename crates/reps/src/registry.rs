@@ -56,16 +56,17 @@ pub fn default_registry() -> GroupRegistry {
                 .expect("so3 is a valid, new name");
             // Built on first use: the icosahedral closure and Cayley table would otherwise be
             // computed at every start of the CLI.
-            registry
-                .register_lazy("octahedral", || {
-                    spherical_entry(FiniteRotationGroup::octahedral())
-                })
-                .expect("a valid, new name");
-            registry
-                .register_lazy("icosahedral", || {
-                    spherical_entry(FiniteRotationGroup::icosahedral())
-                })
-                .expect("a valid, new name");
+            for (name, group) in [
+                (
+                    "octahedral",
+                    FiniteRotationGroup::octahedral as fn() -> FiniteRotationGroup,
+                ),
+                ("icosahedral", FiniteRotationGroup::icosahedral),
+            ] {
+                registry
+                    .register_lazy(name, &[], move || spherical_entry(group()))
+                    .expect("a valid, new name");
+            }
             registry
         })
         .clone()
