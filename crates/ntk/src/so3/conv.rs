@@ -4,7 +4,7 @@ use entk_reps::{FourierTransform, So3Transform};
 use nalgebra::DMatrix;
 use num_complex::Complex64;
 use std::f64::consts::PI;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use super::basis::{block_indices, NBlockBasis};
 use super::support::conv_support;
@@ -29,8 +29,8 @@ pub struct So3ConvOperator {
     /// `contraction[k][i + j·s_k]` for `k ≥ 0`: the sum that gives entry `(i, j)` of the
     /// output's block `k` ([`So3ConvOperator::apply_coefficients`]).
     contraction: Vec<Vec<Contraction>>,
-    input_basis: NBlockBasis,
-    output_basis: NBlockBasis,
+    input_basis: Arc<NBlockBasis>,
+    output_basis: Arc<NBlockBasis>,
     /// The Wigner transform of the input grid, built on first use by
     /// [`So3ConvOperator::signal_coefficients`].
     transform: OnceLock<So3Transform>,
@@ -107,12 +107,12 @@ impl So3ConvOperator {
     pub fn new(bandlimit_in: usize, bandlimit_out: usize, max_beta: f64) -> Result<Self, So3Error> {
         super::check_bandlimits(bandlimit_in, bandlimit_out)?;
         super::check_max_beta(max_beta)?;
-        let output_basis = NBlockBasis::new(bandlimit_out, bandlimit_out);
-        // Without downsampling both grids are the same: one table serves both slots.
+        let output_basis = Arc::new(NBlockBasis::new(bandlimit_out, bandlimit_out));
+        // Without downsampling both grids are the same: both slots hold the one table.
         let input_basis = if bandlimit_in == bandlimit_out {
-            output_basis.clone()
+            Arc::clone(&output_basis)
         } else {
-            NBlockBasis::new(bandlimit_in, bandlimit_out)
+            Arc::new(NBlockBasis::new(bandlimit_in, bandlimit_out))
         };
         Ok(Self {
             bandlimit_in,
@@ -158,13 +158,8 @@ impl So3ConvOperator {
         signal: &[f64],
         channels: usize,
     ) -> Result<SignalCoefficients, So3Error> {
-        let transform = match self.transform.get() {
-            Some(t) => t,
-            None => {
-                let t = So3Transform::new(self.bandlimit_in)?;
-                self.transform.get_or_init(|| t)
-            }
-        };
+        let transform =
+            super::get_or_try_init(&self.transform, || So3Transform::new(self.bandlimit_in))?;
         let points = transform.grid().len();
         super::check_signal_len(("SO(3)", self.bandlimit_in, points), channels, signal.len())?;
         let lo = self.bandlimit_out as i32;

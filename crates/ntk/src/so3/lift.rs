@@ -113,13 +113,8 @@ impl S2LiftOperator {
     ) -> Result<DMatrix<Complex64>, So3Error> {
         let points = 2 * self.bandlimit_in * (2 * self.bandlimit_in - 1);
         super::check_signal_len(("S²", self.bandlimit_in, points), channels, signal.len())?;
-        let transform = match self.transform.get() {
-            Some(t) => t,
-            None => {
-                let t = S2Transform::new(self.bandlimit_in)?;
-                self.transform.get_or_init(|| t)
-            }
-        };
+        let transform =
+            super::get_or_try_init(&self.transform, || S2Transform::new(self.bandlimit_in))?;
         let lo = self.bandlimit_out;
         let mut out = DMatrix::zeros(channels, lo * lo);
         let mut channel = vec![0.0; points];

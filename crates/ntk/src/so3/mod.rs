@@ -24,6 +24,7 @@ pub use lift::{QuadratureCoefficients, S2LiftOperator};
 pub use rotation_lift::S2RotationLiftOperator;
 
 use std::f64::consts::PI;
+use std::sync::OnceLock;
 
 /// Errors of the SO(3) layers.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -134,4 +135,18 @@ pub(crate) fn check_max_beta(max_beta: f64) -> Result<(), So3Error> {
         return Err(So3Error::MaxBeta(max_beta));
     }
     Ok(())
+}
+
+/// `cell`'s value, made by `make` on first use (the operators' transforms, built only when a
+/// raw signal is projected). An error of `make` is returned and not kept: a later call tries
+/// again. Two threads may both run `make`; one result is kept.
+pub(crate) fn get_or_try_init<T, E>(
+    cell: &OnceLock<T>,
+    make: impl FnOnce() -> Result<T, E>,
+) -> Result<&T, E> {
+    if let Some(value) = cell.get() {
+        return Ok(value);
+    }
+    let value = make()?;
+    Ok(cell.get_or_init(|| value))
 }
