@@ -52,7 +52,9 @@ mod stencil;
 
 pub use error::{InputProblem, NtkError, Rejection, Result, SpecError, SpecErrorKind};
 pub use gram::{available_memory, Gram, GramBlocks, GramOptions, Progress};
-pub use layers::{Affine, Batch, Feats, Features, GradMode, Layer, Params, SigMode, Signature};
+pub use layers::{
+    Affine, Batch, BatchGrad, Feats, Features, GradMode, Layer, Params, SigMode, Signature,
+};
 pub use layout::{DiagMode, GroupInfo, Kernel, KernelCtx, Layout, Stream};
 pub use network::{
     image_features, so3_features, so3_signal_bandlimit, BatchPullback, KernelPlan, Network,

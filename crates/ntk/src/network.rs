@@ -7,7 +7,8 @@ use ndarray::{ArrayView3, ArrayView4};
 use crate::error::InputProblem;
 use crate::error::{NtkError, Rejection, Result};
 use crate::layers::{
-    locate, Batch, Feats, Features, GradMode, Layer, Params, Prepared, Serial, SigMode, Signature,
+    locate, Batch, BatchGrad, Feats, Features, GradMode, Layer, Params, Prepared, Serial, SigMode,
+    Signature,
 };
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;
@@ -742,9 +743,13 @@ impl BatchPullback<'_> {
     /// over the batch, from one reverse pass over all samples.
     pub fn accumulate(&self, cotangent: &Batch, grad: &mut Params) -> Result<Batch> {
         self.check_cotangent(cotangent)?;
+        let out = BatchGrad {
+            grad,
+            mode: GradMode::Sum,
+        };
         self.net
             .root
-            .backward_batch(self.params, &self.acts, cotangent, grad, GradMode::Sum)
+            .backward_batch(self.params, &self.acts, cotangent, out)
             .map_err(|e| self.net.at_root(e))
     }
     /// Each sample's gradient `∇_θ ⟨cotangent_b, f(x_b)⟩`, flattened as [`Params::flatten`]
@@ -776,9 +781,13 @@ impl BatchPullback<'_> {
                 *kept = Some((n, self.params.zeros_each(n)));
             }
             let each = &mut kept.as_mut().expect("set above").1;
+            let out = BatchGrad {
+                grad: &mut *each,
+                mode: GradMode::Each,
+            };
             self.net
                 .root
-                .backward_batch(self.params, &self.acts, cotangent, each, GradMode::Each)
+                .backward_batch(self.params, &self.acts, cotangent, out)
                 .map_err(|e| self.net.at_root(e))?;
             for (b, row) in rows.chunks_exact_mut(count.max(1)).enumerate().take(n) {
                 self.params.flatten_sample(each, b, row);

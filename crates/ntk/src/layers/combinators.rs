@@ -3,7 +3,7 @@
 
 use rand::RngCore;
 
-use super::{locate, Batch, Feats, Features, GradMode, Layer, Params, SigMode, Signature};
+use super::{locate, Batch, BatchGrad, Feats, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 
@@ -139,22 +139,15 @@ impl Serial {
         params: &Params,
         acts: &[Batch],
         dy: &Batch,
-        grad: &mut Params,
-        mode: GradMode,
+        mut out: BatchGrad,
     ) -> Result<Batch> {
         check_children(params, self.layers.len(), "parameters")?;
-        check_children(grad, self.layers.len(), "gradients")?;
+        check_children(out.grad, self.layers.len(), "gradients")?;
         self.check_acts(acts.len())?;
         let mut g: Option<Batch> = None;
         for (i, l) in self.layers.iter().enumerate().rev() {
             let dyi = g.as_ref().unwrap_or(dy);
-            let r = l.vjp_batch(
-                &params.children[i],
-                &acts[i],
-                dyi,
-                &mut grad.children[i],
-                mode,
-            );
+            let r = l.vjp_batch(&params.children[i], &acts[i], dyi, out.child(i));
             g = Some(locate(i, &**l, r)?);
         }
         Ok(g.unwrap_or_else(|| dy.clone()))
@@ -242,16 +235,9 @@ impl Layer for Serial {
             .pop()
             .expect("nonempty"))
     }
-    fn vjp_batch(
-        &self,
-        params: &Params,
-        x: &Batch,
-        dy: &Batch,
-        grad: &mut Params,
-        mode: GradMode,
-    ) -> Result<Batch> {
+    fn vjp_batch(&self, params: &Params, x: &Batch, dy: &Batch, out: BatchGrad) -> Result<Batch> {
         let acts = self.forward_all_batch(params, x.clone())?;
-        self.backward_batch(params, &acts, dy, grad, mode)
+        self.backward_batch(params, &acts, dy, out)
     }
     fn extra_values(&self, input: &Stream<Signature>) -> usize {
         let Ok(sigs) = self.signatures(input.clone(), SigMode::Kernel) else {

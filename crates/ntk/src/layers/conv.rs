@@ -7,8 +7,8 @@ use rand::RngCore;
 use super::fused::{stencil_block, After, Output, Step};
 use super::spatial::{check_strides, SpatialMap};
 use super::{
-    batch_per_sample, check_len, vjp_per_sample, Affine, Batch, Feats, Features, GradMode, Layer,
-    Params, SigMode, Signature,
+    batch_per_sample, check_len, vjp_per_sample, Affine, Batch, BatchGrad, Feats, Features,
+    GradMode, Layer, Params, SigMode, Signature,
 };
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
@@ -239,18 +239,12 @@ impl Layer for Conv {
             data: y,
         })
     }
-    fn vjp_batch(
-        &self,
-        params: &Params,
-        x: &Batch,
-        dy: &Batch,
-        grad: &mut Params,
-        mode: GradMode,
-    ) -> Result<Batch> {
+    fn vjp_batch(&self, params: &Params, x: &Batch, dy: &Batch, out: BatchGrad) -> Result<Batch> {
         let g = self.geometry(&x.sig.layout)?;
         if self.strides != (1, 1) {
-            return vjp_per_sample(self, params, (x, dy), grad, mode);
+            return vjp_per_sample(self, params, (x, dy), out);
         }
+        let BatchGrad { grad, mode } = out;
         let (c, o) = (x.sig.channels, self.affine.width);
         let fan_in = c * self.fh * self.fw;
         let (w, _) = self.affine.split(&params.values, fan_in * o)?;

@@ -6,7 +6,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, ArrayView2, ArrayViewMut2};
 
 use super::{
-    check_len, Affine, Batch, Feats, Features, GradMode, Layer, Params, SigMode, Signature,
+    check_len, Affine, Batch, BatchGrad, Feats, Features, GradMode, Layer, Params, SigMode,
+    Signature,
 };
 use crate::error::Result;
 use crate::layout::{Kernel, KernelCtx, Stream};
@@ -128,14 +129,8 @@ impl Layer for Dense {
             data: y,
         })
     }
-    fn vjp_batch(
-        &self,
-        params: &Params,
-        x: &Batch,
-        dy: &Batch,
-        grad: &mut Params,
-        mode: GradMode,
-    ) -> Result<Batch> {
+    fn vjp_batch(&self, params: &Params, x: &Batch, dy: &Batch, out: BatchGrad) -> Result<Batch> {
+        let BatchGrad { grad, mode } = out;
         let (c, o) = (x.sig.channels, self.affine.width);
         let (w, _) = self.affine.split(&params.values, o * c)?;
         let alpha = self.affine.scales(c).0;

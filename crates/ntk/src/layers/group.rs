@@ -51,8 +51,8 @@ use super::conv::{
 use super::fused::{stencil_block, After, Output, Step};
 use super::spatial::check_strides;
 use super::{
-    batch_per_sample, vjp_per_sample, Affine, Batch, Feats, Features, GradMode, Layer, Params,
-    SigMode, Signature,
+    batch_per_sample, vjp_per_sample, Affine, Batch, BatchGrad, Feats, Features, GradMode, Layer,
+    Params, SigMode, Signature,
 };
 use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
@@ -366,7 +366,7 @@ impl Stencils {
         (affine, slots): (&Affine, &[usize]),
         g: &Geometry,
         (params, x, dy): (&Params, &Batch, &Batch),
-        (grad, mode): (&mut Params, GradMode),
+        BatchGrad { grad, mode }: BatchGrad,
         src: impl Fn(usize, usize) -> usize,
     ) -> Result<Batch> {
         let (c, o) = (x.sig.channels, affine.width);
@@ -989,18 +989,15 @@ macro_rules! group_linear_methods {
             params: &Params,
             x: &Batch,
             dy: &Batch,
-            grad: &mut Params,
-            mode: GradMode,
+            out: BatchGrad,
         ) -> Result<Batch> {
             let g = self.geometry(&x.sig.layout)?;
             if self.strides != (1, 1) {
-                return vjp_per_sample(self, params, (x, dy), grad, mode);
+                return vjp_per_sample(self, params, (x, dy), out);
             }
             let layer = (&self.affine, self.slots());
             self.st
-                .layer_vjp_batch(layer, &g, (params, x, dy), (grad, mode), |j, s| {
-                    self.source(j, s)
-                })
+                .layer_vjp_batch(layer, &g, (params, x, dy), out, |j, s| self.source(j, s))
         }
     };
 }

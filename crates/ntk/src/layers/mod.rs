@@ -239,6 +239,26 @@ pub enum GradMode {
     Each,
 }
 
+/// Where a batched reverse pass ([`Layer::vjp_batch`]) adds the parameter gradients, and how.
+#[derive(Debug)]
+pub struct BatchGrad<'a> {
+    /// The gradient tree: shaped like the parameters for [`GradMode::Sum`], `n` times each
+    /// node's values (sample-major) for [`GradMode::Each`].
+    pub grad: &'a mut Params,
+    /// Summed over the samples or one gradient per sample.
+    pub mode: GradMode,
+}
+
+impl BatchGrad<'_> {
+    /// The same mode into child `i` of the gradient tree (a composite's layer `i`).
+    pub fn child(&mut self, i: usize) -> BatchGrad<'_> {
+        BatchGrad {
+            grad: &mut self.grad.children[i],
+            mode: self.mode,
+        }
+    }
+}
+
 /// One sample's finite features on each of a layer's streams ([`Stream::One`] for most layers,
 /// [`Stream::Many`] between a fan-out and a fan-in): what [`Layer::apply`] and [`Layer::vjp`]
 /// take and give.
@@ -372,17 +392,10 @@ pub trait Layer: Send + Sync + fmt::Debug {
         batch_per_sample(self, params, x)
     }
     /// Reverse mode of [`Layer::apply_batch`]: given the inputs `x` and the output cotangents
-    /// `dy` (sample by sample), adds the parameter gradients to `grad` as `mode` says and
+    /// `dy` (sample by sample), adds the parameter gradients to `g` ([`BatchGrad`]) and
     /// returns the input cotangents. Default: [`Layer::vjp`] sample by sample.
-    fn vjp_batch(
-        &self,
-        params: &Params,
-        x: &Batch,
-        dy: &Batch,
-        grad: &mut Params,
-        mode: GradMode,
-    ) -> Result<Batch> {
-        vjp_per_sample(self, params, (x, dy), grad, mode)
+    fn vjp_batch(&self, params: &Params, x: &Batch, dy: &Batch, g: BatchGrad) -> Result<Batch> {
+        vjp_per_sample(self, params, (x, dy), g)
     }
     /// Gaussianity of the output, given that of the input (neural-tangents' `is_gaussian`).
     ///
@@ -505,8 +518,7 @@ pub(crate) fn vjp_per_sample<L: Layer + ?Sized>(
     l: &L,
     params: &Params,
     (x, dy): (&Batch, &Batch),
-    grad: &mut Params,
-    mode: GradMode,
+    BatchGrad { grad, mode }: BatchGrad,
 ) -> Result<Batch> {
     let mut data = Vec::with_capacity(x.data.len());
     let mut one = (mode == GradMode::Each).then(|| params.zeros_like());

@@ -1,7 +1,7 @@
 //! Pointwise nonlinearity layers.
 
 use super::FixedMap;
-use super::{Batch, Features, GradMode, Layer, Params, SigMode, Signature};
+use super::{Batch, BatchGrad, Features, Layer, Params, SigMode, Signature};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Stream};
 use crate::nonlin::Nonlinearity;
@@ -86,14 +86,7 @@ impl Layer for Elementwise {
             },
         })
     }
-    fn vjp_batch(
-        &self,
-        _: &Params,
-        x: &Batch,
-        dy: &Batch,
-        _: &mut Params,
-        _: GradMode,
-    ) -> Result<Batch> {
+    fn vjp_batch(&self, _: &Params, x: &Batch, dy: &Batch, _: BatchGrad) -> Result<Batch> {
         super::check_len("cotangents", dy.data.len(), x.data.len())?;
         let pairs = x.data.iter().zip(&dy.data);
         let data = match self.phi {
