@@ -1845,14 +1845,19 @@ mod tests {
     /// gradients) is the analytic tail NTK `T₀(K̂₁)` of the head's empirical NNGP (≈4 standard
     /// errors); (2) over whole networks, the estimator minus the network's own NTK has mean
     /// zero (4 standard errors), so `E[estimator] = E Θ̂`; and the control variate
-    /// `DT(K₁, Θ₁)[K̂₁ − K₁, Θ̂₁ − Θ₁]` alone has mean zero (4 standard errors).
+    /// `DT(K₁, Θ₁)[K̂₁ − K₁, Θ̂₁ − Θ₁]` alone has mean zero (4 standard errors); (3) paired on
+    /// the same networks, the linearised estimator minus the previous one (head's share as
+    /// drawn), exactly `T(K̂₁, Θ̂₁) − T₀(K̂₁) − Z`, has mean zero (4 standard errors), and a `Z`
+    /// off by 10 % would move that mean by more than 4 standard errors (asserted from
+    /// `E[T − T₀]`), which (2) alone cannot see: its noise is the whole NTK's (a `Z` scaled by
+    /// 1.1 passed (2) and failed (3): C4 paired mean −2.4·10⁻³ ± 4.8·10⁻⁴).
     #[test]
     fn linearised_ntk_keeps_the_mean() {
         let (c4_spec, c4) = c4_family();
         let (so3_spec, so3, sphere) = so3_family();
-        for (spec, fam, xs, reps) in [
-            (c4_spec, c4, small_inputs(2), 4000),
-            (so3_spec, so3, sphere, 2000),
+        for (name, spec, fam, xs, reps) in [
+            ("C4", c4_spec, c4, small_inputs(2), 4000),
+            ("SO(3)", so3_spec, so3, sphere, 2000),
         ] {
             let lin = Linearised::new(&spec, fam.split, &xs).unwrap();
             // (1) Conditional mean given the head of network 5.
@@ -1872,27 +1877,61 @@ mod tests {
             for (e, &(mean, se)) in mc.iter().enumerate() {
                 assert!(
                     se > 0.0 && (mean - target[e]).abs() < 4.0 * se,
-                    "{:?} entry {e}: MC {mean} ± {se} vs T₀(K̂₁) {}",
-                    fam.full,
+                    "{name} entry {e}: MC {mean} ± {se} vs T₀(K̂₁) {}",
                     target[e]
                 );
             }
             // (2) Unbiased over whole networks (both linearised estimators); the control
-            // variate has mean zero.
+            // variate has mean zero; and, paired on the same networks, the two estimators'
+            // difference `T(K̂₁, Θ̂₁) − T₀(K̂₁) − Z` (the network's own `Θ̂_head` cancels) has
+            // mean zero, with `T(K̂₁, Θ̂₁) − T₀(K̂₁)` alongside for the check's power.
             let mc = mean_se(50_000..50_000 + reps, |seed| {
                 let d = fam.draw(&lin, &xs, seed).unwrap();
-                let t = lin.head_estimates(&fam, &xs, seed).unwrap();
+                let params = fam.full.init_seeded(&xs[0].sig, seed).unwrap();
+                let pass = fam.draw_with(&xs, params).unwrap();
+                let t = lin
+                    .tail_estimates(&pass.pre, &pass.head, Some((&pass.tail_pre, &pass.readout)))
+                    .unwrap();
+                let (rb, z) = (t.ntk_head_rb.unwrap(), t.head_control.unwrap());
                 let diff = d.ntk_lin.iter().zip(&d.ntk).map(|(a, b)| a - b);
                 let drawn = d.ntk_lin_drawn.iter().zip(&d.ntk).map(|(a, b)| a - b);
                 let cv = t.ntk_rb.iter().zip(&t.ntk).map(|(a, b)| a - b);
-                diff.chain(drawn).chain(cv).collect()
+                let paired: Vec<f64> = d
+                    .ntk_lin
+                    .iter()
+                    .zip(&d.ntk_lin_drawn)
+                    .map(|(a, b)| a - b)
+                    .collect();
+                // `T(K̂₁, Θ̂₁) − T₀(K̂₁)`, from the tail estimates alone.
+                let lift: Vec<f64> = (0..4).map(|e| rb[e] + z[e] - t.ntk[e]).collect();
+                for e in 0..4 {
+                    let direct = lift[e] - z[e];
+                    assert!(
+                        (paired[e] - direct).abs() <= 1e-10 * lift[e].abs().max(1.0),
+                        "entry {e}: ntk_lin − ntk_lin_drawn {} vs T − T₀ − Z {direct}",
+                        paired[e]
+                    );
+                }
+                diff.chain(drawn)
+                    .chain(cv)
+                    .chain(paired)
+                    .chain(lift)
+                    .collect()
             });
-            assert_eq!(mc.len(), 12);
-            for (e, &(mean, se)) in mc.iter().enumerate() {
+            assert_eq!(mc.len(), 20);
+            for (e, &(mean, se)) in mc[..16].iter().enumerate() {
                 assert!(
                     se > 0.0 && mean.abs() < 4.0 * se,
-                    "{:?} entry {e}: {mean} ± {se}",
-                    fam.full
+                    "{name} entry {e}: {mean} ± {se}"
+                );
+            }
+            // Power: a `Z` off by 10 % shifts the paired mean by a tenth of `E[T − T₀]`, more
+            // than 4 of its standard errors.
+            for e in 0..4 {
+                let ((_, se), (lift, _)) = (mc[12 + e], mc[16 + e]);
+                assert!(
+                    0.1 * lift.abs() > 4.0 * se,
+                    "{name} entry {e}: E[T − T₀] {lift} against the paired standard error {se}"
                 );
             }
         }
