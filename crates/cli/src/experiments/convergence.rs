@@ -32,7 +32,8 @@
 //!   control variate of exactly known conditional mean (`head_share::HeadShare`:
 //!   `Θ̂_head − Z + T(K̂₁, Θ̂₁)` in place of `Θ̂_head`), which halves its noise (measured:
 //!   1.5–2.6×); what
-//!   remains is still of order 1/√width, so the NTK's noise falls by a constant factor only
+//!   remains is still of order 1/√width (the readout's cross terms, below), so the NTK's noise
+//!   falls by a constant factor only
 //!   (column "NTK noise"; measured: 1/30 to 1/43 of the plain noise for the C4 network, 1/5
 //!   to 1/7 for the SO(3) one).
 //!   **The NTK bias stays unresolved at every width** (README: 95 % upper bounds 0.007–0.013
@@ -43,10 +44,12 @@
 //!   smallest widths, on 96 C4 networks of width 16 and 256 SO(3) networks of width 8
 //!   (`ENTK_DIAG_SIGN=16,96,8,256`), it cut
 //!   the estimator's noise a further 3.0× and 2.5× and still left the bias unresolved: ‖bias‖²
-//!   −1.6·10⁻⁵ [−8.6·10⁻⁵, 2.0·10⁻⁴] and 2.2·10⁻⁴ [−1.4·10⁻⁴, 9.4·10⁻⁴]), and the
-//!   fluctuation of the tail weights' squares around their mean together with their Stein
-//!   correlation with `z` (the four-variate moment `E[φ′(z₁)φ′(z₂)w₃w₄]` per pair of
-//!   positions, see `Linearised`). The NTK bias itself is not measured; were it of the NNGP
+//!   −1.6·10⁻⁵ [−8.6·10⁻⁵, 2.0·10⁻⁴] and 2.2·10⁻⁴ [−1.4·10⁻⁴, 9.4·10⁻⁴]); their fluctuation
+//!   is of order 1/√width (derived, `head_share::HeadShare`). The other remainder, the
+//!   fluctuation of the tail weights' squares around their mean, is of order 1/width (derived
+//!   by counting: sd of order 1/√(w·C), C the tail layer's fan-in; not measured on its own);
+//!   its Stein correlation with `z` (the four-variate moment `E[φ′(z₁)φ′(z₂)w₃w₄]` per pair
+//!   of positions, see `Linearised`) shifts the head share's mean, part of the bias itself. The NTK bias itself is not measured; were it of the NNGP
 //!   bias's size (an assumption; measured ‖bias‖/‖K‖ 7·10⁻⁵ to 6·10⁻⁴ for C4, 9·10⁻⁴ to 0.014
 //!   for SO(3)), its square would lie 100–10⁴× (C4) and 2–80× (SO(3)) below the standard
 //!   errors of the ‖bias‖² estimates now (2.5·10⁻⁵ to 6.6·10⁻⁵ and 6.5·10⁻⁵ to 4·10⁻⁴), which
@@ -686,7 +689,7 @@ impl ConvergenceConfig {
         report.tables.push(claims_table);
         report.figures.extend(figs);
         report.notes.push(format!(
-            "Statistics: 95 % bootstrap intervals over the networks ({} resamples, percentile interval re-centred on the estimate so that it contains it); the bias is the noise-corrected U-statistic ‖mean K̂ − K‖² − tr Σ̂/S and counts as resolved when its interval excludes 0; slopes are weighted least squares on log-log axes (weights from the intervals, standard error inflated by √(χ²/dof) when the points scatter more than their errors). The NNGP of each network is averaged over its readout weights (exact conditional expectation, same mean). The NNGP bias comes from the linearised estimator: per network, the analytic kernel of the layers after the first nonlinearity applied to the head's empirical kernel K̂₁ (the exact conditional mean given the head: Rao–Blackwell), minus its linearisation Dg(K₁)[K̂₁ − K₁] at the analytic head kernel (a control variate of mean exactly zero, coefficient from the analytic kernels, not fitted; derivative by central differences, ε = 1e-3); the columns 'noise' give the per-network tr Σ/‖K‖² of the plain, Rao–Blackwellised and linearised estimators. The NTK bias comes from the linearised NTK estimator, on the same networks: the head parameters' share Θ̂_head of each network's NTK (its gradient columns of the layers up to the first nonlinearity) minus Z, its mean over an independent copy of the tail layer's weights in the backward pass (the network's own readout weights and tail pre-activations z: Z = P[w⁻¹ Σ_d σ_v² v_d² φ′(z_d(x)) φ′(z_d(x′)) ⊙ A(Θ̂₁)], a control variate whose conditional mean given the head is exactly T(K̂₁, Θ̂₁) − T₀(K̂₁)), plus the analytic tail NTK T(K̂₁, Θ̂₁) of the head's empirical NNGP and NTK, minus its linearisation DT(K₁, Θ₁)[K̂₁ − K₁, Θ̂₁ − Θ₁] (mean zero; same central differences); the columns 'NTK noise' give the per-network tr Σ/‖Θ‖² of the plain estimator, of Θ̂_head + T₀(K̂₁) (Rao–Blackwellised over the tail parameters' share, no control variate), of the previous linearised estimator Θ̂_head + T₀(K̂₁) − DT[…] (head's share as drawn) and of the linearised estimator. What Z leaves of the head's share (the readout's cross terms v_d v_d′ and the fluctuation of the tail weights' squares) is of order 1/√width (its conditional mean given the head is a four-variate Gaussian moment per pair of positions, E[φ′(z₁)φ′(z₂)w₃w₄], which this code does not compute), so the NTK estimator lowers the noise by a constant factor only. A bias the pilot does not resolve gets the whole cap of its estimator. Images {s}×{s}.",
+            "Statistics: 95 % bootstrap intervals over the networks ({} resamples, percentile interval re-centred on the estimate so that it contains it); the bias is the noise-corrected U-statistic ‖mean K̂ − K‖² − tr Σ̂/S and counts as resolved when its interval excludes 0; slopes are weighted least squares on log-log axes (weights from the intervals, standard error inflated by √(χ²/dof) when the points scatter more than their errors). The NNGP of each network is averaged over its readout weights (exact conditional expectation, same mean). The NNGP bias comes from the linearised estimator: per network, the analytic kernel of the layers after the first nonlinearity applied to the head's empirical kernel K̂₁ (the exact conditional mean given the head: Rao–Blackwell), minus its linearisation Dg(K₁)[K̂₁ − K₁] at the analytic head kernel (a control variate of mean exactly zero, coefficient from the analytic kernels, not fitted; derivative by central differences, ε = 1e-3); the columns 'noise' give the per-network tr Σ/‖K‖² of the plain, Rao–Blackwellised and linearised estimators. The NTK bias comes from the linearised NTK estimator, on the same networks: the head parameters' share Θ̂_head of each network's NTK (its gradient columns of the layers up to the first nonlinearity) minus Z, its mean over an independent copy of the tail layer's weights in the backward pass (the network's own readout weights and tail pre-activations z: Z = P[w⁻¹ Σ_d σ_v² v_d² φ′(z_d(x)) φ′(z_d(x′)) ⊙ A(Θ̂₁)], a control variate whose conditional mean given the head is exactly T(K̂₁, Θ̂₁) − T₀(K̂₁)), plus the analytic tail NTK T(K̂₁, Θ̂₁) of the head's empirical NNGP and NTK, minus its linearisation DT(K₁, Θ₁)[K̂₁ − K₁, Θ̂₁ − Θ₁] (mean zero; same central differences); the columns 'NTK noise' give the per-network tr Σ/‖Θ‖² of the plain estimator, of Θ̂_head + T₀(K̂₁) (Rao–Blackwellised over the tail parameters' share, no control variate), of the previous linearised estimator Θ̂_head + T₀(K̂₁) − DT[…] (head's share as drawn) and of the linearised estimator. What Z leaves of the head's share is of order 1/√width, the readout's cross terms v_d v_d′ (d ≠ d′), plus the fluctuation of the tail weights' squares, of order 1/width (both by counting terms; the head share's conditional mean given the head is a four-variate Gaussian moment per pair of positions, E[φ′(z₁)φ′(z₂)w₃w₄], which this code does not compute), so the NTK estimator lowers the noise by a constant factor only. A bias the pilot does not resolve gets the whole cap of its estimator. Images {s}×{s}.",
             self.bootstrap,
             s = self.image_size
         ));
@@ -1085,9 +1088,11 @@ thread_local! {
 /// (up to the same central-difference error), which removes the head weights' first-order
 /// noise from `T(K̂₁, Θ̂₁)`. (The previous estimator, `Θ̂_head + T₀(K̂₁) − DT[…]` with the
 /// head's share as drawn, is kept for the noise column.) What stays is `Θ̂_head − Z`: the
-/// readout's cross terms `v_d v_d′` and the fluctuation of the tail weights' squares, of
-/// order 1/√width like a plain network's: the estimator lowers the NTK's noise by a constant
-/// factor and does not change its scaling. The exact remedy is the head share's conditional
+/// readout's cross terms `v_d v_d′` (`d ≠ d′`), of order 1/√width like a plain network's
+/// noise, and the fluctuation of the tail weights' squares, of order 1/width ([`HeadShare`];
+/// both derived by counting terms, the first also measured by the diagnostic
+/// `ntk_noise_without_readout_cross_terms`): the estimator lowers the NTK's noise by a
+/// constant factor and does not change its scaling. The exact remedy is the head share's conditional
 /// mean above (Gaussian integration by parts: `E[w_i w_j F(w)] = δ_ij E F + E ∂_i∂_j F`,
 /// which for ReLU needs `E[δ(z₁) δ(z₂)]` and `E[δ′(z₁) 1{z₂ > 0}]`, for erf smooth Gaussian
 /// integrals), per pair of positions through the group convolution and the pooling: its
