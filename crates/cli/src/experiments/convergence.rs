@@ -1109,8 +1109,9 @@ struct Linearised {
     pre_ntk: Vec<Vec<f64>>,
     /// The head's nonlinearity `φ`.
     phi: Nonlinearity,
-    /// The control variate of the head parameters' share (when the tail has its form).
-    head_share: Option<HeadShare>,
+    /// The control variate of the head parameters' share, or why the tail does not allow it
+    /// (one line; an error only when the head share is asked for).
+    head_share: Result<HeadShare, String>,
     n: usize,
 }
 
@@ -1202,7 +1203,7 @@ impl Linearised {
             k1,
             pre_ntk,
             phi: phi.build()?,
-            head_share: HeadShare::new(spec, split).ok(),
+            head_share: HeadShare::new(spec, split).map_err(|e| e.to_string()),
             n,
         })
     }
@@ -1298,13 +1299,18 @@ impl Linearised {
         tail: Option<(&[Features], &[f64])>,
     ) -> Result<TailEstimates, ExperimentError> {
         let share = match (tail, &self.head_share) {
-            (Some((z, v)), Some(hs)) => Some((
+            (Some((z, v)), Ok(hs)) => Some((
                 hs,
                 z.iter()
                     .map(|z| hs.slopes(z, v))
                     .collect::<Result<Vec<_>, _>>()?,
             )),
-            _ => None,
+            (Some(_), Err(why)) => {
+                return Err(ExperimentError::Usage(format!(
+                    "the linearised NTK estimator has no head-share control variate: {why}"
+                )))
+            }
+            (None, _) => None,
         };
         if share.as_ref().is_some_and(|s| s.1.len() != self.n) {
             return Err(ExperimentError::Usage(
@@ -1717,7 +1723,47 @@ mod tests {
         }
         // The experiment's own split is accepted (the same error path is not always taken).
         let ok = spec(json!([conv, relu, conv, relu, {"type": "flatten"}, {"type": "dense"}]));
-        assert!(Linearised::new(&ok, 2, &xs).is_ok());
+        let lin = Linearised::new(&ok, 2, &xs).unwrap();
+        // Its tail has no pool, so the NTK's head-share control variate is refused when a
+        // network is drawn, with the reason in one line.
+        let fam = FiniteFamily::new(&ok, 3, 2).unwrap();
+        match fam.draw(&lin, &xs, 1) {
+            Err(ExperimentError::Usage(m)) => {
+                assert!(
+                    m.contains("no head-share control variate: ") && m.contains("a pool"),
+                    "{m}"
+                );
+                assert!(!m.contains('\n'), "{m}");
+            }
+            Err(e) => panic!("wrong error {e}"),
+            Ok(_) => panic!("a tail without a pool got a head-share control variate"),
+        }
+    }
+
+    /// The head share's slopes refuse a readout with the wrong number of weights, naming the
+    /// counts in one line.
+    #[test]
+    fn head_share_slopes_refuse_a_mismatched_readout() {
+        let (spec, fam) = c4_family();
+        let xs = small_inputs(1);
+        let hs = HeadShare::new(&spec, fam.split).unwrap();
+        let pass = fam
+            .draw_with(&xs, fam.full.init_seeded(&xs[0].sig, 3).unwrap())
+            .unwrap();
+        let z = &pass.tail_pre[0];
+        assert!(hs.slopes(z, &pass.readout).is_ok());
+        match hs.slopes(z, &pass.readout[1..]) {
+            Err(ExperimentError::Usage(m)) => {
+                assert!(
+                    m.contains("the readout has 2 weights for 3 channels"),
+                    "{m}"
+                );
+            }
+            other => panic!(
+                "accepted or wrong error: {:?}",
+                other.err().map(|e| e.to_string())
+            ),
+        }
     }
 
     fn small_inputs(n: usize) -> Vec<Features> {

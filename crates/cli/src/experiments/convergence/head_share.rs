@@ -99,7 +99,13 @@ impl HeadShare {
     /// (channels last), `v` the readout's standard-normal weights (one per channel).
     pub(super) fn slopes(&self, z: &Features, v: &[f64]) -> Result<Features, ExperimentError> {
         let c = z.sig.channels;
-        if v.len() != c || c == 0 || !z.data.len().is_multiple_of(c) {
+        if c == 0 || !z.data.len().is_multiple_of(c) {
+            return Err(ExperimentError::Usage(format!(
+                "the tail's pre-activations have {} values, not a whole number of rows of {c} channels",
+                z.data.len()
+            )));
+        }
+        if v.len() != c {
             return Err(ExperimentError::Usage(format!(
                 "the readout has {} weights for {c} channels",
                 v.len()
