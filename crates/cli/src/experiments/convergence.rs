@@ -916,14 +916,14 @@ impl FiniteFamily {
         let tail =
             lin.tail_estimates(&pass.pre, &pass.head, Some((&pass.tail_pre, &pass.readout)))?;
         let plus_head = |t: &[f64]| pass.ntk_head.iter().zip(t).map(|(a, b)| a + b).collect();
-        let head_rb = tail.ntk_head_rb.as_ref().ok_or_else(|| {
+        let lin_rest = tail.ntk_lin_minus_head.as_ref().ok_or_else(|| {
             ExperimentError::Usage(
                 "the linearised NTK estimator has no head-share control variate for this network"
                     .into(),
             )
         })?;
         Ok(Draw {
-            ntk_lin: plus_head(head_rb),
+            ntk_lin: plus_head(lin_rest),
             ntk_lin_drawn: plus_head(&tail.ntk),
             ntk_rb: plus_head(&tail.ntk_rb),
             nngp: pass.nngp,
@@ -1132,9 +1132,10 @@ struct TailEstimates {
     /// `T₀(K̂₁) − DT(K₁, Θ₁)[K̂₁ − K₁, Θ̂₁ − Θ₁]`, `n × n`.
     ntk: Vec<f64>,
     /// `T(K̂₁, Θ̂₁) − Z − DT(K₁, Θ₁)[K̂₁ − K₁, Θ̂₁ − Θ₁]` ([`HeadShare`]), `n × n`, when the tail's
-    /// forward pass was given.
-    ntk_head_rb: Option<Vec<f64>>,
-    /// The head share's control variate `Z` itself, `n × n`, with `ntk_head_rb`.
+    /// forward pass was given: the linearised NTK estimate without the network's own
+    /// `Θ̂_head` (not a head share).
+    ntk_lin_minus_head: Option<Vec<f64>>,
+    /// The head share's control variate `Z` itself, `n × n`, with `ntk_lin_minus_head`.
     #[cfg_attr(not(test), allow(dead_code))]
     head_control: Option<Vec<f64>>,
 }
@@ -1369,16 +1370,10 @@ impl Linearised {
                 let full = Kernel {
                     layout: k.layout.clone(),
                     nngp: variants[0].nngp.clone(),
-                    ntk: emp_ntk.clone(),
+                    ntk: emp_ntk,
                     channels: variants[0].channels,
                 };
-                let theta1 = Kernel {
-                    layout: k.layout.clone(),
-                    nngp: emp_ntk,
-                    ntk: vec![0.0; full.ntk.len()],
-                    channels: full.channels,
-                };
-                let z = hs.control(&theta1, &q[i], &q[j])?;
+                let z = hs.control(&full, &q[i], &q[j])?;
                 let mut c = control.borrow_mut();
                 (c[i * n + j], c[j * n + i]) = (z, z);
                 variants.push(full);
@@ -1393,7 +1388,7 @@ impl Linearised {
         let ntk = linearised(1);
         // `T(K̂₁, Θ̂₁) − Z − DT[…]`: `ntk − T₀(K̂₁)` is `−DT[…]`.
         let z = control.into_inner();
-        let ntk_head_rb = share.as_ref().map(|_| {
+        let ntk_lin_minus_head = share.as_ref().map(|_| {
             (0..n * n)
                 .map(|e| g[3][1][e] - z[e] + (ntk[e] - g[0][1][e]))
                 .collect()
@@ -1406,7 +1401,7 @@ impl Linearised {
             },
             ntk,
             ntk_rb: g[0][1].clone(),
-            ntk_head_rb,
+            ntk_lin_minus_head,
             head_control,
         })
     }
@@ -1944,7 +1939,7 @@ mod tests {
                 let t = lin
                     .tail_estimates(&pass.pre, &pass.head, Some((&pass.tail_pre, &pass.readout)))
                     .unwrap();
-                let (rb, z) = (t.ntk_head_rb.unwrap(), t.head_control.unwrap());
+                let (rb, z) = (t.ntk_lin_minus_head.unwrap(), t.head_control.unwrap());
                 let diff = d.ntk_lin.iter().zip(&d.ntk).map(|(a, b)| a - b);
                 let drawn = d.ntk_lin_drawn.iter().zip(&d.ntk).map(|(a, b)| a - b);
                 let cv = t.ntk_rb.iter().zip(&t.ntk).map(|(a, b)| a - b);
@@ -2013,7 +2008,7 @@ mod tests {
                 let t = lin
                     .tail_estimates(&pass.pre, &pass.head, Some((&pass.tail_pre, &pass.readout)))
                     .unwrap();
-                let (rb, z) = (t.ntk_head_rb.unwrap(), t.head_control.unwrap());
+                let (rb, z) = (t.ntk_lin_minus_head.unwrap(), t.head_control.unwrap());
                 // `T(K̂₁, Θ̂₁) − T₀(K̂₁)`: the same for every tail draw.
                 let l: Vec<f64> = (0..4).map(|e| rb[e] + z[e] - t.ntk[e]).collect();
                 if let Some(t0) = &target {
@@ -2125,7 +2120,7 @@ mod tests {
                         };
                         // T(K̂₁, Θ̂₁) − DT[…] alone (the head-noise part).
                         let l_cv: Vec<f64> = t
-                            .ntk_head_rb
+                            .ntk_lin_minus_head
                             .as_ref()
                             .unwrap()
                             .iter()
@@ -2219,8 +2214,8 @@ mod tests {
                         let minus =
                             |a: &[f64]| a.iter().zip(&z).map(|(p, q)| p - q).collect::<Vec<f64>>();
                         // The linearised estimator, and the same with the head's share averaged
-                        // over the readout's signs (`ntk_head_rb` holds `T(K̂₁, Θ̂₁) − Z − DT`).
-                        let rb = t.ntk_head_rb.as_ref().unwrap();
+                        // over the readout's signs (`ntk_lin_minus_head` holds `T(K̂₁, Θ̂₁) − Z − DT`).
+                        let rb = t.ntk_lin_minus_head.as_ref().unwrap();
                         let plus = |a: &[f64]| a.iter().zip(rb).map(|(p, q)| p + q).collect();
                         [
                             plus(&pass.ntk_head),

@@ -120,21 +120,21 @@ impl HeadShare {
         Ok(q)
     }
 
-    /// `Z(x, x′)` for the head's empirical NTK `theta1` of the pair (in the head kernel's
-    /// layout) and the two inputs' [`HeadShare::slopes`].
+    /// `Z(x, x′)` for the head's empirical kernels `head = (K̂₁, Θ̂₁)` of the pair (only its
+    /// NTK `Θ̂₁`, layout and channels are read) and the two inputs' [`HeadShare::slopes`].
     pub(super) fn control(
         &self,
-        theta1: &Kernel,
+        head: &Kernel,
         qa: &Features,
         qb: &Features,
     ) -> Result<f64, ExperimentError> {
         // `A(Θ̂₁)` through the layer's NTK slot: with input kernels `(0, Θ̂₁)` the output is
         // `(σ_b², σ_b² + A(Θ̂₁))` in the NTK parameterisation.
         let input = Kernel {
-            layout: theta1.layout.clone(),
-            nngp: vec![0.0; theta1.nngp.len()],
-            ntk: theta1.nngp.clone(),
-            channels: theta1.channels,
+            layout: head.layout.clone(),
+            nngp: vec![0.0; head.ntk.len()],
+            ntk: head.ntk.clone(),
+            channels: head.channels,
         };
         let s = self.linear.cross_kernel(input, &[], &[])?.to_full();
         let d = head_kernel(qa, qb)?;
