@@ -322,7 +322,7 @@ impl ArcCosine {
     /// `(E[φ(u)φ(v)], E[φ′(u)φ′(v)])`; `θ = π/2` when `k11·k22 = 0` (docs/theory.md#nonlinearities-dual-activations), so that
     /// degree 0 gives 1/4 there, like the ReLU derivative. Branch-free: `π − θ` through
     /// [`atan_ratio`] and `(k11k22)^{d/2}` by products (and one square root for odd `d`), so
-    /// the batch loops vectorise ([`ArcCosine::dual_lanes`] with one lane; within about 1e-15
+    /// the batch loops vectorise (the crate's lane kernel with one lane; within about 1e-15
     /// of [`ArcCosine::dual_reference`], relative to the entry's scale `(k11k22)^{d/2}`).
     pub fn dual(&self, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
         let (kk, dd) = self.dual_lanes([&[k11], &[k22], &[k12]]);
