@@ -231,3 +231,31 @@ fn batches_refuse_bad_shapes_with_one_line_errors() {
         .gradients(&cotangents(pull.output()), &mut rows)
         .is_err());
 }
+
+/// `Layer::apply_batch` and `vjp_batch` are public, and a `Batch`'s fields are too: a layer
+/// called directly with a batch whose data is one value short returns the one-line shape error
+/// (it used to panic in the batched conv's window copies).
+#[test]
+fn layers_called_directly_refuse_a_short_batch() {
+    let xs = inputs(2);
+    for (name, net) in networks().iter().take(3) {
+        let params = net.init_seeded(&xs[0].sig, 3).unwrap();
+        let (layer, p) = (&net.layers()[0], &params.children[0]);
+        let full = Batch::from_samples(&xs).unwrap();
+        let out = layer.apply_batch(p, &full).unwrap();
+        let mut short = full.clone();
+        short.data.pop();
+        let e = layer.apply_batch(p, &short).unwrap_err().to_string();
+        assert!(e.contains("needs") && !e.contains('\n'), "{name}: {e}");
+        let mut grad = p.zeros_like();
+        let sink = entk_ntk::BatchGrad {
+            grad: &mut grad,
+            mode: entk_ntk::GradMode::Sum,
+        };
+        let e = layer
+            .vjp_batch(p, &short, &cotangents(&out), sink)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs") && !e.contains('\n'), "{name}: {e}");
+    }
+}

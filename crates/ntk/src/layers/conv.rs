@@ -211,6 +211,7 @@ impl Layer for Conv {
         }))
     }
     fn apply_batch(&self, params: &Params, x: &Batch) -> Result<Batch> {
+        x.check()?;
         let g = self.geometry(&x.sig.layout)?;
         if self.strides != (1, 1) {
             return batch_per_sample(self, params, x);
@@ -240,6 +241,7 @@ impl Layer for Conv {
         })
     }
     fn vjp_batch(&self, params: &Params, x: &Batch, dy: &Batch, out: BatchGrad) -> Result<Batch> {
+        x.check()?;
         let g = self.geometry(&x.sig.layout)?;
         if self.strides != (1, 1) {
             return vjp_per_sample(self, params, (x, dy), out);

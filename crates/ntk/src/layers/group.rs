@@ -344,6 +344,7 @@ impl Stencils {
         (params, x): (&Params, &Batch),
         src: impl Fn(usize, usize) -> usize,
     ) -> Result<Batch> {
+        x.check()?;
         let (c, o) = (x.sig.channels, affine.width);
         let q2 = self.q * self.q;
         let fan_in = c * slots.len() * q2;
@@ -369,6 +370,7 @@ impl Stencils {
         BatchGrad { grad, mode }: BatchGrad,
         src: impl Fn(usize, usize) -> usize,
     ) -> Result<Batch> {
+        x.check()?;
         let (c, o) = (x.sig.channels, affine.width);
         let q2 = self.q * self.q;
         let fan_in = c * slots.len() * q2;
