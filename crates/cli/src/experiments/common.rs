@@ -21,7 +21,7 @@ use crate::tiles::hash::text_hash;
 
 /// Bumped whenever a change alters experiment numbers, so `entk reproduce` recomputes cached
 /// results.
-pub const CODE_VERSION: &str = "entk-experiments-2";
+pub const CODE_VERSION: &str = "entk-experiments-3";
 
 /// `threads`, or all cores for 0, capped as `entk kernel` caps it
 /// ([`crate::kernel_cmd::effective_threads`]: at most 4 per core, with a note on stderr).
