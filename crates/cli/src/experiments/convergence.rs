@@ -1874,6 +1874,17 @@ mod tests {
         }
     }
 
+    /// The C4 and the SO(3) family of the unbiasedness tests: name, spec, family, inputs and
+    /// the number of Monte-Carlo draws.
+    fn unbiasedness_cases() -> [(&'static str, ArchSpec, FiniteFamily, Vec<Features>, u64); 2] {
+        let (c4_spec, c4) = c4_family();
+        let (so3_spec, so3, sphere) = so3_family();
+        [
+            ("C4", c4_spec, c4, small_inputs(2), 4000),
+            ("SO(3)", so3_spec, so3, sphere, 2000),
+        ]
+    }
+
     /// The experiment's SO(3) spec and its width-3 family, with three smooth sphere inputs.
     fn so3_family() -> (ArchSpec, FiniteFamily, Vec<Features>) {
         let cfg = ConvergenceConfig::from_options(&ExperimentOptions::default());
@@ -1900,12 +1911,7 @@ mod tests {
     /// 1.1 passed (2) and failed (3): C4 paired mean −2.4·10⁻³ ± 4.8·10⁻⁴).
     #[test]
     fn linearised_ntk_keeps_the_mean() {
-        let (c4_spec, c4) = c4_family();
-        let (so3_spec, so3, sphere) = so3_family();
-        for (name, spec, fam, xs, reps) in [
-            ("C4", c4_spec, c4, small_inputs(2), 4000),
-            ("SO(3)", so3_spec, so3, sphere, 2000),
-        ] {
+        for (name, spec, fam, xs, reps) in unbiasedness_cases() {
             let lin = Linearised::new(&spec, fam.split, &xs).unwrap();
             // (1) Conditional mean given the head of network 5.
             let head = fam.full.init_seeded(&xs[0].sig, 5).unwrap();
@@ -1992,12 +1998,7 @@ mod tests {
     /// by 1.05 failed it, at 4.1 standard errors).
     #[test]
     fn head_share_control_has_the_analytic_conditional_mean() {
-        let (c4_spec, c4) = c4_family();
-        let (so3_spec, so3, sphere) = so3_family();
-        for (name, spec, fam, xs, reps) in [
-            ("C4", c4_spec, c4, small_inputs(2), 4000),
-            ("SO(3)", so3_spec, so3, sphere, 2000),
-        ] {
+        for (name, spec, fam, xs, reps) in unbiasedness_cases() {
             let lin = Linearised::new(&spec, fam.split, &xs).unwrap();
             let head = fam.full.init_seeded(&xs[0].sig, 5).unwrap();
             let mut target = None;
