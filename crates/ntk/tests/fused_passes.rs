@@ -10,16 +10,18 @@ mod common;
 
 use common::{gram, random_images, spec, SEED};
 use entk_ntk::Network;
+use ndarray::Array4;
 
 /// The Gram matrices of `layers` and of the same layers with `identity` after every linear
 /// layer are bitwise equal.
 fn assert_fusion_exact(layers: &[&str], size: usize, channels: usize) {
-    assert_unfused_exact(layers, &["conv", "lift_conv", "group_conv"], size, channels);
+    let x = random_images(4, size, channels, SEED);
+    assert_unfused_exact(layers, &["conv", "lift_conv", "group_conv"], &x);
 }
 
 /// The Gram matrices of `layers` and of the same layers with `identity` after every layer of
-/// one of the types `after` are bitwise equal.
-fn assert_unfused_exact(layers: &[&str], after: &[&str], size: usize, channels: usize) {
+/// one of the types `after` are bitwise equal, on the images `x`.
+fn assert_unfused_exact(layers: &[&str], after: &[&str], x: &Array4<f64>) {
     let unfused: Vec<&str> = layers
         .iter()
         .flat_map(|l| {
@@ -33,9 +35,8 @@ fn assert_unfused_exact(layers: &[&str], after: &[&str], size: usize, channels: 
         unfused.len() > layers.len(),
         "no linear layer in {layers:?}"
     );
-    let x = random_images(4, size, channels, SEED);
-    let fused = gram(&Network::from_json(&spec(layers)).unwrap(), &x);
-    let plain = gram(&Network::from_json(&spec(&unfused)).unwrap(), &x);
+    let fused = gram(&Network::from_json(&spec(layers)).unwrap(), x);
+    let plain = gram(&Network::from_json(&spec(&unfused)).unwrap(), x);
     for (name, a, b) in [("nngp", &fused.0, &plain.0), ("ntk", &fused.1, &plain.1)] {
         for ((i, j), v) in a.indexed_iter() {
             assert_eq!(
@@ -109,8 +110,9 @@ fn strided_convs_keep_the_dual_as_its_own_pass() {
 
 #[test]
 fn chunked_duals_fuse_bitwise() {
-    // The polynomial and rectified-monomial duals run in chunks of lanes; rows of 5 entries
-    // leave a padded chunk in every row.
+    // The polynomial and rectified-monomial duals run in chunks of lanes; the fused sweep
+    // gathers the 5-entry rows into runs of at least 64 entries, and a run's last chunk is
+    // padded.
     assert_fusion_exact(
         &[
             r#"{"type": "conv", "filter": [3, 3], "padding": "same", "b_std": 0.1}"#,
@@ -171,10 +173,41 @@ fn pooling_after_the_dual_as_running_sums_is_bitwise_the_pool() {
     for (layers, size) in &nets {
         let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
         let phis = ["relu", "erf", "gelu"];
-        assert_unfused_exact(&layers, &phis, *size, 2);
+        let x = random_images(4, *size, 2, SEED);
+        assert_unfused_exact(&layers, &phis, &x);
         // And against the fully unfused passes.
         let mut all = phis.to_vec();
         all.extend(["conv", "lift_conv", "group_conv"]);
-        assert_unfused_exact(&layers, &all, *size, 2);
+        assert_unfused_exact(&layers, &all, &x);
     }
+}
+
+#[test]
+fn long_rows_and_strided_pools_fuse_bitwise() {
+    // 1×70 images: every row has 70 entries, so the fused sweep runs the dual row by row (rows
+    // of 64 entries or more), here with the pool folded in, and with chunked duals.
+    let wide = Array4::from_shape_fn((4, 1, 70, 2), |(b, _, j, c)| {
+        ((13 * b + 7 * j + 3 * c) as f64 * 0.37).sin()
+    });
+    let layers = [
+        r#"{"type": "conv", "filter": [1, 3], "padding": "same", "b_std": 0.2}"#,
+        r#"{"type": "relu"}"#,
+        r#"{"type": "conv", "filter": [1, 3], "padding": "circular"}"#,
+        r#"{"type": "rectified_monomial", "degree": 2}"#,
+        r#"{"type": "global_avg_pool"}"#,
+        r#"{"type": "dense"}"#,
+    ];
+    assert_unfused_exact(&layers, &["relu", "rectified_monomial"], &wide);
+    assert_unfused_exact(&layers, &["conv"], &wide);
+    // A strided conv keeps its dual and the global mean pool after it as separate passes.
+    assert_fusion_exact(
+        &[
+            r#"{"type": "conv", "filter": [3, 3], "padding": "same", "strides": [2, 2]}"#,
+            r#"{"type": "relu"}"#,
+            r#"{"type": "global_avg_pool"}"#,
+            r#"{"type": "dense"}"#,
+        ],
+        7,
+        2,
+    );
 }

@@ -90,6 +90,10 @@ impl Conv {
 impl Conv {
     /// The kernel map of `k` (then `dual`, if given: [`super::fused`]): one stencil block.
     fn kernel_fused(&self, k: Kernel, after: Option<After<'_>>) -> Result<Stream<Kernel>> {
+        debug_assert!(
+            after.is_none() || self.strides == (1, 1),
+            "fused after a strided conv"
+        );
         let (dual, pooled) = After::split(after);
         let g = self.geometry(&k.layout)?;
         let layout = Layout::Pixels {

@@ -24,7 +24,7 @@ use super::{Affine, Elementwise, Layer};
 use crate::error::Result;
 use crate::layout::RowBlock;
 use crate::layout::{Kernel, KernelCtx, Stream};
-use crate::nonlin::batch::{run_row, DualOp, RowDual};
+use crate::nonlin::batch::{DualOp, RowDual, SHORT_ROW};
 use crate::nonlin::Nonlinearity;
 use crate::scratch;
 use crate::simd::SimdLevel;
@@ -190,7 +190,7 @@ impl<D: RowDual> RowSink for Finish<'_, D> {
             let (i1, i2, j1) = (r / (self.h * w), (r / w) % self.h, r % w);
             let row = block.row(i1, i2, j1);
             if w >= SHORT_ROW {
-                run_row(dual, d1[row.d1], &d2[row.d2..row.d2 + w], k, t);
+                dual.row(d1[row.d1], &d2[row.d2..row.d2 + w], k, t);
             } else {
                 // Short rows (small images: 6 or 8 entries) would run mostly in the vector
                 // loop's scalar tail; they wait until a run of SHORT_ROW entries (or the
@@ -215,9 +215,6 @@ impl<D: RowDual> RowSink for Finish<'_, D> {
         }
     }
 }
-
-/// Rows shorter than this wait for each other before the dual runs ([`Finish`]).
-const SHORT_ROW: usize = 64;
 
 /// The short rows of [`Finish`] stored but not yet through the dual: rows `from..` and their
 /// variances.

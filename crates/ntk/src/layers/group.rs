@@ -798,6 +798,10 @@ impl Layer for GroupConv {
 impl LiftConv {
     /// The kernel map of `k` (then `dual`, if given: [`super::fused`]): a block per slice (pair).
     fn kernel_fused(&self, k: Kernel, after: Option<After<'_>>) -> Result<Stream<Kernel>> {
+        debug_assert!(
+            after.is_none() || self.strides == (1, 1),
+            "fused after a strided layer"
+        );
         let (dual, pooled) = After::split(after);
         let g = self.geometry(&k.layout)?;
         let n = self.st.info.order;
@@ -830,6 +834,10 @@ impl LiftConv {
 impl GroupConv {
     /// The kernel map of `k` (then `dual`, if given: [`super::fused`]), relative or full.
     fn kernel_fused(&self, k: Kernel, after: Option<After<'_>>) -> Result<Stream<Kernel>> {
+        debug_assert!(
+            after.is_none() || self.strides == (1, 1),
+            "fused after a strided layer"
+        );
         let (dual, pooled) = After::split(after);
         let g = self.geometry(&k.layout)?;
         let n = self.st.info.order;

@@ -203,12 +203,6 @@ impl<L: LaneDual> RowDual for Lanes<'_, L> {
     }
 }
 
-/// `k ← E[φφ]`, `t ← t·E[φ′φ′]` over one run of entries whose first variance is `k11`.
-#[inline(always)]
-pub(crate) fn run_row<D: RowDual>(dual: &D, k11: f64, k22: &[f64], k: &mut [f64], t: &mut [f64]) {
-    dual.row(k11, k22, k, t)
-}
-
 impl Nonlinearity {
     /// `k[i] ← E[φ(u)φ(v)]` and `t[i] ← t[i]·E[φ′(u)φ′(v)]` for the Gaussians
     /// `(k11[i], k22[i], k[i])`, compiled for `level` (or the widest level below it that the CPU
@@ -307,8 +301,9 @@ impl Nonlinearity {
     }
 }
 
-/// Rows shorter than this run as one flat loop per block ([`Nonlinearity::dual_layout`]).
-const SHORT_ROW: usize = 64;
+/// Rows shorter than this run as one flat loop per block ([`Nonlinearity::dual_layout`]), and
+/// wait for each other in the fused sweep before the dual runs (`layers::fused`).
+pub(crate) const SHORT_ROW: usize = 64;
 
 /// The loop of [`Nonlinearity::dual_batch`].
 struct Entries<'a> {
@@ -363,8 +358,7 @@ impl SimdOp for Rows<'_> {
                         for j1 in 0..b.w {
                             let row = b.row(i1, i2, j1);
                             let range = row.offset..row.offset + row.len;
-                            run_row(
-                                &dual,
+                            dual.row(
                                 d1[row.d1],
                                 &d2[row.d2..row.d2 + row.len],
                                 &mut nngp[range.clone()],
