@@ -194,7 +194,7 @@ pub enum ExperimentCommand {
     /// Finite-width C4 augmentation vs GCNN ensembles vs the analytic mean
     /// (docs/theory.md#data-augmentation-and-group-convolution).
     ///
-    /// Ensembles of finite CNNs trained by gradient descent on C4-augmented 7×7 digits and of
+    /// Ensembles of finite CNNs trained by gradient descent on C4-augmented 9×9 digits and of
     /// GCNNs on the plain digits, at widths 2–32; reports their deviation from each other and
     /// from μ_k, on held-out digits (in distribution) and texture patches (off it).
     #[command(
