@@ -110,7 +110,9 @@
 //!   9×9 with the caps above).
 //! - *Verdicts.* A Monte-Carlo claim gets a verdict only when every width has at least
 //!   `verdict_min_units` units ([`DEFAULT_VERDICT_MIN_UNITS`] = 32, the pilot size of the study
-//!   above); with fewer, every such claim is "not resolved" and its evidence says why. At the
+//!   above); with fewer, every such claim is "not resolved" and its evidence says why. The
+//!   sizing never goes below that floor where the cap allows (with `--seed 1` the 6-unit
+//!   pilot resolved every deviation at width 16 and asked for 15 units). At the
 //!   `--smoke` sizes (4 units per width) the 7×7 run printed "yes" for "resolved above the
 //!   noise at every width after 20 steps (in)" from those 4 units; the exact kernel identity
 //!   keeps its verdict.
@@ -407,7 +409,11 @@ impl AugmentationConfig {
                     p.cap
                 });
             }
-            p.needed = want.clamp(self.pilot_units, p.cap.max(self.pilot_units));
+            // Never below the verdict floor where the cap allows: a 6-unit pilot can size a
+            // width at 15 units (seed 1, width 16), and its claims would then go undecided.
+            p.needed = want
+                .max(self.verdict_min_units)
+                .clamp(self.pilot_units, p.cap.max(self.pilot_units));
             total +=
                 (p.needed - p.units.len()) as f64 * p.further_seconds(self.linear_ratio) / parallel;
         }
