@@ -1,16 +1,24 @@
 //! The classification protocol shared by `rotmnist`, `textures` and `histology` (docs/theory.md#histology): centred one-hot labels, the NTK and NNGP mean predictions at `t = ∞` with relative
-//! `diag_reg`, argmax, accuracy; learning curves from leading blocks of one Gram matrix per
-//! model, **repeated over several random train/test draws** and reported as mean ± standard
+//! `diag_reg`, argmax, accuracy; learning curves from leading blocks of each draw's Gram
+//! matrices, **repeated over several independent train/test draws** and reported as mean ± standard
 //! error with 95 % Student-t intervals ([`super::stats`]).
 //!
-//! **Draws.** One pool of candidate images is loaded (and its Gram matrices computed) once; each
-//! draw `d` (seeded by the experiment's seed and `d`) picks its training and test sets from the
-//! pool at random: a random partition of the whole pool (`shared`), or training images from the
-//! first `train_candidates` rows and test images from the rest (when train and test must come
-//! from different sources, e.g. the two halves of the texture images). The draws differ in which
-//! images are trained and tested on and in their order (the learning curve uses the first `m`
-//! training images of each draw); they share the pool, so the spread over draws measures the
-//! variation over train/test choices within it.
+//! **Draws.** Each draw `d` has its own training and test images, drawn independently of every
+//! other draw's from the experiment's data-generating process (`rotmnist`: distinct digits, no
+//! digit in two draws, each with its own rotation angle; `textures`: each draw cuts its own
+//! patches at random positions and angles; `histology`: distinct tiles): the experiment
+//! loads `draws · train` training and `draws · test` test candidates, and draw `d` takes the
+//! `d`-th block of each. Its Gram matrices are computed from its own images alone (nothing is
+//! shared between draws), so the draws are independent samples of the whole process and the
+//! Student-t interval over draws covers all of its variability, the choice of the candidates
+//! included. (Until `entk-experiments-4` the draws were subsets of one shared pool whose Gram
+//! matrices were computed once: cheaper, but the spread over draws then left out the pool's own
+//! variability, and claims that held at one seed were unresolved at another.) When train and
+//! test images come from one source (`rotmnist`), each draw's `train + test` images form a small
+//! pool with one Gram matrix that is split `splits` ways at random, and the draw's value is the
+//! mean over its splits: a Rao–Blackwellisation over the split (it lowers each draw's variance
+//! at the cost of the regressions alone) that leaves the draws independent. The learning curve
+//! uses the first `m` training images of each split.
 //!
 //! **Comparisons.** "A above B" is decided from the per-draw paired differences (same training
 //! and test images for both models): it holds when the 95 % t interval of the mean difference
@@ -18,7 +26,7 @@
 
 use std::time::Instant;
 
-use ndarray::{Array2, Array4, Axis};
+use ndarray::{Array2, Array4};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::json;
@@ -37,37 +45,20 @@ use super::{ExperimentError, ExperimentOptions};
 use crate::progress::Tracker;
 use crate::report::{percent, sig, ExperimentReport, Figure, Legend, ModelResult, Series, Table};
 
-/// Default number of train/test draws.
+/// Default number of train/test draws of `qm9` (partitions of one pool, [`draw_indices`]).
 pub const DEFAULT_DRAWS: usize = 5;
 
-/// The candidate images of a comparison and how draws pick from them.
-pub struct Pool<'a> {
-    /// The candidates (rows `..train_candidates` for training, the rest for testing, unless
-    /// `shared`).
-    pub images: &'a LabelledImages,
-    /// Rows that may be drawn for training (when not `shared`).
-    pub train_candidates: usize,
-    /// Train and test are a random partition of all rows.
-    pub shared: bool,
-}
+/// Default random splits of each draw's images ([`ImageClassification::splits`]).
+pub const IMAGE_SPLITS: usize = 8;
 
-impl Pool<'_> {
-    /// The training and test rows of draw `d`.
-    pub fn draw(&self, train: usize, test: usize, seed: u64, d: usize) -> (Vec<usize>, Vec<usize>) {
-        draw_indices(
-            self.images.len(),
-            self.train_candidates,
-            self.shared,
-            train,
-            test,
-            seed,
-            d,
-        )
-    }
-}
+/// Default number of independent train/test draws of the image classifications (each with its
+/// own images and Gram matrices, see the module notes).
+pub const IMAGE_DRAWS: usize = 6;
 
-/// The rows of draw `d` from `total` candidates (see [`Pool`]): `train` training rows (in a
-/// random order) and `test` test rows, disjoint. Seeded by `seed` and `d` (ChaCha8).
+/// The rows of draw `d` from one pool of `total` candidates (`qm9`'s design): `train` training
+/// rows (in a random order) and `test` test rows, disjoint; a random partition of the pool
+/// (`shared`), or training rows from the first `train_candidates` and test rows from the rest.
+/// Seeded by `seed` and `d` (ChaCha8).
 pub fn draw_indices(
     total: usize,
     train_candidates: usize,
@@ -91,6 +82,26 @@ pub fn draw_indices(
         te.shuffle(&mut rng);
         (tr[..train].to_vec(), te[..test].to_vec())
     }
+}
+
+/// The seed of draw `d`'s data in an experiment seeded by `seed` (the experiments that generate
+/// each draw's images separately, e.g. `textures`).
+pub fn draw_seed(seed: u64, d: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add((d as u64).wrapping_mul(0xD1B5_4A32_D192_ED03))
+        .wrapping_add(0x5EED)
+}
+
+/// The images of `parts` one after another (one class list).
+pub fn stack(parts: &[LabelledImages]) -> Result<LabelledImages, ExperimentError> {
+    let mut all = parts
+        .first()
+        .cloned()
+        .ok_or_else(|| ExperimentError::Usage("no draws".into()))?;
+    for p in &parts[1..] {
+        all = concat(&all, p)?;
+    }
+    Ok(all)
 }
 
 /// Per-draw results of one model: accuracy (or any metric) per draw and curve size.
@@ -135,15 +146,18 @@ pub fn paired_claim(
     (Claim::new(claim, decide_positive(&d.ci), evidence), d)
 }
 
-/// The candidate images an image-classification experiment loaded, before downsampling.
+/// The candidate images an image-classification experiment loaded, before downsampling: draw
+/// `d` trains on rows `d·train..(d+1)·train` of `train` and tests on rows `d·test..(d+1)·test`
+/// of `test` (see the module notes: the blocks must be independent samples of the process).
 pub struct Candidates<'a> {
-    /// Training candidates (the pool's leading rows).
+    /// Training candidates, at least `draws · train` rows.
     pub train: &'a LabelledImages,
-    /// Test candidates.
+    /// Test candidates, at least `draws · test` rows.
     pub test: &'a LabelledImages,
-    /// `Some(u)`: draws take training images from the first `u` rows and test images from the
-    /// rest; `None`: every draw partitions the whole pool ([`Pool::shared`]).
-    pub train_rows: Option<usize>,
+    /// Train and test candidates come from one source, so each draw's `train + test` images
+    /// may be re-split at random ([`ImageClassification::splits`] ways); `false` when they must
+    /// come from different sources (e.g. the two halves of the texture images).
+    pub shared: bool,
     /// Where the images came from: the report's first note.
     pub note: String,
 }
@@ -160,8 +174,12 @@ pub struct ImageClassification {
     pub test: usize,
     /// Seed of the data, the angles and the draws.
     pub seed: u64,
-    /// Random train/test draws from the pool of candidates.
+    /// Independent train/test draws, each with its own `train` and `test` images.
     pub draws: usize,
+    /// Random train/test splits of each draw's images when train and test come from one
+    /// source ([`Candidates::shared`]; 1 otherwise): the draw's accuracy is their mean, a
+    /// Rao–Blackwellisation over the split that the draws' independence does not depend on.
+    pub splits: usize,
     /// Side of the images after area downsampling.
     pub image_size: usize,
     /// Learning-curve training sizes.
@@ -174,7 +192,7 @@ pub struct ImageClassification {
 
 impl ImageClassification {
     /// The settings for command-line options: `train`/`test` from the options or the defaults,
-    /// [`DEFAULT_DRAWS`] draws, `curve_points` learning-curve sizes, `diag_reg` 1e-4, and the
+    /// [`IMAGE_DRAWS`] draws, `curve_points` learning-curve sizes, `diag_reg` 1e-4, and the
     /// CNN followed by a GCNN over each of `groups` (model names `cnn`, `<group>_gcnn`).
     pub fn from_options(
         o: &ExperimentOptions,
@@ -195,7 +213,8 @@ impl ImageClassification {
             train,
             test: o.test.unwrap_or(default_test),
             seed: o.seed,
-            draws: DEFAULT_DRAWS,
+            draws: IMAGE_DRAWS,
+            splits: IMAGE_SPLITS,
             image_size,
             curve: curve_sizes(train, curve_points),
             diag_reg: 1e-4,
@@ -203,23 +222,34 @@ impl ImageClassification {
         }
     }
 
-    /// Refuses a run of experiment `name` whose data and kernels would not fit in memory:
-    /// `candidates` training and test candidates of `values` f64 values each
+    /// The same settings with one split per draw (`splits` 1): for train and test candidates
+    /// from different sources ([`Candidates::shared`] `false`).
+    pub fn unsplit(mut self) -> Self {
+        self.splits = 1;
+        self
+    }
+
+    /// The training and test candidates every draw together needs: `draws · train` and
+    /// `draws · test`.
+    pub fn candidates(&self) -> (usize, usize) {
+        (self.draws * self.train, self.draws * self.test)
+    }
+
+    /// Refuses a run of experiment `name` whose data and kernels would not fit in memory: the
+    /// [`Self::candidates`] of `values` f64 values each and one draw's kernels
     /// ([`super::common::run_bytes`]).
-    pub fn check_memory(
-        &self,
-        name: &str,
-        (train, test): (usize, usize),
-        values: usize,
-    ) -> Result<(), ExperimentError> {
+    pub fn check_memory(&self, name: &str, values: usize) -> Result<(), ExperimentError> {
+        let (u, l) = self.candidates();
+        let bytes = super::common::run_bytes(self.train, self.test, 0)
+            + 8.0 * (u + l) as f64 * values as f64;
         super::common::check_memory(
-            super::common::run_bytes(train, test, values),
+            bytes,
             &format!("{name} --train {} --test {}", self.train, self.test),
         )
     }
 
     /// Runs the comparison of experiment `name` (settings `config`, for the report) on the
-    /// pool of `data`'s training then test candidates, area-downsampled to `image_size`; `start`
+    /// draws of `data`'s training and test candidates, area-downsampled to `image_size`; `start`
     /// is when the run began. Each model is compared with every model before it (each GCNN
     /// with the CNN, a later group's GCNN with an earlier one's).
     pub fn run(
@@ -235,17 +265,17 @@ impl ImageClassification {
                 comparisons.push((later.name.as_str(), earlier.name.as_str()));
             }
         }
-        let images = resize_labelled(&concat(data.train, data.test)?, self.image_size)?;
+        let train = resize_labelled(data.train, self.image_size)?;
+        let test = resize_labelled(data.test, self.image_size)?;
         let mut report = ExperimentReport::new(name, self.train, self.test, self.seed, config);
         Classification {
-            pool: Pool {
-                images: &images,
-                train_candidates: data.train_rows.unwrap_or(images.len()),
-                shared: data.train_rows.is_none(),
-            },
+            train_images: &train,
+            test_images: &test,
             train: self.train,
             test: self.test,
             draws: self.draws,
+            shared: data.shared,
+            splits: self.splits,
             seed: self.seed,
             models: &self.models,
             curve: &self.curve,
@@ -262,15 +292,22 @@ impl ImageClassification {
 
 /// One classification comparison.
 pub struct Classification<'a> {
-    /// The candidate images.
-    pub pool: Pool<'a>,
+    /// Training candidates: draw `d` takes rows `d·train..(d+1)·train`.
+    pub train_images: &'a LabelledImages,
+    /// Test candidates: draw `d` takes rows `d·test..(d+1)·test`.
+    pub test_images: &'a LabelledImages,
     /// Training images per draw.
     pub train: usize,
     /// Test images per draw.
     pub test: usize,
     /// Number of draws.
     pub draws: usize,
-    /// Seed of the draws.
+    /// Each draw's training and test images form one pool that is split `splits` ways at
+    /// random (one Gram matrix over the pool; the draw's value is the mean over its splits).
+    pub shared: bool,
+    /// Random splits of each draw's pool when `shared`.
+    pub splits: usize,
+    /// Seed of the splits.
     pub seed: u64,
     /// The models.
     pub models: &'a [ModelSpec],
@@ -285,123 +322,156 @@ pub struct Classification<'a> {
 }
 
 impl Classification<'_> {
-    /// Computes every model's Gram matrices over the pool and the accuracies of every draw, and
-    /// fills `report` (models with means, standard errors and intervals, tables, figures with
-    /// error bands, claims, `extra.learning_curves` with the per-draw values). First times a few
-    /// pairs of each model and prints the size and time estimate.
+    /// Computes every model's Gram matrices of every draw (its training images against
+    /// themselves, its test images against its training images) and the accuracies, and fills
+    /// `report` (models with means, standard errors and intervals, tables, figures with error
+    /// bands, claims, `extra.learning_curves` with the per-draw values). First times a few pairs
+    /// of each model and prints the size and time estimate.
     pub fn run_into(&self, report: &mut ExperimentReport) -> Result<(), ExperimentError> {
         let (n, m) = (self.train, self.test);
-        let total_rows = self.pool.images.len();
-        let u = if self.pool.shared {
-            total_rows
-        } else {
-            self.pool.train_candidates
-        };
-        let need = if self.pool.shared {
-            n + m <= total_rows
-        } else {
-            n <= u && m <= total_rows - u
-        };
-        if !need || self.draws == 0 || self.curve.last() != Some(&n) {
+        let (u, l) = (self.train_images.len(), self.test_images.len());
+        if n == 0
+            || m == 0
+            || self.draws == 0
+            || u < self.draws * n
+            || l < self.draws * m
+            || self.curve.last() != Some(&n)
+        {
             return Err(ExperimentError::Usage(format!(
-                "the pool of {total_rows} images cannot give {} draws of {n} training and {m} test images",
+                "{u} training and {l} test candidates cannot give {} independent draws of {n} training and {m} test images",
                 self.draws
             )));
+        }
+        if self.train_images.num_classes() != self.test_images.num_classes() {
+            return Err(ExperimentError::Usage(
+                "training and test candidates have different classes".into(),
+            ));
         }
         let nets = self
             .models
             .iter()
             .map(|model| model.network())
             .collect::<Result<Vec<_>, _>>()?;
-        let images = self.pool.images.images();
-        let cand = images.slice(ndarray::s![..u, .., .., ..]).to_owned();
-        let rest: Option<Array4<f64>> =
-            (!self.pool.shared).then(|| images.slice(ndarray::s![u.., .., .., ..]).to_owned());
+        let block = |x: &LabelledImages, d: usize, k: usize| -> (Array4<f64>, Vec<usize>) {
+            (
+                x.images()
+                    .slice(ndarray::s![d * k..(d + 1) * k, .., .., ..])
+                    .to_owned(),
+                x.labels()[d * k..(d + 1) * k].to_vec(),
+            )
+        };
+        let pools: Vec<_> = (0..self.draws)
+            .map(|d| {
+                (
+                    block(self.train_images, d, n),
+                    block(self.test_images, d, m),
+                )
+            })
+            .collect();
         let costs = nets
             .iter()
-            .map(|net| calibrate_pair_seconds(net, &cand, self.threads))
+            .map(|net| calibrate_pair_seconds(net, &pools[0].0 .0, self.threads))
             .collect::<Result<Vec<_>, _>>()?;
-        let (tt_units, xt_units) = (
-            gram_units(u, None),
-            rest.as_ref().map_or(0, |r| gram_units(r.dim().0, Some(u))),
-        );
-        let total: f64 = costs
-            .iter()
-            .map(|c| c.0 * (tt_units + xt_units) as f64)
-            .sum();
+        // The splits of each draw's pool of n + m images (rows: its training block, then its
+        // test block): `splits` random partitions when `shared`, else the blocks as they are.
+        let splits = if self.shared { self.splits.max(1) } else { 1 };
+        let partitions: Vec<Vec<(Vec<usize>, Vec<usize>)>> = (0..self.draws)
+            .map(|d| {
+                (0..splits)
+                    .map(|j| {
+                        if self.shared {
+                            draw_indices(n + m, n + m, true, n, m, self.seed, d * splits + j)
+                        } else {
+                            ((0..n).collect(), (n..n + m).collect())
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let units = if self.shared {
+            gram_units(n + m, None)
+        } else {
+            gram_units(n, None) + gram_units(m, Some(n))
+        };
+        let per_model = self.draws * units;
+        let total: f64 = costs.iter().map(|c| c.0 * per_model as f64).sum();
         let experiment = report.experiment.clone();
         announce(
             &experiment,
             &format!(
-                "{} models × {} kernel pairs (a pool of {total_rows} images; {} draws of {n} training and {m} test images)",
+                "{} models × {} kernel pairs ({} independent draws of {n} training and {m} test images{})",
                 self.models.len(),
-                thousands(tt_units + xt_units),
-                self.draws
+                thousands(per_model),
+                self.draws,
+                if self.shared {
+                    format!(", each split {splits} ways")
+                } else {
+                    String::new()
+                }
             ),
             total,
             self.threads,
             &format!(
                 "timed on {} pairs per model",
-                gram_units(u.min(CALIBRATION_INPUTS), None)
+                gram_units(n.min(CALIBRATION_INPUTS), None)
             ),
         );
         let tracker = Tracker::new(&experiment, total);
-        let labels = self.pool.images.labels();
-        let classes = self.pool.images.num_classes();
-        let splits: Vec<(Vec<usize>, Vec<usize>)> = (0..self.draws)
-            .map(|d| self.pool.draw(n, m, self.seed, d))
-            .collect();
+        let classes = self.train_images.num_classes();
         let mut results = Vec::new();
         for ((model, net), (cost, _)) in self.models.iter().zip(&nets).zip(&costs) {
-            let start = Instant::now();
-            let stage = tracker.stage(&format!("{} candidates", model.name), tt_units, *cost);
-            let tt = gram(net, &cand, None, self.threads, Some(&stage))?;
-            drop(stage);
-            // Rows: every pool image; columns: the training candidates.
-            let (kn, kt) = match &rest {
-                None => (tt.nngp, tt.ntk),
-                Some(r) => {
-                    let stage =
-                        tracker.stage(&format!("{} test × train", model.name), xt_units, *cost);
-                    let xt = gram(net, r, Some(&cand), self.threads, Some(&stage))?;
-                    drop(stage);
-                    (
-                        ndarray::concatenate(Axis(0), &[tt.nngp.view(), xt.nngp.view()])
-                            .expect("same columns"),
-                        ndarray::concatenate(Axis(0), &[tt.ntk.view(), xt.ntk.view()])
-                            .expect("same columns"),
-                    )
-                }
-            };
-            let seconds = start.elapsed().as_secs_f64();
+            let mut seconds = 0.0;
             let mut draws = CurveDraws {
                 ntk: Vec::new(),
                 nngp: Vec::new(),
             };
-            for (d, (tr, te)) in splits.iter().enumerate() {
-                let truth: Vec<usize> = te.iter().map(|&i| labels[i]).collect();
-                let mut accs = [Vec::new(), Vec::new()];
-                for (k, kernel) in [&kt, &kn].into_iter().enumerate() {
-                    for &size in self.curve {
-                        let rows = &tr[..size];
-                        let ktt = Array2::from_shape_fn((size, size), |(a, b)| {
-                            kernel[[rows[a], rows[b]]]
-                        });
-                        let kxt =
-                            Array2::from_shape_fn((m, size), |(a, b)| kernel[[te[a], rows[b]]]);
-                        let y = Array2::from_shape_fn((size, classes), |(a, c)| {
-                            f64::from(u8::from(labels[rows[a]] == c)) - 1.0 / classes as f64
-                        });
-                        let (pred, warnings) =
-                            kernel_regression(ktt.view(), kxt.view(), y.view(), self.diag_reg)?;
-                        report.notes.extend(warnings.into_iter().map(|w| {
-                            format!(
-                                "{} (draw {d}, n = {size}, {}): {w}",
-                                model.name,
-                                ["NTK", "NNGP"][k]
-                            )
-                        }));
-                        accs[k].push(accuracy(&argmax_rows(pred.view()), &truth));
+            for (d, ((xtr, ytr), (xte, yte))) in pools.iter().enumerate() {
+                let start = Instant::now();
+                let stage = tracker.stage(&format!("{} draw {d}", model.name), units, *cost);
+                // Rows: the pool's images; columns: its training candidates.
+                let (kn, kt) = if self.shared {
+                    let x = ndarray::concatenate(ndarray::Axis(0), &[xtr.view(), xte.view()])
+                        .expect("same image shape");
+                    let g = gram(net, &x, None, self.threads, Some(&stage))?;
+                    (g.nngp, g.ntk)
+                } else {
+                    let tt = gram(net, xtr, None, self.threads, Some(&stage))?;
+                    let xt = gram(net, xte, Some(xtr), self.threads, Some(&stage))?;
+                    let stack = |a: &Array2<f64>, b: &Array2<f64>| {
+                        ndarray::concatenate(ndarray::Axis(0), &[a.view(), b.view()])
+                            .expect("same columns")
+                    };
+                    (stack(&tt.nngp, &xt.nngp), stack(&tt.ntk, &xt.ntk))
+                };
+                drop(stage);
+                seconds += start.elapsed().as_secs_f64();
+                let labels: Vec<usize> = ytr.iter().chain(yte).copied().collect();
+                let mut accs = [vec![0.0; self.curve.len()], vec![0.0; self.curve.len()]];
+                for (tr, te) in &partitions[d] {
+                    let truth: Vec<usize> = te.iter().map(|&i| labels[i]).collect();
+                    for (k, kernel) in [&kt, &kn].into_iter().enumerate() {
+                        for (c, &size) in self.curve.iter().enumerate() {
+                            let rows = &tr[..size];
+                            let ktt = Array2::from_shape_fn((size, size), |(a, b)| {
+                                kernel[[rows[a], rows[b]]]
+                            });
+                            let kxt =
+                                Array2::from_shape_fn((m, size), |(a, b)| kernel[[te[a], rows[b]]]);
+                            let y = Array2::from_shape_fn((size, classes), |(a, c)| {
+                                f64::from(u8::from(labels[rows[a]] == c)) - 1.0 / classes as f64
+                            });
+                            let (pred, warnings) =
+                                kernel_regression(ktt.view(), kxt.view(), y.view(), self.diag_reg)?;
+                            report.notes.extend(warnings.into_iter().map(|w| {
+                                format!(
+                                    "{} (draw {d}, n = {size}, {}): {w}",
+                                    model.name,
+                                    ["NTK", "NNGP"][k]
+                                )
+                            }));
+                            accs[k][c] += accuracy(&argmax_rows(pred.view()), &truth)
+                                / partitions[d].len() as f64;
+                        }
                     }
                 }
                 let [a_ntk, a_nngp] = accs;
@@ -542,7 +612,7 @@ impl Classification<'_> {
                 report.claims.push(claim);
             }
         }
-        let chance = 1.0 / self.pool.images.num_classes() as f64;
+        let chance = 1.0 / self.train_images.num_classes() as f64;
         if let (Some(&a), Some(&b)) = (self.curve.first(), self.curve.last()) {
             for f in &mut figures {
                 f.series.push(
@@ -559,18 +629,8 @@ impl Classification<'_> {
         report.tables.extend([t_ntk, t_nngp, kernel_table]);
         report.figures.extend(figures);
         report.notes.push(format!(
-            "{} random train/test draws from one pool of {} images ({}); accuracies are means over the draws ± their standard error, intervals 95 % Student t; model comparisons are paired over draws.",
-            self.draws,
-            self.pool.images.len(),
-            if self.pool.shared {
-                "each draw a random partition of the pool".to_string()
-            } else {
-                format!(
-                    "training images from the first {} candidates, test images from the other {}",
-                    self.pool.train_candidates,
-                    self.pool.images.len() - self.pool.train_candidates
-                )
-            }
+            "{} independent train/test draws, each with its own {} training and {} test images (drawn independently of every other draw's, with their own Gram matrices), so the spread over draws covers the whole data-generating process; accuracies are means over the draws ± their standard error, intervals 95 % Student t; model comparisons are paired over draws.",
+            self.draws, self.train, self.test
         ));
         report.extra = json!({"learning_curves": curves, "chance": chance, "draws": self.draws});
     }
@@ -579,6 +639,92 @@ impl Classification<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng;
+
+    /// `k` random 10×10 images in 2 classes (the class shifts the mean a little, so accuracies vary), from
+    /// `seed`.
+    fn images(k: usize, seed: u64) -> LabelledImages {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let labels: Vec<usize> = (0..k).map(|i| i % 2).collect();
+        let x = Array4::from_shape_fn((k, 10, 10, 1), |(i, ..)| {
+            rng.random_range(-1.0..1.0) + labels[i] as f64 * 0.05
+        });
+        LabelledImages::new(x, labels, vec!["a".into(), "b".into()]).unwrap()
+    }
+
+    /// The per-draw NTK accuracies at every curve size of the first model.
+    fn by_draw(r: &ExperimentReport) -> Vec<Vec<f64>> {
+        serde_json::from_value(r.extra["learning_curves"][0]["curve"]["accuracy_by_draw"].clone())
+            .unwrap()
+    }
+
+    /// Each draw's results come from its own images alone, so the draws are independent:
+    /// replacing draw 1's images leaves draw 0's accuracies bit for bit, and changes draw 1's.
+    /// Holds for both designs (a pool re-split per draw, and separate train/test sources).
+    #[test]
+    fn draws_use_their_own_images_only() {
+        let o = ExperimentOptions {
+            train: Some(8),
+            test: Some(6),
+            ..ExperimentOptions::default()
+        };
+        let mut c = ImageClassification::from_options(&o, (8, 6), 10, 2, &[]);
+        c.draws = 2;
+        c.splits = 3;
+        for shared in [true, false] {
+            let run = |train_seed: u64| {
+                let mut train = images(16, 1);
+                let other = images(16, train_seed);
+                // Draw 1's training block (rows 8..16) from `train_seed`.
+                let mut x = train.images().clone();
+                x.slice_mut(ndarray::s![8.., .., .., ..])
+                    .assign(&other.images().slice(ndarray::s![8.., .., .., ..]));
+                train =
+                    LabelledImages::new(x, train.labels().to_vec(), train.class_names().to_vec())
+                        .unwrap();
+                let report = c
+                    .run(
+                        ("test", json!({})),
+                        Candidates {
+                            train: &train,
+                            test: &images(12, 2),
+                            shared,
+                            note: String::new(),
+                        },
+                        1,
+                        Instant::now(),
+                    )
+                    .unwrap();
+                by_draw(&report)
+            };
+            let (a, b) = (run(1), run(7));
+            assert_eq!(a[0], b[0], "shared {shared}");
+            assert_ne!(a[1], b[1], "shared {shared}");
+        }
+    }
+
+    /// Too few candidates for the draws is a one-line usage error.
+    #[test]
+    fn too_few_candidates_are_refused() {
+        let o = ExperimentOptions::default();
+        let c = ImageClassification::from_options(&o, (8, 6), 10, 2, &[]);
+        let e = c
+            .run(
+                ("test", json!({})),
+                Candidates {
+                    train: &images(8, 1),
+                    test: &images(6, 2),
+                    shared: true,
+                    note: String::new(),
+                },
+                1,
+                Instant::now(),
+            )
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("cannot give") && e.lines().count() == 1, "{e}");
+    }
 
     #[test]
     fn draws_are_disjoint_seeded_and_differ() {

@@ -21,7 +21,23 @@ use crate::tiles::hash::text_hash;
 
 /// Bumped whenever a change alters experiment numbers, so `entk reproduce` recomputes cached
 /// results.
-pub const CODE_VERSION: &str = "entk-experiments-3";
+pub const CODE_VERSION: &str = "entk-experiments-4";
+
+/// CPU seconds (user + system, every thread) this process has consumed so far: the POSIX clock
+/// `CLOCK_PROCESS_CPUTIME_ID`, read through `rustix`. `None` off Unix. The difference of two
+/// readings is the CPU time of what ran between them (a whole experiment: every thread of the
+/// process works for it).
+pub fn process_cpu_seconds() -> Option<f64> {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+        Some(t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
 
 /// `threads`, or all cores for 0, capped as `entk kernel` caps it
 /// ([`crate::kernel_cmd::effective_threads`]: at most 4 per core, with a note on stderr).
@@ -481,6 +497,15 @@ pub fn relative_rms(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The process CPU clock reads and never runs backwards over some work.
+    #[test]
+    fn process_cpu_seconds_is_monotone() {
+        let a = process_cpu_seconds().expect("a Unix CPU clock");
+        let x: f64 = (0..200_000).map(|i| (i as f64).sqrt()).sum();
+        let b = process_cpu_seconds().expect("a Unix CPU clock");
+        assert!(x > 0.0 && a >= 0.0 && b >= a, "{a} {b}");
+    }
 
     #[test]
     fn curve_sizes_end_at_n() {

@@ -35,8 +35,9 @@ or MedMNIST's pathmnist.npz (https://zenodo.org/records/10519652/files/pathmnist
 /// Settings of the histology comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistologyConfig {
-    /// The settings of every image-classification experiment (candidates: `⌈4/3 · train⌉`
-    /// training and `⌈4/3 · test⌉` test tiles are read once).
+    /// The settings of every image-classification experiment (candidates: `draws · train`
+    /// training and `draws · test` test tiles, distinct, drawn at random; each draw takes its
+    /// own block).
     #[serde(flatten)]
     pub run: ImageClassification,
     /// The data path.
@@ -57,21 +58,15 @@ impl HistologyConfig {
                 16,
                 9,
                 &["c4"],
-            ),
+            )
+            .unsplit(),
             data,
         })
     }
 
-    /// Candidates read for `n` drawn tiles.
-    fn candidates(n: usize) -> usize {
-        (4 * n).div_ceil(3)
-    }
-
+    /// Reads the candidates of every draw ([`ImageClassification::candidates`]).
     fn load(&self) -> Result<(LabelledImages, LabelledImages, String), ExperimentError> {
-        let (ntr, nte) = (
-            Self::candidates(self.run.train),
-            Self::candidates(self.run.test),
-        );
+        let (ntr, nte) = self.run.candidates();
         let path: &Path = &self.data;
         let is_npz = path
             .extension()
@@ -114,17 +109,14 @@ impl HistologyConfig {
     /// Runs the comparison.
     pub fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
         let start = Instant::now();
-        let ImageClassification { train, test, .. } = self.run;
-        let candidates = (Self::candidates(train), Self::candidates(test));
-        self.run
-            .check_memory("histology", candidates, 32 * 32 * 3)?;
+        self.run.check_memory("histology", 32 * 32 * 3)?;
         let (train, test, source) = self.load()?;
         self.run.run(
             ("histology", json!(self)),
             Candidates {
                 train: &train,
                 test: &test,
-                train_rows: Some(train.len()),
+                shared: false,
                 note: format!(
                     "{source}; tiles area-downsampled to {s}×{s} RGB.",
                     s = self.run.image_size

@@ -251,7 +251,8 @@ pub fn experiment_settings(
     Config::new(name, opts)?.settings()
 }
 
-/// Runs one experiment; the report's `mode` says whether `--smoke` made it. The size and time
+/// Runs one experiment; the report's `mode` says whether `--smoke` made it, and its
+/// `cpu_seconds` the process CPU time the run consumed. The size and time
 /// estimate and the progress (a bar on a terminal, periodic lines elsewhere) go to stderr;
 /// nothing is printed on stdout.
 pub fn run_experiment(
@@ -259,6 +260,7 @@ pub fn run_experiment(
     opts: &ExperimentOptions,
 ) -> Result<ExperimentReport, ExperimentError> {
     let config = Config::new(name, opts)?;
+    let cpu = common::process_cpu_seconds();
     let threads = common::resolve_threads(opts.threads);
     let run = || config.run(threads);
     let result = match &opts.tiles {
@@ -267,6 +269,12 @@ pub fn run_experiment(
     };
     let mut report = result.map_err(|e| e.within(name.as_str()))?;
     report.mode = Some(Mode::of(opts.smoke));
+    if opts.smoke {
+        smoke::withhold_verdicts(&mut report, name);
+    }
+    report.cpu_seconds = cpu
+        .zip(common::process_cpu_seconds())
+        .map(|(a, b)| (b - a).max(0.0));
     Ok(report)
 }
 

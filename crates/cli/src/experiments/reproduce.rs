@@ -70,11 +70,47 @@ impl Outcome {
     }
 }
 
+/// The timing of one experiment's run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Process CPU seconds (user + system), `None` in a report written before they were
+    /// recorded.
+    pub cpu_seconds: Option<f64>,
+}
+
+impl Timing {
+    /// The timing of `report`'s run.
+    pub fn of(report: &ExperimentReport) -> Self {
+        Timing {
+            seconds: report.seconds,
+            cpu_seconds: report.cpu_seconds,
+        }
+    }
+
+    /// `[wall, CPU, CPU/wall]` for a table (CPU columns empty when unknown).
+    fn cells(&self) -> [String; 3] {
+        let cpu = self.cpu_seconds;
+        [
+            format!("{:.1}", self.seconds),
+            cpu.map(|c| format!("{c:.1}")).unwrap_or_default(),
+            cpu.filter(|_| self.seconds > 0.0)
+                .map(|c| format!("{:.2}", c / self.seconds))
+                .unwrap_or_default(),
+        ]
+    }
+}
+
+/// The timing columns of the summary tables.
+const TIMING_COLUMNS: [&str; 3] = ["seconds", "CPU seconds", "CPU/wall"];
+
 /// What [`reproduce`] did.
 #[derive(Debug, Clone)]
 pub struct ReproduceSummary {
-    /// Per experiment: name, outcome, the experiment's own seconds (of the run that produced it).
-    pub experiments: Vec<(ExperimentName, Outcome, Option<f64>)>,
+    /// Per experiment: name, outcome, the experiment's own wall-clock and process CPU seconds
+    /// (of the run that produced it; a reused report keeps its original numbers).
+    pub experiments: Vec<(ExperimentName, Outcome, Option<Timing>)>,
     /// Names of failed experiments.
     pub failed: Vec<ExperimentName>,
     /// Wall-clock seconds of this invocation.
@@ -92,14 +128,12 @@ impl ReproduceSummary {
                 self.report_path.display(),
                 self.seconds
             ),
-            &["experiment", "outcome", "seconds"],
+            &[&["experiment", "outcome"][..], &TIMING_COLUMNS[..]].concat(),
         );
         for (n, o, s) in &self.experiments {
-            t.push(vec![
-                n.to_string(),
-                o.words("reused (settings match)"),
-                s.map(|v| format!("{v:.1}")).unwrap_or_default(),
-            ]);
+            let mut row = vec![n.to_string(), o.words("reused (settings match)")];
+            row.extend(s.map_or_else(Default::default, |s| s.cells()));
+            t.push(row);
         }
         t.to_text()
     }
@@ -245,7 +279,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> Result<ReproduceSummary, Experiment
             .collect(),
         experiments: done
             .into_iter()
-            .map(|(n, o, r)| (n, o, r.map(|r| r.seconds)))
+            .map(|(n, o, r)| (n, o, r.as_ref().map(Timing::of)))
             .collect(),
         seconds,
         report_path,
@@ -282,18 +316,22 @@ fn both_kernels(m: &ModelResult, key: &str, show: &dyn Fn(f64) -> String) -> Opt
 /// experiments with [`super::classification::paired_claim`]), decided by
 /// [`decide_positive`]: `NNGP better` / `NTK better` only when the interval excludes 0. A
 /// larger metric is better when `higher_better` (accuracy), worse otherwise (MAE). `None` when
-/// no model carries the difference (a report from an older version).
+/// no model carries the difference (a report from an older version). A smoke run's intervals
+/// decide nothing: `not resolved (smoke mode)` (see [`super::smoke`]).
 fn kernel_verdicts(
-    models: &[ModelResult],
+    r: &ExperimentReport,
     key: &str,
     higher_better: bool,
     (show, unit): (&dyn Fn(f64) -> String, &str),
 ) -> Option<String> {
-    let v: Vec<String> = models
+    let smoke = r.mode == Some(Mode::Smoke);
+    let v: Vec<String> = r
+        .models
         .iter()
         .filter_map(|m| {
             let ci = ci_of(m, key)?;
             let verdict = match decide_positive(&ci).map(|up| up == higher_better) {
+                _ if smoke => "not resolved (smoke mode)",
                 Some(true) => "NNGP better",
                 Some(false) => "NTK better",
                 None => "not resolved",
@@ -334,7 +372,7 @@ fn headline(r: &ExperimentReport) -> String {
                 .iter()
                 .filter_map(|m| Some(format!("{} {}", m.name, both_kernels(m, "accuracy", &pct)?)))
                 .collect(),
-            kernel_verdicts(&r.models, "nngp_minus_ntk", true, (&points, "points")),
+            kernel_verdicts(r, "nngp_minus_ntk", true, (&points, "points")),
         ),
         "qm9" => joined(
             r.models
@@ -352,7 +390,7 @@ fn headline(r: &ExperimentReport) -> String {
                     ))
                 })
                 .collect(),
-            kernel_verdicts(&r.models, "nngp_minus_ntk_mae_mev", false, (&sig3, "meV")),
+            kernel_verdicts(r, "nngp_minus_ntk_mae_mev", false, (&sig3, "meV")),
         ),
         "augmentation" => {
             let v: Vec<String> = r
@@ -397,7 +435,11 @@ fn claims(reports: &[&ExperimentReport]) -> Table {
         match reports.iter().find(|r| r.experiment == name) {
             Some(r) if !r.claims.is_empty() => {
                 for c in &r.claims {
-                    t.push(c.row());
+                    let mut row = c.row();
+                    if let Some(v) = super::smoke::withheld_verdict(&c.evidence) {
+                        row[1] = v;
+                    }
+                    t.push(row);
                 }
             }
             Some(_) => t.push(vec![
@@ -431,20 +473,27 @@ fn render(
     }
     let _ = writeln!(
         md,
-        "Mode `{}` (the mode of this run, the `\"mode\"` key of each `NAME.json`; `NAME.json` files written before this key existed lack it). Generated by `entk reproduce` in {seconds:.1} s of wall-clock time for this invocation (experiments reused from an earlier run count their original time below). \
+        "Mode `{}` (the mode of this run, the `\"mode\"` key of each `NAME.json`; `NAME.json` files written before this key existed lack it). Generated by `entk reproduce` in {seconds:.1} s of wall-clock time for this invocation (experiments reused from an earlier run count their original time below; CPU seconds are the process's user + system CPU time during each experiment, all threads; CPU/wall is at most the number of threads). \
          Every experiment uses the data embedded in the binary (MNIST sample, textures, QM9 sample) and seed 0; `histology` needs downloaded data and is not part of this report.\n",
         Mode::of(smoke).as_str()
     );
-    let mut summary = Table::new("Summary", &["experiment", "outcome", "seconds", "headline"]);
+    let mut summary = Table::new(
+        "Summary",
+        &[
+            &["experiment", "outcome"][..],
+            &TIMING_COLUMNS[..],
+            &["headline"],
+        ]
+        .concat(),
+    );
     for (n, o, r) in done {
-        summary.push(vec![
-            n.to_string(),
-            o.words("reused"),
+        let mut row = vec![n.to_string(), o.words("reused")];
+        row.extend(
             r.as_ref()
-                .map(|r| format!("{:.1}", r.seconds))
-                .unwrap_or_default(),
-            r.as_ref().map(headline).unwrap_or_default(),
-        ]);
+                .map_or_else(Default::default, |r| Timing::of(r).cells()),
+        );
+        row.push(r.as_ref().map(headline).unwrap_or_default());
+        summary.push(row);
     }
     md.push_str(&markdown_table(&summary));
     md.push('\n');
@@ -480,6 +529,21 @@ and still has the checksum recorded in `checksums.json` when it was written (so 
 mod tests {
     use super::*;
     use crate::report::ModelResult;
+
+    /// The timing cells: wall, CPU and their ratio; CPU empty for a report without it.
+    #[test]
+    fn timing_cells_show_cpu_over_wall() {
+        let t = Timing {
+            seconds: 10.0,
+            cpu_seconds: Some(19.1),
+        };
+        assert_eq!(t.cells(), ["10.0", "19.1", "1.91"].map(String::from));
+        let old = Timing {
+            seconds: 10.0,
+            cpu_seconds: None,
+        };
+        assert_eq!(old.cells(), ["10.0", "", ""].map(String::from));
+    }
 
     #[test]
     fn claims_read_the_reports() {

@@ -10,6 +10,13 @@
 //! report like any others, so a smoke result is never reused for a full run or the other way
 //! round. Explicit `--train`/`--test` still win over the smoke sizes.
 //!
+//! **Verdicts.** A smoke run's intervals rest on 2 draws or 4 networks (units) per width: far
+//! too few to decide anything. Its claims are therefore never `yes` or `NO`:
+//! [`withhold_verdicts`] sets every decided claim to not resolved (`holds: null`) and says in
+//! its evidence what the intervals alone would have said and how few samples they rest on;
+//! `entk reproduce` prints `not resolved (smoke mode: …)` for them, and its "which kernel wins"
+//! headlines say `not resolved (smoke mode)`.
+//!
 //! Decisions: `augmentation` runs without its control variate in smoke mode
 //! (`linear_ratio = 0`), because whether to use it is decided from measured seconds, and tiny
 //! units time too noisily for two runs to decide alike; everything else it does runs.
@@ -21,14 +28,57 @@ use super::convergence::ConvergenceConfig;
 use super::histology::HistologyConfig;
 use super::qm9::Qm9Config;
 use super::rotmnist::RotmnistConfig;
+use super::stats::verdict;
 use super::textures::TexturesConfig;
-use super::ExperimentOptions;
+use super::{ExperimentName, ExperimentOptions};
+use crate::report::ExperimentReport;
 
 /// Random draws of the classification and regression experiments in smoke mode (2: the
 /// smallest number with an interval).
 const DRAWS: usize = 2;
 /// Bootstrap resamples in smoke mode.
 const BOOTSTRAP: usize = 50;
+/// Units (of 4 trained networks each) per width of `augmentation` in smoke mode.
+const UNITS: usize = 4;
+/// Networks of each kind per width of `convergence` in smoke mode (its pilot size too).
+const NETWORKS: usize = 4;
+
+/// The samples the claims of experiment `name` rest on in smoke mode.
+pub fn samples(name: ExperimentName) -> String {
+    match name {
+        ExperimentName::Qm9
+        | ExperimentName::Rotmnist
+        | ExperimentName::Textures
+        | ExperimentName::Histology => format!("{DRAWS} draws"),
+        ExperimentName::Augmentation => format!("{UNITS} units per width"),
+        ExperimentName::Convergence => format!("{NETWORKS} networks per width"),
+    }
+}
+
+/// The prefix of a withheld claim's evidence.
+const WITHHELD: &str = "smoke mode";
+
+/// Sets every decided claim of a smoke run of `name` to not resolved, keeping what the
+/// intervals alone would have said in its evidence (see the module notes).
+pub fn withhold_verdicts(report: &mut ExperimentReport, name: ExperimentName) {
+    let samples = samples(name);
+    for c in &mut report.claims {
+        let would = verdict(c.holds);
+        c.holds = None;
+        c.evidence = format!(
+            "{WITHHELD}: {samples}, too few to decide (the 95 % intervals alone would say \"{would}\"); {}",
+            c.evidence
+        );
+    }
+}
+
+/// The verdict column of a smoke run's claim: `not resolved (smoke mode: …)`, the samples
+/// taken from the evidence [`withhold_verdicts`] wrote; `None` for any other claim.
+pub fn withheld_verdict(evidence: &str) -> Option<String> {
+    let rest = evidence.strip_prefix(WITHHELD)?.strip_prefix(": ")?;
+    let samples = rest.split(", too few").next()?;
+    Some(format!("not resolved ({WITHHELD}: {samples})"))
+}
 
 /// Smoke sizes for `qm9`: 6 / 4 molecules, the set model on 4 / 2 of them, 2 shuffled.
 pub fn qm9(c: &mut Qm9Config, o: &ExperimentOptions) {
@@ -78,7 +128,7 @@ pub fn augmentation(c: &mut AugmentationConfig, o: &ExperimentOptions) {
     c.test = o.test.unwrap_or(3);
     c.widths = vec![8, 16];
     c.pilot_units = 3;
-    c.max_units = vec![4, 4];
+    c.max_units = vec![UNITS, UNITS];
     c.linear_ratio = 0;
     c.bootstrap = BOOTSTRAP;
     c.checkpoints = vec![5, 20];
@@ -88,11 +138,43 @@ pub fn augmentation(c: &mut AugmentationConfig, o: &ExperimentOptions) {
 /// (the smallest pilot) of each kind per width.
 pub fn convergence(c: &mut ConvergenceConfig, o: &ExperimentOptions) {
     c.inputs = o.train.unwrap_or(3);
-    c.pilot = 4;
+    c.pilot = NETWORKS;
     c.bootstrap = BOOTSTRAP;
     for m in [&mut c.c4, &mut c.so3] {
         m.widths = vec![4, 8];
-        m.max_networks = vec![4, 4];
-        m.max_linearised = 4;
+        m.max_networks = vec![NETWORKS, NETWORKS];
+        m.max_linearised = NETWORKS;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::stats::Claim;
+
+    /// A smoke run decides no claim: every verdict is withheld, with what the intervals alone
+    /// would have said and the samples they rest on, and the summary's verdict column says so.
+    #[test]
+    fn smoke_claims_are_never_decided() {
+        let mut r = ExperimentReport::new("textures", 8, 6, 0, serde_json::Value::Null);
+        r.claims = vec![
+            Claim::new("a", Some(true), "1 [0.5, 2]"),
+            Claim::new("b", Some(false), "-1 [-2, -0.5]"),
+            Claim::new("c", None, "0 [-1, 1]"),
+        ];
+        withhold_verdicts(&mut r, ExperimentName::Textures);
+        assert!(r.claims.iter().all(|c| c.holds.is_none()));
+        assert!(r.claims[0]
+            .evidence
+            .contains("would say \"yes\"); 1 [0.5, 2]"));
+        assert!(r.claims[1].evidence.contains("would say \"NO\""));
+        for c in &r.claims {
+            assert_eq!(
+                withheld_verdict(&c.evidence).as_deref(),
+                Some("not resolved (smoke mode: 2 draws)")
+            );
+        }
+        assert_eq!(withheld_verdict("1 [0.5, 2]"), None);
+        assert_eq!(samples(ExperimentName::Convergence), "4 networks per width");
     }
 }

@@ -15,14 +15,14 @@ use serde_json::json;
 use entk_datasets::textures::{embedded_texture_patches, TexturePatchConfig};
 use entk_datasets::RotationMode;
 
-use super::classification::{Candidates, ImageClassification};
+use super::classification::{draw_seed, stack, Candidates, ImageClassification};
 use super::{ExperimentError, ExperimentOptions};
 use crate::report::ExperimentReport;
 
 /// Default training patches.
 pub const DEFAULT_TRAIN: usize = 150;
 /// Default test patches (per draw).
-pub const DEFAULT_TEST: usize = 200;
+pub const DEFAULT_TEST: usize = 100;
 
 /// Settings of the texture comparison.
 #[derive(Debug, Clone, Serialize)]
@@ -30,10 +30,6 @@ pub struct TexturesConfig {
     /// The settings of every image-classification experiment.
     #[serde(flatten)]
     pub run: ImageClassification,
-    /// Candidates per drawn image: `⌈pool_factor · train⌉` training patches (upper halves) and
-    /// `⌈pool_factor · test⌉` test patches (lower halves) are cut once; each draw picks its sets
-    /// from them.
-    pub pool_factor: f64,
     /// Side of the cut patches.
     pub patch_size: usize,
     /// How patches are rotated.
@@ -50,44 +46,46 @@ impl TexturesConfig {
                 10,
                 6,
                 &["c4", "d4"],
-            ),
-            pool_factor: 4.0 / 3.0,
+            )
+            .unsplit(),
             patch_size: 20,
             rotation: "uniform random angle in [0, 2π), bilinear, train and test",
         }
-    }
-
-    /// Candidates cut for `n` drawn images.
-    fn candidates(&self, n: usize) -> usize {
-        ((n as f64) * self.pool_factor).ceil() as usize
     }
 
     /// Runs the comparison.
     pub fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
         let start = Instant::now();
         let ImageClassification { train, test, .. } = self.run;
-        let (u, l) = (self.candidates(train), self.candidates(test));
-        let pixels = self.patch_size * self.patch_size;
-        self.run.check_memory("textures", (u, l), pixels)?;
-        let split = embedded_texture_patches(&TexturePatchConfig {
-            patch_size: self.patch_size,
-            n_train: u,
-            n_test: l,
-            train_rotation: RotationMode::Continuous,
-            test_rotation: RotationMode::Continuous,
-            seed: self.run.seed,
-        })?;
+        self.run
+            .check_memory("textures", self.patch_size * self.patch_size)?;
+        // Each draw cuts its own patches (positions, angles and class order from its own seed),
+        // so the draws are independent and each is class-balanced.
+        let mut parts = (Vec::new(), Vec::new());
+        for d in 0..self.run.draws {
+            let split = embedded_texture_patches(&TexturePatchConfig {
+                patch_size: self.patch_size,
+                n_train: train,
+                n_test: test,
+                train_rotation: RotationMode::Continuous,
+                test_rotation: RotationMode::Continuous,
+                seed: draw_seed(self.run.seed, d),
+            })?;
+            parts.0.push(split.train.images);
+            parts.1.push(split.test.images);
+        }
+        let (train_images, test_images) = (stack(&parts.0)?, stack(&parts.1)?);
         let note = format!(
-            "Embedded brick/grass/gravel textures: randomly rotated {p}×{p} patches (training candidates from the upper, test candidates from the lower image halves, so no pixel is shared), area-downsampled to {s}×{s}.",
+            "Embedded brick/grass/gravel textures: randomly rotated {p}×{p} patches at random positions (training patches from the upper, test patches from the lower image halves, so no pixel is shared; every draw cuts its own), area-downsampled to {s}×{s}.",
             p = self.patch_size,
             s = self.run.image_size
         );
         self.run.run(
             ("textures", json!(self)),
             Candidates {
-                train: &split.train.images,
-                test: &split.test.images,
-                train_rows: Some(u),
+                train: &train_images,
+                test: &test_images,
+                shared: false,
                 note,
             },
             threads,

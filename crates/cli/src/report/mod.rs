@@ -312,6 +312,12 @@ pub struct ExperimentReport {
     pub seed: u64,
     /// Wall-clock seconds of the whole run.
     pub seconds: f64,
+    /// Process CPU seconds (user + system, all threads) the run consumed
+    /// ([`crate::experiments::run_experiment`] sets it, from `CLOCK_PROCESS_CPUTIME_ID`);
+    /// `None` where the platform has no such clock, and in a report written before the field
+    /// existed (then absent from its JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
     /// Full run or `--smoke` ([`crate::experiments::run_experiment`] sets it). `None` only in a
     /// report read from a file written before the field existed (then absent from its JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -348,6 +354,7 @@ impl ExperimentReport {
             test,
             seed,
             seconds: 0.0,
+            cpu_seconds: None,
             mode: None,
             settings,
             tables: Vec::new(),
