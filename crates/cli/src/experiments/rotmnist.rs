@@ -59,6 +59,16 @@ impl RotmnistConfig {
         let (train, test) = self.run.candidates();
         self.run.check_memory("rotmnist", 28 * 28)?;
         let digits = embedded_mnist_sample()?;
+        if train + test > digits.len() {
+            return Err(ExperimentError::Usage(format!(
+                "{} independent draws of {} training + {} test digits need {} distinct digits, but the embedded sample has only {}",
+                self.run.draws,
+                self.run.train,
+                self.run.test,
+                train + test,
+                digits.len()
+            )));
+        }
         let split = rotated_mnist(
             &digits,
             &RotatedMnistConfig {
