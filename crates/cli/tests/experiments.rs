@@ -102,7 +102,12 @@ fn impossible_experiments_are_one_line_errors_naming_the_problem() {
         ),
         (
             "experiment rotmnist --train 1900 --test 500",
-            &["rotmnist", "6 independent draws", "14400 distinct digits", "only 2000"],
+            &[
+                "rotmnist",
+                "6 independent draws",
+                "14400 distinct digits",
+                "only 2000",
+            ],
         ),
         (
             "experiment qm9 --train 2000 --test 10",

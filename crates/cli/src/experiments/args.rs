@@ -165,7 +165,7 @@ pub enum ExperimentCommand {
     /// area-downsampled to 10×10. Reports NTK and NNGP test accuracy and a learning curve.
     #[command(
         mut_arg("train", |a| a.help(default_is("Training digits", rotmnist::DEFAULT_TRAIN, ""))),
-        mut_arg("test", |a| a.help(default_is("Test digits", rotmnist::DEFAULT_TEST, POOL_2000)))
+        mut_arg("test", |a| a.help(default_is("Test digits per draw", rotmnist::DEFAULT_TEST, &format!("; {} independent draws of distinct digits: draws · (train + test) ≤ 2000", super::classification::IMAGE_DRAWS))))
     )]
     Rotmnist(RunArgs),
     /// Rotated texture patches (brick, grass, gravel): CNN vs C4- and D4-GCNN NTK accuracy.
