@@ -7,7 +7,7 @@ use ndarray::{ArrayView3, ArrayView4};
 use crate::error::InputProblem;
 use crate::error::{NtkError, Rejection, Result};
 use crate::layers::{
-    locate, Batch, BatchGrad, Feats, Features, GradMode, Layer, Params, Prepared, Serial, SigMode,
+    locate, Batch, BatchGrad, Feats, Features, Layer, Params, Prepared, Serial, SigMode,
     Signature,
 };
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
@@ -743,10 +743,7 @@ impl BatchPullback<'_> {
     /// over the batch, from one reverse pass over all samples.
     pub fn accumulate(&self, cotangent: &Batch, grad: &mut Params) -> Result<Batch> {
         self.check_cotangent(cotangent)?;
-        let out = BatchGrad {
-            grad,
-            mode: GradMode::Sum,
-        };
+        let out = BatchGrad::sum(grad);
         self.net
             .root
             .backward_batch(self.params, &self.acts, cotangent, out)
@@ -768,37 +765,17 @@ impl BatchPullback<'_> {
                 ),
             ));
         }
-        // The per-sample tree is kept per thread and reused while the shapes stay (a network's
-        // many draws): freshly mapped arrays of `n × P` values cost page faults every call.
-        EACH_GRADIENTS.with(|cell| -> Result<()> {
-            let mut kept = cell.borrow_mut();
-            let fits = kept
-                .as_ref()
-                .is_some_and(|(k, tree)| *k == n && self.params.same_shape_each(tree, n));
-            if fits {
-                kept.as_mut().expect("checked").1.fill(0.0);
-            } else {
-                *kept = Some((n, self.params.zeros_each(n)));
-            }
-            let each = &mut kept.as_mut().expect("set above").1;
-            let out = BatchGrad {
-                grad: &mut *each,
-                mode: GradMode::Each,
-            };
-            self.net
-                .root
-                .backward_batch(self.params, &self.acts, cotangent, out)
-                .map_err(|e| self.net.at_root(e))?;
-            for (b, row) in rows.chunks_exact_mut(count.max(1)).enumerate().take(n) {
-                self.params.flatten_sample(each, b, row);
-            }
-            Ok(())
-        })
+        // Each layer adds its share of sample `b`'s gradient straight into row `b`.
+        rows.fill(0.0);
+        self.net
+            .root
+            .backward_batch(
+                self.params,
+                &self.acts,
+                cotangent,
+                BatchGrad::rows(rows, self.params),
+            )
+            .map_err(|e| self.net.at_root(e))?;
+        Ok(())
     }
-}
-
-thread_local! {
-    /// The per-sample gradient tree of [`BatchPullback::gradients`] and its sample count.
-    static EACH_GRADIENTS: std::cell::RefCell<Option<(usize, Params)>> =
-        const { std::cell::RefCell::new(None) };
 }

@@ -248,10 +248,7 @@ fn layers_called_directly_refuse_a_short_batch() {
         let e = layer.apply_batch(p, &short).unwrap_err().to_string();
         assert!(e.contains("needs") && !e.contains('\n'), "{name}: {e}");
         let mut grad = p.zeros_like();
-        let sink = entk_ntk::BatchGrad {
-            grad: &mut grad,
-            mode: entk_ntk::GradMode::Sum,
-        };
+        let sink = entk_ntk::BatchGrad::sum(&mut grad);
         let e = layer
             .vjp_batch(p, &short, &cotangents(&out), sink)
             .unwrap_err()

@@ -24,13 +24,15 @@ pub(crate) fn describe_all(layers: &[Box<dyn Layer>], sep: &str) -> String {
 /// Checks that a composite's parameters (and gradient) have one child per layer: parameters
 /// of another network are refused instead of being zipped short or indexed out of range.
 pub(crate) fn check_children(params: &Params, layers: usize, what: &str) -> Result<()> {
-    if params.children.len() != layers {
+    check_count(params.children.len(), layers, what)
+}
+
+/// Refuses a tree node with `children` entries for `layers` layers.
+fn check_count(children: usize, layers: usize, what: &str) -> Result<()> {
+    if children != layers {
         return Err(NtkError::reject_as(
             Rejection::ForeignParameters,
-            format!(
-                "{what} have {} entries for {layers} layers (drawn for another network?)",
-                params.children.len()
-            ),
+            format!("{what} have {children} entries for {layers} layers (drawn for another network?)"),
         ));
     }
     Ok(())
@@ -142,7 +144,7 @@ impl Serial {
         mut out: BatchGrad,
     ) -> Result<Batch> {
         check_children(params, self.layers.len(), "parameters")?;
-        check_children(out.grad, self.layers.len(), "gradients")?;
+        check_count(out.children(), self.layers.len(), "gradients")?;
         self.check_acts(acts.len())?;
         let mut g: Option<Batch> = None;
         for (i, l) in self.layers.iter().enumerate().rev() {

@@ -250,7 +250,7 @@ impl Layer for Conv {
         if self.strides != (1, 1) {
             return vjp_per_sample(self, params, (x, dy), out);
         }
-        let BatchGrad { grad, mode } = out;
+        let mut out = out;
         let (c, o) = (x.sig.channels, self.affine.width);
         let fan_in = c * self.fh * self.fw;
         let (w, _) = self.affine.split(&params.values, fan_in * o)?;
@@ -264,9 +264,10 @@ impl Layer for Conv {
         };
         let nw = fan_in * o;
         let plen = self.affine.param_len(nw);
-        match mode {
+        match out.mode() {
             GradMode::Sum => {
-                let (gw, gb) = self.affine.split_mut(&mut grad.values, nw)?;
+                let values = out.summed(plen)?;
+                let (gw, gb) = self.affine.split_mut(values, nw)?;
                 let xs = (&x.data[..], whole(sin));
                 pass.backward_batch(
                     x.n,
@@ -278,17 +279,16 @@ impl Layer for Conv {
                 self.affine.bias_grad(fan_in, &dy.data, gb);
             }
             GradMode::Each => {
-                check_len("per-sample gradients", grad.values.len(), x.n * plen)?;
-                let values = &mut grad.values;
+                let (values, stride) = out.each(x.n, plen)?;
                 let mut sink = |b: usize, df: &[f64]| {
-                    let gw = &mut values[b * plen..][..nw];
+                    let gw = &mut values[b * stride..][..nw];
                     gw.iter_mut().zip(df).for_each(|(d, v)| *d += v);
                 };
                 let xs = (&x.data[..], whole(sin));
                 let dfilt = FilterGrad::Each(&mut sink);
                 pass.backward_batch(x.n, xs, (&dy.data, whole(sout)), w, (dfilt, &mut dx));
                 for b in 0..x.n {
-                    let gb = &mut grad.values[b * plen + nw..][..plen - nw];
+                    let gb = &mut values[b * stride + nw..][..plen - nw];
                     self.affine
                         .bias_grad(fan_in, &dy.data[b * sout..][..sout], gb);
                 }

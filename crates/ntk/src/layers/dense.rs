@@ -130,7 +130,7 @@ impl Layer for Dense {
         })
     }
     fn vjp_batch(&self, params: &Params, x: &Batch, dy: &Batch, out: BatchGrad) -> Result<Batch> {
-        let BatchGrad { grad, mode } = out;
+        let mut out = out;
         let (c, o) = (x.sig.channels, self.affine.width);
         let (w, _) = self.affine.split(&params.values, o * c)?;
         let alpha = self.affine.scales(c).0;
@@ -141,18 +141,18 @@ impl Layer for Dense {
         let xm = ArrayView2::from_shape((rows, c), &x.data[..]).expect("inputs (N, C)");
         let gy = ArrayView2::from_shape((rows, o), &dy.data[..]).expect("cotangents (N, O)");
         let wm = ArrayView2::from_shape((o, c), w).expect("weights (O, C)");
-        match mode {
+        let plen = self.affine.param_len(o * c);
+        match out.mode() {
             GradMode::Sum => {
-                let (gw, gb) = self.affine.split_mut(&mut grad.values, o * c)?;
+                let (gw, gb) = self.affine.split_mut(out.summed(plen)?, o * c)?;
                 let mut gw = ArrayViewMut2::from_shape((o, c), gw).expect("weights (O, C)");
                 general_mat_mul(alpha, &gy.t(), &xm, 1.0, &mut gw);
                 self.affine.bias_grad(c, &dy.data, gb);
             }
             GradMode::Each => {
-                let plen = self.affine.param_len(o * c);
-                check_len("per-sample gradients", grad.values.len(), x.n * plen)?;
-                for (b, g) in grad.values.chunks_exact_mut(plen).enumerate() {
-                    let (gw, gb) = g.split_at_mut(o * c);
+                let (values, stride) = out.each(x.n, plen)?;
+                for b in 0..x.n {
+                    let (gw, gb) = values[b * stride..][..plen].split_at_mut(o * c);
                     let mut gw = ArrayViewMut2::from_shape((o, c), gw).expect("weights (O, C)");
                     let r = s![b * p..(b + 1) * p, ..];
                     general_mat_mul(alpha, &gy.slice(r).t(), &xm.slice(r), 1.0, &mut gw);

@@ -367,7 +367,7 @@ impl Stencils {
         (affine, slots): (&Affine, &[usize]),
         g: &Geometry,
         (params, x, dy): (&Params, &Batch, &Batch),
-        BatchGrad { grad, mode }: BatchGrad,
+        mut out: BatchGrad,
         src: impl Fn(usize, usize) -> usize,
     ) -> Result<Batch> {
         x.check()?;
@@ -381,9 +381,9 @@ impl Stencils {
         super::check_len("cotangents", dy.data.len(), x.n * sout)?;
         let plen = affine.param_len(nw);
         let xs = (&x.data[..], x.sig.feature_len(), x.n);
-        let dx = match mode {
+        let dx = match out.mode() {
             GradMode::Sum => {
-                let (gw, gb) = affine.split_mut(&mut grad.values, nw)?;
+                let (gw, gb) = affine.split_mut(out.summed(plen)?, nw)?;
                 let dx = self.backward_batch(
                     g,
                     w,
@@ -393,14 +393,13 @@ impl Stencils {
                     alpha,
                     slots,
                     src,
-                    (gw, mode, 0),
+                    (gw, GradMode::Sum, 0),
                 );
                 affine.bias_grad(fan_in, &dy.data, gb);
                 dx
             }
             GradMode::Each => {
-                super::check_len("per-sample gradients", grad.values.len(), x.n * plen)?;
-                let gw = &mut grad.values[..];
+                let (values, stride) = out.each(x.n, plen)?;
                 let dx = self.backward_batch(
                     g,
                     w,
@@ -410,10 +409,10 @@ impl Stencils {
                     alpha,
                     slots,
                     src,
-                    (gw, mode, plen),
+                    (&mut *values, GradMode::Each, stride),
                 );
                 for b in 0..x.n {
-                    let gb = &mut grad.values[b * plen + nw..][..plen - nw];
+                    let gb = &mut values[b * stride + nw..][..plen - nw];
                     affine.bias_grad(fan_in, &dy.data[b * sout..][..sout], gb);
                 }
                 dx

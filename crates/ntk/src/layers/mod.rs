@@ -230,32 +230,133 @@ impl Batch {
 /// What a batched reverse pass ([`Layer::vjp_batch`]) does with the parameter gradients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GradMode {
-    /// Adds the sum over the samples to `grad` (shaped like the parameters): the gradient of a
+    /// Adds the sum over the samples to a tree shaped like the parameters: the gradient of a
     /// loss summed over the batch.
     Sum,
-    /// Adds each sample's own gradient: every node of `grad` holds `n` times its parameters'
-    /// values, sample-major (sample `b`'s gradient of a node with `len` values at
-    /// `values[b·len..(b+1)·len]`): the rows of a Jacobian.
+    /// Adds each sample's own gradient to its row of an `n × P` matrix (the rows of a
+    /// Jacobian, [`crate::BatchPullback::gradients`]): a node's `len` values of sample `b` at
+    /// [`BatchGrad::each`]'s `block[b·stride..][..len]`.
     Each,
 }
 
-/// Where a batched reverse pass ([`Layer::vjp_batch`]) adds the parameter gradients, and how.
+/// Where a batched reverse pass ([`Layer::vjp_batch`]) adds the parameter gradients, and how
+/// ([`GradMode`]): into a tree shaped like the parameters ([`BatchGrad::sum`]), or into the
+/// rows of a row-major `n × P` matrix, each row one sample's gradient flattened as
+/// [`Params::flatten`] orders the parameters (depth first: a node's own values, then its
+/// children's), so a node's values sit at one offset in every row.
 #[derive(Debug)]
 pub struct BatchGrad<'a> {
-    /// The gradient tree: shaped like the parameters for [`GradMode::Sum`], `n` times each
-    /// node's values (sample-major) for [`GradMode::Each`].
-    pub grad: &'a mut Params,
-    /// Summed over the samples or one gradient per sample.
-    pub mode: GradMode,
+    target: GradTarget<'a>,
 }
 
-impl BatchGrad<'_> {
-    /// The same mode into child `i` of the gradient tree (a composite's layer `i`).
-    pub fn child(&mut self, i: usize) -> BatchGrad<'_> {
+#[derive(Debug)]
+enum GradTarget<'a> {
+    Sum(&'a mut Params),
+    Each {
+        /// The rows from this node's offset in row 0 on.
+        rows: &'a mut [f64],
+        /// The row length `P`.
+        stride: usize,
+        /// The parameters of this node (for the children's offsets).
+        shape: &'a Params,
+    },
+}
+
+impl<'a> BatchGrad<'a> {
+    /// Sums over the samples, added to `grad` (shaped like the parameters).
+    pub fn sum(grad: &'a mut Params) -> Self {
         BatchGrad {
-            grad: &mut self.grad.children[i],
-            mode: self.mode,
+            target: GradTarget::Sum(grad),
         }
+    }
+    /// One gradient per sample, added to row `b` of `rows` (row-major, rows of `params.count()`
+    /// values, [`Params::flatten`]'s order); `params` gives the tree's shape.
+    pub fn rows(rows: &'a mut [f64], params: &'a Params) -> Self {
+        BatchGrad {
+            target: GradTarget::Each {
+                rows,
+                stride: params.count(),
+                shape: params,
+            },
+        }
+    }
+    /// Summed or one gradient per sample.
+    pub fn mode(&self) -> GradMode {
+        match self.target {
+            GradTarget::Sum(_) => GradMode::Sum,
+            GradTarget::Each { .. } => GradMode::Each,
+        }
+    }
+    /// The same target for child `i` of this node (a composite's layer `i`).
+    pub fn child(&mut self, i: usize) -> BatchGrad<'_> {
+        let target = match &mut self.target {
+            GradTarget::Sum(g) => GradTarget::Sum(&mut g.children[i]),
+            GradTarget::Each {
+                rows,
+                stride,
+                shape,
+            } => {
+                let before = shape.values.len()
+                    + shape.children[..i].iter().map(Params::count).sum::<usize>();
+                GradTarget::Each {
+                    rows: rows.get_mut(before..).unwrap_or_default(),
+                    stride: *stride,
+                    shape: &shape.children[i],
+                }
+            }
+        };
+        BatchGrad { target }
+    }
+    /// The number of children of this node of the gradient tree.
+    pub(crate) fn children(&self) -> usize {
+        match &self.target {
+            GradTarget::Sum(g) => g.children.len(),
+            GradTarget::Each { shape, .. } => shape.children.len(),
+        }
+    }
+    /// [`GradMode::Sum`]: this node's accumulator, refused unless it holds `len` values.
+    pub fn summed(&mut self, len: usize) -> Result<&mut [f64]> {
+        match &mut self.target {
+            GradTarget::Sum(g) => {
+                check_len("gradients", g.values.len(), len)?;
+                Ok(&mut g.values[..])
+            }
+            GradTarget::Each { .. } => Err(NtkError::reject("per-sample gradients, not a sum")),
+        }
+    }
+    /// [`GradMode::Each`] for `n` samples: `(block, stride)`, sample `b`'s `len` values of this
+    /// node at `block[b·stride..][..len]`; refused unless the node has `len` values and the
+    /// rows hold `n` samples.
+    pub fn each(&mut self, n: usize, len: usize) -> Result<(&mut [f64], usize)> {
+        match &mut self.target {
+            GradTarget::Each {
+                rows,
+                stride,
+                shape,
+            } => {
+                check_len("gradients", shape.values.len(), len)?;
+                let need = if n == 0 { 0 } else { (n - 1) * *stride + len };
+                if rows.len() < need {
+                    return Err(NtkError::reject("per-sample gradient rows of the wrong size"));
+                }
+                Ok((&mut rows[..], *stride))
+            }
+            GradTarget::Sum(_) => Err(NtkError::reject("a summed gradient, not per sample")),
+        }
+    }
+    /// [`GradMode::Each`]: adds `g` (one sample's gradient, shaped like this node's
+    /// parameters) to row `b`.
+    fn add_sample(&mut self, g: &Params, b: usize) -> Result<()> {
+        let GradTarget::Each { rows, stride, .. } = &mut self.target else {
+            return Err(NtkError::reject("a summed gradient, not per sample"));
+        };
+        let len = g.count();
+        let dst = rows
+            .get_mut(b * *stride..)
+            .and_then(|r| r.get_mut(..len))
+            .ok_or_else(|| NtkError::reject("per-sample gradient rows of the wrong size"))?;
+        g.add_flat(dst);
+        Ok(())
     }
 }
 
@@ -298,48 +399,14 @@ impl Params {
         self.values.iter_mut().for_each(|x| *x = v);
         self.children.iter_mut().for_each(|c| c.fill(v));
     }
-    /// Adds these values to sample `b`'s share of `each`, a tree of the same structure holding
-    /// one gradient per sample in every node ([`GradMode::Each`]).
-    pub(crate) fn add_into_sample(&self, each: &mut Params, b: usize) -> Result<()> {
-        let len = self.values.len();
-        check_len("gradients", each.children.len(), self.children.len())?;
-        let dst = each
-            .values
-            .get_mut(b * len..(b + 1) * len)
-            .ok_or_else(|| NtkError::reject("per-sample gradients of the wrong size"))?;
-        dst.iter_mut().zip(&self.values).for_each(|(d, v)| *d += v);
-        for (c, e) in self.children.iter().zip(&mut each.children) {
-            c.add_into_sample(e, b)?;
-        }
-        Ok(())
-    }
-    /// A tree shaped like `self` with `n` zeroed copies of every node's values
-    /// ([`GradMode::Each`]).
-    pub(crate) fn zeros_each(&self, n: usize) -> Params {
-        Params {
-            values: vec![0.0; self.values.len() * n],
-            children: self.children.iter().map(|c| c.zeros_each(n)).collect(),
-        }
-    }
-    /// Whether `each` has this tree's structure with `n` copies of every node's values.
-    pub(crate) fn same_shape_each(&self, each: &Params, n: usize) -> bool {
-        each.values.len() == n * self.values.len()
-            && each.children.len() == self.children.len()
-            && self
-                .children
-                .iter()
-                .zip(&each.children)
-                .all(|(a, b)| a.same_shape_each(b, n))
-    }
-    /// Sample `b`'s gradient of a [`GradMode::Each`] tree `each` (shaped like `self`),
-    /// flattened depth first like [`Params::flatten`], into `out` (`out.len() == self.count()`).
-    pub(crate) fn flatten_sample(&self, each: &Params, b: usize, out: &mut [f64]) {
-        let len = self.values.len();
-        let (head, mut rest) = out.split_at_mut(len);
-        head.copy_from_slice(&each.values[b * len..(b + 1) * len]);
-        for (c, e) in self.children.iter().zip(&each.children) {
+    /// Adds these values, flattened depth first as [`Params::flatten`] orders them, to `out`
+    /// (`out.len() == self.count()`).
+    pub(crate) fn add_flat(&self, out: &mut [f64]) {
+        let (head, mut rest) = out.split_at_mut(self.values.len());
+        head.iter_mut().zip(&self.values).for_each(|(d, v)| *d += v);
+        for c in &self.children {
             let (h, r) = rest.split_at_mut(c.count());
-            c.flatten_sample(e, b, h);
+            c.add_flat(h);
             rest = r;
         }
     }
@@ -518,18 +585,19 @@ pub(crate) fn vjp_per_sample<L: Layer + ?Sized>(
     l: &L,
     params: &Params,
     (x, dy): (&Batch, &Batch),
-    BatchGrad { grad, mode }: BatchGrad,
+    mut grad: BatchGrad,
 ) -> Result<Batch> {
     let mut data = Vec::with_capacity(x.data.len());
-    let mut one = (mode == GradMode::Each).then(|| params.zeros_like());
+    let mut one: Option<Params> = None;
     for b in 0..x.n {
         let (xb, dyb) = (Stream::One(x.features(b)), Stream::One(dy.features(b)));
-        let dx = match &mut one {
-            None => l.vjp(params, &xb, &dyb, grad)?,
-            Some(g) => {
+        let dx = match &mut grad.target {
+            GradTarget::Sum(tree) => l.vjp(params, &xb, &dyb, tree)?,
+            GradTarget::Each { .. } => {
+                let g = one.get_or_insert_with(|| params.zeros_like());
                 g.fill(0.0);
                 let dx = l.vjp(params, &xb, &dyb, g)?;
-                g.add_into_sample(grad, b)?;
+                grad.add_sample(g, b)?;
                 dx
             }
         };
