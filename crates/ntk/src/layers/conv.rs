@@ -337,34 +337,41 @@ pub(crate) struct Strided {
     pub(crate) offset: usize,
 }
 
-/// A zeroed `rows × cols` matrix whose storage comes from the scratch pool (the batched
-/// passes' matrices reach megabytes; fresh ones would be mapped and faulted in every call).
-/// Hand it back with [`recycle_matrix`].
-fn pooled_zeros(rows: usize, cols: usize) -> Array2<f64> {
-    let mut v = crate::scratch::take(rows * cols);
-    v.iter_mut().for_each(|x| *x = 0.0);
+/// A `rows × cols` matrix of unspecified values (stale ones of an earlier array) whose storage
+/// comes from the scratch pool (the batched passes' matrices reach megabytes; fresh ones would
+/// be mapped and faulted in every call), for a caller that overwrites every entry (a matrix
+/// product with `β = 0`, which never reads its output). Hand it back with [`recycle_matrix`].
+fn pooled(rows: usize, cols: usize) -> Array2<f64> {
+    let v = crate::scratch::take(rows * cols);
     Array2::from_shape_vec((rows, cols), v).expect("rows × cols values")
 }
 
-/// Returns a [`pooled_zeros`] matrix's storage to the pool.
+/// Returns a [`pooled`] matrix's storage to the pool.
 fn recycle_matrix(m: Array2<f64>) {
     let (v, _) = m.into_raw_vec_and_offset();
     crate::scratch::recycle(v);
 }
 
 /// [`im2col`] of `n` samples at `at` in `x`, stacked: row `b·P + p` holds sample `b`'s row `p`:
-/// `(n·P, fh·fw·C)` ([`pooled_zeros`] storage).
+/// `(n·P, fh·fw·C)` ([`pooled`] storage). Only the rows whose window reaches into the zero
+/// padding are zeroed first; the others are overwritten by the copies.
 fn im2col_batch(x: &[f64], n: usize, at: Strided, g: &Geometry, c: usize) -> Array2<f64> {
-    let cols = (2 * g.kh + 1) * (2 * g.kw + 1) * c;
+    let taps = (2 * g.kh + 1) * (2 * g.kw + 1);
+    let cols = taps * c;
     let p = g.h_out * g.w_out;
-    let mut m = pooled_zeros(n * p, cols);
+    let mut m = pooled(n * p, cols);
     let sin = g.h_in * g.w_in * c;
-    for b in 0..n {
-        let x = &x[b * at.stride + at.offset..][..sin];
-        for i in 0..g.h_out {
-            for j in 0..g.w_out {
+    for i in 0..g.h_out {
+        for j in 0..g.w_out {
+            let mut inside = 0;
+            window_runs(g, (i, j), |_, _, len| inside += len);
+            for b in 0..n {
+                let x = &x[b * at.stride + at.offset..][..sin];
                 let mut row = m.row_mut(b * p + i * g.w_out + j);
                 let row = row.as_slice_mut().expect("standard layout");
+                if inside < taps {
+                    row.fill(0.0);
+                }
                 window_runs(g, (i, j), |u, q, len| {
                     row[u * c..][..len * c].copy_from_slice(&x[q * c..][..len * c]);
                 });
@@ -502,7 +509,7 @@ impl ConvPass<'_> {
                 ArrayViewMut2::from_shape((rows, o), &mut y[..rows * o]).expect("output shape");
             general_mat_mul(self.alpha, &a, &b, 1.0, &mut out);
         } else {
-            let mut t = pooled_zeros(rows, o);
+            let mut t = pooled(rows, o);
             general_mat_mul(self.alpha, &a, &b, 0.0, &mut t);
             let ts = t.as_slice().expect("standard layout");
             for bi in 0..n {
@@ -569,7 +576,7 @@ impl ConvPass<'_> {
             }
         }
         recycle_matrix(a);
-        let mut dcols = pooled_zeros(rows, k);
+        let mut dcols = pooled(rows, k);
         general_mat_mul(self.alpha, &gy, &f.t(), 0.0, &mut dcols);
         let sin = g.h_in * g.w_in * c;
         for b in 0..n {
