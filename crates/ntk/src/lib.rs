@@ -53,7 +53,8 @@ mod stencil;
 pub use error::{InputProblem, NtkError, Rejection, Result, SpecError, SpecErrorKind};
 pub use gram::{available_memory, Gram, GramBlocks, GramOptions, Progress};
 pub use layers::{
-    Affine, Batch, BatchGrad, Feats, Features, GradMode, Layer, Params, SigMode, Signature,
+    Affine, Batch, BatchGrad, DualThen, Feats, Features, GradMode, Layer, Params, SigMode,
+    Signature,
 };
 pub use layout::{DiagMode, GroupInfo, Kernel, KernelCtx, Layout, Stream};
 pub use network::{

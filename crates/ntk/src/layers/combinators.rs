@@ -3,7 +3,9 @@
 
 use rand::RngCore;
 
-use super::{locate, Batch, BatchGrad, Feats, Features, Layer, Params, SigMode, Signature};
+use super::{
+    locate, Batch, BatchGrad, DualThen, Feats, Features, Layer, Params, SigMode, Signature,
+};
 use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 
@@ -66,11 +68,11 @@ impl Serial {
                     )?;
                     // A mean pool after the nonlinearity: only running sums of the output.
                     if self.pools_after(i, &k) {
-                        k = locate(i, &**l, l.kernel_dual(k, ctx, (phi, true)))?;
+                        k = locate(i, &**l, l.kernel_dual(k, ctx, DualThen { phi, pooled: true }))?;
                         i += 3;
                         continue;
                     }
-                    k = locate(i, &**l, l.kernel_dual(k, ctx, (phi, false)))?;
+                    k = locate(i, &**l, l.kernel_dual(k, ctx, DualThen { phi, pooled: false }))?;
                     i += 2;
                     continue;
                 }

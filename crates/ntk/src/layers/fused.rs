@@ -20,7 +20,7 @@
 //! [`KernelCtx`]: crate::layout::KernelCtx
 
 use super::pool::{scalar_kernel, MeanSum};
-use super::{Affine, Elementwise, Layer};
+use super::{Affine, DualThen, Elementwise, Layer};
 use crate::error::Result;
 use crate::layout::RowBlock;
 use crate::layout::{Kernel, KernelCtx, Stream};
@@ -125,7 +125,7 @@ impl Run<'_, '_> {
                 h: g.h_out,
                 w: g.w_out,
                 dual,
-                batch: Batch::default(),
+                pending: Pending::new(),
             },
         );
     }
@@ -158,7 +158,7 @@ struct Finish<'a, D> {
     h: usize,
     w: usize,
     dual: Option<(D, &'a [f64], &'a [f64], RowBlock)>,
-    batch: Batch,
+    pending: Pending,
 }
 
 impl<D: RowDual> RowSink for Finish<'_, D> {
@@ -196,19 +196,19 @@ impl<D: RowDual> RowSink for Finish<'_, D> {
                 // loop's scalar tail; they wait until a run of SHORT_ROW entries (or the
                 // block's last row) is stored, which then goes through the dual at once with
                 // each entry's variances spelled out. Each entry's value is the same.
-                let b = &mut self.batch;
-                b.k11.extend(std::iter::repeat_n(d1[row.d1], w));
-                b.k22.extend_from_slice(&d2[row.d2..row.d2 + w]);
-                if b.k11.len() >= SHORT_ROW || r + 1 == self.h * self.h * w {
+                let b = &mut self.pending;
+                b.k11[b.len..][..w].fill(d1[row.d1]);
+                b.k22[b.len..][..w].copy_from_slice(&d2[row.d2..row.d2 + w]);
+                b.len += w;
+                if b.len >= SHORT_ROW || r + 1 == self.h * self.h * w {
                     let range = b.from * w..(r + 1) * w;
                     dual.entries(
-                        &b.k11,
-                        &b.k22,
+                        &b.k11[..b.len],
+                        &b.k22[..b.len],
                         &mut self.k[range.clone()],
                         &mut self.t[range],
                     );
-                    b.k11.clear();
-                    b.k22.clear();
+                    b.len = 0;
                     b.from = r + 1;
                 }
             }
@@ -216,13 +216,25 @@ impl<D: RowDual> RowSink for Finish<'_, D> {
     }
 }
 
-/// The short rows of [`Finish`] stored but not yet through the dual: rows `from..` and their
-/// variances.
-#[derive(Default)]
-struct Batch {
+/// The short rows of [`Finish`] stored but not yet through the dual: rows `from..` and the
+/// variances of their `len` entries. Fixed arrays on the stack: fewer than [`SHORT_ROW`]
+/// entries wait before a row of fewer than [`SHORT_ROW`] more is added.
+struct Pending {
     from: usize,
-    k11: Vec<f64>,
-    k22: Vec<f64>,
+    len: usize,
+    k11: [f64; 2 * SHORT_ROW],
+    k22: [f64; 2 * SHORT_ROW],
+}
+
+impl Pending {
+    fn new() -> Self {
+        Pending {
+            from: 0,
+            len: 0,
+            k11: [0.0; 2 * SHORT_ROW],
+            k22: [0.0; 2 * SHORT_ROW],
+        }
+    }
 }
 
 /// Where a stencil layer's kernel map writes its output blocks (each `blk` values of the
@@ -309,10 +321,10 @@ macro_rules! fused_stencil_layer {
             &self,
             input: Stream<Kernel>,
             ctx: &mut KernelCtx<'_>,
-            (phi, pooled): (&crate::nonlin::Nonlinearity, bool),
+            then: super::DualThen<'_>,
         ) -> Result<Stream<Kernel>> {
             let fuses = self.fuses_dual();
-            super::fused::then(input.one()?, ctx, (phi, fuses, pooled), |k, a| {
+            super::fused::then(input.one()?, ctx, (then, fuses), |k, a| {
                 self.kernel_fused(k, a)
             })
         }
@@ -321,12 +333,12 @@ macro_rules! fused_stencil_layer {
 pub(crate) use fused_stencil_layer;
 
 /// A stencil layer's kernel map `run` of `k`, then the dual of `phi` and, when `pooled`, the
-/// mean pool: in one sweep (`run` with an [`After`]) for cross pairs of a layer that `fuses`,
-/// as separate passes otherwise.
+/// mean pool ([`DualThen`]): in one sweep (`run` with an [`After`]) for cross pairs of a layer
+/// that `fuses`, as separate passes otherwise.
 pub(crate) fn then(
     k: Kernel,
     ctx: &mut KernelCtx<'_>,
-    (phi, fuses, pooled): (&Nonlinearity, bool, bool),
+    (DualThen { phi, pooled }, fuses): (DualThen<'_>, bool),
     run: impl FnOnce(Kernel, Option<After<'_>>) -> Result<Stream<Kernel>>,
 ) -> Result<Stream<Kernel>> {
     match ctx.replay_next() {

@@ -535,20 +535,20 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn fuses_dual(&self) -> bool {
         false
     }
-    /// This layer's kernel map followed by the pointwise nonlinearity `phi` (the next layer,
-    /// whose diagonals `ctx` gives) and, when `pooled`, by the pool after it (one that
-    /// [`Layer::pools_by_mean`]): what [`Layer::kernel`] and then the nonlinearity's (and the
-    /// pool's) [`Layer::kernel`] give, bitwise. Layers that [`Layer::fuses_dual`] do it in one
-    /// sweep where the diagonals are known beforehand (cross pairs), keeping only running sums
-    /// of the output when pooled. Default: the maps in turn.
+    /// This layer's kernel map followed by the pointwise nonlinearity `then.phi` (the next
+    /// layer, whose diagonals `ctx` gives) and, when `then.pooled`, by the pool after it (one
+    /// that [`Layer::pools_by_mean`]): what [`Layer::kernel`] and then the nonlinearity's (and
+    /// the pool's) [`Layer::kernel`] give, bitwise. Layers that [`Layer::fuses_dual`] do it in
+    /// one sweep where the diagonals are known beforehand (cross pairs), keeping only running
+    /// sums of the output when pooled. Default: the maps in turn.
     fn kernel_dual(
         &self,
         input: Stream<Kernel>,
         ctx: &mut KernelCtx<'_>,
-        (phi, pooled): (&Nonlinearity, bool),
+        then: DualThen<'_>,
     ) -> Result<Stream<Kernel>> {
-        let k = fused::kernel_then_dual(self.kernel(input, ctx)?, ctx, phi)?;
-        fused::pooled_if(k, pooled)
+        let k = fused::kernel_then_dual(self.kernel(input, ctx)?, ctx, then.phi)?;
+        fused::pooled_if(k, then.pooled)
     }
     /// True when this layer's kernel map of a kernel in `layout` is the scalar kernel of the
     /// means of its NNGP and NTK arrays (`global_avg_pool` of pixels, `group_pool` of group
@@ -557,6 +557,16 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn pools_by_mean(&self, _layout: &Layout) -> bool {
         false
     }
+}
+
+/// What [`Layer::kernel_dual`] runs after a layer's kernel map: the dual activation of the
+/// nonlinearity that follows it and, when `pooled`, the mean pool after that.
+#[derive(Debug, Clone, Copy)]
+pub struct DualThen<'a> {
+    /// The nonlinearity after the layer.
+    pub phi: &'a Nonlinearity,
+    /// Whether a mean pool ([`Layer::pools_by_mean`]) follows the nonlinearity.
+    pub pooled: bool,
 }
 
 /// A first layer's per-input summary (see [`Layer::prepare_input`]); its type is private to
