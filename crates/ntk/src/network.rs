@@ -7,8 +7,7 @@ use ndarray::{ArrayView3, ArrayView4};
 use crate::error::InputProblem;
 use crate::error::{NtkError, Rejection, Result};
 use crate::layers::{
-    locate, Batch, BatchGrad, Feats, Features, Layer, Params, Prepared, Serial, SigMode,
-    Signature,
+    locate, Batch, BatchGrad, Feats, Features, Layer, Params, Prepared, Serial, SigMode, Signature,
 };
 use crate::layout::{DiagMode, Kernel, KernelCtx, Layout, Stream};
 use crate::param::Parameterization;

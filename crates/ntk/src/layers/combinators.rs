@@ -34,7 +34,9 @@ fn check_count(children: usize, layers: usize, what: &str) -> Result<()> {
     if children != layers {
         return Err(NtkError::reject_as(
             Rejection::ForeignParameters,
-            format!("{what} have {children} entries for {layers} layers (drawn for another network?)"),
+            format!(
+                "{what} have {children} entries for {layers} layers (drawn for another network?)"
+            ),
         ));
     }
     Ok(())
@@ -68,11 +70,19 @@ impl Serial {
                     )?;
                     // A mean pool after the nonlinearity: only running sums of the output.
                     if self.pools_after(i, &k) {
-                        k = locate(i, &**l, l.kernel_dual(k, ctx, DualThen { phi, pooled: true }))?;
+                        k = locate(
+                            i,
+                            &**l,
+                            l.kernel_dual(k, ctx, DualThen { phi, pooled: true }),
+                        )?;
                         i += 3;
                         continue;
                     }
-                    k = locate(i, &**l, l.kernel_dual(k, ctx, DualThen { phi, pooled: false }))?;
+                    k = locate(
+                        i,
+                        &**l,
+                        l.kernel_dual(k, ctx, DualThen { phi, pooled: false }),
+                    )?;
                     i += 2;
                     continue;
                 }

@@ -337,7 +337,9 @@ impl<'a> BatchGrad<'a> {
                 check_len("gradients", shape.values.len(), len)?;
                 let need = if n == 0 { 0 } else { (n - 1) * *stride + len };
                 if rows.len() < need {
-                    return Err(NtkError::reject("per-sample gradient rows of the wrong size"));
+                    return Err(NtkError::reject(
+                        "per-sample gradient rows of the wrong size",
+                    ));
                 }
                 Ok((&mut rows[..], *stride))
             }
