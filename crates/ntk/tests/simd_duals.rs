@@ -13,8 +13,8 @@ use entk_ntk::SimdLevel;
 use common::tol::ULPS as TOL;
 
 /// Every closed form the batch loop specialises, with parameters off their defaults: the
-/// polynomials and rectified monomials (chunks of lanes) at several degrees, and one that takes
-/// the entry-by-entry path (monomial).
+/// polynomials, rectified monomials, monomials and Hermite functions (chunks of lanes) at
+/// several degrees.
 fn nonlinearities() -> Vec<Nonlinearity> {
     vec![
         Nonlinearity::Relu,
@@ -55,7 +55,18 @@ fn nonlinearities() -> Vec<Nonlinearity> {
         Nonlinearity::rectified_monomial(2),
         Nonlinearity::rectified_monomial(3),
         Nonlinearity::rectified_monomial(5),
+        Nonlinearity::Monomial { degree: 0 },
+        Nonlinearity::Monomial { degree: 1 },
+        Nonlinearity::Monomial { degree: 2 },
         Nonlinearity::Monomial { degree: 3 },
+        Nonlinearity::Monomial { degree: 6 },
+        Nonlinearity::Monomial { degree: 11 },
+        Nonlinearity::Hermite { degree: 0 },
+        Nonlinearity::Hermite { degree: 1 },
+        Nonlinearity::Hermite { degree: 2 },
+        Nonlinearity::Hermite { degree: 5 },
+        Nonlinearity::Hermite { degree: 8 },
+        Nonlinearity::Hermite { degree: 13 },
     ]
 }
 

@@ -7,13 +7,15 @@
 //! results at every level and as [`Nonlinearity::dual`] entry by entry. The polynomial and the
 //! rectified monomials have loops over their degree inside each entry; they run in chunks of
 //! [`LANES`] entries with the degree loops outside and the lane loops inside
-//! ([`PolynomialTable::dual_lanes`], [`ArcCosine::dual_lanes`]), which vectorise the same way.
-//! Monomial, Hermite and the numerical (Gauss–Hermite) duals run the same loops entry by entry
-//! (the numerical dual allocates nothing per entry: its rule is shared and its sums are scalars).
+//! ([`PolynomialTable::dual_lanes`], [`ArcCosine::dual_lanes`]), which vectorise the same way;
+//! so do the monomial and Hermite duals ([`SeriesTable::dual_lanes`], their terms tabulated
+//! once per call and their powers by the same binary powering as the entry-by-entry dual).
+//! The numerical (Gauss–Hermite) dual runs entry by entry (it allocates nothing per entry: its
+//! rule is shared and its sums are scalars; each entry costs `2d²` calls of `φ` and `φ′`).
 
 use std::f64::consts::FRAC_PI_2;
 
-use super::closed::{ArcCosine, LanePair, PolynomialTable};
+use super::closed::{ArcCosine, LanePair, PolynomialTable, SeriesTable};
 use super::{abrelu_dual, closed, erf_dual, gelu_dual, relu_dual, Nonlinearity};
 use crate::layout::{Layout, RowBlock};
 use crate::simd::{SimdLevel, SimdOp};
@@ -83,6 +85,16 @@ macro_rules! with_dual {
                 let $dual = Lanes(r);
                 $body
             }
+            &Nonlinearity::Monomial { degree } => {
+                let table = SeriesTable::monomial(degree);
+                let $dual = Lanes(&table);
+                $body
+            }
+            &Nonlinearity::Hermite { degree } => {
+                let table = SeriesTable::hermite(degree);
+                let $dual = Lanes(&table);
+                $body
+            }
             phi => {
                 let $dual = move |x, y, z| phi.dual(x, y, z);
                 $body
@@ -138,6 +150,13 @@ pub(crate) trait LaneDual {
 }
 
 impl LaneDual for PolynomialTable {
+    #[inline(always)]
+    fn lanes(&self, k: [&[f64; LANES]; 3]) -> LanePair<LANES> {
+        self.dual_lanes(k)
+    }
+}
+
+impl LaneDual for SeriesTable {
     #[inline(always)]
     fn lanes(&self, k: [&[f64; LANES]; 3]) -> LanePair<LANES> {
         self.dual_lanes(k)

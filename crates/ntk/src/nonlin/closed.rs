@@ -220,20 +220,27 @@ impl PolynomialTable {
 /// `φ(u) = uⁿ`: [`polynomial_dual`] with a single coefficient, written out
 /// (`H_l(k) = n!/(l!·2^i·i!)·k^i` for `l = n − 2i`). Degree 2 gives `2k12² + k11k22`.
 pub fn monomial_dual(n: usize, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
-    let h = |l: usize, k: f64| -> f64 {
-        if l > n || (n - l) % 2 == 1 {
-            return 0.0;
-        }
-        let i = (n - l) / 2;
-        // n!/(l!·2^i·i!) as a product of i factors (m+1)(m+2)/(2j) with m = l + 2(j−1).
-        let mut c = 1.0;
-        for j in 1..=i {
-            let m = l + 2 * (j - 1);
-            c *= ((m + 1) * (m + 2)) as f64 / (2 * j) as f64;
-        }
-        c * k.powi(i as i32)
+    let h = |l: usize, k: f64| match monomial_term(n, l) {
+        Some((c, i)) => c * pow_int(k, i),
+        None => 0.0,
     };
     hermite_series(n, h, k11, k22, k12)
+}
+
+/// The term `l` of [`monomial_dual`]'s `H_l(k) = c·k^i`: `(c, i)`, or `None` where it is 0
+/// (`l > n` or `n − l` odd).
+fn monomial_term(n: usize, l: usize) -> Option<(f64, usize)> {
+    if l > n || (n - l) % 2 == 1 {
+        return None;
+    }
+    let i = (n - l) / 2;
+    // n!/(l!·2^i·i!) as a product of i factors (m+1)(m+2)/(2j) with m = l + 2(j−1).
+    let mut c = 1.0;
+    for j in 1..=i {
+        let m = l + 2 * (j - 1);
+        c *= ((m + 1) * (m + 2)) as f64 / (2 * j) as f64;
+    }
+    Some((c, i))
 }
 
 /// `φ(u) = He_n(u)/√n!` (neural-tangents' `Hermite`, probabilists' polynomials normalised to
@@ -242,18 +249,130 @@ pub fn monomial_dual(n: usize, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
 /// `E[φφ] = Σ_i n!/(l!·(i!)²)·k12^l·((k11 − 1)/2)^i·((k22 − 1)/2)^i`, which is `k12ⁿ` at unit
 /// variances (all neural-tangents computes) with no cancellation there.
 pub fn hermite_dual(n: usize, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
-    let fact = |m: usize| -> f64 { (1..=m).map(|j| j as f64).product() };
-    let root_n = fact(n).sqrt();
-    let h = |l: usize, k: f64| -> f64 {
-        if l > n || (n - l) % 2 == 1 {
-            return 0.0;
-        }
-        let i = (n - l) / 2;
-        // n!/(√n!·i!·l!) = √n!/(i!·l!)
-        let c = root_n / (fact(i) * fact(l));
-        c * (0.5 * (k - 1.0)).powi(i as i32)
+    let h = |l: usize, k: f64| match hermite_term(n, l) {
+        Some((c, i)) => c * pow_int(0.5 * (k - 1.0), i),
+        None => 0.0,
     };
     hermite_series(n, h, k11, k22, k12)
+}
+
+/// The term `l` of [`hermite_dual`]'s `H_l(k) = c·((k − 1)/2)^i`: `(c, i)` with
+/// `c = n!/(√n!·i!·l!) = √n!/(i!·l!)`, or `None` where it is 0.
+fn hermite_term(n: usize, l: usize) -> Option<(f64, usize)> {
+    if l > n || (n - l) % 2 == 1 {
+        return None;
+    }
+    let fact = |m: usize| -> f64 { (1..=m).map(|j| j as f64).product() };
+    let i = (n - l) / 2;
+    Some((fact(n).sqrt() / (fact(i) * fact(l)), i))
+}
+
+/// `xⁱ` by binary powering, the order of multiplications of `f64::powi` (compiler-builtins'
+/// `__powidf2`), written out so that [`SeriesTable::dual_lanes`] can repeat it lane by lane.
+#[inline(always)]
+fn pow_int(x: f64, i: usize) -> f64 {
+    let (mut base, mut e, mut acc) = (x, i, 1.0);
+    loop {
+        if e & 1 == 1 {
+            acc *= base;
+        }
+        e >>= 1;
+        if e == 0 {
+            return acc;
+        }
+        base *= base;
+    }
+}
+
+/// [`monomial_dual`] or [`hermite_dual`] prepared for many entries: each term's `(c, i)`
+/// tabulated once, so each lane's arithmetic is that of the entry-by-entry dual, in the same
+/// order (bitwise its values); the loops over the terms and the powers are outside the loops
+/// over the lanes, which vectorise.
+#[derive(Debug, Clone)]
+pub(crate) struct SeriesTable {
+    /// `H_l`'s `(c, i)` for `l = 0..=n` (`None`: the term is 0).
+    terms: Vec<Option<(f64, usize)>>,
+    /// Hermite (`H_l` in `(k − 1)/2`) rather than monomial (`H_l` in `k`).
+    hermite: bool,
+}
+
+impl SeriesTable {
+    /// The table of `uⁿ`.
+    pub(crate) fn monomial(n: usize) -> Self {
+        SeriesTable {
+            terms: (0..=n).map(|l| monomial_term(n, l)).collect(),
+            hermite: false,
+        }
+    }
+
+    /// The table of `He_n(u)/√n!`.
+    pub(crate) fn hermite(n: usize) -> Self {
+        SeriesTable {
+            terms: (0..=n).map(|l| hermite_term(n, l)).collect(),
+            hermite: true,
+        }
+    }
+
+    /// `H_l` of `N` lanes: `c·xⁱ` by [`pow_int`]'s multiplications, lane by lane.
+    #[inline(always)]
+    fn h_lanes<const N: usize>(&self, term: (f64, usize), k: &[f64; N]) -> [f64; N] {
+        let (c, i) = term;
+        let mut base = *k;
+        if self.hermite {
+            for b in &mut base {
+                *b = 0.5 * (*b - 1.0);
+            }
+        }
+        let (mut e, mut acc) = (i, [1.0; N]);
+        loop {
+            if e & 1 == 1 {
+                for j in 0..N {
+                    acc[j] *= base[j];
+                }
+            }
+            e >>= 1;
+            if e == 0 {
+                break;
+            }
+            for b in &mut base {
+                *b *= *b;
+            }
+        }
+        for a in &mut acc {
+            *a *= c;
+        }
+        acc
+    }
+
+    /// [`monomial_dual`] / [`hermite_dual`] of `N` entries, lane by lane ([`hermite_series`]'s
+    /// loop with the lanes inside).
+    #[inline(always)]
+    pub(crate) fn dual_lanes<const N: usize>(&self, k: [&[f64; N]; 3]) -> LanePair<N> {
+        let [k11, k22, k12] = k;
+        let (mut kk, mut dd) = ([0.0; N], [0.0; N]);
+        let (mut pow, mut pow_prev) = ([1.0; N], [0.0; N]);
+        let mut fact = 1.0;
+        for (l, term) in self.terms.iter().enumerate() {
+            if l > 0 {
+                fact *= l as f64;
+                pow_prev = pow;
+                for j in 0..N {
+                    pow[j] *= k12[j];
+                }
+            }
+            let (h1, h2) = match *term {
+                Some(t) => (self.h_lanes(t, k11), self.h_lanes(t, k22)),
+                None => ([0.0; N], [0.0; N]),
+            };
+            let lf = l as f64 * fact;
+            for j in 0..N {
+                let hh = h1[j] * h2[j];
+                kk[j] += fact * pow[j] * hh;
+                dd[j] += lf * pow_prev[j] * hh;
+            }
+        }
+        (kk, dd)
+    }
 }
 
 /// The arc-cosine kernel of degree `d` (Cho & Saul 2009): `φ(u) = 1{u ≥ 0}·u^d`,
