@@ -16,7 +16,7 @@ use common::tol::ULPS as TOL;
 /// polynomials, rectified monomials, monomials and Hermite functions (chunks of lanes) at
 /// several degrees.
 fn nonlinearities() -> Vec<Nonlinearity> {
-    vec![
+    let mut v = vec![
         Nonlinearity::Relu,
         Nonlinearity::leaky_relu(0.1),
         Nonlinearity::AbRelu { a: -0.3, b: 1.7 },
@@ -55,19 +55,12 @@ fn nonlinearities() -> Vec<Nonlinearity> {
         Nonlinearity::rectified_monomial(2),
         Nonlinearity::rectified_monomial(3),
         Nonlinearity::rectified_monomial(5),
-        Nonlinearity::Monomial { degree: 0 },
-        Nonlinearity::Monomial { degree: 1 },
-        Nonlinearity::Monomial { degree: 2 },
-        Nonlinearity::Monomial { degree: 3 },
-        Nonlinearity::Monomial { degree: 6 },
-        Nonlinearity::Monomial { degree: 11 },
-        Nonlinearity::Hermite { degree: 0 },
-        Nonlinearity::Hermite { degree: 1 },
-        Nonlinearity::Hermite { degree: 2 },
-        Nonlinearity::Hermite { degree: 5 },
-        Nonlinearity::Hermite { degree: 8 },
-        Nonlinearity::Hermite { degree: 13 },
-    ]
+    ];
+    for degree in [0, 1, 2, 3, 6, 11, 13] {
+        v.push(Nonlinearity::Monomial { degree });
+        v.push(Nonlinearity::Hermite { degree });
+    }
+    v
 }
 
 /// Gaussians `(k11, k22, k12)` over several decades, with the edge cases of docs/theory.md#nonlinearities-dual-activations:

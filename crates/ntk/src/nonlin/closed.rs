@@ -184,37 +184,64 @@ impl PolynomialTable {
     /// the loops over the lanes, which vectorise).
     #[inline(always)]
     pub(crate) fn dual_lanes<const N: usize>(&self, k: [&[f64; N]; 3]) -> LanePair<N> {
-        let [k11, k22, k12] = k;
-        let (mut kk, mut dd) = ([0.0; N], [0.0; N]);
-        let (mut pow, mut pow_prev) = ([1.0; N], [0.0; N]);
-        let mut fact = 1.0;
-        for (l, row) in self.h.iter().enumerate() {
-            if l > 0 {
-                fact *= l as f64;
-                pow_prev = pow;
-                for j in 0..N {
-                    pow[j] *= k12[j];
-                }
-            }
-            let (mut h1, mut h2) = ([0.0; N], [0.0; N]);
-            let (mut p1, mut p2) = ([1.0; N], [1.0; N]);
-            for c in row {
-                for j in 0..N {
-                    h1[j] += c * p1[j];
-                    p1[j] *= k11[j];
-                    h2[j] += c * p2[j];
-                    p2[j] *= k22[j];
-                }
-            }
-            let lf = l as f64 * fact;
+        series_lanes(self, k)
+    }
+}
+
+impl LaneTerms for PolynomialTable {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        self.h.len()
+    }
+    #[inline(always)]
+    fn h_pair<const N: usize>(&self, l: usize, k11: &[f64; N], k22: &[f64; N]) -> LanePair<N> {
+        let (mut h1, mut h2) = ([0.0; N], [0.0; N]);
+        let (mut p1, mut p2) = ([1.0; N], [1.0; N]);
+        for c in &self.h[l] {
             for j in 0..N {
-                let hh = h1[j] * h2[j];
-                kk[j] += fact * pow[j] * hh;
-                dd[j] += lf * pow_prev[j] * hh;
+                h1[j] += c * p1[j];
+                p1[j] *= k11[j];
+                h2[j] += c * p2[j];
+                p2[j] *= k22[j];
             }
         }
-        (kk, dd)
+        (h1, h2)
     }
+}
+
+/// The terms `H_l(k11)`, `H_l(k22)` of a [`hermite_series`], `N` lanes at a time.
+trait LaneTerms {
+    /// How many terms (`l = 0..count`).
+    fn count(&self) -> usize;
+    /// `(H_l(k11), H_l(k22))` of each lane.
+    fn h_pair<const N: usize>(&self, l: usize, k11: &[f64; N], k22: &[f64; N]) -> LanePair<N>;
+}
+
+/// [`hermite_series`] of `N` entries with the loop over the terms outside the loops over the
+/// lanes (which vectorise), each lane's arithmetic in the entry-by-entry order.
+#[inline(always)]
+fn series_lanes<T: LaneTerms, const N: usize>(terms: &T, k: [&[f64; N]; 3]) -> LanePair<N> {
+    let [k11, k22, k12] = k;
+    let (mut kk, mut dd) = ([0.0; N], [0.0; N]);
+    let (mut pow, mut pow_prev) = ([1.0; N], [0.0; N]);
+    let mut fact = 1.0;
+    for l in 0..terms.count() {
+        if l > 0 {
+            fact *= l as f64;
+            pow_prev = pow;
+            for j in 0..N {
+                pow[j] *= k12[j];
+            }
+        }
+        let (h1, h2) = terms.h_pair(l, k11, k22);
+        let lf = l as f64 * fact;
+        for j in 0..N {
+            let hh = h1[j] * h2[j];
+            kk[j] += fact * pow[j] * hh;
+            dd[j] += lf * pow_prev[j] * hh;
+        }
+    }
+    (kk, dd)
 }
 
 /// `φ(u) = uⁿ`: [`polynomial_dual`] with a single coefficient, written out
@@ -348,30 +375,21 @@ impl SeriesTable {
     /// loop with the lanes inside).
     #[inline(always)]
     pub(crate) fn dual_lanes<const N: usize>(&self, k: [&[f64; N]; 3]) -> LanePair<N> {
-        let [k11, k22, k12] = k;
-        let (mut kk, mut dd) = ([0.0; N], [0.0; N]);
-        let (mut pow, mut pow_prev) = ([1.0; N], [0.0; N]);
-        let mut fact = 1.0;
-        for (l, term) in self.terms.iter().enumerate() {
-            if l > 0 {
-                fact *= l as f64;
-                pow_prev = pow;
-                for j in 0..N {
-                    pow[j] *= k12[j];
-                }
-            }
-            let (h1, h2) = match *term {
-                Some(t) => (self.h_lanes(t, k11), self.h_lanes(t, k22)),
-                None => ([0.0; N], [0.0; N]),
-            };
-            let lf = l as f64 * fact;
-            for j in 0..N {
-                let hh = h1[j] * h2[j];
-                kk[j] += fact * pow[j] * hh;
-                dd[j] += lf * pow_prev[j] * hh;
-            }
+        series_lanes(self, k)
+    }
+}
+
+impl LaneTerms for SeriesTable {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        self.terms.len()
+    }
+    #[inline(always)]
+    fn h_pair<const N: usize>(&self, l: usize, k11: &[f64; N], k22: &[f64; N]) -> LanePair<N> {
+        match self.terms[l] {
+            Some(t) => (self.h_lanes(t, k11), self.h_lanes(t, k22)),
+            None => ([0.0; N], [0.0; N]),
         }
-        (kk, dd)
     }
 }
 
