@@ -409,11 +409,7 @@ impl AugmentationConfig {
                     p.cap
                 });
             }
-            // Never below the verdict floor where the cap allows: a 6-unit pilot can size a
-            // width at 15 units (seed 1, width 16), and its claims would then go undecided.
-            p.needed = want
-                .max(self.verdict_min_units)
-                .clamp(self.pilot_units, p.cap.max(self.pilot_units));
+            p.needed = units_needed(want, self.verdict_min_units, self.pilot_units, p.cap);
             total +=
                 (p.needed - p.units.len()) as f64 * p.further_seconds(self.linear_ratio) / parallel;
         }
@@ -918,6 +914,15 @@ impl AugmentationConfig {
 }
 
 /// `value [lo, hi]`, with `n.r.` when the squared interval reaches 0.
+/// Units a width is run with, from the pilot's request `want`: never below the verdict floor
+/// `floor` (`verdict_min_units`) where the cap allows (a 6-unit pilot can ask for 15 units, seed
+/// 1 at width 16, and the claims would then go undecided), at most the cap `cap` (a floor above
+/// the cap gives the cap), and never fewer than the `pilot` units already run (a pilot above the
+/// cap gives the pilot).
+fn units_needed(want: usize, floor: usize, pilot: usize, cap: usize) -> usize {
+    want.max(floor).clamp(pilot, cap.max(pilot))
+}
+
 fn cell(d: &Deviation) -> String {
     let mark = if d.sq.ci.lo > 0.0 { "" } else { " n.r." };
     format!("{}{mark}", d.root.display(2))
@@ -1639,8 +1644,9 @@ mod tests {
     /// recomputes exactly those, reuses the rest untouched, and reports the numbers of a run
     /// that kept nothing; the orbit-averaged CNN kernel comes from its tile store and still
     /// equals the GCNN's (the identity claim). The control variate is decided from counted
-    /// costs, not times, so the plan (here with it at width 4, without it at width 8, asserted)
-    /// depends on the seeds alone and the comparison is exact.
+    /// costs, not times, so the plan depends on the seeds alone and the comparison is exact.
+    /// Two plans are resumed (both asserted): the control variate at width 4 and not at 8, all
+    /// widths at their caps; and a width sized from its pilot's variances, below its cap.
     #[test]
     fn a_run_that_lost_some_finished_units_recomputes_them_with_the_same_numbers() {
         let mut cfg = AugmentationConfig::from_options(&ExperimentOptions {
@@ -1648,7 +1654,7 @@ mod tests {
             test: Some(2),
             ..ExperimentOptions::default()
         });
-        // 7×7 images: the plan asserted below was measured at that size.
+        // 7×7 images: the plans asserted below were measured at that size.
         cfg.image_size = 7;
         cfg.widths = vec![4, 8];
         cfg.max_units = vec![6, 4];
@@ -1659,14 +1665,38 @@ mod tests {
         // at width 4 (not at 8), so both plans, with and without extra linearised units, are
         // resumed (at 4 steps neither width used it).
         cfg.checkpoints = vec![2, 8];
+        // No verdict floor (32 units): with it every width would be run at its cap, and the
+        // second plan would not size width 8 from its pilot.
+        cfg.verdict_min_units = 0;
+        resumes_with_the_same_numbers(&cfg, [true, false], [6, 4]);
+        // An 8-unit pilot resolves every deviation at width 8 and asks for 12 units (relative
+        // s.e. 0.37 against a target of 0.3), between its pilot and its cap of 40; width 4
+        // leaves one unresolved and runs its cap.
+        cfg.pilot_units = 8;
+        cfg.target_relative_se = 0.3;
+        cfg.max_units = vec![20, 40];
+        resumes_with_the_same_numbers(&cfg, [false, false], [20, 12]);
+    }
+
+    /// Runs `cfg` in memory and with its stores, loses some of the kept units, and checks the
+    /// rerun (see above); `used` and `units` are the plan per width.
+    fn resumes_with_the_same_numbers(cfg: &AugmentationConfig, used: [bool; 2], units: [u64; 2]) {
         let report = cfg.run(1).unwrap();
-        let used: Vec<bool> = report.extra["widths"]
-            .as_array()
-            .unwrap()
+        let widths = report.extra["widths"].as_array().unwrap();
+        let plan: (Vec<bool>, Vec<u64>) = widths
             .iter()
-            .map(|w| w["control_variate_used"].as_bool().unwrap())
-            .collect();
-        assert_eq!(used, [true, false], "control variate used per width");
+            .map(|w| {
+                (
+                    w["control_variate_used"].as_bool().unwrap(),
+                    w["units"].as_u64().unwrap(),
+                )
+            })
+            .unzip();
+        assert_eq!(
+            plan,
+            (used.to_vec(), units.to_vec()),
+            "control variate used and units per width"
+        );
         let in_memory = report.numbers();
         let root = tempfile::tempdir().unwrap();
         let kept = || super::super::common::with_tile_stores(root.path(), || cfg.run(1));
@@ -1718,6 +1748,28 @@ mod tests {
                 assert_eq!(&now, was, "{} reused, not rewritten", f.display());
             }
         }
+    }
+
+    /// The sizing rule, case by case (want, floor, pilot, cap).
+    #[test]
+    fn a_width_is_sized_to_the_floor_within_its_cap_and_never_below_its_pilot() {
+        // The pilot's request, when it lies between the floor and the cap.
+        assert_eq!(units_needed(40, 32, 6, 96), 40);
+        // A request below the floor is raised to it (seed 1, width 16: 15 → 32).
+        assert_eq!(units_needed(15, 32, 6, 96), 32);
+        // A request above the cap is cut to it.
+        assert_eq!(units_needed(500, 32, 6, 96), 96);
+        // A floor above the cap gives the cap (the --smoke sizes: 4 units, floor 32).
+        assert_eq!(units_needed(0, 32, 3, 4), 4);
+        assert_eq!(units_needed(10, 32, 3, 4), 4);
+        // A pilot above the cap gives the pilot: its units are already run.
+        assert_eq!(units_needed(0, 32, 8, 4), 8);
+        assert_eq!(units_needed(50, 32, 8, 4), 8);
+        // A pilot above the request and the floor gives the pilot.
+        assert_eq!(units_needed(3, 4, 6, 96), 6);
+        // No floor: the request alone, within [pilot, cap].
+        assert_eq!(units_needed(5, 0, 3, 6), 5);
+        assert_eq!(units_needed(0, 0, 3, 6), 3);
     }
 
     #[test]
