@@ -51,7 +51,9 @@
 //! unit of a width that uses the control variate). Sizes come from a pilot of `pilot_units`
 //! units per width: enough units for a relative standard error ≤ `target_relative_se` of each
 //! deviation the pilot resolves, and the cap `max_units` otherwise (a fixed schedule, so the
-//! numbers do not depend on machine speed). The report's "Power" note lists every CNN+aug vs
+//! numbers do not depend on machine speed), never fewer than the verdict floor
+//! `verdict_min_units` where the cap allows (a floor above the cap gives the cap) and never
+//! fewer than the pilot. The report's "Power" note lists every CNN+aug vs
 //! GCNN deviation whose relative standard error stays above the target.
 //!
 //! **Design decisions (issue #11), decided by measurement** (seed 0, `--threads 2`):

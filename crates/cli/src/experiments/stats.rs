@@ -714,7 +714,8 @@ pub fn decide_positive(ci: &Interval) -> Option<bool> {
 pub struct Claim {
     /// What is claimed.
     pub claim: String,
-    /// `true` / `false` when the intervals decide it, `null` when they do not.
+    /// `true` / `false` when the intervals decide it, `null` when they do not or when there are
+    /// too few samples for a verdict (the evidence says which).
     pub holds: Option<bool>,
     /// The numbers and the rule that decided it.
     pub evidence: String,
