@@ -600,8 +600,11 @@ impl Network {
     /// branches between them (wrap branches in a `serial`).
     pub fn apply_batch(&self, params: &Params, x: &Batch) -> Result<Batch> {
         self.check_batch(x)?;
+        // Not `Layer::apply_batch` of the root, which would run a branching network sample by
+        // sample rather than refuse it.
         self.root
-            .apply_batch(params, x)
+            .forward_all_batch(params, x.clone())
+            .map(|mut acts| acts.pop().expect("nonempty"))
             .map_err(|e| self.at_root(e))
     }
     /// [`Network::vjp`] of a batch: the forward pass of every sample, kept for
@@ -751,6 +754,8 @@ impl BatchPullback<'_> {
     /// Each sample's gradient `∇_θ ⟨cotangent_b, f(x_b)⟩`, flattened as [`Params::flatten`]
     /// orders the parameters, into row `b` of `rows` (`n × P` row-major, `P` the parameter
     /// count; overwritten): the Jacobian of a scalar-output network when every cotangent is 1.
+    /// When it returns an error, the contents of `rows` are unspecified (a shape error leaves
+    /// them untouched; an error from a layer may leave them partly written).
     pub fn gradients(&self, cotangent: &Batch, rows: &mut [f64]) -> Result<()> {
         self.check_cotangent(cotangent)?;
         let (n, count) = (cotangent.n, self.params.count());

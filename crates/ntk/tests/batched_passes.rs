@@ -13,7 +13,8 @@ fn network(layers: &[&str]) -> Network {
 
 /// Networks covering every layer with a batched pass (conv, lift_conv, group_conv with a full
 /// and an identity support, dense on pixels and on vectors, the nonlinearities) and layers that fall back to the
-/// per-sample pass inside a batch (strided convolutions, pools, layer_norm).
+/// per-sample pass inside a batch (strided convolutions, pools, layer_norm), and combinators
+/// nesting them.
 fn networks() -> Vec<(&'static str, Network)> {
     vec![
         (
@@ -49,6 +50,38 @@ fn networks() -> Vec<(&'static str, Network)> {
                 r#"{"type": "group_conv", "group": "d4", "filter": 3, "padding": "VALID", "width": 3, "b_std": 0.3}"#,
                 r#"{"type": "group_pool"}"#,
                 r#"{"type": "dense", "width": 2, "b_std": 0.2}"#,
+            ]),
+        ),
+        (
+            // Parameters nested three levels deep in a batched serial (its layers' gradients
+            // land at their offsets through `BatchGrad::child`), and a serial passing branches
+            // between its layers, which runs sample by sample inside the batch (each sample's
+            // gradient added to its subtree's offsets).
+            "nested serial, fan_out and parallel",
+            network(&[
+                r#"{"type": "conv", "filter": 3, "padding": "SAME", "width": 3, "b_std": 0.2}"#,
+                r#"{"type": "serial", "layers": [
+                    {"type": "relu"},
+                    {"type": "serial", "layers": [
+                        {"type": "conv", "filter": 3, "padding": "SAME", "width": 3},
+                        {"type": "erf"},
+                        {"type": "serial", "layers": [{"type": "dense", "width": 3, "b_std": 0.2}]}
+                    ]}
+                ]}"#,
+                r#"{"type": "serial", "layers": [
+                    {"type": "fan_out", "n": 2},
+                    {"type": "parallel", "branches": [
+                        [{"type": "conv", "filter": 3, "padding": "SAME", "width": 2, "b_std": 0.1}, {"type": "erf"}],
+                        [{"type": "serial", "layers": [
+                            {"type": "conv", "filter": 1, "padding": "SAME", "width": 2},
+                            {"type": "relu"},
+                            {"type": "serial", "layers": [{"type": "dense", "width": 2, "b_std": 0.3}]}
+                        ]}]
+                    ]},
+                    {"type": "fan_in_sum"}
+                ]}"#,
+                r#"{"type": "global_avg_pool"}"#,
+                r#"{"type": "dense", "width": 2, "b_std": 0.1}"#,
             ]),
         ),
         (
@@ -95,37 +128,87 @@ fn cotangents(out: &Batch) -> Batch {
 #[test]
 fn batched_passes_equal_the_per_sample_passes() {
     let xs = inputs(5);
-    let batch = Batch::from_samples(&xs).unwrap();
     for (name, net) in networks() {
-        let params = net.init_seeded(&xs[0].sig, 7).unwrap();
-        let pull = net.vjp_batch(&params, &batch).unwrap();
-        let out = net.apply_batch(&params, &batch).unwrap();
-        assert_eq!(&out, pull.output(), "{name}");
-        let dy = cotangents(&out);
-        let mut summed = params.zeros_like();
-        let dx = pull.accumulate(&dy, &mut summed).unwrap();
-        let count = params.count();
-        let mut rows = vec![f64::NAN; xs.len() * count];
-        pull.gradients(&dy, &mut rows).unwrap();
-        let mut want_sum = params.zeros_like();
-        for (b, x) in xs.iter().enumerate() {
-            let one = net.vjp(&params, x).unwrap();
-            let y = one.output();
-            assert!(rel(out.sample(b), &y.data) <= 1e-12, "{name}: output {b}");
-            let cot = dy.features(b);
-            let dxb = one.accumulate(&cot, &mut want_sum).unwrap();
-            assert!(
-                rel(dx.sample(b), &dxb.data) <= 1e-12,
-                "{name}: input cotangent {b}"
-            );
-            let g = net.gradient(&params, x, &cot).unwrap().flatten();
-            let row = &rows[b * count..(b + 1) * count];
-            assert!(rel(row, &g) <= 1e-12, "{name}: gradient of sample {b}");
-        }
+        agrees_with_per_sample(name, &net, &xs);
+    }
+}
+
+/// The batched forward pass, input cotangents, summed and per-sample gradients of `net` on
+/// `xs` against the per-sample passes (relative distance ≤ 1e-12).
+fn agrees_with_per_sample(name: &str, net: &Network, xs: &[Features]) {
+    let batch = Batch::from_samples(xs).unwrap();
+    let params = net.init_seeded(&xs[0].sig, 7).unwrap();
+    let pull = net.vjp_batch(&params, &batch).unwrap();
+    let out = net.apply_batch(&params, &batch).unwrap();
+    assert_eq!(&out, pull.output(), "{name}");
+    let dy = cotangents(&out);
+    let mut summed = params.zeros_like();
+    let dx = pull.accumulate(&dy, &mut summed).unwrap();
+    let count = params.count();
+    let mut rows = vec![f64::NAN; xs.len() * count];
+    pull.gradients(&dy, &mut rows).unwrap();
+    let mut want_sum = params.zeros_like();
+    for (b, x) in xs.iter().enumerate() {
+        let one = net.vjp(&params, x).unwrap();
+        let y = one.output();
+        assert!(rel(out.sample(b), &y.data) <= 1e-12, "{name}: output {b}");
+        let cot = dy.features(b);
+        let dxb = one.accumulate(&cot, &mut want_sum).unwrap();
         assert!(
-            rel(&summed.flatten(), &want_sum.flatten()) <= 1e-12,
-            "{name}: summed gradient"
+            rel(dx.sample(b), &dxb.data) <= 1e-12,
+            "{name}: input cotangent {b}"
         );
+        let g = net.gradient(&params, x, &cot).unwrap().flatten();
+        let row = &rows[b * count..(b + 1) * count];
+        assert!(rel(row, &g) <= 1e-12, "{name}: gradient of sample {b}");
+    }
+    assert!(
+        rel(&summed.flatten(), &want_sum.flatten()) <= 1e-12,
+        "{name}: summed gradient"
+    );
+}
+
+/// The batched conv passes take their large matrices (im2col, col2im rows, gathered outputs)
+/// from the scratch pool without zeroing them (only im2col's padded rows are zeroed), and the
+/// pool only keeps arrays of at least 4096 values: every test above uses buffers smaller than
+/// that, which are always fresh zeros. Here, on one thread, networks with buffers of thousands
+/// of values run back to back so that each one reuses the stale storage of the one before:
+/// - VALID, n = 12 (12×12×4 images, 3×3 filter): im2col is 12·100 rows × 36 = 43 200 values, all
+///   image values; its col2im rows in the reverse pass are as large;
+/// - SAME, n = 8: im2col is 8·144 × 36 = 41 472 values. The pool hands out the smallest free
+///   array of capacity in [len, 2·len], so this takes the VALID pass's 43 200-value storage,
+///   whose rows hold image values where SAME's border rows must read zero padding;
+/// - SAME, n = 12 then n = 8 again (the SAME arrays of another batch size, whose row `r` is
+///   another sample's row), and VALID n = 8 after SAME.
+/// Removing the zeroing of the padded rows in `im2col_batch` makes this test fail.
+#[test]
+fn batched_passes_are_right_on_reused_pooled_storage() {
+    let conv = |padding: &str| {
+        network(&[
+            &format!(
+                r#"{{"type": "conv", "filter": 3, "padding": "{padding}", "width": 4, "b_std": 0.3}}"#
+            ),
+            r#"{"type": "erf"}"#,
+            &format!(
+                r#"{{"type": "conv", "filter": 3, "padding": "{padding}", "width": 4, "b_std": 0.2}}"#
+            ),
+            r#"{"type": "relu"}"#,
+            r#"{"type": "global_avg_pool"}"#,
+            r#"{"type": "dense", "width": 2, "b_std": 0.1}"#,
+        ])
+    };
+    let (valid, same) = (conv("VALID"), conv("SAME"));
+    let images = |n: usize, seed: u64| -> Vec<Features> {
+        let x = random_images(n, 12, 4, seed);
+        x.outer_iter().map(image_features).collect()
+    };
+    let (twelve, eight) = (images(12, SEED), images(8, SEED + 1));
+    for round in 0..2 {
+        agrees_with_per_sample(&format!("VALID n=12, round {round}"), &valid, &twelve);
+        agrees_with_per_sample(&format!("SAME n=8, round {round}"), &same, &eight);
+        agrees_with_per_sample(&format!("SAME n=12, round {round}"), &same, &twelve);
+        agrees_with_per_sample(&format!("SAME n=8 again, round {round}"), &same, &eight);
+        agrees_with_per_sample(&format!("VALID n=8, round {round}"), &valid, &eight);
     }
 }
 

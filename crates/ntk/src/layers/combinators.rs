@@ -166,6 +166,13 @@ impl Serial {
         }
         Ok(g.unwrap_or_else(|| dy.clone()))
     }
+    /// True when some layer passes several branches to the next (`fan_out` … `fan_in_*`): a
+    /// [`Batch`] carries one stream, so such a composite runs sample by sample inside a batch
+    /// (its layers then take their per-sample passes).
+    fn passes_branches(&self, x: &Batch) -> bool {
+        self.signatures(Stream::One(x.sig.clone()), SigMode::Finite)
+            .is_ok_and(|s| s.iter().any(|s| matches!(s, Stream::Many(_))))
+    }
     /// Refuses a forward pass's activations of another length than this network's.
     fn check_acts(&self, len: usize) -> Result<()> {
         if len != self.layers.len() + 1 {
@@ -244,12 +251,18 @@ impl Layer for Serial {
         self.backward(params, &acts, dy, grad)
     }
     fn apply_batch(&self, params: &Params, x: &Batch) -> Result<Batch> {
+        if self.passes_branches(x) {
+            return super::batch_per_sample(self, params, x);
+        }
         Ok(self
             .forward_all_batch(params, x.clone())?
             .pop()
             .expect("nonempty"))
     }
     fn vjp_batch(&self, params: &Params, x: &Batch, dy: &Batch, out: BatchGrad) -> Result<Batch> {
+        if self.passes_branches(x) {
+            return super::vjp_per_sample(self, params, (x, dy), out);
+        }
         let acts = self.forward_all_batch(params, x.clone())?;
         self.backward_batch(params, &acts, dy, out)
     }
