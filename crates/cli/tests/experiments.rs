@@ -210,4 +210,10 @@ fn tiny_qm9_run_reports_mae_and_rmse() {
 fn smoke_reports_say_so() {
     let v = run_json(&["qm9", "--smoke"]);
     assert!(model(&v, "so3_cnn")["nngp_mae_mev"].is_number());
+    // A smoke run decides no claim.
+    let claims = v["claims"].as_array().unwrap();
+    assert!(!claims.is_empty());
+    for c in claims {
+        assert!(c["holds"].is_null(), "{c}");
+    }
 }

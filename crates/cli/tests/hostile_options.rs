@@ -46,7 +46,10 @@ fn every_experiment_has_its_own_help() {
         "{hist}"
     );
     let tex = help(&["experiment", "textures"]);
-    assert!(tex.contains("Training patches (default 150)"), "{tex}");
+    assert!(
+        tex.contains("Training patches per draw (default 150)"),
+        "{tex}"
+    );
     let all = [
         qm9,
         conv,
@@ -64,10 +67,21 @@ fn every_experiment_has_its_own_help() {
 
 #[test]
 fn impossible_sizes_are_refused_before_any_work() {
-    assert_refused(&[(
-        "experiment textures --test 1000000000000",
-        &["more than the", "memory"],
-    )]);
+    assert_refused(&[
+        (
+            "experiment textures --test 1000000000000",
+            &["more than the", "memory"],
+        ),
+        // draws · test overflows usize: refused the same way, never an overflow panic.
+        (
+            "experiment textures --test 18446744073709551615",
+            &["more than the", "memory"],
+        ),
+        (
+            "experiment rotmnist --train 18446744073709551615",
+            &["more than the", "memory"],
+        ),
+    ]);
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! The embedded rotated-MNIST sample (entk-datasets), exactly as `entk experiment rotmnist`
-//! draws it.
+//! The embedded rotated-MNIST sample (entk-datasets), sampled as `entk experiment rotmnist`
+//! samples its candidate digits (the experiment then divides them into independent draws and
+//! re-splits each draw, which this helper does not do).
 
 use numpy::{PyArray1, PyArray4, ToPyArray};
 use pyo3::prelude::*;
@@ -23,8 +24,12 @@ type Split<'py> = (
 /// Rotated MNIST from the embedded 2,000-digit MNIST sample (CC BY-SA 3.0): disjoint seeded
 /// train/test draws, each digit rotated about its centre (`rotation`: "continuous" = uniform
 /// angle with bilinear resampling at 28×28, "quarter_turns" = exact multiples of 90°, "none"),
-/// then area-downsampled to image_size×image_size (28 keeps the original size). The defaults
-/// are `entk experiment rotmnist`'s data. Returns (x_train, y_train, x_test, y_test): images
+/// then area-downsampled to image_size×image_size (28 keeps the original size). This is the
+/// sampling `entk experiment rotmnist` uses for its candidates: with n_train = draws·train,
+/// n_test = draws·test (6·200 and 6·100 by default) and the experiment's seed it returns the
+/// digits that experiment loads, before the experiment cuts them into its independent draws
+/// and re-splits each draw's digits at random; no single call is one of its draws' train/test
+/// split. Returns (x_train, y_train, x_test, y_test): images
 /// (N, S, S, 1) float64 in [0, 1] and int64 labels 0–9.
 #[pyfunction]
 #[pyo3(signature = (n_train=200, n_test=500, *, seed=0, image_size=10, rotation="continuous"))]

@@ -164,7 +164,7 @@ pub enum ExperimentCommand {
     /// Embedded 2,000-digit MNIST sample, every digit rotated by a uniform random angle and
     /// area-downsampled to 10×10. Reports NTK and NNGP test accuracy and a learning curve.
     #[command(
-        mut_arg("train", |a| a.help(default_is("Training digits", rotmnist::DEFAULT_TRAIN, ""))),
+        mut_arg("train", |a| a.help(default_is("Training digits per draw", rotmnist::DEFAULT_TRAIN, ""))),
         mut_arg("test", |a| a.help(default_is("Test digits per draw", rotmnist::DEFAULT_TEST, &format!("; {} independent draws of distinct digits: draws · (train + test) ≤ 2000", super::classification::IMAGE_DRAWS))))
     )]
     Rotmnist(RunArgs),
@@ -174,8 +174,8 @@ pub enum ExperimentCommand {
     /// test from the lower image halves), area-downsampled to 10×10. Reports accuracies and a
     /// learning curve.
     #[command(
-        mut_arg("train", |a| a.help(default_is("Training patches", textures::DEFAULT_TRAIN, ""))),
-        mut_arg("test", |a| a.help(default_is("Test patches", textures::DEFAULT_TEST, "")))
+        mut_arg("train", |a| a.help(default_is("Training patches per draw", textures::DEFAULT_TRAIN, ""))),
+        mut_arg("test", |a| a.help(default_is("Test patches per draw", textures::DEFAULT_TEST, &format!("; {} independent draws, each cutting its own patches", super::classification::IMAGE_DRAWS))))
     )]
     Textures(RunArgs),
     /// Histology tiles: CNN vs C4-GCNN NTK accuracy on downloaded data (docs/theory.md#histology).
@@ -184,8 +184,8 @@ pub enum ExperimentCommand {
     /// pathmnist.npz. Tiles are read at 32×32 and area-downsampled to 16×16 RGB. Not part of
     /// `entk reproduce`.
     #[command(
-        mut_arg("train", |a| a.help(default_is("Training tiles", histology::DEFAULT_TRAIN, ""))),
-        mut_arg("test", |a| a.help(default_is("Test tiles", histology::DEFAULT_TEST, ""))),
+        mut_arg("train", |a| a.help(default_is("Training tiles per draw", histology::DEFAULT_TRAIN, ""))),
+        mut_arg("test", |a| a.help(default_is("Test tiles per draw", histology::DEFAULT_TEST, &format!("; {} independent draws of distinct tiles", super::classification::IMAGE_DRAWS)))),
         mut_arg("data", |a| a
             .hide(false)
             .help("The NCT-CRC-HE-100K folder or pathmnist.npz (required)"))

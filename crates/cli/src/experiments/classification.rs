@@ -9,9 +9,11 @@
 //! patches at random positions and angles; `histology`: distinct tiles): the experiment
 //! loads `draws · train` training and `draws · test` test candidates, and draw `d` takes the
 //! `d`-th block of each. Its Gram matrices are computed from its own images alone (nothing is
-//! shared between draws), so the draws are independent samples of the whole process and the
-//! Student-t interval over draws covers all of its variability, the choice of the candidates
-//! included. (Until `entk-experiments-4` the draws were subsets of one shared pool whose Gram
+//! shared between draws), so the draws are independent samples of the process and the
+//! Student-t interval over draws covers its variability, the choice of the candidates
+//! included, conditional on the embedded source data (`rotmnist`: the 2,000-digit sample;
+//! `textures`: the three source textures; `histology`: the tile level, conditional on the
+//! dataset's tiles and the slides they were cut from). (Until `entk-experiments-4` the draws were subsets of one shared pool whose Gram
 //! matrices were computed once: cheaper, but the spread over draws then left out the pool's own
 //! variability, and claims that held at one seed were unresolved at another.) When train and
 //! test images come from one source (`rotmnist`), each draw's `train + test` images form a small
@@ -230,9 +232,13 @@ impl ImageClassification {
     }
 
     /// The training and test candidates every draw together needs: `draws · train` and
-    /// `draws · test`.
+    /// `draws · test`, saturating at `usize::MAX` (such a size is then refused by
+    /// [`Self::check_memory`], never an overflow).
     pub fn candidates(&self) -> (usize, usize) {
-        (self.draws * self.train, self.draws * self.test)
+        (
+            self.draws.saturating_mul(self.train),
+            self.draws.saturating_mul(self.test),
+        )
     }
 
     /// Refuses a run of experiment `name` whose data and kernels would not fit in memory: the
@@ -241,7 +247,7 @@ impl ImageClassification {
     pub fn check_memory(&self, name: &str, values: usize) -> Result<(), ExperimentError> {
         let (u, l) = self.candidates();
         let bytes = super::common::run_bytes(self.train, self.test, 0)
-            + 8.0 * (u + l) as f64 * values as f64;
+            + 8.0 * (u as f64 + l as f64) * values as f64;
         super::common::check_memory(
             bytes,
             &format!("{name} --train {} --test {}", self.train, self.test),
@@ -629,8 +635,19 @@ impl Classification<'_> {
         report.tables.extend([t_ntk, t_nngp, kernel_table]);
         report.figures.extend(figures);
         report.notes.push(format!(
-            "{} independent train/test draws, each with its own {} training and {} test images (drawn independently of every other draw's, with their own Gram matrices), so the spread over draws covers the whole data-generating process; accuracies are means over the draws ± their standard error, intervals 95 % Student t; model comparisons are paired over draws.",
-            self.draws, self.train, self.test
+            "{} independent train/test draws, each with its own {} training and {} test images (drawn independently of every other draw's, with their own Gram matrices), so the spread over draws covers the sampling of images from the source data, conditional on that source data (the embedded images, or the dataset's tiles){}; accuracies are means over the draws ± their standard error, intervals 95 % Student t; model comparisons are paired over draws.",
+            self.draws,
+            self.train,
+            self.test,
+            if self.shared && self.splits > 1 {
+                format!(
+                    "; each draw's accuracy is the mean over {} random train/test splits of its {} images",
+                    self.splits,
+                    self.train + self.test
+                )
+            } else {
+                String::new()
+            }
         ));
         report.extra = json!({"learning_curves": curves, "chance": chance, "draws": self.draws});
     }

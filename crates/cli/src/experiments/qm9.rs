@@ -359,7 +359,7 @@ impl Qm9Config {
         report.notes.insert(
             0,
             format!(
-                "Embedded QM9 sample: a pool of {} molecules, {} random train/test draws ({} / {}); atom signals at L = {} ({}×{} grid, powers {:?}, 10 channels), 29 slots, matching-slot molecule kernel; targets standardised with each draw's training mean and std. The set model so3_cnn_set (all atom pairs) and the equal-size comparison use {} draws of {} / {} molecules from the leading {} of the pool. Errors are means over the draws ± their standard error, intervals 95 % Student t; comparisons paired over draws.",
+                "Embedded QM9 sample: a pool of {} molecules, {} random train/test draws ({} / {}); atom signals at L = {} ({}×{} grid, powers {:?}, 10 channels), 29 slots, matching-slot molecule kernel; targets standardised with each draw's training mean and std. The set model so3_cnn_set (all atom pairs) and the equal-size comparison use {} draws of {} / {} molecules from the leading {} of the pool. Errors are means over the draws ± their standard error, intervals 95 % Student t; comparisons paired over draws. The draws are partitions of this one pool, so the intervals cover the choice of train/test split within it and leave out the pool's own variability (a different sample of QM9 molecules could move the means by more than they show).",
                 pool.len(),
                 self.draws,
                 self.train,

@@ -6,8 +6,8 @@
 //! bilinear resampling at 28×28 (the rotated-MNIST protocol: no orientation is privileged in
 //! either set), then area-downsampled to `image_size × image_size` (default 10). Why 10×10: on
 //! this 2-core machine one C4 kernel pair of the docs/theory.md#histology architecture costs ≈90 ms at 28×28,
-//! ≈3 ms at 14×14 and ≈0.3 ms at 10×10 (CNN ≈0.08 ms, D4 ≈0.6 ms), and the default 200×500
-//! comparison needs 120,100 pairs per model. Protocol and architectures: docs/theory.md#histology.
+//! ≈3 ms at 14×14 and ≈0.3 ms at 10×10 (CNN ≈0.08 ms, D4 ≈0.6 ms), and the default run (6 draws,
+//! each one Gram matrix over its 200 + 100 digits: 6 × 45,150) needs 270,900 pairs per model. Protocol and architectures: docs/theory.md#histology.
 
 use std::time::Instant;
 

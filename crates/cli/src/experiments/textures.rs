@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use entk_datasets::textures::{embedded_texture_patches, TexturePatchConfig};
-use entk_datasets::RotationMode;
+use entk_datasets::{LabelledImages, RotationMode};
 
 use super::classification::{draw_seed, stack, Candidates, ImageClassification};
 use super::{ExperimentError, ExperimentOptions};
@@ -59,22 +59,7 @@ impl TexturesConfig {
         let ImageClassification { train, test, .. } = self.run;
         self.run
             .check_memory("textures", self.patch_size * self.patch_size)?;
-        // Each draw cuts its own patches (positions, angles and class order from its own seed),
-        // so the draws are independent and each is class-balanced.
-        let mut parts = (Vec::new(), Vec::new());
-        for d in 0..self.run.draws {
-            let split = embedded_texture_patches(&TexturePatchConfig {
-                patch_size: self.patch_size,
-                n_train: train,
-                n_test: test,
-                train_rotation: RotationMode::Continuous,
-                test_rotation: RotationMode::Continuous,
-                seed: draw_seed(self.run.seed, d),
-            })?;
-            parts.0.push(split.train.images);
-            parts.1.push(split.test.images);
-        }
-        let (train_images, test_images) = (stack(&parts.0)?, stack(&parts.1)?);
+        let (train_images, test_images) = self.candidates(train, test)?;
         let note = format!(
             "Embedded brick/grass/gravel textures: randomly rotated {p}×{p} patches at random positions (training patches from the upper, test patches from the lower image halves, so no pixel is shared; every draw cuts its own), area-downsampled to {s}×{s}.",
             p = self.patch_size,
@@ -91,5 +76,55 @@ impl TexturesConfig {
             threads,
             start,
         )
+    }
+
+    /// The training and test candidates of every draw, `train` and `test` patches per draw, one
+    /// draw after another. Each draw cuts its own patches (positions, angles and class order
+    /// from its own seed), so the draws are independent and each is class-balanced.
+    fn candidates(
+        &self,
+        train: usize,
+        test: usize,
+    ) -> Result<(LabelledImages, LabelledImages), ExperimentError> {
+        let mut parts = (Vec::new(), Vec::new());
+        for d in 0..self.run.draws {
+            let split = embedded_texture_patches(&TexturePatchConfig {
+                patch_size: self.patch_size,
+                n_train: train,
+                n_test: test,
+                train_rotation: RotationMode::Continuous,
+                test_rotation: RotationMode::Continuous,
+                seed: draw_seed(self.run.seed, d),
+            })?;
+            parts.0.push(split.train.images);
+            parts.1.push(split.test.images);
+        }
+        Ok((stack(&parts.0)?, stack(&parts.1)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::ExperimentOptions;
+    use ndarray::s;
+
+    /// Every draw cuts its own patches: draws 0 and 1 share no training or test image (a
+    /// per-draw seed that ignored the draw would repeat them), and the same seed repeats them.
+    #[test]
+    fn draws_cut_their_own_patches() {
+        let c = TexturesConfig::from_options(&ExperimentOptions::default());
+        let (n, m) = (6, 9);
+        let (tr, te) = c.candidates(n, m).unwrap();
+        assert_eq!(tr.images().shape()[0], c.run.draws * n);
+        assert_eq!(te.images().shape()[0], c.run.draws * m);
+        for (x, k) in [(tr.images(), n), (te.images(), m)] {
+            for i in 0..k {
+                for j in k..2 * k {
+                    assert_ne!(x.slice(s![i, .., .., ..]), x.slice(s![j, .., .., ..]));
+                }
+            }
+        }
+        assert_eq!(c.candidates(n, m).unwrap().0.images(), tr.images());
     }
 }

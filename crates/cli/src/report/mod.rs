@@ -313,9 +313,13 @@ pub struct ExperimentReport {
     /// Wall-clock seconds of the whole run.
     pub seconds: f64,
     /// Process CPU seconds (user + system, all threads) the run consumed
-    /// ([`crate::experiments::run_experiment`] sets it, from `CLOCK_PROCESS_CPUTIME_ID`);
-    /// `None` where the platform has no such clock, and in a report written before the field
-    /// existed (then absent from its JSON).
+    /// ([`crate::experiments::run_experiment`] sets it, the difference of two readings of
+    /// `CLOCK_PROCESS_CPUTIME_ID`); `None` where the platform has no such clock, and in a report
+    /// written before the field existed (then absent from its JSON). The clock is process-wide:
+    /// the figure is this experiment's CPU time where it runs alone in its process, as in
+    /// `entk experiment` and `entk reproduce` (one experiment after another); where several
+    /// experiments run concurrently in one process (a library caller's threads) each one's
+    /// figure also counts the others' CPU time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_seconds: Option<f64>,
     /// Full run or `--smoke` ([`crate::experiments::run_experiment`] sets it). `None` only in a
