@@ -276,7 +276,8 @@ fn monomial_term(n: usize, l: usize) -> Option<(f64, usize)> {
 /// `E[φφ] = Σ_i n!/(l!·(i!)²)·k12^l·((k11 − 1)/2)^i·((k22 − 1)/2)^i`, which is `k12ⁿ` at unit
 /// variances (all neural-tangents computes) with no cancellation there.
 pub fn hermite_dual(n: usize, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
-    let h = |l: usize, k: f64| match hermite_term(n, l) {
+    let root_n = fact(n).sqrt();
+    let h = |l: usize, k: f64| match hermite_term(root_n, n, l) {
         Some((c, i)) => c * pow_int(0.5 * (k - 1.0), i),
         None => 0.0,
     };
@@ -284,14 +285,32 @@ pub fn hermite_dual(n: usize, k11: f64, k22: f64, k12: f64) -> (f64, f64) {
 }
 
 /// The term `l` of [`hermite_dual`]'s `H_l(k) = c·((k − 1)/2)^i`: `(c, i)` with
-/// `c = n!/(√n!·i!·l!) = √n!/(i!·l!)`, or `None` where it is 0.
-fn hermite_term(n: usize, l: usize) -> Option<(f64, usize)> {
+/// `c = n!/(√n!·i!·l!) = √n!/(i!·l!)` (`root_n = √n!`, [`fact`]`(n).sqrt()`, computed once by
+/// the caller), or `None` where it is 0. O(1): the factorials are looked up.
+fn hermite_term(root_n: f64, n: usize, l: usize) -> Option<(f64, usize)> {
     if l > n || (n - l) % 2 == 1 {
         return None;
     }
-    let fact = |m: usize| -> f64 { (1..=m).map(|j| j as f64).product() };
     let i = (n - l) / 2;
-    Some((fact(n).sqrt() / (fact(i) * fact(l)), i))
+    Some((root_n / (fact(i) * fact(l)), i))
+}
+
+/// The factorials that are finite in f64, `FACTORIALS[m] = m!` (`0! … 170!`), each the
+/// product `1·2·…·m` rounded after every factor, in that order.
+const FACTORIALS: [f64; 171] = {
+    let mut t = [1.0; 171];
+    let mut m = 1;
+    while m < t.len() {
+        t[m] = t[m - 1] * m as f64;
+        m += 1;
+    }
+    t
+};
+
+/// `m!` as the product `1·2·…·m` (left to right, rounded after every factor) gives it, from
+/// [`FACTORIALS`]; `∞` past `170!`, where that product overflows.
+fn fact(m: usize) -> f64 {
+    FACTORIALS.get(m).copied().unwrap_or(f64::INFINITY)
 }
 
 /// `xⁱ` by binary powering, the order of multiplications of `f64::powi` (compiler-builtins'
@@ -334,8 +353,9 @@ impl SeriesTable {
 
     /// The table of `He_n(u)/√n!`.
     pub(crate) fn hermite(n: usize) -> Self {
+        let root_n = fact(n).sqrt();
         SeriesTable {
-            terms: (0..=n).map(|l| hermite_term(n, l)).collect(),
+            terms: (0..=n).map(|l| hermite_term(root_n, n, l)).collect(),
             hermite: true,
         }
     }
@@ -568,4 +588,69 @@ pub fn hermite_value(n: usize, u: f64) -> (f64, f64) {
     }
     let norm = (1..=n).map(|j| j as f64).product::<f64>().sqrt();
     (cur / norm, n as f64 * prev / norm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fact, pow_int};
+
+    /// `pow_int` is `f64::powi` bit for bit (the scalar duals used `powi` before; the lanes
+    /// repeat `pow_int`), on zeros, subnormals, overflow, infinities, NaN and ordinary values.
+    #[test]
+    fn pow_int_is_powi_bitwise() {
+        let xs = [
+            0.0,
+            -0.0,
+            -1.0,
+            -0.5,
+            -3.7,
+            -1e-3,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            -5e-324,
+            1e-310,
+            -2.5e-320,
+            1e10,
+            -1e10,
+            1e160,
+            -3e200,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            1.0,
+            0.5,
+            0.9999999999999999,
+            1.0000000000000002,
+            1.7,
+            2.0,
+            3.0,
+            0.1,
+            1e-3,
+            12.345,
+            -0.75,
+        ];
+        for x in xs {
+            for i in 0..=32_usize {
+                let (ours, libm) = (pow_int(x, i), x.powi(i as i32));
+                assert!(
+                    ours.to_bits() == libm.to_bits() || (ours.is_nan() && libm.is_nan()),
+                    "pow_int({x:e}, {i}) = {ours:e}, powi {libm:e}"
+                );
+            }
+        }
+    }
+
+    /// The factorial table is the running product it replaced, bit for bit, past overflow.
+    #[test]
+    fn factorial_table_is_the_product() {
+        for m in 0..=200_usize {
+            let product: f64 = (1..=m).map(|j| j as f64).product();
+            assert_eq!(fact(m).to_bits(), product.to_bits(), "{m}!");
+        }
+        assert!(fact(170).is_finite() && fact(171).is_infinite());
+    }
 }
