@@ -469,6 +469,19 @@ fn divergent_or_overflowing_kernels_are_one_line_errors() {
         .unwrap_err()
         .to_string();
     common::assert_error_names(&e, &["non-finite at layer 1", "`exp(a=1, b=3)`"]);
+    // The monomial and Hermite series at the largest degree (64) overflow f64 at large
+    // variances: the Gram engine's output check refuses the kernel, naming the layer.
+    for phi in ["monomial", "hermite"] {
+        let net = Network::from_json(&format!(
+            r#"{{"layers": [{{"type": "dense", "w_std": 1000}}, {{"type": "{phi}", "degree": 64}}, {{"type": "dense"}}]}}"#
+        ))
+        .unwrap();
+        let e = net
+            .gram_vectors(x.view(), None, &GramOptions::default())
+            .unwrap_err()
+            .to_string();
+        common::assert_error_names(&e, &["non-finite at layer 1", phi]);
+    }
 }
 
 #[test]

@@ -12,6 +12,10 @@ use entk_ntk::SimdLevel;
 
 use common::tol::ULPS as TOL;
 
+/// The monomial and Hermite degrees tested: small ones, and up to the largest the spec allows
+/// (64, docs/spec.md), where the series overflow f64 at large variances.
+const DEGREES: [usize; 10] = [0, 1, 2, 3, 6, 11, 13, 17, 33, 64];
+
 /// Every closed form the batch loop specialises, with parameters off their defaults: the
 /// polynomials, rectified monomials, monomials and Hermite functions (chunks of lanes) at
 /// several degrees.
@@ -56,7 +60,7 @@ fn nonlinearities() -> Vec<Nonlinearity> {
         Nonlinearity::rectified_monomial(3),
         Nonlinearity::rectified_monomial(5),
     ];
-    for degree in [0, 1, 2, 3, 6, 11, 13] {
+    for degree in DEGREES {
         v.push(Nonlinearity::Monomial { degree });
         v.push(Nonlinearity::Hermite { degree });
     }
@@ -134,6 +138,65 @@ fn every_level_is_bitwise_the_scalar_dual() {
             }
         }
     }
+}
+
+/// The monomial and Hermite chunks at the large degrees and variances up to 1e200, where the
+/// series overflow (∞, and NaN from ∞ − ∞ or 0·∞): every level gives the scalar dual's value,
+/// bit for bit, or NaN where it is NaN (the Gram engine then refuses the kernel with a one-line
+/// error, `nonlin_closed_forms.rs`).
+#[test]
+fn overflowing_series_agree_at_every_level() {
+    let mags: [f64; 8] = [0.5, 7.0, 1e3, 1e5, 1e10, 1e40, 1e100, 1e200];
+    let rhos: [f64; 6] = [-1.0, -0.6, -0.0, 0.2, 0.999, 1.0];
+    let (mut k11, mut k22, mut k12) = (vec![], vec![], vec![]);
+    for &a in &mags {
+        for &b in &mags {
+            for &r in &rhos {
+                k11.push(a);
+                k22.push(b);
+                k12.push(r * (a * b).sqrt());
+            }
+        }
+    }
+    let t0: Vec<f64> = (0..k12.len()).map(|i| 0.5 + (i % 5) as f64).collect();
+    let (mut infinite, mut nan) = (0, 0);
+    for degree in DEGREES {
+        for phi in [
+            Nonlinearity::Monomial { degree },
+            Nonlinearity::Hermite { degree },
+        ] {
+            let expect: Vec<(f64, f64)> = (0..k12.len())
+                .map(|i| {
+                    let (a, b) = phi.dual(k11[i], k22[i], k12[i]);
+                    (a, t0[i] * b)
+                })
+                .collect();
+            infinite += expect.iter().filter(|e| e.0.is_infinite()).count();
+            nan += expect.iter().filter(|e| e.0.is_nan()).count();
+            for level in SimdLevel::available() {
+                let (mut k, mut t) = (k12.clone(), t0.clone());
+                phi.dual_batch(level, &k11, &k22, &mut k, &mut t);
+                for i in 0..k12.len() {
+                    let bits =
+                        |x: f64, y: f64| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan());
+                    assert!(
+                        bits(k[i], expect[i].0) && bits(t[i], expect[i].1),
+                        "{phi:?} at {level}: ({}, {}, {}) gives ({}, {}), scalar ({}, {})",
+                        k11[i],
+                        k22[i],
+                        k12[i],
+                        k[i],
+                        t[i],
+                        expect[i].0,
+                        expect[i].1
+                    );
+                }
+            }
+        }
+    }
+    // The inputs do reach the overflow (both kinds of non-finite value).
+    println!("{infinite} infinite and {nan} NaN scalar kernels");
+    assert!(infinite > 0 && nan > 0, "{infinite} infinite, {nan} NaN");
 }
 
 #[test]
