@@ -103,6 +103,41 @@ fn same(x: f64, y: f64) -> bool {
     x == y || (x.is_nan() && y.is_nan())
 }
 
+/// `phi.dual_batch` at every level this CPU offers against the scalar `(K, t0·T)` of each
+/// entry, compared by `eq`; returns the scalar values.
+fn agree_at_every_level(
+    phi: &Nonlinearity,
+    k: [&[f64]; 3],
+    t0: &[f64],
+    eq: impl Fn(f64, f64) -> bool,
+) -> Vec<(f64, f64)> {
+    let [k11, k22, k12] = k;
+    let expect: Vec<(f64, f64)> = (0..k12.len())
+        .map(|i| {
+            let (a, b) = phi.dual(k11[i], k22[i], k12[i]);
+            (a, t0[i] * b)
+        })
+        .collect();
+    for level in SimdLevel::available() {
+        let (mut k, mut t) = (k12.to_vec(), t0.to_vec());
+        phi.dual_batch(level, k11, k22, &mut k, &mut t);
+        for i in 0..k12.len() {
+            assert!(
+                eq(k[i], expect[i].0) && eq(t[i], expect[i].1),
+                "{phi:?} at {level}: entry {i} ({}, {}, {}) gives ({}, {}), scalar ({}, {})",
+                k11[i],
+                k22[i],
+                k12[i],
+                k[i],
+                t[i],
+                expect[i].0,
+                expect[i].1
+            );
+        }
+    }
+    expect
+}
+
 #[test]
 fn every_level_is_bitwise_the_scalar_dual() {
     let levels = SimdLevel::available();
@@ -113,29 +148,12 @@ fn every_level_is_bitwise_the_scalar_dual() {
     for phi in nonlinearities() {
         // Sizes that leave a remainder after every lane width.
         for len in [k12.len(), 1, 3, 13] {
-            let expect: Vec<(f64, f64)> = (0..len)
-                .map(|i| {
-                    let (a, b) = phi.dual(k11[i], k22[i], k12[i]);
-                    (a, t0[i] * b)
-                })
-                .collect();
-            for &level in &levels {
-                let (mut k, mut t) = (k12[..len].to_vec(), t0[..len].to_vec());
-                phi.dual_batch(level, &k11[..len], &k22[..len], &mut k, &mut t);
-                for i in 0..len {
-                    assert!(
-                        same(k[i], expect[i].0) && same(t[i], expect[i].1),
-                        "{phi:?} at {level}: entry {i} ({}, {}, {}) gives ({}, {}), scalar ({}, {})",
-                        k11[i],
-                        k22[i],
-                        k12[i],
-                        k[i],
-                        t[i],
-                        expect[i].0,
-                        expect[i].1
-                    );
-                }
-            }
+            agree_at_every_level(
+                &phi,
+                [&k11[..len], &k22[..len], &k12[..len]],
+                &t0[..len],
+                same,
+            );
         }
     }
 }
@@ -165,33 +183,10 @@ fn overflowing_series_agree_at_every_level() {
             Nonlinearity::Monomial { degree },
             Nonlinearity::Hermite { degree },
         ] {
-            let expect: Vec<(f64, f64)> = (0..k12.len())
-                .map(|i| {
-                    let (a, b) = phi.dual(k11[i], k22[i], k12[i]);
-                    (a, t0[i] * b)
-                })
-                .collect();
+            let bits = |x: f64, y: f64| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan());
+            let expect = agree_at_every_level(&phi, [&k11, &k22, &k12], &t0, bits);
             infinite += expect.iter().filter(|e| e.0.is_infinite()).count();
             nan += expect.iter().filter(|e| e.0.is_nan()).count();
-            for level in SimdLevel::available() {
-                let (mut k, mut t) = (k12.clone(), t0.clone());
-                phi.dual_batch(level, &k11, &k22, &mut k, &mut t);
-                for i in 0..k12.len() {
-                    let bits =
-                        |x: f64, y: f64| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan());
-                    assert!(
-                        bits(k[i], expect[i].0) && bits(t[i], expect[i].1),
-                        "{phi:?} at {level}: ({}, {}, {}) gives ({}, {}), scalar ({}, {})",
-                        k11[i],
-                        k22[i],
-                        k12[i],
-                        k[i],
-                        t[i],
-                        expect[i].0,
-                        expect[i].1
-                    );
-                }
-            }
         }
     }
     // The inputs do reach the overflow (both kinds of non-finite value).
