@@ -180,7 +180,9 @@ fn agrees_with_per_sample(name: &str, net: &Network, xs: &[Features]) {
 ///   whose rows hold image values where SAME's border rows must read zero padding;
 /// - SAME, n = 12 then n = 8 again (the SAME arrays of another batch size, whose row `r` is
 ///   another sample's row), and VALID n = 8 after SAME.
-/// Removing the zeroing of the padded rows in `im2col_batch` makes this test fail.
+///
+/// Removing the zeroing of the padded rows in `im2col_batch` makes this test fail (checked at
+/// stop 26 by disabling it: this test and `batched_passes_equal_the_per_sample_passes` fail).
 #[test]
 fn batched_passes_are_right_on_reused_pooled_storage() {
     let conv = |padding: &str| {
