@@ -157,7 +157,19 @@ fn tiny_rotmnist_run_has_a_learning_curve() {
 #[test]
 fn tiny_qm9_run_reports_mae_and_rmse() {
     let v = run_json(&["qm9", "--train", "8", "--test", "6"]);
+    // 5 independent draws of 8 + 6 molecules, each re-split 24 ways: one value per draw.
+    let settings = &v["settings"];
+    assert_eq!(
+        (settings["draws"].as_u64(), settings["splits"].as_u64()),
+        (Some(5), Some(24))
+    );
     let m = model(&v, "mlp");
+    assert_eq!(
+        m["learning_curve"]["mae_mev_by_draw"]
+            .as_array()
+            .map(Vec::len),
+        Some(5)
+    );
     assert!(m["mae_mev"].as_f64().unwrap() > 0.0);
     assert!(m["rmse_mev"].as_f64().unwrap() >= m["mae_mev"].as_f64().unwrap());
     // The set model: invariant under shuffled atoms (rounding), unlike the per-slot model.

@@ -35,7 +35,10 @@ fn options_that_do_not_apply_are_refused_in_one_line() {
 #[test]
 fn every_experiment_has_its_own_help() {
     let qm9 = help(&["experiment", "qm9"]);
-    assert!(qm9.contains("Training molecules (default 200)"), "{qm9}");
+    assert!(
+        qm9.contains("Training molecules per split of a draw (default 200)"),
+        "{qm9}"
+    );
     assert!(!qm9.contains("--data <PATH>"), "{qm9}");
     let conv = help(&["experiment", "convergence"]);
     assert!(conv.contains("Inputs of the Gram matrices"), "{conv}");

@@ -47,9 +47,6 @@ use super::{ExperimentError, ExperimentOptions};
 use crate::progress::Tracker;
 use crate::report::{percent, sig, ExperimentReport, Figure, Legend, ModelResult, Series, Table};
 
-/// Default number of train/test draws of `qm9` (partitions of one pool, [`draw_indices`]).
-pub const DEFAULT_DRAWS: usize = 5;
-
 /// Default random splits of each draw's images ([`ImageClassification::splits`]).
 pub const IMAGE_SPLITS: usize = 8;
 
@@ -57,10 +54,10 @@ pub const IMAGE_SPLITS: usize = 8;
 /// own images and Gram matrices, see the module notes).
 pub const IMAGE_DRAWS: usize = 6;
 
-/// The rows of draw `d` from one pool of `total` candidates (`qm9`'s design): `train` training
-/// rows (in a random order) and `test` test rows, disjoint; a random partition of the pool
-/// (`shared`), or training rows from the first `train_candidates` and test rows from the rest.
-/// Seeded by `seed` and `d` (ChaCha8).
+/// The rows of split `d` of one pool of `total` candidates (the splits of a draw's images or
+/// molecules, `rotmnist` and `qm9`): `train` training rows (in a random order) and `test` test
+/// rows, disjoint; a random partition of the pool (`shared`), or training rows from the first
+/// `train_candidates` and test rows from the rest. Seeded by `seed` and `d` (ChaCha8).
 pub fn draw_indices(
     total: usize,
     train_candidates: usize,

@@ -1,33 +1,64 @@
 //! `entk experiment qm9`: SO(3)-CNN vs MLP kernel regression (NTK and NNGP) of U0 atomization
 //! energies (docs/theory.md#qm9-energies).
 //!
-//! Molecules come from the embedded 2,000-molecule QM9 sample (seeded disjoint train/test
-//! draws). Each atom gets 10 S² signals on the `L = 6` Driscoll–Healy grid (elements × powers
-//! `[2, 6]`); molecules are padded to 29 atom slots. The paper's architecture gives every slot
-//! its own independent sub-network and sums the outputs, so the molecule kernel is
-//! `K_mol(A, B) = Σ_i K_atom(A_i, B_i)` over **matching slots**, computed here as a sum of
-//! per-slot Gram matrices. A padding slot has a zero signal, and with bias-free layers and
-//! `φ(0) = 0` (ReLU; erf with `c = 0`) every kernel entry involving a zero input is exactly 0,
-//! so each slot's Gram matrix is computed only over the molecules that have an atom there.
+//! Molecules come from the embedded 2,000-molecule QM9 sample. Each atom gets 10 S² signals on
+//! the `L = 6` Driscoll–Healy grid (elements × powers `[2, 6]`); molecules are padded to 29 atom
+//! slots. The paper's architecture gives every slot its own independent sub-network and sums the
+//! outputs, so the molecule kernel is `K_mol(A, B) = Σ_i K_atom(A_i, B_i)` over **matching
+//! slots**, computed here as a sum of per-slot Gram matrices. A padding slot has a zero signal,
+//! and with bias-free layers and `φ(0) = 0` (ReLU; erf with `c = 0`) every kernel entry
+//! involving a zero input is exactly 0, so each slot's Gram matrix is computed only over the
+//! molecules that have an atom there.
+//!
+//! **Draws.** The experiment runs `draws` (5) independent draws. Draw `d` takes its own
+//! `train + test` molecules from the sample (one seeded sample of `draws · (train + test)`
+//! distinct molecules, draw `d` its `d`-th block: no molecule is in two draws), and every Gram
+//! matrix of a draw is computed from its molecules alone, so the draws are independent samples
+//! and the mean ± standard error and the paired 95 % t intervals over draws cover the choice of
+//! molecules (conditional on the embedded 2,000-molecule sample). Each draw's molecules are
+//! split `splits` (24) ways at random into `train` training and `test` test molecules, and the
+//! draw's MAE is the mean over its splits (RMSE: the root of the mean over its splits of the
+//! mean squared error): a Rao–Blackwellisation over the split, as for rotated MNIST
+//! ([`super::classification`]), which tests on most of the draw's molecules at almost no
+//! kernel cost (one symmetric Gram matrix over the draw's molecules instead of train × train
+//! and test × train: `test (test + 1) / 2` more molecule pairs) and leaves the draws
+//! independent.
+//!
+//! **Sizes (the budget).** Before `entk-experiments-5` the draws were 5 random partitions of one
+//! pool of 200 + 200 molecules whose Gram matrices were computed once: 80,200 molecule pairs,
+//! 1.33 M atom pairs per per-slot model, and `experiment qm9 --threads 2` took 92 s (74 s of it
+//! the per-slot SO(3)-CNN, ≈ 56 µs per atom pair on 2 cores). Five independent draws of
+//! 200 + 200 would cost 5 × 80,200 molecule pairs, 5× the kernels. The learning curve (25, 50,
+//! 100, 200 training molecules) needs 200 training molecules per draw, 5 × 20,100 molecule
+//! pairs at least, and every test molecule adds 200 more per draw, ≈ 1 s of SO(3)-CNN kernels
+//! for 5 draws. So each draw has 220 molecules, 200 training and 20 test molecules per split:
+//! 5 × 220 · 221 / 2 = 121,550 molecule pairs, 1.99 M atom pairs (1.5× the old pool), and with
+//! 24 splits a molecule of a draw is never a test molecule with probability (200/220)^24 ≈
+//! 10 %. Measured at seed 0 (`entk experiment qm9 --threads 2`, this 2-core Xeon, alone under
+//! the heavy-work lock): 140 s wall, CPU/wall 1.93; per-slot SO(3)-CNN kernels 109 s, set model
+//! 28 s, MLP 2 s. With 25 test molecules per split (225 per draw, 16 splits): 152 s.
 //!
 //! Beside the paper's per-slot models runs the permutation-invariant set model `so3_cnn_set`
-//! ([`super::qm9_set`], docs/theory.md#qm9-energies, the "Option"): the same SO(3)-CNN atom network shared over
-//! the atoms of a molecule and summed (`deep_set`), so `K_mol(A, B) = Σ_{i∈A} Σ_{j∈B}
-//! K_atom(A_i, B_j)` over all pairs of real atoms, computed from one atom-level Gram matrix over
-//! the unique atoms. It costs ≈ 18² times more per molecule pair, so it runs on a sub-pool (the
-//! leading `set_train + set_test` molecules of the pool) with its own draws, where every model is
-//! scored too (equal sizes, equal molecules, paired over draws). The order check shuffles the
-//! atoms of `shuffled` test molecules of the first such draw (featurised again from the
-//! shuffled molecules) and reports how much each model's predictions move.
+//! ([`super::qm9_set`], docs/theory.md#qm9-energies, the "Option"): the same SO(3)-CNN atom
+//! network shared over the atoms of a molecule and summed (`deep_set`), so
+//! `K_mol(A, B) = Σ_{i∈A} Σ_{j∈B} K_atom(A_i, B_j)` over all pairs of real atoms, computed
+//! from one atom-level Gram matrix over the unique atoms. It costs ≈ 18² times more per
+//! molecule pair, so it runs on each draw's leading `set_train + set_test` (16 + 8) molecules,
+//! split `splits` ways, where every model is scored too (equal sizes, equal molecules, paired
+//! over draws): 5 atom Gram matrices of ≈ 440 atoms, 0.52 M atom pairs with the order check at
+//! seed 0 (the old single sub-pool of 24 + 12 molecules cost 0.29 M; one such sub-pool per draw
+//! would cost ≈ 1.1 M, ≈ 30 s more). The order check shuffles the atoms of `shuffled` test
+//! molecules of the first draw's first equal-size split (featurised again from the shuffled
+//! molecules) and reports how much each model's predictions move.
 //!
-//! Targets are standardised with the training mean and (population) standard deviation; the
-//! NTK **and** NNGP mean predictions at `t = ∞` with relative `diag_reg = 5e-5` are mapped back
-//! and scored by MAE and RMSE in meV, at several training sizes (leading blocks of one Gram
-//! matrix). Every model reports both kernels (the engine computes the NNGP Gram matrix with the
-//! NTK one, so the NNGP costs one more solve): the NTK's keys as before (`mae_mev`, …), the
-//! NNGP's with the prefix `nngp_`, their paired difference `nngp_minus_ntk_mae_mev`; every
-//! comparison that is a claim (per-slot SO(3)-CNN vs MLP, set vs per-slot, the order check) is
-//! decided for each kernel.
+//! Targets are standardised with each split's training mean and (population) standard
+//! deviation; the NTK **and** NNGP mean predictions at `t = ∞` with relative `diag_reg = 5e-5`
+//! are mapped back and scored by MAE and RMSE in meV, at several training sizes (leading rows
+//! of each split's training molecules). Every model reports both kernels (the engine computes
+//! the NNGP Gram matrix with the NTK one, so the NNGP costs one more solve): the NTK's keys as
+//! before (`mae_mev`, …), the NNGP's with the prefix `nngp_`, their paired difference
+//! `nngp_minus_ntk_mae_mev`; every comparison that is a claim (per-slot SO(3)-CNN vs MLP, set
+//! vs per-slot, the order check) is decided for each kernel.
 
 use std::time::Instant;
 
@@ -41,7 +72,7 @@ use entk_datasets::qm9::{
 };
 use entk_ntk::{Features, Gram, Layout, Network, Signature};
 
-use super::classification::{draw_indices, paired_claim, CurveDraws, DEFAULT_DRAWS};
+use super::classification::{draw_indices, paired_claim, CurveDraws};
 use super::common::{
     announce, curve_sizes, gram, gram_features, gram_units, kernel_regression, thousands,
     time_per_unit, ModelSpec, CALIBRATION_INPUTS, CODE_VERSION,
@@ -55,26 +86,33 @@ use super::{ExperimentError, ExperimentOptions};
 use crate::progress::{Stage, Tracker};
 use crate::report::{sig, ExperimentReport, Figure, ModelResult, Series, Table};
 
-/// Default training molecules. The paper's network needs one SO(3) kernel per pair of atoms in
-/// matching slots: ≈1.0 M atom pairs for 200 + 200 molecules at ≈0.26 ms each on 2 idle cores
-/// (≈4.5 min; about twice that on a loaded machine).
+/// Default training molecules per split of a draw. The paper's network needs one SO(3) kernel
+/// per pair of atoms in matching slots (≈ 16.6 per molecule pair, self pairs counted): the
+/// module notes give the budget.
 pub const DEFAULT_TRAIN: usize = 200;
-/// Default test molecules.
-pub const DEFAULT_TEST: usize = 200;
+/// Default test molecules per split of a draw (each draw has `train + test` molecules).
+pub const DEFAULT_TEST: usize = 20;
+/// Default independent draws, each with its own molecules.
+pub const DEFAULT_DRAWS: usize = 5;
+/// Default random train/test splits of each draw's molecules.
+pub const DEFAULT_SPLITS: usize = 24;
 
 /// Settings of the QM9 experiment.
 #[derive(Debug, Clone, Serialize)]
 pub struct Qm9Config {
     /// Code version.
     pub code_version: &'static str,
-    /// Training molecules.
+    /// Training molecules per split.
     pub train: usize,
-    /// Test molecules.
+    /// Test molecules per split.
     pub test: usize,
-    /// Seed of the pool and the draws.
+    /// Seed of the molecules, the draws and the splits.
     pub seed: u64,
-    /// Random train/test draws (partitions of the pool of `train + test` molecules).
+    /// Independent draws, each with its own `train + test` molecules (no molecule in two
+    /// draws) and its own Gram matrices.
     pub draws: usize,
+    /// Random train/test splits of each draw's molecules (the draw's errors are their means).
+    pub splits: usize,
     /// Bandlimit of the atom signals.
     pub bandlimit: usize,
     /// Distance powers.
@@ -89,14 +127,15 @@ pub struct Qm9Config {
     pub models: Vec<ModelSpec>,
     /// The permutation-invariant set model (`deep_set` of the SO(3)-CNN atom network).
     pub set_model: ModelSpec,
-    /// Training molecules per draw of the set model and of the equal-size comparison (drawn
-    /// from the leading `set_train + set_test` molecules of the pool).
+    /// Training molecules per split of the set model and of the equal-size comparison (each
+    /// draw's leading `set_train + set_test` molecules, split `splits` ways).
     pub set_train: usize,
-    /// Test molecules per draw of the set model and of the equal-size comparison.
+    /// Test molecules per split of the set model and of the equal-size comparison.
     pub set_test: usize,
     /// Learning-curve sizes of the equal-size comparison.
     pub set_curve: Vec<usize>,
-    /// Test molecules of the first equal-size draw whose atoms are shuffled (order check).
+    /// Test molecules of the first draw's first equal-size split whose atoms are shuffled
+    /// (order check).
     pub shuffled: usize,
     /// The kernels whose mean predictions are scored, for every model ([`KERNELS`]). Part of
     /// the settings so that `entk reproduce` recomputes a stored result from before every
@@ -129,6 +168,7 @@ impl Qm9Config {
             test,
             seed: o.seed,
             draws: DEFAULT_DRAWS,
+            splits: DEFAULT_SPLITS,
             bandlimit: 6,
             powers: vec![2, 6],
             curve: curve_sizes(train, 5),
@@ -147,20 +187,75 @@ impl Qm9Config {
         }
     }
 
+    /// The molecules of every draw: one seeded sample of `draws · (train + test)` distinct
+    /// molecules of `sample`, draw `d` its `d`-th block (in the sample's random order). A
+    /// one-line usage error when the sample is too small.
+    pub fn draw_molecules(
+        &self,
+        sample: &[Molecule],
+    ) -> Result<Vec<Vec<Molecule>>, ExperimentError> {
+        let per_draw = self.train.saturating_add(self.test);
+        let need = self.draws.saturating_mul(per_draw);
+        if self.draws == 0 || need > sample.len() {
+            return Err(ExperimentError::Usage(format!(
+                "{} independent draws of {} training + {} test molecules need {need} distinct molecules, but the embedded sample has only {}",
+                self.draws,
+                self.train,
+                self.test,
+                sample.len()
+            )));
+        }
+        let (all, _) = train_test_molecules(sample, need, 0, self.seed)?;
+        Ok(all.chunks(per_draw).map(<[Molecule]>::to_vec).collect())
+    }
+
+    /// Every draw: its molecules and energies, and the splits of its molecules (all of them,
+    /// and its leading `set_train + set_test`).
+    fn draws(&self, sample: &[Molecule]) -> Result<Vec<Draw>, ExperimentError> {
+        let k = self.set_train + self.set_test;
+        if k > self.train + self.test || self.shuffled > self.set_test {
+            return Err(ExperimentError::Usage(format!(
+                "the set model's {} / {} molecules ({} shuffled) do not fit a draw of {} / {}",
+                self.set_train, self.set_test, self.shuffled, self.train, self.test
+            )));
+        }
+        let splits = self.splits.max(1);
+        Ok(self
+            .draw_molecules(sample)?
+            .into_iter()
+            .enumerate()
+            .map(|(d, molecules)| {
+                let n = molecules.len();
+                let split = |size: usize, (tr, te): (usize, usize), seed: u64| -> Vec<Split> {
+                    (0..splits)
+                        .map(|j| draw_indices(size, size, true, tr, te, seed, d * splits + j))
+                        .collect()
+                };
+                Draw {
+                    energies: atomization_energies_hartree(&molecules).to_vec(),
+                    splits: split(n, (self.train, self.test), self.seed),
+                    set_splits: split(
+                        k,
+                        (self.set_train, self.set_test),
+                        self.seed ^ SET_DRAW_SEED,
+                    ),
+                    molecules,
+                }
+            })
+            .collect())
+    }
+
     /// Runs the experiment.
     pub fn run(&self, threads: usize) -> Result<ExperimentReport, ExperimentError> {
         let start = Instant::now();
-        let molecules = embedded_qm9_sample()?;
-        let (train, test) = train_test_molecules(&molecules, self.train, self.test, self.seed)?;
-        // One pool (the first draw's molecules); each draw is a random partition of it.
-        let pool: Vec<Molecule> = train.iter().chain(&test).cloned().collect();
+        let sample = embedded_qm9_sample()?;
+        let draws = self.draws(&sample)?;
         let featurizer = Qm9Featurizer::new(FeatureConfig {
             bandlimit: self.bandlimit,
             powers: self.powers.clone(),
             ..FeatureConfig::default()
         })?;
         let slots = featurizer.config().max_atoms;
-        let energies = atomization_energies_hartree(&pool).to_vec();
         let mut report =
             ExperimentReport::new("qm9", self.train, self.test, self.seed, json!(self));
         let mut nets = Vec::new();
@@ -173,40 +268,38 @@ impl Qm9Config {
                 )),
             }
         }
-        // The equal-size draws over the sub-pool, and the order check's molecules: the first
-        // such draw's training molecules and its leading test molecules with shuffled atoms.
-        let sub = &pool[..self.set_train + self.set_test];
-        let set_splits: Vec<(Vec<usize>, Vec<usize>)> = (0..self.draws)
-            .map(|d| {
-                draw_indices(
-                    sub.len(),
-                    sub.len(),
-                    true,
-                    self.set_train,
-                    self.set_test,
-                    self.seed ^ SET_DRAW_SEED,
-                    d,
-                )
-            })
-            .collect();
+        // The set model's molecules of each draw, and the order check's: the first draw's first
+        // equal-size split's training molecules and its leading test molecules, atoms shuffled.
+        let k = self.set_train + self.set_test;
+        let subs: Vec<&[Molecule]> = draws.iter().map(|d| &d.molecules[..k]).collect();
+        let first = &draws[0];
         let (order_tr, order_te) = (
-            set_splits[0].0.clone(),
-            set_splits[0].1[..self.shuffled].to_vec(),
+            first.set_splits[0].0.clone(),
+            first.set_splits[0].1[..self.shuffled].to_vec(),
         );
-        let pick = |idx: &[usize]| idx.iter().map(|&i| pool[i].clone()).collect::<Vec<_>>();
+        let pick = |idx: &[usize]| {
+            idx.iter()
+                .map(|&i| first.molecules[i].clone())
+                .collect::<Vec<_>>()
+        };
         let order_train = pick(&order_tr);
         let order_test = shuffled(&pick(&order_te), self.seed ^ SHUFFLE_SEED)?;
         let set_net = self.set_model.network()?;
         // Time a few atom pairs of each network, then announce the size and the estimate.
-        let units = molecule_gram_units(&pool, &[], slots);
+        let units: usize = draws
+            .iter()
+            .map(|d| molecule_gram_units(&d.molecules, &[], slots))
+            .sum();
         let order_units = molecule_gram_units(&order_train, &order_test, slots);
-        let set_pairs = atom_pairs(sub, Some((&order_test, &order_train)));
-        let k = pool.len().min(CALIBRATION_INPUTS);
-        let probe = featurizer.slot_signals(&pool[..k], 0)?;
+        let sub_pairs: Vec<usize> = subs.iter().map(|s| atom_pairs(s, None)).collect();
+        let order_pairs = atom_pairs(&[], Some((&order_test, &order_train)));
+        let set_pairs = sub_pairs.iter().sum::<usize>() + order_pairs;
+        let c = first.molecules.len().min(CALIBRATION_INPUTS);
+        let probe = featurizer.slot_signals(&first.molecules[..c], 0)?;
         let costs = nets
             .iter()
             .map(|(_, net)| {
-                time_per_unit(gram_units(k, None), || {
+                time_per_unit(gram_units(c, None), || {
                     net.gram(&probe, None, threads, None)
                 })
                 .map(|c| c.0)
@@ -226,51 +319,43 @@ impl Qm9Config {
         announce(
             "qm9",
             &format!(
-                "{} per-slot models × {} atom-pair kernels (a pool of {} molecules, {slots} atom slots; {} draws of {} training and {} test molecules) and the set model on {} atom pairs (a sub-pool of {} molecules; draws of {} / {})",
+                "{} per-slot models × {} atom-pair kernels ({} independent draws of {} molecules, each split {} ways into {} training and {} test; {slots} atom slots) and the set model on {} atom pairs (each draw's first {k} molecules, split into {} / {})",
                 nets.len(),
                 thousands(units + order_units),
-                pool.len(),
                 self.draws,
+                self.train + self.test,
+                self.splits.max(1),
                 self.train,
                 self.test,
                 thousands(set_pairs),
-                sub.len(),
                 self.set_train,
                 self.set_test
             ),
             total,
             threads,
-            &format!("timed on {} pairs per model", gram_units(k, None)),
+            &format!("timed on {} pairs per model", gram_units(c, None)),
         );
-        let splits: Vec<(Vec<usize>, Vec<usize>)> = (0..self.draws)
-            .map(|d| {
-                draw_indices(
-                    pool.len(),
-                    pool.len(),
-                    true,
-                    self.train,
-                    self.test,
-                    self.seed,
-                    d,
-                )
-            })
-            .collect();
         let tracker = Tracker::new("qm9", total);
         let mut results = Vec::new();
         let mut equal = Vec::new();
         for ((model, net), cost) in nets.iter().zip(&costs) {
             let t0 = Instant::now();
-            let (grams, slot_pairs) = molecule_grams(
-                net,
-                &featurizer,
-                &pool,
-                &[],
-                slots,
-                threads,
-                (&tracker, *cost, &model.name),
-            )?;
+            let (mut grams, mut slot_pairs) = (Vec::new(), 0);
+            for (d, draw) in draws.iter().enumerate() {
+                let (g, pairs) = molecule_grams(
+                    net,
+                    &featurizer,
+                    &draw.molecules,
+                    &[],
+                    slots,
+                    threads,
+                    (&tracker, *cost, &format!("{} draw {d}", model.name)),
+                )?;
+                grams.push(g);
+                slot_pairs += pairs;
+            }
             // The order check: the shuffled molecules against the first draw's training ones.
-            let (order_gram, order_pairs) = molecule_grams(
+            let (order_gram, pairs) = molecule_grams(
                 net,
                 &featurizer,
                 &order_train,
@@ -285,9 +370,8 @@ impl Qm9Config {
             )?;
             let seconds = t0.elapsed().as_secs_f64();
             let errs = self.kernel_errors(
-                &grams,
-                (&splits, &self.curve),
-                &energies,
+                (&grams, &draws, false),
+                &self.curve,
                 &model.name,
                 "",
                 &mut report.notes,
@@ -295,83 +379,88 @@ impl Qm9Config {
             equal.push(EqualSize {
                 name: model.name.clone(),
                 errs: self.kernel_errors(
-                    &grams,
-                    (&set_splits, &self.set_curve),
-                    &energies,
+                    (&grams, &draws, true),
+                    &self.set_curve,
                     &model.name,
                     ", equal size",
                     &mut report.notes,
                 )?,
                 order: self.order_changes(
-                    &grams,
+                    &grams[0],
                     (&order_tr[..], &order_te[..]),
                     (&order_gram, order_tr.len()),
-                    &energies,
+                    &first.energies,
                 )?,
                 seconds,
-                pairs: slot_pairs + order_pairs,
+                pairs: slot_pairs + pairs,
             });
             results.push((*model, errs, seconds, slot_pairs));
         }
-        // The set model on the sub-pool: one atom-level Gram matrix over its unique atoms.
+        // The set model on each draw's leading molecules: one atom-level Gram matrix each.
         let t0 = Instant::now();
-        let sets = molecule_sets(&featurizer, sub)?;
-        let (n_sets, pool_pairs) = (sets.len(), atom_pairs(sub, None));
-        let stage = tracker.stage(
-            "so3_cnn_set: all atom pairs of the sub-pool",
-            gram_units(n_sets, None),
-            atom_cost * pool_pairs as f64 / gram_units(n_sets, None).max(1) as f64,
-        );
-        let set_grams = set_gram(&set_net, &sets, None, threads, &stage)?;
-        drop(stage);
-        let train_sets: Vec<_> = order_tr.iter().map(|&i| sets[i].clone()).collect();
+        let mut set_grams = Vec::new();
+        let mut train_sets = Vec::new();
+        for (d, (sub, pairs)) in subs.iter().zip(&sub_pairs).enumerate() {
+            let sets = molecule_sets(&featurizer, sub)?;
+            let units = gram_units(sets.len(), None);
+            let stage = tracker.stage(
+                &format!("so3_cnn_set draw {d}: all atom pairs"),
+                units,
+                atom_cost * *pairs as f64 / units.max(1) as f64,
+            );
+            set_grams.push(set_gram(&set_net, &sets, None, threads, &stage)?);
+            drop(stage);
+            if d == 0 {
+                train_sets = order_tr.iter().map(|&i| sets[i].clone()).collect();
+            }
+        }
         let test_sets = molecule_sets(&featurizer, &order_test)?;
         let units = gram_units(test_sets.len(), Some(train_sets.len()));
         let stage = tracker.stage(
             "so3_cnn_set order check",
             units,
-            atom_cost * (set_pairs - pool_pairs) as f64 / units.max(1) as f64,
+            atom_cost * order_pairs as f64 / units.max(1) as f64,
         );
         let order_gram = set_gram(&set_net, &test_sets, Some(&train_sets), threads, &stage)?;
         drop(stage);
         equal.push(EqualSize {
             name: self.set_model.name.clone(),
             errs: self.kernel_errors(
-                &set_grams,
-                (&set_splits, &self.set_curve),
-                &energies,
+                (&set_grams, &draws, true),
+                &self.set_curve,
                 &self.set_model.name,
                 "",
                 &mut report.notes,
             )?,
             order: self.order_changes(
-                &set_grams,
+                &set_grams[0],
                 (&order_tr[..], &order_te[..]),
                 (&order_gram, 0),
-                &energies,
+                &first.energies,
             )?,
             seconds: t0.elapsed().as_secs_f64(),
             pairs: set_pairs,
         });
         tracker.finish();
-        self.fill(&mut report, &results, &splits, &energies);
+        self.fill(&mut report, &results, &draws);
         self.fill_equal_size(&mut report, &equal);
         report.notes.insert(
             0,
             format!(
-                "Embedded QM9 sample: a pool of {} molecules, {} random train/test draws ({} / {}); atom signals at L = {} ({}×{} grid, powers {:?}, 10 channels), 29 slots, matching-slot molecule kernel; targets standardised with each draw's training mean and std. The set model so3_cnn_set (all atom pairs) and the equal-size comparison use {} draws of {} / {} molecules from the leading {} of the pool. Errors are means over the draws ± their standard error, intervals 95 % Student t; comparisons paired over draws. The draws are partitions of this one pool, so the intervals cover the choice of train/test split within it and leave out the pool's own variability (a different sample of QM9 molecules could move the means by more than they show).",
-                pool.len(),
+                "Embedded QM9 sample: {} independent draws, each with its own {} molecules ({} distinct molecules, no molecule in two draws) and its own Gram matrices, each split {} ways at random into {} training and {} test molecules (a draw's error is the mean over its splits); atom signals at L = {} ({}×{} grid, powers {:?}, 10 channels), 29 slots, matching-slot molecule kernel; targets standardised with each split's training mean and std. The set model so3_cnn_set (all atom pairs) and the equal-size comparison use each draw's first {k} molecules, split {} ways into {} / {}. Errors are means over the draws ± their standard error, intervals 95 % Student t; comparisons paired over draws. The draws are independent samples of molecules, so the intervals cover the choice of molecules (conditional on the embedded 2,000-molecule sample).",
                 self.draws,
+                self.train + self.test,
+                self.draws * (self.train + self.test),
+                self.splits.max(1),
                 self.train,
                 self.test,
                 self.bandlimit,
                 2 * self.bandlimit,
                 2 * self.bandlimit - 1,
                 self.powers,
-                self.draws,
+                self.splits.max(1),
                 self.set_train,
                 self.set_test,
-                sub.len(),
             ),
         );
         report.seconds = start.elapsed().as_secs_f64();
@@ -379,19 +468,13 @@ impl Qm9Config {
     }
 
     /// Tables, figure, models and claims from the per-draw errors.
-    fn fill(
-        &self,
-        report: &mut ExperimentReport,
-        results: &[ModelErrors<'_>],
-        splits: &[(Vec<usize>, Vec<usize>)],
-        energies: &[f64],
-    ) {
+    fn fill(&self, report: &mut ExperimentReport, results: &[ModelErrors<'_>], draws: &[Draw]) {
         let mut panels = CurvePanels::new(
             &self.curve,
             |kernel| {
                 format!(
-                    "U0 atomization energy, {kernel} mean prediction at t = ∞ (diag_reg {}), {} test molecules: MAE in meV, mean ± standard error over {} draws (RMSE in the JSON)",
-                    self.diag_reg, self.test, self.draws
+                    "U0 atomization energy, {kernel} mean prediction at t = ∞ (diag_reg {}), {} test molecules per split: MAE in meV, mean ± standard error over {} independent draws of {} molecules, each the mean over {} splits (RMSE in the JSON)",
+                    self.diag_reg, self.test, self.draws, self.train + self.test, self.splits.max(1)
                 )
             },
             format!("NNGP against NTK (all {} training molecules): MAE in meV, mean ± s.e. over draws; paired difference NNGP − NTK [95 % t interval]", self.train),
@@ -429,14 +512,21 @@ impl Qm9Config {
                 }
             }
         }
-        let baseline: Vec<f64> = splits
+        let baseline: Vec<f64> = draws
             .iter()
-            .map(|(tr, te)| {
-                let mean = tr.iter().map(|&i| energies[i]).sum::<f64>() / tr.len() as f64;
-                te.iter()
-                    .map(|&i| hartree_to_mev((energies[i] - mean).abs()))
+            .map(|draw| {
+                let e = &draw.energies;
+                draw.splits
+                    .iter()
+                    .map(|(tr, te)| {
+                        let mean = tr.iter().map(|&i| e[i]).sum::<f64>() / tr.len() as f64;
+                        te.iter()
+                            .map(|&i| hartree_to_mev((e[i] - mean).abs()))
+                            .sum::<f64>()
+                            / te.len() as f64
+                    })
                     .sum::<f64>()
-                    / te.len() as f64
+                    / draw.splits.len() as f64
             })
             .collect();
         let base = mean_estimate(&baseline);
@@ -448,27 +538,34 @@ impl Qm9Config {
         report.extra = json!({"learning_curves": curves, "mean_baseline_mae_mev": base.value, "mean_baseline_mae_mev_ci": base.ci, "draws": self.draws});
     }
 
-    /// [`Self::draw_errors`] under both kernels of `grams`: `[NTK, NNGP][draw][size]`, the
-    /// solver warnings labelled `name (KERNEL what)`.
+    /// [`Self::draw_errors`] under both kernels of each draw's `grams` (one per draw, rows
+    /// and columns its molecules), on the draws' splits (`set`: their equal-size splits):
+    /// `[NTK, NNGP][draw][size]`, the solver warnings labelled `name (KERNEL what)`.
     fn kernel_errors(
         &self,
-        grams: &Gram,
-        (splits, curve): (&[Split], &[usize]),
-        energies: &[f64],
+        (grams, draws, set): (&[Gram], &[Draw], bool),
+        curve: &[usize],
         name: &str,
         what: &str,
         notes: &mut Vec<String>,
     ) -> Result<KernelErrors, ExperimentError> {
         let mut out: KernelErrors = Default::default();
         for (k, errs) in out.iter_mut().enumerate() {
-            *errs = self.draw_errors(
-                kernel_of(grams, k),
-                splits,
-                curve,
-                energies,
-                &format!("{name} ({}{what})", KERNELS[k]),
-                notes,
-            )?;
+            *errs = draws
+                .iter()
+                .zip(grams)
+                .enumerate()
+                .map(|(d, (draw, g))| {
+                    self.draw_errors(
+                        kernel_of(g, k),
+                        draw,
+                        set,
+                        curve,
+                        &format!("{name} ({}{what}, draw {d}", KERNELS[k]),
+                        notes,
+                    )
+                })
+                .collect::<Result<_, _>>()?;
         }
         Ok(out)
     }
@@ -494,24 +591,29 @@ impl Qm9Config {
         Ok(out)
     }
 
-    /// `[draw][size]` of (MAE, RMSE) in meV of the NTK/NNGP mean prediction with `kernel` (rows
-    /// and columns index `energies`) for each draw's split along `curve` (leading training
-    /// rows). Targets are standardised with each draw's whole training set; solver warnings go to
-    /// `notes`, labelled.
+    /// One draw's `[size]` (MAE, RMSE) in meV of the NTK/NNGP mean prediction with `kernel`
+    /// (rows and columns index the draw's molecules) along `curve` (leading training rows of
+    /// each split), over the draw's splits (`set`: its equal-size splits): the MAE is the mean
+    /// over the splits of each split's MAE, the RMSE the root of the mean of each split's mean
+    /// squared error. Targets are standardised with each split's whole training set; solver
+    /// warnings go to `notes`, labelled `label, split j, n = m)`.
     fn draw_errors(
         &self,
         kernel: &Array2<f64>,
-        splits: &[(Vec<usize>, Vec<usize>)],
+        draw: &Draw,
+        set: bool,
         curve: &[usize],
-        energies: &[f64],
         label: &str,
         notes: &mut Vec<String>,
-    ) -> Result<Vec<Vec<(f64, f64)>>, ExperimentError> {
-        let mut out = Vec::with_capacity(splits.len());
-        for (d, (tr, te)) in splits.iter().enumerate() {
+    ) -> Result<Vec<(f64, f64)>, ExperimentError> {
+        let (energies, splits) = (
+            &draw.energies,
+            if set { &draw.set_splits } else { &draw.splits },
+        );
+        let mut sums = vec![(0.0, 0.0); curve.len()];
+        for (j, (tr, te)) in splits.iter().enumerate() {
             let scaler = Standardizer::fit(&tr.iter().map(|&i| energies[i]).collect::<Vec<_>>())?;
-            let mut row = Vec::with_capacity(curve.len());
-            for &m in curve {
+            for (&m, sum) in curve.iter().zip(&mut sums) {
                 let rows = &tr[..m];
                 let (pred, warnings) = self.predict(
                     block(kernel, rows, rows).view(),
@@ -523,20 +625,22 @@ impl Qm9Config {
                 notes.extend(
                     warnings
                         .into_iter()
-                        .map(|w| format!("{label} (draw {d}, n = {m}): {w}")),
+                        .map(|w| format!("{label}, split {j}, n = {m}): {w}")),
                 );
                 let e: Vec<f64> = pred
                     .iter()
                     .zip(te)
                     .map(|(p, &i)| hartree_to_mev(p - energies[i]))
                     .collect();
-                let mae = e.iter().map(|v| v.abs()).sum::<f64>() / e.len() as f64;
-                let rmse = (e.iter().map(|v| v * v).sum::<f64>() / e.len() as f64).sqrt();
-                row.push((mae, rmse));
+                sum.0 += e.iter().map(|v| v.abs()).sum::<f64>() / e.len() as f64;
+                sum.1 += e.iter().map(|v| v * v).sum::<f64>() / e.len() as f64;
             }
-            out.push(row);
         }
-        Ok(out)
+        let s = splits.len() as f64;
+        Ok(sums
+            .into_iter()
+            .map(|(mae, mse)| (mae / s, (mse / s).sqrt()))
+            .collect())
     }
 
     /// Predicted energies (Hartree) from the train × train and test × train kernels, the
@@ -600,9 +704,10 @@ impl Qm9Config {
             &self.set_curve,
             |kernel| {
                 format!(
-                    "Equal size, same molecules: {} draws of {n_s} training and {m_s} test molecules from a sub-pool of {}: {kernel} MAE in meV, mean ± standard error over draws (so3_cnn_set: shared atom network, all atom pairs)",
-                    self.draws,
-                    n_s + m_s
+                    "Equal size, same molecules: each draw's first {} molecules, split {} ways into {n_s} training and {m_s} test molecules: {kernel} MAE in meV, mean ± standard error over {} independent draws (so3_cnn_set: shared atom network, all atom pairs)",
+                    n_s + m_s,
+                    self.splits.max(1),
+                    self.draws
                 )
             },
             format!("Equal size, NNGP against NTK ({n_s} training and {m_s} test molecules): MAE in meV, mean ± s.e. over draws; paired difference NNGP − NTK [95 % t interval]"),
@@ -610,7 +715,7 @@ impl Qm9Config {
         );
         let mut order = Table::new(
             format!(
-                "Atom order: the atoms of {} test molecules shuffled (first draw, {n_s} training molecules); change of each prediction in meV",
+                "Atom order: the atoms of {} test molecules shuffled (first draw's first equal-size split, {n_s} training molecules); change of each prediction in meV",
                 self.shuffled
             ),
             &[
@@ -686,7 +791,7 @@ impl Qm9Config {
             let max = |r: &EqualSize| r.order.map(|o| o.1);
             let (slot_max, set_max) = (max(slot), max(set));
             report.notes.push(format!(
-                "Set model vs per-slot SO(3)-CNN on the same {n_s} training and {m_s} test molecules ({} draws): paired MAE difference per-slot − set (95 % t interval): {}. The set model needs {} atom-pair kernels (their time is `kernel_seconds` in the JSON: notes hold no timings, so that reruns agree on them). Shuffling the atoms of {} test molecules moves the per-slot predictions by up to {} meV (NTK) and {} meV (NNGP), and the set model's by up to {} and {} meV (rounding).",
+                "Set model vs per-slot SO(3)-CNN on the same {n_s} training and {m_s} test molecules per split ({} independent draws): paired MAE difference per-slot − set (95 % t interval): {}. The set model needs {} atom-pair kernels (their time is `kernel_seconds` in the JSON: notes hold no timings, so that reruns agree on them). Shuffling the atoms of {} test molecules moves the per-slot predictions by up to {} meV (NTK) and {} meV (NNGP), and the set model's by up to {} and {} meV (rounding).",
                 self.draws,
                 differences.join("; "),
                 thousands(set.pairs),
@@ -745,8 +850,18 @@ pub const KERNELS: [&str; 2] = ["NTK", "NNGP"];
 /// JSON key prefixes of [`KERNELS`].
 const PREFIXES: [&str; 2] = ["", "nngp_"];
 
-/// One draw's training and test rows.
+/// One split's training and test rows (indices into its draw's molecules).
 type Split = (Vec<usize>, Vec<usize>);
+
+/// One independent draw: its own molecules (no molecule in two draws), their U0 atomization
+/// energies (Hartree), the random splits of all its molecules, and those of its leading
+/// `set_train + set_test` molecules (the set model and the equal-size comparison).
+struct Draw {
+    molecules: Vec<Molecule>,
+    energies: Vec<f64>,
+    splits: Vec<Split>,
+    set_splits: Vec<Split>,
+}
 
 /// `[NTK, NNGP][draw][size]` of (MAE, RMSE) in meV.
 type KernelErrors = [Vec<Vec<(f64, f64)>>; 2];
@@ -1183,25 +1298,23 @@ mod tests {
         serde_json::from_value(curve[key].clone()).unwrap_or_else(|e| panic!("{key}: {e}"))
     }
 
-    /// Asserts that `curve`'s `mae_mev_by_draw` and `nngp_mae_mev_by_draw` are the direct
-    /// kernel regressions with `grams` (NTK, NNGP) on `splits` at every curve size, and that
-    /// `nngp_minus_ntk` is the mean of their paired differences at the last size.
-    fn assert_direct(
-        what: &str,
-        curve: &Value,
-        nngp_minus_ntk: f64,
-        grams: [&Array2<f64>; 2],
-        splits: &[(Vec<usize>, Vec<usize>)],
-        e: &[f64],
-    ) {
+    /// Asserts that `curve`'s `mae_mev_by_draw` and `nngp_mae_mev_by_draw` are, for every
+    /// draw, the mean over its `splits` of the direct kernel regressions with its `grams`
+    /// (NTK, NNGP) and `energies` at every curve size, and that `nngp_minus_ntk` is the mean
+    /// of their paired differences at the last size.
+    fn assert_direct(what: &str, curve: &Value, nngp_minus_ntk: f64, draws: &[DirectDraw<'_>]) {
         let sizes: Vec<usize> = serde_json::from_value(curve["train"].clone()).unwrap();
         let mut direct = [Vec::new(), Vec::new()];
         for (k, prefix) in PREFIXES.into_iter().enumerate() {
             let reported = by_draw(curve, &format!("{prefix}mae_mev_by_draw"));
-            assert_eq!(reported.len(), splits.len(), "{what}");
-            for (d, split) in splits.iter().enumerate() {
+            assert_eq!(reported.len(), draws.len(), "{what}");
+            for (d, (grams, splits, e)) in draws.iter().enumerate() {
                 for (j, &m) in sizes.iter().enumerate() {
-                    let want = direct_mae(grams[k], split, m, e);
+                    let want = splits
+                        .iter()
+                        .map(|split| direct_mae(&grams[k], split, m, e))
+                        .sum::<f64>()
+                        / splits.len() as f64;
                     let got = reported[d][j];
                     // Equal up to the two solvers' rounding (seen: ≤ 1e-13 relative).
                     assert!(
@@ -1218,18 +1331,41 @@ mod tests {
             .zip(&direct[0])
             .map(|(a, b)| a - b)
             .sum::<f64>()
-            / splits.len() as f64;
+            / draws.len() as f64;
         assert!(
             (nngp_minus_ntk - diff).abs() <= 1e-12 * diff.abs().max(1.0),
             "{what}: {nngp_minus_ntk} vs {diff}"
         );
     }
 
-    /// Every QM9 model's NNGP and NTK errors (per-slot models on the pool and at equal size,
-    /// the set model) equal kernel regressions done here from the definitions: the per-slot
-    /// molecule kernel summed by the engine over all 29 slots, padding included, the set
-    /// model's over all pairs of real atoms from one atom-level Gram matrix (not the engine's
-    /// `deep_set`), solved by a hand-written Cholesky. Smoke sizes.
+    /// One draw of a direct computation: its kernels (NTK, NNGP), splits and energies.
+    type DirectDraw<'a> = ([Array2<f64>; 2], &'a [Split], &'a [f64]);
+
+    /// Each draw's kernels (NTK, NNGP), splits and energies, over its leading `sub` molecules.
+    fn leading<'a>(
+        grams: &[[Array2<f64>; 2]],
+        splits: &'a [Vec<Split>],
+        energies: &'a [Vec<f64>],
+        sub: usize,
+    ) -> Vec<DirectDraw<'a>> {
+        let cut = |k: &Array2<f64>| k.slice(s![..sub, ..sub]).to_owned();
+        (0..grams.len())
+            .map(|d| {
+                (
+                    grams[d].each_ref().map(cut),
+                    &splits[d][..],
+                    &energies[d][..sub],
+                )
+            })
+            .collect()
+    }
+
+    /// Every QM9 model's NNGP and NTK errors (per-slot models on each draw's molecules and at
+    /// equal size, the set model) equal kernel regressions done here from the definitions,
+    /// each draw's from its own molecules alone: the per-slot molecule kernel summed by the
+    /// engine over all 29 slots, padding included, the set model's over all pairs of real
+    /// atoms from one atom-level Gram matrix (not the engine's `deep_set`), solved by a
+    /// hand-written Cholesky and averaged over the draw's splits. Smoke sizes.
     #[test]
     fn nngp_and_ntk_errors_equal_direct_kernel_regressions() {
         let o = ExperimentOptions {
@@ -1239,44 +1375,53 @@ mod tests {
         let mut c = Qm9Config::from_options(&o);
         super::super::smoke::qm9(&mut c, &o);
         let report = c.run(1).unwrap();
-        let molecules = embedded_qm9_sample().unwrap();
-        let (train, test) = train_test_molecules(&molecules, c.train, c.test, c.seed).unwrap();
-        let pool: Vec<Molecule> = train.iter().chain(&test).cloned().collect();
-        let e = atomization_energies_hartree(&pool).to_vec();
+        let draws = c.draw_molecules(&embedded_qm9_sample().unwrap()).unwrap();
         let featurizer = Qm9Featurizer::new(FeatureConfig {
             bandlimit: c.bandlimit,
             powers: c.powers.clone(),
             ..FeatureConfig::default()
         })
         .unwrap();
-        let split = |n: usize, tr: usize, te: usize, seed: u64| -> Vec<_> {
-            (0..c.draws)
-                .map(|d| draw_indices(n, n, true, tr, te, seed, d))
+        let split = |d: usize, n: usize, tr: usize, te: usize, seed: u64| -> Vec<_> {
+            (0..c.splits)
+                .map(|j| draw_indices(n, n, true, tr, te, seed, d * c.splits + j))
                 .collect()
         };
-        let splits = split(pool.len(), c.train, c.test, c.seed);
         let n_sub = c.set_train + c.set_test;
-        let set_splits = split(n_sub, c.set_train, c.set_test, c.seed ^ SET_DRAW_SEED);
+        let splits: Vec<Vec<Split>> = (0..c.draws)
+            .map(|d| split(d, c.train + c.test, c.train, c.test, c.seed))
+            .collect();
+        let set_splits: Vec<Vec<Split>> = (0..c.draws)
+            .map(|d| split(d, n_sub, c.set_train, c.set_test, c.seed ^ SET_DRAW_SEED))
+            .collect();
+        let energies: Vec<Vec<f64>> = draws
+            .iter()
+            .map(|m| atomization_energies_hartree(m).to_vec())
+            .collect();
         let model = |name: &str| report.model(name).unwrap_or_else(|| panic!("{name}"));
         for spec in &c.models {
             let net = Network::from_json(&spec.spec.to_string()).unwrap();
-            let n = pool.len();
-            let (mut ntk, mut nngp) = (Array2::zeros((n, n)), Array2::zeros((n, n)));
-            for slot in 0..featurizer.config().max_atoms {
-                let x = featurizer.slot_signals(&pool, slot).unwrap();
-                let g = net.gram(x.view(), None, &GramOptions::default()).unwrap();
-                ntk += &g.ntk;
-                nngp += &g.nngp;
-            }
+            let grams: Vec<[Array2<f64>; 2]> = draws
+                .iter()
+                .map(|molecules| {
+                    let n = molecules.len();
+                    let (mut ntk, mut nngp) = (Array2::zeros((n, n)), Array2::zeros((n, n)));
+                    for slot in 0..featurizer.config().max_atoms {
+                        let x = featurizer.slot_signals(molecules, slot).unwrap();
+                        let g = net.gram(x.view(), None, &GramOptions::default()).unwrap();
+                        ntk += &g.ntk;
+                        nngp += &g.nngp;
+                    }
+                    [ntk, nngp]
+                })
+                .collect();
             let m = model(&spec.name);
             let diff = m.number("nngp_minus_ntk_mae_mev").unwrap();
             assert_direct(
                 &spec.name,
                 &m.metrics["learning_curve"],
                 diff,
-                [&ntk, &nngp],
-                &splits,
-                &e,
+                &leading(&grams, &splits, &energies, c.train + c.test),
             );
             for (k, prefix) in PREFIXES.into_iter().enumerate() {
                 assert!(
@@ -1287,57 +1432,101 @@ mod tests {
                 let ci = &m.metrics[&format!("{prefix}rmse_mev_ci")];
                 assert!(ci[0].as_f64().unwrap() <= ci[1].as_f64().unwrap());
             }
-            let sub = |k: &Array2<f64>| k.slice(s![..n_sub, ..n_sub]).to_owned();
             let eq = &m.metrics["equal_size"];
             let eq_diff = eq["nngp_minus_ntk_mae_mev"].as_f64().unwrap();
             assert_direct(
                 &format!("{} equal size", spec.name),
                 eq,
                 eq_diff,
-                [&sub(&ntk), &sub(&nngp)],
-                &set_splits,
-                &e,
+                &leading(&grams, &set_splits, &energies, n_sub),
             );
         }
         // The set model: Σ_i Σ_j K_atom(A_i, B_j) from the atom network's Gram matrix over
-        // every real atom of the sub-pool.
+        // every real atom of each draw's leading molecules.
         let atom = Network::from_json(&so3_atom_network().to_string()).unwrap();
-        let (signals, counts) = featurizer.real_atom_signals(&pool[..n_sub]).unwrap();
-        let g = atom
-            .gram(signals.view(), None, &GramOptions::default())
-            .unwrap();
-        let starts: Vec<usize> = counts
+        let set_draws: Vec<_> = draws
             .iter()
-            .scan(0, |a, &c| {
-                *a += c;
-                Some(*a - c)
+            .enumerate()
+            .map(|(d, molecules)| {
+                let (signals, counts) = featurizer.real_atom_signals(&molecules[..n_sub]).unwrap();
+                let g = atom
+                    .gram(signals.view(), None, &GramOptions::default())
+                    .unwrap();
+                let starts: Vec<usize> = counts
+                    .iter()
+                    .scan(0, |a, &c| {
+                        *a += c;
+                        Some(*a - c)
+                    })
+                    .collect();
+                let mol = |k: &Array2<f64>| {
+                    Array2::from_shape_fn((n_sub, n_sub), |(a, b)| {
+                        k.slice(s![
+                            starts[a]..starts[a] + counts[a],
+                            starts[b]..starts[b] + counts[b]
+                        ])
+                        .sum()
+                    })
+                };
+                (
+                    [mol(&g.ntk), mol(&g.nngp)],
+                    &set_splits[d][..],
+                    &energies[d][..n_sub],
+                )
             })
             .collect();
-        let mol = |k: &Array2<f64>| {
-            Array2::from_shape_fn((n_sub, n_sub), |(a, b)| {
-                k.slice(s![
-                    starts[a]..starts[a] + counts[a],
-                    starts[b]..starts[b] + counts[b]
-                ])
-                .sum()
-            })
-        };
         let set = model(&c.set_model.name);
         let curve = &set.metrics["learning_curve"];
         assert_eq!(curve, &set.metrics["equal_size"]);
         let diff = set.number("nngp_minus_ntk_mae_mev").unwrap();
-        assert_direct(
-            &c.set_model.name,
-            curve,
-            diff,
-            [&mol(&g.ntk), &mol(&g.nngp)],
-            &set_splits,
-            &e,
-        );
+        assert_direct(&c.set_model.name, curve, diff, &set_draws);
         for key in ["order_change_max_mev", "nngp_order_change_max_mev"] {
             assert!(set.number(key).unwrap() < ORDER_ROUNDING_MEV, "{key}");
             assert!(model("so3_cnn").number(key).unwrap() > 1.0, "{key}");
         }
+    }
+
+    /// The draws are independent samples: each has its own `train + test` molecules, no
+    /// molecule is in two draws, the same seed gives the same molecules and another seed
+    /// others; a request beyond the 2,000-molecule sample is a one-line error.
+    #[test]
+    fn draws_have_their_own_molecules() {
+        let sample = embedded_qm9_sample().unwrap();
+        let c = Qm9Config::from_options(&ExperimentOptions::default());
+        let draws = c.draw_molecules(&sample).unwrap();
+        assert_eq!(draws.len(), c.draws);
+        let mut ids: Vec<_> = draws.iter().flatten().map(Molecule::id).collect();
+        assert!(draws.iter().all(|d| d.len() == c.train + c.test));
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            c.draws * (c.train + c.test),
+            "a molecule in two draws"
+        );
+        let ids_of = |d: &[Molecule]| d.iter().map(Molecule::id).collect::<Vec<_>>();
+        assert_eq!(
+            ids_of(&c.draw_molecules(&sample).unwrap()[1]),
+            ids_of(&draws[1])
+        );
+        let other = Qm9Config::from_options(&ExperimentOptions {
+            seed: 1,
+            ..ExperimentOptions::default()
+        });
+        assert_ne!(
+            ids_of(&other.draw_molecules(&sample).unwrap()[0]),
+            ids_of(&draws[0])
+        );
+        let big = Qm9Config::from_options(&ExperimentOptions {
+            train: Some(390),
+            test: Some(20),
+            ..ExperimentOptions::default()
+        });
+        let e = big.draw_molecules(&sample).err().unwrap().to_string();
+        assert!(
+            e.contains("2050") && e.contains("only 2000") && e.lines().count() == 1,
+            "{e}"
+        );
     }
 
     /// Skipping padding slots is exact: a zero input has zero kernel with everything.

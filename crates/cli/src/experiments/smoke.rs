@@ -83,11 +83,13 @@ pub fn withheld_verdict(evidence: &str) -> Option<String> {
     Some(format!("not resolved ({WITHHELD}: {samples})"))
 }
 
-/// Smoke sizes for `qm9`: 6 / 4 molecules, the set model on 4 / 2 of them, 2 shuffled.
+/// Smoke sizes for `qm9`: 2 draws of 6 + 4 molecules, split 3 ways, the set model on 4 + 2 of
+/// them, 2 shuffled.
 pub fn qm9(c: &mut Qm9Config, o: &ExperimentOptions) {
     c.train = o.train.unwrap_or(6);
     c.test = o.test.unwrap_or(4);
     c.draws = DRAWS;
+    c.splits = 3;
     c.curve = curve_sizes(c.train, 3);
     c.set_train = c.train.min(4);
     c.set_test = c.test.min(2);
