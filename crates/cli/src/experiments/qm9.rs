@@ -13,9 +13,14 @@
 //! **Draws.** The experiment runs `draws` (5) independent draws. Draw `d` takes its own
 //! `train + test` molecules from the sample (one seeded sample of `draws · (train + test)`
 //! distinct molecules, draw `d` its `d`-th block: no molecule is in two draws), and every Gram
-//! matrix of a draw is computed from its molecules alone, so the draws are independent samples
-//! and the mean ± standard error and the paired 95 % t intervals over draws cover the choice of
-//! molecules (conditional on the embedded 2,000-molecule sample). Each draw's molecules are
+//! matrix of a draw is computed from its molecules alone. The embedded 2,000 molecules are a
+//! uniform random sample of QM9's 130,831 (crates/datasets/data/NOTICE.md), so unconditionally
+//! the draws are independent samples of QM9 (up to drawing 1,100 of 130,831 without
+//! replacement), and the mean ± standard error and the paired 95 % t intervals over draws cover
+//! the choice of molecules from QM9. Conditional on the 2,000-molecule sample they are not
+//! independent: the 5 draws take 55 % of a finite population without replacement, so they are
+//! exchangeable and slightly negatively dependent, and the t intervals are conservative for
+//! that population. Each draw's molecules are
 //! split `splits` (24) ways at random into `train` training and `test` test molecules, and the
 //! draw's MAE is the mean over its splits (RMSE: the root of the mean over its splits of the
 //! mean squared error): a Rao–Blackwellisation over the split, as for rotated MNIST
@@ -51,10 +56,12 @@
 //! molecules of the first draw's first equal-size split (featurised again from the shuffled
 //! molecules) and reports how much each model's predictions move.
 //!
-//! Targets are standardised with each split's training mean and (population) standard
-//! deviation; the NTK **and** NNGP mean predictions at `t = ∞` with relative `diag_reg = 5e-5`
-//! are mapped back and scored by MAE and RMSE in meV, at several training sizes (leading rows
-//! of each split's training molecules). Every model reports both kernels (the engine computes
+//! Models are fitted at several training sizes `m` (each split's leading `m` training
+//! molecules); each fit standardises its targets with the mean and (population) standard
+//! deviation of its own `m` training molecules, no other label (`kernel_regression` is linear
+//! in the targets with a relative `diag_reg`, so the scale cancels but the mean does not). The
+//! NTK **and** NNGP mean predictions at `t = ∞` with relative `diag_reg = 5e-5` are mapped back
+//! and scored by MAE and RMSE in meV. Every model reports both kernels (the engine computes
 //! the NNGP Gram matrix with the NTK one, so the NNGP costs one more solve): the NTK's keys as
 //! before (`mae_mev`, …), the NNGP's with the prefix `nngp_`, their paired difference
 //! `nngp_minus_ntk_mae_mev`; every comparison that is a claim (per-slot SO(3)-CNN vs MLP, set
@@ -189,14 +196,16 @@ impl Qm9Config {
 
     /// The molecules of every draw: one seeded sample of `draws · (train + test)` distinct
     /// molecules of `sample`, draw `d` its `d`-th block (in the sample's random order). A
-    /// one-line usage error when the sample is too small.
-    pub fn draw_molecules(
-        &self,
-        sample: &[Molecule],
-    ) -> Result<Vec<Vec<Molecule>>, ExperimentError> {
+    /// one-line usage error for 0 draws or when the sample is too small.
+    fn draw_molecules(&self, sample: &[Molecule]) -> Result<Vec<Vec<Molecule>>, ExperimentError> {
+        if self.draws == 0 {
+            return Err(ExperimentError::Usage(
+                "0 draws: the errors are means over independent draws of molecules, so at least 1 is needed".into(),
+            ));
+        }
         let per_draw = self.train.saturating_add(self.test);
         let need = self.draws.saturating_mul(per_draw);
-        if self.draws == 0 || need > sample.len() {
+        if need > sample.len() {
             return Err(ExperimentError::Usage(format!(
                 "{} independent draws of {} training + {} test molecules need {need} distinct molecules, but the embedded sample has only {}",
                 self.draws,
@@ -219,7 +228,12 @@ impl Qm9Config {
                 self.set_train, self.set_test, self.shuffled, self.train, self.test
             )));
         }
-        let splits = self.splits.max(1);
+        if self.splits == 0 {
+            return Err(ExperimentError::Usage(
+                "0 splits: each draw's errors are means over its random train/test splits, so at least 1 is needed".into(),
+            ));
+        }
+        let splits = self.splits;
         Ok(self
             .draw_molecules(sample)?
             .into_iter()
@@ -324,7 +338,7 @@ impl Qm9Config {
                 thousands(units + order_units),
                 self.draws,
                 self.train + self.test,
-                self.splits.max(1),
+                self.splits,
                 self.train,
                 self.test,
                 thousands(set_pairs),
@@ -447,20 +461,22 @@ impl Qm9Config {
         report.notes.insert(
             0,
             format!(
-                "Embedded QM9 sample: {} independent draws, each with its own {} molecules ({} distinct molecules, no molecule in two draws) and its own Gram matrices, each split {} ways at random into {} training and {} test molecules (a draw's error is the mean over its splits); atom signals at L = {} ({}×{} grid, powers {:?}, 10 channels), 29 slots, matching-slot molecule kernel; targets standardised with each split's training mean and std. The set model so3_cnn_set (all atom pairs) and the equal-size comparison use each draw's first {k} molecules, split {} ways into {} / {}. Errors are means over the draws ± their standard error, intervals 95 % Student t; comparisons paired over draws. The draws are independent samples of molecules, so the intervals cover the choice of molecules (conditional on the embedded 2,000-molecule sample).",
+                "Embedded QM9 sample: {} independent draws, each with its own {} molecules ({} distinct molecules, no molecule in two draws) and its own Gram matrices, each split {} ways at random into {} training and {} test molecules (a draw's error is the mean over its splits); atom signals at L = {} ({}×{} grid, powers {:?}, 10 channels), 29 slots, matching-slot molecule kernel; each fit standardises its targets with the mean and std of its own training molecules (at every learning-curve size). The set model so3_cnn_set (all atom pairs) and the equal-size comparison use each draw's first {k} molecules, split {} ways into {} / {}. Errors are means over the draws ± their standard error, intervals 95 % Student t; comparisons paired over draws. The embedded {} molecules are a uniform random sample of QM9's 130,831, so the draws are independent samples of QM9 (up to sampling without replacement) and the intervals cover the choice of molecules; given the embedded sample, the draws take {:.0} % of it without replacement: exchangeable, slightly negatively dependent, so the intervals are conservative for it.",
                 self.draws,
                 self.train + self.test,
                 self.draws * (self.train + self.test),
-                self.splits.max(1),
+                self.splits,
                 self.train,
                 self.test,
                 self.bandlimit,
                 2 * self.bandlimit,
                 2 * self.bandlimit - 1,
                 self.powers,
-                self.splits.max(1),
+                self.splits,
                 self.set_train,
                 self.set_test,
+                thousands(sample.len()),
+                100.0 * (self.draws * (self.train + self.test)) as f64 / sample.len() as f64,
             ),
         );
         report.seconds = start.elapsed().as_secs_f64();
@@ -474,7 +490,7 @@ impl Qm9Config {
             |kernel| {
                 format!(
                     "U0 atomization energy, {kernel} mean prediction at t = ∞ (diag_reg {}), {} test molecules per split: MAE in meV, mean ± standard error over {} independent draws of {} molecules, each the mean over {} splits (RMSE in the JSON)",
-                    self.diag_reg, self.test, self.draws, self.train + self.test, self.splits.max(1)
+                    self.diag_reg, self.test, self.draws, self.train + self.test, self.splits
                 )
             },
             format!("NNGP against NTK (all {} training molecules): MAE in meV, mean ± s.e. over draws; paired difference NNGP − NTK [95 % t interval]", self.train),
@@ -570,11 +586,11 @@ impl Qm9Config {
         Ok(out)
     }
 
-    /// [`Self::order_change`] under both kernels: `pool` over the pool's molecules, the rows of
-    /// `shuffled` from `skip` on the shuffled molecules × `tr`.
+    /// [`Self::order_change`] under both kernels: `draw_gram` over the first draw's molecules (`tr`
+    /// and `te` index them), the rows of `shuffled` from `skip` on the shuffled molecules × `tr`.
     fn order_changes(
         &self,
-        pool: &Gram,
+        draw_gram: &Gram,
         (tr, te): (&[usize], &[usize]),
         (shuffled, skip): (&Gram, usize),
         energies: &[f64],
@@ -582,7 +598,7 @@ impl Qm9Config {
         let mut out = [(0.0, 0.0); 2];
         for (k, change) in out.iter_mut().enumerate() {
             *change = self.order_change(
-                kernel_of(pool, k),
+                kernel_of(draw_gram, k),
                 (tr, te),
                 kernel_of(shuffled, k).slice(s![skip.., ..]),
                 energies,
@@ -595,8 +611,9 @@ impl Qm9Config {
     /// (rows and columns index the draw's molecules) along `curve` (leading training rows of
     /// each split), over the draw's splits (`set`: its equal-size splits): the MAE is the mean
     /// over the splits of each split's MAE, the RMSE the root of the mean of each split's mean
-    /// squared error. Targets are standardised with each split's whole training set; solver
-    /// warnings go to `notes`, labelled `label, split j, n = m)`.
+    /// squared error. Each fit standardises its targets with its own `m` training molecules
+    /// (not the split's whole training set: the mean would carry labels the fit does not
+    /// have); solver warnings go to `notes`, labelled `label, split j, n = m)`.
     fn draw_errors(
         &self,
         kernel: &Array2<f64>,
@@ -612,9 +629,9 @@ impl Qm9Config {
         );
         let mut sums = vec![(0.0, 0.0); curve.len()];
         for (j, (tr, te)) in splits.iter().enumerate() {
-            let scaler = Standardizer::fit(&tr.iter().map(|&i| energies[i]).collect::<Vec<_>>())?;
             for (&m, sum) in curve.iter().zip(&mut sums) {
                 let rows = &tr[..m];
+                let scaler = fit_scaler(rows, energies)?;
                 let (pred, warnings) = self.predict(
                     block(kernel, rows, rows).view(),
                     block(kernel, te, rows).view(),
@@ -676,7 +693,7 @@ impl Qm9Config {
         shuffled: ArrayView2<'_, f64>,
         energies: &[f64],
     ) -> Result<(f64, f64), ExperimentError> {
-        let scaler = Standardizer::fit(&tr.iter().map(|&i| energies[i]).collect::<Vec<_>>())?;
+        let scaler = fit_scaler(tr, energies)?;
         let ktt = block(kernel, tr, tr);
         let (a, _) = self.predict(
             ktt.view(),
@@ -706,7 +723,7 @@ impl Qm9Config {
                 format!(
                     "Equal size, same molecules: each draw's first {} molecules, split {} ways into {n_s} training and {m_s} test molecules: {kernel} MAE in meV, mean ± standard error over {} independent draws (so3_cnn_set: shared atom network, all atom pairs)",
                     n_s + m_s,
-                    self.splits.max(1),
+                    self.splits,
                     self.draws
                 )
             },
@@ -829,7 +846,7 @@ impl Qm9Config {
 /// kernel is invariant exactly, and its sums change only in the order of additions.
 pub const ORDER_ROUNDING_MEV: f64 = 1e-6;
 
-/// Seed salt of the equal-size draws over the sub-pool.
+/// Seed salt of each draw's equal-size splits (of its leading `set_train + set_test` molecules).
 const SET_DRAW_SEED: u64 = 0x5e7_d4a3;
 /// Seed salt of the atom shuffles of the order check.
 const SHUFFLE_SEED: u64 = 0x5e7_0fde;
@@ -994,6 +1011,13 @@ impl CurvePanels {
 
 /// The header of the kernel-time column.
 const SECONDS: &str = "kernel seconds";
+
+/// The standardiser of the training molecules `rows` (indices into `energies`).
+fn fit_scaler(rows: &[usize], energies: &[f64]) -> Result<Standardizer, ExperimentError> {
+    Ok(Standardizer::fit(
+        &rows.iter().map(|&i| energies[i]).collect::<Vec<_>>(),
+    )?)
+}
 
 /// The `rows × cols` block of `kernel`.
 fn block(kernel: &Array2<f64>, rows: &[usize], cols: &[usize]) -> Array2<f64> {
@@ -1265,32 +1289,37 @@ mod tests {
         x
     }
 
-    /// Test MAE (meV) of the `t = ∞` mean prediction with molecule kernel `k` for one split and
-    /// training size `m`, computed from the definitions: targets standardised with the
-    /// mean and population standard deviation of the whole training set, `(K + λ·tr K/m·I)⁻¹`.
-    fn direct_mae(
+    /// Test MAE and mean squared error (meV, meV²) of the `t = ∞` mean prediction with
+    /// molecule kernel `k` for one split and training size `m`, computed from the definitions:
+    /// targets standardised with the mean and population standard deviation of the `m`
+    /// training molecules used, `(K + λ·tr K/m·I)⁻¹`.
+    fn direct_errors(
         k: &Array2<f64>,
         (tr, te): &(Vec<usize>, Vec<usize>),
         m: usize,
         e: &[f64],
-    ) -> f64 {
-        let n = tr.len() as f64;
-        let mean = tr.iter().map(|&i| e[i]).sum::<f64>() / n;
-        let std = (tr.iter().map(|&i| (e[i] - mean).powi(2)).sum::<f64>() / n).sqrt();
+    ) -> (f64, f64) {
         let rows = &tr[..m];
+        let mean = rows.iter().map(|&i| e[i]).sum::<f64>() / m as f64;
+        let std = (rows.iter().map(|&i| (e[i] - mean).powi(2)).sum::<f64>() / m as f64).sqrt();
         let trace: f64 = rows.iter().map(|&i| k[[i, i]]).sum();
         let a = Array2::from_shape_fn((m, m), |(p, q)| {
             k[[rows[p], rows[q]]] + if p == q { 5e-5 * trace / m as f64 } else { 0.0 }
         });
         let y: Vec<f64> = rows.iter().map(|&i| (e[i] - mean) / std).collect();
         let alpha = cholesky_solve(&a, &y);
-        te.iter()
+        let errors: Vec<f64> = te
+            .iter()
             .map(|&t| {
                 let z: f64 = rows.iter().zip(&alpha).map(|(&i, w)| k[[t, i]] * w).sum();
-                hartree_to_mev((z * std + mean - e[t]).abs())
+                hartree_to_mev(z * std + mean - e[t])
             })
-            .sum::<f64>()
-            / te.len() as f64
+            .collect();
+        let n = errors.len() as f64;
+        (
+            errors.iter().map(|v| v.abs()).sum::<f64>() / n,
+            errors.iter().map(|v| v * v).sum::<f64>() / n,
+        )
     }
 
     /// `curve[key]` as `[draw][size]`.
@@ -1299,31 +1328,41 @@ mod tests {
     }
 
     /// Asserts that `curve`'s `mae_mev_by_draw` and `nngp_mae_mev_by_draw` are, for every
-    /// draw, the mean over its `splits` of the direct kernel regressions with its `grams`
-    /// (NTK, NNGP) and `energies` at every curve size, and that `nngp_minus_ntk` is the mean
-    /// of their paired differences at the last size.
+    /// draw, the mean over its `splits` of the direct kernel regressions' MAEs with its `grams`
+    /// (NTK, NNGP) and `energies` at every curve size, `rmse_mev_by_draw` and
+    /// `nngp_rmse_mev_by_draw` the root of the mean over the splits of their mean squared
+    /// errors, and that `nngp_minus_ntk` is the mean of the MAEs' paired differences at the
+    /// last size.
     fn assert_direct(what: &str, curve: &Value, nngp_minus_ntk: f64, draws: &[DirectDraw<'_>]) {
         let sizes: Vec<usize> = serde_json::from_value(curve["train"].clone()).unwrap();
         let mut direct = [Vec::new(), Vec::new()];
         for (k, prefix) in PREFIXES.into_iter().enumerate() {
-            let reported = by_draw(curve, &format!("{prefix}mae_mev_by_draw"));
-            assert_eq!(reported.len(), draws.len(), "{what}");
+            let reported = [
+                by_draw(curve, &format!("{prefix}mae_mev_by_draw")),
+                by_draw(curve, &format!("{prefix}rmse_mev_by_draw")),
+            ];
+            assert!(reported.iter().all(|r| r.len() == draws.len()), "{what}");
             for (d, (grams, splits, e)) in draws.iter().enumerate() {
                 for (j, &m) in sizes.iter().enumerate() {
-                    let want = splits
+                    let (mae, mse) = splits
                         .iter()
-                        .map(|split| direct_mae(&grams[k], split, m, e))
-                        .sum::<f64>()
-                        / splits.len() as f64;
-                    let got = reported[d][j];
-                    // Equal up to the two solvers' rounding (seen: ≤ 1e-13 relative).
-                    assert!(
-                        (got - want).abs() <= 1e-10 * want,
-                        "{what} {} draw {d} n = {m}: reported {got} meV, direct {want} meV",
-                        KERNELS[k]
-                    );
+                        .map(|split| direct_errors(&grams[k], split, m, e))
+                        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+                    let s = splits.len() as f64;
+                    let want = [mae / s, (mse / s).sqrt()];
+                    for (metric, (reported, want)) in
+                        ["MAE", "RMSE"].into_iter().zip(reported.iter().zip(want))
+                    {
+                        let got = reported[d][j];
+                        // Equal up to the two solvers' rounding (seen: ≤ 1e-13 relative).
+                        assert!(
+                            (got - want).abs() <= 1e-10 * want,
+                            "{what} {} {metric} draw {d} n = {m}: reported {got} meV, direct {want} meV",
+                            KERNELS[k]
+                        );
+                    }
                 }
-                direct[k].push(*reported[d].last().unwrap());
+                direct[k].push(*reported[0][d].last().unwrap());
             }
         }
         let diff = direct[1]
@@ -1441,6 +1480,30 @@ mod tests {
                 &leading(&grams, &set_splits, &energies, n_sub),
             );
         }
+        // The mean predictor: each split's training mean, scored on its test molecules.
+        let baseline = splits
+            .iter()
+            .zip(&energies)
+            .map(|(splits, e)| {
+                splits
+                    .iter()
+                    .map(|(tr, te)| {
+                        let mean = tr.iter().map(|&i| e[i]).sum::<f64>() / tr.len() as f64;
+                        te.iter()
+                            .map(|&i| hartree_to_mev((e[i] - mean).abs()))
+                            .sum::<f64>()
+                            / te.len() as f64
+                    })
+                    .sum::<f64>()
+                    / splits.len() as f64
+            })
+            .sum::<f64>()
+            / c.draws as f64;
+        let reported = report.extra["mean_baseline_mae_mev"].as_f64().unwrap();
+        assert!(
+            (reported - baseline).abs() <= 1e-12 * baseline,
+            "mean predictor: {reported} vs {baseline} meV"
+        );
         // The set model: Σ_i Σ_j K_atom(A_i, B_j) from the atom network's Gram matrix over
         // every real atom of each draw's leading molecules.
         let atom = Network::from_json(&so3_atom_network().to_string()).unwrap();
@@ -1527,6 +1590,25 @@ mod tests {
             e.contains("2050") && e.contains("only 2000") && e.lines().count() == 1,
             "{e}"
         );
+    }
+
+    /// 0 draws and 0 splits are refused with their own one-line errors (not run as 1).
+    #[test]
+    fn zero_draws_and_zero_splits_are_one_line_errors() {
+        let sample = embedded_qm9_sample().unwrap();
+        let c = Qm9Config::from_options(&ExperimentOptions::default());
+        for (draws, splits, want) in [(0, c.splits, "0 draws"), (c.draws, 0, "0 splits")] {
+            let zero = Qm9Config {
+                draws,
+                splits,
+                ..c.clone()
+            };
+            let e = zero.draws(&sample).err().unwrap().to_string();
+            assert!(
+                e.contains(want) && !e.contains("only") && e.lines().count() == 1,
+                "{e}"
+            );
+        }
     }
 
     /// Skipping padding slots is exact: a zero input has zero kernel with everything.
