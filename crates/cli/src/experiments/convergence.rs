@@ -71,6 +71,7 @@
 
 use std::time::Instant;
 
+use nalgebra::DMatrix;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, Array4, ArrayView2, ArrayViewMut2, Axis};
 use rand::{Rng, SeedableRng};
@@ -1327,9 +1328,14 @@ impl Linearised {
         };
         let dphi: Vec<Features> = pre.iter().map(slope).collect();
         let eps = LINEARISED_EPS;
+        let (emp_kernels, slope_kernels) = (PairKernels::new(h)?, PairKernels::new(&dphi)?);
+        let control_kernels = match &share {
+            Some((_, q)) => Some(PairKernels::new(q)?),
+            None => None,
+        };
         let g = self.tail_grams(if share.is_some() { 4 } else { 3 }, |i, j| {
-            let emp = head_kernel(&h[i], &h[j])?;
-            let slopes = head_kernel(&dphi[i], &dphi[j])?;
+            let emp = emp_kernels.kernel(i, j)?;
+            let slopes = slope_kernels.kernel(i, j)?;
             let k = &self.k1[self.pair(i, j)];
             let theta_u = &self.pre_ntk[self.pair(i, j)];
             if emp.layout != k.layout
@@ -1366,14 +1372,14 @@ impl Linearised {
             };
             let (plus, minus) = (shifted(eps), shifted(-eps));
             let mut variants = vec![emp, plus, minus];
-            if let Some((hs, q)) = &share {
+            if let (Some((hs, _)), Some(qk)) = (&share, &control_kernels) {
                 let full = Kernel {
                     layout: k.layout.clone(),
                     nngp: variants[0].nngp.clone(),
                     ntk: emp_ntk,
                     channels: variants[0].channels,
                 };
-                let z = hs.control(&full, &q[i], &q[j])?;
+                let z = hs.control(&full, qk.kernel(i, j)?)?;
                 let mut c = control.borrow_mut();
                 (c[i * n + j], c[j * n + i]) = (z, z);
                 variants.push(full);
@@ -1407,43 +1413,163 @@ impl Linearised {
     }
 }
 
-/// [`Kernel::from_features`], for group signals as one matrix product: with the features of
-/// each input a `(group element, position) × channel` matrix, the kernel is `A Bᵀ / C`
-/// scattered into [`Layout::Group`] (the same sums, a different order of the additions).
-fn head_kernel(a: &Features, b: &Features) -> Result<Kernel, ExperimentError> {
-    let Layout::Group { group, h, w } = &a.sig.layout else {
-        return Ok(Kernel::from_features(a, b)?);
-    };
-    let (g, h, w, c) = (group.order, *h, *w, a.sig.channels);
-    let rows = g * h * w;
-    let matrix = |f: &Features| -> Result<Array2<f64>, ExperimentError> {
-        Array2::from_shape_vec((rows, c), f.data.clone()).map_err(|_| {
-            ExperimentError::Usage("group signals of the wrong length for their shape".into())
-        })
-    };
-    if b.sig != a.sig {
-        return Err(ExperimentError::Usage(
-            "the head's features of two inputs have different shapes".into(),
-        ));
+/// The head's signals of every input of one network, made ready for
+/// [`Kernel::from_features`] of any pair: what depends on one input only (its matrix; for SO(3)
+/// signals its γ-shifted copies) is built once per network instead of once per pair, and
+/// each pair costs its matrix products alone.
+struct PairKernels<'a> {
+    feats: Vec<&'a Features>,
+    prepared: Prepared,
+}
+
+/// What [`PairKernels`] keeps per input.
+enum Prepared {
+    /// Group signals on `g` group elements and `h × w` positions of `c` channels: with the
+    /// features of each input a `(group element, position) × channel` matrix, the kernel is
+    /// `A Bᵀ / C` scattered into [`Layout::Group`] (the same sums as [`Kernel::from_features`],
+    /// a different order of the additions).
+    Group {
+        g: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+    },
+    /// SO(3) signals of bandlimit `bandlimit`, `c` channels: per input the `2L−1` γ-shifted
+    /// `p × (2L−1)C` row matrices and the transposed unshifted one, the operands of
+    /// [`entk_ntk::so3::So3PairKernel::from_signals`], which the pairs then multiply as it does
+    /// (bitwise its result).
+    So3 {
+        bandlimit: usize,
+        c: usize,
+        shifted: Vec<Vec<DMatrix<f64>>>,
+        second: Vec<DMatrix<f64>>,
+    },
+    /// Any other layout: [`Kernel::from_features`] per pair.
+    Other,
+}
+
+impl<'a> PairKernels<'a> {
+    /// The signals `feats`, which must all have the same signature.
+    fn new(feats: impl IntoIterator<Item = &'a Features>) -> Result<Self, ExperimentError> {
+        let feats: Vec<&Features> = feats.into_iter().collect();
+        let Some(first) = feats.first() else {
+            return Ok(PairKernels {
+                feats,
+                prepared: Prepared::Other,
+            });
+        };
+        let sig = &first.sig;
+        if feats.iter().any(|f| f.sig != *sig) {
+            return Err(ExperimentError::Usage(
+                "the head's features of two inputs have different shapes".into(),
+            ));
+        }
+        let c = sig.channels;
+        let wrong = || ExperimentError::Usage("signals of the wrong length for their shape".into());
+        let prepared = match &sig.layout {
+            Layout::Group { group, h, w } => {
+                if c == 0
+                    || feats
+                        .iter()
+                        .any(|f| f.data.len() != group.order * h * w * c)
+                {
+                    return Err(wrong());
+                }
+                Prepared::Group {
+                    g: group.order,
+                    h: *h,
+                    w: *w,
+                    c,
+                }
+            }
+            &Layout::So3 { bandlimit } => {
+                let (d, p) = entk_ntk::so3::So3PairKernel::dims(bandlimit);
+                if bandlimit == 0 || c == 0 || feats.iter().any(|f| f.data.len() != d * p * c) {
+                    return Err(wrong());
+                }
+                // `So3PairKernel::from_signals`'s rows: `p`, columns `(γ, c)`, γ shifted.
+                let rows = |x: &[f64], shift: usize| {
+                    DMatrix::from_fn(p, d * c, |q, j| {
+                        let (g, ch) = (j / c, j % c);
+                        x[(((g + shift) % d) * p + q) * c + ch]
+                    })
+                };
+                let shifted: Vec<Vec<DMatrix<f64>>> = feats
+                    .iter()
+                    .map(|f| (0..d).map(|s| rows(&f.data, s)).collect())
+                    .collect();
+                let second = shifted.iter().map(|m| m[0].transpose()).collect();
+                Prepared::So3 {
+                    bandlimit,
+                    c,
+                    shifted,
+                    second,
+                }
+            }
+            _ => Prepared::Other,
+        };
+        Ok(PairKernels { feats, prepared })
     }
-    // Rows and columns (s, i, j) of the product, reordered to the layout's (s1, s2, i1, i2,
-    // j1, j2).
-    let inv = 1.0 / c as f64;
-    let nngp: Vec<f64> = matrix(a)?
-        .dot(&matrix(b)?.t())
-        .into_shape_with_order((g, h, w, g, h, w))
-        .map_err(|_| ExperimentError::Usage("group kernel of the wrong size".into()))?
-        .permuted_axes([0, 3, 1, 4, 2, 5])
-        .iter()
-        .map(|v| v * inv)
-        .collect();
-    let len = nngp.len();
-    Ok(Kernel {
-        layout: a.sig.layout.clone(),
-        nngp,
-        ntk: vec![0.0; len],
-        channels: c,
-    })
+
+    /// The kernel of inputs `i` and `j` (NNGP slot; the NTK slot zero).
+    fn kernel(&self, i: usize, j: usize) -> Result<Kernel, ExperimentError> {
+        let (a, b) = (self.feats[i], self.feats[j]);
+        let nngp = match &self.prepared {
+            Prepared::Other => return Ok(Kernel::from_features(a, b)?),
+            &Prepared::Group { g, h, w, c } => {
+                let rows = g * h * w;
+                let matrix = |f: &'a Features| {
+                    ArrayView2::from_shape((rows, c), &f.data[..]).expect("length checked")
+                };
+                let product = matrix(a).dot(&matrix(b).t());
+                let product = product.as_slice().expect("a fresh standard-layout product");
+                // Rows and columns (s, i, j) of the product, reordered to the layout's (s1, s2,
+                // i1, i2, j1, j2).
+                let inv = 1.0 / c as f64;
+                let mut nngp = Vec::with_capacity(rows * rows);
+                for s1 in 0..g {
+                    for s2 in 0..g {
+                        for i1 in 0..h {
+                            for i2 in 0..h {
+                                for j1 in 0..w {
+                                    let row = &product[((s1 * h + i1) * w + j1) * rows..];
+                                    let run = &row[(s2 * h + i2) * w..][..w];
+                                    nngp.extend(run.iter().map(|v| v * inv));
+                                }
+                            }
+                        }
+                    }
+                }
+                nngp
+            }
+            Prepared::So3 {
+                bandlimit,
+                c,
+                shifted,
+                second,
+            } => {
+                let (d, p) = entk_ntk::so3::So3PairKernel::dims(*bandlimit);
+                let scale = 1.0 / (d * c) as f64;
+                let mut values = vec![0.0; d * p * p];
+                for (delta, slab) in values.chunks_exact_mut(p * p).enumerate() {
+                    let product = &shifted[i][delta] * &second[j];
+                    for p1 in 0..p {
+                        for p2 in 0..p {
+                            slab[p1 * p + p2] = product[(p1, p2)] * scale;
+                        }
+                    }
+                }
+                values
+            }
+        };
+        let len = nngp.len();
+        Ok(Kernel {
+            layout: a.sig.layout.clone(),
+            nngp,
+            ntk: vec![0.0; len],
+            channels: a.sig.channels,
+        })
+    }
 }
 
 /// Per-width statistics of one kernel, relative to `‖K‖²`.
@@ -2309,39 +2435,54 @@ mod tests {
         assert_eq!((&d.lin.y, &d.lin.rb), (&head_only.y, &head_only.rb));
     }
 
-    /// The matrix-product kernel of group signals equals the crate's own (1e-13 relative);
-    /// other layouts pass through unchanged.
+    /// The prepared pair kernels equal the crate's own: group signals to 1e-13 (relative; a
+    /// matrix product adds in another order), SO(3) signals bitwise (the same products of the
+    /// same operands), other layouts pass through; every pair of several inputs, in both orders.
     #[test]
-    fn head_kernel_matches_from_features() {
+    fn pair_kernels_match_from_features() {
         let (_, fam) = c4_family();
-        let xs = small_inputs(2);
+        let xs = small_inputs(3);
         let params = fam.full.init_seeded(&xs[0].sig, 3).unwrap();
         let pass = fam.draw_with(&xs, params).unwrap();
-        let (a, b) = (&pass.head[0], &pass.head[1]);
-        assert!(matches!(a.sig.layout, Layout::Group { .. }));
-        let (got, want) = (
-            head_kernel(a, b).unwrap(),
-            Kernel::from_features(a, b).unwrap(),
-        );
-        assert_eq!(
-            (&got.layout, got.channels, &got.ntk),
-            (&want.layout, want.channels, &want.ntk)
-        );
-        let scale = want.nngp.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
-        assert!(scale > 0.0);
-        for (g, w) in got.nngp.iter().zip(&want.nngp) {
-            assert!((g - w).abs() <= 1e-13 * scale, "{g} vs {w}");
+        assert!(matches!(pass.head[0].sig.layout, Layout::Group { .. }));
+        let (_, so3, sphere) = so3_family();
+        let params = so3.full.init_seeded(&sphere[0].sig, 3).unwrap();
+        let sphere_pass = so3.draw_with(&sphere, params).unwrap();
+        assert!(matches!(sphere_pass.head[0].sig.layout, Layout::So3 { .. }));
+        let vs: Vec<Features> = (0..3)
+            .map(|k| Features::image(1, 1, 3, vec![1.0, 2.0 + k as f64, 3.0]).unwrap())
+            .collect();
+        for (feats, exact) in [
+            (&pass.head, false),
+            (&pass.tail_pre, false),
+            (&sphere_pass.head, true),
+            (&sphere_pass.tail_pre, true),
+            (&sphere, true),
+            (&vs, true),
+        ] {
+            let prepared = PairKernels::new(feats.iter()).unwrap();
+            for i in 0..feats.len() {
+                for j in 0..feats.len() {
+                    let got = prepared.kernel(i, j).unwrap();
+                    let want = Kernel::from_features(&feats[i], &feats[j]).unwrap();
+                    if exact {
+                        assert_eq!(got, want, "pair ({i}, {j})");
+                        continue;
+                    }
+                    assert_eq!(
+                        (&got.layout, got.channels, &got.ntk),
+                        (&want.layout, want.channels, &want.ntk)
+                    );
+                    let scale = want.nngp.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
+                    assert!(scale > 0.0);
+                    for (g, w) in got.nngp.iter().zip(&want.nngp) {
+                        assert!((g - w).abs() <= 1e-13 * scale, "{g} vs {w}");
+                    }
+                }
+            }
         }
-        let (_, _, sphere) = so3_family();
-        let v = Features::image(1, 1, 3, vec![1.0, 2.0, 3.0]).unwrap();
-        assert_eq!(
-            head_kernel(&sphere[0], &sphere[1]).unwrap(),
-            Kernel::from_features(&sphere[0], &sphere[1]).unwrap()
-        );
-        assert_eq!(
-            head_kernel(&v, &v).unwrap(),
-            Kernel::from_features(&v, &v).unwrap()
-        );
+        let mixed = [&pass.head[0], &sphere_pass.head[0]];
+        assert!(PairKernels::new(mixed).is_err());
     }
 
     /// The readout-averaged NNGP of a network equals the mean of `f(x) f(x′)` over many

@@ -3,7 +3,6 @@
 
 use entk_ntk::{ArchSpec, Features, Kernel, LayerSpec, Network, Nonlinearity, Parameterization};
 
-use super::head_kernel;
 use crate::experiments::ExperimentError;
 
 /// A zero-mean control variate for the head parameters' share `Θ̂_head` of a network's NTK,
@@ -121,13 +120,9 @@ impl HeadShare {
     }
 
     /// `Z(x, x′)` for the head's empirical kernels `head = (K̂₁, Θ̂₁)` of the pair (only its
-    /// NTK `Θ̂₁`, layout and channels are read) and the two inputs' [`HeadShare::slopes`].
-    pub(super) fn control(
-        &self,
-        head: &Kernel,
-        qa: &Features,
-        qb: &Features,
-    ) -> Result<f64, ExperimentError> {
+    /// NTK `Θ̂₁`, layout and channels are read) and `d = D̂`, the kernel (NNGP slot) of the two
+    /// inputs' [`HeadShare::slopes`] (`Kernel::from_features` of them).
+    pub(super) fn control(&self, head: &Kernel, d: Kernel) -> Result<f64, ExperimentError> {
         // `A(Θ̂₁)` through the layer's NTK slot: with input kernels `(0, Θ̂₁)` the output is
         // `(σ_b², σ_b² + A(Θ̂₁))` in the NTK parameterisation.
         let input = Kernel {
@@ -137,7 +132,6 @@ impl HeadShare {
             channels: head.channels,
         };
         let s = self.linear.cross_kernel(input, &[], &[])?.to_full();
-        let d = head_kernel(qa, qb)?;
         if d.layout != s.layout || d.nngp.len() != s.nngp.len() {
             return Err(ExperimentError::Usage(
                 "the tail layer's finite and analytic kernels have different layouts".into(),
