@@ -78,7 +78,7 @@ pub fn pair_taps(ma: &DMatrix<f64>, mb: &DMatrix<f64>, q: usize) -> Vec<Tap> {
 }
 
 /// Geometry of one stencil application.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
     /// Input rows and columns.
     pub h_in: usize,

@@ -108,6 +108,7 @@ impl Conv {
             scale: 1.0 / (self.fh * self.fw) as f64,
             affine: &self.affine,
             fan_in: k.channels * self.fh * self.fw,
+            plan: None,
         };
         let rows = layout.row_blocks()[0];
         out.block(0, |o| {

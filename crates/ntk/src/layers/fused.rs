@@ -73,6 +73,9 @@ pub(crate) struct Step<'a> {
     pub affine: &'a Affine,
     /// The layer's fan-in.
     pub fan_in: usize,
+    /// The [`RowPlan`] of `taps`, `separable` and `g`, when the layer keeps one; otherwise
+    /// [`stencil_block`] makes it.
+    pub plan: Option<&'a RowPlan>,
 }
 
 /// `(k, t) ← affine(scale·A[k_in], scale·A[t_in])` for one output block (`t_in = None`: an NTK
@@ -85,10 +88,17 @@ pub(crate) fn stencil_block(
     (k, t): (&mut [f64], &mut [f64]),
     dual: Option<(Dual<'_>, RowBlock)>,
 ) {
-    let plan = RowPlan::new(step.taps, step.separable, step.g);
+    let made;
+    let plan = match step.plan {
+        Some(p) => p,
+        None => {
+            made = RowPlan::new(step.taps, step.separable, step.g);
+            &made
+        }
+    };
     let inputs: Vec<&[f64]> = std::iter::once(k_in).chain(t_in).collect();
     let run = Run {
-        plan: &plan,
+        plan,
         inputs: &inputs,
         step,
         k,

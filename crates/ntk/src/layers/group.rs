@@ -37,7 +37,7 @@
 //! Translations are kept only by multiples of the stride.
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use nalgebra::DMatrix;
 use rand::RngCore;
@@ -58,7 +58,7 @@ use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
 use crate::param::{GroupSupport, Padding};
 use crate::scratch;
-use crate::stencil::{pair_taps, resampling, Geometry, Separable, Tap};
+use crate::stencil::{pair_taps, resampling, Geometry, RowPlan, Separable, Tap};
 
 /// The most memory a layer's precomputed stencils may take (see `Stencils::check_size`).
 const STENCIL_BUDGET: u128 = 2 << 30;
@@ -74,6 +74,11 @@ struct Stencils {
     full: Vec<Vec<Tap>>,
     /// The factorised form of each `full` entry, where it exists (exact groups).
     separable: Vec<Option<Separable>>,
+    /// The [`RowPlan`] of each `full` entry on the first geometry it ran on: a layer's kernel
+    /// map runs on one input size pair after pair, and each of its blocks would otherwise build
+    /// the same plan again (tables and allocations that cost as much as a small block's
+    /// stencil). Made on first use, read-only after; other geometries build their own.
+    plans: Vec<OnceLock<(Geometry, RowPlan)>>,
 }
 
 impl Stencils {
@@ -92,12 +97,14 @@ impl Stencils {
             }
         }
         let separable = full.iter().map(|t| Separable::detect(t, q, q)).collect();
+        let plans = full.iter().map(|_| OnceLock::new()).collect();
         Ok(Stencils {
             info,
             q,
             m,
             full,
             separable,
+            plans,
         })
     }
     /// Refuses groups and windows whose tables would not fit, before allocating them: the
@@ -157,13 +164,16 @@ impl Stencils {
         fan_in: usize,
     ) -> Step<'a> {
         let i = s * self.info.order + t;
+        let (taps, separable) = (&self.full[i], self.separable[i]);
+        let (made_on, plan) = self.plans[i].get_or_init(|| (*g, RowPlan::new(taps, separable, g)));
         Step {
-            taps: &self.full[i],
-            separable: self.separable[i],
+            taps,
+            separable,
             g,
             scale,
             affine,
             fan_in,
+            plan: (made_on == g).then_some(plan),
         }
     }
     /// The finite forward pass shared by `lift_conv` and `group_conv`: output slice `s` sums,
@@ -864,21 +874,18 @@ impl GroupConv {
         } else {
             let scale = 1.0 / (self.slots.len() * self.q * self.q) as f64;
             let (mut sk, mut st) = (vec![0.0; bin], vec![0.0; bin]);
+            let (mut from_k, mut from_t) = (Vec::new(), Vec::new());
             for (i, (s, t)) in (0..n).flat_map(|s| (0..n).map(move |t| (s, t))).enumerate() {
-                sk.iter_mut().for_each(|v| *v = 0.0);
-                st.iter_mut().for_each(|v| *v = 0.0);
+                from_k.clear();
+                from_t.clear();
                 for &j in &self.slots {
                     let (a, b) = (self.st.info.comp[j * n + s], self.st.info.comp[j * n + t]);
                     let off = (a * n + b) * bin;
-                    for ((x, y), (p, q)) in sk
-                        .iter_mut()
-                        .zip(st.iter_mut())
-                        .zip(k.nngp[off..off + bin].iter().zip(&k.ntk[off..off + bin]))
-                    {
-                        *x += p;
-                        *y += q;
-                    }
+                    from_k.push(&k.nngp[off..off + bin]);
+                    from_t.push(&k.ntk[off..off + bin]);
                 }
+                sum_slices(&mut sk, &from_k);
+                sum_slices(&mut st, &from_t);
                 let step = self.st.step((s, t), &g, scale, &self.affine, fan_in);
                 let rows = blocks[s * n + t];
                 out.block(i, |o| {
@@ -891,6 +898,49 @@ impl GroupConv {
         Ok(out.finish().kernel(self.affine.width, |ak, at| {
             self.output_kernel(&g, relative, ak, at)
         }))
+    }
+}
+
+/// `out = Σ_k srcs[k]`, entry by entry, added left to right starting from `0.0`: bitwise the
+/// running sum `out = 0; out += srcs[0]; out += srcs[1]; …`, in one sweep over `out` per four
+/// sources instead of one per source plus the zeroing (the slot sums of
+/// [`GroupConv::kernel_fused`], most of its time when its blocks are small). Every source
+/// must be at least as long as `out`.
+fn sum_slices(out: &mut [f64], srcs: &[&[f64]]) {
+    if srcs.is_empty() {
+        out.fill(0.0);
+    }
+    let len = out.len();
+    for (g, group) in srcs.chunks(4).enumerate() {
+        // The first sweep starts from +0.0 (not from the first source: `0.0 + (−0.0)` is +0.0).
+        let fresh = g == 0;
+        let start = |o: f64| if fresh { 0.0 } else { o };
+        match *group {
+            [a, b, c, d] => {
+                let (a, b, c, d) = (&a[..len], &b[..len], &c[..len], &d[..len]);
+                for (e, o) in out.iter_mut().enumerate() {
+                    *o = (((start(*o) + a[e]) + b[e]) + c[e]) + d[e];
+                }
+            }
+            [a, b, c] => {
+                let (a, b, c) = (&a[..len], &b[..len], &c[..len]);
+                for (e, o) in out.iter_mut().enumerate() {
+                    *o = ((start(*o) + a[e]) + b[e]) + c[e];
+                }
+            }
+            [a, b] => {
+                let (a, b) = (&a[..len], &b[..len]);
+                for (e, o) in out.iter_mut().enumerate() {
+                    *o = (start(*o) + a[e]) + b[e];
+                }
+            }
+            [a] => {
+                for (o, v) in out.iter_mut().zip(&a[..len]) {
+                    *o = start(*o) + v;
+                }
+            }
+            _ => unreachable!("chunks of one to four"),
+        }
     }
 }
 
@@ -1106,4 +1156,85 @@ fn stride_one_values(
 /// Values of one spatial block `(H1, H2, W1, W2)` of a planar layout.
 fn strided_len(layout: &Layout) -> usize {
     layout.spatial().map_or(1, |(h, w)| h * h * w * w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Network;
+    use ndarray::Array3;
+
+    /// The slot sums are bitwise the running sum from +0.0, for every number of sources (one
+    /// to four per sweep, and several sweeps): entries whose sum depends on the order of the
+    /// additions (1e16 + 1 − 1e16 + 1 is 1 left to right, 0 in pairs), and signed zeros
+    /// (`0.0 + (−0.0)` is +0.0, not the first source's −0.0).
+    #[test]
+    fn slot_sums_are_bitwise_the_running_sum() {
+        let value = |k: usize, e: usize| match e {
+            0 => -0.0,
+            1 => [1e16, 1.0, -1e16, 1.0][k % 4],
+            _ => ((k * 31 + e * 17) % 23) as f64 * 0.37 - 4.1 + 1e-9 * k as f64,
+        };
+        for count in 0..=9 {
+            let srcs: Vec<Vec<f64>> = (0..count)
+                .map(|k| (0..13).map(|e| value(k, e)).collect())
+                .collect();
+            let refs: Vec<&[f64]> = srcs.iter().map(|v| &v[..]).collect();
+            let mut want = vec![0.0; 13];
+            for s in &srcs {
+                for (w, v) in want.iter_mut().zip(s) {
+                    *w += v;
+                }
+            }
+            let mut got = vec![f64::NAN; 13];
+            sum_slices(&mut got, &refs);
+            for (e, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(
+                    g.to_bits(),
+                    w.to_bits(),
+                    "{count} sources, entry {e}: {g} vs {w}"
+                );
+            }
+        }
+    }
+
+    /// A layer keeps the stencil plans of the first geometry it ran on and builds its own for
+    /// others: its kernels on images of one size after those of another are bitwise a fresh
+    /// network's, both ways round.
+    #[test]
+    fn kept_stencil_plans_follow_the_geometry() {
+        let spec = r#"{"layers": [
+            {"type": "lift_conv", "group": "c4", "filter": 3, "padding": "same"}, {"type": "relu"},
+            {"type": "group_conv", "group": "c4", "filter": 3, "padding": "same", "group_support": "all"}, {"type": "relu"},
+            {"type": "group_conv", "group": "c4", "filter": 3, "padding": "valid"}, {"type": "group_pool"}]}"#;
+        let image = |size: usize, seed: usize| {
+            Array3::from_shape_fn((size, size, 2), |(i, j, c)| {
+                (((i * 7 + j * 13 + c * 5 + seed * 11) % 17) as f64 - 8.0) / 5.0
+            })
+        };
+        let kernel = |net: &Network, size: usize| {
+            let k = net
+                .kernel_pair(image(size, 1).view(), image(size, 2).view())
+                .unwrap();
+            (k.nngp[0].to_bits(), k.ntk[0].to_bits())
+        };
+        for (first, second) in [(5, 7), (7, 5)] {
+            let used = Network::from_json(spec).unwrap();
+            let before = kernel(&used, first);
+            let after = kernel(&used, second);
+            assert_eq!(after, kernel(&Network::from_json(spec).unwrap(), second));
+            assert_eq!(before, kernel(&used, first));
+        }
+        // The plans are kept for the first geometry only.
+        let info = GroupInfo::new(&entk_groups::CyclicGroup::new(4).unwrap()).unwrap();
+        let st = Stencils::new(Arc::new(info), 3).unwrap();
+        let affine = Affine::default();
+        let (g5, g7) = (
+            Geometry::new(5, 5, 3, 3, Padding::Valid).unwrap(),
+            Geometry::new(7, 7, 3, 3, Padding::Valid).unwrap(),
+        );
+        assert!(st.step((0, 1), &g5, 1.0, &affine, 1).plan.is_some());
+        assert!(st.step((0, 1), &g7, 1.0, &affine, 1).plan.is_none());
+        assert!(st.step((0, 1), &g5, 1.0, &affine, 1).plan.is_some());
+    }
 }
