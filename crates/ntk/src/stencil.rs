@@ -403,48 +403,87 @@ impl<S: RowSink> SimdOp for RunRows<'_, S> {
         let (hi, wi) = (g.h_in, g.w_in);
         let stride = padded.first().map_or(g.w_in, |p| p.stride);
         let zero = padded.first().map_or(0, |p| p.zero);
-        let mut rows = vec![vec![0.0; g.w_out]; padded.len()];
-        let mut part = vec![0.0; g.w_out];
-        let mut base = vec![usize::MAX; n];
-        let mut starts = vec![0usize; n];
-        let mut r = 0;
-        for o0 in 0..g.h_out {
-            for o1 in 0..g.h_out {
-                for (t, b) in base.iter_mut().enumerate() {
-                    let (s0, s1) = (plan.sources[0][o0 * n + t], plan.sources[1][o1 * n + t]);
-                    *b = if s0 == usize::MAX || s1 == usize::MAX {
-                        usize::MAX
-                    } else {
-                        (s0 * hi + s1) * wi
-                    };
-                }
-                for o2 in 0..g.w_out {
-                    for t in 0..n {
-                        let s2 = plan.sources[2][o2 * n + t];
-                        starts[t] = plan.taps[t].start
-                            + if base[t] == usize::MAX || s2 == usize::MAX {
-                                zero
-                            } else {
-                                (base[t] + s2) * stride
-                            };
+        ROW_SCRATCH.with(|cell| {
+            // A sink that ran a plan of its own would find the buffers taken: it gets fresh ones.
+            let (mut kept, mut fresh) = (cell.try_borrow_mut().ok(), RowScratch::default());
+            let scratch = kept.as_deref_mut().unwrap_or(&mut fresh);
+            scratch.fit(padded.len(), g.w_out, n);
+            let RowScratch {
+                rows,
+                part,
+                base,
+                starts,
+            } = scratch;
+            let mut r = 0;
+            for o0 in 0..g.h_out {
+                for o1 in 0..g.h_out {
+                    for (t, b) in base.iter_mut().enumerate() {
+                        let (s0, s1) = (plan.sources[0][o0 * n + t], plan.sources[1][o1 * n + t]);
+                        *b = if s0 == usize::MAX || s1 == usize::MAX {
+                            usize::MAX
+                        } else {
+                            (s0 * hi + s1) * wi
+                        };
                     }
-                    for (row, p) in rows.iter_mut().zip(padded) {
-                        sum_taps(
-                            row,
-                            &mut part,
-                            p.data(),
-                            &starts,
-                            &plan.taps,
-                            plan.summation,
-                            scale,
-                        );
+                    for o2 in 0..g.w_out {
+                        for t in 0..n {
+                            let s2 = plan.sources[2][o2 * n + t];
+                            starts[t] = plan.taps[t].start
+                                + if base[t] == usize::MAX || s2 == usize::MAX {
+                                    zero
+                                } else {
+                                    (base[t] + s2) * stride
+                                };
+                        }
+                        for (row, p) in rows.iter_mut().zip(padded) {
+                            sum_taps(
+                                row,
+                                part,
+                                p.data(),
+                                starts,
+                                &plan.taps,
+                                plan.summation,
+                                scale,
+                            );
+                        }
+                        sink.row(r, rows);
+                        r += 1;
                     }
-                    sink.row(r, &mut rows);
-                    r += 1;
                 }
             }
-        }
+        });
     }
+}
+
+/// The buffers of [`RunRows`], kept per thread ([`ROW_SCRATCH`]): a kernel map runs one small
+/// block after another, and allocating them per block cost as much as a block's stencil.
+/// Every value is written before it is read; only the lengths matter ([`RowScratch::fit`]).
+#[derive(Default)]
+struct RowScratch {
+    /// One output row per input.
+    rows: Vec<Vec<f64>>,
+    /// A group's partial sum (the [`Summation::Grouped`] order).
+    part: Vec<f64>,
+    /// Per tap, the start of its `(H1, H2)` input plane, or `usize::MAX` in the padding.
+    base: Vec<usize>,
+    /// Per tap, where its run starts in the padded input.
+    starts: Vec<usize>,
+}
+
+impl RowScratch {
+    /// Sizes the buffers for `inputs` inputs, rows of `w` values and `taps` taps.
+    fn fit(&mut self, inputs: usize, w: usize, taps: usize) {
+        self.rows.resize_with(inputs, Vec::new);
+        self.rows.iter_mut().for_each(|r| r.resize(w, 0.0));
+        self.part.resize(w, 0.0);
+        self.base.resize(taps, usize::MAX);
+        self.starts.resize(taps, 0);
+    }
+}
+
+thread_local! {
+    /// The row buffers of [`RunRows`] on this thread.
+    static ROW_SCRATCH: std::cell::RefCell<RowScratch> = std::cell::RefCell::new(RowScratch::default());
 }
 
 /// `row = Σ over the taps of the runs data[start..start + len]`, in `summation`'s order.

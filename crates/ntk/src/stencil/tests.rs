@@ -4,7 +4,8 @@
 //!
 //! (A unit test: the stencil kernels are private to the crate.)
 
-use super::{apply_stencil, conv_taps, Geometry, Separable, Tap};
+use super::{apply_stencil, conv_taps, Geometry, RowPlan, RowSink, Separable, Tap};
+use crate::simd::SimdLevel;
 use crate::Padding;
 
 /// Contiguous runs `(out_start, in_start, len)` of the innermost axis for offset `off`.
@@ -202,4 +203,56 @@ fn detection_rejects_non_permutations() {
         (tap.r2, tap.c2) = (tap.c1, tap.r1);
     }
     assert!(Separable::detect(&t, 3, 5).is_none());
+}
+
+/// The row buffers kept per thread give bitwise what fresh ones give: a stencil run after runs
+/// of another size (longer rows, more taps, another padding), and runs started from inside
+/// another run's sink, which find the buffers taken and use fresh ones.
+#[test]
+fn kept_row_buffers_change_nothing() {
+    let small = Geometry::new(5, 5, 3, 3, Padding::Same).unwrap();
+    let big = Geometry::new(7, 7, 5, 5, Padding::Circular).unwrap();
+    let run = |g: &Geometry, q: usize, seed: u64| {
+        let inp = values(g.h_in.pow(2) * g.w_in.pow(2), seed);
+        let t = taps(q, true, 1, -1);
+        let mut out = vec![f64::NAN; g.h_out.pow(2) * g.w_out.pow(2)];
+        apply_stencil(&mut out, &inp, &t, Separable::detect(&t, q, q), g, 0.5);
+        out.iter().map(|v| v.to_bits()).collect::<Vec<u64>>()
+    };
+    let first = run(&small, 3, 1);
+    let other = run(&big, 5, 2);
+    assert_eq!(run(&small, 3, 1), first);
+
+    /// Stores the outer rows and runs the small stencil inside each.
+    struct Nested<'a> {
+        out: Vec<f64>,
+        inner: &'a dyn Fn() -> Vec<u64>,
+        inner_runs: Vec<Vec<u64>>,
+    }
+    impl RowSink for Nested<'_> {
+        fn row(&mut self, r: usize, rows: &mut [Vec<f64>]) {
+            let w = rows[0].len();
+            self.out[r * w..][..w].copy_from_slice(&rows[0]);
+            self.inner_runs.push((self.inner)());
+        }
+    }
+    let inner = || run(&small, 3, 1);
+    let t = taps(5, true, 1, -1);
+    let inp = values(7usize.pow(4), 2);
+    let mut sink = Nested {
+        out: vec![f64::NAN; 7usize.pow(4)],
+        inner: &inner,
+        inner_runs: Vec::new(),
+    };
+    RowPlan::new(&t, Separable::detect(&t, 5, 5), &big).run(
+        SimdLevel::current(),
+        &[&inp],
+        &big,
+        0.5,
+        &mut sink,
+    );
+    let outer: Vec<u64> = sink.out.iter().map(|v| v.to_bits()).collect();
+    assert_eq!(outer, other);
+    assert_eq!(sink.inner_runs.len(), 7 * 7 * 7);
+    assert!(sink.inner_runs.iter().all(|r| *r == first));
 }
