@@ -16,6 +16,7 @@
 
 mod combinators;
 mod conv;
+mod conv_direct;
 mod dense;
 mod fused;
 mod group;

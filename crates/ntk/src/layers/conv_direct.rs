@@ -1,0 +1,474 @@
+//! Direct batched convolution passes: the finite networks' stride-1 convolutions of many small
+//! samples ([`super::conv::ConvPass::forward_batch`] and `backward_batch`) without the im2col
+//! matrix and without a general matrix product.
+//!
+//! At the widths of the finite-network experiments (2–32 channels, 9×9 images, batches of 16
+//! and 64) the im2col route spent most of its time copying: the im2col matrix (copies of 1–6
+//! values at a time), matrixmultiply's packing of it (a second copy), and the col2im scatter
+//! (`perf` of `entk experiment augmentation`: 31 % in copies and packing, 10 % building the
+//! im2col matrix, 26 % in the product). At a few channels the products are too thin to
+//! pay for that. Here each pass reads the samples in place through a table of the window's taps
+//! (built once per thread, geometry and channels) and accumulates `acc[0..N] += s · row[0..N]`
+//! into a short accumulator kept in registers (`N` the output channels for the forward pass and
+//! the filter gradient, the input channels for the input cotangent; compiled for `N` = 1, 2, 4
+//! and a loop over any other `N`):
+//!
+//! - forward: `y_b[p] += α Σ_{(u,q)} Σ_c x_b[q][c] F[u][c][·]`, taps `(u, q)` of output `p`;
+//! - filter gradient: `dF[u][c][·] += α Σ_b Σ_{(p,q)} x_b[q][c] dy_b[p][·]` (or per sample);
+//! - input cotangent: `dx_b[q][·] += α Σ_{(u,p)} Σ_o dy_b[p][o] F[u][·][o]`, the taps `(u, p)`
+//!   that read input position `q`.
+//!
+//! The sums run in a fixed order (the terms round-robin into a few partial sums, so that
+//! consecutive additions need not wait on each other, added up at the end), with separate
+//! rounding of each product and sum (Rust never contracts them into a fused multiply–add), so
+//! every [`SimdLevel`] gives bitwise the same numbers. They differ from the matrix-product route
+//! (matrixmultiply's fused multiply–adds, its blocking of long sums) by rounding only: tested
+//! against the direct loops in `conv.rs` to 1e-12. [`super::conv::ConvPass`] takes this route
+//! at small channel counts only, where it is faster (`DIRECT_CHANNELS` there).
+
+use crate::simd::{SimdLevel, SimdOp};
+use crate::stencil::Geometry;
+
+use super::conv::{FilterGrad, Strided};
+
+/// Pairs grouped by a key: group `k` is `pairs[start[k]..start[k + 1]]`.
+struct Grouped {
+    pairs: Vec<(usize, usize)>,
+    start: Vec<usize>,
+}
+
+impl Grouped {
+    /// `(key, pair)` items grouped by key (`keys` groups), each group in the items' order.
+    fn new(keys: usize, items: &[(usize, (usize, usize))]) -> Self {
+        let mut start = vec![0; keys + 1];
+        for &(k, _) in items {
+            start[k + 1] += 1;
+        }
+        for k in 0..keys {
+            start[k + 1] += start[k];
+        }
+        let mut fill = start.clone();
+        let mut pairs = vec![(0, 0); items.len()];
+        for &(k, pair) in items {
+            pairs[fill[k]] = pair;
+            fill[k] += 1;
+        }
+        Grouped { pairs, start }
+    }
+    fn get(&self, k: usize) -> &[(usize, usize)] {
+        &self.pairs[self.start[k]..self.start[k + 1]]
+    }
+}
+
+/// The taps of a stride-1 window over a geometry: for every output position `p`, the pairs
+/// `(u, q)` of a tap `u` (row-major over the `fh×fw` window) and the input position `q` it
+/// reads (taps reading the zero padding left out), in the window's order; and the same pairs
+/// grouped by tap (`(p, q)`, increasing `p`) and by input position (`(u, p)`, increasing `p`).
+pub(crate) struct Taps {
+    taps: usize,
+    positions: usize,
+    inputs: usize,
+    by_out: Grouped,
+    by_tap: Grouped,
+    by_in: Grouped,
+}
+
+/// What a [`Plan`] depends on: the geometry's sizes and padding, input and output channels.
+type PlanKey = (
+    usize,
+    usize,
+    usize,
+    usize,
+    crate::param::Padding,
+    usize,
+    usize,
+);
+
+thread_local! {
+    /// The plans this thread used last (a training run reuses a handful).
+    static PLANS: std::cell::RefCell<Vec<(PlanKey, std::rc::Rc<Plan>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The index lists of the three passes of one convolution (geometry and channels), built once
+/// per thread: per output position the (input value, filter row) pairs of the forward pass, per
+/// filter row the (input value, output position) pairs of its gradient, per input position the
+/// (cotangent value, transposed filter row) pairs of the input cotangent.
+pub(crate) struct Plan {
+    taps: Taps,
+    forward: Lists,
+    filter: Lists,
+    input: Lists,
+}
+
+impl Plan {
+    /// The plan of `g` with `(c, o)` channels (cached per thread).
+    pub(crate) fn of(g: &Geometry, (c, o): (usize, usize)) -> std::rc::Rc<Plan> {
+        let key = (g.h_in, g.w_in, g.kh, g.kw, g.padding, c, o);
+        PLANS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some((_, t)) = cache.iter().find(|(k, _)| *k == key) {
+                return t.clone();
+            }
+            let t = std::rc::Rc::new(Plan::new(Taps::new(g), (c, o)));
+            if cache.len() >= 16 {
+                cache.remove(0);
+            }
+            cache.push((key, t.clone()));
+            t
+        })
+    }
+
+    fn new(t: Taps, (c, o): (usize, usize)) -> Self {
+        let forward = Lists::build(t.positions, |p, v| {
+            for &(u, q) in t.by_out.get(p) {
+                v.extend((0..c).map(|cc| ((q * c + cc) as u32, (u * c + cc) as u32)));
+            }
+        });
+        let filter = Lists::build(t.taps * c, |k, v| {
+            let (u, cc) = (k / c, k % c);
+            v.extend(
+                t.by_tap
+                    .get(u)
+                    .iter()
+                    .map(|&(p, q)| ((q * c + cc) as u32, p as u32)),
+            );
+        });
+        let input = Lists::build(t.inputs, |q, v| {
+            for &(u, p) in t.by_in.get(q) {
+                v.extend((0..o).map(|oo| ((p * o + oo) as u32, (u * o + oo) as u32)));
+            }
+        });
+        Plan {
+            taps: t,
+            forward,
+            filter,
+            input,
+        }
+    }
+}
+
+impl Taps {
+    fn new(g: &Geometry) -> Self {
+        let (fh, fw) = (2 * g.kh + 1, 2 * g.kw + 1);
+        let positions = g.h_out * g.w_out;
+        let inputs = g.h_in * g.w_in;
+        let mut out = Vec::new();
+        let mut tap = Vec::new();
+        let mut input = Vec::new();
+        for i in 0..g.h_out {
+            for j in 0..g.w_out {
+                let p = i * g.w_out + j;
+                for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
+                    let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {
+                        continue;
+                    };
+                    for (uc, dc) in (-(g.kw as isize)..=g.kw as isize).enumerate() {
+                        if let Some(sj) = g.padding.source(j, dc, g.kw, g.w_in) {
+                            let (u, q) = (ur * fw + uc, si * g.w_in + sj);
+                            out.push((p, (u, q)));
+                            tap.push((u, (p, q)));
+                            input.push((q, (u, p)));
+                        }
+                    }
+                }
+            }
+        }
+        Taps {
+            taps: fh * fw,
+            positions,
+            inputs,
+            by_out: Grouped::new(positions, &out),
+            by_tap: Grouped::new(fh * fw, &tap),
+            by_in: Grouped::new(inputs, &input),
+        }
+    }
+}
+
+/// Independent partial sums per accumulator, so that consecutive additions do not wait on each
+/// other (8 for the compiled widths of up to 4 values).
+const fn partials(n: usize) -> usize {
+    if n <= 4 {
+        8
+    } else {
+        1
+    }
+}
+
+/// `dst[..n] += α Σ_i s[a_i] · r[b_i·n..][..n]` over `items = [(a_i, b_i)]` (`N = n` when
+/// `N > 0`). The terms go round-robin into `K` partial sums, added up at the end in a fixed
+/// order.
+#[inline(always)]
+fn scaled_sum<const N: usize, const K: usize>(
+    dst: &mut [f64],
+    alpha: f64,
+    items: &[(u32, u32)],
+    s: &[f64],
+    r: &[f64],
+    n: usize,
+) {
+    if N == 0 {
+        let mut acc = vec![0.0; n];
+        for &(a, b) in items {
+            let (sv, row) = (s[a as usize], &r[b as usize * n..][..n]);
+            for (x, y) in acc.iter_mut().zip(row) {
+                *x += sv * y;
+            }
+        }
+        for (d, a) in dst[..n].iter_mut().zip(&acc) {
+            *d += alpha * a;
+        }
+        return;
+    }
+    let mut part = [[0.0f64; N]; K];
+    let mut chunks = items.chunks_exact(K);
+    for chunk in &mut chunks {
+        for k in 0..K {
+            let (a, b) = chunk[k];
+            let sv = s[a as usize];
+            let row: &[f64; N] = r[b as usize * N..][..N].try_into().expect("N values");
+            for l in 0..N {
+                part[k][l] += sv * row[l];
+            }
+        }
+    }
+    for (k, &(a, b)) in chunks.remainder().iter().enumerate() {
+        let sv = s[a as usize];
+        let row: &[f64; N] = r[b as usize * N..][..N].try_into().expect("N values");
+        for l in 0..N {
+            part[k][l] += sv * row[l];
+        }
+    }
+    for k in 1..K {
+        for l in 0..N {
+            part[0][l] += part[k][l];
+        }
+    }
+    let dst: &mut [f64; N] = (&mut dst[..N]).try_into().expect("N values");
+    for l in 0..N {
+        dst[l] += alpha * part[0][l];
+    }
+}
+
+/// Runs `$f::<N, K>(args)` with `N = $n` when it is one of the compiled widths (`K` its
+/// [`partials`]), `N = 0` (a loop over any `n`) otherwise.
+macro_rules! by_width {
+    ($n:expr, $f:ident($($arg:expr),*)) => {
+        match $n {
+            1 => $f::<1, { partials(1) }>($($arg),*),
+            2 => $f::<2, { partials(2) }>($($arg),*),
+            4 => $f::<4, { partials(4) }>($($arg),*),
+            _ => $f::<0, 1>($($arg),*),
+        }
+    };
+}
+
+/// Lists of `(a, b)` index pairs grouped by a key (CSR): list `k` is `items[start[k]..start[k+1]]`.
+struct Lists {
+    items: Vec<(u32, u32)>,
+    start: Vec<usize>,
+}
+
+impl Lists {
+    fn build(keys: usize, mut each: impl FnMut(usize, &mut Vec<(u32, u32)>)) -> Self {
+        let mut items = Vec::new();
+        let mut start = Vec::with_capacity(keys + 1);
+        start.push(0);
+        for k in 0..keys {
+            each(k, &mut items);
+            start.push(items.len());
+        }
+        Lists { items, start }
+    }
+    fn get(&self, k: usize) -> &[(u32, u32)] {
+        &self.items[self.start[k]..self.start[k + 1]]
+    }
+}
+
+/// A stride-1 convolution pass of `n` samples: `c` input and `o` output channels, scale `alpha`.
+pub(crate) struct Direct<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) n: usize,
+    pub(crate) channels: (usize, usize),
+    pub(crate) alpha: f64,
+}
+
+impl Direct<'_> {
+    /// `y_b += α conv(x_b, filt)` for every sample (`x`, `y` at their places), filter
+    /// `(fh·fw, C, O)`.
+    pub(crate) fn forward(
+        &self,
+        (y, yat): (&mut [f64], Strided),
+        (x, xat): (&[f64], Strided),
+        filt: &[f64],
+    ) {
+        struct Op<'a> {
+            d: &'a Direct<'a>,
+            lists: &'a Lists,
+            y: (&'a mut [f64], Strided),
+            x: (&'a [f64], Strided),
+            filt: &'a [f64],
+        }
+        impl SimdOp for Op<'_> {
+            type Output = ();
+            #[inline(always)]
+            fn call(self) {
+                by_width!(self.d.channels.1, forward_n(self));
+            }
+        }
+        #[inline(always)]
+        fn forward_n<const N: usize, const K: usize>(op: Op<'_>) {
+            let (d, (y, yat), (x, xat)) = (op.d, op.y, op.x);
+            let (c, o) = d.channels;
+            let (sin, sout) = (d.plan.taps.inputs * c, d.plan.taps.positions * o);
+            for b in 0..d.n {
+                let xb = &x[b * xat.stride + xat.offset..][..sin];
+                let yb = &mut y[b * yat.stride + yat.offset..][..sout];
+                for p in 0..d.plan.taps.positions {
+                    scaled_sum::<N, K>(&mut yb[p * o..], d.alpha, op.lists.get(p), xb, op.filt, o);
+                }
+            }
+        }
+        SimdLevel::current().run(Op {
+            d: self,
+            lists: &self.plan.forward,
+            y: (y, yat),
+            x: (x, xat),
+            filt,
+        });
+    }
+
+    /// The filter gradient `α Σ_p x_b[q(p,u)][c] dy_b[p][·]`: summed over the samples and added
+    /// to the `(fh·fw, C, O)` array, or per sample through the sink (`FilterGrad`).
+    pub(crate) fn filter_grad(
+        &self,
+        (x, xat): (&[f64], Strided),
+        (dy, yat): (&[f64], Strided),
+        dfilt: FilterGrad<'_>,
+    ) {
+        let (c, o) = self.channels;
+        let rows = self.plan.taps.taps * c * o;
+        match dfilt {
+            FilterGrad::Sum(df) => {
+                self.filter_grad_into(&self.plan.filter, 0..self.n, (x, xat), (dy, yat), df)
+            }
+            FilterGrad::Each(sink) => {
+                let mut buf = crate::scratch::take(rows);
+                for b in 0..self.n {
+                    buf.fill(0.0);
+                    self.filter_grad_into(
+                        &self.plan.filter,
+                        b..b + 1,
+                        (x, xat),
+                        (dy, yat),
+                        &mut buf,
+                    );
+                    sink(b, &buf);
+                }
+                crate::scratch::recycle(buf);
+            }
+        }
+    }
+
+    /// `df += α Σ_{b ∈ samples} …` ([`Direct::filter_grad`]).
+    fn filter_grad_into(
+        &self,
+        lists: &Lists,
+        samples: std::ops::Range<usize>,
+        x: (&[f64], Strided),
+        dy: (&[f64], Strided),
+        df: &mut [f64],
+    ) {
+        struct Op<'a> {
+            d: &'a Direct<'a>,
+            lists: &'a Lists,
+            samples: std::ops::Range<usize>,
+            x: (&'a [f64], Strided),
+            dy: (&'a [f64], Strided),
+            df: &'a mut [f64],
+        }
+        impl SimdOp for Op<'_> {
+            type Output = ();
+            #[inline(always)]
+            fn call(self) {
+                by_width!(self.d.channels.1, filter_grad_n(self));
+            }
+        }
+        #[inline(always)]
+        fn filter_grad_n<const N: usize, const K: usize>(op: Op<'_>) {
+            let (d, (x, xat), (dy, yat)) = (op.d, op.x, op.dy);
+            let (c, o) = d.channels;
+            let (sin, sout) = (d.plan.taps.inputs * c, d.plan.taps.positions * o);
+            for b in op.samples {
+                let xb = &x[b * xat.stride + xat.offset..][..sin];
+                let yb = &dy[b * yat.stride + yat.offset..][..sout];
+                for k in 0..d.plan.taps.taps * c {
+                    scaled_sum::<N, K>(&mut op.df[k * o..], d.alpha, op.lists.get(k), xb, yb, o);
+                }
+            }
+        }
+        SimdLevel::current().run(Op {
+            d: self,
+            lists,
+            samples,
+            x,
+            dy,
+            df,
+        });
+    }
+
+    /// `dx_b += α convᵀ(dy_b, filt)` for every sample (the input cotangents).
+    pub(crate) fn input_grad(
+        &self,
+        (dx, xat): (&mut [f64], Strided),
+        (dy, yat): (&[f64], Strided),
+        filt: &[f64],
+    ) {
+        let (c, o) = self.channels;
+        let t = &self.plan.taps;
+        // The filter as (fh·fw, O, C): the rows `F[u][·][o]` the input cotangent accumulates.
+        let mut ft = crate::scratch::take(t.taps * o * c);
+        for u in 0..t.taps {
+            for cc in 0..c {
+                for oo in 0..o {
+                    ft[(u * o + oo) * c + cc] = filt[(u * c + cc) * o + oo];
+                }
+            }
+        }
+        struct Op<'a> {
+            d: &'a Direct<'a>,
+            lists: &'a Lists,
+            dx: (&'a mut [f64], Strided),
+            dy: (&'a [f64], Strided),
+            ft: &'a [f64],
+        }
+        impl SimdOp for Op<'_> {
+            type Output = ();
+            #[inline(always)]
+            fn call(self) {
+                by_width!(self.d.channels.0, input_grad_n(self));
+            }
+        }
+        #[inline(always)]
+        fn input_grad_n<const N: usize, const K: usize>(op: Op<'_>) {
+            let (d, (dx, xat), (dy, yat)) = (op.d, op.dx, op.dy);
+            let (c, o) = d.channels;
+            let (sin, sout) = (d.plan.taps.inputs * c, d.plan.taps.positions * o);
+            for b in 0..d.n {
+                let xb = &mut dx[b * xat.stride + xat.offset..][..sin];
+                let yb = &dy[b * yat.stride + yat.offset..][..sout];
+                for q in 0..d.plan.taps.inputs {
+                    scaled_sum::<N, K>(&mut xb[q * c..], d.alpha, op.lists.get(q), yb, op.ft, c);
+                }
+            }
+        }
+        SimdLevel::current().run(Op {
+            d: self,
+            lists: &self.plan.input,
+            dx: (dx, xat),
+            dy: (dy, yat),
+            ft: &ft,
+        });
+        crate::scratch::recycle(ft);
+    }
+}
