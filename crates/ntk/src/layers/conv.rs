@@ -415,7 +415,7 @@ fn window_runs(g: &Geometry, (i, j): (usize, usize), mut run: impl FnMut(usize, 
 /// Calls `tap(u, q)` for every tap of the window at output position `(i, j)` that reads the
 /// image rather than the zero padding: `u` the tap's index, row-major over the `fh×fw` window,
 /// and `q = si·W_in + sj` the input position it reads.
-fn window_taps(g: &Geometry, (i, j): (usize, usize), mut tap: impl FnMut(usize, usize)) {
+pub(crate) fn window_taps(g: &Geometry, (i, j): (usize, usize), mut tap: impl FnMut(usize, usize)) {
     let fw = 2 * g.kw + 1;
     for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
         let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {

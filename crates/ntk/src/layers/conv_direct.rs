@@ -29,7 +29,7 @@
 use crate::simd::{SimdLevel, SimdOp};
 use crate::stencil::Geometry;
 
-use super::conv::{FilterGrad, Strided};
+use super::conv::{window_taps, FilterGrad, Strided};
 
 /// Pairs grouped by a key: group `k` is `pairs[start[k]..start[k + 1]]`.
 struct Grouped {
@@ -159,19 +159,11 @@ impl Taps {
         for i in 0..g.h_out {
             for j in 0..g.w_out {
                 let p = i * g.w_out + j;
-                for (ur, dr) in (-(g.kh as isize)..=g.kh as isize).enumerate() {
-                    let Some(si) = g.padding.source(i, dr, g.kh, g.h_in) else {
-                        continue;
-                    };
-                    for (uc, dc) in (-(g.kw as isize)..=g.kw as isize).enumerate() {
-                        if let Some(sj) = g.padding.source(j, dc, g.kw, g.w_in) {
-                            let (u, q) = (ur * fw + uc, si * g.w_in + sj);
-                            out.push((p, (u, q)));
-                            tap.push((u, (p, q)));
-                            input.push((q, (u, p)));
-                        }
-                    }
-                }
+                window_taps(g, (i, j), |u, q| {
+                    out.push((p, (u, q)));
+                    tap.push((u, (p, q)));
+                    input.push((q, (u, p)));
+                });
             }
         }
         Taps {
@@ -302,39 +294,57 @@ impl Direct<'_> {
         (x, xat): (&[f64], Strided),
         filt: &[f64],
     ) {
+        let (c, o) = self.channels;
+        let sizes = (self.plan.taps.positions, o, self.plan.taps.inputs * c);
+        self.gather(&self.plan.forward, sizes, (y, yat), (x, xat), filt);
+    }
+
+    /// For every sample `b` and key `k < keys`: `dst_b[k·n..][..n] += α Σ s_b[a] · rows[r·n..]`
+    /// over the pairs `(a, r)` of list `k` (`sizes = (keys, n, len of s_b)`): the forward pass
+    /// (keys the output positions, `s` the inputs, rows the filter's) and the input cotangent
+    /// (keys the input positions, `s` the cotangents, rows the transposed filter's).
+    fn gather(
+        &self,
+        lists: &Lists,
+        sizes: (usize, usize, usize),
+        dst: (&mut [f64], Strided),
+        src: (&[f64], Strided),
+        rows: &[f64],
+    ) {
         struct Op<'a> {
             d: &'a Direct<'a>,
             lists: &'a Lists,
-            y: (&'a mut [f64], Strided),
-            x: (&'a [f64], Strided),
-            filt: &'a [f64],
+            sizes: (usize, usize, usize),
+            dst: (&'a mut [f64], Strided),
+            src: (&'a [f64], Strided),
+            rows: &'a [f64],
         }
         impl SimdOp for Op<'_> {
             type Output = ();
             #[inline(always)]
             fn call(self) {
-                by_width!(self.d.channels.1, forward_n(self));
+                by_width!(self.sizes.1, gather_n(self));
             }
         }
         #[inline(always)]
-        fn forward_n<const N: usize, const K: usize>(op: Op<'_>) {
-            let (d, (y, yat), (x, xat)) = (op.d, op.y, op.x);
-            let (c, o) = d.channels;
-            let (sin, sout) = (d.plan.taps.inputs * c, d.plan.taps.positions * o);
+        fn gather_n<const N: usize, const K: usize>(op: Op<'_>) {
+            let (d, (dst, dat), (src, sat)) = (op.d, op.dst, op.src);
+            let (keys, n, slen) = op.sizes;
             for b in 0..d.n {
-                let xb = &x[b * xat.stride + xat.offset..][..sin];
-                let yb = &mut y[b * yat.stride + yat.offset..][..sout];
-                for p in 0..d.plan.taps.positions {
-                    scaled_sum::<N, K>(&mut yb[p * o..], d.alpha, op.lists.get(p), xb, op.filt, o);
+                let sb = &src[b * sat.stride + sat.offset..][..slen];
+                let db = &mut dst[b * dat.stride + dat.offset..][..keys * n];
+                for k in 0..keys {
+                    scaled_sum::<N, K>(&mut db[k * n..], d.alpha, op.lists.get(k), sb, op.rows, n);
                 }
             }
         }
         SimdLevel::current().run(Op {
             d: self,
-            lists: &self.plan.forward,
-            y: (y, yat),
-            x: (x, xat),
-            filt,
+            lists,
+            sizes,
+            dst,
+            src,
+            rows,
         });
     }
 
@@ -435,40 +445,8 @@ impl Direct<'_> {
                 }
             }
         }
-        struct Op<'a> {
-            d: &'a Direct<'a>,
-            lists: &'a Lists,
-            dx: (&'a mut [f64], Strided),
-            dy: (&'a [f64], Strided),
-            ft: &'a [f64],
-        }
-        impl SimdOp for Op<'_> {
-            type Output = ();
-            #[inline(always)]
-            fn call(self) {
-                by_width!(self.d.channels.0, input_grad_n(self));
-            }
-        }
-        #[inline(always)]
-        fn input_grad_n<const N: usize, const K: usize>(op: Op<'_>) {
-            let (d, (dx, xat), (dy, yat)) = (op.d, op.dx, op.dy);
-            let (c, o) = d.channels;
-            let (sin, sout) = (d.plan.taps.inputs * c, d.plan.taps.positions * o);
-            for b in 0..d.n {
-                let xb = &mut dx[b * xat.stride + xat.offset..][..sin];
-                let yb = &dy[b * yat.stride + yat.offset..][..sout];
-                for q in 0..d.plan.taps.inputs {
-                    scaled_sum::<N, K>(&mut xb[q * c..], d.alpha, op.lists.get(q), yb, op.ft, c);
-                }
-            }
-        }
-        SimdLevel::current().run(Op {
-            d: self,
-            lists: &self.plan.input,
-            dx: (dx, xat),
-            dy: (dy, yat),
-            ft: &ft,
-        });
+        let sizes = (t.inputs, c, t.positions * o);
+        self.gather(&self.plan.input, sizes, (dx, xat), (dy, yat), &ft);
         crate::scratch::recycle(ft);
     }
 }
