@@ -277,6 +277,12 @@ impl Lists {
     }
 }
 
+/// The places of a block shared by every sample (a filter, a summed filter gradient).
+const SHARED: Strided = Strided {
+    stride: 0,
+    offset: 0,
+};
+
 /// A stride-1 convolution pass of `n` samples: `c` input and `o` output channels, scale `alpha`.
 pub(crate) struct Direct<'a> {
     pub(crate) plan: &'a Plan,
@@ -295,29 +301,43 @@ impl Direct<'_> {
         filt: &[f64],
     ) {
         let (c, o) = self.channels;
-        let sizes = (self.plan.taps.positions, o, self.plan.taps.inputs * c);
-        self.gather(&self.plan.forward, sizes, (y, yat), (x, xat), filt);
+        let t = &self.plan.taps;
+        let sizes = (t.positions, o, t.inputs * c, t.taps * c * o);
+        let filt = (filt, SHARED);
+        self.gather(
+            &self.plan.forward,
+            0..self.n,
+            sizes,
+            (y, yat),
+            (x, xat),
+            filt,
+        );
     }
 
-    /// For every sample `b` and key `k < keys`: `dst_b[k·n..][..n] += α Σ s_b[a] · rows[r·n..]`
-    /// over the pairs `(a, r)` of list `k` (`sizes = (keys, n, len of s_b)`): the forward pass
-    /// (keys the output positions, `s` the inputs, rows the filter's) and the input cotangent
-    /// (keys the input positions, `s` the cotangents, rows the transposed filter's).
+    /// For every sample `b` in `samples` and key `k < keys`:
+    /// `dst_b[k·n..][..n] += α Σ s_b[a] · rows_b[r·n..][..n]` over the pairs `(a, r)` of list `k`
+    /// (`sizes = (keys, n, len of s_b, len of rows_b)`; a block at [`SHARED`] places is the same
+    /// for every sample): the forward pass (keys the output positions, `s` the inputs, rows the
+    /// filter's), the filter gradient (keys the filter rows, `s` the inputs, rows the output
+    /// cotangents) and the input cotangent (keys the input positions, `s` the output
+    /// cotangents, rows the transposed filter's).
     fn gather(
         &self,
         lists: &Lists,
-        sizes: (usize, usize, usize),
+        samples: std::ops::Range<usize>,
+        sizes: (usize, usize, usize, usize),
         dst: (&mut [f64], Strided),
         src: (&[f64], Strided),
-        rows: &[f64],
+        rows: (&[f64], Strided),
     ) {
         struct Op<'a> {
-            d: &'a Direct<'a>,
+            alpha: f64,
             lists: &'a Lists,
-            sizes: (usize, usize, usize),
+            samples: std::ops::Range<usize>,
+            sizes: (usize, usize, usize, usize),
             dst: (&'a mut [f64], Strided),
             src: (&'a [f64], Strided),
-            rows: &'a [f64],
+            rows: (&'a [f64], Strided),
         }
         impl SimdOp for Op<'_> {
             type Output = ();
@@ -328,19 +348,21 @@ impl Direct<'_> {
         }
         #[inline(always)]
         fn gather_n<const N: usize, const K: usize>(op: Op<'_>) {
-            let (d, (dst, dat), (src, sat)) = (op.d, op.dst, op.src);
-            let (keys, n, slen) = op.sizes;
-            for b in 0..d.n {
+            let ((dst, dat), (src, sat), (rows, rat)) = (op.dst, op.src, op.rows);
+            let (keys, n, slen, rlen) = op.sizes;
+            for b in op.samples {
                 let sb = &src[b * sat.stride + sat.offset..][..slen];
+                let rb = &rows[b * rat.stride + rat.offset..][..rlen];
                 let db = &mut dst[b * dat.stride + dat.offset..][..keys * n];
                 for k in 0..keys {
-                    scaled_sum::<N, K>(&mut db[k * n..], d.alpha, op.lists.get(k), sb, op.rows, n);
+                    scaled_sum::<N, K>(&mut db[k * n..], op.alpha, op.lists.get(k), sb, rb, n);
                 }
             }
         }
         SimdLevel::current().run(Op {
-            d: self,
+            alpha: self.alpha,
             lists,
+            samples,
             sizes,
             dst,
             src,
@@ -357,74 +379,25 @@ impl Direct<'_> {
         dfilt: FilterGrad<'_>,
     ) {
         let (c, o) = self.channels;
-        let rows = self.plan.taps.taps * c * o;
+        let t = &self.plan.taps;
+        let rows = t.taps * c * o;
+        let sizes = (t.taps * c, o, t.inputs * c, t.positions * o);
+        let lists = &self.plan.filter;
         match dfilt {
             FilterGrad::Sum(df) => {
-                self.filter_grad_into(&self.plan.filter, 0..self.n, (x, xat), (dy, yat), df)
+                self.gather(lists, 0..self.n, sizes, (df, SHARED), (x, xat), (dy, yat))
             }
             FilterGrad::Each(sink) => {
                 let mut buf = crate::scratch::take(rows);
                 for b in 0..self.n {
                     buf.fill(0.0);
-                    self.filter_grad_into(
-                        &self.plan.filter,
-                        b..b + 1,
-                        (x, xat),
-                        (dy, yat),
-                        &mut buf,
-                    );
+                    let df = (&mut buf[..], SHARED);
+                    self.gather(lists, b..b + 1, sizes, df, (x, xat), (dy, yat));
                     sink(b, &buf);
                 }
                 crate::scratch::recycle(buf);
             }
         }
-    }
-
-    /// `df += α Σ_{b ∈ samples} …` ([`Direct::filter_grad`]).
-    fn filter_grad_into(
-        &self,
-        lists: &Lists,
-        samples: std::ops::Range<usize>,
-        x: (&[f64], Strided),
-        dy: (&[f64], Strided),
-        df: &mut [f64],
-    ) {
-        struct Op<'a> {
-            d: &'a Direct<'a>,
-            lists: &'a Lists,
-            samples: std::ops::Range<usize>,
-            x: (&'a [f64], Strided),
-            dy: (&'a [f64], Strided),
-            df: &'a mut [f64],
-        }
-        impl SimdOp for Op<'_> {
-            type Output = ();
-            #[inline(always)]
-            fn call(self) {
-                by_width!(self.d.channels.1, filter_grad_n(self));
-            }
-        }
-        #[inline(always)]
-        fn filter_grad_n<const N: usize, const K: usize>(op: Op<'_>) {
-            let (d, (x, xat), (dy, yat)) = (op.d, op.x, op.dy);
-            let (c, o) = d.channels;
-            let (sin, sout) = (d.plan.taps.inputs * c, d.plan.taps.positions * o);
-            for b in op.samples {
-                let xb = &x[b * xat.stride + xat.offset..][..sin];
-                let yb = &dy[b * yat.stride + yat.offset..][..sout];
-                for k in 0..d.plan.taps.taps * c {
-                    scaled_sum::<N, K>(&mut op.df[k * o..], d.alpha, op.lists.get(k), xb, yb, o);
-                }
-            }
-        }
-        SimdLevel::current().run(Op {
-            d: self,
-            lists,
-            samples,
-            x,
-            dy,
-            df,
-        });
     }
 
     /// `dx_b += α convᵀ(dy_b, filt)` for every sample (the input cotangents).
@@ -445,8 +418,16 @@ impl Direct<'_> {
                 }
             }
         }
-        let sizes = (t.inputs, c, t.positions * o);
-        self.gather(&self.plan.input, sizes, (dx, xat), (dy, yat), &ft);
+        let sizes = (t.inputs, c, t.positions * o, t.taps * o * c);
+        let rows = (&ft[..], SHARED);
+        self.gather(
+            &self.plan.input,
+            0..self.n,
+            sizes,
+            (dx, xat),
+            (dy, yat),
+            rows,
+        );
         crate::scratch::recycle(ft);
     }
 }
