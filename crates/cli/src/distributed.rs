@@ -231,7 +231,7 @@ mod ranks {
             Ok(store) => {
                 let mut saved: Option<usize> = None;
                 let tiles = store.manifest().grid().tiles();
-                // This rank's tiles are fsynced every second while it computes, and the last
+                // This rank's tiles are fsynced as they are saved while it computes, and the last
                 // ones once it is told there are no more (or fails), while rank 0 assembles
                 // the result from the tile files, which every rank wrote and closed.
                 let synced = store.sync_while(|| {
@@ -315,7 +315,10 @@ mod ranks {
             }
         }
         let opened = match (first_error, job) {
-            (None, Ok(job)) => job.open(&opts.out, opts.force).map(|store| (job, store)),
+            // The other ranks read the manifest as soon as they are told to go.
+            (None, Ok(job)) => job
+                .open(&opts.out, opts.force)
+                .and_then(|store| store.manifest_durable().map(|()| (job, store))),
             (Some(e), _) | (None, Err(e)) => Err(e),
         };
         let (job, store) = match opened {
@@ -413,7 +416,7 @@ mod ranks {
                 s.failure = Some(e);
             }
         };
-        // Rank 0's tiles are fsynced every second while it computes and before it assembles
+        // Rank 0's tiles are fsynced as they are saved while it computes and before it assembles
         // them ([`TileStore::sync_while`]); every other rank syncs its own ([`worker`]).
         let synced = store.sync_while(|| {
             std::thread::scope(|scope| {

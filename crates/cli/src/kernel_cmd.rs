@@ -602,6 +602,9 @@ pub fn run_kernel_in(
     registry: &GroupRegistry,
     opts: &KernelOptions,
 ) -> Result<KernelReport, CliError> {
+    // The GEMMs' one-time set-up on the idle core, while this thread reads the spec and inputs
+    // (a short run otherwise waits for it on both workers).
+    std::thread::spawn(entk_ntk::so3::warm_up_gemm);
     let job = prepare_kernel_in(registry, opts)?;
     let store = job.open(&opts.out, opts.force)?;
     let start = Instant::now();

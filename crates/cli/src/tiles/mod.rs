@@ -1,6 +1,6 @@
 //! Durable, resumable Gram matrices: the matrix is cut into tiles ([`TileGrid`]), each finished
-//! tile is saved to a [`TileStore`] under the output folder (fsynced in batches at most about a
-//! second apart, and all of them before the computation returns: [`store`]), and a rerun
+//! tile is saved to a [`TileStore`] under the output folder (fsynced in the background as soon
+//! as it is saved, and all of them before the computation returns: [`store`]), and a rerun
 //! computes only the missing ones. The result is assembled on disk ([`assemble()`]) once every tile is there.
 //!
 //! A tile is the [`Gram`] of its block of inputs (rows × columns of the whole matrix), computed
@@ -194,8 +194,8 @@ pub fn check_pending_space(
 }
 
 /// Computes every tile missing from `store` (tiles in block-row order, each in parallel over
-/// its pairs on `threads` threads) and saves each as soon as it is done, fsynced in batches at
-/// most about [`store::SYNC_INTERVAL`] apart and all before it returns. Before any
+/// its pairs on `threads` threads) and saves each as soon as it is done, fsynced in the
+/// background as soon as it is saved and all before it returns. Before any
 /// work, the missing tiles and `results_bytes` more (what the caller writes afterwards) must
 /// fit on the disk ([`check_pending_space`]). `message` labels the progress bar; when stderr
 /// is not a terminal, a one-line progress report with an ETA is printed at most every 30 s

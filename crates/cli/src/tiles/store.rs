@@ -2,28 +2,32 @@
 //!
 //! The manifest is written durably: to `NAME.partial`, `fsync`, rename, then `fsync` of the
 //! folder, so a crash or SIGKILL leaves either the whole old file, the whole new one, or a
-//! `.partial` that is ignored. A tile file carries the store's identity (a hash of the
-//! manifest), its position and size, the NNGP and NTK values and a checksum; a tile that is
-//! short, torn, foreign or fails its checksum is treated as missing and recomputed.
+//! `.partial` that is ignored. [`TileStore::open`] writes the `.partial` and leaves the rest to
+//! a background thread, which the first tile saved (or synced) waits for: the `fsync`s overlap
+//! the first tile's computation, and no tile is on disk before the manifest is. A tile file
+//! carries the store's identity (a hash of the manifest), its position and size, the NNGP and
+//! NTK values and a checksum; a tile that is short, torn, foreign or fails its checksum is
+//! treated as missing and recomputed.
 //!
 //! Tiles are made durable in batches: [`TileStore::save`] writes each to `NAME.partial` and
 //! renames it at once (a SIGKILL loses nothing: the page cache keeps it), and
 //! [`TileStore::sync`] `fsync`s every file saved since the last batch, then the folder. Whoever
-//! saves tiles does so inside [`TileStore::sync_while`], whose background thread syncs every
-//! [`SYNC_INTERVAL`] and which syncs once more when the work ends (returning, failing or
-//! panicking). So a power loss or kernel crash loses at most the tiles saved in about the last
-//! second (plus the time the `fsync`s themselves take), however long the tile in progress
-//! takes, and nothing once the work has returned; a tile torn by it is caught by its length and
-//! checksum and recomputed. A run of tiles of a few milliseconds each is thus not slowed by one
-//! `fsync` pair per tile (issue #14: they cost more than the whole 16 × 16 SO(3) Gram), and
-//! saving a tile never waits for a lock held during an `fsync`.
+//! saves tiles does so inside [`TileStore::sync_while`], whose background thread starts a batch
+//! as soon as a tile is saved (the tiles saved while one batch is being synced make the next),
+//! and which syncs once more when the work ends (returning, failing or panicking). So a power
+//! loss or kernel crash loses at most the tiles saved during the last batch's `fsync`s (after a
+//! failed batch, during [`RETRY_INTERVAL`] too), however long the tile in progress takes, and
+//! nothing once the work has returned; a tile torn by it is caught by its length and checksum
+//! and recomputed. The computation never waits for an `fsync` but at its end, for the last
+//! batch (issue #14: one `fsync` pair per tile on the computing thread cost more than the whole
+//! 16 × 16 SO(3) Gram), and saving a tile never waits for a lock held during an `fsync`.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use entk_ntk::Gram;
 use ndarray::Array2;
@@ -208,8 +212,8 @@ pub enum Opened {
     Replaced,
 }
 
-/// While tiles are saved ([`TileStore::sync_while`]), they are fsynced in batches this far apart.
-pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// After a background sync failed ([`TileStore::sync_while`]), the next try waits this long.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A tile store under a folder (`DIR/tiles`).
 #[derive(Debug)]
@@ -222,12 +226,41 @@ pub struct TileStore {
     /// Held by [`TileStore::sync`] throughout, so a sync that returns has seen every earlier
     /// batch through (taken before `unsynced`; [`TileStore::save`] takes only `unsynced`).
     syncing: Mutex<()>,
+    /// Signalled (with `unsynced` held) when a tile is saved and when the work of
+    /// [`TileStore::sync_while`] ends.
+    saved: Condvar,
+    /// The manifest's durable write, which [`TileStore::open`] leaves running in the background.
+    manifest_write: Mutex<ManifestWrite>,
+}
+
+/// Where the durable write of a new store's manifest stands.
+#[derive(Debug)]
+enum ManifestWrite {
+    /// On disk and durable (or the store was resumed: nothing to write).
+    Durable,
+    /// The fsync, rename and folder fsync running on this thread.
+    Running(std::thread::JoinHandle<Result<(), CliError>>),
+    /// It failed, with this message (the error was returned once; later waits repeat it).
+    Failed(String),
 }
 
 /// A lock whose holder panicked is still usable: the data is a list that is only pushed to and
 /// drained whole.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Tells the background thread of [`TileStore::sync_while`] that the work has ended (also when
+/// it panics), when dropped.
+struct EndOfWork<'a>(&'a TileStore, &'a AtomicBool);
+
+impl Drop for EndOfWork<'_> {
+    fn drop(&mut self) {
+        // Set with the lock held, so the thread cannot miss it between its check and its wait.
+        let _held = lock(&self.0.unsynced);
+        self.1.store(true, Ordering::Relaxed);
+        self.0.saved.notify_all();
+    }
 }
 
 /// Syncs the store when dropped, ignoring errors: the last word of [`TileStore::sync_while`] on
@@ -242,12 +275,24 @@ impl Drop for SyncOnDrop<'_> {
 
 /// Writes `bytes` to `path` durably: `path.partial`, fsync, rename, fsync of the folder.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let file = write_partial(path, bytes)?;
+    make_durable(file, path)
+}
+
+/// The first step of [`write_durably`]: `bytes` written (not yet synced) to `path.partial`.
+fn write_partial(path: &Path, bytes: &[u8]) -> Result<File, CliError> {
     let tmp = partial_path(path);
-    {
-        let mut f = File::create(&tmp).map_err(CliError::io(&tmp))?;
-        f.write_all(bytes).map_err(CliError::io(&tmp))?;
-        f.sync_all().map_err(CliError::io(&tmp))?;
-    }
+    let mut f = File::create(&tmp).map_err(CliError::io(&tmp))?;
+    f.write_all(bytes).map_err(CliError::io(&tmp))?;
+    Ok(f)
+}
+
+/// The rest of [`write_durably`] for the file [`write_partial`] wrote: fsync, rename, fsync of
+/// the folder.
+fn make_durable(file: File, path: &Path) -> Result<(), CliError> {
+    let tmp = partial_path(path);
+    file.sync_all().map_err(CliError::io(&tmp))?;
+    drop(file);
     std::fs::rename(&tmp, path).map_err(CliError::io(path))?;
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
@@ -267,6 +312,14 @@ pub fn partial_path(path: &Path) -> PathBuf {
         .unwrap_or_default();
     name.push(".partial");
     path.with_file_name(name)
+}
+
+impl Drop for TileStore {
+    /// Lets a manifest write still running finish (its error, if any, is the caller's only
+    /// through [`TileStore::manifest_durable`]).
+    fn drop(&mut self) {
+        let _ = self.manifest_durable();
+    }
 }
 
 impl TileStore {
@@ -309,10 +362,18 @@ impl TileStore {
             })?
         };
         std::fs::create_dir_all(dir).map_err(CliError::io(dir))?;
-        if opened != Opened::Resumed {
+        let manifest_write = if opened == Opened::Resumed {
+            ManifestWrite::Durable
+        } else {
+            // Written now (so a folder that cannot take it fails here); its fsync, rename and
+            // folder fsync (milliseconds on some disks, as long as a small Gram takes) run
+            // beside the work, which waits for them before it saves the first tile.
             let text = serde_json::to_string_pretty(&manifest).expect("serialisable");
-            write_durably(&manifest_path, text.as_bytes())?;
-        }
+            let file = write_partial(&manifest_path, text.as_bytes())?;
+            ManifestWrite::Running(std::thread::spawn(move || {
+                make_durable(file, &manifest_path)
+            }))
+        };
         let identity = manifest.identity();
         Ok((
             TileStore {
@@ -321,9 +382,41 @@ impl TileStore {
                 identity,
                 unsynced: Mutex::default(),
                 syncing: Mutex::default(),
+                saved: Condvar::new(),
+                manifest_write: Mutex::new(manifest_write),
             },
             opened,
         ))
+    }
+
+    /// Waits until the manifest of a store that [`TileStore::open`] created is durable (it is
+    /// written in the background; a resumed store's already is). [`TileStore::save`] and
+    /// [`TileStore::sync`] wait for it themselves, so no tile is ever saved before the manifest
+    /// is on disk; another process that reads the store ([`TileStore::attach`]) must be told
+    /// of it only after this returns. The manifest write's error, if it failed.
+    pub fn manifest_durable(&self) -> Result<(), CliError> {
+        let mut state = lock(&self.manifest_write);
+        if let ManifestWrite::Running(_) = *state {
+            let ManifestWrite::Running(writer) =
+                std::mem::replace(&mut *state, ManifestWrite::Durable)
+            else {
+                unreachable!("matched above")
+            };
+            let outcome = writer.join().unwrap_or_else(|_| {
+                Err(CliError::Usage(format!(
+                    "{}: the manifest's writer panicked",
+                    self.dir.display()
+                )))
+            });
+            if let Err(e) = &outcome {
+                *state = ManifestWrite::Failed(e.to_string());
+            }
+            return outcome;
+        }
+        match &*state {
+            ManifestWrite::Failed(why) => Err(CliError::Usage(why.clone())),
+            _ => Ok(()),
+        }
     }
 
     /// Opens, without writing anything, the store that another process (MPI rank 0) opened in
@@ -341,6 +434,8 @@ impl TileStore {
                         identity,
                         unsynced: Mutex::default(),
                         syncing: Mutex::default(),
+                        saved: Condvar::new(),
+                        manifest_write: Mutex::new(ManifestWrite::Durable),
                     });
                 }
                 Some(diff) => format!("it holds tiles of another computation: {diff}"),
@@ -390,8 +485,7 @@ impl TileStore {
 
     /// Writes a finished tile (its block's NNGP and NTK, row-major after the header): to
     /// `NAME.partial`, renamed at once; made durable by the next [`TileStore::sync`] (call it
-    /// inside [`TileStore::sync_while`], which syncs at most [`SYNC_INTERVAL`] apart and at
-    /// the end: module docs).
+    /// inside [`TileStore::sync_while`], which starts one at once: module docs).
     pub fn save(&self, id: TileId, tile: &Gram) -> Result<(), CliError> {
         let (r, c) = self.manifest.grid().extent(id);
         let (rows, cols) = tile.nngp.dim();
@@ -411,17 +505,20 @@ impl TileStore {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
         seal(&mut bytes);
+        self.manifest_durable()?;
         let path = self.tile_path(id);
         let tmp = partial_path(&path);
         std::fs::write(&tmp, &bytes).map_err(CliError::io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(CliError::io(&path))?;
         lock(&self.unsynced).push(path);
+        self.saved.notify_all();
         Ok(())
     }
 
     /// Makes every tile saved so far durable now (`fsync` of each, then of the folder). A file
     /// that could not be synced stays listed, so the next sync tries again.
     pub fn sync(&self) -> Result<(), CliError> {
+        self.manifest_durable()?;
         let _one_at_a_time = lock(&self.syncing);
         let files = std::mem::take(&mut *lock(&self.unsynced));
         if files.is_empty() {
@@ -441,38 +538,61 @@ impl TileStore {
         synced
     }
 
-    /// Runs `work` (which saves tiles) while a background thread syncs the store every
-    /// [`SYNC_INTERVAL`]; then syncs what is left: the first error of a background sync, or
-    /// else of that last sync, is returned when `work` succeeded; after an error of `work` (or a panic) it is attempted all the same and
-    /// ignored. The background thread stops as soon as `work` ends (it never sleeps out an
+    /// Runs `work` (which saves tiles) while a background thread syncs each tile as soon as it
+    /// is saved (in batches: the tiles saved during one batch's `fsync`s make the next; after a
+    /// failed batch it waits [`RETRY_INTERVAL`] before trying again); then syncs what is left:
+    /// the first error of a background sync, or else of that last sync, is returned when
+    /// `work` succeeded; after an error of `work` (or a panic) it is attempted all the same
+    /// and ignored. The background thread stops as soon as `work` ends (it never sleeps out an
     /// interval), and it never holds the lock [`TileStore::save`] takes while it `fsync`s.
     pub fn sync_while<T>(&self, work: impl FnOnce() -> Result<T, CliError>) -> Result<T, CliError> {
-        self.sync_every(SYNC_INTERVAL, work)
+        self.sync_every(RETRY_INTERVAL, work)
     }
 
-    /// [`TileStore::sync_while`] with another interval (the tests').
+    /// [`TileStore::sync_while`] with another pause after a failed batch (the tests').
     pub(super) fn sync_every<T>(
         &self,
-        interval: Duration,
+        retry: Duration,
         work: impl FnOnce() -> Result<T, CliError>,
     ) -> Result<T, CliError> {
         let _last_word = SyncOnDrop(self);
-        let (stop, stopped) = mpsc::channel::<()>();
+        let done = AtomicBool::new(false);
         let (out, background) = std::thread::scope(|scope| {
-            let syncer = scope.spawn(move || {
-                // Ends when `stop` is dropped. It keeps the first error: a failed fsync's files
+            let syncer = scope.spawn(|| {
+                // Ends when `done` is set. It keeps the first error: a failed fsync's files
                 // stay listed and are tried again, but on Linux a retry need not report the
                 // write-back error again, so the first report is the one that counts.
                 let mut first = Ok(());
-                while stopped.recv_timeout(interval) == Err(RecvTimeoutError::Timeout) {
+                let mut not_before = Instant::now();
+                loop {
+                    {
+                        let mut pending = lock(&self.unsynced);
+                        loop {
+                            if done.load(Ordering::Relaxed) {
+                                return first;
+                            }
+                            let now = Instant::now();
+                            if !pending.is_empty() && now >= not_before {
+                                break;
+                            }
+                            pending = if pending.is_empty() {
+                                self.saved.wait(pending).unwrap_or_else(|e| e.into_inner())
+                            } else {
+                                self.saved
+                                    .wait_timeout(pending, not_before - now)
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .0
+                            };
+                        }
+                    }
                     if let Err(e) = self.sync() {
                         first = first.and(Err(e));
+                        not_before = Instant::now() + retry;
                     }
                 }
-                first
             });
             let out = {
-                let _stop = stop;
+                let _end = EndOfWork(self, &done);
                 work()
             };
             // The thread only syncs; a panic there (none is expected) counts as no error, and

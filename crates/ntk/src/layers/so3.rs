@@ -291,11 +291,14 @@ fn first_layer_kernel(
 ) -> Stream<Kernel> {
     linear.scale_shift(affine.w_std * affine.w_std, affine.b_std * affine.b_std);
     let values = linear.into_values();
+    // The copy comes from the scratch pool (a fresh array each pair faulted its pages in anew).
+    let mut ntk = scratch::take(values.len());
+    ntk.copy_from_slice(&values);
     Stream::One(Kernel {
         layout: Layout::So3 {
             bandlimit: bandlimit_out,
         },
-        ntk: values.clone(),
+        ntk,
         nngp: values,
         channels: affine.width,
     })

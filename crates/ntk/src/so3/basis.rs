@@ -61,6 +61,15 @@ fn gemm(dst: MatMut<'_, f64>, lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>) {
     matmul(dst, Accum::Replace, lhs, rhs, 1.0, Par::Seq);
 }
 
+/// One product large enough for faer's blocked kernels: the first such product in a process
+/// reads the machine's cache sizes (about fifty sysfs files, a millisecond), and every thread
+/// that needs a GEMM meanwhile waits for it ([`super::warm_up_gemm`]).
+pub(super) fn warm_up() {
+    const N: usize = 17;
+    let (a, mut c) = (vec![0.0; N * N], vec![0.0; N * N]);
+    gemm(view_mut(&mut c, N, N), view(&a, N, N), view(&a, N, N));
+}
+
 /// A row-major `rows × cols` view of a scratch array.
 fn view_mut(v: &mut [f64], rows: usize, cols: usize) -> MatMut<'_, f64> {
     MatMut::from_row_major_slice_mut(&mut v[..rows * cols], rows, cols)

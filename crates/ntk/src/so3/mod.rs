@@ -26,6 +26,15 @@ pub use rotation_lift::S2RotationLiftOperator;
 use std::f64::consts::PI;
 use std::sync::OnceLock;
 
+/// Does now, on the calling thread, the one-time set-up of the matrix products the SO(3)
+/// layers use (faer reads the machine's cache sizes from sysfs on its first large product,
+/// about a millisecond, while every other thread that needs one waits). A program that will
+/// compute SO(3) kernels can call it on a spare thread at start-up, beside its own reading of
+/// specs and inputs; the numbers do not depend on it.
+pub fn warm_up_gemm() {
+    basis::warm_up();
+}
+
 /// Errors of the SO(3) layers.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum So3Error {
