@@ -604,7 +604,8 @@ pub fn run_kernel_in(
 ) -> Result<KernelReport, CliError> {
     // The GEMMs' one-time set-up on the idle core, while this thread reads the spec and inputs
     // (a short run otherwise waits for it on both workers).
-    std::thread::spawn(entk_ntk::so3::warm_up_gemm);
+    // A warm-up only: where the OS refuses a thread, the first product reads the caches itself.
+    let _ = std::thread::Builder::new().spawn(entk_ntk::so3::warm_up_gemm);
     let job = prepare_kernel_in(registry, opts)?;
     let store = job.open(&opts.out, opts.force)?;
     let start = Instant::now();

@@ -434,7 +434,7 @@ mod tests {
         let net = Network::from_json(C4_GCNN).unwrap();
         let x = features(19, 1.0);
         let root = tempfile::tempdir().unwrap();
-        // Returns normally (in far less than the sync interval): every tile is synced.
+        // Returns normally: every tile is synced.
         let store = small_tiles(&root.path().join("whole"), &x);
         let pending = scan(&store);
         assert_eq!(pending.missing.len(), 10);
@@ -504,12 +504,13 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        // The end syncs at once, without sleeping out the (here: hour-long) interval.
+        // The end syncs at once, without sleeping out the (here: hour-long) retry interval.
         let start = Instant::now();
         store
             .sync_every(Duration::from_secs(3600), || {
                 store.save(tiles[1], &zero(tiles[1]))?;
-                assert_eq!(store.unsynced_count(), 1);
+                // The background thread may have taken it already (tiles are synced as saved).
+                assert!(store.unsynced_count() <= 1);
                 Ok(())
             })
             .unwrap();

@@ -370,9 +370,10 @@ impl TileStore {
             // beside the work, which waits for them before it saves the first tile.
             let text = serde_json::to_string_pretty(&manifest).expect("serialisable");
             let file = write_partial(&manifest_path, text.as_bytes())?;
-            ManifestWrite::Running(std::thread::spawn(move || {
-                make_durable(file, &manifest_path)
-            }))
+            let sync = move || make_durable(file, &manifest_path);
+            ManifestWrite::Running(std::thread::Builder::new().spawn(sync).map_err(|e| {
+                CliError::Usage(format!("cannot start the manifest's sync thread: {e}"))
+            })?)
         };
         let identity = manifest.identity();
         Ok((
