@@ -18,8 +18,9 @@
 //! loss or kernel crash loses at most the tiles saved during the last batch's `fsync`s (after a
 //! failed batch, during [`RETRY_INTERVAL`] too), however long the tile in progress takes, and
 //! nothing once the work has returned; a tile torn by it is caught by its length and checksum
-//! and recomputed. The computation never waits for an `fsync` but at its end, for the last
-//! batch (issue #14: one `fsync` pair per tile on the computing thread cost more than the whole
+//! and recomputed. The computation waits for an `fsync` only for the manifest (a fresh
+//! store's first tile is saved after the manifest is durable, and an MPI run's rank 0 waits for
+//! it before the other ranks start) and at its end, for the last batch (issue #14: one `fsync` pair per tile on the computing thread cost more than the whole
 //! 16 × 16 SO(3) Gram), and saving a tile never waits for a lock held during an `fsync`.
 
 use std::fs::File;
