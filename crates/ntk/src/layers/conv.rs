@@ -438,8 +438,10 @@ pub(crate) fn window_taps(g: &Geometry, (i, j): (usize, usize), mut tap: impl Fn
 const DIRECT_CHANNELS: usize = 4;
 
 /// One stride-1 convolution from `c` to `o` channels (`channels = (c, o)`) over geometry `g`,
-/// scaled by `alpha`, as matrix products with the [`im2col`] matrix: [`Conv`]'s finite pass,
-/// and each slice pair's of the group convolutions.
+/// scaled by `alpha`: [`Conv`]'s finite pass, and each slice pair's of the group convolutions.
+/// One sample's passes are matrix products with the [`im2col`] matrix; the batched passes run
+/// directly ([`super::conv_direct`]) at up to [`DIRECT_CHANNELS`] input and output channels,
+/// as matrix products above.
 pub(crate) struct ConvPass<'a> {
     pub(crate) g: &'a Geometry,
     pub(crate) channels: (usize, usize),
@@ -500,8 +502,9 @@ pub(crate) enum FilterGrad<'a> {
 
 impl ConvPass<'_> {
     /// [`ConvPass::forward`] of `n` samples at once: `y` at `yat` gets `α` times sample `b`'s
-    /// convolution of `x` at `xat` with `filt` added ([`super::conv_direct`]: read in place,
-    /// no im2col matrix).
+    /// convolution of `x` at `xat` with `filt` added: at up to [`DIRECT_CHANNELS`] input and
+    /// output channels directly ([`super::conv_direct`]: read in place, no im2col matrix),
+    /// above as one matrix product of the stacked im2col matrices.
     pub(crate) fn forward_batch(
         &self,
         n: usize,
@@ -807,8 +810,13 @@ mod tests {
                 (5, 4, 3, 1, 3, 3),
                 (5, 5, 3, 3, 5, 6),
                 (6, 6, 3, 3, 1, 8),
+                // Smaller than the window: circular padding reads input positions repeatedly.
+                (2, 3, 3, 3, 2, 2),
             ] {
-                let g = Geometry::new(h, w, fh, fwid, padding).unwrap();
+                let Some(g) = Geometry::new(h, w, fh, fwid, padding) else {
+                    assert!(padding == Padding::Valid && h < fh, "{padding:?} {h}×{w}");
+                    continue;
+                };
                 let n = 3;
                 let (sin, sout) = (h * w * c, g.h_out * g.w_out * o);
                 // Each sample's block sits at offset 2 of a stride one block longer.
@@ -883,13 +891,17 @@ mod tests {
                     close(*a, *b, "summed filter gradient");
                 }
                 // Untouched outside the samples' blocks.
-                for b in 0..n {
-                    for k in [b * yat.stride, b * yat.stride + 1] {
-                        assert_eq!(y[k], y_start[k]);
-                    }
-                    for k in [b * xat.stride, b * xat.stride + 1] {
-                        assert_eq!(dx[k], dx_start[k]);
-                    }
+                let outside =
+                    |at: Strided, len: usize, k: usize| !(2..2 + len).contains(&(k % at.stride));
+                for k in (0..y.len()).filter(|&k| outside(yat, sout, k)) {
+                    assert_eq!(y[k], y_start[k], "output outside the blocks at {k}");
+                }
+                for k in (0..dx.len()).filter(|&k| outside(xat, sin, k)) {
+                    assert_eq!(
+                        dx[k], dx_start[k],
+                        "input cotangent outside the blocks at {k}"
+                    );
+                    assert_eq!(dx_each[k], 0.0, "input cotangent outside the blocks at {k}");
                 }
             }
         }

@@ -10,7 +10,7 @@
 //! pay for that. Here each pass reads the samples in place through a table of the window's taps
 //! (built once per thread, geometry and channels) and accumulates `acc[0..N] += s · row[0..N]`
 //! into a short accumulator kept in registers (`N` the output channels for the forward pass and
-//! the filter gradient, the input channels for the input cotangent; compiled for `N` = 1, 2, 4
+//! the filter gradient, the input channels for the input cotangent; compiled for `N` = 1 to 4
 //! and a loop over any other `N`):
 //!
 //! - forward: `y_b[p] += α Σ_{(u,q)} Σ_c x_b[q][c] F[u][c][·]`, taps `(u, q)` of output `p`;
@@ -31,32 +31,40 @@ use crate::stencil::Geometry;
 
 use super::conv::{window_taps, FilterGrad, Strided};
 
-/// Pairs grouped by a key: group `k` is `pairs[start[k]..start[k + 1]]`.
-struct Grouped {
-    pairs: Vec<(usize, usize)>,
+/// Items grouped by a key (CSR): group `k` is `items[start[k]..start[k + 1]]`.
+struct Groups<T> {
+    items: Vec<T>,
     start: Vec<usize>,
 }
 
-impl Grouped {
-    /// `(key, pair)` items grouped by key (`keys` groups), each group in the items' order.
-    fn new(keys: usize, items: &[(usize, (usize, usize))]) -> Self {
-        let mut start = vec![0; keys + 1];
-        for &(k, _) in items {
-            start[k + 1] += 1;
-        }
+impl<T: Copy> Groups<T> {
+    /// The groups of keys `0..keys` in turn: `each(k, items)` appends group `k`.
+    fn build(keys: usize, mut each: impl FnMut(usize, &mut Vec<T>)) -> Self {
+        let mut items = Vec::new();
+        let mut start = Vec::with_capacity(keys + 1);
+        start.push(0);
         for k in 0..keys {
-            start[k + 1] += start[k];
+            each(k, &mut items);
+            start.push(items.len());
         }
-        let mut fill = start.clone();
-        let mut pairs = vec![(0, 0); items.len()];
-        for &(k, pair) in items {
-            pairs[fill[k]] = pair;
-            fill[k] += 1;
-        }
-        Grouped { pairs, start }
+        Groups { items, start }
     }
-    fn get(&self, k: usize) -> &[(usize, usize)] {
-        &self.pairs[self.start[k]..self.start[k + 1]]
+
+    /// `(key, item)` pairs (keys below `keys`) grouped by key, each group in the pairs' order.
+    fn by_key(keys: usize, pairs: &[(usize, T)]) -> Self {
+        let mut sorted = pairs.to_vec();
+        // Stable: each group keeps the pairs' order.
+        sorted.sort_by_key(|&(k, _)| k);
+        let mut rest = &sorted[..];
+        Self::build(keys, |k, v| {
+            let len = rest.iter().take_while(|&&(key, _)| key == k).count();
+            v.extend(rest[..len].iter().map(|&(_, item)| item));
+            rest = &rest[len..];
+        })
+    }
+
+    fn get(&self, k: usize) -> &[T] {
+        &self.items[self.start[k]..self.start[k + 1]]
     }
 }
 
@@ -64,13 +72,20 @@ impl Grouped {
 /// `(u, q)` of a tap `u` (row-major over the `fh×fw` window) and the input position `q` it
 /// reads (taps reading the zero padding left out), in the window's order; and the same pairs
 /// grouped by tap (`(p, q)`, increasing `p`) and by input position (`(u, p)`, increasing `p`).
-pub(crate) struct Taps {
+/// Only [`Plan::new`] reads them.
+struct Taps {
+    sizes: Sizes,
+    by_out: Groups<(usize, usize)>,
+    by_tap: Groups<(usize, usize)>,
+    by_in: Groups<(usize, usize)>,
+}
+
+/// The sizes of a window over a geometry: taps of the window, output and input positions.
+#[derive(Clone, Copy)]
+struct Sizes {
     taps: usize,
     positions: usize,
     inputs: usize,
-    by_out: Grouped,
-    by_tap: Grouped,
-    by_in: Grouped,
 }
 
 /// What a [`Plan`] depends on: the geometry's sizes and padding, input and output channels.
@@ -94,11 +109,23 @@ thread_local! {
 /// per thread: per output position the (input value, filter row) pairs of the forward pass, per
 /// filter row the (input value, output position) pairs of its gradient, per input position the
 /// (cotangent value, transposed filter row) pairs of the input cotangent.
+///
+/// The index pairs are `u32` (half the memory of `usize` pairs): every index is below
+/// `positions·o`, `inputs·c` or `taps·c·o`, the sizes of one sample's arrays and of the filter,
+/// far below 2³² at any size that fits in memory (`index` checks).
 pub(crate) struct Plan {
-    taps: Taps,
+    sizes: Sizes,
     forward: Lists,
     filter: Lists,
     input: Lists,
+}
+
+/// A plan's index pairs: `(a, b)` of a value `s[a]` and a row `r[b·n..][..n]`.
+type Lists = Groups<(u32, u32)>;
+
+/// An index of a [`Plan`]'s pairs as `u32`.
+fn index(i: usize) -> u32 {
+    u32::try_from(i).expect("a convolution's array of over 2^32 values")
 }
 
 impl Plan {
@@ -120,27 +147,28 @@ impl Plan {
     }
 
     fn new(t: Taps, (c, o): (usize, usize)) -> Self {
-        let forward = Lists::build(t.positions, |p, v| {
+        let sizes = t.sizes;
+        let forward = Lists::build(sizes.positions, |p, v| {
             for &(u, q) in t.by_out.get(p) {
-                v.extend((0..c).map(|cc| ((q * c + cc) as u32, (u * c + cc) as u32)));
+                v.extend((0..c).map(|cc| (index(q * c + cc), index(u * c + cc))));
             }
         });
-        let filter = Lists::build(t.taps * c, |k, v| {
+        let filter = Lists::build(sizes.taps * c, |k, v| {
             let (u, cc) = (k / c, k % c);
             v.extend(
                 t.by_tap
                     .get(u)
                     .iter()
-                    .map(|&(p, q)| ((q * c + cc) as u32, p as u32)),
+                    .map(|&(p, q)| (index(q * c + cc), index(p))),
             );
         });
-        let input = Lists::build(t.inputs, |q, v| {
+        let input = Lists::build(sizes.inputs, |q, v| {
             for &(u, p) in t.by_in.get(q) {
-                v.extend((0..o).map(|oo| ((p * o + oo) as u32, (u * o + oo) as u32)));
+                v.extend((0..o).map(|oo| (index(p * o + oo), index(u * o + oo))));
             }
         });
         Plan {
-            taps: t,
+            sizes,
             forward,
             filter,
             input,
@@ -167,12 +195,14 @@ impl Taps {
             }
         }
         Taps {
-            taps: fh * fw,
-            positions,
-            inputs,
-            by_out: Grouped::new(positions, &out),
-            by_tap: Grouped::new(fh * fw, &tap),
-            by_in: Grouped::new(inputs, &input),
+            sizes: Sizes {
+                taps: fh * fw,
+                positions,
+                inputs,
+            },
+            by_out: Groups::by_key(positions, &out),
+            by_tap: Groups::by_key(fh * fw, &tap),
+            by_in: Groups::by_key(inputs, &input),
         }
     }
 }
@@ -200,15 +230,14 @@ fn scaled_sum<const N: usize, const K: usize>(
     n: usize,
 ) {
     if N == 0 {
-        let mut acc = vec![0.0; n];
-        for &(a, b) in items {
-            let (sv, row) = (s[a as usize], &r[b as usize * n..][..n]);
-            for (x, y) in acc.iter_mut().zip(row) {
-                *x += sv * y;
+        // One value at a time (no accumulator array to allocate): a fallback that `ConvPass`
+        // (direct at up to 4 channels) never reaches.
+        for (l, d) in dst[..n].iter_mut().enumerate() {
+            let mut acc = 0.0;
+            for &(a, b) in items {
+                acc += s[a as usize] * r[b as usize * n + l];
             }
-        }
-        for (d, a) in dst[..n].iter_mut().zip(&acc) {
-            *d += alpha * a;
+            *d += alpha * acc;
         }
         return;
     }
@@ -249,32 +278,11 @@ macro_rules! by_width {
         match $n {
             1 => $f::<1, { partials(1) }>($($arg),*),
             2 => $f::<2, { partials(2) }>($($arg),*),
+            3 => $f::<3, { partials(3) }>($($arg),*),
             4 => $f::<4, { partials(4) }>($($arg),*),
             _ => $f::<0, 1>($($arg),*),
         }
     };
-}
-
-/// Lists of `(a, b)` index pairs grouped by a key (CSR): list `k` is `items[start[k]..start[k+1]]`.
-struct Lists {
-    items: Vec<(u32, u32)>,
-    start: Vec<usize>,
-}
-
-impl Lists {
-    fn build(keys: usize, mut each: impl FnMut(usize, &mut Vec<(u32, u32)>)) -> Self {
-        let mut items = Vec::new();
-        let mut start = Vec::with_capacity(keys + 1);
-        start.push(0);
-        for k in 0..keys {
-            each(k, &mut items);
-            start.push(items.len());
-        }
-        Lists { items, start }
-    }
-    fn get(&self, k: usize) -> &[(u32, u32)] {
-        &self.items[self.start[k]..self.start[k + 1]]
-    }
 }
 
 /// The places of a block shared by every sample (a filter, a summed filter gradient).
@@ -301,7 +309,7 @@ impl Direct<'_> {
         filt: &[f64],
     ) {
         let (c, o) = self.channels;
-        let t = &self.plan.taps;
+        let t = self.plan.sizes;
         let sizes = (t.positions, o, t.inputs * c, t.taps * c * o);
         let filt = (filt, SHARED);
         self.gather(
@@ -379,7 +387,7 @@ impl Direct<'_> {
         dfilt: FilterGrad<'_>,
     ) {
         let (c, o) = self.channels;
-        let t = &self.plan.taps;
+        let t = self.plan.sizes;
         let rows = t.taps * c * o;
         let sizes = (t.taps * c, o, t.inputs * c, t.positions * o);
         let lists = &self.plan.filter;
@@ -408,7 +416,7 @@ impl Direct<'_> {
         filt: &[f64],
     ) {
         let (c, o) = self.channels;
-        let t = &self.plan.taps;
+        let t = self.plan.sizes;
         // The filter as (fh·fw, O, C): the rows `F[u][·][o]` the input cotangent accumulates.
         let mut ft = crate::scratch::take(t.taps * o * c);
         for u in 0..t.taps {
