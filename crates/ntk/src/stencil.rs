@@ -347,13 +347,20 @@ impl RowPlan {
         sink: &mut S,
     ) {
         let padded: Vec<Padded<'_>> = inputs.iter().map(|inp| Padded::new(inp, g)).collect();
+        // The buffers are taken here, outside the dispatch: `level.run` must reach the row loop
+        // through inlined calls only (no closure such as `LocalKey::with`'s in between), or the
+        // loop is compiled once, without the wide instructions (see `simd`). A run started from
+        // inside another's sink finds the cell empty and starts with fresh buffers.
+        let mut scratch = ROW_SCRATCH.take();
         level.run(RunRows {
             plan: self,
             padded: &padded,
             g,
             scale,
             sink,
+            scratch: &mut scratch,
         });
+        ROW_SCRATCH.set(scratch);
         padded.into_iter().for_each(Padded::recycle);
     }
 }
@@ -386,6 +393,8 @@ struct RunRows<'a, S> {
     g: &'a Geometry,
     scale: f64,
     sink: &'a mut S,
+    /// This thread's kept buffers ([`ROW_SCRATCH`]; fresh ones in a nested run).
+    scratch: &'a mut RowScratch,
 }
 
 impl<S: RowSink> SimdOp for RunRows<'_, S> {
@@ -398,60 +407,56 @@ impl<S: RowSink> SimdOp for RunRows<'_, S> {
             g,
             scale,
             sink,
+            scratch,
         } = self;
         let n = plan.taps.len();
         let (hi, wi) = (g.h_in, g.w_in);
         let stride = padded.first().map_or(g.w_in, |p| p.stride);
         let zero = padded.first().map_or(0, |p| p.zero);
-        ROW_SCRATCH.with(|cell| {
-            // A sink that ran a plan of its own would find the buffers taken: it gets fresh ones.
-            let (mut kept, mut fresh) = (cell.try_borrow_mut().ok(), RowScratch::default());
-            let scratch = kept.as_deref_mut().unwrap_or(&mut fresh);
-            scratch.fit(padded.len(), g.w_out, n);
-            let RowScratch {
-                rows,
-                part,
-                base,
-                starts,
-            } = scratch;
-            let mut r = 0;
-            for o0 in 0..g.h_out {
-                for o1 in 0..g.h_out {
-                    for (t, b) in base.iter_mut().enumerate() {
-                        let (s0, s1) = (plan.sources[0][o0 * n + t], plan.sources[1][o1 * n + t]);
-                        *b = if s0 == usize::MAX || s1 == usize::MAX {
-                            usize::MAX
-                        } else {
-                            (s0 * hi + s1) * wi
-                        };
+        scratch.fit(padded.len(), g.w_out, n);
+        let RowScratch {
+            rows,
+            part,
+            base,
+            starts,
+        } = scratch;
+        let mut r = 0;
+        for o0 in 0..g.h_out {
+            for o1 in 0..g.h_out {
+                for (t, b) in base.iter_mut().enumerate() {
+                    let (s0, s1) = (plan.sources[0][o0 * n + t], plan.sources[1][o1 * n + t]);
+                    *b = if s0 == usize::MAX || s1 == usize::MAX {
+                        usize::MAX
+                    } else {
+                        (s0 * hi + s1) * wi
+                    };
+                }
+                for o2 in 0..g.w_out {
+                    for t in 0..n {
+                        let s2 = plan.sources[2][o2 * n + t];
+                        starts[t] = plan.taps[t].start
+                            + if base[t] == usize::MAX || s2 == usize::MAX {
+                                zero
+                            } else {
+                                (base[t] + s2) * stride
+                            };
                     }
-                    for o2 in 0..g.w_out {
-                        for t in 0..n {
-                            let s2 = plan.sources[2][o2 * n + t];
-                            starts[t] = plan.taps[t].start
-                                + if base[t] == usize::MAX || s2 == usize::MAX {
-                                    zero
-                                } else {
-                                    (base[t] + s2) * stride
-                                };
-                        }
-                        for (row, p) in rows.iter_mut().zip(padded) {
-                            sum_taps(
-                                row,
-                                part,
-                                p.data(),
-                                starts,
-                                &plan.taps,
-                                plan.summation,
-                                scale,
-                            );
-                        }
-                        sink.row(r, rows);
-                        r += 1;
+                    for (row, p) in rows.iter_mut().zip(padded) {
+                        sum_taps(
+                            row,
+                            part,
+                            p.data(),
+                            starts,
+                            &plan.taps,
+                            plan.summation,
+                            scale,
+                        );
                     }
+                    sink.row(r, rows);
+                    r += 1;
                 }
             }
-        });
+        }
     }
 }
 
@@ -483,7 +488,9 @@ impl RowScratch {
 
 thread_local! {
     /// The row buffers of [`RunRows`] on this thread.
-    static ROW_SCRATCH: std::cell::RefCell<RowScratch> = std::cell::RefCell::new(RowScratch::default());
+    /// Empty while a run holds them (a nested run takes fresh ones, and the outer run's
+    /// replace those it leaves).
+    static ROW_SCRATCH: std::cell::Cell<RowScratch> = std::cell::Cell::new(RowScratch::default());
 }
 
 /// `row = Σ over the taps of the runs data[start..start + len]`, in `summation`'s order.
