@@ -1521,8 +1521,11 @@ impl<'a> PairKernels<'a> {
                 let matrix = |f: &'a Features| {
                     ArrayView2::from_shape((rows, c), &f.data[..]).expect("length checked")
                 };
+                // `dot` may return a column-major product (one channel: the transpose's first
+                // stride is 1); the copy to row-major happens only then.
                 let product = matrix(a).dot(&matrix(b).t());
-                let product = product.as_slice().expect("a fresh standard-layout product");
+                let product = product.as_standard_layout();
+                let product = product.as_slice().expect("a standard-layout product");
                 // Rows and columns (s, i, j) of the product, reordered to the layout's (s1, s2,
                 // i1, i2, j1, j2).
                 let inv = 1.0 / c as f64;
@@ -2452,8 +2455,21 @@ mod tests {
         let vs: Vec<Features> = (0..3)
             .map(|k| Features::image(1, 1, 3, vec![1.0, 2.0 + k as f64, 3.0]).unwrap())
             .collect();
+        // One channel: `dot`'s product of the `(rows, 1)` views comes column-major.
+        let one: Vec<Features> = pass
+            .head
+            .iter()
+            .map(|f| {
+                let Layout::Group { group, h, w } = &f.sig.layout else {
+                    unreachable!("checked above")
+                };
+                let data = f.data.iter().step_by(f.sig.channels).copied().collect();
+                Features::group_signal(group.clone(), *h, *w, 1, data).unwrap()
+            })
+            .collect();
         for (feats, exact) in [
             (&pass.head, false),
+            (&one, false),
             (&pass.tail_pre, false),
             (&sphere_pass.head, true),
             (&sphere_pass.tail_pre, true),
