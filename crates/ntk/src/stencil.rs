@@ -274,6 +274,19 @@ pub(crate) struct RowPlan {
 }
 
 impl RowPlan {
+    /// The heap bytes of [`RowPlan::new`]'s plan of the same arguments, without building it.
+    pub(crate) fn bytes(taps: &[Tap], separable: Option<Separable>, g: &Geometry) -> u128 {
+        let n = match separable {
+            Some(sep) => {
+                let [first, second] = sep.passes(g);
+                (2 * first.k + 1) * (2 * second.k + 1)
+            }
+            None => taps.len(),
+        } as u128;
+        let per_tap = std::mem::size_of::<PlannedTap>() + (2 * g.h_out + g.w_out) * 8;
+        n * per_tap as u128
+    }
+
     /// The plan of `taps` (or of `separable`, which must describe the same taps) on `g`.
     pub(crate) fn new(taps: &[Tap], separable: Option<Separable>, g: &Geometry) -> Self {
         let (kh, kw) = (g.kh as isize, g.kw as isize);

@@ -78,12 +78,16 @@ struct Stencils {
     /// map runs on one input size pair after pair, and each of its blocks would otherwise build
     /// the same plan again (tables and allocations that cost as much as a small block's
     /// stencil). Made on first use, read-only after; other geometries build their own.
+    /// Only plans of at most `plan_cap` bytes are kept, larger ones built per block.
     plans: Vec<OnceLock<(Geometry, RowPlan)>>,
+    /// The most bytes a kept plan may take: what [`STENCIL_BUDGET`] leaves after the tables,
+    /// shared among the `|G|²` plans, so that tables and kept plans together stay within it.
+    plan_cap: u128,
 }
 
 impl Stencils {
     fn new(info: Arc<GroupInfo>, q: usize) -> Result<Self> {
-        Self::check_size(&info, q)?;
+        let tables = Self::check_size(&info, q)?;
         let m: Vec<DMatrix<f64>> = info
             .matrices
             .iter()
@@ -98,6 +102,7 @@ impl Stencils {
         }
         let separable = full.iter().map(|t| Separable::detect(t, q, q)).collect();
         let plans = full.iter().map(|_| OnceLock::new()).collect();
+        let plan_cap = (STENCIL_BUDGET - tables) / (n as u128 * n as u128);
         Ok(Stencils {
             info,
             q,
@@ -105,12 +110,14 @@ impl Stencils {
             full,
             separable,
             plans,
+            plan_cap,
         })
     }
     /// Refuses groups and windows whose tables would not fit, before allocating them: the
     /// `|G|²` slice tables, `|G|` dense `q²×q²` resampling matrices and `|G|²` pair stencils
-    /// (`q²` taps each for lattice-preserving groups, up to `q⁴` otherwise).
-    fn check_size(info: &GroupInfo, q: usize) -> Result<()> {
+    /// (`q²` taps each for lattice-preserving groups, up to `q⁴` otherwise). Returns their
+    /// estimated bytes (at most [`STENCIL_BUDGET`]); the kept plans get the rest (`plan_cap`).
+    fn check_size(info: &GroupInfo, q: usize) -> Result<u128> {
         let n = info.order;
         if n > entk_groups::MAX_FINITE_ORDER {
             return Err(NtkError::spec(format!(
@@ -132,7 +139,7 @@ impl Stencils {
                 STENCIL_BUDGET >> 30
             )));
         }
-        Ok(())
+        Ok(bytes)
     }
     /// The geometry of this `q×q` window on `h×w` inputs (`what` names them in the error when
     /// the window does not fit); refuses non-square inputs to groups that swap the axes.
@@ -165,7 +172,14 @@ impl Stencils {
     ) -> Step<'a> {
         let i = s * self.info.order + t;
         let (taps, separable) = (&self.full[i], self.separable[i]);
-        let (made_on, plan) = self.plans[i].get_or_init(|| (*g, RowPlan::new(taps, separable, g)));
+        let kept = &self.plans[i];
+        // A plan too large to keep is built per block (and a later geometry may be kept).
+        let plan = if kept.get().is_none() && RowPlan::bytes(taps, separable, g) > self.plan_cap {
+            None
+        } else {
+            let (made_on, plan) = kept.get_or_init(|| (*g, RowPlan::new(taps, separable, g)));
+            (made_on == g).then_some(plan)
+        };
         Step {
             taps,
             separable,
@@ -173,7 +187,7 @@ impl Stencils {
             scale,
             affine,
             fan_in,
-            plan: (made_on == g).then_some(plan),
+            plan,
         }
     }
     /// The finite forward pass shared by `lift_conv` and `group_conv`: output slice `s` sums,
@@ -1216,7 +1230,9 @@ mod tests {
             let k = net
                 .kernel_pair(image(size, 1).view(), image(size, 2).view())
                 .unwrap();
-            (k.nngp[0].to_bits(), k.ntk[0].to_bits())
+            // Every entry, the border's included (where a wrongly kept plan would differ).
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            (bits(&k.nngp), bits(&k.ntk))
         };
         for (first, second) in [(5, 7), (7, 5)] {
             let used = Network::from_json(spec).unwrap();
@@ -1236,5 +1252,12 @@ mod tests {
         assert!(st.step((0, 1), &g5, 1.0, &affine, 1).plan.is_some());
         assert!(st.step((0, 1), &g7, 1.0, &affine, 1).plan.is_none());
         assert!(st.step((0, 1), &g5, 1.0, &affine, 1).plan.is_some());
+        // Plans over the cap are not kept; a later geometry under it is.
+        let mut st = Stencils::new(st.info.clone(), 3).unwrap();
+        assert!(st.plan_cap >= RowPlan::bytes(&st.full[1], st.separable[1], &g7));
+        st.plan_cap = RowPlan::bytes(&st.full[1], st.separable[1], &g5);
+        assert!(st.step((0, 1), &g7, 1.0, &affine, 1).plan.is_none());
+        assert!(st.step((0, 1), &g5, 1.0, &affine, 1).plan.is_some());
+        assert!(st.step((0, 1), &g7, 1.0, &affine, 1).plan.is_none());
     }
 }

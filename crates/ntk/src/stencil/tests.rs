@@ -256,3 +256,23 @@ fn kept_row_buffers_change_nothing() {
     assert_eq!(sink.inner_runs.len(), 7 * 7 * 7);
     assert!(sink.inner_runs.iter().all(|r| *r == first));
 }
+
+/// [`RowPlan::bytes`] is the heap size of the plan it describes, separable or not, on
+/// geometries of every padding (counted from the built plan's tables).
+#[test]
+fn plan_bytes_count_the_built_plan() {
+    for (g, q) in [
+        (Geometry::new(5, 5, 3, 3, Padding::Same).unwrap(), 3),
+        (Geometry::new(9, 9, 5, 5, Padding::Valid).unwrap(), 5),
+        (Geometry::new(7, 7, 5, 5, Padding::Circular).unwrap(), 5),
+    ] {
+        let t = taps(q, true, 1, -1);
+        for sep in [Separable::detect(&t, q, q), None] {
+            let plan = RowPlan::new(&t, sep, &g);
+            let built = plan.taps.len() * std::mem::size_of_val(&plan.taps[0])
+                + plan.sources.iter().map(|s| s.len() * 8).sum::<usize>();
+            assert_eq!(RowPlan::bytes(&t, sep, &g), built as u128);
+        }
+    }
+    assert!(Separable::detect(&taps(3, true, 1, -1), 3, 3).is_some());
+}
