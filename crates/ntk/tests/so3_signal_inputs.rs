@@ -13,7 +13,7 @@
 
 use entk_groups::{CompactGroup, DriscollHealyGrid, EulerZyz, Rotation, So3Grid, SO3};
 use entk_ntk::finite::{jacobian, monte_carlo_gram_features};
-use entk_ntk::so3::So3PairKernel;
+use entk_ntk::so3::{So3Operand, So3PairKernel};
 use entk_ntk::{
     so3_features, so3_signal_bandlimit, ArchSpec, Features, Gram, GramOptions, Kernel, Layout,
     Network,
@@ -614,4 +614,51 @@ fn bad_so3_signal_inputs_get_one_line_errors_naming_the_problem() {
     ] {
         assert_eq!(e.lines().count(), 1, "{e}");
     }
+}
+
+/// The input kernel of two raw signals is `K̄[Δ](p₁, p₂) = (1/(dC)) Σ_{γ,c} x(γ+Δ, p₁, c)
+/// x′(γ, p₂, c)` (d = 2L−1), summed here term by term; operands of another bandlimit or channel
+/// count, or of the wrong length, are refused.
+#[test]
+fn operand_kernels_are_the_shift_averaged_sums() {
+    let (l, c) = (2, 3);
+    let (d, p) = So3PairKernel::dims(l);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut signal = || {
+        (0..d * p * c)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect::<Vec<f64>>()
+    };
+    let (x, y) = (signal(), signal());
+    let (a, b) = (
+        So3Operand::new(l, &x, c).unwrap(),
+        So3Operand::new(l, &y, c).unwrap(),
+    );
+    let k = So3PairKernel::from_operands(&a, &b).unwrap();
+    for delta in 0..d {
+        for p1 in 0..p {
+            for p2 in 0..p {
+                let mut sum = 0.0;
+                for g in 0..d {
+                    for ch in 0..c {
+                        sum += x[(((g + delta) % d) * p + p1) * c + ch] * y[(g * p + p2) * c + ch];
+                    }
+                }
+                let got = k.values()[(delta * p + p1) * p + p2];
+                assert!(
+                    (got - sum / (d * c) as f64).abs() <= 1e-14,
+                    "{got} vs {sum}"
+                );
+            }
+        }
+    }
+    assert_eq!(So3PairKernel::from_signals(l, &x, &y, c), Some(k));
+    let (d3, p3) = So3PairKernel::dims(3);
+    let other = So3Operand::new(3, &vec![0.0; d3 * p3 * c], c).unwrap();
+    let fewer = So3Operand::new(l, &x[..d * p * 2], 2).unwrap();
+    assert!(So3PairKernel::from_operands(&a, &other).is_none());
+    assert!(So3PairKernel::from_operands(&a, &fewer).is_none());
+    assert!(So3Operand::new(l, &x[1..], c).is_none());
+    assert!(So3Operand::new(l, &x, 0).is_none());
+    assert!(So3Operand::new(0, &[], c).is_none());
 }

@@ -71,7 +71,6 @@
 
 use std::time::Instant;
 
-use nalgebra::DMatrix;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, Array4, ArrayView2, ArrayViewMut2, Axis};
 use rand::{Rng, SeedableRng};
@@ -80,6 +79,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use entk_datasets::mnist::embedded_mnist_sample;
+use entk_ntk::so3::{So3Operand, So3PairKernel};
 use entk_ntk::{
     image_features, ArchSpec, Features, Kernel, LayerSpec, Layout, Network, Nonlinearity, Params,
 };
@@ -1434,16 +1434,9 @@ enum Prepared {
         w: usize,
         c: usize,
     },
-    /// SO(3) signals of bandlimit `bandlimit`, `c` channels: per input the `2L−1` γ-shifted
-    /// `p × (2L−1)C` row matrices and the transposed unshifted one, the operands of
-    /// [`entk_ntk::so3::So3PairKernel::from_signals`], which the pairs then multiply as it does
-    /// (bitwise its result).
-    So3 {
-        bandlimit: usize,
-        c: usize,
-        shifted: Vec<Vec<DMatrix<f64>>>,
-        second: Vec<DMatrix<f64>>,
-    },
+    /// SO(3) signals: per input its [`So3Operand`], which the pairs then multiply
+    /// ([`So3PairKernel::from_operands`], bitwise [`So3PairKernel::from_signals`]).
+    So3(Vec<So3Operand>),
     /// Any other layout: [`Kernel::from_features`] per pair.
     Other,
 }
@@ -1483,28 +1476,12 @@ impl<'a> PairKernels<'a> {
                 }
             }
             &Layout::So3 { bandlimit } => {
-                let (d, p) = entk_ntk::so3::So3PairKernel::dims(bandlimit);
-                if bandlimit == 0 || c == 0 || feats.iter().any(|f| f.data.len() != d * p * c) {
-                    return Err(wrong());
-                }
-                // `So3PairKernel::from_signals`'s rows: `p`, columns `(γ, c)`, γ shifted.
-                let rows = |x: &[f64], shift: usize| {
-                    DMatrix::from_fn(p, d * c, |q, j| {
-                        let (g, ch) = (j / c, j % c);
-                        x[(((g + shift) % d) * p + q) * c + ch]
-                    })
-                };
-                let shifted: Vec<Vec<DMatrix<f64>>> = feats
+                let operands = feats
                     .iter()
-                    .map(|f| (0..d).map(|s| rows(&f.data, s)).collect())
-                    .collect();
-                let second = shifted.iter().map(|m| m[0].transpose()).collect();
-                Prepared::So3 {
-                    bandlimit,
-                    c,
-                    shifted,
-                    second,
-                }
+                    .map(|f| So3Operand::new(bandlimit, &f.data, c))
+                    .collect::<Option<_>>()
+                    .ok_or_else(wrong)?;
+                Prepared::So3(operands)
             }
             _ => Prepared::Other,
         };
@@ -1545,25 +1522,10 @@ impl<'a> PairKernels<'a> {
                 }
                 nngp
             }
-            Prepared::So3 {
-                bandlimit,
-                c,
-                shifted,
-                second,
-            } => {
-                let (d, p) = entk_ntk::so3::So3PairKernel::dims(*bandlimit);
-                let scale = 1.0 / (d * c) as f64;
-                let mut values = vec![0.0; d * p * p];
-                for (delta, slab) in values.chunks_exact_mut(p * p).enumerate() {
-                    let product = &shifted[i][delta] * &second[j];
-                    for p1 in 0..p {
-                        for p2 in 0..p {
-                            slab[p1 * p + p2] = product[(p1, p2)] * scale;
-                        }
-                    }
-                }
-                values
-            }
+            Prepared::So3(operands) => So3PairKernel::from_operands(&operands[i], &operands[j])
+                .expect("operands of one signature")
+                .values()
+                .to_vec(),
         };
         let len = nngp.len();
         Ok(Kernel {

@@ -18,6 +18,45 @@ pub struct So3PairKernel {
     values: Vec<f64>,
 }
 
+/// One raw SO(3) signal stored `(γ, β, α, C)`, prepared for [`So3PairKernel::from_operands`]:
+/// its `2L−1` γ-shifted `P × (2L−1)C` row matrices (rows `p`, columns `(γ, c)`, shift `Δ`
+/// reading γ + Δ) and the transpose of the unshifted one. It holds `2L` copies of the signal.
+#[derive(Debug, Clone)]
+pub struct So3Operand {
+    bandlimit: usize,
+    channels: usize,
+    shifted: Vec<nalgebra::DMatrix<f64>>,
+    transposed: nalgebra::DMatrix<f64>,
+}
+
+impl So3Operand {
+    /// The operand of signal `x` at bandlimit `L` with `channels` channels; `None` when `x`
+    /// has the wrong length, `L = 0` or `channels = 0`.
+    pub fn new(bandlimit: usize, x: &[f64], channels: usize) -> Option<Self> {
+        if bandlimit == 0 || channels == 0 {
+            return None;
+        }
+        let (d, p) = So3PairKernel::dims(bandlimit);
+        if x.len() != d * p * channels {
+            return None;
+        }
+        let rows = |shift: usize| {
+            nalgebra::DMatrix::from_fn(p, d * channels, |q, j| {
+                let (g, c) = (j / channels, j % channels);
+                x[(((g + shift) % d) * p + q) * channels + c]
+            })
+        };
+        let shifted: Vec<_> = (0..d).map(rows).collect();
+        let transposed = shifted[0].transpose();
+        Some(Self {
+            bandlimit,
+            channels,
+            shifted,
+            transposed,
+        })
+    }
+}
+
 impl So3PairKernel {
     /// All zeros at bandlimit `L`.
     pub fn zeros(bandlimit: usize) -> Self {
@@ -44,24 +83,27 @@ impl So3PairKernel {
     /// z-rotations, and `so3_pool`) give the same output for `K⁰` and `K̄` (docs/theory.md).
     /// `None` when a slice has the wrong length or `channels = 0`.
     pub fn from_signals(bandlimit: usize, x1: &[f64], x2: &[f64], channels: usize) -> Option<Self> {
-        let (d, p) = Self::dims(bandlimit);
-        let n = d * p * channels;
-        if bandlimit == 0 || channels == 0 || x1.len() != n || x2.len() != n {
+        let (a, b) = (
+            So3Operand::new(bandlimit, x1, channels)?,
+            So3Operand::new(bandlimit, x2, channels)?,
+        );
+        Self::from_operands(&a, &b)
+    }
+
+    /// [`So3PairKernel::from_signals`] of the signals of two operands (bitwise), `None` when
+    /// their bandlimits or channel counts differ. Prepare each signal once to take the kernels
+    /// of many pairs.
+    pub fn from_operands(first: &So3Operand, second: &So3Operand) -> Option<Self> {
+        let (bandlimit, channels) = (first.bandlimit, first.channels);
+        if (second.bandlimit, second.channels) != (bandlimit, channels) {
             return None;
         }
-        // Rows p, columns (γ, c): K̄[Δ] = (1/(dC)) X₁ Π_Δ X₂ᵀ, with Π_Δ rotating the γ blocks.
-        let rows = |x: &[f64], shift: usize| {
-            nalgebra::DMatrix::from_fn(p, d * channels, |q, j| {
-                let (g, c) = (j / channels, j % channels);
-                x[(((g + shift) % d) * p + q) * channels + c]
-            })
-        };
-        let second = rows(x2, 0);
+        // K̄[Δ] = (1/(dC)) X₁ Π_Δ X₂ᵀ, with Π_Δ rotating the γ blocks.
+        let (d, p) = Self::dims(bandlimit);
         let scale = 1.0 / (d * channels) as f64;
         let mut values = vec![0.0; d * p * p];
-        for delta in 0..d {
-            let product = rows(x1, delta) * second.transpose();
-            let slab = &mut values[delta * p * p..][..p * p];
+        for (shifted, slab) in first.shifted.iter().zip(values.chunks_exact_mut(p * p)) {
+            let product = shifted * &second.transposed;
             for p1 in 0..p {
                 for p2 in 0..p {
                     slab[p1 * p + p2] = product[(p1, p2)] * scale;

@@ -19,7 +19,7 @@ pub use finite::{
     FiniteDomain, FiniteSo3Layer, FromS2, FromSo3, S2LiftFinite, So3Affine, So3ConvFinite,
     So3PoolFinite,
 };
-pub use grid_kernel::So3PairKernel;
+pub use grid_kernel::{So3Operand, So3PairKernel};
 pub use lift::{QuadratureCoefficients, S2LiftOperator};
 pub use rotation_lift::S2RotationLiftOperator;
 
