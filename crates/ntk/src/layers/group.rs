@@ -63,6 +63,12 @@ use crate::stencil::{pair_taps, resampling, Geometry, RowPlan, Separable, Tap};
 /// The most memory a layer's precomputed stencils may take (see `Stencils::check_size`).
 const STENCIL_BUDGET: u128 = 2 << 30;
 
+/// The most memory a layer's kept [`RowPlan`]s may take together: a few groups' worth (C4 at
+/// 28×28 keeps its 16 plans in about 0.1 MiB), small against the Gram's own memory so that the
+/// plan's peak-memory estimate, which does not count them, stays within its tolerance
+/// (`tests/memory_estimate.rs`: D16 keeping all its 1024 plans measured 0.71× the estimate).
+const PLAN_BUDGET: u128 = 1 << 20;
+
 /// Precomputed resampling operators and stencils of a group on a `q×q` window.
 #[derive(Debug, Clone)]
 struct Stencils {
@@ -80,8 +86,8 @@ struct Stencils {
     /// stencil). Made on first use, read-only after; other geometries build their own.
     /// Only plans of at most `plan_cap` bytes are kept, larger ones built per block.
     plans: Vec<OnceLock<(Geometry, RowPlan)>>,
-    /// The most bytes a kept plan may take: what [`STENCIL_BUDGET`] leaves after the tables,
-    /// shared among the `|G|²` plans, so that tables and kept plans together stay within it.
+    /// The most bytes a kept plan may take: [`PLAN_BUDGET`] (at most what [`STENCIL_BUDGET`]
+    /// leaves after the tables) shared among the `|G|²` plans.
     plan_cap: u128,
 }
 
@@ -102,7 +108,7 @@ impl Stencils {
         }
         let separable = full.iter().map(|t| Separable::detect(t, q, q)).collect();
         let plans = full.iter().map(|_| OnceLock::new()).collect();
-        let plan_cap = (STENCIL_BUDGET - tables) / (n as u128 * n as u128);
+        let plan_cap = PLAN_BUDGET.min(STENCIL_BUDGET - tables) / (n as u128 * n as u128);
         Ok(Stencils {
             info,
             q,
