@@ -64,7 +64,8 @@ use crate::stencil::{pair_taps, resampling, Geometry, RowPlan, Separable, Tap};
 const STENCIL_BUDGET: u128 = 2 << 30;
 
 /// The most memory a layer's kept [`RowPlan`]s may take together: a few groups' worth (C4 at
-/// 28×28 keeps its 16 plans in about 0.1 MiB), small against the Gram's own memory so that the
+/// 28×28 with 3×3 filters needs about 0.1 MiB for its 16 plans, counted by [`RowPlan::bytes`],
+/// not measured), small against the Gram's own memory so that the
 /// plan's peak-memory estimate, which does not count them, stays within its tolerance
 /// (`tests/memory_estimate.rs`: D16 keeping all its 1024 plans measured 0.71× the estimate).
 const PLAN_BUDGET: u128 = 1 << 20;
