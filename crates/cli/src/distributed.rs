@@ -14,7 +14,9 @@
 //! 0; ranks that disagree (another file, another spec, another `--tile`) are a one-line error
 //! naming the rank and the difference, and so is a rank that does not see the store rank 0
 //! created (an `--out` that is not on a shared filesystem). Errors are printed once, by rank 0,
-//! which also sets the exit status; the other ranks stay silent.
+//! which also sets the exit status; the other ranks stay silent. Every rank `fsync`s its own
+//! tiles (the last ones while rank 0 assembles the result) and tells rank 0 whether they are
+//! durable; rank 0 reports success only after all have said so.
 //!
 //! Waiting ranks poll for messages and sleep in between, instead of MPI's busy-waiting
 //! receives, so a rank with nothing to do leaves its core to the ranks that compute (several
@@ -116,6 +118,11 @@ mod ranks {
     const ASSIGN: u8 = 6; // 0 → rank: compute this tile (payload: index in the grid)
     const NO_MORE: u8 = 7; // 0 → rank: no tile left (or the job failed); wait for FINAL
     const FINAL: u8 = 8; // 0 → rank: the job is over (payload: 1 = success)
+    const SYNCED: u8 = 9; // rank → 0: its tiles are durable (payload 1) or not (0, then why)
+
+    /// Test hook (the MPI integration tests'): the rank named by this variable reports that its
+    /// tiles could not be made durable, after it has synced them, as a failed `fsync` would.
+    const FAIL_SYNC_RANK: &str = "ENTK_TEST_FAIL_TILE_SYNC_RANK";
 
     fn send(world: &SimpleCommunicator, to: Rank, kind: u8, payload: &[u8]) {
         let mut msg = Vec::with_capacity(1 + payload.len());
@@ -162,9 +169,10 @@ mod ranks {
     /// Runs `entk kernel` as one rank of an MPI job (every rank calls it with its own
     /// arguments). Rank 0 calls `report` once with the outcome (the report, or the job's error
     /// from whichever rank it came) before it releases the other ranks, so its output is the
-    /// last word; the other ranks print nothing, except a rank whose own tiles could not be
-    /// `fsync`ed, which says so and returns false. Returns whether the job succeeded. Groups
-    /// are named in the built-in registry; [`run_kernel_mpi_in`] takes another.
+    /// last word; the other ranks print nothing. Rank 0 reports success only after every rank
+    /// has said that its tiles are durable (`fsync`ed); a rank whose tiles could not be synced
+    /// fails the job. Returns whether the job succeeded. Groups are named in the built-in
+    /// registry; [`run_kernel_mpi_in`] takes another.
     pub fn run_kernel_mpi(
         opts: &KernelOptions,
         report: &dyn Fn(Result<&KernelReport, &CliError>),
@@ -226,15 +234,14 @@ mod ranks {
             (GO, Ok(job)) => job,
             _ => return false,
         };
-        let mut durable = true;
-        match job.attach(&opts.out) {
+        let synced = match job.attach(&opts.out) {
             Ok(store) => {
                 let mut saved: Option<usize> = None;
                 let tiles = store.manifest().grid().tiles();
                 // This rank's tiles are fsynced as they are saved while it computes, and the last
                 // ones once it is told there are no more (or fails), while rank 0 assembles
                 // the result from the tile files, which every rank wrote and closed.
-                let synced = store.sync_while(|| {
+                store.sync_while(|| {
                     loop {
                         send(
                             world,
@@ -259,20 +266,30 @@ mod ranks {
                         }
                     }
                     Ok(())
-                });
-                if let Err(e) = synced {
-                    // Rank 0 no longer listens: this rank says it and fails the job's exit
-                    // status, since its tiles may not be durable.
-                    eprintln!("entk (rank {}): {e}", world.rank());
-                    durable = false;
-                }
+                })
             }
-            Err(e) => send(world, 0, FAILED, e.to_string().as_bytes()),
-        }
+            Err(e) => {
+                send(world, 0, FAILED, e.to_string().as_bytes());
+                Ok(())
+            }
+        };
+        let injected = std::env::var(FAIL_SYNC_RANK).ok() == Some(world.rank().to_string());
+        // Rank 0 reports the job's outcome only after this message: its success includes this
+        // rank's tiles being durable.
+        let durable = match synced {
+            Ok(()) if !injected => vec![1],
+            Ok(()) => [
+                &[0][..],
+                format!("tile sync failed ({FAIL_SYNC_RANK})").as_bytes(),
+            ]
+            .concat(),
+            Err(e) => [&[0][..], e.to_string().as_bytes()].concat(),
+        };
+        send(world, 0, SYNCED, &durable);
         loop {
             let (kind, payload, _) = receive(world, Some(0));
             if kind == FINAL {
-                return durable && payload.first() == Some(&1);
+                return payload.first() == Some(&1);
             }
         }
     }
@@ -335,7 +352,9 @@ mod ranks {
             send(world, r, GO, &[]);
         }
         let start = Instant::now();
-        let outcome = distribute(world, &job, &store).and_then(|run| {
+        // Each rank's SYNCED payload (by rank); some come while tiles are still handed out.
+        let mut synced: Vec<Option<Vec<u8>>> = vec![None; size as usize];
+        let mut outcome = distribute(world, &job, &store, &mut synced).and_then(|run| {
             job.finish(
                 &store,
                 &opts.out,
@@ -344,6 +363,28 @@ mod ranks {
                 size as usize,
             )
         });
+        // Every rank has been told there are no more tiles (or failed) and syncs its last
+        // ones while rank 0 assembles; the job succeeds only once each says they are durable.
+        for r in 1..size {
+            let (kind, payload) = match synced[r as usize].take() {
+                Some(payload) => (SYNCED, payload),
+                None => {
+                    let (kind, payload, _) = receive(world, Some(r));
+                    (kind, payload)
+                }
+            };
+            let theirs = match (kind, payload.split_first()) {
+                (SYNCED, Some((1, _))) => continue,
+                (SYNCED, Some((_, why))) => format!(
+                    "rank {r}: its tiles may not be durable: {}",
+                    String::from_utf8_lossy(why)
+                ),
+                _ => format!("rank {r} sent an unexpected message (kind {kind})"),
+            };
+            if outcome.is_ok() {
+                outcome = Err(CliError::Usage(theirs));
+            }
+        }
         report(outcome.as_ref());
         let ok = outcome.is_ok();
         for r in 1..size {
@@ -368,11 +409,14 @@ mod ranks {
     /// Computes every missing tile of `store` on all ranks: rank 0's main thread answers
     /// requests (every rank's first request, then one per saved tile), a second thread
     /// computes tiles on rank 0. After a failure anywhere, no tile is handed out any more,
-    /// tiles in flight finish, and the first failure is returned.
+    /// tiles in flight finish, and the first failure is returned. A rank that was told there
+    /// are no more tiles may say that its tiles are durable before the others are done: those
+    /// SYNCED messages' payloads are kept in `synced` (by rank).
     fn distribute(
         world: &SimpleCommunicator,
         job: &KernelJob,
         store: &TileStore,
+        synced: &mut [Option<Vec<u8>>],
     ) -> Result<TileRun, CliError> {
         let grid = store.manifest().grid();
         let tiles = grid.tiles();
@@ -418,7 +462,7 @@ mod ranks {
         };
         // Rank 0's tiles are fsynced as they are saved while it computes and before it assembles
         // them ([`TileStore::sync_while`]); every other rank syncs its own ([`worker`]).
-        let synced = store.sync_while(|| {
+        let ours = store.sync_while(|| {
             std::thread::scope(|scope| {
                 scope.spawn(|| {
                     while let Some(i) = take() {
@@ -460,6 +504,7 @@ mod ranks {
                             )));
                             asking -= 1;
                         }
+                        SYNCED => synced[from as usize] = Some(payload),
                         _ => fail(CliError::Usage(format!(
                             "rank {from} sent an unexpected message (kind {kind})"
                         ))),
@@ -473,7 +518,7 @@ mod ranks {
         if let Some(e) = failure.take().or(s.failure) {
             return Err(e);
         }
-        synced?;
+        ours?;
         tracker.finish();
         Ok(TileRun {
             computed: s.computed,

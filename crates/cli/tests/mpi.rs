@@ -1,8 +1,8 @@
 //! `mpirun -n R entk kernel` (cargo feature `mpi`) on one machine: bit-identity with the
 //! engine's in-memory Gram matrix for R = 1, 2, 3 and several tile sizes and thread counts (and
 //! for padded sets against the Rust API), a rank killed mid-run and the job resumed on another
-//! number of ranks, ranks that disagree on their inputs, an output folder that the ranks do not
-//! share, and the MPI build started without a launcher. Run by `scripts/test-mpi`
+//! number of ranks, a rank whose tiles could not be synced, ranks that disagree on their inputs,
+//! an output folder that the ranks do not share, and the MPI build started without a launcher. Run by `scripts/test-mpi`
 //! (`scripts/test-all` calls it): `cargo test --release -p entk-cli --features mpi --test mpi`.
 //! Needs Open MPI's `mpirun`.
 #![cfg(feature = "mpi")]
@@ -258,6 +258,33 @@ fn a_rank_killed_mid_run_loses_only_its_tile_and_the_job_resumes_on_other_ranks(
         "reused {reused_tiles}, {kept} were on disk after the kill"
     );
     assert_result(d, "killed", &engine_gram(d, None));
+}
+
+/// Rank 0 reports success only once every rank has synced its tiles: a rank whose last sync
+/// fails (simulated by the worker's test hook, after its real sync) fails the job with one
+/// line from rank 0 naming it, and rank 0 prints no summary; the tiles are reused by the next
+/// run, which gives the engine's bytes.
+#[test]
+fn rank_0_reports_success_only_after_every_rank_synced_its_tiles() {
+    let dir = image_dir(6, 5);
+    let d = dir.path();
+    let out = mpirun(d)
+        .env("ENTK_TEST_FAIL_TILE_SYNC_RANK", "2")
+        .args(["-n", "3"])
+        .args(kernel("x.npy", "o", &["--tile", "2", "--threads", "1"]))
+        .output()
+        .unwrap();
+    let e = entk_error(&out);
+    assert_case_mentions("sync failure", &e, &["rank 2", "tiles may not be durable"]);
+    assert!(
+        !text(&out.stdout).contains("wrote"),
+        "no summary: {}",
+        text(&out.stdout)
+    );
+    let stdout = ok(run_ranks(d, 2, &kernel("x.npy", "o", &["--tile", "2"])));
+    let (reused_tiles, all) = reused(&stdout);
+    assert_eq!(reused_tiles, all, "{stdout}");
+    assert_result(d, "o", &engine_gram(d, None));
 }
 
 /// Ranks that disagree on their inputs or options, or that do not share the output folder:
