@@ -15,8 +15,11 @@
 //! naming the rank and the difference, and so is a rank that does not see the store rank 0
 //! created (an `--out` that is not on a shared filesystem). Errors are printed once, by rank 0,
 //! which also sets the exit status; the other ranks stay silent. Every rank `fsync`s its own
-//! tiles (the last ones while rank 0 assembles the result) and tells rank 0 whether they are
-//! durable; rank 0 reports success only after all have said so.
+//! tiles (rank 0 before it assembles the result; every other rank its last ones while rank 0
+//! assembles) and tells rank 0 whether they are durable; rank 0 writes `report.json` and
+//! reports success only after all have said so (otherwise it removes `nngp.npy` and `ntk.npy`
+//! again). A panic while a rank computes or saves a tile is caught and fails the job like an
+//! error.
 //!
 //! Waiting ranks poll for messages and sleep in between, instead of MPI's busy-waiting
 //! receives, so a rank with nothing to do leaves its core to the ranks that compute (several
@@ -103,7 +106,9 @@ mod ranks {
 
     use entk_groups::GroupRegistry;
 
-    use crate::kernel_cmd::{prepare_kernel_in, KernelJob, KernelOptions, KernelReport};
+    use crate::kernel_cmd::{
+        discard_results, prepare_kernel_in, write_report, KernelJob, KernelOptions, KernelReport,
+    };
     use crate::progress::Tracker;
     use crate::tiles::{self, Manifest, TileId, TileRun, TileStore};
     use crate::CliError;
@@ -120,8 +125,10 @@ mod ranks {
     const FINAL: u8 = 8; // 0 → rank: the job is over (payload: 1 = success)
     const SYNCED: u8 = 9; // rank → 0: its tiles are durable (payload 1) or not (0, then why)
 
-    /// Test hook (the MPI integration tests'): the rank named by this variable reports that its
-    /// tiles could not be made durable, after it has synced them, as a failed `fsync` would.
+    /// Test hook (the MPI integration tests'): the rank named by this variable (a rank ≥ 1;
+    /// rank 0 does not read it) reports that its tiles could not be made durable, half a second
+    /// after it has synced them (so rank 0 has finished assembling and must wait for it), as a
+    /// failed `fsync` would.
     const FAIL_SYNC_RANK: &str = "ENTK_TEST_FAIL_TILE_SYNC_RANK";
 
     fn send(world: &SimpleCommunicator, to: Rank, kind: u8, payload: &[u8]) {
@@ -156,6 +163,30 @@ mod ranks {
             bytes.get(1..).unwrap_or(&[]).to_vec(),
             status.source_rank(),
         ))
+    }
+
+    fn unexpected(rank: Rank, kind: u8) -> String {
+        format!("rank {rank} sent an unexpected message (kind {kind})")
+    }
+
+    /// Computes tile `id` and saves it into `store`; a panic in either is caught and returned
+    /// as an error (an unwinding rank would otherwise leave the others waiting for it).
+    fn compute_and_save(job: &KernelJob, store: &TileStore, id: TileId) -> Result<(), CliError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            job.compute_tile(id, None)
+                .and_then(|tile| store.save(id, &tile))
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("no message");
+            Err(CliError::Usage(format!(
+                "internal error: tile ({}, {}) panicked ({what})",
+                id.row, id.col
+            )))
+        })
     }
 
     fn index_bytes(i: usize) -> [u8; 8] {
@@ -253,11 +284,7 @@ mod ranks {
                         let Some(i) = index_of(&payload).filter(|_| kind == ASSIGN) else {
                             break;
                         };
-                        let id = tiles[i];
-                        match job
-                            .compute_tile(id, None)
-                            .and_then(|tile| store.save(id, &tile))
-                        {
+                        match compute_and_save(&job, &store, tiles[i]) {
                             Ok(()) => saved = Some(i),
                             Err(e) => {
                                 send(world, 0, FAILED, e.to_string().as_bytes());
@@ -276,14 +303,17 @@ mod ranks {
         let injected = std::env::var(FAIL_SYNC_RANK).ok() == Some(world.rank().to_string());
         // Rank 0 reports the job's outcome only after this message: its success includes this
         // rank's tiles being durable.
-        let durable = match synced {
-            Ok(()) if !injected => vec![1],
-            Ok(()) => [
-                &[0][..],
-                format!("tile sync failed ({FAIL_SYNC_RANK})").as_bytes(),
-            ]
-            .concat(),
-            Err(e) => [&[0][..], e.to_string().as_bytes()].concat(),
+        let why = match synced {
+            Ok(()) if !injected => None,
+            Ok(()) => {
+                std::thread::sleep(Duration::from_millis(500));
+                Some(format!("tile sync failed ({FAIL_SYNC_RANK})"))
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        let durable = match why {
+            None => vec![1],
+            Some(why) => [&[0][..], why.as_bytes()].concat(),
         };
         send(world, 0, SYNCED, &durable);
         loop {
@@ -354,8 +384,8 @@ mod ranks {
         let start = Instant::now();
         // Each rank's SYNCED payload (by rank); some come while tiles are still handed out.
         let mut synced: Vec<Option<Vec<u8>>> = vec![None; size as usize];
-        let mut outcome = distribute(world, &job, &store, &mut synced).and_then(|run| {
-            job.finish(
+        let assembled = distribute(world, &job, &store, &mut synced).and_then(|run| {
+            job.assemble(
                 &store,
                 &opts.out,
                 &run,
@@ -364,7 +394,9 @@ mod ranks {
             )
         });
         // Every rank has been told there are no more tiles (or failed) and syncs its last
-        // ones while rank 0 assembles; the job succeeds only once each says they are durable.
+        // ones while rank 0 assembles; the job succeeds, and `report.json` is written, only
+        // once each says they are durable. Every rank's failure is named, the first one first.
+        let mut not_durable = Vec::new();
         for r in 1..size {
             let (kind, payload) = match synced[r as usize].take() {
                 Some(payload) => (SYNCED, payload),
@@ -379,12 +411,27 @@ mod ranks {
                     "rank {r}: its tiles may not be durable: {}",
                     String::from_utf8_lossy(why)
                 ),
-                _ => format!("rank {r} sent an unexpected message (kind {kind})"),
+                _ => unexpected(r, kind),
             };
-            if outcome.is_ok() {
-                outcome = Err(CliError::Usage(theirs));
-            }
+            not_durable.push(theirs);
         }
+        let outcome = match (assembled, not_durable.is_empty()) {
+            (Ok(done), true) => write_report(&opts.out, &done).map(|()| done),
+            (Ok(_), false) => Err(CliError::Usage(not_durable.join("; also: "))),
+            (Err(e), true) => Err(e),
+            (Err(e), false) => Err(CliError::Usage(format!(
+                "{e}; also: {}",
+                not_durable.join("; also: ")
+            ))),
+        };
+        // A failed job leaves no result: `report.json` was not written, and the matrices go.
+        let outcome = match outcome {
+            Err(e) => Err(match discard_results(&opts.out) {
+                Ok(()) => e,
+                Err(also) => CliError::Usage(format!("{e}; also: {also}")),
+            }),
+            ok => ok,
+        };
         report(outcome.as_ref());
         let ok = outcome.is_ok();
         for r in 1..size {
@@ -466,10 +513,7 @@ mod ranks {
             std::thread::scope(|scope| {
                 scope.spawn(|| {
                     while let Some(i) = take() {
-                        match job
-                            .compute_tile(tiles[i], None)
-                            .and_then(|tile| store.save(tiles[i], &tile))
-                        {
+                        match compute_and_save(job, store, tiles[i]) {
                             Ok(()) => saved(i),
                             Err(e) => fail(e),
                         }
@@ -505,9 +549,7 @@ mod ranks {
                             asking -= 1;
                         }
                         SYNCED => synced[from as usize] = Some(payload),
-                        _ => fail(CliError::Usage(format!(
-                            "rank {from} sent an unexpected message (kind {kind})"
-                        ))),
+                        _ => fail(CliError::Usage(unexpected(from, kind))),
                     }
                 }
             });

@@ -559,8 +559,24 @@ impl KernelJob {
         seconds: f64,
         ranks: usize,
     ) -> Result<KernelReport, CliError> {
+        let report = self.assemble(store, out, run, seconds, ranks)?;
+        write_report(out, &report)?;
+        Ok(report)
+    }
+
+    /// [`KernelJob::finish`] without its last step: writes `nngp.npy` and `ntk.npy` and returns
+    /// the report that [`write_report`] then writes (an MPI run first waits until every rank's
+    /// tiles are durable).
+    pub fn assemble(
+        &self,
+        store: &TileStore,
+        out: &Path,
+        run: &tiles::TileRun,
+        seconds: f64,
+        ranks: usize,
+    ) -> Result<KernelReport, CliError> {
         tiles::assemble(store, out)?;
-        let report = KernelReport {
+        Ok(KernelReport {
             command: "kernel".into(),
             x1_shape: self.x1_shape.clone(),
             x2_shape: self.x2_shape.clone(),
@@ -578,13 +594,30 @@ impl KernelJob {
                 inputs: self.inputs.clone(),
                 code_version: self.manifest.code_version.clone(),
             },
-        };
-        write_text(
-            &out.join("report.json"),
-            &serde_json::to_string_pretty(&report).expect("serialisable"),
-        )?;
-        Ok(report)
+        })
     }
+}
+
+/// Writes `report.json` (durably: [`write_text`]), the mark of a finished result, into `out`.
+pub fn write_report(out: &Path, report: &KernelReport) -> Result<(), CliError> {
+    write_text(
+        &out.join("report.json"),
+        &serde_json::to_string_pretty(report).expect("serialisable"),
+    )
+}
+
+/// Removes `nngp.npy` and `ntk.npy` from `out` after the job failed between writing them and
+/// writing `report.json`, so a failed job leaves no result (absent files are fine).
+pub fn discard_results(out: &Path) -> Result<(), CliError> {
+    for name in ["nngp.npy", "ntk.npy"] {
+        let path = out.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(CliError::Io { path, source: e }),
+        }
+    }
+    Ok(())
 }
 
 /// Runs `entk kernel` in this process: computes the Gram matrices tile by tile into the store

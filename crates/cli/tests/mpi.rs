@@ -2,8 +2,9 @@
 //! engine's in-memory Gram matrix for R = 1, 2, 3 and several tile sizes and thread counts (and
 //! for padded sets against the Rust API), a rank killed mid-run and the job resumed on another
 //! number of ranks, a rank whose tiles could not be synced, ranks that disagree on their inputs,
-//! an output folder that the ranks do not share, and the MPI build started without a launcher. Run by `scripts/test-mpi`
-//! (`scripts/test-all` calls it): `cargo test --release -p entk-cli --features mpi --test mpi`.
+//! an output folder that the ranks do not share, and the MPI build started without a launcher.
+//! Run by `scripts/test-mpi` (`scripts/test-all` calls it):
+//! `cargo test --release -p entk-cli --features mpi --test mpi`.
 //! Needs Open MPI's `mpirun`.
 #![cfg(feature = "mpi")]
 
@@ -260,10 +261,12 @@ fn a_rank_killed_mid_run_loses_only_its_tile_and_the_job_resumes_on_other_ranks(
     assert_result(d, "killed", &engine_gram(d, None));
 }
 
-/// Rank 0 reports success only once every rank has synced its tiles: a rank whose last sync
-/// fails (simulated by the worker's test hook, after its real sync) fails the job with one
-/// line from rank 0 naming it, and rank 0 prints no summary; the tiles are reused by the next
-/// run, which gives the engine's bytes.
+/// Rank 0 reports success only once every rank has synced its tiles: a rank that says its
+/// tiles are not durable (the worker's test hook, half a second after its real sync, so the
+/// message comes after rank 0 has assembled the result and only a blocking wait sees it) fails
+/// the job with one line from rank 0 naming it; rank 0 prints no summary and leaves no result
+/// (no `report.json`, `nngp.npy` or `ntk.npy`); the next run reuses the saved tiles and gives
+/// the engine's bytes.
 #[test]
 fn rank_0_reports_success_only_after_every_rank_synced_its_tiles() {
     let dir = image_dir(6, 5);
@@ -281,6 +284,9 @@ fn rank_0_reports_success_only_after_every_rank_synced_its_tiles() {
         "no summary: {}",
         text(&out.stdout)
     );
+    for name in ["report.json", "nngp.npy", "ntk.npy"] {
+        assert!(!d.join("o").join(name).exists(), "a failed job left {name}");
+    }
     let stdout = ok(run_ranks(d, 2, &kernel("x.npy", "o", &["--tile", "2"])));
     let (reused_tiles, all) = reused(&stdout);
     assert_eq!(reused_tiles, all, "{stdout}");
