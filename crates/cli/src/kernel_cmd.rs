@@ -549,24 +549,10 @@ impl KernelJob {
         2 * tiles::space::npy_bytes(self.manifest.rows, self.manifest.cols)
     }
 
-    /// Writes `nngp.npy`, `ntk.npy` and, last, `report.json` into `out` from the complete
-    /// `store`; `run` and `seconds` describe this run's tile work, done by `ranks` processes.
-    pub fn finish(
-        &self,
-        store: &TileStore,
-        out: &Path,
-        run: &tiles::TileRun,
-        seconds: f64,
-        ranks: usize,
-    ) -> Result<KernelReport, CliError> {
-        let report = self.assemble(store, out, run, seconds, ranks)?;
-        write_report(out, &report)?;
-        Ok(report)
-    }
-
-    /// [`KernelJob::finish`] without its last step: writes `nngp.npy` and `ntk.npy` and returns
-    /// the report that [`write_report`] then writes (an MPI run first waits until every rank's
-    /// tiles are durable).
+    /// Writes `nngp.npy` and `ntk.npy` into `out` from the complete `store` and returns the
+    /// report, which [`write_report`] then writes last (an MPI run first waits until every
+    /// rank's tiles are durable); `run` and `seconds` describe this run's tile work, done by
+    /// `ranks` processes.
     pub fn assemble(
         &self,
         store: &TileStore,
@@ -643,7 +629,9 @@ pub fn run_kernel_in(
     let store = job.open(&opts.out, opts.force)?;
     let start = Instant::now();
     let run = job.compute_missing(&store)?;
-    job.finish(&store, &opts.out, &run, start.elapsed().as_secs_f64(), 1)
+    let report = job.assemble(&store, &opts.out, &run, start.elapsed().as_secs_f64(), 1)?;
+    write_report(&opts.out, &report)?;
+    Ok(report)
 }
 
 /// The parser of a flag whose values are `names`, mapped to a typed option by `to`; `--help`
