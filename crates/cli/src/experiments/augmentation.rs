@@ -1897,16 +1897,30 @@ mod tests {
     /// widths at their caps; and both widths sized over the budget's rounds without it.
     #[test]
     fn a_run_that_lost_some_finished_units_recomputes_them_with_the_same_numbers() {
+        let mut cfg = small_resumable_config();
+        cfg.max_units = vec![6, 4];
+        cfg.pilot_units = 3;
+        resumes_with_the_same_numbers(&cfg, [true, false], [6, 4]);
+        // An 8-unit pilot sizes width 8 from its variances over the budget's rounds (each
+        // re-estimating from the units so far), which take it to its cap of 40; width 4 leaves
+        // one deviation unresolved and runs its cap of 20.
+        cfg.pilot_units = 8;
+        cfg.target_relative_se = 0.3;
+        cfg.max_units = vec![20, 40];
+        resumes_with_the_same_numbers(&cfg, [false, false], [20, 40]);
+    }
+
+    /// 3 training digits, 2 test inputs of each kind, widths 4 and 8, 2 linearised units per
+    /// trained unit, 50 bootstrap resamples, no verdict floor and no baseline.
+    fn small_resumable_config() -> AugmentationConfig {
         let mut cfg = AugmentationConfig::from_options(&ExperimentOptions {
             train: Some(3),
             test: Some(2),
             ..ExperimentOptions::default()
         });
-        // 7×7 images: the plans asserted below were measured at that size.
+        // 7×7 images: the plans asserted in the tests were measured at that size.
         cfg.image_size = 7;
         cfg.widths = vec![4, 8];
-        cfg.max_units = vec![6, 4];
-        cfg.pilot_units = 3;
         cfg.linear_ratio = 2;
         cfg.bootstrap = 50;
         // At 8 steps the pilot's variances and the counted work make the control variate pay
@@ -1918,14 +1932,7 @@ mod tests {
         cfg.verdict_min_units = 0;
         // No baseline: it would bring both widths to their caps before the budget's rounds.
         cfg.min_units = Vec::new();
-        resumes_with_the_same_numbers(&cfg, [true, false], [6, 4]);
-        // An 8-unit pilot sizes width 8 from its variances over the budget's rounds (each
-        // re-estimating from the units so far), which take it to its cap of 40; width 4 leaves
-        // one deviation unresolved and runs its cap of 20.
-        cfg.pilot_units = 8;
-        cfg.target_relative_se = 0.3;
-        cfg.max_units = vec![20, 40];
-        resumes_with_the_same_numbers(&cfg, [false, false], [20, 40]);
+        cfg
     }
 
     /// A budget that binds: the pilot's counted work plus a few units' worth, so that the
@@ -1933,20 +1940,9 @@ mod tests {
     /// the budget, and a resumed run makes the same allocation.
     #[test]
     fn a_binding_budget_stops_a_width_between_pilot_and_cap_and_resumes_alike() {
-        let mut cfg = AugmentationConfig::from_options(&ExperimentOptions {
-            train: Some(3),
-            test: Some(2),
-            ..ExperimentOptions::default()
-        });
-        cfg.image_size = 7;
-        cfg.widths = vec![4, 8];
+        let mut cfg = small_resumable_config();
         cfg.pilot_units = 8;
         cfg.max_units = vec![20, 40];
-        cfg.linear_ratio = 2;
-        cfg.bootstrap = 50;
-        cfg.checkpoints = vec![2, 8];
-        cfg.verdict_min_units = 0;
-        cfg.min_units = Vec::new();
         cfg.target_relative_se = 0.3;
         // The pilot alone (no budget beyond it) gives its counted work and costs.
         cfg.work_budget = 0.0;
