@@ -14,12 +14,14 @@
 //! 0; ranks that disagree (another file, another spec, another `--tile`) are a one-line error
 //! naming the rank and the difference, and so is a rank that does not see the store rank 0
 //! created (an `--out` that is not on a shared filesystem). Errors are printed once, by rank 0,
-//! which also sets the exit status; the other ranks stay silent. Every rank `fsync`s its own
+//! which also sets the exit status; the other ranks print nothing of their own (but a rank
+//! whose tile panics also has Rust's panic message and location on its stderr). Every rank `fsync`s its own
 //! tiles (rank 0 before it assembles the result; every other rank its last ones while rank 0
 //! assembles) and tells rank 0 whether they are durable; rank 0 writes `report.json` and
 //! reports success only after all have said so (otherwise it removes `nngp.npy` and `ntk.npy`
 //! again). A panic while a rank computes or saves a tile is caught and fails the job like an
-//! error.
+//! error (its message on one line); a panic elsewhere (rank 0 assembling, say) is not caught,
+//! and the job may then hang until it is killed.
 //!
 //! Waiting ranks poll for messages and sleep in between, instead of MPI's busy-waiting
 //! receives, so a rank with nothing to do leaves its core to the ranks that compute (several
@@ -91,6 +93,23 @@ fn check_launch_with(
     }
 }
 
+/// Runs `f`, catching a panic: `Err` holds the panic's message on one line (a message over
+/// several lines, like `assert_eq!`'s, has its lines joined by spaces; "no message" where the
+/// payload is not a string). Rust's panic hook still prints the panic and its location on this
+/// process's stderr.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+fn catching<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+            .map_or("no message".to_string(), |what| {
+                what.split_whitespace().collect::<Vec<_>>().join(" ")
+            })
+    })
+}
+
 #[cfg(feature = "mpi")]
 pub use ranks::{run_kernel_mpi, run_kernel_mpi_in};
 
@@ -107,11 +126,14 @@ mod ranks {
     use entk_groups::GroupRegistry;
 
     use crate::kernel_cmd::{
-        discard_results, prepare_kernel_in, write_report, KernelJob, KernelOptions, KernelReport,
+        discarding_on_error, prepare_kernel_in, write_report, KernelJob, KernelOptions,
+        KernelReport,
     };
     use crate::progress::Tracker;
     use crate::tiles::{self, Manifest, TileId, TileRun, TileStore};
     use crate::CliError;
+
+    use super::catching;
 
     /// Message kinds (the first byte of every message; all messages use one tag, and MPI keeps
     /// the order of messages between two ranks).
@@ -172,16 +194,11 @@ mod ranks {
     /// Computes tile `id` and saves it into `store`; a panic in either is caught and returned
     /// as an error (an unwinding rank would otherwise leave the others waiting for it).
     fn compute_and_save(job: &KernelJob, store: &TileStore, id: TileId) -> Result<(), CliError> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        catching(|| {
             job.compute_tile(id, None)
                 .and_then(|tile| store.save(id, &tile))
-        }))
-        .unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("no message");
+        })
+        .unwrap_or_else(|what| {
             Err(CliError::Usage(format!(
                 "internal error: tile ({}, {}) panicked ({what})",
                 id.row, id.col
@@ -200,7 +217,8 @@ mod ranks {
     /// Runs `entk kernel` as one rank of an MPI job (every rank calls it with its own
     /// arguments). Rank 0 calls `report` once with the outcome (the report, or the job's error
     /// from whichever rank it came) before it releases the other ranks, so its output is the
-    /// last word; the other ranks print nothing. Rank 0 reports success only after every rank
+    /// last word; the other ranks print nothing of their own (a panic in a tile also prints
+    /// Rust's panic message and location on the panicking rank's stderr). Rank 0 reports success only after every rank
     /// has said that its tiles are durable (`fsync`ed); a rank whose tiles could not be synced
     /// fails the job. Returns whether the job succeeded. Groups are named in the built-in
     /// registry; [`run_kernel_mpi_in`] takes another.
@@ -424,14 +442,8 @@ mod ranks {
                 not_durable.join("; also: ")
             ))),
         };
-        // A failed job leaves no result: `report.json` was not written, and the matrices go.
-        let outcome = match outcome {
-            Err(e) => Err(match discard_results(&opts.out) {
-                Ok(()) => e,
-                Err(also) => CliError::Usage(format!("{e}; also: {also}")),
-            }),
-            ok => ok,
-        };
+        // A failed job leaves no result: `report.json` (if written) and the matrices go.
+        let outcome = discarding_on_error(&opts.out, outcome);
         report(outcome.as_ref());
         let ok = outcome.is_ok();
         for r in 1..size {
@@ -579,6 +591,33 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| pairs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn a_caught_panic_is_one_line_of_its_message() {
+        assert_eq!(catching(|| 7), Ok(7));
+        assert_eq!(
+            catching::<()>(|| { std::panic::panic_any("static text") }),
+            Err("static text".to_string())
+        );
+        let n = 3;
+        assert_eq!(
+            catching::<()>(|| { panic!("formatted {n}") }),
+            Err("formatted 3".to_string())
+        );
+        assert_eq!(
+            catching::<()>(|| { panic!("first line\n  second\tline\n") }),
+            Err("first line second line".to_string())
+        );
+        let e = catching(|| assert_eq!(1 + 1, 3)).unwrap_err();
+        assert!(
+            !e.contains('\n') && e.contains("left: 2") && e.contains("right: 3"),
+            "{e}"
+        );
+        assert_eq!(
+            catching::<()>(|| { std::panic::panic_any(42_u32) }),
+            Err("no message".to_string())
+        );
     }
 
     #[test]

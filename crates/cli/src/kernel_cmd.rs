@@ -16,6 +16,7 @@ use entk_ntk::{so3_signal_bandlimit, Features, Gram, GramOptions, Network, NtkEr
 use crate::npy::{read_array, read_array_ranks, read_counts, read_labels, write_array, write_text};
 use crate::progress::Bar;
 use crate::tiles::hash::array_hash;
+use crate::tiles::store::partial_path;
 use crate::tiles::store::{canonical_spec, code_version, spec_hash, InputRecord, STORE_FORMAT};
 use crate::tiles::{self, Manifest, TileStore, Which};
 use crate::CliError;
@@ -592,11 +593,14 @@ pub fn write_report(out: &Path, report: &KernelReport) -> Result<(), CliError> {
     )
 }
 
-/// Removes `nngp.npy` and `ntk.npy` from `out` after the job failed between writing them and
-/// writing `report.json`, so a failed job leaves no result (absent files are fine).
+/// Removes the results from `out` after the job failed while or after assembling them, so a
+/// failed job leaves no result: `report.json` first (it may be there if only the folder's
+/// `fsync` after its rename failed), then `nngp.npy` and `ntk.npy`, then the `.partial` files
+/// that a failed write leaves behind (absent files are fine).
 pub fn discard_results(out: &Path) -> Result<(), CliError> {
-    for name in ["nngp.npy", "ntk.npy"] {
-        let path = out.join(name);
+    let names = ["report.json", "nngp.npy", "ntk.npy"].map(|name| out.join(name));
+    let partials = names.clone().map(|path| partial_path(&path));
+    for path in names.into_iter().chain(partials) {
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -604,6 +608,14 @@ pub fn discard_results(out: &Path) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// `result`, or its error after [`discard_results`] (whose own failure is added to it).
+pub fn discarding_on_error<T>(out: &Path, result: Result<T, CliError>) -> Result<T, CliError> {
+    result.map_err(|e| match discard_results(out) {
+        Ok(()) => e,
+        Err(also) => CliError::Usage(format!("{e}; also: {also}")),
+    })
 }
 
 /// Runs `entk kernel` in this process: computes the Gram matrices tile by tile into the store
@@ -629,9 +641,11 @@ pub fn run_kernel_in(
     let store = job.open(&opts.out, opts.force)?;
     let start = Instant::now();
     let run = job.compute_missing(&store)?;
-    let report = job.assemble(&store, &opts.out, &run, start.elapsed().as_secs_f64(), 1)?;
-    write_report(&opts.out, &report)?;
-    Ok(report)
+    // A failed job leaves no result (as an MPI job: [`crate::distributed`]).
+    let done = job
+        .assemble(&store, &opts.out, &run, start.elapsed().as_secs_f64(), 1)
+        .and_then(|report| write_report(&opts.out, &report).map(|()| report));
+    discarding_on_error(&opts.out, done)
 }
 
 /// The parser of a flag whose values are `names`, mapped to a typed option by `to`; `--help`
@@ -1318,4 +1332,41 @@ fn self_kernels(
             .collect::<Result<_, entk_ntk::NtkError>>()
     })?;
     Ok(ndarray::Array1::from(values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discarding_removes_the_results_and_their_partial_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let results = [
+            "report.json",
+            "nngp.npy",
+            "ntk.npy",
+            "report.json.partial",
+            "nngp.npy.partial",
+            "ntk.npy.partial",
+        ];
+        for name in results {
+            std::fs::write(out.join(name), b"x").unwrap();
+        }
+        std::fs::create_dir(out.join("tiles")).unwrap();
+        std::fs::write(out.join("tiles").join("manifest.json"), b"{}").unwrap();
+        std::fs::write(out.join("notes.txt"), b"kept").unwrap();
+        let e = discarding_on_error::<()>(out, Err(CliError::Usage("it failed".into())));
+        assert_eq!(e.unwrap_err().to_string(), "it failed");
+        for name in results {
+            assert!(!out.join(name).exists(), "{name} was left");
+        }
+        assert!(out.join("tiles").join("manifest.json").exists());
+        assert!(out.join("notes.txt").exists());
+        // Absent files are fine, and a success is passed through untouched.
+        discard_results(out).unwrap();
+        std::fs::write(out.join("report.json"), b"x").unwrap();
+        assert_eq!(discarding_on_error(out, Ok(5)).unwrap(), 5);
+        assert!(out.join("report.json").exists());
+    }
 }
