@@ -51,7 +51,7 @@
 //! unit of a width that uses the control variate). Sizes come from a pilot of `pilot_units`
 //! units per width and a budget of counted work, `work_budget` (activations computed, pilot
 //! included; counted, not timed, so the numbers do not depend on machine speed and a resumed
-//! run makes the same plan), spent in `allocation_rounds` rounds ([`allocate`]): each round
+//! run makes the same plan), spent in `allocation_rounds` rounds (`allocate`): each round
 //! re-estimates, from every unit so far, each width's worst relative standard error of its six
 //! CNN+aug vs GCNN deviations (the largest per-unit noise `rse·√units` any round has seen; the
 //! relative s.e. of the root estimate, s.e. implied by its interval / value, taken at 1 when the
@@ -234,7 +234,7 @@ pub struct AugmentationConfig {
     /// because a pilot's variance underestimates the heavy tail at small widths.
     pub min_units: Vec<(usize, usize)>,
     /// Counted work of all units of the run, pilot included (activations computed,
-    /// [`UnitCost`]; about 3.7 thread-seconds per 10⁹ on this 2-core Intel Xeon), spent where
+    /// `UnitCost`; about 3.7 thread-seconds per 10⁹ on this 2-core Intel Xeon), spent where
     /// the relative standard errors are furthest from the target (module docs, *Sizes*); finite
     /// and ≥ 0.
     pub work_budget: f64,
