@@ -279,11 +279,8 @@ fn create_dir(out: &Path) -> Result<(), CliError> {
 fn remove_stale(out: &Path, files: &[&str]) -> Result<(), CliError> {
     let mut removed = Vec::new();
     for name in files {
-        let path = out.join(name);
-        match std::fs::remove_file(&path) {
-            Ok(()) => removed.push(*name),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(CliError::Io { path, source: e }),
+        if remove_if_present(&out.join(name))? {
+            removed.push(*name);
         }
     }
     if !removed.is_empty() {
@@ -601,13 +598,18 @@ pub fn discard_results(out: &Path) -> Result<(), CliError> {
     let names = ["report.json", "nngp.npy", "ntk.npy"].map(|name| out.join(name));
     let partials = names.clone().map(|path| partial_path(&path));
     for path in names.into_iter().chain(partials) {
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(CliError::Io { path, source: e }),
-        }
+        remove_if_present(&path)?;
     }
     Ok(())
+}
+
+/// Removes the file `path`; whether it was there (an absent file is fine).
+fn remove_if_present(path: &Path) -> Result<bool, CliError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(CliError::io(path)(e)),
+    }
 }
 
 /// `result`, or its error after [`discard_results`] (whose own failure is added to it).

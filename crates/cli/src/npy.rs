@@ -3,14 +3,13 @@
 //! and the problem.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use entk_datasets::npy::{read_npy_file, Accept, NpyFileError};
 use ndarray::{Array2, ArrayD};
 use ndarray_npy::WriteNpyExt;
 
-use crate::tiles::store::{partial_path, sync_dir};
+use crate::tiles::store::{partial_path, write_durably};
 use crate::CliError;
 
 /// Reads an `.npy` file of f64 or f32 values (either byte order, C or Fortran order) as an
@@ -127,15 +126,5 @@ pub fn write_array<D: ndarray::Dimension>(
 /// Writes a text file atomically and durably: to `NAME.partial`, fsynced, renamed, and the
 /// folder fsynced (a crash leaves the old file or the whole new one, never an empty one).
 pub fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
-    let tmp = partial_path(path);
-    let mut file = File::create(&tmp).map_err(CliError::io(&tmp))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(CliError::io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(CliError::io(path))?;
-    sync_dir(
-        path.parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new(".")),
-    )
+    write_durably(path, text.as_bytes())
 }

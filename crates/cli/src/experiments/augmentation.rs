@@ -587,6 +587,22 @@ impl AugmentationConfig {
                 "sizing_relative_se": worst, "units_after": sizes, "work_share": share,
             }));
             for (p, &size) in plans.iter_mut().zip(&sizes) {
+                // The linearised-only units first: a width whose trained units are complete
+                // still needs them when it uses the control variate.
+                if p.use_cv {
+                    let lfrom = p.linear.len();
+                    let lto = size * self.linear_ratio;
+                    let lin: Vec<Unit> = pool.install(|| {
+                        (lfrom..lto)
+                            .into_par_iter()
+                            .map(|u| {
+                                let seed = p.base + (1 << 31) + u as u64;
+                                ctx.unit(&kept, &p.nets, seed, (false, true), None)
+                            })
+                            .collect::<Result<_, _>>()
+                    })?;
+                    p.linear.extend(lin);
+                }
                 let from = p.units.len();
                 if size <= from {
                     continue;
@@ -607,20 +623,6 @@ impl AugmentationConfig {
                         .collect::<Result<_, _>>()
                 })?;
                 p.units.extend(rest);
-                if p.use_cv {
-                    let lfrom = p.linear.len();
-                    let lto = size * self.linear_ratio;
-                    let lin: Vec<Unit> = pool.install(|| {
-                        (lfrom..lto)
-                            .into_par_iter()
-                            .map(|u| {
-                                let seed = p.base + (1 << 31) + u as u64;
-                                ctx.unit(&kept, &p.nets, seed, (false, true), None)
-                            })
-                            .collect::<Result<_, _>>()
-                    })?;
-                    p.linear.extend(lin);
-                }
                 // Counts the further cost of the new trained units only: a width's first round
                 // with the control variate also draws `pilot_units · linear_ratio` linearised-only
                 // units for its earlier units (24 at width 4 by default), not counted (a small

@@ -295,7 +295,12 @@ fn make_durable(file: File, path: &Path) -> Result<(), CliError> {
     file.sync_all().map_err(CliError::io(&tmp))?;
     drop(file);
     std::fs::rename(&tmp, path).map_err(CliError::io(path))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    // A bare file name's parent is "", the current folder.
+    sync_dir(
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )
 }
 
 /// `fsync` of a folder, so a rename in it is durable.

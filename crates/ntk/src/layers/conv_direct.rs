@@ -88,16 +88,8 @@ struct Sizes {
     inputs: usize,
 }
 
-/// What a [`Plan`] depends on: the geometry's sizes and padding, input and output channels.
-type PlanKey = (
-    usize,
-    usize,
-    usize,
-    usize,
-    crate::param::Padding,
-    usize,
-    usize,
-);
+/// What a [`Plan`] depends on: the geometry, input and output channels.
+type PlanKey = (Geometry, (usize, usize));
 
 thread_local! {
     /// The plans this thread used last (a training run reuses a handful).
@@ -131,7 +123,7 @@ fn index(i: usize) -> u32 {
 impl Plan {
     /// The plan of `g` with `(c, o)` channels (cached per thread).
     pub(crate) fn of(g: &Geometry, (c, o): (usize, usize)) -> std::rc::Rc<Plan> {
-        let key = (g.h_in, g.w_in, g.kh, g.kw, g.padding, c, o);
+        let key = (*g, (c, o));
         PLANS.with(|cache| {
             let mut cache = cache.borrow_mut();
             if let Some((_, t)) = cache.iter().find(|(k, _)| *k == key) {

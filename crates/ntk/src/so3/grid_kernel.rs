@@ -36,17 +36,10 @@ impl So3Operand {
         if bandlimit == 0 || channels == 0 {
             return None;
         }
-        let (d, p) = So3PairKernel::dims(bandlimit);
-        if x.len() != d * p * channels {
-            return None;
-        }
-        let rows = |shift: usize| {
-            nalgebra::DMatrix::from_fn(p, d * channels, |q, j| {
-                let (g, c) = (j / channels, j % channels);
-                x[(((g + shift) % d) * p + q) * channels + c]
-            })
-        };
-        let shifted: Vec<_> = (0..d).map(rows).collect();
+        let d = 2 * bandlimit - 1;
+        let shifted: Vec<_> = (0..d)
+            .map(|shift| shifted_rows(bandlimit, x, channels, shift))
+            .collect::<Option<_>>()?;
         let transposed = shifted[0].transpose();
         Some(Self {
             bandlimit,
@@ -55,6 +48,23 @@ impl So3Operand {
             transposed,
         })
     }
+}
+
+/// The `P × (2L−1)C` rows of signal `x` (stored `(γ, β, α, C)`) read at γ + `shift` (the
+/// [`So3Operand`] layout); `None` when `x` has the wrong length.
+fn shifted_rows(
+    bandlimit: usize,
+    x: &[f64],
+    channels: usize,
+    shift: usize,
+) -> Option<nalgebra::DMatrix<f64>> {
+    let (d, p) = So3PairKernel::dims(bandlimit);
+    (x.len() == d * p * channels).then(|| {
+        nalgebra::DMatrix::from_fn(p, d * channels, |q, j| {
+            let (g, c) = (j / channels, j % channels);
+            x[(((g + shift) % d) * p + q) * channels + c]
+        })
+    })
 }
 
 impl So3PairKernel {
@@ -83,34 +93,37 @@ impl So3PairKernel {
     /// z-rotations, and `so3_pool`) give the same output for `K⁰` and `K̄` (docs/theory.md).
     /// `None` when a slice has the wrong length or `channels = 0`.
     pub fn from_signals(bandlimit: usize, x1: &[f64], x2: &[f64], channels: usize) -> Option<Self> {
-        let (a, b) = (
-            So3Operand::new(bandlimit, x1, channels)?,
-            So3Operand::new(bandlimit, x2, channels)?,
-        );
-        Self::from_operands(&a, &b)
+        // The second signal enters only through its unshifted rows' transpose.
+        let first = So3Operand::new(bandlimit, x1, channels)?;
+        let second = shifted_rows(bandlimit, x2, channels, 0)?.transpose();
+        Some(Self::product(&first, &second))
     }
 
     /// [`So3PairKernel::from_signals`] of the signals of two operands (bitwise), `None` when
     /// their bandlimits or channel counts differ. Prepare each signal once to take the kernels
     /// of many pairs.
     pub fn from_operands(first: &So3Operand, second: &So3Operand) -> Option<Self> {
+        let same = (second.bandlimit, second.channels) == (first.bandlimit, first.channels);
+        same.then(|| Self::product(first, &second.transposed))
+    }
+
+    /// `K̄[Δ] = (1/(dC)) X₁ Π_Δ X₂ᵀ` from the first operand and the second signal's transposed
+    /// unshifted rows `X₂ᵀ` (of the same bandlimit and channels).
+    fn product(first: &So3Operand, second: &nalgebra::DMatrix<f64>) -> Self {
         let (bandlimit, channels) = (first.bandlimit, first.channels);
-        if (second.bandlimit, second.channels) != (bandlimit, channels) {
-            return None;
-        }
         // K̄[Δ] = (1/(dC)) X₁ Π_Δ X₂ᵀ, with Π_Δ rotating the γ blocks.
         let (d, p) = Self::dims(bandlimit);
         let scale = 1.0 / (d * channels) as f64;
         let mut values = vec![0.0; d * p * p];
         for (shifted, slab) in first.shifted.iter().zip(values.chunks_exact_mut(p * p)) {
-            let product = shifted * &second.transposed;
+            let product = shifted * second;
             for p1 in 0..p {
                 for p2 in 0..p {
                     slab[p1 * p + p2] = product[(p1, p2)] * scale;
                 }
             }
         }
-        Some(Self { bandlimit, values })
+        Self { bandlimit, values }
     }
 
     /// `(2L−1, 2L(2L−1))`: number of `Δ` values and of in-plane points.
