@@ -228,15 +228,15 @@ pub fn apply_stencil(
         &[inp],
         g,
         scale,
-        &mut Store(vec![out]),
+        &mut Store(vec![out], g.w_out),
     );
 }
 
-/// One tap of a [`RowPlan`]: its offsets on `(H1, H2, W1)` and where its run starts in a
-/// padded `W2` row.
+/// One tap of a [`RowPlan`]: its offsets on `(H1, H2)` and where its run starts in a padded
+/// `(W1, W2)` plane ([`Padded`]).
 #[derive(Debug, Clone, Copy)]
 struct PlannedTap {
-    off: [isize; 3],
+    off: [isize; 2],
     start: usize,
     w: f64,
 }
@@ -253,24 +253,29 @@ enum Summation {
     Weighted,
 }
 
-/// A stencil prepared to run one output row `(o0, o1, o2)` (a run of `W2` values) at a time:
-/// each output row is a sum of whole input rows, shifted along `W2`, one per tap. Taps that fall
-/// into the padding on `H1`, `H2` or `W1` read a row of zeros, and each input row is read from a
-/// copy with `k_w` padding values on both sides (zeros, or the wrapped values for CIRCULAR), so
-/// the inner loop has no edge cases and vectorises. The summation order is that of the
-/// two-pass separable form or of the tap-by-tap reference, so the results are bitwise theirs (adding a
-/// zero row is exact; at most the sign of a zero differs).
+/// A stencil prepared to run one output plane `(o0, o1)` (the `W1 × W2` values of one
+/// `(H1, H2)` position pair) at a time. Each input plane is read from a copy padded by `k_w`
+/// values on both sides of both `W` axes (zeros, or the wrapped values for CIRCULAR;
+/// [`Padded`]), so that a tap's `(W1, W2)` offset is one shift of the flattened plane: the
+/// output plane, stored with the padded plane's row stride, is a sum of whole runs of the
+/// input planes, one per tap, and the inner loop has no edge cases and runs `w_out` rows at
+/// once (16×16 images: runs of 286 values instead of 16 rows of 16). Taps that fall into the
+/// padding on `H1` or `H2` read a plane of zeros. The entries between the rows of a run (the
+/// stride's padding columns) are sums of padding and wrapped values, and are not output. The
+/// summation order of every output entry is that of the two-pass separable form or of the
+/// tap-by-tap reference, so the results are bitwise theirs (adding a zero is exact; at most
+/// the sign of a zero differs).
 ///
-/// Every output row is computed in one sweep over its taps with the sum held in registers, and
-/// handed to a sink while it is in L1: the layers fold the affine step and the dual activation
-/// into that sink ([`RowPlan::run`]).
+/// Every output plane is computed in one sweep over its taps with the sum held in registers,
+/// and handed to a sink while it is in L1: the layers fold the affine step and the dual
+/// activation into that sink ([`RowPlan::run`]).
 #[derive(Debug, Clone)]
 pub(crate) struct RowPlan {
     taps: Vec<PlannedTap>,
     summation: Summation,
-    /// Per axis `a < 3`, `sources[a][x · taps + t]`: the input index read by output index `x`
-    /// for tap `t`, or `usize::MAX` in the padding.
-    sources: [Vec<usize>; 3],
+    /// Per axis `a < 2` (`H1`, `H2`), `sources[a][x · taps + t]`: the input index read by
+    /// output index `x` for tap `t`, or `usize::MAX` in the padding.
+    sources: [Vec<usize>; 2],
 }
 
 impl RowPlan {
@@ -283,13 +288,18 @@ impl RowPlan {
             }
             None => taps.len(),
         } as u128;
-        let per_tap = std::mem::size_of::<PlannedTap>() + (2 * g.h_out + g.w_out) * 8;
+        let per_tap = std::mem::size_of::<PlannedTap>() + 2 * g.h_out * 8;
         n * per_tap as u128
     }
 
     /// The plan of `taps` (or of `separable`, which must describe the same taps) on `g`.
     pub(crate) fn new(taps: &[Tap], separable: Option<Separable>, g: &Geometry) -> Self {
         let (kh, kw) = (g.kh as isize, g.kw as isize);
+        let stride = Padded::stride(g) as isize;
+        // Where the run of `(W1, W2)` offset `(c1, c2)` starts in a padded plane: output
+        // `(o2, o3)` reads padded `(o2 + k_w + c1, o3 + k_w + c2)` (for VALID, which is not
+        // padded, the unpadded input index is the same).
+        let start = |c1: isize, c2: isize| ((kw + c1) * stride + kw + c2) as usize;
         let planned: Vec<PlannedTap> = match separable {
             Some(sep) => {
                 let [first, second] = sep.passes(g);
@@ -305,8 +315,8 @@ impl RowPlan {
                             off[a] += s * e;
                         }
                         v.push(PlannedTap {
-                            off: [off[0], off[1], off[2]],
-                            start: (kw + off[3]) as usize,
+                            off: [off[0], off[1]],
+                            start: start(off[2], off[3]),
                             w: 1.0,
                         });
                     }
@@ -316,8 +326,8 @@ impl RowPlan {
             None => taps
                 .iter()
                 .map(|t| PlannedTap {
-                    off: [t.r1, t.r2, t.c1],
-                    start: (kw + t.c2) as usize,
+                    off: [t.r1, t.r2],
+                    start: start(t.c1, t.c2),
                     w: t.w,
                 })
                 .collect(),
@@ -329,10 +339,7 @@ impl RowPlan {
             None => Summation::Weighted,
         };
         let axis = |a: usize| -> Vec<usize> {
-            let (n_out, n_in, k) = match a {
-                0 | 1 => (g.h_out, g.h_in, kh as usize),
-                _ => (g.w_out, g.w_in, kw as usize),
-            };
+            let (n_out, n_in, k) = (g.h_out, g.h_in, kh as usize);
             (0..n_out)
                 .flat_map(|x| {
                     planned
@@ -342,15 +349,16 @@ impl RowPlan {
                 .collect()
         };
         RowPlan {
-            sources: [axis(0), axis(1), axis(2)],
+            sources: [axis(0), axis(1)],
             taps: planned,
             summation,
         }
     }
 
-    /// Computes `scale · A[inp]` for each of `inputs` row by row at `level`, handing output row
-    /// `r = (o0·h_out + o1)·w_out + o2` of every input to `sink` at once (its `w_out` values
-    /// belong at `r · w_out` in the output array). Rows come in increasing order.
+    /// Computes `scale · A[inp]` for each of `inputs` plane by plane at `level`, handing output
+    /// plane `p = o0·h_out + o1` of every input to `sink` at once ([`RowSink::plane`]: its
+    /// `w_out²` values belong at `p · w_out²` in the output array). Planes come in increasing
+    /// order.
     pub(crate) fn run<S: RowSink>(
         &self,
         level: SimdLevel,
@@ -378,23 +386,28 @@ impl RowPlan {
     }
 }
 
-/// Receives the output rows of a [`RowPlan`] (one per input), mutable so that a sink may finish
-/// them in place; `row` is inlined into the vectorised row loop.
+/// Receives the output planes of a [`RowPlan`] (one per input), mutable so that a sink may
+/// finish them in place; `plane` is inlined into the vectorised loop.
 pub(crate) trait RowSink {
-    /// Output row `r` of every input.
-    fn row(&mut self, r: usize, rows: &mut [Vec<f64>]);
+    /// Output plane `p = o0·h_out + o1` of every input: its row `o2` (`w_out` values) starts
+    /// at `o2 · stride` of each run, and `runs[i][o2 · stride + w_out .. (o2 + 1) · stride]`
+    /// (the stride's padding) holds no output.
+    fn plane(&mut self, p: usize, runs: &mut [Vec<f64>], stride: usize);
 }
 
-/// Stores each row at its place in the output arrays.
+/// Stores each plane at its place in the output arrays (`w_out` values a row).
 #[cfg(test)]
-pub(crate) struct Store<'a>(pub Vec<&'a mut [f64]>);
+pub(crate) struct Store<'a>(pub Vec<&'a mut [f64]>, pub usize);
 
 #[cfg(test)]
 impl RowSink for Store<'_> {
     #[inline(always)]
-    fn row(&mut self, r: usize, rows: &mut [Vec<f64>]) {
-        for (out, row) in self.0.iter_mut().zip(rows.iter()) {
-            out[r * row.len()..][..row.len()].copy_from_slice(row);
+    fn plane(&mut self, p: usize, runs: &mut [Vec<f64>], stride: usize) {
+        let w = self.1;
+        for (out, run) in self.0.iter_mut().zip(runs.iter()) {
+            for (o2, row) in out[p * w * w..][..w * w].chunks_exact_mut(w).enumerate() {
+                row.copy_from_slice(&run[o2 * stride..][..w]);
+            }
         }
     }
 }
@@ -423,51 +436,37 @@ impl<S: RowSink> SimdOp for RunRows<'_, S> {
             scratch,
         } = self;
         let n = plan.taps.len();
-        let (hi, wi) = (g.h_in, g.w_in);
-        let stride = padded.first().map_or(g.w_in, |p| p.stride);
+        let hi = g.h_in;
+        let stride = Padded::stride(g);
+        let plane = Padded::plane(g);
         let zero = padded.first().map_or(0, |p| p.zero);
-        scratch.fit(padded.len(), g.w_out, n);
-        let RowScratch {
-            rows,
-            part,
-            base,
-            starts,
-        } = scratch;
-        let mut r = 0;
+        // Output (o2, o3) of a plane is entry o2·stride + o3 of the run.
+        let len = (g.w_out - 1) * stride + g.w_out;
+        scratch.fit(padded.len(), len, n);
+        let RowScratch { rows, part, starts } = scratch;
         for o0 in 0..g.h_out {
             for o1 in 0..g.h_out {
-                for (t, b) in base.iter_mut().enumerate() {
+                for (t, st) in starts.iter_mut().enumerate() {
                     let (s0, s1) = (plan.sources[0][o0 * n + t], plan.sources[1][o1 * n + t]);
-                    *b = if s0 == usize::MAX || s1 == usize::MAX {
-                        usize::MAX
-                    } else {
-                        (s0 * hi + s1) * wi
-                    };
+                    *st = plan.taps[t].start
+                        + if s0 == usize::MAX || s1 == usize::MAX {
+                            zero
+                        } else {
+                            (s0 * hi + s1) * plane
+                        };
                 }
-                for o2 in 0..g.w_out {
-                    for t in 0..n {
-                        let s2 = plan.sources[2][o2 * n + t];
-                        starts[t] = plan.taps[t].start
-                            + if base[t] == usize::MAX || s2 == usize::MAX {
-                                zero
-                            } else {
-                                (base[t] + s2) * stride
-                            };
-                    }
-                    for (row, p) in rows.iter_mut().zip(padded) {
-                        sum_taps(
-                            row,
-                            part,
-                            p.data(),
-                            starts,
-                            &plan.taps,
-                            plan.summation,
-                            scale,
-                        );
-                    }
-                    sink.row(r, rows);
-                    r += 1;
+                for (row, p) in rows.iter_mut().zip(padded) {
+                    sum_taps(
+                        row,
+                        part,
+                        p.data(),
+                        starts,
+                        &plan.taps,
+                        plan.summation,
+                        scale,
+                    );
                 }
+                sink.plane(o0 * g.h_out + o1, rows, stride);
             }
         }
     }
@@ -478,23 +477,20 @@ impl<S: RowSink> SimdOp for RunRows<'_, S> {
 /// Every value is written before it is read; only the lengths matter ([`RowScratch::fit`]).
 #[derive(Default)]
 struct RowScratch {
-    /// One output row per input.
+    /// One output run per input.
     rows: Vec<Vec<f64>>,
     /// A group's partial sum (the [`Summation::Grouped`] order).
     part: Vec<f64>,
-    /// Per tap, the start of its `(H1, H2)` input plane, or `usize::MAX` in the padding.
-    base: Vec<usize>,
     /// Per tap, where its run starts in the padded input.
     starts: Vec<usize>,
 }
 
 impl RowScratch {
-    /// Sizes the buffers for `inputs` inputs, rows of `w` values and `taps` taps.
-    fn fit(&mut self, inputs: usize, w: usize, taps: usize) {
+    /// Sizes the buffers for `inputs` inputs, runs of `len` values and `taps` taps.
+    fn fit(&mut self, inputs: usize, len: usize, taps: usize) {
         self.rows.resize_with(inputs, Vec::new);
-        self.rows.iter_mut().for_each(|r| r.resize(w, 0.0));
-        self.part.resize(w, 0.0);
-        self.base.resize(taps, usize::MAX);
+        self.rows.iter_mut().for_each(|r| r.resize(len, 0.0));
+        self.part.resize(len, 0.0);
         self.starts.resize(taps, 0);
     }
 }
@@ -574,13 +570,12 @@ fn sum_taps(
     }
 }
 
-/// The input with every `W2` row padded by `k_w` values on both sides (zeros for SAME, the
-/// wrapped values for CIRCULAR; VALID reads the input as it is), followed by a row of zeros
-/// for taps that fall into the padding on the other axes.
+/// The input with every `(W1, W2)` plane padded by `k_w` values on both sides of both axes
+/// (zeros for SAME, the wrapped values for CIRCULAR; VALID reads the input as it is), followed
+/// by a plane of zeros for taps that fall into the padding on `H1` or `H2`.
 struct Padded<'a> {
     data: PaddedData<'a>,
-    stride: usize,
-    /// Start of the zero row (`start + w_out ≤ stride` for every tap).
+    /// Start of the zero plane (`start + run length ≤ plane` for every tap).
     zero: usize,
 }
 
@@ -590,41 +585,68 @@ enum PaddedData<'a> {
 }
 
 impl<'a> Padded<'a> {
+    /// The row stride of a padded plane.
+    fn stride(g: &Geometry) -> usize {
+        match g.padding {
+            Padding::Valid => g.w_in,
+            Padding::Same | Padding::Circular => g.w_in + 2 * g.kw,
+        }
+    }
+    /// The values of a padded plane.
+    fn plane(g: &Geometry) -> usize {
+        let s = Self::stride(g);
+        s * s
+    }
     fn new(inp: &'a [f64], g: &Geometry) -> Self {
         let wi = g.w_in;
-        let rows = inp.len() / wi.max(1);
+        let planes = inp.len() / (wi * wi).max(1);
         match g.padding {
             Padding::Valid => Padded {
-                // Every tap is inside the input: the zero row is never read.
+                // Every tap is inside the input: the zero plane is never read.
                 data: PaddedData::Borrowed(inp),
-                stride: wi,
                 zero: 0,
             },
             Padding::Same | Padding::Circular => {
-                let m = g.kw;
-                let stride = wi + 2 * m;
-                let mut data = crate::scratch::take((rows + 1) * stride);
-                for (dst, src) in data.chunks_exact_mut(stride).zip(inp.chunks_exact(wi)) {
-                    let (left, rest) = dst.split_at_mut(m);
-                    let (mid, right) = rest.split_at_mut(wi);
-                    mid.copy_from_slice(src);
-                    if g.padding == Padding::Circular {
-                        for (j, v) in left.iter_mut().enumerate() {
-                            *v = src[(j as isize - m as isize).rem_euclid(wi as isize) as usize];
-                        }
-                        for (j, v) in right.iter_mut().enumerate() {
-                            *v = src[j % wi];
-                        }
+                let (m, stride, plane) = (g.kw, Self::stride(g), Self::plane(g));
+                let mut data = crate::scratch::take((planes + 1) * plane);
+                let circular = g.padding == Padding::Circular;
+                // The input row read by padded row `i`, or `None` in the zero padding.
+                let source = |i: usize| -> Option<usize> {
+                    let i = i as isize - m as isize;
+                    if circular {
+                        Some(i.rem_euclid(wi as isize) as usize)
                     } else {
-                        left.fill(0.0);
-                        right.fill(0.0);
+                        (i >= 0 && (i as usize) < wi).then_some(i as usize)
+                    }
+                };
+                for (dst, src) in data.chunks_exact_mut(plane).zip(inp.chunks_exact(wi * wi)) {
+                    for (i, dst) in dst.chunks_exact_mut(stride).enumerate() {
+                        let Some(r) = source(i) else {
+                            dst.fill(0.0);
+                            continue;
+                        };
+                        let src = &src[r * wi..][..wi];
+                        let (left, rest) = dst.split_at_mut(m);
+                        let (mid, right) = rest.split_at_mut(wi);
+                        mid.copy_from_slice(src);
+                        if circular {
+                            for (j, v) in left.iter_mut().enumerate() {
+                                *v =
+                                    src[(j as isize - m as isize).rem_euclid(wi as isize) as usize];
+                            }
+                            for (j, v) in right.iter_mut().enumerate() {
+                                *v = src[j % wi];
+                            }
+                        } else {
+                            left.fill(0.0);
+                            right.fill(0.0);
+                        }
                     }
                 }
-                data[rows * stride..].fill(0.0);
+                data[planes * plane..].fill(0.0);
                 Padded {
                     data: PaddedData::Owned(data),
-                    stride,
-                    zero: rows * stride,
+                    zero: planes * plane,
                 }
             }
         }

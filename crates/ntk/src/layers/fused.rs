@@ -2,8 +2,9 @@
 //!
 //! A stencil layer's kernel map is `scale·A[K]`, `scale·A[Θ]` per output block, then the affine
 //! step ([`Affine::combine`]), and, when the next layer is a pointwise nonlinearity, its dual
-//! activation. [`stencil_block`] does all three in one sweep: each output row of the stencil
-//! ([`RowPlan`]) is finished while it is in L1 and stored once, so the layer writes its output
+//! activation. [`stencil_block`] does all three in one sweep: each output plane of the stencil
+//! (the `W1 × W2` values of one `(H1, H2)` position pair, [`RowPlan`]) is finished while it
+//! is in L1 and stored once, so the layer writes its output
 //! arrays once and the nonlinearity reads nothing back. The operations are those of the
 //! separate passes, in the same order, so the results are bitwise theirs.
 //!
@@ -24,7 +25,7 @@ use super::{Affine, DualThen, Elementwise, Layer};
 use crate::error::Result;
 use crate::layout::RowBlock;
 use crate::layout::{Kernel, KernelCtx, Stream};
-use crate::nonlin::batch::{DualOp, RowDual, SHORT_ROW};
+use crate::nonlin::batch::{DualOp, RowDual};
 use crate::nonlin::Nonlinearity;
 use crate::scratch;
 use crate::simd::SimdLevel;
@@ -134,8 +135,7 @@ impl Run<'_, '_> {
                 t: self.t,
                 h: g.h_out,
                 w: g.w_out,
-                dual,
-                pending: Pending::new(),
+                dual: dual.map(|(dual, d1, d2, block)| PlaneDual::new(dual, d1, d2, block)),
             },
         );
     }
@@ -159,7 +159,7 @@ impl DualOp for WithDual<'_, '_, '_> {
 /// The type of "no dual" in [`Finish`].
 type NoDual = fn(f64, f64, f64) -> (f64, f64);
 
-/// The row sink of [`stencil_block`].
+/// The plane sink of [`stencil_block`].
 struct Finish<'a, D> {
     affine: &'a Affine,
     fan_in: usize,
@@ -167,82 +167,87 @@ struct Finish<'a, D> {
     t: &'a mut [f64],
     h: usize,
     w: usize,
-    dual: Option<(D, &'a [f64], &'a [f64], RowBlock)>,
-    pending: Pending,
+    dual: Option<PlaneDual<'a, D>>,
 }
 
-impl<D: RowDual> RowSink for Finish<'_, D> {
-    #[inline(always)]
-    fn row(&mut self, r: usize, rows: &mut [Vec<f64>]) {
-        let w = self.w;
-        let k = &mut self.k[r * w..][..w];
-        let t = &mut self.t[r * w..][..w];
-        let (affine, fan_in) = (self.affine, self.fan_in);
-        match rows {
-            [a] => {
-                for ((kv, tv), a) in k.iter_mut().zip(t.iter_mut()).zip(&a[..w]) {
-                    (*kv, *tv) = affine.combine(fan_in, *a, 0.0);
-                }
+/// The dual of [`Finish`] with its variances laid out plane by plane, so that a whole output
+/// plane (`w²` entries) goes through the dual at once: `k11` is the first input's variances
+/// of plane row `i1` (`d1[row(i1, ·, j1).d1]` at `j1·w + j2`), refilled when `i1` changes;
+/// `k22` the second input's of every `i2` (`d2[row(·, i2, ·).d2 + j2]` at `(i2·w + j1)·w + j2`),
+/// filled once per block.
+struct PlaneDual<'a, D> {
+    dual: D,
+    d1: &'a [f64],
+    block: RowBlock,
+    k11: Vec<f64>,
+    k22: Vec<f64>,
+}
+
+impl<'a, D> PlaneDual<'a, D> {
+    fn new(dual: D, d1: &'a [f64], d2: &[f64], block: RowBlock) -> Self {
+        let (h, w) = (block.h, block.w);
+        let mut k22 = scratch::take(h * w * w);
+        for (i2, plane) in k22.chunks_exact_mut(w * w).enumerate() {
+            let row = &d2[block.row(0, i2, 0).d2..][..w];
+            for r in plane.chunks_exact_mut(w) {
+                r.copy_from_slice(row);
             }
-            [a, b, ..] => {
-                for ((kv, tv), (a, b)) in k
-                    .iter_mut()
-                    .zip(t.iter_mut())
-                    .zip(a[..w].iter().zip(&b[..w]))
-                {
-                    (*kv, *tv) = affine.combine(fan_in, *a, *b);
-                }
-            }
-            [] => {}
         }
-        if let Some((dual, d1, d2, block)) = &self.dual {
-            // Row r = (i1·h + i2)·w + j1 of the stencil is row (i1, i2, j1) of the block.
-            let (i1, i2, j1) = (r / (self.h * w), (r / w) % self.h, r % w);
-            let row = block.row(i1, i2, j1);
-            if w >= SHORT_ROW {
-                dual.row(d1[row.d1], &d2[row.d2..row.d2 + w], k, t);
-            } else {
-                // Short rows (small images: 6 or 8 entries) would run mostly in the vector
-                // loop's scalar tail; they wait until a run of SHORT_ROW entries (or the
-                // block's last row) is stored, which then goes through the dual at once with
-                // each entry's variances spelled out. Each entry's value is the same.
-                let b = &mut self.pending;
-                b.k11[b.len..][..w].fill(d1[row.d1]);
-                b.k22[b.len..][..w].copy_from_slice(&d2[row.d2..row.d2 + w]);
-                b.len += w;
-                if b.len >= SHORT_ROW || r + 1 == self.h * self.h * w {
-                    let range = b.from * w..(r + 1) * w;
-                    dual.entries(
-                        &b.k11[..b.len],
-                        &b.k22[..b.len],
-                        &mut self.k[range.clone()],
-                        &mut self.t[range],
-                    );
-                    b.len = 0;
-                    b.from = r + 1;
-                }
-            }
+        PlaneDual {
+            dual,
+            d1,
+            block,
+            k11: scratch::take(w * w),
+            k22,
         }
     }
 }
 
-/// The short rows of [`Finish`] stored but not yet through the dual: rows `from..` and the
-/// variances of their `len` entries. Fixed arrays on the stack: fewer than [`SHORT_ROW`]
-/// entries wait before a row of fewer than [`SHORT_ROW`] more is added.
-struct Pending {
-    from: usize,
-    len: usize,
-    k11: [f64; 2 * SHORT_ROW],
-    k22: [f64; 2 * SHORT_ROW],
+impl<D> Drop for PlaneDual<'_, D> {
+    fn drop(&mut self) {
+        scratch::recycle(std::mem::take(&mut self.k11));
+        scratch::recycle(std::mem::take(&mut self.k22));
+    }
 }
 
-impl Pending {
-    fn new() -> Self {
-        Pending {
-            from: 0,
-            len: 0,
-            k11: [0.0; 2 * SHORT_ROW],
-            k22: [0.0; 2 * SHORT_ROW],
+impl<D: RowDual> RowSink for Finish<'_, D> {
+    #[inline(always)]
+    fn plane(&mut self, p: usize, runs: &mut [Vec<f64>], stride: usize) {
+        let (w, ww) = (self.w, self.w * self.w);
+        let k = &mut self.k[p * ww..][..ww];
+        let t = &mut self.t[p * ww..][..ww];
+        let (affine, fan_in) = (self.affine, self.fan_in);
+        // Row o2 of the plane is entry o2·stride of the runs.
+        match runs {
+            [a] => {
+                for (o2, (k, t)) in k.chunks_exact_mut(w).zip(t.chunks_exact_mut(w)).enumerate() {
+                    for ((kv, tv), a) in k.iter_mut().zip(t.iter_mut()).zip(&a[o2 * stride..][..w])
+                    {
+                        (*kv, *tv) = affine.combine(fan_in, *a, 0.0);
+                    }
+                }
+            }
+            [a, b, ..] => {
+                for (o2, (k, t)) in k.chunks_exact_mut(w).zip(t.chunks_exact_mut(w)).enumerate() {
+                    let (a, b) = (&a[o2 * stride..][..w], &b[o2 * stride..][..w]);
+                    for ((kv, tv), (a, b)) in k.iter_mut().zip(t.iter_mut()).zip(a.iter().zip(b)) {
+                        (*kv, *tv) = affine.combine(fan_in, *a, *b);
+                    }
+                }
+            }
+            [] => {}
+        }
+        if let Some(pd) = &mut self.dual {
+            // Plane p = i1·h + i2 of the stencil is plane (i1, i2) of the block.
+            let (i1, i2) = (p / self.h, p % self.h);
+            if i2 == 0 {
+                let d1 = &pd.d1[pd.block.row(i1, 0, 0).d1..][..w];
+                for (r, v) in pd.k11.chunks_exact_mut(w).zip(d1) {
+                    r.fill(*v);
+                }
+            }
+            pd.dual
+                .entries(&pd.k11[..ww], &pd.k22[i2 * ww..][..ww], k, t);
         }
     }
 }
