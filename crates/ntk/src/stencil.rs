@@ -223,13 +223,15 @@ pub fn apply_stencil(
     scale: f64,
 ) {
     let plan = RowPlan::new(taps, separable, g);
+    let padded = Padded::new(inp, g);
     plan.run(
         SimdLevel::current(),
-        &[inp],
+        &[&padded],
         g,
         scale,
         &mut Store(vec![out], g.w_out),
     );
+    padded.recycle();
 }
 
 /// One tap of a [`RowPlan`]: its offsets on `(H1, H2)` and where its run starts in a padded
@@ -355,19 +357,18 @@ impl RowPlan {
         }
     }
 
-    /// Computes `scale · A[inp]` for each of `inputs` plane by plane at `level`, handing output
+    /// Computes `scale · A[inp]` for each of the `padded` inputs ([`Padded::new`] of `g`) plane by plane at `level`, handing output
     /// plane `p = o0·h_out + o1` of every input to `sink` at once ([`RowSink::plane`]: its
     /// `w_out²` values belong at `p · w_out²` in the output array). Planes come in increasing
     /// order.
     pub(crate) fn run<S: RowSink>(
         &self,
         level: SimdLevel,
-        inputs: &[&[f64]],
+        padded: &[&Padded<'_>],
         g: &Geometry,
         scale: f64,
         sink: &mut S,
     ) {
-        let padded: Vec<Padded<'_>> = inputs.iter().map(|inp| Padded::new(inp, g)).collect();
         // The buffers are taken here, outside the dispatch: `level.run` must reach the row loop
         // through inlined calls only (no closure such as `LocalKey::with`'s in between), or the
         // loop is compiled once, without the wide instructions (see `simd`). A run started from
@@ -375,14 +376,13 @@ impl RowPlan {
         let mut scratch = ROW_SCRATCH.take();
         level.run(RunRows {
             plan: self,
-            padded: &padded,
+            padded,
             g,
             scale,
             sink,
             scratch: &mut scratch,
         });
         ROW_SCRATCH.set(scratch);
-        padded.into_iter().for_each(Padded::recycle);
     }
 }
 
@@ -415,7 +415,7 @@ impl RowSink for Store<'_> {
 /// The row loop of [`RowPlan::run`].
 struct RunRows<'a, S> {
     plan: &'a RowPlan,
-    padded: &'a [Padded<'a>],
+    padded: &'a [&'a Padded<'a>],
     g: &'a Geometry,
     scale: f64,
     sink: &'a mut S,
@@ -572,8 +572,9 @@ fn sum_taps(
 
 /// The input with every `(W1, W2)` plane padded by `k_w` values on both sides of both axes
 /// (zeros for SAME, the wrapped values for CIRCULAR; VALID reads the input as it is), followed
-/// by a plane of zeros for taps that fall into the padding on `H1` or `H2`.
-struct Padded<'a> {
+/// by a plane of zeros for taps that fall into the padding on `H1` or `H2`: a stencil input
+/// of [`RowPlan::run`], made once for every plan that reads it.
+pub(crate) struct Padded<'a> {
     data: PaddedData<'a>,
     /// Start of the zero plane (`start + run length ≤ plane` for every tap).
     zero: usize,
@@ -597,7 +598,9 @@ impl<'a> Padded<'a> {
         let s = Self::stride(g);
         s * s
     }
-    fn new(inp: &'a [f64], g: &Geometry) -> Self {
+    /// `inp` (a kernel block on `g`'s input, `H1·H2` planes of `w_in²` values) padded for
+    /// the stencils of geometry `g`; borrowed for VALID.
+    pub(crate) fn new(inp: &'a [f64], g: &Geometry) -> Self {
         let wi = g.w_in;
         let planes = inp.len() / (wi * wi).max(1);
         match g.padding {
@@ -622,13 +625,13 @@ impl<'a> Padded<'a> {
                 for (dst, src) in data.chunks_exact_mut(plane).zip(inp.chunks_exact(wi * wi)) {
                     for (i, dst) in dst.chunks_exact_mut(stride).enumerate() {
                         let Some(r) = source(i) else {
-                            dst.fill(0.0);
+                            zero_row(dst);
                             continue;
                         };
                         let src = &src[r * wi..][..wi];
                         let (left, rest) = dst.split_at_mut(m);
                         let (mid, right) = rest.split_at_mut(wi);
-                        mid.copy_from_slice(src);
+                        copy_row(mid, src);
                         if circular {
                             for (j, v) in left.iter_mut().enumerate() {
                                 *v =
@@ -657,10 +660,53 @@ impl<'a> Padded<'a> {
             PaddedData::Owned(d) => d,
         }
     }
-    fn recycle(self) {
+    /// Returns the padded copy to the scratch pool.
+    pub(crate) fn recycle(self) {
         if let PaddedData::Owned(d) = self.data {
             crate::scratch::recycle(d);
         }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for the short rows of [`Padded::new`] (16 values at 16×16),
+/// in fixed chunks of 8 (the last one overlapping the one before) that compile to inlined
+/// moves rather than a call to `memcpy` per row, which cost more than the copy.
+#[inline(always)]
+fn copy_row(dst: &mut [f64], src: &[f64]) {
+    let n = dst.len();
+    if n < 8 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let src = &src[..n];
+    let mut i = 0;
+    while i + 8 <= n {
+        let s: &[f64; 8] = src[i..i + 8].try_into().expect("8 values");
+        dst[i..i + 8].copy_from_slice(s);
+        i += 8;
+    }
+    if i < n {
+        let s: &[f64; 8] = src[n - 8..].try_into().expect("8 values");
+        dst[n - 8..].copy_from_slice(s);
+    }
+}
+
+/// `dst.fill(0.0)` for the short rows of [`Padded::new`], like [`copy_row`].
+#[inline(always)]
+fn zero_row(dst: &mut [f64]) {
+    const ZEROS: [f64; 8] = [0.0; 8];
+    let n = dst.len();
+    if n < 8 {
+        dst.fill(0.0);
+        return;
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        dst[i..i + 8].copy_from_slice(&ZEROS);
+        i += 8;
+    }
+    if i < n {
+        dst[n - 8..].copy_from_slice(&ZEROS);
     }
 }
 

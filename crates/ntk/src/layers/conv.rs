@@ -15,7 +15,7 @@ use crate::error::{NtkError, Rejection, Result};
 use crate::layout::{Kernel, KernelCtx, Layout, Stream};
 use crate::param::Padding;
 use crate::scratch;
-use crate::stencil::{conv_taps, Geometry, Separable, Tap};
+use crate::stencil::{conv_taps, Geometry, Padded, Separable, Tap};
 
 /// Convolution `y_o(t) = α Σ_c Σ_v W[v, c, o] x_c(t + v) + β b_o` (a cross-correlation, as in
 /// neural-tangents' `Conv`), `v` over the `h×w` window centred at 0.
@@ -112,9 +112,12 @@ impl Conv {
             plan: None,
         };
         let rows = layout.row_blocks()[0];
+        let (pk, pt) = (Padded::new(&k.nngp, &g), Padded::new(&k.ntk, &g));
         out.block(0, |o| {
-            stencil_block(&step, &k.nngp, Some(&k.ntk), o, dual.map(|d| (d, rows)))
+            stencil_block(&step, &pk, Some(&pt), o, dual.map(|d| (d, rows)))
         });
+        pk.recycle();
+        pt.recycle();
         scratch::recycle(k.nngp);
         scratch::recycle(k.ntk);
         let channels = self.affine.width;

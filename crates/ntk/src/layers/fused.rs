@@ -13,10 +13,10 @@
 //! read them off the output, so they run the nonlinearity as its own pass.
 //!
 //! When a mean pool follows the nonlinearity (`conv → φ → global_avg_pool`,
-//! `group_conv → φ → group_pool`: [`Layer::pools_by_mean`]), a cross pair's blocks go through
-//! one reused block buffer into running sums ([`Output`]), so the layer's output is never
-//! materialised; the sums take the values in the pool's order, so the result is bitwise the
-//! pool's.
+//! `group_conv → φ → group_pool`: [`Layer::pools_by_mean`]), each output plane of a cross
+//! pair goes through one reused buffer into running sums while it is in L1 ([`Output`],
+//! [`Dest`]), so the layer's output is never materialised; the sums take the values in the
+//! pool's order, so the result is bitwise the pool's.
 //!
 //! [`KernelCtx`]: crate::layout::KernelCtx
 
@@ -29,7 +29,7 @@ use crate::nonlin::batch::{DualOp, RowDual};
 use crate::nonlin::Nonlinearity;
 use crate::scratch;
 use crate::simd::SimdLevel;
-use crate::stencil::{Geometry, RowPlan, RowSink, Separable, Tap};
+use crate::stencil::{Geometry, Padded, RowPlan, RowSink, Separable, Tap};
 
 /// The dual activation of the layer after a stencil layer, with the self-kernel diagonals of
 /// the stencil layer's output (`d1` of the first input, `d2` of the second, as
@@ -81,12 +81,15 @@ pub(crate) struct Step<'a> {
 
 /// `(k, t) ← affine(scale·A[k_in], scale·A[t_in])` for one output block (`t_in = None`: an NTK
 /// input of zeros), followed by `dual` over the block's rows `rows` of the output layout when
-/// given. `k` and `t` are the block's `h_out²·w_out²` values; every entry is overwritten.
+/// given, into `dest` ([`Dest`]: the block's `h_out²·w_out²` values of each array, every entry
+/// overwritten, or running sums). The
+/// inputs come padded for `step.g` ([`Padded::new`]), so that blocks reading the same input
+/// pad it once.
 pub(crate) fn stencil_block(
     step: &Step<'_>,
-    k_in: &[f64],
-    t_in: Option<&[f64]>,
-    (k, t): (&mut [f64], &mut [f64]),
+    k_in: &Padded<'_>,
+    t_in: Option<&Padded<'_>>,
+    dest: Dest<'_>,
     dual: Option<(Dual<'_>, RowBlock)>,
 ) {
     let made;
@@ -97,13 +100,12 @@ pub(crate) fn stencil_block(
             &made
         }
     };
-    let inputs: Vec<&[f64]> = std::iter::once(k_in).chain(t_in).collect();
+    let inputs: Vec<&Padded<'_>> = std::iter::once(k_in).chain(t_in).collect();
     let run = Run {
         plan,
         inputs: &inputs,
         step,
-        k,
-        t,
+        dest,
     };
     match dual {
         Some((d, rows)) => d.phi.visit_dual(WithDual { run, d, rows }),
@@ -114,10 +116,9 @@ pub(crate) fn stencil_block(
 /// The arguments of [`stencil_block`] but the dual.
 struct Run<'a, 'b> {
     plan: &'a RowPlan,
-    inputs: &'a [&'a [f64]],
+    inputs: &'a [&'a Padded<'a>],
     step: &'a Step<'b>,
-    k: &'a mut [f64],
-    t: &'a mut [f64],
+    dest: Dest<'a>,
 }
 
 impl Run<'_, '_> {
@@ -131,8 +132,7 @@ impl Run<'_, '_> {
             &mut Finish {
                 affine: self.step.affine,
                 fan_in: self.step.fan_in,
-                k: self.k,
-                t: self.t,
+                dest: self.dest,
                 h: g.h_out,
                 w: g.w_out,
                 dual: dual.map(|(dual, d1, d2, block)| PlaneDual::new(dual, d1, d2, block)),
@@ -163,8 +163,7 @@ type NoDual = fn(f64, f64, f64) -> (f64, f64);
 struct Finish<'a, D> {
     affine: &'a Affine,
     fan_in: usize,
-    k: &'a mut [f64],
-    t: &'a mut [f64],
+    dest: Dest<'a>,
     h: usize,
     w: usize,
     dual: Option<PlaneDual<'a, D>>,
@@ -214,8 +213,10 @@ impl<D: RowDual> RowSink for Finish<'_, D> {
     #[inline(always)]
     fn plane(&mut self, p: usize, runs: &mut [Vec<f64>], stride: usize) {
         let (w, ww) = (self.w, self.w * self.w);
-        let k = &mut self.k[p * ww..][..ww];
-        let t = &mut self.t[p * ww..][..ww];
+        // Running sums take each plane as soon as it is finished: one plane's buffer will do.
+        let at = if self.dest.sums.is_some() { 0 } else { p * ww };
+        let k = &mut self.dest.k[at..][..ww];
+        let t = &mut self.dest.t[at..][..ww];
         let (affine, fan_in) = (self.affine, self.fan_in);
         // Row o2 of the plane is entry o2·stride of the runs.
         match runs {
@@ -249,12 +250,25 @@ impl<D: RowDual> RowSink for Finish<'_, D> {
             pd.dual
                 .entries(&pd.k11[..ww], &pd.k22[i2 * ww..][..ww], k, t);
         }
+        if let Some((sk, st)) = &mut self.dest.sums {
+            sk.add(k);
+            st.add(t);
+        }
     }
+}
+
+/// Where [`stencil_block`] writes one block: into `k` and `t` (the block's values), or, with
+/// `sums`, each output plane into the start of `k` and `t` and from there into the running
+/// sums of the pool ([`Output`]), in the block's order.
+pub(crate) struct Dest<'a> {
+    k: &'a mut [f64],
+    t: &'a mut [f64],
+    sums: Option<(&'a mut MeanSum, &'a mut MeanSum)>,
 }
 
 /// Where a stencil layer's kernel map writes its output blocks (each `blk` values of the
 /// NNGP and of the NTK, in the output layout's order): the whole output arrays, or, when a mean
-/// pool follows, one block buffer reused for every block and running sums of each.
+/// pool follows, one buffer reused for every output plane and running sums of each.
 pub(crate) struct Output {
     k: Vec<f64>,
     t: Vec<f64>,
@@ -281,17 +295,21 @@ impl Output {
             sums: pooled.then(|| (MeanSum::new(len), MeanSum::new(len))),
         }
     }
-    /// Runs `write` on block `i`, which must overwrite all of it; blocks come in order.
+    /// Runs `write` on block `i`, which must write all of it ([`Dest`]); blocks come in order.
     #[inline]
-    pub(crate) fn block(&mut self, i: usize, write: impl FnOnce((&mut [f64], &mut [f64]))) {
+    pub(crate) fn block(&mut self, i: usize, write: impl FnOnce(Dest<'_>)) {
         let blk = self.blk;
         match &mut self.sums {
-            None => write((&mut self.k[i * blk..][..blk], &mut self.t[i * blk..][..blk])),
-            Some((sk, st)) => {
-                write((&mut self.k[..], &mut self.t[..]));
-                sk.add(&self.k);
-                st.add(&self.t);
-            }
+            None => write(Dest {
+                k: &mut self.k[i * blk..][..blk],
+                t: &mut self.t[i * blk..][..blk],
+                sums: None,
+            }),
+            Some((sk, st)) => write(Dest {
+                k: &mut self.k[..],
+                t: &mut self.t[..],
+                sums: Some((sk, st)),
+            }),
         }
     }
     /// The output arrays, or the means.

@@ -58,7 +58,7 @@ use crate::error::{NtkError, Result};
 use crate::layout::{GroupInfo, Kernel, KernelCtx, Layout, Stream};
 use crate::param::{GroupSupport, Padding};
 use crate::scratch;
-use crate::stencil::{pair_taps, resampling, Geometry, RowPlan, Separable, Tap};
+use crate::stencil::{pair_taps, resampling, Geometry, Padded, RowPlan, Separable, Tap};
 
 /// The most memory a layer's precomputed stencils may take (see `Stencils::check_size`).
 const STENCIL_BUDGET: u128 = 2 << 30;
@@ -847,12 +847,17 @@ impl LiftConv {
         // The input NTK of a first layer is zero: then no stencil runs on it.
         let tin = k.ntk.iter().any(|v| *v != 0.0).then_some(&k.ntk[..]);
         let fan_in = k.channels * self.q * self.q;
+        // Every slice reads the same input: padded once.
+        let pk = Padded::new(&k.nngp, &g);
+        let pt = tin.map(|t| Padded::new(t, &g));
         for (i, &st) in slices.iter().enumerate() {
             let step = self.st.step(st, &g, scale, &self.affine, fan_in);
             out.block(i, |o| {
-                stencil_block(&step, &k.nngp, tin, o, dual.map(|d| (d, blocks[i])))
+                stencil_block(&step, &pk, pt.as_ref(), o, dual.map(|d| (d, blocks[i])))
             });
         }
+        pk.recycle();
+        pt.map(Padded::recycle);
         scratch::recycle(k.nngp);
         scratch::recycle(k.ntk);
         Ok(out.finish().kernel(self.affine.width, |ak, at| {
@@ -888,9 +893,12 @@ impl GroupConv {
             for c in 0..n {
                 let (kin, tin) = (&k.nngp[c * bin..][..bin], &k.ntk[c * bin..][..bin]);
                 let step = self.st.step((e, c), &g, scale, &self.affine, fan_in);
+                let (pk, pt) = (Padded::new(kin, &g), Padded::new(tin, &g));
                 out.block(c, |o| {
-                    stencil_block(&step, kin, Some(tin), o, dual.map(|d| (d, blocks[c])))
+                    stencil_block(&step, &pk, Some(&pt), o, dual.map(|d| (d, blocks[c])))
                 });
+                pk.recycle();
+                pt.recycle();
             }
         } else {
             let scale = 1.0 / (self.slots.len() * self.q * self.q) as f64;
@@ -909,9 +917,12 @@ impl GroupConv {
                 sum_slices(&mut st, &from_t);
                 let step = self.st.step((s, t), &g, scale, &self.affine, fan_in);
                 let rows = blocks[s * n + t];
+                let (pk, pt) = (Padded::new(&sk, &g), Padded::new(&st, &g));
                 out.block(i, |o| {
-                    stencil_block(&step, &sk, Some(&st), o, dual.map(|d| (d, rows)))
+                    stencil_block(&step, &pk, Some(&pt), o, dual.map(|d| (d, rows)))
                 });
+                pk.recycle();
+                pt.recycle();
             }
         }
         scratch::recycle(k.nngp);

@@ -4,7 +4,7 @@
 //!
 //! (A unit test: the stencil kernels are private to the crate.)
 
-use super::{apply_stencil, conv_taps, Geometry, RowPlan, RowSink, Separable, Tap};
+use super::{apply_stencil, conv_taps, Geometry, Padded, RowPlan, RowSink, Separable, Tap};
 use crate::simd::SimdLevel;
 use crate::Padding;
 
@@ -246,9 +246,10 @@ fn kept_row_buffers_change_nothing() {
         inner: &inner,
         inner_runs: Vec::new(),
     };
+    let padded = Padded::new(&inp, &big);
     RowPlan::new(&t, Separable::detect(&t, 5, 5), &big).run(
         SimdLevel::current(),
-        &[&inp],
+        &[&padded],
         &big,
         0.5,
         &mut sink,
