@@ -857,7 +857,9 @@ impl LiftConv {
             });
         }
         pk.recycle();
-        pt.map(Padded::recycle);
+        if let Some(pt) = pt {
+            pt.recycle();
+        }
         scratch::recycle(k.nngp);
         scratch::recycle(k.ntk);
         Ok(out.finish().kernel(self.affine.width, |ak, at| {
