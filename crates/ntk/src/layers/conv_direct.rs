@@ -18,6 +18,15 @@
 //! - input cotangent: `dx_b[q][·] += α Σ_{(u,p)} Σ_o dy_b[p][o] F[u][·][o]`, the taps `(u, p)`
 //!   that read input position `q`.
 //!
+//! Batches of two or more samples go `LANES` (8) samples at a time, one per vector lane (the
+//! *lane route*): the samples' blocks are transposed so that each value of the 8 samples is
+//! one contiguous vector, and each lane does its sample's operations in the order below, so the
+//! numbers are bitwise those of the samples one by one (tested). Measured on the augmentation
+//! experiment's shapes (9×9 and 7×7 images, 64 samples, 1–4 channels; this 2-core Intel Xeon,
+//! AVX-512): the forward pass and input cotangent 1.2–3.9× faster, the filter gradients 1.5–1.7×
+//! at up to 2 output channels and 0.93× at 4 (which therefore go sample by sample); a trained
+//! width-2 unit of `entk experiment augmentation` 0.037 → 0.023 s of one thread.
+//!
 //! The sums run in a fixed order (the terms round-robin into a few partial sums, so that
 //! consecutive additions need not wait on each other, added up at the end), with separate
 //! rounding of each product and sum (Rust never contracts them into a fused multiply–add), so
@@ -277,6 +286,81 @@ macro_rules! by_width {
     };
 }
 
+/// Samples per vector of the lane route ([`Direct`]'s batched passes): 8 `f64`, one AVX-512
+/// register (two AVX2 ones).
+const LANES: usize = 8;
+
+/// `out[a·LANES + i] = v_{b0+i}[a]` for the `m ≤ LANES` samples from `b0` of `v` (blocks of
+/// `len` at `at`), lanes `m..` zero.
+#[inline(always)]
+fn transpose_in(out: &mut [f64], v: &[f64], at: Strided, b0: usize, m: usize, len: usize) {
+    let out = &mut out[..len * LANES];
+    if m < LANES {
+        out.fill(0.0);
+    }
+    for i in 0..m {
+        let vb = &v[(b0 + i) * at.stride + at.offset..][..len];
+        for (a, &x) in vb.iter().enumerate() {
+            out[a * LANES + i] = x;
+        }
+    }
+}
+
+/// One lane per sample: `Σ_i st[a_i] · r[b_i·n + l]` over `items = [(a_i, b_i)]`, the rows
+/// shared (`SHARED_ROWS`: one value for all lanes) or transposed like `st`; the terms go
+/// round-robin into `K` partial sums, added up in order ([`scaled_sum`]'s order per lane).
+#[inline(always)]
+fn lane_sum<const K: usize, const SHARED_ROWS: bool>(
+    items: &[(u32, u32)],
+    st: &[f64],
+    r: &[f64],
+    n: usize,
+    l: usize,
+) -> [f64; LANES] {
+    #[inline(always)]
+    fn term<const SHARED_ROWS: bool>(
+        part: &mut [f64; LANES],
+        (a, b): (u32, u32),
+        st: &[f64],
+        r: &[f64],
+        n: usize,
+        l: usize,
+    ) {
+        let sv: &[f64; LANES] = st[a as usize * LANES..][..LANES]
+            .try_into()
+            .expect("LANES values");
+        if SHARED_ROWS {
+            let rv = r[b as usize * n + l];
+            for i in 0..LANES {
+                part[i] += sv[i] * rv;
+            }
+        } else {
+            let rv: &[f64; LANES] = r[(b as usize * n + l) * LANES..][..LANES]
+                .try_into()
+                .expect("LANES values");
+            for i in 0..LANES {
+                part[i] += sv[i] * rv[i];
+            }
+        }
+    }
+    let mut part = [[0.0f64; LANES]; K];
+    let mut chunks = items.chunks_exact(K);
+    for chunk in &mut chunks {
+        for k in 0..K {
+            term::<SHARED_ROWS>(&mut part[k], chunk[k], st, r, n, l);
+        }
+    }
+    for (k, &item) in chunks.remainder().iter().enumerate() {
+        term::<SHARED_ROWS>(&mut part[k], item, st, r, n, l);
+    }
+    for k in 1..K {
+        for i in 0..LANES {
+            part[0][i] += part[k][i];
+        }
+    }
+    part[0]
+}
+
 /// The places of a block shared by every sample (a filter, a summed filter gradient).
 const SHARED: Strided = Strided {
     stride: 0,
@@ -338,12 +422,18 @@ impl Direct<'_> {
             dst: (&'a mut [f64], Strided),
             src: (&'a [f64], Strided),
             rows: (&'a [f64], Strided),
+            /// Scratch for the lane route: `LANES` samples' `src` and `rows` blocks, transposed.
+            lanes: Option<(&'a mut [f64], &'a mut [f64])>,
         }
         impl SimdOp for Op<'_> {
             type Output = ();
             #[inline(always)]
             fn call(self) {
-                by_width!(self.sizes.1, gather_n(self));
+                if self.lanes.is_some() {
+                    by_width!(self.sizes.1, gather_lanes(self));
+                } else {
+                    by_width!(self.sizes.1, gather_n(self));
+                }
             }
         }
         #[inline(always)]
@@ -359,6 +449,68 @@ impl Direct<'_> {
                 }
             }
         }
+        /// [`gather_n`] for `LANES` samples at a time, one per vector lane: the blocks of
+        /// `src` (and of `rows` unless shared) transposed so that each value of the `LANES`
+        /// samples is one contiguous vector, and every lane does exactly [`scaled_sum`]'s
+        /// operations for its sample in the same order (the same `K` partial sums, added up
+        /// the same way, then `dst += α·sum`; a shared `dst` gets the samples' terms in
+        /// sample order), so the numbers are bitwise the same as sample by sample.
+        #[inline(always)]
+        fn gather_lanes<const N: usize, const K: usize>(op: Op<'_>) {
+            if N == 0 {
+                return gather_n::<N, K>(Op { lanes: None, ..op });
+            }
+            let ((dst, dat), (src, sat), (rows, rat)) = (op.dst, op.src, op.rows);
+            let (keys, n, slen, rlen) = op.sizes;
+            let (st, rt) = op.lanes.expect("lane scratch");
+            let shared_rows = rat.stride == 0;
+            let shared_dst = dat.stride == 0;
+            let rows_shared = &rows[rat.offset..];
+            let mut b0 = op.samples.start;
+            while b0 < op.samples.end {
+                let m = LANES.min(op.samples.end - b0);
+                transpose_in(st, src, sat, b0, m, slen);
+                if !shared_rows {
+                    transpose_in(rt, rows, rat, b0, m, rlen);
+                }
+                for k in 0..keys {
+                    let items = op.lists.get(k);
+                    for l in 0..N {
+                        let sum = if shared_rows {
+                            lane_sum::<K, true>(items, st, rows_shared, N, l)
+                        } else {
+                            lane_sum::<K, false>(items, st, rt, N, l)
+                        };
+                        let at = k * n + l;
+                        for i in 0..m {
+                            let t = op.alpha * sum[i];
+                            if shared_dst {
+                                dst[dat.offset + at] += t;
+                            } else {
+                                dst[(b0 + i) * dat.stride + dat.offset + at] += t;
+                            }
+                        }
+                    }
+                }
+                b0 += m;
+            }
+        }
+        // The lane route where it measured faster (`n` values per row at 1–4 channels, 64
+        // samples of 9×9 and 7×7 images): shared rows (forward, input cotangent) 1.2–3.9×,
+        // per-sample rows (filter gradients) 1.5× at up to 2 values per row, 0.93× at 4.
+        let n = sizes.1;
+        let lanes_pay = (1..=4).contains(&n) && (rows.1.stride == 0 || n <= 2);
+        let lanes = samples.len() >= 2 && lanes_pay && !tests::scalar_only();
+        let (_, _, slen, rlen) = sizes;
+        let take = |len: usize| {
+            if lanes {
+                crate::scratch::take(len)
+            } else {
+                Vec::new()
+            }
+        };
+        let mut st = take(slen * LANES);
+        let mut rt = take(if rows.1.stride == 0 { 0 } else { rlen * LANES });
         SimdLevel::current().run(Op {
             alpha: self.alpha,
             lists,
@@ -367,7 +519,10 @@ impl Direct<'_> {
             dst,
             src,
             rows,
+            lanes: lanes.then_some((&mut st[..], &mut rt[..])),
         });
+        crate::scratch::recycle(st);
+        crate::scratch::recycle(rt);
     }
 
     /// The filter gradient `α Σ_p x_b[q(p,u)][c] dy_b[p][·]`: summed over the samples and added
@@ -388,12 +543,20 @@ impl Direct<'_> {
                 self.gather(lists, 0..self.n, sizes, (df, SHARED), (x, xat), (dy, yat))
             }
             FilterGrad::Each(sink) => {
-                let mut buf = crate::scratch::take(rows);
-                for b in 0..self.n {
-                    buf.fill(0.0);
-                    let df = (&mut buf[..], SHARED);
-                    self.gather(lists, b..b + 1, sizes, df, (x, xat), (dy, yat));
-                    sink(b, &buf);
+                // Every sample's gradient from 0 in its own block (all in one gather, so that
+                // the lane route takes them `LANES` at a time), then handed on in order.
+                let mut buf = crate::scratch::take(rows * self.n);
+                buf.fill(0.0);
+                let df = (
+                    &mut buf[..],
+                    Strided {
+                        stride: rows,
+                        offset: 0,
+                    },
+                );
+                self.gather(lists, 0..self.n, sizes, df, (x, xat), (dy, yat));
+                for (b, d) in buf.chunks_exact(rows.max(1)).take(self.n).enumerate() {
+                    sink(b, d);
                 }
                 crate::scratch::recycle(buf);
             }
@@ -429,5 +592,109 @@ impl Direct<'_> {
             rows,
         );
         crate::scratch::recycle(ft);
+    }
+}
+
+#[cfg(not(test))]
+mod tests {
+    /// Outside tests the lane route is always allowed.
+    #[inline(always)]
+    pub(super) fn scalar_only() -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::conv::{FilterGrad, Strided};
+    use super::{Direct, Plan};
+    use crate::param::Padding;
+    use crate::stencil::Geometry;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Forces the sample-by-sample route (the reference of the lane route).
+        static SCALAR_ONLY: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(super) fn scalar_only() -> bool {
+        SCALAR_ONLY.with(Cell::get)
+    }
+
+    /// Output, summed and per-sample filter gradients and input cotangent of one pass, bits.
+    fn passes(g: &Geometry, (c, o): (usize, usize), n: usize, scalar: bool) -> Vec<Vec<u64>> {
+        SCALAR_ONLY.with(|f| f.set(scalar));
+        let val = |len: usize, s: f64| -> Vec<f64> {
+            (0..len)
+                .map(|i| (i as f64 * s).sin() * (1.0 + (i % 7) as f64 * 1e3))
+                .collect()
+        };
+        let (sin, sout) = (g.h_in * g.w_in * c, g.h_out * g.w_out * o);
+        // Each sample's block a little way into a longer stride.
+        let at = |len: usize, offset: usize| Strided {
+            stride: len + offset + 1,
+            offset,
+        };
+        let (xat, yat) = (at(sin, 2), at(sout, 1));
+        let x = val(n * xat.stride, 0.37);
+        let dy = val(n * yat.stride, 0.91);
+        let taps = (2 * g.kh + 1) * (2 * g.kw + 1);
+        let filt = val(taps * c * o, 0.53);
+        let plan = Plan::of(g, (c, o));
+        let pass = Direct {
+            plan: &plan,
+            n,
+            channels: (c, o),
+            alpha: 0.7,
+        };
+        let mut y = val(n * yat.stride, 0.11);
+        pass.forward((&mut y, yat), (&x, xat), &filt);
+        let mut df = val(filt.len(), 0.29);
+        pass.filter_grad((&x, xat), (&dy, yat), FilterGrad::Sum(&mut df));
+        let mut each = Vec::new();
+        let mut sink = |_: usize, d: &[f64]| each.extend_from_slice(d);
+        pass.filter_grad((&x, xat), (&dy, yat), FilterGrad::Each(&mut sink));
+        let mut dx = val(n * xat.stride, 0.17);
+        pass.input_grad((&mut dx, xat), (&dy, yat), &filt);
+        SCALAR_ONLY.with(|f| f.set(false));
+        [y, df, each, dx]
+            .iter()
+            .map(|v| v.iter().map(|x| x.to_bits()).collect())
+            .collect()
+    }
+
+    /// The lane route (`LANES` samples per vector) gives bitwise the numbers of the route sample
+    /// by sample, at every compiled channel count, batch sizes below, at and above a multiple
+    /// of the lanes, every padding, at strided places.
+    #[test]
+    fn lanes_are_bitwise_the_sample_by_sample_route() {
+        for padding in [Padding::Valid, Padding::Same, Padding::Circular] {
+            for (h, w, fh, fw) in [(7, 7, 3, 3), (5, 6, 3, 1), (2, 3, 3, 3), (6, 5, 5, 3)] {
+                let Some(g) = Geometry::new(h, w, fh, fw, padding) else {
+                    continue;
+                };
+                for (c, o) in [
+                    (1, 1),
+                    (1, 2),
+                    (2, 1),
+                    (2, 4),
+                    (3, 3),
+                    (4, 4),
+                    (4, 2),
+                    (1, 4),
+                ] {
+                    for n in [2, 3, 8, 9, 17] {
+                        let lanes = passes(&g, (c, o), n, false);
+                        let scalar = passes(&g, (c, o), n, true);
+                        for (k, (a, b)) in lanes.iter().zip(&scalar).enumerate() {
+                            assert!(
+                                a == b,
+                                "{padding:?} {h}×{w} {fh}×{fw} {c}→{o} n = {n}: pass {k} differs"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }
