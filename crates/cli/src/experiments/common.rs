@@ -21,7 +21,7 @@ use crate::tiles::hash::text_hash;
 
 /// Bumped whenever a change alters experiment numbers, so `entk reproduce` recomputes cached
 /// results.
-pub const CODE_VERSION: &str = "entk-experiments-6";
+pub const CODE_VERSION: &str = "entk-experiments-7";
 
 /// CPU seconds (user + system, every thread) this process has consumed so far: the POSIX clock
 /// `CLOCK_PROCESS_CPUTIME_ID`, read through `rustix`. `None` off Unix. The difference of two

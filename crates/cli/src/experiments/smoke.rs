@@ -132,6 +132,8 @@ pub fn augmentation(c: &mut AugmentationConfig, o: &ExperimentOptions) {
     c.train = o.train.unwrap_or(3);
     c.test = o.test.unwrap_or(3);
     c.widths = vec![8, 16];
+    // The baseline only for the widths run (`run` refuses others).
+    c.min_units.retain(|(w, _)| c.widths.contains(w));
     c.pilot_units = 3;
     c.max_units = vec![UNITS, UNITS];
     c.linear_ratio = 0;
