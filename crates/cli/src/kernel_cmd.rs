@@ -560,7 +560,12 @@ impl KernelJob {
         ranks: usize,
     ) -> Result<KernelReport, CliError> {
         tiles::assemble(store, out)?;
-        Ok(KernelReport {
+        Ok(self.report(run, seconds, ranks))
+    }
+
+    /// The report of a run whose tile work `run` took `seconds` on `ranks` processes.
+    fn report(&self, run: &tiles::TileRun, seconds: f64, ranks: usize) -> KernelReport {
+        KernelReport {
             command: "kernel".into(),
             x1_shape: self.x1_shape.clone(),
             x2_shape: self.x2_shape.clone(),
@@ -578,16 +583,45 @@ impl KernelJob {
                 inputs: self.inputs.clone(),
                 code_version: self.manifest.code_version.clone(),
             },
-        })
+        }
     }
+
+    /// Computes the missing tiles of `store` in this process, then writes `nngp.npy`,
+    /// `ntk.npy` and, last, `report.json` into `out` while the last tiles are synced
+    /// ([`tiles::compute_missing_then`], [`tiles::assemble_with`]): when it returns, the
+    /// tiles and the results are durable. `start` is when the tile work started.
+    pub fn compute_and_write(
+        &self,
+        store: &TileStore,
+        out: &Path,
+        start: Instant,
+    ) -> Result<KernelReport, CliError> {
+        let write = |run: &tiles::TileRun| {
+            let report = self.report(run, start.elapsed().as_secs_f64(), 1);
+            let json = report_json(&report);
+            tiles::assemble_with(store, out, Some(("report.json", json.as_bytes())))?;
+            Ok(report)
+        };
+        tiles::compute_missing_then(
+            store,
+            (&self.net, &self.f1, self.f2.as_deref()),
+            self.threads,
+            "kernel",
+            self.results_bytes(),
+            write,
+        )
+        .map(|(_, report)| report)
+    }
+}
+
+/// The text of `report.json`.
+fn report_json(report: &KernelReport) -> String {
+    serde_json::to_string_pretty(report).expect("serialisable")
 }
 
 /// Writes `report.json` (durably: [`write_text`]), the mark of a finished result, into `out`.
 pub fn write_report(out: &Path, report: &KernelReport) -> Result<(), CliError> {
-    write_text(
-        &out.join("report.json"),
-        &serde_json::to_string_pretty(report).expect("serialisable"),
-    )
+    write_text(&out.join("report.json"), &report_json(report))
 }
 
 /// Removes the results from `out` after the job failed while or after assembling them, so a
@@ -641,12 +675,8 @@ pub fn run_kernel_in(
     let _ = std::thread::Builder::new().spawn(entk_ntk::so3::warm_up_gemm);
     let job = prepare_kernel_in(registry, opts)?;
     let store = job.open(&opts.out, opts.force)?;
-    let start = Instant::now();
-    let run = job.compute_missing(&store)?;
     // A failed job leaves no result (as an MPI job: [`crate::distributed`]).
-    let done = job
-        .assemble(&store, &opts.out, &run, start.elapsed().as_secs_f64(), 1)
-        .and_then(|report| write_report(&opts.out, &report).map(|()| report));
+    let done = job.compute_and_write(&store, &opts.out, Instant::now());
     discarding_on_error(&opts.out, done)
 }
 

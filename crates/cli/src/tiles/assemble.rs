@@ -38,10 +38,22 @@ pub fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
 /// `.partial` files first, are fsynced, then renamed (NTK first, NNGP last) and the folder
 /// fsynced. A symmetric store's lower triangle is the exact transpose of its upper one.
 pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
+    assemble_with(store, out_dir, None)
+}
+
+/// [`assemble`], then the file `last = (NAME, BYTES)` (`entk kernel`'s `report.json`, the mark
+/// of a finished result) written durably into `out_dir` after the two: its `.partial` is
+/// fsynced together with theirs, and it is renamed only once their renames are durable, so a
+/// crash never leaves it without them.
+pub fn assemble_with(
+    store: &TileStore,
+    out_dir: &Path,
+    last: Option<(&str, &[u8])>,
+) -> Result<(), CliError> {
     let grid = store.manifest().grid();
     super::space::check_space(
         out_dir,
-        2 * super::space::npy_bytes(grid.rows, grid.cols),
+        2 * super::space::npy_bytes(grid.rows, grid.cols) + last.map_or(0, |(_, b)| b.len() as u64),
         "nngp.npy and ntk.npy",
     )?;
     let names = [out_dir.join("nngp.npy"), out_dir.join("ntk.npy")];
@@ -98,12 +110,22 @@ pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
             })
         })
         .collect::<Result<Vec<File>, _>>()?;
-    // Both files are fsynced at once: the file system commits them together, in about the
+    let mut files: Vec<(File, PathBuf)> = files.into_iter().zip(partials).collect();
+    let last = match last {
+        Some((name, bytes)) => {
+            let (path, tmp) = (out_dir.join(name), partial_path(&out_dir.join(name)));
+            let mut f = File::create(&tmp).map_err(CliError::io(&tmp))?;
+            f.write_all(bytes).map_err(CliError::io(&tmp))?;
+            files.push((f, tmp.clone()));
+            Some((tmp, path))
+        }
+        None => None,
+    };
+    // The files are fsynced at once: the file system commits them together, in about the
     // time of one.
     std::thread::scope(|s| {
         let handles: Vec<_> = files
             .iter()
-            .zip(&partials)
             .map(|(f, p)| s.spawn(move || f.sync_all().map_err(CliError::io(p))))
             .collect();
         handles
@@ -111,10 +133,15 @@ pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
             .map(|h| h.join().expect("fsync thread"))
             .collect::<Result<Vec<()>, CliError>>()
     })?;
-    for (p, name) in partials.iter().zip(&names).rev() {
+    for ((_, p), name) in files[..names.len()].iter().zip(&names).rev() {
         std::fs::rename(p, name).map_err(CliError::io(name))?;
     }
-    sync_dir(out_dir)
+    sync_dir(out_dir)?;
+    if let Some((tmp, path)) = last {
+        std::fs::rename(&tmp, &path).map_err(CliError::io(&path))?;
+        sync_dir(out_dir)?;
+    }
+    Ok(())
 }
 
 /// Tile `id` of a store that should be complete; a damaged or missing tile is an error that

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use entk_ntk::{Features, Gram, GramBlocks, GramOptions, Network};
 
-pub use assemble::{assemble, load_matrix, npy_header, NpyGram, NpyRows, Which};
+pub use assemble::{assemble, assemble_with, load_matrix, npy_header, NpyGram, NpyRows, Which};
 pub use grid::{default_tile, TileGrid, TileId};
 pub use store::{Manifest, Opened, TileStore};
 
@@ -209,6 +209,28 @@ pub fn compute_missing(
     message: &str,
     results_bytes: u64,
 ) -> Result<TileRun, CliError> {
+    compute_missing_then(
+        store,
+        (net, x1, x2),
+        threads,
+        message,
+        results_bytes,
+        |_| Ok(()),
+    )
+    .map(|(run, ())| run)
+}
+
+/// [`compute_missing`], then `then` on the run's counts (when every tile is there) while the
+/// last tiles' `fsync`s run on another thread ([`TileStore::sync_while_then`]): `entk kernel`
+/// writes its results from the saved tiles meanwhile. Both have ended when it returns.
+pub fn compute_missing_then<U>(
+    store: &TileStore,
+    (net, x1, x2): (&Network, &[Features], Option<&[Features]>),
+    threads: usize,
+    message: &str,
+    results_bytes: u64,
+    then: impl FnOnce(&TileRun) -> Result<U, CliError>,
+) -> Result<(TileRun, U), CliError> {
     let pending = scan(store);
     check_pending_space(store, &pending, results_bytes)?;
     let grid = store.manifest().grid();
@@ -217,7 +239,7 @@ pub fn compute_missing(
     let log = !std::io::stderr().is_terminal();
     let (start, mut last_log) = (Instant::now(), Instant::now());
     let count = pending.missing.len();
-    let run = compute_pending(
+    compute_pending(
         store,
         net,
         (x1, x2),
@@ -238,16 +260,20 @@ pub fn compute_missing(
                 );
             }
         },
-    )?;
-    bar.finish();
-    Ok(run)
+        |run| {
+            bar.finish();
+            then(run)
+        },
+    )
 }
 
 /// Computes and saves the missing tiles of `pending` one after the other, reporting the
 /// engine's pairs to `progress` as one count that starts at `base`; `after` sees the counts
-/// and the work done so far after each saved tile. The tiles are synced while it runs and
-/// before it returns, also on an error ([`TileStore::sync_while`]).
-fn compute_pending(
+/// and the work done so far after each saved tile; `then` sees the final counts once every
+/// tile is saved, while the last ones are synced. The tiles are synced while it runs and
+/// before it returns, also on an error ([`TileStore::sync_while_then`]).
+#[allow(clippy::too_many_arguments)]
+fn compute_pending<U>(
     store: &TileStore,
     net: &Network,
     (x1, x2): (&[Features], Option<&[Features]>),
@@ -256,35 +282,40 @@ fn compute_pending(
     progress: &dyn entk_ntk::Progress,
     base: usize,
     mut after: impl FnMut(&TileRun, usize),
-) -> Result<TileRun, CliError> {
+    then: impl FnOnce(&TileRun) -> Result<U, CliError>,
+) -> Result<(TileRun, U), CliError> {
     let grid = store.manifest().grid();
     let total = base + pending.work(&grid);
     let Pending { mut run, missing } = pending;
     if missing.is_empty() {
-        return Ok(run);
+        let next = then(&run)?;
+        return Ok((run, next));
     }
     let blocks = net.gram_blocks(x1, x2, threads)?;
     let mut done = 0;
-    store.sync_while(|| {
-        for &id in &missing {
-            let offset = Offset {
-                inner: progress,
-                base: base + done,
-                total,
-            };
-            let opts = GramOptions {
-                threads,
-                memory_budget: None,
-                progress: Some(&offset),
-            };
-            let tile = compute_block(&blocks, &grid, id, &opts)?;
-            store.save(id, &tile)?;
-            run.computed += 1;
-            done += grid.work(id);
-            after(&run, done);
-        }
-        Ok(run)
-    })
+    store.sync_while_then(
+        || {
+            for &id in &missing {
+                let offset = Offset {
+                    inner: progress,
+                    base: base + done,
+                    total,
+                };
+                let opts = GramOptions {
+                    threads,
+                    memory_budget: None,
+                    progress: Some(&offset),
+                };
+                let tile = compute_block(&blocks, &grid, id, &opts)?;
+                store.save(id, &tile)?;
+                run.computed += 1;
+                done += grid.work(id);
+                after(&run, done);
+            }
+            Ok(run)
+        },
+        then,
+    )
 }
 
 /// The Gram matrices of `x1` against `x2` (`None`: itself), through a durable tile store in
@@ -340,6 +371,7 @@ pub fn gram_in_store(
         progress,
         reused_work,
         |_, _| {},
+        |_| Ok(()),
     )?;
     Ok(entk_ntk::Gram {
         nngp: load_matrix(&store, Which::Nngp)?,
@@ -447,8 +479,10 @@ mod tests {
             &NoProgress,
             0,
             |_, _| {},
+            |_| Ok(()),
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(run.computed, 10);
         assert_eq!(store.unsynced_count(), 0, "tiles left unsynced at the end");
         // Fails at the third tile (the engine is cancelled after two were saved): the two
@@ -470,11 +504,37 @@ mod tests {
                     stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             },
+            |_| Ok(()),
         )
         .unwrap_err();
         assert_eq!(saved, 2, "{e}");
         assert_eq!(store.unsynced_count(), 0, "tiles left unsynced after {e}");
         assert_eq!(scan(&store).run.reused, 2);
+        // The work after the last tile (`then`: results written from the tiles) sees every
+        // tile saved; its error is returned, and the tiles are synced all the same.
+        let store = small_tiles(&root.path().join("then"), &x);
+        let e = compute_pending(
+            &store,
+            &net,
+            (&x[..], None),
+            1,
+            scan(&store),
+            &NoProgress,
+            0,
+            |_, _| {},
+            |run| {
+                assert_eq!(run.computed, 10);
+                assert_eq!(
+                    scan(&store).run.reused,
+                    10,
+                    "every tile saved before `then`"
+                );
+                Err::<(), _>(CliError::Usage("then failed".into()))
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "then failed");
+        assert_eq!(store.unsynced_count(), 0, "tiles left unsynced after {e}");
     }
 
     #[test]
@@ -494,27 +554,35 @@ mod tests {
         // A tile saved while the work continues (here: waits) is synced by the background
         // thread, not only at the end.
         store
-            .sync_every(Duration::from_millis(10), || {
-                store.save(tiles[0], &zero(tiles[0]))?;
-                let start = Instant::now();
-                while store.unsynced_count() > 0 {
-                    assert!(start.elapsed() < Duration::from_secs(60), "never synced");
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Ok(())
-            })
+            .sync_every(
+                Duration::from_millis(10),
+                || {
+                    store.save(tiles[0], &zero(tiles[0]))?;
+                    let start = Instant::now();
+                    while store.unsynced_count() > 0 {
+                        assert!(start.elapsed() < Duration::from_secs(60), "never synced");
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Ok(())
+                },
+                |_| Ok(()),
+            )
             .unwrap();
         // The end syncs at once. The hour-long pause follows only a failed batch, which no
         // sync here is, so this half checks the end itself, not that the pause is skipped.
         let start = Instant::now();
         store
-            .sync_every(Duration::from_secs(3600), || {
-                store.save(tiles[1], &zero(tiles[1]))?;
-                // One tile saved: at most it is unsynced (a bound that holds by construction;
-                // the background thread may have taken it already).
-                assert!(store.unsynced_count() <= 1);
-                Ok(())
-            })
+            .sync_every(
+                Duration::from_secs(3600),
+                || {
+                    store.save(tiles[1], &zero(tiles[1]))?;
+                    // One tile saved: at most it is unsynced (a bound that holds by construction;
+                    // the background thread may have taken it already).
+                    assert!(store.unsynced_count() <= 1);
+                    Ok(())
+                },
+                |_| Ok(()),
+            )
             .unwrap();
         assert!(
             start.elapsed() < Duration::from_secs(60),

@@ -553,15 +553,29 @@ impl TileStore {
     /// and ignored. The background thread stops as soon as `work` ends (it never sleeps out an
     /// interval), and it never holds the lock [`TileStore::save`] takes while it `fsync`s.
     pub fn sync_while<T>(&self, work: impl FnOnce() -> Result<T, CliError>) -> Result<T, CliError> {
-        self.sync_every(RETRY_INTERVAL, work)
+        self.sync_every(RETRY_INTERVAL, work, |_| Ok(()))
+            .map(|(out, ())| out)
     }
 
-    /// [`TileStore::sync_while`] with another pause after a failed batch (the tests').
-    pub(super) fn sync_every<T>(
+    /// [`TileStore::sync_while`], then `then` on `work`'s value (when it succeeded) while the
+    /// last sync runs on another thread: both have ended when it returns, the sync's error
+    /// first, then `then`'s (the writing of results from the saved tiles overlaps their last
+    /// `fsync`s; whoever reports success must still wait for both, as this does).
+    pub fn sync_while_then<T, U>(
+        &self,
+        work: impl FnOnce() -> Result<T, CliError>,
+        then: impl FnOnce(&T) -> Result<U, CliError>,
+    ) -> Result<(T, U), CliError> {
+        self.sync_every(RETRY_INTERVAL, work, then)
+    }
+
+    /// [`TileStore::sync_while_then`] with another pause after a failed batch (the tests').
+    pub(super) fn sync_every<T, U>(
         &self,
         retry: Duration,
         work: impl FnOnce() -> Result<T, CliError>,
-    ) -> Result<T, CliError> {
+        then: impl FnOnce(&T) -> Result<U, CliError>,
+    ) -> Result<(T, U), CliError> {
         let _last_word = SyncOnDrop(self);
         let done = AtomicBool::new(false);
         let (out, background) = std::thread::scope(|scope| {
@@ -608,8 +622,23 @@ impl TileStore {
         });
         let out = out?;
         background?;
-        self.sync()?;
-        Ok(out)
+        let (last, next) = std::thread::scope(|scope| {
+            let last = std::thread::Builder::new().spawn_scoped(scope, || self.sync());
+            let next = then(&out);
+            let last = match last {
+                Ok(thread) => thread.join().unwrap_or_else(|_| {
+                    Err(CliError::Usage(format!(
+                        "{}: the tiles' sync thread panicked",
+                        self.dir.display()
+                    )))
+                }),
+                // No thread to spare: the sync runs here, after `then`.
+                Err(_) => self.sync(),
+            };
+            (last, next)
+        });
+        last?;
+        Ok((out, next?))
     }
 
     /// Tiles saved and not yet synced.
