@@ -51,8 +51,9 @@ pub struct KernelOptions {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Tile edge: the matrix is computed and saved in TILE×TILE blocks (any TILE ≥ 1; edge
-    /// tiles may be smaller). Default: 64, or less so that small problems have ~16 tiles.
-    /// The numbers do not depend on it.
+    /// tiles may be smaller). Default: 64, or less so that small problems have ~16 tiles; a
+    /// Gram matrix of at most 2^24 kernel values over all its pairs and layers (the plan's
+    /// values per pair; well under a second) is one tile. The numbers do not depend on it.
     #[arg(long, value_name = "TILE")]
     pub tile: Option<usize>,
     /// Discard a tile store in DIR/tiles that belongs to another computation (another
@@ -467,7 +468,12 @@ pub fn prepare_kernel_in(
         .collect();
     let tile = opts
         .tile
-        .or_else(|| TileStore::stored_tile(&opts.out.join("tiles")));
+        .or_else(|| TileStore::stored_tile(&opts.out.join("tiles")))
+        .or_else(|| {
+            (!net.takes_sets())
+                .then(|| one_tile(&plan, n1, x2.as_ref().map(|_| n2)))
+                .flatten()
+        });
     let groups = group_identities(registry, &spec_text)?;
     let manifest = store_manifest(
         &spec,
@@ -901,6 +907,26 @@ pub struct PredictReport {
     /// The spec, inputs and code behind the numbers.
     #[serde(flatten)]
     pub provenance: Provenance,
+}
+
+/// Kernel values (NNGP, summed over a Gram matrix's pairs and its layers' outputs) up to which
+/// `entk kernel` computes the matrix as one tile: well under a second of work (about 5 ns a
+/// value for the SO(3) layers on the 2-core Xeon of the README, 14 for a C4 GCNN), so a kill
+/// loses little, while every tile costs its own synchronisation of the workers (idle cores
+/// at each of its passes' ends) and its file: three tiles instead of one cost about 2 ms of the
+/// 17 ms `entk kernel` of 16 SO(3) inputs at L = 6 (README, "SO(3) L = 6 start-up and end").
+const ONE_TILE_VALUES: u64 = 1 << 24;
+
+/// The tile edge that makes the `n1 × n2` Gram matrix (`n2 = None`: symmetric) one tile when
+/// its work by `plan` is at most [`ONE_TILE_VALUES`]; `None` otherwise (the default tile).
+fn one_tile(plan: &entk_ntk::KernelPlan, n1: usize, n2: Option<usize>) -> Option<usize> {
+    let pairs = match n2 {
+        None => n1 * (n1 + 1) / 2,
+        // Every pair, and the self pass of every input on either side.
+        Some(n2) => n1 * n2 + n1 + n2,
+    } as u64;
+    let per_pair: u64 = plan.steps.iter().map(|s| s.values_per_pair as u64).sum();
+    (pairs.saturating_mul(per_pair) <= ONE_TILE_VALUES).then(|| n1.max(n2.unwrap_or(n1)))
 }
 
 /// The manifest of the Gram matrix of `x1` against `x2` (`None`: itself; each is its array's
@@ -1369,6 +1395,33 @@ fn self_kernels(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_small_gram_is_one_tile_and_a_large_one_gets_the_default() {
+        let net = Network::from_json(
+            r#"{"layers": [{"type": "conv", "filter": 3}, {"type": "relu"},
+                {"type": "global_avg_pool"}, {"type": "dense"}]}"#,
+        )
+        .unwrap();
+        // 8×8 images, a valid 3×3 convolution: 6×6 outputs, 36² values per pair for the
+        // convolution and the ReLU each, 1 for each scalar layer after them (the plan's counts).
+        let plan = net.plan(&Network::image_signature(8, 8, 1)).unwrap();
+        let per_pair: u64 = plan.steps.iter().map(|s| s.values_per_pair as u64).sum();
+        assert_eq!(per_pair, 2 * 36 * 36 + 2);
+        // Symmetric: n(n+1)/2 pairs; cross: n1·n2 pairs and n1 + n2 selves.
+        let fits = |pairs: u64| pairs * per_pair <= ONE_TILE_VALUES;
+        for n in [1, 16, 64, 113, 114, 200] {
+            let sym = one_tile(&plan, n, None);
+            assert_eq!(sym.is_some(), fits((n * (n + 1) / 2) as u64), "n = {n}");
+            assert!(sym.is_none_or(|t| t == n));
+            let cross = one_tile(&plan, n, Some(3));
+            assert_eq!(cross.is_some(), fits((3 * n + n + 3) as u64), "n = {n}");
+            assert!(cross.is_none_or(|t| t == n.max(3)));
+        }
+        // The boundary: 113·114/2 · 2594 = 16 707 954 ≤ 2^24 < 114·115/2 · 2594.
+        assert_eq!(one_tile(&plan, 113, None), Some(113));
+        assert_eq!(one_tile(&plan, 114, None), None);
+    }
 
     #[test]
     fn discarding_removes_the_results_and_their_partial_files_only() {
