@@ -910,11 +910,11 @@ pub struct PredictReport {
 }
 
 /// Kernel values (NNGP, summed over a Gram matrix's pairs and its layers' outputs) up to which
-/// `entk kernel` computes the matrix as one tile: well under a second of work (about 5 ns a
-/// value for the SO(3) layers on the 2-core Xeon of the README, 14 for a C4 GCNN), so a kill
-/// loses little, while every tile costs its own synchronisation of the workers (idle cores
-/// at each of its passes' ends) and its file: three tiles instead of one cost about 2 ms of the
-/// 17 ms `entk kernel` of 16 SO(3) inputs at L = 6 (README, "SO(3) L = 6 start-up and end").
+/// `entk kernel` computes the matrix as one tile: well under a second of work (the SO(3)
+/// layers took about 5 ns a value on one thread of the README's 2-core Xeon), so a kill loses
+/// little, while every tile costs its own synchronisation of the workers (idle cores at each
+/// of its passes' ends) and its file: three tiles instead of one cost about 1.5–2 ms of the
+/// 16–17 ms `entk kernel` of 16 SO(3) inputs at L = 6 (README, "SO(3) L = 6 start-up and end").
 const ONE_TILE_VALUES: u64 = 1 << 24;
 
 /// The tile edge that makes the `n1 × n2` Gram matrix (`n2 = None`: symmetric) one tile when
@@ -1398,11 +1398,9 @@ mod tests {
 
     #[test]
     fn a_small_gram_is_one_tile_and_a_large_one_gets_the_default() {
-        let net = Network::from_json(
-            r#"{"layers": [{"type": "conv", "filter": 3}, {"type": "relu"},
-                {"type": "global_avg_pool"}, {"type": "dense"}]}"#,
-        )
-        .unwrap();
+        const CNN: &str = r#"{"layers": [{"type": "conv", "filter": 3}, {"type": "relu"},
+            {"type": "global_avg_pool"}, {"type": "dense"}]}"#;
+        let net = Network::from_json(CNN).unwrap();
         // 8×8 images, a valid 3×3 convolution: 6×6 outputs, 36² values per pair for the
         // convolution and the ReLU each, 1 for each scalar layer after them (the plan's counts).
         let plan = net.plan(&Network::image_signature(8, 8, 1)).unwrap();
