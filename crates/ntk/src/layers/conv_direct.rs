@@ -24,8 +24,11 @@
 //! numbers are bitwise those of the samples one by one (tested). Measured on the augmentation
 //! experiment's shapes (9×9 and 7×7 images, 64 samples, 1–4 channels; this 2-core Intel Xeon,
 //! AVX-512): the forward pass and input cotangent 1.2–3.9× faster, the filter gradients 1.5–1.7×
-//! at up to 2 output channels and 0.93× at 4 (which therefore go sample by sample); a trained
-//! width-2 unit of `entk experiment augmentation` 0.037 → 0.023 s of one thread.
+//! at up to 2 output channels and 0.93× at 4 (so filter gradients at 3 and 4 output channels
+//! go sample by sample); a trained width-2 unit of `entk experiment augmentation` 0.037 →
+//! 0.023 s of one thread. The whole experiment showed no net gain (seed 0, `work_budget`
+//! 1.6e11, 2 threads: 299.6 s wall with the lane route against 296.0 s without, within the
+//! noise of such runs): most of its time is at widths where these passes are a small part.
 //!
 //! The sums run in a fixed order (the terms round-robin into a few partial sums, so that
 //! consecutive additions need not wait on each other, added up at the end), with separate
@@ -287,8 +290,8 @@ macro_rules! by_width {
 }
 
 /// Samples per vector of the lane route ([`Direct`]'s batched passes): 8 `f64`, one AVX-512
-/// register (two AVX2 ones).
-const LANES: usize = 8;
+/// register (two AVX2 ones), the width the nonlinearities' lane duals use too.
+use crate::nonlin::batch::LANES;
 
 /// `out[a·LANES + i] = v_{b0+i}[a]` for the `m ≤ LANES` samples from `b0` of `v` (blocks of
 /// `len` at `at`), lanes `m..` zero.
@@ -492,15 +495,17 @@ impl Direct<'_> {
                         }
                     }
                 }
+                count_lane_batch();
                 b0 += m;
             }
         }
         // The lane route where it measured faster (`n` values per row at 1–4 channels, 64
         // samples of 9×9 and 7×7 images): shared rows (forward, input cotangent) 1.2–3.9×,
-        // per-sample rows (filter gradients) 1.5× at up to 2 values per row, 0.93× at 4.
+        // per-sample rows (filter gradients) 1.5–1.7× at up to 2 values per row, 0.93× at 4
+        // (so 3 stays sample by sample too).
         let n = sizes.1;
         let lanes_pay = (1..=4).contains(&n) && (rows.1.stride == 0 || n <= 2);
-        let lanes = samples.len() >= 2 && lanes_pay && !tests::scalar_only();
+        let lanes = samples.len() >= 2 && lanes_pay && !scalar_only();
         let (_, _, slen, rlen) = sizes;
         let take = |len: usize| {
             if lanes {
@@ -555,8 +560,9 @@ impl Direct<'_> {
                     },
                 );
                 self.gather(lists, 0..self.n, sizes, df, (x, xat), (dy, yat));
-                for (b, d) in buf.chunks_exact(rows.max(1)).take(self.n).enumerate() {
-                    sink(b, d);
+                // Every sample, in order, even when its gradient is empty (`rows` = 0).
+                for b in 0..self.n {
+                    sink(b, &buf[b * rows..][..rows]);
                 }
                 crate::scratch::recycle(buf);
             }
@@ -595,14 +601,25 @@ impl Direct<'_> {
     }
 }
 
+/// Whether the lane route is switched off: never outside tests (the tests switch it off for
+/// the sample-by-sample reference).
 #[cfg(not(test))]
-mod tests {
-    /// Outside tests the lane route is always allowed.
-    #[inline(always)]
-    pub(super) fn scalar_only() -> bool {
-        false
-    }
+#[inline(always)]
+fn scalar_only() -> bool {
+    false
 }
+
+#[cfg(test)]
+use tests::scalar_only;
+
+/// Counts the lane route's batches of `LANES` samples (tests only: they check that the route
+/// ran).
+#[cfg(not(test))]
+#[inline(always)]
+fn count_lane_batch() {}
+
+#[cfg(test)]
+use tests::count_lane_batch;
 
 #[cfg(test)]
 mod tests {
@@ -617,13 +634,30 @@ mod tests {
         static SCALAR_ONLY: Cell<bool> = const { Cell::new(false) };
     }
 
+    thread_local! {
+        /// Batches the lane route has run on this thread.
+        static LANE_BATCHES: Cell<usize> = const { Cell::new(0) };
+    }
+
     pub(super) fn scalar_only() -> bool {
         SCALAR_ONLY.with(Cell::get)
     }
 
-    /// Output, summed and per-sample filter gradients and input cotangent of one pass, bits.
-    fn passes(g: &Geometry, (c, o): (usize, usize), n: usize, scalar: bool) -> Vec<Vec<u64>> {
+    pub(super) fn count_lane_batch() {
+        LANE_BATCHES.with(|c| c.set(c.get() + 1));
+    }
+
+    /// Output, summed and per-sample filter gradients and input cotangent of one pass, bits,
+    /// and the lane route's batches they ran. The per-sample sink must see the samples `0..n`
+    /// in order.
+    fn passes(
+        g: &Geometry,
+        (c, o): (usize, usize),
+        n: usize,
+        scalar: bool,
+    ) -> (Vec<Vec<u64>>, usize) {
         SCALAR_ONLY.with(|f| f.set(scalar));
+        LANE_BATCHES.with(|c| c.set(0));
         let val = |len: usize, s: f64| -> Vec<f64> {
             (0..len)
                 .map(|i| (i as f64 * s).sin() * (1.0 + (i % 7) as f64 * 1e3))
@@ -652,15 +686,21 @@ mod tests {
         let mut df = val(filt.len(), 0.29);
         pass.filter_grad((&x, xat), (&dy, yat), FilterGrad::Sum(&mut df));
         let mut each = Vec::new();
-        let mut sink = |_: usize, d: &[f64]| each.extend_from_slice(d);
+        let mut order = Vec::new();
+        let mut sink = |b: usize, d: &[f64]| {
+            order.push(b);
+            each.extend_from_slice(d)
+        };
         pass.filter_grad((&x, xat), (&dy, yat), FilterGrad::Each(&mut sink));
+        assert_eq!(order, (0..n).collect::<Vec<_>>(), "per-sample sink order");
         let mut dx = val(n * xat.stride, 0.17);
         pass.input_grad((&mut dx, xat), (&dy, yat), &filt);
         SCALAR_ONLY.with(|f| f.set(false));
-        [y, df, each, dx]
+        let bits = [y, df, each, dx]
             .iter()
             .map(|v| v.iter().map(|x| x.to_bits()).collect())
-            .collect()
+            .collect();
+        (bits, LANE_BATCHES.with(Cell::get))
     }
 
     /// The lane route (`LANES` samples per vector) gives bitwise the numbers of the route sample
@@ -684,8 +724,17 @@ mod tests {
                     (1, 4),
                 ] {
                     for n in [2, 3, 8, 9, 17] {
-                        let lanes = passes(&g, (c, o), n, false);
-                        let scalar = passes(&g, (c, o), n, true);
+                        let (lanes, batches) = passes(&g, (c, o), n, false);
+                        let (scalar, none) = passes(&g, (c, o), n, true);
+                        // Forward and input cotangent take the lane route here (1–4
+                        // channels), the two filter gradients at ≤ 2 output channels, each in
+                        // ⌈n/LANES⌉ batches; the reference never does.
+                        let lane_passes = if o <= 2 { 4 } else { 2 };
+                        assert_eq!(
+                            (batches, none),
+                            (lane_passes * n.div_ceil(super::LANES), 0),
+                            "{c}→{o} n = {n}: lane batches (route, reference)"
+                        );
                         for (k, (a, b)) in lanes.iter().zip(&scalar).enumerate() {
                             assert!(
                                 a == b,
