@@ -63,16 +63,18 @@
 //! predicted relative s.e. (the allocation that minimises the largest one), none beyond what that
 //! level asks; never fewer than the verdict floor `verdict_min_units` where the safety cap
 //! `max_units` allows. The JSON's `allocation` lists every round. The report's "Power" note
-//! lists every CNN+aug vs GCNN deviation whose relative standard error stays above the target.
+//! lists every CNN+aug vs GCNN deviation whose relative standard error stays above the target
+//! and, when there is one, what stopped its width: its safety cap or the budget.
 //!
 //! *Sequential sampling.* The rounds size from the same units that are then reported, and the
 //! sizing uses each deviation's size, not only its variance (relative s.e. = s.e./value): a cell
 //! whose early estimate comes out low gets more units, which pull it back up, one that comes out
 //! high gets none, so the sized cells' deviations are biased slightly upward (a fraction of one
 //! s.e.), and the bootstrap intervals treat the final unit count as fixed. In the runs at seeds
-//! 0 and 1 the one cell at each seed that the extra units resolved (seed 0: off distribution after
-//! 40 steps at width 16, 224 → 300 units; seed 1: the same at width 4, 256 → 950 units) is
-//! resolved at the other seed without extra units: seed 1 width 16 at 224 units 0.00055
+//! 0 and 1 at `work_budget` 7.0e10 (entk-experiments-6) the one cell at each seed that the
+//! extra units resolved (seed 0: off distribution after 40 steps at width 16, 224 → 300 units;
+//! seed 1: the same at width 4, 256 → 950 units) is resolved at the other seed without extra
+//! units: seed 1 width 16 at 224 units 0.00055
 //! [0.00043, 0.00066], seed 0 width 4 at 256 units 0.0020 [0.00085, 0.0030].
 //!
 //! **Design decisions (issue #11), decided by measurement** (seed 0, `--threads 2`):
@@ -159,9 +161,10 @@
 //!   this 2-core Intel Xeon: `work_budget` 1.6e11 left 28 of 30 cells at ≤ 0.2 (off distribution
 //!   after 40 steps at widths 4 and 8: 0.22, 0.24; 296 s wall); 1.8e11 with each width sized to
 //!   the target itself left 29 (width 4 off after 40 steps 0.21 at 512 units; 292 s) and spent
-//!   only 1.64e11: a width sized to exactly 0.2 from a noisy estimate ends above it about half
-//!   the time, and the last round then saw nothing to buy. So the rounds size to
-//!   `sizing_margin` = 0.85 of the target (0.17), measured
+//!   only 1.64e11: the last round saw nothing to buy. The reason for a margin: a width sized to
+//!   exactly 0.2 from a noisy estimate can end just above it. So the rounds size to
+//!   `sizing_margin` = 0.85 of the target (0.17). At seed 0 that left the result unchanged
+//!   (rounds 1–2 were identical, round 3 kept the same cell at 0.21; about 19 s more), measured
 //!   (`entk experiment augmentation --threads 2`, `/usr/bin/time -v`): seed 0 310.7 s wall,
 //!   599.8 s user, peak RSS 139 MB, 1.8e11 spent, units 2148, 561, 378, 985, 347 at widths
 //!   2–32, 29 of 30 cells ≤ 0.2 (width 4 off distribution after 40 steps still 0.21: its
@@ -274,9 +277,10 @@ pub struct AugmentationConfig {
     pub linear_ratio: usize,
     /// Target relative standard error of each reported deviation (finite, > 0).
     pub target_relative_se: f64,
-    /// The rounds size the widths to `sizing_margin · target_relative_se` (in (0, 1]): a
-    /// width sized to exactly the target from a noisy estimate ends above it about half the
-    /// time (module docs, *Budget 1.8e11*).
+    /// The rounds size the widths to `sizing_margin · target_relative_se`; valid range (0, 1]
+    /// (anything else, NaN included, is a usage error). The reason: a width sized to exactly
+    /// the target from a noisy estimate can end just above it; at seed 0 the margin 0.85 left
+    /// the result unchanged (module docs, *Budget 1.8e11*).
     pub sizing_margin: f64,
     /// Bootstrap resamples.
     pub bootstrap: usize,
@@ -534,8 +538,9 @@ impl AugmentationConfig {
         // Sizes: the counted-work budget `work_budget` (pilot included) is spent in
         // `allocation_rounds` rounds, each re-estimating from every unit drawn so far and giving
         // the next units to the widths whose worst CNN+aug vs GCNN deviation is furthest from the
-        // target relative standard error ([`allocate`]: one common predicted relative s.e. for
-        // the widths above the target, none beyond what reaches the target). Costs are counted,
+        // level they are sized to, `sizing_margin · target_relative_se` ([`allocate`]: one
+        // common predicted relative s.e. for the widths above that level, none beyond what
+        // reaches it). Costs are counted,
         // not timed, so a run resumed after a kill makes the same plan.
         let further_cost = |p: &WidthPlan| {
             let r = self.linear_ratio as f64;
@@ -999,17 +1004,42 @@ impl AugmentationConfig {
                 }
             }
         }
+        // What stopped the widths with a cell above the target: a width at its safety cap
+        // `max_units` could get no more units; the others were left short by the budget.
+        let limit = if above_text.is_empty() {
+            String::new()
+        } else {
+            let short: Vec<&WidthPlan> = plans
+                .iter()
+                .filter(|p| above.iter().any(|a| a["width"] == p.width))
+                .collect();
+            let mut limits: Vec<String> = short
+                .iter()
+                .filter(|p| p.units.len() >= p.cap)
+                .map(|p| format!("width {} is at its safety cap of {} units", p.width, p.cap))
+                .collect();
+            if short.iter().any(|p| p.units.len() < p.cap) {
+                limits.push(format!(
+                    "the counted-work budget ({} of {} spent){}",
+                    sig(spent, 3),
+                    sig(self.work_budget, 3),
+                    if limits.is_empty() {
+                        ""
+                    } else {
+                        " for the other widths"
+                    }
+                ));
+            }
+            format!(
+                "; above it: {}; the limit: {}",
+                above_text.join(", "),
+                limits.join(", and ")
+            )
+        };
         report.notes.push(format!(
-            "Power: {} of the {count} CNN+aug vs GCNN deviations have a relative standard error (s.e. implied by the 95 % interval / value) ≤ {}{}; the limit is the counted-work budget ({} of {} spent). The rounds sized the widths from these same units (sequential sampling: the sized deviations lean slightly high, and the intervals treat the unit counts as fixed).",
+            "Power: {} of the {count} CNN+aug vs GCNN deviations have a relative standard error (s.e. implied by the 95 % interval / value) ≤ {}{limit}. The rounds sized the widths from these same units (sequential sampling: the sized deviations lean slightly high, and the intervals treat the unit counts as fixed).",
             count - above.len(),
             self.target_relative_se,
-            if above_text.is_empty() {
-                String::new()
-            } else {
-                format!("; above it: {}", above_text.join(", "))
-            },
-            sig(spent, 3),
-            sig(self.work_budget, 3),
         ));
         report.notes.push(format!(
             "μ is the exact mean of linearised discrete gradient descent, Θ̄(x,X)Θ̄⁻¹(I − (I − ηΘ̄/n)ᵏ)Y; the continuous-flow μ_t of entk_ntk::regression at t = kη differs from it by at most {} (relative RMS).",
@@ -2042,7 +2072,7 @@ mod tests {
     fn bad_budget_settings_are_refused() {
         let base = AugmentationConfig::from_options(&ExperimentOptions::default());
         type Spoil = fn(&mut AugmentationConfig);
-        let cases: [(&str, Spoil); 10] = [
+        let cases: [(&str, Spoil); 12] = [
             ("work_budget", |c| c.work_budget = f64::NAN),
             ("work_budget", |c| c.work_budget = -1.0),
             ("work_budget", |c| c.work_budget = f64::INFINITY),
@@ -2052,6 +2082,8 @@ mod tests {
             ("target_relative_se", |c| c.target_relative_se = f64::NAN),
             ("sizing_margin", |c| c.sizing_margin = 0.0),
             ("sizing_margin", |c| c.sizing_margin = f64::NAN),
+            ("sizing_margin", |c| c.sizing_margin = 1.5),
+            ("sizing_margin", |c| c.sizing_margin = -0.1),
             // A baseline for a width the run does not have.
             ("min_units", |c| c.widths[3] = 17),
         ];
@@ -2070,10 +2102,39 @@ mod tests {
         }
     }
 
+    /// The "Power" note names a limit only when some deviation is above the target, and then,
+    /// from the JSON's list of those cells: each such width at its cap by its cap, and the
+    /// budget when such a width is below its cap.
+    fn power_note_names_the_limit(report: &ExperimentReport) {
+        let note = report
+            .notes
+            .iter()
+            .find(|n| n.starts_with("Power:"))
+            .expect("a Power note");
+        let above = report.extra["between_above_relative_se_target"]
+            .as_array()
+            .unwrap();
+        assert_eq!(note.contains("the limit"), !above.is_empty(), "{note}");
+        let (mut capped, mut short) = (false, false);
+        for a in above {
+            let (w, u, cap) = (&a["width"], a["units"].as_u64(), a["cap"].as_u64());
+            if u >= cap {
+                capped = true;
+                let text = format!("width {w} is at its safety cap of {} units", cap.unwrap());
+                assert!(note.contains(&text), "{note}");
+            } else {
+                short = true;
+            }
+        }
+        assert_eq!(note.contains("safety cap"), capped, "{note}");
+        assert_eq!(note.contains("counted-work budget"), short, "{note}");
+    }
+
     /// Runs `cfg` in memory and with its stores, loses some of the kept units, and checks the
     /// rerun (see above); `used` and `units` are the plan per width.
     fn resumes_with_the_same_numbers(cfg: &AugmentationConfig, used: [bool; 2], units: [u64; 2]) {
         let report = cfg.run(1).unwrap();
+        power_note_names_the_limit(&report);
         let widths = report.extra["widths"].as_array().unwrap();
         let plan: (Vec<bool>, Vec<u64>) = widths
             .iter()
