@@ -117,7 +117,7 @@ impl Geometry {
 ///
 /// Each coordinate of `v` then moves exactly two of the four axes `(H1, H2, W1, W2)`, and the
 /// zero padding is a product of per-axis indicators, so the `q²`-term sum factorises into two
-/// `q`-term passes. [`RowPlan`] sums the `q²` input rows of each output row in one sweep, in
+/// `q`-term passes. [`RowPlan`] sums the `q²` input runs of each output plane in one sweep, in
 /// the grouped order of that factorisation (first along one pass, then along the other), which
 /// is bitwise what the two-pass evaluation gives, without its intermediate array. Only the
 /// summation order differs from the tap-by-tap reference (relative differences of order 1e-16).
@@ -212,7 +212,7 @@ impl Separable {
     }
 }
 
-/// `out = scale · A[inp]` (overwriting `out`), row by row ([`RowPlan`]).
+/// `out = scale · A[inp]` (overwriting `out`), plane by plane ([`RowPlan`]).
 #[cfg(test)]
 pub fn apply_stencil(
     out: &mut [f64],
@@ -263,7 +263,8 @@ enum Summation {
 /// input planes, one per tap, and the inner loop has no edge cases and runs `w_out` rows at
 /// once (16×16 images: runs of 286 values instead of 16 rows of 16). Taps that fall into the
 /// padding on `H1` or `H2` read a plane of zeros. The entries between the rows of a run (the
-/// stride's padding columns) are sums of padding and wrapped values, and are not output. The
+/// stride's last `stride − w_out` columns) are not output: for SAME and CIRCULAR they are sums
+/// of padding, wrapped and input values, for VALID (stride `w_in`) sums of in-range values. The
 /// summation order of every output entry is that of the two-pass separable form or of the
 /// tap-by-tap reference, so the results are bitwise theirs (adding a zero is exact; at most
 /// the sign of a zero differs).
@@ -301,7 +302,13 @@ impl RowPlan {
         // Where the run of `(W1, W2)` offset `(c1, c2)` starts in a padded plane: output
         // `(o2, o3)` reads padded `(o2 + k_w + c1, o3 + k_w + c2)` (for VALID, which is not
         // padded, the unpadded input index is the same).
-        let start = |c1: isize, c2: isize| ((kw + c1) * stride + kw + c2) as usize;
+        let start = |c1: isize, c2: isize| {
+            debug_assert!(
+                c1.abs() <= kw && c2.abs() <= kw,
+                "tap ({c1}, {c2}) outside the ±{kw} padding"
+            );
+            ((kw + c1) * stride + kw + c2) as usize
+        };
         let planned: Vec<PlannedTap> = match separable {
             Some(sep) => {
                 let [first, second] = sep.passes(g);
@@ -357,10 +364,10 @@ impl RowPlan {
         }
     }
 
-    /// Computes `scale · A[inp]` for each of the `padded` inputs ([`Padded::new`] of `g`) plane by plane at `level`, handing output
-    /// plane `p = o0·h_out + o1` of every input to `sink` at once ([`RowSink::plane`]: its
-    /// `w_out²` values belong at `p · w_out²` in the output array). Planes come in increasing
-    /// order.
+    /// Computes `scale · A[inp]` for each of the `padded` inputs ([`Padded::new`] of `g`) plane
+    /// by plane at `level`, handing output plane `p = o0·h_out + o1` of every input to `sink`
+    /// at once ([`RowSink::plane`]: its `w_out²` values belong at `p · w_out²` in the output
+    /// array). Planes come in increasing order.
     pub(crate) fn run<S: RowSink>(
         &self,
         level: SimdLevel,
@@ -373,6 +380,12 @@ impl RowPlan {
         // through inlined calls only (no closure such as `LocalKey::with`'s in between), or the
         // loop is compiled once, without the wide instructions (see `simd`). A run started from
         // inside another's sink finds the cell empty and starts with fresh buffers.
+        debug_assert!(
+            padded.iter().all(|p| p.stride == Padded::stride(g)
+                && p.plane == Padded::plane(g)
+                && p.zero == padded[0].zero),
+            "inputs padded for another geometry or of different sizes"
+        );
         let mut scratch = ROW_SCRATCH.take();
         level.run(RunRows {
             plan: self,
@@ -578,6 +591,10 @@ pub(crate) struct Padded<'a> {
     data: PaddedData<'a>,
     /// Start of the zero plane (`start + run length ≤ plane` for every tap).
     zero: usize,
+    /// The row stride and plane size it was padded with ([`Padded::stride`], [`Padded::plane`]),
+    /// checked against the geometry of every run.
+    stride: usize,
+    plane: usize,
 }
 
 enum PaddedData<'a> {
@@ -602,15 +619,23 @@ impl<'a> Padded<'a> {
     /// the stencils of geometry `g`; borrowed for VALID.
     pub(crate) fn new(inp: &'a [f64], g: &Geometry) -> Self {
         let wi = g.w_in;
+        debug_assert_eq!(
+            inp.len(),
+            g.h_in * g.h_in * wi * wi,
+            "not a kernel block of g"
+        );
         let planes = inp.len() / (wi * wi).max(1);
+        let (stride, plane) = (Self::stride(g), Self::plane(g));
         match g.padding {
             Padding::Valid => Padded {
                 // Every tap is inside the input: the zero plane is never read.
                 data: PaddedData::Borrowed(inp),
                 zero: 0,
+                stride,
+                plane,
             },
             Padding::Same | Padding::Circular => {
-                let (m, stride, plane) = (g.kw, Self::stride(g), Self::plane(g));
+                let m = g.kw;
                 let mut data = crate::scratch::take((planes + 1) * plane);
                 let circular = g.padding == Padding::Circular;
                 // The input row read by padded row `i`, or `None` in the zero padding.
@@ -650,6 +675,8 @@ impl<'a> Padded<'a> {
                 Padded {
                     data: PaddedData::Owned(data),
                     zero: planes * plane,
+                    stride,
+                    plane,
                 }
             }
         }

@@ -130,8 +130,9 @@ fn chunked_duals_fuse_bitwise() {
 #[test]
 fn pooling_after_the_dual_as_running_sums_is_bitwise_the_pool() {
     // Only the fold of the pool is stopped (identity after the nonlinearity), for pixel and
-    // group features, relative (C4) and full (C8) layouts, block sizes that are not multiples
-    // of the pool's eight partial sums (5×5 → 625 and 3×3 → 81 values a block).
+    // group features, relative (C4) and full (C8) layouts, output planes whose sizes are not
+    // multiples of the pool's eight partial sums (5×5 → planes of 25 values, 3×3 → planes of 9;
+    // blocks of 625 and 81), so the running sums take each plane across the sums' lanes.
     let nets: Vec<(Vec<String>, usize)> = vec![
         (
             vec![
@@ -184,8 +185,8 @@ fn pooling_after_the_dual_as_running_sums_is_bitwise_the_pool() {
 
 #[test]
 fn long_rows_and_strided_pools_fuse_bitwise() {
-    // 1×70 images: every row has 70 entries, so the fused sweep runs the dual row by row (rows
-    // of 64 entries or more), here with the pool folded in, and with chunked duals.
+    // 1×70 images: each output plane is 70×70 values (padded rows of 72), which the fused sweep
+    // runs through the dual whole, here with the pool folded in, and with chunked duals.
     let wide = Array4::from_shape_fn((4, 1, 70, 2), |(b, _, j, c)| {
         ((13 * b + 7 * j + 3 * c) as f64 * 0.37).sin()
     });
@@ -210,4 +211,28 @@ fn long_rows_and_strided_pools_fuse_bitwise() {
         7,
         2,
     );
+}
+
+#[test]
+fn non_square_images_fuse_bitwise() {
+    // 4×6 images: planes of 6×6 values in padded rows of 8 or 10 (filters 3 and 5 wide), on
+    // 4×4 position pairs, each padding, with the pool folded in.
+    let x = Array4::from_shape_fn((4, 4, 6, 2), |(b, i, j, c)| {
+        ((11 * b + 5 * i + 3 * j + 7 * c) as f64 * 0.29).cos()
+    });
+    let mut layers = Vec::new();
+    for (filter, padding, dual) in [
+        ("[3, 3]", "same", "relu"),
+        ("[3, 5]", "circular", "erf"),
+        ("[3, 3]", "valid", "gelu"),
+    ] {
+        layers.push(format!(
+            r#"{{"type": "conv", "filter": {filter}, "padding": "{padding}", "b_std": 0.2}}"#
+        ));
+        layers.push(format!(r#"{{"type": "{dual}"}}"#));
+    }
+    layers.extend([r#"{"type": "global_avg_pool"}"#, r#"{"type": "dense"}"#].map(String::from));
+    let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
+    assert_unfused_exact(&layers, &["relu", "erf", "gelu"], &x);
+    assert_unfused_exact(&layers, &["conv"], &x);
 }

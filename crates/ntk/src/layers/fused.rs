@@ -82,9 +82,8 @@ pub(crate) struct Step<'a> {
 /// `(k, t) ← affine(scale·A[k_in], scale·A[t_in])` for one output block (`t_in = None`: an NTK
 /// input of zeros), followed by `dual` over the block's rows `rows` of the output layout when
 /// given, into `dest` ([`Dest`]: the block's `h_out²·w_out²` values of each array, every entry
-/// overwritten, or running sums). The
-/// inputs come padded for `step.g` ([`Padded::new`]), so that blocks reading the same input
-/// pad it once.
+/// overwritten, or running sums). The inputs come padded for `step.g` ([`Padded::new`]), so
+/// that blocks reading the same input pad it once.
 pub(crate) fn stencil_block(
     step: &Step<'_>,
     k_in: &Padded<'_>,

@@ -320,9 +320,8 @@ impl Nonlinearity {
     }
 }
 
-/// Rows shorter than this run as one flat loop per block ([`Nonlinearity::dual_layout`]), and
-/// wait for each other in the fused sweep before the dual runs (`layers::fused`).
-pub(crate) const SHORT_ROW: usize = 64;
+/// Rows shorter than this run as one flat loop per block ([`Nonlinearity::dual_layout`]).
+const SHORT_ROW: usize = 64;
 
 /// The loop of [`Nonlinearity::dual_batch`].
 struct Entries<'a> {

@@ -205,8 +205,8 @@ fn detection_rejects_non_permutations() {
     assert!(Separable::detect(&t, 3, 5).is_none());
 }
 
-/// The row buffers kept per thread give bitwise what fresh ones give: a stencil run after runs
-/// of another size (longer rows, more taps, another padding), and runs started from inside
+/// The run buffers kept per thread give bitwise what fresh ones give: a stencil run after runs
+/// of another size (longer runs, more taps, another padding), and runs started from inside
 /// another run's sink, which find the buffers taken and use fresh ones.
 #[test]
 fn kept_row_buffers_change_nothing() {
@@ -223,15 +223,16 @@ fn kept_row_buffers_change_nothing() {
     let other = run(&big, 5, 2);
     assert_eq!(run(&small, 3, 1), first);
 
-    /// Stores the outer rows and runs the small stencil inside each.
+    /// Stores the outer planes and runs the small stencil inside each.
     struct Nested<'a> {
         out: Vec<f64>,
+        w: usize,
         inner: &'a dyn Fn() -> Vec<u64>,
         inner_runs: Vec<Vec<u64>>,
     }
     impl RowSink for Nested<'_> {
         fn plane(&mut self, p: usize, runs: &mut [Vec<f64>], stride: usize) {
-            let w = 7;
+            let w = self.w;
             for o2 in 0..w {
                 self.out[(p * w + o2) * w..][..w].copy_from_slice(&runs[0][o2 * stride..][..w]);
             }
@@ -242,7 +243,8 @@ fn kept_row_buffers_change_nothing() {
     let t = taps(5, true, 1, -1);
     let inp = values(7usize.pow(4), 2);
     let mut sink = Nested {
-        out: vec![f64::NAN; 7usize.pow(4)],
+        out: vec![f64::NAN; big.h_out.pow(2) * big.w_out.pow(2)],
+        w: big.w_out,
         inner: &inner,
         inner_runs: Vec::new(),
     };
@@ -256,7 +258,7 @@ fn kept_row_buffers_change_nothing() {
     );
     let outer: Vec<u64> = sink.out.iter().map(|v| v.to_bits()).collect();
     assert_eq!(outer, other);
-    assert_eq!(sink.inner_runs.len(), 7 * 7);
+    assert_eq!(sink.inner_runs.len(), big.h_out.pow(2));
     assert!(sink.inner_runs.iter().all(|r| *r == first));
 }
 
@@ -289,7 +291,16 @@ fn plan_bytes_count_the_built_plan() {
 fn weighted_plan_matches_taps() {
     let mut checked = 0;
     for padding in [Padding::Same, Padding::Valid, Padding::Circular] {
-        for (h, w) in [(1, 1), (2, 2), (5, 5), (7, 7), (4, 6), (6, 3)] {
+        for (h, w) in [
+            (1, 1),
+            (2, 2),
+            (5, 5),
+            (7, 7),
+            (4, 6),
+            (6, 3),
+            (3, 9),
+            (2, 17),
+        ] {
             for (fh, fw) in [(1, 1), (3, 3), (5, 5), (3, 5), (5, 1)] {
                 let Some(g) = Geometry::new(h, w, fh, fw, padding) else {
                     continue;
