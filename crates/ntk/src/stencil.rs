@@ -231,7 +231,6 @@ pub fn apply_stencil(
         scale,
         &mut Store(vec![out], g.w_out),
     );
-    padded.recycle();
 }
 
 /// One tap of a [`RowPlan`]: its offsets on `(H1, H2)` and where its run starts in a padded
@@ -586,7 +585,8 @@ fn sum_taps(
 /// The input with every `(W1, W2)` plane padded by `k_w` values on both sides of both axes
 /// (zeros for SAME, the wrapped values for CIRCULAR; VALID reads the input as it is), followed
 /// by a plane of zeros for taps that fall into the padding on `H1` or `H2`: a stencil input
-/// of [`RowPlan::run`], made once for every plan that reads it.
+/// of [`RowPlan::run`], made once for every plan that reads it. A padded copy goes back to the
+/// scratch pool when dropped.
 pub(crate) struct Padded<'a> {
     data: PaddedData<'a>,
     /// Start of the zero plane (`start + run length ≤ plane` for every tap).
@@ -687,10 +687,13 @@ impl<'a> Padded<'a> {
             PaddedData::Owned(d) => d,
         }
     }
+}
+
+impl Drop for Padded<'_> {
     /// Returns the padded copy to the scratch pool.
-    pub(crate) fn recycle(self) {
-        if let PaddedData::Owned(d) = self.data {
-            crate::scratch::recycle(d);
+    fn drop(&mut self) {
+        if let PaddedData::Owned(d) = &mut self.data {
+            crate::scratch::recycle(std::mem::take(d));
         }
     }
 }

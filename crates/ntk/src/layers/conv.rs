@@ -116,8 +116,7 @@ impl Conv {
         out.block(0, |o| {
             stencil_block(&step, &pk, Some(&pt), o, dual.map(|d| (d, rows)))
         });
-        pk.recycle();
-        pt.recycle();
+        drop((pk, pt));
         scratch::recycle(k.nngp);
         scratch::recycle(k.ntk);
         let channels = self.affine.width;

@@ -856,10 +856,7 @@ impl LiftConv {
                 stencil_block(&step, &pk, pt.as_ref(), o, dual.map(|d| (d, blocks[i])))
             });
         }
-        pk.recycle();
-        if let Some(pt) = pt {
-            pt.recycle();
-        }
+        drop((pk, pt));
         scratch::recycle(k.nngp);
         scratch::recycle(k.ntk);
         Ok(out.finish().kernel(self.affine.width, |ak, at| {
@@ -899,8 +896,6 @@ impl GroupConv {
                 out.block(c, |o| {
                     stencil_block(&step, &pk, Some(&pt), o, dual.map(|d| (d, blocks[c])))
                 });
-                pk.recycle();
-                pt.recycle();
             }
         } else {
             let scale = 1.0 / (self.slots.len() * self.q * self.q) as f64;
@@ -923,8 +918,6 @@ impl GroupConv {
                 out.block(i, |o| {
                     stencil_block(&step, &pk, Some(&pt), o, dual.map(|d| (d, rows)))
                 });
-                pk.recycle();
-                pt.recycle();
             }
         }
         scratch::recycle(k.nngp);
