@@ -593,9 +593,10 @@ impl KernelJob {
     }
 
     /// Computes the missing tiles of `store` in this process, then writes `nngp.npy`,
-    /// `ntk.npy` and, last, `report.json` into `out` while the last tiles are synced
-    /// ([`tiles::compute_missing_then`], [`tiles::assemble_with`]): when it returns, the
-    /// tiles and the results are durable. `start` is when the tile work started.
+    /// `ntk.npy` and `report.json.partial` into `out` while the last tiles are synced
+    /// ([`tiles::compute_missing_then`], [`tiles::assemble_with`]), and renames
+    /// `report.json` into place only once that sync succeeded: when it returns, the tiles
+    /// and the results are durable. `start` is when the tile work started.
     pub fn compute_and_write(
         &self,
         store: &TileStore,
@@ -605,18 +606,19 @@ impl KernelJob {
         let write = |run: &tiles::TileRun| {
             let report = self.report(run, start.elapsed().as_secs_f64(), 1);
             let json = report_json(&report);
-            tiles::assemble_with(store, out, Some(("report.json", json.as_bytes())))?;
-            Ok(report)
+            let unpublished = tiles::assemble_with(store, out, ("report.json", json.as_bytes()))?;
+            Ok((report, unpublished))
         };
-        tiles::compute_missing_then(
+        let (_, (report, unpublished)) = tiles::compute_missing_then(
             store,
             (&self.net, &self.f1, self.f2.as_deref()),
             self.threads,
             "kernel",
             self.results_bytes(),
             write,
-        )
-        .map(|(_, report)| report)
+        )?;
+        unpublished.publish()?;
+        Ok(report)
     }
 }
 

@@ -38,23 +38,52 @@ pub fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
 /// `.partial` files first, are fsynced, then renamed (NTK first, NNGP last) and the folder
 /// fsynced. A symmetric store's lower triangle is the exact transpose of its upper one.
 pub fn assemble(store: &TileStore, out_dir: &Path) -> Result<(), CliError> {
-    assemble_with(store, out_dir, None)
+    assemble_then(store, out_dir, None).map(|_| ())
 }
 
-/// [`assemble`], then the file `last = (NAME, BYTES)` (`entk kernel`'s `report.json`, the mark
-/// of a finished result) written durably into `out_dir` after the two: its `.partial` is
-/// fsynced together with theirs, and it is renamed only once their renames are durable, so a
-/// crash never leaves it without them.
-pub fn assemble_with(
+/// [`assemble`] and the file `last = (NAME, BYTES)` (`entk kernel`'s `report.json`, the mark
+/// of a finished result) written into `out_dir`: its `.partial` is fsynced together with
+/// theirs, and it is left unpublished, to be renamed ([`Unpublished::publish`]) once the
+/// caller knows the result is sound (`entk kernel`: once its tiles' last sync succeeded), so
+/// a crash or a failed sync never leaves it without the two or their tiles.
+pub(crate) fn assemble_with(
+    store: &TileStore,
+    out_dir: &Path,
+    last: (&str, &[u8]),
+) -> Result<Unpublished, CliError> {
+    assemble_then(store, out_dir, Some(last)).map(|last| last.expect("a last file"))
+}
+
+/// A durable file `tmp` that is yet to be renamed to `path` ([`assemble_with`]).
+#[derive(Debug)]
+pub(crate) struct Unpublished {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Unpublished {
+    /// Renames the file into place and fsyncs its folder.
+    pub(crate) fn publish(self) -> Result<(), CliError> {
+        std::fs::rename(&self.tmp, &self.path).map_err(CliError::io(&self.path))?;
+        sync_dir(self.path.parent().unwrap_or(Path::new(".")))
+    }
+}
+
+/// [`assemble`], and with `last` [`assemble_with`].
+fn assemble_then(
     store: &TileStore,
     out_dir: &Path,
     last: Option<(&str, &[u8])>,
-) -> Result<(), CliError> {
+) -> Result<Option<Unpublished>, CliError> {
     let grid = store.manifest().grid();
     super::space::check_space(
         out_dir,
         2 * super::space::npy_bytes(grid.rows, grid.cols) + last.map_or(0, |(_, b)| b.len() as u64),
-        "nngp.npy and ntk.npy",
+        if last.is_some() {
+            "nngp.npy, ntk.npy and report.json"
+        } else {
+            "nngp.npy and ntk.npy"
+        },
     )?;
     let names = [out_dir.join("nngp.npy"), out_dir.join("ntk.npy")];
     let partials: Vec<PathBuf> = names.iter().map(|p| partial_path(p)).collect();
@@ -117,7 +146,7 @@ pub fn assemble_with(
             let mut f = File::create(&tmp).map_err(CliError::io(&tmp))?;
             f.write_all(bytes).map_err(CliError::io(&tmp))?;
             files.push((f, tmp.clone()));
-            Some((tmp, path))
+            Some(Unpublished { tmp, path })
         }
         None => None,
     };
@@ -137,11 +166,7 @@ pub fn assemble_with(
         std::fs::rename(p, name).map_err(CliError::io(name))?;
     }
     sync_dir(out_dir)?;
-    if let Some((tmp, path)) = last {
-        std::fs::rename(&tmp, &path).map_err(CliError::io(&path))?;
-        sync_dir(out_dir)?;
-    }
-    Ok(())
+    Ok(last)
 }
 
 /// Tile `id` of a store that should be complete; a damaged or missing tile is an error that

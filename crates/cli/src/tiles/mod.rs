@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 
 use entk_ntk::{Features, Gram, GramBlocks, GramOptions, Network};
 
-pub use assemble::{assemble, assemble_with, load_matrix, npy_header, NpyGram, NpyRows, Which};
+pub(crate) use assemble::assemble_with;
+pub use assemble::{assemble, load_matrix, npy_header, NpyGram, NpyRows, Which};
 pub use grid::{default_tile, TileGrid, TileId};
 pub use store::{Manifest, Opened, TileStore};
 
@@ -535,6 +536,43 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.to_string(), "then failed");
         assert_eq!(store.unsynced_count(), 0, "tiles left unsynced after {e}");
+    }
+
+    #[test]
+    fn a_failed_sync_is_reported_and_joined_with_a_failed_then() {
+        let x = features(19, 1.0);
+        let root = tempfile::tempdir().unwrap();
+        let store = small_tiles(root.path(), &x);
+        let grid = store.manifest().grid();
+        let id = grid.tiles()[0];
+        let (r, c) = grid.extent(id);
+        let zero = Gram {
+            nngp: ndarray::Array2::zeros((r.len(), c.len())),
+            ntk: ndarray::Array2::zeros((r.len(), c.len())),
+        };
+        // A saved tile removed before any sync could take it: its sync fails (no such file).
+        let run = |then: Result<(), CliError>| {
+            store
+                .sync_every(
+                    Duration::from_secs(3600),
+                    || {
+                        let _held = store.hold_syncs();
+                        store.save(id, &zero)?;
+                        std::fs::remove_file(store.tile_path(id)).unwrap();
+                        Ok(())
+                    },
+                    |_| then,
+                )
+                .unwrap_err()
+                .to_string()
+        };
+        let tile = store.tile_path(id).display().to_string();
+        let sync = run(Ok(()));
+        assert!(sync.contains(&tile), "{sync}");
+        assert!(!sync.contains("also"), "{sync}");
+        let both = run(Err(CliError::Usage("then failed".into())));
+        assert!(both.ends_with("; also: then failed"), "{both}");
+        assert!(both.contains(&tile), "{both}");
     }
 
     #[test]

@@ -558,10 +558,11 @@ impl TileStore {
     }
 
     /// [`TileStore::sync_while`], then `then` on `work`'s value (when it succeeded) while the
-    /// last sync runs on another thread: both have ended when it returns, the sync's error
-    /// first, then `then`'s (the writing of results from the saved tiles overlaps their last
-    /// `fsync`s; whoever reports success must still wait for both, as this does).
-    pub fn sync_while_then<T, U>(
+    /// last sync runs on another thread: both have ended when it returns, with the sync's
+    /// error, `then`'s, or both joined by "; also: " (the writing of results from the saved
+    /// tiles overlaps their last `fsync`s; whoever reports success must still wait for both,
+    /// as this does, and publish nothing that marks success before).
+    pub(crate) fn sync_while_then<T, U>(
         &self,
         work: impl FnOnce() -> Result<T, CliError>,
         then: impl FnOnce(&T) -> Result<U, CliError>,
@@ -637,8 +638,17 @@ impl TileStore {
             };
             (last, next)
         });
-        last?;
-        Ok((out, next?))
+        match (last, next) {
+            (Ok(()), next) => Ok((out, next?)),
+            (Err(e), Ok(_)) => Err(e),
+            (Err(e), Err(then)) => Err(CliError::Usage(format!("{e}; also: {then}"))),
+        }
+    }
+
+    /// Holds off every sync while the guard lives (the tests').
+    #[cfg(test)]
+    pub(super) fn hold_syncs(&self) -> MutexGuard<'_, ()> {
+        lock(&self.syncing)
     }
 
     /// Tiles saved and not yet synced.
