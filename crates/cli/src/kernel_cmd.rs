@@ -51,9 +51,12 @@ pub struct KernelOptions {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Tile edge: the matrix is computed and saved in TILE×TILE blocks (any TILE ≥ 1; edge
-    /// tiles may be smaller). Default: 64, or less so that small problems have ~16 tiles; a
-    /// Gram matrix of at most 2^24 kernel values over all its pairs and layers (the plan's
-    /// values per pair; well under a second) is one tile. The numbers do not depend on it.
+    /// tiles may be smaller). Default: a resumed store's own edge; else one tile for a Gram
+    /// matrix of at most 2^24 kernel values over all its pairs and layers (the plan's values
+    /// per pair; well under a second), except for set networks, networks with composite
+    /// (`repeat`, `serial`, `parallel`) or strided layers, and a job an MPI launcher started
+    /// as one of several processes (every rank gets tiles); else 64, or less so that small
+    /// problems have ~16 tiles. The numbers do not depend on it.
     #[arg(long, value_name = "TILE")]
     pub tile: Option<usize>,
     /// Discard a tile store in DIR/tiles that belongs to another computation (another
@@ -470,8 +473,8 @@ pub fn prepare_kernel_in(
         .tile
         .or_else(|| TileStore::stored_tile(&opts.out.join("tiles")))
         .or_else(|| {
-            (!net.takes_sets())
-                .then(|| one_tile(&plan, n1, x2.as_ref().map(|_| n2)))
+            (!net.takes_sets() && !several_ranks())
+                .then(|| one_tile(&net, &plan, n1, x2.as_ref().map(|_| n2)))
                 .flatten()
         });
     let groups = group_identities(registry, &spec_text)?;
@@ -921,7 +924,27 @@ const ONE_TILE_VALUES: u64 = 1 << 24;
 
 /// The tile edge that makes the `n1 × n2` Gram matrix (`n2 = None`: symmetric) one tile when
 /// its work by `plan` is at most [`ONE_TILE_VALUES`]; `None` otherwise (the default tile).
-fn one_tile(plan: &entk_ntk::KernelPlan, n1: usize, n2: Option<usize>) -> Option<usize> {
+/// The work is the plan's values per pair over its top-level layers, which counts every
+/// layer's work only when each is a leaf (no `repeat`, `serial` or `parallel`, whose inner
+/// layers the plan does not list) holding no values besides its input and output (no
+/// strided convolution's stride-1 kernel, [`entk_ntk::Layer::extra_values`]); any other
+/// network gets the default tile.
+fn one_tile(
+    net: &Network,
+    plan: &entk_ntk::KernelPlan,
+    n1: usize,
+    n2: Option<usize>,
+) -> Option<usize> {
+    let mut input = entk_ntk::Stream::One(plan.input.clone());
+    for (layer, step) in net.layers().iter().zip(&plan.steps) {
+        if !layer.children().is_empty() || layer.extra_values(&input) > 0 {
+            return None;
+        }
+        input = match &step.outputs[..] {
+            [one] => entk_ntk::Stream::One(one.clone()),
+            many => entk_ntk::Stream::Many(many.to_vec()),
+        };
+    }
     let pairs = match n2 {
         None => n1 * (n1 + 1) / 2,
         // Every pair, and the self pass of every input on either side.
@@ -929,6 +952,12 @@ fn one_tile(plan: &entk_ntk::KernelPlan, n1: usize, n2: Option<usize>) -> Option
     } as u64;
     let per_pair: u64 = plan.steps.iter().map(|s| s.values_per_pair as u64).sum();
     (pairs.saturating_mul(per_pair) <= ONE_TILE_VALUES).then(|| n1.max(n2.unwrap_or(n1)))
+}
+
+/// Whether an MPI launcher started this process as one of several (or did not say how many):
+/// such a job keeps the default tile, so that every rank gets tiles to compute.
+fn several_ranks() -> bool {
+    crate::distributed::launcher_size().is_some_and(|size| size.is_none_or(|n| n > 1))
 }
 
 /// The manifest of the Gram matrix of `x1` against `x2` (`None`: itself; each is its array's
@@ -1411,16 +1440,39 @@ mod tests {
         // Symmetric: n(n+1)/2 pairs; cross: n1·n2 pairs and n1 + n2 selves.
         let fits = |pairs: u64| pairs * per_pair <= ONE_TILE_VALUES;
         for n in [1, 16, 64, 113, 114, 200] {
-            let sym = one_tile(&plan, n, None);
+            let sym = one_tile(&net, &plan, n, None);
             assert_eq!(sym.is_some(), fits((n * (n + 1) / 2) as u64), "n = {n}");
             assert!(sym.is_none_or(|t| t == n));
-            let cross = one_tile(&plan, n, Some(3));
+            let cross = one_tile(&net, &plan, n, Some(3));
             assert_eq!(cross.is_some(), fits((3 * n + n + 3) as u64), "n = {n}");
             assert!(cross.is_none_or(|t| t == n.max(3)));
         }
         // The boundary: 113·114/2 · 2594 = 16 707 954 ≤ 2^24 < 114·115/2 · 2594.
-        assert_eq!(one_tile(&plan, 113, None), Some(113));
-        assert_eq!(one_tile(&plan, 114, None), None);
+        assert_eq!(one_tile(&net, &plan, 113, None), Some(113));
+        assert_eq!(one_tile(&net, &plan, 114, None), None);
+    }
+
+    #[test]
+    fn work_the_plan_does_not_list_gets_the_default_tile() {
+        // 1024 repeats of a 3×3 convolution and a ReLU on 8×8 images: 1024 · 2 · 64² values
+        // per pair, which the plan's one `repeat` row (its output's 64² values) does not show;
+        // and a strided convolution, whose stride-1 kernel the plan's row does not show.
+        const REPEAT: &str = r#"{"layers": [{"type": "repeat", "n": 1024, "layers": [
+            {"type": "conv", "filter": 3, "padding": "same"}, {"type": "relu"}]},
+            {"type": "global_avg_pool"}, {"type": "dense"}]}"#;
+        const STRIDED: &str = r#"{"layers": [{"type": "conv", "filter": 3, "strides": 2},
+            {"type": "relu"}, {"type": "global_avg_pool"}, {"type": "dense"}]}"#;
+        for spec in [REPEAT, STRIDED] {
+            let net = Network::from_json(spec).unwrap();
+            let plan = net.plan(&Network::image_signature(8, 8, 1)).unwrap();
+            let listed: u64 = plan.steps.iter().map(|s| s.values_per_pair as u64).sum();
+            assert!(
+                3 * listed <= ONE_TILE_VALUES,
+                "{listed}: the plan's rows would fit"
+            );
+            assert_eq!(one_tile(&net, &plan, 2, None), None, "{spec}");
+            assert_eq!(one_tile(&net, &plan, 2, Some(1)), None, "{spec}");
+        }
     }
 
     #[test]
