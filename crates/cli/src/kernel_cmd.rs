@@ -538,19 +538,6 @@ impl KernelJob {
         )
     }
 
-    /// Computes the missing tiles of `store` in this process ([`tiles::compute_missing`]).
-    pub fn compute_missing(&self, store: &TileStore) -> Result<tiles::TileRun, CliError> {
-        tiles::compute_missing(
-            store,
-            &self.net,
-            &self.f1,
-            self.f2.as_deref(),
-            self.threads,
-            "kernel",
-            self.results_bytes(),
-        )
-    }
-
     /// Bytes of `nngp.npy` and `ntk.npy`.
     pub fn results_bytes(&self) -> u64 {
         2 * tiles::space::npy_bytes(self.manifest.rows, self.manifest.cols)
