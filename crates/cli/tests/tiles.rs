@@ -88,6 +88,36 @@ fn tiled_results_equal_the_in_memory_gram_bit_for_bit_for_any_tile_and_threads()
 }
 
 #[test]
+fn a_small_default_run_is_one_tile_and_tile_still_overrides() {
+    let dir = image_dir(7, 6);
+    let d = dir.path();
+    let report = |out: &str, extra: &[&str]| {
+        let mut cmd = entk(d);
+        // Not one of several ranks of an MPI launcher (those keep the default tile).
+        for var in ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK"] {
+            cmd.env_remove(var);
+        }
+        cmd.args(kernel_args("c4.json", out, extra))
+            .assert()
+            .success();
+        let text = std::fs::read_to_string(d.join(out).join("report.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let one = report("one", &[]);
+    assert_eq!((&one["tile"], &one["tiles_total"]), (&7.into(), &1.into()));
+    let four = report("four", &["--tile", "4"]);
+    assert_eq!(
+        (&four["tile"], &four["tiles_total"]),
+        (&4.into(), &3.into()),
+        "2 block rows, upper triangle only"
+    );
+    for name in ["nngp.npy", "ntk.npy"] {
+        let read = |out: &str| std::fs::read(d.join(out).join(name)).unwrap();
+        assert_eq!(read("one"), read("four"), "{name} byte for byte");
+    }
+}
+
+#[test]
 fn a_run_killed_half_way_resumes_to_the_bytes_of_an_uninterrupted_run() {
     let (dir, store) = killable_dir();
     let d = dir.path();
