@@ -538,18 +538,22 @@ mod tests {
         assert_eq!(store.unsynced_count(), 0, "tiles left unsynced after {e}");
     }
 
+    /// Tile `id` of `store`, all zeros.
+    fn zero_tile(store: &TileStore, id: TileId) -> Gram {
+        let (r, c) = store.manifest().grid().extent(id);
+        Gram {
+            nngp: ndarray::Array2::zeros((r.len(), c.len())),
+            ntk: ndarray::Array2::zeros((r.len(), c.len())),
+        }
+    }
+
     #[test]
     fn a_failed_sync_is_reported_and_joined_with_a_failed_then() {
         let x = features(19, 1.0);
         let root = tempfile::tempdir().unwrap();
         let store = small_tiles(root.path(), &x);
-        let grid = store.manifest().grid();
-        let id = grid.tiles()[0];
-        let (r, c) = grid.extent(id);
-        let zero = Gram {
-            nngp: ndarray::Array2::zeros((r.len(), c.len())),
-            ntk: ndarray::Array2::zeros((r.len(), c.len())),
-        };
+        let id = store.manifest().grid().tiles()[0];
+        let zero = zero_tile(&store, id);
         // A saved tile removed before any sync could take it: its sync fails (no such file).
         let run = |then: Result<(), CliError>| {
             store
@@ -580,15 +584,8 @@ mod tests {
         let x = features(19, 1.0);
         let root = tempfile::tempdir().unwrap();
         let store = small_tiles(root.path(), &x);
-        let grid = store.manifest().grid();
-        let zero = |id: TileId| {
-            let (r, c) = grid.extent(id);
-            Gram {
-                nngp: ndarray::Array2::zeros((r.len(), c.len())),
-                ntk: ndarray::Array2::zeros((r.len(), c.len())),
-            }
-        };
-        let tiles = grid.tiles();
+        let zero = |id: TileId| zero_tile(&store, id);
+        let tiles = store.manifest().grid().tiles();
         // A tile saved while the work continues (here: waits) is synced by the background
         // thread, not only at the end.
         store
