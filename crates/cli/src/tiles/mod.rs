@@ -574,9 +574,20 @@ mod tests {
         let sync = run(Ok(()));
         assert!(sync.contains(&tile), "{sync}");
         assert!(!sync.contains("also"), "{sync}");
-        let both = run(Err(CliError::Usage("then failed".into())));
-        assert!(both.ends_with("; also: then failed"), "{both}");
-        assert!(both.contains(&tile), "{both}");
+        // How the last sync's error and `then`'s are joined, on their own: whether the failed
+        // sync above happened in the background (before `then` ran) or at the end depends on
+        // scheduling, so the joining is checked here and not through another run.
+        let failed = |m: &str| CliError::Usage(m.into());
+        let both = store::joined::<()>(Err(failed(&sync)), Err(failed("then failed")));
+        assert_eq!(
+            both.unwrap_err().to_string(),
+            format!("{sync}; also: then failed")
+        );
+        let only_sync = store::joined(Err(failed(&sync)), Ok(7));
+        assert_eq!(only_sync.unwrap_err().to_string(), sync);
+        let only_then = store::joined::<()>(Ok(()), Err(failed("then failed")));
+        assert_eq!(only_then.unwrap_err().to_string(), "then failed");
+        assert_eq!(store::joined(Ok(()), Ok(7)).unwrap(), 7);
     }
 
     #[test]

@@ -638,11 +638,7 @@ impl TileStore {
             };
             (last, next)
         });
-        match (last, next) {
-            (Ok(()), next) => Ok((out, next?)),
-            (Err(e), Ok(_)) => Err(e),
-            (Err(e), Err(then)) => Err(CliError::Usage(format!("{e}; also: {then}"))),
-        }
+        joined(last, next).map(|next| (out, next))
     }
 
     /// Holds off every sync while the guard lives (the tests').
@@ -726,4 +722,17 @@ fn read_manifest(path: &Path) -> Result<Option<Manifest>, String> {
 /// [`text_hash`] of a canonical spec.
 pub fn spec_hash(canonical: &str) -> String {
     text_hash(canonical)
+}
+
+/// The last sync's result with `then`'s: `then`'s value when both succeeded, else the sync's
+/// error, `then`'s, or both joined by "; also: " (the sync's first).
+pub(super) fn joined<U>(
+    sync: Result<(), CliError>,
+    then: Result<U, CliError>,
+) -> Result<U, CliError> {
+    match (sync, then) {
+        (Ok(()), then) => then,
+        (Err(e), Ok(_)) => Err(e),
+        (Err(e), Err(then)) => Err(CliError::Usage(format!("{e}; also: {then}"))),
+    }
 }
