@@ -585,7 +585,7 @@ impl KernelJob {
 
     /// Computes the missing tiles of `store` in this process, then writes `nngp.npy`,
     /// `ntk.npy` and `report.json.partial` into `out` while the last tiles are synced
-    /// ([`tiles::compute_missing_then`], [`tiles::assemble_with`]), and renames
+    /// ([`tiles::compute_missing_then`], `tiles::assemble_with`), and renames
     /// `report.json` into place only once that sync succeeded: when it returns, the tiles
     /// and the results are durable. `start` is when the tile work started.
     pub fn compute_and_write(

@@ -222,7 +222,7 @@ pub fn compute_missing(
 }
 
 /// [`compute_missing`], then `then` on the run's counts (when every tile is there) while the
-/// last tiles' `fsync`s run on another thread ([`TileStore::sync_while_then`]): `entk kernel`
+/// last tiles' `fsync`s run on another thread (`TileStore::sync_while_then`): `entk kernel`
 /// writes its results from the saved tiles meanwhile. Both have ended when it returns.
 pub fn compute_missing_then<U>(
     store: &TileStore,
