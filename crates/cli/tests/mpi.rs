@@ -167,6 +167,31 @@ fn any_number_of_ranks_gives_the_bytes_of_one_process() {
     }
 }
 
+/// Without `--tile`, a small Gram matrix is one tile for one process (`mpirun -n 1`) but keeps
+/// the default tile edge under several ranks, so that the work is split over tiles (README,
+/// Tiles): 9 inputs are 3 tiles of edge 8 on 2 ranks, one of edge 9 on 1 rank; the bytes are
+/// the Rust API's either way.
+#[test]
+fn several_ranks_keep_the_default_tile_of_a_small_gram() {
+    let dir = image_dir(9, 6);
+    let d = dir.path();
+    let sym = engine_gram(d, None);
+    for (ranks, tile, tiles) in [(1, 9, 1), (2, 8, 3)] {
+        let out = format!("default{ranks}");
+        ok(run_ranks(d, ranks, &kernel("x.npy", &out, &[])));
+        assert_result(d, &out, &sym);
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(d.join(&out).join("report.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (&report["tile"], &report["tiles_total"]),
+            (&tile.into(), &tiles.into()),
+            "{ranks} ranks: {report}"
+        );
+    }
+}
+
 /// Padded sets (`--x1-counts`, `--x2-counts`) through `mpirun`: the same bytes as the Rust
 /// API's Gram matrices of the sets, symmetric and cross, for R = 2 and 3.
 #[test]
