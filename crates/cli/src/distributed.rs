@@ -292,12 +292,10 @@ mod ranks {
                 // the result from the tile files, which every rank wrote and closed.
                 store.sync_while(|| {
                     loop {
-                        send(
-                            world,
-                            0,
-                            REQUEST,
-                            &saved.map(index_bytes).unwrap_or_default(),
-                        );
+                        // Empty before the first tile: eight zero bytes would read as tile 0,
+                        // counted as computed (and its work as done) once more.
+                        let last = saved.map_or_else(Vec::new, |i| index_bytes(i).to_vec());
+                        send(world, 0, REQUEST, &last);
                         let (kind, payload, _) = receive(world, Some(0));
                         let Some(i) = index_of(&payload).filter(|_| kind == ASSIGN) else {
                             break;

@@ -185,8 +185,12 @@ fn several_ranks_keep_the_default_tile_of_a_small_gram() {
         )
         .unwrap();
         assert_eq!(
-            (&report["tile"], &report["tiles_total"]),
-            (&tile.into(), &tiles.into()),
+            (
+                &report["tile"],
+                &report["tiles_total"],
+                &report["tiles_computed"]
+            ),
+            (&tile.into(), &tiles.into(), &tiles.into()),
             "{ranks} ranks: {report}"
         );
     }
