@@ -56,8 +56,8 @@ pub struct KernelOptions {
     /// per pair; well under a second), except for set networks, networks with composite
     /// (`repeat`, `serial`, `parallel`) layers or strided convolutions, and a job an MPI
     /// launcher started as one of several processes or without saying how many (so the work
-    /// is split over tiles); else 64, or less so that small
-    /// problems have ~16 tiles. The numbers do not depend on it.
+    /// is split over tiles); else 64, or less so that small problems have ~16 tiles. The
+    /// numbers do not depend on it.
     #[arg(long, value_name = "TILE")]
     pub tile: Option<usize>,
     /// Discard a tile store in DIR/tiles that belongs to another computation (another
