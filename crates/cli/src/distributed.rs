@@ -435,10 +435,7 @@ mod ranks {
             (Ok(done), true) => write_report(&opts.out, &done).map(|()| done),
             (Ok(_), false) => Err(CliError::Usage(not_durable.join("; also: "))),
             (Err(e), true) => Err(e),
-            (Err(e), false) => Err(CliError::Usage(format!(
-                "{e}; also: {}",
-                not_durable.join("; also: ")
-            ))),
+            (Err(e), false) => Err(e.also(not_durable.join("; also: "))),
         };
         // A failed job leaves no result: `report.json` (if written) and the matrices go.
         let outcome = discarding_on_error(&opts.out, outcome);

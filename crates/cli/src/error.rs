@@ -59,4 +59,10 @@ impl CliError {
             reason,
         }
     }
+
+    /// This error with a later one that happened while handling it, as one line:
+    /// "THIS; also: LATER".
+    pub(crate) fn also(self, later: impl std::fmt::Display) -> CliError {
+        CliError::Usage(format!("{self}; also: {later}"))
+    }
 }

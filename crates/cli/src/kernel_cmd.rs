@@ -649,7 +649,7 @@ fn remove_if_present(path: &Path) -> Result<bool, CliError> {
 pub fn discarding_on_error<T>(out: &Path, result: Result<T, CliError>) -> Result<T, CliError> {
     result.map_err(|e| match discard_results(out) {
         Ok(()) => e,
-        Err(also) => CliError::Usage(format!("{e}; also: {also}")),
+        Err(also) => e.also(also),
     })
 }
 
@@ -903,11 +903,10 @@ pub struct PredictReport {
 }
 
 /// Kernel values (NNGP, summed over a Gram matrix's pairs and its layers' outputs) up to which
-/// `entk kernel` computes the matrix as one tile: well under a second of work (the SO(3)
-/// layers took about 5 ns a value on one thread of the README's 2-core Xeon), so a kill loses
+/// `entk kernel` computes the matrix as one tile: well under a second of work (2.4e6 and
+/// 1.2e7 values for 16 SO(3) inputs at L = 6 and 8, which take milliseconds), so a kill loses
 /// little, while every tile costs its own synchronisation of the workers (idle cores at each
-/// of its passes' ends) and its file: three tiles instead of one cost about 1.5–2 ms of the
-/// 16–17 ms `entk kernel` of 16 SO(3) inputs at L = 6 (README, "SO(3) L = 6 start-up and end").
+/// of its passes' ends) and its file (measured in the README, "SO(3) L = 6 start-up and end").
 const ONE_TILE_VALUES: u64 = 1 << 24;
 
 /// The tile edge that makes the `n1 × n2` Gram matrix (`n2 = None`: symmetric) one tile when

@@ -700,7 +700,8 @@ impl Drop for Padded<'_> {
 
 /// `dst.copy_from_slice(src)` for the short rows of [`Padded::new`] (16 values at 16×16),
 /// in fixed chunks of 8 (the last one overlapping the one before) that compile to inlined
-/// moves rather than a call to `memcpy` per row, which cost more than the copy.
+/// moves rather than a call to `memcpy` per row (`memmove`, traced to `Padded::new`, was
+/// 14.5 % of a C4 16×16 profile before).
 #[inline(always)]
 fn copy_row(dst: &mut [f64], src: &[f64]) {
     let n = dst.len();

@@ -1231,8 +1231,9 @@ fn allocate(
             .map(|((&s, &n), &c)| (s - n) as f64 * c)
             .sum()
     };
-    if spend(&sizes(target)) <= budget {
-        return sizes(target);
+    let at_target = sizes(target);
+    if spend(&at_target) <= budget {
+        return at_target;
     }
     // Bisection on log ρ between the target (over budget) and the largest relative s.e.
     // (nothing to add, within budget).

@@ -64,8 +64,7 @@ pub(crate) struct Unpublished {
 impl Unpublished {
     /// Renames the file into place and fsyncs its folder.
     pub(crate) fn publish(self) -> Result<(), CliError> {
-        std::fs::rename(&self.tmp, &self.path).map_err(CliError::io(&self.path))?;
-        sync_dir(self.path.parent().unwrap_or(Path::new(".")))
+        super::store::rename_durably(&self.tmp, &self.path)
     }
 }
 

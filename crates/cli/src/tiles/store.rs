@@ -294,7 +294,12 @@ fn make_durable(file: File, path: &Path) -> Result<(), CliError> {
     let tmp = partial_path(path);
     file.sync_all().map_err(CliError::io(&tmp))?;
     drop(file);
-    std::fs::rename(&tmp, path).map_err(CliError::io(path))?;
+    rename_durably(&tmp, path)
+}
+
+/// Renames the durable file `tmp` to `path` and fsyncs the folder, so the rename is durable.
+pub(crate) fn rename_durably(tmp: &Path, path: &Path) -> Result<(), CliError> {
+    std::fs::rename(tmp, path).map_err(CliError::io(path))?;
     // A bare file name's parent is "", the current folder.
     sync_dir(
         path.parent()
@@ -733,6 +738,6 @@ pub(super) fn joined<U>(
     match (sync, then) {
         (Ok(()), then) => then,
         (Err(e), Ok(_)) => Err(e),
-        (Err(e), Err(then)) => Err(CliError::Usage(format!("{e}; also: {then}"))),
+        (Err(e), Err(then)) => Err(e.also(then)),
     }
 }

@@ -499,10 +499,9 @@ impl Direct<'_> {
                 b0 += m;
             }
         }
-        // The lane route where it measured faster (`n` values per row at 1–4 channels, 64
-        // samples of 9×9 and 7×7 images): shared rows (forward, input cotangent) 1.2–3.9×,
-        // per-sample rows (filter gradients) 1.5–1.7× at up to 2 values per row, 0.93× at 4
-        // (so 3 stays sample by sample too).
+        // The lane route where it measured faster (module docs): always for shared rows
+        // (forward, input cotangent), for per-sample rows (filter gradients) at up to 2 values
+        // per row.
         let n = sizes.1;
         let lanes_pay = (1..=4).contains(&n) && (rows.1.stride == 0 || n <= 2);
         let lanes = samples.len() >= 2 && lanes_pay && !scalar_only();

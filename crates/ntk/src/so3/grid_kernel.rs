@@ -36,7 +36,7 @@ impl So3Operand {
         if bandlimit == 0 || channels == 0 {
             return None;
         }
-        let d = 2 * bandlimit - 1;
+        let (d, _) = So3PairKernel::dims(bandlimit);
         let shifted: Vec<_> = (0..d)
             .map(|shift| shifted_rows(bandlimit, x, channels, shift))
             .collect::<Option<_>>()?;
